@@ -1,0 +1,1 @@
+"""Typed model in, evaluable objects out; only internal errors can happen here."""

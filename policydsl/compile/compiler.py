@@ -1,0 +1,287 @@
+"""The checked model in, CompiledPolicy closures out: each expression becomes one Python closure.
+
+Nothing from a policy reaches eval/exec: closures are built by walking the typed model.
+"""
+from __future__ import annotations
+
+import operator
+from decimal import Decimal
+from typing import Any, Callable
+
+from policydsl.errors import InternalError, PolicyDslError
+from policydsl.runtime import calendar as cal
+from policydsl.runtime import rollout as ro
+from policydsl.runtime.evaluate import require_value
+from policydsl.runtime.facts import InputSpec
+from policydsl.runtime.program import CompiledCase, CompiledDefine, CompiledPolicy, CompiledRule, Env, Fn
+from policydsl.runtime.values import NOT_OPEN
+from policydsl.semantics.model import Model, Policy, Table
+from policydsl.syntax import ast
+
+COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+           ">=": operator.ge}
+
+
+def compile_model(model: Model) -> dict[str, CompiledPolicy]:
+    return {pid: PolicyCompiler(model, policy).compile() for pid, policy in model.policies.items()}
+
+
+class PolicyCompiler:
+    def __init__(self, model: Model, policy: Policy) -> None:
+        self.model = model
+        self.policy = policy
+        self.tables: dict[str, Callable[..., Any]] = {}
+
+    def compile(self) -> CompiledPolicy:
+        p = self.policy
+        self.tables = {name: self._table(t) for name, t in p.tables.items()}
+        inputs = {path: self._spec(i) for path, i in p.inputs.items()}
+        defines = {path: CompiledDefine(
+            path=path, kind=d.type.kind, label=d.label.as_dict(),
+            cases=tuple(CompiledCase(value=self.expr(c.expr), when=self.expr(c.when) if c.when else None,
+                                     start=c.start, end=c.end) for c in d.decl.cases),
+            reads=self._reads(*[e for c in d.decl.cases for e in (c.expr, c.when) if e is not None]))
+            for path, d in p.defines.items()}
+        rules = tuple(self._rule(r.decl, r.exceptions) for r in p.rules)
+        kinds = {**{k: i.type.kind for k, i in p.inputs.items()}, **{k: d.type.kind for k, d in p.defines.items()}}
+        labels: dict[str, dict[str, str]] = {}
+        for enum in self.model.enums.values():
+            for v in enum.values:
+                labels[v.name.value] = v.label.as_dict()
+        start, end = p.effective
+        return CompiledPolicy(id=p.id, title=p.title.as_dict(), start=start, end=end, inputs=inputs,
+                              defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels)
+
+    def _spec(self, inp) -> InputSpec:
+        enum_values = None
+        if inp.type.enum is not None:
+            enum_values = {v.name.value: v.label.as_dict() for v in self.model.enums[inp.type.enum].values}
+        return InputSpec(path=inp.path, kind=inp.type.kind, label=inp.label.as_dict(), enum_values=enum_values,
+                         optional=inp.optional)
+
+    def _rule(self, decl: ast.RuleDecl, exceptions: tuple[str, ...]) -> CompiledRule:
+        eff = decl.effective
+        src = decl.sources[0] if decl.sources else None
+        body = decl.body
+        return CompiledRule(
+            name=decl.name.value, label=decl.label.as_dict(), kind=body.kind, outcome=body.outcome,
+            code=body.code.value, message=body.message.as_dict(),
+            start=eff.start if eff else None, end=eff.end if eff else None,
+            scope=self.expr(decl.scope) if decl.scope is not None else None,
+            condition=self.expr(body.condition) if body.condition is not None else None,
+            exceptions=exceptions, exception_to=tuple(t.value for t in decl.exception_to),
+            source={"document": src.document, "quote": src.quote} if src else None,
+            reads=self._reads(*[e for e in (decl.scope, body.condition) if e is not None]))
+
+    # ------------------------------------------------------------ static reads
+    def _reads(self, *exprs: ast.Expr, seen: set[str] | None = None) -> frozenset[str]:
+        """Every input an expression may read, through defines, rollouts and tables."""
+        seen = set() if seen is None else seen
+        out: set[str] = set()
+        for expr in exprs:
+            for node in _walk(expr):
+                if isinstance(node, ast.Ref):
+                    kind, target = self.model.refs.get(id(node), ("?", ""))
+                    if kind == "input":
+                        out.add(target)
+                    elif kind == "define" and target not in seen:
+                        seen.add(target)
+                        d = self.policy.defines[target].decl
+                        out |= self._reads(*[e for c in d.cases for e in (c.expr, c.when) if e], seen=seen)
+                elif isinstance(node, ast.Covered):
+                    out.add(self.policy.rollouts[node.rollout.value].key.value)
+        return frozenset(out)
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ast.Expr) -> Fn:
+        method = getattr(self, f"_e_{type(e).__name__}", None)
+        if method is None:
+            raise InternalError(f"no compiler for {type(e).__name__}")
+        return method(e)
+
+    def _e_Literal(self, e: ast.Literal) -> Fn:
+        value = e.value
+        return lambda env: value
+
+    def _e_DurationLit(self, e: ast.DurationLit) -> Fn:
+        value = (e.amount, e.unit)
+        return lambda env: value
+
+    def _e_Today(self, e: ast.Today) -> Fn:
+        return lambda env: env.at
+
+    def _e_Ref(self, e: ast.Ref) -> Fn:
+        kind, target = self.model.refs[id(e)]
+        if kind == "input":
+            return lambda env: env.fact(target)
+        if kind == "define":
+            return lambda env: require_value(env, target)
+        if kind == "var":
+            return lambda env: env.vars[target]
+        value = target.split(".", 1)[1]
+        return lambda env: value
+
+    def _e_SetLit(self, e: ast.SetLit) -> Fn:
+        items = [self.expr(i) for i in e.items]
+        return lambda env: frozenset(f(env) for f in items)
+
+    def _e_Unary(self, e: ast.Unary) -> Fn:
+        inner = self.expr(e.operand)
+        if e.op == "not":
+            return lambda env: not inner(env)
+        return lambda env: -_open(inner(env), e)
+
+    def _e_Member(self, e: ast.Member) -> Fn:
+        item, coll = self.expr(e.item), self.expr(e.collection)
+        if e.negated:
+            return lambda env: item(env) not in coll(env)
+        return lambda env: item(env) in coll(env)
+
+    def _e_Binary(self, e: ast.Binary) -> Fn:
+        left, right = self.expr(e.left), self.expr(e.right)
+        op = e.op
+        if op == "and":
+            return lambda env: left(env) and right(env)
+        if op == "or":
+            return lambda env: left(env) or right(env)
+        lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
+        if op in COMPARE:
+            fn = COMPARE[op]
+            if op in ("==", "!=") or not (lt.maybe_not_open or rt.maybe_not_open):
+                return lambda env: fn(left(env), right(env))
+            return lambda env: fn(_open(left(env), e.left), _open(right(env), e.right))
+        if lt.kind == "date" and rt.kind == "duration":
+            sign = 1 if op == "+" else -1
+            return lambda env: _shift(left(env), right(env), sign)
+        if lt.kind == rt.kind == "date":
+            return lambda env: (left(env) - right(env)).days
+        if op == "/":
+            return lambda env: _divide(_open(left(env), e.left), _open(right(env), e.right), lt.kind == rt.kind == "count")
+        fn = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+        if lt.maybe_not_open or rt.maybe_not_open:
+            return lambda env: fn(_open(left(env), e.left), _open(right(env), e.right))
+        return lambda env: fn(left(env), right(env))
+
+    def _e_Call(self, e: ast.Call) -> Fn:
+        args = [self.expr(a) for a in e.args]
+        name = e.func.value
+        if name in self.tables:
+            table = self.tables[name]
+        else:
+            table = {"days_between": cal.days_between, "next_half_month": cal.next_half_month,
+                     "month_end": cal.month_end}[name]
+        if len(args) == 1:
+            a0 = args[0]
+            return lambda env: table(a0(env))
+        if len(args) == 2:
+            a0, a1 = args
+            return lambda env: table(a0(env), a1(env))
+        return lambda env: table(*[a(env) for a in args])
+
+    def _e_Aggregate(self, e: ast.Aggregate) -> Fn:
+        body, items = self.expr(e.body), self.expr(e.iterable)
+        var, func = e.var.value, e.func
+
+        def run(env: Env) -> Any:
+            results = []
+            saved = env.vars.get(var, _UNBOUND)
+            try:
+                for value in sorted(items(env)):
+                    env.vars[var] = value
+                    results.append(body(env))
+            finally:
+                if saved is _UNBOUND:
+                    env.vars.pop(var, None)
+                else:
+                    env.vars[var] = saved
+            return _aggregate(func, results)
+        return run
+
+    def _e_Covered(self, e: ast.Covered) -> Fn:
+        decl = self.policy.rollouts[e.rollout.value]
+        phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from,
+                                    ramp_to=p.ramp_to) for p in decl.phases)
+        name, key = decl.name.value, decl.key.value
+        return lambda env: ro.covered(name, phases, str(env.fact(key)), env.at)
+
+    # ------------------------------------------------------------ tables
+    def _table(self, table: Table) -> Callable[..., Any]:
+        decl = table.decl
+        if table.kind == "matrix":
+            cells = {(row.key.value, col.value): _cell(cell)
+                     for row in decl.matrix for col, cell in zip(decl.columns, row.cells)}
+            return lambda a, b: cells[(a, b)]
+        if table.kind == "enum":
+            mapping = {row.key.value: _cell(row.cell) for row in decl.rows}
+            return lambda a: mapping[a]
+        rows = [(r.key, _cell(r.cell), r.priority or 0) for r in decl.rows]
+        hit, agg, name = decl.hit, decl.aggregator, decl.name.value
+
+        def lookup(x: Any) -> Any:
+            matches = [(value, prio) for iv, value, prio in rows if _inside(iv, x)]
+            if not matches:
+                raise PolicyDslError("E.no_row", table=name, value=str(x))
+            if hit in ("unique", "first"):
+                return matches[0][0]
+            if hit == "priority":
+                return max(matches, key=lambda m: m[1])[0]
+            return _aggregate(agg or "sum", [m[0] for m in matches])
+        return lookup
+
+
+_UNBOUND = object()
+
+
+def _walk(expr: Any):
+    """Every node of an expression tree (spans skipped)."""
+    yield expr
+    for field in getattr(type(expr), "__attrs_attrs__", ()):
+        if field.name.endswith("span"):
+            continue
+        value = getattr(expr, field.name)
+        for v in value if isinstance(value, tuple) else (value,):
+            if hasattr(type(v), "__attrs_attrs__"):
+                yield from _walk(v)
+
+
+def _cell(cell: ast.Literal | ast.NotOpen) -> Any:
+    return NOT_OPEN if isinstance(cell, ast.NotOpen) else cell.value
+
+
+def _inside(iv: ast.Interval, x: Any) -> bool:
+    if iv.low is not None and (x < iv.low or (x == iv.low and not iv.low_closed)):
+        return False
+    if iv.high is not None and (x > iv.high or (x == iv.high and not iv.high_closed)):
+        return False
+    return True
+
+
+def _open(value: Any, expr: ast.Expr) -> Any:
+    if value is NOT_OPEN:
+        raise PolicyDslError("E.not_open_arith", name=expr.span.text)
+    return value
+
+
+def _divide(a: Any, b: Any, integers: bool) -> Any:
+    if b == 0:
+        raise PolicyDslError("E.division_by_zero")
+    return Decimal(a) / Decimal(b)
+
+
+def _shift(day: Any, duration: tuple[int, str], sign: int) -> Any:
+    amount, unit = duration
+    return cal.add_duration(day, sign * amount, unit)
+
+
+def _aggregate(func: str, results: list[Any]) -> Any:
+    if func == "any":
+        return any(results)
+    if func == "all":
+        return all(results)
+    if any(r is NOT_OPEN for r in results):
+        return NOT_OPEN
+    if func == "sum":
+        return sum(results, Decimal(0)) if results and isinstance(results[0], Decimal) else sum(results)
+    if not results:
+        raise PolicyDslError("E.empty_aggregate", agg=func)
+    return max(results) if func == "max" else min(results)

@@ -1,0 +1,146 @@
+"""Every user-facing string of the toolchain, in Chinese and English, looked up by key."""
+from __future__ import annotations
+
+import os
+
+LANGS = ("zh", "en")
+
+# key -> (zh, en). Placeholders use str.format names; user text is wrapped in backticks.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # ---- syntax (P01xx)
+    "P0101": ("意外的 {found}，此处应为 {expected}", "unexpected {found}, expected {expected}"),
+    "P0101.hint": ("检查上一个子句是否写完整", "check that the previous clause is complete"),
+    "P0102": ("无法识别的字符 `{char}`", "unrecognised character `{char}`"),
+    "P0102.hint": ("字符串要用英文双引号 \"…\"，注释以 # 开头",
+                   "strings use straight double quotes \"…\"; comments start with #"),
+    "P0103": ("文件意外结束，此处应为 {expected}", "unexpected end of file, expected {expected}"),
+    "P0103.hint": ("最后一个声明还没写完", "the last declaration is unfinished"),
+    "P0104": ("无法读取文件：{reason}", "cannot read the file: {reason}"),
+    "P0110": ("`require` 条件后缺少 `else deny|warn 代码 \"中文\" / \"English\"`",
+              "`require` needs `else deny|warn CODE \"中文\" / \"English\"` after its condition"),
+    "P0110.hint": ("例如：require account.fans >= 1000 else deny fans_low \"粉丝不足\" / \"Too few followers\"",
+                   "for example: require account.fans >= 1000 else deny fans_low \"粉丝不足\" / \"Too few followers\""),
+    "P0111": ("文本需要中英文两种写法：\"中文\" / \"English\"",
+              "text needs both languages: \"中文\" / \"English\""),
+    "P0111.hint": ("在中文后加上 / \"English text\"", "add / \"English text\" after the Chinese text"),
+    "P0112": ("规则缺少结论：需要 `require …` 或 `allow|deny|warn 代码 文本`",
+              "the rule has no outcome: it needs `require …` or `allow|deny|warn CODE TEXT`"),
+    "P0112.hint": ("在 when 之后写 require 条件 else deny …", "write `require CONDITION else deny …` after `when`"),
+    "P0113": ("比较请用 `==`，不是 `=`", "use `==` to compare, not `=`"),
+    "P0113.hint": ("`=` 只用于 define 的取值", "`=` only introduces a value of a `define`"),
+    # ---- names (P02xx)
+    "P0201": ("未定义的名称 `{name}`", "undefined name `{name}`"),
+    "P0201.hint": ("你是不是想写 `{suggestion}`？", "did you mean `{suggestion}`?"),
+    "P0202": ("重复的标识 `{name}`", "duplicate id `{name}`"),
+    "P0202.related": ("首次定义于此", "first defined here"),
+    "P0203": ("未知类型 `{name}`", "unknown type `{name}`"),
+    "P0203.hint": ("可用类型：{choices}", "available types: {choices}"),
+    "P0204": ("未知单位 `{name}`", "unknown unit `{name}`"),
+    "P0204.hint": ("先用 `unit {name} \"中文\" / \"English\"` 声明", "declare it first with `unit {name} \"中文\" / \"English\"`"),
+    "P0205": ("`{kind}` 声明必须写在 `policy` 之后", "a `{kind}` declaration must follow a `policy` header"),
+    "P0205.hint": ("只有 enum 和 unit 可以写在共享文件中", "only enums and units may stand in a shared file"),
+    "P0206": ("`{value}` 不是枚举 `{enum}` 的取值", "`{value}` is not a value of enum `{enum}`"),
+    "P0207": ("一个文件只能有一个 `policy`", "a file holds at most one `policy`"),
+    "P0208": ("`{name}` 是 {kind}，不能在这里使用", "`{name}` is a {kind} and cannot be used here"),
+    # ---- types (P03xx)
+    "P0301": ("类型不匹配：`{op}` 不能作用于 {left} 和 {right}", "type mismatch: `{op}` cannot combine {left} and {right}"),
+    "P0302": ("条件必须是 bool，这里是 {found}", "a condition must be bool, found {found}"),
+    "P0303": ("`{name}` 需要 {expected} 个参数，实际给了 {found} 个", "`{name}` takes {expected} argument(s), {found} given"),
+    "P0304": ("单位不匹配：{left} 与 {right}", "unit mismatch: {left} versus {right}"),
+    "P0304.hint": ("比较的两边必须是同一种量", "both sides of a comparison must measure the same thing"),
+    "P0305": ("取值类型为 {found}，但 `{name}` 声明为 {expected}", "value has type {found} but `{name}` is declared {expected}"),
+    "P0306": ("参数 {index} 的类型应为 {expected}，实际为 {found}", "argument {index} should be {expected}, found {found}"),
+    "P0307": ("不能推断 `{name}` 的类型：枚举值只能用在已知枚举的位置",
+              "cannot tell the type of `{name}`: an enum value needs a known enum beside it"),
+    # ---- text (P04xx)
+    "P0401": ("缺少{lang}文本", "missing {lang} text"),
+    "P0401.hint": ("每段给用户看的文字都要有中文和英文", "every text a user reads needs Chinese and English"),
+    "P0402": ("中英文占位符不一致：中文有 {zh}，英文有 {en}", "placeholders differ: Chinese has {zh}, English has {en}"),
+    "P0403": ("占位符 `{name}` 不是本政策的输入或取值", "placeholder `{name}` is not an input or value of this policy"),
+    # ---- tables (P05xx)
+    "P0501": ("表 `{table}` 有空档：{gap} 没有任何一行覆盖", "table `{table}` has a gap: no row covers {gap}"),
+    "P0502": ("表 `{table}` 第 {a} 行与第 {b} 行在 {overlap} 重叠，但命中策略是 unique",
+              "table `{table}` rows {a} and {b} overlap on {overlap} under hit policy unique"),
+    "P0502.hint": ("改正区间边界，或声明 `hit first` / `hit priority`", "fix the bounds, or declare `hit first` / `hit priority`"),
+    "P0503": ("矩阵表 `{table}` 缺少单元格：{cells}", "matrix table `{table}` is missing cells: {cells}"),
+    "P0504": ("区间下界 {low} 大于上界 {high}", "interval lower bound {low} exceeds upper bound {high}"),
+    "P0505": ("命中策略 `{hit}` 不适用于 {type} 类型的表", "hit policy `{hit}` does not suit a table of {type}"),
+    "P0506": ("`{name}` 在表 `{table}` 中重复出现", "`{name}` appears twice in table `{table}`"),
+    "P0507": ("此行有 {found} 个单元格，表头有 {expected} 列", "this row has {found} cells but the header has {expected} columns"),
+    "P0508": ("表 `{table}` 的行形式与参数不符", "the rows of table `{table}` do not fit its parameters"),
+    "P0508.hint": ("单个数值参数用区间行 `row [0, 90]: …`；单个枚举参数用 `row 值: …`；两个枚举参数用 `columns …`",
+                   "one numeric parameter takes interval rows `row [0, 90]: …`; one enum takes `row VALUE: …`; two enums take `columns …`"),
+    # ---- time (P06xx)
+    "P0601": ("生效区间无效：开始 {start} 晚于结束 {end}", "invalid effective period: start {start} is after end {end}"),
+    "P0602": ("`{a}` 与 `{b}` 的生效期在 {start} 至 {end} 重叠", "`{a}` and `{b}` are both in force from {start} to {end}"),
+    "P0602.hint": ("用 until 结束旧版本，或声明 supersedes", "end the old version with `until`, or declare `supersedes`"),
+    "P0603": ("灰度阶段 `{phase}` 无效：{reason}", "rollout phase `{phase}` is invalid: {reason}"),
+    "P0604": ("例外关系成环：{cycle}", "exceptions form a cycle: {cycle}"),
+    "P0605": ("`{rule}` 有多个例外优先级同为 {priority}：{others}", "`{rule}` has several exceptions with the same priority {priority}: {others}"),
+    "P0606": ("`{a}` 取代 `{b}`，但两者之间 {start} 至 {end} 没有规则生效", "`{a}` supersedes `{b}` but neither is in force from {start} to {end}"),
+    # ---- provenance (P07xx)
+    "P0701": ("找不到来源文件 `{document}`", "source document `{document}` not found"),
+    "P0702": ("引文没有逐字出现在 `{document}` 中", "quote does not occur verbatim in `{document}`"),
+    "P0702.hint": ("最接近的原文：{closest}", "closest text in the document: {closest}"),
+    "P0703": ("规则 `{rule}` 没有引用来源", "rule `{rule}` cites no source"),
+    "P0703.hint": ("加上 source \"文件名\" quote \"原文\"", "add source \"FILE\" quote \"VERBATIM TEXT\""),
+    "P0704": ("政策 `{policy}` 缺少 title", "policy `{policy}` has no title"),
+    "P0705": ("`{id}` 不是来源清单中的编号格式", "`{id}` is not an inventory id"),
+    # ---- words
+    "lang.zh": ("中文", "Chinese"),
+    "lang.en": ("英文", "English"),
+    "severity.error": ("错误", "error"),
+    "severity.warning": ("警告", "warning"),
+    "end of file": ("文件结尾", "end of file"),
+    "summary.clean": ("检查通过：{files} 个文件，{policies} 条政策，无问题", "checked {files} file(s), {policies} polic(ies): no problems"),
+    "summary.problems": ("{errors} 个错误，{warnings} 个警告", "{errors} error(s), {warnings} warning(s)"),
+    "summary.capped": ("另有 {count} 条诊断未显示", "{count} more diagnostic(s) not shown"),
+    # ---- runtime errors (exit 2)
+    "E.missing_facts": ("缺少事实：\n{items}", "missing facts:\n{items}"),
+    "E.bad_facts": ("事实的值无效：\n{items}", "invalid facts:\n{items}"),
+    "E.unknown_fact": ("未知事实 `{name}`", "unknown fact `{name}`"),
+    "E.unknown_policy": ("未知政策 `{name}`{hint}", "unknown policy `{name}`{hint}"),
+    "E.not_in_force": ("政策 `{policy}` 在 {at} 不生效（生效期 {period}）", "policy `{policy}` is not in force on {at} (in force {period})"),
+    "E.calendar_range": ("工作日日历只覆盖 {first}–{last} 年，无法计算 {date}", "the working-day calendar covers {first}–{last} only; cannot compute {date}"),
+    "E.facts_json": ("事实文件不是有效的 JSON：{reason}", "the facts file is not valid JSON: {reason}"),
+    "E.facts_object": ("事实必须是 JSON 对象", "facts must be a JSON object"),
+    "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
+    "E.no_policies": ("在 {path} 没有找到 .policy 文件", "no .policy files found in {path}"),
+    "E.has_errors": ("政策有错误，先运行 `policydsl check`", "the policies have errors; run `policydsl check` first"),
+    "E.unreadable": ("无法读取 {path}：{reason}", "cannot read {path}: {reason}"),
+    "E.not_open_arith": ("`{name}` 的取值为“暂不开放”，不能参与计算", "`{name}` is “not open” and cannot be computed with"),
+    "E.no_row": ("表 `{table}` 没有行匹配 {value}", "no row of table `{table}` matches {value}"),
+    "E.no_case": ("`{name}` 在 {at} 没有适用的取值", "`{name}` has no applicable value on {at}"),
+    "E.empty_aggregate": ("`{agg}` 作用于空集合", "`{agg}` over an empty set"),
+    "E.division_by_zero": ("除数为零", "division by zero"),
+    # ---- decision words
+    "outcome.allow": ("允许", "allow"),
+    "outcome.deny": ("拒绝", "deny"),
+    "outcome.warn": ("警告", "warn"),
+    "not_open": ("暂不开放", "not open"),
+    "true": ("是", "yes"),
+    "false": ("否", "no"),
+}
+
+
+def t(key: str, lang: str, **args: object) -> str:
+    """The message `key` in `lang`, formatted with `args` (a {"zh", "en"} dict argument picks `lang`)."""
+    zh, en = MESSAGES[key]
+    template = zh if lang == "zh" else en
+    if not args:
+        return template
+    local = {k: (v[lang] if isinstance(v, dict) and lang in v else v) for k, v in args.items()}
+    return template.format(**local)
+
+
+def both(key: str, **args: object) -> dict[str, str]:
+    return {lang: t(key, lang, **args) for lang in LANGS}
+
+
+def default_lang() -> str:
+    """POLICYDSL_LANG, else the locale: Chinese locales get zh, everything else en."""
+    explicit = os.environ.get("POLICYDSL_LANG", "")
+    if explicit in LANGS:
+        return explicit
+    loc = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
+    return "zh" if loc.lower().startswith("zh") else "en"

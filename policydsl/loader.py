@@ -1,0 +1,147 @@
+"""Paths in, a PolicySet out: read files, parse, check, compile — the pipeline as a list of named stages."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import attrs
+
+from policydsl import diagnostics as dg
+from policydsl.compile.compiler import compile_model
+from policydsl.errors import PolicyDslError
+from policydsl.runtime.decision import Decision
+from policydsl.runtime.evaluate import evaluate
+from policydsl.runtime.program import CompiledPolicy
+from policydsl.semantics.check import check_modules
+from policydsl.semantics.model import Model, Policy
+from policydsl.semantics.names import suggest
+from policydsl.semantics.sources import verify_quotes
+from policydsl.source import SourceFile
+from policydsl.syntax import ast
+from policydsl.syntax.parser import parse
+
+
+def policy_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Every .policy file named, or found under a named folder, in a stable order."""
+    files: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files.extend(sorted(path.rglob("*.policy")))
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+def with_shared(files: list[Path]) -> list[Path]:
+    """A single file needs the shared declarations (enums, units) of the files beside it."""
+    out = list(files)
+    for f in files:
+        for sibling in sorted(f.parent.glob("*.policy")) if f.parent.is_dir() else ():
+            if sibling not in out and _is_shared(sibling):
+                out.append(sibling)
+    return out
+
+
+def _is_shared(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return not any(line.lstrip().startswith("policy ") for line in text.splitlines())
+
+
+@attrs.define
+class Analysis:
+    """The result of the front end over a set of files."""
+
+    sources: list[SourceFile]
+    modules: list[ast.Module]
+    model: Model | None
+    diagnostics: list[dg.Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def read_sources(files: Iterable[Path]) -> tuple[list[SourceFile], list[dg.Diagnostic]]:
+    sources, diags = [], []
+    for f in files:
+        try:
+            sources.append(SourceFile.read(f))
+        except (OSError, UnicodeDecodeError) as exc:
+            empty = SourceFile(path=str(f), text="")
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            diags.append(dg.make("P0104", empty.span(0, 0), reason=reason))
+    return sources, diags
+
+
+def analyse(files: Iterable[Path], *, sources_dir: Path | None = None) -> Analysis:
+    """Stages: read → parse → check (names, types, analyses) → verify quotes (when a folder is given)."""
+    sources, diags = read_sources(files)
+    modules = []
+    for source in sources:
+        module, parse_diags = parse(source)
+        diags.extend(parse_diags)
+        if module is not None:
+            modules.append(module)
+    result = check_modules(modules)
+    diags.extend(result.diagnostics)
+    if sources_dir is not None:
+        diags.extend(verify_quotes(result.model, sources_dir))
+    bag = dg.DiagnosticBag(diags)
+    return Analysis(sources=sources, modules=modules, model=result.model, diagnostics=bag.sorted())
+
+
+@attrs.define
+class PolicySet:
+    """A checked, compiled rule book: the public entry point for evaluation."""
+
+    model: Model
+    compiled: dict[str, CompiledPolicy]
+    diagnostics: list[dg.Diagnostic]
+
+    @property
+    def policies(self) -> dict[str, Policy]:
+        return self.model.policies
+
+    def find(self, name: str) -> Policy:
+        """A policy by id or by its Chinese or English title."""
+        if name in self.model.policies:
+            return self.model.policies[name]
+        for policy in self.model.policies.values():
+            if name in (policy.title.zh, policy.title.en):
+                return policy
+        candidates = [(p.id, (p.title.zh, p.title.en)) for p in self.model.policies.values()]
+        hint = suggest(name, candidates)
+        raise PolicyDslError("E.unknown_policy", name=name,
+                             hint={"zh": f"（是不是 `{hint}`？）", "en": f" (did you mean `{hint}`?)"} if hint else "")
+
+    def evaluate(self, policy_id: str, facts: Mapping[str, Any], at: dt.date | None = None, *,
+                 trace: bool = True) -> Decision:
+        from policydsl.runtime.calendar import today_in_shanghai
+
+        policy = self.find(policy_id)
+        return evaluate(self.compiled[policy.id], facts, at or today_in_shanghai(), trace=trace)
+
+
+def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = None) -> PolicySet:
+    """Load a folder (or files) of .policy text; raise PolicyLoadError carrying diagnostics on any error."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    files = with_shared(policy_files(paths))
+    if not files:
+        raise PolicyDslError("E.no_policies", path=", ".join(str(p) for p in paths))
+    analysis = analyse(files, sources_dir=sources_dir)
+    if not analysis.ok or analysis.model is None:
+        raise PolicyLoadError(analysis.diagnostics)
+    return PolicySet(model=analysis.model, compiled=compile_model(analysis.model), diagnostics=analysis.diagnostics)
+
+
+class PolicyLoadError(PolicyDslError):
+    """The rule book has errors; `diagnostics` says which."""
+
+    def __init__(self, diagnostics: list[dg.Diagnostic]) -> None:
+        super().__init__("E.has_errors")
+        self.diagnostics = diagnostics

@@ -1,0 +1,50 @@
+"""A decision: outcome, computed values, reasons and warnings with sources, and the trace that explains it."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class Reason:
+    rule: str
+    code: str
+    outcome: str
+    message: Mapping[str, str]
+    source: Mapping[str, str] | None
+
+    def to_dict(self) -> dict:
+        return {"rule": self.rule, "code": self.code, "message": dict(self.message),
+                "source": dict(self.source) if self.source else None}
+
+
+@attrs.frozen(kw_only=True)
+class TraceEvent:
+    """One rule considered: its status and the facts and values it read."""
+
+    rule: str
+    status: str  # not_in_force | out_of_scope | overridden | satisfied | fired | missing
+    reads: Mapping[str, Any]
+    detail: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    policy: str
+    at: dt.date
+    outcome: str  # allow | deny
+    values: Mapping[str, Any]
+    value_json: Mapping[str, Any] = attrs.field(repr=False)
+    reasons: tuple[Reason, ...]
+    warnings: tuple[Reason, ...]
+    trace: tuple[TraceEvent, ...] = attrs.field(repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "policy": self.policy, "at": self.at.isoformat(), "outcome": self.outcome,
+            "values": dict(self.value_json),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }

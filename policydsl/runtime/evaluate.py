@@ -1,0 +1,140 @@
+"""A compiled policy, facts and a date in; a Decision (or an error naming every missing fact) out."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Mapping
+
+from policydsl.errors import PolicyDslError
+from policydsl.runtime import values as rv
+from policydsl.runtime.decision import Decision, Reason, TraceEvent
+from policydsl.runtime.facts import prepare
+from policydsl.runtime.program import CompiledPolicy, CompiledRule, Env, MissingFact
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, trace: bool = True) -> Decision:
+    if (policy.start and at < policy.start) or (policy.end and at > policy.end):
+        period = f"{policy.start or '…'} – {policy.end or '…'}"
+        raise PolicyDslError("E.not_in_force", policy=policy.id, at=at.isoformat(), period=period)
+    env = Env(facts=prepare(policy.inputs, facts), at=at, policy=policy)
+    missing: dict[str, None] = {}
+    events: list[TraceEvent] = []
+    reasons: list[Reason] = []
+    warnings: list[Reason] = []
+    allows: list[Reason] = []
+    applies: dict[str, bool] = {}
+    for rule in policy.rules:
+        try:
+            status, by = _run_rule(policy, rule, env, applies)
+        except MissingFact:
+            _note_missing(rule.reads, env, missing)
+            status, by = "missing", None
+        if trace:
+            events.append(TraceEvent(rule=rule.name, status=status, reads=_reads(rule.reads, env), detail=by))
+        if status == "fired":
+            reason = _reason(policy, rule, env)
+            {"deny": reasons, "warn": warnings, "allow": allows}[rule.outcome].append(reason)
+    values = _values(policy, env, missing)
+    if missing:
+        raise _missing_error(policy, missing)
+    outcome = "deny" if reasons else "allow"
+    return Decision(policy=policy.id, at=at, outcome=outcome, values=values,
+                    value_json={k: rv.to_json(policy.value_kinds[k], v) for k, v in values.items()},
+                    reasons=tuple(reasons if reasons else allows), warnings=tuple(warnings), trace=tuple(events))
+
+
+def _run_rule(policy: CompiledPolicy, rule: CompiledRule, env: Env, applies: dict[str, bool]) -> tuple[str, str | None]:
+    if not rule.in_force(env.at):
+        applies[rule.name] = False
+        return "not_in_force", None
+    in_scope = rule.scope is None or bool(rule.scope(env))
+    applies[rule.name] = in_scope
+    if not in_scope:
+        return "out_of_scope", None
+    for name in rule.exceptions:
+        if _exception_applies(policy, name, env, applies):
+            return "overridden", name
+    if rule.kind == "require":
+        return ("satisfied", None) if rule.condition(env) else ("fired", None)  # type: ignore[misc]
+    return "fired", None
+
+
+def _exception_applies(policy: CompiledPolicy, name: str, env: Env, applies: dict[str, bool]) -> bool:
+    if name not in applies:
+        exc = next(r for r in policy.rules if r.name == name)
+        applies[name] = exc.in_force(env.at) and (exc.scope is None or bool(exc.scope(env)))
+    return applies[name]
+
+
+def _note_missing(reads: frozenset[str], env: Env, missing: dict[str, None]) -> None:
+    for path in sorted(reads):
+        if path not in env.facts and not env.policy.inputs[path].optional:
+            missing[path] = None
+
+
+def _reads(reads: frozenset[str], env: Env) -> dict[str, Any]:
+    return {path: env.facts[path] for path in sorted(reads) if path in env.facts}
+
+
+def _values(policy: CompiledPolicy, env: Env, missing: dict[str, None]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, define in policy.defines.items():
+        try:
+            value = value_of(env, path)
+        except MissingFact:
+            _note_missing(define.reads, env, missing)
+            continue
+        if value is not _ABSENT:
+            out[path] = value
+    return out
+
+
+_ABSENT = object()
+
+
+def value_of(env: Env, path: str) -> Any:
+    """The memoised value of a define on env's date; _ABSENT when no dated case is in force."""
+    if path in env.cache:
+        return env.cache[path]
+    define = env.policy.defines[path]
+    result: Any = _ABSENT
+    for case in define.cases:
+        if case.start and env.at < case.start or case.end and env.at > case.end:
+            continue
+        if case.when is None or case.when(env):
+            result = case.value(env)
+            break
+    env.cache[path] = result
+    return result
+
+
+def require_value(env: Env, path: str) -> Any:
+    value = value_of(env, path)
+    if value is _ABSENT:
+        raise PolicyDslError("E.no_case", name=path, at=env.at.isoformat())
+    return value
+
+
+def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env) -> Reason:
+    message = {lang: _fill(policy, text, env, lang) for lang, text in rule.message.items()}
+    return Reason(rule=rule.name, code=rule.code, outcome=rule.outcome, message=message, source=rule.source)
+
+
+def _fill(policy: CompiledPolicy, template: str, env: Env, lang: str) -> str:
+    def one(match: re.Match) -> str:
+        path = match.group(1)
+        value = env.facts[path] if path in env.facts else value_of(env, path) if path in policy.defines else None
+        if value is None or value is _ABSENT:
+            return match.group(0)
+        return rv.display(policy.value_kinds[path], value, lang, lambda v: policy.enum_labels[v])
+    return PLACEHOLDER.sub(one, template)
+
+
+def _missing_error(policy: CompiledPolicy, missing: dict[str, None]) -> PolicyDslError:
+    items = {lang: "\n".join(f"  - {p} ({policy.inputs[p].label['zh']} / {policy.inputs[p].label['en']})"
+                             for p in missing) for lang in ("zh", "en")}
+    error = PolicyDslError("E.missing_facts", items=items)
+    error.missing = tuple(missing)  # type: ignore[attr-defined]
+    return error

@@ -1,0 +1,85 @@
+"""The evaluable form of a policy: plain data plus closures, built by compile/, run by evaluate.py."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Mapping
+
+import attrs
+
+from policydsl.runtime.facts import InputSpec
+
+Fn = Callable[["Env"], Any]
+
+
+class MissingFact(Exception):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+@attrs.define(slots=True)
+class Env:
+    """One evaluation: the typed facts, the date, memoised values and bound aggregate variables."""
+
+    facts: Mapping[str, Any]
+    at: dt.date
+    policy: "CompiledPolicy"
+    cache: dict[str, Any] = attrs.field(factory=dict)
+    vars: dict[str, Any] = attrs.field(factory=dict)
+
+    def fact(self, path: str) -> Any:
+        try:
+            return self.facts[path]
+        except KeyError:
+            raise MissingFact(path) from None
+
+
+@attrs.frozen(kw_only=True)
+class CompiledCase:
+    value: Fn
+    when: Fn | None
+    start: dt.date | None
+    end: dt.date | None
+
+
+@attrs.frozen(kw_only=True)
+class CompiledDefine:
+    path: str
+    kind: str
+    label: Mapping[str, str]
+    cases: tuple[CompiledCase, ...]
+    reads: frozenset[str]
+
+
+@attrs.frozen(kw_only=True)
+class CompiledRule:
+    name: str
+    label: Mapping[str, str]
+    kind: str  # require | fire
+    outcome: str
+    code: str
+    message: Mapping[str, str]
+    start: dt.date | None
+    end: dt.date | None
+    scope: Fn | None
+    condition: Fn | None
+    exceptions: tuple[str, ...]
+    exception_to: tuple[str, ...]
+    source: Mapping[str, str] | None
+    reads: frozenset[str]
+
+    def in_force(self, at: dt.date) -> bool:
+        return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
+
+
+@attrs.frozen(kw_only=True)
+class CompiledPolicy:
+    id: str
+    title: Mapping[str, str]
+    start: dt.date | None
+    end: dt.date | None
+    inputs: Mapping[str, InputSpec]
+    defines: Mapping[str, CompiledDefine]
+    rules: tuple[CompiledRule, ...]
+    value_kinds: Mapping[str, str]  # input or define path -> kind, for messages
+    enum_labels: Mapping[str, Mapping[str, str]]  # "enum.value" and bare value -> labels

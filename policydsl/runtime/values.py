@@ -1,0 +1,99 @@
+"""Runtime values: the not-open marker, exact number handling, and bilingual display/JSON forms."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Callable, Mapping
+
+
+class _NotOpen:
+    """A table cell marked `not_open` (暂不招商): a value, not an error, until computed with."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_OPEN"
+
+    def __reduce__(self):
+        return (_NotOpen, ())
+
+
+NOT_OPEN = _NotOpen()
+HUNDRED = Decimal(100)
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal without exponent or trailing zeros: 0.80 -> '0.8', 2E+4 -> '20000'."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+def money_text(value: Decimal) -> str:
+    """Money with cents when it has any: 20000 -> '20000.00' is not forced; 0.3 -> '0.30'."""
+    if value == value.to_integral_value():
+        return plain(value)
+    if value == value.quantize(Decimal("0.01")):
+        return format(value.quantize(Decimal("0.01")), "f")
+    return plain(value)
+
+
+def percent_text(value: Decimal) -> str:
+    return plain(value * HUNDRED) + "%"
+
+
+def to_json(kind: str, value: object) -> object:
+    """The decision-JSON form: money and percentages as strings, dates ISO, sets as sorted lists."""
+    if value is NOT_OPEN:
+        return "not_open"
+    if kind == "money":
+        return money_text(value)  # type: ignore[arg-type]
+    if kind == "percent":
+        return percent_text(value)  # type: ignore[arg-type]
+    if kind == "number":
+        return plain(value)  # type: ignore[arg-type]
+    if kind == "date":
+        return value.isoformat()  # type: ignore[union-attr]
+    if kind == "set":
+        return sorted(value)  # type: ignore[arg-type]
+    if kind == "duration":
+        amount, unit = value  # type: ignore[misc]
+        return f"{amount} {unit}"
+    return value
+
+
+def display(kind: str, value: object, lang: str, enum_label: Callable[[str], Mapping[str, str]] | None = None) -> str:
+    """The text a reader sees for a value in `lang`."""
+    if value is NOT_OPEN:
+        return "暂不开放" if lang == "zh" else "not open"
+    if kind == "count":
+        return f"{value:,}" if lang == "en" else str(value)
+    if kind == "money":
+        text = money_text(value)  # type: ignore[arg-type]
+        if lang == "en":
+            whole, _, frac = text.partition(".")
+            text = f"{int(whole):,}" + (f".{frac}" if frac else "")
+        return f"¥{text}"
+    if kind == "percent":
+        return percent_text(value)  # type: ignore[arg-type]
+    if kind == "number":
+        return plain(value)  # type: ignore[arg-type]
+    if kind == "bool":
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if kind == "date":
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if kind == "enum" and enum_label is not None:
+        return enum_label(value)[lang]  # type: ignore[arg-type]
+    if kind == "set" and enum_label is not None:
+        sep = "、" if lang == "zh" else ", "
+        return sep.join(enum_label(v)[lang] for v in sorted(value))  # type: ignore[union-attr]
+    if kind == "duration":
+        amount, unit = value  # type: ignore[misc]
+        names = {"days": ("天", "days"), "months": ("个月", "months"), "working_days": ("个工作日", "working days")}
+        zh, en = names[unit]
+        return f"{amount}{zh}" if lang == "zh" else f"{amount} {en}"
+    return str(value)

@@ -1,0 +1,1 @@
+"""AST to typed model: name resolution, type checking and the static analyses, as diagnostics."""

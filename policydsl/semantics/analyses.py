@@ -1,0 +1,241 @@
+"""Static analyses over one checked policy: table gaps/overlaps, matrix cells, periods, rollouts, exceptions."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Iterator
+
+from policydsl import diagnostics as dg
+from policydsl.semantics.model import Model, Policy
+from policydsl.syntax import ast
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def run_all(policy: Policy, model: Model) -> list[dg.Diagnostic]:
+    out: list[dg.Diagnostic] = []
+    for analysis in ANALYSES:
+        out.extend(analysis(policy, model))
+    return out
+
+
+# ------------------------------------------------------------------ tables
+def table_ranges(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
+    for table in policy.tables.values():
+        decl = table.decl
+        if table.kind != "range":
+            continue
+        integer = table.param_types[0].kind == "count"
+        rows = []
+        for index, row in enumerate(decl.rows, start=1):
+            iv = row.key
+            assert isinstance(iv, ast.Interval)
+            lo, hi = _normalise(iv, integer)
+            if lo is not None and hi is not None and lo > hi:
+                yield dg.make("P0504", iv.span, low=_fmt(iv.low), high=_fmt(iv.high))
+                continue
+            rows.append((index, lo, hi, row))
+        yield from _gaps(decl, rows, integer)
+        if decl.hit == "unique":
+            yield from _overlaps(decl, rows, integer)
+        if decl.hit == "collect" and decl.aggregator and not table.result.is_numeric:
+            yield dg.make("P0505", decl.name.span, hit=f"collect {decl.aggregator}", type=table.result.display())
+
+
+def _normalise(iv: ast.Interval, integer: bool) -> tuple[Decimal | None, Decimal | None]:
+    """Closed bounds over integers; over decimals open bounds are kept as (value, open) via tiny shifts."""
+    lo, hi = iv.low, iv.high
+    if integer:
+        if lo is not None and not iv.low_closed:
+            lo = Decimal(int(lo) + 1)
+        if hi is not None and not iv.high_closed:
+            hi = Decimal(int(hi) - 1) if hi == int(hi) else Decimal(int(hi))
+        if lo is not None and lo != int(lo):
+            lo = Decimal(int(lo) + 1)
+        return lo, hi
+    eps = Decimal("1e-12")
+    if lo is not None and not iv.low_closed:
+        lo += eps
+    if hi is not None and not iv.high_closed:
+        hi -= eps
+    return lo, hi
+
+
+def _gaps(decl: ast.TableDecl, rows, integer: bool) -> Iterator[dg.Diagnostic]:
+    """Walk the covered set from 0 upwards (every numeric fact is non-negative) and report holes."""
+    if decl.hit == "collect":
+        return
+    step = Decimal(1) if integer else Decimal("1e-12")
+    point = Decimal(0)
+    for _, lo, hi, _row in sorted(rows, key=lambda r: (Decimal(-1) if r[1] is None else r[1])):
+        lo = Decimal(0) if lo is None else lo
+        if lo > point:
+            gap_end = lo - step
+            yield dg.make("P0501", decl.name.span, table=decl.name.value, gap=_range_text(point, gap_end, integer))
+        if hi is None:
+            return
+        point = max(point, hi + step)
+    yield dg.make("P0501", decl.name.span, table=decl.name.value,
+                  gap=_range_text(point, None, integer))
+
+
+def _overlaps(decl: ast.TableDecl, rows, integer: bool) -> Iterator[dg.Diagnostic]:
+    for i, (ia, alo, ahi, arow) in enumerate(rows):
+        for ib, blo, bhi, brow in rows[i + 1:]:
+            lo = max(alo if alo is not None else Decimal(0), blo if blo is not None else Decimal(0))
+            his = [h for h in (ahi, bhi) if h is not None]
+            hi = min(his) if his else None
+            if hi is None or lo <= hi:
+                yield dg.make("P0502", brow.key.span, table=decl.name.value, a=ia, b=ib,
+                              overlap=_range_text(lo, hi, integer),
+                              related=[(arow.key.span, "P0202.related")])
+
+
+def _range_text(lo: Decimal, hi: Decimal | None, integer: bool) -> str:
+    lo_s = _fmt(lo.quantize(Decimal(1)) if integer else lo)
+    if hi is None:
+        return f"[{lo_s}, inf)"
+    hi_s = _fmt(hi.quantize(Decimal(1)) if integer else hi)
+    return f"[{lo_s}, {hi_s}]"
+
+
+def _fmt(value: Decimal | None) -> str:
+    if value is None:
+        return "inf"
+    text = format(value.normalize(), "f")
+    return text
+
+
+def table_cells(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
+    for table in policy.tables.values():
+        decl = table.decl
+        if table.kind == "enum":
+            enum = model.enums[table.param_types[0].enum]
+            yield from _keys(decl, [r.key for r in decl.rows], enum)
+            covered = {r.key.value for r in decl.rows}
+            missing = [v.name.value for v in enum.values if v.name.value not in covered]
+            if missing and decl.hit != "collect":
+                yield dg.make("P0503", decl.name.span, table=decl.name.value, cells=", ".join(missing))
+        elif table.kind == "matrix":
+            row_enum = model.enums[table.param_types[0].enum]
+            col_enum = model.enums[table.param_types[1].enum]
+            yield from _keys(decl, decl.columns, col_enum)
+            yield from _keys(decl, [r.key for r in decl.matrix], row_enum)
+            for row in decl.matrix:
+                if len(row.cells) != len(decl.columns):
+                    yield dg.make("P0507", row.span, found=len(row.cells), expected=len(decl.columns))
+            rows = {r.key.value for r in decl.matrix}
+            cols = {c.value for c in decl.columns}
+            missing = [f"({r.name.value}, {c.name.value})" for r in row_enum.values for c in col_enum.values
+                       if r.name.value not in rows or c.name.value not in cols]
+            if missing:
+                yield dg.make("P0503", decl.name.span, table=decl.name.value, cells=", ".join(missing))
+
+
+def _keys(decl: ast.TableDecl, keys, enum: ast.EnumDecl) -> Iterator[dg.Diagnostic]:
+    values = {v.name.value for v in enum.values}
+    seen: dict[str, ast.Name] = {}
+    for key in keys:
+        if key.value not in values:
+            yield dg.make("P0206", key.span, value=key.value, enum=enum.name.value)
+        elif key.value in seen:
+            yield dg.make("P0506", key.span, name=key.value, table=decl.name.value,
+                          related=[(seen[key.value].span, "P0202.related")])
+        seen.setdefault(key.value, key)
+
+
+# ------------------------------------------------------------------ time
+def periods(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
+    effs = [policy.decl.effective] + [r.decl.effective for r in policy.rules]
+    for eff in effs:
+        if eff is not None and eff.start and eff.end and eff.start > eff.end:
+            yield dg.make("P0601", eff.span, start=eff.start, end=eff.end)
+    rules = {r.name: r.decl for r in policy.rules}
+    for rule in rules.values():
+        if rule.supersedes is None or rule.supersedes.value not in rules:
+            continue
+        old = rules[rule.supersedes.value]
+        old_start, old_end = _period(old.effective)
+        new_start, new_end = _period(rule.effective)
+        start, end = max(old_start, new_start), min(old_end, new_end)
+        if start <= end:
+            yield dg.make("P0602", rule.supersedes.span, a=rule.name.value, b=old.name.value, start=start,
+                          end=_open_end(end))
+        elif old_end < dt.date.max and new_start > old_end + ONE_DAY:
+            yield dg.make("P0606", rule.supersedes.span, severity="warning", a=rule.name.value, b=old.name.value,
+                          start=old_end + ONE_DAY, end=new_start - ONE_DAY)
+    for define in policy.defines.values():
+        cases = [c for c in define.decl.cases if c.when is None]
+        for i, a in enumerate(cases):
+            if a.start and a.end and a.start > a.end:
+                yield dg.make("P0601", a.span, start=a.start, end=a.end)
+            for b in cases[i + 1:]:
+                start = max(a.start or dt.date.min, b.start or dt.date.min)
+                end = min(a.end or dt.date.max, b.end or dt.date.max)
+                if start <= end:
+                    yield dg.make("P0602", b.span, a=f"{define.path} = {a.expr.span.text}",
+                                  b=f"{define.path} = {b.expr.span.text}", start=_open_start(start), end=_open_end(end))
+
+
+def _period(eff: ast.Effective | None) -> tuple[dt.date, dt.date]:
+    if eff is None:
+        return dt.date.min, dt.date.max
+    return eff.start or dt.date.min, eff.end or dt.date.max
+
+
+def _open_end(day: dt.date) -> str:
+    return "…" if day == dt.date.max else day.isoformat()
+
+
+def _open_start(day: dt.date) -> str:
+    return "…" if day == dt.date.min else day.isoformat()
+
+
+def rollouts(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
+    for rollout in policy.rollouts.values():
+        previous = None
+        for phase in rollout.phases:
+            reason = None
+            if phase.start > phase.end:
+                reason = {"zh": f"开始 {phase.start} 晚于结束 {phase.end}", "en": f"starts {phase.start} after it ends {phase.end}"}
+            elif not (0 <= phase.ramp_from <= phase.ramp_to <= 1):
+                reason = {"zh": "比例须在 0%–100% 之间且不下降", "en": "the ramp must stay within 0%–100% and never fall"}
+            elif previous is not None and phase.start != previous.end + ONE_DAY:
+                reason = {"zh": f"应紧接上一阶段，于 {previous.end + ONE_DAY} 开始",
+                          "en": f"must start right after the previous phase, on {previous.end + ONE_DAY}"}
+            elif previous is not None and phase.ramp_from < previous.ramp_to:
+                reason = {"zh": "起始比例低于上一阶段的结束比例", "en": "starts below where the previous phase ended"}
+            if reason:
+                yield dg.make("P0603", phase.span, phase=phase.name.value, reason=reason)
+            previous = phase
+
+
+# ------------------------------------------------------------------ exceptions
+def exceptions(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
+    rules = {r.name: r.decl for r in policy.rules}
+    graph = {name: [t.value for t in rule.exception_to if t.value in rules] for name, rule in rules.items()}
+    reported: set[frozenset[str]] = set()
+    for start in rules:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    cycle = frozenset(path)
+                    if cycle not in reported:
+                        reported.add(cycle)
+                        span = next(t.span for t in rules[node].exception_to if t.value == nxt)
+                        yield dg.make("P0604", span, cycle=" → ".join(path + [nxt]))
+                elif nxt not in path:
+                    stack.append((nxt, path + [nxt]))
+    for rule in policy.rules:
+        by_priority: dict[int, list[str]] = {}
+        for exc in rule.exceptions:
+            by_priority.setdefault(rules[exc].priority, []).append(exc)
+        for priority, names in by_priority.items():
+            if len(names) > 1:
+                span = next(t.span for t in rules[names[1]].exception_to if t.value == rule.name)
+                yield dg.make("P0605", span, rule=rule.name, priority=priority, others=", ".join(names))
+
+
+ANALYSES = (table_ranges, table_cells, periods, rollouts, exceptions)

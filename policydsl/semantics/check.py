@@ -1,0 +1,549 @@
+"""Parsed modules in, typed model and diagnostics out: names, types, text, tables, time and provenance."""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+import attrs
+
+from policydsl import diagnostics as dg
+from policydsl.semantics import analyses, types as ty
+from policydsl.semantics.model import Define, Input, Model, Policy, Rule, Table
+from policydsl.semantics.names import suggest
+from policydsl.semantics.types import Type
+from policydsl.source import Span
+from policydsl.syntax import ast
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+BUILTINS: dict[str, tuple[tuple[Type, ...], Type]] = {
+    "days_between": ((ty.DATE, ty.DATE), ty.COUNT),
+    "next_half_month": ((ty.DATE,), ty.DATE),
+    "month_end": ((ty.DATE,), ty.DATE),
+}
+
+
+@attrs.define
+class CheckResult:
+    model: Model
+    diagnostics: list[dg.Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+class _Scope:
+    """The names visible inside one policy."""
+
+    def __init__(self, policy: "_PolicyBuild") -> None:
+        self.policy = policy
+        self.vars: dict[str, Type] = {}
+
+
+@attrs.define
+class _PolicyBuild:
+    decl: ast.PolicyDecl
+    file: str
+    items: list = attrs.field(factory=list)
+    inputs: dict[str, Input] = attrs.field(factory=dict)
+    defines: dict[str, Define] = attrs.field(factory=dict)
+    tables: dict[str, Table] = attrs.field(factory=dict)
+    rules: dict[str, ast.RuleDecl] = attrs.field(factory=dict)
+    rollouts: dict[str, ast.RolloutDecl] = attrs.field(factory=dict)
+    ids: dict[str, Span] = attrs.field(factory=dict)
+
+
+class Checker:
+    def __init__(self, modules: list[ast.Module]) -> None:
+        self.modules = modules
+        self.bag = dg.DiagnosticBag()
+        self.enums: dict[str, ast.EnumDecl] = {}
+        self.units: dict[str, ast.UnitDecl] = {}
+        self.types: dict[int, Type] = {}
+        self.refs: dict[int, tuple[str, str]] = {}
+        self.policies: dict[str, _PolicyBuild] = {}
+
+    def err(self, code: str, span: Span, **kw) -> None:
+        self.bag.add(dg.make(code, span, **kw))
+
+    def warn(self, code: str, span: Span, **kw) -> None:
+        self.bag.add(dg.make(code, span, severity="warning", **kw))
+
+    # ================================================================ driver
+    def run(self) -> CheckResult:
+        self._collect()
+        for build in self.policies.values():
+            self._declare(build)
+        for build in self.policies.values():
+            self._check_policy(build)
+        model = self._model()
+        for policy in model.policies.values():
+            self.bag.extend(analyses.run_all(policy, model))
+        return CheckResult(model=model, diagnostics=self.bag.sorted())
+
+    def _collect(self) -> None:
+        """Split modules into shared declarations (enums, units) and one policy per file."""
+        for module in self.modules:
+            current: _PolicyBuild | None = None
+            for item in module.items:
+                if isinstance(item, ast.PolicyDecl):
+                    if current is not None:
+                        self.err("P0207", item.id.span)
+                        continue
+                    if item.id.value in self.policies:
+                        first = self.policies[item.id.value].decl.id.span
+                        self.bag.add(dg.make("P0202", item.id.span, name=item.id.value,
+                                             related=[(first, "P0202.related")]))
+                        continue
+                    current = _PolicyBuild(decl=item, file=module.path)
+                    self.policies[item.id.value] = current
+                elif isinstance(item, ast.EnumDecl):
+                    self._shared(self.enums, item)
+                elif isinstance(item, ast.UnitDecl):
+                    self._shared(self.units, item)
+                elif current is None:
+                    kind = type(item).__name__.removesuffix("Decl").lower()
+                    self.err("P0205", item.span, kind=kind)
+                else:
+                    current.items.append(item)
+
+    def _shared(self, table: dict, item) -> None:
+        name = item.name.value
+        if name in table or name in ty.BUILTIN_TYPES:
+            related = [(table[name].name.span, "P0202.related")] if name in table else []
+            self.bag.add(dg.make("P0202", item.name.span, name=name, related=related))
+            return
+        table[name] = item
+        self._check_text(item.label)
+        if isinstance(item, ast.EnumDecl):
+            seen: dict[str, Span] = {}
+            for value in item.values:
+                if value.name.value in seen:
+                    self.bag.add(dg.make("P0202", value.name.span, name=value.name.value,
+                                         related=[(seen[value.name.value], "P0202.related")]))
+                seen[value.name.value] = value.name.span
+                self._check_text(value.label)
+
+    # ================================================================ declarations
+    def _claim(self, build: _PolicyBuild, name: ast.Name) -> bool:
+        if name.value in build.ids:
+            self.bag.add(dg.make("P0202", name.span, name=name.value,
+                                 related=[(build.ids[name.value], "P0202.related")]))
+            return False
+        build.ids[name.value] = name.span
+        return True
+
+    def _resolve_type(self, ref: ast.TypeRef) -> Type | None:
+        if ref.is_set:
+            if ref.name in self.enums:
+                return ty.set_type(ref.name)
+        elif ref.name in ty.BUILTIN_TYPES:
+            return ty.BUILTIN_TYPES[ref.name]
+        elif ref.name in self.enums:
+            return ty.enum_type(ref.name)
+        hint = suggest(ref.name, [(n, ()) for n in [*ty.BUILTIN_TYPES, *self.enums]])
+        self.bag.add(dg.make("P0203", ref.span, name=ref.name, hint_args={"choices": ty.type_names()}))
+        if hint:
+            self.bag.items[-1] = attrs.evolve(self.bag.items[-1], hint=dg.i18n.both("P0201.hint", suggestion=hint))
+        return None
+
+    def _resolve_unit(self, name: ast.Name | None) -> ast.UnitDecl | None:
+        if name is None:
+            return None
+        if name.value not in self.units:
+            self.err("P0204", name.span, name=name.value)
+            return None
+        return self.units[name.value]
+
+    def _declare(self, build: _PolicyBuild) -> None:
+        self._check_text(build.decl.title)
+        for item in build.items:
+            key = item.path if isinstance(item, (ast.InputDecl, ast.DefineDecl)) else item.name
+            if not self._claim(build, key):
+                continue
+            if isinstance(item, ast.InputDecl):
+                t = self._resolve_type(item.type)
+                unit = self._resolve_unit(item.unit)
+                self._check_text(item.label)
+                if t is not None:
+                    build.inputs[item.path.value] = Input(
+                        path=item.path.value, type=t.with_unit(unit.name.value if unit else None),
+                        label=item.label, unit=unit, optional=item.optional, decl=item)
+            elif isinstance(item, ast.DefineDecl):
+                t = self._resolve_type(item.type)
+                unit = self._resolve_unit(item.unit)
+                self._check_text(item.label)
+                if t is not None:
+                    build.defines[item.path.value] = Define(
+                        path=item.path.value, type=t.with_unit(unit.name.value if unit else None),
+                        label=item.label, unit=unit, decl=item)
+            elif isinstance(item, ast.TableDecl):
+                self._declare_table(build, item)
+            elif isinstance(item, ast.RuleDecl):
+                build.rules[item.name.value] = item
+            elif isinstance(item, ast.RolloutDecl):
+                build.rollouts[item.name.value] = item
+
+    def _declare_table(self, build: _PolicyBuild, table: ast.TableDecl) -> None:
+        self._check_text(table.label)
+        params = [self._resolve_type(p.type) for p in table.params]
+        result = self._resolve_type(table.result)
+        if result is None or any(p is None for p in params):
+            return
+        kinds = [p.kind for p in params]
+        if table.columns or table.matrix:
+            kind = "matrix" if kinds == ["enum", "enum"] else None
+        elif all(isinstance(r.key, ast.Interval) for r in table.rows) and len(kinds) == 1 and kinds[0] in ty.NUMERIC:
+            kind = "range"
+        elif all(isinstance(r.key, ast.Name) for r in table.rows) and kinds == ["enum"]:
+            kind = "enum"
+        else:
+            kind = None
+        if kind is None:
+            self.err("P0508", table.name.span, table=table.name.value)
+            return
+        cells = [r.cell for r in table.rows] + [c for row in table.matrix for c in row.cells]
+        for cell in cells:
+            if isinstance(cell, ast.Literal):
+                found = ty.LITERAL_TYPES[cell.kind]
+                self.types[id(cell)] = found
+                if not ty.assignable(result, found):
+                    self.err("P0305", cell.span, found=found.display(), name=table.name.value,
+                             expected=result.display())
+        if any(isinstance(c, ast.NotOpen) for c in cells):
+            result = attrs.evolve(result, maybe_not_open=True)
+        build.tables[table.name.value] = Table(name=table.name.value, kind=kind, param_types=tuple(params),
+                                               result=result, decl=table)
+
+    # ================================================================ bodies
+    def _check_policy(self, build: _PolicyBuild) -> None:
+        for item in build.items:
+            if isinstance(item, ast.DefineDecl) and item.path.value in build.defines:
+                define = build.defines[item.path.value]
+                for case in item.cases:
+                    found = self._expr(build, case.expr, define.type)
+                    if found is not None and not ty.assignable(define.type, found):
+                        self.err("P0305", case.expr.span, found=found.display(), name=define.path,
+                                 expected=define.type.display())
+                    if case.when is not None:
+                        self._condition(build, case.when)
+                self._check_sources(item.sources)
+            elif isinstance(item, ast.RuleDecl):
+                self._check_rule(build, item)
+            elif isinstance(item, ast.RolloutDecl):
+                self._check_text(item.label)
+                for phase in item.phases:
+                    self._check_text(phase.label)
+                if item.key.value not in build.inputs:
+                    self._undefined(build, item.key)
+            elif isinstance(item, (ast.AssumeDecl, ast.NoteDecl)):
+                self._check_text(item.text)
+                if isinstance(item, ast.AssumeDecl):
+                    for about in item.about:
+                        if about.value not in build.ids:
+                            self._undefined(build, about)
+        self._check_define_cycles(build)
+
+    def _check_rule(self, build: _PolicyBuild, rule: ast.RuleDecl) -> None:
+        self._check_text(rule.label)
+        if rule.scope is not None:
+            self._condition(build, rule.scope)
+        if rule.body.condition is not None:
+            self._condition(build, rule.body.condition)
+        self._check_text(rule.body.message)
+        self._check_placeholders(build, rule.body.message)
+        for target in (*rule.exception_to, rule.supersedes):
+            if target is not None and target.value not in build.rules:
+                self._undefined(build, target, [(r, ()) for r in build.rules])
+        if not rule.sources:
+            self.err("P0703", rule.name.span, rule=rule.name.value)
+
+    def _check_sources(self, sources: Iterable[ast.SourceRef]) -> None:
+        for source in sources:
+            if not source.quote.strip():
+                self.err("P0401", source.quote_span, lang={"zh": "引文", "en": "quote"})
+
+    def _check_define_cycles(self, build: _PolicyBuild) -> None:
+        deps: dict[str, set[str]] = {}
+        for path, define in build.defines.items():
+            deps[path] = {t for e in _define_exprs(define.decl) for t in _refs(e) if t in build.defines}
+        state: dict[str, int] = {}
+
+        def visit(node: str, stack: list[str]) -> None:
+            state[node] = 1
+            for nxt in sorted(deps[node]):
+                if state.get(nxt) == 1:
+                    cycle = stack[stack.index(nxt):] + [nxt] if nxt in stack else [node, nxt]
+                    self.err("P0604", build.defines[node].decl.path.span, cycle=" → ".join(cycle))
+                elif nxt not in state:
+                    visit(nxt, stack + [nxt])
+            state[node] = 2
+
+        for path in deps:
+            if path not in state:
+                visit(path, [path])
+
+    # ================================================================ text
+    def _check_text(self, text: ast.Text | None) -> None:
+        if text is None:
+            return
+        for lang, value in (("zh", text.zh), ("en", text.en)):
+            if not value.strip():
+                self.err("P0401", text.span, lang=dg.i18n.both(f"lang.{lang}"))
+
+    def _check_placeholders(self, build: _PolicyBuild, text: ast.Text) -> None:
+        zh = PLACEHOLDER.findall(text.zh)
+        en = PLACEHOLDER.findall(text.en)
+        if set(zh) != set(en):
+            self.err("P0402", text.span, zh=_fmt_set(zh), en=_fmt_set(en))
+        for name in dict.fromkeys(zh + en):
+            if name not in build.inputs and name not in build.defines:
+                hint = suggest(name, self._value_candidates(build))
+                self.bag.add(dg.make("P0403", text.span, name=name,
+                                     hint_args={"suggestion": hint} if hint else None))
+
+    # ================================================================ expressions
+    def _condition(self, build: _PolicyBuild, expr: ast.Expr, scope: dict | None = None) -> None:
+        found = self._expr(build, expr, ty.BOOL, scope)
+        if found is not None and found.kind != "bool":
+            self.err("P0302", expr.span, found=found.display())
+
+    def _expr(self, build: _PolicyBuild, expr: ast.Expr, expected: Type | None,
+              scope: dict[str, Type] | None = None) -> Type | None:
+        """Infer (and record) the type of `expr`; None after a reported error."""
+        scope = scope or {}
+        found = self._infer(build, expr, expected, scope)
+        if found is not None:
+            self.types[id(expr)] = found
+        return found
+
+    def _infer(self, build, expr, expected, scope) -> Type | None:
+        if isinstance(expr, ast.Literal):
+            return ty.LITERAL_TYPES[expr.kind]
+        if isinstance(expr, ast.DurationLit):
+            return Type("duration", duration_unit=expr.unit)
+        if isinstance(expr, ast.Today):
+            return ty.DATE
+        if isinstance(expr, ast.Ref):
+            return self._ref(build, expr, expected, scope)
+        if isinstance(expr, ast.Unary):
+            if expr.op == "not":
+                self._condition(build, expr.operand, scope)
+                return ty.BOOL
+            inner = self._expr(build, expr.operand, expected, scope)
+            if inner is not None and not inner.is_numeric:
+                self.err("P0301", expr.span, op="-", left=inner.display(), right=inner.display())
+                return None
+            return inner
+        if isinstance(expr, ast.Binary):
+            return self._binary(build, expr, scope)
+        if isinstance(expr, ast.Member):
+            return self._member(build, expr, scope)
+        if isinstance(expr, ast.SetLit):
+            elem = ty.enum_type(expected.enum) if expected is not None and expected.kind == "set" else None
+            types = [self._expr(build, item, elem, scope) for item in expr.items]
+            known = [t for t in types if t is not None]
+            if known and all(t.kind == "enum" and t.enum == known[0].enum for t in known):
+                return ty.set_type(known[0].enum)
+            if known:
+                bad = next((t for t in known if t.kind != "enum" or t.enum != known[0].enum), known[0])
+                self.err("P0301", expr.span, op="{…}", left=known[0].display(), right=bad.display())
+            return None
+        if isinstance(expr, ast.Call):
+            return self._call(build, expr, scope)
+        if isinstance(expr, ast.Aggregate):
+            return self._aggregate(build, expr, scope)
+        if isinstance(expr, ast.Covered):
+            if expr.rollout.value not in build.rollouts:
+                self._undefined(build, expr.rollout, [(r, ()) for r in build.rollouts])
+                return None
+            return ty.BOOL
+        raise AssertionError(f"unknown expression {expr!r}")
+
+    def _value_candidates(self, build: _PolicyBuild) -> list[tuple[str, tuple[str, str]]]:
+        return [(p, (i.label.zh, i.label.en)) for p, i in build.inputs.items()] + \
+               [(p, (d.label.zh, d.label.en)) for p, d in build.defines.items()]
+
+    def _ref(self, build, expr: ast.Ref, expected, scope) -> Type | None:
+        name = expr.path
+        if name in scope:
+            self.refs[id(expr)] = ("var", name)
+            return scope[name]
+        if name in build.inputs:
+            self.refs[id(expr)] = ("input", name)
+            return build.inputs[name].type
+        if name in build.defines:
+            self.refs[id(expr)] = ("define", name)
+            return build.defines[name].type
+        if "." not in name:
+            owner = self._enum_owner(name, expected)
+            if owner is not None:
+                self.refs[id(expr)] = ("enum", f"{owner}.{name}")
+                return ty.enum_type(owner)
+            if expected is not None and expected.kind == "enum":
+                values = [(v.name.value, (v.label.zh, v.label.en)) for v in self.enums[expected.enum].values]
+                hint = suggest(name, values)
+                self.bag.add(dg.make("P0206", expr.span, value=name, enum=expected.enum,
+                                     hint_args={"suggestion": hint} if hint else None))
+                if hint:
+                    self.bag.items[-1] = attrs.evolve(self.bag.items[-1],
+                                                      hint=dg.i18n.both("P0201.hint", suggestion=hint))
+                return None
+        candidates = self._value_candidates(build) + [(v, ()) for v in scope] + [
+            (v.name.value, (v.label.zh, v.label.en)) for e in self.enums.values() for v in e.values]
+        self._undefined(build, expr, candidates, name=name)
+        return None
+
+    def _enum_owner(self, name: str, expected: Type | None) -> str | None:
+        if expected is not None and expected.kind in ("enum", "set") and expected.enum in self.enums:
+            values = {v.name.value for v in self.enums[expected.enum].values}
+            return expected.enum if name in values else None
+        owners = [e for e, decl in self.enums.items() if any(v.name.value == name for v in decl.values)]
+        return owners[0] if len(owners) == 1 else None
+
+    def _undefined(self, build, node, candidates=None, name: str | None = None) -> None:
+        name = name or getattr(node, "value", None) or getattr(node, "path", "")
+        if candidates is None:
+            candidates = self._value_candidates(build) + [(i, ()) for i in build.ids]
+        hint = suggest(name, candidates)
+        self.bag.add(dg.make("P0201", node.span, name=name, hint_args={"suggestion": hint} if hint else None))
+
+    def _binary(self, build, expr: ast.Binary, scope) -> Type | None:
+        if expr.op in ("and", "or"):
+            self._condition(build, expr.left, scope)
+            self._condition(build, expr.right, scope)
+            return ty.BOOL
+        left = self._expr(build, expr.left, None, scope) if not _bare_name(expr.left) else None
+        right = self._expr(build, expr.right, left, scope)
+        if _bare_name(expr.left):
+            left = self._expr(build, expr.left, right, scope)
+        if left is None or right is None:
+            return None
+        if expr.op in ty.COMPARISONS:
+            if not ty.comparable(expr.op, left, right):
+                self.err("P0301", expr.op_span, op=expr.op, left=left.display(), right=right.display())
+                return None
+            self._units(expr, left, right)
+            return ty.BOOL
+        result = ty.arithmetic(expr.op, left, right)
+        if result is None:
+            self.err("P0301", expr.op_span, op=expr.op, left=left.display(), right=right.display())
+            return None
+        if expr.op in "+-" and left.kind == right.kind:
+            self._units(expr, left, right)
+        return result
+
+    def _units(self, expr: ast.Binary, left: Type, right: Type) -> None:
+        if left.unit and right.unit and left.unit != right.unit:
+            lu, ru = self.units[left.unit].label, self.units[right.unit].label
+            self.err("P0304", expr.span, left={"zh": f"{left.unit}（{lu.zh}）", "en": f"{left.unit} ({lu.en})"},
+                     right={"zh": f"{right.unit}（{ru.zh}）", "en": f"{right.unit} ({ru.en})"})
+
+    def _member(self, build, expr: ast.Member, scope) -> Type | None:
+        item = self._expr(build, expr.item, None, scope) if not _bare_name(expr.item) else None
+        expected = ty.set_type(item.enum) if item is not None and item.kind == "enum" else None
+        coll = self._expr(build, expr.collection, expected, scope)
+        if _bare_name(expr.item):
+            item = self._expr(build, expr.item, ty.enum_type(coll.enum) if coll and coll.kind == "set" else None, scope)
+        if item is None or coll is None:
+            return None
+        if coll.kind != "set" or item.kind != "enum" or item.enum != coll.enum:
+            self.err("P0301", expr.span, op="in", left=item.display(), right=coll.display())
+            return None
+        return ty.BOOL
+
+    def _call(self, build, expr: ast.Call, scope) -> Type | None:
+        name = expr.func.value
+        if name in build.tables:
+            table = build.tables[name]
+            params, result = table.param_types, table.result
+        elif name in BUILTINS:
+            params, result = BUILTINS[name]
+        else:
+            for arg in expr.args:
+                self._expr(build, arg, None, scope)
+            self._undefined(build, expr.func, [(t, ()) for t in [*build.tables, *BUILTINS]])
+            return None
+        if len(expr.args) != len(params):
+            self.err("P0303", expr.span, name=name, expected=len(params), found=len(expr.args))
+            return None
+        ok = True
+        for index, (arg, param) in enumerate(zip(expr.args, params), start=1):
+            found = self._expr(build, arg, param, scope)
+            if found is None:
+                ok = False
+            elif not ty.assignable(param, found):
+                self.err("P0306", arg.span, index=index, expected=param.display(), found=found.display())
+                ok = False
+        return result if ok else None
+
+    def _aggregate(self, build, expr: ast.Aggregate, scope) -> Type | None:
+        coll = self._expr(build, expr.iterable, None, scope)
+        if coll is None:
+            return None
+        if coll.kind != "set":
+            self.err("P0301", expr.iterable.span, op=expr.func, left=coll.display(), right=coll.display())
+            return None
+        inner = {**scope, expr.var.value: ty.enum_type(coll.enum)}
+        if expr.func in ("any", "all"):
+            self._condition(build, expr.body, inner)
+            return ty.BOOL
+        body = self._expr(build, expr.body, None, inner)
+        if body is None:
+            return None
+        if not body.is_numeric:
+            self.err("P0301", expr.body.span, op=expr.func, left=body.display(), right=body.display())
+            return None
+        return body
+
+    # ================================================================ model
+    def _model(self) -> Model:
+        policies = {}
+        for pid, build in self.policies.items():
+            if build.decl.title is None:
+                continue
+            rules = tuple(Rule(name=n, decl=r, exceptions=tuple(
+                e.name.value for e in sorted((x for x in build.rules.values()
+                                               if any(t.value == n for t in x.exception_to)),
+                                              key=lambda x: -x.priority)))
+                for n, r in build.rules.items())
+            policies[pid] = Policy(
+                id=pid, file=build.file, decl=build.decl, inputs=build.inputs, defines=build.defines,
+                rules=rules, tables=build.tables, rollouts=build.rollouts,
+                assumptions=tuple(i for i in build.items if isinstance(i, ast.AssumeDecl)),
+                notes=tuple(i for i in build.items if isinstance(i, ast.NoteDecl)))
+        return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs)
+
+
+def _bare_name(expr: ast.Expr) -> bool:
+    return isinstance(expr, ast.Ref) and "." not in expr.path
+
+
+def _fmt_set(names: list[str]) -> str:
+    return "{" + ", ".join(sorted(set(names))) + "}" if names else "∅"
+
+
+def _define_exprs(define: ast.DefineDecl) -> Iterable[ast.Expr]:
+    for case in define.cases:
+        yield case.expr
+        if case.when is not None:
+            yield case.when
+
+
+def _refs(expr) -> Iterable[str]:
+    """Every dotted or bare reference path in an expression tree."""
+    if isinstance(expr, ast.Ref):
+        yield expr.path
+    for field in attrs.fields(type(expr)) if attrs.has(type(expr)) else ():
+        value = getattr(expr, field.name)
+        if isinstance(value, tuple):
+            for v in value:
+                if attrs.has(type(v)):
+                    yield from _refs(v)
+        elif attrs.has(type(value)) and not isinstance(value, Span):
+            yield from _refs(value)
+
+
+def check_modules(modules: list[ast.Module]) -> CheckResult:
+    return Checker(modules).run()
+

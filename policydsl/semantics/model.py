@@ -1,0 +1,83 @@
+"""The checked, typed model that later stages (compile, docs, tools) read; it never holds raw text."""
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from policydsl.semantics.types import Type
+from policydsl.syntax import ast
+
+
+@attrs.frozen(kw_only=True)
+class Input:
+    path: str
+    type: Type
+    label: ast.Text
+    unit: ast.UnitDecl | None
+    optional: bool
+    decl: ast.InputDecl = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Define:
+    path: str
+    type: Type
+    label: ast.Text
+    unit: ast.UnitDecl | None
+    decl: ast.DefineDecl = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Table:
+    name: str
+    kind: str  # range | enum | matrix
+    param_types: tuple[Type, ...]
+    result: Type
+    decl: ast.TableDecl = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Rule:
+    name: str
+    decl: ast.RuleDecl = attrs.field(eq=False, repr=False)
+    exceptions: tuple[str, ...]  # rules that are exceptions to this one, highest priority first
+
+
+@attrs.frozen(kw_only=True)
+class Policy:
+    id: str
+    file: str
+    decl: ast.PolicyDecl = attrs.field(eq=False, repr=False)
+    inputs: dict[str, Input]
+    defines: dict[str, Define]
+    rules: tuple[Rule, ...]
+    tables: dict[str, Table]
+    rollouts: dict[str, ast.RolloutDecl]
+    assumptions: tuple[ast.AssumeDecl, ...]
+    notes: tuple[ast.NoteDecl, ...]
+
+    @property
+    def title(self) -> ast.Text:
+        assert self.decl.title is not None
+        return self.decl.title
+
+    @property
+    def effective(self) -> tuple[dt.date | None, dt.date | None]:
+        eff = self.decl.effective
+        return (eff.start, eff.end) if eff else (None, None)
+
+    def rule(self, name: str) -> Rule:
+        return next(r for r in self.rules if r.name == name)
+
+
+@attrs.frozen(kw_only=True)
+class Model:
+    enums: dict[str, ast.EnumDecl]
+    units: dict[str, ast.UnitDecl]
+    policies: dict[str, Policy]
+    types: dict[int, Type] = attrs.field(eq=False, repr=False)  # id(expr node) -> type
+    refs: dict[int, tuple[str, str]] = attrs.field(eq=False, repr=False)  # id(Ref) -> (kind, target)
+
+    def type_of(self, expr: ast.Expr) -> Type:
+        return self.types[id(expr)]

@@ -1,0 +1,113 @@
+"""The value types of the language and the typing rules of its operators."""
+from __future__ import annotations
+
+import attrs
+
+NUMERIC = ("count", "number", "money", "percent")
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+SCALARS = ("count", "number", "money", "percent", "bool", "text", "date", "duration")
+
+
+@attrs.frozen
+class Type:
+    kind: str  # count number money percent bool text date duration enum set enumlit
+    enum: str | None = None  # for enum / set-of-enum
+    unit: str | None = attrs.field(default=None, eq=False)
+    maybe_not_open: bool = attrs.field(default=False, eq=False)
+    duration_unit: str | None = attrs.field(default=None, eq=False)
+
+    def display(self) -> dict[str, str]:
+        if self.kind == "enum":
+            return {"zh": f"枚举 `{self.enum}`", "en": f"enum `{self.enum}`"}
+        if self.kind == "set":
+            return {"zh": f"`{self.enum}` 的集合", "en": f"set of `{self.enum}`"}
+        zh = _ZH_NAMES.get(self.kind, self.kind)
+        return {"zh": f"{zh}（{self.kind}）", "en": self.kind}
+
+    def with_unit(self, unit: str | None) -> "Type":
+        return attrs.evolve(self, unit=unit)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in NUMERIC
+
+
+_ZH_NAMES = {"count": "计数", "number": "数值", "money": "金额", "percent": "百分比", "bool": "布尔",
+             "text": "文本", "date": "日期", "duration": "时长", "enumlit": "枚举值"}
+
+COUNT = Type("count")
+NUMBER = Type("number")
+MONEY = Type("money")
+PERCENT = Type("percent")
+BOOL = Type("bool")
+TEXT = Type("text")
+DATE = Type("date")
+BUILTIN_TYPES = {"count": COUNT, "number": NUMBER, "money": MONEY, "percent": PERCENT, "bool": BOOL,
+                 "text": TEXT, "date": DATE}
+LITERAL_TYPES = {"int": COUNT, "decimal": NUMBER, "money": MONEY, "percent": PERCENT, "bool": BOOL,
+                 "text": TEXT, "date": DATE}
+
+
+def enum_type(name: str) -> Type:
+    return Type("enum", enum=name)
+
+
+def set_type(name: str) -> Type:
+    return Type("set", enum=name)
+
+
+def arithmetic(op: str, left: Type, right: Type) -> Type | None:
+    """Result type of `left op right`, or None when the operands do not combine."""
+    a, b = left.kind, right.kind
+    not_open = left.maybe_not_open or right.maybe_not_open
+    result: Type | None = None
+    if op in "+-":
+        if a == b and a in NUMERIC:
+            result = Type(a, unit=left.unit or right.unit)
+        elif {a, b} == {"count", "number"}:
+            result = NUMBER
+        elif a == "date" and b == "duration":
+            result = DATE
+        elif op == "-" and a == b == "date":
+            result = COUNT
+    elif op == "*":
+        pair = {a, b}
+        if a == b == "count":
+            result = COUNT
+        elif pair <= {"count", "number"}:
+            result = NUMBER
+        elif "money" in pair and pair - {"money"} <= {"percent", "count", "number"} and pair != {"money"}:
+            result = MONEY
+        elif a == b == "percent" or pair == {"percent", "count"} or pair == {"percent", "number"}:
+            result = PERCENT if a == b == "percent" else NUMBER
+    elif op == "/":
+        if a == "money" and b in ("count", "number", "percent"):
+            result = MONEY
+        elif a in NUMERIC and b in NUMERIC:
+            result = NUMBER if a == b or b in ("count", "number") else None
+            if a == "percent" and b in ("count", "number"):
+                result = PERCENT
+    if result is None:
+        return None
+    return attrs.evolve(result, maybe_not_open=not_open)
+
+
+def comparable(op: str, left: Type, right: Type) -> bool:
+    if op in ("==", "!="):
+        if left.kind in ("count", "number") and right.kind in ("count", "number"):
+            return True
+        return left == right
+    if left.kind in ("count", "number") and right.kind in ("count", "number"):
+        return True
+    return left == right and left.kind in ("count", "number", "money", "percent", "date")
+
+
+def assignable(target: Type, value: Type) -> bool:
+    if target == value:
+        return True
+    return target.kind == "number" and value.kind == "count"
+
+
+def type_names() -> str:
+    return ", ".join([*BUILTIN_TYPES, "ENUM", "set of ENUM"])
+

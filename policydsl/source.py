@@ -1,0 +1,83 @@
+"""Source text in, positions out: files, spans, line/column lookup and caret snippets."""
+from __future__ import annotations
+
+import bisect
+import unicodedata
+from pathlib import Path
+
+import attrs
+
+
+@attrs.frozen
+class SourceFile:
+    """A named piece of policy text with a line index."""
+
+    path: str
+    text: str
+    _line_starts: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
+        object.__setattr__(self, "_line_starts", tuple(starts))
+
+    @classmethod
+    def read(cls, path: str | Path) -> "SourceFile":
+        return cls(path=str(path), text=Path(path).read_text(encoding="utf-8"))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of an offset; columns count characters, not bytes."""
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        return line + 1, offset - self._line_starts[line] + 1
+
+    def line_text(self, line: int) -> str:
+        start = self._line_starts[line - 1]
+        end = self.text.find("\n", start)
+        return self.text[start:] if end < 0 else self.text[start:end]
+
+    def span(self, start: int, end: int) -> "Span":
+        return Span(source=self, start=start, end=end)
+
+
+@attrs.frozen
+class Span:
+    """A half-open character range [start, end) in one source file."""
+
+    source: SourceFile = attrs.field(repr=False)
+    start: int
+    end: int
+
+    @property
+    def file(self) -> str:
+        return self.source.path
+
+    @property
+    def line(self) -> int:
+        return self.source.position(self.start)[0]
+
+    @property
+    def column(self) -> int:
+        return self.source.position(self.start)[1]
+
+    @property
+    def end_position(self) -> tuple[int, int]:
+        return self.source.position(self.end)
+
+    @property
+    def text(self) -> str:
+        return self.source.text[self.start : self.end]
+
+    def snippet(self) -> str:
+        """The first line of the span with a caret line under it (wide CJK chars count as two)."""
+        line, col = self.source.position(self.start)
+        text = self.source.line_text(line)
+        end_line, end_col = self.source.position(self.end)
+        stop = end_col - 1 if end_line == line else len(text)
+        stop = max(stop, col)
+        pad = "".join("\t" if ch == "\t" else " " * _width(ch) for ch in text[: col - 1])
+        marks = "^" * max(1, sum(_width(ch) for ch in text[col - 1 : stop]))
+        return f"{line:>4} | {text}\n     | {pad}{marks}"
+
+
+def _width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1

@@ -1,0 +1,1 @@
+"""Text to AST: the grammar, the Lark parser (kept inside this package), the AST and its builder."""

@@ -1,0 +1,332 @@
+"""The abstract syntax tree: frozen, keyword-only attrs nodes, each with a span kept out of equality."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Union
+
+import attrs
+
+from policydsl.source import Span
+
+
+def node(cls):
+    return attrs.frozen(kw_only=True)(cls)
+
+
+def span_field():
+    return attrs.field(eq=False, repr=False, hash=False)
+
+
+@node
+class Text:
+    zh: str
+    en: str
+    span: Span = span_field()
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def as_dict(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
+
+
+@node
+class Name:
+    """An identifier (possibly dotted) with its own span."""
+
+    value: str
+    span: Span = span_field()
+
+
+@node
+class SourceRef:
+    document: str
+    quote: str
+    span: Span = span_field()
+    quote_span: Span = span_field()
+
+
+@node
+class Effective:
+    start: dt.date | None
+    end: dt.date | None
+    span: Span = span_field()
+
+
+# ------------------------------------------------------------------ expressions
+@node
+class Literal:
+    kind: str  # int | decimal | money | percent | date | text | bool
+    value: object
+    span: Span = span_field()
+
+
+@node
+class DurationLit:
+    amount: int
+    unit: str  # days | months | working_days
+    span: Span = span_field()
+
+
+@node
+class Today:
+    span: Span = span_field()
+
+
+@node
+class Ref:
+    path: str
+    span: Span = span_field()
+
+
+@node
+class Call:
+    func: Name
+    args: tuple["Expr", ...]
+    span: Span = span_field()
+
+
+@node
+class Aggregate:
+    func: str  # max | min | sum | any | all
+    body: "Expr"
+    var: Name
+    iterable: "Expr"
+    span: Span = span_field()
+
+
+@node
+class Covered:
+    rollout: Name
+    span: Span = span_field()
+
+
+@node
+class SetLit:
+    items: tuple["Expr", ...]
+    span: Span = span_field()
+
+
+@node
+class Binary:
+    op: str  # and or == != < <= > >= + - * /
+    left: "Expr"
+    right: "Expr"
+    span: Span = span_field()
+    op_span: Span = span_field()
+
+
+@node
+class Unary:
+    op: str  # not | neg
+    operand: "Expr"
+    span: Span = span_field()
+
+
+@node
+class Member:
+    item: "Expr"
+    collection: "Expr"
+    negated: bool
+    span: Span = span_field()
+
+
+@node
+class NotOpen:
+    span: Span = span_field()
+
+
+Expr = Union[Literal, DurationLit, Today, Ref, Call, Aggregate, Covered, SetLit, Binary, Unary, Member]
+
+
+# ------------------------------------------------------------------ declarations
+@node
+class TypeRef:
+    name: str
+    is_set: bool
+    span: Span = span_field()
+
+
+@node
+class PolicyDecl:
+    id: Name
+    title: Text | None
+    implements: tuple[Name, ...]
+    sources: tuple[SourceRef, ...]
+    effective: Effective | None
+    span: Span = span_field()
+
+
+@node
+class EnumValue:
+    name: Name
+    label: Text
+    span: Span = span_field()
+
+
+@node
+class EnumDecl:
+    name: Name
+    label: Text
+    values: tuple[EnumValue, ...]
+    span: Span = span_field()
+
+
+@node
+class UnitDecl:
+    name: Name
+    label: Text
+    span: Span = span_field()
+
+
+@node
+class InputDecl:
+    path: Name
+    type: TypeRef
+    label: Text
+    unit: Name | None
+    optional: bool
+    span: Span = span_field()
+
+
+@node
+class DefineCase:
+    expr: Expr
+    when: Expr | None
+    start: dt.date | None
+    end: dt.date | None
+    span: Span = span_field()
+
+
+@node
+class DefineDecl:
+    path: Name
+    type: TypeRef
+    label: Text
+    unit: Name | None
+    cases: tuple[DefineCase, ...]
+    sources: tuple[SourceRef, ...]
+    span: Span = span_field()
+
+
+@node
+class RuleBody:
+    kind: str  # require | fire
+    condition: Expr | None
+    outcome: str  # allow | deny | warn
+    code: Name
+    message: Text
+    span: Span = span_field()
+
+
+@node
+class RuleDecl:
+    name: Name
+    label: Text
+    effective: Effective | None
+    exception_to: tuple[Name, ...]
+    priority: int
+    supersedes: Name | None
+    scope: Expr | None
+    body: RuleBody
+    sources: tuple[SourceRef, ...]
+    span: Span = span_field()
+
+
+@node
+class Param:
+    name: Name
+    type: TypeRef
+    span: Span = span_field()
+
+
+@node
+class Interval:
+    low: Decimal | None  # None = unbounded
+    low_closed: bool
+    high: Decimal | None
+    high_closed: bool
+    low_kind: str  # literal kind of the bounds (int, money, percent, decimal)
+    high_kind: str
+    span: Span = span_field()
+
+
+@node
+class RangeRow:
+    key: Interval | Name
+    cell: Literal | NotOpen
+    priority: int | None
+    span: Span = span_field()
+
+
+@node
+class MatrixRow:
+    key: Name
+    cells: tuple[Literal | NotOpen, ...]
+    span: Span = span_field()
+
+
+@node
+class TableDecl:
+    name: Name
+    params: tuple[Param, ...]
+    result: TypeRef
+    label: Text
+    hit: str  # unique | first | priority | collect
+    aggregator: str | None
+    rows: tuple[RangeRow, ...]
+    columns: tuple[Name, ...]
+    matrix: tuple[MatrixRow, ...]
+    span: Span = span_field()
+
+
+@node
+class Phase:
+    name: Name
+    label: Text
+    start: dt.date
+    end: dt.date
+    ramp_from: Decimal
+    ramp_to: Decimal
+    span: Span = span_field()
+
+
+@node
+class RolloutDecl:
+    name: Name
+    label: Text
+    key: Name
+    phases: tuple[Phase, ...]
+    span: Span = span_field()
+
+
+@node
+class AssumeDecl:
+    name: Name
+    text: Text
+    about: tuple[Name, ...]
+    sources: tuple[SourceRef, ...]
+    span: Span = span_field()
+
+
+@node
+class NoteDecl:
+    name: Name
+    text: Text
+    about: tuple[Name, ...]
+    sources: tuple[SourceRef, ...]
+    span: Span = span_field()
+
+
+Decl = Union[PolicyDecl, EnumDecl, UnitDecl, InputDecl, DefineDecl, RuleDecl, TableDecl, RolloutDecl,
+             AssumeDecl, NoteDecl]
+
+
+@node
+class Module:
+    """One parsed .policy file."""
+
+    path: str
+    items: tuple[Decl, ...]
+    span: Span = span_field()

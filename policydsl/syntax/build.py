@@ -1,0 +1,344 @@
+"""Lark parse tree in, AST out: one transformer method per grammar alias; literal errors are collected."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+import lark
+from lark import Token, Transformer, v_args
+
+from policydsl import diagnostics as dg
+from policydsl.source import SourceFile, Span
+from policydsl.syntax import ast
+
+OPS = {"or_": "or", "and_": "and"}
+
+
+@v_args(meta=True)
+class Builder(Transformer):
+    def __init__(self, source: SourceFile) -> None:
+        super().__init__()
+        self.file = source
+        self.diagnostics: list[dg.Diagnostic] = []
+
+    # ------------------------------------------------------------- helpers
+    def build(self, tree: lark.Tree) -> ast.Module:
+        return self.transform(tree)
+
+    def sp(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return self.file.span(0, 0)
+        return self.file.span(meta.start_pos, meta.end_pos)
+
+    def tsp(self, tok: Token) -> Span:
+        return self.file.span(tok.start_pos, tok.end_pos)
+
+    def name(self, tok: Token) -> ast.Name:
+        return ast.Name(value=str(tok), span=self.tsp(tok))
+
+    def date(self, tok: Token) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(tok))
+        except ValueError:
+            self.diagnostics.append(dg.make("P0101", self.tsp(tok), found=f"`{tok}`",
+                                            expected={"zh": "有效日期", "en": "a valid date"}))
+            return dt.date(1970, 1, 1)
+
+    @staticmethod
+    def string(tok: Token) -> str:
+        body = str(tok)[1:-1]
+        return body.replace('\\"', '"').replace("\\\\", "\\") if "\\" in body else body
+
+    # ------------------------------------------------------------- module and header
+    def start(self, meta, items):
+        return ast.Module(path=self.file.path, items=tuple(items), span=self.sp(meta))
+
+    def policy_decl(self, meta, children):
+        ident, title, *clauses = children
+        implements = tuple(n for c in clauses if isinstance(c, tuple) for n in c)
+        sources = tuple(c for c in clauses if isinstance(c, ast.SourceRef))
+        effective = next((c for c in clauses if isinstance(c, ast.Effective)), None)
+        return ast.PolicyDecl(id=ident, title=title, implements=implements, sources=sources,
+                              effective=effective, span=self.sp(meta))
+
+    def title(self, meta, children):
+        return children[0]
+
+    def implements(self, meta, children):
+        return tuple(self.name(t) for t in children)
+
+    def source(self, meta, children):
+        doc, quote = children
+        return ast.SourceRef(document=self.string(doc), quote=self.string(quote), span=self.sp(meta),
+                             quote_span=self.tsp(quote))
+
+    def effective(self, meta, children):
+        start, end = children
+        return ast.Effective(start=start, end=end, span=self.sp(meta))
+
+    def eff_from(self, meta, children):
+        return self.date(children[0])
+
+    def eff_until(self, meta, children):
+        return self.date(children[0])
+
+    def text(self, meta, children):
+        zh, en = children
+        return ast.Text(zh=self.string(zh), en=self.string(en), span=self.sp(meta))
+
+    def dotted(self, meta, children):
+        return ast.Name(value=".".join(str(c) for c in children), span=self.sp(meta))
+
+    # ------------------------------------------------------------- shared declarations
+    def enum_decl(self, meta, children):
+        name, label, *values = children
+        return ast.EnumDecl(name=self.name(name), label=label, values=tuple(values), span=self.sp(meta))
+
+    def enum_value(self, meta, children):
+        name, label = children
+        return ast.EnumValue(name=self.name(name), label=label, span=self.sp(meta))
+
+    def unit_decl(self, meta, children):
+        name, label = children
+        return ast.UnitDecl(name=self.name(name), label=label, span=self.sp(meta))
+
+    # ------------------------------------------------------------- inputs and values
+    def input_decl(self, meta, children):
+        path, type_ref, label, unit, optional = children
+        return ast.InputDecl(path=path, type=type_ref, label=label, unit=unit, optional=optional is not None,
+                             span=self.sp(meta))
+
+    def input_unit(self, meta, children):
+        return self.name(children[0])
+
+    define_unit = input_unit
+
+    def optional(self, meta, children):
+        return True
+
+    def type_name(self, meta, children):
+        return ast.TypeRef(name=str(children[0]), is_set=False, span=self.sp(meta))
+
+    def type_set(self, meta, children):
+        return ast.TypeRef(name=str(children[0]), is_set=True, span=self.sp(meta))
+
+    def define_decl(self, meta, children):
+        path, type_ref, label, unit, *rest = children
+        cases = tuple(c for c in rest if isinstance(c, ast.DefineCase))
+        sources = tuple(c for c in rest if isinstance(c, ast.SourceRef))
+        return ast.DefineDecl(path=path, type=type_ref, label=label, unit=unit, cases=cases, sources=sources,
+                              span=self.sp(meta))
+
+    def define_case(self, meta, children):
+        expr, when, start, end = children
+        return ast.DefineCase(expr=expr, when=when, start=start, end=end, span=self.sp(meta))
+
+    def case_when(self, meta, children):
+        return children[0]
+
+    case_from = eff_from
+    case_until = eff_until
+
+    # ------------------------------------------------------------- rules
+    def rule_decl(self, meta, children):
+        name, label, *rest = children
+        body = next(c for c in rest if isinstance(c, ast.RuleBody))
+        exception = next((c for c in rest if isinstance(c, tuple) and c[0] == "exception"), None)
+        supersedes = next((c[1] for c in rest if isinstance(c, tuple) and c[0] == "supersedes"), None)
+        scope = next((c[1] for c in rest if isinstance(c, tuple) and c[0] == "scope"), None)
+        return ast.RuleDecl(
+            name=self.name(name), label=label,
+            effective=next((c for c in rest if isinstance(c, ast.Effective)), None),
+            exception_to=exception[1] if exception else (),
+            priority=exception[2] if exception else 0,
+            supersedes=supersedes, scope=scope, body=body,
+            sources=tuple(c for c in rest if isinstance(c, ast.SourceRef)), span=self.sp(meta))
+
+    def exception(self, meta, children):
+        targets = tuple(self.name(c) for c in children if isinstance(c, Token) and c.type == "NAME")
+        priority = next((int(c) for c in children if isinstance(c, Token) and c.type == "INT"), 0)
+        return ("exception", targets, priority)
+
+    def supersedes(self, meta, children):
+        return ("supersedes", self.name(children[0]))
+
+    def scope(self, meta, children):
+        return ("scope", children[0])
+
+    def require_body(self, meta, children):
+        cond, outcome, code, message = children
+        return ast.RuleBody(kind="require", condition=cond, outcome=str(outcome), code=code, message=message,
+                            span=self.sp(meta))
+
+    def fire_body(self, meta, children):
+        outcome, code, message = children
+        return ast.RuleBody(kind="fire", condition=None, outcome=str(outcome), code=code, message=message,
+                            span=self.sp(meta))
+
+    def code(self, meta, children):
+        return self.name(children[0])
+
+    # ------------------------------------------------------------- tables
+    def table_decl(self, meta, children):
+        name, *rest = children
+        params = tuple(c for c in rest if isinstance(c, ast.Param))
+        result = next(c for c in rest if isinstance(c, ast.TypeRef))
+        label = next(c for c in rest if isinstance(c, ast.Text))
+        hit = next((c for c in rest if isinstance(c, tuple) and c and c[0] == "hit"), ("hit", "unique", None))
+        body = rest[-1]
+        rows = body[1] if body[0] == "range" else ()
+        columns, matrix = (body[1], body[2]) if body[0] == "matrix" else ((), ())
+        return ast.TableDecl(name=self.name(name), params=params, result=result, label=label, hit=hit[1],
+                             aggregator=hit[2], rows=rows, columns=columns, matrix=matrix, span=self.sp(meta))
+
+    def param(self, meta, children):
+        return ast.Param(name=self.name(children[0]), type=children[1], span=self.sp(meta))
+
+    def hit(self, meta, children):
+        policy, agg = children
+        return ("hit", str(policy), str(agg) if agg is not None else None)
+
+    def range_rows(self, meta, children):
+        return ("range", tuple(children))
+
+    def range_row(self, meta, children):
+        key, cell, priority = children
+        return ast.RangeRow(key=key, cell=cell, priority=int(priority) if priority is not None else None,
+                            span=self.sp(meta))
+
+    def enum_key(self, meta, children):
+        return self.name(children[0])
+
+    def interval(self, meta, children):
+        lb, low, high, rb = children
+        for bound in (low, high):
+            if isinstance(bound, ast.Literal) and bound.kind in ("date", "text", "bool"):
+                self.diagnostics.append(dg.make("P0101", bound.span, found=f"`{bound.span.text}`",
+                                                expected={"zh": "数字", "en": "a number"}))
+        return ast.Interval(
+            low=None if low is None else low.value, low_closed=str(lb) == "[",
+            high=None if high is None else high.value, high_closed=str(rb) == "]",
+            low_kind="inf" if low is None else low.kind, high_kind="inf" if high is None else high.kind,
+            span=self.sp(meta))
+
+    def inf(self, meta, children):
+        return None
+
+    def matrix_rows(self, meta, children):
+        columns = tuple(self.name(c) for c in children if isinstance(c, Token))
+        rows = tuple(c for c in children if isinstance(c, ast.MatrixRow))
+        return ("matrix", columns, rows)
+
+    def matrix_row(self, meta, children):
+        key, *cells = children
+        return ast.MatrixRow(key=self.name(key), cells=tuple(cells), span=self.sp(meta))
+
+    def not_open(self, meta, children):
+        return ast.NotOpen(span=self.sp(meta))
+
+    # ------------------------------------------------------------- rollouts and notes
+    def rollout_decl(self, meta, children):
+        name, label, key, *phases = children
+        return ast.RolloutDecl(name=self.name(name), label=label, key=key, phases=tuple(phases), span=self.sp(meta))
+
+    def phase(self, meta, children):
+        name, label, start, end, ramp_from, ramp_to = children
+        return ast.Phase(name=self.name(name), label=label, start=self.date(start), end=self.date(end),
+                         ramp_from=self._percent(ramp_from), ramp_to=self._percent(ramp_to), span=self.sp(meta))
+
+    def assume_decl(self, meta, children):
+        name, text, *rest = children
+        return ast.AssumeDecl(name=self.name(name), text=text,
+                              about=tuple(self.name(t) for t in rest if isinstance(t, Token)),
+                              sources=tuple(c for c in rest if isinstance(c, ast.SourceRef)), span=self.sp(meta))
+
+    def note_decl(self, meta, children):
+        name, text, *rest = children
+        return ast.NoteDecl(name=self.name(name), text=text,
+                            about=tuple(self.name(t) for t in rest if isinstance(t, Token)),
+                            sources=tuple(c for c in rest if isinstance(c, ast.SourceRef)), span=self.sp(meta))
+
+    # ------------------------------------------------------------- expressions
+    def or_(self, meta, children):
+        return ast.Binary(op="or", left=children[0], right=children[1], span=self.sp(meta),
+                          op_span=self.sp(meta))
+
+    def and_(self, meta, children):
+        return ast.Binary(op="and", left=children[0], right=children[1], span=self.sp(meta),
+                          op_span=self.sp(meta))
+
+    def not_(self, meta, children):
+        return ast.Unary(op="not", operand=children[0], span=self.sp(meta))
+
+    def neg(self, meta, children):
+        return ast.Unary(op="neg", operand=children[0], span=self.sp(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return ast.Binary(op=str(op), left=left, right=right, span=self.sp(meta), op_span=self.tsp(op))
+
+    arith = compare
+
+    def member(self, meta, children):
+        return ast.Member(item=children[0], collection=children[1], negated=False, span=self.sp(meta))
+
+    def not_member(self, meta, children):
+        return ast.Member(item=children[0], collection=children[1], negated=True, span=self.sp(meta))
+
+    def ref(self, meta, children):
+        return ast.Ref(path=children[0].value, span=self.sp(meta))
+
+    def call(self, meta, children):
+        func, *args = children
+        args = tuple(a for a in args if a is not None)
+        return ast.Call(func=self.name(func), args=args, span=self.sp(meta))
+
+    def aggregate(self, meta, children):
+        func, body, var, iterable = children
+        return ast.Aggregate(func=str(func), body=body, var=self.name(var), iterable=iterable, span=self.sp(meta))
+
+    def covered(self, meta, children):
+        return ast.Covered(rollout=self.name(children[0]), span=self.sp(meta))
+
+    def set_lit(self, meta, children):
+        return ast.SetLit(items=tuple(c for c in children if c is not None), span=self.sp(meta))
+
+    def duration(self, meta, children):
+        amount, unit = children
+        words = str(unit).split()
+        kind = "working_days" if words[0] == "working" else ("months" if words[0].startswith("month") else "days")
+        return ast.DurationLit(amount=int(amount), unit=kind, span=self.sp(meta))
+
+    def int_lit(self, meta, children):
+        return ast.Literal(kind="int", value=int(children[0]), span=self.sp(meta))
+
+    def dec_lit(self, meta, children):
+        return ast.Literal(kind="decimal", value=Decimal(str(children[0])), span=self.sp(meta))
+
+    def money_lit(self, meta, children):
+        return ast.Literal(kind="money", value=Decimal(str(children[0])[1:]), span=self.sp(meta))
+
+    def percent_lit(self, meta, children):
+        return ast.Literal(kind="percent", value=self._percent(children[0]), span=self.sp(meta))
+
+    def date_lit(self, meta, children):
+        return ast.Literal(kind="date", value=self.date(children[0]), span=self.sp(meta))
+
+    def text_lit(self, meta, children):
+        return ast.Literal(kind="text", value=self.string(children[0]), span=self.sp(meta))
+
+    def true_lit(self, meta, children):
+        return ast.Literal(kind="bool", value=True, span=self.sp(meta))
+
+    def false_lit(self, meta, children):
+        return ast.Literal(kind="bool", value=False, span=self.sp(meta))
+
+    def today(self, meta, children):
+        return ast.Today(span=self.sp(meta))
+
+    @staticmethod
+    def _percent(tok: Token) -> Decimal:
+        try:
+            return Decimal(str(tok).rstrip("%")) / Decimal(100)
+        except InvalidOperation:
+            return Decimal(0)

@@ -1,0 +1,146 @@
+"""Policy text in, AST (or syntax diagnostics) out; Lark never leaks past this module."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from policydsl import diagnostics as dg
+from policydsl.errors import InternalError
+from policydsl.source import SourceFile
+from policydsl.syntax import ast
+from policydsl.syntax.build import Builder
+
+GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+# Known mistakes, explained in the author's terms (Lark's match_examples).
+EXAMPLES: dict[str, list[str]] = {
+    "P0110": [
+        'rule r "a" / "b" require x >= 1 deny c "a" / "b"',
+        'rule r "a" / "b" when y require x >= 1 deny c "a" / "b"',
+        'rule r "a" / "b" require x >= 1 source "a" quote "b"',
+    ],
+    "P0111": [
+        'policy p title "中文"',
+        'rule r "中文" require',
+        'rule r "中文" when',
+        'rule r "中文" deny',
+        'enum e "中文" value',
+        'enum e "a" / "b" value v "中文" value',
+        'input a.b: count "中文" input',
+        'input a.b: count "中文" rule',
+        'rule r "a" / "b" require x else deny c "中文" rule',
+        'rule r "a" / "b" require x else deny c "中文" source',
+        'rule r "a" / "b" deny c "中文" rule',
+        'policy p title "中文" source',
+        'policy p title "中文" implements',
+    ],
+    "P0112": [
+        'rule r "a" / "b" when x rule',
+        'rule r "a" / "b" when x source',
+        'rule r "a" / "b" rule',
+        'rule r "a" / "b" source "a" quote "b"',
+    ],
+    "P0113": [
+        'rule r "a" / "b" when x = 1',
+        'rule r "a" / "b" require x = 1',
+        'rule r "a" / "b" when a and x = 1',
+    ],
+}
+
+
+# A mistake in the first declaration of a file leaves a shorter parser stack than one after
+# other declarations, so each example is also tried after a declaration.
+EXAMPLES = {code: [ex for s in snippets for ex in (s, 'unit u "a" / "b"\n' + s)] for code, snippets in EXAMPLES.items()}
+
+
+@functools.cache
+def _lark() -> lark.Lark:
+    return lark.Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
+                     propagate_positions=True, maybe_placeholders=True, cache=False)
+
+
+def parse(source: SourceFile) -> tuple[ast.Module | None, list[dg.Diagnostic]]:
+    """Parse one file; on a syntax error return no module and one explained diagnostic."""
+    try:
+        tree = _lark().parse(source.text)
+    except UnexpectedInput as exc:
+        return None, [_syntax_diagnostic(source, exc)]
+    builder = Builder(source)
+    try:
+        module = builder.build(tree)
+    except lark.exceptions.VisitError as exc:
+        raise InternalError(f"building the AST of {source.path} failed: {exc.orig_exc!r}") from exc.orig_exc
+    return module, builder.diagnostics
+
+
+def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput) -> dg.Diagnostic:
+    known = _match_example(exc)
+    start = _offset(source, exc)
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        end = start + max(1, len(str(exc.token)))
+    else:
+        end = start + 1 if start < len(source.text) else start
+    span = source.span(start, min(end, len(source.text)) if end > start else start)
+    if known:
+        return dg.make(known, span)
+    if isinstance(exc, UnexpectedCharacters):
+        return dg.make("P0102", span, char=source.text[start:start + 1])
+    expected = _describe_expected(getattr(exc, "expected", None) or getattr(exc, "allowed", set()) or set())
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        return dg.make("P0103", span, expected=expected)
+    return dg.make("P0101", span, found=f"`{exc.token}`", expected=expected)
+
+
+def _offset(source: SourceFile, exc: UnexpectedInput) -> int:
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        return len(source.text.rstrip())
+    pos = getattr(exc, "pos_in_stream", None)
+    if pos is None:
+        return len(source.text)
+    return pos
+
+
+def _match_example(exc: UnexpectedInput) -> str | None:
+    if not isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
+        return None
+    try:
+        return exc.match_examples(_lark().parse, EXAMPLES, use_accepts=True)
+    except Exception:  # noqa: BLE001 - a failed explanation falls back to the generic message
+        return None
+
+
+def _describe_expected(names: set[str]) -> dict[str, str]:
+    pairs = sorted({_terminal_display(n) for n in names if n != "$END"}, key=lambda p: p[1])
+    out = {}
+    for i, lang in enumerate(("zh", "en")):
+        shown = [p[i] for p in pairs]
+        if len(shown) > 8:
+            shown = shown[:8] + ["…"]
+        out[lang] = ("、" if lang == "zh" else ", ").join(shown) if shown else "?"
+    return out
+
+
+_FRIENDLY = {  # terminal -> (zh, en)
+    "NAME": ("名称", "a name"), "STRING": ('字符串 "…"', 'a string "…"'), "INT": ("整数", "an integer"),
+    "DECIMAL": ("数字", "a number"), "MONEY": ("金额 ¥…", "an amount ¥…"),
+    "PERCENT": ("百分比 …%", "a percentage …%"), "DATE": ("日期 YYYY-MM-DD", "a date YYYY-MM-DD"),
+    "INVENTORY_ID": ("清单编号 R000.1", "an inventory id R000.1"), "OUTCOME": ("allow/deny/warn", "allow/deny/warn"),
+    "COMPARE": ("比较运算符", "a comparison"), "HIT_POLICY": ("unique/first/priority/collect",) * 2,
+    "AGGREGATOR": ("sum/min/max",) * 2, "AGG": ("max/min/sum/any/all",) * 2,
+    "DURATION_UNIT": ("days/months/working days",) * 2, "ADD_OP": ("`+` `-`",) * 2, "MUL_OP": ("`*` `/`",) * 2,
+    "LBRACKET": ("`[` `(`",) * 2, "RBRACKET": ("`]` `)`",) * 2,
+}
+
+
+def _terminal_display(name: str) -> tuple[str, str]:
+    if name in _FRIENDLY:
+        return _FRIENDLY[name]
+    try:
+        pattern = _lark().get_terminal(name).pattern
+    except KeyError:
+        return (name, name)
+    shown = f"`{pattern.value}`" if isinstance(pattern, lark.lexer.PatternStr) else name
+    return (shown, shown)
