@@ -1,0 +1,64 @@
+"""The step phrase table: every step in Chinese and English, as regular expressions over one meaning.
+
+The README and the handbook render this table; steps.py registers one step per row and language.
+"""
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class Phrase:
+    key: str
+    kind: str  # given | when | then
+    zh: str  # regex
+    en: str  # regex
+    example_zh: str
+    example_en: str
+    doc_zh: str
+    doc_en: str
+
+
+PHRASES: tuple[Phrase, ...] = (
+    Phrase(key="fact", kind="given", zh=r"(?P<name>.+?) 为 (?P<value>.+)", en=r"(?P<name>.+?) is (?P<value>.+)",
+           example_zh="假如 粉丝数 为 999", example_en="Given 粉丝数 is 999",
+           doc_zh="设定一个事实；事实可用编号或中英文标签，枚举值可用编号或标签",
+           doc_en="set one fact, named by id or either label; enum values by id or label"),
+    Phrase(key="facts_table", kind="given", zh=r"以下事实[：:]?", en=r"the facts:?",
+           example_zh="假如 以下事实：（下接 | 事实 | 值 | 表格）", example_en="Given the facts: (followed by a | fact | value | table)",
+           doc_zh="用数据表一次设定多个事实", doc_en="set several facts from a data table"),
+    Phrase(key="evaluate_on", kind="when", zh=r"在 (?P<date>\d{4}-\d{2}-\d{2}) 评估 \"(?P<policy>[^\"]+)\"",
+           en=r"I evaluate \"(?P<policy>[^\"]+)\" on (?P<date>\d{4}-\d{2}-\d{2})",
+           example_zh="当 在 2023-12-20 评估 \"cart.opening\"", example_en="When I evaluate \"cart.opening\" on 2023-12-20",
+           doc_zh="在某日评估政策（编号或标题）", doc_en="evaluate a policy (by id or title) on a date"),
+    Phrase(key="outcome", kind="then", zh=r"结果为 \"(?P<outcome>[^\"]+)\"", en=r"the outcome is \"(?P<outcome>[^\"]+)\"",
+           example_zh="那么 结果为 \"拒绝\"", example_en="Then the outcome is \"deny\"",
+           doc_zh="结果：允许/拒绝（或 allow/deny）", doc_en="the outcome: allow/deny (or 允许/拒绝)"),
+    Phrase(key="reason", kind="then", zh=r"原因包含 \"(?P<name>[^\"]+)\"", en=r"the reasons include \"(?P<name>[^\"]+)\"",
+           example_zh="那么 原因包含 \"fans_2023\"", example_en="Then the reasons include \"fans_below_threshold\"",
+           doc_zh="原因中有此规则或原因代码", doc_en="a reason names this rule or reason code"),
+    Phrase(key="no_reason", kind="then", zh=r"原因不包含 \"(?P<name>[^\"]+)\"",
+           en=r"the reasons do not include \"(?P<name>[^\"]+)\"",
+           example_zh="那么 原因不包含 \"too_few_videos\"", example_en="Then the reasons do not include \"too_few_videos\"",
+           doc_zh="原因中没有此规则或原因代码", doc_en="no reason names this rule or reason code"),
+    Phrase(key="message", kind="then", zh=r"提示信息为 \"(?P<text>.+)\"", en=r"the message is \"(?P<text>.+)\"",
+           example_zh="那么 提示信息为 \"需完成实名认证\"", example_en="Then the message is \"Real-name verification is required\"",
+           doc_zh="某条原因的提示信息（中文或英文）完全一致", doc_en="a reason's message (Chinese or English) is exactly this"),
+    Phrase(key="warning", kind="then", zh=r"警告包含 \"(?P<name>[^\"]+)\"", en=r"the warnings include \"(?P<name>[^\"]+)\"",
+           example_zh="那么 警告包含 \"low_rating\"", example_en="Then the warnings include \"low_rating\"",
+           doc_zh="警告中有此规则或代码", doc_en="a warning names this rule or code"),
+    Phrase(key="no_warnings", kind="then", zh=r"没有警告", en=r"there are no warnings",
+           example_zh="那么 没有警告", example_en="Then there are no warnings",
+           doc_zh="没有任何警告", doc_en="no warning at all"),
+    Phrase(key="value", kind="then", zh=r"(?!结果|提示信息|评估)(?P<name>.+?) 为 (?P<value>.+)",
+           en=r"(?!the outcome |the message |the reasons |the warnings |the evaluation )(?P<name>.+?) is (?P<value>.+)",
+           example_zh="那么 保证金 为 ¥20000", example_en="Then 保证金 is ¥20000",
+           doc_zh="某个计算值（编号或标签）等于期望值", doc_en="a computed value (by id or label) equals the expected value"),
+    Phrase(key="fails", kind="then", zh=r"评估失败并提示 \"(?P<text>[^\"]+)\"", en=r"the evaluation fails with \"(?P<text>[^\"]+)\"",
+           example_zh="那么 评估失败并提示 \"account.fans\"", example_en="Then the evaluation fails with \"account.fans\"",
+           doc_zh="评估报错，错误信息（中文或英文）包含此文字", doc_en="evaluation failed and its error (Chinese or English) contains this text"),
+)
+
+# Phrases more specific than the generic `X 为 Y` must be tried first.
+ORDER = ("facts_table", "fact", "evaluate_on", "outcome", "reason", "no_reason", "message", "warning", "no_warnings",
+         "fails", "value")

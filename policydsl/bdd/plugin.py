@@ -1,0 +1,65 @@
+"""The pytest plugin (entry point `pytest11`): collects .feature files and loads the step library.
+
+Each .feature file becomes one pytest module whose tests are pytest-bdd scenarios; the steps of
+steps.py are registered as a plugin so every feature sees them.
+"""
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+from pytest_bdd import scenario
+from pytest_bdd.feature import get_features
+
+from policydsl.loader import PolicyLoadError, load
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("policydsl")
+    group.addoption("--policies", dest="policydsl_policies", default=None,
+                    help="folder of .policy files the features evaluate (default: ./policies)")
+    group.addoption("--policydsl-lang", dest="policydsl_lang", default=None, choices=("zh", "en"),
+                    help="language of failure messages")
+    parser.addini("policydsl_policies", "folder of .policy files the features evaluate", default="policies")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from policydsl.bdd import steps
+
+    if not config.pluginmanager.is_registered(steps):
+        config.pluginmanager.register(steps, "policydsl.bdd.steps")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix == ".feature":
+        return FeatureModule.from_parent(parent, path=file_path)
+    return None
+
+
+class FeatureModule(pytest.Module):
+    """A .feature file standing in for a test module: one test function per scenario."""
+
+    def _getobj(self):
+        module = types.ModuleType(self.path.stem)
+        module.__file__ = str(self.path)
+        feature = get_features([str(self.path)])[0]
+        for index, name in enumerate(feature.scenarios, start=1):
+            @scenario(self.path.name, name, features_base_dir=str(self.path.parent))
+            def _run() -> None:
+                pass
+            setattr(module, f"test_{index:03d}_{name}", _run)
+        return module
+
+
+@pytest.fixture(scope="session")
+def policydsl_policy_set(request: pytest.FixtureRequest):
+    """The rule book under test, loaded once; a load error is handed to each scenario to report."""
+    folder = request.config.getoption("policydsl_policies") or request.config.getini("policydsl_policies")
+    path = Path(folder)
+    if not path.is_absolute():
+        path = Path(request.config.invocation_params.dir) / path
+    try:
+        return load(path)
+    except PolicyLoadError as exc:
+        return exc

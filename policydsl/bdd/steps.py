@@ -1,0 +1,86 @@
+"""The step library: registers every phrase of phrases.py in both languages as pytest-bdd steps."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from policydsl.bdd.phrases import PHRASES, Phrase
+from policydsl.bdd.world import World
+
+DECORATORS = {"given": given, "when": when, "then": then}
+
+
+def _register(phrase: Phrase, fn) -> None:
+    for pattern in (phrase.zh, phrase.en):
+        # stacklevel=2: pytest-bdd injects the step fixture into this module, not into _register.
+        DECORATORS[phrase.kind](parsers.re(pattern), stacklevel=2)(fn)
+
+
+def _phrase(key: str) -> Phrase:
+    return next(p for p in PHRASES if p.key == key)
+
+
+def step_fact(policydsl_world: World, name: str, value: str) -> None:
+    policydsl_world.given(name.strip(), _unquote(value))
+
+
+def step_facts_table(policydsl_world: World, datatable: list[list[str]]) -> None:
+    rows = datatable[1:] if datatable and datatable[0][0].strip() in ("事实", "fact", "Fact") else datatable
+    for row in rows:
+        policydsl_world.given(row[0].strip(), _unquote(row[1]))
+
+
+def step_evaluate_on(policydsl_world: World, policy: str, date: str) -> None:
+    policydsl_world.evaluate(policy, dt.date.fromisoformat(date))
+
+
+def step_outcome(policydsl_world: World, outcome: str) -> None:
+    policydsl_world.expect_outcome(outcome)
+
+
+def step_reason(policydsl_world: World, name: str) -> None:
+    policydsl_world.expect_reason(name, present=True)
+
+
+def step_no_reason(policydsl_world: World, name: str) -> None:
+    policydsl_world.expect_reason(name, present=False)
+
+
+def step_message(policydsl_world: World, text: str) -> None:
+    policydsl_world.expect_message(text)
+
+
+def step_warning(policydsl_world: World, name: str) -> None:
+    policydsl_world.expect_warning(name)
+
+
+def step_no_warnings(policydsl_world: World) -> None:
+    policydsl_world.expect_no_warnings()
+
+
+def step_value(policydsl_world: World, name: str, value: str) -> None:
+    policydsl_world.expect_value(name.strip(), _unquote(value))
+
+
+def step_fails(policydsl_world: World, text: str) -> None:
+    policydsl_world.expect_failure(text)
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    return text
+
+
+for _p in PHRASES:
+    _register(_p, globals()[f"step_{_p.key}"])
+
+
+@pytest.fixture
+def policydsl_world(request: pytest.FixtureRequest) -> World:
+    return World(policy_set_or_error=request.getfixturevalue("policydsl_policy_set"),
+                 lang=request.config.getoption("policydsl_lang") or "zh")
+

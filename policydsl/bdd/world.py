@@ -1,0 +1,184 @@
+"""The state of one scenario: given facts, the decision or error, and the checks of Then steps.
+
+Failure messages show the decision and its reasons, never a bare `assert False`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import pytest
+
+from policydsl.errors import PolicyDslError
+from policydsl.loader import PolicyLoadError, PolicySet
+from policydsl.runtime import values as rv
+from policydsl.runtime.decision import Decision
+from policydsl.runtime.facts import InputSpec, PERCENT_TEXT, MONEY_TEXT
+from policydsl.semantics.names import suggest
+
+OUTCOMES = {"allow": "allow", "允许": "allow", "deny": "deny", "拒绝": "deny"}
+TRUE_WORDS = {"true", "yes", "是", "真"}
+FALSE_WORDS = {"false", "no", "否", "假"}
+NOT_OPEN_WORDS = {"not_open", "not open", "暂不开放", "暂不招商"}
+
+
+@attrs.define
+class World:
+    policy_set_or_error: PolicySet | PolicyLoadError
+    lang: str = "zh"
+    givens: list[tuple[str, str]] = attrs.field(factory=list)
+    decision: Decision | None = None
+    error: PolicyDslError | None = None
+    facts: dict[str, Any] = attrs.field(factory=dict)
+
+    # ------------------------------------------------------------ helpers
+    def fail(self, zh: str, en: str) -> None:
+        text = zh if self.lang == "zh" else en
+        pytest.fail(text + "\n" + self.summary(), pytrace=False)
+
+    @property
+    def policy_set(self) -> PolicySet:
+        if isinstance(self.policy_set_or_error, PolicyLoadError):
+            from policydsl.diagnostics import DiagnosticBag
+            pytest.fail(DiagnosticBag(self.policy_set_or_error.diagnostics).render(self.lang), pytrace=False)
+        return self.policy_set_or_error
+
+    def summary(self) -> str:
+        zh = self.lang == "zh"
+        lines = [("事实：" if zh else "facts: ") + json.dumps(self.facts, ensure_ascii=False, default=str)]
+        if self.error is not None:
+            lines.append(("评估错误：" if zh else "evaluation error: ") + self.error.message(self.lang))
+        if self.decision is not None:
+            d = self.decision
+            lines.append(("决策：" if zh else "decision: ") + f"{d.policy} @ {d.at.isoformat()} → {d.outcome}")
+            for r in (*d.reasons, *d.warnings):
+                lines.append(f"  - {r.outcome} {r.rule} [{r.code}] {r.message[self.lang]}")
+            if d.value_json:
+                lines.append(("取值：" if zh else "values: ") + json.dumps(dict(d.value_json), ensure_ascii=False))
+        return "\n".join(lines)
+
+    def need_decision(self) -> Decision:
+        if self.decision is None:
+            self.fail("没有可检查的决策（评估失败或尚未评估）", "no decision to check (evaluation failed or did not run)")
+        assert self.decision is not None
+        return self.decision
+
+    # ------------------------------------------------------------ given / when
+    def given(self, name: str, value: str) -> None:
+        self.givens.append((name, value))
+
+    def evaluate(self, policy_name: str, at: dt.date) -> None:
+        policy_set = self.policy_set
+        try:
+            policy = policy_set.find(policy_name)
+        except PolicyDslError as exc:
+            self.fail(exc.message("zh"), exc.message("en"))
+        compiled = policy_set.compiled[policy.id]
+        for name, text in self.givens:
+            spec = self._input(compiled.inputs, name)
+            self.facts[spec.path] = _raw_fact(spec, text)
+        try:
+            self.decision = policy_set.evaluate(policy.id, self.facts, at)
+        except PolicyDslError as exc:
+            self.error = exc
+
+    def _input(self, inputs: dict[str, InputSpec], name: str) -> InputSpec:
+        for spec in inputs.values():
+            if name in (spec.path, spec.label["zh"], spec.label["en"]):
+                return spec
+        hint = suggest(name, [(p, (s.label["zh"], s.label["en"])) for p, s in inputs.items()])
+        more = f"（是不是 `{hint}`？）" if hint else ""
+        self.fail(f"本政策没有名为 `{name}` 的事实{more}", f"the policy has no fact named `{name}`"
+                  + (f" (did you mean `{hint}`?)" if hint else ""))
+        raise AssertionError  # unreachable: fail() raises
+
+    # ------------------------------------------------------------ then
+    def expect_outcome(self, outcome: str) -> None:
+        decision = self.need_decision()
+        wanted = OUTCOMES.get(outcome.strip().lower())
+        if wanted is None:
+            self.fail(f"未知结果 `{outcome}`：请写 允许/拒绝", f"unknown outcome `{outcome}`: write allow/deny")
+        if decision.outcome != wanted:
+            self.fail(f"期望结果为 {outcome}，实际为 {decision.outcome}", f"expected outcome {outcome}, got {decision.outcome}")
+
+    def expect_reason(self, name: str, *, present: bool) -> None:
+        decision = self.need_decision()
+        found = any(name in (r.rule, r.code) for r in decision.reasons)
+        if found != present:
+            if present:
+                self.fail(f"原因中没有 `{name}`", f"no reason names `{name}`")
+            self.fail(f"原因中不应有 `{name}`", f"a reason unexpectedly names `{name}`")
+
+    def expect_message(self, text: str) -> None:
+        decision = self.need_decision()
+        if not any(text in r.message.values() for r in (*decision.reasons, *decision.warnings)):
+            self.fail(f"没有提示信息为“{text}”的原因", f"no reason has the message “{text}”")
+
+    def expect_warning(self, name: str) -> None:
+        decision = self.need_decision()
+        if not any(name in (w.rule, w.code) for w in decision.warnings):
+            self.fail(f"警告中没有 `{name}`", f"no warning names `{name}`")
+
+    def expect_no_warnings(self) -> None:
+        if self.need_decision().warnings:
+            self.fail("期望没有警告", "expected no warnings")
+
+    def expect_failure(self, text: str) -> None:
+        if self.error is None:
+            self.fail(f"期望评估失败并提示“{text}”，但评估成功", f"expected the evaluation to fail with “{text}”, but it succeeded")
+        assert self.error is not None
+        if not any(text in self.error.message(lang) for lang in ("zh", "en")):
+            self.fail(f"错误信息中没有“{text}”", f"the error does not mention “{text}”")
+
+    def expect_value(self, name: str, expected: str) -> None:
+        decision = self.need_decision()
+        policy = self.policy_set.compiled[decision.policy]
+        path = next((p for p, d in policy.defines.items() if name in (p, d.label["zh"], d.label["en"])), None)
+        if path is None:
+            hint = suggest(name, [(p, (d.label["zh"], d.label["en"])) for p, d in policy.defines.items()])
+            self.fail(f"本政策没有名为 `{name}` 的取值" + (f"（是不是 `{hint}`？）" if hint else ""),
+                      f"the policy has no value named `{name}`" + (f" (did you mean `{hint}`?)" if hint else ""))
+        assert path is not None
+        if path not in decision.values:
+            self.fail(f"`{name}` 在此日期没有取值", f"`{name}` has no value on this date")
+        actual = decision.values[path]
+        kind = policy.value_kinds[path]
+        spec = InputSpec(path=path, kind=kind, label=policy.defines[path].label,
+                         enum_values={k: v for k, v in policy.enum_labels.items()})
+        if expected.strip().lower() in NOT_OPEN_WORDS:
+            ok = actual is rv.NOT_OPEN
+        else:
+            from policydsl.runtime.facts import convert
+            want, problem = convert(spec, _raw_fact(spec, expected))
+            if problem is not None:
+                self.fail(f"无法把“{expected}”读作 {kind}", f"cannot read “{expected}” as {kind}")
+            ok = actual is not rv.NOT_OPEN and actual == want
+        if not ok:
+            shown = rv.display(kind, actual, self.lang, lambda v: policy.enum_labels[v])
+            self.fail(f"期望 {name} 为 {expected}，实际为 {shown}", f"expected {name} to be {expected}, got {shown}")
+
+
+def _raw_fact(spec: InputSpec, text: str) -> Any:
+    """Feature text to the JSON-like value facts.convert expects, by the input's kind."""
+    text = text.strip()
+    low = text.lower()
+    if spec.kind == "bool":
+        return True if low in TRUE_WORDS else False if low in FALSE_WORDS else text
+    if spec.kind == "count":
+        return int(text) if text.isdigit() else text
+    if spec.kind == "number":
+        try:
+            return Decimal(text)
+        except ArithmeticError:
+            return text
+    if spec.kind == "money":
+        return text if MONEY_TEXT.match(text) else text
+    if spec.kind == "percent":
+        return text if PERCENT_TEXT.match(text) else text
+    if spec.kind == "set":
+        parts = [p.strip() for p in text.replace("、", ",").replace("，", ",").split(",")]
+        return [p for p in parts if p] if text not in ("无", "none", "{}") else []
+    return text

@@ -1,0 +1,187 @@
+"""The command line: thin faces over the API (check, eval, test); exit codes 0 ok, 1 problem found, 2 bad input."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from policydsl import i18n
+from policydsl.errors import InternalError, PolicyDslError
+from policydsl.loader import PolicyLoadError, analyse, load, policy_files, with_shared
+
+LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+                    help="输出语言 / output language (default: POLICYDSL_LANG or the locale)")
+
+
+def _lang(value: str | None) -> str:
+    return value or i18n.default_lang()
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn author and input errors into messages and exit codes; never show a traceback for them."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        lang = _lang(kwargs.get("lang"))
+        try:
+            return fn(*args, **kwargs)
+        except PolicyLoadError as exc:
+            click.echo(_render_diagnostics(exc.diagnostics, lang), err=True)
+            click.echo(exc.message(lang), err=True)
+            sys.exit(2)
+        except PolicyDslError as exc:
+            click.echo(("错误：" if lang == "zh" else "error: ") + exc.message(lang), err=True)
+            sys.exit(2)
+        except (InternalError, Exception) as exc:  # noqa: BLE001 - the last guard
+            if isinstance(exc, (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt)):
+                raise
+            if os.environ.get("POLICYDSL_DEBUG"):
+                traceback.print_exc()
+            msg = ("policydsl 内部错误（这是我们的缺陷，请报告）：" if lang == "zh"
+                   else "policydsl internal error (our bug, please report it): ")
+            click.echo(msg + f"{type(exc).__name__}: {exc}", err=True)
+            click.echo("POLICYDSL_DEBUG=1 " + ("显示调用栈" if lang == "zh" else "shows the traceback"), err=True)
+            sys.exit(3)
+    return wrapper
+
+
+def _render_diagnostics(diags, lang: str) -> str:
+    from policydsl.diagnostics import DiagnosticBag
+
+    return DiagnosticBag(list(diags)).render(lang)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="policydsl")
+def main() -> None:
+    """policydsl：用中文业务规则写成的政策即代码 / policy-as-code for rules written in Chinese business prose."""
+
+
+# ------------------------------------------------------------------ check
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--sources", "sources_dir", type=click.Path(file_okay=False),
+              help="来源文件夹：逐字核对引文 / folder of source documents: verify quotes verbatim")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@LANG
+@guarded
+def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, lang: str | None) -> None:
+    """解析、类型检查并分析政策 / parse, type-check and analyse policies."""
+    lang = _lang(lang)
+    targets = list(paths) or ["policies"]
+    for target in targets:
+        if not Path(target).exists():
+            raise PolicyDslError("E.unreadable", path=target, reason="No such file or directory")
+    if sources_dir is not None and not Path(sources_dir).is_dir():
+        raise PolicyDslError("E.unreadable", path=sources_dir, reason="not a directory")
+    files = with_shared(policy_files(targets))
+    if not files:
+        raise PolicyDslError("E.no_policies", path=", ".join(targets))
+    analysis = analyse(files, sources_dir=Path(sources_dir) if sources_dir else None)
+    errors = sum(d.severity == "error" for d in analysis.diagnostics)
+    warnings = len(analysis.diagnostics) - errors
+    if fmt == "json":
+        click.echo(json.dumps([d.to_dict() for d in analysis.diagnostics], ensure_ascii=False, indent=2))
+    else:
+        if analysis.diagnostics:
+            click.echo(_render_diagnostics(analysis.diagnostics, lang))
+            click.echo(i18n.t("summary.problems", lang, errors=errors, warnings=warnings))
+        else:
+            policies = len(analysis.model.policies) if analysis.model else 0
+            click.echo(i18n.t("summary.clean", lang, files=len(files), policies=policies))
+    sys.exit(1 if errors else 0)
+
+
+# ------------------------------------------------------------------ eval
+@main.command("eval")
+@click.argument("policy")
+@click.option("--facts", "facts_path", required=True, help="事实 JSON 文件，或 - 表示标准输入 / facts JSON file, or - for stdin")
+@click.option("--at", "at_text", help="评估日期 YYYY-MM-DD（默认上海今日） / evaluation date (default: today in Shanghai)")
+@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
+@LANG
+@click.option("--json", "as_json", is_flag=True, help="输出决策 JSON / print the decision as JSON")
+@click.option("--explain", is_flag=True, help="打印每条规则的判断过程 / print the trace of every rule")
+@guarded
+def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, lang: str | None,
+          as_json: bool, explain: bool) -> None:
+    """在某日依据事实评估政策 / evaluate a policy against facts on a date."""
+    from policydsl.runtime.calendar import today_in_shanghai
+    from policydsl.runtime.explain import explain as render_explain
+    from policydsl.runtime.facts import loads
+    from policydsl.runtime import values as rv
+
+    lang = _lang(lang)
+    at = _parse_date(at_text) if at_text else today_in_shanghai()
+    facts = loads(_read_facts(facts_path))
+    if not Path(policies_dir).exists():
+        raise PolicyDslError("E.unreadable", path=policies_dir, reason="No such file or directory")
+    policy_set = load(policies_dir)
+    decision = policy_set.evaluate(policy, facts, at)
+    compiled = policy_set.compiled[decision.policy]
+    if explain:
+        click.echo(render_explain(decision, compiled, lang), err=as_json)
+    if as_json:
+        click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+    elif not explain:
+        word = i18n.t(f"outcome.{decision.outcome}", lang)
+        click.echo(f"{compiled.title[lang]} @ {at.isoformat()}: {word}")
+        for reason in (*decision.reasons, *decision.warnings):
+            click.echo(f"  - [{reason.code}] {reason.message[lang]}")
+        for path, value in decision.values.items():
+            label = compiled.defines[path].label[lang]
+            shown = rv.display(compiled.value_kinds[path], value, lang, lambda v: compiled.enum_labels[v])
+            click.echo(f"  {label} = {shown}")
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise PolicyDslError("E.bad_date", value=text) from None
+
+
+def _read_facts(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyDslError("E.unreadable", path=path, reason=getattr(exc, "strerror", None) or type(exc).__name__) from None
+
+
+# ------------------------------------------------------------------ test
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("features", nargs=-1, type=click.Path())
+@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
+@click.option("-k", "keyword", help="只运行名称匹配的场景 / run only scenarios matching this expression")
+@click.option("-q", "quiet", is_flag=True, help="安静输出 / quieter output")
+@LANG
+@guarded
+def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quiet: bool, lang: str | None) -> None:
+    """运行 Gherkin 特性文件（底层为 pytest-bdd） / run Gherkin features (pytest-bdd underneath)."""
+    import pytest
+
+    lang = _lang(lang)
+    targets = list(features) or ["features"]
+    for target in targets:
+        if not Path(target).exists():
+            raise PolicyDslError("E.unreadable", path=target, reason="No such file or directory")
+    args = [*targets, f"--policies={policies_dir}", f"--policydsl-lang={lang}", "-p", "no:cacheprovider",
+            "--rootdir", os.getcwd(), "-o", "python_files=__no_python_tests__.py", "-o", "testpaths=",
+            "-o", "disable_test_id_escaping_and_forfeit_all_rights_to_community_support=true"]
+    args += ["-q"] if quiet else ["-v"]
+    if keyword:
+        args += ["-k", keyword]
+    code = pytest.main(args)
+    sys.exit({0: 0, 1: 1, 5: 1}.get(int(code), 2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

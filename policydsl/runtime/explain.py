@@ -1,0 +1,41 @@
+"""A Decision in, the human-readable `--explain` trace out, in Chinese or English."""
+from __future__ import annotations
+
+from policydsl.runtime import values as rv
+from policydsl.runtime.decision import Decision
+from policydsl.runtime.program import CompiledPolicy
+
+STATUS = {
+    "not_in_force": ("未生效", "not in force on this date"),
+    "out_of_scope": ("不适用（when 条件不成立）", "does not apply (its `when` is false)"),
+    "overridden": ("被例外 `{detail}` 覆盖", "overridden by exception `{detail}`"),
+    "satisfied": ("条件满足，未触发", "condition met, did not fire"),
+    "fired": ("触发", "fired"),
+    "missing": ("缺少事实，无法判断", "cannot decide: facts missing"),
+}
+MARK = {"fired": "✗", "satisfied": "✓", "overridden": "↷", "out_of_scope": "·", "not_in_force": "·", "missing": "?"}
+
+
+def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
+    zh = lang == "zh"
+    lines = [f"{'政策' if zh else 'policy'} {policy.id} — {policy.title[lang]}  @ {decision.at.isoformat()}"]
+    for event in decision.trace:
+        rule = next(r for r in policy.rules if r.name == event.rule)
+        status = STATUS[event.status][0 if zh else 1].format(detail=event.detail)
+        if event.status == "fired":
+            status += f" → {rule.outcome} `{rule.code}`"
+        lines.append(f"  {MARK[event.status]} {rule.name} ({rule.label[lang]}): {status}")
+        if event.status not in ("not_in_force",):
+            for path, value in event.reads.items():
+                label = policy.inputs[path].label[lang]
+                shown = rv.display(policy.value_kinds[path], value, lang, lambda v: policy.enum_labels[v])
+                lines.append(f"      {'读取' if zh else 'read'} {path} ({label}) = {shown}")
+    if decision.values:
+        lines.append("  " + ("取值：" if zh else "values:"))
+        for path, value in decision.values.items():
+            label = policy.defines[path].label[lang]
+            shown = rv.display(policy.value_kinds[path], value, lang, lambda v: policy.enum_labels[v])
+            lines.append(f"      {path} ({label}) = {shown}")
+    word = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny")}[decision.outcome][0 if zh else 1]
+    lines.append(("结果：" if zh else "outcome: ") + word)
+    return "\n".join(lines)
