@@ -249,7 +249,7 @@ class Builder(Transformer):
     def assume_decl(self, meta, children):
         name, text, *rest = children
         return ast.AssumeDecl(name=self.name(name), text=text,
-                              about=tuple(self.name(t) for t in rest if isinstance(t, Token)),
+                              about=tuple(c for c in rest if isinstance(c, ast.Name)),
                               sources=tuple(c for c in rest if isinstance(c, ast.SourceRef)), span=self.sp(meta))
 
     def note_decl(self, meta, children):
