@@ -20,6 +20,7 @@ from policydsl.runtime.facts import InputSpec, PERCENT_TEXT, MONEY_TEXT
 from policydsl.semantics.names import suggest
 
 OUTCOMES = {"allow": "allow", "允许": "allow", "deny": "deny", "拒绝": "deny"}
+OUTCOME_WORDS = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny")}
 TRUE_WORDS = {"true", "yes", "是", "真"}
 FALSE_WORDS = {"false", "no", "否", "假"}
 NOT_OPEN_WORDS = {"not_open", "not open", "暂不开放", "暂不招商"}
@@ -53,7 +54,8 @@ class World:
             lines.append(("评估错误：" if zh else "evaluation error: ") + self.error.message(self.lang))
         if self.decision is not None:
             d = self.decision
-            lines.append(("决策：" if zh else "decision: ") + f"{d.policy} @ {d.at.isoformat()} → {d.outcome}")
+            word = OUTCOME_WORDS[d.outcome][0 if zh else 1]
+            lines.append(("决策：" if zh else "decision: ") + f"{d.policy} @ {d.at.isoformat()} → {word}")
             for r in (*d.reasons, *d.warnings):
                 lines.append(f"  - {r.outcome} {r.rule} [{r.code}] {r.message[self.lang]}")
             if d.value_json:
@@ -75,7 +77,11 @@ class World:
         try:
             policy = policy_set.find(policy_name)
         except PolicyDslError as exc:
-            self.fail(exc.message("zh"), exc.message("en"))
+            problem = exc
+        else:
+            problem = None
+        if problem is not None:  # failing outside the except block keeps the report free of chained errors
+            self.fail(problem.message("zh"), problem.message("en"))
         compiled = policy_set.compiled[policy.id]
         for name, text in self.givens:
             spec = self._input(compiled.inputs, name)
@@ -102,7 +108,8 @@ class World:
         if wanted is None:
             self.fail(f"未知结果 `{outcome}`：请写 允许/拒绝", f"unknown outcome `{outcome}`: write allow/deny")
         if decision.outcome != wanted:
-            self.fail(f"期望结果为 {outcome}，实际为 {decision.outcome}", f"expected outcome {outcome}, got {decision.outcome}")
+            actual = {"zh": OUTCOME_WORDS[decision.outcome][0], "en": OUTCOME_WORDS[decision.outcome][1]}
+            self.fail(f"期望结果为 {outcome}，实际为 {actual['zh']}", f"expected outcome {outcome}, got {actual['en']}")
 
     def expect_reason(self, name: str, *, present: bool) -> None:
         decision = self.need_decision()

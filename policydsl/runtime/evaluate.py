@@ -28,8 +28,8 @@ def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, t
     for rule in policy.rules:
         try:
             status, by = _run_rule(policy, rule, env, applies)
-        except MissingFact:
-            _note_missing(rule.reads, env, missing)
+        except MissingFact as exc:
+            _note_missing(exc.path, env, missing)
             status, by = "missing", None
         if trace:
             events.append(TraceEvent(rule=rule.name, status=status, reads=_reads(rule.reads, env), detail=by))
@@ -68,10 +68,10 @@ def _exception_applies(policy: CompiledPolicy, name: str, env: Env, applies: dic
     return applies[name]
 
 
-def _note_missing(reads: frozenset[str], env: Env, missing: dict[str, None]) -> None:
-    for path in sorted(reads):
-        if path not in env.facts and not env.policy.inputs[path].optional:
-            missing[path] = None
+def _note_missing(path: str, env: Env, missing: dict[str, None]) -> None:
+    """Record the fact whose absence stopped a rule or value; the rest of the policy still runs,
+    so one evaluation names every fact it needed and did not get."""
+    missing[path] = None
 
 
 def _reads(reads: frozenset[str], env: Env) -> dict[str, Any]:
@@ -83,8 +83,8 @@ def _values(policy: CompiledPolicy, env: Env, missing: dict[str, None]) -> dict[
     for path, define in policy.defines.items():
         try:
             value = value_of(env, path)
-        except MissingFact:
-            _note_missing(define.reads, env, missing)
+        except MissingFact as exc:
+            _note_missing(exc.path, env, missing)
             continue
         if value is not _ABSENT:
             out[path] = value

@@ -1,0 +1,35 @@
+"""Shared fixtures: repository paths and an in-memory checker for policy snippets."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policydsl.loader import analyse
+from policydsl.semantics.check import check_modules
+from policydsl.source import SourceFile
+from policydsl.syntax.parser import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return ROOT
+
+
+def diagnostics_of(text: str, path: str = "snippet.policy", *, with_common: bool = True):
+    """Parse and check `text` (plus the shared enums of policies/common.policy); sorted diagnostics."""
+    sources = [SourceFile(path=path, text=text)]
+    if with_common:
+        sources.append(SourceFile.read(POLICIES / "common.policy"))
+    modules, diags = [], []
+    for source in sources:
+        module, found = parse(source)
+        diags.extend(found)
+        if module is not None:
+            modules.append(module)
+    result = check_modules(modules)
+    return sorted(diags + result.diagnostics, key=lambda d: d.sort_key())
