@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -17,6 +18,10 @@ from policydsl.loader import PolicyLoadError, analyse, load, policy_files, with_
 
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
                     help="输出语言 / output language (default: POLICYDSL_LANG or the locale)")
+
+
+NO_SUCH_PATH = {"zh": "文件或文件夹不存在", "en": "No such file or directory"}
+NOT_A_FOLDER = {"zh": "不是文件夹", "en": "not a directory"}
 
 
 def _lang(value: str | None) -> str:
@@ -78,9 +83,9 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, lang: str |
     targets = list(paths) or ["policies"]
     for target in targets:
         if not Path(target).exists():
-            raise PolicyDslError("E.unreadable", path=target, reason="No such file or directory")
+            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
     if sources_dir is not None and not Path(sources_dir).is_dir():
-        raise PolicyDslError("E.unreadable", path=sources_dir, reason="not a directory")
+        raise PolicyDslError("E.unreadable", path=sources_dir, reason=NOT_A_FOLDER)
     files = with_shared(policy_files(targets))
     if not files:
         raise PolicyDslError("E.no_policies", path=", ".join(targets))
@@ -118,10 +123,10 @@ def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, 
     from policydsl.runtime import values as rv
 
     lang = _lang(lang)
-    at = _parse_date(at_text) if at_text else today_in_shanghai()
+    at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
     facts = loads(_read_facts(facts_path))
     if not Path(policies_dir).exists():
-        raise PolicyDslError("E.unreadable", path=policies_dir, reason="No such file or directory")
+        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
     policy_set = load(policies_dir)
     decision = policy_set.evaluate(policy, facts, at)
     compiled = policy_set.compiled[decision.policy]
@@ -142,6 +147,8 @@ def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, 
 
 def _parse_date(text: str) -> dt.date:
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # fromisoformat also takes 20231220 and 2023-W51-3
+            raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
         raise PolicyDslError("E.bad_date", value=text) from None
@@ -172,7 +179,9 @@ def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quie
     targets = list(features) or ["features"]
     for target in targets:
         if not Path(target).exists():
-            raise PolicyDslError("E.unreadable", path=target, reason="No such file or directory")
+            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
+    if not Path(policies_dir).exists():  # otherwise every scenario would fail (exit 1) instead of exit 2
+        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
     args = [*targets, f"--policies={policies_dir}", f"--policydsl-lang={lang}", "-p", "no:cacheprovider",
             "--rootdir", os.getcwd(), "-o", "python_files=__no_python_tests__.py", "-o", "testpaths=",
             "-o", "disable_test_id_escaping_and_forfeit_all_rights_to_community_support=true"]

@@ -13,6 +13,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0102": ("无法识别的字符 `{char}`", "unrecognised character `{char}`"),
     "P0102.hint": ("字符串要用英文双引号 \"…\"，注释以 # 开头",
                    "strings use straight double quotes \"…\"; comments start with #"),
+    "P0102.name": ("名称只能用英文字母、数字和 _；中文写在 \"中文\" / \"English\" 文本里",
+                   "names use ASCII letters, digits and _; Chinese belongs in \"中文\" / \"English\" text"),
     "P0103": ("文件意外结束，此处应为 {expected}", "unexpected end of file, expected {expected}"),
     "P0103.hint": ("最后一个声明还没写完", "the last declaration is unfinished"),
     "P0104": ("无法读取文件：{reason}", "cannot read the file: {reason}"),
@@ -37,7 +39,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0203.hint": ("可用类型：{choices}", "available types: {choices}"),
     "P0204": ("未知单位 `{name}`", "unknown unit `{name}`"),
     "P0204.hint": ("先用 `unit {name} \"中文\" / \"English\"` 声明", "declare it first with `unit {name} \"中文\" / \"English\"`"),
-    "P0205": ("`{kind}` 声明必须写在 `policy` 之后", "a `{kind}` declaration must follow a `policy` header"),
+    "P0205": ("`{kind}` 声明必须写在 `policy` 之后", "this `{kind}` declaration must follow a `policy` header"),
     "P0205.hint": ("只有 enum 和 unit 可以写在共享文件中", "only enums and units may stand in a shared file"),
     "P0206": ("`{value}` 不是枚举 `{enum}` 的取值", "`{value}` is not a value of enum `{enum}`"),
     "P0207": ("一个文件只能有一个 `policy`", "a file holds at most one `policy`"),
@@ -49,18 +51,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0304": ("单位不匹配：{left} 与 {right}", "unit mismatch: {left} versus {right}"),
     "P0304.hint": ("比较的两边必须是同一种量", "both sides of a comparison must measure the same thing"),
     "P0305": ("取值类型为 {found}，但 `{name}` 声明为 {expected}", "value has type {found} but `{name}` is declared {expected}"),
-    "P0306": ("参数 {index} 的类型应为 {expected}，实际为 {found}", "argument {index} should be {expected}, found {found}"),
-    "P0307": ("不能推断 `{name}` 的类型：枚举值只能用在已知枚举的位置",
-              "cannot tell the type of `{name}`: an enum value needs a known enum beside it"),
+    "P0306": ("`{name}` 的第 {index} 个参数应为 {expected}，实际为 {found}", "argument {index} of `{name}` should be {expected}, found {found}"),
+    "P0307": ("不能推断 `{name}` 的类型：它旁边需要一个类型已知的值",
+              "cannot tell the type of `{name}`: it needs a value of known type beside it"),
     # ---- text (P04xx)
     "P0401": ("缺少{lang}文本", "missing {lang} text"),
     "P0401.hint": ("每段给用户看的文字都要有中文和英文", "every text a user reads needs Chinese and English"),
+    "P0401.quote": ("把来源文件中支持这条规定的原文逐字抄进 quote", "copy the words of the document that support this into `quote`, verbatim"),
     "P0402": ("中英文占位符不一致：中文有 {zh}，英文有 {en}", "placeholders differ: Chinese has {zh}, English has {en}"),
     "P0403": ("占位符 `{name}` 不是本政策的输入或取值", "placeholder `{name}` is not an input or value of this policy"),
+    "P0403.hint": ("你是不是想写 `{{{suggestion}}}`？", "did you mean `{{{suggestion}}}`?"),
     # ---- tables (P05xx)
     "P0501": ("表 `{table}` 有空档：{gap} 没有任何一行覆盖", "table `{table}` has a gap: no row covers {gap}"),
     "P0502": ("表 `{table}` 第 {a} 行与第 {b} 行在 {overlap} 重叠，但命中策略是 unique",
               "table `{table}` rows {a} and {b} overlap on {overlap} under hit policy unique"),
+    "P0502.related": ("与此行重叠", "overlaps this row"),
     "P0502.hint": ("改正区间边界，或声明 `hit first` / `hit priority`", "fix the bounds, or declare `hit first` / `hit priority`"),
     "P0503": ("矩阵表 `{table}` 缺少单元格：{cells}", "matrix table `{table}` is missing cells: {cells}"),
     "P0504": ("区间下界 {low} 大于上界 {high}", "interval lower bound {low} exceeds upper bound {high}"),
@@ -73,9 +78,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # ---- time (P06xx)
     "P0601": ("生效区间无效：开始 {start} 晚于结束 {end}", "invalid effective period: start {start} is after end {end}"),
     "P0602": ("`{a}` 与 `{b}` 的生效期在 {start} 至 {end} 重叠", "`{a}` and `{b}` are both in force from {start} to {end}"),
-    "P0602.hint": ("用 until 结束旧版本，或声明 supersedes", "end the old version with `until`, or declare `supersedes`"),
+    "P0602.hint": ("给较早的版本加上 `until {until}`，让它在较晚的版本生效前一天结束",
+                   "give the earlier version `until {until}` so it ends the day before the later one starts"),
     "P0603": ("灰度阶段 `{phase}` 无效：{reason}", "rollout phase `{phase}` is invalid: {reason}"),
     "P0604": ("例外关系成环：{cycle}", "exceptions form a cycle: {cycle}"),
+    "P0604.values": ("取值互相依赖，形成循环：{cycle}", "values depend on each other in a cycle: {cycle}"),
     "P0605": ("`{rule}` 有多个例外优先级同为 {priority}：{others}", "`{rule}` has several exceptions with the same priority {priority}: {others}"),
     "P0606": ("`{a}` 取代 `{b}`，但两者之间 {start} 至 {end} 没有规则生效", "`{a}` supersedes `{b}` but neither is in force from {start} to {end}"),
     # ---- provenance (P07xx)
@@ -123,7 +130,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def t(key: str, lang: str, **args: object) -> str:
+def t(key: str, lang: str, /, **args: object) -> str:
     """The message `key` in `lang`, formatted with `args` (a {"zh", "en"} dict argument picks `lang`)."""
     zh, en = MESSAGES[key]
     template = zh if lang == "zh" else en
@@ -133,7 +140,7 @@ def t(key: str, lang: str, **args: object) -> str:
     return template.format(**local)
 
 
-def both(key: str, **args: object) -> dict[str, str]:
+def both(key: str, /, **args: object) -> dict[str, str]:
     return {lang: t(key, lang, **args) for lang in LANGS}
 
 

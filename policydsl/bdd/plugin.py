@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from pytest_bdd import scenario
+from pytest_bdd.exceptions import GherkinParseError
 from pytest_bdd.feature import get_features
 
-from policydsl.loader import PolicyLoadError, load
+from policydsl.errors import PolicyDslError
+from policydsl.loader import load
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,13 +45,26 @@ class FeatureModule(pytest.Module):
     def _getobj(self):
         module = types.ModuleType(self.path.stem)
         module.__file__ = str(self.path)
-        feature = get_features([str(self.path)])[0]
+        try:
+            feature = get_features([str(self.path)])[0]
+        except (GherkinParseError, UnicodeDecodeError, KeyError) as exc:  # a broken feature: a message, no traceback
+            raise self.CollectError(_feature_error(self.path, exc)) from None
         for index, name in enumerate(feature.scenarios, start=1):
             @scenario(self.path.name, name, features_base_dir=str(self.path.parent))
             def _run() -> None:
                 pass
             setattr(module, f"test_{index:03d}_{name}", _run)
         return module
+
+
+def _feature_error(path: Path, exc: Exception) -> str:
+    """A bilingual message for a .feature file that cannot be parsed."""
+    if isinstance(exc, GherkinParseError):
+        where = f"{path}:{exc.line}: {exc.line_content.strip()}"
+        return f"Gherkin 语法错误 / Gherkin syntax error: {where}\n  {exc.message}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"无法读取 {path}：不是 UTF-8 文本 / cannot read {path}: not UTF-8 text"
+    return f"{path}：缺少 `功能:` / `Feature:` 行 / {path}: no `Feature:` line"
 
 
 @pytest.fixture(scope="session")
@@ -61,5 +76,5 @@ def policydsl_policy_set(request: pytest.FixtureRequest):
         path = Path(request.config.invocation_params.dir) / path
     try:
         return load(path)
-    except PolicyLoadError as exc:
+    except PolicyDslError as exc:  # PolicyLoadError (diagnostics) or no .policy files at all
         return exc

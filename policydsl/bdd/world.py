@@ -28,7 +28,7 @@ NOT_OPEN_WORDS = {"not_open", "not open", "暂不开放", "暂不招商"}
 
 @attrs.define
 class World:
-    policy_set_or_error: PolicySet | PolicyLoadError
+    policy_set_or_error: PolicySet | PolicyDslError
     lang: str = "zh"
     givens: list[tuple[str, str]] = attrs.field(factory=list)
     decision: Decision | None = None
@@ -45,6 +45,8 @@ class World:
         if isinstance(self.policy_set_or_error, PolicyLoadError):
             from policydsl.diagnostics import DiagnosticBag
             pytest.fail(DiagnosticBag(self.policy_set_or_error.diagnostics).render(self.lang), pytrace=False)
+        if isinstance(self.policy_set_or_error, PolicyDslError):
+            pytest.fail(self.policy_set_or_error.message(self.lang), pytrace=False)
         return self.policy_set_or_error
 
     def summary(self) -> str:

@@ -38,7 +38,7 @@ class PolicyCompiler:
         inputs = {path: self._spec(i) for path, i in p.inputs.items()}
         defines = {path: CompiledDefine(
             path=path, kind=d.type.kind, label=d.label.as_dict(),
-            cases=tuple(CompiledCase(value=self.expr(c.expr), when=self.expr(c.when) if c.when else None,
+            cases=tuple(CompiledCase(value=self.expr(c.expr), when=self.guarded(c.when) if c.when else None,
                                      start=c.start, end=c.end) for c in d.decl.cases),
             reads=self._reads(*[e for c in d.decl.cases for e in (c.expr, c.when) if e is not None]))
             for path, d in p.defines.items()}
@@ -67,8 +67,8 @@ class PolicyCompiler:
             name=decl.name.value, label=decl.label.as_dict(), kind=body.kind, outcome=body.outcome,
             code=body.code.value, message=body.message.as_dict(),
             start=eff.start if eff else None, end=eff.end if eff else None,
-            scope=self.expr(decl.scope) if decl.scope is not None else None,
-            condition=self.expr(body.condition) if body.condition is not None else None,
+            scope=self.guarded(decl.scope) if decl.scope is not None else None,
+            condition=self.guarded(body.condition) if body.condition is not None else None,
             exceptions=exceptions, exception_to=tuple(t.value for t in decl.exception_to),
             source={"document": src.document, "quote": src.quote} if src else None,
             reads=self._reads(*[e for e in (decl.scope, body.condition) if e is not None]))
@@ -99,6 +99,12 @@ class PolicyCompiler:
             raise InternalError(f"no compiler for {type(e).__name__}")
         return method(e)
 
+    def guarded(self, e: ast.Expr) -> Fn:
+        """`e`, failing with E.not_open_arith when it yields a not-open cell. The checker's
+        maybe_not_open does not flow through defines, so every use that computes is guarded."""
+        fn = self.expr(e)
+        return lambda env: _open(fn(env), e)
+
     def _e_Literal(self, e: ast.Literal) -> Fn:
         value = e.value
         return lambda env: value
@@ -126,20 +132,24 @@ class PolicyCompiler:
         return lambda env: frozenset(f(env) for f in items)
 
     def _e_Unary(self, e: ast.Unary) -> Fn:
-        inner = self.expr(e.operand)
+        inner = self.guarded(e.operand)
         if e.op == "not":
             return lambda env: not inner(env)
-        return lambda env: -_open(inner(env), e)
+        return lambda env: -inner(env)
 
     def _e_Member(self, e: ast.Member) -> Fn:
-        item, coll = self.expr(e.item), self.expr(e.collection)
+        item, coll = self.guarded(e.item), self.expr(e.collection)
         if e.negated:
             return lambda env: item(env) not in coll(env)
         return lambda env: item(env) in coll(env)
 
     def _e_Binary(self, e: ast.Binary) -> Fn:
-        left, right = self.expr(e.left), self.expr(e.right)
         op = e.op
+        if op in ("==", "!="):
+            left, right = self.expr(e.left), self.expr(e.right)
+            fn = COMPARE[op]
+            return lambda env: fn(left(env), right(env))
+        left, right = self.guarded(e.left), self.guarded(e.right)
         if op == "and":
             return lambda env: left(env) and right(env)
         if op == "or":
@@ -147,23 +157,19 @@ class PolicyCompiler:
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
         if op in COMPARE:
             fn = COMPARE[op]
-            if op in ("==", "!=") or not (lt.maybe_not_open or rt.maybe_not_open):
-                return lambda env: fn(left(env), right(env))
-            return lambda env: fn(_open(left(env), e.left), _open(right(env), e.right))
+            return lambda env: fn(left(env), right(env))
         if lt.kind == "date" and rt.kind == "duration":
             sign = 1 if op == "+" else -1
             return lambda env: _shift(left(env), right(env), sign)
         if lt.kind == rt.kind == "date":
             return lambda env: (left(env) - right(env)).days
         if op == "/":
-            return lambda env: _divide(_open(left(env), e.left), _open(right(env), e.right), lt.kind == rt.kind == "count")
+            return lambda env: _divide(left(env), right(env), lt.kind == rt.kind == "count")
         fn = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
-        if lt.maybe_not_open or rt.maybe_not_open:
-            return lambda env: fn(_open(left(env), e.left), _open(right(env), e.right))
         return lambda env: fn(left(env), right(env))
 
     def _e_Call(self, e: ast.Call) -> Fn:
-        args = [self.expr(a) for a in e.args]
+        args = [self.guarded(a) for a in e.args]
         name = e.func.value
         if name in self.tables:
             table = self.tables[name]
@@ -179,7 +185,8 @@ class PolicyCompiler:
         return lambda env: table(*[a(env) for a in args])
 
     def _e_Aggregate(self, e: ast.Aggregate) -> Fn:
-        body, items = self.expr(e.body), self.expr(e.iterable)
+        body = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)  # max/min/sum propagate
+        items = self.expr(e.iterable)
         var, func = e.var.value, e.func
 
         def run(env: Env) -> Any:
@@ -213,7 +220,13 @@ class PolicyCompiler:
             return lambda a, b: cells[(a, b)]
         if table.kind == "enum":
             mapping = {row.key.value: _cell(row.cell) for row in decl.rows}
-            return lambda a: mapping[a]
+            table_name = decl.name.value
+
+            def enum_lookup(a: Any) -> Any:
+                if a not in mapping:  # `hit collect` enum tables may leave values out
+                    raise PolicyDslError("E.no_row", table=table_name, value=str(a))
+                return mapping[a]
+            return enum_lookup
         rows = [(r.key, _cell(r.cell), r.priority or 0) for r in decl.rows]
         hit, agg, name = decl.hit, decl.aggregator, decl.name.value
 

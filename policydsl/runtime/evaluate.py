@@ -125,7 +125,10 @@ def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env) -> Reason:
 def _fill(policy: CompiledPolicy, template: str, env: Env, lang: str) -> str:
     def one(match: re.Match) -> str:
         path = match.group(1)
-        value = env.facts[path] if path in env.facts else value_of(env, path) if path in policy.defines else None
+        try:
+            value = env.facts[path] if path in env.facts else value_of(env, path) if path in policy.defines else None
+        except MissingFact:  # a value built on a fact not given: left as written, like a missing input
+            return match.group(0)
         if value is None or value is _ABSENT:
             return match.group(0)
         return rv.display(policy.value_kinds[path], value, lang, lambda v: policy.enum_labels[v])

@@ -14,6 +14,7 @@ from policydsl.errors import PolicyDslError
 MISSING = object()
 MONEY_TEXT = re.compile(r"^\s*[¥￥]?\s*(-?\d+(?:\.\d+)?)\s*(元)?\s*$")
 PERCENT_TEXT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*%\s*$")
+MAX_DIGITS = 4300  # a count like 1e1000000 would take minutes to become an int; Python prints at most 4300 digits
 
 
 @attrs.frozen(kw_only=True)
@@ -33,6 +34,8 @@ def loads(text: str) -> dict:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise PolicyDslError("E.facts_json", reason=f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:  # an integer beyond Python's int digit limit
+        raise PolicyDslError("E.facts_json", reason=str(exc)) from None
     if not isinstance(data, dict):
         raise PolicyDslError("E.facts_object")
     return data
@@ -55,7 +58,8 @@ def convert(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
     if kind == "count":
         if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
             return raw, None
-        if isinstance(raw, (Decimal, float)) and raw == int(raw) and raw >= 0:
+        if (isinstance(raw, (Decimal, float)) and Decimal(raw).is_finite() and Decimal(raw).adjusted() < MAX_DIGITS
+                and raw == int(raw) and raw >= 0):
             return int(raw), None
         return None, "count"
     if kind in ("number", "money"):
@@ -110,9 +114,9 @@ def _decimal(raw: Any, text_pattern: re.Pattern | None) -> Decimal | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, (int, Decimal)):
-        return Decimal(raw)
+        return Decimal(raw) if Decimal(raw).is_finite() else None  # NaN/Infinity cannot be compared
     if isinstance(raw, float):
-        return Decimal(repr(raw))
+        return Decimal(repr(raw)) if Decimal(raw).is_finite() else None
     if isinstance(raw, str):
         match = (text_pattern or MONEY_TEXT).match(raw)
         if match and (text_pattern is not None or not raw.strip().startswith(("¥", "￥"))):
@@ -144,7 +148,10 @@ def prepare(specs: Mapping[str, InputSpec], facts: Mapping[str, Any]) -> dict[st
 
 
 def _bad_line(spec: InputSpec, raw: Any, expected: str, lang: str) -> str:
-    shown = json.dumps(raw, ensure_ascii=False, default=str)
+    try:
+        shown = json.dumps(raw, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):  # not JSON-shaped (tuple keys, a cycle): show the Python form
+        shown = repr(raw)
     if lang == "zh":
         return f"  - {spec.path}（{spec.label['zh']} / {spec.label['en']}）：{shown}，应为 {expected}"
     return f"  - {spec.path} ({spec.label['zh']} / {spec.label['en']}): {shown}, expected {expected}"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Callable, Mapping
 
 
@@ -29,16 +29,21 @@ HUNDRED = Decimal(100)
 
 def plain(value: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 0.80 -> '0.8', 2E+4 -> '20000'."""
-    text = format(value.normalize(), "f")
+    text = format(Decimal(value).normalize(), "f")  # an int (count literal in a number) is exact too
     return text
 
 
 def money_text(value: Decimal) -> str:
     """Money with cents when it has any: 20000 -> '20000.00' is not forced; 0.3 -> '0.30'."""
+    value = Decimal(value)  # an empty `sum` is the int 0
     if value == value.to_integral_value():
         return plain(value)
-    if value == value.quantize(Decimal("0.01")):
-        return format(value.quantize(Decimal("0.01")), "f")
+    try:
+        cents = value.quantize(Decimal("0.01"))
+    except InvalidOperation:  # more digits than the decimal context holds
+        return plain(value)
+    if value == cents:
+        return format(cents, "f")
     return plain(value)
 
 
@@ -76,7 +81,7 @@ def display(kind: str, value: object, lang: str, enum_label: Callable[[str], Map
         text = money_text(value)  # type: ignore[arg-type]
         if lang == "en":
             whole, _, frac = text.partition(".")
-            text = f"{int(whole):,}" + (f".{frac}" if frac else "")
+            text = format(Decimal(whole), ",") + (f".{frac}" if frac else "")  # keeps "-0"; no int() digit limit
         return f"¥{text}"
     if kind == "percent":
         return percent_text(value)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Iterator
 
 from policydsl import diagnostics as dg
@@ -10,6 +10,7 @@ from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
 ONE_DAY = dt.timedelta(days=1)
+EPS = Decimal("1e-12")  # how far an open decimal bound is moved inwards
 
 
 def run_all(policy: Policy, model: Model) -> list[dg.Diagnostic]:
@@ -25,26 +26,29 @@ def table_ranges(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
         decl = table.decl
         if table.kind != "range":
             continue
-        integer = table.param_types[0].kind == "count"
+        kind = table.param_types[0].kind
+        integer = kind == "count"
         rows = []
         for index, row in enumerate(decl.rows, start=1):
             iv = row.key
             assert isinstance(iv, ast.Interval)
             lo, hi = _normalise(iv, integer)
-            if lo is not None and hi is not None and lo > hi:
-                yield dg.make("P0504", iv.span, low=_fmt(iv.low), high=_fmt(iv.high))
+            if iv.low is not None and iv.high is not None and iv.low > iv.high:
+                yield dg.make("P0504", iv.span, low=_fmt(iv.low, iv.low_kind), high=_fmt(iv.high, iv.high_kind))
                 continue
+            if lo is not None and hi is not None and lo > hi:
+                continue  # empty but not reversed, e.g. (5, 5] or (0, 1) over counts: it covers nothing
             rows.append((index, lo, hi, row))
-        yield from _gaps(decl, rows, integer)
+        yield from _gaps(decl, rows, kind)
         if decl.hit == "unique":
-            yield from _overlaps(decl, rows, integer)
+            yield from _overlaps(decl, rows, kind)
         if decl.hit == "collect" and decl.aggregator and not table.result.is_numeric:
             yield dg.make("P0505", decl.name.span, hit=f"collect {decl.aggregator}", type=table.result.display())
 
 
 def _normalise(iv: ast.Interval, integer: bool) -> tuple[Decimal | None, Decimal | None]:
     """Closed bounds over integers; over decimals open bounds are kept as (value, open) via tiny shifts."""
-    lo, hi = iv.low, iv.high
+    lo, hi = (None if v is None else Decimal(v) for v in (iv.low, iv.high))
     if integer:
         if lo is not None and not iv.low_closed:
             lo = Decimal(int(lo) + 1)
@@ -53,33 +57,32 @@ def _normalise(iv: ast.Interval, integer: bool) -> tuple[Decimal | None, Decimal
         if lo is not None and lo != int(lo):
             lo = Decimal(int(lo) + 1)
         return lo, hi
-    eps = Decimal("1e-12")
     if lo is not None and not iv.low_closed:
-        lo += eps
+        lo += EPS
     if hi is not None and not iv.high_closed:
-        hi -= eps
+        hi -= EPS
     return lo, hi
 
 
-def _gaps(decl: ast.TableDecl, rows, integer: bool) -> Iterator[dg.Diagnostic]:
+def _gaps(decl: ast.TableDecl, rows, kind: str) -> Iterator[dg.Diagnostic]:
     """Walk the covered set from 0 upwards (every numeric fact is non-negative) and report holes."""
     if decl.hit == "collect":
         return
-    step = Decimal(1) if integer else Decimal("1e-12")
+    step = Decimal(1) if kind == "count" else EPS
     point = Decimal(0)
     for _, lo, hi, _row in sorted(rows, key=lambda r: (Decimal(-1) if r[1] is None else r[1])):
         lo = Decimal(0) if lo is None else lo
         if lo > point:
             gap_end = lo - step
-            yield dg.make("P0501", decl.name.span, table=decl.name.value, gap=_range_text(point, gap_end, integer))
+            yield dg.make("P0501", decl.name.span, table=decl.name.value, gap=_range_text(point, gap_end, kind))
         if hi is None:
             return
         point = max(point, hi + step)
     yield dg.make("P0501", decl.name.span, table=decl.name.value,
-                  gap=_range_text(point, None, integer))
+                  gap=_range_text(point, None, kind))
 
 
-def _overlaps(decl: ast.TableDecl, rows, integer: bool) -> Iterator[dg.Diagnostic]:
+def _overlaps(decl: ast.TableDecl, rows, kind: str) -> Iterator[dg.Diagnostic]:
     for i, (ia, alo, ahi, arow) in enumerate(rows):
         for ib, blo, bhi, brow in rows[i + 1:]:
             lo = max(alo if alo is not None else Decimal(0), blo if blo is not None else Decimal(0))
@@ -87,23 +90,39 @@ def _overlaps(decl: ast.TableDecl, rows, integer: bool) -> Iterator[dg.Diagnosti
             hi = min(his) if his else None
             if hi is None or lo <= hi:
                 yield dg.make("P0502", brow.key.span, table=decl.name.value, a=ia, b=ib,
-                              overlap=_range_text(lo, hi, integer),
-                              related=[(arow.key.span, "P0202.related")])
+                              overlap=_range_text(lo, hi, kind),
+                              related=[(arow.key.span, "P0502.related")])
 
 
-def _range_text(lo: Decimal, hi: Decimal | None, integer: bool) -> str:
-    lo_s = _fmt(lo.quantize(Decimal(1)) if integer else lo)
+def _range_text(lo: Decimal, hi: Decimal | None, kind: str) -> str:
+    """A stretch of values as the author writes it: `180`, `[91, 99]`, `(¥100, inf)`, `[0%, 50%)`."""
+    lo, lo_open = _unshift(lo, kind)
     if hi is None:
-        return f"[{lo_s}, inf)"
-    hi_s = _fmt(hi.quantize(Decimal(1)) if integer else hi)
-    return f"[{lo_s}, {hi_s}]"
+        return f"{'(' if lo_open else '['}{_fmt(lo, kind)}, inf)"
+    hi, hi_open = _unshift(hi, kind)
+    if lo == hi and not (lo_open or hi_open):
+        return _fmt(lo, kind)
+    return f"{'(' if lo_open else '['}{_fmt(lo, kind)}, {_fmt(hi, kind)}{')' if hi_open else ']'}"
 
 
-def _fmt(value: Decimal | None) -> str:
+def _unshift(value: Decimal, kind: str) -> tuple[Decimal, bool]:
+    """Undo the tiny shift `_normalise` gives an open decimal bound: (the bound, whether it is open)."""
+    if kind == "count":
+        return value.quantize(Decimal(1)), False
+    try:
+        exact = value.quantize(Decimal("1e-9"))
+    except InvalidOperation:
+        return value, False
+    return exact, exact != value
+
+
+def _fmt(value: Decimal | int | None, kind: str | None = None) -> str:
     if value is None:
         return "inf"
-    text = format(value.normalize(), "f")
-    return text
+    if kind == "percent":
+        return format((Decimal(value) * 100).normalize(), "f") + "%"
+    text = format(Decimal(value).normalize(), "f")
+    return "¥" + text if kind == "money" else text
 
 
 def table_cells(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
@@ -159,8 +178,8 @@ def periods(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
         new_start, new_end = _period(rule.effective)
         start, end = max(old_start, new_start), min(old_end, new_end)
         if start <= end:
-            yield dg.make("P0602", rule.supersedes.span, a=rule.name.value, b=old.name.value, start=start,
-                          end=_open_end(end))
+            yield dg.make("P0602", rule.supersedes.span, a=rule.name.value, b=old.name.value,
+                          start=_open_start(start), end=_open_end(end), hint_args=_until_hint(old_start, new_start))
         elif old_end < dt.date.max and new_start > old_end + ONE_DAY:
             yield dg.make("P0606", rule.supersedes.span, severity="warning", a=rule.name.value, b=old.name.value,
                           start=old_end + ONE_DAY, end=new_start - ONE_DAY)
@@ -174,13 +193,21 @@ def periods(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
                 end = min(a.end or dt.date.max, b.end or dt.date.max)
                 if start <= end:
                     yield dg.make("P0602", b.span, a=f"{define.path} = {a.expr.span.text}",
-                                  b=f"{define.path} = {b.expr.span.text}", start=_open_start(start), end=_open_end(end))
+                                  b=f"{define.path} = {b.expr.span.text}", start=_open_start(start), end=_open_end(end),
+                                  hint_args=_until_hint(a.start or dt.date.min, b.start or dt.date.min))
 
 
 def _period(eff: ast.Effective | None) -> tuple[dt.date, dt.date]:
     if eff is None:
         return dt.date.min, dt.date.max
     return eff.start or dt.date.min, eff.end or dt.date.max
+
+
+def _until_hint(a_start: dt.date, b_start: dt.date) -> dict[str, str] | None:
+    """The `until` that ends the earlier of two overlapping versions the day before the later one starts."""
+    if a_start == b_start:
+        return None  # neither is earlier: no `until` separates them, so no hint
+    return {"until": (max(a_start, b_start) - ONE_DAY).isoformat()}
 
 
 def _open_end(day: dt.date) -> str:

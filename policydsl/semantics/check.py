@@ -14,7 +14,9 @@ from policydsl.semantics.types import Type
 from policydsl.source import Span
 from policydsl.syntax import ast
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+# Any `{…}` is meant as a placeholder; only ids are filled in, so `{粉丝数}` would reach users verbatim.
+PLACEHOLDER = re.compile(r"\{([^{}\s]+)\}")
+STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 BUILTINS: dict[str, tuple[tuple[Type, ...], Type]] = {
     "days_between": ((ty.DATE, ty.DATE), ty.COUNT),
     "next_half_month": ((ty.DATE,), ty.DATE),
@@ -157,6 +159,7 @@ class Checker:
 
     def _declare(self, build: _PolicyBuild) -> None:
         self._check_text(build.decl.title)
+        self._check_sources(build.decl.sources)
         for item in build.items:
             key = item.path if isinstance(item, (ast.InputDecl, ast.DefineDecl)) else item.name
             if not self._claim(build, key):
@@ -238,6 +241,7 @@ class Checker:
                     self._undefined(build, item.key)
             elif isinstance(item, (ast.AssumeDecl, ast.NoteDecl)):
                 self._check_text(item.text)
+                self._check_sources(item.sources)
                 if isinstance(item, ast.AssumeDecl):
                     for about in item.about:
                         if about.value not in build.ids:
@@ -257,11 +261,13 @@ class Checker:
                 self._undefined(build, target, [(r, ()) for r in build.rules])
         if not rule.sources:
             self.err("P0703", rule.name.span, rule=rule.name.value)
+        self._check_sources(rule.sources)
 
     def _check_sources(self, sources: Iterable[ast.SourceRef]) -> None:
         for source in sources:
             if not source.quote.strip():
-                self.err("P0401", source.quote_span, lang={"zh": "引文", "en": "quote"})
+                diag = dg.make("P0401", source.quote_span, lang={"zh": "引文", "en": "quote"})
+                self.bag.add(attrs.evolve(diag, hint=dg.i18n.both("P0401.quote")))
 
     def _check_define_cycles(self, build: _PolicyBuild) -> None:
         deps: dict[str, set[str]] = {}
@@ -274,7 +280,9 @@ class Checker:
             for nxt in sorted(deps[node]):
                 if state.get(nxt) == 1:
                     cycle = stack[stack.index(nxt):] + [nxt] if nxt in stack else [node, nxt]
-                    self.err("P0604", build.defines[node].decl.path.span, cycle=" → ".join(cycle))
+                    text = " → ".join(cycle)  # P0604 speaks of exceptions; this cycle is between values
+                    diag = dg.make("P0604", build.defines[node].decl.path.span, cycle=text)
+                    self.bag.add(attrs.evolve(diag, message=dg.i18n.both("P0604.values", cycle=text)))
                 elif nxt not in state:
                     visit(nxt, stack + [nxt])
             state[node] = 2
@@ -287,9 +295,9 @@ class Checker:
     def _check_text(self, text: ast.Text | None) -> None:
         if text is None:
             return
-        for lang, value in (("zh", text.zh), ("en", text.en)):
+        for lang, value, span in zip(("zh", "en"), (text.zh, text.en), _string_spans(text.span)):
             if not value.strip():
-                self.err("P0401", text.span, lang=dg.i18n.both(f"lang.{lang}"))
+                self.err("P0401", span, lang=dg.i18n.both(f"lang.{lang}"))
 
     def _check_placeholders(self, build: _PolicyBuild, text: ast.Text) -> None:
         zh = PLACEHOLDER.findall(text.zh)
@@ -299,8 +307,10 @@ class Checker:
         for name in dict.fromkeys(zh + en):
             if name not in build.inputs and name not in build.defines:
                 hint = suggest(name, self._value_candidates(build))
-                self.bag.add(dg.make("P0403", text.span, name=name,
-                                     hint_args={"suggestion": hint} if hint else None))
+                at = text.span.text.find("{" + name + "}")  # underline the placeholder itself
+                span = text.span.source.span(text.span.start + at, text.span.start + at + len(name) + 2) \
+                    if at >= 0 else text.span
+                self.bag.add(dg.make("P0403", span, name=name, hint_args={"suggestion": hint} if hint else None))
 
     # ================================================================ expressions
     def _condition(self, build: _PolicyBuild, expr: ast.Expr, scope: dict | None = None) -> None:
@@ -340,6 +350,11 @@ class Checker:
         if isinstance(expr, ast.Member):
             return self._member(build, expr, scope)
         if isinstance(expr, ast.SetLit):
+            if not expr.items:  # `{}` takes its type from the set beside it
+                if expected is not None and expected.kind == "set":
+                    return expected
+                self.err("P0307", expr.span, name="{}")
+                return None
             elem = ty.enum_type(expected.enum) if expected is not None and expected.kind == "set" else None
             types = [self._expr(build, item, elem, scope) for item in expr.items]
             known = [t for t in types if t is not None]
@@ -473,7 +488,7 @@ class Checker:
             if found is None:
                 ok = False
             elif not ty.assignable(param, found):
-                self.err("P0306", arg.span, index=index, expected=param.display(), found=found.display())
+                self.err("P0306", arg.span, name=name, index=index, expected=param.display(), found=found.display())
                 ok = False
         return result if ok else None
 
@@ -516,7 +531,16 @@ class Checker:
 
 
 def _bare_name(expr: ast.Expr) -> bool:
-    return isinstance(expr, ast.Ref) and "." not in expr.path
+    """An operand whose type comes from the other side: an enum value `live` or the empty set `{}`."""
+    return (isinstance(expr, ast.Ref) and "." not in expr.path) or (isinstance(expr, ast.SetLit) and not expr.items)
+
+
+def _string_spans(span: Span) -> tuple[Span, Span]:
+    """The spans of the Chinese and the English string literal of a text `"中文" / "English"`."""
+    strings = [m for m in STRING_OR_COMMENT.finditer(span.text) if m.group().startswith('"')]
+    if len(strings) < 2:
+        return span, span
+    return tuple(span.source.span(span.start + m.start(), span.start + m.end()) for m in (strings[0], strings[-1]))
 
 
 def _fmt_set(names: list[str]) -> str:

@@ -41,11 +41,16 @@ def verify_quotes(model: Model, folder: Path) -> list[dg.Diagnostic]:
 def closest(quote: str, text: str) -> str:
     """The window of `text` most similar to `quote`, to show the author what the document says."""
     size = len(quote)
-    best, best_score = "", 0.0
+    best, best_score, best_start = "", 0.0, 0
     step = max(1, size // 4)
     for start in range(0, max(1, len(text) - size + 1), step):
         window = text[start:start + size]
         score = difflib.SequenceMatcher(None, quote, window, autojunk=False).ratio()
         if score > best_score:
-            best, best_score = window, score
+            best, best_score, best_start = window, score, start
+    if best:  # the fixed-size window may cut the passage short: widen it to the matching text
+        lo = max(0, best_start - size)
+        region = text[lo:best_start + 2 * size]
+        blocks = [b for b in difflib.SequenceMatcher(None, quote, region, autojunk=False).get_matching_blocks() if b.size]
+        best = region[blocks[0].b:blocks[-1].b + blocks[-1].size] if blocks else best
     return f"“{best.strip()}”" if best else "—"

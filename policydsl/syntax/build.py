@@ -34,7 +34,7 @@ class Builder(Transformer):
         return self.file.span(tok.start_pos, tok.end_pos)
 
     def name(self, tok: Token) -> ast.Name:
-        return ast.Name(value=str(tok), span=self.tsp(tok))
+        return ast.Name(value=self.file.text[tok.start_pos:tok.end_pos], span=self.tsp(tok))
 
     def date(self, tok: Token) -> dt.date:
         try:
@@ -87,7 +87,8 @@ class Builder(Transformer):
         return ast.Text(zh=self.string(zh), en=self.string(en), span=self.sp(meta))
 
     def dotted(self, meta, children):
-        return ast.Name(value=".".join(str(c) for c in children), span=self.sp(meta))
+        # Names come from the source text itself: the parser may have stood in for a Chinese word.
+        return ast.Name(value=".".join(self.file.text[c.start_pos:c.end_pos] for c in children), span=self.sp(meta))
 
     # ------------------------------------------------------------- shared declarations
     def enum_decl(self, meta, children):
@@ -216,10 +217,16 @@ class Builder(Transformer):
                 self.diagnostics.append(dg.make("P0101", bound.span, found=f"`{bound.span.text}`",
                                                 expected={"zh": "数字", "en": "a number"}))
         return ast.Interval(
-            low=None if low is None else low.value, low_closed=str(lb) == "[",
-            high=None if high is None else high.value, high_closed=str(rb) == "]",
+            low=None if low is None else low.value, low_closed=lb,
+            high=None if high is None else high.value, high_closed=rb,
             low_kind="inf" if low is None else low.kind, high_kind="inf" if high is None else high.kind,
             span=self.sp(meta))
+
+    def closed(self, meta, children):
+        return True
+
+    def open(self, meta, children):
+        return False
 
     def inf(self, meta, children):
         return None

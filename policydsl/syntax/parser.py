@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
+import attrs
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -64,10 +66,19 @@ def _lark() -> lark.Lark:
 
 def parse(source: SourceFile) -> tuple[ast.Module | None, list[dg.Diagnostic]]:
     """Parse one file; on a syntax error return no module and one explained diagnostic."""
-    try:
-        tree = _lark().parse(source.text)
-    except UnexpectedInput as exc:
-        return None, [_syntax_diagnostic(source, exc)]
+    text = source.text
+    while True:
+        try:
+            tree = _lark().parse(text)
+            break
+        except UnexpectedInput as exc:
+            word = _foreign_name(text, exc)
+            if word is None:
+                return None, [_syntax_diagnostic(source, exc)]
+            # A Chinese word where a value belongs: parse on with a same-length stand-in; the builder
+            # keeps the original word, so the checker reports it as an undefined name with a
+            # did-you-mean found through the Chinese labels.
+            text = text[:word[0]] + "_" * (word[1] - word[0]) + text[word[1]:]
     builder = Builder(source)
     try:
         module = builder.build(tree)
@@ -76,22 +87,62 @@ def parse(source: SourceFile) -> tuple[ast.Module | None, list[dg.Diagnostic]]:
     return module, builder.diagnostics
 
 
+def _foreign_name(text: str, exc: UnexpectedInput) -> tuple[int, int] | None:
+    """The offsets of a non-ASCII word (e.g. a Chinese label) written where an expression belongs."""
+    if not isinstance(exc, UnexpectedCharacters) or not {"NAME", "INT"} <= set(exc.allowed or ()):
+        return None
+    start = end = exc.pos_in_stream
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    return (start, end) if end > start and not text[start].isascii() else None
+
+
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+
+
+def _lone_string(source: SourceFile, start: int) -> tuple[int, int] | None:
+    """The string literal right before `start` (only blanks and comments between), if any."""
+    last = None
+    for m in _STRING_OR_COMMENT.finditer(source.text, 0, start):
+        if m.group().startswith('"'):
+            last = m
+    if last is None or _STRING_OR_COMMENT.sub("", source.text[last.end():start]).strip():
+        return None
+    return last.start(), last.end()
+
+
 def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput) -> dg.Diagnostic:
     known = _match_example(exc)
     start = _offset(source, exc)
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         end = start + max(1, len(str(exc.token)))
-    else:
-        end = start + 1 if start < len(source.text) else start
+    elif isinstance(exc, UnexpectedCharacters):
+        end = start + 1
+    else:  # end of file: an empty span just after the last text
+        end = start
+    if known == "P0111":  # underline the text that lacks its other language, not the token after it
+        start, end = _lone_string(source, start) or (start, end)
     span = source.span(start, min(end, len(source.text)) if end > start else start)
     if known:
         return dg.make(known, span)
     if isinstance(exc, UnexpectedCharacters):
-        return dg.make("P0102", span, char=source.text[start:start + 1])
-    expected = _describe_expected(getattr(exc, "expected", None) or getattr(exc, "allowed", set()) or set())
+        diag = dg.make("P0102", span, char=source.text[start:start + 1])
+        if source.text[start:start + 1].isalnum():  # a Chinese (non-ASCII) letter where a name belongs
+            diag = attrs.evolve(diag, hint=dg.i18n.both("P0102.name"))
+        return diag
+    expected = _describe_expected(_accepted(exc))
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         return dg.make("P0103", span, expected=expected)
     return dg.make("P0101", span, found=f"`{exc.token}`", expected=expected)
+
+
+def _accepted(exc: UnexpectedInput) -> set[str]:
+    """The terminals that could really come next (LALR's merged lookaheads over-approximate them)."""
+    try:
+        accepts = exc.accepts if isinstance(exc, UnexpectedToken) else None
+    except Exception:  # noqa: BLE001 - fall back to the parser's lookahead set
+        accepts = None
+    return set(accepts or getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
 
 
 def _offset(source: SourceFile, exc: UnexpectedInput) -> int:
@@ -113,7 +164,8 @@ def _match_example(exc: UnexpectedInput) -> str | None:
 
 
 def _describe_expected(names: set[str]) -> dict[str, str]:
-    pairs = sorted({_terminal_display(n) for n in names if n != "$END"}, key=lambda p: p[1])
+    # Kinds of token ("a name", "an integer") first, then keywords and punctuation.
+    pairs = sorted({_terminal_display(n) for n in names if n != "$END"}, key=lambda p: (p[1].startswith("`"), p[1]))
     out = {}
     for i, lang in enumerate(("zh", "en")):
         shown = [p[i] for p in pairs]
@@ -131,7 +183,6 @@ _FRIENDLY = {  # terminal -> (zh, en)
     "COMPARE": ("比较运算符", "a comparison"), "HIT_POLICY": ("unique/first/priority/collect",) * 2,
     "AGGREGATOR": ("sum/min/max",) * 2, "AGG": ("max/min/sum/any/all",) * 2,
     "DURATION_UNIT": ("days/months/working days",) * 2, "ADD_OP": ("`+` `-`",) * 2, "MUL_OP": ("`*` `/`",) * 2,
-    "LBRACKET": ("`[` `(`",) * 2, "RBRACKET": ("`]` `)`",) * 2,
 }
 
 

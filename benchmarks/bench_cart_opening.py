@@ -1,0 +1,196 @@
+"""Benchmark: cart.opening evaluated by policydsl versus a hand-written Python function, plus cold check time.
+
+Run with `.venv/bin/python benchmarks/bench_cart_opening.py [--n 10000] [--seed 20231220] [--repeat 5]`.
+It first asserts that both agree (outcome and set of reason codes) on every random fact set, then
+times both in the same process (best of N repetitions, time.perf_counter) and prints a table. This is
+a script, not a test: timings are never asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+POLICY = "cart.opening"
+FIRST_DAY, LAST_DAY = dt.date(2020, 4, 7), dt.date(2024, 12, 31)
+KINDS = ("personal", "enterprise", "individual_business")
+BOOLS = ("phone_bound", "real_name", "business_licence", "industry_licence", "corporate_verified",
+         "legal_person_face_verified")
+
+
+# ------------------------------------------------------------------ the hand-written baseline
+RULE_2020 = (dt.date(2020, 4, 7), dt.date(2022, 12, 31))
+RULE_2023 = dt.date(2023, 1, 1)
+MIN_FANS = 1000
+
+
+def baseline(facts: dict[str, Any], at: dt.date) -> tuple[str, list[str]]:
+    """cart.opening by hand: the 2020 rule (R001.1) and the 2023 rule (R000.1), same effective dates."""
+    account, product = facts["account"], facts["product"]
+    codes: list[str] = []
+    if at < RULE_2020[0]:
+        raise ValueError(f"cart.opening is not in force on {at}")
+    if at <= RULE_2020[1]:
+        if not account["fans"] >= MIN_FANS:
+            codes.append("fans_below_threshold")
+        if not account["public_videos"] >= 10:
+            codes.append("too_few_videos")
+        if not account["phone_bound"]:
+            codes.append("phone_not_bound")
+        if not account["real_name"]:
+            codes.append("not_real_name_verified")
+    else:  # from 2023-01-01
+        kind = account["kind"]
+        if kind in ("personal", "individual_business") and not account["fans"] >= MIN_FANS:
+            codes.append("fans_below_threshold")
+        if not account["real_name"]:
+            codes.append("not_real_name_verified")
+        if kind == "enterprise" and not account["business_licence"]:
+            codes.append("business_licence_missing")
+        if product["special_category"] and not account["industry_licence"]:
+            codes.append("industry_licence_missing")
+        if kind == "enterprise" and not account["corporate_verified"]:
+            codes.append("corporate_verification_missing")
+        if kind == "individual_business" and not (account["corporate_verified"]
+                                                   or account["legal_person_face_verified"]):
+            codes.append("individual_verification_missing")
+    return ("deny" if codes else "allow"), codes
+
+
+# ------------------------------------------------------------------ random cases
+def random_cases(n: int, seed: int) -> list[tuple[dict[str, Any], dt.date]]:
+    """n complete fact sets (nested JSON, as the API takes them) with dates across both rules."""
+    rng = random.Random(seed)
+    span = (LAST_DAY - FIRST_DAY).days
+    cases = []
+    for _ in range(n):
+        account: dict[str, Any] = {
+            "kind": rng.choice(KINDS),
+            "fans": rng.choice((rng.randint(990, 1010), rng.randint(0, 2000))),
+            "public_videos": rng.choice((rng.randint(8, 12), rng.randint(0, 30))),
+        }
+        account.update({name: rng.random() < 0.8 for name in BOOLS})
+        facts = {"account": account, "product": {"special_category": rng.random() < 0.3}}
+        cases.append((facts, FIRST_DAY + dt.timedelta(days=rng.randint(0, span))))
+    return cases
+
+
+# ------------------------------------------------------------------ timing
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def check_agreement(policy_set, cases) -> dict[str, int]:
+    outcomes = {"allow": 0, "deny": 0, "2020 rule": 0, "2023 rule": 0}
+    for facts, at in cases:
+        decision = policy_set.evaluate(POLICY, facts, at, trace=False)
+        outcome, codes = baseline(facts, at)
+        got = (decision.outcome, {r.code for r in decision.reasons})
+        assert got == (outcome, set(codes)), f"disagreement on {facts} @ {at}: policydsl {got}, baseline {(outcome, codes)}"
+        outcomes[outcome] += 1
+        outcomes["2020 rule" if at <= RULE_2020[1] else "2023 rule"] += 1
+    return outcomes
+
+
+COLD_ANALYSE = """
+import sys, time
+t0 = time.perf_counter()
+from policydsl.loader import analyse, policy_files, with_shared
+t1 = time.perf_counter()
+analysis = analyse(with_shared(policy_files([sys.argv[1]])))
+t2 = time.perf_counter()
+assert analysis.ok, [d.render("en") for d in analysis.diagnostics]
+print(f"{t1 - t0:.6f} {t2 - t1:.6f}")
+"""
+
+
+def cold_timings(runs: int) -> dict[str, list[float]]:
+    """Fresh interpreters: `policydsl check policies` wall time, and import vs analyse() measured inside."""
+    script = Path(sys.executable).with_name("policydsl")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "policydsl.cli"]
+    out: dict[str, list[float]] = {"check_wall": [], "python_wall": [], "import": [], "analyse": []}
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run([*command, "check", "policies"], cwd=ROOT, capture_output=True, text=True)
+        out["check_wall"].append(time.perf_counter() - start)
+        assert done.returncode == 0, done.stdout + done.stderr
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", COLD_ANALYSE, str(POLICIES)], capture_output=True, text=True)
+        out["python_wall"].append(time.perf_counter() - start)
+        assert done.returncode == 0, done.stderr
+        imported, analysed = map(float, done.stdout.split())
+        out["import"].append(imported)
+        out["analyse"].append(analysed)
+    bare = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - start)
+    out["bare_python"] = bare
+    return out
+
+
+# ------------------------------------------------------------------ main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="number of random fact sets")
+    parser.add_argument("--seed", type=int, default=20231220)
+    parser.add_argument("--repeat", type=int, default=5, help="timing repetitions (the best is reported)")
+    parser.add_argument("--cold-runs", type=int, default=5, help="fresh processes for the cold check timings")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from policydsl import load
+
+    policy_set = load(POLICIES)
+    cases = random_cases(args.n, args.seed)
+    counts = check_agreement(policy_set, cases)
+
+    evaluate = policy_set.evaluate
+    t_base = best_of(args.repeat, lambda: [baseline(f, at) for f, at in cases])
+    t_fast = best_of(args.repeat, lambda: [evaluate(POLICY, f, at, trace=False) for f, at in cases])
+    t_trace = best_of(args.repeat, lambda: [evaluate(POLICY, f, at, trace=True) for f, at in cases])
+    cold = cold_timings(args.cold_runs)
+
+    us = lambda seconds: seconds / args.n * 1e6  # noqa: E731 - per decision, microseconds
+    print(f"cart.opening benchmark — {args.n:,} random fact sets (seed {args.seed}), "
+          f"dates {FIRST_DAY}..{LAST_DAY}, Python {sys.version.split()[0]}")
+    print(f"agreement: policydsl and the hand-written function agree on all {args.n:,} "
+          f"(allow {counts['allow']:,}, deny {counts['deny']:,}; 2020 rule {counts['2020 rule']:,}, "
+          f"2023 rule {counts['2023 rule']:,})")
+    print()
+    print(f"{'evaluation (best of ' + str(args.repeat) + ')':<40}{'total ms':>12}{'µs/decision':>14}{'× baseline':>12}")
+    print("-" * 78)
+    for name, seconds in (("hand-written Python function", t_base),
+                          ("policydsl evaluate(trace=False)", t_fast),
+                          ("policydsl evaluate(trace=True)", t_trace)):
+        print(f"{name:<40}{seconds * 1e3:>12.1f}{us(seconds):>14.2f}{seconds / t_base:>12.1f}")
+    print()
+    print(f"ratio policydsl/baseline (trace=False): {t_fast / t_base:.1f}×   (trace=True): {t_trace / t_base:.1f}×")
+    print()
+    print(f"{'checking all policies, cold (' + str(args.cold_runs) + ' fresh processes)':<52}{'best ms':>12}{'median ms':>12}")
+    print("-" * 76)
+    rows = (("`policydsl check policies` wall time", cold["check_wall"]),
+            ("python -c: import + analyse() wall time", cold["python_wall"]),
+            ("  of which: import policydsl.loader", cold["import"]),
+            ("  of which: analyse() of all files", cold["analyse"]),
+            ("bare `python -c pass` (interpreter start)", cold["bare_python"]))
+    for name, values in rows:
+        print(f"{name:<52}{min(values) * 1e3:>12.1f}{statistics.median(values) * 1e3:>12.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,365 @@
+"""The pytest plugin, black-box: small .feature files and a small rule book in a pytester directory.
+
+pytest itself is run on the features (the plugin is found through its `pytest11` entry point), and
+the tests assert on outcomes and on the text of failure reports, in Chinese and English.
+"""
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+COMMON = """\
+# Shared declarations of the small rule book.
+unit follower "人" / "followers"
+
+enum tier "账号等级" / "Account tier"
+  value gold "金牌" / "Gold"
+  value silver "银牌" / "Silver"
+"""
+
+LIVE = """\
+policy demo.live
+  title "直播开通" / "Live streaming opening"
+  source "demo.txt" quote "银牌账号需满足粉丝门槛"
+  effective from 2024-01-01
+
+input account.tier: tier "账号等级" / "Account tier"
+input account.fans: count "粉丝数" / "Followers" unit follower
+input account.verified: bool "已实名" / "Verified"
+
+define live.min_fans: count "粉丝门槛" / "Follower threshold" unit follower
+  = 500 from 2024-01-01 until 2024-06-30
+  = 1000 from 2024-07-01
+  source "demo.txt" quote "门槛自7月起提高到1000"
+
+rule fans_rule "银牌粉丝门槛" / "Silver follower threshold"
+  when account.tier == silver
+  require account.fans >= live.min_fans
+    else deny too_few_fans "粉丝数 {account.fans}，不足 {live.min_fans}" / "{account.fans} followers, fewer than {live.min_fans}"
+  source "demo.txt" quote "银牌账号需满足粉丝门槛"
+
+rule verified_rule "实名认证" / "Real-name verification"
+  require account.verified
+    else deny not_verified "需完成实名认证" / "Real-name verification is required"
+  source "demo.txt" quote "需完成实名认证"
+"""
+
+ZH_FEATURE = """\
+# language: zh-CN
+功能: 直播开通
+  银牌账号需满足粉丝门槛；门槛自 2024-07-01 起由 500 提高到 1000。
+
+  背景:
+    假如 已实名 为 是
+
+  场景大纲: 银牌账号的粉丝门槛随日期变化
+    假如 账号等级 为 <等级>
+    而且 粉丝数 为 <粉丝>
+    当 在 <日期> 评估 "<政策>"
+    那么 结果为 "<结果>"
+
+    例子: 门槛两侧
+      | 等级   | 粉丝 | 日期       | 政策                   | 结果  |
+      | 银牌   | 499  | 2024-03-01 | 直播开通               | 拒绝  |
+      | silver | 500  | 2024-03-01 | demo.live              | 允许  |
+      | Silver | 999  | 2024-08-01 | Live streaming opening | deny  |
+      | 金牌   | 0    | 2024-08-01 | demo.live              | allow |
+
+  场景: 事实可用编号、中文标签或英文标签
+    假如 account.tier 为 silver
+    而且 Followers 为 10
+    当 在 2024-08-01 评估 "demo.live"
+    那么 结果为 "拒绝"
+    而且 原因包含 "too_few_fans"
+    而且 原因包含 "fans_rule"
+    而且 原因不包含 "not_verified"
+    而且 提示信息为 "粉丝数 10，不足 1000"
+    而且 粉丝门槛 为 1000
+    而且 live.min_fans 为 1000
+    而且 没有警告
+
+  场景: 用数据表设定多个事实
+    假如 以下事实：
+      | 事实         | 值   |
+      | 账号等级     | 银牌 |
+      | account.fans | 1000 |
+      | Verified     | 否   |
+    当 在 2024-08-01 评估 "直播开通"
+    那么 结果为 "拒绝"
+    而且 原因包含 "not_verified"
+    而且 原因不包含 "too_few_fans"
+    而且 提示信息为 "Real-name verification is required"
+
+  场景: 生效之前不作评估
+    假如 账号等级 为 金牌
+    而且 粉丝数 为 1
+    当 在 2023-12-31 评估 "demo.live"
+    那么 评估失败并提示 "2024-01-01"
+
+  场景: 缺少事实时指出缺少哪个
+    假如 账号等级 为 银牌
+    当 在 2024-08-01 评估 "demo.live"
+    那么 评估失败并提示 "account.fans"
+"""
+
+EN_FEATURE = """\
+Feature: Live streaming opening (English)
+
+  Background:
+    Given Verified is yes
+
+  Scenario Outline: The silver threshold
+    Given Account tier is <tier>
+    And Followers is <followers>
+    When I evaluate "<policy>" on <date>
+    Then the outcome is "<outcome>"
+
+    Examples:
+      | tier   | followers | date       | policy                 | outcome |
+      | Silver | 499       | 2024-03-01 | Live streaming opening | deny    |
+      | silver | 500       | 2024-03-01 | demo.live              | allow   |
+      | 银牌   | 1000      | 2024-08-01 | 直播开通               | 允许    |
+
+  Scenario: Reasons, messages and values in English
+    Given 账号等级 is Silver
+    And account.fans is 999
+    When I evaluate "demo.live" on 2024-08-01
+    Then the outcome is "deny"
+    And the reasons include "too_few_fans"
+    And the reasons do not include "verified_rule"
+    And the message is "999 followers, fewer than 1,000"
+    And Follower threshold is 1000
+    And there are no warnings
+
+  Scenario: The facts table
+    Given the facts:
+      | fact      | value |
+      | Account tier | Gold |
+      | 粉丝数    | 0     |
+      | account.verified | no |
+    When I evaluate "demo.live" on 2024-08-01
+    Then the outcome is "deny"
+    And the reasons include "not_verified"
+
+  Scenario: Missing facts fail the evaluation
+    Given Account tier is Silver
+    When I evaluate "demo.live" on 2024-08-01
+    Then the evaluation fails with "Followers"
+"""
+
+ARGS = ("--policies=policies", "-p", "no:cacheprovider")
+
+
+@pytest.fixture
+def book(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester directory holding the small rule book in policies/."""
+    folder = pytester.mkdir("policies")
+    (folder / "common.policy").write_text(COMMON, encoding="utf-8")
+    (folder / "live.policy").write_text(LIVE, encoding="utf-8")
+    return pytester
+
+
+def write_feature(pytester: pytest.Pytester, name: str, text: str) -> None:
+    (pytester.path / name).write_text(text, encoding="utf-8")
+
+
+def test_zh_feature_passes(book):
+    write_feature(book, "live.zh.feature", ZH_FEATURE)
+    result = book.runpytest(*ARGS)
+    result.assert_outcomes(passed=8)
+
+
+def test_en_feature_passes(book):
+    write_feature(book, "live.en.feature", EN_FEATURE)
+    result = book.runpytest(*ARGS)
+    result.assert_outcomes(passed=6)
+
+
+def test_both_features_together_in_verbose_mode_name_each_scenario(book):
+    write_feature(book, "live.zh.feature", ZH_FEATURE)
+    write_feature(book, "live.en.feature", EN_FEATURE)
+    result = book.runpytest(*ARGS, "-v")
+    result.assert_outcomes(passed=14)
+    result.stdout.fnmatch_lines(["live.en.feature::test_001_The silver threshold?Silver-499-* PASSED*",
+                                 "live.zh.feature::test_002_事实可用编号、中文标签或英文标签 PASSED*"])
+
+
+def test_policies_folder_from_the_ini_file(book):
+    write_feature(book, "live.en.feature", EN_FEATURE)
+    book.makeini("[pytest]\npolicydsl_policies = policies\n")
+    result = book.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+
+
+FAILING_ZH = """\
+# language: zh-CN
+功能: 错误的期望
+  场景: 粉丝不足却期望允许
+    假如 账号等级 为 银牌
+    而且 粉丝数 为 10
+    而且 已实名 为 是
+    当 在 2024-08-01 评估 "demo.live"
+    那么 结果为 "允许"
+
+  场景: 期望的原因不存在
+    假如 账号等级 为 银牌
+    而且 粉丝数 为 10
+    而且 已实名 为 是
+    当 在 2024-08-01 评估 "demo.live"
+    那么 原因包含 "not_verified"
+
+  场景: 期望的取值不同
+    假如 账号等级 为 金牌
+    而且 粉丝数 为 10
+    而且 已实名 为 是
+    当 在 2024-03-01 评估 "demo.live"
+    那么 粉丝门槛 为 1000
+
+  场景: 通过的场景
+    假如 账号等级 为 金牌
+    而且 粉丝数 为 10
+    而且 已实名 为 是
+    当 在 2024-03-01 评估 "demo.live"
+    那么 结果为 "允许"
+"""
+
+
+def test_failing_scenarios_show_the_decision_and_its_reasons(book):
+    write_feature(book, "wrong.feature", FAILING_ZH)
+    result = book.runpytest(*ARGS, "--policydsl-lang=zh")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines([
+        "*test_001_粉丝不足却期望允许*",
+        "期望结果为 允许，实际为 拒绝",
+        '事实：{"account.tier": "银牌", "account.fans": 10, "account.verified": true}',
+        "决策：demo.live @ 2024-08-01 → 拒绝",
+        "  - deny fans_rule [too_few_fans] 粉丝数 10，不足 1000",
+        '取值：{"live.min_fans": 1000}',
+    ])
+    result.stdout.fnmatch_lines(["原因中没有 `not_verified`", "*决策：demo.live @ 2024-08-01 → 拒绝"])
+    result.stdout.fnmatch_lines(["期望 粉丝门槛 为 1000，实际为 500", "决策：demo.live @ 2024-03-01 → 允许"])
+    # A failed expectation is an assertion about the rule book, not a crash of the step code.
+    assert "Traceback" not in result.stdout.str()
+    result.stdout.no_fnmatch_line("*policydsl/bdd/world.py*")
+
+
+def test_failing_scenario_in_english(book):
+    write_feature(book, "wrong.feature", FAILING_ZH)
+    result = book.runpytest(*ARGS, "--policydsl-lang=en")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines([
+        "expected outcome 允许, got deny",
+        "decision: demo.live @ 2024-08-01 → deny",
+        "  - deny fans_rule [too_few_fans] 10 followers, fewer than 1,000",
+    ])
+
+
+@pytest.mark.parametrize("step, lines", [
+    ("假如 粉丝树 为 10", ["本政策没有名为 `粉丝树` 的事实（是不是 `account.fans`？）"]),
+    ("假如 Folowers 为 10", ["本政策没有名为 `Folowers` 的事实（是不是 `account.fans`？）"]),
+    ("假如 account.fan 为 10", ["本政策没有名为 `account.fan` 的事实（是不是 `account.fans`？）"]),
+])
+def test_unknown_fact_suggests_the_nearest_name(book, step, lines):
+    write_feature(book, "typo.feature", f"""\
+# language: zh-CN
+功能: 拼写错误
+  场景: 事实名拼错
+    假如 账号等级 为 银牌
+    {step}
+    当 在 2024-08-01 评估 "demo.live"
+    那么 结果为 "允许"
+""")
+    result = book.runpytest(*ARGS, "--policydsl-lang=zh")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(lines)
+
+
+def test_unknown_fact_in_english(book):
+    write_feature(book, "typo.feature", """\
+Feature: typo
+  Scenario: misspelt fact
+    Given Folowers is 10
+    When I evaluate "demo.live" on 2024-08-01
+    Then the outcome is "allow"
+""")
+    result = book.runpytest(*ARGS, "--policydsl-lang=en")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["the policy has no fact named `Folowers` (did you mean `account.fans`?)"])
+
+
+def test_unknown_value_and_unknown_policy_suggest_names(book):
+    write_feature(book, "typo.feature", """\
+# language: zh-CN
+功能: 拼写错误
+  场景: 取值名拼错
+    假如 账号等级 为 金牌
+    而且 粉丝数 为 1
+    而且 已实名 为 是
+    当 在 2024-08-01 评估 "demo.live"
+    那么 粉丝门坎 为 1000
+
+  场景: 政策名拼错
+    假如 账号等级 为 金牌
+    当 在 2024-08-01 评估 "直播开"
+    那么 结果为 "允许"
+""")
+    result = book.runpytest(*ARGS, "--policydsl-lang=zh")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["本政策没有名为 `粉丝门坎` 的取值（是不是 `live.min_fans`？）"])
+    result.stdout.fnmatch_lines(["*未知政策 `直播开`（是不是 `demo.live`？）*"])
+
+
+def test_fails_step_reports_an_unexpected_success(book):
+    write_feature(book, "fails.feature", """\
+# language: zh-CN
+功能: 期望失败
+  场景: 评估其实成功
+    假如 账号等级 为 金牌
+    而且 粉丝数 为 1
+    而且 已实名 为 是
+    当 在 2024-08-01 评估 "demo.live"
+    那么 评估失败并提示 "account.fans"
+
+  场景: 错误信息不同
+    假如 账号等级 为 金牌
+    当 在 2024-08-01 评估 "demo.live"
+    那么 评估失败并提示 "没有这段文字"
+""")
+    result = book.runpytest(*ARGS, "--policydsl-lang=zh")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["期望评估失败并提示“account.fans”，但评估成功"])
+    result.stdout.fnmatch_lines(["错误信息中没有“没有这段文字”", "*评估错误：缺少事实：*"])
+
+
+def test_broken_rule_book_fails_each_scenario_with_diagnostics(book):
+    (book.path / "policies" / "live.policy").write_text(LIVE.replace(">= live.min_fans", ">= live.min_fan"),
+                                                        encoding="utf-8")
+    write_feature(book, "live.zh.feature", ZH_FEATURE)
+    result = book.runpytest(*ARGS, "--policydsl-lang=en")
+    result.assert_outcomes(failed=8)
+    result.stdout.fnmatch_lines(["*live.policy:17:27: error?P0201?: undefined name `live.min_fan`",
+                                 "  17 |   require account.fans >= live.min_fan"])
+
+
+def test_empty_policies_folder_is_reported_without_traceback(book):
+    write_feature(book, "live.en.feature", EN_FEATURE)
+    book.mkdir("nothing")
+    result = book.runpytest("--policies=nothing", "-p", "no:cacheprovider", "--policydsl-lang=en")
+    result.assert_outcomes(failed=6)
+    result.stdout.fnmatch_lines(["no .policy files found in *nothing"])
+    assert "Traceback" not in result.stdout.str()
+    result.stdout.no_fnmatch_line("*loader.py*")
+
+
+@pytest.mark.parametrize("text, line", [
+    ("Feature: x\n  Scenario: y\n    Given a\n  garbage here\n", "*Gherkin syntax error*broken.feature:4*"),
+    ("", "*broken.feature*no `Feature:` line*"),
+])
+def test_broken_feature_file_is_a_collection_error_without_traceback(book, text, line):
+    write_feature(book, "broken.feature", text)
+    result = book.runpytest(*ARGS)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([line])
+    assert "Traceback" not in result.stdout.str()
+    result.stdout.no_fnmatch_line("*pytest_bdd/*.py*")
