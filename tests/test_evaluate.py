@@ -316,7 +316,8 @@ rule vip_exc "贵宾例外" / "VIP exception"
 @pytest.mark.parametrize("facts, outcome, reasons, limit_status", [
     ({"n": 57, "kind": "gold", "vip": False}, "deny", ["too_many"], ("fired", None)),
     ({"n": 57, "kind": "silver", "vip": False}, "allow", ["silver_ok"], ("overridden", "silver_exc")),
-    ({"n": 57, "kind": "silver", "vip": True}, "allow", ["silver_ok", "vip_ok"], ("overridden", "vip_exc")),
+    # Only the exception that wins speaks: silver_exc holds too, but vip_exc outranks it.
+    ({"n": 57, "kind": "silver", "vip": True}, "allow", ["vip_ok"], ("overridden", "vip_exc")),
     ({"n": 57, "kind": "gold", "vip": True}, "allow", ["vip_ok"], ("overridden", "vip_exc")),
     ({"n": 5, "kind": "gold", "vip": False}, "allow", [], ("satisfied", None)),
 ])
@@ -944,8 +945,9 @@ def test_cross_border_and_closed_shop_exceptions(real):
     assert statuses(cross)["live_room_own_store"] == ("overridden", "cross_border_exempt")
     both = real.evaluate("official_account.own_store_only",
                          own_store_facts(shop__cross_border=True, shop__closed=True), at=D(2023, 11, 5))
-    assert [r.code for r in both.reasons] == ["cross_border_exempt", "shop_closed_unbound"]
+    assert [r.code for r in both.reasons] == ["shop_closed_unbound"]
     assert statuses(both)["live_room_own_store"] == ("overridden", "closed_shop_unbound")
+    assert statuses(both)["cross_border_exempt"] == ("not_needed", None)
 
 
 def test_creators_are_never_restricted(real):
@@ -979,7 +981,7 @@ def test_explain_trace_of_an_overridden_rule(real):
                        "own-store products  @ 2023-11-05")
     assert text[1] == ("  ↷ live_room_own_store (Live room: own-store products only): "
                        "overridden by exception `cross_border_exempt`")
-    assert "  ✗ cross_border_exempt (Cross-border merchants are exempt): fired → allow `cross_border_exempt`" in text
+    assert "  ✓ cross_border_exempt (Cross-border merchants are exempt): fired → allow `cross_border_exempt`" in text
     assert "      read shop.cross_border (Cross-border merchant) = yes" in text
     assert text[-1] == "outcome: allow"
     zh = explain(decision, real.compiled[decision.policy], "zh").splitlines()

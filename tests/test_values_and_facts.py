@@ -211,9 +211,15 @@ def test_percent_conversion(raw, expected):
     assert convert(spec("percent"), raw) == (expected, None)
 
 
-@pytest.mark.parametrize("raw", ["80", "80 percent", "%", True, float("nan")])
-def test_percent_rejects(raw):
-    assert convert(spec("percent"), raw) == (None, "percent")
+@pytest.mark.parametrize("raw", ["80", "80 percent", "%"])
+def test_percent_rejects_text_without_a_percent_sign(raw):
+    assert convert(spec("percent"), raw) == (None, 'percent "80%"')
+
+
+@pytest.mark.parametrize("raw", [True, float("nan"), 80, Decimal("1.5"), -2])
+def test_percent_rejects_non_fractions_and_ambiguous_numbers(raw):
+    # 80 could mean 80% or 8000%: a bare number must be a fraction between 0 and 1.
+    assert convert(spec("percent"), raw) == (None, 'percent "80%" (or a fraction 0–1)')
 
 
 def test_bool_text_and_date_conversion():
@@ -223,8 +229,8 @@ def test_bool_text_and_date_conversion():
     assert convert(spec("text"), "dy0007") == ("dy0007", None)
     assert convert(spec("text"), 7) == (None, "text")
     assert convert(spec("date"), "2024-02-29") == (dt.date(2024, 2, 29), None)
-    assert convert(spec("date"), "2023-02-29") == (None, "date")
-    assert convert(spec("date"), 20240229) == (None, "date")
+    assert convert(spec("date"), "2023-02-29") == (None, "date YYYY-MM-DD")
+    assert convert(spec("date"), 20240229) == (None, "date YYYY-MM-DD")
 
 
 @pytest.mark.parametrize("raw", ["blue", "蓝色", "Blue"])
@@ -274,24 +280,24 @@ def test_ill_typed_facts_produce_one_error_listing_every_bad_fact(rule_book):
         "事实的值无效：",
         "  - price.a（价格甲 / Price A）：\"abc\"，应为 money",
         "  - price.b（价格乙 / Price B）：true，应为 money",
-        "  - rate（比率 / Rate）：\"80\"，应为 percent",
+        "  - rate（比率 / Rate）：\"80\"，应为 percent \"80%\"",
         f"  - shade（颜色 / Colour）：\"purple\"，应为 {CHOICES}",
         f"  - palette（调色板 / Palette）：[\"red\", \"x\"]，应为 [{CHOICES}]",
         "  - n（数量 / Count）：-1，应为 count",
         "  - ok（已确认 / Confirmed）：\"yes\"，应为 bool",
-        "  - opened（开通日 / Opened）：\"2023-02-30\"，应为 date",
+        "  - opened（开通日 / Opened）：\"2023-02-30\"，应为 date YYYY-MM-DD",
         "  - note（备注 / Note）：5，应为 text",
     ])
     assert error.message("en") == "\n".join([
         "invalid facts:",
         "  - price.a (价格甲 / Price A): \"abc\", expected money",
         "  - price.b (价格乙 / Price B): true, expected money",
-        "  - rate (比率 / Rate): \"80\", expected percent",
+        "  - rate (比率 / Rate): \"80\", expected percent \"80%\"",
         f"  - shade (颜色 / Colour): \"purple\", expected {CHOICES}",
         f"  - palette (调色板 / Palette): [\"red\", \"x\"], expected [{CHOICES}]",
         "  - n (数量 / Count): -1, expected count",
         "  - ok (已确认 / Confirmed): \"yes\", expected bool",
-        "  - opened (开通日 / Opened): \"2023-02-30\", expected date",
+        "  - opened (开通日 / Opened): \"2023-02-30\", expected date YYYY-MM-DD",
         "  - note (备注 / Note): 5, expected text",
     ])
 
@@ -317,8 +323,8 @@ def test_missing_facts_are_named_with_their_labels(rule_book):
     error = info.value
     assert error.key == "E.missing_facts"
     assert error.missing == ("price.b", "rate", "palette", "shade")
-    assert error.message("zh") == ("缺少事实：\n  - price.b (价格乙 / Price B)\n  - rate (比率 / Rate)\n"
-                                   "  - palette (调色板 / Palette)\n  - shade (颜色 / Colour)")
+    assert error.message("zh") == ("缺少事实：\n  - price.b（价格乙 / Price B）\n  - rate（比率 / Rate）\n"
+                                   "  - palette（调色板 / Palette）\n  - shade（颜色 / Colour）")
     assert error.message("en") == ("missing facts:\n  - price.b (价格乙 / Price B)\n  - rate (比率 / Rate)\n"
                                    "  - palette (调色板 / Palette)\n  - shade (颜色 / Colour)")
 

@@ -20,33 +20,40 @@ def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, t
         raise PolicyDslError("E.not_in_force", policy=policy.id, at=at.isoformat(), period=period)
     env = Env(facts=prepare(policy.inputs, facts), at=at, policy=policy)
     missing: dict[str, None] = {}
-    events: list[TraceEvent] = []
-    reasons: list[Reason] = []
-    warnings: list[Reason] = []
-    allows: list[Reason] = []
     applies: dict[str, bool] = {}
+    outcomes: list[tuple[CompiledRule, str, str | None]] = []
+    overriding: set[str] = set()
     for rule in policy.rules:
         try:
             status, by = _run_rule(policy, rule, env, applies)
         except MissingFact as exc:
             _note_missing(exc.path, env, missing)
             status, by = "missing", None
+        if by is not None:
+            overriding.add(by)
+        outcomes.append((rule, status, by))
+    events: list[TraceEvent] = []
+    reasons: list[Reason] = []
+    warnings: list[Reason] = []
+    allows: list[Reason] = []
+    for rule, status, by in outcomes:
+        if status == "fired" and rule.exception_to and rule.name not in overriding:
+            status = "not_needed"  # an exception speaks only when it overrides a rule that applied
         if trace:
             events.append(TraceEvent(rule=rule.name, status=status, reads=_reads(rule.reads, env), detail=by))
         if status == "fired":
             reason = _reason(policy, rule, env)
-            {"deny": reasons, "warn": warnings, "allow": allows}[rule.outcome].append(reason)
+            (reasons if rule.outcome == "deny" else warnings if rule.outcome == "warn" else allows).append(reason)
     values = _values(policy, env, missing)
     if missing:
         raise _missing_error(policy, missing)
-    outcome = "deny" if reasons else "allow"
-    return Decision(policy=policy.id, at=at, outcome=outcome, values=values,
+    return Decision(policy=policy.id, at=at, outcome="deny" if reasons else "allow", values=values,
                     value_json={k: rv.to_json(policy.value_kinds[k], v) for k, v in values.items()},
-                    reasons=tuple(reasons if reasons else allows), warnings=tuple(warnings), trace=tuple(events))
+                    reasons=tuple(reasons or allows), warnings=tuple(warnings), trace=tuple(events))
 
 
 def _run_rule(policy: CompiledPolicy, rule: CompiledRule, env: Env, applies: dict[str, bool]) -> tuple[str, str | None]:
-    if not rule.in_force(env.at):
+    if (rule.start is not None and env.at < rule.start) or (rule.end is not None and env.at > rule.end):
         applies[rule.name] = False
         return "not_in_force", None
     in_scope = rule.scope is None or bool(rule.scope(env))
@@ -63,7 +70,7 @@ def _run_rule(policy: CompiledPolicy, rule: CompiledRule, env: Env, applies: dic
 
 def _exception_applies(policy: CompiledPolicy, name: str, env: Env, applies: dict[str, bool]) -> bool:
     if name not in applies:
-        exc = next(r for r in policy.rules if r.name == name)
+        exc = policy.rule_index[name]
         applies[name] = exc.in_force(env.at) and (exc.scope is None or bool(exc.scope(env)))
     return applies[name]
 
@@ -123,6 +130,8 @@ def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env) -> Reason:
 
 
 def _fill(policy: CompiledPolicy, template: str, env: Env, lang: str) -> str:
+    if "{" not in template:
+        return template
     def one(match: re.Match) -> str:
         path = match.group(1)
         try:
@@ -136,8 +145,10 @@ def _fill(policy: CompiledPolicy, template: str, env: Env, lang: str) -> str:
 
 
 def _missing_error(policy: CompiledPolicy, missing: dict[str, None]) -> PolicyDslError:
-    items = {lang: "\n".join(f"  - {p} ({policy.inputs[p].label['zh']} / {policy.inputs[p].label['en']})"
-                             for p in missing) for lang in ("zh", "en")}
+    def line(path: str, lang: str) -> str:
+        label = policy.inputs[path].label
+        return f"  - {path}（{label['zh']} / {label['en']}）" if lang == "zh" else f"  - {path} ({label['zh']} / {label['en']})"
+    items = {lang: "\n".join(line(p, lang) for p in missing) for lang in ("zh", "en")}
     error = PolicyDslError("E.missing_facts", items=items)
     error.missing = tuple(missing)  # type: ignore[attr-defined]
     return error

@@ -12,8 +12,11 @@ STATUS = {
     "satisfied": ("条件满足，未触发", "condition met, did not fire"),
     "fired": ("触发", "fired"),
     "missing": ("缺少事实，无法判断", "cannot decide: facts missing"),
+    "not_needed": ("例外条件成立，但没有需要覆盖的规则", "exception holds, but no rule it overrides applied"),
 }
-MARK = {"fired": "✗", "satisfied": "✓", "overridden": "↷", "out_of_scope": "·", "not_in_force": "·", "missing": "?"}
+MARK = {"satisfied": "✓", "overridden": "↷", "out_of_scope": "·", "not_in_force": "·", "missing": "?",
+        "not_needed": "·"}
+FIRED_MARK = {"deny": "✗", "warn": "!", "allow": "✓"}
 
 
 def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
@@ -24,7 +27,8 @@ def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
         status = STATUS[event.status][0 if zh else 1].format(detail=event.detail)
         if event.status == "fired":
             status += f" → {rule.outcome} `{rule.code}`"
-        lines.append(f"  {MARK[event.status]} {rule.name} ({rule.label[lang]}): {status}")
+        mark = FIRED_MARK[rule.outcome] if event.status == "fired" else MARK[event.status]
+        lines.append(f"  {mark} {rule.name} ({rule.label[lang]}): {status}")
         if event.status not in ("not_in_force",):
             for path, value in event.reads.items():
                 label = policy.inputs[path].label[lang]

@@ -5,7 +5,8 @@ import datetime as dt
 import json
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -26,6 +27,12 @@ class InputSpec:
     label: Mapping[str, str]
     enum_values: Mapping[str, Mapping[str, str]] | None = None  # id -> {"zh", "en"}
     optional: bool = False
+    parts: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
+    converter: Any = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "parts", tuple(self.path.split(".")))
+        object.__setattr__(self, "converter", CONVERTERS[self.kind])
 
 
 def loads(text: str) -> dict:
@@ -41,58 +48,88 @@ def loads(text: str) -> dict:
     return data
 
 
-def lookup(facts: Mapping[str, Any], path: str) -> Any:
+def lookup(facts: Mapping[str, Any], path: str, parts: tuple[str, ...] | None = None) -> Any:
+    """The raw fact at a dotted path, from a flat key (`"account.fans"`) or nested objects."""
     if path in facts:
         return facts[path]
     node: Any = facts
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
+    for part in parts or path.split("."):
+        if type(node) is not dict and not isinstance(node, Mapping):
             return MISSING
-        node = node[part]
+        node = node.get(part, MISSING)
+        if node is MISSING:
+            return MISSING
     return node
+
+
+def _count(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+    if type(raw) is int and raw >= 0:
+        return raw, None
+    if (isinstance(raw, (Decimal, float)) and Decimal(raw).is_finite() and Decimal(raw).adjusted() < MAX_DIGITS
+            and raw == int(raw) and raw >= 0):
+        return int(raw), None
+    return None, "count"
+
+
+def _money(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+    value = _decimal(raw, MONEY_TEXT)
+    return (value, None) if value is not None else (None, "money")
+
+
+def _number(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+    value = _decimal(raw, None)
+    return (value, None) if value is not None else (None, "number")
+
+
+def _percent(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+    """"80%" (a string with a percent sign) or a fraction between 0 and 1 (0.8); a bare number
+    above 1 is ambiguous (80 could mean 80% or 8000%) and is refused."""
+    if isinstance(raw, str):
+        match = PERCENT_TEXT.match(raw)
+        return (Decimal(match.group(1)) / 100, None) if match else (None, 'percent "80%"')
+    value = _decimal(raw, None)
+    if value is None or abs(value) > 1:
+        return None, 'percent "80%" (or a fraction 0–1)'
+    return value, None
+
+
+def _bool(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+    return (raw, None) if raw is True or raw is False else (None, "bool")
+
+
+def _text(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+    return (raw, None) if isinstance(raw, str) else (None, "text")
+
+
+def _date(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+    if isinstance(raw, str) and len(raw) == 10:
+        try:
+            return dt.date.fromisoformat(raw), None
+        except ValueError:
+            pass
+    return None, "date YYYY-MM-DD"
+
+
+def _enum(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+    value = enum_id(spec, raw)
+    return (value, None) if value is not None else (None, _choices(spec))
+
+
+def _set(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+    if isinstance(raw, list):
+        ids = [enum_id(spec, item) for item in raw]
+        if all(i is not None for i in ids):
+            return frozenset(ids), None
+    return None, "[" + _choices(spec) + "]"
+
+
+CONVERTERS = {"count": _count, "money": _money, "number": _number, "percent": _percent, "bool": _bool,
+              "text": _text, "date": _date, "enum": _enum, "set": _set}
 
 
 def convert(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
     """(value, None) or (None, expected-type description) when `raw` does not fit the input."""
-    kind = spec.kind
-    if kind == "count":
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-            return raw, None
-        if (isinstance(raw, (Decimal, float)) and Decimal(raw).is_finite() and Decimal(raw).adjusted() < MAX_DIGITS
-                and raw == int(raw) and raw >= 0):
-            return int(raw), None
-        return None, "count"
-    if kind in ("number", "money"):
-        value = _decimal(raw, MONEY_TEXT if kind == "money" else None)
-        return (value, None) if value is not None else (None, kind)
-    if kind == "percent":
-        if isinstance(raw, str):
-            match = PERCENT_TEXT.match(raw)
-            if match:
-                return Decimal(match.group(1)) / 100, None
-        value = _decimal(raw, None) if not isinstance(raw, str) else None
-        return (value, None) if value is not None else (None, "percent")
-    if kind == "bool":
-        return (raw, None) if isinstance(raw, bool) else (None, "bool")
-    if kind == "text":
-        return (raw, None) if isinstance(raw, str) else (None, "text")
-    if kind == "date":
-        if isinstance(raw, str):
-            try:
-                return dt.date.fromisoformat(raw), None
-            except ValueError:
-                pass
-        return None, "date"
-    if kind == "enum":
-        value = enum_id(spec, raw)
-        return (value, None) if value is not None else (None, _choices(spec))
-    if kind == "set":
-        if isinstance(raw, list):
-            ids = [enum_id(spec, item) for item in raw]
-            if all(i is not None for i in ids):
-                return frozenset(ids), None
-        return None, "[" + _choices(spec) + "]"
-    raise ValueError(kind)
+    return CONVERTERS[spec.kind](spec, raw)
 
 
 def enum_id(spec: InputSpec, raw: Any) -> str | None:
@@ -132,10 +169,10 @@ def prepare(specs: Mapping[str, InputSpec], facts: Mapping[str, Any]) -> dict[st
     values: dict[str, Any] = {}
     problems = []
     for path, spec in specs.items():
-        raw = lookup(facts, path)
+        raw = lookup(facts, path, spec.parts)
         if raw is MISSING or raw is None:
             continue
-        value, expected = convert(spec, raw)
+        value, expected = spec.converter(spec, raw)
         if expected is not None:
             problems.append((spec, raw, expected))
         else:

@@ -83,3 +83,7 @@ class CompiledPolicy:
     rules: tuple[CompiledRule, ...]
     value_kinds: Mapping[str, str]  # input or define path -> kind, for messages
     enum_labels: Mapping[str, Mapping[str, str]]  # "enum.value" and bare value -> labels
+    rule_index: Mapping[str, CompiledRule] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "rule_index", {r.name: r for r in self.rules})
