@@ -256,8 +256,8 @@ def test_failing_scenario_in_english(book):
 
 
 @pytest.mark.parametrize("step, lines", [
-    ("假如 粉丝树 为 10", ["本政策没有名为 `粉丝树` 的事实（是不是 `account.fans`？）"]),
-    ("假如 Folowers 为 10", ["本政策没有名为 `Folowers` 的事实（是不是 `account.fans`？）"]),
+    ("假如 粉丝树 为 10", ["本政策没有名为 `粉丝树` 的事实（是不是 `粉丝数`（account.fans）？）"]),
+    ("假如 Folowers 为 10", ["本政策没有名为 `Folowers` 的事实（是不是 `Followers`（account.fans）？）"]),
     ("假如 account.fan 为 10", ["本政策没有名为 `account.fan` 的事实（是不是 `account.fans`？）"]),
 ])
 def test_unknown_fact_suggests_the_nearest_name(book, step, lines):
@@ -285,7 +285,7 @@ Feature: typo
 """)
     result = book.runpytest(*ARGS, "--policydsl-lang=en")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["the policy has no fact named `Folowers` (did you mean `account.fans`?)"])
+    result.stdout.fnmatch_lines(["the policy has no fact named `Folowers` (did you mean `Followers` (account.fans)?)"])
 
 
 def test_unknown_value_and_unknown_policy_suggest_names(book):
@@ -306,7 +306,7 @@ def test_unknown_value_and_unknown_policy_suggest_names(book):
 """)
     result = book.runpytest(*ARGS, "--policydsl-lang=zh")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["本政策没有名为 `粉丝门坎` 的取值（是不是 `live.min_fans`？）"])
+    result.stdout.fnmatch_lines(["本政策没有名为 `粉丝门坎` 的取值（是不是 `粉丝门槛`（live.min_fans）？）"])
     result.stdout.fnmatch_lines(["*未知政策 `直播开`（是不是 `demo.live`？）*"])
 
 

@@ -7,6 +7,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from policydsl.bdd.phrases import PHRASES, Phrase
+from policydsl.i18n import default_lang
 from policydsl.bdd.world import World
 
 DECORATORS = {"given": given, "when": when, "then": then}
@@ -82,5 +83,5 @@ for _p in PHRASES:
 @pytest.fixture
 def policydsl_world(request: pytest.FixtureRequest) -> World:
     return World(policy_set_or_error=request.getfixturevalue("policydsl_policy_set"),
-                 lang=request.config.getoption("policydsl_lang") or "zh")
+                 lang=request.config.getoption("policydsl_lang") or default_lang())
 

@@ -5,6 +5,7 @@ Failure messages show the decision and its reasons, never a bare `assert False`.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 from decimal import Decimal
 from typing import Any
@@ -98,9 +99,8 @@ class World:
             if name in (spec.path, spec.label["zh"], spec.label["en"]):
                 return spec
         hint = suggest(name, [(p, (s.label["zh"], s.label["en"])) for p, s in inputs.items()])
-        more = f"（是不是 `{hint}`？）" if hint else ""
-        self.fail(f"本政策没有名为 `{name}` 的事实{more}", f"the policy has no fact named `{name}`"
-                  + (f" (did you mean `{hint}`?)" if hint else ""))
+        zh, en = _did_you_mean(hint, inputs[hint].label if hint else None, name)
+        self.fail(f"本政策没有名为 `{name}` 的事实{zh}", f"the policy has no fact named `{name}`{en}")
         raise AssertionError  # unreachable: fail() raises
 
     # ------------------------------------------------------------ then
@@ -148,8 +148,8 @@ class World:
         path = next((p for p, d in policy.defines.items() if name in (p, d.label["zh"], d.label["en"])), None)
         if path is None:
             hint = suggest(name, [(p, (d.label["zh"], d.label["en"])) for p, d in policy.defines.items()])
-            self.fail(f"本政策没有名为 `{name}` 的取值" + (f"（是不是 `{hint}`？）" if hint else ""),
-                      f"the policy has no value named `{name}`" + (f" (did you mean `{hint}`?)" if hint else ""))
+            zh, en = _did_you_mean(hint, policy.defines[hint].label if hint else None, name)
+            self.fail(f"本政策没有名为 `{name}` 的取值{zh}", f"the policy has no value named `{name}`{en}")
         assert path is not None
         if path not in decision.values:
             self.fail(f"`{name}` 在此日期没有取值", f"`{name}` has no value on this date")
@@ -168,6 +168,18 @@ class World:
         if not ok:
             shown = rv.display(kind, actual, self.lang, lambda v: policy.enum_labels[v])
             self.fail(f"期望 {name} 为 {expected}，实际为 {shown}", f"expected {name} to be {expected}, got {shown}")
+
+
+def _did_you_mean(ident: str | None, label: Any, written: str) -> tuple[str, str]:
+    """The did-you-mean tail in each language, offering the spelling closest to what the author
+    wrote (the id, the Chinese label or the English label), with the id beside a label."""
+    if ident is None:
+        return "", ""
+    offer = max((ident, label["zh"], label["en"]),
+                key=lambda option: difflib.SequenceMatcher(None, written.lower(), option.lower()).ratio())
+    if offer == ident:
+        return f"（是不是 `{ident}`？）", f" (did you mean `{ident}`?)"
+    return f"（是不是 `{offer}`（{ident}）？）", f" (did you mean `{offer}` ({ident})?)"
 
 
 def _raw_fact(spec: InputSpec, text: str) -> Any:

@@ -100,10 +100,28 @@ class PolicyCompiler:
         return method(e)
 
     def guarded(self, e: ast.Expr) -> Fn:
-        """`e`, failing with E.not_open_arith when it yields a not-open cell. The checker's
-        maybe_not_open does not flow through defines, so every use that computes is guarded."""
+        """`e`, failing with E.not_open_arith when it yields a not-open cell; unwrapped when the
+        expression can never yield one, so the common path pays nothing."""
         fn = self.expr(e)
+        if not self.may_not_open(e):
+            return fn
         return lambda env: _open(fn(env), e)
+
+    def may_not_open(self, e: ast.Expr, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether `e` can evaluate to NOT_OPEN: a table with not-open cells, reached directly,
+        through defines, or through max/min/sum (which propagate it)."""
+        if isinstance(e, ast.Call):
+            table = self.policy.tables.get(e.func.value)
+            return table is not None and table.result.maybe_not_open
+        if isinstance(e, ast.Aggregate):
+            return e.func in ("max", "min", "sum") and self.may_not_open(e.body, seen)
+        if isinstance(e, ast.Ref):
+            kind, target = self.model.refs.get(id(e), ("?", ""))
+            if kind != "define" or target in seen:
+                return False
+            cases = self.policy.defines[target].decl.cases
+            return any(self.may_not_open(c.expr, seen | {target}) for c in cases)
+        return False
 
     def _e_Literal(self, e: ast.Literal) -> Fn:
         value = e.value
@@ -119,7 +137,7 @@ class PolicyCompiler:
     def _e_Ref(self, e: ast.Ref) -> Fn:
         kind, target = self.model.refs[id(e)]
         if kind == "input":
-            return lambda env: env.fact(target)
+            return lambda env: env.facts[target] if target in env.facts else env.fact(target)
         if kind == "define":
             return lambda env: require_value(env, target)
         if kind == "var":
@@ -128,6 +146,9 @@ class PolicyCompiler:
         return lambda env: value
 
     def _e_SetLit(self, e: ast.SetLit) -> Fn:
+        if all(isinstance(i, ast.Ref) and self.model.refs[id(i)][0] == "enum" for i in e.items):
+            constant = frozenset(self.model.refs[id(i)][1].split(".", 1)[1] for i in e.items)
+            return lambda env: constant
         items = [self.expr(i) for i in e.items]
         return lambda env: frozenset(f(env) for f in items)
 
