@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 ## main: check the policies (verifying quotes when ../shared/seeds exists) and run the features
 main: $(STAMP)
 	$(BIN)/policydsl check policies $(SOURCES_FLAG)
-	$(BIN)/policydsl test features -q
+	$(BIN)/policydsl test features -q --coverage 100
 
 ## test: the whole suite — unit, golden, property and end-to-end tests, then the main job
 test: $(STAMP)

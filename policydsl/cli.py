@@ -169,9 +169,12 @@ def _read_facts(path: str) -> str:
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
 @click.option("-k", "keyword", help="只运行名称匹配的场景 / run only scenarios matching this expression")
 @click.option("-q", "quiet", is_flag=True, help="安静输出 / quieter output")
+@click.option("--coverage", "coverage", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="报告各政策的规则覆盖率，低于 PCT% 即失败 / report rule coverage per policy; fail below PCT%")
 @LANG
 @guarded
-def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quiet: bool, lang: str | None) -> None:
+def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quiet: bool, coverage: float | None,
+         lang: str | None) -> None:
     """运行 Gherkin 特性文件（底层为 pytest-bdd） / run Gherkin features (pytest-bdd underneath)."""
     import pytest
 
@@ -188,6 +191,8 @@ def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quie
     args += ["-q"] if quiet else ["-v"]
     if keyword:
         args += ["-k", keyword]
+    if coverage is not None:
+        args += [f"--policydsl-coverage={coverage:g}"]
     code = pytest.main(args)
     sys.exit({0: 0, 1: 1, 5: 1}.get(int(code), 2))
 

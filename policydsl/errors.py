@@ -9,7 +9,7 @@ class InternalError(Exception):
 class PolicyDslError(Exception):
     """A user-facing failure carrying bilingual text; the CLI prints it and exits 2."""
 
-    def __init__(self, key: str, **args: object) -> None:
+    def __init__(self, key: str, /, **args: object) -> None:
         from policydsl import i18n
 
         self.key = key

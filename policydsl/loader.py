@@ -120,11 +120,11 @@ class PolicySet:
                              hint={"zh": f"（是不是 `{hint}`？）", "en": f" (did you mean `{hint}`?)"} if hint else "")
 
     def evaluate(self, policy_id: str, facts: Mapping[str, Any], at: dt.date | None = None, *,
-                 trace: bool = True) -> Decision:
+                 trace: bool = True, coverage: bool = False) -> Decision:
         from policydsl.runtime.calendar import today_in_shanghai
 
         policy = self.find(policy_id)
-        return evaluate(self.compiled[policy.id], facts, at or today_in_shanghai(), trace=trace)
+        return evaluate(self.compiled[policy.id], facts, at or today_in_shanghai(), trace=trace, coverage=coverage)
 
 
 def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = None) -> PolicySet:

@@ -363,3 +363,45 @@ def test_broken_feature_file_is_a_collection_error_without_traceback(book, text,
     result.stdout.fnmatch_lines([line])
     assert "Traceback" not in result.stdout.str()
     result.stdout.no_fnmatch_line("*pytest_bdd/*.py*")
+
+
+COVERAGE_PARTIAL = """\
+# language: zh-CN
+功能: 只测一边
+  场景: 银牌粉丝不足
+    假如 账号等级 为 银牌
+    而且 粉丝数 为 10
+    而且 已实名 为 是
+    当 在 2024-08-01 评估 "demo.live"
+    那么 结果为 "拒绝"
+"""
+
+
+def test_coverage_gate_names_what_was_not_exercised_and_fails_below_the_threshold(book):
+    write_feature(book, "partial.feature", COVERAGE_PARTIAL)
+    result = book.runpytest(*ARGS, "--policydsl-lang=en", "--policydsl-coverage=100")
+    assert result.ret == 1
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "  ✗ demo.live (Live streaming opening): 3/6 = 50.0%",
+        "      not exercised: rule fans_rule (Silver follower threshold) passed without firing",
+        "      not exercised: rule verified_rule (Real-name verification) fired",
+        "      not exercised: value live.min_fans case 1",
+        "coverage is below 100%",
+    ])
+    assert "rule fans_rule (Silver follower threshold) fired" not in result.stdout.str()
+
+
+def test_coverage_gate_passes_at_its_threshold(book):
+    write_feature(book, "partial.feature", COVERAGE_PARTIAL)
+    result = book.runpytest(*ARGS, "--policydsl-lang=zh", "--policydsl-coverage=50")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["  ✓ demo.live (直播开通): 3/6 = 50.0%", "覆盖率 达到 50%"])
+
+
+def test_full_features_reach_full_coverage(book):
+    write_feature(book, "live.zh.feature", ZH_FEATURE)
+    write_feature(book, "live.en.feature", EN_FEATURE)
+    result = book.runpytest(*ARGS, "--policydsl-lang=en", "--policydsl-coverage=100")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["  ✓ demo.live (Live streaming opening): 6/6 = 100.0%", "coverage meets 100%"])

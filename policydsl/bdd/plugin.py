@@ -21,6 +21,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("policydsl")
     group.addoption("--policies", dest="policydsl_policies", default=None,
                     help="folder of .policy files the features evaluate (default: ./policies)")
+    group.addoption("--policydsl-coverage", dest="policydsl_coverage", default=None, metavar="PCT",
+                    help="report rule coverage per policy and fail when any policy is below PCT percent")
     group.addoption("--policydsl-lang", dest="policydsl_lang", default=None, choices=("zh", "en"),
                     help="language of failure messages")
     parser.addini("policydsl_policies", "folder of .policy files the features evaluate", default="policies")
@@ -70,11 +72,70 @@ def _feature_error(path: Path, exc: Exception) -> str:
 @pytest.fixture(scope="session")
 def policydsl_policy_set(request: pytest.FixtureRequest):
     """The rule book under test, loaded once; a load error is handed to each scenario to report."""
-    folder = request.config.getoption("policydsl_policies") or request.config.getini("policydsl_policies")
-    path = Path(folder)
-    if not path.is_absolute():
-        path = Path(request.config.invocation_params.dir) / path
     try:
-        return load(path)
+        return load(_policies_path(request.config))
     except PolicyDslError as exc:  # PolicyLoadError (diagnostics) or no .policy files at all
         return exc
+
+
+def _policies_path(config: pytest.Config) -> Path:
+    folder = config.getoption("policydsl_policies") or config.getini("policydsl_policies")
+    path = Path(folder)
+    return path if path.is_absolute() else Path(config.invocation_params.dir) / path
+
+
+COVERAGE = pytest.StashKey[dict]()
+VERDICT = pytest.StashKey[tuple]()
+
+
+def record_coverage(config: pytest.Config, policy_set, decision) -> None:
+    """Called by each scenario's evaluation: remember the coverage items its decision reached."""
+    from policydsl.bdd.coverage import PolicyCoverage
+
+    table = config.stash.setdefault(COVERAGE, {})
+    if not table:
+        for pid, compiled in policy_set.compiled.items():
+            table[pid] = PolicyCoverage(policy=compiled)
+    table[decision.policy].reached |= decision.coverage
+
+
+def _threshold(config: pytest.Config):
+    from decimal import Decimal, InvalidOperation
+
+    raw = config.getoption("policydsl_coverage")
+    if raw is None:
+        return None
+    try:
+        return Decimal(str(raw).rstrip("%"))
+    except InvalidOperation:
+        raise pytest.UsageError(f"--policydsl-coverage expects a percentage, got {raw!r}") from None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from policydsl.bdd.coverage import report
+    from policydsl.i18n import default_lang
+
+    config = session.config
+    threshold = _threshold(config)
+    if threshold is None:
+        return
+    lang = config.getoption("policydsl_lang") or default_lang()
+    coverages = list(config.stash.get(COVERAGE, {}).values())
+    if not coverages:  # no scenario evaluated anything: load the book to report every policy at 0%
+        try:
+            book = load(_policies_path(config))
+        except Exception:  # noqa: BLE001 - the scenarios already reported why the book does not load
+            return
+        from policydsl.bdd.coverage import PolicyCoverage
+        coverages = [PolicyCoverage(policy=c) for c in book.compiled.values()]
+    text, ok = report(coverages, lang, threshold)
+    config.stash[VERDICT] = (text, ok)
+    if not ok and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    verdict = config.stash.get(VERDICT, None)
+    if verdict is not None:
+        terminalreporter.write_sep("-", "policydsl")
+        terminalreporter.write_line(verdict[0])

@@ -82,6 +82,9 @@ for _p in PHRASES:
 
 @pytest.fixture
 def policydsl_world(request: pytest.FixtureRequest) -> World:
+    from policydsl.bdd.plugin import record_coverage
+
     return World(policy_set_or_error=request.getfixturevalue("policydsl_policy_set"),
-                 lang=request.config.getoption("policydsl_lang") or default_lang())
+                 lang=request.config.getoption("policydsl_lang") or default_lang(),
+                 on_decision=lambda book, decision: record_coverage(request.config, book, decision))
 

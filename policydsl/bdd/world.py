@@ -35,6 +35,7 @@ class World:
     decision: Decision | None = None
     error: PolicyDslError | None = None
     facts: dict[str, Any] = attrs.field(factory=dict)
+    on_decision: Any = None  # called with (policy_set, decision): the plugin's coverage recorder
 
     # ------------------------------------------------------------ helpers
     def fail(self, zh: str, en: str) -> None:
@@ -90,9 +91,12 @@ class World:
             spec = self._input(compiled.inputs, name)
             self.facts[spec.path] = _raw_fact(spec, text)
         try:
-            self.decision = policy_set.evaluate(policy.id, self.facts, at)
+            self.decision = policy_set.evaluate(policy.id, self.facts, at, coverage=True)
         except PolicyDslError as exc:
             self.error = exc
+        else:
+            if self.on_decision is not None:
+                self.on_decision(policy_set, self.decision)
 
     def _input(self, inputs: dict[str, InputSpec], name: str) -> InputSpec:
         for spec in inputs.values():

@@ -50,7 +50,8 @@ class PolicyCompiler:
                 labels[v.name.value] = v.label.as_dict()
         start, end = p.effective
         return CompiledPolicy(id=p.id, title=p.title.as_dict(), start=start, end=end, inputs=inputs,
-                              defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels)
+                              defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels,
+                              coverage_items=self.coverage_items())
 
     def _spec(self, inp) -> InputSpec:
         enum_values = None
@@ -193,7 +194,12 @@ class PolicyCompiler:
         args = [self.guarded(a) for a in e.args]
         name = e.func.value
         if name in self.tables:
-            table = self.tables[name]
+            lookup = self.tables[name]
+            if len(args) == 1:
+                b0 = args[0]
+                return lambda env: lookup(env, b0(env))
+            b0, b1 = args
+            return lambda env: lookup(env, b0(env), b1(env))
         else:
             table = {"days_between": cal.days_between, "next_half_month": cal.next_half_month,
                      "month_end": cal.month_end}[name]
@@ -230,37 +236,79 @@ class PolicyCompiler:
         phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from,
                                     ramp_to=p.ramp_to) for p in decl.phases)
         name, key = decl.name.value, decl.key.value
-        return lambda env: ro.covered(name, phases, str(env.fact(key)), env.at)
+
+        def covered(env: Env) -> bool:
+            if env.hits is not None:
+                env.hits.add(f"phase:{name}:{ro.phase_at(phases, env.at)}")
+            return ro.covered(name, phases, str(env.fact(key)), env.at)
+        return covered
 
     # ------------------------------------------------------------ tables
     def _table(self, table: Table) -> Callable[..., Any]:
+        """A lookup function `(env, *keys) -> value` that records the cell it used in env.hits."""
         decl = table.decl
+        name = decl.name.value
         if table.kind == "matrix":
             cells = {(row.key.value, col.value): _cell(cell)
                      for row in decl.matrix for col, cell in zip(decl.columns, row.cells)}
-            return lambda a, b: cells[(a, b)]
+
+            def matrix_lookup(env: Env, a: Any, b: Any) -> Any:
+                if env.hits is not None:
+                    env.hits.add(f"cell:{name}:{a},{b}")
+                return _stated(cells[(a, b)], name, f"{a}, {b}")
+            return matrix_lookup
         if table.kind == "enum":
             mapping = {row.key.value: _cell(row.cell) for row in decl.rows}
-            table_name = decl.name.value
 
-            def enum_lookup(a: Any) -> Any:
+            def enum_lookup(env: Env, a: Any) -> Any:
                 if a not in mapping:  # `hit collect` enum tables may leave values out
-                    raise PolicyDslError("E.no_row", table=table_name, value=str(a))
-                return mapping[a]
+                    raise PolicyDslError("E.no_row", table=name, value=str(a))
+                if env.hits is not None:
+                    env.hits.add(f"cell:{name}:{a}")
+                return _stated(mapping[a], name, a)
             return enum_lookup
-        rows = [(r.key, _cell(r.cell), r.priority or 0) for r in decl.rows]
-        hit, agg, name = decl.hit, decl.aggregator, decl.name.value
+        rows = [(index, r.key, _cell(r.cell), r.priority or 0) for index, r in enumerate(decl.rows, start=1)]
+        hit, agg = decl.hit, decl.aggregator
 
-        def lookup(x: Any) -> Any:
-            matches = [(value, prio) for iv, value, prio in rows if _inside(iv, x)]
+        def range_lookup(env: Env, x: Any) -> Any:
+            matches = [row for row in rows if _inside(row[1], x)]
             if not matches:
                 raise PolicyDslError("E.no_row", table=name, value=str(x))
             if hit in ("unique", "first"):
-                return matches[0][0]
-            if hit == "priority":
-                return max(matches, key=lambda m: m[1])[0]
-            return _aggregate(agg or "sum", [m[0] for m in matches])
-        return lookup
+                used = matches[:1]
+            elif hit == "priority":
+                used = [max(matches, key=lambda m: m[3])]
+            else:
+                used = matches
+            if env.hits is not None:
+                env.hits.update(f"cell:{name}:{row[0]}" for row in used)
+            values = [_stated(row[2], name, x) for row in used]
+            return values[0] if hit != "collect" else _aggregate(agg or "sum", values)
+        return range_lookup
+
+    def coverage_items(self) -> tuple[str, ...]:
+        """Everything a feature suite should exercise: both sides of each rule, every table
+        cell, every dated or conditional value case, and every phase of every rollout."""
+        p, items = self.policy, []
+        for rule in p.rules:
+            items.append(f"rule:{rule.name}:fired")
+            if rule.decl.body.kind == "require":
+                items.append(f"rule:{rule.name}:passed")
+        for name, table in p.tables.items():
+            decl = table.decl
+            if table.kind == "matrix":
+                items += [f"cell:{name}:{row.key.value},{col.value}" for row in decl.matrix for col in decl.columns]
+            elif table.kind == "enum":
+                items += [f"cell:{name}:{row.key.value}" for row in decl.rows]
+            else:
+                items += [f"cell:{name}:{i}" for i in range(1, len(decl.rows) + 1)]
+        for path, define in p.defines.items():
+            if len(define.decl.cases) > 1:
+                items += [f"case:{path}:{i}" for i in range(1, len(define.decl.cases) + 1)]
+        for name, rollout in p.rollouts.items():
+            items += [f"phase:{name}:before"] + [f"phase:{name}:{ph.name.value}" for ph in rollout.phases]
+            items.append(f"phase:{name}:after")
+        return tuple(items)
 
 
 _UNBOUND = object()
@@ -278,8 +326,25 @@ def _walk(expr: Any):
                 yield from _walk(v)
 
 
-def _cell(cell: ast.Literal | ast.NotOpen) -> Any:
-    return NOT_OPEN if isinstance(cell, ast.NotOpen) else cell.value
+_NOT_STATED = object()
+
+
+def _cell(cell: ast.Cell) -> Any:
+    if isinstance(cell, ast.NotOpen):
+        return NOT_OPEN
+    if isinstance(cell, ast.NotStated):
+        return _NOT_STATED
+    if isinstance(cell, ast.EnumCell):
+        return cell.value.value
+    if isinstance(cell, ast.SetCell):
+        return frozenset(item.value for item in cell.items)
+    return cell.value
+
+
+def _stated(value: Any, table: str, key: Any) -> Any:
+    if value is _NOT_STATED:
+        raise PolicyDslError("E.not_stated", table=table, key=str(key))
+    return value
 
 
 def _inside(iv: ast.Interval, x: Any) -> bool:

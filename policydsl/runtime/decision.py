@@ -40,6 +40,7 @@ class Decision:
     reasons: tuple[Reason, ...]
     warnings: tuple[Reason, ...]
     trace: tuple[TraceEvent, ...] = attrs.field(repr=False)
+    coverage: frozenset[str] = attrs.field(default=frozenset(), repr=False)  # items reached, when recorded
 
     def to_dict(self) -> dict:
         return {

@@ -14,11 +14,12 @@ from policydsl.runtime.program import CompiledPolicy, CompiledRule, Env, Missing
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
-def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, trace: bool = True) -> Decision:
+def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, trace: bool = True,
+             coverage: bool = False) -> Decision:
     if (policy.start and at < policy.start) or (policy.end and at > policy.end):
         period = f"{policy.start or '…'} – {policy.end or '…'}"
         raise PolicyDslError("E.not_in_force", policy=policy.id, at=at.isoformat(), period=period)
-    env = Env(facts=prepare(policy.inputs, facts), at=at, policy=policy)
+    env = Env(facts=prepare(policy.inputs, facts), at=at, policy=policy, hits=set() if coverage else None)
     missing: dict[str, None] = {}
     applies: dict[str, bool] = {}
     outcomes: list[tuple[CompiledRule, str, str | None]] = []
@@ -41,6 +42,8 @@ def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, t
             status = "not_needed"  # an exception speaks only when it overrides a rule that applied
         if trace:
             events.append(TraceEvent(rule=rule.name, status=status, reads=_reads(rule.reads, env), detail=by))
+        if env.hits is not None and status in ("fired", "satisfied"):
+            env.hits.add(f"rule:{rule.name}:{'fired' if status == 'fired' else 'passed'}")
         if status == "fired":
             reason = _reason(policy, rule, env)
             (reasons if rule.outcome == "deny" else warnings if rule.outcome == "warn" else allows).append(reason)
@@ -49,7 +52,8 @@ def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, t
         raise _missing_error(policy, missing)
     return Decision(policy=policy.id, at=at, outcome="deny" if reasons else "allow", values=values,
                     value_json={k: rv.to_json(policy.value_kinds[k], v) for k, v in values.items()},
-                    reasons=tuple(reasons or allows), warnings=tuple(warnings), trace=tuple(events))
+                    reasons=tuple(reasons or allows), warnings=tuple(warnings), trace=tuple(events),
+                    coverage=frozenset(env.hits) if env.hits is not None else frozenset())
 
 
 def _run_rule(policy: CompiledPolicy, rule: CompiledRule, env: Env, applies: dict[str, bool]) -> tuple[str, str | None]:
@@ -107,11 +111,13 @@ def value_of(env: Env, path: str) -> Any:
         return env.cache[path]
     define = env.policy.defines[path]
     result: Any = _ABSENT
-    for case in define.cases:
+    for index, case in enumerate(define.cases, start=1):
         if case.start and env.at < case.start or case.end and env.at > case.end:
             continue
         if case.when is None or case.when(env):
             result = case.value(env)
+            if env.hits is not None and len(define.cases) > 1:
+                env.hits.add(f"case:{path}:{index}")
             break
     env.cache[path] = result
     return result

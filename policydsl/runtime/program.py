@@ -26,6 +26,7 @@ class Env:
     policy: "CompiledPolicy"
     cache: dict[str, Any] = attrs.field(factory=dict)
     vars: dict[str, Any] = attrs.field(factory=dict)
+    hits: set[str] | None = None  # coverage items reached, when recording
 
     def fact(self, path: str) -> Any:
         try:
@@ -83,6 +84,7 @@ class CompiledPolicy:
     rules: tuple[CompiledRule, ...]
     value_kinds: Mapping[str, str]  # input or define path -> kind, for messages
     enum_labels: Mapping[str, Mapping[str, str]]  # "enum.value" and bare value -> labels
+    coverage_items: tuple[str, ...] = ()
     rule_index: Mapping[str, CompiledRule] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:

@@ -43,3 +43,13 @@ def share(phases: Sequence[PhaseSpec], at: dt.date) -> tuple[Fraction, str | Non
 def covered(rollout: str, phases: Sequence[PhaseSpec], key: str, at: dt.date) -> bool:
     value, _ = share(phases, at)
     return value >= 1 or bucket(rollout, key) < value
+
+
+def phase_at(phases: Sequence[PhaseSpec], at: dt.date) -> str:
+    """The name of the phase in force on `at`, or "before" / "after" the whole rollout."""
+    if not phases or at < phases[0].start:
+        return "before"
+    for phase in phases:
+        if phase.start <= at <= phase.end:
+            return phase.name
+    return "after" if at > phases[-1].end else "before"

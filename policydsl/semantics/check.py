@@ -207,16 +207,42 @@ class Checker:
             return
         cells = [r.cell for r in table.rows] + [c for row in table.matrix for c in row.cells]
         for cell in cells:
-            if isinstance(cell, ast.Literal):
-                found = ty.LITERAL_TYPES[cell.kind]
-                self.types[id(cell)] = found
-                if not ty.assignable(result, found):
-                    self.err("P0305", cell.span, found=found.display(), name=table.name.value,
-                             expected=result.display())
+            self._check_cell(table, cell, result)
         if any(isinstance(c, ast.NotOpen) for c in cells):
             result = attrs.evolve(result, maybe_not_open=True)
         build.tables[table.name.value] = Table(name=table.name.value, kind=kind, param_types=tuple(params),
                                                result=result, decl=table)
+
+    def _check_cell(self, table: ast.TableDecl, cell: ast.Cell, result: Type) -> None:
+        """A cell fits the table's result type: a literal, an enum value, a set of enum values."""
+        if isinstance(cell, (ast.NotOpen, ast.NotStated)):
+            return
+        if isinstance(cell, ast.Literal):
+            found = ty.LITERAL_TYPES[cell.kind]
+            self.types[id(cell)] = found
+        elif isinstance(cell, ast.EnumCell):
+            owner = self._enum_owner(cell.value.value, result)
+            if owner is None and result.kind == "enum":
+                self._unknown_enum_value(cell.value, result.enum)
+                return
+            found = ty.enum_type(owner) if owner else Type("enumlit")
+        else:
+            enum = result.enum if result.kind == "set" else None
+            for item in cell.items:
+                if enum is not None and self._enum_owner(item.value, result) is None:
+                    self._unknown_enum_value(item, enum)
+                    return
+            found = ty.set_type(enum) if enum else Type("enumlit")
+        if not ty.assignable(result, found):
+            self.err("P0305", cell.span, found=found.display(), name=table.name.value, expected=result.display())
+
+    def _unknown_enum_value(self, name: ast.Name, enum: str) -> None:
+        values = [(v.name.value, (v.label.zh, v.label.en)) for v in self.enums[enum].values]
+        hint = suggest(name.value, values)
+        diag = dg.make("P0206", name.span, value=name.value, enum=enum)
+        if hint:
+            diag = attrs.evolve(diag, hint=dg.i18n.both("P0201.hint", suggestion=hint))
+        self.bag.add(diag)
 
     # ================================================================ bodies
     def _check_policy(self, build: _PolicyBuild) -> None:

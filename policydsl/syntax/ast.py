@@ -137,6 +137,28 @@ class NotOpen:
     span: Span = span_field()
 
 
+@node
+class NotStated:
+    """A table cell the sources leave blank: evaluating it is an error naming the cell."""
+
+    span: Span = span_field()
+
+
+@node
+class EnumCell:
+    value: "Name"
+    span: Span = span_field()
+
+
+@node
+class SetCell:
+    items: tuple["Name", ...]
+    span: Span = span_field()
+
+
+Cell = Union["Literal", NotOpen, NotStated, EnumCell, SetCell]
+
+
 Expr = Union[Literal, DurationLit, Today, Ref, Call, Aggregate, Covered, SetLit, Binary, Unary, Member]
 
 
@@ -255,7 +277,7 @@ class Interval:
 @node
 class RangeRow:
     key: Interval | Name
-    cell: Literal | NotOpen
+    cell: Cell
     priority: int | None
     span: Span = span_field()
 
@@ -263,7 +285,7 @@ class RangeRow:
 @node
 class MatrixRow:
     key: Name
-    cells: tuple[Literal | NotOpen, ...]
+    cells: tuple[Cell, ...]
     span: Span = span_field()
 
 

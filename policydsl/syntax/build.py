@@ -243,6 +243,15 @@ class Builder(Transformer):
     def not_open(self, meta, children):
         return ast.NotOpen(span=self.sp(meta))
 
+    def not_stated(self, meta, children):
+        return ast.NotStated(span=self.sp(meta))
+
+    def enum_cell(self, meta, children):
+        return ast.EnumCell(value=self.name(children[0]), span=self.sp(meta))
+
+    def set_cell(self, meta, children):
+        return ast.SetCell(items=tuple(self.name(c) for c in children if c is not None), span=self.sp(meta))
+
     # ------------------------------------------------------------- rollouts and notes
     def rollout_decl(self, meta, children):
         name, label, key, *phases = children
