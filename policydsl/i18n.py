@@ -92,6 +92,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0703": ("规则 `{rule}` 没有引用来源", "rule `{rule}` cites no source"),
     "P0703.hint": ("加上 source \"文件名\" quote \"原文\"", "add source \"FILE\" quote \"VERBATIM TEXT\""),
     "P0704": ("政策 `{policy}` 缺少 title", "policy `{policy}` has no title"),
+    "P0706": ("规则引用的 `{id}` 不在政策 `{policy}` 的 implements 中", "`{id}` is not among the ids policy `{policy}` implements"),
+    "P0706.hint": ("把它加到政策头部的 implements 列表", "add it to the `implements` list of the policy header"),
     "P0705": ("`{id}` 不是来源清单中的编号格式", "`{id}` is not an inventory id"),
     # ---- words
     "lang.zh": ("中文", "Chinese"),

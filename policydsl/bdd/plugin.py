@@ -5,6 +5,7 @@ steps.py are registered as a plugin so every feature sees them.
 """
 from __future__ import annotations
 
+import re
 import types
 from pathlib import Path
 
@@ -139,3 +140,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if verdict is not None:
         terminalreporter.write_sep("-", "policydsl")
         terminalreporter.write_line(verdict[0])
+
+
+INVENTORY_TAG = re.compile(r"^R\d{3}\.\d+$")
+
+
+def pytest_bdd_apply_tag(tag: str, function) -> bool | None:
+    """Inventory ids as scenario tags (`@R004.2`) trace document → rule → scenario; they are
+    not pytest marks (which would warn as unknown)."""
+    if INVENTORY_TAG.match(tag):
+        return True
+    return None

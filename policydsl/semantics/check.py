@@ -287,6 +287,10 @@ class Checker:
                 self._undefined(build, target, [(r, ()) for r in build.rules])
         if not rule.sources:
             self.err("P0703", rule.name.span, rule=rule.name.value)
+        declared = {n.value for n in build.decl.implements}
+        for ident in rule.implements:
+            if ident.value not in declared:
+                self.err("P0706", ident.span, id=ident.value, policy=build.decl.id.value)
         self._check_sources(rule.sources)
 
     def _check_sources(self, sources: Iterable[ast.SourceRef]) -> None:

@@ -253,6 +253,7 @@ class RuleDecl:
     scope: Expr | None
     body: RuleBody
     sources: tuple[SourceRef, ...]
+    implements: tuple[Name, ...] = ()
     span: Span = span_field()
 
 

@@ -153,7 +153,9 @@ class Builder(Transformer):
             exception_to=exception[1] if exception else (),
             priority=exception[2] if exception else 0,
             supersedes=supersedes, scope=scope, body=body,
-            sources=tuple(c for c in rest if isinstance(c, ast.SourceRef)), span=self.sp(meta))
+            sources=tuple(c for c in rest if isinstance(c, ast.SourceRef)),
+            implements=tuple(n for c in rest if isinstance(c, tuple) and c and isinstance(c[0], ast.Name) for n in c),
+            span=self.sp(meta))
 
     def exception(self, meta, children):
         targets = tuple(self.name(c) for c in children if isinstance(c, Token) and c.type == "NAME")
