@@ -1,6 +1,7 @@
 Feature: Douyin shopping cart opening (English)
   The same rule book, read in English: fact labels, enum labels and outcomes in English.
 
+  @R000.1
   Scenario Outline: 2023 rule: personal accounts need 1,000 followers
     Given Account type is Personal account
     And Followers is <followers>
@@ -14,6 +15,7 @@ Feature: Douyin shopping cart opening (English)
       | 999       | deny    |
       | 1000      | allow   |
 
+  @R000.1
   Scenario: The reason is given in both languages
     Given Account type is personal
     And Followers is 999
@@ -25,6 +27,7 @@ Feature: Douyin shopping cart opening (English)
     And the message is "999 followers, below the threshold of 1,000"
     And Follower threshold is 1000
 
+  @R001.1
   Scenario: The 2020 rule asks for ten public original videos
     Given the facts:
       | fact                   | value |

@@ -119,6 +119,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.unreadable": ("无法读取 {path}：{reason}", "cannot read {path}: {reason}"),
     "E.not_open_arith": ("`{name}` 的取值为“暂不开放”，不能参与计算", "`{name}` is “not open” and cannot be computed with"),
     "E.not_stated": ("来源文件没有给出表 `{table}` 中 {key} 的取值", "the sources state no value for {key} in table `{table}`"),
+    "E.stale": ("{path} 中的表格已过期：运行 `policydsl inventory --update {path}`", "the table in {path} is stale: run `policydsl inventory --update {path}`"),
     "E.no_row": ("表 `{table}` 没有行匹配 {value}", "no row of table `{table}` matches {value}"),
     "E.no_case": ("`{name}` 在 {at} 没有适用的取值", "`{name}` has no applicable value on {at}"),
     "E.empty_aggregate": ("`{agg}` 作用于空集合", "`{agg}` over an empty set"),

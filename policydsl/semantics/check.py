@@ -15,6 +15,7 @@ from policydsl.source import Span
 from policydsl.syntax import ast
 
 # Any `{…}` is meant as a placeholder; only ids are filled in, so `{粉丝数}` would reach users verbatim.
+INVENTORY_ID = re.compile(r"^R\d{3}\.\d+$")
 PLACEHOLDER = re.compile(r"\{([^{}\s]+)\}")
 STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 BUILTINS: dict[str, tuple[tuple[Type, ...], Type]] = {
@@ -268,10 +269,13 @@ class Checker:
             elif isinstance(item, (ast.AssumeDecl, ast.NoteDecl)):
                 self._check_text(item.text)
                 self._check_sources(item.sources)
-                if isinstance(item, ast.AssumeDecl):
-                    for about in item.about:
-                        if about.value not in build.ids:
-                            self._undefined(build, about)
+                declared = {n.value for n in build.decl.implements}
+                for about in item.about:
+                    if INVENTORY_ID.match(about.value):
+                        if about.value not in declared:
+                            self.err("P0706", about.span, id=about.value, policy=build.decl.id.value)
+                    elif about.value not in build.ids:
+                        self._undefined(build, about)
         self._check_define_cycles(build)
 
     def _check_rule(self, build: _PolicyBuild, rule: ast.RuleDecl) -> None:

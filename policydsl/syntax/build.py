@@ -264,6 +264,9 @@ class Builder(Transformer):
         return ast.Phase(name=self.name(name), label=label, start=self.date(start), end=self.date(end),
                          ramp_from=self._percent(ramp_from), ramp_to=self._percent(ramp_to), span=self.sp(meta))
 
+    def inventory_ref(self, meta, children):
+        return self.name(children[0])
+
     def assume_decl(self, meta, children):
         name, text, *rest = children
         return ast.AssumeDecl(name=self.name(name), text=text,
