@@ -30,6 +30,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0112.hint": ("在 when 之后写 require 条件 else deny …", "write `require CONDITION else deny …` after `when`"),
     "P0113": ("比较请用 `==`，不是 `=`", "use `==` to compare, not `=`"),
     "P0113.hint": ("`=` 只用于 define 的取值", "`=` only introduces a value of a `define`"),
+    "P0114": ("紧跟在 input/define 之后的 `unit` 会被读作它的单位，而不是新的单位声明",
+              "a `unit` right after an input or define is read as its unit, not as a new unit declaration"),
+    "P0114.hint": ("把 unit 声明移到 input 之前，或放进共享文件", "move the unit declaration above the inputs, or into the shared file"),
     # ---- names (P02xx)
     "P0201": ("未定义的名称 `{name}`", "undefined name `{name}`"),
     "P0201.hint": ("你是不是想写 `{suggestion}`？", "did you mean `{suggestion}`?"),

@@ -45,6 +45,10 @@ EXAMPLES: dict[str, list[str]] = {
         'rule r "a" / "b" rule',
         'rule r "a" / "b" source "a" quote "b"',
     ],
+    "P0114": [
+        'input a.b: count "a" / "b" unit u "x"',
+        'define a.b: count "a" / "b" unit u "x"',
+    ],
     "P0113": [
         'rule r "a" / "b" when x = 1',
         'rule r "a" / "b" require x = 1',
