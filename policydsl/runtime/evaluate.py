@@ -22,42 +22,47 @@ def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, t
     env = Env(facts=prepare(policy.inputs, facts), at=at, policy=policy, hits=set() if coverage else None)
     missing: dict[str, None] = {}
     applies: dict[str, bool] = {}
-    outcomes: list[tuple[CompiledRule, str, str | None]] = []
+    statuses: list[tuple[CompiledRule, str, str | None]] = []
     overriding: set[str] = set()
     for rule in policy.rules:
         try:
             status, by = _run_rule(policy, rule, env, applies)
         except MissingFact as exc:
-            _note_missing(exc.path, env, missing)
+            missing[exc.path] = None  # the rest still runs, so one evaluation names every missing fact
             status, by = "missing", None
         if by is not None:
             overriding.add(by)
-        outcomes.append((rule, status, by))
+        statuses.append((rule, status, by))
     events: list[TraceEvent] = []
     reasons: list[Reason] = []
     warnings: list[Reason] = []
     allows: list[Reason] = []
-    for rule, status, by in outcomes:
+    hits = env.hits
+    for rule, status, by in statuses:
         if status == "fired" and rule.exception_to and rule.name not in overriding:
             status = "not_needed"  # an exception speaks only when it overrides a rule that applied
         if trace:
             events.append(TraceEvent(rule=rule.name, status=status, reads=_reads(rule.reads, env), detail=by))
-        if env.hits is not None and status in ("fired", "satisfied"):
-            env.hits.add(f"rule:{rule.name}:{'fired' if status == 'fired' else 'passed'}")
         if status == "fired":
+            if hits is not None:
+                hits.add(f"rule:{rule.name}:fired")
             reason = _reason(policy, rule, env)
             (reasons if rule.outcome == "deny" else warnings if rule.outcome == "warn" else allows).append(reason)
+        elif hits is not None and status == "satisfied":
+            hits.add(f"rule:{rule.name}:passed")
     values = _values(policy, env, missing)
     if missing:
         raise _missing_error(policy, missing)
+    kinds = policy.value_kinds
     return Decision(policy=policy.id, at=at, outcome="deny" if reasons else "allow", values=values,
-                    value_json={k: rv.to_json(policy.value_kinds[k], v) for k, v in values.items()},
+                    value_json={k: rv.to_json(kinds[k], v) for k, v in values.items()},
                     reasons=tuple(reasons or allows), warnings=tuple(warnings), trace=tuple(events),
-                    coverage=frozenset(env.hits) if env.hits is not None else frozenset())
+                    coverage=frozenset(hits) if hits is not None else frozenset())
 
 
 def _run_rule(policy: CompiledPolicy, rule: CompiledRule, env: Env, applies: dict[str, bool]) -> tuple[str, str | None]:
-    if (rule.start is not None and env.at < rule.start) or (rule.end is not None and env.at > rule.end):
+    at = env.at
+    if (rule.start is not None and at < rule.start) or (rule.end is not None and at > rule.end):
         applies[rule.name] = False
         return "not_in_force", None
     in_scope = rule.scope is None or bool(rule.scope(env))
@@ -79,12 +84,6 @@ def _exception_applies(policy: CompiledPolicy, name: str, env: Env, applies: dic
     return applies[name]
 
 
-def _note_missing(path: str, env: Env, missing: dict[str, None]) -> None:
-    """Record the fact whose absence stopped a rule or value; the rest of the policy still runs,
-    so one evaluation names every fact it needed and did not get."""
-    missing[path] = None
-
-
 def _reads(reads: frozenset[str], env: Env) -> dict[str, Any]:
     return {path: env.facts[path] for path in sorted(reads) if path in env.facts}
 
@@ -95,7 +94,7 @@ def _values(policy: CompiledPolicy, env: Env, missing: dict[str, None]) -> dict[
         try:
             value = value_of(env, path)
         except MissingFact as exc:
-            _note_missing(exc.path, env, missing)
+            missing[exc.path] = None
             continue
         if value is not _ABSENT:
             out[path] = value
@@ -131,23 +130,42 @@ def require_value(env: Env, path: str) -> Any:
 
 
 def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env) -> Reason:
-    message = {lang: _fill(policy, text, env, lang) for lang, text in rule.message.items()}
+    message = {lang: _fill(policy, parts, env, lang) for lang, parts in rule.message_parts.items()}
     return Reason(rule=rule.name, code=rule.code, outcome=rule.outcome, message=message, source=rule.source)
 
 
-def _fill(policy: CompiledPolicy, template: str, env: Env, lang: str) -> str:
-    if "{" not in template:
-        return template
-    def one(match: re.Match) -> str:
-        path = match.group(1)
-        try:
-            value = env.facts[path] if path in env.facts else value_of(env, path) if path in policy.defines else None
-        except MissingFact:  # a value built on a fact not given: left as written, like a missing input
-            return match.group(0)
-        if value is None or value is _ABSENT:
-            return match.group(0)
-        return rv.display(policy.value_kinds[path], value, lang, lambda v: policy.enum_labels[v])
-    return PLACEHOLDER.sub(one, template)
+def _fill(policy: CompiledPolicy, parts: tuple[tuple[str, str | None], ...], env: Env, lang: str) -> str:
+    """A message from its precompiled (text, placeholder) parts; a placeholder whose value is
+    unknown (a fact not given) stays as written."""
+    if len(parts) == 1 and parts[0][1] is None:
+        return parts[0][0]
+    out = []
+    for text, path in parts:
+        out.append(text)
+        if path is not None:
+            out.append(_placeholder(policy, path, env, lang))
+    return "".join(out)
+
+
+def _placeholder(policy: CompiledPolicy, path: str, env: Env, lang: str) -> str:
+    try:
+        value = env.facts[path] if path in env.facts else value_of(env, path) if path in policy.defines else None
+    except MissingFact:
+        value = None
+    if value is None or value is _ABSENT:
+        return "{" + path + "}"
+    return rv.display(policy.value_kinds[path], value, lang, policy.enum_labels.__getitem__)
+
+
+def split_template(template: str) -> tuple[tuple[str, str | None], ...]:
+    """`"粉丝数 {account.fans}，不足"` -> (("粉丝数 ", "account.fans"), ("，不足", None))."""
+    parts: list[tuple[str, str | None]] = []
+    last = 0
+    for match in PLACEHOLDER.finditer(template):
+        parts.append((template[last:match.start()], match.group(1)))
+        last = match.end()
+    parts.append((template[last:], None))
+    return tuple(parts)
 
 
 def _missing_error(policy: CompiledPolicy, missing: dict[str, None]) -> PolicyDslError:

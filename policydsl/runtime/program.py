@@ -68,6 +68,12 @@ class CompiledRule:
     exception_to: tuple[str, ...]
     source: Mapping[str, str] | None
     reads: frozenset[str]
+    message_parts: Mapping[str, tuple[tuple[str, str | None], ...]] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        from policydsl.runtime.evaluate import split_template
+
+        object.__setattr__(self, "message_parts", {lang: split_template(t) for lang, t in self.message.items()})
 
     def in_force(self, at: dt.date) -> bool:
         return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
