@@ -141,7 +141,7 @@ def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, 
             click.echo(f"  - [{reason.code}] {reason.message[lang]}")
         for path, value in decision.values.items():
             label = compiled.defines[path].label[lang]
-            shown = rv.display(compiled.value_kinds[path], value, lang, lambda v: compiled.enum_labels[v])
+            shown = rv.display(compiled.value_kinds[path], value, lang, compiled.labeler(path))
             click.echo(f"  {label} = {shown}")
 
 

@@ -93,3 +93,42 @@ def test_coverage_records_rules_cells_cases_and_phases():
         "rule:closed_shop_unbound:fired", "case:restriction.applies:1", "case:restriction.applies:2",
         "case:restriction.applies:3", "phase:own_store_rollout:before", "phase:own_store_rollout:pilot",
         "phase:own_store_rollout:full", "phase:own_store_rollout:after")
+
+
+NOT_OPEN_BOOK = '''
+enum colour "颜色" / "Colour"
+  value red "红色" / "Red"
+  value blue "蓝色" / "Blue"
+enum flag "旗" / "Flag"
+  value red "红旗" / "Red flag"
+policy t.open
+  title "开放" / "Open"
+  source "d.txt" quote "q"
+input c: colour "颜色" / "Colour"
+input f: flag "旗" / "Flag"
+table fee(c: colour) -> money "费用" / "Fee"
+  row red: ¥1
+  row blue: not_open
+rule closed "暂不开放" / "Not open"
+  when fee(c) == not_open
+  deny not_open_here "{c} 暂不开放" / "{c} is not open"
+  source "d.txt" quote "q"
+'''
+
+
+def test_not_open_can_be_tested_and_enum_labels_stay_with_their_enum(tmp_path):
+    (tmp_path / "t.policy").write_text(NOT_OPEN_BOOK, encoding="utf-8")
+    book = policydsl.load(tmp_path)
+    d = book.evaluate("t.open", {"c": "blue", "f": "red"}, at=dt.date(2024, 1, 1))
+    assert (d.outcome, [r.message["zh"] for r in d.reasons]) == ("deny", ["蓝色 暂不开放"])
+    assert book.evaluate("t.open", {"c": "红色", "f": "红旗"}, at=dt.date(2024, 1, 1)).outcome == "allow"
+    # `red` is a value of two enums: each fact shows its own enum's label
+    with pytest.raises(PolicyDslError) as info:
+        book.evaluate("t.open", {"c": "红旗", "f": "red"}, at=dt.date(2024, 1, 1))
+    assert "红旗" in info.value.message("zh") and info.value.key == "E.bad_facts"
+
+
+def test_not_open_only_compares_for_equality():
+    diags = diagnostics_of('policy p title "a" / "b"\ninput n: count "n" / "n"\n'
+                           'rule r "r" / "r" require n > not_open else deny c "c" / "c" source "s" quote "q"\n')
+    assert [(d.code, d.span.text) for d in diags] == [("P0301", ">")]

@@ -89,15 +89,16 @@ COVERAGE = pytest.StashKey[dict]()
 VERDICT = pytest.StashKey[tuple]()
 
 
-def record_coverage(config: pytest.Config, policy_set, decision) -> None:
-    """Called by each scenario's evaluation: remember the coverage items its decision reached."""
+def record_coverage(config: pytest.Config, policy_set, policy_id: str, reached: frozenset[str]) -> None:
+    """Called by each scenario's evaluation: remember the coverage items it reached (also when
+    the evaluation ended in an error the scenario may expect)."""
     from policydsl.bdd.coverage import PolicyCoverage
 
     table = config.stash.setdefault(COVERAGE, {})
     if not table:
         for pid, compiled in policy_set.compiled.items():
             table[pid] = PolicyCoverage(policy=compiled)
-    table[decision.policy].reached |= decision.coverage
+    table[policy_id].reached |= reached
 
 
 def _threshold(config: pytest.Config):

@@ -86,5 +86,5 @@ def policydsl_world(request: pytest.FixtureRequest) -> World:
 
     return World(policy_set_or_error=request.getfixturevalue("policydsl_policy_set"),
                  lang=request.config.getoption("policydsl_lang") or default_lang(),
-                 on_decision=lambda book, decision: record_coverage(request.config, book, decision))
+                 on_decision=lambda book, policy_id, reached: record_coverage(request.config, book, policy_id, reached))
 

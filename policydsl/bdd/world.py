@@ -35,7 +35,7 @@ class World:
     decision: Decision | None = None
     error: PolicyDslError | None = None
     facts: dict[str, Any] = attrs.field(factory=dict)
-    on_decision: Any = None  # called with (policy_set, decision): the plugin's coverage recorder
+    on_decision: Any = None  # called with (policy_set, policy id, coverage reached): the plugin's recorder
 
     # ------------------------------------------------------------ helpers
     def fail(self, zh: str, en: str) -> None:
@@ -94,9 +94,9 @@ class World:
             self.decision = policy_set.evaluate(policy.id, self.facts, at, coverage=True)
         except PolicyDslError as exc:
             self.error = exc
-        else:
-            if self.on_decision is not None:
-                self.on_decision(policy_set, self.decision)
+        reached = self.decision.coverage if self.decision else getattr(self.error, "coverage", frozenset())
+        if self.on_decision is not None:
+            self.on_decision(policy_set, policy.id, reached)
 
     def _input(self, inputs: dict[str, InputSpec], name: str) -> InputSpec:
         for spec in inputs.values():
@@ -160,7 +160,7 @@ class World:
         actual = decision.values[path]
         kind = policy.value_kinds[path]
         spec = InputSpec(path=path, kind=kind, label=policy.defines[path].label,
-                         enum_values={k: v for k, v in policy.enum_labels.items()})
+                         enum_values=policy.enum_labels.get(policy.value_enums.get(path, ""), {}))
         if expected.strip().lower() in NOT_OPEN_WORDS:
             ok = actual is rv.NOT_OPEN
         else:
@@ -170,7 +170,7 @@ class World:
                 self.fail(f"无法把“{expected}”读作 {kind}", f"cannot read “{expected}” as {kind}")
             ok = actual is not rv.NOT_OPEN and actual == want
         if not ok:
-            shown = rv.display(kind, actual, self.lang, lambda v: policy.enum_labels[v])
+            shown = rv.display(kind, actual, self.lang, policy.labeler(path))
             self.fail(f"期望 {name} 为 {expected}，实际为 {shown}", f"expected {name} to be {expected}, got {shown}")
 
 

@@ -44,21 +44,20 @@ class PolicyCompiler:
             for path, d in p.defines.items()}
         rules = tuple(self._rule(r.decl, r.exceptions) for r in p.rules)
         kinds = {**{k: i.type.kind for k, i in p.inputs.items()}, **{k: d.type.kind for k, d in p.defines.items()}}
-        labels: dict[str, dict[str, str]] = {}
-        for enum in self.model.enums.values():
-            for v in enum.values:
-                labels[v.name.value] = v.label.as_dict()
+        labels = {name: {v.name.value: v.label.as_dict() for v in enum.values}
+                  for name, enum in self.model.enums.items()}
+        enums = {**{k: i.type.enum for k, i in p.inputs.items() if i.type.enum},
+                 **{k: d.type.enum for k, d in p.defines.items() if d.type.enum}}
         start, end = p.effective
         return CompiledPolicy(id=p.id, title=p.title.as_dict(), start=start, end=end, inputs=inputs,
-                              defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels,
+                              defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels, value_enums=enums,
                               coverage_items=self.coverage_items())
 
     def _spec(self, inp) -> InputSpec:
         enum_values = None
         if inp.type.enum is not None:
             enum_values = {v.name.value: v.label.as_dict() for v in self.model.enums[inp.type.enum].values}
-        return InputSpec(path=inp.path, kind=inp.type.kind, label=inp.label.as_dict(), enum_values=enum_values,
-                         optional=inp.optional)
+        return InputSpec(path=inp.path, kind=inp.type.kind, label=inp.label.as_dict(), enum_values=enum_values)
 
     def _rule(self, decl: ast.RuleDecl, exceptions: tuple[str, ...]) -> CompiledRule:
         eff = decl.effective
@@ -131,6 +130,9 @@ class PolicyCompiler:
     def _e_DurationLit(self, e: ast.DurationLit) -> Fn:
         value = (e.amount, e.unit)
         return lambda env: value
+
+    def _e_NotOpen(self, e: ast.NotOpen) -> Fn:
+        return lambda env: NOT_OPEN
 
     def _e_Today(self, e: ast.Today) -> Fn:
         return lambda env: env.at

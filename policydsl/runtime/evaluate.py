@@ -20,6 +20,17 @@ def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, t
         period = f"{policy.start or '…'} – {policy.end or '…'}"
         raise PolicyDslError("E.not_in_force", policy=policy.id, at=at.isoformat(), period=period)
     env = Env(facts=prepare(policy.inputs, facts), at=at, policy=policy, hits=set() if coverage else None)
+    try:
+        return _decide(policy, env, trace)
+    except PolicyDslError as exc:
+        # What was reached before the error still counts: a scenario that expects the error
+        # (a not-stated table cell, say) has exercised that cell.
+        exc.coverage = frozenset(env.hits or ())  # type: ignore[attr-defined]
+        raise
+
+
+def _decide(policy: CompiledPolicy, env: Env, trace: bool) -> Decision:
+    at = env.at
     missing: dict[str, None] = {}
     applies: dict[str, bool] = {}
     statuses: list[tuple[CompiledRule, str, str | None]] = []
@@ -154,7 +165,7 @@ def _placeholder(policy: CompiledPolicy, path: str, env: Env, lang: str) -> str:
         value = None
     if value is None or value is _ABSENT:
         return "{" + path + "}"
-    return rv.display(policy.value_kinds[path], value, lang, policy.enum_labels.__getitem__)
+    return rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
 
 
 def split_template(template: str) -> tuple[tuple[str, str | None], ...]:

@@ -32,13 +32,13 @@ def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
         if event.status not in ("not_in_force",):
             for path, value in event.reads.items():
                 label = policy.inputs[path].label[lang]
-                shown = rv.display(policy.value_kinds[path], value, lang, lambda v: policy.enum_labels[v])
+                shown = rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
                 lines.append(f"      {'读取' if zh else 'read'} {path} ({label}) = {shown}")
     if decision.values:
         lines.append("  " + ("取值：" if zh else "values:"))
         for path, value in decision.values.items():
             label = policy.defines[path].label[lang]
-            shown = rv.display(policy.value_kinds[path], value, lang, lambda v: policy.enum_labels[v])
+            shown = rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
             lines.append(f"      {path} ({label}) = {shown}")
     word = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny")}[decision.outcome][0 if zh else 1]
     lines.append(("结果：" if zh else "outcome: ") + word)

@@ -26,7 +26,6 @@ class InputSpec:
     kind: str  # count number money percent bool text date enum set
     label: Mapping[str, str]
     enum_values: Mapping[str, Mapping[str, str]] | None = None  # id -> {"zh", "en"}
-    optional: bool = False
     parts: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
     converter: Any = attrs.field(init=False, eq=False, repr=False)
 

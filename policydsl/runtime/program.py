@@ -89,9 +89,14 @@ class CompiledPolicy:
     defines: Mapping[str, CompiledDefine]
     rules: tuple[CompiledRule, ...]
     value_kinds: Mapping[str, str]  # input or define path -> kind, for messages
-    enum_labels: Mapping[str, Mapping[str, str]]  # "enum.value" and bare value -> labels
+    enum_labels: Mapping[str, Mapping[str, Mapping[str, str]]]  # enum -> value -> {"zh", "en"}
+    value_enums: Mapping[str, str]  # input or define path of an enum or set type -> its enum
     coverage_items: tuple[str, ...] = ()
     rule_index: Mapping[str, CompiledRule] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "rule_index", {r.name: r for r in self.rules})
+
+    def labeler(self, path: str):
+        """value -> {"zh", "en"} labels for the enum values of the input or define at `path`."""
+        return self.enum_labels.get(self.value_enums.get(path, ""), {}).__getitem__

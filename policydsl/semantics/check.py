@@ -172,7 +172,7 @@ class Checker:
                 if t is not None:
                     build.inputs[item.path.value] = Input(
                         path=item.path.value, type=t.with_unit(unit.name.value if unit else None),
-                        label=item.label, unit=unit, optional=item.optional, decl=item)
+                        label=item.label, unit=unit, decl=item)
             elif isinstance(item, ast.DefineDecl):
                 t = self._resolve_type(item.type)
                 unit = self._resolve_unit(item.unit)
@@ -368,6 +368,8 @@ class Checker:
             return Type("duration", duration_unit=expr.unit)
         if isinstance(expr, ast.Today):
             return ty.DATE
+        if isinstance(expr, ast.NotOpen):  # `deposit(…) == not_open`
+            return ty.NOT_OPEN
         if isinstance(expr, ast.Ref):
             return self._ref(build, expr, expected, scope)
         if isinstance(expr, ast.Unary):

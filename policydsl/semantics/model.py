@@ -15,7 +15,6 @@ class Input:
     type: Type
     label: ast.Text
     unit: ast.UnitDecl | None
-    optional: bool
     decl: ast.InputDecl = attrs.field(eq=False, repr=False)
 
 

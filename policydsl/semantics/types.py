@@ -33,7 +33,7 @@ class Type:
 
 
 _ZH_NAMES = {"count": "计数", "number": "数值", "money": "金额", "percent": "百分比", "bool": "布尔",
-             "text": "文本", "date": "日期", "duration": "时长", "enumlit": "枚举值"}
+             "text": "文本", "date": "日期", "duration": "时长", "enumlit": "枚举值", "notopen": "暂不开放"}
 
 COUNT = Type("count")
 NUMBER = Type("number")
@@ -42,6 +42,7 @@ PERCENT = Type("percent")
 BOOL = Type("bool")
 TEXT = Type("text")
 DATE = Type("date")
+NOT_OPEN = Type("notopen")
 BUILTIN_TYPES = {"count": COUNT, "number": NUMBER, "money": MONEY, "percent": PERCENT, "bool": BOOL,
                  "text": TEXT, "date": DATE}
 LITERAL_TYPES = {"int": COUNT, "decimal": NUMBER, "money": MONEY, "percent": PERCENT, "bool": BOOL,
@@ -93,6 +94,8 @@ def arithmetic(op: str, left: Type, right: Type) -> Type | None:
 
 
 def comparable(op: str, left: Type, right: Type) -> bool:
+    if "notopen" in (left.kind, right.kind):  # only (in)equality with a table value
+        return op in ("==", "!=") and {left.kind, right.kind} - {"notopen"} <= {"count", "number", "money", "percent", "enum", "set", "text", "notopen"}
     if op in ("==", "!="):
         if left.kind in ("count", "number") and right.kind in ("count", "number"):
             return True

@@ -208,7 +208,6 @@ class InputDecl:
     type: TypeRef
     label: Text
     unit: Name | None
-    optional: bool
     span: Span = span_field()
 
 

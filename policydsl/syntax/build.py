@@ -105,17 +105,14 @@ class Builder(Transformer):
 
     # ------------------------------------------------------------- inputs and values
     def input_decl(self, meta, children):
-        path, type_ref, label, unit, optional = children
-        return ast.InputDecl(path=path, type=type_ref, label=label, unit=unit, optional=optional is not None,
+        path, type_ref, label, unit = children
+        return ast.InputDecl(path=path, type=type_ref, label=label, unit=unit,
                              span=self.sp(meta))
 
     def input_unit(self, meta, children):
         return self.name(children[0])
 
     define_unit = input_unit
-
-    def optional(self, meta, children):
-        return True
 
     def type_name(self, meta, children):
         return ast.TypeRef(name=str(children[0]), is_set=False, span=self.sp(meta))
