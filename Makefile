@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-## main: check the policies (verifying quotes when ../shared/seeds exists) and run the features
+## main: check the policies (verifying quotes when ../shared/seeds exists), run the features with the
+## 100% rule-coverage gate, and check the inventory table (every source rule encoded, tested, resolved)
 main: $(STAMP)
 	$(BIN)/policydsl check policies $(SOURCES_FLAG)
 	$(BIN)/policydsl test features -q --coverage 100
+	$(if $(SOURCES),$(BIN)/policydsl inventory --inventory $(SOURCES)/INVENTORY.md --check README.md --strict,@echo "no ../shared/seeds: inventory check skipped")
 
 ## test: the whole suite — unit, golden, property and end-to-end tests, then the main job
 test: $(STAMP)

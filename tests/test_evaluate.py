@@ -744,8 +744,8 @@ def test_money_with_cents_in_placeholders(tmp_path):
              "day": "2024-02-08"}
     decision = book(tmp_path, PLACEHOLDERS).evaluate("t.demo", facts, at=D(2024, 1, 1))
     assert [dict(w.message) for w in decision.warnings] == [{
-        "zh": "3件 总价¥3703.50 费率1% 手续费¥37.035 金牌  否 截止2024-02-09",
-        "en": "3 items total ¥3,703.50 rate 1% fee ¥37.035 Gold  no due 2024-02-09",
+        "zh": "3件 总价¥3703.50 费率1% 手续费¥37.035 金牌 无 否 截止2024-02-09",  # an empty set reads 无 / none
+        "en": "3 items total ¥3,703.50 rate 1% fee ¥37.035 Gold none no due 2024-02-09",
     }]
 
 

@@ -384,7 +384,8 @@ def test_display_of_enums_sets_and_not_open():
     assert rv.display("enum", "blue", "en", label) == "Blue"
     assert rv.display("set", frozenset({"red", "green", "blue"}), "zh", label) == "蓝色、绿色、红色"
     assert rv.display("set", frozenset({"red", "green", "blue"}), "en", label) == "Blue, Green, Red"
-    assert rv.display("set", frozenset(), "en", label) == ""
+    assert rv.display("set", frozenset(), "en", label) == "none"
+    assert rv.display("set", frozenset(), "zh", label) == "无"
     assert rv.display("money", rv.NOT_OPEN, "zh") == "暂不开放"
     assert rv.display("money", rv.NOT_OPEN, "en") == "not open"
 

@@ -47,6 +47,10 @@ PHRASES: tuple[Phrase, ...] = (
     Phrase(key="warning", kind="then", zh=r"警告包含 \"(?P<name>[^\"]+)\"", en=r"the warnings include \"(?P<name>[^\"]+)\"",
            example_zh="那么 警告包含 \"low_rating\"", example_en="Then the warnings include \"low_rating\"",
            doc_zh="警告中有此规则或代码", doc_en="a warning names this rule or code"),
+    Phrase(key="no_warning", kind="then", zh=r"警告不包含 \"(?P<name>[^\"]+)\"",
+           en=r"the warnings do not include \"(?P<name>[^\"]+)\"",
+           example_zh="那么 警告不包含 \"low_rating\"", example_en="Then the warnings do not include \"low_rating\"",
+           doc_zh="警告中没有此规则或代码", doc_en="no warning names this rule or code"),
     Phrase(key="no_warnings", kind="then", zh=r"没有警告", en=r"there are no warnings",
            example_zh="那么 没有警告", example_en="Then there are no warnings",
            doc_zh="没有任何警告", doc_en="no warning at all"),
@@ -60,5 +64,6 @@ PHRASES: tuple[Phrase, ...] = (
 )
 
 # Phrases more specific than the generic `X 为 Y` must be tried first.
-ORDER = ("facts_table", "fact", "evaluate_on", "outcome", "reason", "no_reason", "message", "warning", "no_warnings",
+ORDER = ("facts_table", "fact", "evaluate_on", "outcome", "reason", "no_reason", "message", "warning", "no_warning",
+         "no_warnings",
          "fails", "value")

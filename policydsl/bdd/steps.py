@@ -57,6 +57,10 @@ def step_warning(policydsl_world: World, name: str) -> None:
     policydsl_world.expect_warning(name)
 
 
+def step_no_warning(policydsl_world: World, name: str) -> None:
+    policydsl_world.expect_warning(name, present=False)
+
+
 def step_no_warnings(policydsl_world: World) -> None:
     policydsl_world.expect_no_warnings()
 

@@ -130,10 +130,13 @@ class World:
         if not any(text in r.message.values() for r in (*decision.reasons, *decision.warnings)):
             self.fail(f"没有提示信息为“{text}”的原因", f"no reason has the message “{text}”")
 
-    def expect_warning(self, name: str) -> None:
+    def expect_warning(self, name: str, *, present: bool = True) -> None:
         decision = self.need_decision()
-        if not any(name in (w.rule, w.code) for w in decision.warnings):
-            self.fail(f"警告中没有 `{name}`", f"no warning names `{name}`")
+        found = any(name in (w.rule, w.code) for w in decision.warnings)
+        if found != present:
+            if present:
+                self.fail(f"警告中没有 `{name}`", f"no warning names `{name}`")
+            self.fail(f"警告中不应有 `{name}`", f"a warning unexpectedly names `{name}`")
 
     def expect_no_warnings(self) -> None:
         if self.need_decision().warnings:

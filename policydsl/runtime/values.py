@@ -94,6 +94,8 @@ def display(kind: str, value: object, lang: str, enum_label: Callable[[str], Map
     if kind == "enum" and enum_label is not None:
         return enum_label(value)[lang]  # type: ignore[arg-type]
     if kind == "set" and enum_label is not None:
+        if not value:
+            return "无" if lang == "zh" else "none"
         sep = "、" if lang == "zh" else ", "
         return sep.join(enum_label(v)[lang] for v in sorted(value))  # type: ignore[union-attr]
     if kind == "duration":

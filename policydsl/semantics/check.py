@@ -464,9 +464,10 @@ class Checker:
             self._condition(build, expr.left, scope)
             self._condition(build, expr.right, scope)
             return ty.BOOL
-        left = self._expr(build, expr.left, None, scope) if not _bare_name(expr.left) else None
+        enum_left = self._enum_literal(build, expr.left, scope)
+        left = self._expr(build, expr.left, None, scope) if not enum_left else None
         right = self._expr(build, expr.right, left, scope)
-        if _bare_name(expr.left):
+        if enum_left:
             left = self._expr(build, expr.left, right, scope)
         if left is None or right is None:
             return None
@@ -484,6 +485,12 @@ class Checker:
             self._units(expr, left, right)
         return result
 
+    @staticmethod
+    def _enum_literal(build: _PolicyBuild, expr: ast.Expr, scope: dict) -> bool:
+        """A bare name that is no input, value or loop variable: an enum value, typed by the other side."""
+        return (isinstance(expr, ast.Ref) and "." not in expr.path and expr.path not in scope
+                and expr.path not in build.inputs and expr.path not in build.defines)
+
     def _units(self, expr: ast.Binary, left: Type, right: Type) -> None:
         if left.unit and right.unit and left.unit != right.unit:
             lu, ru = self.units[left.unit].label, self.units[right.unit].label
@@ -491,10 +498,11 @@ class Checker:
                      right={"zh": f"{right.unit}（{ru.zh}）", "en": f"{right.unit} ({ru.en})"})
 
     def _member(self, build, expr: ast.Member, scope) -> Type | None:
-        item = self._expr(build, expr.item, None, scope) if not _bare_name(expr.item) else None
+        enum_item = self._enum_literal(build, expr.item, scope)
+        item = self._expr(build, expr.item, None, scope) if not enum_item else None
         expected = ty.set_type(item.enum) if item is not None and item.kind == "enum" else None
         coll = self._expr(build, expr.collection, expected, scope)
-        if _bare_name(expr.item):
+        if enum_item:
             item = self._expr(build, expr.item, ty.enum_type(coll.enum) if coll and coll.kind == "set" else None, scope)
         if item is None or coll is None:
             return None
@@ -564,11 +572,6 @@ class Checker:
                 assumptions=tuple(i for i in build.items if isinstance(i, ast.AssumeDecl)),
                 notes=tuple(i for i in build.items if isinstance(i, ast.NoteDecl)))
         return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs)
-
-
-def _bare_name(expr: ast.Expr) -> bool:
-    """An operand whose type comes from the other side: an enum value `live` or the empty set `{}`."""
-    return (isinstance(expr, ast.Ref) and "." not in expr.path) or (isinstance(expr, ast.SetLit) and not expr.items)
 
 
 def _string_spans(span: Span) -> tuple[Span, Span]:
