@@ -81,6 +81,13 @@ def read_sources(files: Iterable[Path]) -> tuple[list[SourceFile], list[dg.Diagn
 def analyse(files: Iterable[Path], *, sources_dir: Path | None = None) -> Analysis:
     """Stages: read → parse → check (names, types, analyses) → verify quotes (when a folder is given)."""
     sources, diags = read_sources(files)
+    return analyse_sources(sources, sources_dir=sources_dir, diagnostics=diags)
+
+
+def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = None,
+                    diagnostics: Iterable[dg.Diagnostic] = ()) -> Analysis:
+    """The front end over texts already in memory (an editor buffer, a test snippet)."""
+    diags = list(diagnostics)
     modules = []
     for source in sources:
         module, parse_diags = parse(source)

@@ -5,10 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from policydsl.loader import analyse
-from policydsl.semantics.check import check_modules
+from policydsl.loader import analyse_sources
 from policydsl.source import SourceFile
-from policydsl.syntax.parser import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -25,11 +23,4 @@ def diagnostics_of(text: str, path: str = "snippet.policy", *, with_common: bool
     sources = [SourceFile(path=path, text=text)]
     if with_common:
         sources.append(SourceFile.read(POLICIES / "common.policy"))
-    modules, diags = [], []
-    for source in sources:
-        module, found = parse(source)
-        diags.extend(found)
-        if module is not None:
-            modules.append(module)
-    result = check_modules(modules)
-    return sorted(diags + result.diagnostics, key=lambda d: d.sort_key())
+    return analyse_sources(sources).diagnostics
