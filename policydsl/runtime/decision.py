@@ -2,9 +2,36 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import attrs
+
+
+class LazyText(Mapping[str, str]):
+    """A {"zh", "en"} text rendered per language on first use: most callers of evaluate() look only
+    at the outcome, so messages are not formatted until someone reads them."""
+
+    __slots__ = ("_render", "_cache")
+
+    def __init__(self, render: Callable[[str], str]) -> None:
+        self._render = render
+        self._cache: dict[str, str] = {}
+
+    def __getitem__(self, lang: str) -> str:
+        if lang not in ("zh", "en"):
+            raise KeyError(lang)
+        if lang not in self._cache:
+            self._cache[lang] = self._render(lang)
+        return self._cache[lang]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("zh", "en"))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 @attrs.frozen(kw_only=True)

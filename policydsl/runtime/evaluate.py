@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import values as rv
-from policydsl.runtime.decision import Decision, Reason, TraceEvent
+from policydsl.runtime.decision import Decision, LazyText, Reason, TraceEvent
 from policydsl.runtime.facts import prepare
 from policydsl.runtime.program import CompiledPolicy, CompiledRule, Env, MissingFact
 
@@ -141,7 +141,8 @@ def require_value(env: Env, path: str) -> Any:
 
 
 def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env) -> Reason:
-    message = {lang: _fill(policy, parts, env, lang) for lang, parts in rule.message_parts.items()}
+    parts = rule.message_parts
+    message = LazyText(lambda lang: _fill(policy, parts[lang], env, lang))
     return Reason(rule=rule.name, code=rule.code, outcome=rule.outcome, message=message, source=rule.source)
 
 
