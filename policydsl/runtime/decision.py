@@ -63,11 +63,18 @@ class Decision:
     at: dt.date
     outcome: str  # allow | deny
     values: Mapping[str, Any]
-    value_json: Mapping[str, Any] = attrs.field(repr=False)
+    value_kinds: Mapping[str, str] = attrs.field(repr=False, eq=False)  # path -> kind, for value_json
     reasons: tuple[Reason, ...]
     warnings: tuple[Reason, ...]
     trace: tuple[TraceEvent, ...] = attrs.field(repr=False)
     coverage: frozenset[str] = attrs.field(default=frozenset(), repr=False)  # items reached, when recorded
+
+    @property
+    def value_json(self) -> dict[str, Any]:
+        """The values as decision JSON shows them: money and percentages as strings, dates ISO."""
+        from policydsl.runtime.values import to_json
+
+        return {k: to_json(self.value_kinds[k], v) for k, v in self.values.items()}
 
     def to_dict(self) -> dict:
         return {

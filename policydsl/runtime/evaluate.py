@@ -66,7 +66,7 @@ def _decide(policy: CompiledPolicy, env: Env, trace: bool) -> Decision:
         raise _missing_error(policy, missing)
     kinds = policy.value_kinds
     return Decision(policy=policy.id, at=at, outcome="deny" if reasons else "allow", values=values,
-                    value_json={k: rv.to_json(kinds[k], v) for k, v in values.items()},
+                    value_kinds=kinds,
                     reasons=tuple(reasons or allows), warnings=tuple(warnings), trace=tuple(events),
                     coverage=frozenset(hits) if hits is not None else frozenset())
 
