@@ -8,8 +8,11 @@ STAMP := $(VENV)/.installed-stamp
 # The source documents sit beside the project on developer machines and in CI, not on users' machines.
 SOURCES ?= $(wildcard ../shared/seeds)
 SOURCES_FLAG := $(if $(SOURCES),--sources $(SOURCES),)
+# The handbook's browser test needs Debian's chromium and a CJK font; installed once, as root or via sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BROWSER_STAMP := $(VENV)/.browser-stamp
 
-.PHONY: main test install check features clean
+.PHONY: main test install browser clean
 
 install: $(STAMP)
 
@@ -18,16 +21,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
+browser: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): | $(STAMP)
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  echo "chromium and a CJK font are installed"; \
+	else \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	fi
+	touch $@
+
 ## main: check the policies (verifying quotes when ../shared/seeds exists), run the features with the
-## 100% rule-coverage gate, and check the inventory table (every source rule encoded, tested, resolved)
+## 100% rule-coverage gate, check the inventory table (every source rule encoded, tested, resolved) and
+## render the handbook into generated_docs/
 main: $(STAMP)
 	$(BIN)/policydsl check policies $(SOURCES_FLAG)
 	$(BIN)/policydsl test features -q --coverage 100
 	$(if $(SOURCES),$(BIN)/policydsl inventory --inventory $(SOURCES)/INVENTORY.md --check README.md --strict,@echo "no ../shared/seeds: inventory check skipped")
+	$(BIN)/policydsl docs
 
-## test: the whole suite — unit, golden, property and end-to-end tests, then the main job
-test: $(STAMP)
+## test: the whole suite — unit, golden, property and end-to-end tests (real CLI, real pytest-bdd, real
+## Chromium), the committed handbook must be fresh, then the main job
+test: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/python -m pytest tests -q
+	$(BIN)/policydsl docs --check
 	$(MAKE) --no-print-directory main
 
 clean:

@@ -8,7 +8,7 @@ import datetime as dt
 import difflib
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Mapping
 
 import attrs
 import pytest
@@ -89,7 +89,7 @@ class World:
         compiled = policy_set.compiled[policy.id]
         for name, text in self.givens:
             spec = self._input(compiled.inputs, name)
-            self.facts[spec.path] = _raw_fact(spec, text)
+            self.facts[spec.path] = raw_fact(spec, text)
         try:
             self.decision = policy_set.evaluate(policy.id, self.facts, at, coverage=True)
         except PolicyDslError as exc:
@@ -99,9 +99,9 @@ class World:
             self.on_decision(policy_set, policy.id, reached)
 
     def _input(self, inputs: dict[str, InputSpec], name: str) -> InputSpec:
-        for spec in inputs.values():
-            if name in (spec.path, spec.label["zh"], spec.label["en"]):
-                return spec
+        spec = find_input(inputs, name)
+        if spec is not None:
+            return spec
         hint = suggest(name, [(p, (s.label["zh"], s.label["en"])) for p, s in inputs.items()])
         zh, en = _did_you_mean(hint, inputs[hint].label if hint else None, name)
         self.fail(f"本政策没有名为 `{name}` 的事实{zh}", f"the policy has no fact named `{name}`{en}")
@@ -168,7 +168,7 @@ class World:
             ok = actual is rv.NOT_OPEN
         else:
             from policydsl.runtime.facts import convert
-            want, problem = convert(spec, _raw_fact(spec, expected))
+            want, problem = convert(spec, raw_fact(spec, expected))
             if problem is not None:
                 self.fail(f"无法把“{expected}”读作 {kind}", f"cannot read “{expected}” as {kind}")
             ok = actual is not rv.NOT_OPEN and actual == want
@@ -189,7 +189,15 @@ def _did_you_mean(ident: str | None, label: Any, written: str) -> tuple[str, str
     return f"（是不是 `{offer}`（{ident}）？）", f" (did you mean `{offer}` ({ident})?)"
 
 
-def _raw_fact(spec: InputSpec, text: str) -> Any:
+def find_input(inputs: Mapping[str, InputSpec], name: str) -> InputSpec | None:
+    """The input a feature names by its id or either label (shared with the handbook's worked examples)."""
+    for spec in inputs.values():
+        if name in (spec.path, spec.label["zh"], spec.label["en"]):
+            return spec
+    return None
+
+
+def raw_fact(spec: InputSpec, text: str) -> Any:
     """Feature text to the JSON-like value facts.convert expects, by the input's kind."""
     text = text.strip()
     low = text.lower()

@@ -1,0 +1,189 @@
+"""The whole rule book and a language in, the view models of the whole-book pages out: the index by
+subject, the inventory table, the glossary, the change timeline and the step phrase reference."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from policydsl import inventory as inv
+from policydsl.bdd.phrases import PHRASES
+from policydsl.docs import timeline
+from policydsl.docs.examples import Example
+from policydsl.docs.prose import Renderer, anchor, period_text, plain
+from policydsl.docs.strings import s
+from policydsl.docs.view import inventory_link, link, policy_page
+from policydsl.loader import PolicySet
+
+SHOWN_SCENARIOS = 3  # per inventory row; the policy page lists every worked example
+
+
+def policy_link(book: PolicySet, pid: str, lang: str, anchor_: str = "") -> dict:
+    return link(book.model.policies[pid].title.get(lang), policy_page(pid), anchor_)
+
+
+# ---------------------------------------------------------------- the index
+def index_view(book: PolicySet, lang: str, examples: dict[str, list[Example]]) -> dict:
+    groups: dict[str, list[dict]] = {}
+    for pid in sorted(book.model.policies):
+        policy = book.model.policies[pid]
+        start, end = policy.effective
+        groups.setdefault(pid.split(".")[0], []).append({
+            "link": policy_link(book, pid, lang), "id": pid, "period": period_text(start, end, lang),
+            "implements": [inventory_link(n.value) for n in policy.decl.implements], "rules": len(policy.rules)})
+    rules = sum(len(p.rules) for p in book.model.policies.values())
+    count = sum(len(v) for v in examples.values())
+    return {"subjects": [{"key": key, "anchor": f"subject-{key}", "policies": groups[key]} for key in sorted(groups)],
+            "stats": s("book.stats", lang, policies=len(book.model.policies), rules=rules, examples=count)}
+
+
+# ---------------------------------------------------------------- the inventory
+def inventory_view(book: PolicySet, features: Path, lang: str, examples: dict[str, list[Example]]) -> dict:
+    rows = inv.build(book.model, features)
+    located = _example_index(examples)
+    out = []
+    for row in rows:
+        out.append({
+            "id": row.id, "anchor": f"inv-{row.id}",
+            "documents": sorted(row.documents),
+            "policies": [policy_link(book, p, lang) for p in dict.fromkeys(row.policies) if p in book.model.policies],
+            "rules": [_item_link(book, x, "rule", lang) for x in row.rules],
+            "notes": [_item_link(book, x, "note", lang) for x in row.notes],
+            "assumptions": [_item_link(book, x, "assume", lang) for x in dict.fromkeys(row.assumptions)],
+            "scenarios": [_scenario_link(x, located, lang) for x in row.scenarios[:SHOWN_SCENARIOS]],
+            "more_scenarios": _more(row, lang),
+            "scenario_count": s("inventory.scenario_count", lang, count=len(row.scenarios)),
+            "status": s(f"status.{row.status}", lang), "status_class": "ok" if row.status in ("ok", "note") else "bad",
+        })
+    return {"rows": out}
+
+
+def _more(row: inv.Row, lang: str) -> dict | None:
+    """"另有 N 个场景", linking to the worked examples of the row's policy."""
+    hidden = len(row.scenarios) - SHOWN_SCENARIOS
+    if hidden <= 0:
+        return None
+    return link(s("inventory.more", lang, count=hidden), policy_page(row.policies[0]) if row.policies else "",
+                "examples" if row.policies else "")
+
+
+def _item_link(book: PolicySet, ref: str, kind: str, lang: str) -> dict:
+    pid, _, name = ref.partition(":")
+    policy = book.model.policies.get(pid)
+    if kind == "rule" and policy is not None and any(r.name == name for r in policy.rules):
+        return link(policy.rule(name).decl.label.get(lang), policy_page(pid), anchor("rule", name))
+    return link(name, policy_page(pid) if policy else "", anchor(kind, name), "code")
+
+
+def _example_index(examples: dict[str, list[Example]]) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(feature file name, scenario name) -> (policy, example anchor, feature language), first row of an outline."""
+    out: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for pid in sorted(examples):
+        for index, example in enumerate(examples[pid], start=1):
+            out.setdefault((Path(example.file).name, example.name), (pid, f"example-{index}", example.lang))
+    return out
+
+
+def _scenario_link(scenario: str, located: dict, lang: str) -> dict:
+    file, _, name = scenario.partition(": ")
+    found = located.get((file, name))
+    feature_lang = found[2] if found else ("zh" if ".zh." in file else "en")
+    text = name if feature_lang == lang else s("inventory.other_lang_scenario", lang, file=file)
+    if found:
+        return link(text, policy_page(found[0]), found[1])
+    return link(text)
+
+
+# ---------------------------------------------------------------- the glossary
+def glossary_view(book: PolicySet, lang: str) -> dict:
+    model = book.model
+    enums = [{"id": name, "anchor": f"enum-{name}", "zh": decl.label.zh, "en": decl.label.en,
+              "values": [{"id": v.name.value, "zh": v.label.zh, "en": v.label.en} for v in decl.values]}
+             for name, decl in sorted(model.enums.items())]
+    facts: dict[tuple[str, str, str, str], list[dict]] = {}
+    for pid in sorted(model.policies):
+        policy = model.policies[pid]
+        for kind, items in (("input", policy.inputs), ("define", policy.defines)):
+            for path, item in items.items():
+                key = (path, item.label.zh, item.label.en, kind)
+                facts.setdefault(key, []).append(policy_link(book, pid, lang, anchor(kind, path)))
+    terms = [{"path": path, "zh": zh, "en": en, "kind": s(f"kind.{kind}", lang), "used_in": used}
+             for (path, zh, en, kind), used in sorted(facts.items())]
+    units = [{"id": name, "zh": decl.label.zh, "en": decl.label.en} for name, decl in sorted(model.units.items())]
+    return {"enums": enums, "facts": terms, "units": units}
+
+
+# ---------------------------------------------------------------- the change timeline
+def changes_view(book: PolicySet, lang: str) -> dict:
+    events: list[tuple[dt.date, str, int, str, dict]] = []
+    lanes: list[timeline.Lane] = []
+    undated = []
+    for pid in sorted(book.model.policies, key=lambda p: (_first_date(book, p), p)):
+        found = list(_policy_events(book, pid, lang))
+        events += found
+        policy = book.model.policies[pid]
+        start, end = policy.effective
+        marks = tuple(sorted({(e[0], e[3]) for e in found if e[0] not in (start, end)}))
+        label = policy.title.get(lang)
+        if start or end:
+            lanes.append(timeline.Lane(label=label, href=(policy_page(pid), ""),
+                                       bars=(timeline.Bar(start=start, end=end, kind="policy"),),
+                                       marks=tuple(timeline.Mark(day=d, title=f"{d.isoformat()} {t}") for d, t in marks)))
+        else:
+            undated.append(policy_link(book, pid, lang))
+            if marks:
+                lanes.append(timeline.Lane(label=label, href=(policy_page(pid), ""), undated=True,
+                                           marks=tuple(timeline.Mark(day=d, title=f"{d.isoformat()} {t}")
+                                                       for d, t in marks)))
+    rows = [{"date": day.isoformat(), "policy": policy_link(book, pid, lang), "change": text, "link": target}
+            for day, pid, _, text, target in sorted(events, key=lambda e: (e[0], e[1], e[2], e[3]))]
+    return {"timeline": timeline.layout(lanes, lang), "rows": rows, "undated": undated}
+
+
+def _first_date(book: PolicySet, pid: str) -> dt.date:
+    start, _ = book.model.policies[pid].effective
+    return start or dt.date.min
+
+
+def _policy_events(book: PolicySet, pid: str, lang: str):
+    policy = book.model.policies[pid]
+    page = policy_page(pid)
+    title = policy.title.get(lang)
+    start, end = policy.effective
+    if start:
+        yield start, pid, 0, s("change.policy_start", lang, label=title), link("", page, "overview")
+    if end:
+        yield end, pid, 9, s("change.policy_end", lang, label=title), link("", page, "overview")
+    for rule in policy.rules:
+        eff = rule.decl.effective
+        label = rule.decl.label.get(lang)
+        target = link("", page, anchor("rule", rule.name))
+        if eff and eff.start and eff.start != start:
+            yield eff.start, pid, 1, s("change.rule_start", lang, label=label), target
+        if eff and eff.end and eff.end != end:
+            yield eff.end, pid, 8, s("change.rule_end", lang, label=label), target
+    prose = Renderer(book.model, policy, lang)
+    for define in policy.defines.values():
+        for case in define.decl.cases:
+            value = plain(prose.expr(case.expr, define.type.unit))
+            label = define.label.get(lang)
+            target = link("", page, anchor("define", define.path))
+            if case.start and case.start != start:
+                yield case.start, pid, 2, s("change.value_start", lang, label=label, value=value), target
+            if case.end and case.end != end:
+                yield case.end, pid, 7, s("change.value_end", lang, label=label, value=value), target
+    for rollout in policy.rollouts.values():
+        label = rollout.label.get(lang)
+        target = link("", page, anchor("rollout", rollout.name.value))
+        for phase in rollout.phases:
+            ramp = timeline.ramp_text(phase.ramp_from, phase.ramp_to, lang)
+            yield phase.start, pid, 3, s("change.phase_start", lang, label=label, phase=phase.label.get(lang),
+                                         ramp=ramp), target
+            yield phase.end, pid, 6, s("change.phase_end", lang, label=label, phase=phase.label.get(lang)), target
+
+
+# ---------------------------------------------------------------- the step phrases
+def steps_view(lang: str) -> dict:
+    return {"language_line": "# language: zh-CN",
+            "phrases": [{"kind": s(f"step.{p.kind}", lang), "key": p.key, "example_zh": p.example_zh,
+                         "example_en": p.example_en, "meaning": p.doc_zh if lang == "zh" else p.doc_en}
+                        for p in PHRASES]}

@@ -1,0 +1,322 @@
+"""Checked expressions in, plain language out: `account.fans >= 1000` reads "粉丝数不少于 1000 人" /
+"Followers is at least 1,000 followers".
+
+The result is a tuple of segments (plain text, a term linked to its declaration, a value, code), so
+the HTML and Markdown templates can style terms and values without re-reading any text.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+import attrs
+
+from policydsl.docs.strings import s
+from policydsl.runtime import values as rv
+from policydsl.semantics.model import Model, Policy
+from policydsl.semantics.types import Type
+from policydsl.syntax import ast
+
+
+@attrs.frozen
+class Seg:
+    text: str
+    role: str = ""  # "" plain | term | value | code
+    href: str = ""  # an anchor on the policy page, for terms
+
+
+Prose = tuple[Seg, ...]
+
+COMPARE_KEYS = {">=": "ge", ">": "gt", "<=": "le", "<": "lt", "==": "eq", "!=": "ne"}
+NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!=", "!=": "=="}
+ARITH = {"+": "+", "-": "−", "*": "×", "/": "÷"}
+PRECEDENCE = {"or": 1, "and": 2, "+": 4, "-": 4, "*": 5, "/": 5}
+BUILTINS = {"days_between": "x.days_between", "next_half_month": "x.next_half_month", "month_end": "x.month_end"}
+
+
+def plain(prose: Iterable[Seg]) -> str:
+    return "".join(seg.text for seg in prose)
+
+
+def anchor(kind: str, name: str) -> str:
+    """The HTML id of a declaration on its policy page (`rule-fans_2023`, `input-account.fans`)."""
+    return f"{kind}-{name}"
+
+
+def period_text(start: dt.date | None, end: dt.date | None, lang: str, *, none_key: str = "period.always") -> str:
+    if start and end:
+        return s("period.between", lang, start=start.isoformat(), end=end.isoformat())
+    if start:
+        return s("period.from", lang, start=start.isoformat())
+    if end:
+        return s("period.until", lang, end=end.isoformat())
+    return s(none_key, lang)
+
+
+def literal_text(kind: str, value: object, lang: str) -> str:
+    """A literal of the language as a reader sees it (money with ¥, percentages with %, counts grouped in English)."""
+    shown_kind = {"int": "count", "decimal": "number"}.get(kind, kind)
+    if kind == "text":
+        return s("x.quote_open", lang) + str(value) + s("x.quote_close", lang)
+    return rv.display(shown_kind, value, lang)
+
+
+class Renderer:
+    """Renders the expressions of one policy in one language."""
+
+    def __init__(self, model: Model, policy: Policy, lang: str) -> None:
+        self.model = model
+        self.policy = policy
+        self.lang = lang
+        self.period: tuple[dt.date | None, dt.date | None] = (None, None)
+
+    # ------------------------------------------------------------ small pieces
+    def t(self, string_key: str, /, **args: object) -> str:
+        return s(string_key, self.lang, **args)
+
+    def label_of_path(self, path: str) -> str | None:
+        item = self.policy.inputs.get(path) or self.policy.defines.get(path)
+        return item.label.get(self.lang) if item else None
+
+    def enum_label(self, enum: str | None) -> str:
+        decl = self.model.enums.get(enum or "")
+        return decl.label.get(self.lang) if decl else str(enum)
+
+    def enum_value_label(self, enum: str | None, value: str) -> str:
+        decl = self.model.enums.get(enum or "")
+        for item in decl.values if decl else ():
+            if item.name.value == value:
+                return item.label.get(self.lang)
+        for decl in self.model.enums.values():  # an untyped enum literal: the only enum that has it
+            for item in decl.values:
+                if item.name.value == value:
+                    return item.label.get(self.lang)
+        return value
+
+    def unit_label(self, unit: str | None) -> str:
+        decl = self.model.units.get(unit or "")
+        return decl.label.get(self.lang) if decl else ""
+
+    def type_of(self, expr: object) -> Type | None:
+        return self.model.types.get(id(expr))
+
+    def type_text(self, type_: Type) -> str:
+        if type_.kind in ("enum", "set"):
+            return self.t(f"type.{type_.kind}", label=self.enum_label(type_.enum))
+        key = f"type.{type_.kind}"
+        return self.t(key) if key in _KNOWN_TYPES else type_.kind
+
+    def with_unit(self, text: str, unit: str | None) -> str:
+        label = self.unit_label(unit)
+        return f"{text} {label}" if label else text
+
+    def join(self, parts: list[Prose], sep: str, last: str | None = None) -> Prose:
+        out: list[Seg] = []
+        for index, part in enumerate(parts):
+            if index:
+                out.append(Seg(last if last is not None and index == len(parts) - 1 else sep))
+            out.extend(part)
+        return tuple(out)
+
+    def paren(self, prose: Prose) -> Prose:
+        return (Seg(self.t("x.paren_open")), *prose, Seg(self.t("x.paren_close")))
+
+    def quoted(self, text: str, href: str = "") -> Prose:
+        return (Seg(self.t("x.quote_open")), Seg(text, "term", href), Seg(self.t("x.quote_close")))
+
+    def template(self, template_key: str, /, **parts: Prose) -> Prose:
+        """A string-table template whose `{name}` slots are filled with rendered prose."""
+        text = self.t(template_key, **{name: "\0" + name + "\0" for name in parts})
+        out: list[Seg] = []
+        for index, piece in enumerate(text.split("\0")):
+            if index % 2:
+                out.extend(parts[piece])
+            elif piece:
+                out.append(Seg(piece))
+        return tuple(out)
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, expr: object, unit: str | None = None) -> Prose:
+        """`unit` is the unit of the value this expression is compared with or assigned to."""
+        method = getattr(self, "_" + type(expr).__name__.lower(), None)
+        if method is None:  # a construct newer than this renderer: show its code
+            return (Seg(_source_text(expr), "code"),)
+        return method(expr, unit)
+
+    def _literal(self, expr: ast.Literal, unit: str | None) -> Prose:
+        text = literal_text(expr.kind, expr.value, self.lang)
+        if expr.kind in ("int", "decimal", "money", "percent"):
+            text = self.with_unit(text, unit)
+        return (Seg(text, "value"),)
+
+    def _durationlit(self, expr: ast.DurationLit, unit: str | None) -> Prose:
+        return (Seg(rv.display("duration", (expr.amount, expr.unit), self.lang), "value"),)
+
+    def _today(self, expr: ast.Today, unit: str | None) -> Prose:
+        return (Seg(self.t("x.today"), "term"),)
+
+    def _ref(self, expr: ast.Ref, unit: str | None) -> Prose:
+        kind, target = self.model.refs.get(id(expr), ("", expr.path))
+        if kind == "input":
+            return (Seg(self.policy.inputs[target].label.get(self.lang), "term", anchor("input", target)),)
+        if kind == "define":
+            return self._define_ref(target)
+        if kind == "enum":
+            enum, _, value = target.rpartition(".")
+            return (Seg(self.enum_value_label(enum, value), "value"),)
+        if kind == "var":
+            type_ = self.type_of(expr)
+            return (Seg(self.t("x.var", label=self.enum_label(type_.enum if type_ else None)), "term"),)
+        return (Seg(expr.path, "code"),)
+
+    def _define_ref(self, path: str) -> Prose:
+        define = self.policy.defines[path]
+        term = Seg(define.label.get(self.lang), "term", anchor("define", path))
+        constant = self._constant_in_period(define.decl)
+        if constant is None:
+            return (term,)
+        return (term, Seg(self.t("x.aside_open")), *self.expr(constant, define.type.unit), Seg(self.t("x.aside_close")))
+
+    def _constant_in_period(self, decl: ast.DefineDecl) -> ast.Literal | None:
+        """The literal a define has throughout the current period, when exactly one plain case applies."""
+        start, end = self.period
+        cases = [c for c in decl.cases if _overlaps(c.start, c.end, start, end)]
+        if len(cases) == 1 and cases[0].when is None and isinstance(cases[0].expr, ast.Literal):
+            return cases[0].expr
+        return None
+
+    def _notopen(self, expr: ast.NotOpen, unit: str | None) -> Prose:
+        return (Seg(self.t("table.not_open"), "value"),)
+
+    def _notstated(self, expr: ast.NotStated, unit: str | None) -> Prose:
+        return (Seg(self.t("table.not_stated"), "value"),)
+
+    def _setlit(self, expr: ast.SetLit, unit: str | None) -> Prose:
+        if not expr.items:
+            return (Seg(s("table.empty_set", self.lang), "value"),)
+        return self.join([self.expr(item) for item in expr.items], self.t("x.list_sep"))
+
+    def _binary(self, expr: ast.Binary, unit: str | None) -> Prose:
+        if expr.op in ("and", "or"):
+            parts = [self._operand(part, expr.op) for part in _flatten(expr, expr.op)]
+            return self.join(parts, " " + self.t(f"x.{expr.op}") + " ")
+        if expr.op in COMPARE_KEYS:
+            return self._compare(expr.op, expr.left, expr.right)
+        result_unit = getattr(self.type_of(expr), "unit", None)
+        left = self._operand(expr.left, expr.op, unit=result_unit)
+        right = self._operand(expr.right, expr.op, right=True, unit=result_unit)
+        return (*left, Seg(f" {ARITH.get(expr.op, expr.op)} "), *right)
+
+    def _operand(self, expr: object, op: str, *, right: bool = False, unit: str | None = None) -> Prose:
+        inner = expr.op if isinstance(expr, ast.Binary) else None
+        prose = self.expr(expr, unit)
+        if inner in PRECEDENCE and (PRECEDENCE[inner] < PRECEDENCE[op] or (right and inner != op and
+                                                                          PRECEDENCE[inner] == PRECEDENCE[op])):
+            return self.paren(prose)
+        if isinstance(expr, ast.Aggregate) and op in PRECEDENCE:
+            return self.paren(prose)
+        return prose
+
+    def _compare(self, op: str, left: object, right: object) -> Prose:
+        left_type, right_type = self.type_of(left), self.type_of(right)
+        if isinstance(right, ast.SetLit) and not right.items and op in ("==", "!="):
+            return self._glued(self.expr(left), self.t("x.empty" if op == "==" else "x.not_empty"), ())
+        words = COMPARE_KEYS[op]
+        if op not in ("==", "!=") and getattr(left_type, "kind", None) == "date":
+            words = "date." + words
+        left_prose = self._side(left, getattr(right_type, "unit", None))
+        right_prose = self._side(right, getattr(left_type, "unit", None))
+        return self._glued(left_prose, self.t(f"x.{words}"), right_prose)
+
+    def _side(self, expr: object, unit: str | None) -> Prose:
+        """One side of a comparison; a sum or product is bracketed so the verb clearly takes all of it."""
+        prose = self.expr(expr, unit)
+        return self.paren(prose) if isinstance(expr, ast.Binary) and expr.op in ARITH else prose
+
+    def _glued(self, subject: Prose, verb: str, rest: Prose) -> Prose:
+        """Chinese glues the verb to its subject ("粉丝数不少于 1000"); English spaces it."""
+        if self.lang == "zh":
+            return (*subject, Seg(verb + (" " if rest else "")), *rest)
+        return (*subject, Seg(" " + verb + (" " if rest else "")), *rest)
+
+    def _unary(self, expr: ast.Unary, unit: str | None) -> Prose:
+        operand = expr.operand
+        if expr.op == "neg":
+            return (Seg("−"), *self._operand(operand, "*", unit=unit))
+        if isinstance(operand, ast.Binary) and operand.op in NEGATED:
+            return self._compare(NEGATED[operand.op], operand.left, operand.right)
+        if isinstance(operand, ast.Member):
+            return self._member(attrs.evolve(operand, negated=not operand.negated), unit)
+        if isinstance(operand, ast.Ref) and getattr(self.type_of(operand), "kind", None) == "bool":
+            return self._glued(self.expr(operand), self.t("x.eq"), (Seg(rv.display("bool", False, self.lang), "value"),))
+        inner = self.expr(operand)
+        if isinstance(operand, ast.Binary) and operand.op in ("and", "or"):
+            inner = self.paren(inner)
+        sep = "" if self.lang == "zh" else " "
+        return (Seg(self.t("x.not") + sep), *inner)
+
+    def _member(self, expr: ast.Member, unit: str | None) -> Prose:
+        item = self.expr(expr.item)
+        if isinstance(expr.collection, ast.SetLit):
+            choices = [self.expr(c) for c in expr.collection.items]
+            if not expr.negated:
+                return self._glued(item, self.t("x.in_list"), self._choice_list(choices, "x.list_or"))
+            key = "x.not_in_one" if len(choices) == 1 else "x.not_in_list"
+            return self._glued(item, self.t(key), self._choice_list(choices, "x.list_and"))
+        verb = self.t("x.not_includes" if expr.negated else "x.includes")
+        return self._glued(self.expr(expr.collection), verb, item)
+
+    def _choice_list(self, choices: list[Prose], last_key: str) -> Prose:
+        if len(choices) <= 1:
+            return choices[0] if choices else ()
+        return self.join(choices, self.t("x.list_sep"), self.t(last_key))
+
+    def _call(self, expr: ast.Call, unit: str | None) -> Prose:
+        name = expr.func.value
+        table = self.policy.tables.get(name)
+        if table is not None:
+            args = self.join([self.expr(a) for a in expr.args], self.t("x.list_sep"))
+            label = self.quoted(table.decl.label.get(self.lang), anchor("table", name))
+            return self.template("x.table", table=label, args=args)
+        if name in BUILTINS and len(expr.args) in (1, 2):
+            parts = dict(zip(("a", "b"), (self.expr(a) for a in expr.args)))
+            return self.template(BUILTINS[name], **parts)
+        return (Seg(_source_text(expr), "code"),)
+
+    def _aggregate(self, expr: ast.Aggregate, unit: str | None) -> Prose:
+        coll_type = self.type_of(expr.iterable)
+        var = (Seg(self.enum_label(coll_type.enum if coll_type else None), "term"),)
+        key = f"x.{expr.func}" if expr.func in ("all", "any") else f"x.agg.{expr.func}"
+        head = self.template(key, set=self.expr(expr.iterable), var=var)
+        return (*head, *self.expr(expr.body, unit))
+
+    def _covered(self, expr: ast.Covered, unit: str | None) -> Prose:
+        rollout = self.policy.rollouts.get(expr.rollout.value)
+        if rollout is None:
+            return (Seg(_source_text(expr), "code"),)
+        label = self.quoted(rollout.label.get(self.lang), anchor("rollout", rollout.name.value))
+        key_label = self.label_of_path(rollout.key.value) or rollout.key.value
+        return self.template("x.covered", rollout=label,
+                             key=(Seg(key_label, "term", anchor("input", rollout.key.value)),))
+
+
+_KNOWN_TYPES = {"type.count", "type.number", "type.money", "type.percent", "type.bool", "type.text", "type.date",
+                "type.duration"}
+
+
+def _flatten(expr: object, op: str) -> list[object]:
+    if isinstance(expr, ast.Binary) and expr.op == op:
+        return [*_flatten(expr.left, op), *_flatten(expr.right, op)]
+    return [expr]
+
+
+def _overlaps(a_start, a_end, b_start, b_end) -> bool:
+    lo = max(a_start or dt.date.min, b_start or dt.date.min)
+    hi = min(a_end or dt.date.max, b_end or dt.date.max)
+    return lo <= hi
+
+
+def _source_text(node: object) -> str:
+    span = getattr(node, "span", None)
+    return " ".join(span.text.split()) if span is not None else type(node).__name__
+

@@ -1,0 +1,219 @@
+"""The loaded rule book, the features and the languages in; every file of the handbook out, page by
+page, through Jinja templates (HTML autoescaped, Markdown escaped by a finalizer, StrictUndefined).
+
+`pages()` yields (relative path, text) one file at a time, so a failure while rendering stops the
+stream and whatever wrote the earlier files (see output.py) can throw them away.
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import attrs
+import jinja2
+from markupsafe import Markup, escape
+
+from policydsl.docs import book as whole
+from policydsl.docs.examples import Example, collect
+from policydsl.docs.prose import Seg, plain
+from policydsl.docs.strings import HTML_LANG, LANGS, s, table
+from policydsl.docs.view import PolicyView, policy_page
+from policydsl.loader import PolicySet
+
+FORMATS = {"html": ".html", "md": ".md"}
+BOOK_PAGES = ("inventory", "glossary", "changes", "steps")
+MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")
+
+
+class MdText(str):
+    """Markdown that is already escaped (prose, code spans, links): the finalizer leaves it alone."""
+
+
+def md_escape(value: Any) -> str:
+    """Policy text as literal Markdown: every character Markdown would read as syntax is escaped."""
+    if isinstance(value, MdText):
+        return value
+    text = "" if value is None else str(value)
+    return MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def _loader() -> jinja2.BaseLoader:
+    return jinja2.PackageLoader("policydsl.docs", "templates")
+
+
+def html_environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=_loader(), autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["prose"] = _html_prose
+    return env
+
+
+def md_environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=_loader(), autoescape=False, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=md_escape)
+    env.filters["prose"] = _md_prose
+    env.filters["code"] = lambda text: MdText("`" + str(text).replace("`", "'") + "`")
+    env.filters["raw"] = lambda text: MdText(text)
+    return env
+
+
+def _html_prose(prose: tuple[Seg, ...]) -> Markup:
+    out = []
+    for seg in prose:
+        text = escape(seg.text)
+        if seg.role == "term" and seg.href:
+            out.append(Markup('<a class="term" href="#{}">{}</a>').format(seg.href, text))
+        elif seg.role in ("term", "value"):
+            out.append(Markup('<span class="{}">{}</span>').format(seg.role, text))
+        elif seg.role == "code":
+            out.append(Markup("<code>{}</code>").format(text))
+        else:
+            out.append(text)
+    return Markup("").join(out)
+
+
+def _md_prose(prose: tuple[Seg, ...]) -> MdText:
+    return MdText("".join(f"`{seg.text}`" if seg.role == "code" else md_escape(seg.text) for seg in prose))
+
+
+@attrs.define
+class Site:
+    """One rendering of the handbook."""
+
+    book: PolicySet
+    features: Path
+    policies_dir: str
+    langs: tuple[str, ...] = LANGS
+    html: jinja2.Environment = attrs.field(factory=html_environment)
+    md: jinja2.Environment = attrs.field(factory=md_environment)
+    examples: dict[str, list[Example]] = attrs.field(factory=dict)
+
+    def pages(self) -> Iterator[tuple[str, str]]:
+        self.examples = {}
+        for example in collect(self.book, self.features):
+            self.examples.setdefault(example.policy, []).append(example)
+        yield "index.html", self.render(self.html, "root.html", {"langs": self.langs})
+        yield "README.md", self.render(self.md, "root.md", {"langs": self.langs})
+        for lang in self.langs:
+            yield from self.language(lang)
+
+    def language(self, lang: str) -> Iterator[tuple[str, str]]:
+        views = {pid: PolicyView(self.book, self.book.model.policies[pid], lang, self.policies_dir,
+                                 self.examples.get(pid, [])).build() for pid in sorted(self.book.model.policies)}
+        book_views = {
+            "index": whole.index_view(self.book, lang, self.examples),
+            "inventory": whole.inventory_view(self.book, self.features, lang, self.examples),
+            "glossary": whole.glossary_view(self.book, lang),
+            "changes": whole.changes_view(self.book, lang),
+            "steps": whole.steps_view(lang),
+        }
+        subjects = book_views["index"]["subjects"]
+        for fmt in FORMATS:
+            env = self.html if fmt == "html" else self.md
+            for name, view in book_views.items():
+                yield self.page(env, lang, fmt, name, f"{name}.{fmt}", {"view": view, "subjects": subjects})
+            for pid, view in views.items():
+                yield self.page(env, lang, fmt, policy_page(pid), f"policy.{fmt}", {"view": view, "subjects": subjects})
+        for pid, view in views.items():
+            if view["timeline"] is not None:
+                yield (f"{lang}/md/policies/{view['timeline_file']}",
+                       self.render(self.html, "timeline.svg", {"tl": view["timeline"], "standalone": True,
+                                                               "link": None, "lang": lang}))
+        if book_views["changes"]["timeline"] is not None:
+            yield (f"{lang}/md/changes.svg",
+                   self.render(self.html, "timeline.svg", {"tl": book_views["changes"]["timeline"],
+                                                           "standalone": True, "link": None, "lang": lang}))
+        yield f"{lang}/html/assets/search-index.js", search_index(lang, views, book_views)
+        for asset in ("style.css", "search.js"):
+            yield f"{lang}/html/assets/{asset}", self.render(self.html, f"assets/{asset}", {})
+
+    def page(self, env: jinja2.Environment, lang: str, fmt: str, page: str, template: str,
+             extra: dict[str, Any]) -> tuple[str, str]:
+        ext = FORMATS[fmt]
+        depth = page.count("/")
+        root = "../" * depth
+        other = [x for x in self.langs if x != lang]
+        link = _linker(page, ext, fmt)
+        context = {
+            "t": table(lang), "lang": lang, "html_lang": HTML_LANG[lang], "fmt": fmt, "page": page, "root": root,
+            "link": link, "other_lang": (root + f"../../{other[0]}/{fmt}/{page}{ext}") if other else "",
+            "nav": [(key, s(f"nav.{key}", lang)) for key in ("index", *BOOK_PAGES)],
+            **extra,
+        }
+        if fmt == "md":
+            context.update(_md_helpers(link))
+        return f"{lang}/{fmt}/{page}{ext}", self.render(env, template, context)
+
+    @staticmethod
+    def render(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:
+        return env.get_template(template).render(context)
+
+
+def _linker(page: str, ext: str, fmt: str) -> Callable[..., str]:
+    """link(target_page, anchor) -> a URL relative to `page` (same page: just the #anchor)."""
+    here = posixpath.dirname(page) or "."
+
+    def link(target: str, anchor: str = "") -> str:
+        url = "" if target in ("", page) else posixpath.relpath(target + ext, here)
+        if anchor:
+            url += "#" + anchor
+        return MdText(url) if fmt == "md" else url
+    return link
+
+
+def _md_helpers(link: Callable[..., str]) -> dict[str, Callable[..., MdText]]:
+    """Markdown links and lists of links, already escaped (Jinja macros would be escaped twice)."""
+    def ref(item: dict) -> MdText:
+        text = f"`{item['text']}`" if item.get("role") == "code" else md_escape(item["text"])
+        if item.get("page") or item.get("anchor"):
+            return MdText(f"[{text}]({link(item['page'], item['anchor'])})")
+        return MdText(text)
+
+    def refs(items: list[dict], sep: str) -> MdText:
+        return MdText(md_escape(sep).join(ref(item) for item in items))
+
+    def quote(text: str) -> MdText:
+        return MdText("> " + md_escape(text))
+
+    return {"ref": ref, "refs": refs, "quote": quote}
+
+
+def search_index(lang: str, views: dict[str, dict], book_views: dict[str, dict]) -> str:
+    """The offline search index: a script assigning [url, kind, title, text] rows to a global."""
+    rows: list[list[str]] = []
+
+    def add(url: str, kind: str, title: str, *text: str) -> None:
+        rows.append([url, s(f"kind.{kind}", lang), title, " ".join(" ".join(t.split()) for t in text if t)])
+
+    for pid, view in views.items():
+        page = f"policies/{pid}.html"
+        add(page, "policy", view["title"], pid, view["period"])
+        for rule in view["rules"]:
+            parts = [plain(p) for p in (rule["scope"] or (), rule["condition"] or (), rule["message"])]
+            add(f"{page}#{rule['anchor']}", "rule", f"{rule['label']} — {view['title']}", rule["name"], rule["code"],
+                *parts, *(q["quote"] for q in rule["sources"]))
+        for kind in ("inputs", "defines"):
+            for item in view[kind]:
+                add(f"{page}#{item['anchor']}", kind[:-1], f"{item['label']} — {view['title']}", item["path"])
+        for item in view["tables"]:
+            add(f"{page}#{item['anchor']}", "table", f"{item['label']} — {view['title']}", item["name"])
+        for item in view["rollouts"]:
+            add(f"{page}#{item['anchor']}", "rollout", f"{item['label']} — {view['title']}", item["name"])
+        for kind, items in (("assumption", view["assumptions"]), ("note", view["notes"])):
+            for item in items:
+                add(f"{page}#{item['anchor']}", kind, f"{item['name']} — {view['title']}", item["text"])
+        for item in view["examples"]:
+            add(f"{page}#{item['anchor']}", "example", f"{item['title']} — {view['title']}", item["summary"])
+    for enum in book_views["glossary"]["enums"]:
+        add(f"glossary.html#{enum['anchor']}", "enum", enum[lang], enum["id"],
+            *(f"{v['id']} {v['zh']} {v['en']}" for v in enum["values"]))
+    for term in book_views["glossary"]["facts"]:
+        add("glossary.html#facts", "term", term[lang], term["path"], term["zh"], term["en"])
+    for phrase in book_views["steps"]["phrases"]:
+        add("steps.html", "step", phrase["example_zh" if lang == "zh" else "example_en"], phrase["example_zh"],
+            phrase["example_en"], phrase["meaning"])
+    data = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return "window.POLICYDSL_SEARCH = " + data + ";\n"

@@ -1,0 +1,485 @@
+"""One checked policy (plus its worked examples) and a language in, the view model of its page out:
+plain dicts of display text, prose segments and links that the templates lay out and never compute.
+
+Links are (page, anchor) pairs: page "" is the same page, otherwise a page key such as
+"inventory" or "policies/cart.opening"; the templates turn them into relative URLs.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Iterable
+
+import attrs
+
+from policydsl.bdd.world import raw_fact
+from policydsl.docs import highlight, timeline
+from policydsl.docs.examples import Example
+from policydsl.docs.prose import Renderer, Seg, anchor, literal_text, period_text, plain
+from policydsl.docs.strings import s
+from policydsl.loader import PolicySet
+from policydsl.runtime import values as rv
+from policydsl.runtime.evaluate import split_template
+from policydsl.runtime.facts import convert
+from policydsl.semantics.model import Policy
+from policydsl.syntax import ast
+
+INVENTORY_ID = re.compile(r"^R(\d{3})\.\d+$")
+
+
+def policy_page(policy: str) -> str:
+    return f"policies/{policy}"
+
+
+def link(text: str, page: str = "", anchor_: str = "", role: str = "") -> dict:
+    return {"text": text, "page": page, "anchor": anchor_, "role": role}
+
+
+def inventory_link(ident: str) -> dict:
+    return link(ident, "inventory", f"inv-{ident}", "code")
+
+
+class PolicyView:
+    """Builds the page of one policy in one language."""
+
+    def __init__(self, book: PolicySet, policy: Policy, lang: str, policies_dir: str,
+                 examples: list[Example]) -> None:
+        self.book = book
+        self.model = book.model
+        self.policy = policy
+        self.lang = lang
+        self.policies_dir = policies_dir
+        self.examples = examples
+        self.prose = Renderer(book.model, policy, lang)
+        self.about = _about_index(policy)
+
+    def t(self, string_key: str, /, **args: Any) -> str:
+        return s(string_key, self.lang, **args)
+
+    # ------------------------------------------------------------ the page
+    def build(self) -> dict:
+        p = self.policy
+        start, end = p.effective
+        return {
+            "id": p.id, "page": policy_page(p.id), "title": p.title.get(self.lang),
+            "period": period_text(start, end, self.lang),
+            "implements": [inventory_link(n.value) for n in p.decl.implements],
+            "file": self.file_name(),
+            "timeline": timeline.layout(self.timeline_lanes(), self.lang),
+            "timeline_file": f"{p.id}.timeline.svg",
+            "inputs": [self.input_view(i) for i in p.inputs.values()],
+            "defines": [self.define_view(d) for d in p.defines.values()],
+            "rules": [self.rule_view(r) for r in p.rules],
+            "tables": [self.table_view(t) for t in p.tables.values()],
+            "rollouts": [self.rollout_view(r) for r in p.rollouts.values()],
+            "assumptions": [self.note_view(a, "assume") for a in p.assumptions],
+            "notes": [self.note_view(n, "note") for n in p.notes],
+            "sources": self.sources_view(),
+            "examples": [self.example_view(e, i) for i, e in enumerate(self.examples, start=1)],
+            "source_lines": highlight.lines(p.decl.span.source.text),
+            "fence": _fence(p.decl.span.source.text),
+        }
+
+    def file_name(self) -> str:
+        """The policy file relative to the policies folder: never an absolute, machine-specific path."""
+        base = os.path.abspath(self.policies_dir)
+        if not os.path.isdir(base):  # a single policy file was named
+            base = os.path.dirname(base)
+        path = os.path.relpath(os.path.abspath(self.policy.file), base)
+        return path.replace(os.sep, "/") if not path.startswith("..") else os.path.basename(self.policy.file)
+
+    # ------------------------------------------------------------ declarations
+    def input_view(self, item) -> dict:
+        return {"anchor": anchor("input", item.path), "path": item.path, "label": item.label.get(self.lang),
+                "type": self.prose.type_text(item.type), "type_link": self.enum_link(item.type),
+                "unit": item.unit.label.get(self.lang) if item.unit else "",
+                "assumptions": self.assumptions_about(item.path)}
+
+    def enum_link(self, type_) -> dict | None:
+        if type_.kind in ("enum", "set") and type_.enum:
+            return link(self.prose.type_text(type_), "glossary", f"enum-{type_.enum}")
+        return None
+
+    def define_view(self, item) -> dict:
+        cases = []
+        conditional = False
+        for case in item.decl.cases:
+            self.prose.period = (case.start, case.end)
+            head: list[Seg] = []
+            if case.start or case.end:
+                head.append(Seg(period_text(case.start, case.end, self.lang)))
+            if case.when is not None:
+                conditional = True
+                if head:
+                    head.append(Seg(self.t("example.sep")))
+                head += self.prose.template("define.when", cond=self.prose.expr(case.when))
+            elif conditional and not head:
+                head.append(Seg(self.t("define.otherwise")))
+            cases.append({"when": tuple(head) or (Seg(self.t("define.always")),), "plain": not head,
+                          "value": self.prose.expr(case.expr, item.type.unit)})
+        self.prose.period = (None, None)
+        single = cases[0]["value"] if len(cases) == 1 and cases[0]["plain"] else None
+        return {"anchor": anchor("define", item.path), "path": item.path, "label": item.label.get(self.lang),
+                "type": self.prose.type_text(item.type), "type_link": self.enum_link(item.type),
+                "unit": item.unit.label.get(self.lang) if item.unit else "", "cases": cases, "single": single,
+                "sources": [self.quote(src) for src in item.decl.sources],
+                "assumptions": self.assumptions_about(item.path)}
+
+    def rule_view(self, rule) -> dict:
+        decl = rule.decl
+        eff = decl.effective
+        start, end = (eff.start, eff.end) if eff else self.policy.effective
+        self.prose.period = (start, end)
+        body = decl.body
+        view = {
+            "anchor": anchor("rule", rule.name), "name": rule.name, "label": decl.label.get(self.lang),
+            "kind": body.kind, "outcome": body.outcome, "outcome_word": self.t(f"outcome.{body.outcome}"),
+            "code": body.code.value,
+            "period": period_text(eff.start, eff.end, self.lang) if eff else self.t("period.policy"),
+            "scope": self.prose.expr(decl.scope) if decl.scope is not None else None,
+            "condition": self.prose.expr(body.condition) if body.condition is not None else None,
+            "message": self.message(body.message),
+            "supersedes": self.rule_link(decl.supersedes.value) if decl.supersedes else None,
+            "superseded_by": [self.rule_link(r.name) for r in self.policy.rules
+                              if r.decl.supersedes and r.decl.supersedes.value == rule.name],
+            "exception_to": [self.rule_link(n.value) for n in decl.exception_to],
+            "priority": decl.priority,
+            "exceptions": [{"rule": self.rule_link(n), "priority": self.policy.rule(n).decl.priority}
+                           for n in rule.exceptions if any(r.name == n for r in self.policy.rules)],
+            "implements": [inventory_link(n.value) for n in decl.implements],
+            "sources": [self.quote(src) for src in decl.sources],
+            "assumptions": self.assumptions_about(rule.name),
+        }
+        self.prose.period = (None, None)
+        return view
+
+    def rule_link(self, name: str) -> dict:
+        rule = next((r for r in self.policy.rules if r.name == name), None)
+        label = rule.decl.label.get(self.lang) if rule else name
+        return link(label, "", anchor("rule", name))
+
+    def message(self, text: ast.Text) -> tuple[Seg, ...]:
+        """A message template with its placeholders shown as the labels of the values they name."""
+        out: list[Seg] = []
+        for piece, path in split_template(text.get(self.lang)):
+            if piece:
+                out.append(Seg(piece))
+            if path is not None:
+                label = self.prose.label_of_path(path) or path
+                kind = "input" if path in self.policy.inputs else "define"
+                out += [Seg(self.t("x.placeholder_open")), Seg(label, "term", anchor(kind, path)),
+                        Seg(self.t("x.placeholder_close"))]
+        return tuple(out)
+
+    # ------------------------------------------------------------ tables
+    def table_view(self, table) -> dict:
+        decl = table.decl
+        view = {"anchor": anchor("table", table.name), "name": table.name, "label": decl.label.get(self.lang),
+                "kind": table.kind, "kind_text": self.t(f"table.kind.{table.kind}"), "hit": None,
+                "assumptions": self.assumptions_about(table.name), "has_special": False}
+        if table.kind == "matrix":
+            view.update(self.matrix(table))
+        else:
+            view.update(self.rows(table))
+        if table.kind == "range":
+            key = f"table.hit.{decl.hit}" + (f".{decl.aggregator}" if decl.aggregator else "")
+            view["hit"] = self.t(key) if key in _hit_keys() else decl.hit
+        cells = [c for row in view["body"] for c in row["cells"]]
+        view["has_special"] = any(c["cls"] in ("not-open", "not-stated") for c in cells)
+        return view
+
+    def matrix(self, table) -> dict:
+        row_enum, col_enum = (t.enum for t in table.param_types)
+        corner = f"{self.prose.enum_label(row_enum)} \\ {self.prose.enum_label(col_enum)}"
+        header = [corner] + [self.prose.enum_value_label(col_enum, c.value) for c in table.decl.columns]
+        body = [{"head": self.prose.enum_value_label(row_enum, row.key.value),
+                 "cells": [self.cell(c, table) for c in row.cells]} for row in table.decl.matrix]
+        return {"header": header, "body": body}
+
+    def rows(self, table) -> dict:
+        decl = table.decl
+        param = table.param_types[0]
+        with_priority = any(r.priority is not None for r in decl.rows)
+        param_label, param_unit = self.param_header(table)
+        header = [param_label, decl.label.get(self.lang)]
+        if with_priority:
+            header.append(self.t("col.priority"))
+        body = []
+        for row in decl.rows:
+            head = self.interval(row.key, param.unit or param_unit) if isinstance(row.key, ast.Interval) else \
+                self.prose.enum_value_label(param.enum, row.key.value)
+            cells = [self.cell(row.cell, table)]
+            if with_priority:
+                cells.append({"text": "" if row.priority is None else str(row.priority), "cls": ""})
+            body.append({"head": head, "cells": cells})
+        return {"header": header, "body": body}
+
+    def param_header(self, table) -> tuple[str, str | None]:
+        """The heading of a one-parameter table's key column and the unit of its bounds: the label
+        of what the policy looks the table up with (`stage_ratio(shop.age)` -> 开店天数, 天)."""
+        param = table.param_types[0]
+        if param.kind == "enum":
+            return self.prose.enum_label(param.enum), None
+        for call in _calls(self.policy, table.name):
+            arg = call.args[0] if call.args else None
+            kind, target = self.model.refs.get(id(arg), ("", ""))
+            if kind in ("input", "define"):
+                arg_type = self.model.types.get(id(arg))
+                return self.prose.label_of_path(target) or target, getattr(arg_type, "unit", None)
+        return table.decl.params[0].name.value, None
+
+    def interval(self, key: ast.Interval, unit: str | None) -> str:
+        def bound(value, kind):
+            return self.prose.with_unit(literal_text(kind, value, self.lang), unit)
+        if key.low is not None and key.high is not None and key.low_closed and key.high_closed:
+            both = self.t("interval.closed", low=literal_text(key.low_kind, key.low, self.lang),
+                          high=literal_text(key.high_kind, key.high, self.lang))
+            return self.prose.with_unit(both, unit)  # "0 至 90 天", "0 to 90 days"
+        low = bound(key.low, key.low_kind) if key.low is not None else None
+        high = bound(key.high, key.high_kind) if key.high is not None else None
+        parts = []
+        if low is not None:
+            parts.append(self.t("interval.ge" if key.low_closed else "interval.gt", low=low))
+        if high is not None:
+            parts.append(self.t("interval.le" if key.high_closed else "interval.lt", high=high))
+        if len(parts) == 2:
+            return self.t("interval.and", a=parts[0], b=parts[1])
+        return parts[0] if parts else self.t("interval.all")
+
+    def cell(self, cell, table) -> dict:
+        result = table.result
+        if isinstance(cell, ast.NotOpen):
+            return {"text": self.t("table.not_open"), "cls": "not-open"}
+        if isinstance(cell, ast.NotStated):
+            return {"text": self.t("table.not_stated"), "cls": "not-stated"}
+        if isinstance(cell, ast.Literal):
+            text = self.prose.with_unit(literal_text(cell.kind, cell.value, self.lang), result.unit)
+            return {"text": text, "cls": "value"}
+        if isinstance(cell, ast.EnumCell):
+            return {"text": self.prose.enum_value_label(result.enum, cell.value.value), "cls": "value"}
+        if isinstance(cell, ast.SetCell):
+            items = [self.prose.enum_value_label(result.enum, n.value) for n in cell.items]
+            return {"text": self.t("x.list_sep").join(items) or self.t("table.empty_set"), "cls": "value"}
+        return {"text": "?", "cls": ""}
+
+    # ------------------------------------------------------------ rollouts, assumptions, sources
+    def rollout_view(self, rollout: ast.RolloutDecl) -> dict:
+        key = rollout.key.value
+        phases = [{"name": p.name.value, "label": p.label.get(self.lang), "start": p.start.isoformat(),
+                   "end": p.end.isoformat(), "ramp": timeline.ramp_text(p.ramp_from, p.ramp_to, self.lang),
+                   "text": self.t("rollout.phase", start=p.start.isoformat(), end=p.end.isoformat(),
+                                  ramp_from=rv.percent_text(p.ramp_from), ramp_to=rv.percent_text(p.ramp_to))}
+                  for p in rollout.phases]
+        return {"anchor": anchor("rollout", rollout.name.value), "name": rollout.name.value,
+                "label": rollout.label.get(self.lang),
+                "key": link(self.prose.label_of_path(key) or key, "", anchor("input", key)),
+                "key_text": self.prose.template("rollout.key_text", key=(
+                    Seg(self.prose.label_of_path(key) or key, "term", anchor("input", key)),)),
+                "phases": phases, "assumptions": self.assumptions_about(rollout.name.value)}
+
+    def note_view(self, item, kind: str) -> dict:
+        return {"anchor": anchor(kind, item.name.value), "name": item.name.value, "text": item.text.get(self.lang),
+                "about": [self.about_link(a.value) for a in item.about],
+                "sources": [self.quote(src) for src in item.sources]}
+
+    def about_link(self, name: str) -> dict:
+        p = self.policy
+        if INVENTORY_ID.match(name):
+            return inventory_link(name)
+        if any(r.name == name for r in p.rules):
+            return self.rule_link(name)
+        for kind, items in (("input", p.inputs), ("define", p.defines)):
+            if name in items:
+                return link(items[name].label.get(self.lang), "", anchor(kind, name))
+        if name in p.tables:
+            return link(p.tables[name].decl.label.get(self.lang), "", anchor("table", name))
+        if name in p.rollouts:
+            return link(p.rollouts[name].label.get(self.lang), "", anchor("rollout", name))
+        return link(name, "", "", "code")
+
+    def assumptions_about(self, name: str) -> list[dict]:
+        return [{"link": link(a.name.value, "", anchor("assume", a.name.value), "code"), "text": a.text.get(self.lang)}
+                for a in self.about.get(name, [])]
+
+    def quote(self, src: ast.SourceRef) -> dict:
+        return {"document": src.document, "quote": src.quote}
+
+    def sources_view(self) -> list[dict]:
+        """Every quote of the policy, grouped by document, with what cites it and its inventory ids."""
+        quotes: dict[tuple[str, str], dict] = {}
+        for source, cited_by, ids in self._citations():
+            entry = quotes.setdefault((source.document, source.quote),
+                                      {"quote": source.quote, "cited_by": [], "ids": []})
+            if cited_by not in entry["cited_by"]:
+                entry["cited_by"].append(cited_by)
+            entry["ids"] += [i for i in ids if i not in entry["ids"]]
+        documents: dict[str, list[dict]] = {}
+        for (document, _), entry in quotes.items():
+            entry["ids"] = [inventory_link(i) for i in sorted(entry["ids"], key=_id_order)]
+            documents.setdefault(document, []).append(entry)
+        return [{"document": d, "anchor": f"source-{i}", "quotes": documents[d]}
+                for i, d in enumerate(sorted(documents), start=1)]
+
+    def _citations(self) -> Iterable[tuple[ast.SourceRef, dict, list[str]]]:
+        p = self.policy
+        declared = [n.value for n in p.decl.implements]
+
+        def by_document(doc: str) -> list[str]:
+            return [i for i in declared if doc.startswith(INVENTORY_ID.match(i).group(1) + "_")]
+
+        for src in p.decl.sources:
+            yield src, link(self.t("source.cited_by_policy")), by_document(src.document)
+        for define in p.defines.values():
+            for src in define.decl.sources:
+                yield src, link(define.label.get(self.lang), "", anchor("define", define.path)), by_document(src.document)
+        for rule in p.rules:
+            own = [n.value for n in rule.decl.implements]
+            for src in rule.decl.sources:
+                yield src, self.rule_link(rule.name), own or by_document(src.document)
+        for kind, items in (("assume", p.assumptions), ("note", p.notes)):
+            for item in items:
+                about = [a.value for a in item.about if INVENTORY_ID.match(a.value)]
+                for src in item.sources:
+                    yield src, link(item.name.value, "", anchor(kind, item.name.value), "code"), \
+                        about or by_document(src.document)
+
+    # ------------------------------------------------------------ timeline
+    def timeline_lanes(self) -> list[timeline.Lane]:
+        p = self.policy
+        lanes: list[timeline.Lane] = []
+        start, end = p.effective
+        if start or end:
+            lanes.append(timeline.Lane(label=self.t("timeline.policy"),
+                                       bars=(timeline.Bar(start=start, end=end, kind="policy"),), href=("", "overview")))
+        for rule in p.rules:
+            eff = rule.decl.effective
+            if eff and (eff.start or eff.end):
+                lanes.append(timeline.Lane(label=rule.decl.label.get(self.lang), href=("", anchor("rule", rule.name)),
+                                           bars=(timeline.Bar(start=eff.start, end=eff.end, kind="rule"),)))
+        for define in p.defines.values():
+            dated = [c for c in define.decl.cases if c.start or c.end]
+            if dated:
+                self.prose.period = (None, None)
+                bars = tuple(timeline.Bar(start=c.start, end=c.end, kind="value",
+                                          text=plain(self.prose.expr(c.expr, define.type.unit))) for c in dated)
+                lanes.append(timeline.Lane(label=define.label.get(self.lang), bars=bars,
+                                           href=("", anchor("define", define.path))))
+        for rollout in p.rollouts.values():
+            for phase in rollout.phases:
+                kind = phase.name.value if phase.name.value in ("pilot", "full") else "phase"
+                lanes.append(timeline.Lane(
+                    label=f"{phase.label.get(self.lang)}{self.t('example.colon')}{rollout.label.get(self.lang)}",
+                    href=("", anchor("rollout", rollout.name.value)),
+                    bars=(timeline.Bar(start=phase.start, end=phase.end, kind=kind,
+                                       text=timeline.ramp_text(phase.ramp_from, phase.ramp_to, self.lang),
+                                       ramp=(phase.ramp_from, phase.ramp_to)),)))
+        return lanes
+
+    # ------------------------------------------------------------ worked examples
+    def example_view(self, example: Example, index: int) -> dict:
+        compiled = self.book.compiled[example.policy]
+        facts = []
+        for path, text in example.givens:
+            spec = compiled.inputs[path]
+            value, problem = convert(spec, raw_fact(spec, text))
+            shown = text if problem is not None else rv.display(spec.kind, value, self.lang, compiled.labeler(path))
+            facts.append({"label": spec.label[self.lang], "value": shown, "kind": spec.kind,
+                          "anchor": anchor("input", path)})
+        decision = example.decision
+        named = example.lang == self.lang  # a scenario name is shown only on pages of its own language
+        view = {"anchor": f"example-{index}", "file": example.file, "line": example.line,
+                "title": example.name if named else self.t("example.untitled", file=example.file, line=example.line),
+                "source": self.t("example.from", file=example.file, line=example.line) if named else "",
+                "tags": [inventory_link(t) for t in example.tags], "date": example.at.isoformat(), "facts": facts,
+                "outcome": decision.outcome if decision else "error",
+                "outcome_word": self.t(f"outcome.{decision.outcome}" if decision else "outcome.error"),
+                "reasons": [], "warnings": [], "computed": [], "mismatch": example.mismatch,
+                "expected": self.expected(example)}
+        if decision is not None:
+            view["reasons"] = [r.message[self.lang] for r in decision.reasons]
+            view["warnings"] = [w.message[self.lang] for w in decision.warnings]
+            view["computed"] = [{"label": compiled.defines[p].label[self.lang], "value": self.value_text(p, v)}
+                                for p, v in decision.values.items()]
+        elif example.unknown:
+            view["reasons"] = [self.t("example.unknown_fact", name=n) for n in example.unknown]
+        elif getattr(example.error, "missing", None):
+            labels = [compiled.inputs[p].label[self.lang] for p in example.error.missing if p in compiled.inputs]
+            view["reasons"] = [self.t("example.missing", facts=self.t("x.list_sep").join(labels))]
+        elif example.error is not None:
+            view["reasons"] = [" ".join(example.error.message(self.lang).split())]
+        view["summary"] = self.summary(view)
+        return view
+
+    def value_text(self, path: str, value: Any) -> str:
+        compiled = self.book.compiled[self.policy.id]
+        text = rv.display(compiled.value_kinds[path], value, self.lang, compiled.labeler(path))
+        define = self.policy.defines.get(path)
+        if define is not None and define.unit is not None and compiled.value_kinds[path] in ("count", "number"):
+            text = self.prose.with_unit(text, define.unit.name.value)
+        return text
+
+    def expected(self, example: Example) -> str | None:
+        if example.expects_failure:
+            return self.t("example.expects_error")
+        if example.expected_outcome:
+            return self.t("example.expected", outcome=self.t(f"outcome.{example.expected_outcome}"))
+        return None
+
+    def summary(self, view: dict) -> str:
+        """"个体工商户，粉丝数 999，2023-06-01 → 拒绝：粉丝数 999，未达到 1000 的门槛"."""
+        sep = self.t("example.sep")
+        colon = self.t("example.colon")
+        facts = [f["value"] if f["kind"] == "enum" else f"{f['label']}{colon}{f['value']}" if f["kind"] == "bool"
+                 else f"{f['label']} {f['value']}" for f in view["facts"]]
+        head = sep.join([*facts, view["date"]])
+        tail = view["outcome_word"]
+        if view["reasons"]:
+            tail += self.t("example.colon") + ("；" if self.lang == "zh" else "; ").join(view["reasons"])
+        return f"{head} {self.t('example.arrow')} {tail}"
+
+
+def _fence(text: str) -> str:
+    """A Markdown code fence longer than any run of backticks in `text`."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _about_index(policy: Policy) -> dict[str, list[ast.AssumeDecl]]:
+    out: dict[str, list[ast.AssumeDecl]] = {}
+    for assume in policy.assumptions:
+        for about in assume.about:
+            out.setdefault(about.value, []).append(assume)
+    return out
+
+
+def _hit_keys() -> set[str]:
+    from policydsl.docs.strings import STRINGS
+    return {k for k in STRINGS if k.startswith("table.hit.")}
+
+
+def _id_order(ident: str) -> tuple[int, int]:
+    doc, _, num = ident[1:].partition(".")
+    return int(doc), int(num)
+
+
+def _calls(policy: Policy, name: str) -> Iterable[ast.Call]:
+    roots: list[object] = []
+    for define in policy.defines.values():
+        for case in define.decl.cases:
+            roots += [case.expr, case.when]
+    for rule in policy.rules:
+        roots += [rule.decl.scope, rule.decl.body.condition]
+    for root in roots:
+        yield from (node for node in _walk(root) if isinstance(node, ast.Call) and node.func.value == name)
+
+
+def _walk(node: object) -> Iterable[object]:
+    if node is None or not attrs.has(type(node)):
+        return
+    yield node
+    for field in attrs.fields(type(node)):
+        if field.name in ("span", "op_span"):
+            continue
+        value = getattr(node, field.name)
+        for child in value if isinstance(value, tuple) else (value,):
+            yield from _walk(child)

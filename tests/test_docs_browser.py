@@ -1,0 +1,230 @@
+"""The handbook in a real browser: headless Chromium, driven over the DevTools protocol.
+
+It opens the rendered HTML from file:// and checks what a reader gets: no console errors, no
+network request, the search box finds a rule by a Chinese word, Chinese headings are drawn with a
+real CJK font, today's date is drawn on the timeline, and the XSS probe stays inert. Screenshots
+are saved next to the rendered fixture (and into POLICYDSL_SCREENSHOTS when that is set).
+
+Chromium is a test dependency: `make test` installs it (Debian's `chromium` and `fonts-noto-cjk`).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import websocket
+from click.testing import CliRunner
+
+from policydsl.cli import main
+
+from test_docs_support import write_fixture
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--remote-debugging-port=0", "--window-size=1280,1600", "about:blank"]
+CJK_FONTS = ("Noto Sans CJK", "Noto Serif CJK", "WenQuanYi", "Source Han")
+TIMEOUT = 20.0
+
+
+class Browser:
+    """One headless Chromium and one page, spoken to over the DevTools protocol (flattened sessions)."""
+
+    def __init__(self, profile: Path) -> None:
+        self.process = subprocess.Popen([str(CHROMIUM), f"--user-data-dir={profile}", *FLAGS],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + TIMEOUT
+        while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.close()
+                pytest.fail("chromium did not start its DevTools endpoint")
+            time.sleep(0.05)
+        port, path = port_file.read_text().splitlines()[:2]
+        self.ws = websocket.create_connection(f"ws://127.0.0.1:{port}{path}", timeout=TIMEOUT,
+                                              suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict] = []
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Page", "Runtime", "Log", "Network", "DOM", "CSS"):
+            self.call(f"{domain}.enable", session=True)
+
+    def call(self, method: str, session: bool = False, **params) -> dict:
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = self.session
+        self.ws.send(json.dumps(message))
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            reply = json.loads(self.ws.recv())
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise AssertionError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self._event(reply)
+        raise AssertionError(f"{method}: no reply within {TIMEOUT}s")
+
+    def _event(self, event: dict) -> None:
+        if "method" not in event:
+            return
+        self.events.append(event)
+        if event["method"] == "Page.javascriptDialogOpening":  # never leave a page blocked on a dialog
+            message = {"id": 10**6 + len(self.events), "method": "Page.handleJavaScriptDialog",
+                       "params": {"accept": False}, "sessionId": self.session}
+            self.ws.send(json.dumps(message))
+
+    def wait_for(self, method: str, since: int) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while not any(e["method"] == method for e in self.events[since:]):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {method} within {TIMEOUT}s")
+            self._event(json.loads(self.ws.recv()))
+
+    def open(self, url: str) -> None:
+        mark = len(self.events)
+        self.call("Page.navigate", session=True, url=url)
+        self.wait_for("Page.loadEventFired", mark)
+
+    def js(self, expression: str):
+        result = self.call("Runtime.evaluate", session=True, expression=expression, returnByValue=True,
+                           awaitPromise=True)
+        assert "exceptionDetails" not in result, result
+        return result["result"].get("value")
+
+    def screenshot(self, path: Path) -> None:
+        data = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True)["data"]
+        path.write_bytes(base64.b64decode(data))
+        if os.environ.get("POLICYDSL_SCREENSHOTS"):
+            folder = Path(os.environ["POLICYDSL_SCREENSHOTS"])
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, folder / path.name)
+
+    def fonts_of(self, selector: str) -> list[dict]:
+        root = self.call("DOM.getDocument", session=True)["root"]["nodeId"]
+        node = self.call("DOM.querySelector", session=True, nodeId=root, selector=selector)["nodeId"]
+        assert node, f"no element matches {selector}"
+        return self.call("CSS.getPlatformFontsForNode", session=True, nodeId=node)["fonts"]
+
+    def problems(self) -> list[str]:
+        out = []
+        for e in self.events:
+            p = e.get("params", {})
+            if e["method"] == "Runtime.exceptionThrown":
+                out.append("exception: " + p["exceptionDetails"].get("text", ""))
+            elif e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                out.append("console: " + " ".join(str(a.get("value", a.get("description"))) for a in p["args"]))
+            elif e["method"] == "Log.entryAdded" and p["entry"]["level"] == "error":
+                out.append("log: " + p["entry"]["text"])
+        return out
+
+    def requests(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.events if e["method"] == "Network.requestWillBeSent"]
+
+    def dialogs(self) -> list[str]:
+        return [e["params"]["message"] for e in self.events if e["method"] == "Page.javascriptDialogOpening"]
+
+    def close(self) -> None:
+        try:
+            if getattr(self, "ws", None) is not None:
+                self.ws.close()
+        finally:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's chromium and fonts-noto-cjk; "
+                    f"run `make test`, which installs them", pytrace=False)
+    root = write_fixture(tmp_path_factory.mktemp("browser"))
+    result = CliRunner().invoke(main, ["docs", "--policies", str(root / "policies"), "--features",
+                                       str(root / "features"), "--out", str(root / "out")])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture(scope="module")
+def browser(site: Path):
+    profile = site / "profile"
+    profile.mkdir()
+    chromium = Browser(profile)
+    yield chromium
+    chromium.close()
+
+
+def test_policy_page_renders_without_errors_or_network(site: Path, browser: Browser) -> None:
+    start = len(browser.events)
+    browser.open((site / "out" / "zh" / "html" / "policies" / "fixture.deposit.html").as_uri())
+    browser.screenshot(site / "zh-fixture.deposit.png")
+    new = browser.events[start:]
+    assert browser.problems() == []
+    assert all(e["method"] != "Page.javascriptDialogOpening" for e in new)
+    urls = browser.requests()
+    assert urls and all(u.startswith("file://") for u in urls), urls
+    assert browser.js("document.querySelector('h1').textContent") == "测试保证金 fixture.deposit"
+    # Today is drawn by the page's script on every timeline, after the axis it was rendered with.
+    today = browser.js("document.querySelector('svg.timeline-svg g.today text').textContent")
+    assert today.startswith("今天 20")
+    assert browser.js("document.querySelectorAll('svg.timeline-svg g.today line').length") == 1
+
+
+def test_chinese_headings_use_a_real_cjk_font(site: Path, browser: Browser) -> None:
+    browser.open((site / "out" / "zh" / "html" / "policies" / "fixture.deposit.html").as_uri())
+    fonts = browser.fonts_of("h1")
+    main_font = max(fonts, key=lambda f: f["glyphCount"])
+    assert main_font["familyName"].startswith(CJK_FONTS), fonts
+    assert sum(f["glyphCount"] for f in fonts if f["familyName"].startswith(CJK_FONTS)) >= 5  # 测试保证金
+
+
+def test_search_finds_a_rule_by_a_chinese_word(site: Path, browser: Browser) -> None:
+    browser.open((site / "out" / "zh" / "html" / "index.html").as_uri())
+    browser.js("document.getElementById('search-box').focus()")
+    browser.call("Input.insertText", session=True, text="开店满")
+    hits = browser.js("Array.from(document.querySelectorAll('#search-results a')).map(a => "
+                      "[a.querySelector('.hit-title').textContent, a.getAttribute('href')])")
+    assert ["个人店铺需开店满 30 天 — 测试保证金", "policies/fixture.deposit.html#rule-age_2023"] in hits
+    assert ["个人店铺需开店满 60 天 — 测试保证金", "policies/fixture.deposit.html#rule-age_2023h2"] in hits
+    assert browser.js("document.getElementById('search-panel').hidden") is False
+    assert browser.js("document.getElementById('search-status').textContent") == f"找到 {len(hits)} 条结果"
+    browser.screenshot(site / "zh-search.png")
+    # Following the first hit lands on the rule.
+    mark = len(browser.events)
+    browser.js("document.querySelector('#search-results a').click()")
+    browser.wait_for("Page.loadEventFired", mark)
+    assert browser.js("location.hash") == "#rule-age_2023"
+    assert browser.problems() == []
+
+
+def test_the_xss_probe_stays_inert(site: Path, browser: Browser) -> None:
+    for lang in ("zh", "en"):
+        browser.open((site / "out" / lang / "html" / "policies" / "xss.probe.html").as_uri())
+        assert browser.js("document.querySelector('h1').textContent") == "<script>alert(1)</script> xss.probe"
+        browser.call("Input.insertText", session=True, text="")  # let any handler that might fire run
+        browser.js("document.getElementById('search-box').value = 'alert'; "
+                   "document.getElementById('search-box').dispatchEvent(new Event('input'))")
+        assert browser.js("document.querySelectorAll('#search-results a').length") > 0
+    browser.screenshot(site / "en-xss.png")
+    assert browser.dialogs() == []
+    assert browser.problems() == []
+
+
+def test_english_pages_and_the_whole_book_pages(site: Path, browser: Browser) -> None:
+    for page in ("index", "inventory", "glossary", "changes", "steps", "policies/fixture.deposit"):
+        browser.open((site / "out" / "en" / "html" / f"{page}.html").as_uri())
+    browser.screenshot(site / "en-fixture.deposit.png")
+    assert browser.js("document.documentElement.lang") == "en"
+    assert browser.problems() == []
+    assert all(u.startswith("file://") for u in browser.requests())
