@@ -286,5 +286,24 @@ def docs(policies_dir: str, features_dir: str, out_dir: str, langs: str, check_o
     click.echo(s("cli.written", lang, out=out_dir, count=count))
 
 
+# ------------------------------------------------------------------ authoring tools (fmt, lsp, explain-code, init)
+def _register_tool_commands() -> None:
+    """Commands that live in their own modules: each module exposes COMMANDS (click commands)."""
+    from importlib import import_module
+
+    for name in ("policydsl.formatter", "policydsl.lsp", "policydsl.authoring"):
+        try:
+            module = import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # not written yet
+                continue
+            raise
+        for command in getattr(module, "COMMANDS", ()):
+            main.add_command(command)
+
+
+_register_tool_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
