@@ -1,0 +1,47 @@
+"""A Pygments lexer for .policy files (entry point `pygments.lexers`: `policydsl`), for editors,
+documentation tools and terminals that highlight with Pygments."""
+from __future__ import annotations
+
+from pygments.lexer import RegexLexer, bygroups, words
+from pygments.token import Comment, Keyword, Literal, Name, Number, Operator, Punctuation, String, Text, Whitespace
+
+DECLARATIONS = ("policy", "enum", "value", "unit", "input", "define", "rule", "table", "rollout", "phase", "assume",
+                "note")
+CLAUSES = ("title", "implements", "source", "quote", "effective", "from", "until", "when", "require", "else",
+           "exception", "to", "priority", "supersedes", "hit", "columns", "row", "key", "ramp", "about", "set",
+           "of", "for", "in", "and", "or", "not")
+OUTCOMES = ("allow", "deny", "warn")
+CONSTANTS = ("true", "false", "today", "inf", "not_open", "not_stated", "unique", "first", "collect", "sum", "min",
+             "max", "any", "all")
+TYPES = ("count", "number", "money", "percent", "bool", "text", "date")
+
+
+class PolicyLexer(RegexLexer):
+    name = "policydsl"
+    aliases = ["policydsl", "policy"]
+    filenames = ["*.policy"]
+    mimetypes = ["text/x-policydsl"]
+
+    tokens = {
+        "root": [
+            (r"[ \t\r\n]+", Whitespace),
+            (r"#[^\n]*", Comment.Single),
+            (r'"(?:[^"\\\n]|\\.)*"', String.Double),
+            (r"R\d{3}\.\d+\b", Name.Label),
+            (r"\d{4}-\d{2}-\d{2}", Literal.Date),
+            (r"¥\d+(?:\.\d+)?", Number),
+            (r"\d+(?:\.\d+)?%", Number),
+            (r"(\d+)([ \t]+)(working[ \t]+days?|days?|months?)\b", bygroups(Number.Integer, Whitespace, Keyword.Type)),
+            (r"\d+\.\d+", Number.Float),
+            (r"\d+", Number.Integer),
+            (words(DECLARATIONS, suffix=r"\b"), Keyword.Declaration),
+            (words(OUTCOMES, suffix=r"\b"), Keyword.Reserved),
+            (words(CLAUSES, suffix=r"\b"), Keyword),
+            (words(CONSTANTS, suffix=r"\b"), Keyword.Constant),
+            (words(TYPES, suffix=r"\b"), Keyword.Type),
+            (r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*", Name),
+            (r">=|<=|==|!=|->|[<>=+\-*/]", Operator),
+            (r"[()\[\]{},:]", Punctuation),
+            (r"[^\x00-\x7f]+", Text),  # a Chinese word where a name belongs: the checker explains it
+        ],
+    }

@@ -1,0 +1,33 @@
+"""The Pygments lexer, found through its entry point, reads every .policy file without error tokens."""
+from __future__ import annotations
+
+import pytest
+from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
+from pygments.token import Comment, Error, Keyword, Literal, Name, Number, Operator, String
+
+from conftest import POLICIES, ROOT
+
+FILES = sorted(POLICIES.glob("*.policy")) + sorted((ROOT / "tests" / "golden" / "cases").glob("*.policy"))
+
+
+def test_the_lexer_is_registered_by_entry_point():
+    assert type(get_lexer_by_name("policydsl")).__name__ == "PolicyLexer"
+    assert type(get_lexer_for_filename("cart_opening.policy")).__name__ == "PolicyLexer"
+
+
+@pytest.mark.parametrize("path", [p for p in FILES if p.parent == POLICIES], ids=lambda p: p.name)
+def test_every_rule_book_file_lexes_without_error_tokens(path):
+    tokens = list(get_lexer_by_name("policydsl").get_tokens(path.read_text(encoding="utf-8")))
+    assert [value for kind, value in tokens if kind is Error] == []
+    assert "".join(value for _, value in tokens) == path.read_text(encoding="utf-8") + ("" if path.read_text(encoding="utf-8").endswith("\n") else "\n")
+
+
+def test_token_kinds():
+    text = 'rule r "中文" / "en" # c\n  require account.fans >= ¥1000.5 and d < 2023-12-20 + 7 working days else deny x "a" / "b"'
+    kinds = [(kind, value) for kind, value in get_lexer_by_name("policydsl").get_tokens(text) if value.strip()]
+    assert kinds[:5] == [(Keyword.Declaration, "rule"), (Name, "r"), (String.Double, '"中文"'), (Operator, "/"),
+                         (String.Double, '"en"')]
+    assert (Comment.Single, "# c") in kinds
+    assert (Keyword, "require") in kinds and (Name, "account.fans") in kinds
+    assert (Number, "¥1000.5") in kinds and (Literal.Date, "2023-12-20") in kinds
+    assert (Keyword.Type, "working days") in kinds and (Keyword.Reserved, "deny") in kinds
