@@ -329,14 +329,14 @@ def test_missing_facts_are_named_with_their_labels(rule_book):
                                    "  - palette (调色板 / Palette)\n  - shade (颜色 / Colour)")
 
 
-def test_a_placeholder_for_an_absent_input_is_left_as_written(rule_book):
+def test_a_placeholder_for_an_absent_input_reads_not_given(rule_book):
     facts = {k: v for k, v in GOOD.items() if k not in ("n", "note")}
     facts["ok"] = True  # `describe` is in scope; its condition reads nothing, its message shows n and note
     decision = rule_book.evaluate("facts.demo", facts, at=AT)
     assert decision.outcome == "allow"
     assert [dict(w.message) for w in decision.warnings] == [{
-        "zh": "{n} 个，蓝色，红色，80%，2023-10-01，{note}，是",
-        "en": "{n} items, Blue, Red, 80%, 2023-10-01, {note}, yes"}]
+        "zh": "（未提供） 个，蓝色，红色，80%，2023-10-01，（未提供），是",
+        "en": "(not given) items, Blue, Red, 80%, 2023-10-01, (not given), yes"}]
 
 
 def test_null_counts_as_missing(rule_book):

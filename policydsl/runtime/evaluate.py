@@ -148,7 +148,7 @@ def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env) -> Reason:
 
 def _fill(policy: CompiledPolicy, parts: tuple[tuple[str, str | None], ...], env: Env, lang: str) -> str:
     """A message from its precompiled (text, placeholder) parts; a placeholder whose value is
-    unknown (a fact not given) stays as written."""
+    unknown (a fact the decision did not need and was not given) reads “（未提供）” / “(not given)”."""
     if len(parts) == 1 and parts[0][1] is None:
         return parts[0][0]
     out = []
@@ -164,8 +164,8 @@ def _placeholder(policy: CompiledPolicy, path: str, env: Env, lang: str) -> str:
         value = env.facts[path] if path in env.facts else value_of(env, path) if path in policy.defines else None
     except MissingFact:
         value = None
-    if value is None or value is _ABSENT:
-        return "{" + path + "}"
+    if value is None or value is _ABSENT:  # a fact the decision did not need and was not given
+        return "（未提供）" if lang == "zh" else "(not given)"
     return rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
 
 
