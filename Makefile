@@ -32,11 +32,12 @@ $(BROWSER_STAMP): | $(STAMP)
 	fi
 	touch $@
 
-## main: check the policies (verifying quotes when ../shared/seeds exists), run the features with the
+## main: check the policies (verifying quotes when ../shared/seeds exists) and their canonical layout, run the features with the
 ## 100% rule-coverage gate, check the inventory table (every source rule encoded, tested, resolved) and
 ## render the handbook into generated_docs/
 main: $(STAMP)
 	$(BIN)/policydsl check policies $(SOURCES_FLAG)
+	$(BIN)/policydsl fmt --check policies
 	$(BIN)/policydsl test features -q --coverage 100
 	$(if $(SOURCES),$(BIN)/policydsl inventory --inventory $(SOURCES)/INVENTORY.md --check README.md --strict,@echo "no ../shared/seeds: inventory check skipped")
 	$(BIN)/policydsl docs

@@ -37,6 +37,9 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         lang = _lang(kwargs.get("lang"))
         try:
             return fn(*args, **kwargs)
+        except BrokenPipeError:  # `policydsl … | head`: the reader went away; not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except PolicyLoadError as exc:
             click.echo(_render_diagnostics(exc.diagnostics, lang), err=True)
             click.echo(exc.message(lang), err=True)

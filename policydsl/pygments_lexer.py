@@ -10,6 +10,7 @@ DECLARATIONS = ("policy", "enum", "value", "unit", "input", "define", "rule", "t
 CLAUSES = ("title", "implements", "source", "quote", "effective", "from", "until", "when", "require", "else",
            "exception", "to", "priority", "supersedes", "hit", "columns", "row", "key", "ramp", "about", "set",
            "of", "for", "in", "and", "or", "not")
+BUILTINS = ("covered", "days_between", "next_half_month", "month_end")
 OUTCOMES = ("allow", "deny", "warn")
 CONSTANTS = ("true", "false", "today", "inf", "not_open", "not_stated", "unique", "first", "collect", "sum", "min",
              "max", "any", "all")
@@ -39,6 +40,7 @@ class PolicyLexer(RegexLexer):
             (words(CLAUSES, suffix=r"\b"), Keyword),
             (words(CONSTANTS, suffix=r"\b"), Keyword.Constant),
             (words(TYPES, suffix=r"\b"), Keyword.Type),
+            (words(BUILTINS, suffix=r"\b"), Name.Builtin),
             (r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*", Name),
             (r">=|<=|==|!=|->|[<>=+\-*/]", Operator),
             (r"[()\[\]{},:]", Punctuation),

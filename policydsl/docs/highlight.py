@@ -1,46 +1,32 @@
 """Policy source text in, highlighting tokens out: (kind, text) pairs whose texts join back to the input.
 
+The tokens come from the project's Pygments lexer (the same one editors and terminals use).
+
 Kinds: comment, string, keyword, outcome, number (counts, decimals, money, percentages, dates,
 inventory ids), op, name, space. Anything else is `plain`, so no text is ever lost.
 """
 from __future__ import annotations
 
-import re
+from pygments.token import Comment, Keyword, Literal, Name, Number, Operator, Punctuation, String, Whitespace
 
-KEYWORDS = frozenset("""
-policy title implements source quote effective from until enum value unit input define when rule exception to
-priority supersedes require else table hit columns row rollout key phase ramp assume about note set of and or not
-in for covered today true false inf not_open not_stated unique first collect day days month months working
-""".split())
-OUTCOMES = frozenset({"allow", "deny", "warn"})
-FUNCTIONS = frozenset({"max", "min", "sum", "any", "all", "days_between", "next_half_month", "month_end"})
+from policydsl.pygments_lexer import PolicyLexer
 
-TOKEN = re.compile(r"""
-    (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*"?)
-  | (?P<number>R\d{3}\.\d+\b | \d{4}-\d{2}-\d{2} | ¥\d+(?:\.\d+)? | \d+(?:\.\d+)?%? )
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-  | (?P<op>>=|<=|==|!=|->|[-+*/<>=:,()\[\]{}])
-  | (?P<space>\s+)
-""", re.VERBOSE)
+# Pygments token types (from the project's lexer, policydsl/pygments_lexer.py) -> CSS kinds.
+KINDS = (
+    (Comment, "comment"), (String, "string"), (Number, "number"), (Literal.Date, "number"),
+    (Name.Label, "number"), (Keyword.Reserved, "outcome"), (Keyword.Constant, "keyword"), (Keyword, "keyword"),
+    (Name.Builtin, "function"), (Name, "name"), (Operator, "op"), (Punctuation, "op"), (Whitespace, "space"),
+)
+AGGREGATES = frozenset({"max", "min", "sum", "any", "all"})
 
 
 def tokens(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        match = TOKEN.match(text, pos)
-        if match is None:
-            _append(out, "plain", text[pos])
-            pos += 1
-            continue
-        kind = match.lastgroup or "plain"
-        word = match.group()
-        if kind == "word":
-            kind = "keyword" if word in KEYWORDS else "outcome" if word in OUTCOMES else \
-                "function" if word in FUNCTIONS else "name"
-        _append(out, kind, word)
-        pos = match.end()
+    for token_type, piece in PolicyLexer(stripnl=False, ensurenl=False).get_tokens(text):
+        kind = next((k for t, k in KINDS if token_type in t), "plain")
+        if kind == "keyword" and piece in AGGREGATES:
+            kind = "function"
+        _append(out, kind, piece)
     return out
 
 

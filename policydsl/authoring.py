@@ -1,0 +1,779 @@
+"""Teaching and scaffolding for policy authors: `explain-code` (every diagnostic code explained with a wrong and
+a right example, in Chinese and English) and `init` (a new rule book that checks, tests and renders at once)."""
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+import click
+
+from policydsl import i18n
+from policydsl.cli import LANG as _LANG, guarded as _guarded  # cli defines both before it imports this module
+
+# ------------------------------------------------------------------ the tool's own strings (zh, en)
+STRINGS: dict[str, tuple[str, str]] = {
+    "what": ("含义", "What it means"),
+    "why": ("为什么重要", "Why it matters"),
+    "wrong": ("错误写法", "Wrong"),
+    "right": ("正确写法", "Right"),
+    "documents": ("示例用到的来源文件", "Source documents the example uses"),
+    "reserved": ("目前检查器不会报告此代码：上面的错误写法实际报告为 {code}。",
+                 "The checker does not report this code today: the wrong example above is reported as {code}."),
+    "encoding": ("（以 GBK 编码保存的文件）", " (the file saved in the GBK encoding)"),
+    "unknown": ("未知的诊断代码 `{code}`", "unknown diagnostic code `{code}`"),
+    "did_you_mean": ("你是不是想查 `{code}`？", "did you mean `{code}`?"),
+    "list_hint": ("运行 `policydsl explain-code --list` 查看全部代码", "run `policydsl explain-code --list` to see every code"),
+    "need_code": ("请给出一个诊断代码，例如 P0201，或使用 --list", "give a diagnostic code such as P0201, or use --list"),
+    "not_empty": ("{path} 不是空文件夹：init 只在新的或空的文件夹中创建规则库",
+                  "{path} is not empty: init only creates a rule book in a new or empty folder"),
+    "not_folder": ("{path} 不是文件夹", "{path} is not a folder"),
+    "created": ("已在 {path} 创建规则库（{count} 个文件）。下一步：", "created a rule book in {path} ({count} files). Next:"),
+}
+
+
+def s(key: str, lang: str, /, **args: object) -> str:
+    zh, en = STRINGS[key]
+    return (zh if lang == "zh" else en).format(**args)
+
+
+def _lang(value: str | None) -> str:
+    return value or i18n.default_lang()
+
+
+# ------------------------------------------------------------------ explanations: code -> what / why / wrong / right
+def _head(policy: str = "demo.cart", zh: str = "演示", en: str = "Demo", extra: str = "") -> str:
+    return f'policy {policy}\n  title "{zh}" / "{en}"\n{extra}\n'
+
+
+def _t(zh: str, en: str) -> dict[str, str]:
+    return {"zh": zh, "en": en}
+
+
+FANS = 'input account.fans: count "粉丝数" / "Followers"\n'
+REAL = 'input account.real_name: bool "实名认证" / "Real-name verified"\n'
+KIND = ('input account.kind: account_kind "账号类型" / "Account type"\n'
+        'input account.business_licence: bool "营业执照" / "Business licence"\n')
+SRC = '  source "doc.txt" quote "1000粉丝"\n'
+
+
+def _fans_rule(condition: str = "account.fans >= 1000", message: str = '"粉丝不足" / "Too few followers"',
+               name: str = "fans", source: str = SRC) -> str:
+    return (f'\nrule {name} "粉丝门槛" / "Follower threshold"\n  require {condition}\n'
+            f'    else deny fans_low {message}\n{source}')
+
+
+def _licence_rule(scope: str) -> str:
+    return ('\nrule licence "企业号营业执照" / "Enterprise licence"\n'
+            f'  when {scope}\n  require account.business_licence\n'
+            '    else deny licence_missing "缺少营业执照" / "Business licence missing"\n'
+            '  source "doc.txt" quote "企业号必须上传营业执照"\n')
+
+
+def _real_rule(before: str = "", source: str = '  source "doc.txt" quote "完成实名认证"\n') -> str:
+    return ('\nrule real_name "实名认证" / "Real-name verification"\n' + before +
+            '  require account.real_name\n'
+            '    else deny not_verified "需完成实名认证" / "Real-name verification is required"\n' + source)
+
+
+def _shop_deposit_table(rows: str, params: str = "kind: account_kind", result: str = "money", hit: str = "") -> str:
+    return (_head("demo.deposit", "保证金", "Deposit") +
+            f'table deposit_for({params}) -> {result} "保证金标准" / "Deposit standard"\n{hit}{rows}')
+
+
+def _days_table(rows: str) -> str:
+    return (_head("demo.settlement", "结算周期", "Settlement period") +
+            'table settlement_days(day: count) -> count "结算天数" / "Settlement days"\n' + rows)
+
+
+def _scene_table(columns: str, rows: str) -> str:
+    return (_head("demo.scenes", "带货场景", "Selling scenes") +
+            'table scene_allowed(role: account_role, scene: selling_scene) -> bool "是否可带货" / "May sell"\n'
+            f'  columns {columns}\n{rows}')
+
+
+def _exceptions(second_priority: str, cycle: bool = False) -> str:
+    return (_head("demo.exceptions", "例外", "Exceptions") +
+            'input shop.closed: bool "店铺已关闭" / "Shop closed"\n'
+            'input shop.cross_border: bool "跨境商家" / "Cross-border merchant"\n'
+            'input product.own_store: bool "本店商品" / "Own-store product"\n\n'
+            'rule own_store_only "仅可带本店商品" / "Own-store products only"\n'
+            + ('  exception to closed_shop\n' if cycle else '') +
+            '  when not product.own_store\n'
+            '  deny not_own_store "仅可添加本店商品" / "Only own-store products may be added"\n'
+            '  source "doc.txt" quote "只添加本店商品"\n\n'
+            'rule cross_border_exempt "跨境商家除外" / "Cross-border merchants are exempt"\n'
+            '  exception to own_store_only priority 1\n  when shop.cross_border\n'
+            '  allow cross_border_exempt "跨境商家不受限制" / "Cross-border merchants are not restricted"\n'
+            '  source "doc.txt" quote "跨境商家除外"\n\n'
+            'rule closed_shop "关店后不再受限" / "A closed shop is no longer restricted"\n'
+            f'  exception to own_store_only priority {second_priority}\n  when shop.closed\n'
+            '  allow shop_closed "店铺已关闭" / "The shop is closed"\n'
+            '  source "doc.txt" quote "关店成功后"\n')
+
+
+def _supersede(old_until: str) -> str:
+    return (_head() + FANS + '\n'
+            'rule fans_2020 "粉丝门槛（2020）" / "Follower threshold (2020)"\n'
+            f'  effective from 2020-04-07 until {old_until}\n  require account.fans >= 1000\n'
+            '    else deny fans_low "粉丝不足" / "Too few followers"\n' + SRC + '\n'
+            'rule fans_2023 "粉丝门槛（2023）" / "Follower threshold (2023)"\n'
+            '  effective from 2023-01-01\n  supersedes fans_2020\n  require account.fans >= 500\n'
+            '    else deny fans_low "粉丝不足" / "Too few followers"\n  source "doc.txt" quote "500粉丝"\n')
+
+
+def _rollout(second_from: str) -> str:
+    return (_head("demo.rollout", "灰度", "Rollout") +
+            'input account.id: text "账号ID" / "Account id"\n\n'
+            'rollout restriction "逐步放开" / "Gradual rollout"\n  key account.id\n'
+            '  phase pilot "内测" / "Pilot" from 2023-11-11 until 2023-12-10 ramp 0% to 50%\n'
+            f'  phase full "全面生效" / "Full effect" from {second_from} until 2023-12-31 ramp 50% to 100%\n')
+
+
+def _define_min_fans(cases: str) -> str:
+    return (_head() + 'define cart.min_fans: count "粉丝门槛" / "Follower threshold"\n' + cases + SRC)
+
+
+NOTICE = {"notice.txt": "抖音购物车开通条件\n1000粉丝且已发布10个以上公开原创视频的所有抖音用户,都可以提交申请。\n"
+                        "至少需要绑定手机号,并完成实名认证。\n"}
+
+
+def _entry(title: tuple[str, str], what: tuple[str, str], why: tuple[str, str], wrong: str, right: str,
+           **extra: object) -> dict[str, object]:
+    return {"title": _t(*title), "what": _t(*what), "why": _t(*why), "wrong": wrong, "right": right, **extra}
+
+
+EXPLANATIONS: dict[str, dict[str, object]] = {
+    # ---- syntax
+    "P0101": _entry(
+        ("意外的记号", "Unexpected token"),
+        ("解析器读到一个此处不可能出现的词或符号，通常是前一个子句少写了一部分（冒号、文本、关键字）。",
+         "The parser met a word or symbol that cannot stand here; usually the previous clause is missing a piece "
+         "(a colon, a text, a keyword)."),
+        ("语法错误之后文件的其余部分无法可靠理解，规则不会被检查或执行。",
+         "After a syntax error the rest of the file cannot be understood reliably, so no rule is checked or run."),
+        _head() + 'input account.fans count "粉丝数" / "Followers"\n',
+        _head() + FANS),
+    "P0102": _entry(
+        ("无法识别的字符", "Unrecognised character"),
+        ("文件里出现了语言不使用的字符：中文弯引号“”、全角标点，或把中文当作名称。",
+         "The file holds a character the language does not use: curly quotes “”, full-width punctuation, "
+         "or Chinese used as a name."),
+        ("名称要在事实、特性文件和文档中稳定引用，必须是 ASCII；中文属于 \"中文\" / \"English\" 文本。",
+         "Names are referred to from facts, features and the handbook and must be ASCII; Chinese belongs in "
+         "\"中文\" / \"English\" text."),
+        _head() + 'input 粉丝数: count "粉丝数" / "Followers"\n',
+        _head() + FANS),
+    "P0103": _entry(
+        ("文件意外结束", "Unexpected end of file"),
+        ("文件在一个声明的中间结束了，例如比较运算符后面没有右侧的值。",
+         "The file ends in the middle of a declaration, for example after a comparison operator."),
+        ("未写完的规则无法检查，也无法判定结果。", "An unfinished rule can be neither checked nor decided."),
+        _head() + FANS + 'rule fans "粉丝门槛" / "Follower threshold"\n  require account.fans >=\n',
+        _head() + FANS + _fans_rule()),
+    "P0104": _entry(
+        ("无法读取文件", "Cannot read the file"),
+        ("文件不存在、没有读取权限，或不是 UTF-8 编码（例如用 GBK 保存）。",
+         "The file does not exist, cannot be read, or is not UTF-8 (for example saved as GBK)."),
+        ("读不到的文件中的政策会被静默遗漏；policydsl 要求所有 .policy 文件使用 UTF-8。",
+         "Policies in an unreadable file would silently go missing; every .policy file must be UTF-8."),
+        _head() + FANS,
+        _head() + FANS,
+        check="encoding"),
+    "P0110": _entry(
+        ("require 缺少 else", "`require` without `else`"),
+        ("`require 条件` 之后必须写 `else deny|warn 代码 文本`，说明条件不满足时的结论。",
+         "`require CONDITION` must be followed by `else deny|warn CODE TEXT`: the outcome when the condition fails."),
+        ("没有 else 就没有拒绝原因和提示信息，决策无法向用户解释。",
+         "Without `else` there is no reason code and no message, so the decision cannot be explained to the user."),
+        _head() + FANS + 'rule fans "粉丝门槛" / "Follower threshold"\n  require account.fans >= 1000\n'
+        '    deny fans_low "粉丝不足" / "Too few followers"\n' + SRC,
+        _head() + FANS + _fans_rule()),
+    "P0111": _entry(
+        ("文本缺少一种语言", "Text in one language only"),
+        ("每段给人看的文本都写成 \"中文\" / \"English\"，这里只有一半。",
+         "Every text a person reads is written \"中文\" / \"English\"; this one has only one half."),
+        ("决策、文档和提示信息都以中英双语输出，缺一种语言就会缺一份手册。",
+         "Decisions, the handbook and messages are bilingual; a missing half leaves one language without text."),
+        _head() + 'input account.fans: count "粉丝数"\n',
+        _head() + FANS),
+    "P0112": _entry(
+        ("规则缺少结论", "Rule without an outcome"),
+        ("规则有名称和范围（when），但没有 `require … else …` 或 `allow|deny|warn 代码 文本`。",
+         "The rule has a name and a scope (`when`) but no `require … else …` and no `allow|deny|warn CODE TEXT`."),
+        ("没有结论的规则什么也不做，却看起来像是生效的规定。",
+         "A rule without an outcome does nothing while looking like a rule in force."),
+        _head() + FANS + 'rule fans "粉丝门槛" / "Follower threshold"\n  when account.fans >= 1000\n' + SRC,
+        _head() + FANS + _fans_rule()),
+    "P0113": _entry(
+        ("用 = 比较", "`=` used to compare"),
+        ("比较两个值用 `==`；单个 `=` 只用于 define 的取值。",
+         "Comparisons use `==`; a single `=` only introduces a value of a `define`."),
+        ("把比较误写成赋值在很多语言里是经典错误；这里直接拒绝，避免歧义。",
+         "Mistaking assignment for comparison is a classic bug; the language refuses it outright."),
+        _head() + KIND + _licence_rule("account.kind = enterprise"),
+        _head() + KIND + _licence_rule("account.kind == enterprise")),
+    "P0114": _entry(
+        ("unit 被读作单位子句", "`unit` read as a unit clause"),
+        ("紧跟在 input/define 之后的 `unit 名称` 会被读作它的单位，于是后面的 \"中文\" / \"English\" 成了多余的文本。",
+         "A `unit NAME` right after an input or define is read as that declaration's unit, so the text after it "
+         "is left over."),
+        ("单位声明若被误读，后续所有用到它的地方都会报未知单位。",
+         "If a unit declaration is misread, every later use of that unit is reported as unknown."),
+        _head() + FANS + 'unit viewer "人" / "viewers"\n',
+        _head() + 'unit viewer "人" / "viewers"\n'
+        'input live.viewers: count "观看人数" / "Viewers" unit viewer\n'),
+    # ---- names
+    "P0201": _entry(
+        ("未定义的名称", "Undefined name"),
+        ("表达式引用的名称既不是输入、取值、表、规则，也不是枚举值。提示会给出最接近的名称（也按中文标签查找）。",
+         "The expression names something that is not an input, value, table, rule or enum value. The hint gives "
+         "the closest name (labels in Chinese count too)."),
+        ("拼错的名称若被悄悄当成缺失事实，规则就会在运行时才失败。",
+         "A misspelt name taken as a missing fact would fail only at run time."),
+        _head() + FANS + _fans_rule("account.fan >= 1000"),
+        _head() + FANS + _fans_rule()),
+    "P0202": _entry(
+        ("重复的标识", "Duplicate id"),
+        ("同一个名称在一个政策里声明了两次（或共享文件里的单位、枚举重复）。",
+         "The same name is declared twice in a policy (or a shared unit or enum is declared twice)."),
+        ("两个同名声明会让事实和引用指向不明确的对象。",
+         "Two declarations with one name make facts and references ambiguous."),
+        _head() + FANS + 'input account.fans: count "粉丝数量" / "Follower count"\n',
+        _head() + FANS),
+    "P0203": _entry(
+        ("未知类型", "Unknown type"),
+        ("类型只能是 count、number、money、percent、bool、text、date，或已声明的枚举（以及 set of 枚举）。",
+         "A type is count, number, money, percent, bool, text, date, a declared enum, or `set of` an enum."),
+        ("类型决定事实如何读取、如何比较；未知类型无法检查。",
+         "The type decides how a fact is read and compared; an unknown type cannot be checked."),
+        _head() + 'input account.fans: integer "粉丝数" / "Followers"\n',
+        _head() + FANS),
+    "P0204": _entry(
+        ("未知单位", "Unknown unit"),
+        ("`unit` 后面的名称没有用 `unit 名称 \"中文\" / \"English\"` 声明过（通常写在 common.policy）。",
+         "The name after `unit` was never declared with `unit NAME \"中文\" / \"English\"` (usually in "
+         "common.policy)."),
+        ("单位防止把粉丝数和视频数这类不同的量相比较。",
+         "Units keep different quantities, such as followers and videos, from being compared."),
+        _head() + 'input account.fans: count "粉丝数" / "Followers" unit fans\n',
+        _head() + 'input account.fans: count "粉丝数" / "Followers" unit follower\n'),
+    "P0205": _entry(
+        ("声明写在 policy 之前", "Declaration before `policy`"),
+        ("input、define、rule、table 等属于某条政策，必须写在该文件的 `policy` 头部之后；只有 enum 和 unit 可以写在共享文件里。",
+         "Inputs, defines, rules and tables belong to a policy and must follow the file's `policy` header; only "
+         "enums and units may stand in a shared file."),
+        ("不属于任何政策的规则无法评估，也不会出现在文档里。",
+         "A rule that belongs to no policy can be neither evaluated nor documented."),
+        FANS + '\n' + _head(),
+        _head() + FANS),
+    "P0206": _entry(
+        ("不是枚举的取值", "Not a value of the enum"),
+        ("与枚举比较或作为表行键的名称不是该枚举的取值；提示会按编号和中文标签给出最接近的取值。",
+         "The name compared with an enum, or used as a row key, is not one of its values; the hint finds the "
+         "closest value by id or Chinese label."),
+        ("拼错的枚举值会让条件永远不成立。", "A misspelt enum value makes a condition never true."),
+        _head() + KIND + _licence_rule("account.kind == enterprize"),
+        _head() + KIND + _licence_rule("account.kind == enterprise")),
+    "P0207": _entry(
+        ("一个文件有两个 policy", "Two policies in one file"),
+        ("每个 .policy 文件最多包含一条政策；第二个 `policy` 头部要放进自己的文件。",
+         "A .policy file holds at most one policy; a second `policy` header belongs in its own file."),
+        ("一文件一政策让名称、文档和特性文件一一对应。",
+         "One policy per file keeps names, the handbook and the features in step."),
+        _head() + _head("demo.other", "另一个", "Another"),
+        _head()),
+    "P0208": _entry(
+        ("名称用错了地方", "A name used in the wrong place"),
+        ("名称存在，但它的种类（例如表、规则）不能出现在这个位置，例如把表当作值而不调用它。",
+         "The name exists but its kind (a table, a rule) cannot stand here, for example a table used as a value "
+         "without calling it."),
+        ("表要用参数调用才有值；规则不是值。", "A table only has a value when called with arguments; a rule is not a value."),
+        _shop_deposit_table('  row personal: ¥0\n  row enterprise: ¥2000\n  row individual_business: ¥1000\n')
+        + 'input shop.kind: account_kind "主体类型" / "Subject kind"\n'
+        'rule deposit_set "保证金" / "Deposit"\n  require deposit_for >= ¥0\n'
+        '    else deny deposit_low "保证金不足" / "Deposit too low"\n  source "doc.txt" quote "保证金标准"\n',
+        _shop_deposit_table('  row personal: ¥0\n  row enterprise: ¥2000\n  row individual_business: ¥1000\n')
+        + 'input shop.kind: account_kind "主体类型" / "Subject kind"\n'
+        'rule deposit_set "保证金" / "Deposit"\n  require deposit_for(shop.kind) >= ¥0\n'
+        '    else deny deposit_low "保证金不足" / "Deposit too low"\n  source "doc.txt" quote "保证金标准"\n',
+        reported_as="P0201"),
+    # ---- types
+    "P0301": _entry(
+        ("类型不匹配", "Type mismatch"),
+        ("运算符两边的类型不能组合，例如计数与文本比较、金额加日期。",
+         "The operator cannot combine the two types, for example a count compared with a text, or money plus a "
+         "date."),
+        ("事实以精确类型读取；类型不配的运算在运行时没有意义。",
+         "Facts are read with exact types; an ill-typed operation has no meaning at run time."),
+        _head() + FANS + _fans_rule('account.fans == "1000"'),
+        _head() + FANS + _fans_rule()),
+    "P0302": _entry(
+        ("条件不是 bool", "Condition is not bool"),
+        ("require 与 when 后面必须是真假值，这里是数字、金额或文本。",
+         "`require` and `when` need a true/false condition; this one is a number, an amount or a text."),
+        ("“粉丝数”本身不是条件：要写明与什么比较。",
+         "“Followers” is not a condition by itself: say what it is compared with."),
+        _head() + FANS + _fans_rule("account.fans"),
+        _head() + FANS + _fans_rule()),
+    "P0303": _entry(
+        ("参数个数不对", "Wrong number of arguments"),
+        ("调用表或内置函数时给的参数个数与它的参数列表不符。",
+         "A table or built-in is called with a different number of arguments than it takes."),
+        ("多余或缺少的参数意味着查的是另一张表。", "Extra or missing arguments mean a different table was meant."),
+        _shop_deposit_table('  row personal: ¥0\n  row enterprise: ¥2000\n  row individual_business: ¥1000\n')
+        + 'input shop.kind: account_kind "主体类型" / "Subject kind"\n'
+        'input shop.deposit: money "保证金" / "Deposit"\n'
+        'rule deposit "保证金" / "Deposit"\n  require shop.deposit >= deposit_for(shop.kind, shop.deposit)\n'
+        '    else deny deposit_low "保证金不足" / "Deposit too low"\n  source "doc.txt" quote "保证金标准"\n',
+        _shop_deposit_table('  row personal: ¥0\n  row enterprise: ¥2000\n  row individual_business: ¥1000\n')
+        + 'input shop.kind: account_kind "主体类型" / "Subject kind"\n'
+        'input shop.deposit: money "保证金" / "Deposit"\n'
+        'rule deposit "保证金" / "Deposit"\n  require shop.deposit >= deposit_for(shop.kind)\n'
+        '    else deny deposit_low "保证金不足" / "Deposit too low"\n  source "doc.txt" quote "保证金标准"\n'),
+    "P0304": _entry(
+        ("单位不匹配", "Unit mismatch"),
+        ("比较两边都是计数，但单位不同，例如粉丝（follower）与视频（video）。",
+         "Both sides are counts but of different units, such as followers and videos."),
+        ("类型相同不代表量相同；单位让这类错误在检查时就暴露。",
+         "The same type is not the same quantity; units expose such mistakes at check time."),
+        _head() + 'input account.fans: count "粉丝数" / "Followers" unit follower\n'
+        'input account.public_videos: count "公开视频数" / "Public videos" unit video\n'
+        + _fans_rule("account.fans >= account.public_videos"),
+        _head() + 'input account.fans: count "粉丝数" / "Followers" unit follower\n'
+        'input account.public_videos: count "公开视频数" / "Public videos" unit video\n'
+        + _fans_rule("account.fans >= 1000 and account.public_videos >= 10")),
+    "P0305": _entry(
+        ("取值类型与声明不符", "Value type differs from the declaration"),
+        ("define 的某个取值与声明的类型不同，例如 count 的取值写成了文本。",
+         "A case of a define has another type than declared, for example a text for a count."),
+        ("同一个取值在不同日期有不同类型，下游的比较就无法检查。",
+         "A value whose type changes by date cannot be checked where it is used."),
+        _define_min_fans('  = 1000 from 2020-04-07 until 2022-12-31\n  = "一千" from 2023-01-01\n'),
+        _define_min_fans('  = 1000 from 2020-04-07 until 2022-12-31\n  = 500 from 2023-01-01\n')),
+    "P0306": _entry(
+        ("参数类型不对", "Wrong argument type"),
+        ("调用表或内置函数时，某个参数的类型与参数声明不符，例如 days_between 需要日期却给了金额。",
+         "An argument has another type than the parameter, for example money where `days_between` wants a date."),
+        ("错误类型的参数只会在运行时得到无意义的结果。", "An argument of the wrong type can only give nonsense at run time."),
+        _head("demo.refund", "退款", "Refund") + 'input order.paid_on: date "付款日期" / "Payment date"\n'
+        'input order.amount: money "订单金额" / "Order amount"\n'
+        'rule refund_window "七天退款" / "Seven-day refund"\n  require days_between(order.paid_on, order.amount) <= 7\n'
+        '    else deny refund_late "已超过退款期限" / "The refund period is over"\n  source "doc.txt" quote "7天无理由退货"\n',
+        _head("demo.refund", "退款", "Refund") + 'input order.paid_on: date "付款日期" / "Payment date"\n'
+        'input order.amount: money "订单金额" / "Order amount"\n'
+        'rule refund_window "七天退款" / "Seven-day refund"\n  require days_between(order.paid_on, today) <= 7\n'
+        '    else deny refund_late "已超过退款期限" / "The refund period is over"\n  source "doc.txt" quote "7天无理由退货"\n'),
+    "P0307": _entry(
+        ("无法推断类型", "Type cannot be inferred"),
+        ("像 `{}` 这样的空集合或独立的枚举值，旁边没有类型已知的值，检查器无法知道它属于哪个类型。",
+         "An empty set `{}` or a bare enum value has nothing of known type beside it, so its type is unknown."),
+        ("类型未知就无法检查取值是否合法。", "Without a type the values cannot be checked."),
+        _head("demo.scenes", "带货场景", "Selling scenes") +
+        'rule no_type "无法推断" / "Cannot infer"\n  require live in {}\n'
+        '    else deny never "不会发生" / "Never happens"\n  source "doc.txt" quote "带货场景"\n',
+        _head("demo.scenes", "带货场景", "Selling scenes") +
+        'input account.scenes: set of selling_scene "带货场景" / "Selling scenes"\n'
+        'rule live_enabled "开通直播" / "Live enabled"\n  require live in account.scenes\n'
+        '    else deny no_live "未开通直播间带货" / "Live selling is not enabled"\n  source "doc.txt" quote "带货场景"\n'),
+    # ---- text
+    "P0401": _entry(
+        ("缺少一种语言的文本", "Missing text in one language"),
+        ("中文或英文的一半是空的（或只有空白）；引文 quote 也不能为空。",
+         "The Chinese or the English half is empty or blank; a `quote` cannot be empty either."),
+        ("空文本在决策和手册里会显示为空白。", "An empty text shows as a blank in decisions and the handbook."),
+        _head() + 'input account.fans: count "粉丝数" / ""\n',
+        _head() + FANS),
+    "P0402": _entry(
+        ("中英文占位符不一致", "Placeholders differ between languages"),
+        ("提示信息中的 {占位符} 必须在中文和英文里都出现，且相同。",
+         "The {placeholders} of a message must appear, the same, in both the Chinese and the English text."),
+        ("否则一种语言的用户看不到另一种语言能看到的数值。",
+         "Otherwise readers of one language miss a value the other language shows."),
+        _head() + FANS + _fans_rule(message='"粉丝数 {account.fans}，不足 1000" / "Fewer than 1000 followers"'),
+        _head() + FANS + _fans_rule(message='"粉丝数 {account.fans}，不足 1000" / "{account.fans} followers, fewer than 1000"')),
+    "P0403": _entry(
+        ("未知的占位符", "Unknown placeholder"),
+        ("占位符必须是本政策的输入或 define 的名称（不是中文标签）。",
+         "A placeholder names an input or a define of this policy (not its Chinese label)."),
+        ("未知的占位符在运行时无法填入数值。", "An unknown placeholder cannot be filled in at run time."),
+        _head() + FANS + _fans_rule(message='"粉丝数 {account.fan}，不足 1000" / "{account.fan} followers, fewer than 1000"'),
+        _head() + FANS + _fans_rule(message='"粉丝数 {account.fans}，不足 1000" / "{account.fans} followers, fewer than 1000"')),
+    # ---- tables
+    "P0501": _entry(
+        ("表有空档", "Table gap"),
+        ("区间行没有覆盖参数的全部取值，提示会给出未覆盖的区间。",
+         "The interval rows leave some values of the parameter uncovered; the message names the gap."),
+        ("落在空档中的事实在运行时找不到行，决策失败。", "A fact in the gap finds no row at run time and the decision fails."),
+        _days_table('  row [0, 90]: 14\n  row [100, inf): 7\n'),
+        _days_table('  row [0, 90]: 14\n  row (90, inf): 7\n')),
+    "P0502": _entry(
+        ("unique 表的行重叠", "Rows overlap under `hit unique`"),
+        ("命中策略为 unique（默认）时，两行的区间不能有公共值；边界值常常被写进两行。",
+         "Under hit policy unique (the default) no value may fall in two rows; a bound is often written into both."),
+        ("重叠时同一事实对应两个结果，规则的本意不明确。",
+         "With an overlap one fact has two results and the rule's intent is unclear."),
+        _days_table('  row [0, 90]: 14\n  row [91, 180]: 10\n  row [180, inf): 7\n'),
+        _days_table('  row [0, 90]: 14\n  row [91, 180]: 10\n  row (180, inf): 7\n')),
+    "P0503": _entry(
+        ("矩阵表缺少单元格", "Matrix table is missing cells"),
+        ("两个枚举参数的矩阵表必须为每个枚举值组合给出一个单元格（可以写 not_open 或 not_stated）。",
+         "A matrix over two enums needs a cell for every pair of values (`not_open` or `not_stated` are allowed)."),
+        ("缺的组合在运行时没有答案。", "A missing pair has no answer at run time."),
+        _scene_table("live, showcase", '  row official: true, true\n  row authorised: true, false\n'
+                     '  row creator: true, true\n'),
+        _scene_table("live, showcase, short_video", '  row official: true, true, true\n'
+                     '  row authorised: true, false, false\n  row creator: true, true, true\n')),
+    "P0504": _entry(
+        ("区间上下界颠倒", "Interval bounds reversed"),
+        ("区间写成了从大到小，例如 [180, 91]。", "The interval is written high to low, such as [180, 91]."),
+        ("颠倒的区间不包含任何值，那一行永远用不上。", "A reversed interval contains nothing, so its row is never used."),
+        _days_table('  row [0, 90]: 14\n  row [180, 91]: 10\n  row [91, inf): 7\n'),
+        _days_table('  row [0, 90]: 14\n  row [91, inf): 7\n')),
+    "P0505": _entry(
+        ("命中策略不适用", "Hit policy does not suit the table"),
+        ("`hit collect sum|min|max` 要把多行结果合成一个数，只适用于数值（count、number、money、percent）表。",
+         "`hit collect sum|min|max` combines several rows into one number and suits only numeric tables."),
+        ("文本或布尔值无法求和或取最大值。", "Texts and booleans cannot be summed or maximised."),
+        _head("demo.refunds", "退款率", "Refund rate") +
+        'table refund_level(rate: percent) -> text "退款率等级" / "Refund-rate level"\n  hit collect sum\n'
+        '  row [0%, 5%]: "正常"\n  row (5%, inf): "偏高"\n',
+        _head("demo.refunds", "退款率", "Refund rate") +
+        'table refund_level(rate: percent) -> text "退款率等级" / "Refund-rate level"\n'
+        '  row [0%, 5%]: "正常"\n  row (5%, inf): "偏高"\n'),
+    "P0506": _entry(
+        ("行键重复", "Row key repeated"),
+        ("同一个枚举值在表中作为行键（或列名）出现了两次。", "One enum value keys two rows (or names two columns)."),
+        ("两行同键时无法知道哪个结果才对。", "With two rows for one key, nobody can tell which result is meant."),
+        _shop_deposit_table('  row personal: ¥0\n  row enterprise: ¥2000\n  row individual_business: ¥1000\n'
+                            '  row enterprise: ¥5000\n'),
+        _shop_deposit_table('  row personal: ¥0\n  row enterprise: ¥2000\n  row individual_business: ¥1000\n')),
+    "P0507": _entry(
+        ("行的单元格数与列数不符", "Row width differs from the header"),
+        ("矩阵表的每一行要按 columns 的顺序给出同样多的单元格。",
+         "Each row of a matrix gives as many cells as `columns` names, in that order."),
+        ("少一个单元格时，后面的值会对错列。", "With a cell missing, later values would land in the wrong column."),
+        _scene_table("live, showcase, short_video", '  row official: true, true, true\n'
+                     '  row authorised: true, false\n  row creator: true, true, true\n'),
+        _scene_table("live, showcase, short_video", '  row official: true, true, true\n'
+                     '  row authorised: true, false, false\n  row creator: true, true, true\n')),
+    "P0508": _entry(
+        ("行形式与参数不符", "Rows do not fit the parameters"),
+        ("单个数值参数用区间行，单个枚举参数用 `row 值: …`，两个枚举参数用 columns 矩阵。",
+         "One numeric parameter takes interval rows, one enum takes `row VALUE: …`, two enums take a `columns` "
+         "matrix."),
+        ("区间不能描述枚举，枚举值也不能描述区间。", "Intervals cannot describe an enum, nor enum values a range."),
+        _shop_deposit_table('  row [0, 1000]: ¥0\n  row (1000, inf): ¥2000\n'),
+        _shop_deposit_table('  row personal: ¥0\n  row enterprise: ¥2000\n  row individual_business: ¥1000\n')),
+    # ---- time
+    "P0601": _entry(
+        ("生效区间无效", "Invalid effective period"),
+        ("`effective from A until B` 中开始日期晚于结束日期（define 的 from/until 也一样）。",
+         "In `effective from A until B` the start is after the end (the same for a define case's from/until)."),
+        ("这样的规则永远不会生效。", "Such a rule is never in force."),
+        _head() + REAL + _real_rule('  effective from 2023-01-01 until 2022-12-31\n'),
+        _head() + REAL + _real_rule('  effective from 2022-01-01 until 2022-12-31\n')),
+    "P0602": _entry(
+        ("生效期重叠", "Periods overlap"),
+        ("被取代的规则与取代它的规则、或 define 的两个带日期取值，在同一段时间内同时生效。",
+         "A superseded rule and its successor, or two dated cases of a define, are in force at the same time."),
+        ("新旧规定同时生效时，结果取决于书写顺序而不是规定本身。",
+         "With old and new rules in force together, the outcome depends on writing order, not on the rules."),
+        _supersede("2023-06-30"),
+        _supersede("2022-12-31")),
+    "P0603": _entry(
+        ("灰度阶段无效", "Invalid rollout phase"),
+        ("灰度的各阶段要首尾相接（后一阶段在前一阶段结束的次日开始），比例不能下降或超过 100%。",
+         "Rollout phases follow each other day by day, and the ramp neither falls nor exceeds 100%."),
+        ("阶段之间的空档或倒退会让账号在灰度中忽进忽出。",
+         "A gap or a step back between phases would move accounts in and out of the rollout."),
+        _rollout("2023-12-15"),
+        _rollout("2023-12-11")),
+    "P0604": _entry(
+        ("例外关系成环", "Exceptions form a cycle"),
+        ("规则 A 是 B 的例外，而 B（直接或间接）又是 A 的例外。",
+         "Rule A is an exception to B while B is, directly or not, an exception to A."),
+        ("成环时无法决定哪条规则优先。", "In a cycle no rule can take precedence."),
+        _exceptions("2", cycle=True),
+        _exceptions("2")),
+    "P0604.values": _entry(
+        ("取值循环依赖", "Values depend on each other"),
+        ("两个（或更多）define 的取值互相引用，形成循环（报告为 P0604）。",
+         "Two or more defines refer to each other in a cycle (reported as P0604)."),
+        ("循环的取值无法计算。", "Values in a cycle cannot be computed."),
+        _head() + 'define cart.min_fans: count "粉丝门槛" / "Follower threshold"\n  = cart.base_fans + 500\n' + SRC +
+        'define cart.base_fans: count "基础粉丝数" / "Base followers"\n  = cart.min_fans - 500\n' + SRC,
+        _head() + 'define cart.min_fans: count "粉丝门槛" / "Follower threshold"\n  = cart.base_fans + 500\n' + SRC +
+        'define cart.base_fans: count "基础粉丝数" / "Base followers"\n  = 500\n' + SRC,
+        reported_as="P0604"),
+    "P0605": _entry(
+        ("例外优先级相同", "Exceptions share a priority"),
+        ("同一条规则的多个例外用了相同的 priority，两者同时适用时无法决定先后。",
+         "Several exceptions to one rule have the same `priority`; when both apply, their order is undecided."),
+        ("例外的先后决定了决策理由，必须明确。", "The order of exceptions decides the reason given, so it must be explicit."),
+        _exceptions("1"),
+        _exceptions("2")),
+    "P0606": _entry(
+        ("取代之间有空档", "Gap between superseded rules"),
+        ("规则取代另一条规则，但旧规则结束与新规则开始之间有一段时间两者都不生效（警告）。",
+         "A rule supersedes another, but between the old rule's end and the new one's start neither is in force "
+         "(a warning)."),
+        ("空档期内该规定不被执行，这通常是日期写错了。", "The rule is not enforced during the gap, usually a date typo."),
+        _supersede("2022-06-30"),
+        _supersede("2022-12-31")),
+    # ---- provenance
+    "P0701": _entry(
+        ("找不到来源文件", "Source document not found"),
+        ("`source \"文件名\"` 指向的文件不在 --sources 文件夹中。",
+         "The document named by `source \"FILE\"` is not in the `--sources` folder."),
+        ("每条规则都要能追溯到原文；找不到文件就无法核对。",
+         "Every rule must trace back to its source; a missing document cannot be checked."),
+        _head() + REAL + _real_rule(source='  source "rules-2023.txt" quote "完成实名认证"\n'),
+        _head() + REAL + _real_rule(source='  source "notice.txt" quote "完成实名认证"\n'),
+        check="sources", documents=NOTICE),
+    "P0702": _entry(
+        ("引文不是逐字原文", "Quote is not verbatim"),
+        ("quote 里的文字没有逐字出现在来源文件中；提示会给出文件中最接近的原文。",
+         "The quoted words do not occur verbatim in the document; the hint shows the closest text it has."),
+        ("改写过的引文无法证明规则确有依据。", "A paraphrased quote cannot prove the rule is grounded in the source."),
+        _head() + FANS + _fans_rule(source='  source "notice.txt" quote "1000粉丝且已发布10个公开原创视频"\n'),
+        _head() + FANS + _fans_rule(source='  source "notice.txt" quote "1000粉丝且已发布10个以上公开原创视频"\n'),
+        check="sources", documents=NOTICE),
+    "P0703": _entry(
+        ("规则没有引用来源", "Rule cites no source"),
+        ("每条规则都要至少有一个 `source \"文件\" quote \"原文\"`。",
+         "Every rule needs at least one `source \"FILE\" quote \"VERBATIM TEXT\"`."),
+        ("没有出处的规则无法审核，也无法在原文变化时找到。",
+         "A rule without a source cannot be audited, nor found when the source changes."),
+        _head() + REAL + _real_rule(source=""),
+        _head() + REAL + _real_rule()),
+    "P0704": _entry(
+        ("政策缺少 title", "Policy without a title"),
+        ("`policy 编号` 之后必须紧跟 `title \"中文\" / \"English\"`。",
+         "`policy ID` must be followed by `title \"中文\" / \"English\"`."),
+        ("标题是手册和决策输出中政策的名字。", "The title names the policy in the handbook and in decisions."),
+        'policy demo.cart\n  implements R000.1\n',
+        _head(extra="  implements R000.1\n"),
+        reported_as="P0101"),
+    "P0705": _entry(
+        ("不是来源清单编号", "Not an inventory id"),
+        ("implements 与 about 中的编号必须形如 R000.1（R、三位数字、点、序号）。",
+         "Ids in `implements` and `about` look like R000.1 (R, three digits, a dot, a number)."),
+        ("编号把规则与来源清单对应起来；格式不对就无法追溯。",
+         "Ids tie rules to the source inventory; a malformed id cannot be traced."),
+        _head(extra="  implements R1.1\n"),
+        _head(extra="  implements R001.1\n"),
+        reported_as="P0101"),
+    "P0706": _entry(
+        ("编号不在 implements 中", "Id not among the policy's `implements`"),
+        ("规则、假设或说明引用的编号没有列在政策头部的 implements 中。",
+         "A rule, assumption or note cites an id that the policy header does not list in `implements`."),
+        ("政策头部的 implements 是追溯表的依据；漏列的编号不会出现在追溯表里。",
+         "The header's `implements` feeds the traceability table; an id missing there never shows up in it."),
+        _head(extra="  implements R000.1\n") + REAL + _real_rule("  implements R000.2\n"),
+        _head(extra="  implements R000.1, R000.2\n") + REAL + _real_rule("  implements R000.2\n")),
+}
+
+
+def explanation_codes() -> list[str]:
+    """Every code the catalogue explains, in catalogue order."""
+    return list(EXPLANATIONS)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(("    " + line) if line else "" for line in text.rstrip("\n").split("\n"))
+
+
+def _message(code: str, lang: str) -> str:
+    return i18n.MESSAGES[code][0 if lang == "zh" else 1]
+
+
+def render_explanation(code: str, lang: str) -> str:
+    """The long explanation of `code` in `lang`: title, one-line message, what, why, wrong, right."""
+    entry = EXPLANATIONS[code]
+    colon = "：" if lang == "zh" else ": "
+    out = [f"{code} {entry['title'][lang]}", f"  {_message(code, lang)}", "",
+           f"{s('what', lang)}{colon}{entry['what'][lang]}", f"{s('why', lang)}{colon}{entry['why'][lang]}", ""]
+    documents = entry.get("documents")
+    if documents:
+        out.append(s("documents", lang) + colon.rstrip())
+        for name, text in documents.items():
+            out += [f"  {name}", _indent(text), ""]
+    out.append(s("wrong", lang) + colon.rstrip() + (s("encoding", lang) if entry.get("check") == "encoding" else ""))
+    out += [_indent(entry["wrong"]), ""]
+    if "reported_as" in entry and entry["reported_as"] != code.split(".")[0]:
+        out += [s("reserved", lang, code=entry["reported_as"]), ""]
+    out += [s("right", lang) + colon.rstrip(), _indent(entry["right"])]
+    return "\n".join(out)
+
+
+def _closest_code(code: str) -> str | None:
+    close = difflib.get_close_matches(code, explanation_codes(), n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
+def _fail(lang: str, message: str, *hints: str) -> None:
+    """Bad usage: the message and its hints on stderr, exit 2."""
+    click.echo(("错误：" if lang == "zh" else "error: ") + message, err=True)
+    for hint in hints:
+        click.echo(hint, err=True)
+    sys.exit(2)
+
+
+@click.command("explain-code")
+@click.argument("code", required=False)
+@click.option("--list", "list_codes", is_flag=True, help="列出全部诊断代码及其一行说明 / list every code with its one-line message")
+@_LANG
+@_guarded
+def explain_code(code: str | None, list_codes: bool, lang: str | None) -> None:
+    """解释诊断代码：含义、原因、错误与正确写法 / explain a diagnostic code: what, why, wrong and right.
+
+    不给 --lang 时中英文都显示 / without --lang both languages are shown."""
+    langs = (lang,) if lang else i18n.LANGS
+    if list_codes:
+        for known in explanation_codes():
+            click.echo(f"{known:<13}" + " / ".join(_message(known, x) for x in langs))
+        return
+    if not code:
+        _fail(_lang(lang), s("need_code", _lang(lang)))
+    wanted = code.strip().upper().replace(".VALUES", ".values")
+    if wanted not in EXPLANATIONS:
+        closest = _closest_code(wanted)
+        hints = [s("did_you_mean", _lang(lang), code=closest)] if closest else []
+        _fail(_lang(lang), s("unknown", _lang(lang), code=code), *hints, s("list_hint", _lang(lang)))
+    click.echo("\n\n".join(render_explanation(wanted, x) for x in langs))
+
+
+# ------------------------------------------------------------------ init: a new rule book that passes out of the box
+SCAFFOLD: dict[str, str] = {
+    "policies/common.policy": """\
+# 共享声明：多条政策共用的单位与枚举。只能写 unit 和 enum。
+# Shared declarations: units and enums used by several policies. Only `unit` and `enum` belong here.
+
+unit follower "人" / "followers"
+
+enum account_kind "账号类型" / "Account type"
+  value personal "个人账号" / "Personal account"
+  value enterprise "企业号" / "Enterprise account"
+""",
+    "policies/example.policy": """\
+# 示例政策：个人账号粉丝数达到 1000 人才能开通购物车。照着它写你自己的规则。
+# An example policy: a personal account needs 1,000 followers to open the shopping cart. Make it your own.
+
+policy example
+  title "示例：购物车开通" / "Example: shopping cart opening"
+  implements R000.1
+  source "example.txt" quote "个人账号粉丝数达到1000人，方可开通购物车。"
+  effective from 2024-01-01
+
+# ---------------------------------------------------------------- facts / 事实
+input account.kind: account_kind "账号类型" / "Account type"
+input account.fans: count "粉丝数" / "Followers" unit follower
+
+# ---------------------------------------------------------------- values / 取值
+define example.min_fans: count "粉丝门槛" / "Follower threshold" unit follower
+  = 1000
+  source "example.txt" quote "粉丝数达到1000人"
+
+# ---------------------------------------------------------------- rules / 规则
+rule personal_fans "个人账号粉丝门槛" / "Follower threshold for personal accounts"
+  implements R000.1
+  when account.kind == personal
+  require account.fans >= example.min_fans
+    else deny fans_below_threshold "粉丝数 {account.fans}，未达到 {example.min_fans}" / "{account.fans} followers, below {example.min_fans}"
+  source "example.txt" quote "个人账号粉丝数达到1000人，方可开通购物车。"
+
+# ---------------------------------------------------------------- assumptions / 假设
+assume enterprise_unlimited "原文只对个人账号设粉丝门槛，本政策不限制企业号的粉丝数。" / "The document sets a follower threshold for personal accounts only, so this policy sets none for enterprise accounts."
+  about R000.1, personal_fans
+  source "example.txt" quote "企业号不受粉丝数限制。"
+""",
+    "sources/example.txt": """\
+示例规则（R000.1）
+自2024年1月1日起，个人账号粉丝数达到1000人，方可开通购物车。企业号不受粉丝数限制。
+""",
+    "features/example.zh.feature": """\
+# language: zh-CN
+功能: 示例：购物车开通
+  个人账号粉丝数达到 1000 人才能开通购物车；企业号不受粉丝数限制（见假设 enterprise_unlimited）。
+
+  @R000.1
+  场景大纲: 个人账号的粉丝门槛两侧，以及企业号
+    假如 账号类型 为 <账号类型>
+    而且 粉丝数 为 <粉丝数>
+    当 在 2024-06-01 评估 "example"
+    那么 结果为 "<结果>"
+
+    例子: 门槛两侧
+      | 账号类型 | 粉丝数 | 结果 |
+      | 个人账号 | 999    | 拒绝 |
+      | 个人账号 | 1000   | 允许 |
+      | 企业号   | 10     | 允许 |
+
+  场景: 拒绝时说明粉丝数与门槛
+    假如 账号类型 为 个人账号
+    而且 粉丝数 为 999
+    当 在 2024-06-01 评估 "example"
+    那么 原因包含 "fans_below_threshold"
+    而且 提示信息为 "粉丝数 999，未达到 1000"
+""",
+    "README.md": """\
+# 规则库 / Rule book
+
+由 `policydsl init` 创建。/ Created by `policydsl init`.
+
+- `policies/common.policy`：共享的单位与枚举 / shared units and enums
+- `policies/example.policy`：示例政策 / the example policy
+- `sources/example.txt`：政策引用的来源文件 / the source document the policy quotes
+- `features/example.zh.feature`：中文 Gherkin 特性文件 / a Chinese Gherkin feature
+
+```sh
+policydsl check policies --sources sources      # 检查政策并逐字核对引文 / check, verifying quotes verbatim
+policydsl test features --coverage 100          # 运行特性文件，要求规则全覆盖 / run the features at 100% rule coverage
+policydsl docs                                  # 渲染双语手册到 generated_docs/ / render the bilingual handbook
+echo '{"account": {"kind": "personal", "fans": 999}}' | policydsl eval example --facts - --at 2024-06-01
+policydsl explain-code P0201                    # 解释一个诊断代码 / explain a diagnostic code
+```
+""",
+}
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path())
+@_LANG
+@_guarded
+def init(directory: str, lang: str | None) -> None:
+    """创建新的规则库 / scaffold a new rule book.
+
+    在新的或空的文件夹中创建可直接检查、测试和渲染的规则库 /
+    creates, in a new or empty folder, a rule book that checks, tests and renders out of the box."""
+    lang = _lang(lang)
+    root = Path(directory)
+    if root.exists() and not root.is_dir():
+        _fail(lang, s("not_folder", lang, path=directory))
+    if root.is_dir() and any(root.iterdir()):
+        _fail(lang, s("not_empty", lang, path=directory))
+    for relative, text in SCAFFOLD.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    click.echo(s("created", lang, path=directory, count=len(SCAFFOLD)))
+    click.echo(f"  cd {directory}")
+    for line in ("policydsl check policies --sources sources", "policydsl test features --coverage 100",
+                 "policydsl docs"):
+        click.echo(f"  {line}")
+
+
+COMMANDS = [explain_code, init]
+
+
+def _register_when_imported_first() -> None:
+    """policydsl.cli registers COMMANDS when it imports this module; if this module was imported first, cli saw
+    it half-initialised, so add the commands now."""
+    from policydsl import cli
+
+    for command in COMMANDS:
+        cli.main.commands.setdefault(command.name, command)
+
+
+_register_when_imported_first()

@@ -1,0 +1,429 @@
+"""The formatter: one canonical layout for .policy files (`policydsl fmt`), also used by the language server.
+
+The layout follows the house style of policies/: declarations start in column 0, their clauses are
+indented two spaces (`else …` four, under `require`), expressions are printed from the AST with
+the fewest parentheses their precedence needs, and every other token (strings, numbers, dates)
+is printed exactly as the author wrote it. Comments are kept: a full-line comment stays before the
+line that follows it, a trailing comment stays at the end of its line. Blank lines between
+declarations are kept (several become one), a declaration of several lines is always set apart by
+one, and blank lines inside a declaration are dropped.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import attrs
+import click
+
+from policydsl import diagnostics as dg
+from policydsl.errors import PolicyDslError
+from policydsl.loader import PolicyLoadError, policy_files
+from policydsl.source import SourceFile
+from policydsl.syntax import ast
+from policydsl.syntax.parser import parse
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "syntax": ("有语法错误，无法格式化", "cannot format: the text has syntax errors"),
+    "would_change": ("需要格式化：{path}", "would reformat: {path}"),
+    "changed": ("已格式化：{path}", "reformatted: {path}"),
+    "summary_check": ("{changed} 个文件需要格式化，{same} 个文件已是规范格式",
+                      "{changed} file(s) would be reformatted, {same} already formatted"),
+    "summary_write": ("格式化了 {changed} 个文件，{same} 个文件未改动",
+                      "{changed} file(s) reformatted, {same} unchanged"),
+}
+_NO_SUCH_PATH = {"zh": "文件或文件夹不存在", "en": "No such file or directory"}
+
+
+def _msg(key: str, lang: str, **args: object) -> str:
+    zh, en = MESSAGES[key]
+    return (zh if lang == "zh" else en).format(**args)
+
+
+class FormatError(PolicyLoadError):
+    """The text does not parse, so it cannot be formatted; `diagnostics` holds the syntax errors."""
+
+    def __init__(self, diagnostics: list[dg.Diagnostic]) -> None:
+        super().__init__(list(diagnostics))
+
+    def message(self, lang: str) -> str:
+        return _msg("syntax", lang)
+
+    def __str__(self) -> str:
+        return _msg("syntax", "en")
+
+
+# ------------------------------------------------------------------ tokens
+_TOKEN = re.compile(r'''
+    (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<comment>\#[^\n]*)
+  | (?P<word>R\d{3}\.\d+\b|\d{4}-\d{2}-\d{2}|¥\d+(?:\.\d+)?|\d+(?:\.\d+)?%|\d+\.\d+|\d+|[^\W\d]\w*|_\w*)
+  | (?P<op>->|>=|<=|==|!=|[^\s\w"#])
+  | (?P<space>\s+)
+''', re.VERBOSE)
+
+
+@attrs.frozen
+class _Tok:
+    kind: str  # string | comment | word | op
+    text: str
+    start: int
+    end: int
+
+
+def _tokens(text: str) -> list[_Tok]:
+    out = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "comment":  # trailing blanks of a comment are dropped
+            out.append(_Tok(kind, m.group().rstrip(), m.start(), m.start() + len(m.group().rstrip())))
+        elif kind != "space":
+            out.append(_Tok(kind, m.group(), m.start(), m.end()))
+    return out
+
+
+# ------------------------------------------------------------------ expressions
+_PREC = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
+         "+": 5, "-": 5, "*": 6, "/": 6}
+
+
+def _prec(e: object) -> int:
+    if isinstance(e, ast.Binary):
+        return _PREC[e.op]
+    if isinstance(e, ast.Unary):
+        return 3 if e.op == "not" else 7
+    if isinstance(e, ast.Member):
+        return 4
+    return 8
+
+
+class _Printer:
+    def __init__(self, source: SourceFile, toks: list[_Tok]) -> None:
+        self.source = source
+        self.toks = [t for t in toks if t.kind != "comment"]
+
+    def within(self, start: int, end: int) -> list[_Tok]:
+        return [t for t in self.toks if t.start >= start and t.end <= end]
+
+    def expr(self, e: object, need: int = 0) -> str:
+        text = self._expr(e)
+        return f"({text})" if _prec(e) < need else text
+
+    def _expr(self, e: object) -> str:
+        if isinstance(e, ast.Binary):
+            p = _PREC[e.op]
+            right_need = p + 1 if p != 4 else 5
+            left_need = p if p != 4 else 5
+            return f"{self.expr(e.left, left_need)} {e.op} {self.expr(e.right, right_need)}"
+        if isinstance(e, ast.Unary):
+            if e.op == "not":
+                return f"not {self.expr(e.operand, 3)}"
+            operand = self.expr(e.operand, 7)
+            return f"- {operand}" if operand.startswith("-") else f"-{operand}"
+        if isinstance(e, ast.Member):
+            op = "not in" if e.negated else "in"
+            return f"{self.expr(e.item, 5)} {op} {self.expr(e.collection, 5)}"
+        if isinstance(e, ast.Literal):
+            return e.span.text
+        if isinstance(e, ast.DurationLit):
+            return " ".join(t.text for t in self.within(e.span.start, e.span.end))
+        if isinstance(e, ast.Today):
+            return "today"
+        if isinstance(e, ast.NotOpen):
+            return "not_open"
+        if isinstance(e, ast.Ref):
+            return e.path
+        if isinstance(e, ast.Call):
+            return f"{e.func.value}({', '.join(self.expr(a) for a in e.args)})"
+        if isinstance(e, ast.Aggregate):
+            return f"{e.func}({self.expr(e.body)} for {e.var.value} in {self.expr(e.iterable)})"
+        if isinstance(e, ast.Covered):
+            return f"covered({e.rollout.value})"
+        if isinstance(e, ast.SetLit):
+            return "{" + ", ".join(self.expr(i) for i in e.items) + "}"
+        raise TypeError(f"unknown expression node {type(e).__name__}")  # pragma: no cover
+
+
+# ------------------------------------------------------------------ layout
+_NO_SPACE_BEFORE = {",", ":", ")", "]", "}", "."}
+_NO_SPACE_AFTER = {"(", "[", "{", "."}
+_KEYWORDS = {"row", "and", "or", "not", "in", "when", "require", "to", "from", "until", "ramp", "key", "about",
+             "for", "priority", "columns", "hit", "value", "title", "implements", "source", "quote", "effective",
+             "exception", "supersedes", "else", "phase", "unit", "set", "of", "policy", "enum", "input",
+             "define", "rule", "table", "rollout", "assume", "note", "allow", "deny", "warn"}
+
+# Clause keywords of each declaration: each starts a new line (indent) when met outside brackets.
+_CLAUSES: dict[type, dict[str, int]] = {
+    ast.PolicyDecl: {"title": 2, "implements": 2, "source": 2, "effective": 2},
+    ast.EnumDecl: {"value": 2},
+    ast.UnitDecl: {},
+    ast.InputDecl: {},
+    ast.DefineDecl: {"=": 2, "source": 2},
+    ast.RuleDecl: {"effective": 2, "exception": 2, "supersedes": 2, "when": 2, "implements": 2, "require": 2,
+                   "else": 4, "allow": 2, "deny": 2, "warn": 2, "source": 2},
+    ast.TableDecl: {"hit": 2, "columns": 2, "row": 2},
+    ast.RolloutDecl: {"key": 2, "phase": 2},
+    ast.AssumeDecl: {"about": 2, "source": 2},
+    ast.NoteDecl: {"about": 2, "source": 2},
+}
+
+
+def _join(parts: list[tuple[str, str]]) -> str:
+    """Join (kind, text) pieces with single spaces, except around brackets, commas and dots."""
+    out = ""
+    prev: tuple[str, str] | None = None
+    for kind, text in parts:
+        if prev is not None:
+            space = True
+            if kind == "op" and text in _NO_SPACE_BEFORE:
+                space = False
+            elif prev[0] == "op" and prev[1] in _NO_SPACE_AFTER:
+                space = False
+            elif kind == "op" and text == "(" and prev[0] == "word" and prev[1] not in _KEYWORDS:
+                space = False
+            if space:
+                out += " "
+        out += text
+        prev = (kind, text)
+    return out
+
+
+def _exprs_of(item: object) -> list[object]:
+    """The top-level expressions of a declaration (each printed from the AST)."""
+    if isinstance(item, ast.RuleDecl):
+        return [e for e in (item.scope, item.body.condition) if e is not None]
+    if isinstance(item, ast.DefineDecl):
+        return [e for c in item.cases for e in (c.expr, c.when) if e is not None]
+    return []
+
+
+@attrs.define
+class _Line:
+    indent: int
+    text: str
+    start: int  # source offsets of the line's first and last token
+    end: int
+    decl_start: bool = False
+    decl_size: int = 0  # on a declaration's first line: how many lines the declaration has
+    before: list = attrs.field(factory=list)  # full-line comment tokens printed above the line
+    trailing: list = attrs.field(factory=list)  # comment tokens printed at its end
+
+
+def _decl_lines(item: object, printer: _Printer) -> list[_Line]:
+    toks = printer.within(item.span.start, item.span.end)
+    exprs = sorted(_exprs_of(item), key=lambda e: e.span.start)
+    clauses = _CLAUSES[type(item)]
+    # Replace each top-level expression (with any parentheses wrapping all of it) by one piece.
+    pieces: list[tuple[str, str, int, int]] = []  # kind, text, start, end
+    i = 0
+    by_start = {e.span.start: e for e in exprs}
+    while i < len(toks):
+        tok = toks[i]
+        # a top-level expression, perhaps wrapped in redundant parentheses: `(` … `(` expr `)` … `)`
+        e, d = None, 0
+        while i + d < len(toks):
+            t = toks[i + d]
+            if t.start in by_start:
+                e = by_start[t.start]
+                break
+            if t.kind == "op" and t.text == "(":
+                d += 1
+                continue
+            break
+        if e is not None:
+            k = i + d
+            while k < len(toks) and toks[k].start < e.span.end:
+                k += 1
+            if k + d <= len(toks) and all(toks[k + m].text == ")" for m in range(d)):
+                pieces.append(("expr", printer.expr(e), toks[i].start, toks[k + d - 1].end))
+                i = k + d
+                continue
+        pieces.append((tok.kind, tok.text, tok.start, tok.end))
+        i += 1
+    lines: list[list[tuple[str, str, int, int]]] = [[]]
+    indents = [0]
+    depth = 0
+    prev_text = None
+    for piece in pieces:
+        kind, text = piece[0], piece[1]
+        # `else deny …` stays on one line: an outcome right after `else` starts no clause
+        starts_clause = kind in ("word", "op") and depth == 0 and text in clauses and prev_text != "else"
+        if starts_clause and lines[-1]:
+            lines.append([])
+            indents.append(clauses[text])
+        if kind == "op" and text in "([{":
+            depth += 1
+        elif kind == "op" and text in ")]}":
+            depth -= 1
+        lines[-1].append(piece)
+        prev_text = text
+    out = []
+    for indent, line in zip(indents, lines):
+        out.append(_Line(indent=indent, text=_join([(k if k != "expr" else "word", t) for k, t, _, _ in line]),
+                         start=line[0][2], end=line[-1][3]))
+    out[0].decl_start, out[0].decl_size = True, len(out)
+    return out
+
+
+def _blank_between(text: str, start: int, end: int) -> bool:
+    """Whether the gap text[start:end] (blanks and comments) holds an empty line."""
+    gap = text[start:end]
+    lines = gap.split("\n")
+    return any(not ln.strip() for ln in lines[1:-1])
+
+
+def format_text(text: str, path: str = "<text>") -> str:
+    """The canonical layout of `text`; raises FormatError (with the syntax diagnostics) if it does not parse."""
+    source = SourceFile(path=path, text=text)
+    module, diags = parse(source)
+    errors = [d for d in diags if d.severity == "error"]
+    if module is None:
+        raise FormatError(errors or diags)
+    toks = _tokens(text)
+    printer = _Printer(source, toks)
+    lines: list[_Line] = []
+    for item in module.items:
+        lines.extend(_decl_lines(item, printer))
+    comments = [t for t in toks if t.kind == "comment"]
+    tail: list[_Tok] = []  # comments after the last line
+    for c in comments:
+        line_start = text.rfind("\n", 0, c.start) + 1
+        full_line = not text[line_start:c.start].strip()
+        if not full_line:
+            target = None
+            for ln in lines:
+                if ln.start < c.start:
+                    target = ln
+            if target is not None:
+                target.trailing.append(c)
+                continue
+        target = next((ln for ln in lines if ln.end > c.start), None)
+        if target is None:
+            tail.append(c)
+        else:
+            target.before.append(c)
+    # Blank lines: only at the top level (before declarations and the comments leading them).
+    out: list[str] = []
+    prev_end = 0
+    first = True
+    prev_size = 0
+    for ln in lines:
+        if ln.decl_start:
+            # top-level elements of this gap: comments before the declaration keyword, then the keyword
+            inner = [c for c in ln.before if c.start >= ln.start]
+            outer = [c for c in ln.before if c.start < ln.start]
+            # A declaration of several lines is set apart by a blank line (before the comments leading it).
+            multi = ln.decl_size > 1 or prev_size > 1
+            attached, following = len(outer), ln.start
+            for idx in reversed(range(len(outer))):
+                if _blank_between(text, outer[idx].end, following):
+                    break
+                attached, following = idx, outer[idx].start
+            for idx, c in enumerate(outer):
+                if not first and (_blank_between(text, prev_end, c.start) or (multi and idx == attached)):
+                    out.append("")
+                out.append(c.text)
+                prev_end, first = c.end, False
+            blank = not first and (_blank_between(text, prev_end, ln.start) or (multi and attached == len(outer)))
+            prev_size = ln.decl_size
+            if blank:
+                out.append("")
+            for c in inner:
+                out.append(" " * ln.indent + c.text)
+            first = False
+        else:
+            for c in ln.before:
+                out.append(" " * ln.indent + c.text)
+        body = " " * ln.indent + ln.text
+        if ln.trailing:
+            body += "  " + " ".join(c.text for c in ln.trailing)
+        out.append(body)
+        prev_end = max([ln.end] + [c.end for c in ln.trailing])
+    for c in tail:
+        if out and _blank_between(text, prev_end, c.start):
+            out.append("")
+        out.append(c.text)
+        prev_end = c.end
+    return "\n".join(out) + "\n" if out else ""
+
+
+# ------------------------------------------------------------------ the command
+def _files(paths: Iterable[str]) -> list[Path]:
+    targets = list(paths) or ["policies"]
+    for target in targets:
+        if not Path(target).exists():
+            raise PolicyDslError("E.unreadable", path=target, reason=_NO_SUCH_PATH)
+    files = policy_files(targets)
+    if not files:
+        raise PolicyDslError("E.no_policies", path=", ".join(targets))
+    return files
+
+
+def _lang_option():
+    from policydsl.cli import LANG
+
+    return LANG
+
+
+def _guarded(fn):
+    from policydsl.cli import guarded
+
+    return guarded(fn)
+
+
+@click.command("fmt")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--check", "check_only", is_flag=True,
+              help="只检查，不改写；有文件需要格式化时退出码为 1 / check only: exit 1 if a file would change")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="打印统一差异，不改写 / print a unified diff instead of rewriting")
+@_lang_option()
+@_guarded
+def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | None) -> None:
+    """按统一格式排版政策文件 / format policy files in the one canonical layout."""
+    from policydsl import i18n
+
+    lang = lang or i18n.default_lang()
+    files = _files(paths)
+    changed, same, failures = 0, 0, []
+    for path in files:
+        try:
+            original = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyDslError("E.unreadable", path=str(path), reason=str(exc)) from exc
+        try:
+            formatted = format_text(original, str(path))
+        except FormatError as exc:
+            failures.extend(exc.diagnostics)
+            continue
+        if formatted == original:
+            same += 1
+            continue
+        changed += 1
+        if show_diff:
+            click.echo("".join(difflib.unified_diff(original.splitlines(keepends=True),
+                                                    formatted.splitlines(keepends=True),
+                                                    fromfile=f"{path}", tofile=f"{path} (formatted)")), nl=False)
+        if check_only:
+            click.echo(_msg("would_change", lang, path=path))
+        elif not show_diff:
+            from policydsl.fsutil import write_atomic
+
+            write_atomic(path, formatted)
+            click.echo(_msg("changed", lang, path=path))
+    if failures:
+        raise FormatError(failures)
+    summary = "summary_check" if (check_only or show_diff) else "summary_write"
+    click.echo(_msg(summary, lang, changed=changed, same=same))
+    sys.exit(1 if check_only and changed else 0)
+
+
+COMMANDS = [fmt]
+
+# Imported before policydsl.cli, this module was not yet complete when the CLI collected the commands.
+_cli = sys.modules.get("policydsl.cli")
+if _cli is not None and hasattr(_cli, "main") and "fmt" not in _cli.main.commands:
+    _cli.main.add_command(fmt)

@@ -1,0 +1,727 @@
+"""Editor requests in, LSP answers out: `policydsl lsp` serves diagnostics, hover, completion, definitions,
+references, outline and formatting over stdio, reading everything from the checked model."""
+from __future__ import annotations
+
+import functools
+import re
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import attrs
+import click
+from lsprotocol import types as lt
+from pygls import uris
+from pygls.lsp.server import LanguageServer
+
+from policydsl import i18n
+from policydsl.cli import LANG, guarded
+from policydsl.diagnostics import Diagnostic
+from policydsl.loader import Analysis, analyse_sources
+from policydsl.semantics.model import Model, Policy
+from policydsl.source import SourceFile, Span
+from policydsl.syntax import ast
+
+# ------------------------------------------------------------------ strings (zh / en)
+STRINGS: dict[str, dict[str, str]] = {
+    "kind.policy": {"zh": "政策", "en": "policy"},
+    "kind.input": {"zh": "事实", "en": "fact"},
+    "kind.define": {"zh": "取值", "en": "value"},
+    "kind.rule": {"zh": "规则", "en": "rule"},
+    "kind.table": {"zh": "表格", "en": "table"},
+    "kind.rollout": {"zh": "逐步放开", "en": "rollout"},
+    "kind.enum": {"zh": "枚举", "en": "enum"},
+    "kind.value": {"zh": "枚举值", "en": "enum value"},
+    "kind.unit": {"zh": "单位", "en": "unit"},
+    "kind.assume": {"zh": "假设", "en": "assumption"},
+    "kind.note": {"zh": "说明", "en": "note"},
+    "kind.keyword": {"zh": "关键字", "en": "keyword"},
+    "field.type": {"zh": "类型", "en": "type"},
+    "field.unit": {"zh": "单位", "en": "unit"},
+    "field.effective": {"zh": "生效期", "en": "effective"},
+    "field.source": {"zh": "来源", "en": "source"},
+    "field.cases": {"zh": "取值情形", "en": "cases"},
+    "field.outcome": {"zh": "结论", "en": "outcome"},
+    "field.values": {"zh": "取值", "en": "values"},
+    "field.enum": {"zh": "所属枚举", "en": "enum"},
+    "field.hit": {"zh": "命中策略", "en": "hit policy"},
+    "field.key": {"zh": "分桶键", "en": "bucket key"},
+    "field.phases": {"zh": "阶段", "en": "phases"},
+    "field.hint": {"zh": "提示", "en": "hint"},
+    "period.always": {"zh": "始终", "en": "always"},
+    "period.from": {"zh": "自 {start} 起", "en": "from {start}"},
+    "period.until": {"zh": "至 {end} 止", "en": "until {end}"},
+    "period.between": {"zh": "{start} 至 {end}", "en": "{start} to {end}"},
+    "log.internal": {"zh": "policydsl 语言服务器内部错误（这是我们的缺陷，请报告）：{error}",
+                     "en": "policydsl language server internal error (our bug, please report it): {error}"},
+    "log.started": {"zh": "policydsl 语言服务器已启动", "en": "policydsl language server started"},
+}
+
+
+def s(key: str, lang: str, **args: object) -> str:
+    return STRINGS[key][lang].format(**args)
+
+
+def both(key: str, lang: str, **args: object) -> str:
+    """`primary / other` in the server's language first."""
+    other = "en" if lang == "zh" else "zh"
+    return f"{s(key, lang, **args)} / {s(key, other, **args)}"
+
+
+KEYWORDS = ("policy", "title", "implements", "source", "quote", "effective", "from", "until", "unit", "enum",
+            "value", "input", "define", "rule", "exception", "to", "priority", "supersedes", "when", "require",
+            "else", "allow", "deny", "warn", "table", "hit", "unique", "first", "collect", "sum", "min", "max",
+            "any", "all", "for", "in", "not", "and", "or", "row", "columns", "rollout", "key", "phase", "ramp",
+            "assume", "note", "about", "set", "of", "today", "covered", "not_open", "count", "number", "money",
+            "percent", "bool", "text", "date", "days", "months", "working")
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+# ------------------------------------------------------------------ positions
+def to_position(source: SourceFile, offset: int) -> lt.Position:
+    """A character offset as an LSP position: 0-based line, UTF-16 code units."""
+    line, col = source.position(offset)
+    prefix = source.line_text(line)[: col - 1]
+    return lt.Position(line=line - 1, character=utf16_len(prefix))
+
+
+def to_range(span: Span) -> lt.Range:
+    return lt.Range(start=to_position(span.source, span.start), end=to_position(span.source, span.end))
+
+
+def utf16_len(text: str) -> int:
+    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+
+
+def to_offset(text: str, position: lt.Position) -> int:
+    """An LSP position as a character offset into `text` (clamped to the line and the text)."""
+    lines = text.split("\n")
+    if position.line >= len(lines):
+        return len(text)
+    start = sum(len(line) + 1 for line in lines[: position.line])
+    units = 0
+    for i, ch in enumerate(lines[position.line]):
+        if units >= position.character:
+            return start + i
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return start + len(lines[position.line])
+
+
+# ------------------------------------------------------------------ the index over one analysis
+Key = tuple[str, ...]  # ("input", policy, path), ("enum", name), ("value", enum, value), …
+
+
+@attrs.define
+class Occurrence:
+    span: Span
+    key: Key
+    is_def: bool
+
+
+@attrs.define
+class Index:
+    """Every declaration and use of a name in one folder's analysis, by key and by file."""
+
+    analysis: Analysis
+    defs: dict[Key, Span] = attrs.field(factory=dict)
+    occurrences: list[Occurrence] = attrs.field(factory=list)
+    policy_of_file: dict[str, str] = attrs.field(factory=dict)
+
+    @property
+    def model(self) -> Model | None:
+        return self.analysis.model
+
+    def module(self, path: str) -> ast.Module | None:
+        return next((m for m in self.analysis.modules if m.path == path), None)
+
+    def at(self, path: str, offset: int) -> Occurrence | None:
+        hits = [o for o in self.occurrences if o.span.file == path and o.span.start <= offset <= o.span.end]
+        return min(hits, key=lambda o: o.span.end - o.span.start) if hits else None
+
+    def uses(self, key: Key) -> list[Occurrence]:
+        return [o for o in self.occurrences if o.key == key]
+
+    def resolve_word(self, word: str, policy: str | None) -> Key | None:
+        """A bare name as written, looked up without a parse of the current text (for broken buffers)."""
+        model = self.model
+        if model is None:
+            return None
+        pol = model.policies.get(policy) if policy else None
+        if pol is not None:
+            for kind, names in (("input", pol.inputs), ("define", pol.defines), ("table", pol.tables),
+                                ("rollout", pol.rollouts), ("rule", {r.name: r for r in pol.rules})):
+                if word in names:
+                    return (kind, pol.id, word)
+        if word in model.policies:
+            return ("policy", word)
+        if word in model.enums:
+            return ("enum", word)
+        if word in model.units:
+            return ("unit", word)
+        owners = [e for e, d in model.enums.items() if any(v.name.value == word for v in d.values)]
+        return ("value", owners[0], word) if owners else None
+
+
+def build_index(analysis: Analysis) -> Index:
+    index = Index(analysis=analysis)
+    model = analysis.model
+    if model is None:
+        return index
+
+    def add(span: Span, key: Key, is_def: bool = False) -> None:
+        index.occurrences.append(Occurrence(span=span, key=key, is_def=is_def))
+        if is_def:
+            index.defs.setdefault(key, span)
+
+    for name, enum in model.enums.items():
+        add(enum.name.span, ("enum", name), True)
+        for value in enum.values:
+            add(value.name.span, ("value", name, value.name.value), True)
+    for name, unit in model.units.items():
+        add(unit.name.span, ("unit", name), True)
+    for policy in model.policies.values():
+        index.policy_of_file[policy.file] = policy.id
+        _index_policy(policy, model, add)
+    return index
+
+
+def _index_policy(policy: Policy, model: Model, add: Callable[..., None]) -> None:
+    pid = policy.id
+    add(policy.decl.id.span, ("policy", pid), True)
+    local: dict[str, Key] = {}
+    for path, inp in policy.inputs.items():
+        local[path] = ("input", pid, path)
+        add(inp.decl.path.span, local[path], True)
+    for path, define in policy.defines.items():
+        local[path] = ("define", pid, path)
+        add(define.decl.path.span, local[path], True)
+    for rule in policy.rules:
+        local[rule.name] = ("rule", pid, rule.name)
+        add(rule.decl.name.span, local[rule.name], True)
+    for name, table in policy.tables.items():
+        local[name] = ("table", pid, name)
+        add(table.decl.name.span, local[name], True)
+    for name, rollout in policy.rollouts.items():
+        local[name] = ("rollout", pid, name)
+        add(rollout.name.span, local[name], True)
+    decls: list[Any] = [i.decl for i in policy.inputs.values()] + [d.decl for d in policy.defines.values()] + \
+        [r.decl for r in policy.rules] + [t.decl for t in policy.tables.values()] + list(policy.rollouts.values()) + \
+        list(policy.assumptions) + list(policy.notes)
+    for decl in decls:
+        _index_decl(decl, pid, local, model, add)
+
+
+def _index_decl(decl: Any, pid: str, local: dict[str, Key], model: Model, add: Callable[..., None]) -> None:
+    if isinstance(decl, (ast.InputDecl, ast.DefineDecl)):
+        _type_use(decl.type, model, add)
+        if decl.unit is not None and decl.unit.value in model.units:
+            add(decl.unit.span, ("unit", decl.unit.value))
+    if isinstance(decl, ast.RuleDecl):
+        for name in (*decl.exception_to, *([decl.supersedes] if decl.supersedes else [])):
+            if name.value in local:
+                add(name.span, local[name.value])
+    if isinstance(decl, (ast.AssumeDecl, ast.NoteDecl)):
+        for name in decl.about:
+            if name.value in local:
+                add(name.span, local[name.value])
+    if isinstance(decl, ast.RolloutDecl) and decl.key.value in local:
+        add(decl.key.span, local[decl.key.value])
+    if isinstance(decl, ast.TableDecl):
+        _index_table(decl, model, add)
+    for node in _walk(decl):
+        if isinstance(node, ast.Ref):
+            kind, target = model.refs.get(id(node), ("", ""))
+            if kind in ("input", "define"):
+                add(node.span, (kind, pid, target))
+            elif kind == "enum":
+                owner, _, value = target.partition(".")
+                add(node.span, ("value", owner, value))
+        elif isinstance(node, ast.Call) and node.func.value in local:
+            add(node.func.span, local[node.func.value])
+        elif isinstance(node, ast.Covered) and node.rollout.value in local:
+            add(node.rollout.span, local[node.rollout.value])
+
+
+def _index_table(decl: ast.TableDecl, model: Model, add: Callable[..., None]) -> None:
+    for param in decl.params:
+        _type_use(param.type, model, add)
+    _type_use(decl.result, model, add)
+    enums = [p.type.name if p.type.name in model.enums else None for p in decl.params]
+    result = decl.result.name if decl.result.name in model.enums else None
+
+    def value(name: ast.Name, enum: str | None) -> None:
+        if enum is not None and any(v.name.value == name.value for v in model.enums[enum].values):
+            add(name.span, ("value", enum, name.value))
+
+    def cell(c: Any) -> None:
+        if isinstance(c, ast.EnumCell):
+            value(c.value, result)
+        elif isinstance(c, ast.SetCell):
+            for item in c.items:
+                value(item, result)
+
+    for row in decl.rows:
+        if isinstance(row.key, ast.Name) and enums:
+            value(row.key, enums[0])
+        cell(row.cell)
+    for row in decl.matrix:
+        if enums:
+            value(row.key, enums[0])
+        for c in row.cells:
+            cell(c)
+    for column in decl.columns:
+        if len(enums) > 1:
+            value(column, enums[1])
+
+
+def _type_use(ref: ast.TypeRef, model: Model, add: Callable[..., None]) -> None:
+    if ref.name in model.enums and ref.span.text.endswith(ref.name):
+        add(ref.span.source.span(ref.span.end - len(ref.name), ref.span.end), ("enum", ref.name))
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    """Every AST node below `node` (expressions inside declarations)."""
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _walk(item)
+        return
+    if not attrs.has(type(node)):
+        return
+    yield node
+    for field in attrs.fields(type(node)):
+        if field.eq:  # spans are kept out of equality; everything else may hold nodes
+            yield from _walk(getattr(node, field.name))
+
+
+# ------------------------------------------------------------------ hover text
+def _period(start: Any, end: Any, lang: str) -> str:
+    if start and end:
+        return s("period.between", lang, start=start, end=end)
+    if start:
+        return s("period.from", lang, start=start)
+    if end:
+        return s("period.until", lang, end=end)
+    return s("period.always", lang)
+
+
+def _plain(text: str) -> str:
+    """Type names as shown inside a Markdown code span (which cannot hold backticks)."""
+    return text.replace("`", "")
+
+
+def _quotes(sources: tuple[ast.SourceRef, ...], lang: str) -> list[str]:
+    return [f"- {s('field.source', lang)}: `{src.document}`\n\n  > {src.quote}" for src in sources]
+
+
+def _header(kind: str, ident: str, label: ast.Text, lang: str) -> list[str]:
+    return [f"**{both('kind.' + kind, lang)}** `{ident}`", "", f"{label.zh} / {label.en}", ""]
+
+
+def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
+    kind = key[0]
+    if kind in ("enum", "unit", "value"):
+        return _hover_shared(key, model, lang)
+    policy = model.policies.get(key[1])
+    if policy is None:
+        return None
+    if kind == "policy":
+        eff = policy.effective
+        return "\n".join([*_header("policy", policy.id, policy.title, lang),
+                          f"- {s('field.effective', lang)}: {_period(eff[0], eff[1], lang)}",
+                          *_quotes(policy.decl.sources, lang)])
+    name = key[2]
+    if kind in ("input", "define"):
+        item = (policy.inputs if kind == "input" else policy.defines)[name]
+        lines = [*_header(kind, name, item.label, lang), f"- {s('field.type', lang)}: `{_plain(item.type.display()[lang])}`"]
+        if item.unit is not None:
+            lines.append(f"- {s('field.unit', lang)}: `{item.unit.name.value}` ({item.unit.label.zh} / {item.unit.label.en})")
+        if kind == "define":
+            lines.append(f"- {s('field.cases', lang)}:")
+            lines += [f"  - `{c.span.text.strip()}` — {_period(c.start, c.end, lang)}" for c in item.decl.cases]
+            lines += _quotes(item.decl.sources, lang)
+        return "\n".join(lines)
+    if kind == "rule":
+        decl = policy.rule(name).decl
+        eff = decl.effective
+        body = decl.body
+        return "\n".join([*_header("rule", name, decl.label, lang),
+                          f"- {s('field.effective', lang)}: {_period(eff.start if eff else None, eff.end if eff else None, lang)}",
+                          f"- {s('field.outcome', lang)}: `{body.outcome} {body.code.value}` — {body.message.zh} / {body.message.en}",
+                          *_quotes(decl.sources, lang)])
+    if kind == "table":
+        decl = policy.tables[name].decl
+        params = ", ".join(f"{p.name.value}: {p.type.span.text}" for p in decl.params)
+        hit = decl.hit + (f" {decl.aggregator}" if decl.aggregator else "")
+        return "\n".join([*_header("table", name, decl.label, lang),
+                          f"- {s('field.type', lang)}: `({params}) -> {decl.result.span.text}`",
+                          f"- {s('field.hit', lang)}: `{hit}`"])
+    if kind == "rollout":
+        decl = policy.rollouts[name]
+        phases = [f"  - `{p.name.value}` {p.label.zh} / {p.label.en}: {_period(p.start, p.end, lang)}, "
+                  f"{p.ramp_from:%} → {p.ramp_to:%}" for p in decl.phases]
+        return "\n".join([*_header("rollout", name, decl.label, lang), f"- {s('field.key', lang)}: `{decl.key.value}`",
+                          f"- {s('field.phases', lang)}:", *phases])
+    return None
+
+
+def _hover_shared(key: Key, model: Model, lang: str) -> str | None:
+    if key[0] == "unit":
+        unit = model.units.get(key[1])
+        return "\n".join(_header("unit", key[1], unit.label, lang)) if unit else None
+    enum = model.enums.get(key[1])
+    if enum is None:
+        return None
+    if key[0] == "enum":
+        values = [f"  - `{v.name.value}` {v.label.zh} / {v.label.en}" for v in enum.values]
+        return "\n".join([*_header("enum", enum.name.value, enum.label, lang), f"- {s('field.values', lang)}:", *values])
+    value = next((v for v in enum.values if v.name.value == key[2]), None)
+    if value is None:
+        return None
+    return "\n".join([*_header("value", value.name.value, value.label, lang),
+                      f"- {s('field.enum', lang)}: `{enum.name.value}` ({enum.label.zh} / {enum.label.en})"])
+
+
+# ------------------------------------------------------------------ diagnostics
+def to_lsp_diagnostic(diag: Diagnostic, lang: str) -> lt.Diagnostic:
+    other = "en" if lang == "zh" else "zh"
+    message = f"{diag.message[lang]}\n{diag.message[other]}"
+    if diag.hint:
+        message += f"\n{s('field.hint', lang)}: {diag.hint[lang]}\n{s('field.hint', other)}: {diag.hint[other]}"
+    related = [lt.DiagnosticRelatedInformation(
+        location=lt.Location(uri=uris.from_fs_path(rel.span.file) or rel.span.file, range=to_range(rel.span)),
+        message=rel.message[lang]) for rel in diag.related]
+    severity = lt.DiagnosticSeverity.Error if diag.severity == "error" else lt.DiagnosticSeverity.Warning
+    return lt.Diagnostic(range=to_range(diag.span), message=message, severity=severity, code=diag.code,
+                         source="policydsl", related_information=related or None)
+
+
+# ------------------------------------------------------------------ the server
+class PolicyServer(LanguageServer):
+    """Keeps, per folder, the latest analysis and, per document, the last index in which it parsed."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__("policydsl", "0.1")
+        self.lang = lang
+        self.latest: dict[str, Index] = {}  # folder -> newest index
+        self.good: dict[str, Index] = {}  # document path -> last index where that document parsed
+
+    # -- analysis
+    def folder_sources(self, path: Path) -> list[SourceFile]:
+        open_docs = {self.doc_path(uri): doc.source for uri, doc in self.workspace.text_documents.items()}
+        files = sorted(path.parent.glob("*.policy")) if path.parent.is_dir() else []
+        names = [str(f) for f in files]
+        if str(path) not in names:
+            names.append(str(path))
+        names += [p for p in open_docs if Path(p).parent == path.parent and p not in names]
+        sources = []
+        for name in names:
+            if name in open_docs:
+                sources.append(SourceFile(path=name, text=open_docs[name]))
+            else:
+                try:
+                    sources.append(SourceFile.read(name))
+                except (OSError, UnicodeDecodeError):
+                    continue
+        return sources
+
+    def refresh(self, uri: str) -> None:
+        path = Path(self.doc_path(uri))
+        index = build_index(analyse_sources(self.folder_sources(path)))
+        self.latest[str(path.parent)] = index
+        parsed = {m.path for m in index.analysis.modules}
+        for doc_uri in list(self.workspace.text_documents):
+            doc_path = self.doc_path(doc_uri)
+            if Path(doc_path).parent != path.parent:
+                continue
+            if doc_path in parsed and index.model is not None:
+                self.good[doc_path] = index
+            diags = [to_lsp_diagnostic(d, self.lang) for d in index.analysis.diagnostics if d.file == doc_path]
+            self.text_document_publish_diagnostics(lt.PublishDiagnosticsParams(uri=doc_uri, diagnostics=diags))
+
+    @staticmethod
+    def doc_path(uri: str) -> str:
+        return uris.to_fs_path(uri) or uri
+
+    def index_for(self, uri: str) -> Index | None:
+        path = self.doc_path(uri)
+        return self.good.get(path) or self.latest.get(str(Path(path).parent))
+
+    def current(self, uri: str, position: lt.Position) -> tuple[Index | None, str, int, str]:
+        text = self.workspace.get_text_document(uri).source
+        return self.index_for(uri), self.doc_path(uri), to_offset(text, position), text
+
+    def key_at(self, uri: str, position: lt.Position) -> tuple[Index | None, Key | None]:
+        index, path, offset, text = self.current(uri, position)
+        if index is None:
+            return None, None
+        module = index.module(path)
+        if module is not None and _same_text(module, text):
+            occ = index.at(path, offset)
+            if occ is not None:
+                return index, occ.key
+        word = word_at(text, offset)
+        return index, (index.resolve_word(word, index.policy_of_file.get(path)) if word else None)
+
+    def log(self, message: str, kind: lt.MessageType = lt.MessageType.Error) -> None:
+        try:
+            self.window_log_message(lt.LogMessageParams(type=kind, message=message))
+        except Exception:  # noqa: BLE001 - logging must never raise
+            pass
+
+
+def _same_text(module: ast.Module, text: str) -> bool:
+    return module.span.source.text == text
+
+
+def word_at(text: str, offset: int) -> str | None:
+    line_start = text.rfind("\n", 0, offset) + 1
+    line_end = text.find("\n", offset)
+    line = text[line_start: len(text) if line_end < 0 else line_end]
+    col = offset - line_start
+    for match in WORD.finditer(line):
+        if match.start() <= col <= match.end():
+            return match.group()
+    return None
+
+
+def _safe(default: Any = None) -> Callable:
+    """Every handler: an internal error is logged to the client and answered with `default`, never fatal."""
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(ls: PolicyServer, params: Any) -> Any:
+            try:
+                return fn(ls, params)
+            except Exception as exc:  # noqa: BLE001 - the server must survive any edit
+                ls.log(s("log.internal", ls.lang, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+                return default() if callable(default) else default
+        return wrapper
+    return decorate
+
+
+def make_server(lang: str) -> PolicyServer:
+    server = PolicyServer(lang)
+
+    @server.feature(lt.INITIALIZED)
+    @_safe()
+    def initialized(ls: PolicyServer, params: lt.InitializedParams) -> None:
+        ls.log(s("log.started", ls.lang), lt.MessageType.Info)
+
+    @server.feature(lt.TEXT_DOCUMENT_DID_OPEN)
+    @_safe()
+    def did_open(ls: PolicyServer, params: lt.DidOpenTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    @server.feature(lt.TEXT_DOCUMENT_DID_CHANGE)
+    @_safe()
+    def did_change(ls: PolicyServer, params: lt.DidChangeTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    @server.feature(lt.TEXT_DOCUMENT_DID_SAVE)
+    @_safe()
+    def did_save(ls: PolicyServer, params: lt.DidSaveTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    @server.feature(lt.TEXT_DOCUMENT_DID_CLOSE)
+    @_safe()
+    def did_close(ls: PolicyServer, params: lt.DidCloseTextDocumentParams) -> None:
+        path = Path(ls.doc_path(params.text_document.uri))
+        ls.good.pop(str(path), None)
+        ls.text_document_publish_diagnostics(lt.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+        sibling = next((uri for uri in ls.workspace.text_documents if Path(ls.doc_path(uri)).parent == path.parent), None)
+        if sibling is not None:  # the closed buffer's unsaved text no longer counts: the disk does again
+            ls.refresh(sibling)
+
+    @server.feature(lt.TEXT_DOCUMENT_HOVER)
+    @_safe()
+    def hover(ls: PolicyServer, params: lt.HoverParams) -> lt.Hover | None:
+        index, key = ls.key_at(params.text_document.uri, params.position)
+        if index is None or key is None or index.model is None:
+            return None
+        text = hover_markdown(key, index.model, ls.lang)
+        return lt.Hover(contents=lt.MarkupContent(kind=lt.MarkupKind.Markdown, value=text)) if text else None
+
+    @server.feature(lt.TEXT_DOCUMENT_COMPLETION, lt.CompletionOptions(trigger_characters=[".", "{"]))
+    @_safe(list)
+    def completion(ls: PolicyServer, params: lt.CompletionParams) -> list[lt.CompletionItem]:
+        index = ls.index_for(params.text_document.uri)
+        policy = index.policy_of_file.get(ls.doc_path(params.text_document.uri)) if index else None
+        _, _, offset, text = ls.current(params.text_document.uri, params.position)
+        items = completions(index.model if index else None, policy, ls.lang)
+        return rank(items, text[text.rfind("\n", 0, offset) + 1: offset])
+
+    @server.feature(lt.TEXT_DOCUMENT_DEFINITION)
+    @_safe()
+    def definition(ls: PolicyServer, params: lt.DefinitionParams) -> lt.Location | None:
+        index, key = ls.key_at(params.text_document.uri, params.position)
+        if index is None or key is None or key not in index.defs:
+            return None
+        return location(index.defs[key])
+
+    @server.feature(lt.TEXT_DOCUMENT_REFERENCES)
+    @_safe(list)
+    def references(ls: PolicyServer, params: lt.ReferenceParams) -> list[lt.Location]:
+        index, key = ls.key_at(params.text_document.uri, params.position)
+        if index is None or key is None:
+            return []
+        include = params.context.include_declaration
+        return [location(o.span) for o in index.uses(key) if include or not o.is_def]
+
+    @server.feature(lt.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @_safe(list)
+    def document_symbol(ls: PolicyServer, params: lt.DocumentSymbolParams) -> list[lt.DocumentSymbol]:
+        index = ls.index_for(params.text_document.uri)
+        module = index.module(ls.doc_path(params.text_document.uri)) if index else None
+        return outline(module) if module is not None else []
+
+    @server.feature(lt.TEXT_DOCUMENT_FORMATTING)
+    @_safe(list)
+    def formatting(ls: PolicyServer, params: lt.DocumentFormattingParams) -> list[lt.TextEdit]:
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        return format_edits(doc.source, ls.doc_path(params.text_document.uri))
+
+    return server
+
+
+def location(span: Span) -> lt.Location:
+    return lt.Location(uri=uris.from_fs_path(span.file) or span.file, range=to_range(span))
+
+
+# ------------------------------------------------------------------ completion, outline, formatting
+def completions(model: Model | None, policy_id: str | None, lang: str) -> list[lt.CompletionItem]:
+    items = [lt.CompletionItem(label=k, kind=lt.CompletionItemKind.Keyword, detail=both("kind.keyword", lang))
+             for k in KEYWORDS]
+    if model is None:
+        return items
+
+    def item(label: str, kind: lt.CompletionItemKind, what: str, text: ast.Text | None, extra: str = "") -> None:
+        detail = f"{both('kind.' + what, lang)}{extra}" + (f" — {text.zh} / {text.en}" if text else "")
+        items.append(lt.CompletionItem(label=label, kind=kind, detail=detail))
+
+    policy = model.policies.get(policy_id) if policy_id else None
+    if policy is not None:
+        for path, inp in policy.inputs.items():
+            item(path, lt.CompletionItemKind.Field, "input", inp.label, f": {_plain(inp.type.display()[lang])}")
+        for path, define in policy.defines.items():
+            item(path, lt.CompletionItemKind.Constant, "define", define.label, f": {_plain(define.type.display()[lang])}")
+        for rule in policy.rules:
+            item(rule.name, lt.CompletionItemKind.Function, "rule", rule.decl.label)
+        for name, table in policy.tables.items():
+            item(name, lt.CompletionItemKind.Struct, "table", table.decl.label)
+        for name, rollout in policy.rollouts.items():
+            item(name, lt.CompletionItemKind.Event, "rollout", rollout.label)
+    for name, enum in model.enums.items():
+        item(name, lt.CompletionItemKind.Enum, "enum", enum.label)
+        for value in enum.values:
+            item(value.name.value, lt.CompletionItemKind.EnumMember, "value", value.label, f" ({name})")
+    for name, unit in model.units.items():
+        item(name, lt.CompletionItemKind.Unit, "unit", unit.label)
+    for pid, pol in model.policies.items():
+        item(pid, lt.CompletionItemKind.Module, "policy", pol.decl.title)
+    return items
+
+
+# what the start of the line asks for -> the completion kinds offered first
+CONTEXTS: tuple[tuple[re.Pattern, frozenset[lt.CompletionItemKind]], ...] = (
+    (re.compile(r"^\s*(supersedes|exception\s+to)\b"), frozenset({lt.CompletionItemKind.Function})),
+    (re.compile(r"^\s*about\b"), frozenset({lt.CompletionItemKind.Function, lt.CompletionItemKind.Event,
+                                              lt.CompletionItemKind.Struct, lt.CompletionItemKind.Field,
+                                              lt.CompletionItemKind.Constant})),
+    (re.compile(r"^\s*(input|define)\s+\S+\s*:\s*(set\s+of\s+)?\w*$"), frozenset({lt.CompletionItemKind.Enum})),
+    (re.compile(r"^\s*(input|define)\s.*\bunit\s+\w*$"), frozenset({lt.CompletionItemKind.Unit})),
+    (re.compile(r"^\s*(when|require|=|key|row|columns)\b|[{(=<>!]|\b(and|or|not|in)\s"),
+     frozenset({lt.CompletionItemKind.Field, lt.CompletionItemKind.Constant, lt.CompletionItemKind.EnumMember,
+                lt.CompletionItemKind.Struct, lt.CompletionItemKind.Event})),
+)
+
+
+def rank(items: list[lt.CompletionItem], line_prefix: str) -> list[lt.CompletionItem]:
+    """Order the items by what the line so far asks for: the fitting kinds first, keywords after them."""
+    wanted = next((kinds for pattern, kinds in CONTEXTS if pattern.search(line_prefix)), frozenset())
+    for item in items:
+        group = "0" if item.kind in wanted else "2" if item.kind == lt.CompletionItemKind.Keyword else "1"
+        item.sort_text = f"{group}{item.label}"
+    return items
+
+
+def _symbol(name: str, detail: str, kind: lt.SymbolKind, span: Span, name_span: Span,
+            children: list[lt.DocumentSymbol] | None = None) -> lt.DocumentSymbol:
+    return lt.DocumentSymbol(name=name, detail=detail, kind=kind, range=to_range(span),
+                             selection_range=to_range(name_span), children=children or None)
+
+
+def outline(module: ast.Module) -> list[lt.DocumentSymbol]:
+    """The policy with its declarations as children; shared enums and units at the top level."""
+    top: list[lt.DocumentSymbol] = []
+    policy: lt.DocumentSymbol | None = None
+    for item in module.items:
+        if isinstance(item, ast.PolicyDecl):
+            title = f"{item.title.zh} / {item.title.en}" if item.title else ""
+            policy = _symbol(item.id.value, title, lt.SymbolKind.Module, module.span, item.id.span, [])
+            policy.children = []
+            top.append(policy)
+            continue
+        symbol = _item_symbol(item)
+        if symbol is None:
+            continue
+        if policy is not None and not isinstance(item, (ast.EnumDecl, ast.UnitDecl)):
+            policy.children.append(symbol)
+        else:
+            top.append(symbol)
+    return top
+
+
+def _item_symbol(item: Any) -> lt.DocumentSymbol | None:
+    kinds = {ast.InputDecl: lt.SymbolKind.Field, ast.DefineDecl: lt.SymbolKind.Constant,
+             ast.RuleDecl: lt.SymbolKind.Function, ast.TableDecl: lt.SymbolKind.Struct,
+             ast.RolloutDecl: lt.SymbolKind.Event, ast.AssumeDecl: lt.SymbolKind.String,
+             ast.NoteDecl: lt.SymbolKind.String, ast.EnumDecl: lt.SymbolKind.Enum,
+             ast.UnitDecl: lt.SymbolKind.TypeParameter}
+    kind = kinds.get(type(item))
+    if kind is None:
+        return None
+    name = item.path if isinstance(item, (ast.InputDecl, ast.DefineDecl)) else item.name
+    text = item.label if hasattr(item, "label") else item.text
+    children = None
+    if isinstance(item, ast.EnumDecl):
+        children = [_symbol(v.name.value, f"{v.label.zh} / {v.label.en}", lt.SymbolKind.EnumMember, v.span, v.name.span)
+                    for v in item.values]
+    return _symbol(name.value, f"{text.zh} / {text.en}", kind, item.span, name.span, children)
+
+
+def format_edits(text: str, path: str) -> list[lt.TextEdit]:
+    """One whole-document edit from policydsl.formatter; none when it is missing or the text does not parse."""
+    try:
+        from policydsl.formatter import format_text
+    except ImportError:
+        return []
+    try:
+        formatted = format_text(text, path)
+    except Exception:  # noqa: BLE001 - a syntax error: leave the buffer alone
+        return []
+    if not isinstance(formatted, str) or formatted == text:
+        return []
+    end = to_position(SourceFile(path=path, text=text), len(text))
+    return [lt.TextEdit(range=lt.Range(start=lt.Position(line=0, character=0), end=end), new_text=formatted)]
+
+
+# ------------------------------------------------------------------ the command
+@click.command("lsp")
+@LANG
+@guarded
+def lsp(lang: str | None) -> None:
+    """启动语言服务器（标准输入输出） / start the language server (stdio)."""
+    make_server(lang or i18n.default_lang()).start_io()
+
+
+COMMANDS = [lsp]
+
+
+def _register_with_cli() -> None:
+    """Imported before policydsl.cli, this module was still half-built when cli collected COMMANDS."""
+    from policydsl import cli
+
+    if lsp.name not in cli.main.commands:
+        cli.main.add_command(lsp)
+
+
+_register_with_cli()
