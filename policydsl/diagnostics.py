@@ -72,11 +72,12 @@ def make(code: str, span: Span, *, severity: Severity = "error", hint_args: dict
     placeholders are not all given (e.g. no did-you-mean candidate) is left out.
     """
     hint = None
-    if f"{code}.hint" in i18n.MESSAGES:
-        try:
-            hint = i18n.both(f"{code}.hint", **{**args, **(hint_args or {})})
-        except KeyError:
-            hint = None
+    for key in (f"{code}.hint", f"{code}.hint0"):  # .hint0: the advice when `.hint`'s arguments are missing
+        if hint is None and key in i18n.MESSAGES:
+            try:
+                hint = i18n.both(key, **{**args, **(hint_args or {})})
+            except KeyError:
+                hint = None
     rel = tuple(Related(span=s, message=i18n.both(key)) for s, key in related)
     return Diagnostic(code=code, severity=severity, span=span, message=i18n.both(code, **args),
                       hint=hint, related=rel)

@@ -146,3 +146,15 @@ def test_bag_caps_rendered_output_at_fifty():
     assert bag.render("zh").split("\n\n")[-1] == "另有 3 条诊断未显示"
     assert bag.render("en", cap=53).count("error[P0201]") == 53
     assert "not shown" not in bag.render("en", cap=53)
+
+
+def test_every_diagnostic_code_has_a_hint_in_both_languages():
+    import re
+
+    from policydsl.i18n import MESSAGES
+
+    codes = [k for k in MESSAGES if re.fullmatch(r"P\d{4}", k)]
+    assert len(codes) >= 40
+    for code in codes:
+        zh, en = MESSAGES[f"{code}.hint"]
+        assert zh.strip() and en.strip(), code
