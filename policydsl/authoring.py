@@ -521,6 +521,18 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         ("空档期内该规定不被执行，这通常是日期写错了。", "The rule is not enforced during the gap, usually a date typo."),
         _supersede("2022-06-30"),
         _supersede("2022-12-31")),
+    "P0607": _entry(
+        ("灰度达不到 100%", "Rollout never reaches 100%"),
+        ("灰度的最后一个阶段在结束时没有升到 100%，之后一部分账号永远不受约束（警告）。",
+         "The last phase of a rollout ends below 100%, so some ids are never covered after it (a warning)."),
+        ("原文说“全部覆盖”时，停在半途会让部分账号永远不受规则约束。",
+         "When the source says every account is covered, a ramp that stops halfway leaves some accounts out forever."),
+        _head() + 'input account.id: text "账号" / "Account"\n'
+        'rollout r "灰度" / "Rollout" key account.id\n'
+        '  phase pilot "内测" / "Pilot" from 2024-01-01 until 2024-01-31 ramp 0% to 80%\n',
+        _head() + 'input account.id: text "账号" / "Account"\n'
+        'rollout r "灰度" / "Rollout" key account.id\n'
+        '  phase pilot "内测" / "Pilot" from 2024-01-01 until 2024-01-31 ramp 0% to 100%\n'),
     # ---- provenance
     "P0701": _entry(
         ("找不到来源文件", "Source document not found"),

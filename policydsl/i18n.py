@@ -88,6 +88,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0604.values": ("取值互相依赖，形成循环：{cycle}", "values depend on each other in a cycle: {cycle}"),
     "P0605": ("`{rule}` 有多个例外优先级同为 {priority}：{others}", "`{rule}` has several exceptions with the same priority {priority}: {others}"),
     "P0606": ("`{a}` 取代 `{b}`，但两者之间 {start} 至 {end} 没有规则生效", "`{a}` supersedes `{b}` but neither is in force from {start} to {end}"),
+    "P0607": ("灰度 `{rollout}` 在 {end} 结束时只覆盖 {share}，永远达不到 100%", "rollout `{rollout}` ends on {end} at {share}: it never reaches 100%"),
+    "P0607.hint": ("让最后一个阶段升到 100%，或用 assume 说明为何停在此处", "ramp the last phase to 100%, or explain in an `assume` note why it stops there"),
     # ---- provenance (P07xx)
     "P0701": ("找不到来源文件 `{document}`", "source document `{document}` not found"),
     "P0702": ("引文没有逐字出现在 `{document}` 中", "quote does not occur verbatim in `{document}`"),

@@ -220,6 +220,10 @@ def _open_start(day: dt.date) -> str:
 
 def rollouts(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
     for rollout in policy.rollouts.values():
+        if rollout.phases and rollout.phases[-1].ramp_to < 1:
+            last = rollout.phases[-1]
+            yield dg.make("P0607", last.span, severity="warning", rollout=rollout.name.value,
+                          share=f"{(last.ramp_to * 100).normalize():f}%", end=last.end)
         previous = None
         for phase in rollout.phases:
             reason = None
