@@ -118,12 +118,7 @@ class World:
             self.fail(f"期望结果为 {outcome}，实际为 {actual['zh']}", f"expected outcome {outcome}, got {actual['en']}")
 
     def expect_reason(self, name: str, *, present: bool) -> None:
-        decision = self.need_decision()
-        found = any(name in (r.rule, r.code) for r in decision.reasons)
-        if found != present:
-            if present:
-                self.fail(f"原因中没有 `{name}`", f"no reason names `{name}`")
-            self.fail(f"原因中不应有 `{name}`", f"a reason unexpectedly names `{name}`")
+        self._expect_named(self.need_decision().reasons, name, present, ("原因", "reason"))
 
     def expect_message(self, text: str) -> None:
         decision = self.need_decision()
@@ -131,12 +126,15 @@ class World:
             self.fail(f"没有提示信息为“{text}”的原因", f"no reason has the message “{text}”")
 
     def expect_warning(self, name: str, *, present: bool = True) -> None:
-        decision = self.need_decision()
-        found = any(name in (w.rule, w.code) for w in decision.warnings)
-        if found != present:
-            if present:
-                self.fail(f"警告中没有 `{name}`", f"no warning names `{name}`")
-            self.fail(f"警告中不应有 `{name}`", f"a warning unexpectedly names `{name}`")
+        self._expect_named(self.need_decision().warnings, name, present, ("警告", "warning"))
+
+    def _expect_named(self, reasons, name: str, present: bool, what: tuple[str, str]) -> None:
+        """Some reason (or warning) names `name` as its rule or code — or, with present=False, none does."""
+        if any(name in (r.rule, r.code) for r in reasons) == present:
+            return
+        if present:
+            self.fail(f"{what[0]}中没有 `{name}`", f"no {what[1]} names `{name}`")
+        self.fail(f"{what[0]}中不应有 `{name}`", f"a {what[1]} unexpectedly names `{name}`")
 
     def expect_no_warnings(self) -> None:
         if self.need_decision().warnings:

@@ -165,22 +165,14 @@ class Checker:
             key = item.path if isinstance(item, (ast.InputDecl, ast.DefineDecl)) else item.name
             if not self._claim(build, key):
                 continue
-            if isinstance(item, ast.InputDecl):
+            if isinstance(item, (ast.InputDecl, ast.DefineDecl)):
                 t = self._resolve_type(item.type)
                 unit = self._resolve_unit(item.unit)
                 self._check_text(item.label)
                 if t is not None:
-                    build.inputs[item.path.value] = Input(
-                        path=item.path.value, type=t.with_unit(unit.name.value if unit else None),
-                        label=item.label, unit=unit, decl=item)
-            elif isinstance(item, ast.DefineDecl):
-                t = self._resolve_type(item.type)
-                unit = self._resolve_unit(item.unit)
-                self._check_text(item.label)
-                if t is not None:
-                    build.defines[item.path.value] = Define(
-                        path=item.path.value, type=t.with_unit(unit.name.value if unit else None),
-                        label=item.label, unit=unit, decl=item)
+                    kind, table = (Input, build.inputs) if isinstance(item, ast.InputDecl) else (Define, build.defines)
+                    table[item.path.value] = kind(path=item.path.value, label=item.label, unit=unit, decl=item,
+                                                  type=t.with_unit(unit.name.value if unit else None))
             elif isinstance(item, ast.TableDecl):
                 self._declare_table(build, item)
             elif isinstance(item, ast.RuleDecl):
