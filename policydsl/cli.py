@@ -294,7 +294,7 @@ def _register_tool_commands() -> None:
     """Commands that live in their own modules: each module exposes COMMANDS (click commands)."""
     from importlib import import_module
 
-    for name in ("policydsl.formatter", "policydsl.lsp", "policydsl.authoring"):
+    for name in ("policydsl.formatter", "policydsl.lsp", "policydsl.authoring", "policydsl.simulate"):
         try:
             module = import_module(name)
         except ModuleNotFoundError as exc:

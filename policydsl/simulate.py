@@ -1,0 +1,388 @@
+"""`policydsl rollout`: simulate a policy's rollouts day by day over a synthetic population of stable ids.
+
+For every day of a date range and every rollout of a policy: the phase in force, the exact target share
+from `share()` and the share of N synthetic ids that `covered()` reports covered; printed as a table or
+JSON, and drawn as a deterministic, self-contained SVG chart the handbook can embed.
+
+Each id's SHA-256 bucket is computed once; a day's covered count is then a bisection over the sorted
+buckets, which is exactly `covered()` (covered ⇔ share ≥ 1 or bucket < share) for every id at once.
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import re
+import sys
+import unicodedata
+from fractions import Fraction
+from pathlib import Path
+from typing import Sequence
+from xml.sax.saxutils import escape, quoteattr
+
+import attrs
+import click
+
+from policydsl.errors import PolicyDslError
+from policydsl.runtime import rollout as ro
+from policydsl.syntax import ast
+
+DEFAULT_POPULATION = 10_000
+DEFAULT_PREFIX = "id-"
+
+# key -> (zh, en): every user-facing string of this command.
+STRINGS: dict[str, tuple[str, str]] = {
+    "phase.before": ("开始之前", "before"),
+    "phase.after": ("结束之后", "after"),
+    "phase.between": ("阶段之间", "between phases"),
+    "col.date": ("日期", "date"),
+    "col.phase": ("阶段", "phase"),
+    "col.target": ("目标份额", "target"),
+    "col.covered": ("模拟覆盖", "covered"),
+    "col.count": ("覆盖数", "count"),
+    "heading": ("{policy} — {rollout}（`{name}`，按 {key} 分桶）：{population} 个模拟 ID",
+                "{policy} — {rollout} (`{name}`, bucketed by {key}): {population} simulated ids"),
+    "legend.target": ("目标份额（线性爬升）", "target share (linear ramp)"),
+    "legend.covered": ("模拟覆盖（{population} 个 ID）", "simulated covered ({population} ids)"),
+    "svg.title": ("灰度放开模拟：{policy}", "Rollout simulation: {policy}"),
+    "written": ("已写入 {path}", "wrote {path}"),
+    "E.no_rollouts": ("政策 `{policy}` 没有灰度放开（rollout）声明，无可模拟",
+                      "policy `{policy}` declares no rollout; there is nothing to simulate"),
+    "E.unknown_rollout": ("政策 `{policy}` 没有名为 `{name}` 的灰度放开{hint}（已有：{known}）",
+                          "policy `{policy}` has no rollout `{name}`{hint} (it has: {known})"),
+    "E.hint": ("（是不是 `{suggestion}`？）", " (did you mean `{suggestion}`?)"),
+    "E.range": ("起始日期 {start} 晚于结束日期 {end}", "the start date {start} is after the end date {end}"),
+    "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
+    "E.population": ("模拟 ID 的数量至少为 1，而不是 {value}", "the population must be at least 1, not {value}"),
+    "E.write": ("无法写入 {path}：{reason}", "cannot write {path}: {reason}"),
+    "E.no_path": ("文件或文件夹不存在", "No such file or directory"),
+}
+
+
+def s(key: str, lang: str, /, **args: object) -> str:
+    """The string `key` in `lang`, formatted with `args` (a {"zh", "en"} dict argument picks `lang`)."""
+    zh, en = STRINGS[key]
+    template = zh if lang == "zh" else en
+    if not args:
+        return template
+    return template.format(**{k: (v[lang] if isinstance(v, dict) and lang in v else v) for k, v in args.items()})
+
+
+class SimulationError(PolicyDslError):
+    """A bilingual input error of this command (the CLI prints it and exits 2)."""
+
+    def __init__(self, key: str, /, **args: object) -> None:  # noqa: D107 - its strings live here, not in i18n
+        self.key = key
+        self.args_map = args
+        Exception.__init__(self, s(key, "en", **args))
+
+    def message(self, lang: str) -> str:
+        return s(self.key, lang, **self.args_map)
+
+
+# ------------------------------------------------------------------ simulation
+@attrs.frozen(kw_only=True)
+class Day:
+    """One rollout on one day: the phase in force, the exact target and the simulated covered count."""
+
+    date: dt.date
+    state: str  # "phase" | "before" | "after" | "between"
+    phase: str | None  # the phase name when state == "phase"
+    target: Fraction
+    count: int
+    population: int
+
+    @property
+    def covered(self) -> Fraction:
+        return Fraction(self.count, self.population)
+
+
+@attrs.frozen(kw_only=True)
+class Simulation:
+    """A rollout simulated over a date range."""
+
+    decl: ast.RolloutDecl = attrs.field(eq=False, repr=False)
+    name: str
+    days: tuple[Day, ...]
+    population: int
+
+    def phase_label(self, day: Day, lang: str) -> str:
+        if day.state != "phase":
+            return s(f"phase.{day.state}", lang)
+        phase = next(p for p in self.decl.phases if p.name.value == day.phase)
+        return phase.label.get(lang)
+
+
+def phase_specs(decl: ast.RolloutDecl) -> tuple[ro.PhaseSpec, ...]:
+    """The runtime's phases of a declared rollout (the same conversion the compiler makes)."""
+    return tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
+                 for p in decl.phases)
+
+
+def population_ids(population: int, seed_prefix: str = DEFAULT_PREFIX) -> list[str]:
+    return [f"{seed_prefix}{i:06d}" for i in range(population)]
+
+
+def sorted_buckets(rollout: str, ids: Sequence[str]) -> list[Fraction]:
+    """Every id's bucket, computed once, sorted so a day's count is one bisection."""
+    return sorted(ro.bucket(rollout, key) for key in ids)
+
+
+def _state(phases: Sequence[ro.PhaseSpec], at: dt.date, name: str | None) -> str:
+    if name is not None:
+        return "phase"
+    if not phases or at < phases[0].start:
+        return "before"
+    return "after" if at > phases[-1].end else "between"
+
+
+def simulate(decl: ast.RolloutDecl, start: dt.date, end: dt.date, *, population: int = DEFAULT_POPULATION,
+             seed_prefix: str = DEFAULT_PREFIX) -> Simulation:
+    """Simulate `decl` on every day from `start` to `end` inclusive over `population` ids."""
+    if population < 1:
+        raise SimulationError("E.population", value=population)
+    if start > end:
+        raise SimulationError("E.range", start=start.isoformat(), end=end.isoformat())
+    phases = phase_specs(decl)
+    name = decl.name.value
+    buckets = sorted_buckets(name, population_ids(population, seed_prefix))
+    days = []
+    for offset in range((end - start).days + 1):
+        at = start + dt.timedelta(days=offset)
+        target, phase = ro.share(phases, at)
+        # covered() is `share >= 1 or bucket < share`: the ids whose bucket lies below the share.
+        count = population if target >= 1 else bisect.bisect_left(buckets, target)
+        days.append(Day(date=at, state=_state(phases, at, phase), phase=phase, target=target, count=count,
+                        population=population))
+    return Simulation(decl=decl, name=name, days=tuple(days), population=population)
+
+
+def percent(value: Fraction) -> str:
+    """An exact share as a percentage with two decimals, rounded half up: 7/29 → "24.14%"."""
+    hundredths = value * 10_000
+    rounded = (hundredths.numerator * 2 + hundredths.denominator) // (hundredths.denominator * 2)
+    return f"{rounded // 100}.{rounded % 100:02d}%"
+
+
+def select_rollouts(policy, name: str | None) -> list[ast.RolloutDecl]:
+    """The policy's rollouts in declaration order, or the one named (by name or zh/en label)."""
+    from policydsl.semantics.names import suggest
+
+    rollouts = list(policy.rollouts.values())
+    if not rollouts:
+        raise SimulationError("E.no_rollouts", policy=policy.id)
+    if name is None:
+        return rollouts
+    for decl in rollouts:
+        if name in (decl.name.value, decl.label.zh, decl.label.en):
+            return [decl]
+    hint = suggest(name, [(d.name.value, (d.label.zh, d.label.en)) for d in rollouts])
+    raise SimulationError("E.unknown_rollout", policy=policy.id, name=name,
+                          known=", ".join(d.name.value for d in rollouts),
+                          hint={lang: s("E.hint", lang, suggestion=hint) for lang in ("zh", "en")} if hint else "")
+
+
+# ------------------------------------------------------------------ text and JSON
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
+
+
+def render_table(policy, sims: Sequence[Simulation], lang: str) -> str:
+    blocks = []
+    for sim in sims:
+        heading = s("heading", lang, policy=policy.title.get(lang), rollout=sim.decl.label.get(lang), name=sim.name,
+                    key=sim.decl.key.value, population=sim.population)
+        header = [s(f"col.{c}", lang) for c in ("date", "phase", "target", "covered", "count")]
+        rows = [[d.date.isoformat(), sim.phase_label(d, lang), percent(d.target), percent(d.covered), str(d.count)]
+                for d in sim.days]
+        widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        lines = [heading]
+        for row in [header, *rows]:
+            cells = [_pad(cell, widths[i], right=i >= 2) for i, cell in enumerate(row)]
+            lines.append("  ".join(cells).rstrip())
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def to_records(sims: Sequence[Simulation], lang: str) -> list[dict[str, object]]:
+    return [{"rollout": sim.name, "date": d.date.isoformat(), "phase": sim.phase_label(d, lang),
+             "target": percent(d.target), "covered": percent(d.covered), "population": sim.population}
+            for sim in sims for d in sim.days]
+
+
+# ------------------------------------------------------------------ SVG
+WIDTH, PANEL = 760, 320
+LEFT, RIGHT, TOP, BOTTOM = 56, 20, 64, 72
+BAND_FILLS = ("#dbeafe", "#dcfce7", "#fef3c7", "#fce7f3")
+TARGET_COLOUR, COVERED_COLOUR = "#2563eb", "#dc2626"
+
+
+def _n(value: float | Fraction) -> str:
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _text(x: float | Fraction, y: float | Fraction, content: str, *, size: int = 11, anchor: str = "start",
+          weight: str | None = None, fill: str = "#111827") -> str:
+    bold = f' font-weight="{weight}"' if weight else ""
+    return (f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}" text-anchor="{anchor}" fill="{fill}"{bold}>'
+            f"{escape(content)}</text>")
+
+
+def _panel(policy, sim: Simulation, lang: str, top: int) -> list[str]:
+    n = len(sim.days)
+    plot_w = Fraction(WIDTH - LEFT - RIGHT)
+    y_top, y_bottom = Fraction(top + TOP), Fraction(top + PANEL - BOTTOM)
+    first = sim.days[0].date
+
+    def x(i: int | Fraction) -> Fraction:
+        return LEFT + plot_w * i / n
+
+    def y(share: Fraction) -> Fraction:
+        return y_bottom - (y_bottom - y_top) * share
+
+    out = [f'<g class="rollout" data-rollout={quoteattr(sim.name)}>',
+           _text(LEFT, top + 22, f"{sim.decl.label.get(lang)} ({sim.name})", size=14, weight="bold")]
+    # phase bands, labelled
+    for k, phase in enumerate(sim.decl.phases):
+        lo = max(0, (phase.start - first).days)
+        hi = min(n, (phase.end - first).days + 1)
+        if lo >= hi:
+            continue
+        out.append(f'<rect class="phase" x="{_n(x(lo))}" y="{_n(y_top)}" width="{_n(x(hi) - x(lo))}" '
+                   f'height="{_n(y_bottom - y_top)}" fill="{BAND_FILLS[k % len(BAND_FILLS)]}"/>')
+        out.append(_text((x(lo) + x(hi)) / 2, y_top - 6, phase.label.get(lang), anchor="middle"))
+    # gridlines 0% / 50% / 100%
+    for share in (Fraction(0), Fraction(1, 2), Fraction(1)):
+        dash = "" if share in (0, 1) else ' stroke-dasharray="4 3"'
+        out.append(f'<line x1="{_n(LEFT)}" y1="{_n(y(share))}" x2="{_n(LEFT + plot_w)}" y2="{_n(y(share))}" '
+                   f'stroke="#9ca3af" stroke-width="1"{dash}/>')
+        out.append(_text(LEFT - 6, y(share) + 4, percent(share).replace(".00", ""), size=10, anchor="end"))
+    # date axis: at most ~8 labels, always the first day
+    step = max(1, -(-n // 8))
+    for i in range(0, n, step):
+        cx = (x(i) + x(i + 1)) / 2
+        out.append(f'<line x1="{_n(cx)}" y1="{_n(y_bottom)}" x2="{_n(cx)}" y2="{_n(y_bottom + 4)}" stroke="#6b7280"/>')
+        out.append(_text(cx, y_bottom + 16, (first + dt.timedelta(days=i)).isoformat(), size=10, anchor="middle"))
+    # target ramp: a line through the middle of each day
+    points = " ".join(f"{_n((x(i) + x(i + 1)) / 2)},{_n(y(d.target))}" for i, d in enumerate(sim.days))
+    out.append(f'<polyline class="target" points="{points}" fill="none" stroke="{TARGET_COLOUR}" stroke-width="2"/>')
+    # simulated covered share: a step line, flat over each day
+    path = [f"M{_n(x(0))},{_n(y(sim.days[0].covered))}"]
+    for i, d in enumerate(sim.days):
+        if i:
+            path.append(f"V{_n(y(d.covered))}")
+        path.append(f"H{_n(x(i + 1))}")
+    out.append(f'<path class="covered" d="{" ".join(path)}" fill="none" stroke="{COVERED_COLOUR}" '
+               f'stroke-width="1.5"/>')
+    # legend
+    ly = y_bottom + 40
+    out.append(f'<line x1="{_n(LEFT)}" y1="{_n(ly - 4)}" x2="{_n(LEFT + 24)}" y2="{_n(ly - 4)}" '
+               f'stroke="{TARGET_COLOUR}" stroke-width="2"/>')
+    out.append(_text(LEFT + 30, ly, s("legend.target", lang)))
+    mid = LEFT + plot_w / 2
+    out.append(f'<line x1="{_n(mid)}" y1="{_n(ly - 4)}" x2="{_n(mid + 24)}" y2="{_n(ly - 4)}" '
+               f'stroke="{COVERED_COLOUR}" stroke-width="1.5"/>')
+    out.append(_text(mid + 30, ly, s("legend.covered", lang, population=sim.population)))
+    out.append("</g>")
+    return out
+
+
+def render_svg(policy, sims: Sequence[Simulation], lang: str) -> str:
+    """A self-contained SVG (no external references, no scripts, deterministic bytes) of every simulation."""
+    height = PANEL * len(sims)
+    title = s("svg.title", lang, policy=f"{policy.title.get(lang)} ({policy.id})")
+    lines = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+             f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label={quoteattr(title)} '
+             f'font-family="sans-serif" lang="{"zh-CN" if lang == "zh" else "en"}">',
+             f"<title>{escape(title)}</title>",
+             f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>']
+    for k, sim in enumerate(sims):
+        lines.extend(_panel(policy, sim, lang, PANEL * k))
+    lines.append("</svg>")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ command
+def _parse_date(text: str) -> dt.date:
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SimulationError("E.bad_date", value=text) from None
+
+
+def _lang_option():
+    from policydsl.cli import LANG
+
+    return LANG
+
+
+def _guarded(fn):
+    from policydsl.cli import guarded
+
+    return guarded(fn)
+
+
+@click.command("rollout")
+@click.argument("policy")
+@click.option("--rollout", "rollout_name", metavar="NAME",
+              help="只模拟这一个灰度放开（名称或标签） / simulate only this rollout (name or label)")
+@click.option("--from", "start_text", required=True, metavar="YYYY-MM-DD", help="起始日期 / first day")
+@click.option("--to", "end_text", required=True, metavar="YYYY-MM-DD", help="结束日期（含） / last day (inclusive)")
+@click.option("--population", type=int, default=DEFAULT_POPULATION, show_default=True,
+              help="模拟 ID 的数量 / number of simulated ids")
+@click.option("--seed-prefix", default=DEFAULT_PREFIX, show_default=True,
+              help="模拟 ID 的前缀（ID 为 前缀+六位序号） / prefix of the simulated ids (prefix + six-digit index)")
+@click.option("--svg", "svg_path", type=click.Path(dir_okay=False),
+              help="把图表写入 SVG 文件 / write the chart to this SVG file")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True,
+              help="政策文件夹 / folder of policies")
+@_lang_option()
+@_guarded
+def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: str, population: int,
+            seed_prefix: str, svg_path: str | None, as_json: bool, policies_dir: str, lang: str | None) -> None:
+    """逐日模拟灰度放开的阶段、目标份额与覆盖比例 / simulate a rollout day by day: phase, target and covered share."""
+    from policydsl import i18n
+    from policydsl.loader import load
+
+    lang = lang or i18n.default_lang()
+    if population < 1:
+        raise click.BadParameter(s("E.population", lang, value=population), param_hint="'--population'")
+    start, end = _parse_date(start_text), _parse_date(end_text)
+    if start > end:
+        raise SimulationError("E.range", start=start.isoformat(), end=end.isoformat())
+    if not Path(policies_dir).exists():
+        raise PolicyDslError("E.unreadable", path=policies_dir,
+                             reason={"zh": s("E.no_path", "zh"), "en": s("E.no_path", "en")})
+    found = load(policies_dir).find(policy)
+    sims = [simulate(decl, start, end, population=population, seed_prefix=seed_prefix)
+            for decl in select_rollouts(found, rollout_name)]
+    if svg_path is not None:
+        from policydsl.fsutil import write_atomic
+
+        try:
+            write_atomic(svg_path, render_svg(found, sims, lang))
+        except OSError as exc:
+            raise SimulationError("E.write", path=svg_path, reason=exc.strerror or type(exc).__name__) from None
+    if as_json:
+        click.echo(json.dumps(to_records(sims, lang), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_table(found, sims, lang))
+        if svg_path is not None:
+            click.echo(s("written", lang, path=svg_path), err=True)
+
+
+COMMANDS = [rollout]
+
+# Imported before policydsl.cli, this module was not yet complete when the CLI collected the commands.
+_cli = sys.modules.get("policydsl.cli")
+if _cli is not None and hasattr(_cli, "main") and "rollout" not in _cli.main.commands:
+    _cli.main.add_command(rollout)
