@@ -66,7 +66,22 @@ def _render_diagnostics(diags, lang: str) -> str:
     return DiagnosticBag(list(diags)).render(lang)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A click group whose tool commands (TOOL_COMMANDS) are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *TOOL_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in TOOL_COMMANDS:
+            from importlib import import_module
+
+            for command in getattr(import_module(TOOL_COMMANDS[name]), "COMMANDS", ()):
+                self.commands.setdefault(command.name, command)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="policydsl")
 def main() -> None:
     """policydsl：用中文业务规则写成的政策即代码 / policy-as-code for rules written in Chinese business prose."""
@@ -289,23 +304,13 @@ def docs(policies_dir: str, features_dir: str, out_dir: str, langs: str, check_o
     click.echo(s("cli.written", lang, out=out_dir, count=count))
 
 
-# ------------------------------------------------------------------ authoring tools (fmt, lsp, explain-code, init)
-def _register_tool_commands() -> None:
-    """Commands that live in their own modules: each module exposes COMMANDS (click commands)."""
-    from importlib import import_module
-
-    for name in ("policydsl.formatter", "policydsl.lsp", "policydsl.authoring", "policydsl.simulate"):
-        try:
-            module = import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # not written yet
-                continue
-            raise
-        for command in getattr(module, "COMMANDS", ()):
-            main.add_command(command)
-
-
-_register_tool_commands()
+# ------------------------------------------------------------------ commands in their own modules
+# Imported only when one of their commands runs (or for --help), so `policydsl check` does not pay
+# for the language server, the formatter or the simulators at start-up.
+TOOL_COMMANDS = {
+    "fmt": "policydsl.formatter", "lsp": "policydsl.lsp", "explain-code": "policydsl.authoring",
+    "init": "policydsl.authoring", "rollout": "policydsl.simulate", "diff": "policydsl.diff",
+}
 
 
 if __name__ == "__main__":  # pragma: no cover
