@@ -32,9 +32,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
-def s(key: str, lang: str, /, **args: object) -> str:
-    zh, en = STRINGS[key]
-    return (zh if lang == "zh" else en).format(**args)
+s = i18n.register("authoring", STRINGS)
 
 
 def _lang(value: str | None) -> str:

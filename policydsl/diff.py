@@ -21,6 +21,7 @@ from typing import Any, Iterable, Sequence
 import attrs
 import click
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError
 
 # key -> (zh, en): every user-facing string of this command.
@@ -57,13 +58,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
-def s(key: str, lang: str, /, **args: object) -> str:
-    """The string `key` in `lang`, formatted with `args` (a {"zh", "en"} dict argument picks `lang`)."""
-    zh, en = STRINGS[key]
-    template = zh if lang == "zh" else en
-    if not args:
-        return template
-    return template.format(**{k: (v[lang] if isinstance(v, dict) and lang in v else v) for k, v in args.items()})
+s = i18n.register("diff", STRINGS)
 
 
 def both(key: str, /, **args: object) -> dict[str, str]:
@@ -73,13 +68,8 @@ def both(key: str, /, **args: object) -> dict[str, str]:
 class DiffError(PolicyDslError):
     """A bilingual input error of this command (the CLI prints it and exits 2)."""
 
-    def __init__(self, key: str, /, **args: object) -> None:  # noqa: D107 - its strings live here, not in i18n
-        self.key = key
-        self.args_map = args
-        Exception.__init__(self, s(key, "en", **args))
-
-    def message(self, lang: str) -> str:
-        return s(self.key, lang, **self.args_map)
+    def __init__(self, key: str, /, **args: object) -> None:
+        super().__init__(f"diff.{key}", **args)
 
 
 # ------------------------------------------------------------------ sample
@@ -409,7 +399,6 @@ def input_kinds(*books) -> dict[str, str]:
 def diff(old: str, new: str, sample_path: str, policy_names: tuple[str, ...], at_text: str | None, examples: int,
          as_json: bool, lang: str | None) -> None:
     """比较两个版本的规则库对样本记录的决策 / compare two rule-book versions' decisions on sample records."""
-    from policydsl import i18n
     from policydsl.runtime.calendar import today_in_shanghai
 
     lang = lang or i18n.default_lang()

@@ -19,6 +19,7 @@ from typing import Iterable
 import attrs
 import click
 
+from policydsl import i18n
 from policydsl import diagnostics as dg
 from policydsl.errors import PolicyDslError
 from policydsl.loader import PolicyLoadError, policy_files
@@ -38,9 +39,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 _NO_SUCH_PATH = {"zh": "文件或文件夹不存在", "en": "No such file or directory"}
 
 
-def _msg(key: str, lang: str, **args: object) -> str:
-    zh, en = MESSAGES[key]
-    return (zh if lang == "zh" else en).format(**args)
+_msg = i18n.register("fmt", MESSAGES)
 
 
 class FormatError(PolicyLoadError):
@@ -384,8 +383,6 @@ def _guarded(fn):
 @_guarded
 def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | None) -> None:
     """按统一格式排版政策文件 / format policy files in the one canonical layout."""
-    from policydsl import i18n
-
     lang = lang or i18n.default_lang()
     files = _files(paths)
     changed, same, failures = 0, 0, []

@@ -178,6 +178,17 @@ def t(key: str, lang: str, /, **args: object) -> str:
     return template.format(**local)
 
 
+def register(namespace: str, strings: dict[str, tuple[str, str]]):
+    """Add a module's own zh/en strings under `namespace.`; returns `t` for that namespace, so the
+    module keeps short keys: `s = i18n.register("fmt", STRINGS)`, then `s("summary", lang, n=1)`."""
+    for key, pair in strings.items():
+        MESSAGES[f"{namespace}.{key}"] = pair
+
+    def scoped(key: str, lang: str, /, **args: object) -> str:
+        return t(f"{namespace}.{key}", lang, **args)
+    return scoped
+
+
 def both(key: str, /, **args: object) -> dict[str, str]:
     return {lang: t(key, lang, **args) for lang in LANGS}
 

@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 import attrs
 import click
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import rollout as ro
 from policydsl.syntax import ast
@@ -59,25 +60,14 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
-def s(key: str, lang: str, /, **args: object) -> str:
-    """The string `key` in `lang`, formatted with `args` (a {"zh", "en"} dict argument picks `lang`)."""
-    zh, en = STRINGS[key]
-    template = zh if lang == "zh" else en
-    if not args:
-        return template
-    return template.format(**{k: (v[lang] if isinstance(v, dict) and lang in v else v) for k, v in args.items()})
+s = i18n.register("simulate", STRINGS)
 
 
 class SimulationError(PolicyDslError):
     """A bilingual input error of this command (the CLI prints it and exits 2)."""
 
-    def __init__(self, key: str, /, **args: object) -> None:  # noqa: D107 - its strings live here, not in i18n
-        self.key = key
-        self.args_map = args
-        Exception.__init__(self, s(key, "en", **args))
-
-    def message(self, lang: str) -> str:
-        return s(self.key, lang, **self.args_map)
+    def __init__(self, key: str, /, **args: object) -> None:
+        super().__init__(f"simulate.{key}", **args)
 
 
 # ------------------------------------------------------------------ simulation

@@ -5,6 +5,8 @@ Templates, the expression renderer, the timelines and the search box read their 
 """
 from __future__ import annotations
 
+from policydsl import i18n
+
 LANGS = ("zh", "en")
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
@@ -314,7 +316,4 @@ def table(lang: str) -> dict[str, str]:
     return {key: pair[index] for key, pair in STRINGS.items()}
 
 
-def s(key: str, lang: str, /, **args: object) -> str:
-    """One string in `lang`, formatted with `args`."""
-    text = STRINGS[key][0 if lang == "zh" else 1]
-    return text.format(**args) if args else text
+s = i18n.register("docs", STRINGS)
