@@ -19,7 +19,7 @@ from policydsl.docs.prose import Renderer, Seg, anchor, literal_text, period_tex
 from policydsl.docs.strings import s
 from policydsl.loader import PolicySet
 from policydsl.runtime import values as rv
-from policydsl.runtime.evaluate import split_template
+from policydsl.runtime.program import split_template
 from policydsl.runtime.facts import convert
 from policydsl.semantics.model import Policy
 from policydsl.syntax import ast

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any, Mapping
 
 from policydsl.errors import PolicyDslError
@@ -11,7 +10,6 @@ from policydsl.runtime.decision import Decision, LazyText, Reason, TraceEvent
 from policydsl.runtime.facts import prepare
 from policydsl.runtime.program import CompiledPolicy, CompiledRule, Env, MissingFact
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
 def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, trace: bool = True,
@@ -167,17 +165,6 @@ def _placeholder(policy: CompiledPolicy, path: str, env: Env, lang: str) -> str:
     if value is None or value is _ABSENT:  # a fact the decision did not need and was not given
         return "（未提供）" if lang == "zh" else "(not given)"
     return rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
-
-
-def split_template(template: str) -> tuple[tuple[str, str | None], ...]:
-    """`"粉丝数 {account.fans}，不足"` -> (("粉丝数 ", "account.fans"), ("，不足", None))."""
-    parts: list[tuple[str, str | None]] = []
-    last = 0
-    for match in PLACEHOLDER.finditer(template):
-        parts.append((template[last:match.start()], match.group(1)))
-        last = match.end()
-    parts.append((template[last:], None))
-    return tuple(parts)
 
 
 def _missing_error(policy: CompiledPolicy, missing: dict[str, None]) -> PolicyDslError:

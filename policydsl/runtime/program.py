@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Callable, Mapping
 
 import attrs
@@ -9,6 +10,18 @@ import attrs
 from policydsl.runtime.facts import InputSpec
 
 Fn = Callable[["Env"], Any]
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+def split_template(template: str) -> tuple[tuple[str, str | None], ...]:
+    """`"粉丝数 {account.fans}，不足"` -> (("粉丝数 ", "account.fans"), ("，不足", None))."""
+    parts: list[tuple[str, str | None]] = []
+    last = 0
+    for match in PLACEHOLDER.finditer(template):
+        parts.append((template[last:match.start()], match.group(1)))
+        last = match.end()
+    parts.append((template[last:], None))
+    return tuple(parts)
 
 
 class MissingFact(Exception):
@@ -71,8 +84,6 @@ class CompiledRule:
     message_parts: Mapping[str, tuple[tuple[str, str | None], ...]] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        from policydsl.runtime.evaluate import split_template
-
         object.__setattr__(self, "message_parts", {lang: split_template(t) for lang, t in self.message.items()})
 
     def in_force(self, at: dt.date) -> bool:
