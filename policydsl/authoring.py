@@ -775,15 +775,3 @@ def init(directory: str, lang: str | None) -> None:
 
 
 COMMANDS = [explain_code, init]
-
-
-def _register_when_imported_first() -> None:
-    """policydsl.cli registers COMMANDS when it imports this module; if this module was imported first, cli saw
-    it half-initialised, so add the commands now."""
-    from policydsl import cli
-
-    for command in COMMANDS:
-        cli.main.commands.setdefault(command.name, command)
-
-
-_register_when_imported_first()

@@ -423,8 +423,3 @@ def diff(old: str, new: str, sample_path: str, policy_names: tuple[str, ...], at
 
 
 COMMANDS = [diff]
-
-# Imported before policydsl.cli, this module was not yet complete when the CLI collected the commands.
-_cli = sys.modules.get("policydsl.cli")
-if _cli is not None and hasattr(_cli, "main") and "diff" not in _cli.main.commands:
-    _cli.main.add_command(diff)

@@ -419,8 +419,3 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | N
 
 
 COMMANDS = [fmt]
-
-# Imported before policydsl.cli, this module was not yet complete when the CLI collected the commands.
-_cli = sys.modules.get("policydsl.cli")
-if _cli is not None and hasattr(_cli, "main") and "fmt" not in _cli.main.commands:
-    _cli.main.add_command(fmt)

@@ -714,14 +714,3 @@ def lsp(lang: str | None) -> None:
 
 
 COMMANDS = [lsp]
-
-
-def _register_with_cli() -> None:
-    """Imported before policydsl.cli, this module was still half-built when cli collected COMMANDS."""
-    from policydsl import cli
-
-    if lsp.name not in cli.main.commands:
-        cli.main.add_command(lsp)
-
-
-_register_with_cli()

@@ -13,7 +13,6 @@ import bisect
 import datetime as dt
 import json
 import re
-import sys
 import unicodedata
 from fractions import Fraction
 from pathlib import Path
@@ -371,8 +370,3 @@ def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: st
 
 
 COMMANDS = [rollout]
-
-# Imported before policydsl.cli, this module was not yet complete when the CLI collected the commands.
-_cli = sys.modules.get("policydsl.cli")
-if _cli is not None and hasattr(_cli, "main") and "rollout" not in _cli.main.commands:
-    _cli.main.add_command(rollout)

@@ -147,6 +147,7 @@ def test_commands_are_registered_whichever_module_is_imported_first() -> None:
     import subprocess
     import sys
 
-    script = "import policydsl.authoring; from policydsl.cli import main; print(sorted(main.commands))"
+    script = ("import policydsl.authoring, click; from policydsl.cli import main; ctx = click.Context(main); "
+              "print(sorted(main.list_commands(ctx)), [main.get_command(ctx, n).name for n in ('explain-code', 'init')])")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout
-    assert "'explain-code'" in out and "'init'" in out
+    assert "'explain-code'" in out and "['explain-code', 'init']" in out

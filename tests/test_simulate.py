@@ -279,6 +279,8 @@ def test_cli_errors_exit_2_without_a_traceback(args, lang, message):
 
 
 def test_the_command_is_registered_whichever_module_is_imported_first():
-    script = "import policydsl.simulate; from policydsl.cli import main; print(sorted(main.commands))"
+    script = ("import policydsl.simulate, click; from policydsl.cli import main; ctx = click.Context(main); "
+              "print(sorted(main.list_commands(ctx)), main.get_command(ctx, 'rollout').name)")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "'rollout'" in out.stdout and "'check'" in out.stdout, out.stderr
+    assert out.stdout.rstrip().endswith("] rollout")
