@@ -310,6 +310,7 @@ def docs(policies_dir: str, features_dir: str, out_dir: str, langs: str, check_o
 TOOL_COMMANDS = {
     "fmt": "policydsl.formatter", "lsp": "policydsl.lsp", "explain-code": "policydsl.authoring",
     "init": "policydsl.authoring", "rollout": "policydsl.simulate", "diff": "policydsl.diff",
+    "verify": "policydsl.verify.command",
 }
 
 

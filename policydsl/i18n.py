@@ -100,6 +100,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0706": ("规则引用的 `{id}` 不在政策 `{policy}` 的 implements 中", "`{id}` is not among the ids policy `{policy}` implements"),
     "P0706.hint": ("把它加到政策头部的 implements 列表", "add it to the `implements` list of the policy header"),
     "P0705": ("`{id}` 不是来源清单中的编号格式", "`{id}` is not an inventory id"),
+    # ---- properties (P08xx)
+    "P0801": ("`{word}` 只能写在 property 的 when / expect 中", "`{word}` may only be used in the `when` or `expect` of a property"),
+    "P0801.hint": ("规则和取值只看事实；要对决策结果下断言，请写 property … expect outcome == deny",
+                   "rules and values read facts only; to claim something about the decision write `property … expect outcome == deny`"),
+    "P0802": ("决策结果只有 allow 和 deny，不能与 `{word}` 比较", "a decision's outcome is allow or deny, never `{word}`"),
+    "P0802.hint": ("警告用 fires(规则) 判断", "ask whether a warning was given with fires(RULE)"),
     # ---- hints for codes above that had none, and fallbacks when no did-you-mean is found
     "P0104.hint": ("把文件保存为 UTF-8 文本，并确认路径可读", "save the file as UTF-8 text and check that the path is readable"),
     "P0202.hint": ("给其中一个换一个编号", "give one of them another id"),
@@ -144,6 +150,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.unknown_fact": ("未知事实 `{name}`", "unknown fact `{name}`"),
     "E.unknown_policy": ("未知政策 `{name}`{hint}", "unknown policy `{name}`{hint}"),
     "E.not_in_force": ("政策 `{policy}` 在 {at} 不生效（生效期 {period}）", "policy `{policy}` is not in force on {at} (in force {period})"),
+    "E.date_range": ("{date} 加 {amount} {unit} 超出了可表示的日期范围（0001-01-01 至 9999-12-31）",
+                     "{date} plus {amount} {unit} falls outside the representable dates (0001-01-01 to 9999-12-31)"),
     "E.calendar_range": ("工作日日历只覆盖 {first}–{last} 年，无法计算 {date}", "the working-day calendar covers {first}–{last} only; cannot compute {date}"),
     "E.facts_json": ("事实文件不是有效的 JSON：{reason}", "the facts file is not valid JSON: {reason}"),
     "E.facts_object": ("事实必须是 JSON 对象", "facts must be a JSON object"),

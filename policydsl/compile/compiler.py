@@ -13,7 +13,8 @@ from policydsl.runtime import calendar as cal
 from policydsl.runtime import rollout as ro
 from policydsl.runtime.evaluate import require_value
 from policydsl.runtime.facts import InputSpec
-from policydsl.runtime.program import CompiledCase, CompiledDefine, CompiledPolicy, CompiledRule, Env, Fn
+from policydsl.runtime.program import (CompiledCase, CompiledDefine, CompiledPolicy, CompiledProperty, CompiledRule,
+                                       Env, Fn)
 from policydsl.runtime.values import NOT_OPEN
 from policydsl.semantics.model import Model, Policy, Table
 from policydsl.syntax import ast
@@ -51,7 +52,16 @@ class PolicyCompiler:
         start, end = p.effective
         return CompiledPolicy(id=p.id, title=p.title.as_dict(), start=start, end=end, inputs=inputs,
                               defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels, value_enums=enums,
-                              coverage_items=self.coverage_items())
+                              coverage_items=self.coverage_items(),
+                              properties=tuple(self._property(prop) for prop in p.properties))
+
+    def _property(self, prop: ast.PropertyDecl) -> CompiledProperty:
+        eff = prop.effective
+        return CompiledProperty(
+            name=prop.name.value, label=prop.label.as_dict(), start=eff.start if eff else None,
+            end=eff.end if eff else None, premise=self.guarded(prop.premise) if prop.premise is not None else None,
+            claim=self.guarded(prop.claim),
+            premise_reads_decision=prop.premise is not None and reads_decision(prop.premise))
 
     def _spec(self, inp) -> InputSpec:
         enum_values = None
@@ -192,9 +202,19 @@ class PolicyCompiler:
         fn = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
         return lambda env: fn(left(env), right(env))
 
+    def _e_OutcomeRef(self, e: ast.OutcomeRef) -> Fn:
+        return lambda env: env.decision.outcome
+
+    def _e_OutcomeLit(self, e: ast.OutcomeLit) -> Fn:
+        value = e.value
+        return lambda env: value
+
     def _e_Call(self, e: ast.Call) -> Fn:
-        args = [self.guarded(a) for a in e.args]
         name = e.func.value
+        if name == "fires" and name not in self.tables:
+            rule = e.args[0].path  # type: ignore[union-attr]
+            return lambda env: any(ev.rule == rule and ev.status == "fired" for ev in env.decision.trace)
+        args = [self.guarded(a) for a in e.args]
         if name in self.tables:
             lookup = self.tables[name]
             if len(args) == 1:
@@ -314,6 +334,12 @@ class PolicyCompiler:
 
 
 _UNBOUND = object()
+
+
+def reads_decision(expr: ast.Expr) -> bool:
+    """Whether a property expression reads the decision (`outcome`, `fires(rule)`)."""
+    return any(isinstance(n, ast.OutcomeRef) or (isinstance(n, ast.Call) and n.func.value == "fires")
+               for n in _walk(expr))
 
 
 def _walk(expr: Any):

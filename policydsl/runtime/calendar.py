@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import calendar as _cal
+import functools
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -16,11 +17,13 @@ def today_in_shanghai() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
+@functools.lru_cache(maxsize=None)
 def calendar_years() -> tuple[int, int]:
     days = chinese_calendar.holidays.keys()
     return min(days).year, max(days).year
 
 
+@functools.lru_cache(maxsize=16384)  # the library re-checks its whole table on every call
 def is_workday(day: dt.date) -> bool:
     first, last = calendar_years()
     if not first <= day.year <= last:
@@ -49,6 +52,15 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def add_duration(day: dt.date, amount: int, unit: str) -> dt.date:
+    if unit not in ("days", "months", "working_days"):
+        raise ValueError(unit)
+    try:
+        return _add_duration(day, amount, unit)
+    except (OverflowError, ValueError):  # beyond 9999-12-31 or before 0001-01-01
+        raise PolicyDslError("E.date_range", date=day.isoformat(), amount=amount, unit=unit) from None
+
+
+def _add_duration(day: dt.date, amount: int, unit: str) -> dt.date:
     if unit == "days":
         return day + dt.timedelta(days=amount)
     if unit == "months":
@@ -66,7 +78,7 @@ def next_half_month(day: dt.date) -> dt.date:
     """The next half-month settlement date strictly after `day`: the 16th, or the 1st of next month."""
     if day.day < 16:
         return day.replace(day=16)
-    return add_months(day.replace(day=1), 1)
+    return add_duration(day.replace(day=1), 1, "months")
 
 
 def days_between(start: dt.date, end: dt.date) -> int:

@@ -40,6 +40,7 @@ class Env:
     cache: dict[str, Any] = attrs.field(factory=dict)
     vars: dict[str, Any] = attrs.field(factory=dict)
     hits: set[str] | None = None  # coverage items reached, when recording
+    decision: Any = None  # the Decision a property's claim reads (`outcome`, `fires(rule)`)
 
     def fact(self, path: str) -> Any:
         try:
@@ -91,6 +92,22 @@ class CompiledRule:
 
 
 @attrs.frozen(kw_only=True)
+class CompiledProperty:
+    """A property's premise and claim as closures over an Env whose `decision` is set."""
+
+    name: str
+    label: Mapping[str, str]
+    start: dt.date | None
+    end: dt.date | None
+    premise: Fn | None
+    claim: Fn
+    premise_reads_decision: bool
+
+    def in_period(self, at: dt.date) -> bool:
+        return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
+
+
+@attrs.frozen(kw_only=True)
 class CompiledPolicy:
     id: str
     title: Mapping[str, str]
@@ -103,6 +120,7 @@ class CompiledPolicy:
     enum_labels: Mapping[str, Mapping[str, Mapping[str, str]]]  # enum -> value -> {"zh", "en"}
     value_enums: Mapping[str, str]  # input or define path of an enum or set type -> its enum
     coverage_items: tuple[str, ...] = ()
+    properties: tuple[CompiledProperty, ...] = ()
     rule_index: Mapping[str, CompiledRule] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:

@@ -53,6 +53,7 @@ class _PolicyBuild:
     tables: dict[str, Table] = attrs.field(factory=dict)
     rules: dict[str, ast.RuleDecl] = attrs.field(factory=dict)
     rollouts: dict[str, ast.RolloutDecl] = attrs.field(factory=dict)
+    properties: dict[str, ast.PropertyDecl] = attrs.field(factory=dict)
     ids: dict[str, Span] = attrs.field(factory=dict)
 
 
@@ -65,6 +66,7 @@ class Checker:
         self.types: dict[int, Type] = {}
         self.refs: dict[int, tuple[str, str]] = {}
         self.policies: dict[str, _PolicyBuild] = {}
+        self.in_property = False  # `outcome`, `allow`/`deny` and `fires(rule)` are words of properties only
 
     def err(self, code: str, span: Span, **kw) -> None:
         self.bag.add(dg.make(code, span, **kw))
@@ -179,6 +181,8 @@ class Checker:
                 build.rules[item.name.value] = item
             elif isinstance(item, ast.RolloutDecl):
                 build.rollouts[item.name.value] = item
+            elif isinstance(item, ast.PropertyDecl):
+                build.properties[item.name.value] = item
 
     def _declare_table(self, build: _PolicyBuild, table: ast.TableDecl) -> None:
         self._check_text(table.label)
@@ -268,7 +272,22 @@ class Checker:
                             self.err("P0706", about.span, id=about.value, policy=build.decl.id.value)
                     elif about.value not in build.ids:
                         self._undefined(build, about)
+        for prop in build.properties.values():
+            self._check_property(build, prop)
         self._check_define_cycles(build)
+
+    def _check_property(self, build: _PolicyBuild, prop: ast.PropertyDecl) -> None:
+        self._check_text(prop.label)
+        eff = prop.effective
+        if eff is not None and eff.start and eff.end and eff.start > eff.end:
+            self.err("P0601", eff.span, start=eff.start, end=eff.end)
+        self.in_property = True
+        try:
+            if prop.premise is not None:
+                self._condition(build, prop.premise)
+            self._condition(build, prop.claim)
+        finally:
+            self.in_property = False
 
     def _check_rule(self, build: _PolicyBuild, rule: ast.RuleDecl) -> None:
         self._check_text(rule.label)
@@ -396,6 +415,14 @@ class Checker:
             return self._call(build, expr, scope)
         if isinstance(expr, ast.Aggregate):
             return self._aggregate(build, expr, scope)
+        if isinstance(expr, (ast.OutcomeRef, ast.OutcomeLit)):
+            if not self.in_property:
+                self.err("P0801", expr.span, word="outcome" if isinstance(expr, ast.OutcomeRef) else expr.value)
+                return None
+            if isinstance(expr, ast.OutcomeLit) and expr.value not in ("allow", "deny"):
+                self.err("P0802", expr.span, word=expr.value)
+                return None
+            return ty.OUTCOME
         if isinstance(expr, ast.Covered):
             if expr.rollout.value not in build.rollouts:
                 self._undefined(build, expr.rollout, [(r, ()) for r in build.rollouts])
@@ -505,6 +532,8 @@ class Checker:
 
     def _call(self, build, expr: ast.Call, scope) -> Type | None:
         name = expr.func.value
+        if name == "fires" and name not in build.tables:
+            return self._fires(build, expr)
         if name in build.tables:
             table = build.tables[name]
             params, result = table.param_types, table.result
@@ -527,6 +556,21 @@ class Checker:
                 self.err("P0306", arg.span, name=name, index=index, expected=param.display(), found=found.display())
                 ok = False
         return result if ok else None
+
+    def _fires(self, build, expr: ast.Call) -> Type | None:
+        """`fires(rule)` in a property: the rule gave a reason or warning in the decision."""
+        if not self.in_property:
+            self.err("P0801", expr.func.span, word="fires")
+            return None
+        if len(expr.args) != 1:
+            self.err("P0303", expr.span, name="fires", expected=1, found=len(expr.args))
+            return None
+        arg = expr.args[0]
+        if not isinstance(arg, ast.Ref) or arg.path not in build.rules:
+            self._undefined(build, arg, [(r, ()) for r in build.rules], name=getattr(arg, "path", arg.span.text))
+            return None
+        self.refs[id(arg)] = ("rule", arg.path)
+        return ty.BOOL
 
     def _aggregate(self, build, expr: ast.Aggregate, scope) -> Type | None:
         coll = self._expr(build, expr.iterable, None, scope)
@@ -562,7 +606,8 @@ class Checker:
                 id=pid, file=build.file, decl=build.decl, inputs=build.inputs, defines=build.defines,
                 rules=rules, tables=build.tables, rollouts=build.rollouts,
                 assumptions=tuple(i for i in build.items if isinstance(i, ast.AssumeDecl)),
-                notes=tuple(i for i in build.items if isinstance(i, ast.NoteDecl)))
+                notes=tuple(i for i in build.items if isinstance(i, ast.NoteDecl)),
+                properties=tuple(build.properties.values()))
         return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs)
 
 

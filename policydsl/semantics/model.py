@@ -55,6 +55,7 @@ class Policy:
     rollouts: dict[str, ast.RolloutDecl]
     assumptions: tuple[ast.AssumeDecl, ...]
     notes: tuple[ast.NoteDecl, ...]
+    properties: tuple[ast.PropertyDecl, ...] = ()
 
     @property
     def title(self) -> ast.Text:

@@ -33,7 +33,8 @@ class Type:
 
 
 _ZH_NAMES = {"count": "计数", "number": "数值", "money": "金额", "percent": "百分比", "bool": "布尔",
-             "text": "文本", "date": "日期", "duration": "时长", "enumlit": "枚举值", "notopen": "暂不开放"}
+             "text": "文本", "date": "日期", "duration": "时长", "enumlit": "枚举值", "notopen": "暂不开放",
+             "outcome": "结果"}
 
 COUNT = Type("count")
 NUMBER = Type("number")
@@ -43,6 +44,7 @@ BOOL = Type("bool")
 TEXT = Type("text")
 DATE = Type("date")
 NOT_OPEN = Type("notopen")
+OUTCOME = Type("outcome")  # a decision's outcome, inside properties only
 BUILTIN_TYPES = {"count": COUNT, "number": NUMBER, "money": MONEY, "percent": PERCENT, "bool": BOOL,
                  "text": TEXT, "date": DATE}
 LITERAL_TYPES = {"int": COUNT, "decimal": NUMBER, "money": MONEY, "percent": PERCENT, "bool": BOOL,

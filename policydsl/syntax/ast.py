@@ -159,7 +159,23 @@ class SetCell:
 Cell = Union["Literal", NotOpen, NotStated, EnumCell, SetCell]
 
 
-Expr = Union[Literal, DurationLit, Today, Ref, Call, Aggregate, Covered, SetLit, Binary, Unary, Member]
+@node
+class OutcomeRef:
+    """`outcome` inside a property: the decision's outcome (allow or deny)."""
+
+    span: Span = span_field()
+
+
+@node
+class OutcomeLit:
+    """`allow` / `deny` compared with `outcome` inside a property."""
+
+    value: str
+    span: Span = span_field()
+
+
+Expr = Union[Literal, DurationLit, Today, Ref, Call, Aggregate, Covered, SetLit, Binary, Unary, Member, OutcomeRef,
+             OutcomeLit]
 
 
 # ------------------------------------------------------------------ declarations
@@ -341,8 +357,20 @@ class NoteDecl:
     span: Span = span_field()
 
 
+@node
+class PropertyDecl:
+    """A claim over all facts and dates of the policy's period: `when` PREMISE `expect` CLAIM."""
+
+    name: Name
+    label: Text
+    effective: Effective | None
+    premise: Expr | None
+    claim: Expr
+    span: Span = span_field()
+
+
 Decl = Union[PolicyDecl, EnumDecl, UnitDecl, InputDecl, DefineDecl, RuleDecl, TableDecl, RolloutDecl,
-             AssumeDecl, NoteDecl]
+             AssumeDecl, NoteDecl, PropertyDecl]
 
 
 @node

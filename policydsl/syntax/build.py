@@ -276,6 +276,18 @@ class Builder(Transformer):
                             about=tuple(self.name(t) for t in rest if isinstance(t, Token)),
                             sources=tuple(c for c in rest if isinstance(c, ast.SourceRef)), span=self.sp(meta))
 
+    # ------------------------------------------------------------- properties
+    def property_decl(self, meta, children):
+        name, label, effective, scope, claim = children
+        return ast.PropertyDecl(name=self.name(name), label=label, effective=effective,
+                                premise=scope[1] if scope else None, claim=claim, span=self.sp(meta))
+
+    def outcome_ref(self, meta, children):
+        return ast.OutcomeRef(span=self.sp(meta))
+
+    def outcome_lit(self, meta, children):
+        return ast.OutcomeLit(value=str(children[0]), span=self.sp(meta))
+
     # ------------------------------------------------------------- expressions
     def or_(self, meta, children):
         return ast.Binary(op="or", left=children[0], right=children[1], span=self.sp(meta),

@@ -1,0 +1,60 @@
+"""`policydsl verify`: prove each property of a rule book with an SMT solver, or show a
+counterexample the real evaluator confirms."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+import attrs
+
+from policydsl.runtime.properties import PropertyCheck, check_property
+from policydsl.verify.engine import Outcome, Witness, search
+
+
+@attrs.frozen(kw_only=True)
+class PropertyResult:
+    policy: str
+    name: str
+    label: dict[str, str]
+    status: str  # proved | failed | unknown
+    witness: Witness | None = None
+    check: PropertyCheck | None = None  # the evaluator's verdict on the witness
+    reason: dict[str, str] | None = None
+    seconds: float = 0.0
+    rounds: int = 0
+
+
+def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None) -> list[PropertyResult]:
+    """Every property of one policy (or the named ones), in file order."""
+    import z3  # the solver is loaded only by the commands that need it
+
+    from policydsl.verify.encode import Encoding, PolicyEncoder
+
+    policy = policy_set.model.policies[policy_id]
+    compiled = policy_set.compiled[policy_id]
+    wanted = set(names) if names is not None else None
+    enc = Encoding(policy_set.model)
+    encoder = PolicyEncoder(enc, policy)
+    results = []
+    for prop, cprop in zip(policy.properties, compiled.properties):
+        if wanted is not None and prop.name.value not in wanted:
+            continue
+        terms = encoder.property_terms(prop)
+        goal = z3.And(terms["domain"], terms["premise"], z3.Not(terms["holds"]))
+        found: dict[str, PropertyCheck] = {}
+
+        def confirm(w: Witness, cprop=cprop) -> bool:
+            verdict = check_property(compiled, cprop, w.facts, w.at)
+            found["check"] = verdict
+            return not verdict.holds
+        outcome: Outcome = search(enc, goal, confirm, encoders=(encoder,))
+        status = {"unsat": "proved", "found": "failed"}.get(outcome.status, "unknown")
+        results.append(PropertyResult(policy=policy_id, name=prop.name.value, label=prop.label.as_dict(),
+                                      status=status, witness=outcome.witness,
+                                      check=found.get("check") if status == "failed" else None,
+                                      reason=outcome.reason, seconds=outcome.seconds, rounds=outcome.rounds))
+    return results
+
+
+def day(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)

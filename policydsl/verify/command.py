@@ -1,0 +1,199 @@
+"""`policydsl verify [POLICY…]`: prove the properties of a rule book or print counterexamples.
+
+Exit 0 when every property is proved, 1 when one fails or stays undecided, 2 for bad usage.
+A counterexample is a facts JSON object and a date; `policydsl eval` reproduces it (the command
+line to do so is printed, and `--out DIR` writes the facts files).
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from policydsl import i18n
+from policydsl.errors import PolicyDslError
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "heading": ("{title}（{policy}）", "{title} ({policy})"),
+    "status.proved": ("已证明", "proved"),
+    "status.failed": ("不成立", "FAILED"),
+    "status.unknown": ("未判定", "UNKNOWN"),
+    "line": ("  {mark} {status}  {name}：{label}（{seconds} 秒）", "  {mark} {status}  {name}: {label} ({seconds} s)"),
+    "counterexample": ("      反例：{at} 的事实", "      counterexample: these facts on {at}"),
+    "decision": ("      决策：{outcome}", "      decision: {outcome}"),
+    "reason": ("        - [{code}] {message}", "        - [{code}] {message}"),
+    "value": ("        {label} = {value}", "        {label} = {value}"),
+    "decision_error": ("      决策出错：{message}", "      the decision fails: {message}"),
+    "claim_error": ("      断言无法计算：{message}", "      the claim cannot be computed: {message}"),
+    "claim_false": ("      断言为假：{claim}", "      the claim is false: {claim}"),
+    "reproduce": ("      复现：{command}", "      reproduce: {command}"),
+    "written": ("      事实文件：{path}", "      facts file: {path}"),
+    "unknown": ("      原因：{reason}", "      why: {reason}"),
+    "no_properties": ("没有 property 的政策：{policies}", "policies with no property: {policies}"),
+    "summary": ("{policies} 条政策，{total} 个 property：{proved} 个已证明，{failed} 个不成立，{unknown} 个未判定（{seconds} 秒）",
+                "{policies} policies, {total} properties: {proved} proved, {failed} failed, {unknown} undecided ({seconds} s)"),
+    "E.no_such_property": ("没有名为 `{name}` 的 property", "no property named `{name}`"),
+    "E.input_changed": ("两个版本中输入 `{name}` 的类型不同，无法比较", "input `{name}` has different types in the two versions; they cannot be compared"),
+}
+s = i18n.register("verify", STRINGS)
+MARKS = {"proved": "✓", "failed": "✗", "unknown": "?"}
+
+
+def _lang_option():
+    from policydsl.cli import LANG
+
+    return LANG
+
+
+def _guarded(fn):
+    from policydsl.cli import guarded
+
+    return guarded(fn)
+
+
+@click.command("verify")
+@click.argument("policies", nargs=-1)
+@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True,
+              help="规则库文件夹 / folder of the rule book")
+@click.option("--property", "names", multiple=True, metavar="NAME",
+              help="只验证这些 property（可重复） / verify only these properties (repeatable)")
+@click.option("--out", "out_dir", type=click.Path(), default=None,
+              help="把反例的事实文件写入此文件夹 / write counterexample facts files into this folder")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@_lang_option()
+@_guarded
+def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...], out_dir: str | None,
+           as_json: bool, lang: str | None) -> None:
+    """用 SMT 求解器证明政策的 property，或给出反例 / prove the properties of policies with an SMT solver, or show counterexamples."""
+    from policydsl.cli import NO_SUCH_PATH
+    from policydsl.loader import load
+    from policydsl.verify import verify_policy
+
+    lang = lang or i18n.default_lang()
+    if not Path(policies_dir).exists():
+        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
+    started = time.monotonic()
+    book = load(policies_dir)
+    ids = [book.find(p).id for p in policies] if policies else list(book.model.policies)
+    known = {prop.name.value for pid in ids for prop in book.model.policies[pid].properties}
+    for name in names:
+        if name not in known:
+            raise PolicyDslError("verify.E.no_such_property", name=name)
+    results = {pid: verify_policy(book, pid, names or None) for pid in ids}
+    seconds = time.monotonic() - started
+    files = _write_counterexamples(results, out_dir) if out_dir else {}
+    if as_json:
+        click.echo(json.dumps(_to_json(book, results, files, seconds), ensure_ascii=False, indent=2))
+    else:
+        click.echo(_render(book, results, files, policies_dir, seconds, lang, show_empty=not names))
+    every = [r for rs in results.values() for r in rs]
+    sys.exit(0 if all(r.status == "proved" for r in every) else 1)
+
+
+def _write_counterexamples(results, out_dir: str) -> dict[tuple[str, str], str]:
+    from policydsl.fsutil import write_atomic
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for pid, rs in results.items():
+        for r in rs:
+            if r.witness is not None:
+                path = folder / f"{pid}.{r.name}.json"
+                write_atomic(path, json.dumps(r.witness.facts, ensure_ascii=False, indent=2) + "\n")
+                files[(pid, r.name)] = str(path)
+    return files
+
+
+def _reproduce(pid: str, result, policies_dir: str, files: dict) -> str:
+    at = result.witness.at.isoformat()
+    if (pid, result.name) in files:
+        return (f"policydsl eval {shlex.quote(pid)} --facts {shlex.quote(files[(pid, result.name)])} --at {at} "
+                f"--policies {shlex.quote(policies_dir)}")
+    facts = json.dumps(result.witness.facts, ensure_ascii=False, separators=(",", ":"))
+    return f"echo {shlex.quote(facts)} | policydsl eval {shlex.quote(pid)} --facts - --at {at} --policies {shlex.quote(policies_dir)}"
+
+
+def _render(book, results, files, policies_dir: str, seconds: float, lang: str, show_empty: bool) -> str:
+    from policydsl.runtime import values as rv
+
+    lines: list[str] = []
+    counts = {"proved": 0, "failed": 0, "unknown": 0}
+    empty = []
+    for pid, rs in results.items():
+        policy = book.model.policies[pid]
+        if not policy.properties:
+            empty.append(pid)
+            continue
+        if not rs:
+            continue
+        compiled = book.compiled[pid]
+        lines.append(s("heading", lang, title=policy.title.get(lang), policy=pid))
+        for r in rs:
+            counts[r.status] += 1
+            lines.append(s("line", lang, mark=MARKS[r.status], status=s(f"status.{r.status}", lang), name=r.name,
+                           label=r.label[lang], seconds=f"{r.seconds:.2f}"))
+            if r.status == "unknown" and r.reason:
+                lines.append(s("unknown", lang, reason=r.reason[lang]))
+            if r.witness is None:
+                continue
+            lines.append(s("counterexample", lang, at=r.witness.at.isoformat()))
+            text = json.dumps(r.witness.facts, ensure_ascii=False, indent=2)
+            lines += ["        " + line for line in text.splitlines()]
+            check = r.check
+            if check is not None and check.decision is not None:
+                d = check.decision
+                lines.append(s("decision", lang, outcome=i18n.t(f"outcome.{d.outcome}", lang)))
+                for reason in (*d.reasons, *d.warnings):
+                    lines.append(s("reason", lang, code=reason.code, message=reason.message[lang]))
+                for path, value in d.values.items():
+                    lines.append(s("value", lang, label=compiled.defines[path].label[lang],
+                                   value=rv.display(compiled.value_kinds[path], value, lang, compiled.labeler(path))))
+            if check is not None and check.decision_error is not None and check.decision is None:
+                lines.append(s("decision_error", lang, message=check.decision_error.message(lang)))
+            elif check is not None and check.claim_error is not None:
+                lines.append(s("claim_error", lang, message=check.claim_error.message(lang)))
+            else:
+                prop = next(p for p in policy.properties if p.name.value == r.name)
+                lines.append(s("claim_false", lang, claim=prop.claim.span.text))
+            if (pid, r.name) in files:
+                lines.append(s("written", lang, path=files[(pid, r.name)]))
+            lines.append(s("reproduce", lang, command=_reproduce(pid, r, policies_dir, files)))
+        lines.append("")
+    if empty and show_empty:
+        lines.append(s("no_properties", lang, policies=", ".join(empty)))
+    total = sum(counts.values())
+    lines.append(s("summary", lang, policies=len(results), total=total, seconds=f"{seconds:.1f}", **counts))
+    return "\n".join(lines)
+
+
+def _to_json(book, results, files, seconds: float) -> dict:
+    out = []
+    counts = {"proved": 0, "failed": 0, "unknown": 0}
+    for pid, rs in results.items():
+        items = []
+        for r in rs:
+            counts[r.status] += 1
+            item = {"name": r.name, "label": r.label, "status": r.status, "seconds": round(r.seconds, 3),
+                    "reason": r.reason, "counterexample": None}
+            if r.witness is not None:
+                check = r.check
+                item["counterexample"] = {
+                    "facts": r.witness.facts, "at": r.witness.at.isoformat(),
+                    "file": files.get((pid, r.name)),
+                    "decision": check.decision.to_dict() if check and check.decision else None,
+                    "decision_error": ({"zh": check.decision_error.message("zh"), "en": check.decision_error.message("en")}
+                                       if check and check.decision_error and not check.decision else None),
+                    "claim_error": ({"zh": check.claim_error.message("zh"), "en": check.claim_error.message("en")}
+                                    if check and check.claim_error else None),
+                }
+            items.append(item)
+        out.append({"policy": pid, "properties": items})
+    return {"policies": out, "summary": {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3)}}
+
+
+COMMANDS = [verify]

@@ -1,0 +1,678 @@
+"""A checked policy in, SMT terms out: every fact a solver variable, every rule and value a term.
+
+The encoding follows the evaluator (runtime/evaluate.py and compile/compiler.py) construct by
+construct, errors included: each term carries `ok`, the condition under which computing it raises
+no error (a table with no row, a not-stated cell, arithmetic on a not-open cell, an empty max,
+a date out of range), with the same short-circuits as the evaluator (`a and b` computes `b` only
+when `a` holds). Counts are integers, money, percentages and numbers exact rationals, dates day
+numbers (proleptic ordinals), enums finite sorts, sets of enum values one boolean per value.
+
+Calendar functions (+N months, +N working days, month_end, next_half_month) are uninterpreted
+functions constrained by facts that are true of the real functions (exact domain, offset bounds,
+monotonicity); the search in engine.py refines them with exact stretches of the real function
+whenever a candidate counterexample relies on a wrong value. A rollout's share on a day is exact;
+the SHA-256 bucket of an id is a free number in [0, 1), made concrete by searching for an id.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Callable, Iterable
+
+import attrs
+import z3
+
+from policydsl.errors import InternalError, PolicyDslError
+from policydsl.runtime import calendar as cal
+from policydsl.semantics.model import Model, Policy
+from policydsl.syntax import ast
+
+MIN_DAY = dt.date.min.toordinal()
+MAX_DAY = dt.date.max.toordinal()
+TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
+REAL_KINDS = ("number", "money", "percent")
+_sort_counter = itertools.count()
+
+
+@attrs.define
+class V:
+    """One encoded value: `val` (a z3 term; a dict value -> Bool for sets), `ok` (no error
+    computing it), `no` (it is a not-open cell; None when it never can be) and, for a define,
+    `present` (some case applies on that day)."""
+
+    kind: str
+    val: Any
+    ok: Any = TRUE
+    no: Any = None
+    present: Any = None
+
+
+@attrs.define
+class CalendarApp:
+    """One application of an uninterpreted calendar function, for refinement."""
+
+    func: "CalendarFunction"
+    arg: Any
+    result: Any
+
+
+class CalendarFunction:
+    """A real date function on day numbers, its exact domain, sound offset bounds, and a z3 symbol."""
+
+    def __init__(self, name: str, real: Callable[[dt.date], dt.date]) -> None:
+        self.name = name
+        self.real = real
+        self.symbol = z3.Function(f"{name}#{next(_sort_counter)}", z3.IntSort(), z3.IntSort())
+        self.low, self.high = self._domain()
+        self.min_offset, self.max_offset = self._offsets()
+
+    def value(self, day: int) -> int | None:
+        """The real result as a day number, or None where the evaluator raises an error."""
+        try:
+            return self.real(dt.date.fromordinal(day)).toordinal()
+        except (PolicyDslError, OverflowError, ValueError):
+            return None
+
+    def _domain(self) -> tuple[int, int]:
+        """The interval of day numbers the function accepts: errors only happen at the extremes
+        (outside the calendar's years, or past 0001/9999), and the accepted days are contiguous."""
+        years = cal.calendar_years()
+        middle = dt.date(years[0] + 1, 6, 15).toordinal()
+        if self.value(middle) is None:
+            raise InternalError(f"{self.name} fails on {dt.date.fromordinal(middle)}")
+
+        def edge(lo: int, hi: int, ok_at_hi: bool) -> int:
+            # the boundary between failing and succeeding days within [lo, hi]
+            while lo < hi:
+                mid = (lo + hi + (0 if ok_at_hi else 1)) // 2
+                good = self.value(mid) is not None
+                if ok_at_hi:
+                    lo, hi = (lo, mid) if good else (mid + 1, hi)
+                else:
+                    lo, hi = (mid, hi) if good else (lo, mid - 1)
+            return lo
+        low = MIN_DAY if self.value(MIN_DAY) is not None else edge(MIN_DAY, middle, True)
+        high = MAX_DAY if self.value(MAX_DAY) is not None else edge(middle, MAX_DAY, False)
+        return low, high
+
+    def _offsets(self) -> tuple[int, int]:
+        """Least and greatest result - day over a window that holds every case that matters: every
+        day of the working-day calendar, or 24 Gregorian years (leap and common years, all months)."""
+        years = cal.calendar_years()
+        start = max(self.low, dt.date(years[0], 1, 1).toordinal())
+        end = min(self.high, max(dt.date(years[1], 12, 31).toordinal(), start + 366 * 24))
+        offsets = [r - d for d in range(start, end + 1) if (r := self.value(d)) is not None]
+        return min(offsets), max(offsets)
+
+    def stretch(self, day: int) -> tuple[int, int, str, int]:
+        """The widest run of days around `day` where the real function is `day + k` (shift) or a
+        constant c (flat): (first, last, "shift"|"flat", k or c); searched 62 days either way."""
+        result = self.value(day)
+        assert result is not None
+        best = None
+        for mode, target in (("shift", result - day), ("flat", result)):
+            def same(d: int) -> bool:
+                r = self.value(d) if self.low <= d <= self.high else None
+                return r is not None and (r - d == target if mode == "shift" else r == target)
+            lo = day
+            while lo - 1 >= day - 62 and same(lo - 1):
+                lo -= 1
+            hi = day
+            while hi + 1 <= day + 62 and same(hi + 1):
+                hi += 1
+            if best is None or hi - lo > best[1] - best[0]:
+                best = (lo, hi, mode, target)
+        assert best is not None
+        return best
+
+
+_CALENDAR_CACHE: dict[tuple, CalendarFunction] = {}
+
+
+def calendar_function(kind: str, amount: int = 0) -> CalendarFunction:
+    key = (kind, amount)
+    if key not in _CALENDAR_CACHE:
+        if kind == "month_end":
+            func = CalendarFunction("month_end", cal.month_end)
+        elif kind == "next_half_month":
+            func = CalendarFunction("next_half_month", cal.next_half_month)
+        else:
+            unit = {"months": "months", "working_days": "working_days"}[kind]
+            func = CalendarFunction(f"plus_{amount}_{kind}", lambda d: cal.add_duration(d, amount, unit))
+        _CALENDAR_CACHE[key] = func
+    return _CALENDAR_CACHE[key]
+
+
+def exact(value: Decimal | int | Fraction) -> Any:
+    """A z3 rational equal to a Decimal/int/Fraction, with no float anywhere."""
+    if isinstance(value, Fraction):
+        return z3.Q(value.numerator, value.denominator)
+    num, den = Decimal(value).as_integer_ratio()
+    return z3.Q(num, den)
+
+
+class Encoding:
+    """The fact variables, the evaluation day and the enum sorts shared by the policies encoded
+    over them (one policy for a property, two versions of one for a semantic diff)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.day = z3.Int("today")
+        self.facts: dict[str, V] = {}
+        self.fact_kinds: dict[str, tuple[str, str | None]] = {}
+        self.domain: list[Any] = [self.day >= MIN_DAY, self.day <= MAX_DAY]
+        self.enum_sorts: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self.buckets: dict[tuple[str, str], Any] = {}  # (rollout, key input) -> bucket variable
+        self.apps: list[CalendarApp] = []
+        self.lemmas: list[Any] = []
+
+    def enum(self, name: str) -> tuple[Any, dict[str, Any]]:
+        if name not in self.enum_sorts:
+            values = [v.name.value for v in self.model.enums[name].values]
+            sort, consts = z3.EnumSort(f"{name}#{next(_sort_counter)}", values)
+            self.enum_sorts[name] = (sort, dict(zip(values, consts)))
+        return self.enum_sorts[name]
+
+    def fact(self, path: str, kind: str, enum: str | None) -> V:
+        if path in self.facts:
+            if self.fact_kinds[path] != (kind, enum):
+                raise PolicyDslError("verify.E.input_changed", name=path)
+            return self.facts[path]
+        name = f"fact:{path}"
+        if kind == "count":
+            val = z3.Int(name)
+            self.domain.append(val >= 0)
+        elif kind in REAL_KINDS:
+            val = z3.Real(name)
+        elif kind == "bool":
+            val = z3.Bool(name)
+        elif kind == "text":
+            val = z3.String(name)
+        elif kind == "date":
+            val = z3.Int(name)
+            self.domain += [val >= MIN_DAY, val <= MAX_DAY]
+        elif kind == "enum":
+            val = z3.Const(name, self.enum(enum)[0])
+        elif kind == "set":
+            val = {v: z3.Bool(f"{name}:{v}") for v in self.enum(enum)[1]}
+        else:
+            raise InternalError(f"no encoding for facts of kind {kind}")
+        self.facts[path] = V(kind=kind, val=val)
+        self.fact_kinds[path] = (kind, enum)
+        return self.facts[path]
+
+    def everyday(self) -> list[Any]:
+        """Constraints that keep a first search among ordinary facts (not a restriction of any proof)."""
+        first, last = cal.calendar_years()
+        lo, hi = dt.date(max(first, 2018), 1, 1).toordinal(), dt.date(last, 12, 31).toordinal()
+        out = [self.day >= lo, self.day <= hi]
+        for v in self.facts.values():
+            if v.kind == "date":
+                out += [v.val >= lo, v.val <= hi]
+            elif v.kind == "count":
+                out.append(v.val <= 1_000_000)
+            elif v.kind in REAL_KINDS:
+                out += [v.val >= -10_000_000, v.val <= 10_000_000]
+        return out
+
+    def bucket(self, rollout: str, key: str) -> Any:
+        if (rollout, key) not in self.buckets:
+            var = z3.Real(f"bucket:{rollout}:{key}")
+            self.buckets[(rollout, key)] = var
+            self.domain += [var >= 0, var < 1]
+        return self.buckets[(rollout, key)]
+
+    def apply(self, func: CalendarFunction, arg: Any) -> tuple[Any, Any]:
+        """func(arg) and the condition that the evaluator computes it without error; the
+        bounds and monotonicity facts go into the domain."""
+        result = func.symbol(arg)
+        ok = z3.And(arg >= func.low, arg <= func.high)
+        self.domain.append(z3.Implies(ok, z3.And(result - arg >= func.min_offset, result - arg <= func.max_offset)))
+        for other in self.apps:
+            if other.func is func:
+                self.domain.append(z3.Implies(arg <= other.arg, result <= other.result))
+                self.domain.append(z3.Implies(other.arg <= arg, other.result <= result))
+        self.apps.append(CalendarApp(func=func, arg=arg, result=result))
+        return result, ok
+
+
+class PolicyEncoder:
+    """Terms for one policy over an Encoding: values of defines, rule statuses, the decision."""
+
+    def __init__(self, enc: Encoding, policy: Policy) -> None:
+        self.enc = enc
+        self.model = enc.model
+        self.policy = policy
+        self.defines: dict[str, V] = {}
+        self._in_progress: set[str] = set()
+        self.facts = {path: enc.fact(path, i.type.kind, i.type.enum) for path, i in policy.inputs.items()}
+        start, end = policy.effective
+        self.in_force = self.period(start, end)
+        self.rules: dict[str, dict[str, Any]] = {}
+        self._encode_rules()
+        values_ok = [self.define(path).ok for path in policy.defines]
+        self.decision_ok = z3.And(*[r["ok"] for r in self.rules.values()], *values_ok)
+        self.deny = z3.Or(FALSE, *[r["fired"] for name, r in self.rules.items()
+                                   if self.policy.rule(name).decl.body.outcome == "deny"])
+
+    # ------------------------------------------------------------ helpers
+    def period(self, start: dt.date | None, end: dt.date | None) -> Any:
+        day = self.enc.day
+        parts = [day >= start.toordinal()] if start else []
+        parts += [day <= end.toordinal()] if end else []
+        return z3.And(*parts) if parts else TRUE
+
+    def default(self, kind: str, enum: str | None) -> Any:
+        if kind == "count" or kind == "date":
+            return z3.IntVal(0)
+        if kind in REAL_KINDS:
+            return z3.RealVal(0)
+        if kind == "bool":
+            return FALSE
+        if kind == "text":
+            return z3.StringVal("")
+        if kind == "enum":
+            return next(iter(self.enc.enum(enum)[1].values()))
+        if kind == "set":
+            return {v: FALSE for v in self.enc.enum(enum)[1]}
+        if kind == "outcome":
+            return FALSE
+        raise InternalError(f"no default for {kind}")
+
+    @staticmethod
+    def ite(cond: Any, a: V, b: V) -> V:
+        if isinstance(a.val, dict) or isinstance(b.val, dict):
+            val = {k: z3.If(cond, a.val[k], b.val[k]) for k in a.val}
+        elif a.val is None:
+            val = b.val
+        elif b.val is None:
+            val = a.val
+        else:
+            val = z3.If(cond, a.val, b.val)
+        no = None
+        if a.no is not None or b.no is not None:
+            no = z3.If(cond, a.no if a.no is not None else FALSE, b.no if b.no is not None else FALSE)
+        kind = a.kind if a.kind != "notopen" else b.kind
+        return V(kind=kind, val=val, ok=z3.If(cond, a.ok, b.ok), no=no)
+
+    @staticmethod
+    def guard(v: V) -> V:
+        """The evaluator's `guarded`: computing with a not-open cell is an error."""
+        if v.no is None:
+            return v
+        return V(kind=v.kind, val=v.val, ok=z3.And(v.ok, z3.Not(v.no)))
+
+    def type_of(self, e: ast.Expr):
+        return self.model.type_of(e)
+
+    # ------------------------------------------------------------ values
+    def define(self, path: str) -> V:
+        """The first case in force whose `when` holds; `present` False when none does."""
+        if path in self.defines:
+            return self.defines[path]
+        if path in self._in_progress:
+            raise InternalError(f"cyclic define {path}")  # check rejects cycles (P0604)
+        self._in_progress.add(path)
+        define = self.policy.defines[path]
+        kind, enum = define.type.kind, define.type.enum
+        acc = V(kind=kind, val=self.default(kind, enum), ok=TRUE, no=None, present=FALSE)
+        for case in reversed(define.decl.cases):
+            in_period = self.period(case.start, case.end)
+            value = self.expr(case.expr, {})
+            if value.kind == "notopen":
+                value = V(kind=kind, val=self.default(kind, enum), ok=TRUE, no=TRUE)
+            when = self.guard(self.expr(case.when, {})) if case.when is not None else V(kind="bool", val=TRUE)
+            taken = z3.And(in_period, when.val)
+            merged = self.ite(taken, value, acc)
+            merged.ok = z3.If(in_period, z3.And(when.ok, z3.If(when.val, value.ok, acc.ok)), acc.ok)
+            merged.present = z3.Or(taken, acc.present)
+            merged.kind = kind
+            acc = merged
+        self._in_progress.discard(path)
+        self.defines[path] = acc
+        return acc
+
+    # ------------------------------------------------------------ rules and the decision
+    def _encode_rules(self) -> None:
+        applies: dict[str, Any] = {}
+        raw: dict[str, dict[str, Any]] = {}
+        for rule in self.policy.rules:
+            decl = rule.decl
+            eff = decl.effective
+            in_force = self.period(eff.start if eff else None, eff.end if eff else None)
+            scope = self.guard(self.expr(decl.scope, {})) if decl.scope is not None else V(kind="bool", val=TRUE)
+            applies[rule.name] = z3.And(in_force, scope.val)
+            raw[rule.name] = {"in_force": in_force, "scope": scope}
+        for rule in self.policy.rules:
+            decl, r = rule.decl, raw[rule.name]
+            overridden = z3.Or(FALSE, *[applies[e] for e in rule.exceptions])
+            body = decl.body
+            cond = self.guard(self.expr(body.condition, {})) if body.kind == "require" else None
+            fired = z3.And(applies[rule.name], z3.Not(overridden), z3.Not(cond.val) if cond is not None else TRUE)
+            ok = z3.Implies(r["in_force"], z3.And(r["scope"].ok, z3.Implies(
+                z3.And(r["scope"].val, z3.Not(overridden)), cond.ok if cond is not None else TRUE)))
+            # by[e]: exception e is the one that overrides this rule (the first that applies)
+            by = {}
+            earlier = FALSE
+            for e in rule.exceptions:
+                by[e] = z3.And(applies[rule.name], applies[e], z3.Not(earlier))
+                earlier = z3.Or(earlier, applies[e])
+            r.update(fired=fired, ok=ok, by=by, applies=applies[rule.name])
+        for rule in self.policy.rules:
+            r = raw[rule.name]
+            fired = r["fired"]
+            if rule.decl.exception_to:  # an exception speaks only when it overrides a rule that applied
+                speaks = z3.Or(FALSE, *[raw[b.name]["by"][rule.name] for b in self.policy.rules
+                                        if rule.name in b.exceptions])
+                fired = z3.And(fired, speaks)
+            self.rules[rule.name] = {"fired": fired, "ok": r["ok"], "applies": r["applies"],
+                                     "in_force": r["in_force"]}
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ast.Expr, scope: dict[str, V]) -> V:
+        method = getattr(self, f"_e_{type(e).__name__}", None)
+        if method is None:
+            raise InternalError(f"no encoding for {type(e).__name__}")
+        return method(e, scope)
+
+    def literal(self, kind: str, value: Any) -> V:
+        if kind in ("int", "count"):
+            return V(kind="count", val=z3.IntVal(int(value)))
+        if kind in ("decimal", "number", "money", "percent"):
+            return V(kind="number" if kind == "decimal" else kind, val=exact(value))
+        if kind == "bool":
+            return V(kind="bool", val=z3.BoolVal(bool(value)))
+        if kind == "text":
+            return V(kind="text", val=z3.StringVal(str(value)))
+        if kind == "date":
+            return V(kind="date", val=z3.IntVal(value.toordinal()))
+        raise InternalError(f"no literal of kind {kind}")
+
+    def _e_Literal(self, e: ast.Literal, scope) -> V:
+        return self.literal(e.kind, e.value)
+
+    def _e_DurationLit(self, e: ast.DurationLit, scope) -> V:
+        return V(kind="duration", val=(e.amount, e.unit))
+
+    def _e_NotOpen(self, e, scope) -> V:
+        return V(kind="notopen", val=None, no=TRUE)
+
+    def _e_Today(self, e, scope) -> V:
+        return V(kind="date", val=self.enc.day)
+
+    def _e_OutcomeRef(self, e, scope) -> V:
+        return V(kind="outcome", val=self.deny, ok=self.decision_ok)
+
+    def _e_OutcomeLit(self, e: ast.OutcomeLit, scope) -> V:
+        return V(kind="outcome", val=z3.BoolVal(e.value == "deny"))
+
+    def _e_Ref(self, e: ast.Ref, scope) -> V:
+        kind, target = self.model.refs[id(e)]
+        if kind == "input":
+            return self.facts[target]
+        if kind == "define":
+            v = self.define(target)
+            return V(kind=v.kind, val=v.val, ok=z3.And(v.ok, v.present), no=v.no)
+        if kind == "var":
+            return scope[target]
+        enum, value = target.split(".", 1)
+        return V(kind="enum", val=self.enc.enum(enum)[1][value])
+
+    def _e_SetLit(self, e: ast.SetLit, scope) -> V:
+        t = self.type_of(e)
+        items = [self.expr(i, scope) for i in e.items]
+        consts = self.enc.enum(t.enum)[1]
+        val = {name: z3.Or(FALSE, *[i.val == c for i in items]) for name, c in consts.items()}
+        return V(kind="set", val=val, ok=z3.And(TRUE, *[i.ok for i in items]))
+
+    def _e_Unary(self, e: ast.Unary, scope) -> V:
+        inner = self.guard(self.expr(e.operand, scope))
+        if e.op == "not":
+            return V(kind="bool", val=z3.Not(inner.val), ok=inner.ok)
+        return V(kind=inner.kind, val=-inner.val, ok=inner.ok)
+
+    def _e_Member(self, e: ast.Member, scope) -> V:
+        item = self.guard(self.expr(e.item, scope))
+        coll = self.expr(e.collection, scope)
+        consts = self.enc.enum(self.type_of(e.collection).enum)[1]
+        inside = z3.Or(FALSE, *[z3.And(item.val == c, coll.val[name]) for name, c in consts.items()])
+        return V(kind="bool", val=z3.Not(inside) if e.negated else inside, ok=z3.And(item.ok, coll.ok))
+
+    def equal(self, a: V, b: V) -> tuple[Any, Any]:
+        ok = z3.And(a.ok, b.ok)
+        if a.kind == "notopen" or b.kind == "notopen":
+            other = b if a.kind == "notopen" else a
+            if other.kind == "notopen":
+                return TRUE, ok
+            return (other.no if other.no is not None else FALSE), ok
+        if isinstance(a.val, dict):
+            same = z3.And(*[a.val[k] == b.val[k] for k in a.val]) if a.val else TRUE
+        elif a.kind == "duration":
+            same = z3.BoolVal(a.val == b.val)
+        else:
+            same = a.val == b.val
+        if a.no is None and b.no is None:
+            return same, ok
+        ano = a.no if a.no is not None else FALSE
+        bno = b.no if b.no is not None else FALSE
+        return z3.Or(z3.And(ano, bno), z3.And(z3.Not(ano), z3.Not(bno), same)), ok
+
+    def _e_Binary(self, e: ast.Binary, scope) -> V:
+        op = e.op
+        if op in ("==", "!="):
+            same, ok = self.equal(self.expr(e.left, scope), self.expr(e.right, scope))
+            return V(kind="bool", val=same if op == "==" else z3.Not(same), ok=ok)
+        left = self.guard(self.expr(e.left, scope))
+        if op in ("and", "or"):
+            right = self.guard(self.expr(e.right, scope))
+            if op == "and":
+                return V(kind="bool", val=z3.And(left.val, right.val),
+                         ok=z3.And(left.ok, z3.Implies(left.val, right.ok)))
+            return V(kind="bool", val=z3.Or(left.val, right.val),
+                     ok=z3.And(left.ok, z3.Implies(z3.Not(left.val), right.ok)))
+        right = self.guard(self.expr(e.right, scope))
+        ok = z3.And(left.ok, right.ok)
+        if op in ("<", "<=", ">", ">="):
+            a, b = left.val, right.val
+            val = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+            return V(kind="bool", val=val, ok=ok)
+        lt, rt = self.type_of(e.left), self.type_of(e.right)
+        result = self.type_of(e)
+        if lt.kind == "date" and rt.kind == "duration":
+            amount, unit = right.val
+            amount = amount if op == "+" else -amount
+            return self.shift(left, amount, unit)
+        if lt.kind == rt.kind == "date":
+            return V(kind="count", val=left.val - right.val, ok=ok)
+        a, b = left.val, right.val
+        if op == "/":
+            return V(kind=result.kind, val=z3.ToReal(a) / z3.ToReal(b) if _is_int(a) and _is_int(b) else a / b,
+                     ok=z3.And(ok, b != 0))
+        val = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b}[op]()
+        return V(kind=result.kind, val=val, ok=ok)
+
+    def shift(self, day: V, amount: int, unit: str) -> V:
+        if unit == "days":
+            val = day.val + amount
+            return V(kind="date", val=val, ok=z3.And(day.ok, val >= MIN_DAY, val <= MAX_DAY))
+        func = calendar_function(unit, amount)
+        result, ok = self.enc.apply(func, day.val)
+        return V(kind="date", val=result, ok=z3.And(day.ok, ok))
+
+    def _e_Call(self, e: ast.Call, scope) -> V:
+        name = e.func.value
+        if name == "fires" and name not in self.policy.tables:
+            rule = self.rules[e.args[0].path]  # type: ignore[union-attr]
+            return V(kind="bool", val=rule["fired"], ok=self.decision_ok)
+        args = [self.guard(self.expr(a, scope)) for a in e.args]
+        ok = z3.And(TRUE, *[a.ok for a in args])
+        if name in self.policy.tables:
+            out = self.table(name, args)
+            return V(kind=out.kind, val=out.val, ok=z3.And(ok, out.ok), no=out.no)
+        if name == "days_between":
+            return V(kind="count", val=args[1].val - args[0].val, ok=ok)
+        result, fok = self.enc.apply(calendar_function(name), args[0].val)
+        return V(kind="date", val=result, ok=z3.And(ok, fok))
+
+    def _e_Aggregate(self, e: ast.Aggregate, scope) -> V:
+        coll = self.expr(e.iterable, scope)
+        enum = self.type_of(e.iterable).enum
+        consts = self.enc.enum(enum)[1]
+        members = []
+        for name, const in consts.items():
+            inner = {**scope, e.var.value: V(kind="enum", val=const)}
+            body = self.expr(e.body, inner)
+            if e.func in ("any", "all"):
+                body = self.guard(body)
+            members.append((coll.val[name], body))
+        ok = z3.And(coll.ok, *[z3.Implies(m, b.ok) for m, b in members])
+        if e.func == "any":
+            return V(kind="bool", val=z3.Or(FALSE, *[z3.And(m, b.val) for m, b in members]), ok=ok)
+        if e.func == "all":
+            return V(kind="bool", val=z3.And(TRUE, *[z3.Implies(m, b.val) for m, b in members]), ok=ok)
+        kind = self.type_of(e).kind
+        no = None
+        if any(b.no is not None for _, b in members):
+            no = z3.Or(FALSE, *[z3.And(m, b.no) for m, b in members if b.no is not None])
+        if e.func == "sum":
+            zero = z3.IntVal(0) if kind == "count" else z3.RealVal(0)
+            return V(kind=kind, val=z3.Sum(zero, *[z3.If(m, b.val, zero) for m, b in members]), ok=ok, no=no)
+        # max/min: an empty set is an error, unless a not-open member decided the result first
+        val, have = self.default(kind, None), FALSE
+        for m, b in members:
+            better = b.val > val if e.func == "max" else b.val < val
+            val = z3.If(m, z3.If(z3.Or(z3.Not(have), better), b.val, val), val)
+            have = z3.Or(have, m)
+        nonempty = z3.Or(FALSE, *[m for m, _ in members])
+        return V(kind=kind, val=val, ok=z3.And(ok, nonempty), no=no)
+
+    def _e_Covered(self, e: ast.Covered, scope) -> V:
+        decl = self.policy.rollouts[e.rollout.value]
+        key = decl.key.value
+        bucket = self.enc.bucket(decl.name.value, key)
+        share = self.share(decl)
+        return V(kind="bool", val=z3.Or(share >= 1, bucket < share))
+
+    def share(self, decl: ast.RolloutDecl) -> Any:
+        """The exact share covered on the evaluation day (runtime/rollout.py `share`)."""
+        day = self.enc.day
+        phases = decl.phases
+        if not phases:
+            return z3.RealVal(0)
+        result = exact(phases[-1].ramp_to)  # after the last phase
+        for index in range(len(phases) - 1, -1, -1):
+            phase = phases[index]
+            span = (phase.end - phase.start).days
+            low, high = exact(phase.ramp_from), exact(phase.ramp_to)
+            if span:
+                inside = low + (high - low) * z3.ToReal(day - phase.start.toordinal()) / span
+            else:
+                inside = high
+            hole = exact(phases[index - 1].ramp_to) if index else z3.RealVal(0)
+            result = z3.If(day < phase.start.toordinal(), hole,
+                           z3.If(day <= phase.end.toordinal(), inside, result))
+        return result
+
+    # ------------------------------------------------------------ tables
+    def cell(self, cell: ast.Cell, kind: str, enum: str | None) -> V:
+        if isinstance(cell, ast.NotOpen):
+            return V(kind=kind, val=self.default(kind, enum), no=TRUE)
+        if isinstance(cell, ast.NotStated):
+            return V(kind=kind, val=self.default(kind, enum), ok=FALSE)
+        if isinstance(cell, ast.EnumCell):
+            return V(kind="enum", val=self.enc.enum(enum)[1][cell.value.value])
+        if isinstance(cell, ast.SetCell):
+            names = {i.value for i in cell.items}
+            return V(kind="set", val={v: z3.BoolVal(v in names) for v in self.enc.enum(enum)[1]})
+        v = self.literal(cell.kind, cell.value)
+        return V(kind=kind, val=z3.ToReal(v.val) if kind in REAL_KINDS and _is_int(v.val) else v.val)
+
+    def table(self, name: str, args: list[V]) -> V:
+        table = self.policy.tables[name]
+        decl = table.decl
+        kind, enum = table.result.kind, table.result.enum
+        cells_no = table.result.maybe_not_open
+
+        def finish(v: V) -> V:
+            if cells_no and v.no is None:
+                v.no = FALSE
+            return v
+        missing = V(kind=kind, val=self.default(kind, enum), ok=FALSE)
+        if table.kind == "matrix":
+            a, b = args
+            row_consts = self.enc.enum(table.param_types[0].enum)[1]
+            col_consts = self.enc.enum(table.param_types[1].enum)[1]
+            out = missing
+            for row in decl.matrix:
+                for col, cell in zip(decl.columns, row.cells):
+                    hit = z3.And(a.val == row_consts[row.key.value], b.val == col_consts[col.value])
+                    out = self.ite(hit, finish(self.cell(cell, kind, enum)), out)
+            return finish(out)
+        if table.kind == "enum":
+            consts = self.enc.enum(table.param_types[0].enum)[1]
+            out = missing
+            for row in decl.rows:
+                out = self.ite(args[0].val == consts[row.key.value], finish(self.cell(row.cell, kind, enum)), out)
+            return finish(out)
+        x = args[0].val
+        rows = [(index, row, inside(row.key, x)) for index, row in enumerate(decl.rows)]
+        if decl.hit == "collect":
+            return finish(self.collect(decl, rows, kind, enum))
+        if decl.hit == "priority":
+            rows.sort(key=lambda r: (-(r[1].priority or 0), r[0]))
+        out = missing
+        for _, row, hit in reversed(rows):
+            out = self.ite(hit, finish(self.cell(row.cell, kind, enum)), out)
+        return finish(out)
+
+    def collect(self, decl: ast.TableDecl, rows, kind: str, enum: str | None) -> V:
+        """`hit collect sum|min|max`: every matching row; no match is an error, as is a not-stated one."""
+        cells = [(hit, self.cell(row.cell, kind, enum)) for _, row, hit in rows]
+        any_hit = z3.Or(FALSE, *[h for h, _ in cells])
+        ok = z3.And(any_hit, *[z3.Implies(h, c.ok) for h, c in cells])
+        no = z3.Or(FALSE, *[z3.And(h, c.no) for h, c in cells if c.no is not None])
+        agg = decl.aggregator or "sum"
+        if agg == "sum":
+            zero = z3.IntVal(0) if kind == "count" else z3.RealVal(0)
+            val = z3.Sum(zero, *[z3.If(h, c.val, zero) for h, c in cells])
+        else:
+            val, have = self.default(kind, enum), FALSE
+            for h, c in cells:
+                better = c.val > val if agg == "max" else c.val < val
+                val = z3.If(h, z3.If(z3.Or(z3.Not(have), better), c.val, val), val)
+                have = z3.Or(have, h)
+        return V(kind=kind, val=val, ok=ok, no=no)
+
+    # ------------------------------------------------------------ properties
+    def property_terms(self, prop: ast.PropertyDecl) -> dict[str, Any]:
+        """`domain` (day in both periods), `premise` (computable and true) and `holds` (the
+        decision and the claim succeed and the claim is true)."""
+        eff = prop.effective
+        domain = z3.And(self.in_force, self.period(eff.start if eff else None, eff.end if eff else None))
+        if prop.premise is not None:
+            p = self.guard(self.expr(prop.premise, {}))
+            premise = z3.And(p.ok, p.val)
+        else:
+            premise = TRUE
+        c = self.guard(self.expr(prop.claim, {}))
+        holds = z3.And(self.decision_ok, c.ok, c.val)
+        return {"domain": domain, "premise": premise, "holds": holds}
+
+
+def inside(iv: ast.Interval, x: Any) -> Any:
+    parts = []
+    if iv.low is not None:
+        parts.append(x >= exact(iv.low) if iv.low_closed else x > exact(iv.low))
+    if iv.high is not None:
+        parts.append(x <= exact(iv.high) if iv.high_closed else x < exact(iv.high))
+    return z3.And(*parts) if parts else TRUE
+
+
+def _is_int(term: Any) -> bool:
+    return z3.is_int(term)
+
+
+def iter_facts(enc: Encoding) -> Iterable[tuple[str, V]]:
+    return enc.facts.items()

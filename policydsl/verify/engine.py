@@ -1,0 +1,254 @@
+"""Proofs and counterexamples: the solver proposes, the real evaluator decides.
+
+`search` looks for facts and a day satisfying a formula. Every candidate the solver finds is
+turned into a facts JSON object and a date and checked with the real evaluator; a candidate that
+only holds because of an abstracted calendar function (or a rounding the evaluator does not
+do) is refined away and the search goes on. "unsat" is a proof: the abstraction only ever
+admits more behaviours than the real functions have.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Callable, Mapping
+
+import attrs
+import z3
+
+from policydsl.runtime import rollout as ro
+from policydsl.verify.encode import Encoding, PolicyEncoder
+
+MAX_ROUNDS = 60
+ID_SEARCH = 200_000
+SCALES = (1, 100, 10_000, 1_000_000)  # denominators tried when a rational has no finite decimal form
+
+
+@attrs.frozen(kw_only=True)
+class Witness:
+    facts: dict[str, Any]  # nested JSON-ready facts, as `policydsl eval --facts` reads them
+    at: dt.date
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    status: str  # "unsat" (no such facts: proved), "found" (a real witness), "unknown"
+    witness: Witness | None = None
+    reason: dict[str, str] | None = None  # why unknown, zh/en
+    rounds: int = 0
+    seconds: float = 0.0
+
+
+def search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], *,
+           encoders: tuple[PolicyEncoder, ...] = (), timeout_ms: int = 20_000) -> Outcome:
+    """Facts and a day where `goal` holds and `confirm` agrees when the real evaluator runs them.
+
+    A first pass looks among everyday facts (dates within the working-day calendar's years,
+    modest counts and amounts) so counterexamples read naturally; only when there is none there
+    does the second pass search every fact set, and only that pass can prove anything."""
+    started = time.monotonic()
+    first = _search(enc, goal, confirm, encoders, timeout_ms, enc.everyday())
+    if first.status == "found":
+        return first
+    second = _search(enc, goal, confirm, encoders, timeout_ms, [])
+    return attrs.evolve(second, rounds=first.rounds + second.rounds, seconds=time.monotonic() - started)
+
+
+def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encoders: tuple[PolicyEncoder, ...],
+            timeout_ms: int, hints: list[Any]) -> Outcome:
+    started = time.monotonic()
+    solver = z3.Solver()
+    solver.set("timeout", timeout_ms)
+    solver.add(*enc.domain)
+    solver.add(goal, *hints)
+    excluded: list[Any] = []  # candidates the evaluator did not confirm (this search only)
+    scale = 0  # index into SCALES: real facts restricted to multiples of 1/SCALES[scale] (0: none)
+    for rounds in range(1, MAX_ROUNDS + 1):
+        solver.push()
+        solver.add(*enc.lemmas, *excluded)
+        if scale:
+            solver.add(*[z3.IsInt(v.val * SCALES[scale]) for v in enc.facts.values()
+                         if v.kind in ("money", "percent", "number")])
+        result = solver.check()
+        if result == z3.unsat:
+            solver.pop()
+            if scale:  # no witness on this decimal grid: try a finer one
+                if scale + 1 < len(SCALES):
+                    scale += 1
+                    continue
+                return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
+                               reason={"zh": "找不到能用有限小数写出的反例",
+                                       "en": "no counterexample with finite decimals was found"})
+            if excluded:  # a set-aside candidate might still be real: no proof
+                return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
+                               reason={"zh": f"有 {len(excluded)} 个候选反例无法用求值器确认",
+                                       "en": f"{len(excluded)} candidate counterexample(s) could not be confirmed by the evaluator"})
+            return Outcome(status="unsat", rounds=rounds, seconds=time.monotonic() - started)
+        if result != z3.sat:
+            solver.pop()
+            return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
+                           reason={"zh": f"求解器未能判定（{solver.reason_unknown()}）",
+                                   "en": f"the solver gave up ({solver.reason_unknown()})"})
+        model = solver.model()
+        solver.pop()
+        if _inexact_reals(enc, model):
+            scale = max(scale, 1)
+            continue
+        if _refine(enc, model):
+            continue
+        witness = concretize(enc, model, encoders)
+        if witness is not None and confirm(witness):
+            return Outcome(status="found", witness=witness, rounds=rounds, seconds=time.monotonic() - started)
+        # The evaluator disagrees with a model that used the real calendar values: a rollout
+        # id could not be found, or decimal rounding. Exclude this exact candidate and go on.
+        excluded.append(z3.Not(z3.And(*[var == model.eval(var, model_completion=True)
+                                          for var in _fact_vars(enc)], enc.day == model.eval(enc.day))))
+    return Outcome(status="unknown", rounds=MAX_ROUNDS, seconds=time.monotonic() - started,
+                   reason={"zh": f"{MAX_ROUNDS} 轮细化后仍未判定", "en": f"undecided after {MAX_ROUNDS} refinements"})
+
+
+def _fact_vars(enc: Encoding) -> list[Any]:
+    out = []
+    for v in enc.facts.values():
+        out += list(v.val.values()) if isinstance(v.val, dict) else [v.val]
+    return out + list(enc.buckets.values())
+
+
+def _inexact_reals(enc: Encoding, model: z3.ModelRef) -> list[Any]:
+    """Real facts whose value in the model has no finite decimal form (1/3): such a value cannot
+    be written as a fact, so the search asks for a value on a decimal grid instead."""
+    out = []
+    for path, v in enc.facts.items():
+        if v.kind in ("money", "percent", "number"):
+            value = _fraction(model.eval(v.val, model_completion=True))
+            if not _finite_decimal(value):
+                out.append(v.val)
+    return out
+
+
+def _refine(enc: Encoding, model: z3.ModelRef) -> bool:
+    """Add the exact stretch of the real calendar function around every application whose
+    value in the model is wrong; True when any was wrong."""
+    wrong = False
+    for app in list(enc.apps):
+        arg = model.eval(app.arg, model_completion=True).as_long()
+        func = app.func
+        if not func.low <= arg <= func.high:
+            continue
+        real = func.value(arg)
+        got = model.eval(app.result, model_completion=True).as_long()
+        if real == got:
+            continue
+        wrong = True
+        lo, hi, mode, target = func.stretch(arg)
+        for other in enc.apps:
+            if other.func is func:
+                value = other.arg + target if mode == "shift" else target
+                enc.lemmas.append(z3.Implies(z3.And(other.arg >= lo, other.arg <= hi), other.result == value))
+    return wrong
+
+
+def _fraction(value: Any) -> Fraction:
+    if z3.is_int_value(value):
+        return Fraction(value.as_long())
+    if z3.is_rational_value(value):
+        return Fraction(value.numerator_as_long(), value.denominator_as_long())
+    if z3.is_algebraic_value(value):
+        return Fraction(value.approx(20).as_fraction())
+    raise ValueError(str(value))
+
+
+def _finite_decimal(value: Fraction) -> bool:
+    den = value.denominator
+    for p in (2, 5):
+        while den % p == 0:
+            den //= p
+    return den == 1
+
+
+def _decimal(value: Fraction) -> Decimal:
+    """An exact Decimal for a fraction with a finite decimal form."""
+    digits = 0
+    while (value * 10 ** digits).denominator != 1:
+        digits += 1
+    scaled = int(value * 10 ** digits)
+    return Decimal(scaled).scaleb(-digits)
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def concretize(enc: Encoding, model: z3.ModelRef, encoders: tuple[PolicyEncoder, ...] = ()) -> Witness | None:
+    """The model as nested facts JSON and a date; None when a rollout id cannot be found."""
+    day = dt.date.fromordinal(model.eval(enc.day, model_completion=True).as_long())
+    flat: dict[str, Any] = {}
+    for path, v in enc.facts.items():
+        kind = v.kind
+        if kind == "set":
+            flat[path] = sorted(name for name, b in v.val.items() if z3.is_true(model.eval(b, model_completion=True)))
+            continue
+        value = model.eval(v.val, model_completion=True)
+        if kind == "count":
+            flat[path] = value.as_long()
+        elif kind == "date":
+            flat[path] = dt.date.fromordinal(value.as_long()).isoformat()
+        elif kind == "bool":
+            flat[path] = z3.is_true(value)
+        elif kind == "text":
+            flat[path] = value.as_string()
+        elif kind == "enum":
+            flat[path] = str(value).split("#")[0] if "#" in str(value) else str(value)
+        else:
+            exact_value = _decimal(_fraction(value))
+            if kind == "money":
+                flat[path] = "¥" + _plain(exact_value)
+            elif kind == "percent":
+                flat[path] = _plain(exact_value * 100) + "%"
+            else:
+                flat[path] = _plain(exact_value)
+    if not _choose_ids(enc, model, day, flat, encoders):
+        return None
+    return Witness(facts=nest(flat), at=day)
+
+
+def _choose_ids(enc: Encoding, model: z3.ModelRef, day: dt.date, flat: dict[str, Any],
+                encoders: tuple[PolicyEncoder, ...]) -> bool:
+    """For each id a rollout is keyed by, an id whose SHA-256 buckets put it on the same side of
+    every rollout's share on `day` as the solver's bucket values do."""
+    by_key: dict[str, list[tuple[str, Fraction, bool]]] = {}
+    rollouts = {d.name.value: d for e in encoders for d in e.policy.rollouts.values()}
+    for (rollout, key), var in enc.buckets.items():
+        decl = rollouts.get(rollout)
+        if decl is None:
+            continue
+        phases = [ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from,
+                               ramp_to=p.ramp_to) for p in decl.phases]
+        share, _ = ro.share(phases, day)
+        bucket = _fraction(model.eval(var, model_completion=True))
+        by_key.setdefault(key, []).append((rollout, share, bucket < share))
+    for key, wants in by_key.items():
+        candidates = [flat.get(key) or ""] + [f"id-{n:06d}" for n in range(ID_SEARCH)]
+        for candidate in candidates:
+            if all(share >= 1 or (ro.bucket(rollout, candidate) < share) == want for rollout, share, want in wants):
+                flat[key] = candidate
+                break
+        else:
+            return False
+    return True
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """{"account.fans": 1} -> {"account": {"fans": 1}}"""
+    out: dict[str, Any] = {}
+    for path, value in sorted(flat.items()):
+        node = out
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
