@@ -582,6 +582,25 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
          "The header's `implements` feeds the traceability table; an id missing there never shows up in it."),
         _head(extra="  implements R000.1\n") + REAL + _real_rule("  implements R000.2\n"),
         _head(extra="  implements R000.1, R000.2\n") + REAL + _real_rule("  implements R000.2\n")),
+    # ---- properties
+    "P0801": _entry(
+        ("`outcome` / `fires` 只属于 property", "`outcome` / `fires` belong to properties"),
+        ("规则、取值或表格里用了 `outcome`、`allow`/`deny` 或 `fires(规则)`；这些词说的是决策的结果，只能写在 property 的 when / expect 中。",
+         "A rule, value or table uses `outcome`, `allow`/`deny` or `fires(RULE)`; these words speak of the decision's result and may only appear in the `when` or `expect` of a property."),
+        ("决策由规则得出；规则若读取决策本身，结果就会循环定义。property 则是对决策的断言，由 `policydsl verify` 证明。",
+         "The decision is made from the rules; a rule reading the decision would define it in a circle. A property is a claim about the decision, proved by `policydsl verify`."),
+        _head() + REAL + _real_rule().replace("require account.real_name", "require account.real_name or fires(real_name)"),
+        _head() + REAL + _real_rule() + '\nproperty unverified_denied "未实名即拒绝" / "Unverified accounts are denied"\n'
+        '  when not account.real_name\n  expect outcome == deny and fires(real_name)\n'),
+    "P0802": _entry(
+        ("决策结果只有 allow 和 deny", "An outcome is allow or deny"),
+        ("property 把 `outcome` 与 `warn` 比较；决策的结果只有 allow 和 deny，警告记在 warnings 里。",
+         "A property compares `outcome` with `warn`; a decision's outcome is allow or deny, and warnings are listed apart."),
+        ("`outcome == warn` 永远不成立，这样的断言没有意义；要问某条警告是否给出，用 fires(规则)。",
+         "`outcome == warn` never holds, so such a claim says nothing; to ask whether a warning was given, use fires(RULE)."),
+        _head() + REAL + _real_rule() + '\nproperty warned "出现警告" / "Warned"\n  expect outcome == warn\n',
+        _head() + REAL + _real_rule() + '\nproperty denied_reason "拒绝时给出原因" / "A denial names its rule"\n'
+        '  when outcome == deny\n  expect fires(real_name)\n'),
 }
 
 

@@ -131,9 +131,9 @@ def test_cli_list() -> None:
 
 
 def test_unknown_code_exits_2_with_a_suggestion() -> None:
-    result = CliRunner().invoke(main, ["explain-code", "P0280", "--lang", "en"])
+    result = CliRunner().invoke(main, ["explain-code", "P02O8", "--lang", "en"])
     assert result.exit_code == 2
-    assert result.stderr == ("error: unknown diagnostic code `P0280`\ndid you mean `P0208`?\n"
+    assert result.stderr == ("error: unknown diagnostic code `P02O8`\ndid you mean `P0208`?\n"
                              "run `policydsl explain-code --list` to see every code\n")
     assert "Traceback" not in result.output
     zh = CliRunner().invoke(main, ["explain-code", "X", "--lang", "zh"])
