@@ -25,6 +25,7 @@ import click
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import rollout as ro
+from policydsl.runtime import values as rv
 from policydsl.syntax import ast
 
 DEFAULT_POPULATION = 10_000
@@ -45,6 +46,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "legend.target": ("目标份额（线性爬升）", "target share (linear ramp)"),
     "legend.covered": ("模拟覆盖（{population} 个 ID）", "simulated covered ({population} ids)"),
     "svg.title": ("灰度放开模拟：{policy}", "Rollout simulation: {policy}"),
+    "desc": ("{rollout}：{population} 个模拟 ID 在 {start} 至 {end} 每天被覆盖的比例，与目标份额对照。{phases}。",
+             "{rollout}: the share of {population} simulated ids covered on each day from {start} to {end}, "
+             "against the target share. {phases}."),
+    "desc.phase": ("{phase}阶段 {start} 至 {end}，目标份额由 {ramp_from} 升至 {ramp_to}",
+                   "{phase} from {start} to {end}, the target rising from {ramp_from} to {ramp_to}"),
+    "desc.covered": ("，最后一天模拟覆盖 {covered}", ", {covered} of the ids covered on its last day"),
+    "desc.sep": ("；", "; "),
+    "band.dates": ("{start} 至 {end}", "{start} to {end}"),
+    "band.ramp": ("{ramp_from} → {ramp_to}", "{ramp_from} → {ramp_to}"),
     "written": ("已写入 {path}", "wrote {path}"),
     "E.no_rollouts": ("政策 `{policy}` 没有灰度放开（rollout）声明，无可模拟",
                       "policy `{policy}` declares no rollout; there is nothing to simulate"),
@@ -209,6 +219,37 @@ WIDTH, PANEL = 760, 320
 LEFT, RIGHT, TOP, BOTTOM = 56, 20, 64, 72
 BAND_FILLS = ("#dbeafe", "#dcfce7", "#fef3c7", "#fce7f3")
 TARGET_COLOUR, COVERED_COLOUR = "#2563eb", "#dc2626"
+FONT_FAMILY = ("'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', "
+               "'WenQuanYi Micro Hei', sans-serif")
+CHART_MARGIN_DAYS = 7  # the handbook's chart starts this many days before the first phase and ends as many after
+
+
+def chart_window(decl: ast.RolloutDecl, margin_days: int = CHART_MARGIN_DAYS) -> tuple[dt.date, dt.date]:
+    """The date range a chart of `decl` shows: `margin_days` before its first phase to as many after its last."""
+    margin = dt.timedelta(days=margin_days)
+    return (min(p.start for p in decl.phases) - margin, max(p.end for p in decl.phases) + margin)
+
+
+def count_text(value: int, lang: str) -> str:
+    """A population as a reader writes it: 10000 in Chinese, 10,000 in English."""
+    return f"{value:,}" if lang == "en" else str(value)
+
+
+def describe(sim: Simulation, lang: str) -> str:
+    """A plain-language summary of a simulation (the chart's accessible <desc>): each phase, its ramp and
+    the simulated share covered on its last day (when that day was simulated)."""
+    days = {d.date: d for d in sim.days}
+    parts = []
+    for phase in sim.decl.phases:
+        text = s("desc.phase", lang, phase=phase.label.get(lang), start=phase.start.isoformat(),
+                 end=phase.end.isoformat(), ramp_from=rv.percent_text(phase.ramp_from),
+                 ramp_to=rv.percent_text(phase.ramp_to))
+        if phase.end in days:
+            text += s("desc.covered", lang, covered=percent(days[phase.end].covered))
+        parts.append(text)
+    return s("desc", lang, rollout=sim.decl.label.get(lang), population=count_text(sim.population, lang),
+             start=sim.days[0].date.isoformat(), end=sim.days[-1].date.isoformat(),
+             phases=s("desc.sep", lang).join(parts))
 
 
 def _n(value: float | Fraction) -> str:
@@ -223,7 +264,7 @@ def _text(x: float | Fraction, y: float | Fraction, content: str, *, size: int =
             f"{escape(content)}</text>")
 
 
-def _panel(policy, sim: Simulation, lang: str, top: int) -> list[str]:
+def _panel(sim: Simulation, lang: str, top: int, heading: str) -> list[str]:
     n = len(sim.days)
     plot_w = Fraction(WIDTH - LEFT - RIGHT)
     y_top, y_bottom = Fraction(top + TOP), Fraction(top + PANEL - BOTTOM)
@@ -236,7 +277,7 @@ def _panel(policy, sim: Simulation, lang: str, top: int) -> list[str]:
         return y_bottom - (y_bottom - y_top) * share
 
     out = [f'<g class="rollout" data-rollout={quoteattr(sim.name)}>',
-           _text(LEFT, top + 22, f"{sim.decl.label.get(lang)} ({sim.name})", size=14, weight="bold")]
+           _text(LEFT, top + 22, heading, size=14, weight="bold")]
     # phase bands, labelled
     for k, phase in enumerate(sim.decl.phases):
         lo = max(0, (phase.start - first).days)
@@ -246,6 +287,14 @@ def _panel(policy, sim: Simulation, lang: str, top: int) -> list[str]:
         out.append(f'<rect class="phase" x="{_n(x(lo))}" y="{_n(y_top)}" width="{_n(x(hi) - x(lo))}" '
                    f'height="{_n(y_bottom - y_top)}" fill="{BAND_FILLS[k % len(BAND_FILLS)]}"/>')
         out.append(_text((x(lo) + x(hi)) / 2, y_top - 6, phase.label.get(lang), anchor="middle"))
+        # its declared dates and ramp inside the band, where they fit (the date ticks need not fall on them)
+        ramp = {"ramp_from": rv.percent_text(phase.ramp_from), "ramp_to": rv.percent_text(phase.ramp_to)}
+        lines = (s("band.dates", lang, start=phase.start.isoformat(), end=phase.end.isoformat()),
+                 s("band.ramp", lang, **ramp))
+        if max(_width(line) for line in lines) * 5.4 <= x(hi) - x(lo) - 8:
+            for row, line in enumerate(lines):
+                out.append(_text((x(lo) + x(hi)) / 2, y_top + 14 + 12 * row, line, size=9, anchor="middle",
+                                 fill="#374151"))
     # gridlines 0% / 50% / 100%
     for share in (Fraction(0), Fraction(1, 2), Fraction(1)):
         dash = "" if share in (0, 1) else ' stroke-dasharray="4 3"'
@@ -258,9 +307,6 @@ def _panel(policy, sim: Simulation, lang: str, top: int) -> list[str]:
         cx = (x(i) + x(i + 1)) / 2
         out.append(f'<line x1="{_n(cx)}" y1="{_n(y_bottom)}" x2="{_n(cx)}" y2="{_n(y_bottom + 4)}" stroke="#6b7280"/>')
         out.append(_text(cx, y_bottom + 16, (first + dt.timedelta(days=i)).isoformat(), size=10, anchor="middle"))
-    # target ramp: a line through the middle of each day
-    points = " ".join(f"{_n((x(i) + x(i + 1)) / 2)},{_n(y(d.target))}" for i, d in enumerate(sim.days))
-    out.append(f'<polyline class="target" points="{points}" fill="none" stroke="{TARGET_COLOUR}" stroke-width="2"/>')
     # simulated covered share: a step line, flat over each day
     path = [f"M{_n(x(0))},{_n(y(sim.days[0].covered))}"]
     for i, d in enumerate(sim.days):
@@ -269,6 +315,9 @@ def _panel(policy, sim: Simulation, lang: str, top: int) -> list[str]:
         path.append(f"H{_n(x(i + 1))}")
     out.append(f'<path class="covered" d="{" ".join(path)}" fill="none" stroke="{COVERED_COLOUR}" '
                f'stroke-width="1.5"/>')
+    # target ramp: a line through the middle of each day, drawn over the steps it predicts
+    points = " ".join(f"{_n((x(i) + x(i + 1)) / 2)},{_n(y(d.target))}" for i, d in enumerate(sim.days))
+    out.append(f'<polyline class="target" points="{points}" fill="none" stroke="{TARGET_COLOUR}" stroke-width="2"/>')
     # legend
     ly = y_bottom + 40
     out.append(f'<line x1="{_n(LEFT)}" y1="{_n(ly - 4)}" x2="{_n(LEFT + 24)}" y2="{_n(ly - 4)}" '
@@ -277,24 +326,41 @@ def _panel(policy, sim: Simulation, lang: str, top: int) -> list[str]:
     mid = LEFT + plot_w / 2
     out.append(f'<line x1="{_n(mid)}" y1="{_n(ly - 4)}" x2="{_n(mid + 24)}" y2="{_n(ly - 4)}" '
                f'stroke="{COVERED_COLOUR}" stroke-width="1.5"/>')
-    out.append(_text(mid + 30, ly, s("legend.covered", lang, population=sim.population)))
+    out.append(_text(mid + 30, ly, s("legend.covered", lang, population=count_text(sim.population, lang))))
     out.append("</g>")
     return out
 
 
-def render_svg(policy, sims: Sequence[Simulation], lang: str) -> str:
-    """A self-contained SVG (no external references, no scripts, deterministic bytes) of every simulation."""
+def chart_svg(sims: Sequence[Simulation], lang: str, *, title: str, desc: str, headings: Sequence[str],
+              ident: str | None = None, css_class: str | None = None) -> str:
+    """The SVG chart of `sims`, one panel each under its heading: self-contained (no external references, no
+    scripts), deterministic bytes, with an accessible <title> and <desc>. With `ident` (an id prefix unique in
+    the page that embeds it) the title and description are tied to the picture by aria-labelledby/describedby."""
     height = PANEL * len(sims)
-    title = s("svg.title", lang, policy=f"{policy.title.get(lang)} ({policy.id})")
-    lines = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-             f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label={quoteattr(title)} '
-             f'font-family="sans-serif" lang="{"zh-CN" if lang == "zh" else "en"}">',
-             f"<title>{escape(title)}</title>",
+    if ident is None:
+        name = f"aria-label={quoteattr(title)}"
+        title_el, desc_el = f"<title>{escape(title)}</title>", f"<desc>{escape(desc)}</desc>"
+    else:
+        name = f'aria-labelledby="{ident}-title" aria-describedby="{ident}-desc"'
+        title_el = f'<title id="{ident}-title">{escape(title)}</title>'
+        desc_el = f'<desc id="{ident}-desc">{escape(desc)}</desc>'
+    cls = f" class={quoteattr(css_class)}" if css_class else ""
+    lines = [f'<svg xmlns="http://www.w3.org/2000/svg"{cls} width="{WIDTH}" height="{height}" '
+             f'viewBox="0 0 {WIDTH} {height}" role="img" {name} '
+             f'font-family="{FONT_FAMILY}" lang="{"zh-CN" if lang == "zh" else "en"}">',
+             title_el, desc_el,
              f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>']
-    for k, sim in enumerate(sims):
-        lines.extend(_panel(policy, sim, lang, PANEL * k))
+    for k, (sim, heading) in enumerate(zip(sims, headings, strict=True)):
+        lines.extend(_panel(sim, lang, PANEL * k, heading))
     lines.append("</svg>")
     return "\n".join(lines) + "\n"
+
+
+def render_svg(policy, sims: Sequence[Simulation], lang: str) -> str:
+    """The command's chart of every simulation of `policy` (`--svg FILE`)."""
+    title = s("svg.title", lang, policy=f"{policy.title.get(lang)} ({policy.id})")
+    return chart_svg(sims, lang, title=title, desc=" ".join(describe(sim, lang) for sim in sims),
+                     headings=[f"{sim.decl.label.get(lang)} ({sim.name})" for sim in sims])
 
 
 # ------------------------------------------------------------------ command

@@ -25,6 +25,7 @@ from policydsl.loader import PolicySet
 
 FORMATS = {"html": ".html", "md": ".md"}
 BOOK_PAGES = ("inventory", "glossary", "changes", "steps")
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")
 
 
@@ -122,6 +123,11 @@ class Site:
                 yield (f"{lang}/md/policies/{view['timeline_file']}",
                        self.render(self.html, "timeline.svg", {"tl": view["timeline"], "standalone": True,
                                                                "link": None, "lang": lang}))
+        for pid, view in views.items():
+            for rollout in view["rollouts"]:
+                chart = rollout["chart"]
+                if chart is not None:
+                    yield f"{lang}/md/policies/{chart['file']}", XML_DECLARATION + str(chart["svg"]) + "\n"
         if book_views["changes"]["timeline"] is not None:
             yield (f"{lang}/md/changes.svg",
                    self.render(self.html, "timeline.svg", {"tl": book_views["changes"]["timeline"],

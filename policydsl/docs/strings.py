@@ -168,6 +168,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rollout.phase": ("{start} 至 {end}：覆盖比例由 {ramp_from} 升至 {ramp_to}",
                       "{start} to {end}: coverage rises from {ramp_from} to {ramp_to}"),
     "rollout.ramp": ("{ramp_from} → {ramp_to}", "{ramp_from} → {ramp_to}"),
+    "rollout.chart_title": ("模拟覆盖比例：{rollout}", "Simulated coverage: {rollout}"),
+    "rollout.chart_caption": (
+        "横轴为日期，从第一阶段开始前 {margin} 天到最后阶段结束后 {margin} 天；纵轴为被覆盖的比例（0–100%）。"
+        "色带及其上方的名称标出各阶段；蓝线是规则给出的精确目标份额，红色阶梯线是 {population} 个模拟 ID"
+        "（{first} 至 {last}）中当天被判定为已覆盖的比例。这些 ID 是合成的，但与评估时一样，按灰度名称与{key}的 "
+        "SHA-256 哈希分桶，所以红线正是 {covered} 对它们逐日给出的结果，它与蓝线的差距只是抽样误差。",
+        "Dates run from {margin} days before the first phase to {margin} days after the last; the vertical axis is "
+        "the share covered (0–100%). The shaded bands, named above them, are the phases; the blue line is the exact "
+        "target share the rule sets, the red step line the share of {population} simulated ids ({first} to {last}) "
+        "that count as covered on each day. The ids are synthetic but bucketed exactly as in evaluation, by a "
+        "SHA-256 hash of the rollout name and the {key}, so the red line is what {covered} answers for them day by "
+        "day; its distance from the blue line is sampling noise."),
     # ---- assumptions, notes, sources
     "assume.about": ("涉及", "About"),
     "assume.sources": ("依据", "Based on"),

@@ -11,7 +11,9 @@ import re
 from typing import Any, Iterable
 
 import attrs
+from markupsafe import Markup
 
+from policydsl import simulate
 from policydsl.bdd.world import raw_fact
 from policydsl.docs import highlight, timeline
 from policydsl.docs.examples import Example
@@ -275,7 +277,30 @@ class PolicyView:
                 "key": link(self.prose.label_of_path(key) or key, "", anchor("input", key)),
                 "key_text": self.prose.template("rollout.key_text", key=(
                     Seg(self.prose.label_of_path(key) or key, "term", anchor("input", key)),)),
-                "phases": phases, "assumptions": self.assumptions_about(rollout.name.value)}
+                "phases": phases, "assumptions": self.assumptions_about(rollout.name.value),
+                "chart": self.rollout_chart(rollout)}
+
+    def rollout_chart(self, rollout: ast.RolloutDecl) -> dict | None:
+        """The simulated coverage of a rollout (simulate.py: the same buckets as evaluation) as an SVG chart:
+        inline on the HTML page, a file next to the Markdown page; None for a rollout without phases."""
+        if not rollout.phases:
+            return None
+        name, key = rollout.name.value, rollout.key.value
+        start, end = simulate.chart_window(rollout)
+        result = simulate.simulate(rollout, start, end)
+        title = self.t("rollout.chart_title", rollout=rollout.label.get(self.lang))
+        svg = simulate.chart_svg([result], self.lang, title=title, desc=simulate.describe(result, self.lang),
+                                 headings=[title], ident=f"chart-{name}", css_class="rollout-chart-svg")
+        ids = simulate.population_ids(result.population)
+        caption = self.prose.template(
+            "rollout.chart_caption", margin=(Seg(str(simulate.CHART_MARGIN_DAYS)),),
+            population=(Seg(simulate.count_text(result.population, self.lang)),),
+            first=(Seg(ids[0], "code"),), last=(Seg(ids[-1], "code"),),
+            key=(Seg(self.prose.label_of_path(key) or key, "term", anchor("input", key)),),
+            covered=(Seg(f"covered({name})", "code"),))
+        return {"svg": Markup(svg.rstrip("\n")), "file": f"{self.policy.id}.{name}.rollout.svg", "alt": title,
+                "caption": caption, "start": start.isoformat(), "end": end.isoformat(),
+                "population": result.population}
 
     def note_view(self, item, kind: str) -> dict:
         return {"anchor": anchor(kind, item.name.value), "name": item.name.value, "text": item.text.get(self.lang),
