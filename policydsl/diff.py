@@ -1,10 +1,12 @@
-"""`policydsl diff OLD NEW --sample FILE`: the impact of a rule-book change on a sample of records.
+"""`policydsl diff OLD NEW [--sample FILE]`: what a rule-book change does, proved and sampled.
 
-Every sample record is evaluated with both versions of each policy present in both; a decision changed
+For every policy in both versions the SMT solver either proves the two versions decide alike on
+every fact set and day, or gives facts and a date on which they differ, confirmed by evaluating
+both versions (policydsl/verify/equivalence.py). With a sample, every sample record is evaluated with both versions of each policy present in both; a decision changed
 when its outcome, the set of its reason codes or its computed values differ (an evaluation that raises
 a PolicyDslError has the outcome "error"). The report counts the old→new outcome pairs and shows a few
 example records per kind of change. Exit 0 when nothing changed, 1 when a decision changed or a policy
-was added or removed, 2 for unreadable input.
+was added or removed, or the solver found a difference or could not decide; 2 for unreadable input.
 """
 from __future__ import annotations
 
@@ -38,6 +40,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "removed": ("删除政策：{policy}", "removed policy: {policy}"),
     "summary.same": ("没有决策改变", "no decision changed"),
     "summary.changed": ("共 {changed} 条决策改变", "{changed} decisions changed in all"),
+    "proof.heading": ("求解器逐条政策比较（所有事实与日期）：", "the solver, policy by policy (every fact set and day):"),
+    "proof.equivalent": ("  ✓ {policy}：决策等价（已证明）", "  ✓ {policy}: decides alike (proved)"),
+    "proof.different": ("  ✗ {policy}：决策不同，例如 {at} 的事实 {facts}", "  ✗ {policy}: decides differently, e.g. {facts} on {at}"),
+    "proof.change": ("      {old} → {new}（不同之处：{differs}）", "      {old} → {new} (differs in: {differs})"),
+    "proof.unknown": ("  ? {policy}：未能判定（{reason}）", "  ? {policy}: undecided ({reason})"),
+    "proof.incomparable": ("  ? {policy}：无法比较（{reason}）", "  ? {policy}: cannot be compared ({reason})"),
+    "differs.outcome": ("结果", "outcome"),
+    "differs.reasons": ("原因", "reasons"),
+    "differs.values": ("计算值", "values"),
     "outcome.allow": ("允许", "allow"),
     "outcome.deny": ("拒绝", "deny"),
     "outcome.error": ("错误", "error"),
@@ -263,9 +274,8 @@ def _resolve(old, new, name: str) -> str:
     return ""
 
 
-def compare(old, new, records: Sequence[Record], *, policies: Iterable[str] = (), at: dt.date,
-            examples: int = 3, path: str = "") -> Report:
-    """Evaluate every record with both versions of every policy in scope (all shared ones by default)."""
+def scope(old, new, policies: Iterable[str] = ()) -> tuple[list[str], tuple[str, ...], tuple[str, ...], list[str]]:
+    """(shared, added, removed, named) policy ids: the named ones, or all of both versions."""
     old_ids, new_ids = set(old.policies), set(new.policies)
     wanted = []
     for name in policies:
@@ -273,10 +283,17 @@ def compare(old, new, records: Sequence[Record], *, policies: Iterable[str] = ()
         if not ident:
             raise DiffError("E.unknown_policy", policy=name)
         wanted.append(ident)
-    scope = list(dict.fromkeys(wanted)) if wanted else sorted(old_ids | new_ids)
-    added = tuple(p for p in scope if p in new_ids and p not in old_ids)
-    removed = tuple(p for p in scope if p in old_ids and p not in new_ids)
-    shared = [p for p in scope if p in old_ids and p in new_ids]
+    ids = list(dict.fromkeys(wanted)) if wanted else sorted(old_ids | new_ids)
+    added = tuple(p for p in ids if p in new_ids and p not in old_ids)
+    removed = tuple(p for p in ids if p in old_ids and p not in new_ids)
+    shared = [p for p in ids if p in old_ids and p in new_ids]
+    return shared, added, removed, wanted
+
+
+def compare(old, new, records: Sequence[Record], *, policies: Iterable[str] = (), at: dt.date,
+            examples: int = 3, path: str = "") -> Report:
+    """Evaluate every record with both versions of every policy in scope (all shared ones by default)."""
+    shared, added, removed, wanted = scope(old, new, policies)
     diffs = {p: PolicyDiff(policy=p) for p in shared}
     for record in records:
         if record.policy is not None:
@@ -349,6 +366,45 @@ def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
     return "\n".join(lines)
 
 
+def prove(old, new, policy_ids: Sequence[str]) -> dict:
+    """policy id -> verify.equivalence.Equivalence, for each policy in both versions."""
+    from policydsl.verify.equivalence import prove_equivalent
+
+    return {pid: prove_equivalent(old, new, pid) for pid in policy_ids}
+
+
+def proofs_to_dict(proofs: dict) -> list[dict]:
+    out = []
+    for pid, eq in proofs.items():
+        item: dict[str, Any] = {"policy": pid, "status": eq.status, "reason": eq.reason, "counterexample": None}
+        if eq.witness is not None:
+            item["counterexample"] = {"facts": eq.witness.facts, "at": eq.witness.at.isoformat(),
+                                      "old": eq.before.to_dict(), "new": eq.after.to_dict(),
+                                      "differs": eq.before.differences(eq.after)}
+        out.append(item)
+    return out
+
+
+def render_proofs(proofs: dict, lang: str) -> str:
+    lines = [s("proof.heading", lang)]
+    for pid, eq in proofs.items():
+        if eq.status == "equivalent":
+            lines.append(s("proof.equivalent", lang, policy=pid))
+        elif eq.status == "different":
+            facts = json.dumps(eq.witness.facts, ensure_ascii=False, separators=(",", ":"))
+            lines.append(s("proof.different", lang, policy=pid, at=eq.witness.at.isoformat(), facts=facts))
+            differs = ", ".join(s(f"differs.{d}", lang) for d in eq.before.differences(eq.after))
+            lines.append(s("proof.change", lang, old=_side(eq.before.to_dict(), lang), new=_side(eq.after.to_dict(), lang),
+                           differs=differs))
+            before, after = eq.before.values, eq.after.values
+            for key in sorted(set(before) | set(after)):
+                if _canonical({"v": before.get(key)}) != _canonical({"v": after.get(key)}):
+                    lines.append(s("value", lang, path=key, old=_shown(before, key), new=_shown(after, key)))
+        else:
+            lines.append(s(f"proof.{eq.status}", lang, policy=pid, reason=(eq.reason or {}).get(lang, "")))
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ command
 def _lang_option():
     from policydsl.cli import LANG
@@ -385,8 +441,10 @@ def input_kinds(*books) -> dict[str, str]:
 @click.command("diff")
 @click.argument("old", type=click.Path())
 @click.argument("new", type=click.Path())
-@click.option("--sample", "sample_path", required=True, metavar="FILE.jsonl|FILE.csv",
+@click.option("--sample", "sample_path", default=None, metavar="FILE.jsonl|FILE.csv",
               help="样本记录（JSONL 或 CSV） / sample records (JSONL or CSV)")
+@click.option("--prove/--no-prove", "prove_it", default=True, show_default=True,
+              help="用求解器证明每条政策的两个版本是否等价 / prove with the solver whether each policy's versions decide alike")
 @click.option("--policy", "policy_names", multiple=True, metavar="ID",
               help="只比较这些政策（可重复） / compare only these policies (repeatable)")
 @click.option("--at", "at_text", metavar="YYYY-MM-DD",
@@ -396,9 +454,9 @@ def input_kinds(*books) -> dict[str, str]:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
 @_lang_option()
 @_guarded
-def diff(old: str, new: str, sample_path: str, policy_names: tuple[str, ...], at_text: str | None, examples: int,
-         as_json: bool, lang: str | None) -> None:
-    """比较两个版本的规则库对样本记录的决策 / compare two rule-book versions' decisions on sample records."""
+def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_names: tuple[str, ...],
+         at_text: str | None, examples: int, as_json: bool, lang: str | None) -> None:
+    """比较规则库的两个版本：求解器证明等价或给出反例，并统计样本记录的变化 / compare two rule-book versions: solver proofs or counterexamples, and the changes over sample records."""
     from policydsl.runtime.calendar import today_in_shanghai
 
     lang = lang or i18n.default_lang()
@@ -412,14 +470,29 @@ def diff(old: str, new: str, sample_path: str, policy_names: tuple[str, ...], at
     else:
         at = today_in_shanghai()
     old_book, new_book = _load(old), _load(new)
-    records = read_sample(sample_path, input_kinds(new_book, old_book))
-    report = compare(old_book, new_book, records, policies=policy_names, at=at, examples=examples, path=sample_path)
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    shared, added, removed, _ = scope(old_book, new_book, policy_names)
+    if sample_path is not None:
+        records = read_sample(sample_path, input_kinds(new_book, old_book))
+        report = compare(old_book, new_book, records, policies=policy_names, at=at, examples=examples,
+                         path=sample_path)
     else:
-        titles = {p: book.policies[p].title.get(lang) for book in (new_book, old_book) for p in book.policies}
-        click.echo(render_text(report, titles, lang))
-    sys.exit(1 if report.changed or report.added or report.removed else 0)
+        report = Report(policies=(), added=added, removed=removed)
+    proofs = prove(old_book, new_book, shared) if prove_it else {}
+    if as_json:
+        out = report.to_dict()
+        if sample_path is None:
+            del out["policies"]
+        if prove_it:
+            out["proofs"] = proofs_to_dict(proofs)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        if sample_path is not None or report.added or report.removed:
+            titles = {p: book.policies[p].title.get(lang) for book in (new_book, old_book) for p in book.policies}
+            click.echo(render_text(report, titles, lang))
+        if prove_it:
+            click.echo(render_proofs(proofs, lang))
+    proved_alike = all(eq.status == "equivalent" for eq in proofs.values())
+    sys.exit(1 if report.changed or report.added or report.removed or not proved_alike else 0)
 
 
 COMMANDS = [diff]

@@ -1,4 +1,5 @@
-"""`policydsl diff OLD NEW --sample`: the impact of a rule-book change on sample records, API and CLI."""
+"""`policydsl diff OLD NEW [--sample]`: the impact of a rule-book change on sample records, and the
+solver's proof (or counterexample) per policy; API and CLI."""
 from __future__ import annotations
 
 import datetime as dt
@@ -259,7 +260,12 @@ def test_cli_text_report_and_exit_codes(books, tmp_path):
     assert "    - p1000 @ 2023-06-01: allow → deny [fans_below_threshold]" in out
     assert "        new: [fans_below_threshold] 1,000 followers, below the threshold of 1,200" in out
     assert "        value cart.min_fans: 1000 → 1200" in out
-    assert out.rstrip().endswith("14 decisions changed in all")
+    report, proofs = out.split("the solver, policy by policy (every fact set and day):\n")
+    assert report.rstrip().endswith("14 decisions changed in all")
+    assert "  ✗ cart.opening: decides differently, e.g. " in proofs
+    assert "      allow → deny [fans_below_threshold] (differs in: outcome, reasons, values)" in proofs
+    assert "  ✓ shop.deposit: decides alike (proved)" in proofs
+    assert proofs.count("decides alike (proved)") == 17 and proofs.count("decides differently") == 1
     zh = invoke(books["old"], books["new"], "--sample", sample, "--at", "2023-06-01", "--lang", "zh")
     assert "抖音购物车开通资格（`cart.opening`）：20 条记录，14 条决策改变" in zh.stdout
     assert "粉丝数 1000，未达到 1200 的门槛" in zh.stdout
@@ -270,9 +276,11 @@ def test_cli_identical_books_exit_0(books, tmp_path):
     result = cli(books["old"], POLICIES, "--sample", sample, "--at", "2023-06-01", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
+    proofs = data.pop("proofs")
     assert data == {"policies": [{"policy": "cart.opening", "records": 20, "changed": 0,
                                   "transitions": {"allow→allow": 16, "deny→deny": 3, "error→error": 1},
                                   "examples": []}], "added": [], "removed": []}
+    assert len(proofs) == 18 and all(p["status"] == "equivalent" and p["counterexample"] is None for p in proofs)
     assert "no decision changed" in invoke(books["old"], POLICIES, "--sample", sample, "--at", "2023-06-01").stdout
 
 
@@ -334,3 +342,80 @@ def test_cli_unreadable_input_exits_2(books, tmp_path):
             code = result.exit_code
         assert code == 2, (args, result.stdout, result.stderr)
         assert needle in result.stderr, (args, result.stderr)
+
+
+# ------------------------------------------------------------------ the solver's half
+def test_solver_counterexample_for_a_threshold_change_replays(books, tmp_path):
+    """Without a sample the solver finds the change by itself; its facts replay through `eval`."""
+    result = cli(books["old"], books["new"], "--json", "--policy", "cart.opening")
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert "policies" not in data and data["added"] == [] and data["removed"] == []
+    (proof,) = data["proofs"]
+    assert proof["policy"] == "cart.opening" and proof["status"] == "different"
+    example = proof["counterexample"]
+    assert example["old"]["outcome"] == "allow" and example["new"]["outcome"] == "deny"
+    assert "outcome" in example["differs"]
+    fans = example["facts"]["account"]["fans"]
+    assert 1000 <= fans <= 1199 and example["at"] >= "2023-01-01"
+    facts = tmp_path / "cx.json"
+    facts.write_text(json.dumps(example["facts"], ensure_ascii=False), encoding="utf-8")
+    for book, outcome in ((books["old"], "allow"), (books["new"], "deny")):
+        run = subprocess.run([sys.executable, "-m", "policydsl.cli", "eval", "cart.opening", "--facts", str(facts),
+                              "--at", example["at"], "--policies", str(book), "--json"],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["outcome"] == outcome
+
+
+def test_a_rewrite_that_changes_nothing_is_proved_equivalent(books, tmp_path):
+    """The solver's real use: a refactoring (a condition rewritten, rules reordered) is proved
+    to decide exactly as before, for every fact set and day; no sample could show that."""
+    target = tmp_path / "refactored"
+    shutil.copytree(books["old"], target)
+    path = target / "cart_opening.policy"
+    text = path.read_text(encoding="utf-8")
+    old_cond = "  require account.corporate_verified or account.legal_person_face_verified\n"
+    new_cond = "  require not (not account.corporate_verified and not account.legal_person_face_verified)\n"
+    assert text.count(old_cond) == 1
+    path.write_text(text.replace(old_cond, new_cond), encoding="utf-8")
+    result = invoke(books["old"], target, "--policy", "cart.opening")
+    assert result.exit_code == 0, result.output
+    assert "  ✓ cart.opening: decides alike (proved)" in result.output
+    # and a change that only shows on some dates is found: the 2023 follower rule from 2023-02-01
+    later = text.replace("  effective from 2023-01-01\n  supersedes fans_2020", "  effective from 2023-02-01\n  supersedes fans_2020")
+    assert later != text
+    path.write_text(later, encoding="utf-8")
+    result = cli(books["old"], target, "--json", "--policy", "cart.opening")
+    (proof,) = json.loads(result.stdout)["proofs"]
+    assert result.returncode == 1 and proof["status"] == "different"
+    assert "2023-01-01" <= proof["counterexample"]["at"] <= "2023-01-31"
+
+
+def test_no_prove_keeps_the_sample_report_only(books, tmp_path):
+    sample = write_jsonl(tmp_path / "s.jsonl")
+    result = invoke(books["old"], books["old"], "--sample", sample, "--at", "2023-06-01", "--no-prove")
+    assert result.exit_code == 0
+    assert "solver" not in result.output and "no decision changed" in result.output
+
+
+def test_changed_enum_values_cannot_be_compared_by_the_solver(books, tmp_path):
+    """A value added to an enum has no counterpart in the old version: said so, never a guess."""
+    target = tmp_path / "enum"
+    shutil.copytree(books["old"], target)
+    path = target / "cart_opening_flow.policy"
+    text = path.read_text(encoding="utf-8")
+    anchor = 'enum opening_flow_document "企业号补充材料" / "Enterprise supplementary document"\n'
+    assert text.count(anchor) == 1
+    path.write_text(text.replace(anchor, anchor + '  value other_doc "其他材料" / "Other document"\n'), encoding="utf-8")
+    result = invoke(books["old"], target, "--policy", "cart.opening_flow")
+    assert result.exit_code == 1
+    assert ("  ? cart.opening_flow: cannot be compared (enum `opening_flow_document` has different values in the two "
+            "versions; the solver cannot compare them)") in result.output
+    # the order of an enum's values does not matter
+    values = [line for line in text.splitlines(keepends=True) if line.startswith("  value ") and "_scan" in line]
+    swapped = text.replace(values[0] + values[1], values[1] + values[0])
+    assert swapped != text
+    path.write_text(swapped, encoding="utf-8")
+    result = invoke(books["old"], target, "--policy", "cart.opening_flow")
+    assert result.exit_code == 0 and "  ✓ cart.opening_flow: decides alike (proved)" in result.output

@@ -37,7 +37,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "summary": ("{policies} 条政策，{total} 个 property：{proved} 个已证明，{failed} 个不成立，{unknown} 个未判定（{seconds} 秒）",
                 "{policies} policies, {total} properties: {proved} proved, {failed} failed, {unknown} undecided ({seconds} s)"),
     "E.no_such_property": ("没有名为 `{name}` 的 property", "no property named `{name}`"),
-    "E.input_changed": ("两个版本中输入 `{name}` 的类型不同，无法比较", "input `{name}` has different types in the two versions; they cannot be compared"),
 }
 s = i18n.register("verify", STRINGS)
 MARKS = {"proved": "✓", "failed": "✗", "unknown": "?"}

@@ -24,11 +24,16 @@ from typing import Any, Callable, Iterable
 import attrs
 import z3
 
+from policydsl import i18n
 from policydsl.errors import InternalError, PolicyDslError
 from policydsl.runtime import calendar as cal
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
+i18n.register("verify", {
+    "E.enum_changed": ("两个版本中枚举 `{name}` 的取值不同，无法用求解器比较", "enum `{name}` has different values in the two versions; the solver cannot compare them"),
+    "E.input_changed": ("两个版本中输入 `{name}` 的类型不同，无法比较", "input `{name}` has different types in the two versions; they cannot be compared"),
+})
 MIN_DAY = dt.date.min.toordinal()
 MAX_DAY = dt.date.max.toordinal()
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
@@ -168,9 +173,15 @@ class Encoding:
         self.apps: list[CalendarApp] = []
         self.lemmas: list[Any] = []
 
-    def enum(self, name: str) -> tuple[Any, dict[str, Any]]:
+    def enum(self, name: str, model: Model | None = None) -> tuple[Any, dict[str, Any]]:
+        """The sort of an enum; another version of the book must declare the same values."""
+        if model is not None and model is not self.model and name in self.model.enums:
+            mine = [v.name.value for v in self.model.enums[name].values]
+            theirs = [v.name.value for v in model.enums[name].values]
+            if set(mine) != set(theirs):  # the order of the values does not matter
+                raise PolicyDslError("verify.E.enum_changed", name=name)
         if name not in self.enum_sorts:
-            values = [v.name.value for v in self.model.enums[name].values]
+            values = [v.name.value for v in (self.model.enums.get(name) or model.enums[name]).values]
             sort, consts = z3.EnumSort(f"{name}#{next(_sort_counter)}", values)
             self.enum_sorts[name] = (sort, dict(zip(values, consts)))
         return self.enum_sorts[name]
@@ -241,12 +252,15 @@ class Encoding:
 class PolicyEncoder:
     """Terms for one policy over an Encoding: values of defines, rule statuses, the decision."""
 
-    def __init__(self, enc: Encoding, policy: Policy) -> None:
+    def __init__(self, enc: Encoding, policy: Policy, model: Model | None = None) -> None:
         self.enc = enc
-        self.model = enc.model
+        self.model = model or enc.model  # another version of the rule book, for a semantic diff
         self.policy = policy
         self.defines: dict[str, V] = {}
         self._in_progress: set[str] = set()
+        for i in policy.inputs.values():
+            if i.type.enum:
+                self.enum_of(i.type.enum)
         self.facts = {path: enc.fact(path, i.type.kind, i.type.enum) for path, i in policy.inputs.items()}
         start, end = policy.effective
         self.in_force = self.period(start, end)
@@ -258,6 +272,9 @@ class PolicyEncoder:
                                    if self.policy.rule(name).decl.body.outcome == "deny"])
 
     # ------------------------------------------------------------ helpers
+    def enum_of(self, name: str) -> tuple[Any, dict[str, Any]]:
+        return self.enc.enum(name, self.model)
+
     def period(self, start: dt.date | None, end: dt.date | None) -> Any:
         day = self.enc.day
         parts = [day >= start.toordinal()] if start else []
@@ -274,9 +291,9 @@ class PolicyEncoder:
         if kind == "text":
             return z3.StringVal("")
         if kind == "enum":
-            return next(iter(self.enc.enum(enum)[1].values()))
+            return next(iter(self.enum_of(enum)[1].values()))
         if kind == "set":
-            return {v: FALSE for v in self.enc.enum(enum)[1]}
+            return {v: FALSE for v in self.enum_of(enum)[1]}
         if kind == "outcome":
             return FALSE
         raise InternalError(f"no default for {kind}")
@@ -418,12 +435,12 @@ class PolicyEncoder:
         if kind == "var":
             return scope[target]
         enum, value = target.split(".", 1)
-        return V(kind="enum", val=self.enc.enum(enum)[1][value])
+        return V(kind="enum", val=self.enum_of(enum)[1][value])
 
     def _e_SetLit(self, e: ast.SetLit, scope) -> V:
         t = self.type_of(e)
         items = [self.expr(i, scope) for i in e.items]
-        consts = self.enc.enum(t.enum)[1]
+        consts = self.enum_of(t.enum)[1]
         val = {name: z3.Or(FALSE, *[i.val == c for i in items]) for name, c in consts.items()}
         return V(kind="set", val=val, ok=z3.And(TRUE, *[i.ok for i in items]))
 
@@ -436,7 +453,7 @@ class PolicyEncoder:
     def _e_Member(self, e: ast.Member, scope) -> V:
         item = self.guard(self.expr(e.item, scope))
         coll = self.expr(e.collection, scope)
-        consts = self.enc.enum(self.type_of(e.collection).enum)[1]
+        consts = self.enum_of(self.type_of(e.collection).enum)[1]
         inside = z3.Or(FALSE, *[z3.And(item.val == c, coll.val[name]) for name, c in consts.items()])
         return V(kind="bool", val=z3.Not(inside) if e.negated else inside, ok=z3.And(item.ok, coll.ok))
 
@@ -519,7 +536,7 @@ class PolicyEncoder:
     def _e_Aggregate(self, e: ast.Aggregate, scope) -> V:
         coll = self.expr(e.iterable, scope)
         enum = self.type_of(e.iterable).enum
-        consts = self.enc.enum(enum)[1]
+        consts = self.enum_of(enum)[1]
         members = []
         for name, const in consts.items():
             inner = {**scope, e.var.value: V(kind="enum", val=const)}
@@ -582,10 +599,10 @@ class PolicyEncoder:
         if isinstance(cell, ast.NotStated):
             return V(kind=kind, val=self.default(kind, enum), ok=FALSE)
         if isinstance(cell, ast.EnumCell):
-            return V(kind="enum", val=self.enc.enum(enum)[1][cell.value.value])
+            return V(kind="enum", val=self.enum_of(enum)[1][cell.value.value])
         if isinstance(cell, ast.SetCell):
             names = {i.value for i in cell.items}
-            return V(kind="set", val={v: z3.BoolVal(v in names) for v in self.enc.enum(enum)[1]})
+            return V(kind="set", val={v: z3.BoolVal(v in names) for v in self.enum_of(enum)[1]})
         v = self.literal(cell.kind, cell.value)
         return V(kind=kind, val=z3.ToReal(v.val) if kind in REAL_KINDS and _is_int(v.val) else v.val)
 
@@ -602,8 +619,8 @@ class PolicyEncoder:
         missing = V(kind=kind, val=self.default(kind, enum), ok=FALSE)
         if table.kind == "matrix":
             a, b = args
-            row_consts = self.enc.enum(table.param_types[0].enum)[1]
-            col_consts = self.enc.enum(table.param_types[1].enum)[1]
+            row_consts = self.enum_of(table.param_types[0].enum)[1]
+            col_consts = self.enum_of(table.param_types[1].enum)[1]
             out = missing
             for row in decl.matrix:
                 for col, cell in zip(decl.columns, row.cells):
@@ -611,7 +628,7 @@ class PolicyEncoder:
                     out = self.ite(hit, finish(self.cell(cell, kind, enum)), out)
             return finish(out)
         if table.kind == "enum":
-            consts = self.enc.enum(table.param_types[0].enum)[1]
+            consts = self.enum_of(table.param_types[0].enum)[1]
             out = missing
             for row in decl.rows:
                 out = self.ite(args[0].val == consts[row.key.value], finish(self.cell(row.cell, kind, enum)), out)
