@@ -70,11 +70,18 @@ class CalendarFunction:
         self.name = name
         self.real = real
         self.symbol = z3.Function(f"{name}#{next(_sort_counter)}", z3.IntSort(), z3.IntSort())
+        self._values: dict[int, int | None] = {}
         self.low, self.high = self._domain()
         self.min_offset, self.max_offset = self._offsets()
 
     def value(self, day: int) -> int | None:
         """The real result as a day number, or None where the evaluator raises an error."""
+        if day in self._values:
+            return self._values[day]
+        self._values[day] = result = self._value(day)
+        return result
+
+    def _value(self, day: int) -> int | None:
         try:
             return self.real(dt.date.fromordinal(day)).toordinal()
         except (PolicyDslError, OverflowError, ValueError):
@@ -111,26 +118,29 @@ class CalendarFunction:
         offsets = [r - d for d in range(start, end + 1) if (r := self.value(d)) is not None]
         return min(offsets), max(offsets)
 
-    def stretch(self, day: int) -> tuple[int, int, str, int]:
-        """The widest run of days around `day` where the real function is `day + k` (shift) or a
-        constant c (flat): (first, last, "shift"|"flat", k or c); searched 62 days either way."""
-        result = self.value(day)
-        assert result is not None
-        best = None
-        for mode, target in (("shift", result - day), ("flat", result)):
-            def same(d: int) -> bool:
-                r = self.value(d) if self.low <= d <= self.high else None
-                return r is not None and (r - d == target if mode == "shift" else r == target)
-            lo = day
-            while lo - 1 >= day - 62 and same(lo - 1):
-                lo -= 1
-            hi = day
-            while hi + 1 <= day + 62 and same(hi + 1):
-                hi += 1
-            if best is None or hi - lo > best[1] - best[0]:
-                best = (lo, hi, mode, target)
-        assert best is not None
-        return best
+    def stretches(self, first: int, last: int) -> list[tuple[int, int, str, int]]:
+        """The real function on [first, last] (clipped to its domain) as maximal runs where it is
+        `day + k` ("shift", k) or a constant c ("flat", c), left to right."""
+        first, last = max(first, self.low), min(last, self.high)
+        out = []
+        day = first
+        while day <= last:
+            result = self.value(day)
+            assert result is not None
+            best = None
+            for mode, target in (("shift", result - day), ("flat", result)):
+                end = day
+                while end + 1 <= last:
+                    r = self.value(end + 1)
+                    if r is None or (r - (end + 1) != target if mode == "shift" else r != target):
+                        break
+                    end += 1
+                if best is None or end > best[1]:
+                    best = (day, end, mode, target)
+            assert best is not None
+            out.append(best)
+            day = best[1] + 1
+        return out
 
 
 _CALENDAR_CACHE: dict[tuple, CalendarFunction] = {}
@@ -172,6 +182,7 @@ class Encoding:
         self.buckets: dict[tuple[str, str], Any] = {}  # (rollout, key input) -> bucket variable
         self.apps: list[CalendarApp] = []
         self.lemmas: list[Any] = []
+        self.refined: dict[str, set[tuple[int, int]]] = {}  # function name -> stretches (first, last day) stated
 
     def enum(self, name: str, model: Model | None = None) -> tuple[Any, dict[str, Any]]:
         """The sort of an enum; another version of the book must declare the same values."""

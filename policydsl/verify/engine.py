@@ -127,25 +127,30 @@ def _inexact_reals(enc: Encoding, model: z3.ModelRef) -> list[Any]:
     return out
 
 
+REFINE_WINDOW = 400  # days either side of a wrong value whose real values are stated at once
+
+
 def _refine(enc: Encoding, model: z3.ModelRef) -> bool:
-    """Add the exact stretch of the real calendar function around every application whose
-    value in the model is wrong; True when any was wrong."""
+    """State the real calendar function on a window around every application whose value in the
+    model is wrong (as runs where it is `day + k` or constant); True when any was wrong."""
     wrong = False
     for app in list(enc.apps):
         arg = model.eval(app.arg, model_completion=True).as_long()
         func = app.func
         if not func.low <= arg <= func.high:
             continue
-        real = func.value(arg)
-        got = model.eval(app.result, model_completion=True).as_long()
-        if real == got:
+        if func.value(arg) == model.eval(app.result, model_completion=True).as_long():
             continue
         wrong = True
-        lo, hi, mode, target = func.stretch(arg)
-        for other in enc.apps:
-            if other.func is func:
-                value = other.arg + target if mode == "shift" else target
-                enc.lemmas.append(z3.Implies(z3.And(other.arg >= lo, other.arg <= hi), other.result == value))
+        done = enc.refined.setdefault(func.name, set())
+        for lo, hi, mode, target in func.stretches(arg - REFINE_WINDOW, arg + REFINE_WINDOW):
+            if (lo, hi) in done:
+                continue
+            done.add((lo, hi))
+            for other in enc.apps:
+                if other.func is func:
+                    value = other.arg + target if mode == "shift" else target
+                    enc.lemmas.append(z3.Implies(z3.And(other.arg >= lo, other.arg <= hi), other.result == value))
     return wrong
 
 
