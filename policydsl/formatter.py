@@ -143,6 +143,10 @@ class _Printer:
             return f"covered({e.rollout.value})"
         if isinstance(e, ast.SetLit):
             return "{" + ", ".join(self.expr(i) for i in e.items) + "}"
+        if isinstance(e, ast.OutcomeRef):
+            return "outcome"
+        if isinstance(e, ast.OutcomeLit):
+            return e.value
         raise TypeError(f"unknown expression node {type(e).__name__}")  # pragma: no cover
 
 
@@ -152,7 +156,7 @@ _NO_SPACE_AFTER = {"(", "[", "{", "."}
 _KEYWORDS = {"row", "and", "or", "not", "in", "when", "require", "to", "from", "until", "ramp", "key", "about",
              "for", "priority", "columns", "hit", "value", "title", "implements", "source", "quote", "effective",
              "exception", "supersedes", "else", "phase", "unit", "set", "of", "policy", "enum", "input",
-             "define", "rule", "table", "rollout", "assume", "note", "allow", "deny", "warn"}
+             "define", "rule", "table", "rollout", "assume", "note", "allow", "deny", "warn", "property", "expect"}
 
 # Clause keywords of each declaration: each starts a new line (indent) when met outside brackets.
 _CLAUSES: dict[type, dict[str, int]] = {
@@ -167,6 +171,7 @@ _CLAUSES: dict[type, dict[str, int]] = {
     ast.RolloutDecl: {"key": 2, "phase": 2},
     ast.AssumeDecl: {"about": 2, "source": 2},
     ast.NoteDecl: {"about": 2, "source": 2},
+    ast.PropertyDecl: {"effective": 2, "when": 2, "expect": 2},
 }
 
 
@@ -196,6 +201,8 @@ def _exprs_of(item: object) -> list[object]:
         return [e for e in (item.scope, item.body.condition) if e is not None]
     if isinstance(item, ast.DefineDecl):
         return [e for c in item.cases for e in (c.expr, c.when) if e is not None]
+    if isinstance(item, ast.PropertyDecl):
+        return [e for e in (item.premise, item.claim) if e is not None]
     return []
 
 

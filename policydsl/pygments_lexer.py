@@ -6,14 +6,14 @@ from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Literal, Name, Number, Operator, Punctuation, String, Text, Whitespace
 
 DECLARATIONS = ("policy", "enum", "value", "unit", "input", "define", "rule", "table", "rollout", "phase", "assume",
-                "note")
+                "note", "property")
 CLAUSES = ("title", "implements", "source", "quote", "effective", "from", "until", "when", "require", "else",
            "exception", "to", "priority", "supersedes", "hit", "columns", "row", "key", "ramp", "about", "set",
-           "of", "for", "in", "and", "or", "not")
-BUILTINS = ("covered", "days_between", "next_half_month", "month_end")
+           "of", "for", "in", "and", "or", "not", "expect")
+BUILTINS = ("covered", "days_between", "next_half_month", "month_end", "fires")
 OUTCOMES = ("allow", "deny", "warn")
-CONSTANTS = ("true", "false", "today", "inf", "not_open", "not_stated", "unique", "first", "collect", "sum", "min",
-             "max", "any", "all")
+CONSTANTS = ("true", "false", "today", "outcome", "inf", "not_open", "not_stated", "unique", "first", "collect",
+             "sum", "min", "max", "any", "all")
 TYPES = ("count", "number", "money", "percent", "bool", "text", "date")
 
 

@@ -170,6 +170,23 @@ def test_syntax_error_carries_the_diagnostic():
     assert info.value.message("zh") == "有语法错误，无法格式化"
 
 
+def test_a_half_typed_property_is_refused_not_crashed():
+    for text in ('property p "a" / "b"\n  expect', 'property p "a" / "b"\n  when\n  expect outcome ==',
+                 'property p "a" / "b" expect fires(', 'property p "a"\n'):
+        with pytest.raises(FormatError) as info:
+            format_text(text, "half.policy")
+        assert info.value.diagnostics and all(d.code.startswith("P01") for d in info.value.diagnostics)
+
+
+def test_exact_layout_of_a_property():
+    text = ('property  p "性质"/"P" effective from 2023-01-01 until 2023-12-31 when (a.b) '
+            'expect ((outcome)==deny) and fires( r ) or not outcome != allow # why\n')
+    assert format_text(text) == ('property p "性质" / "P"\n'
+                                 "  effective from 2023-01-01 until 2023-12-31\n"
+                                 "  when a.b\n"
+                                 "  expect outcome == deny and fires(r) or not outcome != allow  # why\n")
+
+
 # ------------------------------------------------------------------ random valid policies
 NUM_INPUTS = ["m.n1", "m.n2", "m.n3"]
 BOOL_INPUTS = ["m.b1", "m.b2"]
@@ -217,6 +234,22 @@ def bool_expr(draw, depth=0):
 
 
 @st.composite
+def property_expr(draw, rules: list[str], depth=0):
+    """A property's premise or claim: the decision words (outcome, fires) mixed with ordinary conditions."""
+    if depth > 1 or draw(st.integers(0, 2)) == 0:
+        return draw(st.one_of(
+            st.builds(lambda op, o: f"outcome {op} {o}", st.sampled_from(["==", "!="]),
+                      st.sampled_from(["allow", "deny"])),
+            st.builds(lambda r: f"fires({r})", st.sampled_from(rules)),
+            bool_expr(2)))
+    kind = draw(st.sampled_from(["and", "or", "not"]))
+    if kind == "not":
+        return f"not ({draw(property_expr(rules, depth + 1))})"
+    left, right = draw(property_expr(rules, depth + 1)), draw(property_expr(rules, depth + 1))
+    return f"({left}) {kind} ({right})" if draw(st.booleans()) else f"({left} {kind} {right})"
+
+
+@st.composite
 def random_policy(draw) -> str:
     decls = ['policy gen.p title "生成" / "Generated" implements R001.1 source "d.txt" quote "引文"',
              'enum gen_kind "种类" / "Kind" value k_a "甲" / "A" value k_b "乙" / "B" value k_c "丙" / "C"',
@@ -231,7 +264,8 @@ def random_policy(draw) -> str:
     decls.append(f'define m.open: bool "放开" / "Open" = covered(gen_r) when {draw(bool_expr())} = false')
     decls.append(f'define m.total: number "合计" / "Total" = {draw(num_expr())} when {draw(bool_expr())} '
                  f'= {draw(num_expr())}')
-    for i in range(draw(st.integers(1, 4))):
+    rules = [f"r{i}" for i in range(draw(st.integers(1, 4)))]
+    for i, _ in enumerate(rules):
         clauses = [f'rule r{i} "规则{i}" / "Rule {i}"']
         if draw(st.booleans()):
             clauses.append("implements R001.1")
@@ -243,6 +277,14 @@ def random_policy(draw) -> str:
         else:
             clauses.append(f'warn c{i} "警告{i}" / "Warning {i}"')
         clauses.append(f'source "d.txt" quote "规则{i}"')
+        decls.append(" ".join(clauses))
+    for i in range(draw(st.integers(0, 2))):
+        clauses = [f'property pr{i} "性质{i}" / "Property {i}"']
+        if draw(st.booleans()):
+            clauses.append("effective from 2023-01-01" + draw(st.sampled_from(["", " until 2023-12-31"])))
+        if draw(st.booleans()):
+            clauses.append(f"when {draw(property_expr(rules))}")
+        clauses.append(f"expect {draw(property_expr(rules))}")
         decls.append(" ".join(clauses))
     decls.append('table gen_grade(x: number) -> gen_kind "等级" / "Grade" hit first row [0, 10): k_a '
                  'row [10, 20]: k_b row (20, inf): k_c')

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
-from pygments.token import Comment, Error, Keyword, Literal, Name, Number, Operator, String
+from pygments.token import Comment, Error, Keyword, Literal, Name, Number, Operator, Punctuation, String
 
 from conftest import POLICIES, ROOT
 
@@ -31,3 +31,18 @@ def test_token_kinds():
     assert (Keyword, "require") in kinds and (Name, "account.fans") in kinds
     assert (Number, "¥1000.5") in kinds and (Literal.Date, "2023-12-20") in kinds
     assert (Keyword.Type, "working days") in kinds and (Keyword.Reserved, "deny") in kinds
+
+
+def test_property_block_tokens():
+    text = ('property low_fans "粉丝不足" / "Low fans"\n'
+            "  effective from 2023-01-01\n"
+            "  when account.fans < 1000\n"
+            "  expect outcome == deny and fires(fans_2023)\n")
+    tokens = list(get_lexer_by_name("policydsl").get_tokens(text))
+    assert [value for kind, value in tokens if kind is Error] == []
+    assert "".join(value for _, value in tokens) == text
+    kinds = [(kind, value) for kind, value in tokens if value.strip()]
+    assert kinds[:2] == [(Keyword.Declaration, "property"), (Name, "low_fans")]
+    assert kinds[-9:] == [(Keyword, "expect"), (Keyword.Constant, "outcome"), (Operator, "=="),
+                          (Keyword.Reserved, "deny"), (Keyword, "and"), (Name.Builtin, "fires"),
+                          (Punctuation, "("), (Name, "fans_2023"), (Punctuation, ")")]

@@ -169,7 +169,10 @@ def _match_example(exc: UnexpectedInput) -> str | None:
 
 def _describe_expected(names: set[str]) -> dict[str, str]:
     # Kinds of token ("a name", "an integer") first, then keywords and punctuation.
-    pairs = sorted({_terminal_display(n) for n in names if n != "$END"}, key=lambda p: (p[1].startswith("`"), p[1]))
+    pairs = {_terminal_display(n) for n in names if n != "$END"}
+    if "INT" in names:  # an expression may start here: leave out the words only properties use
+        pairs = {p for p in pairs if p[1] not in ("allow/deny/warn", "`outcome`")}
+    pairs = sorted(pairs, key=lambda p: (p[1].startswith("`"), p[1]))
     out = {}
     for i, lang in enumerate(("zh", "en")):
         shown = [p[i] for p in pairs]

@@ -16,7 +16,7 @@ class PropertyResult:
     policy: str
     name: str
     label: dict[str, str]
-    status: str  # proved | failed | unknown
+    status: str  # proved | failed | unknown | vacuous (no fact set and day satisfies the premise)
     witness: Witness | None = None
     check: PropertyCheck | None = None  # the evaluator's verdict on the witness
     reason: dict[str, str] | None = None
@@ -49,6 +49,13 @@ def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None
             return not verdict.holds
         outcome: Outcome = search(enc, goal, confirm, encoders=(encoder,))
         status = {"unsat": "proved", "found": "failed"}.get(outcome.status, "unknown")
+        if status == "proved":
+            # A claim over no facts at all proves nothing: the premise must hold somewhere.
+            def inside(w: Witness, cprop=cprop) -> bool:
+                return not check_property(compiled, cprop, w.facts, w.at).vacuous
+            reachable = search(enc, z3.And(terms["domain"], terms["premise"]), inside, encoders=(encoder,))
+            if reachable.status == "unsat":
+                status = "vacuous"
         results.append(PropertyResult(policy=policy_id, name=prop.name.value, label=prop.label.as_dict(),
                                       status=status, witness=outcome.witness,
                                       check=found.get("check") if status == "failed" else None,

@@ -22,6 +22,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.proved": ("已证明", "proved"),
     "status.failed": ("不成立", "FAILED"),
     "status.unknown": ("未判定", "UNKNOWN"),
+    "status.vacuous": ("空洞", "VACUOUS"),
+    "vacuous": ("      前提在任何事实和日期下都不成立：这个 property 什么也没有证明",
+                "      no facts on any day satisfy the premise: the property proves nothing"),
     "line": ("  {mark} {status}  {name}：{label}（{seconds} 秒）", "  {mark} {status}  {name}: {label} ({seconds} s)"),
     "counterexample": ("      反例：{at} 的事实", "      counterexample: these facts on {at}"),
     "decision": ("      决策：{outcome}", "      decision: {outcome}"),
@@ -34,12 +37,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "written": ("      事实文件：{path}", "      facts file: {path}"),
     "unknown": ("      原因：{reason}", "      why: {reason}"),
     "no_properties": ("没有 property 的政策：{policies}", "policies with no property: {policies}"),
-    "summary": ("{policies} 条政策，{total} 个 property：{proved} 个已证明，{failed} 个不成立，{unknown} 个未判定（{seconds} 秒）",
-                "{policies} policies, {total} properties: {proved} proved, {failed} failed, {unknown} undecided ({seconds} s)"),
+    "summary": ("{policies} 条政策，{total} 个 property：{proved} 个已证明，{failed} 个不成立，{unknown} 个未判定，{vacuous} 个空洞（{seconds} 秒）",
+                "{policies} policies, {total} properties: {proved} proved, {failed} failed, {unknown} undecided, {vacuous} vacuous ({seconds} s)"),
     "E.no_such_property": ("没有名为 `{name}` 的 property", "no property named `{name}`"),
 }
 s = i18n.register("verify", STRINGS)
-MARKS = {"proved": "✓", "failed": "✗", "unknown": "?"}
+MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
 
 
 def _lang_option():
@@ -121,7 +124,7 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
     from policydsl.runtime import values as rv
 
     lines: list[str] = []
-    counts = {"proved": 0, "failed": 0, "unknown": 0}
+    counts = {"proved": 0, "failed": 0, "unknown": 0, "vacuous": 0}
     empty = []
     for pid, rs in results.items():
         policy = book.model.policies[pid]
@@ -138,6 +141,8 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
                            label=r.label[lang], seconds=f"{r.seconds:.2f}"))
             if r.status == "unknown" and r.reason:
                 lines.append(s("unknown", lang, reason=r.reason[lang]))
+            if r.status == "vacuous":
+                lines.append(s("vacuous", lang))
             if r.witness is None:
                 continue
             lines.append(s("counterexample", lang, at=r.witness.at.isoformat()))
@@ -172,7 +177,7 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
 
 def _to_json(book, results, files, seconds: float) -> dict:
     out = []
-    counts = {"proved": 0, "failed": 0, "unknown": 0}
+    counts = {"proved": 0, "failed": 0, "unknown": 0, "vacuous": 0}
     for pid, rs in results.items():
         items = []
         for r in rs:
