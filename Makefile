@@ -32,12 +32,13 @@ $(BROWSER_STAMP): | $(STAMP)
 	fi
 	touch $@
 
-## main: check the policies (verifying quotes when ../shared/seeds exists) and their canonical layout, run the features with the
-## 100% rule-coverage gate, check the inventory table (every source rule encoded, tested, resolved) and
-## render the handbook into generated_docs/
+## main: check the policies (verifying quotes when ../shared/seeds exists) and their canonical layout, prove
+## their properties with the SMT solver, run the features with the 100% rule-coverage gate, check the
+## inventory table (every source rule encoded, tested, resolved) and render the handbook into generated_docs/
 main: $(STAMP)
-	$(BIN)/policydsl check policies $(SOURCES_FLAG)
+	$(BIN)/policydsl check policies --deep $(SOURCES_FLAG)
 	$(BIN)/policydsl fmt --check policies
+	$(BIN)/policydsl verify --policies policies
 	$(BIN)/policydsl test features -q --coverage 100
 	$(if $(SOURCES),$(BIN)/policydsl inventory --inventory $(SOURCES)/INVENTORY.md --check README.md --strict,@echo "no ../shared/seeds: inventory check skipped")
 	$(BIN)/policydsl docs

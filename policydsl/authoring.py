@@ -53,6 +53,10 @@ REAL = 'input account.real_name: bool "实名认证" / "Real-name verified"\n'
 KIND = ('input account.kind: account_kind "账号类型" / "Account type"\n'
         'input account.business_licence: bool "营业执照" / "Business licence"\n')
 SRC = '  source "doc.txt" quote "1000粉丝"\n'
+SHIP_MODE = ('enum ship_mode "发货模式" / "Shipping mode"\n  value spot "现货" / "Spot goods"\n'
+             '  value presale "预售" / "Pre-sale"\n\n'
+             'input product.mode: ship_mode "发货模式" / "Shipping mode"\n'
+             'input product.days: count "发货天数" / "Days to ship"\n\n')
 
 
 def _fans_rule(condition: str = "account.fans >= 1000", message: str = '"粉丝不足" / "Too few followers"',
@@ -296,6 +300,25 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         'rule deposit_set "保证金" / "Deposit"\n  require deposit_for(shop.kind) >= ¥0\n'
         '    else deny deposit_low "保证金不足" / "Deposit too low"\n  source "doc.txt" quote "保证金标准"\n',
         reported_as="P0201"),
+    "P0209": _entry(
+        ("没有被提到的枚举值", "Enum value nothing mentions"),
+        ("某个枚举被政策使用，但它的这个取值没有出现在任何规则、表、取值或 property 中（信息，不算问题；"
+         "用 `check --info` 或在编辑器中查看）。",
+         "An enum is used by a policy, but no rule, table, define or property mentions this value of it (an info "
+         "note, not a problem; see it with `check --info` or in the editor)."),
+        ("它往往由默认情形处理，这没有问题；但也可能是漏写了这个取值的规则。",
+         "A default case often handles it, which is fine; but a rule for the value may also have been forgotten."),
+        _head("demo.shipping", "发货", "Shipping") + SHIP_MODE +
+        'rule spot_48h "现货48小时发货" / "Spot goods ship within 48 hours"\n  when product.mode == spot\n'
+        '  require product.days <= 2\n    else deny late "发货超时" / "Shipped too late"\n'
+        '  source "doc.txt" quote "48小时"\n',
+        _head("demo.shipping", "发货", "Shipping") + SHIP_MODE +
+        'table ship_within(mode: ship_mode) -> count "发货时限" / "Days allowed"\n'
+        '  row spot: 2\n  row presale: 15\n\n'
+        'rule ship_in_time "按时发货" / "Ship in time"\n'
+        '  require product.days <= ship_within(product.mode)\n    else deny late "发货超时" / "Shipped too late"\n'
+        '  source "doc.txt" quote "48小时"\n',
+        check="notes"),
     # ---- types
     "P0301": _entry(
         ("类型不匹配", "Type mismatch"),
@@ -463,6 +486,18 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         ("区间不能描述枚举，枚举值也不能描述区间。", "Intervals cannot describe an enum, nor enum values a range."),
         _shop_deposit_table('  row [0, 1000]: ¥0\n  row (1000, inf): ¥2000\n'),
         _shop_deposit_table('  row personal: ¥0\n  row enterprise: ¥2000\n  row individual_business: ¥1000\n')),
+    "P0509": _entry(
+        ("永远用不上的行", "Row never used"),
+        ("命中策略为 first 或 priority 时，这一行的每个值都先命中了更早的行（或优先级更高的行，同优先级时更早的行），"
+         "这一行永远不会被使用（警告）。只被部分覆盖的行不报告：这两种策略允许重叠。",
+         "Under hit first or priority every value of this row is matched first by earlier rows (or rows of higher "
+         "priority, or of equal priority written earlier), so the row is never used (a warning). A row only partly "
+         "covered is not reported: these hit policies allow overlaps."),
+        ("用不上的行通常说明行的顺序或区间写错了，作者以为它生效，其实没有。",
+         "An unreachable row usually means the order or the bounds are wrong: the author thinks it applies, but it "
+         "never does."),
+        _days_table('  hit first\n  row [0, 180]: 14\n  row [91, 180]: 10\n  row (180, inf): 7\n'),
+        _days_table('  hit first\n  row [91, 180]: 10\n  row [0, 180]: 14\n  row (180, inf): 7\n')),
     # ---- time
     "P0601": _entry(
         ("生效区间无效", "Invalid effective period"),
@@ -531,6 +566,30 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         _head() + 'input account.id: text "账号" / "Account"\n'
         'rollout r "灰度" / "Rollout" key account.id\n'
         '  phase pilot "内测" / "Pilot" from 2024-01-01 until 2024-01-31 ramp 0% to 100%\n'),
+    "P0608": _entry(
+        ("取值在生效期内有空档", "Value has a gap within the policy's period"),
+        ("define 的情形都带日期且没有 when，但在政策的生效期内有些日子没有任何情形生效（警告）。",
+         "Every case of a define is dated and unconditional, yet on some days of the policy's period none is in "
+         "force (a warning)."),
+        ("在这些日子评估读取它的规则会失败（找不到适用的情形）。",
+         "Evaluating a rule that reads it on those days fails: no case applies."),
+        _head(extra="  effective from 2020-04-07\n") + FANS + '\n'
+        'define cart.min_fans: count "粉丝门槛" / "Follower threshold"\n'
+        '  = 1000 from 2020-04-07 until 2022-12-31\n  = 500 from 2023-02-01\n  source "doc.txt" quote "1000粉丝"\n',
+        _head(extra="  effective from 2020-04-07\n") + FANS + '\n'
+        'define cart.min_fans: count "粉丝门槛" / "Follower threshold"\n'
+        '  = 1000 from 2020-04-07 until 2022-12-31\n  = 500 from 2023-01-01\n  source "doc.txt" quote "1000粉丝"\n'),
+    "P0609": _entry(
+        ("规则的生效期超出政策", "Rule in force outside its policy"),
+        ("规则写明的生效期有一部分（或全部）在政策的生效期之外（警告）。",
+         "Part (or all) of a rule's stated effective period lies outside its policy's effective period (a warning)."),
+        ("政策生效期之外不能评估，那些日子规则永远不会生效；通常是日期写错了。",
+         "A policy cannot be evaluated outside its period, so the rule never applies on those days; usually a date "
+         "typo."),
+        _head(extra="  effective from 2020-04-07\n") + FANS +
+        _fans_rule().replace("  require", "  effective from 2019-04-07 until 2022-12-31\n  require", 1),
+        _head(extra="  effective from 2020-04-07\n") + FANS +
+        _fans_rule().replace("  require", "  effective from 2020-04-07 until 2022-12-31\n  require", 1)),
     # ---- provenance
     "P0701": _entry(
         ("找不到来源文件", "Source document not found"),
@@ -601,6 +660,44 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         _head() + REAL + _real_rule() + '\nproperty warned "出现警告" / "Warned"\n  expect outcome == warn\n',
         _head() + REAL + _real_rule() + '\nproperty denied_reason "拒绝时给出原因" / "A denial names its rule"\n'
         '  when outcome == deny\n  expect fires(real_name)\n'),
+    # ---- solver analyses (`check --deep`)
+    "P0610": _entry(
+        ("规则永远不会触发", "A rule that can never fire"),
+        ("求解器证明：在规则与政策的生效期内，没有任何一组事实能让这条规则给出结论，通常是 when 与 require 互相矛盾，或 when 只在生效期之外成立。",
+         "The solver proved that no facts on any day of the rule's and the policy's period make this rule give its reason; usually its `when` contradicts its `require`, or its `when` only holds outside its period."),
+        ("永远不触发的规则是死代码：读者以为它在保护什么，其实什么也没有检查。",
+         "A rule that never fires is dead code: readers believe it guards something, yet it checks nothing."),
+        _head() + FANS + '\nrule fans "粉丝门槛" / "Follower threshold"\n  when account.fans >= 1000\n'
+        '  require account.fans >= 500\n    else deny fans_low "粉丝不足" / "Too few followers"\n' + SRC,
+        _head() + FANS + '\nrule fans "粉丝门槛" / "Follower threshold"\n'
+        '  require account.fans >= 1000\n    else deny fans_low "粉丝不足" / "Too few followers"\n' + SRC,
+        deep=True),
+    "P0611": _entry(
+        ("例外永远不会生效", "An exception that never takes effect"),
+        ("例外只在被例外的规则也适用时才起作用；求解器证明两者的 when 条件从不同时成立。",
+         "An exception acts only when the rule it overrides applies too; the solver proved their `when` conditions never hold together."),
+        ("这样的例外看似放宽了规则，实际从未放宽任何情形。",
+         "Such an exception looks like it relaxes the rule, yet it never relaxes anything."),
+        _head() + KIND + FANS + '\nrule fans "粉丝门槛" / "Follower threshold"\n  when account.kind == personal\n'
+        '  require account.fans >= 1000\n    else deny fans_low "粉丝不足" / "Too few followers"\n' + SRC +
+        '\nrule exempt "豁免" / "Exemption"\n  exception to fans\n  when account.kind == enterprise\n'
+        '  allow exempt "豁免" / "Exempt"\n' + SRC,
+        _head() + KIND + FANS + '\nrule fans "粉丝门槛" / "Follower threshold"\n  when account.kind == personal\n'
+        '  require account.fans >= 1000\n    else deny fans_low "粉丝不足" / "Too few followers"\n' + SRC +
+        '\nrule exempt "豁免" / "Exemption"\n  exception to fans\n  when account.business_licence\n'
+        '  allow exempt "豁免" / "Exempt"\n' + SRC,
+        deep=True),
+    "P0612": _entry(
+        ("allow 与 deny 同时触发", "An allow that fires with a deny"),
+        ("一条 allow 规则与一条或多条 deny 规则会对同一组事实同时触发；此时结果为拒绝，allow 的说明不会出现在决策里。这是信息，不算问题。",
+         "An allow rule fires together with one or more deny rules for the same facts; the outcome is then deny and the allow's message is not shown. This is a note, not a problem."),
+        ("deny 优先是设计好的组合规则，但作者常以为 allow 只在一切条件满足时才说话；给出的例子说明并非如此。",
+         "Deny winning is the designed combining rule, but authors often think the allow speaks only when everything else is met; the example shows otherwise."),
+        _head() + REAL + FANS + _real_rule() + '\nrule welcome "欢迎" / "Welcome"\n  when account.fans >= 1000\n'
+        '  allow welcome "欢迎开通" / "Welcome"\n' + SRC,
+        _head() + REAL + FANS + _real_rule() + '\nrule welcome "欢迎" / "Welcome"\n'
+        '  when account.fans >= 1000 and account.real_name\n  allow welcome "欢迎开通" / "Welcome"\n' + SRC,
+        deep=True),
 }
 
 

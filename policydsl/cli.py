@@ -93,9 +93,15 @@ def main() -> None:
 @click.option("--sources", "sources_dir", type=click.Path(file_okay=False),
               help="来源文件夹：逐字核对引文 / folder of source documents: verify quotes verbatim")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--info", "show_info", is_flag=True,
+              help="同时列出信息（不算问题，例如没有被提到的枚举值） / also list notes (not problems, e.g. enum values nothing mentions)")
+@click.option("--deep", "deep", is_flag=True,
+              help="再用 SMT 求解器分析：永不触发的规则、不起作用的例外、与 deny 同时触发的 allow / "
+                   "also run the SMT solver's analyses: rules that never fire, exceptions that never act, allows that meet denies")
 @LANG
 @guarded
-def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, lang: str | None) -> None:
+def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: bool, deep: bool,
+          lang: str | None) -> None:
     """解析、类型检查并分析政策 / parse, type-check and analyse policies."""
     lang = _lang(lang)
     targets = list(paths) or ["policies"]
@@ -107,18 +113,32 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, lang: str |
     files = with_shared(policy_files(targets))
     if not files:
         raise PolicyDslError("E.no_policies", path=", ".join(targets))
-    analysis = analyse(files, sources_dir=Path(sources_dir) if sources_dir else None)
-    errors = sum(d.severity == "error" for d in analysis.diagnostics)
-    warnings = len(analysis.diagnostics) - errors
+    analysis = analyse(files, sources_dir=Path(sources_dir) if sources_dir else None, deep=deep)
+    problems = [d for d in analysis.diagnostics if d.is_problem]
+    errors = sum(d.severity == "error" for d in problems)
+    warnings = len(problems) - errors
+    notes = []  # `info` notes are never problems: not counted, and shown only when asked for
+    if show_info:
+        from policydsl.semantics.analyses import notes as model_notes
+
+        notes = [*(d for d in analysis.diagnostics if not d.is_problem), *model_notes(analysis.model)]
     if fmt == "json":
-        click.echo(json.dumps([d.to_dict() for d in analysis.diagnostics], ensure_ascii=False, indent=2))
+        from policydsl.diagnostics import DiagnosticBag
+
+        click.echo(json.dumps([d.to_dict() for d in DiagnosticBag([*problems, *notes]).sorted()],
+                              ensure_ascii=False, indent=2))
     else:
-        if analysis.diagnostics:
-            click.echo(_render_diagnostics(analysis.diagnostics, lang))
+        # problems first, then notes: many notes never push a problem past the display cap
+        blocks = [_render_diagnostics(block, lang) for block in (problems, notes) if block]
+        if blocks:
+            click.echo("\n\n".join(blocks))
+        if errors or warnings:
             click.echo(i18n.t("summary.problems", lang, errors=errors, warnings=warnings))
         else:
             policies = len(analysis.model.policies) if analysis.model else 0
             click.echo(i18n.t("summary.clean", lang, files=len(files), policies=policies))
+        if notes:
+            click.echo(i18n.t("summary.notes", lang, count=len(notes)))
     sys.exit(1 if errors else 0)
 
 

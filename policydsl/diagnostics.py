@@ -8,7 +8,8 @@ import attrs
 from policydsl import i18n
 from policydsl.source import Span
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
+"""`info` is a note, not a problem: `check` neither counts nor shows it unless asked (`--info`)."""
 MAX_SHOWN = 50
 
 
@@ -28,6 +29,11 @@ class Diagnostic:
     message: dict[str, str]
     hint: dict[str, str] | None = None
     related: tuple[Related, ...] = ()
+
+    @property
+    def is_problem(self) -> bool:
+        """Errors and warnings are problems; an `info` note is not."""
+        return self.severity != "info"
 
     @property
     def file(self) -> str:
@@ -102,6 +108,10 @@ class DiagnosticBag:
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.items if d.severity == "warning"]
+
+    @property
+    def infos(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "info"]
 
     def sorted(self) -> list[Diagnostic]:
         seen: set[tuple] = set()

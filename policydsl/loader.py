@@ -78,14 +78,15 @@ def read_sources(files: Iterable[Path]) -> tuple[list[SourceFile], list[dg.Diagn
     return sources, diags
 
 
-def analyse(files: Iterable[Path], *, sources_dir: Path | None = None) -> Analysis:
-    """Stages: read → parse → check (names, types, analyses) → verify quotes (when a folder is given)."""
+def analyse(files: Iterable[Path], *, sources_dir: Path | None = None, deep: bool = False) -> Analysis:
+    """Stages: read → parse → check (names, types, analyses) → verify quotes (when a folder is given)
+    → the solver's analyses (`deep`: rules that never fire, exceptions that never act, allow meets deny)."""
     sources, diags = read_sources(files)
-    return analyse_sources(sources, sources_dir=sources_dir, diagnostics=diags)
+    return analyse_sources(sources, sources_dir=sources_dir, diagnostics=diags, deep=deep)
 
 
 def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = None,
-                    diagnostics: Iterable[dg.Diagnostic] = ()) -> Analysis:
+                    diagnostics: Iterable[dg.Diagnostic] = (), deep: bool = False) -> Analysis:
     """The front end over texts already in memory (an editor buffer, a test snippet)."""
     diags = list(diagnostics)
     modules = []
@@ -98,6 +99,10 @@ def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = Non
     diags.extend(result.diagnostics)
     if sources_dir is not None:
         diags.extend(verify_quotes(result.model, sources_dir))
+    if deep and result.model is not None and not any(d.severity == "error" for d in diags):
+        from policydsl.verify.analyses import solver_analyses  # loads the solver only when asked
+
+        diags.extend(solver_analyses(result.model, compile_model(result.model)))
     bag = dg.DiagnosticBag(diags)
     return Analysis(sources=sources, modules=modules, model=result.model, diagnostics=bag.sorted())
 

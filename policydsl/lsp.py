@@ -18,6 +18,7 @@ from policydsl import i18n
 from policydsl.cli import LANG, guarded
 from policydsl.diagnostics import Diagnostic
 from policydsl.loader import Analysis, analyse_sources
+from policydsl.semantics.analyses import notes as model_notes
 from policydsl.semantics.model import Model, Policy
 from policydsl.source import SourceFile, Span
 from policydsl.syntax import ast
@@ -35,6 +36,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "kind.unit": {"zh": "单位", "en": "unit"},
     "kind.assume": {"zh": "假设", "en": "assumption"},
     "kind.note": {"zh": "说明", "en": "note"},
+    "kind.property": {"zh": "性质", "en": "property"},
+    "kind.outcome": {"zh": "决定的结论（allow 或 deny）", "en": "the decision's outcome (allow or deny)"},
+    "kind.outcome_value": {"zh": "结论", "en": "outcome"},
+    "kind.fires": {"zh": "规则是否给出了理由或警告", "en": "whether a rule gave its reason or warning"},
     "kind.keyword": {"zh": "关键字", "en": "keyword"},
     "field.type": {"zh": "类型", "en": "type"},
     "field.unit": {"zh": "单位", "en": "unit"},
@@ -48,6 +53,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "field.key": {"zh": "分桶键", "en": "bucket key"},
     "field.phases": {"zh": "阶段", "en": "phases"},
     "field.hint": {"zh": "提示", "en": "hint"},
+    "field.premise": {"zh": "前提", "en": "premise"},
+    "field.claim": {"zh": "断言", "en": "claim"},
+    "field.verify": {"zh": "验证", "en": "verify"},
+    "period.policy": {"zh": "{period}（政策的生效期）", "en": "{period} (the policy's period)"},
     "period.always": {"zh": "始终", "en": "always"},
     "period.from": {"zh": "自 {start} 起", "en": "from {start}"},
     "period.until": {"zh": "至 {end} 止", "en": "until {end}"},
@@ -73,7 +82,7 @@ KEYWORDS = ("policy", "title", "implements", "source", "quote", "effective", "fr
             "else", "allow", "deny", "warn", "table", "hit", "unique", "first", "collect", "sum", "min", "max",
             "any", "all", "for", "in", "not", "and", "or", "row", "columns", "rollout", "key", "phase", "ramp",
             "assume", "note", "about", "set", "of", "today", "covered", "not_open", "count", "number", "money",
-            "percent", "bool", "text", "date", "days", "months", "working")
+            "percent", "bool", "text", "date", "days", "months", "working", "property", "expect")
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -149,7 +158,8 @@ class Index:
         pol = model.policies.get(policy) if policy else None
         if pol is not None:
             for kind, names in (("input", pol.inputs), ("define", pol.defines), ("table", pol.tables),
-                                ("rollout", pol.rollouts), ("rule", {r.name: r for r in pol.rules})):
+                                ("rollout", pol.rollouts), ("rule", {r.name: r for r in pol.rules}),
+                                ("property", {p.name.value: p for p in pol.properties})):
                 if word in names:
                     return (kind, pol.id, word)
         if word in model.policies:
@@ -204,9 +214,11 @@ def _index_policy(policy: Policy, model: Model, add: Callable[..., None]) -> Non
     for name, rollout in policy.rollouts.items():
         local[name] = ("rollout", pid, name)
         add(rollout.name.span, local[name], True)
+    for prop in policy.properties:  # not in `local`: nothing refers to a property by name
+        add(prop.name.span, ("property", pid, prop.name.value), True)
     decls: list[Any] = [i.decl for i in policy.inputs.values()] + [d.decl for d in policy.defines.values()] + \
         [r.decl for r in policy.rules] + [t.decl for t in policy.tables.values()] + list(policy.rollouts.values()) + \
-        list(policy.assumptions) + list(policy.notes)
+        list(policy.assumptions) + list(policy.notes) + list(policy.properties)
     for decl in decls:
         _index_decl(decl, pid, local, model, add)
 
@@ -236,6 +248,8 @@ def _index_decl(decl: Any, pid: str, local: dict[str, Key], model: Model, add: C
             elif kind == "enum":
                 owner, _, value = target.partition(".")
                 add(node.span, ("value", owner, value))
+            elif kind == "rule" and target in local:  # the argument of `fires(rule)` in a property
+                add(node.span, local[target])
         elif isinstance(node, ast.Call) and node.func.value in local:
             add(node.func.span, local[node.func.value])
         elif isinstance(node, ast.Covered) and node.rollout.value in local:
@@ -361,7 +375,35 @@ def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
                   f"{p.ramp_from:%} → {p.ramp_to:%}" for p in decl.phases]
         return "\n".join([*_header("rollout", name, decl.label, lang), f"- {s('field.key', lang)}: `{decl.key.value}`",
                           f"- {s('field.phases', lang)}:", *phases])
+    if kind == "property":
+        prop = next((p for p in policy.properties if p.name.value == name), None)
+        return _hover_property(prop, policy, lang) if prop is not None else None
     return None
+
+
+def _hover_property(prop: ast.PropertyDecl, policy: Policy, lang: str) -> str:
+    """Labels, the days it speaks of (its own period, else the policy's), premise, claim and how to prove it."""
+    if prop.effective is not None:
+        period = _period(prop.effective.start, prop.effective.end, lang)
+    else:
+        period = s("period.policy", lang, period=_period(policy.effective[0], policy.effective[1], lang))
+    lines = [*_header("property", prop.name.value, prop.label, lang), f"- {s('field.effective', lang)}: {period}"]
+    if prop.premise is not None:
+        lines.append(f"- {s('field.premise', lang)}: `when {_expr_text(prop.premise)}`")
+    lines.append(f"- {s('field.claim', lang)}: `expect {_expr_text(prop.claim)}`")
+    lines.append(f"- {s('field.verify', lang)}: `policydsl verify {policy.id} --property {prop.name.value}`")
+    return "\n".join(lines)
+
+
+def _expr_text(expr: Any) -> str:
+    """An expression as the formatter prints it (comments left out), on one line."""
+    try:
+        from policydsl.formatter import _Printer, _tokens
+
+        source = expr.span.source
+        return _plain(_Printer(source, _tokens(source.text)).expr(expr))
+    except Exception:  # noqa: BLE001 - fall back to the text as written
+        return _plain(" ".join(expr.span.text.split()))
 
 
 def _hover_shared(key: Key, model: Model, lang: str) -> str | None:
@@ -390,7 +432,8 @@ def to_lsp_diagnostic(diag: Diagnostic, lang: str) -> lt.Diagnostic:
     related = [lt.DiagnosticRelatedInformation(
         location=lt.Location(uri=uris.from_fs_path(rel.span.file) or rel.span.file, range=to_range(rel.span)),
         message=rel.message[lang]) for rel in diag.related]
-    severity = lt.DiagnosticSeverity.Error if diag.severity == "error" else lt.DiagnosticSeverity.Warning
+    severity = {"error": lt.DiagnosticSeverity.Error, "info": lt.DiagnosticSeverity.Information}.get(
+        diag.severity, lt.DiagnosticSeverity.Warning)
     return lt.Diagnostic(range=to_range(diag.span), message=message, severity=severity, code=diag.code,
                          source="policydsl", related_information=related or None)
 
@@ -429,13 +472,14 @@ class PolicyServer(LanguageServer):
         index = build_index(analyse_sources(self.folder_sources(path)))
         self.latest[str(path.parent)] = index
         parsed = {m.path for m in index.analysis.modules}
+        found = [*index.analysis.diagnostics, *model_notes(index.model)]  # `info` notes: DiagnosticSeverity.Information
         for doc_uri in list(self.workspace.text_documents):
             doc_path = self.doc_path(doc_uri)
             if Path(doc_path).parent != path.parent:
                 continue
             if doc_path in parsed and index.model is not None:
                 self.good[doc_path] = index
-            diags = [to_lsp_diagnostic(d, self.lang) for d in index.analysis.diagnostics if d.file == doc_path]
+            diags = [to_lsp_diagnostic(d, self.lang) for d in found if d.file == doc_path]
             self.text_document_publish_diagnostics(lt.PublishDiagnosticsParams(uri=doc_uri, diagnostics=diags))
 
     @staticmethod
@@ -540,14 +584,18 @@ def make_server(lang: str) -> PolicyServer:
         text = hover_markdown(key, index.model, ls.lang)
         return lt.Hover(contents=lt.MarkupContent(kind=lt.MarkupKind.Markdown, value=text)) if text else None
 
-    @server.feature(lt.TEXT_DOCUMENT_COMPLETION, lt.CompletionOptions(trigger_characters=[".", "{"]))
+    @server.feature(lt.TEXT_DOCUMENT_COMPLETION, lt.CompletionOptions(trigger_characters=[".", "{", "("]))
     @_safe(list)
     def completion(ls: PolicyServer, params: lt.CompletionParams) -> list[lt.CompletionItem]:
         index = ls.index_for(params.text_document.uri)
         policy = index.policy_of_file.get(ls.doc_path(params.text_document.uri)) if index else None
         _, _, offset, text = ls.current(params.text_document.uri, params.position)
         items = completions(index.model if index else None, policy, ls.lang)
-        return rank(items, text[text.rfind("\n", 0, offset) + 1: offset])
+        where = property_context(text, offset)
+        if where == "fires":
+            return fires_completions(items, text, ls.lang)
+        items = rank(items, text[text.rfind("\n", 0, offset) + 1: offset])
+        return property_completions(items, ls.lang) if where == "expr" else items
 
     @server.feature(lt.TEXT_DOCUMENT_DEFINITION)
     @_safe()
@@ -628,10 +676,58 @@ CONTEXTS: tuple[tuple[re.Pattern, frozenset[lt.CompletionItemKind]], ...] = (
                                               lt.CompletionItemKind.Constant})),
     (re.compile(r"^\s*(input|define)\s+\S+\s*:\s*(set\s+of\s+)?\w*$"), frozenset({lt.CompletionItemKind.Enum})),
     (re.compile(r"^\s*(input|define)\s.*\bunit\s+\w*$"), frozenset({lt.CompletionItemKind.Unit})),
-    (re.compile(r"^\s*(when|require|=|key|row|columns)\b|[{(=<>!]|\b(and|or|not|in)\s"),
+    (re.compile(r"^\s*(when|require|=|key|row|columns|expect)\b|[{(=<>!]|\b(and|or|not|in)\s"),
      frozenset({lt.CompletionItemKind.Field, lt.CompletionItemKind.Constant, lt.CompletionItemKind.EnumMember,
                 lt.CompletionItemKind.Struct, lt.CompletionItemKind.Event})),
 )
+
+
+_DECL_LINE = re.compile(r"^[^\s#]")
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
+_FIRES_OPEN = re.compile(r"\bfires\s*\(\s*[A-Za-z0-9_]*$")
+_RULE_DECL = re.compile(r"^rule[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+
+
+def property_context(text: str, offset: int) -> str | None:
+    """Where `offset` is inside a property block, read from the text alone (it may not parse):
+    "fires" right after `fires(`, "expr" in its `when`/`expect`, else None."""
+    lines = text[:offset].split("\n")
+    start = next((i for i in range(len(lines) - 1, -1, -1) if _DECL_LINE.match(lines[i])), None)
+    if start is None or not re.match(r"property\b", lines[start]):
+        return None
+    body = _STRING_OR_COMMENT.sub(" ", "\n".join(lines[start:]))
+    if _FIRES_OPEN.search(body):
+        return "fires"
+    return "expr" if re.search(r"\b(when|expect)\b", body) else None
+
+
+def fires_completions(items: list[lt.CompletionItem], text: str, lang: str) -> list[lt.CompletionItem]:
+    """Inside `fires(`: the policy's rules only (those of the last good model, and any declared in the text)."""
+    rules = [item for item in items if item.kind == lt.CompletionItemKind.Function]
+    known = {item.label for item in rules}
+    for name in _RULE_DECL.findall(text):
+        if name not in known:
+            known.add(name)
+            rules.append(lt.CompletionItem(label=name, kind=lt.CompletionItemKind.Function,
+                                           detail=both("kind.rule", lang)))
+    for item in rules:
+        item.sort_text = f"0{item.label}"
+    return rules
+
+
+def property_completions(items: list[lt.CompletionItem], lang: str) -> list[lt.CompletionItem]:
+    """In a property's `when`/`expect`: its own words first (`outcome`, `allow`, `deny`, `fires(`); no `warn`."""
+    words = [lt.CompletionItem(label="outcome", kind=lt.CompletionItemKind.Variable, detail=both("kind.outcome", lang)),
+             *(lt.CompletionItem(label=o, kind=lt.CompletionItemKind.Value, detail=both("kind.outcome_value", lang))
+               for o in ("allow", "deny")),
+             lt.CompletionItem(label="fires(", kind=lt.CompletionItemKind.Function, insert_text="fires(",
+                               detail=both("kind.fires", lang),
+                               command=lt.Command(title="rule", command="editor.action.triggerSuggest"))]
+    for item in words:
+        item.sort_text = f"0{item.label}"
+    kept = [item for item in items
+            if not (item.kind == lt.CompletionItemKind.Keyword and item.label in ("allow", "deny", "warn"))]
+    return words + kept
 
 
 def rank(items: list[lt.CompletionItem], line_prefix: str) -> list[lt.CompletionItem]:
@@ -675,7 +771,7 @@ def _item_symbol(item: Any) -> lt.DocumentSymbol | None:
              ast.RuleDecl: lt.SymbolKind.Function, ast.TableDecl: lt.SymbolKind.Struct,
              ast.RolloutDecl: lt.SymbolKind.Event, ast.AssumeDecl: lt.SymbolKind.String,
              ast.NoteDecl: lt.SymbolKind.String, ast.EnumDecl: lt.SymbolKind.Enum,
-             ast.UnitDecl: lt.SymbolKind.TypeParameter}
+             ast.UnitDecl: lt.SymbolKind.TypeParameter, ast.PropertyDecl: lt.SymbolKind.Boolean}
     kind = kinds.get(type(item))
     if kind is None:
         return None

@@ -21,9 +21,13 @@ CODES = sorted(EXPLANATIONS)
 RESERVED = {"P0208": "P0201", "P0704": "P0101", "P0705": "P0101"}
 
 
-def _codes_of(text: str, folder: Path | None) -> list[str]:
+def _codes_of(text: str, folder: Path | None, deep: bool = False, notes: bool = False) -> list[str]:
+    """The codes `check` reports (with `--deep`: the solver's too; with `--info`: the notes too)."""
+    from policydsl.semantics.analyses import notes as model_notes
+
     sources = [SourceFile(path="example.policy", text=text), SourceFile.read(POLICIES / "common.policy")]
-    return [d.code for d in analyse_sources(sources, sources_dir=folder).diagnostics]
+    analysis = analyse_sources(sources, sources_dir=folder, deep=deep)
+    return [d.code for d in [*analysis.diagnostics, *(model_notes(analysis.model) if notes else [])]]
 
 
 def _folder(code: str, tmp_path: Path) -> Path | None:
@@ -55,12 +59,16 @@ def test_an_entry_has_every_part_in_both_languages(code: str) -> None:
 @pytest.mark.parametrize("code", [c for c in CODES if EXPLANATIONS[c].get("check") != "encoding"])
 def test_the_wrong_example_produces_exactly_its_code(code: str, tmp_path: Path) -> None:
     expected = EXPLANATIONS[code].get("reported_as", code)
-    assert _codes_of(EXPLANATIONS[code]["wrong"], _folder(code, tmp_path)) == [expected]
+    deep = bool(EXPLANATIONS[code].get("deep"))  # the solver's analyses: `check --deep`
+    notes = EXPLANATIONS[code].get("check") == "notes"  # `check --info`
+    assert _codes_of(EXPLANATIONS[code]["wrong"], _folder(code, tmp_path), deep, notes) == [expected]
 
 
 @pytest.mark.parametrize("code", [c for c in CODES if EXPLANATIONS[c].get("check") != "encoding"])
 def test_the_right_example_checks_clean(code: str, tmp_path: Path) -> None:
-    assert _codes_of(EXPLANATIONS[code]["right"], _folder(code, tmp_path)) == []
+    deep = bool(EXPLANATIONS[code].get("deep"))
+    notes = EXPLANATIONS[code].get("check") == "notes"
+    assert _codes_of(EXPLANATIONS[code]["right"], _folder(code, tmp_path), deep, notes) == []
 
 
 def test_quote_examples_are_verified_against_their_documents(tmp_path: Path) -> None:

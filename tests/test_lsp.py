@@ -5,6 +5,7 @@ import json
 import os
 import queue
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -238,6 +239,7 @@ def test_references_of_a_rule(client: Client, folder: Path) -> None:
     lines = sorted(loc["range"]["start"]["line"] for loc in result)
     expected = [text.count("\n", 0, text.index(needle)) for needle in
                 ("rule fans_2020", "supersedes fans_2020", "about fans_2020, videos_2020", "about fans_2020\n")]
+    expected += [text.count("\n", 0, m.start()) for m in re.finditer(r"\bfires\(fans_2020\)", text)]  # properties
     assert lines == sorted(expected)
     assert {loc["uri"] for loc in result} == {uri}
 
@@ -248,7 +250,7 @@ def test_document_symbols(client: Client, folder: Path) -> None:
     client.diagnostics(uri)
     symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
     assert [s["name"] for s in symbols] == ["cart.opening"]
-    children = [c["name"] for c in symbols[0]["children"]]
+    children = [c["name"] for c in symbols[0]["children"] if c["kind"] != 17]  # properties (Boolean) may be added
     assert children[:3] == ["account.kind", "account.fans", "account.public_videos"]
     assert "cart.min_fans" in children and "fans_2023" in children and "operating_advice" in children
     assert len(children) == 10 + 1 + 10 + 4 + 1
@@ -332,8 +334,10 @@ def test_open_shared_file_wins_over_disk(client: Client, folder: Path) -> None:
     edited = common.read_text(encoding="utf-8").replace("  value personal ", "  value private ", 1)
     common_uri = open_doc(client, common, edited)  # unsaved: the disk still says `personal`
     diags = client.diagnostics(uri)
+    uses = [m.start() for m in re.finditer(r"(?:(?<=\{)|(?<== ))personal\b", text)]  # the rule's set and properties' `==`
     assert [(d["code"], d["range"]["start"]) for d in diags] == [
-        ("P0206", position_of(text, "{personal,", 1))]
+        ("P0206", position_of(text, "", offset)) for offset in uses]
+    assert uses[0] == text.index("{personal,") + 1
     hover = client.request("textDocument/hover", doc(common_uri, position_of(edited, "value private", 7)))
     assert hover["contents"]["value"] == (
         "**枚举值 / enum value** `private`\n\n个人账号 / Personal account\n\n- 所属枚举: `account_kind` (账号类型 / Account type)")
@@ -367,7 +371,8 @@ def test_closing_an_unsaved_shared_file_restores_the_disk_version(client: Client
     common = folder / "common.policy"
     edited = common.read_text(encoding="utf-8").replace("  value personal ", "  value private ", 1)
     common_uri = open_doc(client, common, edited)
-    assert [d["code"] for d in client.diagnostics(uri)] == ["P0206"]
+    codes = [d["code"] for d in client.diagnostics(uri)]
+    assert codes and set(codes) == {"P0206"}
     client.notify("textDocument/didClose", {"textDocument": {"uri": common_uri}})
     assert client.diagnostics(common_uri) == []
     assert client.diagnostics(uri) == []
@@ -384,3 +389,160 @@ def test_positions_round_trip_through_utf16(text: str, data) -> None:
     prefix = text[text.rfind("\n", 0, offset) + 1: offset]
     assert (position.line, position.character) == (text.count("\n", 0, offset), len(prefix.encode("utf-16-le")) // 2)
     assert to_offset(text, position) == offset
+
+
+# ------------------------------------------------------------------ properties
+PROPERTIES = '''
+property lsp_low_fans_denied "粉丝不足 1000 的个人账号被拒绝" / "Personal accounts under 1,000 followers are denied"
+  effective from 2023-01-01
+  when account.kind == personal and account.fans < 1000  # 前提
+  expect outcome == deny and fires(fans_2023)
+
+property lsp_always_decided "总有结论" / "Always decided"
+  expect outcome == allow or outcome == deny
+'''
+
+
+def open_with_properties(client: Client, folder: Path) -> tuple[str, str]:
+    path = folder / "cart_opening.policy"
+    text = path.read_text(encoding="utf-8") + PROPERTIES
+    uri = open_doc(client, path, text)
+    assert client.diagnostics(uri) == []
+    return uri, text
+
+
+def labels_of(result) -> list[dict]:
+    items = result["items"] if isinstance(result, dict) else result
+    return sorted(items, key=lambda item: item["sortText"])
+
+
+def test_properties_in_the_outline(client: Client, folder: Path) -> None:
+    uri, text = open_with_properties(client, folder)
+    symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+    props = [c for c in symbols[0]["children"] if c["kind"] == 17]  # SymbolKind.Boolean
+    assert all(c["kind"] == 17 for c in symbols[0]["children"] if c["name"].startswith("lsp_"))
+    props = [c for c in props if c["name"].startswith("lsp_")]  # the rule book's own properties come before
+    assert [(c["name"], c["detail"]) for c in props] == [
+        ("lsp_low_fans_denied", "粉丝不足 1000 的个人账号被拒绝 / Personal accounts under 1,000 followers are denied"),
+        ("lsp_always_decided", "总有结论 / Always decided")]
+    assert props[0]["selectionRange"] == {"start": position_of(text, "lsp_low_fans_denied"),
+                                          "end": position_of(text, "lsp_low_fans_denied", 19)}
+    assert props[0]["range"]["start"] == position_of(text, "property lsp_low_fans_denied")
+    end = text.index("fires(fans_2023)", text.index("property lsp_low_fans_denied")) + len("fires(fans_2023)")
+    assert props[0]["range"]["end"] == position_of(text, "", end)
+
+
+def test_hover_on_a_property(client: Client, folder: Path) -> None:
+    uri, text = open_with_properties(client, folder)
+    hover = client.request("textDocument/hover", doc(uri, position_of(text, "lsp_low_fans_denied", 4)))
+    assert hover["contents"]["value"] == (
+        "**性质 / property** `lsp_low_fans_denied`\n\n"
+        "粉丝不足 1000 的个人账号被拒绝 / Personal accounts under 1,000 followers are denied\n\n"
+        "- 生效期: 自 2023-01-01 起\n"
+        "- 前提: `when account.kind == personal and account.fans < 1000`\n"
+        "- 断言: `expect outcome == deny and fires(fans_2023)`\n"
+        "- 验证: `policydsl verify cart.opening --property lsp_low_fans_denied`")
+    # without its own `effective`, a property speaks of the policy's days
+    hover = client.request("textDocument/hover", doc(uri, position_of(text, "property lsp_always_decided", 10)))
+    assert hover["contents"]["value"].splitlines()[4:6] == [
+        "- 生效期: 自 2020-04-07 起（政策的生效期）", "- 断言: `expect outcome == allow or outcome == deny`"]
+
+
+def test_hover_on_a_property_in_english(folder: Path) -> None:
+    c = Client(ROOT, lang="en")
+    try:
+        c.request("initialize", {"processId": None, "rootUri": folder.as_uri(), "capabilities": {}})
+        c.notify("initialized", {})
+        uri, text = open_with_properties(c, folder)
+        hover = c.request("textDocument/hover", doc(uri, position_of(text, "lsp_always_decided", 1)))
+        assert hover["contents"]["value"] == (
+            "**property / 性质** `lsp_always_decided`\n\n总有结论 / Always decided\n\n"
+            "- effective: from 2020-04-07 (the policy's period)\n"
+            "- claim: `expect outcome == allow or outcome == deny`\n"
+            "- verify: `policydsl verify cart.opening --property lsp_always_decided`")
+    finally:
+        c.proc.kill()
+        c.proc.wait(TIMEOUT)
+
+
+def test_fires_jumps_to_its_rule_and_is_a_reference_of_it(client: Client, folder: Path) -> None:
+    uri, text = open_with_properties(client, folder)
+    definition = client.request("textDocument/definition", doc(uri, position_of(text, "fires(fans_2023)", 9)))
+    assert definition == {"uri": uri, "range": {"start": position_of(text, "rule fans_2023", 5),
+                                                "end": position_of(text, "rule fans_2023", 14)}}
+    result = client.request("textDocument/references", {**doc(uri, position_of(text, "rule fans_2023", 6)),
+                                                         "context": {"includeDeclaration": False}})
+    fires_use = {"start": position_of(text, "fires(fans_2023)", 6), "end": position_of(text, "fires(fans_2023)", 15)}
+    assert {"uri": uri, "range": fires_use} in result
+    assert all(loc["range"]["start"] != position_of(text, "rule fans_2023", 5) for loc in result)
+    # references asked from the use inside fires( give the same answer
+    again = client.request("textDocument/references", {**doc(uri, position_of(text, "fires(fans_2023)", 8)),
+                                                        "context": {"includeDeclaration": False}})
+    assert sorted(map(json.dumps, again)) == sorted(map(json.dumps, result))
+
+
+def test_completion_in_a_property_offers_the_decision_words(client: Client, folder: Path) -> None:
+    uri, text = open_with_properties(client, folder)
+    at = position_of(text, "outcome == deny and fires", len("outcome == deny and "))
+    items = labels_of(client.request("textDocument/completion", doc(uri, at)))
+    by_label = {item["label"]: item for item in items}
+    assert [item["label"] for item in items[:4]] == ["account.business_licence", "account.corporate_verified",
+                                                      "account.fans", "account.industry_licence"]
+    words = ("outcome", "allow", "deny", "fires(")  # kinds: Variable, Value, Value, Function
+    assert [(by_label[w]["sortText"], by_label[w]["kind"]) for w in words] == [
+        ("0outcome", 6), ("0allow", 12), ("0deny", 12), ("0fires(", 3)]
+    assert by_label["fires("]["insertText"] == "fires("
+    assert by_label["outcome"]["detail"] == "决定的结论（allow 或 deny） / the decision's outcome (allow or deny)"
+    assert "warn" not in by_label and [i["label"] for i in items].count("deny") == 1
+    # in the premise too
+    at = position_of(text, "when account.kind == personal and account.fans < 1000  #", 5)
+    assert "outcome" in {item["label"] for item in labels_of(client.request("textDocument/completion", doc(uri, at)))}
+    # a rule's condition is not a property: no decision words there
+    at = position_of(text, "when account.kind ==", 5)
+    labels = {item["label"] for item in labels_of(client.request("textDocument/completion", doc(uri, at)))}
+    assert "outcome" not in labels and "fires(" not in labels and "warn" in labels
+
+
+def test_completion_inside_fires_offers_the_rules(client: Client, folder: Path) -> None:
+    uri, text = open_with_properties(client, folder)
+    at = position_of(text, "fires(fans_2023)", len("fires(fans"))
+    items = labels_of(client.request("textDocument/completion", doc(uri, at)))
+    assert [item["label"] for item in items] == sorted([
+        "fans_2020", "videos_2020", "phone_2020", "real_name_2020", "fans_2023", "real_name_2023",
+        "business_licence_2023", "industry_licence_2023", "corporate_verification_2023",
+        "individual_verification_2023"])
+    assert {item["detail"] for item in items if item["label"] == "fans_2023"} == {
+        "规则 / rule — 粉丝数门槛（2023，个人与个体工商户） / Follower threshold (2023, personal and individual business)"}
+
+
+def test_a_half_typed_property_never_breaks_the_server(client: Client, folder: Path) -> None:
+    uri, text = open_with_properties(client, folder)
+    broken = text + '\nproperty p "a" / "b"\n  expect'
+    change(client, uri, 2, broken)
+    diags = client.diagnostics(uri)
+    assert [d["range"]["start"]["line"] for d in diags] == [broken.count("\n")] and diags[0]["code"].startswith("P01")
+    end = {"line": broken.count("\n"), "character": len("  expect")}
+    # every request answers on the broken text, from the last good model
+    assert client.request("textDocument/hover", doc(uri, end)) is None
+    hover = client.request("textDocument/hover", doc(uri, position_of(broken, "lsp_always_decided", 1)))
+    assert hover["contents"]["value"].startswith("**性质 / property** `lsp_always_decided`")
+    assert client.request("textDocument/definition", doc(uri, end)) is None
+    assert client.request("textDocument/references", {**doc(uri, end), "context": {"includeDeclaration": True}}) == []
+    symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+    assert [c["name"] for c in symbols[0]["children"] if c["name"].startswith("lsp_")] == [
+        "lsp_low_fans_denied", "lsp_always_decided"]
+    request = {"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": True}}
+    assert client.request("textDocument/formatting", request) in ([], None)
+    change(client, uri, 3, broken + " ")
+    client.diagnostics(uri)
+    labels = {item["label"] for item in labels_of(client.request("textDocument/completion", doc(uri, end)))}
+    assert {"outcome", "allow", "deny", "fires("} <= labels
+    typing = broken + " fires(new_rule_"
+    change(client, uri, 4, typing + "\nrule new_rule_x \"新\" / \"New\"\n")
+    client.diagnostics(uri)
+    at = {"line": broken.count("\n"), "character": len("  expect fires(new_rule_")}
+    rules = [item["label"] for item in labels_of(client.request("textDocument/completion", doc(uri, at)))]
+    assert "fans_2023" in rules and "new_rule_x" in rules  # the last good model's rules and the ones in the text
+    assert client.proc.poll() is None
+    change(client, uri, 5, text)
+    assert client.diagnostics(uri) == []

@@ -1,4 +1,6 @@
-"""Static analyses over one checked policy: table gaps/overlaps, matrix cells, periods, rollouts, exceptions."""
+"""Static analyses over one checked policy: table gaps/overlaps/shadowed rows, matrix cells, periods (supersession,
+define cases, rules outside their policy), rollouts, exceptions; and, over the whole model, enum values no policy
+mentions (an `info` note)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,6 +20,17 @@ def run_all(policy: Policy, model: Model) -> list[dg.Diagnostic]:
     for analysis in ANALYSES:
         out.extend(analysis(policy, model))
     return out
+
+
+def notes(model: Model | None) -> list[dg.Diagnostic]:
+    """The `info` notes over the whole model (not problems), sorted.
+
+    Kept out of the checker's diagnostics on purpose: an analysis's diagnostics are the problems every tool
+    reports (a clean book has none), while notes are asked for — `check --info` and the language server.
+    """
+    if model is None:
+        return []
+    return dg.DiagnosticBag([d for analysis in NOTES for d in analysis(model)]).sorted()
 
 
 # ------------------------------------------------------------------ tables
@@ -42,6 +55,8 @@ def table_ranges(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
         yield from _gaps(decl, rows, kind)
         if decl.hit == "unique":
             yield from _overlaps(decl, rows, kind)
+        if decl.hit in ("first", "priority"):
+            yield from _shadowed(decl, rows, kind)
         if decl.hit == "collect" and decl.aggregator and not table.result.is_numeric:
             yield dg.make("P0505", decl.name.span, hit=f"collect {decl.aggregator}", type=table.result.display())
 
@@ -92,6 +107,50 @@ def _overlaps(decl: ast.TableDecl, rows, kind: str) -> Iterator[dg.Diagnostic]:
                 yield dg.make("P0502", brow.key.span, table=decl.name.value, a=ia, b=ib,
                               overlap=_range_text(lo, hi, kind),
                               related=[(arow.key.span, "P0502.related")])
+
+
+def _shadowed(decl: ast.TableDecl, rows, kind: str) -> Iterator[dg.Diagnostic]:
+    """Rows the lookup can never return: every value a row matches is also matched by rows that win over it.
+
+    As in the compiler's `range_lookup`: under `hit first` the earliest matching row wins; under `hit priority`
+    the highest priority (no priority is 0), and among equals the earliest, since `max()` keeps the first.
+    A row only partly covered by winners is still used and is not reported (overlap is allowed here).
+    `rows` hold normalised closed bounds (see `_normalise`); None is unbounded.
+    """
+    step = Decimal(1) if kind == "count" else EPS
+
+    def wins(a, b) -> bool:  # does row a take precedence over row b where both match?
+        if decl.hit == "first":
+            return a[0] < b[0]
+        pa, pb = a[3].priority or 0, b[3].priority or 0
+        return pa > pb or (pa == pb and a[0] < b[0])
+
+    def meets(a, b) -> bool:
+        return ((a[1] is None or b[2] is None or a[1] <= b[2])
+                and (b[1] is None or a[2] is None or b[1] <= a[2]))
+
+    for b in rows:
+        winners = [a for a in rows if a is not b and wins(a, b) and meets(a, b)]
+        if winners and _covers([(a[1], a[2]) for a in winners], b[1], b[2], step):
+            winners.sort(key=lambda a: a[0])
+            numbers = [str(a[0]) for a in winners]
+            yield dg.make("P0509", b[3].key.span, severity="warning", table=decl.name.value, row=b[0],
+                          interval=b[3].key.span.text, rows={"zh": "、".join(numbers), "en": ", ".join(numbers)},
+                          hit=decl.hit, related=[(a[3].key.span, "P0509.related") for a in winners])
+
+
+def _covers(intervals, lo: Decimal | None, hi: Decimal | None, step: Decimal) -> bool:
+    """Whether the union of closed `intervals` (None: unbounded) contains all of [lo, hi]."""
+    point = lo  # the least value not yet known to be covered; None is -inf
+    for alo, ahi in sorted(intervals, key=lambda iv: (iv[0] is not None, iv[0] or 0)):
+        if alo is not None and (point is None or alo > point):
+            return False
+        if ahi is None:
+            return True
+        point = ahi + step if point is None else max(point, ahi + step)
+        if hi is not None and point > hi:
+            return True
+    return False
 
 
 def _range_text(lo: Decimal, hi: Decimal | None, kind: str) -> str:
@@ -197,6 +256,67 @@ def periods(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
                                   hint_args=_until_hint(a.start or dt.date.min, b.start or dt.date.min))
 
 
+def define_gaps(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
+    """Days of the policy's effective period on which a dated define has no case in force (E.no_case at run time).
+
+    Only defines whose cases are all unconditional and at least one dated: a case with `when` may not
+    apply, so a define with one legitimately has no value for some facts.
+    """
+    p_start, p_end = _period(policy.decl.effective)
+    if p_start > p_end:
+        return  # P0601 already
+    for define in policy.defines.values():
+        cases = define.decl.cases
+        if not cases or any(c.when is not None for c in cases) or not any(c.start or c.end for c in cases):
+            continue
+        spans = sorted((c.start or dt.date.min, c.end or dt.date.max) for c in cases
+                       if not (c.start and c.end and c.start > c.end))
+        if not spans:
+            continue
+        # A policy that declares no start is taken to begin with the define's earliest case: the days before
+        # it are before the rule existed, not a hole in it. (An open end is a real hole: the last case lapses.)
+        start_at = p_start if policy.decl.effective and policy.decl.effective.start else spans[0][0]
+        for start, end in _holes(spans, start_at, p_end):
+            yield dg.make("P0608", define.decl.path.span, severity="warning", name=define.path,
+                          start=_open_start(start), end=_open_end(end))
+
+
+def _holes(spans: list[tuple[dt.date, dt.date]], start: dt.date, end: dt.date) -> Iterator[tuple[dt.date, dt.date]]:
+    """The stretches of [start, end] that no (sorted) span covers."""
+    point = start  # the first day not yet known to be covered
+    for lo, hi in spans:
+        if lo > point:
+            yield point, min(lo - ONE_DAY, end)
+        if hi >= end:
+            return
+        point = max(point, hi + ONE_DAY)
+        if point > end:
+            return
+    if point <= end:
+        yield point, end
+
+
+def rules_outside_policy(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
+    """Explicit rule dates before the policy starts or after it ends: the rule can never be in force then."""
+    p_start, p_end = _period(policy.decl.effective)
+    if p_start > p_end:
+        return
+    for rule in policy.rules:
+        eff = rule.decl.effective
+        if eff is None or (eff.start and eff.end and eff.start > eff.end):
+            continue
+        r_start, r_end = _period(eff)
+        stretches = []
+        if eff.start is not None and eff.start < p_start:
+            stretches.append((r_start, min(r_end, p_start - ONE_DAY)))
+        if eff.end is not None and eff.end > p_end:
+            stretches.append((max(r_start, p_end + ONE_DAY), r_end))
+        for start, end in stretches:
+            yield dg.make("P0609", eff.span, severity="warning", rule=rule.name, policy=policy.id,
+                          start=_open_start(start), end=_open_end(end),
+                          policy_start=_open_start(p_start), policy_end=_open_end(p_end))
+
+
 def _period(eff: ast.Effective | None) -> tuple[dt.date, dt.date]:
     if eff is None:
         return dt.date.min, dt.date.max
@@ -269,4 +389,78 @@ def exceptions(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
                 yield dg.make("P0605", span, rule=rule.name, priority=priority, others=", ".join(names))
 
 
-ANALYSES = (table_ranges, table_cells, periods, rollouts, exceptions)
+# ------------------------------------------------------------------ enums (the whole model)
+def unmentioned_enum_values(model: Model) -> Iterator[dg.Diagnostic]:
+    """Values of an enum some policy uses that no policy mentions: an `info` note, not a problem.
+
+    A policy uses an enum when one of its inputs, defines or table parameters/results is typed by it (or by a
+    set of it). A value is mentioned by any expression or set literal resolved to it, a row key or column of
+    a table keyed by the enum, or a cell of a table whose result is the enum (or a set of it). An enum no
+    policy uses is left alone (a shared file may declare enums ahead of the policies that need them), and so
+    is an enum of a shared file (one without a policy) when only one policy is checked: `check FILE` loads
+    the shared file but not the other policies that may mention its values.
+    """
+    policy_files = {p.file for p in model.policies.values()}
+    whole_book = len(model.policies) >= 2
+    used: set[str] = set()
+    mentioned: set[tuple[str, str]] = set()
+    for policy in model.policies.values():
+        for typ in [*(i.type for i in policy.inputs.values()), *(d.type for d in policy.defines.values()),
+                    *(t for table in policy.tables.values() for t in (*table.param_types, table.result))]:
+            if typ.enum is not None:
+                used.add(typ.enum)
+        for expr in _policy_exprs(policy):
+            for node in _walk(expr):
+                if isinstance(node, ast.Ref):
+                    kind, target = model.refs.get(id(node), ("?", ""))
+                    if kind == "enum":
+                        mentioned.add(tuple(target.split(".", 1)))
+        for table in policy.tables.values():
+            decl, params = table.decl, table.param_types
+            keys: list[tuple[str | None, ast.Name]] = []
+            if table.kind == "enum":
+                keys += [(params[0].enum, r.key) for r in decl.rows if isinstance(r.key, ast.Name)]
+            elif table.kind == "matrix":
+                keys += [(params[0].enum, r.key) for r in decl.matrix]
+                keys += [(params[1].enum, c) for c in decl.columns]
+            result = table.result.enum if table.result.kind in ("enum", "set") else None
+            for cell in [r.cell for r in decl.rows] + [c for r in decl.matrix for c in r.cells]:
+                if isinstance(cell, ast.EnumCell):
+                    keys.append((result, cell.value))
+                elif isinstance(cell, ast.SetCell):
+                    keys += [(result, item) for item in cell.items]
+            mentioned.update((enum, name.value) for enum, name in keys if enum is not None)
+    for name, enum in model.enums.items():
+        if name not in used or (enum.span.file not in policy_files and not whole_book):
+            continue
+        for value in enum.values:
+            if (name, value.name.value) not in mentioned:
+                yield dg.make("P0209", value.name.span, severity="info", enum=name, value=value.name.value)
+
+
+def _policy_exprs(policy: Policy) -> Iterator[ast.Expr]:
+    for rule in policy.rules:
+        yield from (e for e in (rule.decl.scope, rule.decl.body.condition) if e is not None)
+    for define in policy.defines.values():
+        for case in define.decl.cases:
+            yield case.expr
+            if case.when is not None:
+                yield case.when
+    for prop in getattr(policy, "properties", ()):  # `property … when … expect …` claims
+        yield from (e for e in (getattr(prop, "premise", None), getattr(prop, "claim", None)) if e is not None)
+
+
+def _walk(node):
+    """Every node of an expression tree."""
+    yield node
+    for field in getattr(type(node), "__attrs_attrs__", ()):
+        if field.name.endswith("span"):
+            continue
+        value = getattr(node, field.name)
+        for v in value if isinstance(value, tuple) else (value,):
+            if hasattr(type(v), "__attrs_attrs__"):
+                yield from _walk(v)
+
+
+ANALYSES = (table_ranges, table_cells, periods, define_gaps, rules_outside_policy, rollouts, exceptions)
+NOTES = (unmentioned_enum_values,)

@@ -237,9 +237,16 @@ def _choose_ids(enc: Encoding, model: z3.ModelRef, day: dt.date, flat: dict[str,
         bucket = _fraction(model.eval(var, model_completion=True))
         by_key.setdefault(key, []).append((rollout, share, bucket < share))
     for key, wants in by_key.items():
-        candidates = [flat.get(key) or ""] + [f"id-{n:06d}" for n in range(ID_SEARCH)]
+        kind = enc.facts[key].kind if key in enc.facts else "text"
+        if kind == "text":
+            candidates: list[Any] = [flat.get(key) or ""] + [f"id-{n:06d}" for n in range(ID_SEARCH)]
+        elif kind == "count":
+            candidates = [flat.get(key, 0)] + list(range(ID_SEARCH))
+        else:  # an id of another kind: keep the solver's value; the evaluator has the last word
+            candidates = [flat.get(key)]
         for candidate in candidates:
-            if all(share >= 1 or (ro.bucket(rollout, candidate) < share) == want for rollout, share, want in wants):
+            text = str(candidate)  # the evaluator hashes the id's text (runtime/rollout.py)
+            if all(share >= 1 or (ro.bucket(rollout, text) < share) == want for rollout, share, want in wants):
                 flat[key] = candidate
                 break
         else:

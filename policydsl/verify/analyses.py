@@ -1,0 +1,79 @@
+"""Analyses that need the solver: rules that can never fire, exceptions that never override, and
+an `allow` that fires together with a `deny` for the same facts.
+
+Each finding is a diagnostic with a code, at the rule it concerns; a conflict carries a concrete
+example (facts and date) that the real evaluator confirmed. "Never fires" is a proof (the solver
+found no facts and no day, within the rule's and the policy's periods, where the rule gives its
+reason in a decision that succeeds); a search the solver cannot decide reports nothing.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+import z3
+
+from policydsl import diagnostics as dg
+from policydsl.errors import PolicyDslError
+from policydsl.runtime.evaluate import evaluate
+from policydsl.semantics.model import Model, Policy
+from policydsl.verify.encode import Encoding, PolicyEncoder
+from policydsl.verify.engine import Witness, search
+
+TIMEOUT_MS = 5_000
+
+
+def solver_analyses(model: Model, compiled: dict) -> list[dg.Diagnostic]:
+    out: list[dg.Diagnostic] = []
+    for pid, policy in model.policies.items():
+        if pid in compiled:
+            out += list(policy_analyses(model, policy, compiled[pid]))
+    return out
+
+
+def _fired(compiled, w: Witness) -> set[str] | None:
+    try:
+        decision = evaluate(compiled, w.facts, w.at, trace=True)
+    except PolicyDslError:
+        return None
+    return {ev.rule for ev in decision.trace if ev.status == "fired"}
+
+
+def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagnostic]:
+    enc = Encoding(model)
+    encoder = PolicyEncoder(enc, policy)
+    can_fire: dict[str, bool] = {}
+    for rule in policy.rules:
+        terms = encoder.rules[rule.name]
+        goal = z3.And(encoder.in_force, terms["fired"], encoder.decision_ok)
+        outcome = search(enc, goal, lambda w, name=rule.name: name in (_fired(compiled, w) or ()),
+                         encoders=(encoder,), timeout_ms=TIMEOUT_MS)
+        can_fire[rule.name] = outcome.status != "unsat"
+        if outcome.status == "unsat":
+            decl = rule.decl
+            code = "P0611" if decl.exception_to else "P0610"
+            bases = ", ".join(t.value for t in decl.exception_to)
+            yield dg.make(code, decl.name.span, severity="warning", rule=rule.name, bases=bases)
+    allows = [r for r in policy.rules if r.decl.body.outcome == "allow" and can_fire[r.name]]
+    denies = [r for r in policy.rules if r.decl.body.outcome == "deny" and can_fire[r.name]]
+    for allow in allows:
+        together: list = []
+        example: Witness | None = None
+        for deny in denies:
+            goal = z3.And(encoder.in_force, encoder.rules[allow.name]["fired"], encoder.rules[deny.name]["fired"],
+                          encoder.decision_ok)
+
+            def both(w: Witness, a=allow.name, d=deny.name) -> bool:
+                fired = _fired(compiled, w) or set()
+                return a in fired and d in fired
+            outcome = search(enc, goal, both, encoders=(encoder,), timeout_ms=TIMEOUT_MS)
+            if outcome.status == "found":
+                together.append(deny)
+                example = example or outcome.witness
+        if together and example is not None:
+            facts = json.dumps(example.facts, ensure_ascii=False, separators=(",", ":"))
+            # deny overrides allow by design, so this is a note for review, not a problem
+            yield dg.make("P0612", allow.decl.name.span, severity="info", allow=allow.name,
+                          deny=", ".join(d.name for d in together), first=together[0].name,
+                          at=example.at.isoformat(), facts=facts,
+                          related=[(d.decl.name.span, "P0612.related") for d in together])
