@@ -1,0 +1,326 @@
+"""The rule book's properties, end to end through the real command line (issue 6).
+
+1. `policydsl verify --policies policies --json` proves every property of the book, and every policy
+   has at least one.
+2. Deliberately false properties, appended to a copy of one policy, are refuted: the counterexample
+   facts file written by `--out` is replayed with `policydsl eval … --json`, the replayed decision is
+   exactly the one verify showed, and it contradicts the claim (checked against the facts with
+   independent arithmetic: the working-day calendar, the rollout's SHA-256 bucket, the table cells).
+3. A claim that reads a table cell the sources leave blank, or a value with no case, fails with the
+   decision / claim error shown.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import chinese_calendar
+import pytest
+
+from conftest import POLICIES, ROOT
+
+# Every policy of the rule book (policies/*.policy except the shared common.policy).
+BOOK_POLICIES = {
+    "alliance.eligibility", "cart.metrics", "cart.opening", "cart.opening_flow", "content.assessment",
+    "deposit.refund", "deposit.stage", "enterprise.onboarding", "identity.verification", "listing.approval",
+    "listing.documents", "official_account.own_store_only", "product.audit", "product.sharing", "settlement",
+    "shipping", "shop.deposit", "shop.entry_legacy",
+}
+
+
+def run(*args: str, env_lang: str = "en", timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The CLI in a fresh interpreter, as tests/test_cli.py runs it; POLICYDSL_LANG pins the language."""
+    env = {k: v for k, v in os.environ.items() if k not in ("POLICYDSL_LANG", "POLICYDSL_DEBUG")}
+    env.update(PYTHONIOENCODING="utf-8", PYTHONUTF8="1", POLICYDSL_LANG=env_lang)
+    return subprocess.run([sys.executable, "-m", "policydsl.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=timeout)
+
+
+def percent(value: str) -> Decimal:
+    """A percentage fact as verify writes it ("2.5%") as an exact fraction."""
+    assert value.endswith("%"), value
+    return Decimal(value[:-1]) / 100
+
+
+def money(value: str) -> Decimal:
+    """A money fact as verify writes it ("¥500") or as eval prints it ("500")."""
+    return Decimal(value.removeprefix("¥"))
+
+
+# ====================================================================== the whole book
+
+
+def test_whole_rule_book_verifies_every_property_within_a_minute():
+    result = run("verify", "--policies", "policies", "--json")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    data = json.loads(result.stdout)
+    by_policy = {entry["policy"]: entry["properties"] for entry in data["policies"]}
+    assert set(by_policy) == BOOK_POLICIES
+    assert {pid for pid, props in by_policy.items() if props} == BOOK_POLICIES  # at least one each
+    declared = sum(line.startswith("property ") for f in POLICIES.glob("*.policy")
+                   for line in f.read_text(encoding="utf-8").splitlines())
+    every = [p for props in by_policy.values() for p in props]
+    assert len(every) == declared
+    assert [p["name"] for p in every if p["status"] != "proved"] == []
+    assert all(p["counterexample"] is None and p["reason"] is None for p in every)
+    summary = data["summary"]
+    assert (summary["proved"], summary["failed"], summary["unknown"], summary["total"]) == (declared, 0, 0, declared)
+    assert summary.get("vacuous", 0) == 0  # no premise is unsatisfiable: every proof says something
+    assert summary["seconds"] < 60
+
+
+def test_whole_rule_book_text_report_names_no_policy_without_properties():
+    result = run("verify", "--policies", "policies")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "policies with no property" not in result.stdout
+    assert re.search(r"^18 policies, (\d+) properties: \1 proved, 0 failed, 0 undecided\b", result.stdout, re.M)
+
+
+# ====================================================================== deliberately false properties
+
+
+def refute(tmp_path: Path, file: str, policy: str, text: str) -> tuple[dict, dt.date, dict]:
+    """Append the property `text` to a copy of `file`, verify it, and replay the counterexample.
+
+    Returns the facts, the day and the decision `policydsl eval` printed for them."""
+    book = tmp_path / "policies"
+    shutil.copytree(POLICIES, book)
+    path = book / file
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + text.strip("\n") + "\n", encoding="utf-8")
+    name = re.match(r"property (\w+)", text.strip()).group(1)
+    out = tmp_path / "counterexamples"
+    result = run("verify", policy, "--policies", str(book), "--property", name, "--out", str(out), "--json")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    data = json.loads(result.stdout)
+    assert [entry["policy"] for entry in data["policies"]] == [policy]
+    [prop] = data["policies"][0]["properties"]
+    assert (prop["name"], prop["status"]) == (name, "failed"), prop
+    assert data["summary"] == {**data["summary"], "proved": 0, "failed": 1, "unknown": 0, "total": 1}
+    cx = prop["counterexample"]
+    facts_file = out / f"{policy}.{name}.json"
+    assert cx["file"] == str(facts_file)
+    assert json.loads(facts_file.read_text(encoding="utf-8")) == cx["facts"]
+    assert cx["decision_error"] is None and cx["claim_error"] is None  # the claim is computable, and false
+    replay = run("eval", policy, "--facts", str(facts_file), "--at", cx["at"], "--policies", str(book), "--json")
+    assert replay.returncode == 0, replay.stderr
+    decision = json.loads(replay.stdout)
+    assert decision == cx["decision"]  # verify showed exactly what eval decides
+    at = dt.date.fromisoformat(cx["at"])
+    assert decision["at"] == cx["at"]
+    return cx["facts"], at, decision
+
+
+def codes(items: list[dict]) -> list[str]:
+    return [item["code"] for item in items]
+
+
+def test_false_threshold_follower_count_2000(tmp_path):
+    """Threshold: the 2023 rule denies below 1,000 followers, not below 2,000."""
+    facts, at, decision = refute(tmp_path, "cart_opening.policy", "cart.opening", """
+property personal_below_2000_denied "粉丝不足 2000 的个人账号一律拒绝" / "Personal accounts under 2,000 followers are denied"
+  effective from 2023-01-01
+  when account.kind == personal and account.fans < 2000
+  expect outcome == deny
+""")
+    account = facts["account"]
+    assert at >= dt.date(2023, 1, 1)
+    assert account["kind"] == "personal" and 1000 <= account["fans"] < 2000
+    assert account["real_name"] is True  # the only other condition a personal account must meet in 2023
+    assert decision["outcome"] == "allow"  # the claim said deny
+    assert decision["reasons"] == [] and decision["warnings"] == []
+    assert decision["values"] == {"cart.min_fans": 1000}
+
+
+def test_false_table_personal_deposit_at_most_400(tmp_path):
+    """Table cells and an aggregate: an open personal category costs ¥500, so "at most ¥400" is false."""
+    facts, at, decision = refute(tmp_path, "shop_deposit.policy", "shop.deposit", """
+property personal_at_most_400 "个人主体的保证金至多 400 元，否则暂不招商" / "A personal subject pays at most ¥400, or the category is not open"
+  when shop.subject == personal and shop.categories != {}
+  expect outcome == deny or shop.deposit <= ¥400
+""")
+    assert facts["shop"]["subject"] == "personal"
+    open_to_personal = {"apparel_underwear", "sports_outdoor", "shoes_boots", "kitchenware"}  # the ¥500 cells
+    assert facts["shop"]["categories"] and set(facts["shop"]["categories"]) <= open_to_personal
+    assert decision["outcome"] == "allow"  # the claim needed deny or a deposit <= ¥400
+    assert decision["values"] == {"shop.deposit": "500"}
+    assert money(decision["values"]["shop.deposit"]) > Decimal(400)
+    assert decision["reasons"] == [] and decision["warnings"] == []
+
+
+def seventh_working_day_after(day: dt.date) -> dt.date:
+    """Independently of policydsl: the 7th mainland-China working day after `day` (adjusted workdays count)."""
+    count = 0
+    while count < 7:
+        day += dt.timedelta(days=1)
+        count += chinese_calendar.is_workday(day)
+    return day
+
+
+def test_false_working_days_refund_within_7_calendar_days(tmp_path):
+    """Dates and working days: 7 working days after closing is never within 7 calendar days."""
+    facts, at, decision = refute(tmp_path, "deposit_refund.policy", "deposit.refund", """
+property refund_within_7_calendar_days "关店后 7 个自然日内退回保证金" / "The deposit comes back within 7 calendar days of closing"
+  when fires(refund_due)
+  expect refund.due_date <= shop.closed_on + 7 days
+""")
+    shop = facts["shop"]
+    assert facts["request"]["kind"] == "refund_after_closure" and shop["closed"] is True
+    closed_on = dt.date.fromisoformat(shop["closed_on"])
+    due = dt.date.fromisoformat(decision["values"]["refund.due_date"])
+    assert due == seventh_working_day_after(closed_on)
+    assert due > closed_on + dt.timedelta(days=7)  # what the claim denied
+    if decision["outcome"] == "allow":  # every refund condition met: the allow reason shows the date
+        assert codes(decision["reasons"]) == ["refund_due"]
+        assert decision["reasons"][0]["message"]["en"].startswith(
+            f"The approval conditions are met: the platform refunds the deposit within 7 working days of closing (by {due.isoformat()})")
+
+
+def test_false_rollout_no_authorised_account_restricted_in_the_pilot(tmp_path):
+    """A rollout: during the pilot some authorised accounts are already covered."""
+    facts, at, decision = refute(tmp_path, "official_account.policy", "official_account.own_store_only", """
+property pilot_restricts_no_authorised "内测期间授权号都不受限制" / "No authorised account is restricted during the pilot"
+  effective from 2023-11-11 until 2023-12-10
+  when account.role == authorised
+  expect not restriction.applies
+""")
+    assert dt.date(2023, 11, 11) <= at <= dt.date(2023, 12, 10)
+    assert facts["account"]["role"] == "authorised"
+    assert decision["values"]["restriction.applies"] is True  # the claim said it does not apply
+    # Independently: the SHA-256 bucket of the id lies below the pilot's linear ramp 0% → 50% that day.
+    digest = hashlib.sha256(f"own_store_rollout\x00{facts['account']['id']}".encode("utf-8")).digest()
+    bucket = Fraction(int.from_bytes(digest[:8], "big"), 1 << 64)
+    share = Fraction(1, 2) * Fraction((at - dt.date(2023, 11, 11)).days, 29)
+    assert bucket < share
+
+
+def test_false_exception_ignored_tiered_below_50_percent(tmp_path):
+    """An exception: existing tiered-shipping products override the 50% floor."""
+    facts, at, decision = refute(tmp_path, "shipping.policy", "shipping", """
+property tiered_below_50_denied "现货比例低于 50% 的阶梯发货商品一律拒绝" / "Tiered shipping below a 50% spot share is always denied"
+  when product.shipping_mode == shipping_tiered and shop.spot_order_ratio_60d >= 0% and shop.spot_order_ratio_60d < 50%
+  expect outcome == deny
+""")
+    assert facts["product"]["shipping_mode"] == "shipping_tiered" and facts["product"]["existing_tiered"] is True
+    assert Decimal(0) <= percent(facts["shop"]["spot_order_ratio_60d"]) < Decimal("0.5")
+    assert decision["outcome"] == "allow"  # the claim said deny
+    assert [(r["rule"], r["code"]) for r in decision["reasons"]] == [("existing_tiered_kept", "existing_tiered_not_delisted")]
+    assert decision["warnings"] == []
+    assert decision["values"] == {"shipping.spot_max_hours": 48, "shipping.tiered_band": "tiered_band_unavailable"}
+
+
+def test_false_warning_low_conversion_denied(tmp_path):
+    """A warning: a click conversion under 3% must be optimised, but the decision stays allow."""
+    facts, at, decision = refute(tmp_path, "cart_metrics.policy", "cart.metrics", """
+property low_conversion_denied "点击转化率低于 3% 即拒绝" / "A click conversion under 3% is denied"
+  when cart.click_conversion_rate >= 0% and cart.click_conversion_rate < 3% and cart.return_rate >= 0%
+  expect outcome == deny
+""")
+    cart = {k: percent(v) for k, v in facts["cart"].items()}
+    assert Decimal(0) <= cart["click_conversion_rate"] < Decimal("0.03")
+    assert decision["outcome"] == "allow" and decision["reasons"] == []  # the claim said deny
+    expected = ["conversion_needs_optimisation"]
+    if cart["orders_share_above_500"] > Decimal("0.3"):
+        expected.append("high_price_share_alert")
+    if cart["return_rate"] > Decimal("0.3"):
+        expected.append("return_rate_quality_control")
+    assert codes(decision["warnings"]) == expected
+    assert decision["values"]["metrics.conversion_grade"] == "metric_alert"
+
+
+def test_false_warning_counterfeit_never_refunded(tmp_path):
+    """A warning never changes the outcome: the counterfeit deduction warns, the refund past the novice period is allowed."""
+    facts, at, decision = refute(tmp_path, "deposit_stage.policy", "deposit.stage", """
+property counterfeit_never_refunded "售假的店铺一律不退还保证金" / "A shop selling counterfeits never gets its deposit back"
+  when deposit.request == refund_deposit and violation.counterfeit
+  expect outcome == deny
+""")
+    shop = facts["shop"]
+    assert facts["deposit"]["request"] == "refund_deposit" and facts["violation"]["counterfeit"] is True
+    # Only the novice period asks for a clean record; the mature period asks for settled orders and the
+    # brand period for a warranty letter (assumption refund_conditions_per_stage).
+    assert shop["age_days"] > 90
+    stage = "mature_period" if shop["age_days"] <= 180 else "brand_period"
+    assert shop["orders_settled" if stage == "mature_period" else "warranty_letter"] is True
+    assert decision["outcome"] == "allow" and decision["reasons"] == []  # the claim said deny
+    assert "deduct_counterfeit" in codes(decision["warnings"])
+    values = decision["values"]
+    assert values["deposit.stage"] == stage and values["deposit.ratio"] == "100%"
+    base = money(facts["deposit"]["base"])
+    assert money(values["deposit.required"]) == base
+    assert money(values["deposit.counterfeit_deduction"]) == base == money(values["deposit.total_deduction"])
+
+
+# ====================================================================== claims that cannot be computed
+
+
+def test_claim_on_a_not_stated_cell_fails_with_the_decision_error(tmp_path):
+    book = tmp_path / "policies"
+    shutil.copytree(POLICIES, book)
+    path = book / "shop_deposit.policy"
+    path.write_text(path.read_text(encoding="utf-8") + """
+property enterprise_deposit_known "企业的保证金总能算出" / "An enterprise's deposit can always be computed"
+  when shop.subject == enterprise and shop.categories != {} and all(c in {apparel_underwear, kitchenware} for c in shop.categories)
+  expect shop.deposit >= ¥0
+""", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("verify", "shop.deposit", "--policies", str(book), "--out", str(out), "--json")
+    assert result.returncode == 1, result.stdout
+    props = {p["name"]: p for p in json.loads(result.stdout)["policies"][0]["properties"]}
+    bad = props.pop("enterprise_deposit_known")
+    assert {p["status"] for p in props.values()} == {"proved"}  # the book's own properties still hold
+    assert bad["status"] == "failed"
+    cx = bad["counterexample"]
+    assert cx["facts"]["shop"]["subject"] == "enterprise" and "kitchenware" in cx["facts"]["shop"]["categories"]
+    assert cx["decision"] is None and cx["claim_error"] is None
+    assert cx["decision_error"] == {
+        "zh": "来源文件没有给出表 `shop_deposit_standard` 中 enterprise, kitchenware 的取值",
+        "en": "the sources state no value for enterprise, kitchenware in table `shop_deposit_standard`",
+    }
+    text = run("verify", "shop.deposit", "--policies", str(book), "--property", "enterprise_deposit_known")
+    assert text.returncode == 1
+    assert "✗ FAILED  enterprise_deposit_known: An enterprise's deposit can always be computed" in text.stdout
+    assert ("      the decision fails: the sources state no value for enterprise, kitchenware in table "
+            "`shop_deposit_standard`") in text.stdout
+    # The replay fails the same way: a user error naming the cell, exit 2.
+    replay = run("eval", "shop.deposit", "--facts", str(out / "shop.deposit.enterprise_deposit_known.json"),
+                 "--at", cx["at"], "--policies", str(book), "--json")
+    assert replay.returncode == 2 and replay.stdout == ""
+    assert "the sources state no value for enterprise, kitchenware in table `shop_deposit_standard`" in replay.stderr
+
+
+def test_claim_on_a_value_with_no_case_fails_with_the_claim_error(tmp_path):
+    book = tmp_path / "policies"
+    shutil.copytree(POLICIES, book)
+    path = book / "product_sharing.policy"
+    path.write_text(path.read_text(encoding="utf-8") + """
+property income_channel_known "佣金收入总有查看位置" / "The commission income can always be seen somewhere"
+  expect sharing.income_channel == income_showcase_commission or sharing.income_channel == income_taobao_union
+""", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("verify", "product.sharing", "--policies", str(book), "--property", "income_channel_known",
+                 "--out", str(out), "--json")
+    assert result.returncode == 1, result.stdout
+    [prop] = json.loads(result.stdout)["policies"][0]["properties"]
+    assert prop["status"] == "failed"
+    cx = prop["counterexample"]
+    assert cx["facts"]["product"]["source"] not in ("sharing_selected_alliance", "sharing_taobao_tmall")
+    assert cx["decision_error"] is None
+    assert cx["claim_error"]["en"] == f"`sharing.income_channel` has no applicable value on {cx['at']}"
+    # The decision itself succeeds and simply has no such value.
+    replay = run("eval", "product.sharing", "--facts", str(out / "product.sharing.income_channel_known.json"),
+                 "--at", cx["at"], "--policies", str(book), "--json")
+    assert replay.returncode == 0, replay.stderr
+    decision = json.loads(replay.stdout)
+    assert decision == cx["decision"]
+    assert "sharing.income_channel" not in decision["values"]
+    text = run("verify", "product.sharing", "--policies", str(book), "--property", "income_channel_known")
+    assert f"      the claim cannot be computed: `sharing.income_channel` has no applicable value on {cx['at']}" in text.stdout
