@@ -182,7 +182,7 @@ class Encoding:
         self.buckets: dict[tuple[str, str], Any] = {}  # (rollout, key input) -> bucket variable
         self.apps: list[CalendarApp] = []
         self.lemmas: list[Any] = []
-        self.refined: dict[str, set[tuple[int, int]]] = {}  # function name -> stretches (first, last day) stated
+        self.refinements: dict[str, int] = {}  # function name -> how often it was refined
 
     def enum(self, name: str, model: Model | None = None) -> tuple[Any, dict[str, Any]]:
         """The sort of an enum; another version of the book must declare the same values."""

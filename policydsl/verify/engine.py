@@ -127,12 +127,14 @@ def _inexact_reals(enc: Encoding, model: z3.ModelRef) -> list[Any]:
     return out
 
 
-REFINE_WINDOW = 400  # days either side of a wrong value whose real values are stated at once
+REFINE_WINDOW = 400  # days either side of a wrong value whose real values are stated at once; it
+# doubles each time the same function is wrong again, so a claim over decades needs a handful of rounds
 
 
 def _refine(enc: Encoding, model: z3.ModelRef) -> bool:
     """State the real calendar function on a window around every application whose value in the
-    model is wrong (as runs where it is `day + k` or constant); True when any was wrong."""
+    model is wrong (as runs where it is `day + k` or constant, looked up by a balanced if-then-else
+    tree over the runs); True when any was wrong."""
     wrong = False
     for app in list(enc.apps):
         arg = model.eval(app.arg, model_completion=True).as_long()
@@ -142,16 +144,23 @@ def _refine(enc: Encoding, model: z3.ModelRef) -> bool:
         if func.value(arg) == model.eval(app.result, model_completion=True).as_long():
             continue
         wrong = True
-        done = enc.refined.setdefault(func.name, set())
-        for lo, hi, mode, target in func.stretches(arg - REFINE_WINDOW, arg + REFINE_WINDOW):
-            if (lo, hi) in done:
-                continue
-            done.add((lo, hi))
-            for other in enc.apps:
-                if other.func is func:
-                    value = other.arg + target if mode == "shift" else target
-                    enc.lemmas.append(z3.Implies(z3.And(other.arg >= lo, other.arg <= hi), other.result == value))
+        times = enc.refinements[func.name] = enc.refinements.get(func.name, -1) + 1
+        window = REFINE_WINDOW << min(times, 8)
+        runs = func.stretches(arg - window, arg + window)
+        for other in enc.apps:
+            if other.func is func:
+                inside = z3.And(other.arg >= runs[0][0], other.arg <= runs[-1][1])
+                enc.lemmas.append(z3.Implies(inside, other.result == _lookup(runs, other.arg)))
     return wrong
+
+
+def _lookup(runs: list[tuple[int, int, str, int]], arg: Any) -> Any:
+    """The real function on the days the runs cover, as a balanced if-then-else tree on `arg`."""
+    if len(runs) == 1:
+        _, _, mode, target = runs[0]
+        return arg + target if mode == "shift" else z3.IntVal(target)
+    middle = len(runs) // 2
+    return z3.If(arg <= runs[middle - 1][1], _lookup(runs[:middle], arg), _lookup(runs[middle:], arg))
 
 
 def _fraction(value: Any) -> Fraction:
