@@ -2,7 +2,8 @@
 anchors, determinism, `--check`, atomic replacement, escaping, and one golden Markdown page.
 
 The fixture rule book (test_docs_support.py) has a range table, a matrix table with not_open and
-not_stated cells, a rollout, an assumption, supersession, an exception and a feature with an outline.
+not_stated cells, a rollout, an assumption, supersession, an exception, properties and a feature with an
+outline (the properties section itself is tested in test_docs_properties.py).
 To refresh the golden page after a deliberate change, run
 
     POLICYDSL_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_docs.py
@@ -74,8 +75,8 @@ def test_the_tree_has_both_languages_in_markdown_and_html(book: Path) -> None:
 EXPECTED = {
     "zh": {
         "h1": "测试保证金 fixture.deposit",
-        "h2": ["概要", "生效时间线", "输入事实", "计算取值", "规则", "表格", "灰度放开", "假设", "说明", "来源引文", "示例",
-               "政策源代码 fixture.policy"],
+        "h2": ["概要", "生效时间线", "输入事实", "计算取值", "规则", "性质（经 policydsl verify 证明）", "表格", "灰度放开",
+               "假设", "说明", "来源引文", "示例", "政策源代码 fixture.policy"],
         "matrix": [["开店主体 \\ 类目", "服饰", "珠宝"], ["个人", "¥500", "暂不开放"], ["企业", "¥2000", "原文未说明"]],
         "range": [["开店天数", "保证金比例"], ["0 至 90 天", "50%"], ["91 至 180 天", "100%"], ["大于 180 天", "80%"]],
         "cases": [["情形", "取值"], ["2023-01-01 至 2023-06-30", "30 天"], ["2023-07-01 起", "60 天"]],
@@ -104,8 +105,9 @@ EXPECTED = {
     },
     "en": {
         "h1": "Test deposit fixture.deposit",
-        "h2": ["Overview", "Timeline", "Input facts", "Computed values", "Rules", "Tables", "Rollouts", "Assumptions",
-               "Notes", "Source quotes", "Worked examples", "Policy source fixture.policy"],
+        "h2": ["Overview", "Timeline", "Input facts", "Computed values", "Rules", "Properties (proved by policydsl verify)",
+               "Tables", "Rollouts", "Assumptions", "Notes", "Source quotes", "Worked examples",
+               "Policy source fixture.policy"],
         "matrix": [["Shop subject \\ Category", "Apparel", "Jewellery"], ["Personal", "¥500", "not open"],
                    ["Company", "¥2,000", "not stated in the sources"]],
         "range": [["Shop age", "Deposit ratio"], ["0 to 90 days", "50%"], ["91 to 180 days", "100%"],

@@ -9,7 +9,7 @@ import attrs
 
 FIXTURE_POLICY = '''\
 # A small rule book for the handbook's tests: a range table, a matrix table with not_open and
-# not_stated cells, a rollout, assumptions, supersession and an exception.
+# not_stated cells, a rollout, assumptions, supersession, an exception and properties.
 unit day "天" / "days"
 
 enum subject "开店主体" / "Shop subject"
@@ -83,6 +83,20 @@ rule vip_exempt "白名单商家除外" / "Allow-listed merchants are exempt"
   allow vip_exempt "白名单商家不受开店天数限制" / "Allow-listed merchants have no shop-age limit"
   source "900_fixture.txt" quote "白名单商家除外"
 
+property young_personal_denied "上半年开店不足 30 天的个人店铺一律拒绝" / "In the first half of 2023 a personal shop under 30 days old is denied"
+  effective from 2023-01-01 until 2023-06-30
+  when shop.subject == personal and shop.category == apparel and not shop.vip and shop.age < min_age
+  expect outcome == deny and fires(age_2023) and not fires(vip_exempt)
+
+property vip_never_too_young "白名单商家从不因开店天数被拒绝" / "An allow-listed merchant is never turned down for its shop age"
+  when shop.category == apparel and shop.vip
+  expect outcome != deny and not fires(age_2023) and fires(age_2023h2) == false
+
+property h2_denied_exactly_when_young "下半年起，个人店铺恰在开店天数不足时被拒绝" / "From July, a personal shop is denied exactly when it is too young"
+  effective from 2023-07-01
+  when shop.subject == personal and shop.category == apparel
+  expect (outcome == deny) == (not shop.vip and shop.age < min_age)
+
 assume ratio_80 "品牌期比例取 80%，原文只写“八成”。" / "The brand-period ratio is taken as 80%; the text says “eight tenths”."
   about stage_ratio, age_2023
   source "900_fixture.txt" quote "品牌期按八成缴纳"
@@ -106,6 +120,10 @@ rule probe "</span><script>alert(4)</script>" / "\\"><svg onload=alert(5)>"
   require probe.flag
     else deny probe_failed "<script>alert(6)</script>" / "<script>alert(6)</script>"
   source "901_probe.txt" quote "<script>alert(7)</script>"
+
+property probe_claim "<script>alert(8)</script>" / "<img src=x onerror=alert(9)>"
+  when not probe.flag
+  expect outcome == deny and fires(probe)
 '''
 
 FEATURE_ZH = '''\

@@ -29,7 +29,8 @@ def index_view(book: PolicySet, lang: str, examples: dict[str, list[Example]]) -
         start, end = policy.effective
         groups.setdefault(pid.split(".")[0], []).append({
             "link": policy_link(book, pid, lang), "id": pid, "period": period_text(start, end, lang),
-            "implements": [inventory_link(n.value) for n in policy.decl.implements], "rules": len(policy.rules)})
+            "implements": [inventory_link(n.value) for n in policy.decl.implements], "rules": len(policy.rules),
+            "properties": len(policy.properties)})
     rules = sum(len(p.rules) for p in book.model.policies.values())
     count = sum(len(v) for v in examples.values())
     return {"subjects": [{"key": key, "anchor": f"subject-{key}", "policies": groups[key]} for key in sorted(groups)],

@@ -215,9 +215,22 @@ class Renderer:
             return self.paren(prose)
         if isinstance(expr, ast.Aggregate) and op in PRECEDENCE:
             return self.paren(prose)
+        if op in ("and", "or") and self._is_iff(expr):
+            return self.paren(prose)  # "(A exactly when B) and C"
         return prose
 
+    def _is_iff(self, expr: object) -> bool:
+        return isinstance(expr, ast.Binary) and self._iff_parts(expr.op, expr.left, expr.right)
+
+    def _iff_parts(self, op: str, left: object, right: object) -> bool:
+        """Two conditions (neither a yes/no literal) compared with == or !=."""
+        return op in ("==", "!=") and all(getattr(self.type_of(x), "kind", None) == "bool"
+                                          and not isinstance(x, ast.Literal) for x in (left, right))
+
     def _compare(self, op: str, left: object, right: object) -> Prose:
+        special = self._outcome_compare(op, left, right) or self._bool_compare(op, left, right)
+        if special is not None:
+            return special
         left_type, right_type = self.type_of(left), self.type_of(right)
         if isinstance(right, ast.SetLit) and not right.items and op in ("==", "!="):
             return self._glued(self.expr(left), self.t("x.empty" if op == "==" else "x.not_empty"), ())
@@ -227,6 +240,32 @@ class Renderer:
         left_prose = self._side(left, getattr(right_type, "unit", None))
         right_prose = self._side(right, getattr(left_type, "unit", None))
         return self._glued(left_prose, self.t(f"x.{words}"), right_prose)
+
+    def _outcome_compare(self, op: str, left: object, right: object) -> Prose | None:
+        """`outcome == deny` in a property: "结果为拒绝" / "the decision is deny" (either way round)."""
+        if op not in ("==", "!=") or not isinstance(left, (ast.OutcomeRef, ast.OutcomeLit)):
+            return None
+        if isinstance(left, ast.OutcomeLit) and isinstance(right, ast.OutcomeRef):
+            left, right = right, left
+        if not (isinstance(left, ast.OutcomeRef) and isinstance(right, ast.OutcomeLit)):
+            return None
+        return self.template("x.outcome_eq" if op == "==" else "x.outcome_ne", outcome=self.expr(right))
+
+    def _bool_compare(self, op: str, left: object, right: object) -> Prose | None:
+        """Two conditions compared: `fires(r) == (grade == alert)` reads "rule … fires exactly when …";
+        `fires(r) == false` reads "rule … does not fire"."""
+        if op not in ("==", "!=") or any(getattr(self.type_of(x), "kind", None) != "bool" for x in (left, right)):
+            return None
+        if self._iff_parts(op, left, right):
+            return self.template("x.iff" if op == "==" else "x.iff_not", a=self.expr(left), b=self.expr(right))
+        literal = [x for x in (left, right) if isinstance(x, ast.Literal) and x.kind == "bool"]
+        if literal:
+            other = right if literal[0] is left else left
+            if self._fired_rule(other) is None:
+                return None  # `shop.vip == true` keeps the ordinary wording ("白名单商家为 是")
+            holds = bool(literal[0].value) == (op == "==")
+            return self._fires(other, negated=not holds)
+        return None
 
     def _side(self, expr: object, unit: str | None) -> Prose:
         """One side of a comparison; a sum or product is bracketed so the verb clearly takes all of it."""
@@ -247,6 +286,8 @@ class Renderer:
             return self._compare(NEGATED[operand.op], operand.left, operand.right)
         if isinstance(operand, ast.Member):
             return self._member(attrs.evolve(operand, negated=not operand.negated), unit)
+        if self._fired_rule(operand) is not None:
+            return self._fires(operand, negated=True)
         if isinstance(operand, ast.Ref) and getattr(self.type_of(operand), "kind", None) == "bool":
             return self._glued(self.expr(operand), self.t("x.eq"), (Seg(rv.display("bool", False, self.lang), "value"),))
         inner = self.expr(operand)
@@ -278,10 +319,31 @@ class Renderer:
             args = self.join([self.expr(a) for a in expr.args], self.t("x.list_sep"))
             label = self.quoted(table.decl.label.get(self.lang), anchor("table", name))
             return self.template("x.table", table=label, args=args)
+        if self._fired_rule(expr) is not None:
+            return self._fires(expr)
         if name in BUILTINS and len(expr.args) in (1, 2):
             parts = dict(zip(("a", "b"), (self.expr(a) for a in expr.args)))
             return self.template(BUILTINS[name], **parts)
         return (Seg(_source_text(expr), "code"),)
+
+    def _fired_rule(self, expr: object) -> str | None:
+        """The rule of a checked `fires(rule)` in a property, else None."""
+        if not (isinstance(expr, ast.Call) and expr.func.value == "fires" and len(expr.args) == 1):
+            return None
+        kind, target = self.model.refs.get(id(expr.args[0]), ("", ""))
+        return target if kind == "rule" and any(r.name == target for r in self.policy.rules) else None
+
+    def _fires(self, expr: ast.Call, *, negated: bool = False) -> Prose:
+        """`fires(r)`: "规则「label」触发" / "rule “label” fires", the label linked to the rule."""
+        name = self._fired_rule(expr)
+        label = self.quoted(self.policy.rule(name).decl.label.get(self.lang), anchor("rule", name))
+        return self.template("x.not_fires" if negated else "x.fires", rule=label)
+
+    def _outcomeref(self, expr: ast.OutcomeRef, unit: str | None) -> Prose:
+        return (Seg(self.t("x.outcome"), "term"),)
+
+    def _outcomelit(self, expr: ast.OutcomeLit, unit: str | None) -> Prose:
+        return (Seg(self.t(f"outcome.{expr.value}"), "value"),)
 
     def _aggregate(self, expr: ast.Aggregate, unit: str | None) -> Prose:
         coll_type = self.type_of(expr.iterable)

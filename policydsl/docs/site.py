@@ -201,6 +201,9 @@ def search_index(lang: str, views: dict[str, dict], book_views: dict[str, dict])
             parts = [plain(p) for p in (rule["scope"] or (), rule["condition"] or (), rule["message"])]
             add(f"{page}#{rule['anchor']}", "rule", f"{rule['label']} — {view['title']}", rule["name"], rule["code"],
                 *parts, *(q["quote"] for q in rule["sources"]))
+        for item in view["properties"]:
+            add(f"{page}#{item['anchor']}", "property", f"{item['label']} — {view['title']}", item["name"],
+                item["period"] or "", plain(item["statement"]))
         for kind in ("inputs", "defines"):
             for item in view[kind]:
                 add(f"{page}#{item['anchor']}", kind[:-1], f"{item['label']} — {view['title']}", item["path"])

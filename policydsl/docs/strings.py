@@ -50,6 +50,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "kind.rollout": ("灰度放开", "Rollout"),
     "kind.assumption": ("假设", "Assumption"),
     "kind.note": ("说明", "Note"),
+    "kind.property": ("性质", "Property"),
     "kind.example": ("示例", "Worked example"),
     "kind.enum": ("枚举", "Enumeration"),
     "kind.term": ("术语", "Term"),
@@ -68,6 +69,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.period": ("生效期", "In force"),
     "col.implements": ("来源编号", "Inventory ids"),
     "col.rules": ("规则数", "Rules"),
+    "col.properties": ("性质数", "Properties"),
     # ---- a policy page
     "policy.overview": ("概要", "Overview"),
     "policy.id": ("政策编号", "Policy id"),
@@ -81,6 +83,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "policy.no_inputs": ("本政策没有输入事实。", "This policy reads no facts."),
     "policy.defines": ("计算取值", "Computed values"),
     "policy.rules": ("规则", "Rules"),
+    "policy.properties": ("性质（经 {command} 证明）", "Properties (proved by {command})"),
+    "policy.properties_toc": ("性质", "Properties"),
     "policy.tables": ("表格", "Tables"),
     "policy.rollouts": ("灰度放开", "Rollouts"),
     "policy.assumptions": ("假设", "Assumptions"),
@@ -125,6 +129,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rule.implements": ("来源编号", "Inventory ids"),
     "rule.source": ("原文", "Source"),
     "rule.assumed": ("相关假设", "Assumptions"),
+    # ---- properties
+    "property.intro": ("{command} 用可满足性模理论求解器证明下列每条性质：在其期间内的每一天、对每一组事实，只要前提成立，"
+                       "评估就不会出错，且断言成立；不成立时它给出反例。持续集成会运行这项证明。",
+                       "{command} proves each property below with an SMT solver, for every set of facts and every day "
+                       "of its period: wherever the premise holds, the decision succeeds without an evaluation error "
+                       "and the claim is true; where not, it shows a counterexample. CI runs it."),
+    "property.period": ("期间", "Period"),
+    "property.statement": ("断言", "Statement"),
+    "property.for_all": ("对每一组事实与每一天：{claim}", "For every set of facts and every day: {claim}"),
+    "property.for_all_when": ("对每一组事实与每一天，只要{premise}，就有：{claim}",
+                              "For every set of facts and every day where {premise}: {claim}"),
     "outcome.allow": ("允许", "allow"),
     "outcome.deny": ("拒绝", "deny"),
     "outcome.warn": ("警告", "warn"),
@@ -319,6 +334,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "x.days_between": ("{a}至{b}的天数", "the number of days from {a} to {b}"),
     "x.next_half_month": ("{a}之后的下一个半月结算日（1 日或 16 日）", "the next half-month settlement date (the 1st or the 16th) after {a}"),
     "x.month_end": ("{a}所在月份的最后一天", "the last day of the month of {a}"),
+    "x.outcome": ("结果", "the decision"),
+    "x.outcome_eq": ("结果为{outcome}", "the decision is {outcome}"),
+    "x.outcome_ne": ("结果不为{outcome}", "the decision is not {outcome}"),
+    "x.fires": ("规则{rule}触发", "rule {rule} fires"),
+    "x.not_fires": ("规则{rule}未触发", "rule {rule} does not fire"),
+    "x.iff": ("{a}，当且仅当{b}", "{a} exactly when {b}"),
+    "x.iff_not": ("{a}，当且仅当{b}不成立", "{a} exactly when {b} does not hold"),
 }
 
 

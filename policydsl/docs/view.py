@@ -27,6 +27,7 @@ from policydsl.semantics.model import Policy
 from policydsl.syntax import ast
 
 INVENTORY_ID = re.compile(r"^R(\d{3})\.\d+$")
+VERIFY = (Seg("policydsl verify", "code"),)  # the command that proves a policy's properties
 
 
 def policy_page(policy: str) -> str:
@@ -72,6 +73,9 @@ class PolicyView:
             "inputs": [self.input_view(i) for i in p.inputs.values()],
             "defines": [self.define_view(d) for d in p.defines.values()],
             "rules": [self.rule_view(r) for r in p.rules],
+            "properties": [self.property_view(x) for x in p.properties],
+            "properties_heading": self.prose.template("policy.properties", command=VERIFY),
+            "properties_intro": self.prose.template("property.intro", command=VERIFY),
             "tables": [self.table_view(t) for t in p.tables.values()],
             "rollouts": [self.rollout_view(r) for r in p.rollouts.values()],
             "assumptions": [self.note_view(a, "assume") for a in p.assumptions],
@@ -154,6 +158,26 @@ class PolicyView:
         }
         self.prose.period = (None, None)
         return view
+
+    def property_view(self, prop: ast.PropertyDecl) -> dict:
+        """A property in plain language: "for every set of facts and every day where PREMISE: CLAIM"."""
+        eff = prop.effective
+        policy_start, policy_end = self.policy.effective
+        # Defines read as constants over the days the property speaks of: its own period within the policy's.
+        start = max((d for d in (eff and eff.start, policy_start) if d), default=None)
+        end = min((d for d in (eff and eff.end, policy_end) if d), default=None)
+        self.prose.period = (start, end)
+        claim = self.prose.expr(prop.claim)
+        if prop.premise is not None:
+            statement = self.prose.template("property.for_all_when", premise=self.prose.expr(prop.premise),
+                                            claim=claim)
+        else:
+            statement = self.prose.template("property.for_all", claim=claim)
+        self.prose.period = (None, None)
+        return {"anchor": anchor("property", prop.name.value), "name": prop.name.value,
+                "label": prop.label.get(self.lang),
+                "period": period_text(eff.start, eff.end, self.lang) if eff else None,
+                "statement": statement}
 
     def rule_link(self, name: str) -> dict:
         rule = next((r for r in self.policy.rules if r.name == name), None)
