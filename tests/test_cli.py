@@ -5,7 +5,6 @@ the text a user reads (stdout/stderr), in Chinese and English. No user error may
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re

@@ -223,7 +223,7 @@ def test_not_in_force_before_an_open_ended_policy_starts():
 
 
 # ------------------------------------------------------------------ define cases
-CASES = f'''
+CASES = '''
 input vip: bool "贵宾" / "VIP"
 input n: count "数量" / "Quantity"
 input base_fee: money "基础费用" / "Base fee"

@@ -24,7 +24,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import chinese_calendar
-import pytest
 
 from conftest import POLICIES, ROOT
 

@@ -69,7 +69,7 @@ class Gen:
             lambda: f"today {self.pick(COMPARE)} {self.pick(DAYS).isoformat()}",
             lambda: f"v.total {self.pick(COMPARE)} {self.pick(COUNTS)}",
             lambda: f"v.fee {self.pick(COMPARE)} ¥{self.pick(MONEY)}",
-            lambda: f"v.fee == not_open",
+            lambda: "v.fee == not_open",
             lambda: f"v.due {self.pick(COMPARE)} {self.pick(DAYS).isoformat()}",
             lambda: f"tier(x.n) {self.pick(COMPARE)} {self.pick(COUNTS)}",
             lambda: f"any(y == {self.pick(KINDS)} for y in x.s)",

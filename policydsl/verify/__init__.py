@@ -2,7 +2,6 @@
 counterexample the real evaluator confirms."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Iterable
 
 import attrs
@@ -61,7 +60,3 @@ def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None
                                       check=found.get("check") if status == "failed" else None,
                                       reason=outcome.reason, seconds=outcome.seconds, rounds=outcome.rounds))
     return results
-
-
-def day(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)

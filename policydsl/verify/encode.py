@@ -19,7 +19,7 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import attrs
 import z3
@@ -700,7 +700,3 @@ def inside(iv: ast.Interval, x: Any) -> Any:
 
 def _is_int(term: Any) -> bool:
     return z3.is_int(term)
-
-
-def iter_facts(enc: Encoding) -> Iterable[tuple[str, V]]:
-    return enc.facts.items()
