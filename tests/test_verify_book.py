@@ -323,3 +323,33 @@ property income_channel_known "佣金收入总有查看位置" / "The commission
     assert "sharing.income_channel" not in decision["values"]
     text = run("verify", "product.sharing", "--policies", str(book), "--property", "income_channel_known")
     assert f"      the claim cannot be computed: `sharing.income_channel` has no applicable value on {cx['at']}" in text.stdout
+
+
+def test_every_property_of_the_book_says_something(tmp_path: Path) -> None:
+    """Each proof is about decisions that happen: negating the claim of every property gives a
+    counterexample (found by the solver, confirmed by the evaluator) — a claim no decision could
+    contradict, or a proof resting on an encoding that misses behaviours, would not be refuted."""
+    import policydsl
+    from policydsl.runtime.properties import check_property
+
+    book = tmp_path / "negated"
+    shutil.copytree(POLICIES, book)
+    negated = 0
+    for path in sorted(book.glob("*.policy")):
+        text = path.read_text(encoding="utf-8")
+        new, count = re.subn(r"^(  expect )(.*)$", r"\1not (\2)", text, flags=re.M)
+        path.write_text(new, encoding="utf-8")
+        negated += count
+    result = run("verify", "--policies", str(book), "--json")
+    data = json.loads(result.stdout)
+    statuses = {(p["policy"], prop["name"]): prop["status"] for p in data["policies"] for prop in p["properties"]}
+    assert result.returncode == 1 and len(statuses) == negated >= 18
+    assert set(statuses.values()) == {"failed"}, {k: v for k, v in statuses.items() if v != "failed"}
+    loaded = policydsl.load(book)
+    for p in data["policies"]:
+        compiled = loaded.compiled[p["policy"]]
+        for prop in p["properties"]:
+            cprop = next(c for c in compiled.properties if c.name == prop["name"])
+            example = prop["counterexample"]
+            verdict = check_property(compiled, cprop, example["facts"], dt.date.fromisoformat(example["at"]))
+            assert not verdict.holds and not verdict.vacuous, (p["policy"], prop["name"])
