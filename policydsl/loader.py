@@ -10,6 +10,7 @@ import attrs
 from policydsl import diagnostics as dg
 from policydsl.compile.compiler import compile_model
 from policydsl.errors import PolicyDslError
+from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.evaluate import evaluate
 from policydsl.runtime.program import CompiledPolicy
@@ -133,8 +134,6 @@ class PolicySet:
 
     def evaluate(self, policy_id: str, facts: Mapping[str, Any], at: dt.date | None = None, *,
                  trace: bool = True, coverage: bool = False) -> Decision:
-        from policydsl.runtime.calendar import today_in_shanghai
-
         policy = self.find(policy_id)
         return evaluate(self.compiled[policy.id], facts, at or today_in_shanghai(), trace=trace, coverage=coverage)
 

@@ -11,10 +11,10 @@ from typing import Any, Callable
 from policydsl.errors import InternalError, PolicyDslError
 from policydsl.runtime import calendar as cal
 from policydsl.runtime import rollout as ro
-from policydsl.runtime.evaluate import require_value
+from policydsl.runtime.evaluate import _ABSENT, require_value
 from policydsl.runtime.facts import InputSpec
 from policydsl.runtime.program import (CompiledCase, CompiledDefine, CompiledPolicy, CompiledProperty, CompiledRule,
-                                       Env, Fn)
+                                       Env, Fn, MissingFact)
 from policydsl.runtime.values import NOT_OPEN
 from policydsl.semantics.model import Model, Policy, Table
 from policydsl.syntax import ast
@@ -40,6 +40,7 @@ class PolicyCompiler:
         defines = {path: CompiledDefine(
             path=path, kind=d.type.kind, label=d.label.as_dict(),
             cases=tuple(CompiledCase(value=self.expr(c.expr), when=self.guarded(c.when) if c.when else None,
+                                     constant=self._constant(c.expr) if isinstance(c.expr, ast.Literal) else (False, None),
                                      start=c.start, end=c.end) for c in d.decl.cases),
             reads=self._reads(*[e for c in d.decl.cases for e in (c.expr, c.when) if e is not None]))
             for path, d in p.defines.items()}
@@ -147,12 +148,44 @@ class PolicyCompiler:
     def _e_Today(self, e: ast.Today) -> Fn:
         return lambda env: env.at
 
+    # The closures below are the evaluator's inner loop, so the common shapes get their own:
+    # a fact read inline (what Env.fact does), a memoised value read from the cache before
+    # falling back to require_value, and comparisons and memberships with a constant side.
+    # Each computes exactly what the general form computes, in the same order.
+
+    def _input_path(self, e: ast.Expr) -> str | None:
+        """The input path when `e` is a plain reference to an input."""
+        if isinstance(e, ast.Ref):
+            kind, target = self.model.refs.get(id(e), ("?", ""))
+            if kind == "input":
+                return target
+        return None
+
+    def _constant(self, e: ast.Expr) -> tuple[bool, Any]:
+        """(True, value) when `e` is a literal, an enum value or a set of enum values."""
+        if isinstance(e, ast.Literal):
+            return True, e.value
+        if isinstance(e, ast.Ref) and self.model.refs.get(id(e), ("?", ""))[0] == "enum":
+            return True, self.model.refs[id(e)][1].split(".", 1)[1]
+        if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.refs[id(i)][0] == "enum"
+                                              for i in e.items):
+            return True, frozenset(self.model.refs[id(i)][1].split(".", 1)[1] for i in e.items)
+        return False, None
+
     def _e_Ref(self, e: ast.Ref) -> Fn:
         kind, target = self.model.refs[id(e)]
         if kind == "input":
-            return lambda env: env.facts[target] if target in env.facts else env.fact(target)
+            def fact(env: Env) -> Any:
+                try:
+                    return env.facts[target]
+                except KeyError:
+                    raise MissingFact(target) from None
+            return fact
         if kind == "define":
-            return lambda env: require_value(env, target)
+            def define(env: Env) -> Any:
+                value = env.cache.get(target, _ABSENT)
+                return require_value(env, target) if value is _ABSENT else value
+            return define
         if kind == "var":
             return lambda env: env.vars[target]
         value = target.split(".", 1)[1]
@@ -168,11 +201,33 @@ class PolicyCompiler:
     def _e_Unary(self, e: ast.Unary) -> Fn:
         inner = self.guarded(e.operand)
         if e.op == "not":
+            path = self._input_path(e.operand)
+            if path is not None:
+                def not_fact(env: Env) -> bool:
+                    try:
+                        return not env.facts[path]
+                    except KeyError:
+                        raise MissingFact(path) from None
+                return not_fact
             return lambda env: not inner(env)
         return lambda env: -inner(env)
 
     def _e_Member(self, e: ast.Member) -> Fn:
         item, coll = self.guarded(e.item), self.expr(e.collection)
+        is_constant, constant = self._constant(e.collection)
+        if is_constant:
+            path, negated = self._input_path(e.item), e.negated
+            if path is not None:
+                def fact_in(env: Env) -> bool:
+                    try:
+                        value = env.facts[path]
+                    except KeyError:
+                        raise MissingFact(path) from None
+                    return (value not in constant) if negated else (value in constant)
+                return fact_in
+            if negated:
+                return lambda env: item(env) not in constant
+            return lambda env: item(env) in constant
         if e.negated:
             return lambda env: item(env) not in coll(env)
         return lambda env: item(env) in coll(env)
@@ -181,8 +236,7 @@ class PolicyCompiler:
         op = e.op
         if op in ("==", "!="):
             left, right = self.expr(e.left), self.expr(e.right)
-            fn = COMPARE[op]
-            return lambda env: fn(left(env), right(env))
+            return self._compare(COMPARE[op], e, left, right)
         left, right = self.guarded(e.left), self.guarded(e.right)
         if op == "and":
             return lambda env: left(env) and right(env)
@@ -190,8 +244,7 @@ class PolicyCompiler:
             return lambda env: left(env) or right(env)
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
         if op in COMPARE:
-            fn = COMPARE[op]
-            return lambda env: fn(left(env), right(env))
+            return self._compare(COMPARE[op], e, left, right)
         if lt.kind == "date" and rt.kind == "duration":
             sign = 1 if op == "+" else -1
             return lambda env: _shift(left(env), right(env), sign)
@@ -200,6 +253,31 @@ class PolicyCompiler:
         if op == "/":
             return lambda env: _divide(left(env), right(env), lt.kind == rt.kind == "count")
         fn = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+        return lambda env: fn(left(env), right(env))
+
+    def _compare(self, fn: Callable[[Any, Any], Any], e: ast.Binary, left: Fn, right: Fn) -> Fn:
+        """`fn(left(env), right(env))`, with an input on the left read inline and a constant on
+        the right taken as it is (neither can be a not-open cell, so nothing is lost unguarded)."""
+        path = self._input_path(e.left)
+        is_constant, constant = self._constant(e.right)
+        if path is not None and is_constant:
+            def fact_vs_constant(env: Env) -> Any:
+                try:
+                    value = env.facts[path]
+                except KeyError:
+                    raise MissingFact(path) from None
+                return fn(value, constant)
+            return fact_vs_constant
+        if path is not None:
+            def fact_vs(env: Env) -> Any:
+                try:
+                    value = env.facts[path]
+                except KeyError:
+                    raise MissingFact(path) from None
+                return fn(value, right(env))
+            return fact_vs
+        if is_constant:
+            return lambda env: fn(left(env), constant)
         return lambda env: fn(left(env), right(env))
 
     def _e_OutcomeRef(self, e: ast.OutcomeRef) -> Fn:

@@ -33,8 +33,24 @@ class LazyText(Mapping[str, str]):
     def __repr__(self) -> str:
         return repr(dict(self))
 
+    @classmethod
+    def of(cls, render: Callable[[str], str]) -> "LazyText":
+        """`LazyText(render)` without the call to __init__ (one per fired rule per evaluation)."""
+        text = _new(cls)
+        text._render = render
+        text._cache = {}
+        return text
 
-@attrs.frozen(kw_only=True)
+
+_new = object.__new__
+_set = object.__setattr__
+
+# Reason and Decision keep their attributes in __dict__ (not slots) so that `make_reason` and
+# `make_decision` can fill a frozen instance with one call instead of one per field: the
+# evaluator builds one Decision and a Reason per fired rule on every evaluation.
+
+
+@attrs.frozen(kw_only=True, slots=False)
 class Reason:
     rule: str
     code: str
@@ -47,6 +63,14 @@ class Reason:
                 "source": dict(self.source) if self.source else None}
 
 
+def make_reason(rule: str, code: str, outcome: str, message: Mapping[str, str],
+                source: Mapping[str, str] | None) -> Reason:
+    """`Reason(rule=..., ...)`, faster."""
+    reason = _new(Reason)
+    _set(reason, "__dict__", {"rule": rule, "code": code, "outcome": outcome, "message": message, "source": source})
+    return reason
+
+
 @attrs.frozen(kw_only=True)
 class TraceEvent:
     """One rule considered: its status and the facts and values it read."""
@@ -57,7 +81,7 @@ class TraceEvent:
     detail: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Decision:
     policy: str
     at: dt.date
@@ -83,3 +107,14 @@ class Decision:
             "reasons": [r.to_dict() for r in self.reasons],
             "warnings": [w.to_dict() for w in self.warnings],
         }
+
+
+def make_decision(policy: str, at: dt.date, outcome: str, values: Mapping[str, Any], value_kinds: Mapping[str, str],
+                  reasons: tuple[Reason, ...], warnings: tuple[Reason, ...], trace: tuple[TraceEvent, ...],
+                  coverage: frozenset[str]) -> Decision:
+    """`Decision(policy=..., ...)`, faster."""
+    decision = _new(Decision)
+    _set(decision, "__dict__", {"policy": policy, "at": at, "outcome": outcome, "values": values,
+                                "value_kinds": value_kinds, "reasons": reasons, "warnings": warnings, "trace": trace,
+                                "coverage": coverage})
+    return decision

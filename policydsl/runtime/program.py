@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_right
 from typing import Any, Callable, Mapping
 
 import attrs
 
-from policydsl.runtime.facts import InputSpec
+from policydsl.runtime.decision import LazyText, Reason, make_reason
+from policydsl.runtime.facts import FactPlan, InputSpec
 
 Fn = Callable[["Env"], Any]
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -30,17 +32,29 @@ class MissingFact(Exception):
         self.path = path
 
 
-@attrs.define(slots=True)
+@attrs.define(slots=True, init=False)
 class Env:
     """One evaluation: the typed facts, the date, memoised values and bound aggregate variables."""
 
     facts: Mapping[str, Any]
     at: dt.date
     policy: "CompiledPolicy"
-    cache: dict[str, Any] = attrs.field(factory=dict)
-    vars: dict[str, Any] = attrs.field(factory=dict)
-    hits: set[str] | None = None  # coverage items reached, when recording
-    decision: Any = None  # the Decision a property's claim reads (`outcome`, `fires(rule)`)
+    cache: dict[str, Any]
+    vars: dict[str, Any]
+    hits: set[str] | None  # coverage items reached, when recording
+    decision: Any  # the Decision a property's claim reads (`outcome`, `fires(rule)`)
+
+    def __init__(self, facts: Mapping[str, Any], at: dt.date, policy: "CompiledPolicy",
+                 cache: dict[str, Any] | None = None, vars: dict[str, Any] | None = None,
+                 hits: set[str] | None = None, decision: Any = None) -> None:
+        # written by hand (attrs' generated __init__ calls a factory per dict): one Env per evaluation
+        self.facts = facts
+        self.at = at
+        self.policy = policy
+        self.cache = {} if cache is None else cache
+        self.vars = {} if vars is None else vars
+        self.hits = hits
+        self.decision = decision
 
     def fact(self, path: str) -> Any:
         try:
@@ -55,6 +69,7 @@ class CompiledCase:
     when: Fn | None
     start: dt.date | None
     end: dt.date | None
+    constant: tuple[bool, Any] = (False, None)  # (True, v) when `value` always returns v (a literal)
 
 
 @attrs.frozen(kw_only=True)
@@ -64,6 +79,32 @@ class CompiledDefine:
     label: Mapping[str, str]
     cases: tuple[CompiledCase, ...]
     reads: frozenset[str]
+    # When no case has a `when`, the case a day takes depends on the day alone: `case_index` holds,
+    # per run of days between case dates (`case_bounds`), the 1-based index of the first case in
+    # force then, or 0 when none is. None when some case has a `when`.
+    case_bounds: tuple[dt.date, ...] | None = attrs.field(init=False, repr=False, eq=False)
+    case_index: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        bounds, index = None, ()
+        if all(case.when is None for case in self.cases):
+            bounds, firsts = _segments([(c.start, c.end) for c in self.cases])
+            index = tuple(next((i for i, c in enumerate(self.cases, start=1) if _in_force(c.start, c.end, day)), 0)
+                          for day in firsts)
+        object.__setattr__(self, "case_bounds", bounds)
+        object.__setattr__(self, "case_index", index)
+
+
+def _in_force(start: dt.date | None, end: dt.date | None, at: dt.date) -> bool:
+    return (start is None or start <= at) and (end is None or at <= end)
+
+
+def _segments(periods: list[tuple[dt.date | None, dt.date | None]]) -> tuple[tuple[dt.date, ...], list[dt.date]]:
+    """(bounds, firsts): the days where some period starts or the day after one ends, sorted, and a
+    day standing for each run of days between them; `bisect_right(bounds, at)` is `at`'s run."""
+    bounds = sorted({start for start, _ in periods if start is not None}
+                    | {end + dt.timedelta(days=1) for _, end in periods if end is not None and end < dt.date.max})
+    return tuple(bounds), [dt.date.min] + bounds
 
 
 @attrs.frozen(kw_only=True)
@@ -83,9 +124,19 @@ class CompiledRule:
     source: Mapping[str, str] | None
     reads: frozenset[str]
     message_parts: Mapping[str, tuple[tuple[str, str | None], ...]] = attrs.field(init=False, repr=False, eq=False)
+    # the Reason every firing gives when the message has no placeholders (it then reads no facts)
+    static_reason: Reason | None = attrs.field(init=False, repr=False, eq=False)
+    requires: bool = attrs.field(init=False, repr=False, eq=False)  # kind == "require"
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "message_parts", {lang: split_template(t) for lang, t in self.message.items()})
+        parts = {lang: split_template(t) for lang, t in self.message.items()}
+        object.__setattr__(self, "message_parts", parts)
+        object.__setattr__(self, "requires", self.kind == "require")
+        static = None
+        if all(len(p) == 1 and p[0][1] is None for p in parts.values()):
+            static = make_reason(self.name, self.code, self.outcome, LazyText(lambda lang: parts[lang][0][0]),
+                                 self.source)
+        object.__setattr__(self, "static_reason", static)
 
     def in_force(self, at: dt.date) -> bool:
         return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
@@ -122,9 +173,44 @@ class CompiledPolicy:
     coverage_items: tuple[str, ...] = ()
     properties: tuple[CompiledProperty, ...] = ()
     rule_index: Mapping[str, CompiledRule] = attrs.field(init=False, repr=False, eq=False)
+    fact_plan: FactPlan = attrs.field(init=False, repr=False, eq=False)
+    # the rules in force between consecutive rule start/end dates: `rules_in_force(at)`
+    _bounds: tuple[dt.date, ...] = attrs.field(init=False, repr=False, eq=False)
+    _in_force: tuple[tuple[CompiledRule, ...], ...] = attrs.field(init=False, repr=False, eq=False)
+    # per run of days, the (scope, condition or None when the rule fires unconditionally, rule) of
+    # each rule in force: the fast evaluation loop
+    _checks: tuple[tuple[tuple[Fn | None, Fn | None, CompiledRule], ...], ...] = attrs.field(
+        init=False, repr=False, eq=False)
+    has_exceptions: bool = attrs.field(init=False, repr=False, eq=False)  # some rule has exceptions
+    # per run of days, {define path: value} for each define whose cases are all literals without a
+    # `when` and one of which is in force then: what value_of would compute, ready for Env.cache
+    _static: tuple[dict[str, Any], ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "rule_index", {r.name: r for r in self.rules})
+        object.__setattr__(self, "fact_plan", FactPlan(self.inputs))
+        object.__setattr__(self, "has_exceptions", any(r.exceptions or r.exception_to for r in self.rules))
+        static = [d for d in self.defines.values()
+                  if d.case_bounds is not None and all(c.constant[0] for c in d.cases)]
+        bounds, firsts = _segments([(r.start, r.end) for r in self.rules]
+                                   + [(c.start, c.end) for d in static for c in d.cases])
+        in_force = tuple(tuple(r for r in self.rules if r.in_force(day)) for day in firsts)
+        object.__setattr__(self, "_static", tuple(
+            {d.path: d.cases[i - 1].constant[1] for d in static
+             for i in (d.case_index[bisect_right(d.case_bounds, day)],) if i} for day in firsts))
+        object.__setattr__(self, "_bounds", bounds)
+        object.__setattr__(self, "_in_force", in_force)
+        object.__setattr__(self, "_checks", tuple(tuple((r.scope, r.condition if r.requires else None, r) for r in rules)
+                                                  for rules in in_force))
+
+    def rules_in_force(self, at: dt.date) -> tuple[CompiledRule, ...]:
+        """The rules in force on `at`, in policy order."""
+        return self._in_force[bisect_right(self._bounds, at)]
+
+    def checks_in_force(self, at: dt.date) -> tuple[tuple[Fn | None, Fn | None, CompiledRule], ...]:
+        """(scope, condition, rule) of each rule in force on `at`; the condition is None for a
+        rule that fires whenever it is in scope."""
+        return self._checks[bisect_right(self._bounds, at)]
 
     def labeler(self, path: str):
         """value -> {"zh", "en"} labels for the enum values of the input or define at `path`."""

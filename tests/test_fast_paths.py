@@ -1,0 +1,222 @@
+"""The evaluator's fast paths give exactly what the general paths give.
+
+evaluate(trace=False, coverage=False) runs its own rule loop (`_decide_fast`) over the rules in force
+on the day and converts facts with a precompiled `FactPlan`; these tests hold both to the general
+path (trace=True, and `prepare`) on the real rule book, on arbitrary facts, and on the corner cases
+each shortcut takes a decision on.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from decimal import Decimal
+from types import MappingProxyType
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from policydsl.errors import PolicyDslError
+from policydsl.runtime.decision import Decision, Reason, make_decision, make_reason
+from policydsl.runtime.evaluate import evaluate
+from policydsl.runtime.facts import FactPlan, InputSpec, prepare
+
+from test_properties import POLICY_IDS, SETTINGS, dates, facts_for, rule_book
+
+
+def outcome_of(policy_id: str, facts, at: dt.date, **flags):
+    """Everything observable of one evaluation: the decision's parts, or the error's."""
+    try:
+        decision = evaluate(rule_book().compiled[policy_id], facts, at, **flags)
+    except PolicyDslError as error:
+        return ("error", error.key, error.message("zh"), error.message("en"), getattr(error, "missing", None))
+    reasons = [(r.rule, r.code, r.outcome, dict(r.message), r.source) for r in decision.reasons]
+    warnings = [(r.rule, r.code, r.outcome, dict(r.message), r.source) for r in decision.warnings]
+    values = {k: (type(v), v) for k, v in decision.values.items()}
+    return ("decision", decision.policy, decision.at, decision.outcome, values, reasons, warnings, decision.to_dict())
+
+
+def prepared(specs, facts, fast: bool):
+    try:
+        values = FactPlan(specs).prepare(facts) if fast else prepare(specs, facts)
+    except PolicyDslError as error:
+        return ("error", error.key, error.message("zh"), error.message("en"))
+    return ("values", {k: (type(v), v) for k, v in values.items()})
+
+
+# ------------------------------------------------------------------ the whole rule book, arbitrary facts
+@settings(max_examples=400, **SETTINGS)
+@given(data=st.data(), policy_id=st.sampled_from(POLICY_IDS), at=dates)
+def test_the_fast_path_decides_as_the_traced_path(data, policy_id, at):
+    facts = data.draw(facts_for(policy_id))
+    fast = outcome_of(policy_id, facts, at, trace=False)
+    assert fast == outcome_of(policy_id, facts, at, trace=True)
+    assert fast == outcome_of(policy_id, facts, at, trace=False, coverage=True)
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(data=st.data(), policy_id=st.sampled_from(POLICY_IDS), at=dates)
+def test_valid_facts_decide_the_same_on_both_paths(data, policy_id, at):
+    facts = data.draw(facts_for(policy_id, valid_only=True))
+    assert outcome_of(policy_id, facts, at, trace=False) == outcome_of(policy_id, facts, at, trace=True)
+
+
+@settings(max_examples=400, **SETTINGS)
+@given(data=st.data(), policy_id=st.sampled_from(POLICY_IDS))
+def test_the_fact_plan_prepares_as_prepare(data, policy_id):
+    specs = rule_book().compiled[policy_id].inputs
+    facts = data.draw(facts_for(policy_id))
+    assert prepared(specs, facts, fast=True) == prepared(specs, facts, fast=False)
+
+
+def test_every_policy_has_the_same_rules_in_force_on_every_boundary_day():
+    for policy in rule_book().compiled.values():
+        days = {d for r in policy.rules for d in (r.start, r.end) if d is not None}
+        days |= {d + dt.timedelta(days=k) for d in set(days) for k in (-1, 1)}
+        days |= {dt.date.min, dt.date.max, dt.date(2023, 12, 20)}
+        for day in sorted(days):
+            assert policy.rules_in_force(day) == tuple(r for r in policy.rules if r.in_force(day)), (policy.id, day)
+
+
+# ------------------------------------------------------------------ facts: exact Python types vs JSON-ish
+CART = "cart.opening"
+AT_2023 = dt.date(2023, 12, 20)
+
+
+def cart_facts(**account):
+    base = {"kind": "personal", "fans": 999, "public_videos": 3, "phone_bound": True, "real_name": True,
+            "business_licence": False, "industry_licence": False, "corporate_verified": False,
+            "legal_person_face_verified": False}
+    return {"account": {**base, **account}, "product": {"special_category": True}}
+
+
+@pytest.mark.parametrize("variant", [
+    {"account": {"kind": "个人账号"}},                   # an enum by its Chinese label
+    {"account": {"kind": "Personal account"}},          # by its English label
+    {"account": {"fans": Decimal("999")}},              # an integral Decimal count (as facts JSON parses 999.0)
+    {"account": {"fans": 999.0}},                       # an integral float count
+    {"flat": {"account.fans": 999}},                    # a flat dotted key
+    {"flat": {"account.fans": 999}, "account": {"fans": 5000}},  # the flat key wins over the nested one
+    {"wrap": MappingProxyType},                          # a read-only Mapping rather than a dict
+    {"wrap": OrderedDict},                               # a dict subclass
+    {"inner": MappingProxyType},                         # a nested Mapping that is not a dict
+])
+def test_facts_given_in_another_form_decide_the_same(variant):
+    facts = cart_facts()
+    expected = outcome_of(CART, facts, AT_2023, trace=True)
+    assert expected == outcome_of(CART, facts, AT_2023, trace=False)
+    facts = cart_facts(**variant.get("account", {}))
+    if "flat" in variant:
+        facts["account"] = {k: v for k, v in facts["account"].items() if k != "fans"}
+        facts.update(variant["flat"])
+        if "account" in variant:  # also nested, with another value: the flat key must win
+            facts["account"]["fans"] = 5000
+    if "inner" in variant:
+        facts["account"] = variant["inner"](facts["account"])
+    if "wrap" in variant:
+        facts = variant["wrap"](facts)
+    assert outcome_of(CART, facts, AT_2023, trace=False) == expected
+    assert outcome_of(CART, facts, AT_2023, trace=True) == expected
+
+
+def test_an_enum_label_is_stored_as_its_id_on_the_fast_path():
+    specs = rule_book().compiled[CART].inputs
+    values = FactPlan(specs).prepare(cart_facts(kind="企业号"))
+    assert values["account.kind"] == "enterprise"
+    assert values == prepare(specs, cart_facts(kind="企业号"))
+
+
+@pytest.mark.parametrize("raw", [True, -1, 2.5, "999", None, [], {"n": 1}, Decimal("NaN")])
+def test_an_ill_typed_or_null_count_is_treated_as_prepare_treats_it(raw):
+    facts = cart_facts(fans=raw)
+    assert outcome_of(CART, facts, AT_2023, trace=False) == outcome_of(CART, facts, AT_2023, trace=True)
+    specs = rule_book().compiled[CART].inputs
+    assert prepared(specs, facts, fast=True) == prepared(specs, facts, fast=False)
+
+
+@pytest.mark.parametrize("raw", [0, 1, "true", "yes", None, 1.0])
+def test_a_bool_fact_that_is_not_true_or_false_is_treated_as_prepare_treats_it(raw):
+    facts = cart_facts(real_name=raw)
+    assert outcome_of(CART, facts, AT_2023, trace=False) == outcome_of(CART, facts, AT_2023, trace=True)
+
+
+@pytest.mark.parametrize("account", [None, 5, [], "personal"])
+def test_a_group_that_is_not_an_object_leaves_its_facts_missing(account):
+    facts = {"account": account, "product": {"special_category": False}}
+    fast = outcome_of(CART, facts, AT_2023, trace=False)
+    assert fast == outcome_of(CART, facts, AT_2023, trace=True)
+    assert fast[0] == "error" and fast[1] == "E.missing_facts"
+    assert fast[4] == ("account.kind", "account.real_name")  # fans_2023 stops at its scope
+
+
+def test_every_missing_fact_is_named_on_the_fast_path():
+    facts = cart_facts()
+    del facts["account"]["fans"], facts["account"]["real_name"]
+    fast = outcome_of(CART, facts, AT_2023, trace=False)
+    assert fast == outcome_of(CART, facts, AT_2023, trace=True)
+    assert fast[1] == "E.missing_facts" and fast[4] == ("account.fans", "account.real_name")
+
+
+def test_a_top_level_input_and_a_deep_path_take_the_same_values_on_both_paths():
+    specs = {path: InputSpec(path=path, kind=kind, label={"zh": path, "en": path}, enum_values=enums)
+             for path, kind, enums in [("scene", "enum", {"live": {"zh": "直播", "en": "Live"}}),
+                                       ("a.b.c", "count", None), ("a.b.d", "money", None), ("x.rate", "percent", None),
+                                       ("x.day", "date", None), ("x.tags", "set", {"t": {"zh": "标签", "en": "Tag"}})]}
+    for facts in [{"scene": "直播", "a": {"b": {"c": 3, "d": "¥1.50"}}, "x": {"rate": "80%", "day": "2024-01-31",
+                                                                          "tags": ["t", "Tag"]}},
+                  {"scene": "live", "a.b.c": 4, "a": {"b": {"c": 5}}, "x": {"rate": Decimal("0.5")}},
+                  {"scene": "nope", "a": {"b": {"c": -1}}, "x": {"rate": 80, "day": "2024-13-01"}},
+                  {"scene": None, "a": {"b": None}, "x": []}]:
+        assert prepared(specs, facts, fast=True) == prepared(specs, facts, fast=False)
+
+
+# ------------------------------------------------------------------ decisions and reasons
+def test_messages_stay_lazy_on_the_fast_path():
+    decision = rule_book().evaluate(CART, cart_facts(), AT_2023, trace=False)
+    fans = next(r for r in decision.reasons if r.rule == "fans_2023")
+    assert fans.message._cache == {}  # nothing rendered until someone reads it
+    assert fans.message["en"] == "999 followers, below the threshold of 1,000"
+    assert set(fans.message._cache) == {"en"}
+
+
+def test_a_reason_without_placeholders_is_the_same_on_both_paths_and_reads_like_a_fresh_one():
+    facts = cart_facts(kind="enterprise")
+    fast = rule_book().evaluate(CART, facts, AT_2023, trace=False)
+    traced = rule_book().evaluate(CART, facts, AT_2023, trace=True)
+    assert fast.reasons == traced.reasons
+    licence = next(r for r in fast.reasons if r.rule == "business_licence_2023")
+    assert dict(licence.message) == {"zh": "企业号必须上传营业执照", "en": "An enterprise account must upload its business licence"}
+    assert licence == Reason(rule="business_licence_2023", code="business_licence_missing", outcome="deny",
+                             message=dict(licence.message), source=licence.source)
+
+
+def test_the_fast_decision_has_no_trace_and_no_coverage():
+    decision = rule_book().evaluate(CART, cart_facts(), AT_2023, trace=False)
+    assert decision.trace == () and decision.coverage == frozenset()
+    assert decision.outcome == "deny" and decision.values == {"cart.min_fans": 1000}
+
+
+def test_the_fast_constructors_build_what_the_classes_build():
+    kw = dict(rule="r", code="c", outcome="deny", message={"zh": "中", "en": "en"}, source=None)
+    assert make_reason(**kw) == Reason(**kw) and repr(make_reason(**kw)) == repr(Reason(**kw))
+    dkw = dict(policy="p", at=AT_2023, outcome="deny", values={"v": 1}, value_kinds={"v": "count"},
+               reasons=(Reason(**kw),), warnings=(), trace=(), coverage=frozenset())
+    made = make_decision(**dkw)
+    assert made == Decision(**dkw) and repr(made) == repr(Decision(**dkw)) and made.to_dict() == Decision(**dkw).to_dict()
+    with pytest.raises(AttributeError):
+        made.outcome = "allow"  # still frozen
+    with pytest.raises(AttributeError):
+        make_reason(**kw).code = "x"
+
+
+def test_a_policy_with_exceptions_decides_the_same_on_both_paths():
+    book = rule_book()
+    facts = {"shop": {"type": "individual_store", "cross_border": False, "closed": False},
+             "account": {"role": "authorised", "id": "dy0042"}, "scene": "showcase", "product": {"own_store": False}}
+    for variant in ({}, {"shop": {"type": "individual_store", "cross_border": True, "closed": False}},
+                    {"shop": {"type": "individual_store", "cross_border": False, "closed": True}}):
+        case = {**facts, **variant}
+        for day in range(0, 90, 7):
+            at = dt.date(2023, 11, 1) + dt.timedelta(days=day)
+            assert outcome_of("official_account.own_store_only", case, at, trace=False) == \
+                outcome_of("official_account.own_store_only", case, at, trace=True)
+    assert book.compiled["official_account.own_store_only"].has_exceptions
