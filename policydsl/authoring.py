@@ -809,6 +809,15 @@ rule personal_fans "个人账号粉丝门槛" / "Follower threshold for personal
     else deny fans_below_threshold "粉丝数 {account.fans}，未达到 {example.min_fans}" / "{account.fans} followers, below {example.min_fans}"
   source "example.txt" quote "个人账号粉丝数达到1000人，方可开通购物车。"
 
+# ---------------------------------------------------------------- properties / 性质（policydsl verify 证明）
+property personal_low_fans_denied "粉丝不足 1000 的个人账号一律拒绝" / "A personal account under 1,000 followers is always denied"
+  when account.kind == personal and account.fans < 1000
+  expect outcome == deny and fires(personal_fans)
+
+property enterprise_always_allowed "企业号不受粉丝数限制" / "An enterprise account is never held to the follower threshold"
+  when account.kind == enterprise
+  expect outcome == allow
+
 # ---------------------------------------------------------------- assumptions / 假设
 assume enterprise_unlimited "原文只对个人账号设粉丝门槛，本政策不限制企业号的粉丝数。" / "The document sets a follower threshold for personal accounts only, so this policy sets none for enterprise accounts."
   about R000.1, personal_fans
@@ -856,6 +865,7 @@ assume enterprise_unlimited "原文只对个人账号设粉丝门槛，本政策
 ```sh
 policydsl check policies --sources sources      # 检查政策并逐字核对引文 / check, verifying quotes verbatim
 policydsl test features --coverage 100          # 运行特性文件，要求规则全覆盖 / run the features at 100% rule coverage
+policydsl verify                                # 用求解器证明 property / prove the properties with the solver
 policydsl docs                                  # 渲染双语手册到 generated_docs/ / render the bilingual handbook
 echo '{"account": {"kind": "personal", "fans": 999}}' | policydsl eval example --facts - --at 2024-06-01
 policydsl explain-code P0201                    # 解释一个诊断代码 / explain a diagnostic code

@@ -33,6 +33,11 @@ def test_init_then_check_test_and_docs_all_pass(tmp_path: Path) -> None:
     assert "  ✓ example (Example: shopping cart opening): 2/2 = 100.0%" in test.stdout
     assert "4 passed" in test.stdout
 
+    verify = run("verify", cwd=book)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert verify.stdout.rstrip().splitlines()[-1].startswith(
+        "1 policies, 2 properties: 2 proved, 0 failed, 0 undecided, 0 vacuous")
+
     docs = run("docs", cwd=book)
     assert docs.returncode == 0, docs.stderr
     assert (book / "generated_docs" / "index.html").is_file()
