@@ -25,6 +25,7 @@ import click
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.cli import LANG, guarded  # the CLI loads this module only after it has both
 
 # key -> (zh, en): every user-facing string of this command.
 STRINGS: dict[str, tuple[str, str]] = {
@@ -406,17 +407,6 @@ def render_proofs(proofs: dict, lang: str) -> str:
 
 
 # ------------------------------------------------------------------ command
-def _lang_option():
-    from policydsl.cli import LANG
-
-    return LANG
-
-
-def _guarded(fn):
-    from policydsl.cli import guarded
-
-    return guarded(fn)
-
 
 def _load(folder: str):
     from policydsl.loader import load
@@ -452,8 +442,8 @@ def input_kinds(*books) -> dict[str, str]:
 @click.option("--examples", "examples", type=int, default=3, show_default=True,
               help="每种变化最多显示的示例数 / at most this many examples per kind of change")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
-@_lang_option()
-@_guarded
+@LANG
+@guarded
 def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_names: tuple[str, ...],
          at_text: str | None, examples: int, as_json: bool, lang: str | None) -> None:
     """比较规则库的两个版本：求解器证明等价或给出反例，并统计样本记录的变化 / compare two rule-book versions: solver proofs or counterexamples, and the changes over sample records."""

@@ -26,6 +26,7 @@ from policydsl.loader import PolicyLoadError, policy_files
 from policydsl.source import SourceFile
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
+from policydsl.cli import LANG, guarded  # the CLI loads this module only after it has both
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "syntax": ("有语法错误，无法格式化", "cannot format: the text has syntax errors"),
@@ -368,17 +369,6 @@ def _files(paths: Iterable[str]) -> list[Path]:
     return files
 
 
-def _lang_option():
-    from policydsl.cli import LANG
-
-    return LANG
-
-
-def _guarded(fn):
-    from policydsl.cli import guarded
-
-    return guarded(fn)
-
 
 @click.command("fmt")
 @click.argument("paths", nargs=-1, type=click.Path())
@@ -386,8 +376,8 @@ def _guarded(fn):
               help="只检查，不改写；有文件需要格式化时退出码为 1 / check only: exit 1 if a file would change")
 @click.option("--diff", "show_diff", is_flag=True,
               help="打印统一差异，不改写 / print a unified diff instead of rewriting")
-@_lang_option()
-@_guarded
+@LANG
+@guarded
 def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | None) -> None:
     """按统一格式排版政策文件 / format policy files in the one canonical layout."""
     lang = lang or i18n.default_lang()

@@ -27,6 +27,7 @@ from policydsl.errors import PolicyDslError
 from policydsl.runtime import rollout as ro
 from policydsl.runtime import values as rv
 from policydsl.syntax import ast
+from policydsl.cli import LANG, guarded  # the CLI loads this module only after it has both
 
 DEFAULT_POPULATION = 10_000
 DEFAULT_PREFIX = "id-"
@@ -373,17 +374,6 @@ def _parse_date(text: str) -> dt.date:
         raise SimulationError("E.bad_date", value=text) from None
 
 
-def _lang_option():
-    from policydsl.cli import LANG
-
-    return LANG
-
-
-def _guarded(fn):
-    from policydsl.cli import guarded
-
-    return guarded(fn)
-
 
 @click.command("rollout")
 @click.argument("policy")
@@ -400,8 +390,8 @@ def _guarded(fn):
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True,
               help="政策文件夹 / folder of policies")
-@_lang_option()
-@_guarded
+@LANG
+@guarded
 def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: str, population: int,
             seed_prefix: str, svg_path: str | None, as_json: bool, policies_dir: str, lang: str | None) -> None:
     """逐日模拟灰度放开的阶段、目标份额与覆盖比例 / simulate a rollout day by day: phase, target and covered share."""

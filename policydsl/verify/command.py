@@ -16,6 +16,7 @@ import click
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.cli import LANG, NO_SUCH_PATH, guarded  # the CLI loads this module only after it has all three
 
 STRINGS: dict[str, tuple[str, str]] = {
     "heading": ("{title}（{policy}）", "{title} ({policy})"),
@@ -45,17 +46,6 @@ s = i18n.register("verify", STRINGS)
 MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
 
 
-def _lang_option():
-    from policydsl.cli import LANG
-
-    return LANG
-
-
-def _guarded(fn):
-    from policydsl.cli import guarded
-
-    return guarded(fn)
-
 
 @click.command("verify")
 @click.argument("policies", nargs=-1)
@@ -66,12 +56,11 @@ def _guarded(fn):
 @click.option("--out", "out_dir", type=click.Path(), default=None,
               help="把反例的事实文件写入此文件夹 / write counterexample facts files into this folder")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
-@_lang_option()
-@_guarded
+@LANG
+@guarded
 def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...], out_dir: str | None,
            as_json: bool, lang: str | None) -> None:
     """用 SMT 求解器证明政策的 property，或给出反例 / prove the properties of policies with an SMT solver, or show counterexamples."""
-    from policydsl.cli import NO_SUCH_PATH
     from policydsl.loader import load
     from policydsl.verify import verify_policy
 
