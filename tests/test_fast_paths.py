@@ -1,13 +1,15 @@
 """The evaluator's fast paths give exactly what the general paths give.
 
 evaluate(trace=False, coverage=False) runs its own rule loop (`_decide_fast`) over the rules in force
-on the day and converts facts with a precompiled `FactPlan`; these tests hold both to the general
-path (trace=True, and `prepare`) on the real rule book, on arbitrary facts, and on the corner cases
-each shortcut takes a decision on.
+on the day, with the constant dated values looked up by day. These tests hold it to the traced loop
+(trace=True), `FactPlan` (which both loops use to convert facts) to `prepare`, and the day lookups to
+plain scans, on the real rule book, on arbitrary facts, and on the corner cases each shortcut takes a
+decision on.
 """
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import OrderedDict
 from decimal import Decimal
 from types import MappingProxyType
@@ -61,10 +63,12 @@ def test_valid_facts_decide_the_same_on_both_paths(data, policy_id, at):
 
 
 @settings(max_examples=400, **SETTINGS)
-@given(data=st.data(), policy_id=st.sampled_from(POLICY_IDS))
-def test_the_fact_plan_prepares_as_prepare(data, policy_id):
+@given(data=st.data(), policy_id=st.sampled_from(POLICY_IDS), nested_only=st.booleans())
+def test_the_fact_plan_prepares_as_prepare(data, policy_id, nested_only):
+    """With flat dotted keys the plan hands over to `prepare`; nested facts (half the draws) take
+    the plan's own per-group path, valid or not."""
     specs = rule_book().compiled[policy_id].inputs
-    facts = data.draw(facts_for(policy_id))
+    facts = data.draw(facts_for(policy_id, nested_only=nested_only))
     assert prepared(specs, facts, fast=True) == prepared(specs, facts, fast=False)
 
 
@@ -73,8 +77,22 @@ def test_every_policy_has_the_same_rules_in_force_on_every_boundary_day():
         days = {d for r in policy.rules for d in (r.start, r.end) if d is not None}
         days |= {d + dt.timedelta(days=k) for d in set(days) for k in (-1, 1)}
         days |= {dt.date.min, dt.date.max, dt.date(2023, 12, 20)}
+        days |= {d + dt.timedelta(days=k) for define in policy.defines.values() for case in define.cases
+                 for d in (case.start, case.end) if d is not None for k in (-1, 0, 1)
+                 if dt.date.min < d < dt.date.max}
         for day in sorted(days):
             assert policy.rules_in_force(day) == tuple(r for r in policy.rules if r.in_force(day)), (policy.id, day)
+            for define in policy.defines.values():
+                if define.case_bounds is None:
+                    continue
+                scan = next((i for i, c in enumerate(define.cases, start=1)
+                             if (c.start is None or c.start <= day) and (c.end is None or day <= c.end)), 0)
+                assert define.case_index[bisect_right(define.case_bounds, day)] == scan, (define.path, day)
+            static = policy._static[bisect_right(policy._bounds, day)]
+            for path, value in static.items():
+                case = next(c for c in policy.defines[path].cases
+                            if (c.start is None or c.start <= day) and (c.end is None or day <= c.end))
+                assert case.constant == (True, value), (path, day)
 
 
 # ------------------------------------------------------------------ facts: exact Python types vs JSON-ish
@@ -136,6 +154,8 @@ def test_an_ill_typed_or_null_count_is_treated_as_prepare_treats_it(raw):
 @pytest.mark.parametrize("raw", [0, 1, "true", "yes", None, 1.0])
 def test_a_bool_fact_that_is_not_true_or_false_is_treated_as_prepare_treats_it(raw):
     facts = cart_facts(real_name=raw)
+    specs = rule_book().compiled[CART].inputs
+    assert prepared(specs, facts, fast=True) == prepared(specs, facts, fast=False)
     assert outcome_of(CART, facts, AT_2023, trace=False) == outcome_of(CART, facts, AT_2023, trace=True)
 
 

@@ -178,9 +178,10 @@ WRONG_ENUM = st.sampled_from(["", "PERSONAL", "personal account", "旗舰", "liv
 
 
 @st.composite
-def facts_for(draw, policy_id: str, *, valid_only: bool = False):
+def facts_for(draw, policy_id: str, *, valid_only: bool = False, nested_only: bool = False):
     """Facts for every input; unless valid_only, each is missing, junk or a wrong enum with a drawn
-    probability (0% to 50%), so that decisions, missing facts and bad facts all occur."""
+    probability (0% to 50%), so that decisions, missing facts and bad facts all occur; unless
+    nested_only, some are given as flat dotted keys."""
     specs = rule_book().compiled[policy_id].inputs
     noise = 0 if valid_only else draw(st.sampled_from([0, 5, 15, 50]))
     facts: dict = {}
@@ -189,7 +190,7 @@ def facts_for(draw, policy_id: str, *, valid_only: bool = False):
         if corrupt and draw(st.booleans()):
             continue  # missing
         value = draw(st.one_of(junk, WRONG_ENUM) if corrupt else valid_value(spec))
-        if not valid_only and draw(st.booleans()) and draw(st.booleans()):
+        if not valid_only and not nested_only and draw(st.booleans()) and draw(st.booleans()):
             facts[path] = value  # flat key
             continue
         node = facts

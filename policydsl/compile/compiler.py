@@ -40,7 +40,7 @@ class PolicyCompiler:
         defines = {path: CompiledDefine(
             path=path, kind=d.type.kind, label=d.label.as_dict(),
             cases=tuple(CompiledCase(value=self.expr(c.expr), when=self.guarded(c.when) if c.when else None,
-                                     constant=self._constant(c.expr) if isinstance(c.expr, ast.Literal) else (False, None),
+                                     constant=self._constant(c.expr),
                                      start=c.start, end=c.end) for c in d.decl.cases),
             reads=self._reads(*[e for c in d.decl.cases for e in (c.expr, c.when) if e is not None]))
             for path, d in p.defines.items()}
@@ -192,8 +192,8 @@ class PolicyCompiler:
         return lambda env: value
 
     def _e_SetLit(self, e: ast.SetLit) -> Fn:
-        if all(isinstance(i, ast.Ref) and self.model.refs[id(i)][0] == "enum" for i in e.items):
-            constant = frozenset(self.model.refs[id(i)][1].split(".", 1)[1] for i in e.items)
+        is_constant, constant = self._constant(e)
+        if is_constant:
             return lambda env: constant
         items = [self.expr(i) for i in e.items]
         return lambda env: frozenset(f(env) for f in items)

@@ -29,29 +29,37 @@ def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, t
         raise
 
 
-def _decide(policy: CompiledPolicy, env: Env, trace: bool) -> Decision:
-    at = env.at
-    missing: dict[str, None] = {}
+def _statuses(policy: CompiledPolicy, rules: tuple[CompiledRule, ...], env: Env,
+              missing: dict[str, None]) -> list[tuple[CompiledRule, str, str | None]]:
+    """(rule, status, overriding exception) for each rule; a missing fact is noted and the rest
+    still runs, so one evaluation names every missing fact."""
     applies: dict[str, bool] = {}
     statuses: list[tuple[CompiledRule, str, str | None]] = []
     overriding: set[str] = set()
-    for rule in policy.rules:
+    for rule in rules:
         try:
             status, by = _run_rule(policy, rule, env, applies)
         except MissingFact as exc:
-            missing[exc.path] = None  # the rest still runs, so one evaluation names every missing fact
+            missing[exc.path] = None
             status, by = "missing", None
         if by is not None:
             overriding.add(by)
         statuses.append((rule, status, by))
+    # an exception speaks only when it overrides a rule that applied
+    return [(rule, "not_needed" if status == "fired" and rule.exception_to and rule.name not in overriding
+             else status, by) for rule, status, by in statuses]
+
+
+def _decide(policy: CompiledPolicy, env: Env, trace: bool) -> Decision:
+    at = env.at
+    missing: dict[str, None] = {}
+    statuses = _statuses(policy, policy.rules, env, missing)
     events: list[TraceEvent] = []
     reasons: list[Reason] = []
     warnings: list[Reason] = []
     allows: list[Reason] = []
     hits = env.hits
     for rule, status, by in statuses:
-        if status == "fired" and rule.exception_to and rule.name not in overriding:
-            status = "not_needed"  # an exception speaks only when it overrides a rule that applied
         if trace:
             events.append(TraceEvent(rule=rule.name, status=status, reads=_reads(rule.reads, env), detail=by))
         if status == "fired":
@@ -72,17 +80,11 @@ def _decide(policy: CompiledPolicy, env: Env, trace: bool) -> Decision:
 def _decide_fast(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date) -> Decision:
     """`_decide` without a trace or coverage: the same statuses, reasons, values and errors, computed
     over only the rules in force on the day (`_run_rule` sets nothing else for the others), without
-    recording what each rule read, in one function (calls are what costs in CPython)."""
-    env = _new(Env)  # Env(facts, at, policy) without the call to __init__
-    env.facts = policy.fact_plan.prepare(facts)
-    env.at = at
-    env.policy = policy
+    recording what each rule read; rules with no exceptions are checked inline (calls are what
+    costs in CPython)."""
     run = bisect_right(policy._bounds, at)  # the run of days `at` is in: see CompiledPolicy
     static = policy._static[run]
-    env.cache = cache = static.copy() if static else {}
-    env.vars = {}
-    env.hits = None
-    env.decision = None
+    env = Env(policy.fact_plan.prepare(facts), at, policy, static.copy() if static else None)
     missing: dict[str, None] | None = None
     reasons: list[Reason] = []
     warnings: list[Reason] | None = None
@@ -90,11 +92,10 @@ def _decide_fast(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date) 
     try:
         if policy.has_exceptions:
             missing = {}
-            fired: list[CompiledRule] = []
-            _run_with_exceptions(policy, env, fired, missing)
-            checks = tuple((None, None, rule) for rule in fired)
+            checks = tuple((None, None, rule) for rule, status, _ in
+                           _statuses(policy, policy.rules_in_force(at), env, missing) if status == "fired")
         else:
-            checks = policy._checks[run]  # policy.checks_in_force(at)
+            checks = policy._checks[run]  # (scope, condition, rule) of each rule in force on `at`
         for scope, condition, rule in checks:
             try:
                 if scope is not None and not scope(env):
@@ -118,59 +119,19 @@ def _decide_fast(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date) 
                 if allows is None:
                     allows = []
                 allows.append(reason)
-        values: dict[str, Any] = {}
-        for path in policy.defines:  # _values
-            if path in cache:
-                value = cache[path]
-            else:
-                try:
-                    value = value_of(env, path)
-                except MissingFact as exc:
-                    if missing is None:
-                        missing = {}
-                    missing[exc.path] = None
-                    continue
-            if value is not _ABSENT:
-                values[path] = value
+        if missing is None:
+            missing = {}
+        values = _values(policy, env, missing)
         if missing:
             raise _missing_error(policy, missing)
     except PolicyDslError as exc:
         exc.coverage = _NO_COVERAGE  # type: ignore[attr-defined]
         raise
-    decision = _new(Decision)  # make_decision(...), inline
-    _set(decision, "__dict__", {
-        "policy": policy.id, "at": at, "outcome": "deny" if reasons else "allow", "values": values,
-        "value_kinds": policy.value_kinds, "reasons": tuple(reasons or allows or ()),
-        "warnings": tuple(warnings) if warnings else (), "trace": (), "coverage": _NO_COVERAGE})
-    return decision
+    return make_decision(policy.id, at, "deny" if reasons else "allow", values, policy.value_kinds,
+                         tuple(reasons or allows or ()), tuple(warnings) if warnings else (), (), _NO_COVERAGE)
 
 
 _NO_COVERAGE: frozenset[str] = frozenset()
-
-
-def _run_with_exceptions(policy: CompiledPolicy, env: Env, fired: list[CompiledRule], missing: dict[str, None]) -> None:
-    """The rule loop of `_decide_fast` for a policy with exceptions: `fired` gets the rules whose
-    status `_decide` would report as "fired"."""
-    applies: dict[str, bool] = {}
-    overriding: set[str] = set()
-    for rule in policy.rules_in_force(env.at):
-        try:
-            scope = rule.scope
-            if scope is not None and not scope(env):
-                applies[rule.name] = False
-                continue
-            applies[rule.name] = True
-            if rule.exceptions:
-                by = next((name for name in rule.exceptions if _exception_applies(policy, name, env, applies)), None)
-                if by is not None:
-                    overriding.add(by)
-                    continue
-            if not rule.requires or not rule.condition(env):  # type: ignore[misc]
-                fired.append(rule)
-        except MissingFact as exc:
-            missing[exc.path] = None
-    # an exception speaks only when it overrides a rule that applied
-    fired[:] = [rule for rule in fired if not rule.exception_to or rule.name in overriding]
 
 
 def _run_rule(policy: CompiledPolicy, rule: CompiledRule, env: Env, applies: dict[str, bool]) -> tuple[str, str | None]:
@@ -219,8 +180,6 @@ def _values(policy: CompiledPolicy, env: Env, missing: dict[str, None]) -> dict[
 
 
 _ABSENT = object()
-_new = object.__new__
-_set = object.__setattr__
 
 
 def value_of(env: Env, path: str) -> Any:

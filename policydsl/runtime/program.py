@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from policydsl.runtime.decision import LazyText, Reason, make_reason
+from policydsl.runtime.decision import Reason, make_reason
 from policydsl.runtime.facts import FactPlan, InputSpec
 
 Fn = Callable[["Env"], Any]
@@ -134,12 +134,11 @@ class CompiledRule:
         object.__setattr__(self, "requires", self.kind == "require")
         static = None
         if all(len(p) == 1 and p[0][1] is None for p in parts.values()):
-            static = make_reason(self.name, self.code, self.outcome, LazyText(lambda lang: parts[lang][0][0]),
-                                 self.source)
+            static = make_reason(self.name, self.code, self.outcome, self.message, self.source)
         object.__setattr__(self, "static_reason", static)
 
     def in_force(self, at: dt.date) -> bool:
-        return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
+        return _in_force(self.start, self.end, at)
 
 
 @attrs.frozen(kw_only=True)
@@ -155,7 +154,7 @@ class CompiledProperty:
     premise_reads_decision: bool
 
     def in_period(self, at: dt.date) -> bool:
-        return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
+        return _in_force(self.start, self.end, at)
 
 
 @attrs.frozen(kw_only=True)
@@ -206,11 +205,6 @@ class CompiledPolicy:
     def rules_in_force(self, at: dt.date) -> tuple[CompiledRule, ...]:
         """The rules in force on `at`, in policy order."""
         return self._in_force[bisect_right(self._bounds, at)]
-
-    def checks_in_force(self, at: dt.date) -> tuple[tuple[Fn | None, Fn | None, CompiledRule], ...]:
-        """(scope, condition, rule) of each rule in force on `at`; the condition is None for a
-        rule that fires whenever it is in scope."""
-        return self._checks[bisect_right(self._bounds, at)]
 
     def labeler(self, path: str):
         """value -> {"zh", "en"} labels for the enum values of the input or define at `path`."""
