@@ -333,8 +333,7 @@ class PolicyCompiler:
 
     def _e_Covered(self, e: ast.Covered) -> Fn:
         decl = self.policy.rollouts[e.rollout.value]
-        phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from,
-                                    ramp_to=p.ramp_to) for p in decl.phases)
+        phases = phase_specs(decl)
         name, key = decl.name.value, decl.key.value
 
         def covered(env: Env) -> bool:
@@ -412,6 +411,12 @@ class PolicyCompiler:
 
 
 _UNBOUND = object()
+
+
+def phase_specs(decl: ast.RolloutDecl) -> tuple[ro.PhaseSpec, ...]:
+    """The runtime's phases of a declared rollout."""
+    return tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
+                 for p in decl.phases)
 
 
 def reads_decision(expr: ast.Expr) -> bool:

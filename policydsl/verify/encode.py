@@ -516,7 +516,7 @@ class PolicyEncoder:
             return V(kind="count", val=left.val - right.val, ok=ok)
         a, b = left.val, right.val
         if op == "/":
-            return V(kind=result.kind, val=z3.ToReal(a) / z3.ToReal(b) if _is_int(a) and _is_int(b) else a / b,
+            return V(kind=result.kind, val=z3.ToReal(a) / z3.ToReal(b) if z3.is_int(a) and z3.is_int(b) else a / b,
                      ok=z3.And(ok, b != 0))
         val = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b}[op]()
         return V(kind=result.kind, val=val, ok=ok)
@@ -615,7 +615,7 @@ class PolicyEncoder:
             names = {i.value for i in cell.items}
             return V(kind="set", val={v: z3.BoolVal(v in names) for v in self.enum_of(enum)[1]})
         v = self.literal(cell.kind, cell.value)
-        return V(kind=kind, val=z3.ToReal(v.val) if kind in REAL_KINDS and _is_int(v.val) else v.val)
+        return V(kind=kind, val=z3.ToReal(v.val) if kind in REAL_KINDS and z3.is_int(v.val) else v.val)
 
     def table(self, name: str, args: list[V]) -> V:
         table = self.policy.tables[name]
@@ -696,7 +696,3 @@ def inside(iv: ast.Interval, x: Any) -> Any:
     if iv.high is not None:
         parts.append(x <= exact(iv.high) if iv.high_closed else x < exact(iv.high))
     return z3.And(*parts) if parts else TRUE
-
-
-def _is_int(term: Any) -> bool:
-    return z3.is_int(term)

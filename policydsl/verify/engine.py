@@ -17,8 +17,10 @@ from typing import Any, Callable, Mapping
 import attrs
 import z3
 
+from policydsl.compile.compiler import phase_specs
 from policydsl.runtime import rollout as ro
-from policydsl.verify.encode import Encoding, PolicyEncoder
+from policydsl.runtime.values import plain
+from policydsl.verify.encode import REAL_KINDS, Encoding, PolicyEncoder
 
 MAX_ROUNDS = 60
 ID_SEARCH = 200_000
@@ -68,8 +70,7 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
         solver.push()
         solver.add(*enc.lemmas, *excluded)
         if scale:
-            solver.add(*[z3.IsInt(v.val * SCALES[scale]) for v in enc.facts.values()
-                         if v.kind in ("money", "percent", "number")])
+            solver.add(*[z3.IsInt(v.val * SCALES[scale]) for v in enc.facts.values() if v.kind in REAL_KINDS])
         result = solver.check()
         if result == z3.unsat:
             solver.pop()
@@ -92,7 +93,7 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
                                    "en": f"the solver gave up ({solver.reason_unknown()})"})
         model = solver.model()
         solver.pop()
-        if _inexact_reals(enc, model):
+        if _has_inexact_real(enc, model):
             scale = max(scale, 1)
             continue
         if _refine(enc, model):
@@ -115,16 +116,11 @@ def _fact_vars(enc: Encoding) -> list[Any]:
     return out + list(enc.buckets.values())
 
 
-def _inexact_reals(enc: Encoding, model: z3.ModelRef) -> list[Any]:
-    """Real facts whose value in the model has no finite decimal form (1/3): such a value cannot
-    be written as a fact, so the search asks for a value on a decimal grid instead."""
-    out = []
-    for path, v in enc.facts.items():
-        if v.kind in ("money", "percent", "number"):
-            value = _fraction(model.eval(v.val, model_completion=True))
-            if not _finite_decimal(value):
-                out.append(v.val)
-    return out
+def _has_inexact_real(enc: Encoding, model: z3.ModelRef) -> bool:
+    """Whether a real fact's value in the model has no finite decimal form (1/3): such a value
+    cannot be written as a fact, so the search asks for values on a decimal grid instead."""
+    return any(not _finite_decimal(_fraction(model.eval(v.val, model_completion=True)))
+               for v in enc.facts.values() if v.kind in REAL_KINDS)
 
 
 REFINE_WINDOW = 400  # days either side of a wrong value whose real values are stated at once; it
@@ -190,13 +186,6 @@ def _decimal(value: Fraction) -> Decimal:
     return Decimal(scaled).scaleb(-digits)
 
 
-def _plain(value: Decimal) -> str:
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
-
-
 def concretize(enc: Encoding, model: z3.ModelRef, encoders: tuple[PolicyEncoder, ...] = ()) -> Witness | None:
     """The model as nested facts JSON and a date; None when a rollout id cannot be found."""
     day = dt.date.fromordinal(model.eval(enc.day, model_completion=True).as_long())
@@ -220,11 +209,11 @@ def concretize(enc: Encoding, model: z3.ModelRef, encoders: tuple[PolicyEncoder,
         else:
             exact_value = _decimal(_fraction(value))
             if kind == "money":
-                flat[path] = "¥" + _plain(exact_value)
+                flat[path] = "¥" + plain(exact_value)
             elif kind == "percent":
-                flat[path] = _plain(exact_value * 100) + "%"
+                flat[path] = plain(exact_value * 100) + "%"
             else:
-                flat[path] = _plain(exact_value)
+                flat[path] = plain(exact_value)
     if not _choose_ids(enc, model, day, flat, encoders):
         return None
     return Witness(facts=nest(flat), at=day)
@@ -240,8 +229,7 @@ def _choose_ids(enc: Encoding, model: z3.ModelRef, day: dt.date, flat: dict[str,
         decl = rollouts.get(rollout)
         if decl is None:
             continue
-        phases = [ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from,
-                               ramp_to=p.ramp_to) for p in decl.phases]
+        phases = phase_specs(decl)
         share, _ = ro.share(phases, day)
         bucket = _fraction(model.eval(var, model_completion=True))
         by_key.setdefault(key, []).append((rollout, share, bucket < share))
