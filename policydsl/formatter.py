@@ -26,7 +26,7 @@ from policydsl.loader import PolicyLoadError, policy_files
 from policydsl.source import SourceFile
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
-from policydsl.cli import LANG, guarded  # the CLI loads this module only after it has both
+from policydsl.cli import LANG, NO_SUCH_PATH, guarded  # the CLI loads this module only after it has both
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "syntax": ("有语法错误，无法格式化", "cannot format: the text has syntax errors"),
@@ -37,7 +37,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "summary_write": ("格式化了 {changed} 个文件，{same} 个文件未改动",
                       "{changed} file(s) reformatted, {same} unchanged"),
 }
-_NO_SUCH_PATH = {"zh": "文件或文件夹不存在", "en": "No such file or directory"}
 
 
 _msg = i18n.register("fmt", MESSAGES)
@@ -282,6 +281,12 @@ def _blank_between(text: str, start: int, end: int) -> bool:
     return any(not ln.strip() for ln in lines[1:-1])
 
 
+def format_expr(expr: object) -> str:
+    """One expression as the formatter prints it (comments left out), on one line."""
+    source = expr.span.source  # type: ignore[attr-defined]
+    return _Printer(source, _tokens(source.text)).expr(expr)
+
+
 def format_text(text: str, path: str = "<text>") -> str:
     """The canonical layout of `text`; raises FormatError (with the syntax diagnostics) if it does not parse."""
     source = SourceFile(path=path, text=text)
@@ -362,7 +367,7 @@ def _files(paths: Iterable[str]) -> list[Path]:
     targets = list(paths) or ["policies"]
     for target in targets:
         if not Path(target).exists():
-            raise PolicyDslError("E.unreadable", path=target, reason=_NO_SUCH_PATH)
+            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
     files = policy_files(targets)
     if not files:
         raise PolicyDslError("E.no_policies", path=", ".join(targets))

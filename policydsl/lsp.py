@@ -17,6 +17,7 @@ from pygls.lsp.server import LanguageServer
 from policydsl import i18n
 from policydsl.cli import LANG, guarded
 from policydsl.diagnostics import Diagnostic
+from policydsl.formatter import FormatError, format_expr, format_text
 from policydsl.loader import Analysis, analyse_sources
 from policydsl.semantics.analyses import notes as model_notes
 from policydsl.semantics.model import Model, Policy
@@ -397,13 +398,7 @@ def _hover_property(prop: ast.PropertyDecl, policy: Policy, lang: str) -> str:
 
 def _expr_text(expr: Any) -> str:
     """An expression as the formatter prints it (comments left out), on one line."""
-    try:
-        from policydsl.formatter import _Printer, _tokens
-
-        source = expr.span.source
-        return _plain(_Printer(source, _tokens(source.text)).expr(expr))
-    except Exception:  # noqa: BLE001 - fall back to the text as written
-        return _plain(" ".join(expr.span.text.split()))
+    return _plain(format_expr(expr))
 
 
 def _hover_shared(key: Key, model: Model, lang: str) -> str | None:
@@ -430,7 +425,7 @@ def to_lsp_diagnostic(diag: Diagnostic, lang: str) -> lt.Diagnostic:
     if diag.hint:
         message += f"\n{s('field.hint', lang)}: {diag.hint[lang]}\n{s('field.hint', other)}: {diag.hint[other]}"
     related = [lt.DiagnosticRelatedInformation(
-        location=lt.Location(uri=uris.from_fs_path(rel.span.file) or rel.span.file, range=to_range(rel.span)),
+        location=location(rel.span),
         message=rel.message[lang]) for rel in diag.related]
     severity = {"error": lt.DiagnosticSeverity.Error, "info": lt.DiagnosticSeverity.Information}.get(
         diag.severity, lt.DiagnosticSeverity.Warning)
@@ -587,9 +582,8 @@ def make_server(lang: str) -> PolicyServer:
     @server.feature(lt.TEXT_DOCUMENT_COMPLETION, lt.CompletionOptions(trigger_characters=[".", "{", "("]))
     @_safe(list)
     def completion(ls: PolicyServer, params: lt.CompletionParams) -> list[lt.CompletionItem]:
-        index = ls.index_for(params.text_document.uri)
-        policy = index.policy_of_file.get(ls.doc_path(params.text_document.uri)) if index else None
-        _, _, offset, text = ls.current(params.text_document.uri, params.position)
+        index, path, offset, text = ls.current(params.text_document.uri, params.position)
+        policy = index.policy_of_file.get(path) if index else None
         items = completions(index.model if index else None, policy, ls.lang)
         where = property_context(text, offset)
         if where == "fires":
@@ -785,16 +779,12 @@ def _item_symbol(item: Any) -> lt.DocumentSymbol | None:
 
 
 def format_edits(text: str, path: str) -> list[lt.TextEdit]:
-    """One whole-document edit from policydsl.formatter; none when it is missing or the text does not parse."""
-    try:
-        from policydsl.formatter import format_text
-    except ImportError:
-        return []
+    """One whole-document edit from policydsl.formatter; none when the text does not parse or is already formatted."""
     try:
         formatted = format_text(text, path)
-    except Exception:  # noqa: BLE001 - a syntax error: leave the buffer alone
+    except FormatError:  # a syntax error: leave the buffer alone
         return []
-    if not isinstance(formatted, str) or formatted == text:
+    if formatted == text:
         return []
     end = to_position(SourceFile(path=path, text=text), len(text))
     return [lt.TextEdit(range=lt.Range(start=lt.Position(line=0, character=0), end=end), new_text=formatted)]

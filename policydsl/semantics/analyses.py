@@ -403,18 +403,14 @@ def unmentioned_enum_values(model: Model) -> Iterator[dg.Diagnostic]:
     policy_files = {p.file for p in model.policies.values()}
     whole_book = len(model.policies) >= 2
     used: set[str] = set()
-    mentioned: set[tuple[str, str]] = set()
+    # every expression the checker resolved to a value (`ENUM.value`), set literals included
+    mentioned: set[tuple[str, str]] = {tuple(target.split(".", 1)) for kind, target in model.refs.values()
+                                       if kind == "enum"}
     for policy in model.policies.values():
         for typ in [*(i.type for i in policy.inputs.values()), *(d.type for d in policy.defines.values()),
                     *(t for table in policy.tables.values() for t in (*table.param_types, table.result))]:
             if typ.enum is not None:
                 used.add(typ.enum)
-        for expr in _policy_exprs(policy):
-            for node in _walk(expr):
-                if isinstance(node, ast.Ref):
-                    kind, target = model.refs.get(id(node), ("?", ""))
-                    if kind == "enum":
-                        mentioned.add(tuple(target.split(".", 1)))
         for table in policy.tables.values():
             decl, params = table.decl, table.param_types
             keys: list[tuple[str | None, ast.Name]] = []
@@ -436,30 +432,6 @@ def unmentioned_enum_values(model: Model) -> Iterator[dg.Diagnostic]:
         for value in enum.values:
             if (name, value.name.value) not in mentioned:
                 yield dg.make("P0209", value.name.span, severity="info", enum=name, value=value.name.value)
-
-
-def _policy_exprs(policy: Policy) -> Iterator[ast.Expr]:
-    for rule in policy.rules:
-        yield from (e for e in (rule.decl.scope, rule.decl.body.condition) if e is not None)
-    for define in policy.defines.values():
-        for case in define.decl.cases:
-            yield case.expr
-            if case.when is not None:
-                yield case.when
-    for prop in getattr(policy, "properties", ()):  # `property … when … expect …` claims
-        yield from (e for e in (getattr(prop, "premise", None), getattr(prop, "claim", None)) if e is not None)
-
-
-def _walk(node):
-    """Every node of an expression tree."""
-    yield node
-    for field in getattr(type(node), "__attrs_attrs__", ()):
-        if field.name.endswith("span"):
-            continue
-        value = getattr(node, field.name)
-        for v in value if isinstance(value, tuple) else (value,):
-            if hasattr(type(v), "__attrs_attrs__"):
-                yield from _walk(v)
 
 
 ANALYSES = (table_ranges, table_cells, periods, define_gaps, rules_outside_policy, rollouts, exceptions)
