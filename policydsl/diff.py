@@ -74,7 +74,7 @@ s = i18n.register("diff", STRINGS)
 
 
 def both(key: str, /, **args: object) -> dict[str, str]:
-    return {lang: s(key, lang, **args) for lang in ("zh", "en")}
+    return i18n.both(f"diff.{key}", **args)
 
 
 class DiffError(PolicyDslError):
@@ -296,9 +296,13 @@ def compare(old, new, records: Sequence[Record], *, policies: Iterable[str] = ()
     """Evaluate every record with both versions of every policy in scope (all shared ones by default)."""
     shared, added, removed, wanted = scope(old, new, policies)
     diffs = {p: PolicyDiff(policy=p) for p in shared}
+    resolved: dict[str, str] = {}  # a record's policy name -> id, resolved once per name
     for record in records:
         if record.policy is not None:
-            ident = _resolve(old, new, str(record.policy))
+            name = str(record.policy)
+            if name not in resolved:
+                resolved[name] = _resolve(old, new, name)
+            ident = resolved[name]
             if not ident:
                 raise _line_error(path, record.line, "E.unknown_policy", policy=record.policy)
             targets = [ident] if ident in diffs else []
@@ -338,6 +342,13 @@ def _shown(values: dict, key: str) -> str:
     return json.dumps(values[key], ensure_ascii=False, default=str) if key in values else "—"
 
 
+def _value_lines(before: dict, after: dict, lang: str) -> list[str]:
+    """One line per computed value that differs between two decisions' values, by path."""
+    return [s("value", lang, path=key, old=_shown(before, key), new=_shown(after, key))
+            for key in sorted(set(before) | set(after))
+            if _canonical({"v": before.get(key)}) != _canonical({"v": after.get(key)})]
+
+
 def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
     lines = []
     for diff in report.policies:
@@ -354,10 +365,7 @@ def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
                 for side in ("old", "new"):
                     for reason in example[side]["reasons"]:
                         lines.append(f"        {s('side.' + side, lang)}: [{reason['code']}] {reason['message'][lang]}")
-                before, after = example["old"]["values"], example["new"]["values"]
-                for key in sorted(set(before) | set(after)):
-                    if _canonical({"v": before.get(key)}) != _canonical({"v": after.get(key)}):
-                        lines.append(s("value", lang, path=key, old=_shown(before, key), new=_shown(after, key)))
+                lines.extend(_value_lines(example["old"]["values"], example["new"]["values"], lang))
     for ident in report.added:
         lines.append(s("added", lang, policy=ident))
     for ident in report.removed:
@@ -397,10 +405,7 @@ def render_proofs(proofs: dict, lang: str) -> str:
             differs = ", ".join(s(f"differs.{d}", lang) for d in eq.before.differences(eq.after))
             lines.append(s("proof.change", lang, old=_side(eq.before.to_dict(), lang), new=_side(eq.after.to_dict(), lang),
                            differs=differs))
-            before, after = eq.before.values, eq.after.values
-            for key in sorted(set(before) | set(after)):
-                if _canonical({"v": before.get(key)}) != _canonical({"v": after.get(key)}):
-                    lines.append(s("value", lang, path=key, old=_shown(before, key), new=_shown(after, key)))
+            lines.extend(_value_lines(eq.before.values, eq.after.values, lang))
         else:
             lines.append(s(f"proof.{eq.status}", lang, policy=pid, reason=(eq.reason or {}).get(lang, "")))
     return "\n".join(lines)

@@ -24,6 +24,7 @@ import click
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.compile.compiler import phase_specs
 from policydsl.runtime import rollout as ro
 from policydsl.runtime import values as rv
 from policydsl.syntax import ast
@@ -113,14 +114,13 @@ class Simulation:
         return phase.label.get(lang)
 
 
-def phase_specs(decl: ast.RolloutDecl) -> tuple[ro.PhaseSpec, ...]:
-    """The runtime's phases of a declared rollout (the same conversion the compiler makes)."""
-    return tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
-                 for p in decl.phases)
+def population_id(index: int, seed_prefix: str = DEFAULT_PREFIX) -> str:
+    """The `index`-th simulated id: the prefix and a six-digit index."""
+    return f"{seed_prefix}{index:06d}"
 
 
 def population_ids(population: int, seed_prefix: str = DEFAULT_PREFIX) -> list[str]:
-    return [f"{seed_prefix}{i:06d}" for i in range(population)]
+    return [population_id(i, seed_prefix) for i in range(population)]
 
 
 def sorted_buckets(rollout: str, ids: Sequence[str]) -> list[Fraction]:
@@ -139,12 +139,19 @@ def _state(phases: Sequence[ro.PhaseSpec], at: dt.date, name: str | None) -> str
 def simulate(decl: ast.RolloutDecl, start: dt.date, end: dt.date, *, population: int = DEFAULT_POPULATION,
              seed_prefix: str = DEFAULT_PREFIX) -> Simulation:
     """Simulate `decl` on every day from `start` to `end` inclusive over `population` ids."""
+    days = simulate_days(decl.name.value, phase_specs(decl), start, end, population=population,
+                         seed_prefix=seed_prefix)
+    return Simulation(decl=decl, name=decl.name.value, days=days, population=population)
+
+
+def simulate_days(name: str, phases: tuple[ro.PhaseSpec, ...], start: dt.date, end: dt.date, *,
+                  population: int = DEFAULT_POPULATION, seed_prefix: str = DEFAULT_PREFIX) -> tuple[Day, ...]:
+    """The days of `simulate()` from hashable inputs only (the rollout's name and runtime phases), so a caller
+    can cache them: the result depends on nothing else."""
     if population < 1:
         raise SimulationError("E.population", value=population)
     if start > end:
         raise SimulationError("E.range", start=start.isoformat(), end=end.isoformat())
-    phases = phase_specs(decl)
-    name = decl.name.value
     buckets = sorted_buckets(name, population_ids(population, seed_prefix))
     days = []
     for offset in range((end - start).days + 1):
@@ -154,7 +161,7 @@ def simulate(decl: ast.RolloutDecl, start: dt.date, end: dt.date, *, population:
         count = population if target >= 1 else bisect.bisect_left(buckets, target)
         days.append(Day(date=at, state=_state(phases, at, phase), phase=phase, target=target, count=count,
                         population=population))
-    return Simulation(decl=decl, name=name, days=tuple(days), population=population)
+    return tuple(days)
 
 
 def percent(value: Fraction) -> str:
@@ -231,11 +238,6 @@ def chart_window(decl: ast.RolloutDecl, margin_days: int = CHART_MARGIN_DAYS) ->
     return (min(p.start for p in decl.phases) - margin, max(p.end for p in decl.phases) + margin)
 
 
-def count_text(value: int, lang: str) -> str:
-    """A population as a reader writes it: 10000 in Chinese, 10,000 in English."""
-    return f"{value:,}" if lang == "en" else str(value)
-
-
 def describe(sim: Simulation, lang: str) -> str:
     """A plain-language summary of a simulation (the chart's accessible <desc>): each phase, its ramp and
     the simulated share covered on its last day (when that day was simulated)."""
@@ -248,7 +250,8 @@ def describe(sim: Simulation, lang: str) -> str:
         if phase.end in days:
             text += s("desc.covered", lang, covered=percent(days[phase.end].covered))
         parts.append(text)
-    return s("desc", lang, rollout=sim.decl.label.get(lang), population=count_text(sim.population, lang),
+    return s("desc", lang, rollout=sim.decl.label.get(lang),
+             population=rv.display("count", sim.population, lang),
              start=sim.days[0].date.isoformat(), end=sim.days[-1].date.isoformat(),
              phases=s("desc.sep", lang).join(parts))
 
@@ -327,7 +330,8 @@ def _panel(sim: Simulation, lang: str, top: int, heading: str) -> list[str]:
     mid = LEFT + plot_w / 2
     out.append(f'<line x1="{_n(mid)}" y1="{_n(ly - 4)}" x2="{_n(mid + 24)}" y2="{_n(ly - 4)}" '
                f'stroke="{COVERED_COLOUR}" stroke-width="1.5"/>')
-    out.append(_text(mid + 30, ly, s("legend.covered", lang, population=count_text(sim.population, lang))))
+    population = rv.display("count", sim.population, lang)
+    out.append(_text(mid + 30, ly, s("legend.covered", lang, population=population)))
     out.append("</g>")
     return out
 
@@ -402,6 +406,8 @@ def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: st
     if population < 1:
         raise click.BadParameter(s("E.population", lang, value=population), param_hint="'--population'")
     start, end = _parse_date(start_text), _parse_date(end_text)
+    # simulate() raises the same error, but only after the policy is loaded and found: checking here keeps a bad
+    # range reported first (before an unknown policy, a missing folder or a policy without rollouts).
     if start > end:
         raise SimulationError("E.range", start=start.isoformat(), end=end.isoformat())
     if not Path(policies_dir).exists():

@@ -6,6 +6,7 @@ Links are (page, anchor) pairs: page "" is the same page, otherwise a page key s
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import Any, Iterable
@@ -15,6 +16,7 @@ from markupsafe import Markup
 
 from policydsl import simulate
 from policydsl.bdd.world import raw_fact
+from policydsl.compile.compiler import phase_specs
 from policydsl.docs import highlight, timeline
 from policydsl.docs.examples import Example
 from policydsl.docs.prose import Renderer, Seg, anchor, literal_text, period_text, plain
@@ -40,6 +42,13 @@ def link(text: str, page: str = "", anchor_: str = "", role: str = "") -> dict:
 
 def inventory_link(ident: str) -> dict:
     return link(ident, "inventory", f"inv-{ident}", "code")
+
+
+@functools.lru_cache(maxsize=128)
+def _chart_days(name: str, phases: tuple, start, end) -> tuple[simulate.Day, ...]:
+    """A handbook chart's simulated days (10,000 SHA-256 buckets), computed once for every language: they depend
+    only on these hashable arguments (simulate.simulate_days is pure)."""
+    return simulate.simulate_days(name, phases, start, end)
 
 
 class PolicyView:
@@ -311,15 +320,17 @@ class PolicyView:
             return None
         name, key = rollout.name.value, rollout.key.value
         start, end = simulate.chart_window(rollout)
-        result = simulate.simulate(rollout, start, end)
+        population = simulate.DEFAULT_POPULATION
+        result = simulate.Simulation(decl=rollout, name=name, population=population,
+                                     days=_chart_days(name, phase_specs(rollout), start, end))
         title = self.t("rollout.chart_title", rollout=rollout.label.get(self.lang))
         svg = simulate.chart_svg([result], self.lang, title=title, desc=simulate.describe(result, self.lang),
                                  headings=[title], ident=f"chart-{name}", css_class="rollout-chart-svg")
-        ids = simulate.population_ids(result.population)
         caption = self.prose.template(
             "rollout.chart_caption", margin=(Seg(str(simulate.CHART_MARGIN_DAYS)),),
-            population=(Seg(simulate.count_text(result.population, self.lang)),),
-            first=(Seg(ids[0], "code"),), last=(Seg(ids[-1], "code"),),
+            population=(Seg(rv.display("count", population, self.lang)),),
+            first=(Seg(simulate.population_id(0), "code"),),
+            last=(Seg(simulate.population_id(population - 1), "code"),),
             key=(Seg(self.prose.label_of_path(key) or key, "term", anchor("input", key)),),
             covered=(Seg(f"covered({name})", "code"),))
         return {"svg": Markup(svg.rstrip("\n")), "file": f"{self.policy.id}.{name}.rollout.svg", "alt": title,
