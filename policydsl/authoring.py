@@ -21,6 +21,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "reserved": ("目前检查器不会报告此代码：上面的错误写法实际报告为 {code}。",
                  "The checker does not report this code today: the wrong example above is reported as {code}."),
     "encoding": ("（以 GBK 编码保存的文件）", " (the file saved in the GBK encoding)"),
+    "saved_in": ("（以 {encoding} 编码保存）", " (saved in the {encoding} encoding)"),
     "unknown": ("未知的诊断代码 `{code}`", "unknown diagnostic code `{code}`"),
     "did_you_mean": ("你是不是想查 `{code}`？", "did you mean `{code}`?"),
     "list_hint": ("运行 `policydsl explain-code --list` 查看全部代码", "run `policydsl explain-code --list` to see every code"),
@@ -608,6 +609,27 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         _head() + FANS + _fans_rule(source='  source "notice.txt" quote "1000粉丝且已发布10个公开原创视频"\n'),
         _head() + FANS + _fans_rule(source='  source "notice.txt" quote "1000粉丝且已发布10个以上公开原创视频"\n'),
         check="sources", documents=NOTICE),
+    "P0707": _entry(
+        ("来源文件在来源文件夹之外", "Source document outside the sources folder"),
+        ("`source \"文件名\"` 必须是来源文件夹里的文件：不能是绝对路径、不能含 `..`，也不能是指向文件夹外的符号链接。"
+         "检查器不会读取、也不会显示这样的文件。",
+         "The document named by `source \"FILE\"` must be a file inside the sources folder: no absolute path, "
+         "no `..`, no symlink leading out. The checker neither reads nor shows such a file."),
+        ("政策文件可能来自不受信任的合并请求；若引用可以指向任意文件，核对引文就会泄露机器上的文件内容。",
+         "Policy files may come from an untrusted pull request; if a citation could name any file, verifying "
+         "its quote would disclose the machine's files."),
+        _head() + REAL + _real_rule(source='  source "../notice.txt" quote "完成实名认证"\n'),
+        _head() + REAL + _real_rule(source='  source "notice.txt" quote "完成实名认证"\n'),
+        check="sources", documents=NOTICE),
+    "P0708": _entry(
+        ("来源文件无法作为文本读取", "Source document unreadable as text"),
+        ("来源文件必须是 UTF-8 编码的普通文本文件，且不超过 16 MiB；这里它是其他编码、不是普通文件或太大。",
+         "A source document must be a plain UTF-8 text file of at most 16 MiB; this one is in another encoding, "
+         "not a regular file, or too large."),
+        ("只有能逐字读取的原文才能核对引文。", "Only a document that can be read verbatim can prove a quote."),
+        _head() + REAL + _real_rule(source='  source "notice-gbk.txt" quote "完成实名认证"\n'),
+        _head() + REAL + _real_rule(source='  source "notice.txt" quote "完成实名认证"\n'),
+        check="sources", documents={**NOTICE, "notice-gbk.txt": ("gbk", NOTICE["notice.txt"])}),
     "P0703": _entry(
         ("规则没有引用来源", "Rule cites no source"),
         ("每条规则都要至少有一个 `source \"文件\" quote \"原文\"`。",
@@ -723,8 +745,10 @@ def render_explanation(code: str, lang: str) -> str:
     documents = entry.get("documents")
     if documents:
         out.append(s("documents", lang) + colon.rstrip())
-        for name, text in documents.items():
-            out += [f"  {name}", _indent(text), ""]
+        for name, text in documents.items():  # (encoding, text): a document saved in another encoding
+            encoding, text = text if isinstance(text, tuple) else ("utf-8", text)
+            shown = name if encoding == "utf-8" else name + s("saved_in", lang, encoding=encoding.upper())
+            out += [f"  {shown}", _indent(text), ""]
     out.append(s("wrong", lang) + colon.rstrip() + (s("encoding", lang) if entry.get("check") == "encoding" else ""))
     out += [_indent(entry["wrong"]), ""]
     if "reported_as" in entry and entry["reported_as"] != code.split(".")[0]:

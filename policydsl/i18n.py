@@ -115,6 +115,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0706": ("规则引用的 `{id}` 不在政策 `{policy}` 的 implements 中", "`{id}` is not among the ids policy `{policy}` implements"),
     "P0706.hint": ("把它加到政策头部的 implements 列表", "add it to the `implements` list of the policy header"),
     "P0705": ("`{id}` 不是来源清单中的编号格式", "`{id}` is not an inventory id"),
+    "P0707": ("来源文件名 `{document}` 指向来源文件夹之外", "source document `{document}` lies outside the sources folder"),
+    "P0707.hint": ("写来源文件夹里的文件名，例如 `notice.txt`；不能用绝对路径、`..` 或指向外面的符号链接",
+                   "name a file inside the sources folder, e.g. `notice.txt`; no absolute path, no `..`, no symlink leading out"),
+    "P0708": ("无法读取来源文件 `{document}`：{reason}", "cannot read source document `{document}`: {reason}"),
+    "P0708.hint": ("来源文件应是 UTF-8 编码的普通文本文件", "a source document is a plain UTF-8 text file"),
     # ---- properties (P08xx)
     "P0801": ("`{word}` 只能写在 property 的 when / expect 中", "`{word}` may only be used in the `when` or `expect` of a property"),
     "P0801.hint": ("规则和取值只看事实；要对决策结果下断言，请写 property … expect outcome == deny",

@@ -17,7 +17,7 @@ from policydsl.runtime.program import CompiledPolicy
 from policydsl.semantics.check import check_modules
 from policydsl.semantics.model import Model, Policy
 from policydsl.semantics.names import suggest
-from policydsl.semantics.sources import verify_quotes
+from policydsl.semantics.sources import check_document_names, verify_quotes
 from policydsl.source import SourceFile
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
@@ -98,6 +98,7 @@ def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = Non
             modules.append(module)
     result = check_modules(modules)
     diags.extend(result.diagnostics)
+    diags.extend(check_document_names(result.model))
     if sources_dir is not None:
         diags.extend(verify_quotes(result.model, sources_dir))
     if deep and result.model is not None and not any(d.severity == "error" for d in diags):

@@ -34,8 +34,9 @@ def _folder(code: str, tmp_path: Path) -> Path | None:
     documents = EXPLANATIONS[code].get("documents")
     if not documents:
         return None
-    for name, text in documents.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
+    for name, text in documents.items():  # (encoding, text): a document saved in another encoding
+        encoding, text = text if isinstance(text, tuple) else ("utf-8", text)
+        (tmp_path / name).write_bytes(text.encode(encoding))
     return tmp_path
 
 

@@ -1,13 +1,29 @@
-"""Policy model plus a folder of source documents in, provenance diagnostics out (verbatim quotes)."""
+"""Policy model plus a folder of source documents in, provenance diagnostics out (verbatim quotes).
+
+Source documents may come from anyone (a pull request can add a policy naming any file), so a
+document name must be a plain relative path that resolves inside the sources folder; anything else
+is a diagnostic that shows nothing of the file it names. Documents are read with a size bound and
+must be UTF-8 text.
+"""
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
+import os
+import stat
+from collections import Counter
+from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 from policydsl import diagnostics as dg
 from policydsl.semantics.model import Model
 from policydsl.syntax import ast
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+"""A source document larger than this is refused (the seeds are tens of kilobytes)."""
+
+_NOT_UTF8 = {"zh": "不是 UTF-8 文本", "en": "not UTF-8 text"}
+_TOO_LARGE = {"zh": f"超过 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB", "en": f"larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB"}
+_NOT_REGULAR = {"zh": "不是普通文件", "en": "not a regular file"}
 
 
 def all_sources(model: Model) -> Iterator[ast.SourceRef]:
@@ -21,36 +37,142 @@ def all_sources(model: Model) -> Iterator[ast.SourceRef]:
             yield from note.sources
 
 
-def verify_quotes(model: Model, folder: Path) -> list[dg.Diagnostic]:
-    """Each cited document must exist in `folder` and contain its quote verbatim."""
-    texts: dict[str, str | None] = {}
+def plain_name(document: str) -> bool:
+    """A relative path of ordinary names: no `..`, no absolute path or drive, no control characters."""
+    if not document or document.startswith(("/", "\\")) or "\\" in document or ":" in document:
+        return False
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in document):
+        return False
+    parts = PurePosixPath(document).parts
+    return bool(parts) and all(part not in (".", "..") for part in parts) and not document.endswith("/")
+
+
+def check_document_names(model: Model | None) -> list[dg.Diagnostic]:
+    """P0707 for every cited document name that could leave a sources folder (no folder needed)."""
+    if model is None:
+        return []
+    return [dg.make("P0707", ref.span, document=_shown(ref.document))
+            for ref in all_sources(model) if not plain_name(ref.document)]
+
+
+def verify_quotes(model: Model | None, folder: Path) -> list[dg.Diagnostic]:
+    """Each cited document must be a file inside `folder` and contain its quote verbatim."""
+    if model is None:
+        return []
+    root = Path(os.path.realpath(folder))
+    texts: dict[str, str | dict[str, str] | None] = {}
     out = []
     for ref in all_sources(model):
+        if not plain_name(ref.document):
+            continue  # reported by check_document_names, whatever the folder holds
         if ref.document not in texts:
-            path = folder / ref.document
-            texts[ref.document] = path.read_text(encoding="utf-8") if path.is_file() else None
+            texts[ref.document] = read_document(root, ref.document)
         text = texts[ref.document]
         if text is None:
             out.append(dg.make("P0701", ref.span, document=ref.document))
+        elif text == "outside":
+            out.append(dg.make("P0707", ref.span, document=_shown(ref.document)))
+        elif isinstance(text, dict):
+            out.append(dg.make("P0708", ref.span, document=ref.document, reason=text))
         elif ref.quote not in text:
             out.append(dg.make("P0702", ref.quote_span, document=ref.document,
                                hint_args={"closest": closest(ref.quote, text)}))
     return out
 
 
+def read_document(root: Path, document: str) -> str | dict[str, str] | None:
+    """The text of `root/document`; None when absent, "outside" when it resolves out of `root`
+    (a symlink), or a reason (zh/en) why it cannot be read as text."""
+    path = Path(os.path.realpath(root / document))
+    if os.path.commonpath([root, path]) != str(root):
+        return "outside"
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return _NOT_REGULAR
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        return {"zh": exc.strerror or type(exc).__name__, "en": exc.strerror or type(exc).__name__}
+    if len(data) > MAX_DOCUMENT_BYTES:
+        return _TOO_LARGE
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _NOT_UTF8
+
+
+def _shown(document: str) -> str:
+    """The name as written, with control characters made visible and its length bounded."""
+    visible = document.encode("unicode_escape").decode("ascii") if not document.isprintable() else document
+    return visible if len(visible) <= 120 else visible[:117] + "…"
+
+
+# ------------------------------------------------------------------ the closest passage
+ANCHOR_WIDTHS = (4, 2)
+"""Lengths of the quote's pieces looked up in the document to find where a similar passage may be."""
+MAX_QUOTE = 4000
+"""A quote longer than this gets no closest-text hint (comparing it would cost too much)."""
+MAX_ANCHORS = 48
+MAX_HITS = 200
+CANDIDATES = 4
+
+
 def closest(quote: str, text: str) -> str:
-    """The window of `text` most similar to `quote`, to show the author what the document says."""
+    """The passage of `text` most similar to `quote`, to show the author what the document says.
+
+    Pieces of the quote are looked up in the document (C-speed `str.find`); each hit votes for where
+    the passage would start, and only the few best-voted regions are compared with difflib, so the
+    cost grows with the number of hits, not with the length of the document times the quote."""
     size = len(quote)
-    best, best_score, best_start = "", 0.0, 0
-    step = max(1, size // 4)
-    for start in range(0, max(1, len(text) - size + 1), step):
-        window = text[start:start + size]
-        score = difflib.SequenceMatcher(None, quote, window, autojunk=False).ratio()
+    if not size or not text or size > MAX_QUOTE:
+        return "—"
+    starts = _candidate_starts(quote, text)
+    best, best_score = "", 0.0
+    for start in starts:
+        region = text[max(0, start - size // 2):start + size + size // 2]
+        passage, score = _best_in_region(quote, region)
         if score > best_score:
-            best, best_score, best_start = window, score, start
-    if best:  # the fixed-size window may cut the passage short: widen it to the matching text
-        lo = max(0, best_start - size)
-        region = text[lo:best_start + 2 * size]
-        blocks = [b for b in difflib.SequenceMatcher(None, quote, region, autojunk=False).get_matching_blocks() if b.size]
-        best = region[blocks[0].b:blocks[-1].b + blocks[-1].size] if blocks else best
-    return f"“{best.strip()}”" if best else "—"
+            best, best_score = passage, score
+    return f"“{best.strip()}”" if best.strip() else "—"
+
+
+def _candidate_starts(quote: str, text: str) -> list[int]:
+    """Where a passage like `quote` may start in `text`, best-voted first: pieces of four characters,
+    or of two when no piece of four occurs."""
+    for width in ANCHOR_WIDTHS:
+        votes = _votes(quote, text, min(width, len(quote)))
+        if votes:
+            return [start for start, _ in votes.most_common(CANDIDATES)]
+    return []
+
+
+def _votes(quote: str, text: str, width: int) -> Counter[int]:
+    """Each occurrence of a piece of `quote` in `text` votes for a start, rounded to a quarter quote."""
+    offsets = range(0, max(1, len(quote) - width + 1))
+    step = max(1, len(offsets) // MAX_ANCHORS)
+    bucket = max(1, len(quote) // 4)
+    votes: Counter[int] = Counter()
+    for offset in offsets[::step]:
+        piece = quote[offset:offset + width]
+        if not piece.strip():
+            continue
+        found, hits = text.find(piece), 0
+        while found >= 0 and hits < MAX_HITS:
+            votes[max(0, found - offset) // bucket * bucket] += 1
+            found, hits = text.find(piece, found + 1), hits + 1
+    return votes
+
+
+def _best_in_region(quote: str, region: str) -> tuple[str, float]:
+    """The stretch of `region` between the first and last text it shares with `quote`, and its similarity."""
+    matcher = difflib.SequenceMatcher(None, quote, region, autojunk=False)
+    blocks = [b for b in matcher.get_matching_blocks() if b.size]
+    if not blocks:
+        return "", 0.0
+    passage = region[blocks[0].b:blocks[-1].b + blocks[-1].size]
+    score = difflib.SequenceMatcher(None, quote, passage, autojunk=False).ratio()
+    return passage, score
