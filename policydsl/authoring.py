@@ -226,6 +226,28 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         _head() + FANS + 'unit viewer "人" / "viewers"\n',
         _head() + 'unit viewer "人" / "viewers"\n'
         'input live.viewers: count "观看人数" / "Viewers" unit viewer\n'),
+    "P0115": _entry(
+        ("表达式嵌套过深", "Expression nested too deeply"),
+        ("一个表达式里的运算符、函数调用、聚合或集合互相嵌套超过 100 层（一串 `a and b and c` 每个运算符算一层；括号不算）。",
+         "Operators, calls, aggregates or sets nest inside one expression more than 100 levels deep (a chain "
+         "`a and b and c` nests one level per operator; parentheses count for nothing)."),
+        ("没有人能读懂这样的条件，手册也无法把它写成一句话；每个工具都递归处理表达式，这个上限保证它们都不会崩溃。",
+         "Nobody can read such a condition, nor can the handbook say it in a sentence; every tool walks expressions "
+         "recursively, and this bound keeps each of them from crashing."),
+        _head() + FANS + _fans_rule(condition="-" * 100 + "account.fans <= -1000"),
+        _head() + FANS + _fans_rule()),
+    "P0116": _entry(
+        ("取值嵌套过深", "Value nested too deeply"),
+        ("计算一个取值时，要先算出它读取的取值；它们的表达式层层相套，合计超过 100 层（与 P0115 的上限相同）。",
+         "Computing a value first computes the values it reads; their expressions nest inside each other more "
+         "than 100 levels deep in all (the same bound as P0115)."),
+        ("每个工具都递归地计算取值；这个上限保证求值、求解器和手册都不会崩溃，也提醒作者拆开难以审核的计算链。",
+         "Every tool computes values recursively; this bound keeps evaluation, the solver and the handbook from "
+         "crashing, and flags a chain of computations too long to review."),
+        _head() + FANS + 'define demo.a: count "甲" / "A"\n  = ' + "-" * 60 + 'account.fans\n'
+        'define demo.b: count "乙" / "B"\n  = ' + "-" * 60 + 'demo.a\n',
+        _head() + FANS + 'define demo.a: count "甲" / "A"\n  = account.fans\n'
+        'define demo.b: count "乙" / "B"\n  = demo.a\n'),
     # ---- names
     "P0201": _entry(
         ("未定义的名称", "Undefined name"),
@@ -499,6 +521,19 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
          "never does."),
         _days_table('  hit first\n  row [0, 180]: 14\n  row [91, 180]: 10\n  row (180, inf): 7\n'),
         _days_table('  hit first\n  row [91, 180]: 10\n  row [0, 180]: 14\n  row (180, inf): 7\n')),
+    "P0510": _entry(
+        ("单元格不是写明的值", "Cell is not a value written out"),
+        ("表的每个单元格都是一个常量：日期、数字、金额、百分比、文本、枚举值或枚举值集合（或 not_open / not_stated）。"
+         "`today` 随评估日期变化，不能作为单元格。",
+         "Every cell of a table is a constant: a date, number, amount, percentage, text, enum value or set of enum "
+         "values (or not_open / not_stated). `today` changes with the evaluation date and cannot be a cell."),
+        ("表格在手册中按原样列出，并由求解器逐格分析；单元格必须是读者和工具都能看到的值。",
+         "Tables are printed as written in the handbook and analysed cell by cell by the solver; a cell must be a "
+         "value both readers and tools can see."),
+        _head("demo.deadline", "截止日期", "Deadline") +
+        'table deadline(day: count) -> date "截止日期" / "Deadline"\n  row [0, 1]: today\n  row (1, inf): 2024-01-01\n',
+        _head("demo.deadline", "截止日期", "Deadline") +
+        'table deadline(day: count) -> date "截止日期" / "Deadline"\n  row [0, 1]: 2023-12-31\n  row (1, inf): 2024-01-01\n'),
     # ---- time
     "P0601": _entry(
         ("生效区间无效", "Invalid effective period"),

@@ -214,6 +214,9 @@ class Checker:
         """A cell fits the table's result type: a literal, an enum value, a set of enum values."""
         if isinstance(cell, (ast.NotOpen, ast.NotStated)):
             return
+        if not isinstance(cell, (ast.Literal, ast.EnumCell, ast.SetCell)):  # `today`: not a written-out value
+            self.err("P0510", cell.span, cell=cell.span.text)
+            return
         if isinstance(cell, ast.Literal):
             found = ty.LITERAL_TYPES[cell.kind]
             self.types[id(cell)] = found
@@ -315,26 +318,55 @@ class Checker:
                 self.bag.add(attrs.evolve(diag, hint=dg.i18n.both("P0401.quote")))
 
     def _check_define_cycles(self, build: _PolicyBuild) -> None:
-        deps: dict[str, set[str]] = {}
+        """P0604 for values defined in terms of each other in a circle; P0116 for a value whose
+        evaluation nests too deeply through the values it reads. Both walks use explicit stacks."""
+        deps: dict[str, list[str]] = {}
         for path, define in build.defines.items():
-            deps[path] = {t for e in _define_exprs(define.decl) for t in _refs(e) if t in build.defines}
+            deps[path] = sorted({t for e in _define_exprs(define.decl) for t in _refs(e) if t in build.defines})
         state: dict[str, int] = {}
-
-        def visit(node: str, stack: list[str]) -> None:
-            state[node] = 1
-            for nxt in sorted(deps[node]):
-                if state.get(nxt) == 1:
-                    cycle = stack[stack.index(nxt):] + [nxt] if nxt in stack else [node, nxt]
-                    text = " → ".join(cycle)  # P0604 speaks of exceptions; this cycle is between values
+        for root in deps:
+            if root in state:
+                continue
+            state[root] = 1
+            path, pending = [root], [iter(deps[root])]
+            while pending:
+                nxt = next(pending[-1], None)
+                if nxt is None:
+                    state[path.pop()] = 2
+                    pending.pop()
+                elif state.get(nxt) == 1:
+                    node = path[-1]
+                    cycle = path[path.index(nxt):] + [nxt]
+                    shown = cycle if len(cycle) <= 12 else [*cycle[:6], f"…({len(cycle) - 11})…", *cycle[-5:]]
+                    text = " → ".join(shown)  # P0604 speaks of exceptions; this cycle is between values
                     diag = dg.make("P0604", build.defines[node].decl.path.span, cycle=text)
                     self.bag.add(attrs.evolve(diag, message=dg.i18n.both("P0604.values", cycle=text)))
                 elif nxt not in state:
-                    visit(nxt, stack + [nxt])
-            state[node] = 2
+                    state[nxt] = 1
+                    path.append(nxt)
+                    pending.append(iter(deps[nxt]))
+        self._check_define_depth(build, deps)
 
-        for path in deps:
-            if path not in state:
-                visit(path, [path])
+    def _check_define_depth(self, build: _PolicyBuild, deps: dict[str, list[str]]) -> None:
+        """Evaluating a value nests its own expression inside those of the values it reads; the sum
+        along the deepest chain is bounded like one expression (P0116), in dependency order."""
+        depth: dict[str, int] = {}
+        waiting = {path: len(ds) for path, ds in deps.items()}
+        readers: dict[str, list[str]] = {}
+        for path, ds in deps.items():
+            for d in ds:
+                readers.setdefault(d, []).append(path)
+        ready = [path for path, n in waiting.items() if n == 0]
+        while ready:  # values in a cycle never become ready: P0604 reports them
+            path = ready.pop()
+            own = max((_depth(e) for e in _define_exprs(build.defines[path].decl)), default=0)
+            depth[path] = own + max((depth[d] for d in deps[path]), default=0)
+            if depth[path] > MAX_VALUE_DEPTH and all(depth[d] <= MAX_VALUE_DEPTH for d in deps[path]):
+                self.err("P0116", build.defines[path].decl.path.span, name=path, limit=MAX_VALUE_DEPTH)
+            for reader in readers.get(path, ()):
+                waiting[reader] -= 1
+                if waiting[reader] == 0:
+                    ready.append(reader)
 
     # ================================================================ text
     def _check_text(self, text: ast.Text | None) -> None:
@@ -628,6 +660,25 @@ def _define_exprs(define: ast.DefineDecl) -> Iterable[ast.Expr]:
         yield case.expr
         if case.when is not None:
             yield case.when
+
+
+MAX_VALUE_DEPTH = 100
+"""How deeply the evaluation of a value may nest, counting the expressions of the values it reads
+(see MAX_NESTING in syntax/parser.py): every backend evaluates values recursively."""
+
+
+def _depth(expr) -> int:
+    """The nesting depth of an expression tree (a leaf is 1), without recursion."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        for field in attrs.fields(type(node)) if attrs.has(type(node)) else ():
+            value = getattr(node, field.name)
+            for v in value if isinstance(value, tuple) else (value,):
+                if attrs.has(type(v)) and not isinstance(v, Span):
+                    stack.append((v, level + 1))
+    return deepest
 
 
 def _refs(expr) -> Iterable[str]:

@@ -83,12 +83,38 @@ def parse(source: SourceFile) -> tuple[ast.Module | None, list[dg.Diagnostic]]:
             # keeps the original word, so the checker reports it as an undefined name with a
             # did-you-mean found through the Chinese labels.
             text = text[:word[0]] + "_" * (word[1] - word[0]) + text[word[1]:]
+    deep = _too_deep(tree)
+    if deep is not None:
+        span = source.span(deep.meta.start_pos, deep.meta.end_pos)
+        return None, [dg.make("P0115", span, limit=MAX_NESTING)]
     builder = Builder(source)
     try:
         module = builder.build(tree)
     except lark.exceptions.VisitError as exc:
         raise InternalError(f"building the AST of {source.path} failed: {exc.orig_exc!r}") from exc.orig_exc
     return module, builder.diagnostics
+
+
+MAX_NESTING = 100
+"""The deepest expression accepted: operators, calls, aggregates and sets nested inside each other
+(a chain `a and b and c` nests one level per operator; parentheses add none). Every later stage walks
+expressions recursively, so this bound keeps each of them far inside Python's recursion limit."""
+
+_NESTING = frozenset({"or_", "and_", "not_", "compare", "member", "not_member", "arith", "neg", "call",
+                      "aggregate", "set_lit"})
+
+
+def _too_deep(tree: lark.Tree) -> lark.Tree | None:
+    """The first expression node nested more than MAX_NESTING levels deep, found without recursion."""
+    stack: list[tuple[lark.Tree, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data in _NESTING:
+            depth += 1
+            if depth > MAX_NESTING:
+                return node
+        stack.extend((child, depth) for child in node.children if isinstance(child, lark.Tree))
+    return None
 
 
 def _foreign_name(text: str, exc: UnexpectedInput) -> tuple[int, int] | None:
