@@ -248,6 +248,16 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         'define demo.b: count "乙" / "B"\n  = ' + "-" * 60 + 'demo.a\n',
         _head() + FANS + 'define demo.a: count "甲" / "A"\n  = account.fans\n'
         'define demo.b: count "乙" / "B"\n  = demo.a\n'),
+    "P0117": _entry(
+        ("数字位数过多", "Number with too many digits"),
+        ("政策里写出的数字（整数、小数、金额 ¥…、百分比 …%）最多 34 位数字（不计开头的 0）。",
+         "A number written in a policy (an integer, a decimal, an amount ¥…, a percentage …%) has at most 34 "
+         "digits, leading zeros aside."),
+        ("policydsl 用精确十进制计算，从不悄悄舍入；事实也最多 34 位有效数字，这个上限让每一步计算都保持精确。",
+         "policydsl computes with exact decimals and never rounds silently; facts carry at most 34 significant "
+         "digits too, and this bound keeps every step of a computation exact."),
+        _head() + FANS + _fans_rule(condition="account.fans >= 10000000000000000000000000000000000000000"),
+        _head() + FANS + _fans_rule()),
     # ---- names
     "P0201": _entry(
         ("未定义的名称", "Undefined name"),

@@ -184,7 +184,8 @@ def test_count_rejects_everything_else(raw):
 
 @pytest.mark.parametrize("raw, expected", [
     ("12.50", Decimal("12.50")), ("¥12.5", Decimal("12.5")), ("￥ 12", Decimal("12")), ("12元", Decimal("12")),
-    (12, Decimal(12)), (0.1, Decimal("0.1")), (Decimal("0.10"), Decimal("0.10")), ("-3.5", Decimal("-3.5")),
+    (12, Decimal(12)), (0.1, Decimal("0.1")), (Decimal("0.10"), Decimal("0.10")), ("0", Decimal("0")),
+    ("1234567890123456789012345678901.234", Decimal("1234567890123456789012345678901.234")),  # 34 digits
 ])
 def test_money_conversion(raw, expected):
     value, problem = convert(spec("money"), raw)
@@ -193,14 +194,19 @@ def test_money_conversion(raw, expected):
     assert str(value) == str(expected)
 
 
-@pytest.mark.parametrize("raw", ["abc", "12%", "¥", "1,000", True, None, [1], float("nan"), Decimal("Infinity")])
+@pytest.mark.parametrize("raw", ["abc", "12%", "¥", "1,000", True, None, [1], float("nan"), Decimal("Infinity"),
+                                 "-3.5", -1, Decimal("-0.01"),  # an amount is never negative
+                                 "12345678901234567890123456789012.345", Decimal("9e999999"), "9e999999", 10 ** 40,
+                                 Decimal("1e-40"), "1" * 5000])
 def test_money_rejects(raw):
-    assert convert(spec("money"), raw) == (None, "money")
+    assert convert(spec("money"), raw) == (None, {"zh": "money（≥ 0，最多 34 位有效数字）",
+                                                  "en": "money ≥ 0, at most 34 significant digits"})
 
 
-@pytest.mark.parametrize("raw", ["¥5", float("inf"), Decimal("NaN"), False])
+@pytest.mark.parametrize("raw", ["¥5", float("inf"), Decimal("NaN"), False, Decimal("1" * 35), Decimal("1e40")])
 def test_number_rejects(raw):
-    assert convert(spec("number"), raw) == (None, "number")
+    assert convert(spec("number"), raw) == (None, {"zh": "number（最多 34 位有效数字）",
+                                                   "en": "number, at most 34 significant digits"})
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -278,8 +284,8 @@ def test_ill_typed_facts_produce_one_error_listing_every_bad_fact(rule_book):
     assert error.key == "E.bad_facts"
     assert error.message("zh") == "\n".join([
         "事实的值无效：",
-        "  - price.a（价格甲 / Price A）：\"abc\"，应为 money",
-        "  - price.b（价格乙 / Price B）：true，应为 money",
+        "  - price.a（价格甲 / Price A）：\"abc\"，应为 money（≥ 0，最多 34 位有效数字）",
+        "  - price.b（价格乙 / Price B）：true，应为 money（≥ 0，最多 34 位有效数字）",
         "  - rate（比率 / Rate）：\"80\"，应为 percent \"80%\"",
         f"  - shade（颜色 / Colour）：\"purple\"，应为 {CHOICES}",
         f"  - palette（调色板 / Palette）：[\"red\", \"x\"]，应为 [{CHOICES}]",
@@ -290,8 +296,8 @@ def test_ill_typed_facts_produce_one_error_listing_every_bad_fact(rule_book):
     ])
     assert error.message("en") == "\n".join([
         "invalid facts:",
-        "  - price.a (价格甲 / Price A): \"abc\", expected money",
-        "  - price.b (价格乙 / Price B): true, expected money",
+        "  - price.a (价格甲 / Price A): \"abc\", expected money ≥ 0, at most 34 significant digits",
+        "  - price.b (价格乙 / Price B): true, expected money ≥ 0, at most 34 significant digits",
         "  - rate (比率 / Rate): \"80\", expected percent \"80%\"",
         f"  - shade (颜色 / Colour): \"purple\", expected {CHOICES}",
         f"  - palette (调色板 / Palette): [\"red\", \"x\"], expected [{CHOICES}]",
@@ -452,7 +458,7 @@ def test_money_beyond_python_int_and_decimal_context_limits_still_displays():
     # 5001 digits form 1667 groups of three: "¥100,000,…,000"
     assert huge.startswith("¥100,000,") and huge.count(",") == 1666 and len(huge) == 1 + 5001 + 1666
     assert set(huge[4:]) == {"0", ","}
-    assert rv.display("money", Decimal("123456789012345678901234567.5"), "zh") == "¥123456789012345678901234567.5"
+    assert rv.display("money", Decimal("123456789012345678901234567.5"), "zh") == "¥123456789012345678901234567.50"
 
 
 def test_loads_turns_an_over_long_integer_into_a_facts_error():

@@ -165,8 +165,8 @@ class World:
         if expected.strip().lower() in NOT_OPEN_WORDS:
             ok = actual is rv.NOT_OPEN
         else:
-            from policydsl.runtime.facts import convert
-            want, problem = convert(spec, raw_fact(spec, expected))
+            from policydsl.runtime.facts import convert_value
+            want, problem = convert_value(spec, raw_fact(spec, expected))
             if problem is not None:
                 self.fail(f"无法把“{expected}”读作 {kind}", f"cannot read “{expected}” as {kind}")
             ok = actual is not rv.NOT_OPEN and actual == want

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from policydsl.errors import InternalError, PolicyDslError
 from policydsl.runtime import calendar as cal
-from policydsl.runtime import rollout as ro
+from policydsl.runtime import exact, rollout as ro
 from policydsl.runtime.evaluate import _ABSENT, require_value
 from policydsl.runtime.facts import InputSpec
 from policydsl.runtime.program import (CompiledCase, CompiledDefine, CompiledPolicy, CompiledProperty, CompiledRule,
@@ -251,8 +251,12 @@ class PolicyCompiler:
         if lt.kind == rt.kind == "date":
             return lambda env: (left(env) - right(env)).days
         if op == "/":
-            return lambda env: _divide(left(env), right(env), lt.kind == rt.kind == "count")
-        fn = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+            text = e.span.text
+            return lambda env: _divide(left(env), right(env), text)
+        if lt.kind == rt.kind == "count":  # Python ints are exact at any size
+            fn = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+        else:
+            fn = exact.operation(op, e.span.text)
         return lambda env: fn(left(env), right(env))
 
     def _compare(self, fn: Callable[[Any, Any], Any], e: ast.Binary, left: Fn, right: Fn) -> Fn:
@@ -472,10 +476,10 @@ def _open(value: Any, expr: ast.Expr) -> Any:
     return value
 
 
-def _divide(a: Any, b: Any, integers: bool) -> Any:
+def _divide(a: Any, b: Any, text: str) -> Any:
     if b == 0:
         raise PolicyDslError("E.division_by_zero")
-    return Decimal(a) / Decimal(b)
+    return exact.divide(a, b, text)
 
 
 def _shift(day: Any, duration: tuple[int, str], sign: int) -> Any:
@@ -491,7 +495,7 @@ def _aggregate(func: str, results: list[Any]) -> Any:
     if any(r is NOT_OPEN for r in results):
         return NOT_OPEN
     if func == "sum":
-        return sum(results, Decimal(0)) if results and isinstance(results[0], Decimal) else sum(results)
+        return exact.total(results, "sum") if results and isinstance(results[0], Decimal) else sum(results)
     if not results:
         raise PolicyDslError("E.empty_aggregate", agg=func)
     return max(results) if func == "max" else min(results)

@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import operator
 import re
+import reprlib
 from decimal import Decimal, InvalidOperation
 from collections.abc import Mapping
 from typing import Any
@@ -12,11 +13,24 @@ from typing import Any
 import attrs
 
 from policydsl.errors import PolicyDslError
+from policydsl.runtime.exact import WIDE
 
 MISSING = object()
 MONEY_TEXT = re.compile(r"^\s*[¥￥]?\s*(-?\d+(?:\.\d+)?)\s*(元)?\s*$")
 PERCENT_TEXT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*%\s*$")
 MAX_DIGITS = 4300  # a count like 1e1000000 would take minutes to become an int; Python prints at most 4300 digits
+MAX_SIGNIFICANT = 34
+"""Money, numbers and percentages in facts carry at most 34 significant digits (IEEE 754 decimal128)
+and lie within 10^±34; arithmetic on them is exact (runtime/exact.py), so nothing is rounded silently."""
+MAX_DEPTH = 64
+"""Facts nested deeper than this are refused: no input path is more than a few levels deep."""
+MAX_SHOWN = 80
+"""An error message shows at most this many characters of a bad value."""
+DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+MONEY_EXPECTED = {"zh": f"money（≥ 0，最多 {MAX_SIGNIFICANT} 位有效数字）",
+                  "en": f"money ≥ 0, at most {MAX_SIGNIFICANT} significant digits"}
+NUMBER_EXPECTED = {"zh": f"number（最多 {MAX_SIGNIFICANT} 位有效数字）",
+                   "en": f"number, at most {MAX_SIGNIFICANT} significant digits"}
 
 
 @attrs.frozen(kw_only=True)
@@ -38,14 +52,32 @@ class InputSpec:
 def loads(text: str) -> dict:
     """Parse facts JSON with exact numbers (floats become Decimal)."""
     try:
-        data = json.loads(text, parse_float=Decimal)
+        data = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise PolicyDslError("E.facts_json", reason=f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except ValueError as exc:  # an integer beyond Python's int digit limit
         raise PolicyDslError("E.facts_json", reason=str(exc)) from None
+    except RecursionError:  # the JSON decoder nests one C call per level
+        raise PolicyDslError("E.facts_deep", limit=MAX_DEPTH) from None
     if not isinstance(data, dict):
         raise PolicyDslError("E.facts_object")
+    if too_deep(data):
+        raise PolicyDslError("E.facts_deep", limit=MAX_DEPTH)
     return data
+
+
+def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether objects and arrays nest more than `limit` levels in `data` (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, Mapping):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (Mapping, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (Mapping, list)))
+    return False
 
 
 def lookup(facts: Mapping[str, Any], path: str, parts: tuple[str, ...] | None = None) -> Any:
@@ -73,20 +105,23 @@ def _count(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
 
 def _money(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
     value = _decimal(raw, MONEY_TEXT)
-    return (value, None) if value is not None else (None, "money")
+    if value is None or value < 0:
+        return None, MONEY_EXPECTED
+    return value, None
 
 
 def _number(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
     value = _decimal(raw, None)
-    return (value, None) if value is not None else (None, "number")
+    return (value, None) if value is not None else (None, NUMBER_EXPECTED)
 
 
 def _percent(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
     """"80%" (a string with a percent sign) or a fraction between 0 and 1 (0.8); a bare number
     above 1 is ambiguous (80 could mean 80% or 8000%) and is refused."""
     if isinstance(raw, str):
-        match = PERCENT_TEXT.match(raw)
-        return (Decimal(match.group(1)) / 100, None) if match else (None, 'percent "80%"')
+        match = PERCENT_TEXT.match(raw) if len(raw) <= 4 * MAX_SIGNIFICANT else None
+        value = Decimal(match.group(1) + "E-2") if match else None  # exact: no context rounding
+        return (value, None) if value is not None and within_precision(value) else (None, 'percent "80%"')
     value = _decimal(raw, None)
     if value is None or abs(value) > 1:
         return None, 'percent "80%" (or a fraction 0–1)'
@@ -102,7 +137,7 @@ def _text(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
 
 
 def _date(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
-    if isinstance(raw, str) and len(raw) == 10:
+    if isinstance(raw, str) and DATE_TEXT.fullmatch(raw):  # fromisoformat also takes 2023-W51-3 and 20231220
         try:
             return dt.date.fromisoformat(raw), None
         except ValueError:
@@ -127,9 +162,17 @@ CONVERTERS = {"count": _count, "money": _money, "number": _number, "percent": _p
               "text": _text, "date": _date, "enum": _enum, "set": _set}
 
 
-def convert(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
-    """(value, None) or (None, expected-type description) when `raw` does not fit the input."""
+def convert(spec: InputSpec, raw: Any) -> tuple[Any, str | Mapping[str, str] | None]:
+    """(value, None) or (None, expected-type description, one text or zh/en) when `raw` does not fit."""
     return CONVERTERS[spec.kind](spec, raw)
+
+
+def convert_value(spec: InputSpec, raw: Any) -> tuple[Any, str | Mapping[str, str] | None]:
+    """`convert` for a computed value a test expects rather than a fact: an amount may be negative."""
+    if spec.kind == "money":
+        value = _decimal(raw, MONEY_TEXT)
+        return (value, None) if value is not None else (None, MONEY_EXPECTED)
+    return convert(spec, raw)
 
 
 def enum_id(spec: InputSpec, raw: Any) -> str | None:
@@ -148,20 +191,34 @@ def _choices(spec: InputSpec) -> str:
 
 
 def _decimal(raw: Any, text_pattern: re.Pattern | None) -> Decimal | None:
+    """An exact Decimal within the stated precision (MAX_SIGNIFICANT), or None."""
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, (int, Decimal)):
-        return Decimal(raw) if Decimal(raw).is_finite() else None  # NaN/Infinity cannot be compared
-    if isinstance(raw, float):
-        return Decimal(repr(raw)) if Decimal(raw).is_finite() else None
-    if isinstance(raw, str):
+    value: Decimal | None = None
+    if isinstance(raw, int):
+        value = Decimal(raw) if abs(raw) < 10 ** MAX_SIGNIFICANT else None
+    elif isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, float):
+        value = Decimal(repr(raw))
+    elif isinstance(raw, str) and len(raw) <= 4 * MAX_SIGNIFICANT:
         match = (text_pattern or MONEY_TEXT).match(raw)
         if match and (text_pattern is not None or not raw.strip().startswith(("¥", "￥"))):
             try:
-                return Decimal(match.group(1))
+                value = Decimal(match.group(1))
             except InvalidOperation:
-                return None
-    return None
+                value = None
+    return value if value is not None and within_precision(value) else None
+
+
+def within_precision(value: Decimal) -> bool:
+    """Finite, at most MAX_SIGNIFICANT significant digits, and of a magnitude within 10^±MAX_SIGNIFICANT."""
+    if not value.is_finite():  # NaN/Infinity cannot be compared
+        return False
+    if value.is_zero():
+        return True
+    digits = len(WIDE.normalize(value).as_tuple().digits)
+    return digits <= MAX_SIGNIFICANT and -MAX_SIGNIFICANT <= value.adjusted() < MAX_SIGNIFICANT
 
 
 def prepare(specs: Mapping[str, InputSpec], facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -367,11 +424,25 @@ def _convert_into(spec: InputSpec, raw: Any, values: dict[str, Any]) -> bool:
     return True
 
 
-def _bad_line(spec: InputSpec, raw: Any, expected: str, lang: str) -> str:
-    try:
-        shown = json.dumps(raw, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):  # not JSON-shaped (tuple keys, a cycle): show the Python form
-        shown = repr(raw)
+def _bad_line(spec: InputSpec, raw: Any, expected: str | Mapping[str, str], lang: str) -> str:
+    shown = shorten(raw)
+    expected = expected if isinstance(expected, str) else expected[lang]
     if lang == "zh":
         return f"  - {spec.path}（{spec.label['zh']} / {spec.label['en']}）：{shown}，应为 {expected}"
     return f"  - {spec.path} ({spec.label['zh']} / {spec.label['en']}): {shown}, expected {expected}"
+
+
+def shorten(raw: Any, limit: int = MAX_SHOWN) -> str:
+    """A bad value as JSON, cut to `limit` characters (a 50 MB value is not echoed back); values nested
+    deeply are abbreviated, and values not JSON-shaped are shown in a bounded Python form."""
+    if isinstance(raw, (Mapping, list)) and too_deep(raw, 8):
+        return "{…}" if isinstance(raw, Mapping) else "[…]"
+    if isinstance(raw, str) and len(raw) > limit:
+        raw = raw[:limit + 1]  # enough to show the cut; the length is reported from the original below
+    try:
+        shown = json.dumps(raw, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):  # not JSON-shaped (tuple keys, a cycle): the Python form
+        shown = reprlib.repr(raw)
+    if len(shown) > limit:
+        shown = shown[:limit] + "…"
+    return shown

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+
+from policydsl.runtime.exact import WIDE
 from typing import Callable, Mapping
 
 
@@ -24,12 +26,11 @@ class _NotOpen:
 
 
 NOT_OPEN = _NotOpen()
-HUNDRED = Decimal(100)
 
 
 def plain(value: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 0.80 -> '0.8', 2E+4 -> '20000'."""
-    text = format(Decimal(value).normalize(), "f")  # an int (count literal in a number) is exact too
+    text = format(WIDE.normalize(Decimal(value)), "f")  # an int (count literal in a number) is exact too
     return text
 
 
@@ -39,8 +40,8 @@ def money_text(value: Decimal) -> str:
     if value == value.to_integral_value():
         return plain(value)
     try:
-        cents = value.quantize(Decimal("0.01"))
-    except InvalidOperation:  # more digits than the decimal context holds
+        cents = WIDE.quantize(value, Decimal("0.01"))
+    except InvalidOperation:  # more digits than any value policydsl holds
         return plain(value)
     if value == cents:
         return format(cents, "f")
@@ -48,7 +49,7 @@ def money_text(value: Decimal) -> str:
 
 
 def percent_text(value: Decimal) -> str:
-    return plain(value * HUNDRED) + "%"
+    return plain(Decimal(value).scaleb(2, WIDE)) + "%"
 
 
 def to_json(kind: str, value: object) -> object:

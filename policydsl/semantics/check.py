@@ -1,6 +1,7 @@
 """Parsed modules in, typed model and diagnostics out: names, types, text, tables, time and provenance."""
 from __future__ import annotations
 
+import decimal
 import re
 from typing import Iterable
 
@@ -10,6 +11,7 @@ from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
 from policydsl.semantics.model import Define, Input, Model, Policy, Rule, Table
 from policydsl.semantics.names import suggest
+from policydsl.runtime.exact import WIDE
 from policydsl.semantics.types import Type
 from policydsl.source import Span
 from policydsl.syntax import ast
@@ -696,5 +698,6 @@ def _refs(expr) -> Iterable[str]:
 
 
 def check_modules(modules: list[ast.Module]) -> CheckResult:
-    return Checker(modules).run()
+    with decimal.localcontext(WIDE):  # table bounds and their shifts are compared exactly, never rounded
+        return Checker(modules).run()
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import lark
 from lark import Token, Transformer, v_args
@@ -12,6 +12,9 @@ from policydsl.source import SourceFile, Span
 from policydsl.syntax import ast
 
 OPS = {"or_": "or", "and_": "and"}
+MAX_LITERAL_DIGITS = 34
+"""A number written in a policy has at most 34 digits (as facts have at most 34 significant digits):
+every later stage then computes with it exactly."""
 
 
 @v_args(meta=True)
@@ -259,7 +262,7 @@ class Builder(Transformer):
     def phase(self, meta, children):
         name, label, start, end, ramp_from, ramp_to = children
         return ast.Phase(name=self.name(name), label=label, start=self.date(start), end=self.date(end),
-                         ramp_from=self._percent(ramp_from), ramp_to=self._percent(ramp_to), span=self.sp(meta))
+                         ramp_from=self.percent(ramp_from), ramp_to=self.percent(ramp_to), span=self.sp(meta))
 
     def inventory_ref(self, meta, children):
         return self.name(children[0])
@@ -340,16 +343,27 @@ class Builder(Transformer):
         return ast.DurationLit(amount=int(amount), unit=kind, span=self.sp(meta))
 
     def int_lit(self, meta, children):
-        return ast.Literal(kind="int", value=int(children[0]), span=self.sp(meta))
+        return ast.Literal(kind="int", value=int(self.digits(children[0])), span=self.sp(meta))
 
     def dec_lit(self, meta, children):
-        return ast.Literal(kind="decimal", value=Decimal(str(children[0])), span=self.sp(meta))
+        return ast.Literal(kind="decimal", value=Decimal(self.digits(children[0])), span=self.sp(meta))
 
     def money_lit(self, meta, children):
-        return ast.Literal(kind="money", value=Decimal(str(children[0])[1:]), span=self.sp(meta))
+        return ast.Literal(kind="money", value=Decimal(self.digits(children[0], "¥")), span=self.sp(meta))
 
     def percent_lit(self, meta, children):
-        return ast.Literal(kind="percent", value=self._percent(children[0]), span=self.sp(meta))
+        return ast.Literal(kind="percent", value=self.percent(children[0]), span=self.sp(meta))
+
+    def percent(self, tok: Token) -> Decimal:
+        return Decimal(self.digits(tok, "", "%") + "E-2")  # exact: no context rounding
+
+    def digits(self, tok: Token, prefix: str = "", suffix: str = "") -> str:
+        """The digits of a number literal; more than MAX_LITERAL_DIGITS is P0117 (read as 0)."""
+        text = str(tok)[len(prefix):len(tok) - len(suffix)]
+        if len(text.replace(".", "").lstrip("0")) > MAX_LITERAL_DIGITS:
+            self.diagnostics.append(dg.make("P0117", self.tsp(tok), limit=MAX_LITERAL_DIGITS))
+            return "0"
+        return text
 
     def date_lit(self, meta, children):
         return ast.Literal(kind="date", value=self.date(children[0]), span=self.sp(meta))
@@ -366,9 +380,4 @@ class Builder(Transformer):
     def today(self, meta, children):
         return ast.Today(span=self.sp(meta))
 
-    @staticmethod
-    def _percent(tok: Token) -> Decimal:
-        try:
-            return Decimal(str(tok).rstrip("%")) / Decimal(100)
-        except InvalidOperation:
-            return Decimal(0)
+

@@ -27,6 +27,7 @@ import z3
 from policydsl import i18n
 from policydsl.errors import InternalError, PolicyDslError
 from policydsl.runtime import calendar as cal
+from policydsl.runtime.facts import MAX_SIGNIFICANT
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
@@ -206,8 +207,10 @@ class Encoding:
         if kind == "count":
             val = z3.Int(name)
             self.domain.append(val >= 0)
-        elif kind in REAL_KINDS:
+        elif kind in REAL_KINDS:  # within what facts accept: amounts are never negative, magnitudes < 10^34
             val = z3.Real(name)
+            bound = z3.RealVal(10 ** MAX_SIGNIFICANT)
+            self.domain += [val >= 0 if kind == "money" else val > -bound, val < bound]
         elif kind == "bool":
             val = z3.Bool(name)
         elif kind == "text":
