@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,65 @@ def test_check_rejects_decision_words_outside_properties(tmp_path):
     result = cli("check", folder)
     assert result.returncode == 1
     assert "error[P0801]: `outcome` may only be used in the `when` or `expect` of a property" in result.stdout
+
+
+HARD = '''
+input n.x: count "x" / "x"
+input n.y: count "y" / "y"
+input n.z: count "z" / "z"
+
+property no_cube_sum "立方和不是立方" / "No sum of two cubes is a cube"
+  when n.x >= 1 and n.y >= 1 and n.z >= 1
+  expect n.x * n.x * n.x + n.y * n.y * n.y != n.z * n.z * n.z
+'''
+
+
+def test_a_hard_property_stops_at_its_time_limit_undecided(tmp_path):
+    """Fermat for cubes: the solver cannot decide it; `--timeout 2` bounds every solver call and
+    refinement round of the property, which then reads as undecided for that reason."""
+    import time
+
+    folder = write_book(tmp_path, TRUE_PROPS + HARD)
+    started = time.monotonic()
+    result = cli("verify", "--policies", folder, "--timeout", "2", "--json")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    props = {p["name"]: p for p in data["policies"][0]["properties"]}
+    hard = props["no_cube_sum"]
+    assert hard["status"] == "unknown" and hard["timed_out"] is True
+    assert hard["reason"] == {"zh": "达到 2 秒时间上限", "en": "time limit of 2 s reached"}
+    assert hard["seconds"] >= 1.8
+    assert all(p["status"] == "proved" and p["timed_out"] is False for n, p in props.items() if n != "no_cube_sum")
+    summary = data["summary"]
+    assert (summary["unknown"], summary["proved"], summary["timeout"]) == (1, 3, 2)
+    assert summary["seconds"] >= hard["seconds"]
+    text = cli("verify", "--policies", folder, "--timeout", "2", "--property", "no_cube_sum", lang="zh")
+    assert text.returncode == 1
+    assert "  ? 未判定  no_cube_sum：立方和不是立方（" in text.stdout and "      原因：达到 2 秒时间上限\n" in text.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf"])
+def test_a_bad_timeout_is_a_usage_error(tmp_path, value):
+    folder = write_book(tmp_path, TRUE_PROPS)
+    result = cli("verify", "--policies", folder, f"--timeout={value}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"the time limit must be a positive number of seconds, not `{value}`" in result.stderr
+    zh = cli("verify", "--policies", folder, f"--timeout={value}", lang="zh")
+    assert zh.returncode == 2 and f"时间上限应为正的秒数，而不是 `{value}`" in zh.stderr
+
+
+def test_easy_properties_prove_within_a_time_limit_and_report_their_time(tmp_path):
+    folder = write_book(tmp_path, TRUE_PROPS)
+    result = cli("verify", "--policies", folder, "--timeout", "30", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    props = data["policies"][0]["properties"]
+    assert [p["status"] for p in props] == ["proved"] * 3
+    assert all(isinstance(p["seconds"], float) and 0 <= p["seconds"] <= 30 and p["timed_out"] is False for p in props)
+    assert data["summary"]["timeout"] == 30 and data["summary"]["seconds"] >= sum(p["seconds"] for p in props)
+    default = json.loads(cli("verify", "--policies", folder, "--property", "low_fans_denied", "--json").stdout)
+    assert default["summary"]["timeout"] == 60
+    text = cli("verify", "--policies", folder, "--timeout", "0.5e2")
+    assert text.returncode == 0
+    assert re.search(r"^  ✓ proved  low_fans_denied: .* \(\d+\.\d\d s\)$", text.stdout, re.M)

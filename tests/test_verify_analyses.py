@@ -105,3 +105,25 @@ def test_the_rule_book_has_no_rule_that_never_fires(book_findings):
 def test_the_rule_book_allows_that_meet_denies_are_listed(book_findings):
     notes = {(d.file.rsplit("/", 1)[-1], d.span.text) for d in book_findings if d.code == "P0612"}
     assert notes == {("deposit_refund.policy", "refund_due"), ("listing_approval.policy", "listed_for_sale")}
+
+
+def test_an_analysis_the_solver_cannot_decide_stops_at_its_time_limit_and_reports_nothing(tmp_path, monkeypatch):
+    """`check --deep` bounds each analysis (ANALYSIS_SECONDS of wall-clock time for all its solver
+    calls and rounds): a rule whose scope is Fermat for cubes is neither proved dead nor reported."""
+    from policydsl.verify import analyses
+
+    outcomes = []
+
+    def recorded(*args, **kwargs):
+        outcomes.append(analyses_search(*args, **kwargs))
+        return outcomes[-1]
+    analyses_search = analyses.search
+    monkeypatch.setattr(analyses, "ANALYSIS_SECONDS", 1.0)
+    monkeypatch.setattr(analyses, "search", recorded)
+    text = ('input n.x: count "x" / "x"\ninput n.y: count "y" / "y"\ninput n.z: count "z" / "z"\n'
+            + rule("cubes", "  deny cubes \"立方\" / \"cubes\"\n",
+                   "  when n.x >= 1 and n.y >= 1 and n.z >= 1 and n.x * n.x * n.x + n.y * n.y * n.y == n.z * n.z * n.z\n"))
+    assert findings(tmp_path, text)[0] == []
+    (outcome,) = outcomes
+    assert outcome.status == "unknown" and outcome.timed_out
+    assert outcome.reason == {"zh": "达到 1 秒时间上限", "en": "time limit of 1 s reached"}

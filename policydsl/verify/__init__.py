@@ -2,12 +2,15 @@
 counterexample the real evaluator confirms."""
 from __future__ import annotations
 
+import time
 from typing import Iterable
 
 import attrs
 
 from policydsl.runtime.properties import PropertyCheck, check_property
-from policydsl.verify.engine import Outcome, Witness, search
+from policydsl.verify.engine import Budget, Outcome, Witness, search
+
+DEFAULT_SECONDS = 60.0  # the wall-clock limit of one property (`verify --timeout`)
 
 
 @attrs.frozen(kw_only=True)
@@ -19,12 +22,16 @@ class PropertyResult:
     witness: Witness | None = None
     check: PropertyCheck | None = None  # the evaluator's verdict on the witness
     reason: dict[str, str] | None = None
-    seconds: float = 0.0
+    timed_out: bool = False  # undecided because the time limit was reached
+    seconds: float = 0.0  # wall-clock time spent on the property, all searches included
     rounds: int = 0
 
 
-def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None) -> list[PropertyResult]:
-    """Every property of one policy (or the named ones), in file order."""
+def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None,
+                  seconds: float = DEFAULT_SECONDS) -> list[PropertyResult]:
+    """Every property of one policy (or the named ones), in file order; each within `seconds` of
+    wall-clock time (every solver call and refinement round of its searches included), after which
+    it is undecided."""
     import z3  # the solver is loaded only by the commands that need it
 
     from policydsl.verify.encode import Encoding, PolicyEncoder
@@ -38,6 +45,8 @@ def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None
     for prop, cprop in zip(policy.properties, compiled.properties):
         if wanted is not None and prop.name.value not in wanted:
             continue
+        started = time.monotonic()
+        budget = Budget.start(seconds)
         terms = encoder.property_terms(prop)
         goal = z3.And(terms["domain"], terms["premise"], z3.Not(terms["holds"]))
         found: dict[str, PropertyCheck] = {}
@@ -46,17 +55,20 @@ def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None
             verdict = check_property(compiled, cprop, w.facts, w.at)
             found["check"] = verdict
             return not verdict.holds
-        outcome: Outcome = search(enc, goal, confirm, encoders=(encoder,))
+        outcome: Outcome = search(enc, goal, confirm, encoders=(encoder,), timeout_ms=None, budget=budget)
         status = {"unsat": "proved", "found": "failed"}.get(outcome.status, "unknown")
         if status == "proved":
             # A claim over no facts at all proves nothing: the premise must hold somewhere.
             def inside(w: Witness, cprop=cprop) -> bool:
                 return not check_property(compiled, cprop, w.facts, w.at).vacuous
-            reachable = search(enc, z3.And(terms["domain"], terms["premise"]), inside, encoders=(encoder,))
+            # (with what is left of the budget; when that runs out first, the proof stands unlabelled)
+            reachable = search(enc, z3.And(terms["domain"], terms["premise"]), inside, encoders=(encoder,),
+                               timeout_ms=None, budget=budget)
             if reachable.status == "unsat":
                 status = "vacuous"
         results.append(PropertyResult(policy=policy_id, name=prop.name.value, label=prop.label.as_dict(),
                                       status=status, witness=outcome.witness,
                                       check=found.get("check") if status == "failed" else None,
-                                      reason=outcome.reason, seconds=outcome.seconds, rounds=outcome.rounds))
+                                      reason=outcome.reason, timed_out=outcome.timed_out,
+                                      seconds=time.monotonic() - started, rounds=outcome.rounds))
     return results

@@ -4,7 +4,9 @@ an `allow` that fires together with a `deny` for the same facts.
 Each finding is a diagnostic with a code, at the rule it concerns; a conflict carries a concrete
 example (facts and date) that the real evaluator confirmed. "Never fires" is a proof (the solver
 found no facts and no day, within the rule's and the policy's periods, where the rule gives its
-reason in a decision that succeeds); a search the solver cannot decide reports nothing.
+reason in a decision that succeeds); a search the solver cannot decide reports nothing. Each
+search (one per rule, one per allow and deny pair) stops after ANALYSIS_SECONDS of wall-clock
+time, every solver call and refinement round included, and then counts as undecided.
 """
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ from policydsl.errors import PolicyDslError
 from policydsl.runtime.evaluate import evaluate
 from policydsl.semantics.model import Model, Policy
 from policydsl.verify.encode import Encoding, PolicyEncoder
-from policydsl.verify.engine import Witness, search
+from policydsl.verify.engine import Budget, Witness, search
 
-TIMEOUT_MS = 5_000
+ANALYSIS_SECONDS = 10.0
 
 
 def solver_analyses(model: Model, compiled: dict) -> list[dg.Diagnostic]:
@@ -47,7 +49,7 @@ def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagn
         terms = encoder.rules[rule.name]
         goal = z3.And(encoder.in_force, terms["fired"], encoder.decision_ok)
         outcome = search(enc, goal, lambda w, name=rule.name: name in (_fired(compiled, w) or ()),
-                         encoders=(encoder,), timeout_ms=TIMEOUT_MS)
+                         encoders=(encoder,), timeout_ms=None, budget=Budget.start(ANALYSIS_SECONDS))
         can_fire[rule.name] = outcome.status != "unsat"
         if outcome.status == "unsat":
             decl = rule.decl
@@ -66,7 +68,8 @@ def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagn
             def both(w: Witness, a=allow.name, d=deny.name) -> bool:
                 fired = _fired(compiled, w) or set()
                 return a in fired and d in fired
-            outcome = search(enc, goal, both, encoders=(encoder,), timeout_ms=TIMEOUT_MS)
+            outcome = search(enc, goal, both, encoders=(encoder,), timeout_ms=None,
+                             budget=Budget.start(ANALYSIS_SECONDS))
             if outcome.status == "found":
                 together.append(deny)
                 example = example or outcome.witness

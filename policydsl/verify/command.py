@@ -1,12 +1,14 @@
 """`policydsl verify [POLICY…]`: prove the properties of a rule book or print counterexamples.
 
-Exit 0 when every property is proved, 1 when one fails or stays undecided, 2 for bad usage.
+Exit 0 when every property is proved, 1 when one fails or stays undecided (its time limit,
+`--timeout`, reached included), 2 for bad usage.
 A counterexample is a facts JSON object and a date; `policydsl eval` reproduces it (the command
 line to do so is printed, and `--out DIR` writes the facts files).
 """
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 import time
@@ -41,6 +43,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "summary": ("{policies} 条政策，{total} 个 property：{proved} 个已证明，{failed} 个不成立，{unknown} 个未判定，{vacuous} 个空洞（{seconds} 秒）",
                 "{policies} policies, {total} properties: {proved} proved, {failed} failed, {unknown} undecided, {vacuous} vacuous ({seconds} s)"),
     "E.no_such_property": ("没有名为 `{name}` 的 property", "no property named `{name}`"),
+    "E.timeout": ("时间上限应为正的秒数，而不是 `{value}`",
+                  "the time limit must be a positive number of seconds, not `{value}`"),
 }
 s = i18n.register("verify", STRINGS)
 MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
@@ -55,16 +59,20 @@ MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
               help="只验证这些 property（可重复） / verify only these properties (repeatable)")
 @click.option("--out", "out_dir", type=click.Path(), default=None,
               help="把反例的事实文件写入此文件夹 / write counterexample facts files into this folder")
+@click.option("--timeout", "timeout_text", default=None, metavar="SECONDS",
+              help="每个 property 的时间上限（秒，默认 60），到时记为未判定 / "
+                   "time limit per property in seconds (default 60); reaching it leaves the property undecided")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
 @LANG
 @guarded
 def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...], out_dir: str | None,
-           as_json: bool, lang: str | None) -> None:
+           timeout_text: str | None, as_json: bool, lang: str | None) -> None:
     """用 SMT 求解器证明政策的 property，或给出反例 / prove the properties of policies with an SMT solver, or show counterexamples."""
     from policydsl.loader import load
-    from policydsl.verify import verify_policy
+    from policydsl.verify import DEFAULT_SECONDS, verify_policy
 
     lang = lang or i18n.default_lang()
+    limit = DEFAULT_SECONDS if timeout_text is None else _seconds(timeout_text, lang)
     if not Path(policies_dir).exists():
         raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
     started = time.monotonic()
@@ -74,15 +82,27 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
     for name in names:
         if name not in known:
             raise PolicyDslError("verify.E.no_such_property", name=name)
-    results = {pid: verify_policy(book, pid, names or None) for pid in ids}
+    results = {pid: verify_policy(book, pid, names or None, seconds=limit) for pid in ids}
     seconds = time.monotonic() - started
     files = _write_counterexamples(results, out_dir) if out_dir else {}
     if as_json:
-        click.echo(json.dumps(_to_json(book, results, files, seconds), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(_to_json(book, results, files, seconds, limit), ensure_ascii=False, indent=2))
     else:
         click.echo(_render(book, results, files, policies_dir, seconds, lang, show_empty=not names))
     every = [r for rs in results.values() for r in rs]
     sys.exit(0 if all(r.status == "proved" for r in every) else 1)
+
+
+def _seconds(text: str, lang: str) -> float:
+    """`--timeout`: a positive, finite number of seconds (read here, not by click, so the message
+    is in the user's language)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(s("E.timeout", lang, value=text), param_hint="'--timeout'")
+    return value
 
 
 def _write_counterexamples(results, out_dir: str) -> dict[tuple[str, str], str]:
@@ -164,7 +184,7 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
     return "\n".join(lines)
 
 
-def _to_json(book, results, files, seconds: float) -> dict:
+def _to_json(book, results, files, seconds: float, limit: float) -> dict:
     out = []
     counts = {"proved": 0, "failed": 0, "unknown": 0, "vacuous": 0}
     for pid, rs in results.items():
@@ -172,7 +192,7 @@ def _to_json(book, results, files, seconds: float) -> dict:
         for r in rs:
             counts[r.status] += 1
             item = {"name": r.name, "label": r.label, "status": r.status, "seconds": round(r.seconds, 3),
-                    "reason": r.reason, "counterexample": None}
+                    "reason": r.reason, "timed_out": r.timed_out, "counterexample": None}
             if r.witness is not None:
                 check = r.check
                 item["counterexample"] = {
@@ -186,7 +206,8 @@ def _to_json(book, results, files, seconds: float) -> dict:
                 }
             items.append(item)
         out.append({"policy": pid, "properties": items})
-    return {"policies": out, "summary": {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3)}}
+    return {"policies": out, "summary": {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3),
+                                         "timeout": limit}}
 
 
 COMMANDS = [verify]

@@ -25,6 +25,7 @@ from policydsl.verify.encode import REAL_KINDS, Encoding, PolicyEncoder
 MAX_ROUNDS = 60
 ID_SEARCH = 200_000
 SCALES = (1, 100, 10_000, 1_000_000)  # denominators tried when a rational has no finite decimal form
+Z3_MAX_MS = 2 ** 32 - 1  # z3's `timeout` is an unsigned 32-bit count of milliseconds
 
 
 @attrs.frozen(kw_only=True)
@@ -34,34 +35,71 @@ class Witness:
 
 
 @attrs.frozen(kw_only=True)
+class Budget:
+    """A wall-clock limit shared by every solver call and refinement round of one question (a
+    property, an analysis): each call gets at most what is left, and nothing starts once it is spent."""
+    seconds: float  # the whole limit, as the user gave it (for the message)
+    deadline: float  # on the time.monotonic() clock
+
+    @classmethod
+    def start(cls, seconds: float) -> Budget:
+        return cls(seconds=seconds, deadline=time.monotonic() + seconds)
+
+    def left_ms(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+    def half(self) -> Budget:
+        """Half of what is left (the same limit in messages)."""
+        return attrs.evolve(self, deadline=self.deadline - (self.deadline - time.monotonic()) / 2)
+
+    def reason(self) -> dict[str, str]:
+        return {"zh": f"达到 {self.seconds:g} 秒时间上限", "en": f"time limit of {self.seconds:g} s reached"}
+
+
+@attrs.frozen(kw_only=True)
 class Outcome:
     status: str  # "unsat" (no such facts: proved), "found" (a real witness), "unknown"
     witness: Witness | None = None
     reason: dict[str, str] | None = None  # why unknown, zh/en
+    timed_out: bool = False  # unknown because the budget was spent (not because the solver gave up)
     rounds: int = 0
     seconds: float = 0.0
 
 
 def search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], *,
-           encoders: tuple[PolicyEncoder, ...] = (), timeout_ms: int = 20_000) -> Outcome:
+           encoders: tuple[PolicyEncoder, ...] = (), timeout_ms: int | None = 20_000,
+           budget: Budget | None = None) -> Outcome:
     """Facts and a day where `goal` holds and `confirm` agrees when the real evaluator runs them.
 
     A first pass looks among everyday facts (dates within the working-day calendar's years,
     modest counts and amounts) so counterexamples read naturally; only when there is none there
-    does the second pass search every fact set, and only that pass can prove anything."""
+    does the second pass search every fact set, and only that pass can prove anything.
+
+    `timeout_ms` bounds each solver call; `budget` bounds the whole search (the first pass may
+    use half of it, the second pass what is left) and ends it as unknown, `timed_out`, when spent."""
     started = time.monotonic()
-    first = _search(enc, goal, confirm, encoders, timeout_ms, enc.everyday())
+    first = _search(enc, goal, confirm, encoders, timeout_ms, budget and budget.half(), enc.everyday())
     if first.status == "found":
         return first
-    second = _search(enc, goal, confirm, encoders, timeout_ms, [])
+    second = _search(enc, goal, confirm, encoders, timeout_ms, budget, [])
     return attrs.evolve(second, rounds=first.rounds + second.rounds, seconds=time.monotonic() - started)
 
 
+def _call_ms(timeout_ms: int | None, budget: Budget | None) -> tuple[int | None, bool]:
+    """The time limit of the next solver call and whether the budget (rather than the per-call
+    limit) sets it."""
+    if budget is None:
+        return timeout_ms, False
+    left = budget.left_ms()
+    if timeout_ms is not None and timeout_ms < left:
+        return timeout_ms, False
+    return left, True
+
+
 def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encoders: tuple[PolicyEncoder, ...],
-            timeout_ms: int, hints: list[Any]) -> Outcome:
+            timeout_ms: int | None, budget: Budget | None, hints: list[Any]) -> Outcome:
     started = time.monotonic()
     solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
     solver.add(*enc.domain)
     solver.add(goal, *hints)
     excluded: list[Any] = []  # candidates the evaluator did not confirm (this search only)
@@ -71,6 +109,13 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
         solver.add(*enc.lemmas, *excluded)
         if scale:
             solver.add(*[z3.IsInt(v.val * SCALES[scale]) for v in enc.facts.values() if v.kind in REAL_KINDS])
+        call_ms, by_budget = _call_ms(timeout_ms, budget)
+        if budget is not None and by_budget and call_ms == 0:  # spent: start no other call
+            solver.pop()
+            return Outcome(status="unknown", rounds=rounds - 1, seconds=time.monotonic() - started,
+                           reason=budget.reason(), timed_out=True)
+        if call_ms is not None:
+            solver.set("timeout", min(call_ms, Z3_MAX_MS))
         result = solver.check()
         if result == z3.unsat:
             solver.pop()
@@ -87,10 +132,13 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
                                        "en": f"{len(excluded)} candidate counterexample(s) could not be confirmed by the evaluator"})
             return Outcome(status="unsat", rounds=rounds, seconds=time.monotonic() - started)
         if result != z3.sat:
+            why = solver.reason_unknown()
             solver.pop()
+            if budget is not None and by_budget and why in ("timeout", "canceled"):
+                return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
+                               reason=budget.reason(), timed_out=True)
             return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
-                           reason={"zh": f"求解器未能判定（{solver.reason_unknown()}）",
-                                   "en": f"the solver gave up ({solver.reason_unknown()})"})
+                           reason={"zh": f"求解器未能判定（{why}）", "en": f"the solver gave up ({why})"})
         model = solver.model()
         solver.pop()
         if _has_inexact_real(enc, model):
