@@ -252,7 +252,7 @@ def inventory(policies_dir: str, features_dir: str, inventory_file: str | None, 
               check_file: str | None, strict: bool, lang: str | None) -> None:
     """来源编号 → 政策 → 规则 → 场景的追溯表 / the traceability table: inventory id → policy → rules → scenarios."""
     from policydsl import inventory as inv
-    from policydsl.fsutil import write_atomic
+    from policydsl.fsutil import os_reason, write_atomic
 
     lang = _lang(lang)
     book = load(policies_dir)
@@ -266,8 +266,9 @@ def inventory(policies_dir: str, features_dir: str, inventory_file: str | None, 
             current = Path(target).read_text(encoding="utf-8")
             fresh = inv.replace_block(current, table)
         except (OSError, ValueError) as exc:
-            raise PolicyDslError("E.unreadable", path=target, reason=str(exc)) from None
-        if writing:
+            text = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise PolicyDslError("E.unreadable", path=target, reason=text) from None
+        if writing and fresh != current:  # keeps mode, owner and links; refuses a read-only file
             write_atomic(target, fresh)
         elif fresh != current:
             click.echo(i18n.t("E.stale", lang, path=target), err=True)
@@ -315,12 +316,7 @@ def docs(policies_dir: str, features_dir: str, out_dir: str, langs: str, check_o
         click.echo(s("cli.stale_summary" if differences else "cli.fresh", lang, out=out_dir, count=len(differences)),
                    err=bool(differences))
         sys.exit(1 if differences else 0)
-    try:
-        count = handbook.write(Path(out_dir), files)
-    except (handbook.HandbookError, OSError) as exc:
-        text = exc.text[lang] if isinstance(exc, handbook.HandbookError) else str(exc)
-        click.echo(("错误：" if lang == "zh" else "error: ") + text, err=True)
-        sys.exit(2)
+    count = handbook.write(Path(out_dir), files)  # its refusals and OS failures are PolicyDslErrors (exit 2)
     click.echo(s("cli.written", lang, out=out_dir, count=count))
 
 

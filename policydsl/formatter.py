@@ -22,6 +22,7 @@ import click
 from policydsl import i18n
 from policydsl import diagnostics as dg
 from policydsl.errors import PolicyDslError
+from policydsl.fsutil import os_reason, write_atomic
 from policydsl.loader import PolicyLoadError, policy_files
 from policydsl.source import SourceFile
 from policydsl.syntax import ast
@@ -392,7 +393,8 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | N
         try:
             original = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyDslError("E.unreadable", path=str(path), reason=str(exc)) from exc
+            text = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise PolicyDslError("E.unreadable", path=str(path), reason=text) from exc
         try:
             formatted = format_text(original, str(path))
         except FormatError as exc:
@@ -408,10 +410,8 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | N
                                                     fromfile=f"{path}", tofile=f"{path} (formatted)")), nl=False)
         if check_only:
             click.echo(_msg("would_change", lang, path=path))
-        elif not show_diff:
-            from policydsl.fsutil import write_atomic
-
-            write_atomic(path, formatted)
+        elif not show_diff:  # --check and --diff only read: they work on read-only files too
+            write_atomic(path, formatted)  # keeps mode, owner and links; refuses a read-only file (exit 2)
             click.echo(_msg("changed", lang, path=path))
     if failures:
         raise FormatError(failures)

@@ -217,6 +217,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.no_case": ("`{name}` 在 {at} 没有适用的取值", "`{name}` has no applicable value on {at}"),
     "E.empty_aggregate": ("`{agg}` 作用于空集合", "`{agg}` over an empty set"),
     "E.division_by_zero": ("除数为零", "division by zero"),
+    # ---- rewriting files and the handbook (policydsl/fsutil.py, policydsl/docs/output.py)
+    "E.write": ("无法写入 {path}：{reason}；未做任何改动", "cannot write {path}: {reason}; nothing was changed"),
+    "E.write_partial": ("改写 {path} 失败（{reason}），原内容也无法写回：原内容保存在 {backup}",
+                        "rewriting {path} failed ({reason}) and its previous content could not be put back: "
+                        "it is kept in {backup}"),
+    "E.read_only": ("{path} 是只读文件，未改写；要允许改写，请运行 `chmod u+w {path}`",
+                    "{path} is read-only and was not rewritten; run `chmod u+w {path}` to allow it"),
+    "E.not_regular": ("{path} 不是普通文件，未改写", "{path} is not a regular file and was not rewritten"),
+    "E.write_handbook": ("无法写入手册 {path}：{reason}；原手册未改动",
+                         "cannot write the handbook {path}: {reason}; the previous handbook is untouched"),
+    "E.handbook_not_folder": ("{path} 不是文件夹", "{path} is not a directory"),
+    "E.handbook_foreign": ("{path} 不是 policydsl 生成的手册文件夹，不会覆盖它；请换一个 --out 文件夹",
+                           "{path} is not a handbook folder made by policydsl and will not be replaced; "
+                           "choose another --out folder"),
     # ---- decision words
     "outcome.allow": ("允许", "allow"),
     "outcome.deny": ("拒绝", "deny"),
