@@ -139,7 +139,8 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: 
             click.echo(i18n.t("summary.clean", lang, files=len(files), policies=policies))
         if notes:
             click.echo(i18n.t("summary.notes", lang, count=len(notes)))
-    sys.exit(1 if errors else 0)
+    unreadable = any(d.code == "P0104" for d in problems)  # unreadable input: exit 2, as every command
+    sys.exit(2 if unreadable else 1 if errors else 0)
 
 
 # ------------------------------------------------------------------ eval
@@ -192,13 +193,23 @@ def _parse_date(text: str) -> dt.date:
         raise PolicyDslError("E.bad_date", value=text) from None
 
 
+MAX_FACTS_BYTES = 64 * 1024 * 1024
+"""A facts file (or standard input) larger than this is refused: one record's facts are kilobytes."""
+
+
 def _read_facts(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
+    from policydsl.source import FileTooLarge, read_bytes, unreadable_reason
+
     try:
-        return Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_FACTS_BYTES + 1)
+            if len(data) > MAX_FACTS_BYTES:
+                raise FileTooLarge(path, MAX_FACTS_BYTES)
+        else:
+            data = read_bytes(path, MAX_FACTS_BYTES)
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyDslError("E.unreadable", path=path, reason=getattr(exc, "strerror", None) or type(exc).__name__) from None
+        raise PolicyDslError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None
 
 
 # ------------------------------------------------------------------ test

@@ -22,9 +22,9 @@ import click
 from policydsl import i18n
 from policydsl import diagnostics as dg
 from policydsl.errors import PolicyDslError
-from policydsl.fsutil import os_reason, write_atomic
+from policydsl.fsutil import write_atomic
 from policydsl.loader import PolicyLoadError, policy_files
-from policydsl.source import SourceFile
+from policydsl.source import BOM, SourceFile, read_text, unreadable_reason
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
 from policydsl.cli import LANG, NO_SUCH_PATH, guarded  # the CLI loads this module only after it has both
@@ -391,12 +391,12 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | N
     changed, same, failures = 0, 0, []
     for path in files:
         try:
-            original = path.read_text(encoding="utf-8")
+            original = read_text(path)
         except (OSError, UnicodeDecodeError) as exc:
-            text = os_reason(exc) if isinstance(exc, OSError) else str(exc)
-            raise PolicyDslError("E.unreadable", path=str(path), reason=text) from exc
+            raise PolicyDslError("E.unreadable", path=str(path), reason=unreadable_reason(exc)) from None
+        bom = BOM if original.startswith(BOM) else ""  # kept as the author saved it
         try:
-            formatted = format_text(original, str(path))
+            formatted = bom + format_text(original.removeprefix(BOM), str(path))
         except FormatError as exc:
             failures.extend(exc.diagnostics)
             continue

@@ -18,7 +18,7 @@ from policydsl.semantics.check import check_modules
 from policydsl.semantics.model import Model, Policy
 from policydsl.semantics.names import suggest
 from policydsl.semantics.sources import check_document_names, verify_quotes
-from policydsl.source import SourceFile
+from policydsl.source import SourceFile, read_text, unreadable_reason
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
 
@@ -47,7 +47,7 @@ def with_shared(files: list[Path]) -> list[Path]:
 
 def _is_shared(path: Path) -> bool:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except (OSError, UnicodeDecodeError):
         return False
     return not any(line.lstrip().startswith("policy ") for line in text.splitlines())
@@ -74,8 +74,7 @@ def read_sources(files: Iterable[Path]) -> tuple[list[SourceFile], list[dg.Diagn
             sources.append(SourceFile.read(f))
         except (OSError, UnicodeDecodeError) as exc:
             empty = SourceFile(path=str(f), text="")
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-            diags.append(dg.make("P0104", empty.span(0, 0), reason=reason))
+            diags.append(dg.make("P0104", empty.span(0, 0), reason=unreadable_reason(exc)))
     return sources, diags
 
 

@@ -8,6 +8,53 @@ from pathlib import Path
 import attrs
 
 
+BOM = "\ufeff"
+MAX_FILE_BYTES = 8 * 1024 * 1024
+"""A policy file larger than this is refused unread (the whole rule book is about 200 KB)."""
+
+
+class FileTooLarge(OSError):
+    """A file beyond the size policydsl reads (a policy file, a facts file, /dev/zero)."""
+
+    def __init__(self, path: str | Path, limit: int) -> None:
+        self.limit_mib = limit // (1024 * 1024)
+        super().__init__(f"larger than {self.limit_mib} MiB")
+        self.strerror = str(self)
+
+    @property
+    def reason(self) -> dict[str, str]:
+        return {"zh": f"超过 {self.limit_mib} MiB", "en": f"larger than {self.limit_mib} MiB"}
+
+
+NOT_UTF8 = {"zh": "不是 UTF-8 文本", "en": "not UTF-8 text"}
+
+
+def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most `limit` bytes of `path`; FileTooLarge past that, so a device like /dev/zero is never
+    read to exhaustion."""
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(path, limit)
+    return data
+
+
+def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
+    """A UTF-8 file's text as written (a byte-order mark, if any, is kept as its first character)."""
+    return read_bytes(path, limit).decode("utf-8")
+
+
+def unreadable_reason(exc: Exception) -> str | dict[str, str]:
+    """Why a file could not be read, for a message: the OS's words, or zh/en text of our own."""
+    if isinstance(exc, FileTooLarge):
+        return exc.reason
+    if isinstance(exc, UnicodeDecodeError):
+        return NOT_UTF8
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    return type(exc).__name__
+
+
 @attrs.frozen
 class SourceFile:
     """A named piece of policy text with a line index."""
@@ -22,7 +69,9 @@ class SourceFile:
 
     @classmethod
     def read(cls, path: str | Path) -> "SourceFile":
-        return cls(path=str(path), text=Path(path).read_text(encoding="utf-8"))
+        """The file's text, without a leading byte-order mark; raises OSError (FileTooLarge included)
+        or UnicodeDecodeError."""
+        return cls(path=str(path), text=read_text(path).removeprefix(BOM))
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of an offset; columns count characters, not bytes."""

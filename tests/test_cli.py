@@ -157,8 +157,8 @@ def test_check_syntax_error_in_chinese(tmp_path):
 def test_check_unreadable_file_is_a_diagnostic_not_a_traceback(tmp_path):
     (tmp_path / "binary.policy").write_bytes(b"\xff\xfe\x00policy")
     result = run("check", "binary.policy", "--lang", "en", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "binary.policy:1:1: error[P0104]: cannot read the file" in result.stdout
+    assert result.returncode == 2  # unreadable input, as in every command (fmt, eval)
+    assert "binary.policy:1:1: error[P0104]: cannot read the file: not UTF-8 text" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 
