@@ -375,17 +375,19 @@ def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
     return "\n".join(lines)
 
 
-def prove(old, new, policy_ids: Sequence[str]) -> dict:
-    """policy id -> verify.equivalence.Equivalence, for each policy in both versions."""
+def prove(old, new, policy_ids: Sequence[str], seconds: float = 60.0) -> dict:
+    """policy id -> verify.equivalence.Equivalence, for each policy in both versions (each proof
+    within `seconds`)."""
     from policydsl.verify.equivalence import prove_equivalent
 
-    return {pid: prove_equivalent(old, new, pid) for pid in policy_ids}
+    return {pid: prove_equivalent(old, new, pid, seconds) for pid in policy_ids}
 
 
 def proofs_to_dict(proofs: dict) -> list[dict]:
     out = []
     for pid, eq in proofs.items():
-        item: dict[str, Any] = {"policy": pid, "status": eq.status, "reason": eq.reason, "counterexample": None}
+        item: dict[str, Any] = {"policy": pid, "status": eq.status, "reason": eq.reason, "counterexample": None,
+                                "seconds": round(eq.seconds, 3)}
         if eq.witness is not None:
             item["counterexample"] = {"facts": eq.witness.facts, "at": eq.witness.at.isoformat(),
                                       "old": eq.before.to_dict(), "new": eq.after.to_dict(),
@@ -446,17 +448,24 @@ def input_kinds(*books) -> dict[str, str]:
               help="记录未给日期时的评估日期（默认上海今日） / date for records without one (default: today in Shanghai)")
 @click.option("--examples", "examples", type=int, default=3, show_default=True,
               help="每种变化最多显示的示例数 / at most this many examples per kind of change")
+@click.option("--timeout", "timeout_text", default=None, metavar="SECONDS",
+              help="每条政策证明的时间上限（秒，默认 60） / time limit of each policy's proof, in seconds (default 60)")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
 @LANG
 @guarded
 def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_names: tuple[str, ...],
-         at_text: str | None, examples: int, as_json: bool, lang: str | None) -> None:
+         at_text: str | None, examples: int, timeout_text: str | None, as_json: bool, lang: str | None) -> None:
     """比较规则库的两个版本：求解器证明等价或给出反例，并统计样本记录的变化 / compare two rule-book versions: solver proofs or counterexamples, and the changes over sample records."""
     from policydsl.runtime.calendar import today_in_shanghai
 
     lang = lang or i18n.default_lang()
     if examples < 0:
         raise DiffError("E.examples", value=examples)
+    seconds = 60.0
+    if timeout_text is not None:
+        from policydsl.verify.command import parse_seconds  # the same rule and message as verify --timeout
+
+        seconds = parse_seconds(timeout_text, lang)
     if at_text is not None:
         try:
             at = parse_date(at_text)
@@ -472,7 +481,7 @@ def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_nam
                          path=sample_path)
     else:
         report = Report(policies=(), added=added, removed=removed)
-    proofs = prove(old_book, new_book, shared) if prove_it else {}
+    proofs = prove(old_book, new_book, shared, seconds) if prove_it else {}
     if as_json:
         out = report.to_dict()
         if sample_path is None:

@@ -419,3 +419,17 @@ def test_changed_enum_values_cannot_be_compared_by_the_solver(books, tmp_path):
     path.write_text(swapped, encoding="utf-8")
     result = invoke(books["old"], target, "--policy", "cart.opening_flow")
     assert result.exit_code == 0 and "  ✓ cart.opening_flow: decides alike (proved)" in result.output
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "inf"])
+def test_a_bad_timeout_is_a_usage_error(books, value):
+    result = cli(books["old"], books["old"], "--policy", "cart.opening", "--timeout", value)
+    assert result.returncode == 2
+    assert f"the time limit must be a positive number of seconds, not `{value}`" in result.stderr
+
+
+def test_a_proof_within_its_time_limit_still_proves(books):
+    result = invoke(books["old"], books["old"], "--policy", "cart.opening", "--timeout", "30", "--json")
+    assert result.exit_code == 0, result.output
+    (proof,) = json.loads(result.output)["proofs"]
+    assert proof["status"] == "equivalent" and 0 < proof["seconds"] < 30

@@ -72,7 +72,7 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
     from policydsl.verify import DEFAULT_SECONDS, verify_policy
 
     lang = lang or i18n.default_lang()
-    limit = DEFAULT_SECONDS if timeout_text is None else _seconds(timeout_text, lang)
+    limit = DEFAULT_SECONDS if timeout_text is None else parse_seconds(timeout_text, lang)
     if not Path(policies_dir).exists():
         raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
     started = time.monotonic()
@@ -93,7 +93,7 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
     sys.exit(0 if all(r.status == "proved" for r in every) else 1)
 
 
-def _seconds(text: str, lang: str) -> float:
+def parse_seconds(text: str, lang: str) -> float:
     """`--timeout`: a positive, finite number of seconds (read here, not by click, so the message
     is in the user's language)."""
     try:
