@@ -89,7 +89,7 @@ class FrameReader:
         less its first byte) when the line is malformed."""
         match = _HEADER_LINE.fullmatch(line)
         try:
-            if match is None:
+            if match is None or _HEADER_START.search(line, 1):  # e.g. the rest of a frame glued to the next one
                 raise FramingError(f"malformed header line {line[:80]!r}")
             if match.group(1).lower() + b":" != _MARK:
                 return length  # Content-Type and any other header: nothing to do

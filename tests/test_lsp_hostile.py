@@ -2,6 +2,7 @@
 each get their one error reply, the next message is still answered, and the end of input ends the process."""
 from __future__ import annotations
 
+import io
 import json
 import queue
 import shutil
@@ -9,8 +10,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import POLICIES, ROOT
+from policydsl.lsp_rpc import MAX_CONTENT_LENGTH, MAX_HEADER_LINE, FrameReader, FramingError
 from test_lsp import Client, open_doc
 
 SHORT = 5  # seconds: a server that went deaf fails the test instead of hanging it
@@ -134,7 +137,7 @@ FRAMING = {
     "no blank line before the body": b"Content-Length: %d\r\n" % len(LOST_BODY) + LOST_BODY,
     "no Content-Length": b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n" + LOST_BODY,
     "a line that is no header": b"hello there\r\n\r\n" + LOST_BODY,
-    "length over the limit": b"Content-Length: %d\r\n\r\n" % (64 * MIB + 1) + LOST_BODY,
+    "length over the limit": b"Content-Length: %d\r\n\r\n" % (MAX_CONTENT_LENGTH + 1) + LOST_BODY,
     "length of a terabyte": b"Content-Length: %d\r\n\r\n" % (MIB * MIB) + LOST_BODY,
     "length of 5000 digits": b"Content-Length: %s\r\n\r\n" % (b"9" * 5000) + LOST_BODY,
     "body not JSON": b"Content-Length: 5\r\n\r\n{abc}",
@@ -347,3 +350,30 @@ def test_end_of_input_ends_the_process_with_1(last_words: bytes) -> None:
     finally:
         stop(client)
     assert_no_traceback(client)
+
+
+# ------------------------------------------------------------------ the frame reader alone, on any bytes
+MESSAGE = {"jsonrpc": "2.0", "id": 1, "method": "shutdown"}
+
+
+def frames_of(data: bytes, chunk: int | None = None) -> list:
+    stream = io.BytesIO(data)
+    return list(FrameReader(lambda n: stream.read(min(n, chunk or n))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.integers(min_value=1, max_value=64))
+def test_the_reader_ends_on_any_bytes(data: bytes, chunk: int) -> None:
+    items = frames_of(data, chunk)
+    assert all(isinstance(item, FramingError) or not isinstance(item, Exception) for item in items)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=300), st.text(alphabet="Content-Lgh: 0123456789{}\r\n\"x", max_size=120)
+                 .map(str.encode)).filter(lambda garbage: b"content-length:" not in garbage.lower()),
+       st.sampled_from([0, MAX_HEADER_LINE - 3, 3 * MAX_HEADER_LINE + 5]), st.integers(min_value=1, max_value=64))
+def test_the_reader_finds_the_next_frame_after_any_garbage(garbage: bytes, padding: int, chunk: int) -> None:
+    """Whatever came before (with no Content-Length: of its own), a whole frame after it is read."""
+    items = frames_of(b"a" * padding + garbage + framed(MESSAGE), chunk)
+    assert items[-1] == MESSAGE
+    assert all(isinstance(item, FramingError) for item in items[:-1])
