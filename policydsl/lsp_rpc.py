@@ -166,12 +166,16 @@ def strict_converter() -> cattrs.Converter:
     return converter
 
 
+class WrongType(TypeError):
+    """A JSON value of another type than its field's."""
+
+
 def _exactly(kind: type) -> Callable[[Any, type], Any]:
     accepted = (int, float) if kind is float else kind
 
     def structure(value: Any, _: type) -> Any:
         if not isinstance(value, accepted) or (isinstance(value, bool) and kind is not bool):
-            raise TypeError(f"expected {JSON_TYPES[kind]}, got {JSON_TYPES.get(type(value), type(value).__name__)}")
+            raise WrongType(f"expected {JSON_TYPES[kind]}, got {JSON_TYPES.get(type(value), type(value).__name__)}")
         return kind(value)
     return structure
 
@@ -203,15 +207,24 @@ def request_id(data: Any) -> int | str | None:
 
 
 def params_problem(error: Exception) -> str:
-    """What cattrs found wrong in a message, one `problem @ $.path` per fault."""
-    if isinstance(error, cattrs.BaseValidationError):
-        return "; ".join(cattrs.transform_error(error, format_exception=_fault))
-    return f"{type(error).__name__}: {error}"
+    """What cattrs found wrong in a message, one `problem @ $.path` per fault, the path in the JSON's names."""
+    if not isinstance(error, cattrs.BaseValidationError):
+        return f"{type(error).__name__}: {error}"
+    return "; ".join(_camel_path(fault) for fault in cattrs.transform_error(error, format_exception=_fault))
+
+
+def _camel_path(fault: str) -> str:
+    """`… @ $.params.text_document` as `… @ $.params.textDocument`: the names the client wrote."""
+    what, at, path = fault.rpartition(" @ ")
+    return what + at + re.sub(r"(?<=[a-z0-9])_([a-z])", lambda m: m.group(1).upper(), path) if at else fault
 
 
 def _fault(error: BaseException, kind: type | None) -> str:
+    """The value's fault: our own WrongType as it is, a validator's message after cattrs' words."""
+    if isinstance(error, WrongType):
+        return str(error)
     text = format_exception(error, kind)
-    return f"{text}: {error}" if isinstance(error, (ValueError, TypeError)) and str(error) else text
+    return f"{text}: {error}" if type(error) is ValueError and str(error) else text
 
 
 class PolicyProtocol(LanguageServerProtocol):

@@ -250,11 +250,17 @@ def test_invalid_params_of_other_requests_get_invalid_params(server, method: str
     assert error_of(reply) == (-32602, client.next_id)
 
 
-def test_the_error_names_what_is_wrong(server) -> None:
+@pytest.mark.parametrize(("params", "message"), [
+    ({**DOC_PARAMS, "position": {"line": "3", "character": 0}},
+     "expected an integer, got a string @ $.params.position.line"),
+    ({"position": GOOD_POSITION}, "required field missing @ $.params.textDocument"),
+    ({**DOC_PARAMS, "position": {"line": -1, "character": 0}},
+     "invalid value: Position.line should be in range [0:2147483647], but was -1. @ $.params.position"),
+])
+def test_the_error_says_what_is_wrong_where_in_the_names_the_client_wrote(server, params: dict, message: str) -> None:
     client, _ = server
-    reply = client.call("textDocument/hover", {**DOC_PARAMS, "position": {"line": -1, "character": 0}})
-    message = reply["error"]["message"]
-    assert message.startswith("invalid params for textDocument/hover: ") and "position" in message, message
+    reply = client.call("textDocument/hover", params)
+    assert reply["error"]["message"] == f"invalid params for textDocument/hover: {message}"
 
 
 def test_a_notification_with_invalid_params_is_dropped_quietly(server) -> None:
