@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -12,6 +13,7 @@ import attrs
 import click
 from lsprotocol import types as lt
 from pygls import uris
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from policydsl import i18n
@@ -19,6 +21,7 @@ from policydsl.cli import LANG, guarded
 from policydsl.diagnostics import Diagnostic
 from policydsl.formatter import FormatError, format_expr, format_text
 from policydsl.loader import Analysis, analyse_sources
+from policydsl.lsp_rpc import PolicyProtocol, serve, strict_converter
 from policydsl.semantics.analyses import notes as model_notes
 from policydsl.semantics.model import Model, Policy
 from policydsl.source import SourceFile, Span
@@ -438,10 +441,20 @@ class PolicyServer(LanguageServer):
     """Keeps, per folder, the latest analysis and, per document, the last index in which it parsed."""
 
     def __init__(self, lang: str) -> None:
-        super().__init__("policydsl", "0.1")
+        super().__init__("policydsl", "0.1", protocol_cls=PolicyProtocol, converter_factory=strict_converter)
         self.lang = lang
         self.latest: dict[str, Index] = {}  # folder -> newest index
         self.good: dict[str, Index] = {}  # document path -> last index where that document parsed
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """Serve stdin/stdout until `exit` (exit code 0 after `shutdown`, else 1) or the end of the input (exit
+        code 1: the client left without `exit`). pygls' own loop is not used: see policydsl.lsp_rpc."""
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            serve(self.protocol, stdin or sys.stdin.buffer)
+        finally:
+            self.shutdown()
+        sys.exit(1)
 
     # -- analysis
     def folder_sources(self, path: Path) -> list[SourceFile]:
@@ -485,14 +498,25 @@ class PolicyServer(LanguageServer):
         path = self.doc_path(uri)
         return self.good.get(path) or self.latest.get(str(Path(path).parent))
 
-    def current(self, uri: str, position: lt.Position) -> tuple[Index | None, str, int, str]:
-        text = self.workspace.get_text_document(uri).source
+    def text_of(self, uri: str) -> str | None:
+        """The open buffer's text, else the file's on disk; None for a document that is neither."""
+        try:
+            return self.workspace.get_text_document(uri).source
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def current(self, uri: str, position: lt.Position) -> tuple[Index | None, str, int, str] | None:
+        """The index, path, offset and text of a position; None when the document cannot be read."""
+        text = self.text_of(uri)
+        if text is None:
+            return None
         return self.index_for(uri), self.doc_path(uri), to_offset(text, position), text
 
     def key_at(self, uri: str, position: lt.Position) -> tuple[Index | None, Key | None]:
-        index, path, offset, text = self.current(uri, position)
-        if index is None:
+        here = self.current(uri, position)
+        if here is None or here[0] is None:
             return None, None
+        index, path, offset, text = here
         module = index.module(path)
         if module is not None and _same_text(module, text):
             occ = index.at(path, offset)
@@ -582,7 +606,10 @@ def make_server(lang: str) -> PolicyServer:
     @server.feature(lt.TEXT_DOCUMENT_COMPLETION, lt.CompletionOptions(trigger_characters=[".", "{", "("]))
     @_safe(list)
     def completion(ls: PolicyServer, params: lt.CompletionParams) -> list[lt.CompletionItem]:
-        index, path, offset, text = ls.current(params.text_document.uri, params.position)
+        here = ls.current(params.text_document.uri, params.position)
+        if here is None:
+            return []
+        index, path, offset, text = here
         policy = index.policy_of_file.get(path) if index else None
         items = completions(index.model if index else None, policy, ls.lang)
         where = property_context(text, offset)
@@ -618,8 +645,8 @@ def make_server(lang: str) -> PolicyServer:
     @server.feature(lt.TEXT_DOCUMENT_FORMATTING)
     @_safe(list)
     def formatting(ls: PolicyServer, params: lt.DocumentFormattingParams) -> list[lt.TextEdit]:
-        doc = ls.workspace.get_text_document(params.text_document.uri)
-        return format_edits(doc.source, ls.doc_path(params.text_document.uri))
+        text = ls.text_of(params.text_document.uri)
+        return format_edits(text, ls.doc_path(params.text_document.uri)) if text is not None else []
 
     return server
 

@@ -23,16 +23,23 @@ TIMEOUT = 30
 class Client:
     """A tiny LSP client: Content-Length framing, a reader thread, replies matched by id, notifications queued."""
 
-    def __init__(self, cwd: Path, lang: str = "zh") -> None:
+    def __init__(self, cwd: Path, lang: str = "zh", timeout: float = TIMEOUT) -> None:
         env = {**os.environ, "POLICYDSL_LANG": lang}
         self.proc = subprocess.Popen([sys.executable, "-m", "policydsl.cli", "lsp"], cwd=cwd, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.timeout = timeout
         self.next_id = 0
-        self.replies: dict[int, queue.Queue] = {}
+        self.replies: dict[int | None, queue.Queue] = {}  # None: errors about messages whose id was unreadable
         self.notes: queue.Queue = queue.Queue()
+        self.stderr = bytearray()
         self.lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()  # keep the pipe drained
+        self.stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)  # keep the pipe drained
+        self.stderr_reader.start()
+
+    def _drain_stderr(self) -> None:
+        for line in self.proc.stderr:
+            self.stderr += line
 
     def _read(self) -> None:
         out = self.proc.stdout
@@ -60,14 +67,24 @@ class Client:
 
     def send(self, message: dict) -> None:
         data = json.dumps({"jsonrpc": "2.0", **message}, ensure_ascii=False).encode("utf-8")
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(data) + data)
+        self.send_raw(b"Content-Length: %d\r\n\r\n" % len(data) + data)
+
+    def send_raw(self, data: bytes) -> None:
+        self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
-    def request(self, method: str, params: dict | None) -> object:
+    def call(self, method: str, params: object) -> dict:
+        """The whole reply to a request: its `result` or its `error`."""
         self.next_id += 1
         ident = self.next_id
         self.send({"id": ident, "method": method, "params": params})
-        reply = self._reply_box(ident).get(timeout=TIMEOUT)
+        return self.reply(ident)
+
+    def reply(self, ident: int | None) -> dict:
+        return self._reply_box(ident).get(timeout=self.timeout)
+
+    def request(self, method: str, params: dict | None) -> object:
+        reply = self.call(method, params)
         assert "error" not in reply, reply
         return reply["result"]
 
@@ -76,7 +93,7 @@ class Client:
 
     def wait_for(self, method: str, predicate=lambda params: True) -> dict:
         while True:
-            note = self.notes.get(timeout=TIMEOUT)
+            note = self.notes.get(timeout=self.timeout)
             assert note is not None, "the server closed its output"
             if note.get("method") == method and predicate(note["params"]):
                 return note["params"]
