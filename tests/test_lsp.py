@@ -571,3 +571,22 @@ def test_a_half_typed_property_never_breaks_the_server(client: Client, folder: P
     assert client.proc.poll() is None
     change(client, uri, 5, text)
     assert client.diagnostics(uri) == []
+
+
+@pytest.mark.parametrize("deep", ["not " * 5000 + "account.fans >= 1", "-" * 5000 + "account.fans <= 1",
+                                  " and ".join(["account.fans >= 1"] * 300)])
+def test_an_expression_nested_far_too_deep_is_a_diagnostic_not_a_crash(client: Client, folder: Path, deep: str) -> None:
+    path = folder / "cart_opening.policy"
+    text = path.read_text(encoding="utf-8")
+    uri = open_doc(client, path, text.replace("  require account.fans >= cart.min_fans\n", f"  require {deep}\n", 1))
+    assert [d["code"] for d in client.diagnostics(uri)] == ["P0115"]
+    for request in ("textDocument/hover", "textDocument/completion", "textDocument/definition"):
+        client.request(request, doc(uri, {"line": 31, "character": 12}))
+    client.request("textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": True}})
+    client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})  # a barrier: earlier notes are queued
+    logged = []
+    while not client.notes.empty():
+        note = client.notes.get_nowait()
+        if note and note.get("method") in ("window/logMessage", "window/showMessage") and note["params"]["type"] == 1:
+            logged.append(note["params"]["message"])
+    assert logged == []
