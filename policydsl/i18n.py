@@ -203,7 +203,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.facts_json": ("事实文件不是有效的 JSON：{reason}", "the facts file is not valid JSON: {reason}"),
     "E.facts_object": ("事实必须是 JSON 对象", "facts must be a JSON object"),
     "E.facts_deep": ("事实嵌套超过 {limit} 层", "facts nest more than {limit} levels deep"),
-    "E.too_large": ("{path} 超过 {limit} MiB，拒绝读取", "{path} is larger than {limit} MiB and was not read"),
     "E.precision": ("`{name}` 的精确结果超过 {digits} 位有效数字，无法不经舍入地计算",
                     "the exact result of `{name}` needs more than {digits} significant digits; it cannot be computed without rounding"),
     "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),

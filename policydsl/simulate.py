@@ -66,7 +66,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "E.range": ("起始日期 {start} 晚于结束日期 {end}", "the start date {start} is after the end date {end}"),
     "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
     "E.population": ("模拟 ID 的数量至少为 1，而不是 {value}", "the population must be at least 1, not {value}"),
-    "E.write": ("无法写入 {path}：{reason}", "cannot write {path}: {reason}"),
     "E.no_path": ("文件或文件夹不存在", "No such file or directory"),
 }
 
@@ -419,10 +418,7 @@ def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: st
     if svg_path is not None:
         from policydsl.fsutil import write_atomic
 
-        try:
-            write_atomic(svg_path, render_svg(found, sims, lang))
-        except OSError as exc:
-            raise SimulationError("E.write", path=svg_path, reason=exc.strerror or type(exc).__name__) from None
+        write_atomic(svg_path, render_svg(found, sims, lang))  # a write it cannot make is a clear exit-2 error
     if as_json:
         click.echo(json.dumps(to_records(sims, lang), ensure_ascii=False, indent=2))
     else:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import POLICIES, ROOT
 
 COMMON = '''enum kind "类型" / "Kind"
   value personal "个人" / "Personal"
@@ -278,3 +278,13 @@ def test_easy_properties_prove_within_a_time_limit_and_report_their_time(tmp_pat
     text = cli("verify", "--policies", folder, "--timeout", "0.5e2")
     assert text.returncode == 0
     assert re.search(r"^  ✓ proved  low_fans_denied: .* \(\d+\.\d\d s\)$", text.stdout, re.M)
+
+
+def test_an_out_folder_that_cannot_be_made_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "policydsl.cli", "verify", "cart.opening", "--policies",
+                             str(POLICIES), "--out", str(blocker / "sub"), "--lang", "en"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert f"cannot write {blocker / 'sub'}: Not a directory; nothing was changed" in result.stderr

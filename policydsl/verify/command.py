@@ -106,10 +106,14 @@ def parse_seconds(text: str, lang: str) -> float:
 
 
 def _write_counterexamples(results, out_dir: str) -> dict[tuple[str, str], str]:
-    from policydsl.fsutil import write_atomic
+    from policydsl.errors import PolicyDslError
+    from policydsl.fsutil import os_reason, write_atomic
 
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, a read-only filesystem: exit 2, as any write we cannot make
+        raise PolicyDslError("E.write", path=out_dir, reason=os_reason(exc)) from None
     files = {}
     for pid, rs in results.items():
         for r in rs:
