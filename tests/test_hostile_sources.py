@@ -107,3 +107,9 @@ def test_the_closest_text_of_a_large_document_is_the_paraphrased_passage() -> No
     quote = "".join("某" if i % 40 == 20 else ch for i, ch in enumerate(passage))  # ten characters paraphrased
     assert closest(quote, text) == f"“{passage}”"
     assert closest("x" * 5000, text) == "—"  # too long to compare: no hint rather than a long wait
+
+
+def test_a_document_is_its_text_whatever_the_text_says(layout: Path) -> None:
+    (layout / "docs" / "word.txt").write_text("outside", encoding="utf-8")
+    assert _check(layout, ("word.txt", "outside")).returncode == 0
+    assert "error[P0702]" in _check(layout, ("word.txt", "inside")).stdout

@@ -14,15 +14,16 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
+import attrs
+
 from policydsl import diagnostics as dg
 from policydsl.semantics.model import Model
+from policydsl.source import BOM, read_text, unreadable_reason
 from policydsl.syntax import ast
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 """A source document larger than this is refused (the seeds are tens of kilobytes)."""
 
-_NOT_UTF8 = {"zh": "不是 UTF-8 文本", "en": "not UTF-8 text"}
-_TOO_LARGE = {"zh": f"超过 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB", "en": f"larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB"}
 _NOT_REGULAR = {"zh": "不是普通文件", "en": "not a regular file"}
 
 
@@ -60,7 +61,7 @@ def verify_quotes(model: Model | None, folder: Path) -> list[dg.Diagnostic]:
     if model is None:
         return []
     root = Path(os.path.realpath(folder))
-    texts: dict[str, str | dict[str, str] | None] = {}
+    texts: dict[str, str | Unreadable] = {}
     out = []
     for ref in all_sources(model):
         if not plain_name(ref.document):
@@ -68,41 +69,37 @@ def verify_quotes(model: Model | None, folder: Path) -> list[dg.Diagnostic]:
         if ref.document not in texts:
             texts[ref.document] = read_document(root, ref.document)
         text = texts[ref.document]
-        if text is None:
-            out.append(dg.make("P0701", ref.span, document=ref.document))
-        elif text == "outside":
-            out.append(dg.make("P0707", ref.span, document=_shown(ref.document)))
-        elif isinstance(text, dict):
-            out.append(dg.make("P0708", ref.span, document=ref.document, reason=text))
+        if isinstance(text, Unreadable):
+            out.append(dg.make(text.code, ref.span, document=_shown(ref.document), reason=text.reason))
         elif ref.quote not in text:
             out.append(dg.make("P0702", ref.quote_span, document=ref.document,
                                hint_args={"closest": closest(ref.quote, text)}))
     return out
 
 
-def read_document(root: Path, document: str) -> str | dict[str, str] | None:
-    """The text of `root/document`; None when absent, "outside" when it resolves out of `root`
-    (a symlink), or a reason (zh/en) why it cannot be read as text."""
+@attrs.frozen
+class Unreadable:
+    """Why a cited document gives no text: P0701 (absent), P0707 (outside the folder), P0708 (a reason)."""
+
+    code: str
+    reason: dict[str, str] | str = ""
+
+
+def read_document(root: Path, document: str) -> str | Unreadable:
+    """The text of `root/document` (a byte-order mark dropped), read only when it resolves inside `root`."""
     path = Path(os.path.realpath(root / document))
-    if os.path.commonpath([root, path]) != str(root):
-        return "outside"
+    if os.path.commonpath([root, path]) != str(root):  # a symlink leading out
+        return Unreadable("P0707")
     try:
         info = path.stat()
     except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        return _NOT_REGULAR
+        return Unreadable("P0701")
+    if not stat.S_ISREG(info.st_mode):  # a folder, a FIFO (opening it would block), a device
+        return Unreadable("P0708", _NOT_REGULAR)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_DOCUMENT_BYTES + 1)
-    except OSError as exc:
-        return {"zh": exc.strerror or type(exc).__name__, "en": exc.strerror or type(exc).__name__}
-    if len(data) > MAX_DOCUMENT_BYTES:
-        return _TOO_LARGE
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return _NOT_UTF8
+        return read_text(path, MAX_DOCUMENT_BYTES).removeprefix(BOM)
+    except (OSError, UnicodeDecodeError) as exc:
+        return Unreadable("P0708", unreadable_reason(exc))
 
 
 def _shown(document: str) -> str:
