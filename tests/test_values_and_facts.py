@@ -185,6 +185,7 @@ def test_count_rejects_everything_else(raw):
 @pytest.mark.parametrize("raw, expected", [
     ("12.50", Decimal("12.50")), ("¥12.5", Decimal("12.5")), ("￥ 12", Decimal("12")), ("12元", Decimal("12")),
     (12, Decimal(12)), (0.1, Decimal("0.1")), (Decimal("0.10"), Decimal("0.10")), ("0", Decimal("0")),
+    ("-0.0", Decimal("0.0")),  # negative zero is zero
     ("1234567890123456789012345678901.234", Decimal("1234567890123456789012345678901.234")),  # 34 digits
 ])
 def test_money_conversion(raw, expected):

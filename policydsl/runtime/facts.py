@@ -107,7 +107,7 @@ def _money(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
     value = _decimal(raw, MONEY_TEXT)
     if value is None or value < 0:
         return None, MONEY_EXPECTED
-    return value, None
+    return (abs(value) if value.is_zero() else value), None  # -0 is zero, shown as ¥0
 
 
 def _number(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
