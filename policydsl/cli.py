@@ -162,12 +162,18 @@ def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, 
     from policydsl.runtime import values as rv
 
     lang = _lang(lang)
-    at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
-    facts = loads(_read_facts(facts_path))
-    if not Path(policies_dir).exists():
-        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
-    policy_set = load(policies_dir)
-    decision = policy_set.evaluate(policy, facts, at)
+    try:
+        at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
+        facts = loads(_read_facts(facts_path))
+        if not Path(policies_dir).exists():
+            raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
+        policy_set = load(policies_dir)
+        decision = policy_set.evaluate(policy, facts, at)
+    except PolicyDslError as exc:
+        if not as_json:
+            raise
+        click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))  # errors are data: one object on stdout
+        sys.exit(2)
     compiled = policy_set.compiled[decision.policy]
     if explain:
         click.echo(render_explain(decision, compiled, lang), err=as_json)

@@ -156,3 +156,8 @@ class PolicyLoadError(PolicyDslError):
     def __init__(self, diagnostics: list[dg.Diagnostic]) -> None:
         super().__init__("E.has_errors")
         self.diagnostics = diagnostics
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["error"]["diagnostics"] = [d.to_dict() for d in self.diagnostics if d.is_problem]
+        return out

@@ -367,11 +367,19 @@ MISSING_2020 = {
 def test_eval_missing_facts_names_every_one_with_both_labels(tmp_path, lang, as_json):
     args = ["eval", "cart.opening", "--facts", str(write_facts(tmp_path, {})), "--at", "2021-06-01", "--lang", lang]
     result = run(*args, *(["--json"] if as_json else []))
-    assert_user_error(result)
-    assert result.stderr.startswith("错误：缺少事实：" if lang == "zh" else "error: missing facts:")
+    if as_json:  # errors are data: one object on stdout, nothing on stderr
+        assert result.returncode == 2 and result.stderr == ""
+        error = json.loads(result.stdout)["error"]
+        assert error["code"] == "missing_facts" and sorted(error["facts"]) == sorted(MISSING_2020)
+        text = error["message"][lang]
+        assert text.startswith("缺少事实：" if lang == "zh" else "missing facts:")
+    else:
+        assert_user_error(result)
+        text = result.stderr
+        assert text.startswith("错误：缺少事实：" if lang == "zh" else "error: missing facts:")
     for path, (zh, en) in MISSING_2020.items():
-        assert re.search(rf"^  - {re.escape(path)}\W.*{re.escape(zh)}.*{re.escape(en)}", result.stderr, re.M), path
-    listed = re.findall(r"^  - ([\w.]+)", result.stderr, re.M)
+        assert re.search(rf"^  - {re.escape(path)}\W.*{re.escape(zh)}.*{re.escape(en)}", text, re.M), path
+    listed = re.findall(r"^  - ([\w.]+)", text, re.M)
     assert sorted(listed) == sorted(MISSING_2020)
 
 
@@ -389,9 +397,11 @@ def test_eval_ill_typed_facts_exit_2(tmp_path):
     facts = {"account": {"kind": "robot", "fans": "many", "real_name": 1}, "product": {"special_category": False}}
     result = run("eval", "cart.opening", "--facts", str(write_facts(tmp_path, facts)), "--at", "2023-12-20",
                  "--json")
-    assert_user_error(result)
-    err = result.stderr
-    assert err.startswith("error: invalid facts:")
+    assert result.returncode == 2 and result.stderr == ""  # under --json the error is data on stdout
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "bad_facts" and error["facts"] == ["account.kind", "account.fans", "account.real_name"]
+    err = error["message"]["en"]
+    assert err.startswith("invalid facts:")
     assert '  - account.kind (账号类型 / Account type): "robot", expected personal (个人账号/Personal account)' in err
     assert '  - account.fans (粉丝数 / Followers): "many", expected count' in err
     assert "  - account.real_name (已完成实名认证 / Real-name verified): 1, expected bool" in err

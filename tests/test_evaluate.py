@@ -156,7 +156,7 @@ rule ban "封禁" / "Ban"
     with pytest.raises(PolicyDslError) as info:
         rule_book.evaluate("t.demo", {"blocked": True}, at=D(2024, 3, 1))
     assert info.value.key == "E.missing_facts"
-    assert info.value.missing == ("reason_text",)
+    assert info.value.facts == ("reason_text",)
     decision = rule_book.evaluate("t.demo", {"blocked": True, "reason_text": "刷单"}, at=D(2024, 3, 1))
     assert dict(decision.reasons[0].message) == {"zh": "封禁：刷单", "en": "Blocked: 刷单"}
 
@@ -286,7 +286,7 @@ def test_a_case_only_reads_the_facts_it_reaches(tmp_path):
     assert decision.values["fee"] == Decimal("0")
     with pytest.raises(PolicyDslError) as info:
         book(tmp_path, CASES).evaluate("t.demo", {"vip": False, "n": 1}, at=D(2023, 3, 1))
-    assert info.value.missing == ("base_fee",)
+    assert info.value.facts == ("base_fee",)
 
 
 # ------------------------------------------------------------------ exceptions
@@ -781,7 +781,7 @@ rule big "过多" / "Too many"
     with pytest.raises(PolicyDslError) as info:
         book(tmp_path, body).evaluate("t.demo", {"n": 57}, at=D(2024, 3, 1))
     assert info.value.key == "E.missing_facts"
-    assert info.value.missing == ("limit_src",)
+    assert info.value.facts == ("limit_src",)
 
 
 # ------------------------------------------------------------------ finding policies
@@ -895,7 +895,7 @@ def test_cart_missing_facts_are_named(real):
     with pytest.raises(PolicyDslError) as info:
         real.evaluate("cart.opening", {"account": {"kind": "personal"}}, at=D(2023, 6, 1))
     assert info.value.key == "E.missing_facts"
-    assert info.value.missing == ("account.fans", "account.real_name", "product.special_category")
+    assert info.value.facts == ("account.fans", "account.real_name", "product.special_category")
 
 
 def own_store_facts(**kw):

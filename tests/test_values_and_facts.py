@@ -329,7 +329,7 @@ def test_missing_facts_are_named_with_their_labels(rule_book):
         rule_book.evaluate("facts.demo", {"price": {"a": "1"}, "ok": False}, at=AT)
     error = info.value
     assert error.key == "E.missing_facts"
-    assert error.missing == ("price.b", "rate", "palette", "shade")
+    assert error.facts == ("price.b", "rate", "palette", "shade")
     assert error.message("zh") == ("缺少事实：\n  - price.b（价格乙 / Price B）\n  - rate（比率 / Rate）\n"
                                    "  - palette（调色板 / Palette）\n  - shade（颜色 / Colour）")
     assert error.message("en") == ("missing facts:\n  - price.b (价格乙 / Price B)\n  - rate (比率 / Rate)\n"
@@ -350,7 +350,7 @@ def test_null_counts_as_missing(rule_book):
     with pytest.raises(PolicyDslError) as info:
         rule_book.evaluate("facts.demo", {**GOOD, "rate": None}, at=AT)
     assert info.value.key == "E.missing_facts"
-    assert info.value.missing == ("rate",)
+    assert info.value.facts == ("rate",)
 
 
 # ------------------------------------------------------------------ display and JSON forms

@@ -462,8 +462,8 @@ class PolicyView:
                                 for p, v in decision.values.items()]
         elif example.unknown:
             view["reasons"] = [self.t("example.unknown_fact", name=n) for n in example.unknown]
-        elif getattr(example.error, "missing", None):
-            labels = [compiled.inputs[p].label[self.lang] for p in example.error.missing if p in compiled.inputs]
+        elif example.error is not None and example.error.code == "missing_facts":
+            labels = [compiled.inputs[p].label[self.lang] for p in example.error.facts if p in compiled.inputs]
             view["reasons"] = [self.t("example.missing", facts=self.t("x.list_sep").join(labels))]
         elif example.error is not None:
             view["reasons"] = [" ".join(example.error.message(self.lang).split())]

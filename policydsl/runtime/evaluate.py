@@ -252,6 +252,4 @@ def _missing_error(policy: CompiledPolicy, missing: dict[str, None]) -> PolicyDs
         label = policy.inputs[path].label
         return f"  - {path}（{label['zh']} / {label['en']}）" if lang == "zh" else f"  - {path} ({label['zh']} / {label['en']})"
     items = {lang: "\n".join(line(p, lang) for p in missing) for lang in ("zh", "en")}
-    error = PolicyDslError("E.missing_facts", items=items)
-    error.missing = tuple(missing)  # type: ignore[attr-defined]
-    return error
+    return PolicyDslError("E.missing_facts", facts=missing, items=items)

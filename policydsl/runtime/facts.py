@@ -235,7 +235,7 @@ def prepare(specs: Mapping[str, InputSpec], facts: Mapping[str, Any]) -> dict[st
         else:
             values[path] = value
     if problems:
-        raise PolicyDslError("E.bad_facts", items={
+        raise PolicyDslError("E.bad_facts", facts=[spec.path for spec, _, _ in problems], items={
             lang: "\n".join(_bad_line(spec, raw, expected, lang) for spec, raw, expected in problems)
             for lang in ("zh", "en")})
     return values
