@@ -152,9 +152,12 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: 
 @LANG
 @click.option("--json", "as_json", is_flag=True, help="输出决策 JSON / print the decision as JSON")
 @click.option("--explain", is_flag=True, help="打印每条规则的判断过程 / print the trace of every rule")
+@click.option("--ignore-unknown", is_flag=True,
+              help="忽略规则库不认识的字段（例如数据仓库导出的其他列） / skip fields the rule book does not know "
+                   "(e.g. other columns of a warehouse export)")
 @guarded
 def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, lang: str | None,
-          as_json: bool, explain: bool) -> None:
+          as_json: bool, explain: bool, ignore_unknown: bool) -> None:
     """在某日依据事实评估政策 / evaluate a policy against facts on a date."""
     from policydsl.runtime.calendar import today_in_shanghai
     from policydsl.runtime.explain import explain as render_explain
@@ -168,7 +171,7 @@ def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, 
         if not Path(policies_dir).exists():
             raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
         policy_set = load(policies_dir)
-        decision = policy_set.evaluate(policy, facts, at)
+        decision = policy_set.evaluate(policy, facts, at, ignore_unknown=ignore_unknown)
     except PolicyDslError as exc:
         if not as_json:
             raise

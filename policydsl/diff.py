@@ -230,7 +230,7 @@ def _canonical(values: dict) -> str:
 
 def run(book, policy_id: str, record: Record, at: dt.date) -> Result:
     try:
-        decision = book.evaluate(policy_id, record.facts, at, trace=False)
+        decision = book.evaluate(policy_id, record.facts, at, trace=False, ignore_unknown=True)  # a sample's other columns
     except PolicyDslError as exc:
         return Result(outcome="error", error={lang: exc.message(lang) for lang in ("zh", "en")})
     reasons = tuple({"rule": r.rule, "code": r.code, "message": dict(r.message)} for r in decision.reasons)

@@ -21,6 +21,7 @@ from policydsl.semantics.sources import check_document_names, verify_quotes
 from policydsl.source import SourceFile, read_text, unreadable_reason
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
+from policydsl.vocabulary import Vocabulary
 
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -115,6 +116,10 @@ class PolicySet:
     model: Model
     compiled: dict[str, CompiledPolicy]
     diagnostics: list[dg.Diagnostic]
+    vocabulary: Vocabulary = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.vocabulary = Vocabulary(spec for policy in self.compiled.values() for spec in policy.inputs.values())
 
     @property
     def policies(self) -> dict[str, Policy]:
@@ -133,9 +138,12 @@ class PolicySet:
                              hint={"zh": f"（是不是 `{hint}`？）", "en": f" (did you mean `{hint}`?)"} if hint else "")
 
     def evaluate(self, policy_id: str, facts: Mapping[str, Any], at: dt.date | None = None, *,
-                 trace: bool = True, coverage: bool = False) -> Decision:
+                 trace: bool = True, coverage: bool = False, ignore_unknown: bool = False) -> Decision:
+        """Decide one policy for a record: facts by id (nested or dotted) or by label; a name the book
+        does not know is an error unless `ignore_unknown` (a record carrying other fields)."""
         policy = self.find(policy_id)
-        return evaluate(self.compiled[policy.id], facts, at or today_in_shanghai(), trace=trace, coverage=coverage)
+        record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
+        return evaluate(self.compiled[policy.id], record, at or today_in_shanghai(), trace=trace, coverage=coverage)
 
 
 def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = None) -> PolicySet:

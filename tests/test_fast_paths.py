@@ -30,7 +30,7 @@ def outcome_of(policy_id: str, facts, at: dt.date, **flags):
     try:
         decision = evaluate(rule_book().compiled[policy_id], facts, at, **flags)
     except PolicyDslError as error:
-        return ("error", error.key, error.message("zh"), error.message("en"), getattr(error, "missing", None))
+        return ("error", error.key, error.message("zh"), error.message("en"), error.facts or None)
     reasons = [(r.rule, r.code, r.outcome, dict(r.message), r.source) for r in decision.reasons]
     warnings = [(r.rule, r.code, r.outcome, dict(r.message), r.source) for r in decision.warnings]
     values = {k: (type(v), v) for k, v in decision.values.items()}

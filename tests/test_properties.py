@@ -208,8 +208,8 @@ dates = st.one_of(st.dates(dt.date(2019, 1, 1), dt.date(2026, 12, 31)),   # arou
                   st.dates(dt.date(2023, 10, 25), dt.date(2024, 1, 10)))
 
 
-def decide(policy_id, facts, at):
-    decision = rule_book().evaluate(policy_id, facts, at=at)
+def decide(policy_id, facts, at, ignore_unknown=False):
+    decision = rule_book().evaluate(policy_id, facts, at=at, ignore_unknown=ignore_unknown)
     out = decision.to_dict()
     json.dumps(out, ensure_ascii=False)  # the decision JSON is always serialisable
     assert out["outcome"] in ("allow", "deny")
@@ -228,10 +228,12 @@ def decide(policy_id, facts, at):
 @given(data=st.data(), policy_id=st.sampled_from(POLICY_IDS), at=dates)
 def test_any_facts_either_decide_or_raise_a_policy_error(data, policy_id, at):
     facts = data.draw(facts_for(policy_id))
+    ignore_unknown = data.draw(st.booleans())  # the drawn unknown keys are an error, unless ignored
     try:
-        decide(policy_id, facts, at)
+        decide(policy_id, facts, at, ignore_unknown)
     except PolicyDslError as error:
-        assert error.key in ("E.bad_facts", "E.missing_facts", *VALID_FACT_ERRORS)
+        unknown = () if ignore_unknown else ("E.unknown_facts", "E.conflicting_facts", "E.ambiguous_facts")
+        assert error.key in ("E.bad_facts", "E.missing_facts", *unknown, *VALID_FACT_ERRORS)
         assert error.message("zh") and error.message("en")
 
 

@@ -292,8 +292,10 @@ property enterprise_deposit_known "企业的保证金总能算出" / "An enterpr
     # The replay fails the same way: a user error naming the cell, exit 2.
     replay = run("eval", "shop.deposit", "--facts", str(out / "shop.deposit.enterprise_deposit_known.json"),
                  "--at", cx["at"], "--policies", str(book), "--json")
-    assert replay.returncode == 2 and replay.stdout == ""
-    assert "the sources state no value for enterprise, kitchenware in table `shop_deposit_standard`" in replay.stderr
+    assert replay.returncode == 2 and replay.stderr == ""  # under --json the error is data on stdout
+    error = json.loads(replay.stdout)["error"]
+    assert error["code"] == "not_stated"
+    assert error["message"]["en"] == "the sources state no value for enterprise, kitchenware in table `shop_deposit_standard`"
 
 
 def test_claim_on_a_value_with_no_case_fails_with_the_claim_error(tmp_path):

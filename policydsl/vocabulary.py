@@ -1,0 +1,138 @@
+"""The book's facts by id and label in, one checked record out: unknown names, conflicting spellings
+and ambiguous labels are errors naming them; labels become ids.
+
+A record is what a platform keeps for one account, shop or product: nested objects
+(`{"account": {"fans": 999}}`), dotted keys (`{"account.fans": 999}`) or labels (`{"粉丝数": 999}`),
+mixed as it comes. The vocabulary is every input of every policy of the book, so one record can be
+decided by any policy; a name outside it is a mistake (`account.fanz`) unless the caller says the
+record carries other columns (`ignore_unknown`).
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Iterable, Iterator, Mapping
+
+from policydsl.errors import PolicyDslError
+from policydsl.runtime.facts import InputSpec, shorten
+from policydsl.semantics.names import suggest
+
+
+class Vocabulary:
+    """Every fact the book reads, with what a quick check of a plain record needs precomputed."""
+
+    def __init__(self, specs: Iterable[InputSpec]) -> None:
+        """`specs`: the inputs of every policy; a fact several policies read keeps every label they give it."""
+        specs = list(specs)
+        self.specs = {spec.path: spec for spec in specs}
+        labels: dict[str, set[str]] = {}
+        for spec in specs:
+            for label in spec.label.values():
+                labels.setdefault(label, set()).add(spec.path)
+        self.labels = labels
+        self.prefixes = {".".join(spec.parts[:i]) for spec in self.specs.values() for i in range(1, len(spec.parts))}
+        children: dict[str, set[str]] = {}  # entity -> the names of its facts two parts deep (`account` -> `fans`)
+        for spec in self.specs.values():
+            if len(spec.parts) == 2:
+                children.setdefault(spec.parts[0], set()).add(spec.parts[1])
+        self.children = {head: frozenset(names) for head, names in children.items()}
+        self.top = frozenset(p for p, s in self.specs.items() if len(s.parts) == 1)
+
+    def check(self, record: Mapping[str, Any], *, ignore_unknown: bool = False) -> Mapping[str, Any]:
+        """`record` itself when it is plain (nested ids, all known), else an equivalent flat
+        {id: value}; raises PolicyDslError for unknown names (unless ignored), conflicting
+        duplicates and ambiguous labels, each naming every offender."""
+        if self._plain(record):
+            return record
+        return self._normalise(record, ignore_unknown)
+
+    def _plain(self, record: Mapping[str, Any]) -> bool:
+        """Nested objects of known ids two levels deep at most, no dotted key, no label: the common case,
+        checked with set operations only."""
+        if type(record) is not dict:
+            return False
+        children = self.children
+        for head, node in record.items():
+            if head in self.top:
+                continue
+            if type(node) is not dict or not node.keys() <= children.get(head, frozenset()):
+                return False
+        return True
+
+    def _normalise(self, record: Mapping[str, Any], ignore_unknown: bool) -> dict[str, Any]:
+        found: dict[str, tuple[str, Any]] = {}  # id -> (the name it was given as, value)
+        unknown: list[str] = []
+        conflicts: list[tuple[str, str, str, Any, Any]] = []
+        ambiguous: list[tuple[str, list[str]]] = []
+        for name, spelled, value in _leaves(record, self):
+            path = self._resolve(name)
+            if path is None:
+                paths = sorted(self.labels.get(name, ()))
+                (ambiguous.append((name, paths)) if len(paths) > 1 else unknown.append(name))
+                continue
+            if path in found and found[path][1] != value:
+                conflicts.append((path, found[path][0], spelled, found[path][1], value))
+            found.setdefault(path, (spelled, value))
+        if conflicts:
+            raise self._conflict_error(conflicts)
+        if ambiguous:
+            raise self._ambiguous_error(ambiguous)
+        if unknown and not ignore_unknown:
+            raise self._unknown_error(unknown)
+        return {path: value for path, (_, value) in found.items()}
+
+    def _resolve(self, name: str) -> str | None:
+        """The id `name` stands for: itself, a label (`粉丝数`), or a label under its entity (`account.粉丝数`)."""
+        if name in self.specs:
+            return name
+        paths = self.labels.get(name, ())
+        if not paths and "." in name:
+            prefix, label = name.rsplit(".", 1)
+            paths = {p for p in self.labels.get(label, ()) if p.startswith(prefix + ".")}
+        return next(iter(paths)) if len(paths) == 1 else None
+
+    def _unknown_error(self, names: list[str]) -> PolicyDslError:
+        candidates = [(p, tuple(s.label.values())) for p, s in self.specs.items()]
+
+        def line(name: str, lang: str) -> str:
+            hint = suggest(name, candidates)
+            shown = name if len(name) <= 60 else name[:59] + "…"
+            if hint is None:
+                return f"  - {shown}"
+            label = self.specs[hint].label
+            return (f"  - {shown}（是不是 `{hint}`，{label['zh']}？）" if lang == "zh"
+                    else f"  - {shown} (did you mean `{hint}`, {label['en']}?)")
+        items = {lang: "\n".join(line(n, lang) for n in names) for lang in ("zh", "en")}
+        return PolicyDslError("E.unknown_facts", facts=names, items=items)
+
+    def _conflict_error(self, conflicts: list[tuple[str, str, str, Any, Any]]) -> PolicyDslError:
+        def line(c: tuple[str, str, str, Any, Any], lang: str) -> str:
+            path, first, second, a, b = c
+            if lang == "zh":
+                return f"  - {path}：`{first}` 为 {shorten(a)}，`{second}` 为 {shorten(b)}"
+            return f"  - {path}: `{first}` is {shorten(a)}, `{second}` is {shorten(b)}"
+        items = {lang: "\n".join(line(c, lang) for c in conflicts) for lang in ("zh", "en")}
+        return PolicyDslError("E.conflicting_facts", facts=[c[0] for c in conflicts], items=items)
+
+    def _ambiguous_error(self, ambiguous: list[tuple[str, list[str]]]) -> PolicyDslError:
+        items = {lang: "\n".join(f"  - {name}：" + "、".join(f"`{p}`" for p in paths) if lang == "zh"
+                                 else f"  - {name}: " + ", ".join(f"`{p}`" for p in paths) for name, paths in ambiguous)
+                 for lang in ("zh", "en")}
+        return PolicyDslError("E.ambiguous_facts", facts=[name for name, _ in ambiguous], items=items)
+
+
+def _leaves(record: Mapping[str, Any], vocabulary: Vocabulary) -> Iterator[tuple[str, str, Any]]:
+    """(name, spelling, value) for every fact a record states, the spelling as written
+    (`account → fans` nested, `account.fans` dotted): a key naming an input (or a label) ends the
+    walk, an object under a name that leads to inputs is walked into, anything else is a leaf.
+    Depth is bounded by facts.MAX_DEPTH, checked when the record was read."""
+    queue: deque[tuple[str, str, Mapping[str, Any]]] = deque([("", "", record)])
+    while queue:
+        base, written, node = queue.popleft()
+        for key, value in node.items():
+            name = f"{base}.{key}" if base else str(key)
+            spelled = f"{written} → {key}" if written else str(key)
+            if isinstance(value, Mapping) and name not in vocabulary.specs and name not in vocabulary.labels \
+                    and (name in vocabulary.prefixes or not base and value):
+                queue.append((name, spelled, value))
+            elif value is not None:  # null, like an absent key, states nothing
+                yield name, spelled, value
