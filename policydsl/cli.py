@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -195,7 +194,9 @@ def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, 
 
 def _parse_date(text: str) -> dt.date:
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # fromisoformat also takes 20231220 and 2023-W51-3
+        from policydsl.runtime.facts import DATE_TEXT  # one rule for --at and date facts
+
+        if not DATE_TEXT.fullmatch(text):  # fromisoformat also takes 20231220 and 2023-W51-3
             raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -207,15 +208,10 @@ MAX_FACTS_BYTES = 64 * 1024 * 1024
 
 
 def _read_facts(path: str) -> str:
-    from policydsl.source import FileTooLarge, read_bytes, unreadable_reason
+    from policydsl.source import read_bytes, read_limited, unreadable_reason
 
     try:
-        if path == "-":
-            data = sys.stdin.buffer.read(MAX_FACTS_BYTES + 1)
-            if len(data) > MAX_FACTS_BYTES:
-                raise FileTooLarge(path, MAX_FACTS_BYTES)
-        else:
-            data = read_bytes(path, MAX_FACTS_BYTES)
+        data = read_limited(sys.stdin.buffer, MAX_FACTS_BYTES, path) if path == "-" else read_bytes(path, MAX_FACTS_BYTES)
         return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyDslError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None

@@ -4,6 +4,11 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 
+def clip(text: str, limit: int = 80) -> str:
+    """User text quoted in a message, at most `limit` characters (a hostile input is not echoed whole)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 class InternalError(Exception):
     """A broken invariant inside policydsl: reaching one is our bug, never the author's."""
 

@@ -33,9 +33,14 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
     """At most `limit` bytes of `path`; FileTooLarge past that, so a device like /dev/zero is never
     read to exhaustion."""
     with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
+        return read_limited(handle, limit, path)
+
+
+def read_limited(handle, limit: int, name: str | Path) -> bytes:
+    """At most `limit` bytes of an open binary stream (a file, standard input); FileTooLarge past that."""
+    data = handle.read(limit + 1)
     if len(data) > limit:
-        raise FileTooLarge(path, limit)
+        raise FileTooLarge(name, limit)
     return data
 
 

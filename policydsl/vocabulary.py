@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterable, Iterator, Mapping
 
-from policydsl.errors import PolicyDslError
+from policydsl.errors import PolicyDslError, clip
 from policydsl.runtime.facts import InputSpec, shorten
 from policydsl.semantics.names import suggest
 
@@ -95,7 +95,7 @@ class Vocabulary:
 
         def line(name: str, lang: str) -> str:
             hint = suggest(name, candidates)
-            shown = name if len(name) <= 60 else name[:59] + "…"
+            shown = clip(name, 60)
             if hint is None:
                 return f"  - {shown}"
             label = self.specs[hint].label

@@ -148,9 +148,7 @@ def hostile_facts(draw) -> tuple[str, str]:
         head, _, rest = path.partition(".")
         value = draw(JSON_VALUE)
         if rest and draw(st.booleans()):
-            facts.setdefault(head, {}) if isinstance(facts.get(head, {}), dict) else None
-            if isinstance(facts.get(head), dict):
-                facts[head][rest] = value
+            facts.setdefault(head, {})[rest] = value
         else:
             facts[path] = value
     text = json.dumps(facts, ensure_ascii=False, default=str)

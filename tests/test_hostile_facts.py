@@ -139,3 +139,7 @@ def test_an_unreadable_policy_is_exit_2_in_check_as_in_fmt_and_the_rest_is_still
     assert "undefined name `d.bse`" in checked.stdout  # one bad file does not hide the others' diagnostics
     formatted = run("fmt", "--check", str(book / "gbk.policy"), "--lang", "en")
     assert formatted.returncode == 2 and "not UTF-8 text" in formatted.stderr
+
+
+def test_facts_on_standard_input_past_the_bound_are_refused(book: Path) -> None:
+    refused(decide(book, b" " * (64 * 1024 * 1024 + 1)), "cannot read -: larger than 64 MiB")

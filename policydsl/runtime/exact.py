@@ -12,7 +12,7 @@ import decimal
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
-from policydsl.errors import PolicyDslError
+from policydsl.errors import PolicyDslError, clip
 
 PRECISION = 100
 DIVISION_DIGITS = 28
@@ -59,5 +59,4 @@ def total(values: Iterable[Any], text: str) -> Decimal:
 
 
 def precision_error(text: str) -> PolicyDslError:
-    shown = text if len(text) <= 80 else text[:79] + "…"
-    return PolicyDslError("E.precision", name=shown, digits=PRECISION)
+    return PolicyDslError("E.precision", name=clip(text), digits=PRECISION)

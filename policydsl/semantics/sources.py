@@ -17,6 +17,7 @@ from typing import Iterator
 import attrs
 
 from policydsl import diagnostics as dg
+from policydsl.errors import clip
 from policydsl.semantics.model import Model
 from policydsl.source import BOM, read_text, unreadable_reason
 from policydsl.syntax import ast
@@ -105,7 +106,7 @@ def read_document(root: Path, document: str) -> str | Unreadable:
 def _shown(document: str) -> str:
     """The name as written, with control characters made visible and its length bounded."""
     visible = document.encode("unicode_escape").decode("ascii") if not document.isprintable() else document
-    return visible if len(visible) <= 120 else visible[:117] + "…"
+    return clip(visible, 120)
 
 
 # ------------------------------------------------------------------ the closest passage
