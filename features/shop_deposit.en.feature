@@ -4,7 +4,7 @@ Feature: Douyin shop deposit (English)
 
   @R002.6
   Scenario Outline: The deposit standard for ordinary orders by subject and primary category
-    Given Shop subject is <subject>
+    Given Account type is <subject>
     And Primary categories chosen is <categories>
     When I evaluate "Douyin shop deposit" on 2023-06-01
     Then the outcome is "allow"
@@ -21,7 +21,7 @@ Feature: Douyin shop deposit (English)
   Scenario: Several primary categories pay the highest deposit of the chosen categories
     Given the facts:
       | fact                      | value                                  |
-      | Shop subject              | Enterprise account                     |
+      | Account type              | Enterprise account                     |
       | Primary categories chosen | Apparel & underwear, Mother & baby     |
     When I evaluate "shop.deposit" on 2023-06-01
     Then the outcome is "allow"
@@ -30,7 +30,7 @@ Feature: Douyin shop deposit (English)
 
   @R002.6
   Scenario: Every other primary category is not open to personal subjects
-    Given Shop subject is Personal account
+    Given Account type is Personal account
     And Primary categories chosen is Shoes & boots, Jewellery & collectibles
     When I evaluate "shop.deposit" on 2023-06-01
     Then the outcome is "deny"
@@ -40,7 +40,7 @@ Feature: Douyin shop deposit (English)
 
   @R002.6
   Scenario: A deposit the article does not state is never invented
-    Given Shop subject is Enterprise account
+    Given Account type is Enterprise account
     And Primary categories chosen is Sports & outdoor
     When I evaluate "shop.deposit" on 2023-06-01
     Then the evaluation fails with "the sources state no value for enterprise, sports_outdoor in table `shop_deposit_standard`"

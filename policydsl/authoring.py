@@ -54,6 +54,7 @@ REAL = 'input account.real_name: bool "实名认证" / "Real-name verified"\n'
 KIND = ('input account.kind: account_kind "账号类型" / "Account type"\n'
         'input account.business_licence: bool "营业执照" / "Business licence"\n')
 SRC = '  source "doc.txt" quote "1000粉丝"\n'
+ENTITY = 'entity account "抖音账号" / "Douyin account"\n  fact fans: count "粉丝数" / "Followers"\n\n'
 SHIP_MODE = ('enum ship_mode "发货模式" / "Shipping mode"\n  value spot "现货" / "Spot goods"\n'
              '  value presale "预售" / "Pre-sale"\n\n'
              'input product.mode: ship_mode "发货模式" / "Shipping mode"\n'
@@ -333,6 +334,68 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         'rule deposit_set "保证金" / "Deposit"\n  require deposit_for(shop.kind) >= ¥0\n'
         '    else deny deposit_low "保证金不足" / "Deposit too low"\n  source "doc.txt" quote "保证金标准"\n',
         reported_as="P0201"),
+    "P0210": _entry(
+        ("同一个事实两种类型", "One fact, two types"),
+        ("同一个事实编号在词汇表（entity 中的 fact）或不同政策的 input 中声明了不同的类型或单位。",
+         "The same fact id is declared with different types or units in the vocabulary (a `fact` of an entity) "
+         "and a policy's `input`, or in the inputs of two policies."),
+        ("一条记录里一个事实只有一个值；两种类型意味着两条政策读的其实不是同一个东西。",
+         "A record holds one value per fact; two types mean two policies are not reading the same thing."),
+        ENTITY + _head() + 'input account.fans: money "粉丝数" / "Followers"\n' + _fans_rule(),
+        ENTITY + _head() + _fans_rule()),
+    "P0211": _entry(
+        ("多余的 input", "Redundant input"),
+        ("政策用 input 再次声明了词汇表里已有的事实（类型相同）。政策直接使用词汇表中的事实，不必再声明。",
+         "A policy declares, with `input`, a fact the vocabulary already has (with the same type). Policies use "
+         "the vocabulary's facts directly; there is nothing to declare."),
+        ("两处声明迟早会分叉：标签、单位改了一处，另一处还是旧的。",
+         "Two declarations drift apart sooner or later: a label or unit changes in one place and not the other."),
+        ENTITY + _head() + FANS + _fans_rule(),
+        ENTITY + _head() + _fans_rule()),
+    "P0212": _entry(
+        ("实体没有这个事实", "Not a fact of the entity"),
+        ("input 的编号以词汇表中某个实体开头（如 `account.`），但这个实体没有声明这个事实；通常是拼写错误，或新事实应当加进实体。",
+         "The input's id starts with an entity of the vocabulary (such as `account.`), but the entity declares no "
+         "such fact; usually a misspelling, or a new fact that belongs in the entity."),
+        ("实体的事实只在一处声明，整本规则书才用同一套名称读同一条记录。",
+         "When an entity's facts are declared in one place only, the whole book reads one record by one set of names."),
+        ENTITY + _head() + 'input account.fanz: count "粉丝数量" / "Follower count"\n'
+        + _fans_rule("account.fanz >= 1000"),
+        ENTITY + _head() + _fans_rule()),
+    "P0213": _entry(
+        ("两个事实同一个标签", "Two facts, one label"),
+        ("两个不同编号的事实有相同的中文或英文标签，它们很可能是同一个概念的两个名字。",
+         "Two facts with different ids share a Chinese or an English label; they are likely two names of one "
+         "concept."),
+        ("同一概念两个名字，一条记录就要把同一个值写两遍，而且两处可能不一致。",
+         "With two names for one concept, a record must carry one value twice, and the two may disagree."),
+        ENTITY + _head() + 'input creator.fans: count "粉丝数" / "Followers"\n' + _fans_rule(),
+        ENTITY + _head() + _fans_rule()),
+    "P0214": _entry(
+        ("枚举编号不是小写下划线", "Enum id not in snake_case"),
+        ("枚举名和取值编号统一用小写字母、数字和下划线（snake_case），如 `account_kind`、`individual_business`。",
+         "Enum names and value ids are lower-case letters, digits and underscores (snake_case), such as "
+         "`account_kind` and `individual_business`."),
+        ("统一的写法让事实文件、特性文件和 SQL 列里的取值一眼可认，也不会因大小写不同而对不上。",
+         "One spelling keeps values recognisable in fact files, features and SQL columns, and never mismatched "
+         "by case."),
+        'enum ShipMode "发货模式" / "Shipping mode"\n  value spot "现货" / "Spot goods"\n'
+        '  value presale "预售" / "Pre-sale"\n\n' + _head(),
+        'enum ship_mode "发货模式" / "Shipping mode"\n  value spot "现货" / "Spot goods"\n'
+        '  value presale "预售" / "Pre-sale"\n\n' + _head()),
+    "P0215": _entry(
+        ("枚举取值重复了枚举名", "Enum values repeat the enum's name"),
+        ("一个枚举的所有取值都以同一个前缀开头，而这个前缀重复了枚举名中的词（如 `listing_review_class` 的 "
+         "`class_special`）。取值编号只写取值本身：`special`。",
+         "Every value of an enum starts with one prefix that repeats a word of the enum's name (such as "
+         "`class_special` in `listing_review_class`). A value id names the value only: `special`."),
+        ("事实的类型已经说明取值属于哪个枚举；前缀只让记录和特性文件更长，而且各枚举的前缀风格会越来越乱。",
+         "The fact's type already says which enum a value belongs to; a prefix only lengthens records and features, "
+         "and each enum drifts into a prefix style of its own."),
+        'enum ship_mode "发货模式" / "Shipping mode"\n  value mode_spot "现货" / "Spot goods"\n'
+        '  value mode_presale "预售" / "Pre-sale"\n\n' + _head(),
+        'enum ship_mode "发货模式" / "Shipping mode"\n  value spot "现货" / "Spot goods"\n'
+        '  value presale "预售" / "Pre-sale"\n\n' + _head()),
     "P0209": _entry(
         ("没有被提到的枚举值", "Enum value nothing mentions"),
         ("某个枚举被政策使用，但它的这个取值没有出现在任何规则、表、取值或 property 中（信息，不算问题；"

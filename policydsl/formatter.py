@@ -157,13 +157,15 @@ _NO_SPACE_AFTER = {"(", "[", "{", "."}
 _KEYWORDS = {"row", "and", "or", "not", "in", "when", "require", "to", "from", "until", "ramp", "key", "about",
              "for", "priority", "columns", "hit", "value", "title", "implements", "source", "quote", "effective",
              "exception", "supersedes", "else", "phase", "unit", "set", "of", "policy", "enum", "input",
-             "define", "rule", "table", "rollout", "assume", "note", "allow", "deny", "warn", "property", "expect"}
+             "define", "rule", "table", "rollout", "assume", "note", "allow", "deny", "warn", "property", "expect",
+             "entity", "fact"}
 
 # Clause keywords of each declaration: each starts a new line (indent) when met outside brackets.
 _CLAUSES: dict[type, dict[str, int]] = {
     ast.PolicyDecl: {"title": 2, "implements": 2, "source": 2, "effective": 2},
     ast.EnumDecl: {"value": 2},
     ast.UnitDecl: {},
+    ast.EntityDecl: {"fact": 2},
     ast.InputDecl: {},
     ast.DefineDecl: {"=": 2, "source": 2},
     ast.RuleDecl: {"effective": 2, "exception": 2, "supersedes": 2, "when": 2, "implements": 2, "require": 2,

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from policydsl import diagnostics as dg
-from policydsl.compile.compiler import compile_model
+from policydsl.compile.compiler import compile_model, input_spec
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.runtime.decision import Decision
@@ -119,7 +119,9 @@ class PolicySet:
     vocabulary: Vocabulary = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.vocabulary = Vocabulary(spec for policy in self.compiled.values() for spec in policy.inputs.values())
+        # the book's vocabulary, with the facts no policy reads yet, then each policy's own inputs
+        self.vocabulary = Vocabulary([*(input_spec(self.model, fact) for fact in self.model.facts.values()),
+                                      *(spec for policy in self.compiled.values() for spec in policy.inputs.values())])
 
     @property
     def policies(self) -> dict[str, Policy]:

@@ -31,6 +31,11 @@ from policydsl.syntax import ast
 STRINGS: dict[str, dict[str, str]] = {
     "kind.policy": {"zh": "政策", "en": "policy"},
     "kind.input": {"zh": "事实", "en": "fact"},
+    "kind.fact": {"zh": "事实", "en": "fact"},
+    "kind.entity": {"zh": "实体", "en": "entity"},
+    "field.facts": {"zh": "事实", "en": "facts"},
+    "field.readers": {"zh": "读取它的政策", "en": "read by"},
+    "field.nobody": {"zh": "（尚无政策读取）", "en": "(no policy reads it yet)"},
     "kind.define": {"zh": "取值", "en": "value"},
     "kind.rule": {"zh": "规则", "en": "rule"},
     "kind.table": {"zh": "表格", "en": "table"},
@@ -86,7 +91,7 @@ KEYWORDS = ("policy", "title", "implements", "source", "quote", "effective", "fr
             "else", "allow", "deny", "warn", "table", "hit", "unique", "first", "collect", "sum", "min", "max",
             "any", "all", "for", "in", "not", "and", "or", "row", "columns", "rollout", "key", "phase", "ramp",
             "assume", "note", "about", "set", "of", "today", "covered", "not_open", "count", "number", "money",
-            "percent", "bool", "text", "date", "days", "months", "working", "property", "expect")
+            "percent", "bool", "text", "date", "days", "months", "working", "property", "expect", "entity", "fact")
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -160,6 +165,8 @@ class Index:
         if model is None:
             return None
         pol = model.policies.get(policy) if policy else None
+        if word in model.facts and (pol is None or word not in pol.inputs or pol.inputs[word] is model.facts[word]):
+            return ("fact", word)
         if pol is not None:
             for kind, names in (("input", pol.inputs), ("define", pol.defines), ("table", pol.tables),
                                 ("rollout", pol.rollouts), ("rule", {r.name: r for r in pol.rules}),
@@ -193,6 +200,11 @@ def build_index(analysis: Analysis) -> Index:
             add(value.name.span, ("value", name, value.name.value), True)
     for name, unit in model.units.items():
         add(unit.name.span, ("unit", name), True)
+    for name, entity in model.entities.items():
+        add(entity.name.span, ("entity", name), True)
+    for path, fact in model.facts.items():
+        add(fact.decl.path.span, ("fact", path), True)
+        _index_decl(fact.decl, "", {}, model, add)
     for policy in model.policies.values():
         index.policy_of_file[policy.file] = policy.id
         _index_policy(policy, model, add)
@@ -204,6 +216,9 @@ def _index_policy(policy: Policy, model: Model, add: Callable[..., None]) -> Non
     add(policy.decl.id.span, ("policy", pid), True)
     local: dict[str, Key] = {}
     for path, inp in policy.inputs.items():
+        if model.facts.get(path) is inp:  # the book's vocabulary: one key across every policy
+            local[path] = ("fact", path)
+            continue
         local[path] = ("input", pid, path)
         add(inp.decl.path.span, local[path], True)
     for path, define in policy.defines.items():
@@ -220,7 +235,7 @@ def _index_policy(policy: Policy, model: Model, add: Callable[..., None]) -> Non
         add(rollout.name.span, local[name], True)
     for prop in policy.properties:  # not in `local`: nothing refers to a property by name
         add(prop.name.span, ("property", pid, prop.name.value), True)
-    decls: list[Any] = [i.decl for i in policy.inputs.values()] + [d.decl for d in policy.defines.values()] + \
+    decls: list[Any] = [i.decl for p, i in policy.inputs.items() if local[p][0] == "input"] + [d.decl for d in policy.defines.values()] + \
         [r.decl for r in policy.rules] + [t.decl for t in policy.tables.values()] + list(policy.rollouts.values()) + \
         list(policy.assumptions) + list(policy.notes) + list(policy.properties)
     for decl in decls:
@@ -248,7 +263,7 @@ def _index_decl(decl: Any, pid: str, local: dict[str, Key], model: Model, add: C
         if isinstance(node, ast.Ref):
             kind, target = model.refs.get(id(node), ("", ""))
             if kind in ("input", "define"):
-                add(node.span, (kind, pid, target))
+                add(node.span, local.get(target, (kind, pid, target)))
             elif kind == "enum":
                 owner, _, value = target.partition(".")
                 add(node.span, ("value", owner, value))
@@ -339,6 +354,8 @@ def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
     kind = key[0]
     if kind in ("enum", "unit", "value"):
         return _hover_shared(key, model, lang)
+    if kind in ("fact", "entity"):
+        return _hover_vocabulary(key, model, lang)
     policy = model.policies.get(key[1])
     if policy is None:
         return None
@@ -383,6 +400,25 @@ def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
         prop = next((p for p in policy.properties if p.name.value == name), None)
         return _hover_property(prop, policy, lang) if prop is not None else None
     return None
+
+
+def _hover_vocabulary(key: Key, model: Model, lang: str) -> str | None:
+    """A vocabulary fact with its type, unit and the policies that read it; an entity with its facts."""
+    if key[0] == "entity":
+        entity = model.entities.get(key[1])
+        if entity is None:
+            return None
+        facts = [f"  - `{f.path.value}` {f.label.zh} / {f.label.en}" for f in entity.facts]
+        return "\n".join([*_header("entity", key[1], entity.label, lang), f"- {s('field.facts', lang)}:", *facts])
+    fact = model.facts.get(key[1])
+    if fact is None:
+        return None
+    lines = [*_header("fact", fact.path, fact.label, lang), f"- {s('field.type', lang)}: `{_plain(fact.type.display()[lang])}`"]
+    if fact.unit is not None:
+        lines.append(f"- {s('field.unit', lang)}: `{fact.unit.name.value}` ({fact.unit.label.zh} / {fact.unit.label.en})")
+    readers = ", ".join(f"`{p.id}`" for p in model.readers(fact.path)) or s("field.nobody", lang)
+    lines.append(f"- {s('field.readers', lang)}: {readers}")
+    return "\n".join(lines)
 
 
 def _hover_property(prop: ast.PropertyDecl, policy: Policy, lang: str) -> str:
@@ -667,9 +703,10 @@ def completions(model: Model | None, policy_id: str | None, lang: str) -> list[l
         items.append(lt.CompletionItem(label=label, kind=kind, detail=detail))
 
     policy = model.policies.get(policy_id) if policy_id else None
+    for path, inp in {**model.facts, **(policy.inputs if policy is not None else {})}.items():
+        what = "fact" if model.facts.get(path) is inp else "input"
+        item(path, lt.CompletionItemKind.Field, what, inp.label, f": {_plain(inp.type.display()[lang])}")
     if policy is not None:
-        for path, inp in policy.inputs.items():
-            item(path, lt.CompletionItemKind.Field, "input", inp.label, f": {_plain(inp.type.display()[lang])}")
         for path, define in policy.defines.items():
             item(path, lt.CompletionItemKind.Constant, "define", define.label, f": {_plain(define.type.display()[lang])}")
         for rule in policy.rules:
@@ -780,7 +817,7 @@ def outline(module: ast.Module) -> list[lt.DocumentSymbol]:
         symbol = _item_symbol(item)
         if symbol is None:
             continue
-        if policy is not None and not isinstance(item, (ast.EnumDecl, ast.UnitDecl)):
+        if policy is not None and not isinstance(item, (ast.EnumDecl, ast.UnitDecl, ast.EntityDecl)):
             policy.children.append(symbol)
         else:
             top.append(symbol)
@@ -792,7 +829,8 @@ def _item_symbol(item: Any) -> lt.DocumentSymbol | None:
              ast.RuleDecl: lt.SymbolKind.Function, ast.TableDecl: lt.SymbolKind.Struct,
              ast.RolloutDecl: lt.SymbolKind.Event, ast.AssumeDecl: lt.SymbolKind.String,
              ast.NoteDecl: lt.SymbolKind.String, ast.EnumDecl: lt.SymbolKind.Enum,
-             ast.UnitDecl: lt.SymbolKind.TypeParameter, ast.PropertyDecl: lt.SymbolKind.Boolean}
+             ast.UnitDecl: lt.SymbolKind.TypeParameter, ast.PropertyDecl: lt.SymbolKind.Boolean,
+             ast.EntityDecl: lt.SymbolKind.Class}
     kind = kinds.get(type(item))
     if kind is None:
         return None
@@ -802,6 +840,9 @@ def _item_symbol(item: Any) -> lt.DocumentSymbol | None:
     if isinstance(item, ast.EnumDecl):
         children = [_symbol(v.name.value, f"{v.label.zh} / {v.label.en}", lt.SymbolKind.EnumMember, v.span, v.name.span)
                     for v in item.values]
+    if isinstance(item, ast.EntityDecl):
+        children = [_symbol(f.path.value, f"{f.label.zh} / {f.label.en}", lt.SymbolKind.Field, f.span, f.path.span)
+                    for f in item.facts]
     return _symbol(name.value, f"{text.zh} / {text.en}", kind, item.span, name.span, children)
 
 

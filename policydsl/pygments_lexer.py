@@ -6,7 +6,7 @@ from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Literal, Name, Number, Operator, Punctuation, String, Text, Whitespace
 
 DECLARATIONS = ("policy", "enum", "value", "unit", "input", "define", "rule", "table", "rollout", "phase", "assume",
-                "note", "property")
+                "note", "property", "entity", "fact")
 CLAUSES = ("title", "implements", "source", "quote", "effective", "from", "until", "when", "require", "else",
            "exception", "to", "priority", "supersedes", "hit", "columns", "row", "key", "ramp", "about", "set",
            "of", "for", "in", "and", "or", "not", "expect")
@@ -35,6 +35,9 @@ class PolicyLexer(RegexLexer):
             (r"(\d+)([ \t]+)(working[ \t]+days?|days?|months?)\b", bygroups(Number.Integer, Whitespace, Keyword.Type)),
             (r"\d+\.\d+", Number.Float),
             (r"\d+", Number.Integer),
+            # the name a fact or an entity declares may be any word, even a clause word (`fact source`)
+            (r"\b(fact|entity)([ \t]+)([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)",
+             bygroups(Keyword.Declaration, Whitespace, Name)),
             (words(DECLARATIONS, suffix=r"\b"), Keyword.Declaration),
             (words(OUTCOMES, suffix=r"\b"), Keyword.Reserved),
             (words(CLAUSES, suffix=r"\b"), Keyword),

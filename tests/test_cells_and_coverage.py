@@ -81,7 +81,7 @@ def test_a_cell_outside_its_enum_is_diagnosed():
 def test_coverage_records_rules_cells_cases_and_phases():
     book = policydsl.load(POLICIES)
     facts = {"shop": {"type": "个体店", "cross_border": False, "closed": False},
-             "account": {"role": "authorised", "id": "dy0007"}, "scene": "live", "product": {"own_store": False}}
+             "account": {"role": "authorised", "id": "dy0007"}, "product": {"own_store": False, "scene": "live"}}
     d = book.evaluate("official_account.own_store_only", facts, at=dt.date(2023, 11, 20), coverage=True)
     assert d.coverage == {"case:restriction.applies:3", "phase:own_store_rollout:pilot"}
     d = book.evaluate("official_account.own_store_only", facts, at=dt.date(2024, 1, 2), coverage=True)

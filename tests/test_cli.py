@@ -116,7 +116,8 @@ def test_check_sources_reports_a_quote_not_in_the_document(tmp_path):
 
 def _break_rule_book(tmp_path: Path) -> tuple[int, int, str]:
     """Copy the rule book into tmp_path with one undefined name; return its line, column and source line."""
-    shutil.copy(POLICIES / "common.policy", tmp_path / "common.policy")
+    for shared in ("common.policy", "vocabulary.policy"):
+        shutil.copy(POLICIES / shared, tmp_path / shared)
     text = (POLICIES / "cart_opening.policy").read_text(encoding="utf-8")
     lines = text.splitlines()
     index = next(i for i, line in enumerate(lines) if "require account.fans >= cart.min_fans" in line)

@@ -403,7 +403,7 @@ def test_changed_enum_values_cannot_be_compared_by_the_solver(books, tmp_path):
     """A value added to an enum has no counterpart in the old version: said so, never a guess."""
     target = tmp_path / "enum"
     shutil.copytree(books["old"], target)
-    path = target / "cart_opening_flow.policy"
+    path = target / "vocabulary.policy"
     text = path.read_text(encoding="utf-8")
     anchor = 'enum opening_flow_document "企业号补充材料" / "Enterprise supplementary document"\n'
     assert text.count(anchor) == 1

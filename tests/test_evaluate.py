@@ -900,7 +900,7 @@ def test_cart_missing_facts_are_named(real):
 
 def own_store_facts(**kw):
     facts = {"shop": {"type": "flagship", "cross_border": False, "closed": False},
-             "account": {"role": "official", "id": "dy0007"}, "scene": "live", "product": {"own_store": False}}
+             "account": {"role": "official", "id": "dy0007"}, "product": {"own_store": False, "scene": "live"}}
     for key, value in kw.items():
         group, _, name = key.partition("__")
         if name:
@@ -926,7 +926,7 @@ def test_official_account_of_a_flagship_is_restricted_from_the_start(real):
 
 
 def test_showcase_scene_gets_its_own_message(real):
-    decision = real.evaluate("official_account.own_store_only", own_store_facts(scene="橱窗"), at=D(2023, 11, 5))
+    decision = real.evaluate("official_account.own_store_only", own_store_facts(product__scene="橱窗"), at=D(2023, 11, 5))
     assert [(r.rule, r.code) for r in decision.reasons] == [("showcase_video_own_store", "shop_type_unsupported")]
 
 

@@ -231,7 +231,7 @@ def test_the_fast_constructors_build_what_the_classes_build():
 def test_a_policy_with_exceptions_decides_the_same_on_both_paths():
     book = rule_book()
     facts = {"shop": {"type": "individual_store", "cross_border": False, "closed": False},
-             "account": {"role": "authorised", "id": "dy0042"}, "scene": "showcase", "product": {"own_store": False}}
+             "account": {"role": "authorised", "id": "dy0042"}, "product": {"own_store": False, "scene": "showcase"}}
     for variant in ({}, {"shop": {"type": "individual_store", "cross_border": True, "closed": False}},
                     {"shop": {"type": "individual_store", "cross_border": False, "closed": True}}):
         case = {**facts, **variant}

@@ -43,8 +43,9 @@ def comment_words(text: str) -> list[str]:
 
 def codes_of(text: str, path: str) -> list[str]:
     sources = [SourceFile(path=path, text=text)]
-    if Path(path).name != "common.policy":
-        sources.append(SourceFile.read(POLICIES / "common.policy"))
+    for shared in ("common.policy", "vocabulary.policy"):  # the book's shared files, for a file of the book
+        if Path(path).name != shared and (shared == "common.policy" or (POLICIES / Path(path).name).is_file()):
+            sources.append(SourceFile.read(POLICIES / shared))
     return [d.code for d in analyse_sources(sources).diagnostics]
 
 

@@ -19,8 +19,9 @@ from policydsl.cli import main
 
 from conftest import POLICIES
 
-FILES = sorted(p for p in POLICIES.glob("*.policy") if p.name != "common.policy")
+FILES = sorted(p for p in POLICIES.glob("*.policy") if p.name not in ("common.policy", "vocabulary.policy"))
 COMMON = (POLICIES / "common.policy").read_text(encoding="utf-8")
+VOCABULARY = (POLICIES / "vocabulary.policy").read_text(encoding="utf-8")
 FUZZ = settings(max_examples=160, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -90,6 +91,7 @@ def test_mutated_policy_files_never_crash_check_or_fmt(tmp_path_factory, case) -
     name, text = case
     folder = tmp_path_factory.mktemp("mutant")
     (folder / "common.policy").write_text(COMMON, encoding="utf-8")
+    (folder / "vocabulary.policy").write_text(VOCABULARY, encoding="utf-8")
     (folder / name).write_text(text, encoding="utf-8", errors="surrogatepass")
     checked = run("check", str(folder))
     no_internal_error(checked, f"check of mutated {name}")

@@ -104,7 +104,7 @@ class Client:
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    for name in ("common.policy", "cart_opening.policy"):
+    for name in ("common.policy", "vocabulary.policy", "cart_opening.policy"):
         shutil.copy(POLICIES / name, tmp_path / name)
     return tmp_path
 
@@ -149,10 +149,11 @@ def test_broken_file_diagnostic_then_fixed(client: Client, folder: Path) -> None
     path = folder / "cart_opening.policy"
     good = path.read_text(encoding="utf-8")
     broken = good.replace("  require account.fans >= cart.min_fans\n", "  require account.fans >= \n", 1)
+    line = good[:good.index("  require account.fans >= cart.min_fans\n")].count("\n")  # 0-based
     uri = open_doc(client, path, broken)
     diags = client.diagnostics(uri)
-    assert [(d["code"], d["severity"], d["range"]) for d in diags] == [
-        ("P0110", 1, {"start": {"line": 32, "character": 9}, "end": {"line": 32, "character": 13}})]
+    assert [(d["code"], d["severity"], d["range"]) for d in diags] == [  # at the `else` of the next line
+        ("P0110", 1, {"start": {"line": line + 1, "character": 9}, "end": {"line": line + 1, "character": 13}})]
     assert diags[0]["source"] == "policydsl"
     assert diags[0]["message"] == (
         "`require` 条件后缺少 `else deny|warn 代码 \"中文\" / \"English\"`\n"
@@ -160,7 +161,7 @@ def test_broken_file_diagnostic_then_fixed(client: Client, folder: Path) -> None
         "提示: 例如：require account.fans >= 1000 else deny fans_low \"粉丝不足\" / \"Too few followers\"\n"
         "hint: for example: require account.fans >= 1000 else deny fans_low \"粉丝不足\" / \"Too few followers\"")
     # the fix arrives as an incremental edit: insert the missing operand at the end of the condition
-    at = {"line": 31, "character": len("  require account.fans >= ")}
+    at = {"line": line, "character": len("  require account.fans >= ")}
     client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [
         {"range": {"start": at, "end": at}, "text": "cart.min_fans"}]})
     assert client.diagnostics(uri) == []
@@ -188,7 +189,8 @@ def test_hover_on_a_fact(client: Client, folder: Path) -> None:
     hover = client.request("textDocument/hover", doc(uri, position_of(text, "require account.fans", 10)))
     assert hover["contents"]["kind"] == "markdown"
     assert hover["contents"]["value"] == (
-        "**事实 / fact** `account.fans`\n\n粉丝数 / Followers\n\n- 类型: `计数（count）`\n- 单位: `follower` (人 / followers)")
+        "**事实 / fact** `account.fans`\n\n粉丝数 / Followers\n\n- 类型: `计数（count）`\n- 单位: `follower` (人 / followers)\n"
+        "- 读取它的政策: `cart.opening`")
 
 
 def test_hover_on_a_rule_shows_period_and_quote(client: Client, folder: Path) -> None:
@@ -215,8 +217,10 @@ def test_completion_in_when_offers_facts_and_enum_values(client: Client, folder:
             "cart.opening", "when", "require"} <= set(labels)
     assert labels["account.fans"]["detail"] == "事实 / fact: 计数（count） — 粉丝数 / Followers"
     assert labels["personal"]["detail"] == "枚举值 / enum value (account_kind) — 个人账号 / Personal account"
+    # every fact of the book's vocabulary may be read, also one no rule of this policy reads yet
+    assert labels["shop.deposit_paid"]["detail"] == "事实 / fact: 金额（money） — 已缴纳保证金 / Deposit paid"
     first = sorted(items, key=lambda item: item["sortText"])[0]
-    assert first["label"] == "account.business_licence" and first["sortText"] == "0account.business_licence"
+    assert first["label"] == "account.base_deposit_paid" and first["sortText"] == "0account.base_deposit_paid"
     assert labels["personal"]["sortText"] == "0personal" and labels["when"]["sortText"] == "2when"
     assert labels["fans_2023"]["sortText"] == "1fans_2023"
 
@@ -268,9 +272,15 @@ def test_document_symbols(client: Client, folder: Path) -> None:
     symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
     assert [s["name"] for s in symbols] == ["cart.opening"]
     children = [c["name"] for c in symbols[0]["children"] if c["kind"] != 17]  # properties (Boolean) may be added
-    assert children[:3] == ["account.kind", "account.fans", "account.public_videos"]
-    assert "cart.min_fans" in children and "fans_2023" in children and "operating_advice" in children
-    assert len(children) == 10 + 1 + 10 + 4 + 1
+    assert children[:2] == ["cart.min_fans", "fans_2020"]  # its facts are the vocabulary's: no `input` here
+    assert "fans_2023" in children and "operating_advice" in children
+    assert len(children) == 1 + 10 + 4 + 1
+    vocabulary_uri = open_doc(client, folder / "vocabulary.policy")
+    client.diagnostics(vocabulary_uri)
+    entities = client.request("textDocument/documentSymbol", {"textDocument": {"uri": vocabulary_uri}})
+    account = next(e for e in entities if e["name"] == "account")
+    assert account["kind"] == 5 and account["detail"] == "抖音账号 / Douyin account"  # Class
+    assert [c["name"] for c in account["children"]][:3] == ["account.kind", "account.fans", "account.public_videos"]
     common_uri = open_doc(client, folder / "common.policy")
     client.diagnostics(common_uri)
     shared = client.request("textDocument/documentSymbol", {"textDocument": {"uri": common_uri}})
@@ -283,7 +293,8 @@ def test_document_symbols(client: Client, folder: Path) -> None:
 def test_formatting(client: Client, folder: Path) -> None:
     path = folder / "cart_opening.policy"
     text = path.read_text(encoding="utf-8")
-    messy = text.replace("input account.fans: count", "input   account.fans:   count", 1)
+    messy = text.replace("define cart.min_fans: count", "define   cart.min_fans:   count", 1)
+    assert messy != text
     uri = open_doc(client, path, messy)
     client.diagnostics(uri)
     request = {"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": True}}
@@ -381,9 +392,10 @@ def test_english_first_messages_and_definition_of_a_fact(folder: Path) -> None:
         assert diags[0]["message"] == ("undefined name `account.fan`\n未定义的名称 `account.fan`\n"
                                        "hint: did you mean `account.fans`?\n提示: 你是不是想写 `account.fans`？")
         use = position_of(text, "account.fans >= cart.min_fans", 3)  # the 2023 rule still names it correctly
+        vocabulary = (folder / "vocabulary.policy").read_text(encoding="utf-8")  # one declaration for the book
         assert c.request("textDocument/definition", doc(uri, use)) == {
-            "uri": uri, "range": {"start": position_of(text, "input account.fans", 6),
-                                  "end": position_of(text, "input account.fans", 18)}}
+            "uri": (folder / "vocabulary.policy").as_uri(),
+            "range": {"start": position_of(vocabulary, "  fact fans:", 7), "end": position_of(vocabulary, "  fact fans:", 11)}}
     finally:
         c.proc.kill()
         c.proc.wait(TIMEOUT)
@@ -511,8 +523,8 @@ def test_completion_in_a_property_offers_the_decision_words(client: Client, fold
     at = position_of(text, "outcome == deny and fires", len("outcome == deny and "))
     items = labels_of(client.request("textDocument/completion", doc(uri, at)))
     by_label = {item["label"]: item for item in items}
-    assert [item["label"] for item in items[:4]] == ["account.business_licence", "account.corporate_verified",
-                                                      "account.fans", "account.industry_licence"]
+    assert [item["label"] for item in items[:4]] == ["account.base_deposit_paid", "account.blue_v",
+                                                      "account.business_licence", "account.corporate_verified"]
     words = ("outcome", "allow", "deny", "fires(")  # kinds: Variable, Value, Value, Function
     assert [(by_label[w]["sortText"], by_label[w]["kind"]) for w in words] == [
         ("0outcome", 6), ("0allow", 12), ("0deny", 12), ("0fires(", 3)]

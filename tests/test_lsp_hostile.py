@@ -71,7 +71,7 @@ class Shared:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
     folder = tmp_path_factory.mktemp("hostile")
-    for name in ("common.policy", "cart_opening.policy"):
+    for name in ("common.policy", "vocabulary.policy", "cart_opening.policy"):
         shutil.copy(POLICIES / name, folder / name)
     server = Shared(folder)
     yield server

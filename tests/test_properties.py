@@ -92,8 +92,9 @@ def analyse_mutant(name: str, data: bytes):
     folder = workdir()
     mutant = folder / f"mutant_{name}"
     mutant.write_bytes(data)
-    partner = POLICIES / ("cart_opening.policy" if name == "common.policy" else "common.policy")
-    analysis = analyse([mutant, partner])
+    shared = ("common.policy", "vocabulary.policy")  # a policy is checked beside the shared files; a shared file
+    partners = [POLICIES / p for p in (*shared, *(("cart_opening.policy",) if name in shared else ())) if p != name]
+    analysis = analyse([mutant, *partners])
     for diagnostic in analysis.diagnostics:  # every diagnostic renders in both languages
         diagnostic.render("zh")
         diagnostic.render("en")
@@ -269,7 +270,7 @@ def test_evaluation_is_deterministic(data, policy_id, at):
 def test_a_freshly_loaded_rule_book_decides_the_same():
     fresh = policydsl.load(POLICIES)
     facts = {"shop": {"type": "individual_store", "cross_border": False, "closed": False},
-             "account": {"role": "authorised", "id": "dy0042"}, "scene": "showcase", "product": {"own_store": False}}
+             "account": {"role": "authorised", "id": "dy0042"}, "product": {"own_store": False, "scene": "showcase"}}
     for day in range(60):
         at = dt.date(2023, 11, 10) + dt.timedelta(days=day)
         assert fresh.evaluate("official_account.own_store_only", facts, at=at).to_dict() == \

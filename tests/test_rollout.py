@@ -156,7 +156,7 @@ def test_covered_fraction_over_ten_thousand_keys_tracks_the_share(day, expected_
 def test_covered_through_the_rule_book_matches_the_runtime():
     rule_book = policydsl.load(POLICIES)
     facts = {"shop": {"type": "individual_store", "cross_border": False, "closed": False},
-             "account": {"role": "authorised", "id": "dy0007"}, "scene": "live", "product": {"own_store": False}}
+             "account": {"role": "authorised", "id": "dy0007"}, "product": {"own_store": False, "scene": "live"}}
     outcomes = {d: rule_book.evaluate("official_account.own_store_only", facts, at=d).outcome
                 for d in (D(2023, 11, 20), D(2023, 12, 21), D(2023, 12, 30), D(2023, 12, 31), D(2024, 2, 1))}
     assert outcomes == {D(2023, 11, 20): "allow", D(2023, 12, 21): "allow", D(2023, 12, 30): "allow",

@@ -69,14 +69,39 @@ def test_labels_work_as_fact_names(spelling: str) -> None:
     assert decision(eval_cart(by_label)) == decision(eval_cart(RECORD))
 
 
-def test_a_label_shared_by_several_facts_asks_for_an_id() -> None:
+def test_the_book_gives_every_label_to_one_fact_only() -> None:
+    """The vocabulary's own check (P0213) keeps the real book free of shared labels."""
     book = policydsl.load(POLICIES)
-    shared = {label for label, paths in book.vocabulary.labels.items() if len(paths) > 1}
-    label = sorted(shared)[0]
-    found = error(eval_cart({**RECORD, label: 1}))
-    assert found["code"] == "ambiguous_facts" and found["facts"] == [label]
-    for path in sorted(book.vocabulary.labels[label]):
-        assert f"`{path}`" in found["message"]["en"]
+    assert {label: paths for label, paths in book.vocabulary.labels.items() if len(paths) > 1} == {}
+
+
+TWO_BOOKS = """policy demo.{name}
+  title "演示{name}" / "Demo {name}"
+
+input {path}: count "粉丝数" / "Followers"
+
+rule r "门槛" / "Threshold"
+  require {path} >= 1
+    else deny low "太少" / "Too few"
+  source "doc.txt" quote "门槛"
+"""
+
+
+def test_a_label_shared_by_several_facts_asks_for_an_id(tmp_path) -> None:
+    """Two policies whose own inputs share a label (the checker warns, P0213): the label alone is ambiguous."""
+    for name, path in (("a", "account.fans"), ("b", "creator.fans")):
+        (tmp_path / f"{name}.policy").write_text(TWO_BOOKS.format(name=name, path=path), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "policydsl.cli", "eval", "demo.a", "--facts", "-",
+                             "--policies", str(tmp_path), "--at", AT, "--lang", "en", "--json"],
+                            input=json.dumps({"粉丝数": 5}, ensure_ascii=False), capture_output=True, text=True,
+                            timeout=120)
+    found = error(result)
+    assert found["code"] == "ambiguous_facts" and found["facts"] == ["粉丝数"]
+    assert "`account.fans`" in found["message"]["en"] and "`creator.fans`" in found["message"]["en"]
+    assert decision(subprocess.run([sys.executable, "-m", "policydsl.cli", "eval", "demo.a", "--facts", "-",
+                                    "--policies", str(tmp_path), "--at", AT, "--lang", "en", "--json"],
+                                   input=json.dumps({"account.fans": 5}), capture_output=True, text=True,
+                                   timeout=120))["outcome"] == "allow"
 
 
 def test_the_api_is_as_strict_and_takes_labels() -> None:

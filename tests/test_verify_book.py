@@ -143,10 +143,10 @@ def test_false_table_personal_deposit_at_most_400(tmp_path):
     """Table cells and an aggregate: an open personal category costs ¥500, so "at most ¥400" is false."""
     facts, at, decision = refute(tmp_path, "shop_deposit.policy", "shop.deposit", """
 property personal_at_most_400 "个人主体的保证金至多 400 元，否则暂不招商" / "A personal subject pays at most ¥400, or the category is not open"
-  when shop.subject == personal and shop.categories != {}
+  when account.kind == personal and shop.categories != {}
   expect outcome == deny or shop.deposit <= ¥400
 """)
-    assert facts["shop"]["subject"] == "personal"
+    assert facts["account"]["kind"] == "personal"
     open_to_personal = {"apparel_underwear", "sports_outdoor", "shoes_boots", "kitchenware"}  # the ¥500 cells
     assert facts["shop"]["categories"] and set(facts["shop"]["categories"]) <= open_to_personal
     assert decision["outcome"] == "allow"  # the claim needed deny or a deposit <= ¥400
@@ -205,15 +205,15 @@ def test_false_exception_ignored_tiered_below_50_percent(tmp_path):
     """An exception: existing tiered-shipping products override the 50% floor."""
     facts, at, decision = refute(tmp_path, "shipping.policy", "shipping", """
 property tiered_below_50_denied "现货比例低于 50% 的阶梯发货商品一律拒绝" / "Tiered shipping below a 50% spot share is always denied"
-  when product.shipping_mode == shipping_tiered and shop.spot_order_ratio_60d >= 0% and shop.spot_order_ratio_60d < 50%
+  when product.shipping_mode == tiered and shop.spot_order_ratio_60d >= 0% and shop.spot_order_ratio_60d < 50%
   expect outcome == deny
 """)
-    assert facts["product"]["shipping_mode"] == "shipping_tiered" and facts["product"]["existing_tiered"] is True
+    assert facts["product"]["shipping_mode"] == "tiered" and facts["product"]["existing_tiered"] is True
     assert Decimal(0) <= percent(facts["shop"]["spot_order_ratio_60d"]) < Decimal("0.5")
     assert decision["outcome"] == "allow"  # the claim said deny
     assert [(r["rule"], r["code"]) for r in decision["reasons"]] == [("existing_tiered_kept", "existing_tiered_not_delisted")]
     assert decision["warnings"] == []
-    assert decision["values"] == {"shipping.spot_max_hours": 48, "shipping.tiered_band": "tiered_band_unavailable"}
+    assert decision["values"] == {"shipping.spot_max_hours": 48, "shipping.tiered_band": "unavailable"}
 
 
 def test_false_warning_low_conversion_denied(tmp_path):
@@ -232,7 +232,7 @@ property low_conversion_denied "点击转化率低于 3% 即拒绝" / "A click c
     if cart["return_rate"] > Decimal("0.3"):
         expected.append("return_rate_quality_control")
     assert codes(decision["warnings"]) == expected
-    assert decision["values"]["metrics.conversion_grade"] == "metric_alert"
+    assert decision["values"]["metrics.conversion_grade"] == "alert"
 
 
 def test_false_warning_counterfeit_never_refunded(tmp_path):
@@ -267,7 +267,7 @@ def test_claim_on_a_not_stated_cell_fails_with_the_decision_error(tmp_path):
     path = book / "shop_deposit.policy"
     path.write_text(path.read_text(encoding="utf-8") + """
 property enterprise_deposit_known "企业的保证金总能算出" / "An enterprise's deposit can always be computed"
-  when shop.subject == enterprise and shop.categories != {} and all(c in {apparel_underwear, kitchenware} for c in shop.categories)
+  when account.kind == enterprise and shop.categories != {} and all(c in {apparel_underwear, kitchenware} for c in shop.categories)
   expect shop.deposit >= ¥0
 """, encoding="utf-8")
     out = tmp_path / "out"
@@ -278,7 +278,7 @@ property enterprise_deposit_known "企业的保证金总能算出" / "An enterpr
     assert {p["status"] for p in props.values()} == {"proved"}  # the book's own properties still hold
     assert bad["status"] == "failed"
     cx = bad["counterexample"]
-    assert cx["facts"]["shop"]["subject"] == "enterprise" and "kitchenware" in cx["facts"]["shop"]["categories"]
+    assert cx["facts"]["account"]["kind"] == "enterprise" and "kitchenware" in cx["facts"]["shop"]["categories"]
     assert cx["decision"] is None and cx["claim_error"] is None
     assert cx["decision_error"] == {
         "zh": "来源文件没有给出表 `shop_deposit_standard` 中 enterprise, kitchenware 的取值",
@@ -304,7 +304,7 @@ def test_claim_on_a_value_with_no_case_fails_with_the_claim_error(tmp_path):
     path = book / "product_sharing.policy"
     path.write_text(path.read_text(encoding="utf-8") + """
 property income_channel_known "佣金收入总有查看位置" / "The commission income can always be seen somewhere"
-  expect sharing.income_channel == income_showcase_commission or sharing.income_channel == income_taobao_union
+  expect sharing.income_channel == showcase_commission or sharing.income_channel == taobao_union
 """, encoding="utf-8")
     out = tmp_path / "out"
     result = run("verify", "product.sharing", "--policies", str(book), "--property", "income_channel_known",
@@ -313,7 +313,7 @@ property income_channel_known "佣金收入总有查看位置" / "The commission
     [prop] = json.loads(result.stdout)["policies"][0]["properties"]
     assert prop["status"] == "failed"
     cx = prop["counterexample"]
-    assert cx["facts"]["product"]["source"] not in ("sharing_selected_alliance", "sharing_taobao_tmall")
+    assert cx["facts"]["product"]["source"] not in ("selected_alliance", "taobao_tmall")
     assert cx["decision_error"] is None
     assert cx["claim_error"]["en"] == f"`sharing.income_channel` has no applicable value on {cx['at']}"
     # The decision itself succeeds and simply has no such value.

@@ -23,6 +23,14 @@ COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operato
            ">=": operator.ge}
 
 
+def input_spec(model: Model, inp) -> InputSpec:
+    """What the runtime needs of one fact: its kind, labels and enum values."""
+    enum_values = None
+    if inp.type.enum is not None:
+        enum_values = {v.name.value: v.label.as_dict() for v in model.enums[inp.type.enum].values}
+    return InputSpec(path=inp.path, kind=inp.type.kind, label=inp.label.as_dict(), enum_values=enum_values)
+
+
 def compile_model(model: Model) -> dict[str, CompiledPolicy]:
     return {pid: PolicyCompiler(model, policy).compile() for pid, policy in model.policies.items()}
 
@@ -65,10 +73,7 @@ class PolicyCompiler:
             premise_reads_decision=prop.premise is not None and reads_decision(prop.premise))
 
     def _spec(self, inp) -> InputSpec:
-        enum_values = None
-        if inp.type.enum is not None:
-            enum_values = {v.name.value: v.label.as_dict() for v in self.model.enums[inp.type.enum].values}
-        return InputSpec(path=inp.path, kind=inp.type.kind, label=inp.label.as_dict(), enum_values=enum_values)
+        return input_spec(self.model, inp)
 
     def _rule(self, decl: ast.RuleDecl, exceptions: tuple[str, ...]) -> CompiledRule:
         eff = decl.effective

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import decimal
+import os
 import re
 from typing import Iterable
 
@@ -18,6 +19,7 @@ from policydsl.syntax import ast
 
 # Any `{…}` is meant as a placeholder; only ids are filled in, so `{粉丝数}` would reach users verbatim.
 INVENTORY_ID = re.compile(r"^R\d{3}\.\d+$")
+SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 PLACEHOLDER = re.compile(r"\{([^{}\s]+)\}")
 STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 BUILTINS: dict[str, tuple[tuple[Type, ...], Type]] = {
@@ -68,6 +70,8 @@ class Checker:
         self.types: dict[int, Type] = {}
         self.refs: dict[int, tuple[str, str]] = {}
         self.policies: dict[str, _PolicyBuild] = {}
+        self.entities: dict[str, ast.EntityDecl] = {}
+        self.facts: dict[str, Input] = {}  # the book's vocabulary: one declaration per fact, for every policy
         self.in_property = False  # `outcome`, `allow`/`deny` and `fires(rule)` are words of properties only
 
     def err(self, code: str, span: Span, **kw) -> None:
@@ -79,8 +83,11 @@ class Checker:
     # ================================================================ driver
     def run(self) -> CheckResult:
         self._collect()
+        self._declare_vocabulary()
         for build in self.policies.values():
             self._declare(build)
+        self._check_book_facts()
+        self._check_enum_ids()
         for build in self.policies.values():
             self._check_policy(build)
         model = self._model()
@@ -108,6 +115,8 @@ class Checker:
                     self._shared(self.enums, item)
                 elif isinstance(item, ast.UnitDecl):
                     self._shared(self.units, item)
+                elif isinstance(item, ast.EntityDecl):
+                    self._shared(self.entities, item)
                 elif current is None:
                     kind = type(item).__name__.removesuffix("Decl").lower()
                     self.err("P0205", item.span, kind=kind)
@@ -122,6 +131,8 @@ class Checker:
             return
         table[name] = item
         self._check_text(item.label)
+        if isinstance(item, ast.EntityDecl):
+            return  # its facts are declared once every enum and unit is known
         if isinstance(item, ast.EnumDecl):
             seen: dict[str, Span] = {}
             for value in item.values:
@@ -162,6 +173,104 @@ class Checker:
             return None
         return self.units[name.value]
 
+    # ================================================================ the book's vocabulary
+    def _declare_vocabulary(self) -> None:
+        """Each `fact` of each entity: one id, type, unit and label for the whole book."""
+        for entity in self.entities.values():
+            for fact in entity.facts:
+                path = fact.path.value
+                if path in self.facts:
+                    self.bag.add(dg.make("P0202", fact.path.span, name=path,
+                                         related=[(self.facts[path].decl.path.span, "P0202.related")]))
+                    continue
+                declared = self._declared_input(fact)
+                if declared is not None:
+                    self.facts[path] = declared
+
+    def _declared_input(self, item: ast.InputDecl) -> Input | None:
+        t = self._resolve_type(item.type)
+        unit = self._resolve_unit(item.unit)
+        self._check_text(item.label)
+        if t is None:
+            return None
+        return Input(path=item.path.value, label=item.label, unit=unit, decl=item,
+                     type=t.with_unit(unit.name.value if unit else None))
+
+    def _local_input(self, build: _PolicyBuild, item: ast.InputDecl) -> None:
+        """A policy's own `input`: it may not contradict the vocabulary, nor invent a fact of one of
+        its entities."""
+        path = item.path.value
+        shared = self.facts.get(path)
+        declared = self._declared_input(item)
+        if shared is not None:
+            if declared is not None and declared.type != shared.type:
+                self._conflict(item, declared, shared)
+            elif declared is not None:
+                self.bag.add(dg.make("P0211", item.path.span, severity="warning", name=path,
+                                     related=[(shared.decl.path.span, "P0211.related")]))
+            build.inputs[path] = shared
+            return
+        entity = path.split(".", 1)[0]
+        if "." in path and entity in self.entities:
+            facts = [(p, (f.label.zh, f.label.en)) for p, f in self.facts.items() if p.startswith(entity + ".")]
+            hint = suggest(path, facts)
+            self.bag.add(dg.make("P0212", item.path.span, name=path, entity=entity,
+                                 hint_args={"suggestion": hint} if hint else None,
+                                 related=[(self.entities[entity].name.span, "P0212.related")]))
+        if declared is not None:
+            build.inputs[path] = declared
+
+    def _conflict(self, item: ast.InputDecl, declared: Input, other: Input) -> None:
+        def shown(fact: Input) -> dict[str, str]:  # the type with its unit: a unit alone can make them differ
+            unit = f" ({fact.unit.name.value})" if fact.unit is not None else ""
+            return {lang: text + unit for lang, text in fact.type.display().items()}
+        self.bag.add(dg.make("P0210", item.type.span, name=declared.path, found=shown(declared),
+                             expected=shown(other), related=[(other.decl.type.span, "P0210.related")]))
+
+    def _fact(self, build: _PolicyBuild, name: str) -> Input | None:
+        """The fact `name` as `build` sees it: its own input, or the vocabulary's (then it becomes
+        one of the policy's inputs: a policy's inputs are the facts it reads)."""
+        found = build.inputs.get(name)
+        if found is None and name in self.facts:
+            found = build.inputs[name] = self.facts[name]
+        return found
+
+    def _check_book_facts(self) -> None:
+        """Across the book: one type per fact id (P0210), and no two ids sharing a label (P0213)."""
+        first: dict[str, Input] = dict(self.facts)
+        for build in self.policies.values():
+            for path, declared in build.inputs.items():
+                other = first.setdefault(path, declared)
+                if other is not declared and other.decl is not declared.decl and other.type != declared.type:
+                    self._conflict(declared.decl, declared, other)
+        by_label: dict[tuple[str, str], Input] = {}
+        for path, declared in first.items():
+            for lang in ("zh", "en"):
+                key = (lang, " ".join(declared.label.get(lang).casefold().split()))
+                other = by_label.setdefault(key, declared)
+                if other.path != path:
+                    self.bag.add(dg.make("P0213", declared.decl.path.span, severity="warning", name=path,
+                                         other=other.path, label=declared.label.get(lang),
+                                         related=[(other.decl.path.span, "P0213.related")]))
+                    break
+
+    def _check_enum_ids(self) -> None:
+        """One convention for enum ids: lower snake_case, and value ids that do not repeat the enum's
+        name as a common prefix (`listing_review_class.class_special` is `special`)."""
+        for enum in self.enums.values():
+            for name in (enum.name, *(v.name for v in enum.values)):
+                if not SNAKE.match(name.value):
+                    self.bag.add(dg.make("P0214", name.span, severity="warning", name=name.value,
+                                         hint_args={"suggestion": _snake(name.value)}))
+            values = [v.name.value for v in enum.values]
+            common = os.path.commonprefix(values) if len(values) > 1 else ""
+            prefix = common[:common.rfind("_") + 1]
+            words = enum.name.value.split("_")
+            repeats = any(len(p) >= 2 and any(w.startswith(p) for w in words) for p in prefix.split("_"))
+            if prefix and repeats and all(len(v) > len(prefix) for v in values):
+                self.bag.add(dg.make("P0215", enum.name.span, severity="warning", enum=enum.name.value,
+                                     prefix=prefix, example=values[0], short=values[0][len(prefix):]))
+
     def _declare(self, build: _PolicyBuild) -> None:
         self._check_text(build.decl.title)
         self._check_sources(build.decl.sources)
@@ -169,14 +278,19 @@ class Checker:
             key = item.path if isinstance(item, (ast.InputDecl, ast.DefineDecl)) else item.name
             if not self._claim(build, key):
                 continue
-            if isinstance(item, (ast.InputDecl, ast.DefineDecl)):
+            if isinstance(item, ast.InputDecl):
+                self._local_input(build, item)
+            elif isinstance(item, ast.DefineDecl):
+                if item.path.value in self.facts:
+                    self.bag.add(dg.make("P0202", item.path.span, name=item.path.value,
+                                         related=[(self.facts[item.path.value].decl.path.span, "P0202.related")]))
+                    continue
                 t = self._resolve_type(item.type)
                 unit = self._resolve_unit(item.unit)
                 self._check_text(item.label)
                 if t is not None:
-                    kind, table = (Input, build.inputs) if isinstance(item, ast.InputDecl) else (Define, build.defines)
-                    table[item.path.value] = kind(path=item.path.value, label=item.label, unit=unit, decl=item,
-                                                  type=t.with_unit(unit.name.value if unit else None))
+                    build.defines[item.path.value] = Define(path=item.path.value, label=item.label, unit=unit,
+                                                            decl=item, type=t.with_unit(unit.name.value if unit else None))
             elif isinstance(item, ast.TableDecl):
                 self._declare_table(build, item)
             elif isinstance(item, ast.RuleDecl):
@@ -265,7 +379,7 @@ class Checker:
                 self._check_text(item.label)
                 for phase in item.phases:
                     self._check_text(phase.label)
-                if item.key.value not in build.inputs:
+                if self._fact(build, item.key.value) is None:
                     self._undefined(build, item.key)
             elif isinstance(item, (ast.AssumeDecl, ast.NoteDecl)):
                 self._check_text(item.text)
@@ -275,7 +389,7 @@ class Checker:
                     if INVENTORY_ID.match(about.value):
                         if about.value not in declared:
                             self.err("P0706", about.span, id=about.value, policy=build.decl.id.value)
-                    elif about.value not in build.ids:
+                    elif about.value not in build.ids and self._fact(build, about.value) is None:
                         self._undefined(build, about)
         for prop in build.properties.values():
             self._check_property(build, prop)
@@ -384,7 +498,7 @@ class Checker:
         if set(zh) != set(en):
             self.err("P0402", text.span, zh=_fmt_set(zh), en=_fmt_set(en))
         for name in dict.fromkeys(zh + en):
-            if name not in build.inputs and name not in build.defines:
+            if self._fact(build, name) is None and name not in build.defines:
                 hint = suggest(name, self._value_candidates(build))
                 at = text.span.text.find("{" + name + "}")  # underline the placeholder itself
                 span = text.span.source.span(text.span.start + at, text.span.start + at + len(name) + 2) \
@@ -465,7 +579,8 @@ class Checker:
         raise AssertionError(f"unknown expression {expr!r}")
 
     def _value_candidates(self, build: _PolicyBuild) -> list[tuple[str, tuple[str, str]]]:
-        return [(p, (i.label.zh, i.label.en)) for p, i in build.inputs.items()] + \
+        facts = {**self.facts, **build.inputs}
+        return [(p, (i.label.zh, i.label.en)) for p, i in facts.items()] + \
                [(p, (d.label.zh, d.label.en)) for p, d in build.defines.items()]
 
     def _ref(self, build, expr: ast.Ref, expected, scope) -> Type | None:
@@ -473,9 +588,10 @@ class Checker:
         if name in scope:
             self.refs[id(expr)] = ("var", name)
             return scope[name]
-        if name in build.inputs:
+        fact = self._fact(build, name)
+        if fact is not None:
             self.refs[id(expr)] = ("input", name)
-            return build.inputs[name].type
+            return fact.type
         if name in build.defines:
             self.refs[id(expr)] = ("define", name)
             return build.defines[name].type
@@ -636,13 +752,17 @@ class Checker:
                                                if any(t.value == n for t in x.exception_to)),
                                               key=lambda x: -x.priority)))
                 for n, r in build.rules.items())
+            order = {path: i for i, path in enumerate(self.facts)}  # own inputs first, then the vocabulary's
+            inputs = dict(sorted(build.inputs.items(),
+                                 key=lambda kv: (kv[1].decl.entity is not None, order.get(kv[0], 0))))
             policies[pid] = Policy(
-                id=pid, file=build.file, decl=build.decl, inputs=build.inputs, defines=build.defines,
+                id=pid, file=build.file, decl=build.decl, inputs=inputs, defines=build.defines,
                 rules=rules, tables=build.tables, rollouts=build.rollouts,
                 assumptions=tuple(i for i in build.items if isinstance(i, ast.AssumeDecl)),
                 notes=tuple(i for i in build.items if isinstance(i, ast.NoteDecl)),
                 properties=tuple(build.properties.values()))
-        return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs)
+        return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs,
+                     entities=self.entities, facts=self.facts)
 
 
 def _string_spans(span: Span) -> tuple[Span, Span]:
@@ -651,6 +771,12 @@ def _string_spans(span: Span) -> tuple[Span, Span]:
     if len(strings) < 2:
         return span, span
     return tuple(span.source.span(span.start + m.start(), span.start + m.end()) for m in (strings[0], strings[-1]))
+
+
+def _snake(name: str) -> str:
+    """`diamondLevel` → `diamond_level`: the convention's spelling of an enum id."""
+    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    return re.sub(r"_+", "_", name).strip("_") or name
 
 
 def _fmt_set(names: list[str]) -> str:

@@ -79,5 +79,12 @@ class Model:
     types: dict[int, Type] = attrs.field(eq=False, repr=False)  # id(expr node) -> type
     refs: dict[int, tuple[str, str]] = attrs.field(eq=False, repr=False)  # id(Ref) -> (kind, target)
 
+    entities: dict[str, ast.EntityDecl] = attrs.field(factory=dict)
+    facts: dict[str, Input] = attrs.field(factory=dict)  # the book's vocabulary, in declaration order
+
+    def readers(self, path: str) -> list[Policy]:
+        """The policies that read the fact `path`."""
+        return [p for p in self.policies.values() if path in p.inputs]
+
     def type_of(self, expr: ast.Expr) -> Type:
         return self.types[id(expr)]

@@ -220,10 +220,29 @@ class UnitDecl:
 
 @node
 class InputDecl:
+    """A fact: an `input` of one policy, or a `fact` of an entity in the book's vocabulary (then
+    `entity` is the entity's name and `path` the whole id, `account.fans`, spanning `fans`)."""
+
     path: Name
     type: TypeRef
     label: Text
     unit: Name | None
+    span: Span = span_field()
+    entity: str | None = None
+
+    @property
+    def short_name(self) -> str:
+        """The name as written: without the entity for a vocabulary fact."""
+        return self.path.value[len(self.entity) + 1:] if self.entity else self.path.value
+
+
+@node
+class EntityDecl:
+    """One entity of the book's vocabulary and the facts it has."""
+
+    name: Name
+    label: Text
+    facts: tuple[InputDecl, ...]
     span: Span = span_field()
 
 
@@ -369,7 +388,7 @@ class PropertyDecl:
     span: Span = span_field()
 
 
-Decl = Union[PolicyDecl, EnumDecl, UnitDecl, InputDecl, DefineDecl, RuleDecl, TableDecl, RolloutDecl,
+Decl = Union[PolicyDecl, EnumDecl, UnitDecl, EntityDecl, InputDecl, DefineDecl, RuleDecl, TableDecl, RolloutDecl,
              AssumeDecl, NoteDecl, PropertyDecl]
 
 

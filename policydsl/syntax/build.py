@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import attrs
 import lark
 from lark import Token, Transformer, v_args
 
@@ -105,6 +106,17 @@ class Builder(Transformer):
     def unit_decl(self, meta, children):
         name, label = children
         return ast.UnitDecl(name=self.name(name), label=label, span=self.sp(meta))
+
+    def entity_decl(self, meta, children):
+        name, label, *facts = children
+        entity = self.name(name)
+        facts = tuple(attrs.evolve(f, entity=entity.value,
+                                   path=attrs.evolve(f.path, value=f"{entity.value}.{f.path.value}"))
+                      for f in facts)
+        return ast.EntityDecl(name=entity, label=label, facts=facts, span=self.sp(meta))
+
+    def fact_decl(self, meta, children):
+        return self.input_decl(meta, children)
 
     # ------------------------------------------------------------- inputs and values
     def input_decl(self, meta, children):
