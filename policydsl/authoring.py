@@ -259,6 +259,18 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
          "digits too, and this bound keeps every step of a computation exact."),
         _head() + FANS + _fans_rule(condition="account.fans >= 10000000000000000000000000000000000000000"),
         _head() + FANS + _fans_rule()),
+    "P0118": _entry(
+        ("两个 applies when", "Two `applies when`"),
+        ("政策头部写了不止一个 `applies when`。一条政策只说一次它适用于谁；多个条件请用 and / or 合成一个。",
+         "The policy header has more than one `applies when`. A policy says once whom it applies to; combine "
+         "several conditions into one with `and` / `or`."),
+        ("两个子句只保留一个会悄悄改变整本评估的范围；合成一个条件让读者看到完整的适用范围。",
+         "Keeping only one of two clauses would silently change what a whole-book decision covers; one "
+         "condition shows the reader the whole scope."),
+        _head(extra="  applies when account.kind == enterprise\n  applies when account.fans > 0\n")
+        + KIND + FANS + _licence_rule("account.fans >= 0"),
+        _head(extra="  applies when account.kind == enterprise and account.fans > 0\n")
+        + KIND + FANS + _licence_rule("account.fans >= 0")),
     # ---- names
     "P0201": _entry(
         ("未定义的名称", "Undefined name"),

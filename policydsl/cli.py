@@ -144,7 +144,9 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: 
 
 # ------------------------------------------------------------------ eval
 @main.command("eval")
-@click.argument("policy")
+@click.argument("policy", required=False)
+@click.option("--book", is_flag=True, help="评估整本规则书：每条生效且适用于该记录的政策 / decide every policy in force "
+                                           "that applies to the record")
 @click.option("--facts", "facts_path", required=True, help="事实 JSON 文件，或 - 表示标准输入 / facts JSON file, or - for stdin")
 @click.option("--at", "at_text", help="评估日期 YYYY-MM-DD（默认上海今日） / evaluation date (default: today in Shanghai)")
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
@@ -155,27 +157,35 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: 
               help="忽略规则库不认识的字段（例如数据仓库导出的其他列） / skip fields the rule book does not know "
                    "(e.g. other columns of a warehouse export)")
 @guarded
-def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, lang: str | None,
+def eval_(policy: str | None, book: bool, facts_path: str, at_text: str | None, policies_dir: str, lang: str | None,
           as_json: bool, explain: bool, ignore_unknown: bool) -> None:
-    """在某日依据事实评估政策 / evaluate a policy against facts on a date."""
+    """在某日依据事实评估政策（或用 --book 评估整本规则书） / evaluate a policy (or with --book the whole book)
+    against facts on a date."""
     from policydsl.runtime.calendar import today_in_shanghai
     from policydsl.runtime.explain import explain as render_explain
     from policydsl.runtime.facts import loads
-    from policydsl.runtime import values as rv
 
     lang = _lang(lang)
     try:
+        if book == (policy is not None):
+            raise PolicyDslError("E.eval_target")
         at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
         facts = loads(_read_facts(facts_path))
         if not Path(policies_dir).exists():
             raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
         policy_set = load(policies_dir)
-        decision = policy_set.evaluate(policy, facts, at, ignore_unknown=ignore_unknown)
+        if book:
+            whole = policy_set.evaluate_all(facts, at, trace=explain, ignore_unknown=ignore_unknown)
+        else:
+            decision = policy_set.evaluate(policy, facts, at, ignore_unknown=ignore_unknown)
     except PolicyDslError as exc:
         if not as_json:
             raise
         click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))  # errors are data: one object on stdout
         sys.exit(2)
+    if book:
+        _print_book(whole, policy_set, lang, as_json, explain)
+        sys.exit(2 if whole.errors else 0)  # a policy the record cannot be decided for: bad input, as in `eval`
     compiled = policy_set.compiled[decision.policy]
     if explain:
         click.echo(render_explain(decision, compiled, lang), err=as_json)
@@ -184,12 +194,55 @@ def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, 
     elif not explain:
         word = i18n.t(f"outcome.{decision.outcome}", lang)
         click.echo(f"{compiled.title[lang]} @ {at.isoformat()}: {word}")
-        for reason in (*decision.reasons, *decision.warnings):
-            click.echo(f"  - [{reason.code}] {reason.message[lang]}")
-        for path, value in decision.values.items():
-            label = compiled.defines[path].label[lang]
-            shown = rv.display(compiled.value_kinds[path], value, lang, compiled.labeler(path))
-            click.echo(f"  {label} = {shown}")
+        for line in _decision_lines(decision, compiled, lang):
+            click.echo("  " + line)
+
+
+def _print_book(whole: Any, policy_set: Any, lang: str, as_json: bool, explain: bool) -> None:
+    """A whole-book decision: every policy's part, then the summary (or all of it as JSON)."""
+    from policydsl.runtime.explain import explain as render_explain
+
+    if explain:
+        for part in whole.parts:
+            if part.decision is not None:
+                click.echo(render_explain(part.decision, policy_set.compiled[part.policy], lang), err=as_json)
+    if as_json:
+        click.echo(json.dumps(whole.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if explain:
+        return
+    click.echo(f"{i18n.t('book.title', lang)} @ {whole.at.isoformat()}: {i18n.t(f'outcome.{whole.outcome}', lang)}")
+    for part in whole.parts:
+        compiled = policy_set.compiled[part.policy]
+        name = f"{part.policy} ({compiled.title[lang]})"
+        if part.decision is not None:
+            click.echo(f"  {i18n.t(f'outcome.{part.decision.outcome}', lang)}  {name}")
+            for line in _decision_lines(part.decision, compiled, lang):
+                click.echo("    " + line)
+        elif part.status == "error":
+            click.echo(f"  {i18n.t('book.error', lang)}  {name}")
+            for line in part.error.message(lang).splitlines():
+                click.echo("    " + line)
+        elif part.status == "not_in_force":
+            start, end = part.period
+            period = f"{start or '…'} – {end or '…'}"
+            click.echo(f"  {i18n.t('book.not_in_force', lang, period=period)}  {name}")
+        else:
+            click.echo(f"  {i18n.t('book.not_applicable', lang)}  {name}")
+    summary = whole.summary
+    click.echo(i18n.t("book.summary", lang, **{k: len(summary[k]) for k in
+                                               ("denied", "allowed", "not_applicable", "not_in_force", "errors")}))
+
+
+def _decision_lines(decision: Any, compiled: Any, lang: str) -> list[str]:
+    """A decision's reasons, warnings and values as `eval` prints them."""
+    from policydsl.runtime import values as rv
+
+    lines = [f"- [{reason.code}] {reason.message[lang]}" for reason in (*decision.reasons, *decision.warnings)]
+    for path, value in decision.values.items():
+        label = compiled.defines[path].label[lang]
+        lines.append(f"{label} = {rv.display(compiled.value_kinds[path], value, lang, compiled.labeler(path))}")
+    return lines
 
 
 def _parse_date(text: str) -> dt.date:

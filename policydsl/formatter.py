@@ -158,11 +158,11 @@ _KEYWORDS = {"row", "and", "or", "not", "in", "when", "require", "to", "from", "
              "for", "priority", "columns", "hit", "value", "title", "implements", "source", "quote", "effective",
              "exception", "supersedes", "else", "phase", "unit", "set", "of", "policy", "enum", "input",
              "define", "rule", "table", "rollout", "assume", "note", "allow", "deny", "warn", "property", "expect",
-             "entity", "fact"}
+             "entity", "fact", "applies"}
 
 # Clause keywords of each declaration: each starts a new line (indent) when met outside brackets.
 _CLAUSES: dict[type, dict[str, int]] = {
-    ast.PolicyDecl: {"title": 2, "implements": 2, "source": 2, "effective": 2},
+    ast.PolicyDecl: {"title": 2, "implements": 2, "source": 2, "effective": 2, "applies": 2},
     ast.EnumDecl: {"value": 2},
     ast.UnitDecl: {},
     ast.EntityDecl: {"fact": 2},
@@ -206,6 +206,8 @@ def _exprs_of(item: object) -> list[object]:
         return [e for c in item.cases for e in (c.expr, c.when) if e is not None]
     if isinstance(item, ast.PropertyDecl):
         return [e for e in (item.premise, item.claim) if e is not None]
+    if isinstance(item, ast.PolicyDecl):
+        return [item.applies] if item.applies is not None else []
     return []
 
 

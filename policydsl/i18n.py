@@ -39,6 +39,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                    "split it into a few `define` values or several rules; a long chain of `and` can also become several `require`s"),
     "P0117": ("数字最多写 {limit} 位", "a number has at most {limit} digits"),
     "P0117.hint": ("金额、百分比和数值都按精确十进制计算，最多 {limit} 位有效数字", "amounts, percentages and numbers are exact decimals of at most {limit} significant digits"),
+    "P0118": ("一条政策只能有一个 `applies when`", "a policy has at most one `applies when`"),
+    "P0118.hint": ("用 and / or 把条件合成一个", "combine the conditions into one with `and` / `or`"),
     # ---- names (P02xx)
     "P0201": ("未定义的名称 `{name}`", "undefined name `{name}`"),
     "P0201.hint": ("你是不是想写 `{suggestion}`？", "did you mean `{suggestion}`?"),
@@ -233,6 +235,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.facts_deep": ("事实嵌套超过 {limit} 层", "facts nest more than {limit} levels deep"),
     "E.precision": ("`{name}` 的精确结果超过 {digits} 位有效数字，无法不经舍入地计算",
                     "the exact result of `{name}` needs more than {digits} significant digits; it cannot be computed without rounding"),
+    "E.eval_target": ("请给出一条政策，或用 --book 评估整本规则书（二者取一）",
+                      "name one policy, or --book for the whole book (one of the two)"),
     "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
     "E.no_policies": ("在 {path} 没有找到 .policy 文件", "no .policy files found in {path}"),
     "E.has_errors": ("政策有错误，先运行 `policydsl check`", "the policies have errors; run `policydsl check` first"),
@@ -261,6 +265,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # ---- decision words
     "outcome.allow": ("允许", "allow"),
     "outcome.deny": ("拒绝", "deny"),
+    "outcome.undecided": ("无法完全决定", "undecided"),
+    "book.title": ("整本规则书", "The whole book"),
+    "book.not_applicable": ("不适用", "does not apply"),
+    "book.not_in_force": ("未生效（生效期 {period}）", "not in force (in force {period})"),
+    "book.error": ("无法决定", "cannot be decided"),
+    "book.summary": ("汇总：{denied} 条拒绝，{allowed} 条允许，{not_applicable} 条不适用，{not_in_force} 条未生效，{errors} 条无法决定",
+                     "summary: {denied} denied, {allowed} allowed, {not_applicable} not applicable, "
+                     "{not_in_force} not in force, {errors} cannot be decided"),
     "outcome.warn": ("警告", "warn"),
     "not_open": ("暂不开放", "not open"),
     "true": ("是", "yes"),

@@ -11,6 +11,7 @@ from policydsl import diagnostics as dg
 from policydsl.compile.compiler import compile_model, input_spec
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
+from policydsl.runtime.book import BookDecision, evaluate_book
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.evaluate import evaluate
 from policydsl.runtime.program import CompiledPolicy
@@ -146,6 +147,14 @@ class PolicySet:
         policy = self.find(policy_id)
         record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
         return evaluate(self.compiled[policy.id], record, at or today_in_shanghai(), trace=trace, coverage=coverage)
+
+    def evaluate_all(self, facts: Mapping[str, Any], at: dt.date | None = None, *, trace: bool = False,
+                     coverage: bool = False, ignore_unknown: bool = False) -> BookDecision:
+        """Decide every policy in force on `at` that applies to one record (its `applies when`); a policy
+        that cannot be decided for the record is an error in its own part, and the others still are.
+        The record is checked against the book's vocabulary once, as `evaluate` checks it."""
+        record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
+        return evaluate_book(self.compiled, record, at or today_in_shanghai(), trace=trace, coverage=coverage)
 
 
 def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = None) -> PolicySet:

@@ -91,7 +91,8 @@ KEYWORDS = ("policy", "title", "implements", "source", "quote", "effective", "fr
             "else", "allow", "deny", "warn", "table", "hit", "unique", "first", "collect", "sum", "min", "max",
             "any", "all", "for", "in", "not", "and", "or", "row", "columns", "rollout", "key", "phase", "ramp",
             "assume", "note", "about", "set", "of", "today", "covered", "not_open", "count", "number", "money",
-            "percent", "bool", "text", "date", "days", "months", "working", "property", "expect", "entity", "fact")
+            "percent", "bool", "text", "date", "days", "months", "working", "property", "expect", "entity", "fact",
+            "applies")
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -237,7 +238,8 @@ def _index_policy(policy: Policy, model: Model, add: Callable[..., None]) -> Non
         add(prop.name.span, ("property", pid, prop.name.value), True)
     decls: list[Any] = [i.decl for p, i in policy.inputs.items() if local[p][0] == "input"] + [d.decl for d in policy.defines.values()] + \
         [r.decl for r in policy.rules] + [t.decl for t in policy.tables.values()] + list(policy.rollouts.values()) + \
-        list(policy.assumptions) + list(policy.notes) + list(policy.properties)
+        list(policy.assumptions) + list(policy.notes) + list(policy.properties) + \
+        ([policy.decl.applies] if policy.decl.applies is not None else [])
     for decl in decls:
         _index_decl(decl, pid, local, model, add)
 

@@ -137,8 +137,8 @@ def test_the_real_book_is_on_one_vocabulary() -> None:
     assert len(model.facts) == 124 and len(model.entities) == 17
     # the concepts the issue found under several names now have one each
     assert model.facts["account.kind"].type.enum == "account_kind"
-    assert sorted(p.id for p in model.readers("account.kind")) == [
-        "cart.opening", "cart.opening_flow", "deposit.refund", "shop.deposit"]
+    assert sorted(p.id for p in model.readers("account.kind")) == [  # enterprise.onboarding: its `applies when`
+        "cart.opening", "cart.opening_flow", "deposit.refund", "enterprise.onboarding", "shop.deposit"]
     assert {p.id for p in model.readers("shop.deposit_paid")} == {"enterprise.onboarding", "listing.approval",
                                                                    "product.audit"}
     assert model.facts["shop.deposit_paid"].type.kind == "money"
@@ -202,10 +202,11 @@ def test_a_vocabulary_fact_is_one_symbol_across_the_book(tmp_path: Path) -> None
         found = client.request("textDocument/references", {**doc(uri, at), "context": {"includeDeclaration": True}})
         files = sorted({Path(r["uri"]).name for r in found})
         assert files == ["cart_opening.policy", "cart_opening_flow.policy", "deposit_refund.policy",
-                         "shop_deposit.policy", "vocabulary.policy"]
+                         "enterprise_onboarding.policy", "shop_deposit.policy", "vocabulary.policy"]
         hover = client.request("textDocument/hover", doc(uri, at))["contents"]["value"]
         assert hover.startswith("**事实 / fact** `account.kind`\n\n账号类型 / Account type\n\n- 类型: `枚举 account_kind`\n- 读取它的政策: "
-                                 "`cart.opening`, `cart.opening_flow`, `deposit.refund`, `shop.deposit`")
+                                 "`cart.opening`, `cart.opening_flow`, `deposit.refund`, `enterprise.onboarding`, "
+                                 "`shop.deposit`")
     finally:
         client.proc.kill()
         client.proc.wait(TIMEOUT)

@@ -37,6 +37,26 @@ def step_evaluate_on(policydsl_world: World, policy: str, date: str) -> None:
     policydsl_world.evaluate(policy, dt.date.fromisoformat(date))
 
 
+def step_evaluate_book(policydsl_world: World, date: str) -> None:
+    policydsl_world.evaluate_book(dt.date.fromisoformat(date))
+
+
+def step_book_outcome(policydsl_world: World, outcome: str) -> None:
+    policydsl_world.expect_book_outcome(outcome)
+
+
+def step_book_part(policydsl_world: World, policy: str) -> None:
+    policydsl_world.select_part(policy)
+
+
+def step_not_applicable(policydsl_world: World, policy: str) -> None:
+    policydsl_world.expect_status(policy, "not_applicable")
+
+
+def step_not_in_force(policydsl_world: World, policy: str) -> None:
+    policydsl_world.expect_status(policy, "not_in_force")
+
+
 def step_outcome(policydsl_world: World, outcome: str) -> None:
     policydsl_world.expect_outcome(outcome)
 

@@ -16,12 +16,16 @@ import pytest
 from policydsl.errors import PolicyDslError
 from policydsl.loader import PolicyLoadError, PolicySet
 from policydsl.runtime import values as rv
+from policydsl.runtime.book import BookDecision
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.facts import InputSpec, PERCENT_TEXT, MONEY_TEXT
 from policydsl.semantics.names import suggest
 
 OUTCOMES = {"allow": "allow", "允许": "allow", "deny": "deny", "拒绝": "deny"}
-OUTCOME_WORDS = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny")}
+OUTCOME_WORDS = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny"), "undecided": ("无法完全决定", "undecided")}
+BOOK_OUTCOMES = {**OUTCOMES, "undecided": "undecided", "无法完全决定": "undecided"}
+STATUS_WORDS = {"decided": ("已决定", "decided"), "not_applicable": ("不适用", "does not apply"),
+                "not_in_force": ("未生效", "not in force"), "error": ("无法决定", "cannot be decided")}
 TRUE_WORDS = {"true", "yes", "是", "真"}
 FALSE_WORDS = {"false", "no", "否", "假"}
 NOT_OPEN_WORDS = {"not_open", "not open", "暂不开放", "暂不招商"}
@@ -35,6 +39,7 @@ class World:
     decision: Decision | None = None
     error: PolicyDslError | None = None
     facts: dict[str, Any] = attrs.field(factory=dict)
+    book: BookDecision | None = None  # a whole-book decision, when the scenario asked for one
     on_decision: Any = None  # called with (policy_set, policy id, coverage reached): the plugin's recorder
 
     # ------------------------------------------------------------ helpers
@@ -54,6 +59,14 @@ class World:
     def summary(self) -> str:
         zh = self.lang == "zh"
         lines = [("事实：" if zh else "facts: ") + json.dumps(self.facts, ensure_ascii=False, default=str)]
+        if self.book is not None:
+            word = OUTCOME_WORDS[self.book.outcome][0 if zh else 1]
+            lines.append(("整本规则书：" if zh else "whole book: ") + f"@ {self.book.at.isoformat()} → {word}")
+            for part in self.book.parts:
+                shown = STATUS_WORDS[part.status][0 if zh else 1]
+                if part.decision is not None:
+                    shown = OUTCOME_WORDS[part.decision.outcome][0 if zh else 1]
+                lines.append(f"  - {part.policy}: {shown}")
         if self.error is not None:
             lines.append(("评估错误：" if zh else "evaluation error: ") + self.error.message(self.lang))
         if self.decision is not None:
@@ -98,13 +111,73 @@ class World:
         if self.on_decision is not None:
             self.on_decision(policy_set, policy.id, reached)
 
-    def _input(self, inputs: dict[str, InputSpec], name: str) -> InputSpec:
+    def evaluate_book(self, at: dt.date) -> None:
+        """The whole book for the given facts, named by the book's vocabulary; coverage counts for
+        every policy decided (or reached before an error)."""
+        policy_set = self.policy_set
+        for name, text in self.givens:
+            spec = self._input(policy_set.vocabulary.specs, name, whose=("规则书", "the rule book"))
+            self.facts[spec.path] = raw_fact(spec, text)
+        try:
+            self.book = policy_set.evaluate_all(self.facts, at, coverage=True)
+        except PolicyDslError as exc:  # the record itself is bad (an unknown or doubly given fact)
+            self.error = exc
+            return
+        if self.on_decision is not None:
+            for part in self.book.parts:
+                reached = part.decision.coverage if part.decision else getattr(part.error, "coverage", frozenset())
+                if part.status in ("decided", "error"):
+                    self.on_decision(policy_set, part.policy, reached)
+
+    def need_book(self) -> BookDecision:
+        if self.book is None:
+            self.fail("没有整本规则书的决策（请先“评估整本规则书”）",
+                      "no whole-book decision (evaluate the whole book first)")
+        assert self.book is not None
+        return self.book
+
+    def _part(self, name: str):
+        book = self.need_book()
+        try:
+            policy = self.policy_set.find(name)
+        except PolicyDslError as exc:
+            problem = exc
+        else:
+            return book.part(policy.id)
+        self.fail(problem.message("zh"), problem.message("en"))
+
+    def expect_book_outcome(self, outcome: str) -> None:
+        book = self.need_book()
+        wanted = BOOK_OUTCOMES.get(outcome.strip().lower())
+        if wanted is None:
+            self.fail(f"未知结果 `{outcome}`：请写 允许/拒绝/无法完全决定", f"unknown outcome `{outcome}`: write allow/deny/undecided")
+        if book.outcome != wanted:
+            self.fail(f"期望整本规则书的结果为 {outcome}，实际为 {OUTCOME_WORDS[book.outcome][0]}",
+                      f"expected the whole book's outcome {outcome}, got {OUTCOME_WORDS[book.outcome][1]}")
+
+    def select_part(self, name: str) -> None:
+        """The steps that follow check this policy's part: its decision, or the error it met."""
+        part = self._part(name)
+        if part.status in ("not_applicable", "not_in_force"):
+            word = STATUS_WORDS[part.status]
+            self.fail(f"`{part.policy}` 在整本评估中{word[0]}，没有决策可检查",
+                      f"`{part.policy}` {word[1]} in the whole-book decision: there is no decision to check")
+        self.decision, self.error = part.decision, part.error
+
+    def expect_status(self, name: str, status: str) -> None:
+        part = self._part(name)
+        if part.status != status:
+            want, got = STATUS_WORDS[status], STATUS_WORDS[part.status]
+            self.fail(f"期望 `{part.policy}`：{want[0]}；实际：{got[0]}", f"expected `{part.policy}`: {want[1]}; actually: {got[1]}")
+
+    def _input(self, inputs: Mapping[str, InputSpec], name: str,
+               whose: tuple[str, str] = ("本政策", "the policy")) -> InputSpec:
         spec = find_input(inputs, name)
         if spec is not None:
             return spec
         hint = suggest(name, [(p, (s.label["zh"], s.label["en"])) for p, s in inputs.items()])
         zh, en = _did_you_mean(hint, inputs[hint].label if hint else None, name)
-        self.fail(f"本政策没有名为 `{name}` 的事实{zh}", f"the policy has no fact named `{name}`{en}")
+        self.fail(f"{whose[0]}没有名为 `{name}` 的事实{zh}", f"{whose[1]} has no fact named `{name}`{en}")
         raise AssertionError  # unreachable: fail() raises
 
     # ------------------------------------------------------------ then

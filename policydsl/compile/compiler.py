@@ -62,7 +62,8 @@ class PolicyCompiler:
         return CompiledPolicy(id=p.id, title=p.title.as_dict(), start=start, end=end, inputs=inputs,
                               defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels, value_enums=enums,
                               coverage_items=self.coverage_items(),
-                              properties=tuple(self._property(prop) for prop in p.properties))
+                              properties=tuple(self._property(prop) for prop in p.properties),
+                              applies=self.guarded(p.decl.applies) if p.decl.applies is not None else None)
 
     def _property(self, prop: ast.PropertyDecl) -> CompiledProperty:
         eff = prop.effective

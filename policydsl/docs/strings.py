@@ -74,6 +74,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "policy.overview": ("概要", "Overview"),
     "policy.id": ("政策编号", "Policy id"),
     "policy.period": ("生效期", "In force"),
+    "policy.applies": ("适用于（整本评估）", "Applies to (whole-book decisions)"),
+    "policy.applies_all": ("每一条记录", "every record"),
     "policy.implements": ("实现的来源编号", "Implements inventory ids"),
     "policy.file": ("政策源文件", "Policy file"),
     "policy.timeline": ("生效时间线", "Timeline"),

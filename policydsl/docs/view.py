@@ -75,6 +75,7 @@ class PolicyView:
         return {
             "id": p.id, "page": policy_page(p.id), "title": p.title.get(self.lang),
             "period": period_text(start, end, self.lang),
+            "applies": self.prose.expr(p.decl.applies) if p.decl.applies is not None else None,
             "implements": [inventory_link(n.value) for n in p.decl.implements],
             "file": self.file_name(),
             "timeline": timeline.layout(self.timeline_lanes(), self.lang),

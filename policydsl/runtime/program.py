@@ -171,6 +171,7 @@ class CompiledPolicy:
     value_enums: Mapping[str, str]  # input or define path of an enum or set type -> its enum
     coverage_items: tuple[str, ...] = ()
     properties: tuple[CompiledProperty, ...] = ()
+    applies: Fn | None = None  # `applies when …`: whether a whole-book decision decides it for a record
     rule_index: Mapping[str, CompiledRule] = attrs.field(init=False, repr=False, eq=False)
     fact_plan: FactPlan = attrs.field(init=False, repr=False, eq=False)
     # the rules in force between consecutive rule start/end dates: `rules_in_force(at)`

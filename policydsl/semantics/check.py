@@ -362,6 +362,8 @@ class Checker:
 
     # ================================================================ bodies
     def _check_policy(self, build: _PolicyBuild) -> None:
+        if build.decl.applies is not None:
+            self._condition(build, build.decl.applies)
         for item in build.items:
             if isinstance(item, ast.DefineDecl) and item.path.value in build.defines:
                 define = build.defines[item.path.value]

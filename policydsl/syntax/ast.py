@@ -194,6 +194,7 @@ class PolicyDecl:
     sources: tuple[SourceRef, ...]
     effective: Effective | None
     span: Span = span_field()
+    applies: Expr | None = None  # `applies when …`: the records the policy is about (None: every record)
 
 
 @node

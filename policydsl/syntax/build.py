@@ -62,8 +62,14 @@ class Builder(Transformer):
         implements = tuple(n for c in clauses if isinstance(c, tuple) for n in c)
         sources = tuple(c for c in clauses if isinstance(c, ast.SourceRef))
         effective = next((c for c in clauses if isinstance(c, ast.Effective)), None)
+        applies = [c.expr for c in clauses if isinstance(c, _Applies)]
+        for extra in applies[1:]:  # one `applies when`: a second would silently narrow or be lost
+            self.diagnostics.append(dg.make("P0118", extra.span))
         return ast.PolicyDecl(id=ident, title=title, implements=implements, sources=sources,
-                              effective=effective, span=self.sp(meta))
+                              effective=effective, span=self.sp(meta), applies=applies[0] if applies else None)
+
+    def applies(self, meta, children):
+        return _Applies(children[0])
 
     def title(self, meta, children):
         return children[0]
@@ -393,3 +399,8 @@ class Builder(Transformer):
         return ast.Today(span=self.sp(meta))
 
 
+class _Applies:
+    """An `applies when` clause while its policy header is built."""
+
+    def __init__(self, expr: ast.Expr) -> None:
+        self.expr = expr
