@@ -62,7 +62,8 @@ def files_of(folder: Path) -> dict[str, bytes]:
 def test_the_tree_has_both_languages_in_markdown_and_html(book: Path) -> None:
     names = set(files_of(book))
     for lang in ("zh", "en"):
-        for page in ("index", "inventory", "glossary", "changes", "steps", PAGE, "policies/xss.probe"):
+        for page in ("index", "inventory", "glossary", "dictionary", "changes", "steps", PAGE, "policies/xss.probe",
+                     "policies/fixture.dictionary"):
             assert f"{lang}/md/{page}.md" in names
             assert f"{lang}/html/{page}.html" in names
         assert f"{lang}/md/policies/fixture.deposit.timeline.svg" in names

@@ -2,7 +2,8 @@
 
 It opens the rendered HTML from file:// and checks what a reader gets: no console errors, no
 network request, the search box finds a rule by a Chinese word, Chinese headings are drawn with a
-real CJK font, today's date is drawn on the timeline, and the XSS probe stays inert. Screenshots
+real CJK font, today's date is drawn on the timeline, the XSS probe stays inert, and the data
+dictionary's links all land on an element and its page fits a phone. Screenshots
 are saved next to the rendered fixture (and into POLICYDSL_SCREENSHOTS when that is set).
 
 Chromium is a test dependency: `make test` installs it (Debian's `chromium` and `fonts-noto-cjk`).
@@ -26,6 +27,8 @@ from policydsl.cli import main
 from test_docs_support import write_fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
+HANDBOOK = Path(__file__).resolve().parent.parent / "generated_docs"  # the committed handbook of the real book
+PHONE = 390  # CSS pixels: the narrowest phone the handbook is laid out for
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--remote-debugging-port=0", "--window-size=1280,1600", "about:blank"]
@@ -222,9 +225,77 @@ def test_the_xss_probe_stays_inert(site: Path, browser: Browser) -> None:
 
 
 def test_english_pages_and_the_whole_book_pages(site: Path, browser: Browser) -> None:
-    for page in ("index", "inventory", "glossary", "changes", "steps", "policies/fixture.deposit"):
+    for page in ("index", "inventory", "glossary", "dictionary", "changes", "steps", "policies/fixture.deposit"):
         browser.open((site / "out" / "en" / "html" / f"{page}.html").as_uri())
     browser.screenshot(site / "en-fixture.deposit.png")
     assert browser.js("document.documentElement.lang") == "en"
     assert browser.problems() == []
     assert all(u.startswith("file://") for u in browser.requests())
+
+
+def _internal_links(browser: Browser) -> list[str]:
+    """Every link of the open page, resolved by the browser (a.href is absolute)."""
+    return browser.js("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+
+
+def _check_links_resolve(browser: Browser, page_url: str) -> int:
+    """Open `page_url`, then every page it links to: each link must be a file that loads and, with a
+    #fragment, holds an element of that id. Returns how many links were checked."""
+    browser.open(page_url)
+    links = _internal_links(browser)
+    assert links and all(u.startswith("file://") for u in links), [u for u in links if not u.startswith("file://")]
+    targets: dict[str, set[str]] = {}
+    for url in links:
+        document, _, fragment = url.partition("#")
+        targets.setdefault(document, set())
+        if fragment:
+            targets[document].add(fragment)
+    for document in sorted(targets):
+        browser.open(document)
+        assert browser.js("location.href").split("#")[0] == document
+        assert browser.js("document.querySelector('main') !== null"), document  # a real page, not an error page
+        ids = json.dumps(sorted(targets[document]))
+        missing = browser.js(f"{ids}.filter(f => !document.getElementById(decodeURIComponent(f)))")
+        assert missing == [], f"{document}: no element for #{missing}"
+    return len(links)
+
+
+def _fits_a_phone(browser: Browser, page_url: str) -> None:
+    """At 390 px the page itself never scrolls sideways: wide tables scroll inside their .scroll box."""
+    browser.call("Emulation.setDeviceMetricsOverride", session=True, width=PHONE, height=844, deviceScaleFactor=2,
+                 mobile=True)
+    try:
+        browser.open(page_url)
+        assert browser.js("document.documentElement.clientWidth") == PHONE
+        assert browser.js("document.documentElement.scrollWidth") <= PHONE, page_url
+        assert browser.js("Array.from(document.querySelectorAll('table.dictionary'))"
+                          ".every(t => t.parentElement.classList.contains('scroll'))")
+        assert browser.js(f"Array.from(document.querySelectorAll('.scroll, h1, h2, p, nav'))"
+                          f".every(e => e.getBoundingClientRect().right <= {PHONE} + 0.5)")
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride", session=True)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_data_dictionary_loads_its_links_resolve_and_it_fits_a_phone(site: Path, browser: Browser,
+                                                                         lang: str) -> None:
+    page = site / "out" / lang / "html" / "dictionary.html"
+    browser.open(page.as_uri())
+    assert browser.js("document.documentElement.lang") == {"zh": "zh-CN", "en": "en"}[lang]
+    assert browser.js("document.querySelector('h1').textContent") == {"zh": "数据字典", "en": "Data dictionary"}[lang]
+    assert browser.js("document.querySelectorAll('tr[id^=\\'fact-\\']').length") == 11
+    browser.screenshot(site / f"{lang}-dictionary.png")
+    assert _check_links_resolve(browser, page.as_uri()) > 40
+    _fits_a_phone(browser, page.as_uri())
+    browser.screenshot(site / f"{lang}-dictionary-phone.png")
+    assert browser.problems() == []
+    assert all(u.startswith("file://") for u in browser.requests())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_real_books_data_dictionary_in_the_browser(browser: Browser, lang: str) -> None:
+    """The same for the committed handbook of the real rule book (124 facts, 19 policies)."""
+    page = HANDBOOK / lang / "html" / "dictionary.html"
+    assert _check_links_resolve(browser, page.as_uri()) > 400
+    _fits_a_phone(browser, page.as_uri())
+    assert browser.problems() == []

@@ -183,6 +183,7 @@ def test_properties_are_in_the_search_index(book: Path) -> None:
         rows = json.loads(text[len("window.POLICYDSL_SEARCH = "):-2])
         found = [r for r in rows if r[1] == kind]
         assert [r[0] for r in found] == [f"{PAGE}.html#property-{n}" for n in PROPERTIES[lang]] + [
+            "policies/fixture.dictionary.html#property-top_rating_passes",
             "policies/xss.probe.html#property-probe_claim"]
         row = next(r for r in found if r[0].endswith("#property-vip_never_too_young"))
         assert row[2] == title

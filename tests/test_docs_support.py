@@ -126,6 +126,58 @@ property probe_claim "<script>alert(8)</script>" / "<img src=x onerror=alert(9)>
   expect outcome == deny and fires(probe)
 '''
 
+# The data dictionary's part of the book: a vocabulary of one entity whose facts are read in every way a
+# rule can read one (a condition, a requirement, a message, through two values in turn), by a property
+# only, or by nothing at all; and a policy that declares shop.vip itself, as fixture.deposit does, under
+# other names.
+VOCABULARY_POLICY = '''\
+unit order "单" / "orders"
+
+enum region "地区" / "Region"
+  value mainland "中国大陆" / "Mainland China"
+  value overseas "境外" / "Overseas"
+
+entity merchant "商家" / "Merchant"
+  fact region: region "所在地区" / "Region"
+  fact rating: number "商家评分" / "Merchant rating"
+  fact orders: count "订单数" / "Orders" unit order
+  fact deposit: money "已缴保证金" / "Deposit paid"
+  fact joined_on: date "入驻日期" / "Joined on"
+'''
+
+DICTIONARY_POLICY = '''\
+policy fixture.dictionary
+  title "测试数据字典" / "Test data dictionary"
+
+input shop.vip: bool "白名单" / "Allow-listed"
+
+define fee.rate: percent "费率" / "Fee rate"
+  = 5% when merchant.region == overseas
+  = 3%
+
+define fee.high: bool "高费率" / "High fee rate"
+  = fee.rate > 4%
+
+rule rating_min "商家评分不低于 4 分" / "Merchant rating at least 4"
+  require merchant.rating >= 4
+    else deny rating_low "商家评分过低" / "Merchant rating too low"
+  source "902_dictionary.txt" quote "商家评分须不低于4分"
+
+rule high_fee "高费率提示" / "High fee notice"
+  when fee.high
+  warn high_fee "境外商家适用高费率" / "Overseas merchants pay the high fee rate"
+  source "902_dictionary.txt" quote "境外商家适用高费率"
+
+rule vip_orders "白名单商家的订单数" / "Orders of an allow-listed merchant"
+  when shop.vip
+  allow vip_orders "白名单商家，订单数 {merchant.orders}" / "Allow-listed, {merchant.orders} orders"
+  source "902_dictionary.txt" quote "白名单商家列明订单数"
+
+property top_rating_passes "评分为 5 分且已缴保证金的商家不会因评分被拒绝" / "A merchant rated 5 that paid a deposit is not turned down for its rating"
+  when merchant.rating >= 5 and merchant.deposit > ¥0
+  expect not fires(rating_min)
+'''
+
 FEATURE_ZH = '''\
 # language: zh-CN
 功能: 测试保证金
@@ -169,6 +221,8 @@ def write_fixture(root: Path) -> Path:
     (root / "features").mkdir()
     (root / "policies" / "fixture.policy").write_text(FIXTURE_POLICY, encoding="utf-8")
     (root / "policies" / "xss.policy").write_text(XSS_POLICY, encoding="utf-8")
+    (root / "policies" / "vocabulary.policy").write_text(VOCABULARY_POLICY, encoding="utf-8")
+    (root / "policies" / "dictionary.policy").write_text(DICTIONARY_POLICY, encoding="utf-8")
     (root / "features" / "fixture.zh.feature").write_text(FEATURE_ZH, encoding="utf-8")
     (root / "features" / "fixture.en.feature").write_text(FEATURE_EN, encoding="utf-8")
     return root

@@ -1,5 +1,6 @@
 """The whole rule book and a language in, the view models of the whole-book pages out: the index by
-subject, the inventory table, the glossary, the change timeline and the step phrase reference."""
+subject, the inventory table, the glossary, the data dictionary, the change timeline and the step phrase
+reference."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +11,10 @@ from policydsl.bdd.phrases import PHRASES
 from policydsl.docs import timeline
 from policydsl.docs.examples import Example
 from policydsl.docs.prose import Renderer, anchor, period_text, plain
-from policydsl.docs.strings import s
-from policydsl.docs.view import inventory_link, link, policy_page
+from policydsl.docs.strings import HTML_LANG, LANGS, s
+from policydsl.docs.view import enum_link, fact_link, fact_reads, inventory_link, link, policy_page
 from policydsl.loader import PolicySet
+from policydsl.semantics.model import Input
 
 SHOWN_SCENARIOS = 3  # per inventory row; the policy page lists every worked example
 
@@ -96,21 +98,81 @@ def _scenario_link(scenario: str, located: dict, lang: str) -> dict:
 
 # ---------------------------------------------------------------- the glossary
 def glossary_view(book: PolicySet, lang: str) -> dict:
+    """Enums, facts and computed values, units: every name in both languages. Its facts are the data
+    dictionary's (every fact of the vocabulary, read or not, and every policy's own inputs); a fact's id
+    links to its dictionary row, and "used in" names the same policies as the dictionary's "read by"."""
     model = book.model
     enums = [{"id": name, "anchor": f"enum-{name}", "zh": decl.label.zh, "en": decl.label.en,
               "values": [{"id": v.name.value, "zh": v.label.zh, "en": v.label.en} for v in decl.values]}
              for name, decl in sorted(model.enums.items())]
     facts: dict[tuple[str, str, str, str], list[dict]] = {}
+    for path, fact in model.facts.items():
+        facts.setdefault((path, fact.label.zh, fact.label.en, "input"), [])
     for pid in sorted(model.policies):
         policy = model.policies[pid]
         for kind, items in (("input", policy.inputs), ("define", policy.defines)):
             for path, item in items.items():
                 key = (path, item.label.zh, item.label.en, kind)
                 facts.setdefault(key, []).append(policy_link(book, pid, lang, anchor(kind, path)))
-    terms = [{"path": path, "zh": zh, "en": en, "kind": s(f"kind.{kind}", lang), "used_in": used}
+    terms = [{"path": path, "zh": zh, "en": en, "kind": s(f"kind.{kind}", lang), "used_in": used,
+              "link": fact_link(path) if kind == "input" else None}
              for (path, zh, en, kind), used in sorted(facts.items())]
     units = [{"id": name, "zh": decl.label.zh, "en": decl.label.en} for name, decl in sorted(model.units.items())]
     return {"enums": enums, "facts": terms, "units": units}
+
+
+# ---------------------------------------------------------------- the data dictionary
+def dictionary_view(book: PolicySet, lang: str) -> dict:
+    """Every fact of the book: a section per entity of the vocabulary (in declaration order), then the
+    facts policies declare themselves (`input`, by id). A row has the fact's labels, type and unit, and
+    who reads it: each policy whose inputs hold it (Model.readers), with those of its rules that read it
+    (view.fact_reads). A policy none of whose rules reads the fact says so, and names its computed values
+    and properties that do (if any: the fact may only be named by an assumption)."""
+    model = book.model
+    other = next((x for x in LANGS if x != lang), lang)
+    prose = Renderer(model, None, lang)  # only its type and label helpers: no policy's expressions
+    reads = {pid: fact_reads(model, model.policies[pid]) for pid in sorted(model.policies)}
+
+    def readers(path: str) -> list[dict]:
+        out = []
+        for policy in sorted(model.readers(path), key=lambda p: p.id):
+            page, read = policy_page(policy.id), reads[policy.id]
+            rules = [link(r.decl.label.get(lang), page, anchor("rule", r.name))
+                     for r in policy.rules if path in read["rule"][r.name]]
+            # `applies when` decides whether a whole-book decision decides the policy at all: always named
+            applies = [link(s("policy.applies", lang), page, "overview")] if path in read["applies"][""] else []
+            others = applies if rules else [
+                *applies,
+                *(link(d.label.get(lang), page, anchor("define", d.path))
+                  for d in policy.defines.values() if path in read["define"][d.path]),
+                *(link(x.label.get(lang), page, anchor("property", x.name.value))
+                  for x in policy.properties if path in read["property"][x.name.value])]
+            out.append({"policy": policy_link(book, policy.id, lang), "rules": rules, "others": others})
+        return out
+
+    def row(path: str, declared: list[Input]) -> dict:
+        fact = declared[0]  # the checker gives a fact one type and unit across the book (P0210)
+        labels = list(dict.fromkeys(d.label for d in declared))  # a policy's own input: as each policy names it
+        return {"id": path, "anchor": f"fact-{path}",
+                "label": s("x.list_sep", lang).join(x.get(lang) for x in labels),
+                "other_label": s("x.list_sep", other).join(x.get(other) for x in labels),
+                "type": prose.type_text(fact.type), "type_link": enum_link(prose, fact.type),
+                "unit": fact.unit.label.get(lang) if fact.unit else "", "readers": readers(path)}
+
+    sections = [{"anchor": f"entity-{name}", "name": name, "label": entity.label.get(lang),
+                 "other_label": entity.label.get(other), "intro": "",
+                 "facts": [row(f.path.value, [model.facts[f.path.value]]) for f in entity.facts]}
+                for name, entity in model.entities.items()]
+    own: dict[str, list[Input]] = {}
+    for pid in sorted(model.policies):
+        for path, item in model.policies[pid].inputs.items():
+            if path not in model.facts:
+                own.setdefault(path, []).append(item)
+    if own:
+        sections.append({"anchor": "other-facts", "name": "", "label": s("dictionary.other_facts", lang),
+                         "other_label": "", "intro": s("dictionary.other_intro", lang),
+                         "facts": [row(path, own[path]) for path in sorted(own)]})
+    return {"sections": sections, "other_lang": HTML_LANG[other]}
 
 
 # ---------------------------------------------------------------- the change timeline

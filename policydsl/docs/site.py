@@ -24,7 +24,7 @@ from policydsl.docs.view import PolicyView, policy_page
 from policydsl.loader import PolicySet
 
 FORMATS = {"html": ".html", "md": ".md"}
-BOOK_PAGES = ("inventory", "glossary", "changes", "steps")
+BOOK_PAGES = ("inventory", "glossary", "dictionary", "changes", "steps")
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")
 
@@ -108,6 +108,7 @@ class Site:
             "index": whole.index_view(self.book, lang, self.examples),
             "inventory": whole.inventory_view(self.book, self.features, lang, self.examples),
             "glossary": whole.glossary_view(self.book, lang),
+            "dictionary": whole.dictionary_view(self.book, lang),
             "changes": whole.changes_view(self.book, lang),
             "steps": whole.steps_view(lang),
         }
@@ -219,8 +220,19 @@ def search_index(lang: str, views: dict[str, dict], book_views: dict[str, dict])
     for enum in book_views["glossary"]["enums"]:
         add(f"glossary.html#{enum['anchor']}", "enum", enum[lang], enum["id"],
             *(f"{v['id']} {v['zh']} {v['en']}" for v in enum["values"]))
+    # Facts are found at their rows of the data dictionary (one entry per fact, with its entity, type and
+    # unit); the glossary's fact rows, which repeat those names, would only duplicate them. Computed values
+    # have no dictionary row: the glossary's table stays their entry.
+    for section in book_views["dictionary"]["sections"]:
+        if section["name"]:
+            add(f"dictionary.html#{section['anchor']}", "entity", section["label"], section["name"],
+                section["other_label"])
+        for fact in section["facts"]:
+            add(f"dictionary.html#{fact['anchor']}", "fact", f"{fact['label']} — {section['label']}", fact["id"],
+                fact["other_label"], fact["type"], fact["unit"])
     for term in book_views["glossary"]["facts"]:
-        add("glossary.html#facts", "term", term[lang], term["path"], term["zh"], term["en"])
+        if term["link"] is None:
+            add("glossary.html#facts", "term", term[lang], term["path"], term["zh"], term["en"])
     for phrase in book_views["steps"]["phrases"]:
         add("steps.html", "step", phrase["example_zh" if lang == "zh" else "example_en"], phrase["example_zh"],
             phrase["example_en"], phrase["meaning"])

@@ -31,6 +31,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.index": ("目录", "Contents"),
     "nav.inventory": ("追溯表", "Inventory"),
     "nav.glossary": ("术语表", "Glossary"),
+    "nav.dictionary": ("数据字典", "Data dictionary"),
     "nav.changes": ("变更时间线", "Change timeline"),
     "nav.steps": ("步骤短语", "Step phrases"),
     "nav.other_lang": ("英文版", "中文版"),
@@ -54,6 +55,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "kind.example": ("示例", "Worked example"),
     "kind.enum": ("枚举", "Enumeration"),
     "kind.term": ("术语", "Term"),
+    "kind.fact": ("事实", "Fact"),
+    "kind.entity": ("实体", "Entity"),
     "kind.step": ("步骤短语", "Step phrase"),
     "kind.page": ("页面", "Page"),
     # ---- the index
@@ -62,6 +65,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "index.book_pages": ("全书页面", "Whole-book pages"),
     "index.inventory_blurb": ("来源编号 → 政策 → 规则 → 场景 → 状态", "inventory id → policy → rules → scenarios → status"),
     "index.glossary_blurb": ("全部枚举、枚举值与事实标签的中英对照", "every enumeration, enumeration value and fact label, Chinese ↔ English"),
+    "index.dictionary_blurb": ("每个事实的类型、单位与中英文名称，以及读取它的政策和规则",
+                               "every fact with its type, unit and labels, and the policies and rules that read it"),
     "index.changes_blurb": ("所有政策的生效日期汇总为一条时间线", "every effective date of every policy on one timeline"),
     "index.steps_blurb": ("编写特性文件可用的中英文步骤", "the Gherkin steps available to feature authors, in both languages"),
     "col.policy": ("政策", "Policy"),
@@ -247,6 +252,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.en": ("英文", "English"),
     "col.used_in": ("出现于", "Used in"),
     "col.kind": ("种类", "Kind"),
+    # ---- the data dictionary
+    "dictionary.title": ("数据字典", "Data dictionary"),
+    "dictionary.intro": ("规则库的全部事实，按实体分组：编号、中英文名称、类型、单位，以及读取它的政策和规则。"
+                         "规则读取一个事实，是指该事实出现在规则的适用条件、要求或提示信息中，"
+                         "或出现在规则所用的计算取值（逐层展开）、表格查询或灰度分桶依据中。",
+                         "Every fact of the rule book, by entity: its id, Chinese and English names, type and unit, "
+                         "and the policies and rules that read it. A rule reads a fact when the fact appears in the "
+                         "rule's condition, its requirement or its message, or in a computed value it uses (followed "
+                         "through every value that one uses), a table lookup or the key of a rollout."),
+    "dictionary.other_label": ("英文名称", "Chinese name"),
+    "dictionary.other_facts": ("其他事实", "Other facts"),
+    "dictionary.other_intro": ("以下事实不属于词汇表中的任何实体，而是由政策自行声明的输入事实。",
+                               "These facts belong to no entity of the vocabulary: a policy declares them as its own inputs."),
+    "dictionary.no_facts": ("该实体还没有事实。", "This entity has no facts yet."),
+    "dictionary.not_read": ("尚无政策读取", "not read by any policy yet"),
+    "dictionary.no_rule": ("没有规则读取", "no rule reads it"),
+    "dictionary.read_via": ("；读取它的是：", "; read by "),
+    "col.read_by": ("读取者", "Read by"),
     # ---- the change timeline
     "changes.title": ("变更时间线", "Change timeline"),
     "changes.intro": ("所有政策、规则、取值与灰度放开的生效日期，按时间排列。",

@@ -25,7 +25,7 @@ from policydsl.loader import PolicySet
 from policydsl.runtime import values as rv
 from policydsl.runtime.program import split_template
 from policydsl.runtime.facts import convert
-from policydsl.semantics.model import Policy
+from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
 INVENTORY_ID = re.compile(r"^R(\d{3})\.\d+$")
@@ -42,6 +42,18 @@ def link(text: str, page: str = "", anchor_: str = "", role: str = "") -> dict:
 
 def inventory_link(ident: str) -> dict:
     return link(ident, "inventory", f"inv-{ident}", "code")
+
+
+def fact_link(path: str) -> dict:
+    """The id of a fact, linking to its row of the data dictionary."""
+    return link(path, "dictionary", f"fact-{path}", "code")
+
+
+def enum_link(prose: Renderer, type_) -> dict | None:
+    """An enum (or set-of-enum) type, linking to its entry in the glossary; None for other types."""
+    if type_.kind in ("enum", "set") and type_.enum:
+        return link(prose.type_text(type_), "glossary", f"enum-{type_.enum}")
+    return None
 
 
 @functools.lru_cache(maxsize=128)
@@ -106,15 +118,14 @@ class PolicyView:
 
     # ------------------------------------------------------------ declarations
     def input_view(self, item) -> dict:
-        return {"anchor": anchor("input", item.path), "path": item.path, "label": item.label.get(self.lang),
+        return {"anchor": anchor("input", item.path), "path": item.path, "fact_link": fact_link(item.path),
+                "label": item.label.get(self.lang),
                 "type": self.prose.type_text(item.type), "type_link": self.enum_link(item.type),
                 "unit": item.unit.label.get(self.lang) if item.unit else "",
                 "assumptions": self.assumptions_about(item.path)}
 
     def enum_link(self, type_) -> dict | None:
-        if type_.kind in ("enum", "set") and type_.enum:
-            return link(self.prose.type_text(type_), "glossary", f"enum-{type_.enum}")
-        return None
+        return enum_link(self.prose, type_)
 
     def define_view(self, item) -> dict:
         cases = []
@@ -532,6 +543,49 @@ def _calls(policy: Policy, name: str) -> Iterable[ast.Call]:
         roots += [rule.decl.scope, rule.decl.body.condition]
     for root in roots:
         yield from (node for node in _walk(root) if isinstance(node, ast.Call) and node.func.value == name)
+
+
+def fact_reads(model: Model, policy: Policy) -> dict[str, dict[str, frozenset[str]]]:
+    """The facts each rule, value (`define`) and property of `policy` reads: {"rule": {name: facts}, "define":
+    {path: facts}, "property": {name: facts}}. A rule reads the facts its `when`, its `require` condition
+    and its message placeholders (in either language) name, and, transitively, those of every value they
+    use, its cases and their conditions included; a value and a property (premise and claim) likewise. A
+    table is read through the arguments of its call (its rows hold only literals), a rollout through its key
+    (`covered(r)` hashes the fact the rollout's `key` names); "applies" holds ("" →) the facts of the
+    policy's `applies when`."""
+    memo: dict[str, frozenset[str]] = {}
+
+    def path(name: str, seen: frozenset[str]) -> frozenset[str]:
+        if name in policy.inputs:
+            return frozenset((name,))
+        if name not in policy.defines or name in seen:  # the checker refuses cycles: never loop on one
+            return frozenset()
+        if name not in memo:
+            cases = policy.defines[name].decl.cases
+            memo[name] = frozenset().union(*(expr(e, seen | {name}) for c in cases for e in (c.expr, c.when)))
+        return memo[name]
+
+    def expr(root: object, seen: frozenset[str] = frozenset()) -> frozenset[str]:
+        found: set[str] = set()
+        for node in _walk(root):
+            if isinstance(node, ast.Ref):
+                kind, target = model.refs.get(id(node), ("", node.path))
+                if kind in ("", "input", "define"):
+                    found |= path(target, seen)
+            elif isinstance(node, ast.Covered) and node.rollout.value in policy.rollouts:
+                found |= path(policy.rollouts[node.rollout.value].key.value, seen)
+        return frozenset(found)
+
+    rules: dict[str, frozenset[str]] = {}
+    for rule in policy.rules:
+        decl = rule.decl
+        message = decl.body.message
+        named = {p for text in (message.zh, message.en) for _, p in split_template(text) if p is not None}
+        rules[rule.name] = frozenset().union(expr(decl.scope), expr(decl.body.condition),
+                                             *(path(p, frozenset()) for p in sorted(named)))
+    return {"rule": rules, "define": {p: path(p, frozenset()) for p in policy.defines},
+            "property": {x.name.value: expr(x.premise) | expr(x.claim) for x in policy.properties},
+            "applies": {"": expr(policy.decl.applies)}}
 
 
 def _walk(node: object) -> Iterable[object]:
