@@ -159,7 +159,7 @@ def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, 
           as_json: bool, explain: bool, ignore_unknown: bool) -> None:
     """在某日依据事实评估政策 / evaluate a policy against facts on a date."""
     from policydsl.runtime.calendar import today_in_shanghai
-    from policydsl.runtime.explain import explain as render_explain
+    from policydsl.runtime.explain import explain as render_explain, unresolved_lines
     from policydsl.runtime.facts import loads
     from policydsl.runtime import values as rv
 
@@ -190,6 +190,8 @@ def eval_(policy: str, facts_path: str, at_text: str | None, policies_dir: str, 
             label = compiled.defines[path].label[lang]
             shown = rv.display(compiled.value_kinds[path], value, lang, compiled.labeler(path))
             click.echo(f"  {label} = {shown}")
+        for line in unresolved_lines(decision, compiled, lang):
+            click.echo(f"  {line}")
 
 
 def _parse_date(text: str) -> dt.date:
