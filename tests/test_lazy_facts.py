@@ -1,7 +1,7 @@
 """A fact is required only where the decision actually reads it: a false `when` needs none of the facts
 behind it, `and`/`or` (and `any`/`all`) are three-valued over missing facts, and a value no rule needs
 may lack facts: it is left out of `values` and listed in `Decision.unresolved`. One run still names
-every fact the decision needs and lacks. API, real CLI and Gherkin steps."""
+every fact the decision needs and lacks. API, real CLI and Gherkin steps; the rule book's three cases."""
 from __future__ import annotations
 
 import datetime as dt
@@ -329,6 +329,62 @@ def test_the_value_step_on_an_unresolved_value_fails_naming_the_missing_facts(fo
         in result.stdout
 
 
+# ------------------------------------------------------------------ the rule book's three cases
+def book_eval(policy: str, at: str, facts: dict) -> tuple[int, dict]:
+    result = run_cli("eval", policy, "--at", at, "--json", facts=facts, folder=POLICIES)
+    assert result.stderr == ""
+    return result.returncode, json.loads(result.stdout)
+
+
+STAGE = {"shop": {"age_days": 120, "other_violation_record": False, "orders_settled": True, "warranty_letter": True},
+         "deposit": {"base": "¥5000", "request": "refund_deposit"},
+         "violation": {"false_advertising": False, "counterfeit": False}}
+
+
+def test_deposit_stage_with_no_late_order_needs_no_fine_per_order():
+    code, out = book_eval("deposit.stage", "2023-06-01", {**STAGE, "violation.late_orders": 0})
+    assert code == 0 and out["outcome"] == "allow" and "unresolved" not in out
+    assert out["values"]["deposit.late_shipment_deduction"] == "0" and out["values"]["deposit.total_deduction"] == "0"
+    code, out = book_eval("deposit.stage", "2023-06-01", {**STAGE, "violation.late_orders": 1})
+    assert code == 2 and out["error"]["facts"] == ["deposit.late_fine_per_order"]
+    code, out = book_eval("deposit.stage", "2023-06-01", {**STAGE, "violation.late_orders": 1,
+                                                          "deposit.late_fine_per_order": "¥20"})
+    assert code == 0 and out["values"]["deposit.late_shipment_deduction"] == "20"
+    assert [w["code"] for w in out["warnings"]] == ["deduct_late_shipment"]
+
+
+REFUND = {"shop": {"closure_approved": True, "closed": True, "closed_on": "2023-06-05", "penalty_record": False,
+                   "arrears": False, "periodic_payments_settled": True},
+          "refund": {"materials_ready": True}, "reopen": {"original_account": True}}
+
+
+def test_deposit_refund_reopening_needs_no_onboarded_subject():
+    code, out = book_eval("deposit.refund", "2023-12-05", {**REFUND, "request.kind": "reopen_shop"})
+    assert code == 0 and out["outcome"] == "allow" and "unresolved" not in out
+    assert out["values"] == {"refund.due_date": "2023-06-14", "reopen.earliest_date": "2023-12-05"}
+    code, out = book_eval("deposit.refund", "2023-06-05", {**REFUND, "request.kind": "refund_after_closure"})
+    assert code == 2 and out["error"]["facts"] == ["shop.subject"]
+    code, out = book_eval("deposit.refund", "2023-06-05", {**REFUND, "request.kind": "refund_after_closure",
+                                                           "shop.subject": "enterprise"})
+    assert code == 0 and out["values"]["refund.destination"] == "licence_corporate_account"
+
+
+ACCOUNT = {"scene": "live", "product": {"own_store": False}}
+
+
+def test_official_account_a_creator_needs_no_shop_facts():
+    code, out = book_eval("official_account.own_store_only", "2024-01-15", {**ACCOUNT, "account.role": "creator"})
+    assert code == 0 and out["outcome"] == "allow" and out["values"] == {"restriction.applies": False}
+    for role in ("official", "authorised"):
+        code, out = book_eval("official_account.own_store_only", "2024-01-15",
+                              {**ACCOUNT, "account": {"role": role, "id": "dy0007"}, "shop.type": "flagship"})
+        assert code == 2 and out["error"]["facts"] == ["shop.closed", "shop.cross_border"]
+    code, out = book_eval("official_account.own_store_only", "2024-01-15",
+                          {**ACCOUNT, "account": {"role": "official", "id": "dy0007"},
+                           "shop": {"type": "flagship", "cross_border": True, "closed": False}})
+    assert code == 0 and [r["code"] for r in out["reasons"]] == ["cross_border_exempt"]
+
+
 def test_the_fast_constructor_keeps_unresolved_values_as_the_class_does():
     from policydsl.runtime.decision import Decision, make_decision
 
@@ -338,3 +394,24 @@ def test_the_fast_constructor_keeps_unresolved_values_as_the_class_does():
     assert made == Decision(**kw, unresolved={"v": ("f",)}) and made.unresolved == {"v": ("f",)}
     assert made != make_decision(**kw) and make_decision(**kw).unresolved == {} == Decision(**kw).unresolved
     assert made.to_dict()["unresolved"] == {"v": ["f"]} and "unresolved" not in make_decision(**kw).to_dict()
+
+
+def test_diff_on_a_sample_tells_a_value_not_computed_from_one_absent(tmp_path):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(POLICIES, old)
+    path = old / "deposit_stage.policy"
+    text = path.read_text(encoding="utf-8")
+    guard = "  = ¥0 when violation.late_orders == 0\n"
+    assert text.count(guard) == 1
+    path.write_text(text.replace(guard, ""), encoding="utf-8")  # the book before: the fine is always read
+    record = {"id": "r1", "policy": "deposit.stage", "at": "2023-06-01", "facts": {**STAGE, "violation.late_orders": 0}}
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "policydsl.cli", "diff", str(old), str(POLICIES), "--sample",
+                             str(sample), "--no-prove", "--lang", "en", "--policy", "deposit.stage"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "        value deposit.late_shipment_deduction: not computed → \"0\"\n" in result.stdout
+    assert "        value deposit.total_deduction: not computed → \"0\"\n" in result.stdout
