@@ -37,6 +37,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "side.old": ("旧", "old"),
     "value": ("        计算值 {path}：{old} → {new}", "        value {path}: {old} → {new}"),
     "side.new": ("新", "new"),
+    "not_computed": ("未能计算", "not computed"),
     "added": ("新增政策：{policy}", "added policy: {policy}"),
     "removed": ("删除政策：{policy}", "removed policy: {policy}"),
     "summary.same": ("没有决策改变", "no decision changed"),
@@ -204,21 +205,25 @@ class Result:
     reasons: tuple[dict, ...] = ()
     values: dict = attrs.field(factory=dict)
     error: dict | None = None
+    unresolved: dict = attrs.field(factory=dict)  # value path -> the facts it lacks (a record may be incomplete)
 
     def differences(self, other: "Result") -> list[str]:
-        """What differs from `other`: "outcome", "reasons" (the set of codes, or the error), "values"."""
+        """What differs from `other`: "outcome", "reasons" (the set of codes, or the error), "values"
+        (a value, or which values could not be computed for lack of facts)."""
         out = []
         if self.outcome != other.outcome:
             out.append("outcome")
         if ({r["code"] for r in self.reasons} != {r["code"] for r in other.reasons}
                 or (self.error or {}).get("en") != (other.error or {}).get("en")):
             out.append("reasons")
-        if _canonical(self.values) != _canonical(other.values):
+        if _canonical(self.values) != _canonical(other.values) or set(self.unresolved) != set(other.unresolved):
             out.append("values")
         return out
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"outcome": self.outcome, "reasons": list(self.reasons), "values": self.values}
+        if self.unresolved:
+            out["unresolved"] = self.unresolved
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -234,7 +239,8 @@ def run(book, policy_id: str, record: Record, at: dt.date) -> Result:
     except PolicyDslError as exc:
         return Result(outcome="error", error={lang: exc.message(lang) for lang in ("zh", "en")})
     reasons = tuple({"rule": r.rule, "code": r.code, "message": dict(r.message)} for r in decision.reasons)
-    return Result(outcome=decision.outcome, reasons=reasons, values=dict(decision.value_json))
+    return Result(outcome=decision.outcome, reasons=reasons, values=dict(decision.value_json),
+                  unresolved={path: list(facts) for path, facts in decision.unresolved.items()})
 
 
 @attrs.define
@@ -338,15 +344,21 @@ def _side(result: dict, lang: str) -> str:
     return word
 
 
-def _shown(values: dict, key: str) -> str:
-    return json.dumps(values[key], ensure_ascii=False, default=str) if key in values else "—"
+def _shown(side: dict, key: str, lang: str) -> str:
+    if key in side["values"]:
+        return json.dumps(side["values"][key], ensure_ascii=False, default=str)
+    return s("not_computed", lang) if key in side.get("unresolved", ()) else "—"
 
 
 def _value_lines(before: dict, after: dict, lang: str) -> list[str]:
-    """One line per computed value that differs between two decisions' values, by path."""
-    return [s("value", lang, path=key, old=_shown(before, key), new=_shown(after, key))
-            for key in sorted(set(before) | set(after))
-            if _canonical({"v": before.get(key)}) != _canonical({"v": after.get(key)})]
+    """One line per computed value that differs between two decisions (their to_dict()), by path: a
+    value, none on the day (—), or one that could not be computed for lack of facts."""
+    def state(side: dict, key: str) -> str:
+        return _canonical({"v": side["values"][key]}) if key in side["values"] else \
+            "unresolved" if key in side.get("unresolved", ()) else "absent"
+    keys = {*before["values"], *after["values"], *before.get("unresolved", ()), *after.get("unresolved", ())}
+    return [s("value", lang, path=key, old=_shown(before, key, lang), new=_shown(after, key, lang))
+            for key in sorted(keys) if state(before, key) != state(after, key)]
 
 
 def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
@@ -365,7 +377,7 @@ def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
                 for side in ("old", "new"):
                     for reason in example[side]["reasons"]:
                         lines.append(f"        {s('side.' + side, lang)}: [{reason['code']}] {reason['message'][lang]}")
-                lines.extend(_value_lines(example["old"]["values"], example["new"]["values"], lang))
+                lines.extend(_value_lines(example["old"], example["new"], lang))
     for ident in report.added:
         lines.append(s("added", lang, policy=ident))
     for ident in report.removed:
@@ -407,7 +419,7 @@ def render_proofs(proofs: dict, lang: str) -> str:
             differs = ", ".join(s(f"differs.{d}", lang) for d in eq.before.differences(eq.after))
             lines.append(s("proof.change", lang, old=_side(eq.before.to_dict(), lang), new=_side(eq.after.to_dict(), lang),
                            differs=differs))
-            lines.extend(_value_lines(eq.before.values, eq.after.values, lang))
+            lines.extend(_value_lines(eq.before.to_dict(), eq.after.to_dict(), lang))
         else:
             lines.append(s(f"proof.{eq.status}", lang, policy=pid, reason=(eq.reason or {}).get(lang, "")))
     return "\n".join(lines)

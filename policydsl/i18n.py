@@ -262,6 +262,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.handbook_foreign": ("{path} 不是 policydsl 生成的手册文件夹，不会覆盖它；请换一个 --out 文件夹",
                            "{path} is not a handbook folder made by policydsl and will not be replaced; "
                            "choose another --out folder"),
+    # ---- values a decision could not compute (values are lazy: a value no rule needs may lack facts)
+    "unresolved.line": ("未能计算 {label}：缺少 {facts}", "Not computed: {label}, needs {facts}"),
+    "unresolved.heading": ("未能计算的取值：", "values not computed:"),
+    "unresolved.explain": ("{path} ({label})：缺少 {facts}", "{path} ({label}): needs {facts}"),
+    "unresolved.fact": ("{label}（{path}）", "{label} ({path})"),
+    "unresolved.sep": ("、", ", "),
+    "unresolved.step": ("`{name}` 未能计算：缺少 {facts}；给出这些事实才能检查它",
+                        "`{name}` was not computed: it needs {facts}; give these facts to check it"),
     # ---- decision words
     "outcome.allow": ("允许", "allow"),
     "outcome.deny": ("拒绝", "deny"),

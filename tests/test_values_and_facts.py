@@ -347,10 +347,13 @@ def test_a_placeholder_for_an_absent_input_reads_not_given(rule_book):
 
 
 def test_null_counts_as_missing(rule_book):
-    with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("facts.demo", {**GOOD, "rate": None}, at=AT)
+    with pytest.raises(PolicyDslError) as info:  # a rule needs price.a (through total)
+        rule_book.evaluate("facts.demo", {**GOOD, "price": {"a": None, "b": "0.2"}}, at=AT)
     assert info.value.key == "E.missing_facts"
-    assert info.value.facts == ("rate",)
+    assert info.value.facts == ("price.a",)
+    # only values read rate: a null rate leaves them uncomputed, naming it
+    decision = rule_book.evaluate("facts.demo", {**GOOD, "rate": None}, at=AT)
+    assert decision.unresolved == {"rate_copy": ("rate",), "rate_is_80": ("rate",)}
 
 
 # ------------------------------------------------------------------ display and JSON forms

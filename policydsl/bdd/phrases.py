@@ -82,7 +82,9 @@ PHRASES: tuple[Phrase, ...] = (
            en=r"(?!the outcome |the message |the reasons |the warnings |the evaluation |the whole book|\")"
               r"(?P<name>.+?) is (?P<value>.+)",
            example_zh="那么 保证金 为 ¥20000", example_en="Then 保证金 is ¥20000",
-           doc_zh="某个计算值（编号或标签）等于期望值", doc_en="a computed value (by id or label) equals the expected value"),
+           doc_zh="某个计算值（编号或标签）等于期望值；缺少事实而未能计算时失败，并指出缺少的事实",
+           doc_en="a computed value (by id or label) equals the expected value; fails naming the missing facts "
+                  "when it could not be computed"),
     Phrase(key="fails", kind="then", zh=r"评估失败并提示 \"(?P<text>[^\"]+)\"", en=r"the evaluation fails with \"(?P<text>[^\"]+)\"",
            example_zh="那么 评估失败并提示 \"account.fans\"", example_en="Then the evaluation fails with \"account.fans\"",
            doc_zh="评估报错，错误信息（中文或英文）包含此文字", doc_en="evaluation failed and its error (Chinese or English) contains this text"),

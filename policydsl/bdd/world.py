@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import attrs
 import pytest
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.loader import PolicyLoadError, PolicySet
 from policydsl.runtime import values as rv
@@ -77,6 +78,11 @@ class World:
                 lines.append(f"  - {r.outcome} {r.rule} [{r.code}] {r.message[self.lang]}")
             if d.value_json:
                 lines.append(("取值：" if zh else "values: ") + json.dumps(dict(d.value_json), ensure_ascii=False))
+            if d.unresolved:
+                from policydsl.runtime.explain import unresolved_lines
+
+                policy = self.policy_set.compiled[d.policy]
+                lines.extend(unresolved_lines(d, policy, self.lang))
         return "\n".join(lines)
 
     def need_decision(self) -> Decision:
@@ -229,6 +235,13 @@ class World:
             zh, en = _did_you_mean(hint, policy.defines[hint].label if hint else None, name)
             self.fail(f"本政策没有名为 `{name}` 的取值{zh}", f"the policy has no value named `{name}`{en}")
         assert path is not None
+        if path in decision.unresolved:
+            from policydsl.runtime.explain import facts_text
+
+            lacking = decision.unresolved[path]
+            zh, en = (i18n.t("unresolved.step", lang, name=name, facts=facts_text(policy, lacking, lang))
+                      for lang in ("zh", "en"))
+            self.fail(zh, en)
         if path not in decision.values:
             self.fail(f"`{name}` 在此日期没有取值", f"`{name}` has no value on this date")
         actual = decision.values[path]

@@ -13,8 +13,8 @@ from policydsl.runtime import calendar as cal
 from policydsl.runtime import exact, rollout as ro
 from policydsl.runtime.evaluate import _ABSENT, require_value
 from policydsl.runtime.facts import InputSpec
-from policydsl.runtime.program import (CompiledCase, CompiledDefine, CompiledPolicy, CompiledProperty, CompiledRule,
-                                       Env, Fn, MissingFact)
+from policydsl.runtime.program import (PLACEHOLDER, CompiledCase, CompiledDefine, CompiledPolicy, CompiledProperty,
+                                       CompiledRule, Env, Fn, MissingFact)
 from policydsl.runtime.values import NOT_OPEN
 from policydsl.semantics.model import Model, Policy, Table
 from policydsl.syntax import ast
@@ -88,7 +88,10 @@ class PolicyCompiler:
             condition=self.guarded(body.condition) if body.condition is not None else None,
             exceptions=exceptions, exception_to=tuple(t.value for t in decl.exception_to),
             source={"document": src.document, "quote": src.quote} if src else None,
-            reads=self._reads(*[e for e in (decl.scope, body.condition) if e is not None]))
+            reads=self._reads(*[e for e in (decl.scope, body.condition) if e is not None]),
+            placeholder_defines=tuple(path for path in self.policy.defines
+                                      if any(path == m.group(1) for text in (body.message.zh, body.message.en)
+                                             for m in PLACEHOLDER.finditer(text))))
 
     # ------------------------------------------------------------ static reads
     def _reads(self, *exprs: ast.Expr, seen: set[str] | None = None) -> frozenset[str]:
@@ -201,8 +204,8 @@ class PolicyCompiler:
         is_constant, constant = self._constant(e)
         if is_constant:
             return lambda env: constant
-        items = [self.expr(i) for i in e.items]
-        return lambda env: frozenset(f(env) for f in items)
+        items = tuple(self.expr(i) for i in e.items)
+        return lambda env: frozenset(_operands(items, env))
 
     def _e_Unary(self, e: ast.Unary) -> Fn:
         inner = self.guarded(e.operand)
@@ -235,8 +238,8 @@ class PolicyCompiler:
                 return lambda env: item(env) not in constant
             return lambda env: item(env) in constant
         if e.negated:
-            return lambda env: item(env) not in coll(env)
-        return lambda env: item(env) in coll(env)
+            return _strict(lambda a, b: a not in b, item, coll)
+        return _strict(lambda a, b: a in b, item, coll)
 
     def _e_Binary(self, e: ast.Binary) -> Fn:
         op = e.op
@@ -245,25 +248,25 @@ class PolicyCompiler:
             return self._compare(COMPARE[op], e, left, right)
         left, right = self.guarded(e.left), self.guarded(e.right)
         if op == "and":
-            return lambda env: left(env) and right(env)
+            return _and(left, right)
         if op == "or":
-            return lambda env: left(env) or right(env)
+            return _or(left, right)
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
         if op in COMPARE:
             return self._compare(COMPARE[op], e, left, right)
         if lt.kind == "date" and rt.kind == "duration":
             sign = 1 if op == "+" else -1
-            return lambda env: _shift(left(env), right(env), sign)
+            return _strict(lambda day, duration: _shift(day, duration, sign), left, right)
         if lt.kind == rt.kind == "date":
-            return lambda env: (left(env) - right(env)).days
+            return _strict(lambda a, b: (a - b).days, left, right)
         if op == "/":
             text = e.span.text
-            return lambda env: _divide(left(env), right(env), text)
+            return _strict(lambda a, b: _divide(a, b, text), left, right)
         if lt.kind == rt.kind == "count":  # Python ints are exact at any size
             fn = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
         else:
             fn = exact.operation(op, e.span.text)
-        return lambda env: fn(left(env), right(env))
+        return _strict(fn, left, right)
 
     def _compare(self, fn: Callable[[Any, Any], Any], e: ast.Binary, left: Fn, right: Fn) -> Fn:
         """`fn(left(env), right(env))`, with an input on the left read inline and a constant on
@@ -283,12 +286,12 @@ class PolicyCompiler:
                 try:
                     value = env.facts[path]
                 except KeyError:
-                    raise MissingFact(path) from None
+                    raise _missing_too(MissingFact(path), (right,), env) from None
                 return fn(value, right(env))
             return fact_vs
         if is_constant:
             return lambda env: fn(left(env), constant)
-        return lambda env: fn(left(env), right(env))
+        return _strict(fn, left, right)
 
     def _e_OutcomeRef(self, e: ast.OutcomeRef) -> Fn:
         return lambda env: env.decision.outcome
@@ -302,14 +305,21 @@ class PolicyCompiler:
         if name == "fires" and name not in self.tables:
             rule = e.args[0].path  # type: ignore[union-attr]
             return lambda env: any(ev.rule == rule and ev.status == "fired" for ev in env.decision.trace)
-        args = [self.guarded(a) for a in e.args]
+        args = tuple(self.guarded(a) for a in e.args)
         if name in self.tables:
             lookup = self.tables[name]
             if len(args) == 1:
                 b0 = args[0]
                 return lambda env: lookup(env, b0(env))
             b0, b1 = args
-            return lambda env: lookup(env, b0(env), b1(env))
+
+            def lookup2(env: Env) -> Any:
+                try:
+                    a = b0(env)
+                except MissingFact as missing:
+                    raise _missing_too(missing, (b1,), env) from None
+                return lookup(env, a, b1(env))
+            return lookup2
         else:
             table = {"days_between": cal.days_between, "next_half_month": cal.next_half_month,
                      "month_end": cal.month_end}[name]
@@ -317,9 +327,8 @@ class PolicyCompiler:
             a0 = args[0]
             return lambda env: table(a0(env))
         if len(args) == 2:
-            a0, a1 = args
-            return lambda env: table(a0(env), a1(env))
-        return lambda env: table(*[a(env) for a in args])
+            return _strict(table, *args)
+        return lambda env: table(*_operands(args, env))
 
     def _e_Aggregate(self, e: ast.Aggregate) -> Fn:
         body = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)  # max/min/sum propagate
@@ -328,16 +337,29 @@ class PolicyCompiler:
 
         def run(env: Env) -> Any:
             results = []
+            missing: MissingFact | None = None  # the facts the bodies lacked, all of them
             saved = env.vars.get(var, _UNBOUND)
             try:
                 for value in sorted(items(env)):
                     env.vars[var] = value
-                    results.append(body(env))
+                    try:
+                        results.append(body(env))
+                    except MissingFact as exc:
+                        missing = exc if missing is None else missing.joined(exc)
+                    except PolicyDslError:
+                        if missing is None:
+                            raise
+                        # else the result is unknown already; the error may hinge on a missing fact
             finally:
                 if saved is _UNBOUND:
                     env.vars.pop(var, None)
                 else:
                     env.vars[var] = saved
+            if missing is not None:
+                # Kleene: one true body decides `any`, one false body decides `all`
+                if func == "any" and any(results) or func == "all" and not all(results):
+                    return func == "any"
+                raise missing
             return _aggregate(func, results)
         return run
 
@@ -421,6 +443,86 @@ class PolicyCompiler:
 
 
 _UNBOUND = object()
+
+
+# ------------------------------------------------------------ missing facts
+# A missing fact raises MissingFact where it is read. `and`/`or` follow Kleene's three-valued
+# logic: an operand that lacks facts does not decide when the other operand does (`missing and
+# false` is false, `missing or true` is true), so a fact is needed only where the decision depends
+# on it; otherwise the facts both operands lack are named together. A strict operator (comparison,
+# arithmetic, membership, call) needs all its operands: when one lacks facts, the others are
+# evaluated only to name theirs too, so that one evaluation names every fact it needs. The other
+# operand is evaluated only after a MissingFact, so the path with every fact given is what it was.
+
+def _and(left: Fn, right: Fn) -> Fn:
+    def and_(env: Env) -> Any:
+        try:
+            a = left(env)
+        except MissingFact as missing:
+            return _decides(missing, right, env, False)
+        return a and right(env)
+    return and_
+
+
+def _or(left: Fn, right: Fn) -> Fn:
+    def or_(env: Env) -> Any:
+        try:
+            a = left(env)
+        except MissingFact as missing:
+            return _decides(missing, right, env, True)
+        return a or right(env)
+    return or_
+
+
+def _decides(missing: MissingFact, other: Fn, env: Env, absorbing: bool) -> bool:
+    """`missing and other` (absorbing False) or `missing or other` (absorbing True): the absorbing
+    value when `other` is it; else the facts `missing` names, with those `other` lacks."""
+    try:
+        value = other(env)
+    except MissingFact as also:
+        raise missing.joined(also) from None
+    except PolicyDslError:
+        # `other` may fail only because the missing side would have guarded it (`x > 0 and y / x`):
+        # its value is unknown, and what is known to be needed is the missing fact
+        raise missing from None
+    if bool(value) is absorbing:
+        return absorbing
+    raise missing
+
+
+def _strict(fn: Callable[[Any, Any], Any], left: Fn, right: Fn) -> Fn:
+    """`fn(left(env), right(env))`, naming the facts both operands lack when the left one lacks some."""
+    def strict(env: Env) -> Any:
+        try:
+            a = left(env)
+        except MissingFact as missing:
+            raise _missing_too(missing, (right,), env) from None
+        return fn(a, right(env))
+    return strict
+
+
+def _operands(fns: tuple[Fn, ...], env: Env) -> list[Any]:
+    """Every operand's value, in order; when one lacks facts, those the later ones lack are named too."""
+    out = []
+    for index, fn in enumerate(fns):
+        try:
+            out.append(fn(env))
+        except MissingFact as missing:
+            raise _missing_too(missing, fns[index + 1:], env) from None
+    return out
+
+
+def _missing_too(missing: MissingFact, others: tuple[Fn, ...], env: Env) -> MissingFact:
+    """`missing` joined with the facts `others` lack; they are evaluated only for that (their values,
+    and any other error they raise, are dropped: the result is unknown anyway)."""
+    for fn in others:
+        try:
+            fn(env)
+        except MissingFact as also:
+            missing = missing.joined(also)
+        except PolicyDslError:
+            pass
+    return missing
 
 
 def phase_specs(decl: ast.RolloutDecl) -> tuple[ro.PhaseSpec, ...]:

@@ -214,6 +214,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "example.date": ("评估日期", "Evaluated on"),
     "example.decision": ("结果", "Decision"),
     "example.values": ("计算取值", "Computed values"),
+    "example.unresolved": ("未能计算", "Not computed"),
+    "example.needs": ("{label}（缺少 {facts}）", "{label} (needs {facts})"),
     "example.warnings": ("警告", "Warnings"),
     "example.no_facts": ("（无事实）", "(no facts)"),
     "example.expected": ("特性文件期望：{outcome}", "the feature expects: {outcome}"),

@@ -465,13 +465,17 @@ class PolicyView:
                 "tags": [inventory_link(t) for t in example.tags], "date": example.at.isoformat(), "facts": facts,
                 "outcome": decision.outcome if decision else "error",
                 "outcome_word": self.t(f"outcome.{decision.outcome}" if decision else "outcome.error"),
-                "reasons": [], "warnings": [], "computed": [], "mismatch": example.mismatch,
+                "reasons": [], "warnings": [], "computed": [], "unresolved": [], "mismatch": example.mismatch,
                 "expected": self.expected(example)}
         if decision is not None:
             view["reasons"] = [r.message[self.lang] for r in decision.reasons]
             view["warnings"] = [w.message[self.lang] for w in decision.warnings]
             view["computed"] = [{"label": compiled.defines[p].label[self.lang], "value": self.value_text(p, v)}
                                 for p, v in decision.values.items()]
+            sep = self.t("x.list_sep")
+            view["unresolved"] = [self.t("example.needs", label=compiled.defines[p].label[self.lang],
+                                         facts=sep.join(compiled.inputs[f].label[self.lang] for f in facts))
+                                  for p, facts in decision.unresolved.items()]
         elif example.unknown:
             view["reasons"] = [self.t("example.unknown_fact", name=n) for n in example.unknown]
         elif example.error is not None and example.error.code == "missing_facts":

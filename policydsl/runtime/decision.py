@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping
 
 import attrs
@@ -81,6 +82,9 @@ class TraceEvent:
     detail: str | None = None
 
 
+NO_UNRESOLVED: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+
+
 @attrs.frozen(kw_only=True, slots=False)
 class Decision:
     policy: str
@@ -92,6 +96,9 @@ class Decision:
     warnings: tuple[Reason, ...]
     trace: tuple[TraceEvent, ...] = attrs.field(repr=False)
     coverage: frozenset[str] = attrs.field(default=frozenset(), repr=False)  # items reached, when recorded
+    # the values no rule needed whose computation lacks facts: value path -> the facts it lacks, in the
+    # order the computation met them; such a value is left out of `values` (values are lazy)
+    unresolved: Mapping[str, tuple[str, ...]] = NO_UNRESOLVED
 
     @property
     def value_json(self) -> dict[str, Any]:
@@ -101,20 +108,30 @@ class Decision:
         return {k: to_json(self.value_kinds[k], v) for k, v in self.values.items()}
 
     def to_dict(self) -> dict:
-        return {
-            "policy": self.policy, "at": self.at.isoformat(), "outcome": self.outcome,
-            "values": dict(self.value_json),
-            "reasons": [r.to_dict() for r in self.reasons],
-            "warnings": [w.to_dict() for w in self.warnings],
-        }
+        """The decision as `--json` prints it; `"unresolved": {value path: [fact, …]}` only when some
+        value could not be computed."""
+        out: dict[str, Any] = {"policy": self.policy, "at": self.at.isoformat(), "outcome": self.outcome,
+                               "values": dict(self.value_json)}
+        if self.unresolved:
+            out["unresolved"] = {path: list(facts) for path, facts in self.unresolved.items()}
+        out["reasons"] = [r.to_dict() for r in self.reasons]
+        out["warnings"] = [w.to_dict() for w in self.warnings]
+        return out
+
+
+# A decision whose values were all computed (the common case) leaves `unresolved` out of its __dict__
+# and reads the class's empty default: one key more costs every evaluation about 0.5% (callgrind).
+Decision.unresolved = NO_UNRESOLVED  # type: ignore[misc]
 
 
 def make_decision(policy: str, at: dt.date, outcome: str, values: Mapping[str, Any], value_kinds: Mapping[str, str],
                   reasons: tuple[Reason, ...], warnings: tuple[Reason, ...], trace: tuple[TraceEvent, ...],
-                  coverage: frozenset[str]) -> Decision:
+                  coverage: frozenset[str], unresolved: Mapping[str, tuple[str, ...]] | None = None) -> Decision:
     """`Decision(policy=..., ...)`, faster."""
     decision = _new(Decision)
-    _set(decision, "__dict__", {"policy": policy, "at": at, "outcome": outcome, "values": values,
-                                "value_kinds": value_kinds, "reasons": reasons, "warnings": warnings, "trace": trace,
-                                "coverage": coverage})
+    fields = {"policy": policy, "at": at, "outcome": outcome, "values": values, "value_kinds": value_kinds,
+              "reasons": reasons, "warnings": warnings, "trace": trace, "coverage": coverage}
+    if unresolved:
+        fields["unresolved"] = unresolved
+    _set(decision, "__dict__", fields)
     return decision

@@ -40,7 +40,8 @@ def _statuses(policy: CompiledPolicy, rules: tuple[CompiledRule, ...], env: Env,
         try:
             status, by = _run_rule(policy, rule, env, applies)
         except MissingFact as exc:
-            missing[exc.path] = None
+            for path in exc.paths:
+                missing[path] = None
             status, by = "missing", None
         if by is not None:
             overriding.add(by)
@@ -69,12 +70,18 @@ def _decide(policy: CompiledPolicy, env: Env, trace: bool) -> Decision:
             (reasons if rule.outcome == "deny" else warnings if rule.outcome == "warn" else allows).append(reason)
         elif hits is not None and status == "satisfied":
             hits.add(f"rule:{rule.name}:passed")
-    values = _values(policy, env, missing)
+    try:
+        values = _values(policy, env)
+    except _Unresolved as partial:
+        values, unresolved = partial.values, partial.unresolved
+        _shown_values_needed(policy, (*(reasons or allows), *warnings), unresolved, missing)
+    else:
+        unresolved = None
     if missing:
-        raise _missing_error(policy, missing)
+        raise _missing_error(policy, missing, unresolved)
     return make_decision(policy.id, at, "deny" if reasons else "allow", values, policy.value_kinds,
                          tuple(reasons or allows), tuple(warnings), tuple(events),
-                         frozenset(hits) if hits is not None else frozenset())
+                         frozenset(hits) if hits is not None else frozenset(), unresolved)
 
 
 def _decide_fast(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date) -> Decision:
@@ -105,7 +112,8 @@ def _decide_fast(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date) 
             except MissingFact as exc:
                 if missing is None:
                     missing = {}
-                missing[exc.path] = None  # the rest still runs, so one evaluation names every missing fact
+                for path in exc.paths:  # the rest still runs, so one evaluation names every missing fact
+                    missing[path] = None
                 continue
             reason = rule.static_reason or _reason(policy, rule, env)
             outcome = rule.outcome
@@ -119,16 +127,23 @@ def _decide_fast(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date) 
                 if allows is None:
                     allows = []
                 allows.append(reason)
-        if missing is None:
-            missing = {}
-        values = _values(policy, env, missing)
+        try:
+            values = _values(policy, env)
+        except _Unresolved as partial:
+            values, unresolved = partial.values, partial.unresolved
+            if missing is None:
+                missing = {}
+            _shown_values_needed(policy, (*(reasons or allows or ()), *(warnings or ())), unresolved, missing)
+        else:
+            unresolved = None
         if missing:
-            raise _missing_error(policy, missing)
+            raise _missing_error(policy, missing, unresolved)
     except PolicyDslError as exc:
         exc.coverage = _NO_COVERAGE  # type: ignore[attr-defined]
         raise
     return make_decision(policy.id, at, "deny" if reasons else "allow", values, policy.value_kinds,
-                         tuple(reasons or allows or ()), tuple(warnings) if warnings else (), (), _NO_COVERAGE)
+                         tuple(reasons or allows or ()), tuple(warnings) if warnings else (), (), _NO_COVERAGE,
+                         unresolved)
 
 
 _NO_COVERAGE: frozenset[str] = frozenset()
@@ -162,8 +177,22 @@ def _reads(reads: frozenset[str], env: Env) -> dict[str, Any]:
     return {path: env.facts[path] for path in sorted(reads) if path in env.facts}
 
 
-def _values(policy: CompiledPolicy, env: Env, missing: dict[str, None]) -> dict[str, Any]:
+class _Unresolved(Exception):
+    """What `_values` raises when some value lacks facts (the rare path, so that the common one returns
+    the values alone): the values it computed and, per value it could not, the facts that value lacks."""
+
+    def __init__(self, values: dict[str, Any], unresolved: dict[str, tuple[str, ...]]) -> None:
+        super().__init__()
+        self.values = values
+        self.unresolved = unresolved
+
+
+def _values(policy: CompiledPolicy, env: Env) -> dict[str, Any]:
+    """Every define's value on the day (those with no case in force left out). Values are lazy: a
+    define whose computation lacks facts is not an error here; when there is one, _Unresolved carries
+    these values and the facts each such define lacks."""
     out: dict[str, Any] = {}
+    unresolved: dict[str, tuple[str, ...]] | None = None
     cache = env.cache
     for path in policy.defines:
         if path in cache:
@@ -172,11 +201,25 @@ def _values(policy: CompiledPolicy, env: Env, missing: dict[str, None]) -> dict[
             try:
                 value = value_of(env, path)
             except MissingFact as exc:
-                missing[exc.path] = None
+                if unresolved is None:
+                    unresolved = {}
+                unresolved[path] = exc.paths
                 continue
         if value is not _ABSENT:
             out[path] = value
+    if unresolved is not None:
+        raise _Unresolved(out, unresolved)
     return out
+
+
+def _shown_values_needed(policy: CompiledPolicy, shown: tuple[Reason, ...], unresolved: dict[str, tuple[str, ...]],
+                         missing: dict[str, None]) -> None:
+    """A value a reason or warning of the decision shows in its message is needed: the facts it
+    lacks go to `missing` (the message would otherwise read “(not given)” for a computed value)."""
+    for reason in shown:
+        for path in policy.rule_index[reason.rule].placeholder_defines:
+            for fact in unresolved.get(path, ()):
+                missing[fact] = None
 
 
 _ABSENT = object()
@@ -247,7 +290,14 @@ def _placeholder(policy: CompiledPolicy, path: str, env: Env, lang: str) -> str:
     return rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
 
 
-def _missing_error(policy: CompiledPolicy, missing: dict[str, None]) -> PolicyDslError:
+def _missing_error(policy: CompiledPolicy, missing: dict[str, None],
+                   unresolved: dict[str, tuple[str, ...]] | None = None) -> PolicyDslError:
+    """E.missing_facts naming every fact the decision lacks: those its rules needed, then those its
+    values lacked (the decision failing anyway, one run names them all)."""
+    for facts in (unresolved or {}).values():
+        for fact in facts:
+            missing[fact] = None
+
     def line(path: str, lang: str) -> str:
         label = policy.inputs[path].label
         return f"  - {path}（{label['zh']} / {label['en']}）" if lang == "zh" else f"  - {path} ({label['zh']} / {label['en']})"

@@ -1,6 +1,7 @@
 """A Decision in, the human-readable `--explain` trace out, in Chinese or English."""
 from __future__ import annotations
 
+from policydsl import i18n
 from policydsl.runtime import values as rv
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.program import CompiledPolicy
@@ -40,6 +41,24 @@ def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
             label = policy.defines[path].label[lang]
             shown = rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
             lines.append(f"      {path} ({label}) = {shown}")
+    if decision.unresolved:
+        lines.append("  " + i18n.t("unresolved.heading", lang))
+        for path, facts in decision.unresolved.items():
+            lines.append("      " + i18n.t("unresolved.explain", lang, path=path, label=policy.defines[path].label[lang],
+                                           facts=facts_text(policy, facts, lang)))
     word = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny")}[decision.outcome][0 if zh else 1]
     lines.append(("结果：" if zh else "outcome: ") + word)
     return "\n".join(lines)
+
+
+def facts_text(policy: CompiledPolicy, facts: tuple[str, ...], lang: str) -> str:
+    """Facts by label and id: “基准金额（deposit.base）、…” / “Base amount (deposit.base), …”."""
+    return i18n.t("unresolved.sep", lang).join(
+        i18n.t("unresolved.fact", lang, label=policy.inputs[path].label[lang], path=path) for path in facts)
+
+
+def unresolved_lines(decision: Decision, policy: CompiledPolicy, lang: str) -> list[str]:
+    """One line per value the decision could not compute, with the facts it needs:
+    “未能计算 应缴保证金：缺少 基准金额（deposit.base）” / “Not computed: Deposit required, needs …”."""
+    return [i18n.t("unresolved.line", lang, label=policy.defines[path].label[lang],
+                   facts=facts_text(policy, facts, lang)) for path, facts in decision.unresolved.items()]

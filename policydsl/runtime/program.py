@@ -27,9 +27,21 @@ def split_template(template: str) -> tuple[tuple[str, str | None], ...]:
 
 
 class MissingFact(Exception):
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.path = path
+    """Facts an evaluation needs and was not given: `paths` names each one found, in the order the
+    evaluation met them (`path` is the first). An operator whose operands both lack facts names the
+    facts of both (`joined`)."""
+
+    def __init__(self, *paths: str) -> None:
+        super().__init__(*paths)
+        self.paths = paths
+
+    @property
+    def path(self) -> str:
+        return self.paths[0]
+
+    def joined(self, other: "MissingFact") -> "MissingFact":
+        """The facts of both, each once, these first."""
+        return MissingFact(*dict.fromkeys((*self.paths, *other.paths)))
 
 
 @attrs.define(slots=True, init=False)
@@ -123,6 +135,7 @@ class CompiledRule:
     exception_to: tuple[str, ...]
     source: Mapping[str, str] | None
     reads: frozenset[str]
+    placeholder_defines: tuple[str, ...] = ()  # the defines its message shows: a firing needs their values
     message_parts: Mapping[str, tuple[tuple[str, str | None], ...]] = attrs.field(init=False, repr=False, eq=False)
     # the Reason every firing gives when the message has no placeholders (it then reads no facts)
     static_reason: Reason | None = attrs.field(init=False, repr=False, eq=False)
