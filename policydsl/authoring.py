@@ -917,14 +917,23 @@ def explain_code(code: str | None, list_codes: bool, lang: str | None) -> None:
 # ------------------------------------------------------------------ init: a new rule book that passes out of the box
 SCAFFOLD: dict[str, str] = {
     "policies/common.policy": """\
-# 共享声明：多条政策共用的单位与枚举。只能写 unit 和 enum。
-# Shared declarations: units and enums used by several policies. Only `unit` and `enum` belong here.
+# 共享声明：多条政策共用的单位与枚举。只能写 unit、enum 和 entity。
+# Shared declarations: units and enums used by several policies. Only `unit`, `enum` and `entity` belong here.
 
 unit follower "人" / "followers"
 
 enum account_kind "账号类型" / "Account type"
   value personal "个人账号" / "Personal account"
   value enterprise "企业号" / "Enterprise account"
+""",
+    "policies/vocabulary.policy": """\
+# 词汇表：规则书读取的每个事实，按实体声明一次（编号、类型、单位、中英文标签）。政策直接使用，不必再声明。
+# The vocabulary: every fact the rule book reads, declared once per entity (id, type, unit, labels).
+# Policies read these facts by id without declaring them again.
+
+entity account "抖音账号" / "Douyin account"
+  fact kind: account_kind "账号类型" / "Account type"
+  fact fans: count "粉丝数" / "Followers" unit follower
 """,
     "policies/example.policy": """\
 # 示例政策：个人账号粉丝数达到 1000 人才能开通购物车。照着它写你自己的规则。
@@ -936,9 +945,8 @@ policy example
   source "example.txt" quote "个人账号粉丝数达到1000人，方可开通购物车。"
   effective from 2024-01-01
 
-# ---------------------------------------------------------------- facts / 事实
-input account.kind: account_kind "账号类型" / "Account type"
-input account.fans: count "粉丝数" / "Followers" unit follower
+# 事实（account.kind、account.fans）在 vocabulary.policy 中声明。
+# The facts (account.kind, account.fans) are declared in vocabulary.policy.
 
 # ---------------------------------------------------------------- values / 取值
 define example.min_fans: count "粉丝门槛" / "Follower threshold" unit follower
@@ -1002,6 +1010,7 @@ assume enterprise_unlimited "原文只对个人账号设粉丝门槛，本政策
 由 `policydsl init` 创建。/ Created by `policydsl init`.
 
 - `policies/common.policy`：共享的单位与枚举 / shared units and enums
+- `policies/vocabulary.policy`：词汇表，每个事实声明一次 / the vocabulary: every fact declared once
 - `policies/example.policy`：示例政策 / the example policy
 - `sources/example.txt`：政策引用的来源文件 / the source document the policy quotes
 - `features/example.zh.feature`：中文 Gherkin 特性文件 / a Chinese Gherkin feature
@@ -1012,6 +1021,7 @@ policydsl test features --coverage 100          # 运行特性文件，要求规
 policydsl verify                                # 用求解器证明 property / prove the properties with the solver
 policydsl docs                                  # 渲染双语手册到 generated_docs/ / render the bilingual handbook
 echo '{"account": {"kind": "personal", "fans": 999}}' | policydsl eval example --facts - --at 2024-06-01
+echo '{"account": {"kind": "personal", "fans": 999}}' | policydsl eval --book --facts - --at 2024-06-01
 policydsl explain-code P0201                    # 解释一个诊断代码 / explain a diagnostic code
 ```
 """,

@@ -19,14 +19,14 @@ def test_init_then_check_test_and_docs_all_pass(tmp_path: Path) -> None:
     book = tmp_path / "book"
     created = run("init", str(book), cwd=tmp_path)
     assert (created.returncode, created.stderr) == (0, "")
-    assert created.stdout.splitlines()[0] == f"created a rule book in {book} (5 files). Next:"
+    assert created.stdout.splitlines()[0] == f"created a rule book in {book} (6 files). Next:"
     assert sorted(p.relative_to(book).as_posix() for p in book.rglob("*") if p.is_file()) == [
         "README.md", "features/example.zh.feature", "policies/common.policy", "policies/example.policy",
-        "sources/example.txt"]
+        "policies/vocabulary.policy", "sources/example.txt"]
     assert (book / "features/example.zh.feature").read_text(encoding="utf-8").startswith("# language: zh-CN\n")
 
     check = run("check", "policies", "--sources", "sources", cwd=book)
-    assert (check.returncode, check.stdout) == (0, "checked 2 file(s), 1 polic(ies): no problems\n")
+    assert (check.returncode, check.stdout) == (0, "checked 3 file(s), 1 polic(ies): no problems\n")
 
     test = run("test", "features", "--coverage", "100", "-q", cwd=book)
     assert test.returncode == 0, test.stdout + test.stderr
@@ -47,6 +47,10 @@ def test_init_then_check_test_and_docs_all_pass(tmp_path: Path) -> None:
                               text=True, encoding="utf-8", timeout=120)
     assert decision.stdout.splitlines()[:2] == ["Example: shopping cart opening @ 2024-06-01: deny",
                                                 "  - [fans_below_threshold] 999 followers, below 1,000"]
+    whole = subprocess.run([str(CLI), "eval", "--book", "--facts", "-", "--at", "2024-06-01", "--lang", "en"],
+                           cwd=book, input='{"account": {"kind": "personal", "fans": 1000}}', capture_output=True,
+                           text=True, encoding="utf-8", timeout=120)
+    assert (whole.returncode, whole.stdout.splitlines()[0]) == (0, "The whole book @ 2024-06-01: allow")
 
 
 def test_the_scaffold_readme_names_the_commands() -> None:
@@ -69,7 +73,7 @@ def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:
 def test_init_into_an_existing_empty_folder_and_onto_a_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert run("init", str(empty), "--lang", "zh", cwd=tmp_path).stdout.startswith(f"已在 {empty} 创建规则库（5 个文件）")
+    assert run("init", str(empty), "--lang", "zh", cwd=tmp_path).stdout.startswith(f"已在 {empty} 创建规则库（6 个文件）")
     a_file = tmp_path / "file.txt"
     a_file.write_text("", encoding="utf-8")
     result = run("init", str(a_file), cwd=tmp_path)
