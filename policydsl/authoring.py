@@ -54,6 +54,8 @@ REAL = 'input account.real_name: bool "实名认证" / "Real-name verified"\n'
 KIND = ('input account.kind: account_kind "账号类型" / "Account type"\n'
         'input account.business_licence: bool "营业执照" / "Business licence"\n')
 SRC = '  source "doc.txt" quote "1000粉丝"\n'
+CONS_RULE = ('\nrule fans "粉丝门槛" / "Follower threshold"\n  require account.fans >= 1000\n'
+             '    else deny fans_low "粉丝不足" / "Too few followers"\n')
 ENTITY = 'entity account "抖音账号" / "Douyin account"\n  fact fans: count "粉丝数" / "Followers"\n\n'
 SHIP_MODE = ('enum ship_mode "发货模式" / "Shipping mode"\n  value spot "现货" / "Spot goods"\n'
              '  value presale "预售" / "Pre-sale"\n\n'
@@ -408,6 +410,16 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         '  value mode_presale "预售" / "Pre-sale"\n\n' + _head(),
         'enum ship_mode "发货模式" / "Shipping mode"\n  value spot "现货" / "Spot goods"\n'
         '  value presale "预售" / "Pre-sale"\n\n' + _head()),
+    "P0216": _entry(
+        ("未知的后果种类", "Unknown consequence kind"),
+        ("`consequence` 后面的种类不是 demotion（降权）、restriction（限制）、suspension（暂停）、ban（封禁）、deduction（扣除）之一；"
+         "property 中的 `consequence(种类)` 也一样。",
+         "The kind after `consequence` is not one of demotion, restriction, suspension, ban or deduction; the same "
+         "goes for `consequence(KIND)` in a property."),
+        ("调用方按种类区分处罚的轻重；拼错的种类无法被识别。",
+         "Callers tell sanctions apart by their kind; a misspelt kind would never be recognised."),
+        _head() + FANS + CONS_RULE + '  consequence demote for 7 days "降权7天" / "Demoted for 7 days"\n' + SRC,
+        _head() + FANS + CONS_RULE + '  consequence demotion for 7 days "降权7天" / "Demoted for 7 days"\n' + SRC),
     "P0209": _entry(
         ("没有被提到的枚举值", "Enum value nothing mentions"),
         ("某个枚举被政策使用，但它的这个取值没有出现在任何规则、表、取值或 property 中（信息，不算问题；"
@@ -428,6 +440,23 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         '  source "doc.txt" quote "48小时"\n',
         check="notes"),
     # ---- types
+    "P0308": _entry(
+        ("后果的期限或金额类型不对", "A consequence's period or amount has the wrong type"),
+        ("`for` 后面要写时长（7 days、6 months、3 working days），`until` 后面要写日期，`amount` 后面要写金额。",
+         "`for` takes a duration (7 days, 6 months, 3 working days), `until` a date, and `amount` an amount of money."),
+        ("后果的结束日期由评估日期加上时长算出，金额以精确小数给出；类型不对就无法计算。",
+         "A consequence's end is the evaluation date plus its duration, and its amount an exact decimal; the wrong type "
+         "cannot be computed."),
+        _head() + FANS + CONS_RULE + '  consequence demotion for 7 "降权7天" / "Demoted for 7 days"\n' + SRC,
+        _head() + FANS + CONS_RULE + '  consequence demotion for 7 days "降权7天" / "Demoted for 7 days"\n' + SRC),
+    "P0309": _entry(
+        ("扣除没有金额", "A deduction without an amount"),
+        ("种类为 deduction 的后果必须用 `amount` 写明扣除多少。",
+         "A consequence of kind deduction must say with `amount` how much is deducted."),
+        ("扣除就是一笔钱；没有金额，调用方无法知道扣了多少，退还时也算不出剩余。",
+         "A deduction is a sum of money; without it a caller cannot tell how much was taken, nor what is left to refund."),
+        _head() + FANS + CONS_RULE + '  consequence deduction "扣罚保证金" / "Deposit deducted"\n' + SRC,
+        _head() + FANS + CONS_RULE + '  consequence deduction amount ¥500 "扣罚保证金" / "Deposit deducted"\n' + SRC),
     "P0301": _entry(
         ("类型不匹配", "Type mismatch"),
         ("运算符两边的类型不能组合，例如计数与文本比较、金额加日期。",

@@ -158,7 +158,7 @@ _KEYWORDS = {"row", "and", "or", "not", "in", "when", "require", "to", "from", "
              "for", "priority", "columns", "hit", "value", "title", "implements", "source", "quote", "effective",
              "exception", "supersedes", "else", "phase", "unit", "set", "of", "policy", "enum", "input",
              "define", "rule", "table", "rollout", "assume", "note", "allow", "deny", "warn", "property", "expect",
-             "entity", "fact", "applies"}
+             "entity", "fact", "applies", "consequence", "amount", "permanent"}
 
 # Clause keywords of each declaration: each starts a new line (indent) when met outside brackets.
 _CLAUSES: dict[type, dict[str, int]] = {
@@ -169,7 +169,7 @@ _CLAUSES: dict[type, dict[str, int]] = {
     ast.InputDecl: {},
     ast.DefineDecl: {"=": 2, "source": 2},
     ast.RuleDecl: {"effective": 2, "exception": 2, "supersedes": 2, "when": 2, "implements": 2, "require": 2,
-                   "else": 4, "allow": 2, "deny": 2, "warn": 2, "source": 2},
+                   "else": 4, "allow": 2, "deny": 2, "warn": 2, "source": 2, "consequence": 2},
     ast.TableDecl: {"hit": 2, "columns": 2, "row": 2},
     ast.RolloutDecl: {"key": 2, "phase": 2},
     ast.AssumeDecl: {"about": 2, "source": 2},
@@ -201,7 +201,8 @@ def _join(parts: list[tuple[str, str]]) -> str:
 def _exprs_of(item: object) -> list[object]:
     """The top-level expressions of a declaration (each printed from the AST)."""
     if isinstance(item, ast.RuleDecl):
-        return [e for e in (item.scope, item.body.condition) if e is not None]
+        return [e for e in (item.scope, item.body.condition, *(x for c in item.consequences for x in (c.end, c.amount)))
+                if e is not None]
     if isinstance(item, ast.DefineDecl):
         return [e for c in item.cases for e in (c.expr, c.when) if e is not None]
     if isinstance(item, ast.PropertyDecl):

@@ -34,6 +34,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "kind.fact": {"zh": "事实", "en": "fact"},
     "kind.entity": {"zh": "实体", "en": "entity"},
     "field.facts": {"zh": "事实", "en": "facts"},
+    "field.consequence": {"zh": "后果", "en": "consequence"},
     "field.readers": {"zh": "读取它的政策", "en": "read by"},
     "field.nobody": {"zh": "（尚无政策读取）", "en": "(no policy reads it yet)"},
     "kind.define": {"zh": "取值", "en": "value"},
@@ -92,7 +93,8 @@ KEYWORDS = ("policy", "title", "implements", "source", "quote", "effective", "fr
             "any", "all", "for", "in", "not", "and", "or", "row", "columns", "rollout", "key", "phase", "ramp",
             "assume", "note", "about", "set", "of", "today", "covered", "not_open", "count", "number", "money",
             "percent", "bool", "text", "date", "days", "months", "working", "property", "expect", "entity", "fact",
-            "applies")
+            "applies", "consequence", "amount", "permanent", "demotion", "restriction", "suspension", "ban",
+            "deduction")
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -381,10 +383,12 @@ def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
         decl = policy.rule(name).decl
         eff = decl.effective
         body = decl.body
+        consequences = [f"- {s('field.consequence', lang)}: `{c.span.text.split(chr(34))[0].strip()}` — "
+                        f"{c.text.zh} / {c.text.en}" for c in decl.consequences]
         return "\n".join([*_header("rule", name, decl.label, lang),
                           f"- {s('field.effective', lang)}: {_period(eff.start if eff else None, eff.end if eff else None, lang)}",
                           f"- {s('field.outcome', lang)}: `{body.outcome} {body.code.value}` — {body.message.zh} / {body.message.en}",
-                          *_quotes(decl.sources, lang)])
+                          *consequences, *_quotes(decl.sources, lang)])
     if kind == "table":
         decl = policy.tables[name].decl
         params = ", ".join(f"{p.name.value}: {p.type.span.text}" for p in decl.params)

@@ -406,7 +406,9 @@ def test_diff_on_a_sample_tells_a_value_not_computed_from_one_absent(tmp_path):
     guard = "  = ¥0 when violation.late_orders == 0\n"
     assert text.count(guard) == 1
     path.write_text(text.replace(guard, ""), encoding="utf-8")  # the book before: the fine is always read
-    record = {"id": "r1", "policy": "deposit.stage", "at": "2023-06-01", "facts": {**STAGE, "violation.late_orders": 0}}
+    # an insurance request: no rule reads the deductions, so the old book leaves them uncomputed
+    facts = {**STAGE, "deposit": {**STAGE["deposit"], "request": "insurance_replacement"}, "violation.late_orders": 0}
+    record = {"id": "r1", "policy": "deposit.stage", "at": "2023-06-01", "facts": facts}
     sample = tmp_path / "sample.jsonl"
     sample.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "policydsl.cli", "diff", str(old), str(POLICIES), "--sample",

@@ -235,27 +235,31 @@ property low_conversion_denied "点击转化率低于 3% 即拒绝" / "A click c
     assert decision["values"]["metrics.conversion_grade"] == "alert"
 
 
-def test_false_warning_counterfeit_never_refunded(tmp_path):
-    """A warning never changes the outcome: the counterfeit deduction warns, the refund past the novice period is allowed."""
+def test_false_warning_false_advertising_never_refunded(tmp_path):
+    """A warning never changes the outcome by itself: false advertising deducts half the deposit, and the other
+    half is still refunded past the novice period (after counterfeits, deducted in full, nothing is: a property of
+    the book, counterfeit_leaves_nothing_to_refund)."""
     facts, at, decision = refute(tmp_path, "deposit_stage.policy", "deposit.stage", """
-property counterfeit_never_refunded "售假的店铺一律不退还保证金" / "A shop selling counterfeits never gets its deposit back"
-  when deposit.request == refund_deposit and violation.counterfeit
+property false_advertising_never_refunded "虚假宣传的店铺一律不退还保证金" / "A shop that advertised falsely never gets its deposit back"
+  when deposit.request == refund_deposit and violation.false_advertising
   expect outcome == deny
 """)
     shop = facts["shop"]
-    assert facts["deposit"]["request"] == "refund_deposit" and facts["violation"]["counterfeit"] is True
+    assert facts["deposit"]["request"] == "refund_deposit" and facts["violation"]["false_advertising"] is True
+    assert facts["violation"]["counterfeit"] is False
     # Only the novice period asks for a clean record; the mature period asks for settled orders and the
     # brand period for a warranty letter (assumption refund_conditions_per_stage).
     assert shop["age_days"] > 90
     stage = "mature_period" if shop["age_days"] <= 180 else "brand_period"
     assert shop["orders_settled" if stage == "mature_period" else "warranty_letter"] is True
     assert decision["outcome"] == "allow" and decision["reasons"] == []  # the claim said deny
-    assert "deduct_counterfeit" in codes(decision["warnings"])
+    assert "deduct_false_advertising" in codes(decision["warnings"])
     values = decision["values"]
     assert values["deposit.stage"] == stage and values["deposit.ratio"] == "100%"
     base = money(facts["deposit"]["base"])
     assert money(values["deposit.required"]) == base
-    assert money(values["deposit.counterfeit_deduction"]) == base == money(values["deposit.total_deduction"])
+    assert money(values["deposit.refundable"]) == base - money(values["deposit.total_deduction"]) > 0
+    assert [c["kind"] for c in decision["consequences"]] == ["deduction"] * len(decision["warnings"])
 
 
 # ====================================================================== claims that cannot be computed

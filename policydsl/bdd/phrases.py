@@ -78,6 +78,24 @@ PHRASES: tuple[Phrase, ...] = (
     Phrase(key="no_warnings", kind="then", zh=r"没有警告", en=r"there are no warnings",
            example_zh="那么 没有警告", example_en="Then there are no warnings",
            doc_zh="没有任何警告", doc_en="no warning at all"),
+    Phrase(key="consequence", kind="then", zh=r"后果包含 \"(?P<name>[^\"]+)\"",
+           en=r"the consequences include \"(?P<name>[^\"]+)\"",
+           example_zh="那么 后果包含 \"demotion\"", example_en="Then the consequences include \"demotion\"",
+           doc_zh="决策的后果中有此种类（demotion/restriction/suspension/ban/deduction，或中文名）、规则或代码",
+           doc_en="a consequence of the decision has this kind (demotion/restriction/suspension/ban/deduction, or its "
+                  "Chinese name), rule or code"),
+    Phrase(key="no_consequences", kind="then", zh=r"没有后果", en=r"there are no consequences",
+           example_zh="那么 没有后果", example_en="Then there are no consequences",
+           doc_zh="决策没有任何后果", doc_en="the decision has no consequence at all"),
+    Phrase(key="consequence_until", kind="then", zh=r"后果 \"(?P<name>[^\"]+)\" 至 (?P<date>\d{4}-\d{2}-\d{2})",
+           en=r"the consequence \"(?P<name>[^\"]+)\" lasts until (?P<date>\d{4}-\d{2}-\d{2})",
+           example_zh="那么 后果 \"demotion\" 至 2024-01-04",
+           example_en="Then the consequence \"demotion\" lasts until 2024-01-04",
+           doc_zh="这项后果持续到该日期", doc_en="that consequence lasts until the date"),
+    Phrase(key="consequence_amount", kind="then", zh=r"后果 \"(?P<name>[^\"]+)\" 金额为 (?P<amount>.+)",
+           en=r"the consequence \"(?P<name>[^\"]+)\" amounts to (?P<amount>.+)",
+           example_zh="那么 后果 \"deduction\" 金额为 ¥500", example_en="Then the consequence \"deduction\" amounts to ¥500",
+           doc_zh="这项后果的金额", doc_en="the amount of that consequence"),
     Phrase(key="value", kind="then", zh=r"(?!结果|提示信息|评估)(?P<name>.+?) 为 (?P<value>.+)",
            en=r"(?!the outcome |the message |the reasons |the warnings |the evaluation |the whole book|\")"
               r"(?P<name>.+?) is (?P<value>.+)",
@@ -93,4 +111,5 @@ PHRASES: tuple[Phrase, ...] = (
 # Phrases more specific than the generic `X 为 Y` must be tried first.
 ORDER = ("facts_table", "fact", "evaluate_on", "evaluate_book", "book_outcome", "book_part", "not_applicable",
          "not_in_force", "outcome", "reason", "no_reason", "message", "warning", "no_warning", "no_warnings",
+         "consequence", "no_consequences", "consequence_until", "consequence_amount",
          "fails", "value")

@@ -85,6 +85,22 @@ def step_no_warnings(policydsl_world: World) -> None:
     policydsl_world.expect_no_warnings()
 
 
+def step_consequence(policydsl_world: World, name: str) -> None:
+    policydsl_world.find_consequence(name)
+
+
+def step_no_consequences(policydsl_world: World) -> None:
+    policydsl_world.expect_no_consequences()
+
+
+def step_consequence_until(policydsl_world: World, name: str, date: str) -> None:
+    policydsl_world.expect_consequence_until(name, dt.date.fromisoformat(date))
+
+
+def step_consequence_amount(policydsl_world: World, name: str, amount: str) -> None:
+    policydsl_world.expect_consequence_amount(name, _unquote(amount))
+
+
 def step_value(policydsl_world: World, name: str, value: str) -> None:
     policydsl_world.expect_value(name.strip(), _unquote(value))
 

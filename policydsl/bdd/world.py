@@ -76,6 +76,8 @@ class World:
             lines.append(("决策：" if zh else "decision: ") + f"{d.policy} @ {d.at.isoformat()} → {word}")
             for r in (*d.reasons, *d.warnings):
                 lines.append(f"  - {r.outcome} {r.rule} [{r.code}] {r.message[self.lang]}")
+            for c in d.consequences:
+                lines.append(("  后果：" if zh else "  consequence: ") + json.dumps(c.to_dict(), ensure_ascii=False))
             if d.value_json:
                 lines.append(("取值：" if zh else "values: ") + json.dumps(dict(d.value_json), ensure_ascii=False))
             if d.unresolved:
@@ -218,6 +220,45 @@ class World:
     def expect_no_warnings(self) -> None:
         if self.need_decision().warnings:
             self.fail("期望没有警告", "expected no warnings")
+
+    # ------------------------------------------------------------ consequences
+    def find_consequence(self, name: str):
+        """The first consequence whose kind (id or Chinese name), rule or code is `name`."""
+        from policydsl import i18n
+
+        decision = self.need_decision()
+        for c in decision.consequences:
+            if name in (c.kind, i18n.t(f"consequence.{c.kind}", "zh"), c.rule, c.code):
+                return c
+        shown = ", ".join(f"{c.kind} [{c.code}]" for c in decision.consequences) or "—"
+        self.fail(f"后果中没有 `{name}`（现有：{shown}）", f"no consequence is `{name}` (there are: {shown})")
+
+    def expect_no_consequences(self) -> None:
+        consequences = self.need_decision().consequences
+        if consequences:
+            shown = ", ".join(f"{c.kind} [{c.code}]" for c in consequences)
+            self.fail(f"期望没有后果，实际有：{shown}", f"expected no consequences, got: {shown}")
+
+    def expect_consequence_until(self, name: str, day: dt.date) -> None:
+        c = self.find_consequence(name)
+        if c.until != day:
+            got = c.until.isoformat() if c.until else ("永久" if c.permanent else "无期限"), \
+                c.until.isoformat() if c.until else ("permanent" if c.permanent else "no end date")
+            self.fail(f"期望后果 `{name}` 至 {day.isoformat()}，实际为 {got[0]}",
+                      f"expected the consequence `{name}` to last until {day.isoformat()}, got {got[1]}")
+
+    def expect_consequence_amount(self, name: str, expected: str) -> None:
+        from policydsl.runtime.facts import convert_value
+
+        c = self.find_consequence(name)
+        spec = InputSpec(path=name, kind="money", label={"zh": name, "en": name})
+        want, problem = convert_value(spec, raw_fact(spec, expected))
+        if problem is not None:
+            self.fail(f"无法把“{expected}”读作金额", f"cannot read “{expected}” as money")
+        if c.amount != want:
+            got = {lang: rv.display("money", c.amount, lang, None) if c.amount is not None else "—" for lang in ("zh", "en")}
+            self.fail(f"期望后果 `{name}` 金额为 {expected}，实际为 {got['zh']}",
+                      f"expected the consequence `{name}` to amount to {expected}, got {got['en']}")
 
     def expect_failure(self, text: str) -> None:
         if self.error is None:

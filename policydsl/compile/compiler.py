@@ -13,7 +13,7 @@ from policydsl.runtime import calendar as cal
 from policydsl.runtime import exact, rollout as ro
 from policydsl.runtime.evaluate import _ABSENT, require_value
 from policydsl.runtime.facts import InputSpec
-from policydsl.runtime.program import (PLACEHOLDER, CompiledCase, CompiledDefine, CompiledPolicy, CompiledProperty,
+from policydsl.runtime.program import (PLACEHOLDER, CompiledCase, CompiledConsequence, CompiledDefine, CompiledPolicy, CompiledProperty,
                                        CompiledRule, Env, Fn, MissingFact)
 from policydsl.runtime.values import NOT_OPEN
 from policydsl.semantics.model import Model, Policy, Table
@@ -91,7 +91,11 @@ class PolicyCompiler:
             reads=self._reads(*[e for e in (decl.scope, body.condition) if e is not None]),
             placeholder_defines=tuple(path for path in self.policy.defines
                                       if any(path == m.group(1) for text in (body.message.zh, body.message.en)
-                                             for m in PLACEHOLDER.finditer(text))))
+                                             for m in PLACEHOLDER.finditer(text))),
+            consequences=tuple(CompiledConsequence(
+                kind=c.kind.value, period=c.period, end=self.guarded(c.end) if c.end is not None else None,
+                amount=self.guarded(c.amount) if c.amount is not None else None, text=c.text.as_dict())
+                for c in decl.consequences))
 
     # ------------------------------------------------------------ static reads
     def _reads(self, *exprs: ast.Expr, seen: set[str] | None = None) -> frozenset[str]:
@@ -305,6 +309,9 @@ class PolicyCompiler:
         if name == "fires" and name not in self.tables:
             rule = e.args[0].path  # type: ignore[union-attr]
             return lambda env: any(ev.rule == rule and ev.status == "fired" for ev in env.decision.trace)
+        if name == "consequence" and name not in self.tables:
+            kind = e.args[0].path  # type: ignore[union-attr]
+            return lambda env: any(c.kind == kind for c in env.decision.consequences)
         args = tuple(self.guarded(a) for a in e.args)
         if name in self.tables:
             lookup = self.tables[name]
@@ -533,7 +540,7 @@ def phase_specs(decl: ast.RolloutDecl) -> tuple[ro.PhaseSpec, ...]:
 
 def reads_decision(expr: ast.Expr) -> bool:
     """Whether a property expression reads the decision (`outcome`, `fires(rule)`)."""
-    return any(isinstance(n, ast.OutcomeRef) or (isinstance(n, ast.Call) and n.func.value == "fires")
+    return any(isinstance(n, ast.OutcomeRef) or (isinstance(n, ast.Call) and n.func.value in ("fires", "consequence"))
                for n in _walk(expr))
 
 

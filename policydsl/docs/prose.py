@@ -321,6 +321,10 @@ class Renderer:
             return self.template("x.table", table=label, args=args)
         if self._fired_rule(expr) is not None:
             return self._fires(expr)
+        if name == "consequence" and len(expr.args) == 1 and \
+                self.model.refs.get(id(expr.args[0]), ("", ""))[0] == "consequence":
+            kind = self.model.refs[id(expr.args[0])][1]
+            return self.template("x.consequence", kind=(Seg(self.t(f"consequence.{kind}"), "value"),))
         if name in BUILTINS and len(expr.args) in (1, 2):
             parts = dict(zip(("a", "b"), (self.expr(a) for a in expr.args)))
             return self.template(BUILTINS[name], **parts)

@@ -176,9 +176,33 @@ class PolicyView:
             "implements": [inventory_link(n.value) for n in decl.implements],
             "sources": [self.quote(src) for src in decl.sources],
             "assumptions": self.assumptions_about(rule.name),
+            "consequences": [self.consequence(c) for c in decl.consequences],
         }
         self.prose.period = (None, None)
         return view
+
+    def consequence(self, c: ast.Consequence) -> tuple[Seg, ...]:
+        """`降权（7 天）：降权7天` — the kind, its period or amount, and its text."""
+        out: list[Seg] = [Seg(self.t(f"consequence.{c.kind.value}"), "value")]
+        detail: list[tuple[Seg, ...]] = []
+        if c.period == "for" and c.end is not None:
+            detail.append((Seg(self.t("consequence.for")), *self.prose.expr(c.end)))
+        elif c.period == "until" and c.end is not None:
+            detail.append((Seg(self.t("consequence.until")), *self.prose.expr(c.end)))
+        elif c.period == "permanent":
+            detail.append((Seg(self.t("consequence.permanent")),))
+        if c.amount is not None:
+            detail.append((Seg(self.t("consequence.amount")), *self.prose.expr(c.amount)))
+        if detail:
+            out.append(Seg(self.t("consequence.open")))
+            for i, part in enumerate(detail):
+                if i:
+                    out.append(Seg(self.t("x.list_sep")))
+                out.extend(part)
+            out.append(Seg(self.t("consequence.close")))
+        out.append(Seg(self.t("example.colon")))
+        out.extend(self.message(c.text))
+        return tuple(out)
 
     def property_view(self, prop: ast.PropertyDecl) -> dict:
         """A property in plain language: "for every set of facts and every day where PREMISE: CLAIM"."""

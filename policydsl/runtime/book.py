@@ -80,6 +80,8 @@ class BookDecision:
             "warned": [p.policy for p in decided if p.decision.warnings],  # type: ignore[union-attr]
             "not_applicable": self._ids("not_applicable"), "not_in_force": self._ids("not_in_force"),
             "errors": self.errors,
+            "consequences": [{"policy": p.policy, **c.to_dict()} for p in decided
+                             for c in p.decision.consequences],  # type: ignore[union-attr]
             "values": {p.policy: p.decision.value_json for p in decided if p.decision.values},  # type: ignore[union-attr]
         }
 

@@ -58,6 +58,7 @@ class Reason:
     outcome: str
     message: Mapping[str, str]
     source: Mapping[str, str] | None
+    consequences: tuple["Consequence", ...] = ()  # what the rule does beyond its outcome
 
     def to_dict(self) -> dict:
         return {"rule": self.rule, "code": self.code, "message": dict(self.message),
@@ -65,11 +66,40 @@ class Reason:
 
 
 def make_reason(rule: str, code: str, outcome: str, message: Mapping[str, str],
-                source: Mapping[str, str] | None) -> Reason:
+                source: Mapping[str, str] | None, consequences: tuple["Consequence", ...] = ()) -> Reason:
     """`Reason(rule=..., ...)`, faster."""
     reason = _new(Reason)
-    _set(reason, "__dict__", {"rule": rule, "code": code, "outcome": outcome, "message": message, "source": source})
+    fields = {"rule": rule, "code": code, "outcome": outcome, "message": message, "source": source}
+    if consequences:  # most reasons have none and read the class's empty default
+        fields["consequences"] = consequences
+    _set(reason, "__dict__", fields)
     return reason
+
+
+Reason.consequences = ()  # type: ignore[misc]
+
+
+@attrs.frozen(kw_only=True)
+class Consequence:
+    """What a fired rule does beyond its outcome (an obligation): a demotion, restriction, suspension,
+    ban or deduction, until a date (the decision's date plus the rule's duration, or a date it names)
+    or for good, for an amount, with zh/en text."""
+
+    rule: str
+    code: str
+    kind: str  # demotion | restriction | suspension | ban | deduction
+    until: dt.date | None
+    permanent: bool
+    amount: Any  # Decimal money, or None
+    message: Mapping[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        from policydsl.runtime.values import to_json
+
+        return {"rule": self.rule, "code": self.code, "kind": self.kind,
+                "until": self.until.isoformat() if self.until else None, "permanent": self.permanent,
+                "amount": to_json("money", self.amount) if self.amount is not None else None,
+                "message": dict(self.message)}
 
 
 @attrs.frozen(kw_only=True)
@@ -101,6 +131,11 @@ class Decision:
     unresolved: Mapping[str, tuple[str, ...]] = NO_UNRESOLVED
 
     @property
+    def consequences(self) -> tuple[Consequence, ...]:
+        """The consequences of every rule whose reason or warning the decision gives, in that order."""
+        return tuple(c for r in (*self.reasons, *self.warnings) for c in r.consequences)
+
+    @property
     def value_json(self) -> dict[str, Any]:
         """The values as decision JSON shows them: money and percentages as strings, dates ISO."""
         from policydsl.runtime.values import to_json
@@ -116,6 +151,9 @@ class Decision:
             out["unresolved"] = {path: list(facts) for path, facts in self.unresolved.items()}
         out["reasons"] = [r.to_dict() for r in self.reasons]
         out["warnings"] = [w.to_dict() for w in self.warnings]
+        consequences = self.consequences
+        if consequences:  # only when a rule gave some: every other decision's JSON is unchanged
+            out["consequences"] = [c.to_dict() for c in consequences]
         return out
 
 

@@ -7,7 +7,9 @@ from typing import Any, Mapping
 
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import values as rv
-from policydsl.runtime.decision import Decision, LazyText, Reason, TraceEvent, make_decision, make_reason
+from policydsl.runtime import calendar as cal
+from policydsl.runtime.decision import (Consequence, Decision, LazyText, Reason, TraceEvent, make_decision,
+                                        make_reason)
 from policydsl.runtime.program import CompiledPolicy, CompiledRule, Env, MissingFact
 
 
@@ -66,7 +68,7 @@ def _decide(policy: CompiledPolicy, env: Env, trace: bool) -> Decision:
         if status == "fired":
             if hits is not None:
                 hits.add(f"rule:{rule.name}:fired")
-            reason = rule.static_reason or _reason(policy, rule, env)
+            reason = rule.static_reason or _reason(policy, rule, env, missing)
             (reasons if rule.outcome == "deny" else warnings if rule.outcome == "warn" else allows).append(reason)
         elif hits is not None and status == "satisfied":
             hits.add(f"rule:{rule.name}:passed")
@@ -115,7 +117,12 @@ def _decide_fast(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date) 
                 for path in exc.paths:  # the rest still runs, so one evaluation names every missing fact
                     missing[path] = None
                 continue
-            reason = rule.static_reason or _reason(policy, rule, env)
+            if rule.static_reason is not None:
+                reason = rule.static_reason
+            else:
+                if missing is None:
+                    missing = {}
+                reason = _reason(policy, rule, env, missing)
             outcome = rule.outcome
             if outcome == "deny":
                 reasons.append(reason)
@@ -261,10 +268,36 @@ def require_value(env: Env, path: str) -> Any:
     return value
 
 
-def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env) -> Reason:
+def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env, missing: dict[str, None]) -> Reason:
+    """The reason (or warning) a fired rule gives, with its consequences; a fact a consequence needs
+    and lacks goes into `missing`: the rule fired, so the decision needs it."""
     parts = rule.message_parts
     message = LazyText.of(lambda lang: _fill(policy, parts[lang], env, lang))
-    return make_reason(rule.name, rule.code, rule.outcome, message, rule.source)
+    consequences = _consequences(policy, rule, env, missing) if rule.consequences else ()
+    return make_reason(rule.name, rule.code, rule.outcome, message, rule.source, consequences)
+
+
+def _consequences(policy: CompiledPolicy, rule: CompiledRule, env: Env,
+                  missing: dict[str, None]) -> tuple[Consequence, ...]:
+    out = []
+    for c in rule.consequences:
+        try:
+            until = None
+            if c.period == "for":
+                amount, unit = c.end(env)  # type: ignore[misc]
+                until = cal.add_duration(env.at, amount, unit)
+            elif c.period == "until":
+                until = c.end(env)  # type: ignore[misc]
+            amount = c.amount(env) if c.amount is not None else None
+        except MissingFact as exc:
+            for path in exc.paths:
+                missing[path] = None
+            continue
+        parts = c.parts
+        text = LazyText.of(lambda lang, parts=parts: _fill(policy, parts[lang], env, lang))
+        out.append(Consequence(rule=rule.name, code=rule.code, kind=c.kind, until=until,
+                               permanent=c.period == "permanent", amount=amount, message=text))
+    return tuple(out)
 
 
 def _fill(policy: CompiledPolicy, parts: tuple[tuple[str, str | None], ...], env: Env, lang: str) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from policydsl import i18n
 from policydsl.runtime import values as rv
-from policydsl.runtime.decision import Decision
+from policydsl.runtime.decision import Consequence, Decision
 from policydsl.runtime.program import CompiledPolicy
 
 STATUS = {
@@ -48,6 +48,8 @@ def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
                                            facts=facts_text(policy, facts, lang)))
     word = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny")}[decision.outcome][0 if zh else 1]
     lines.append(("结果：" if zh else "outcome: ") + word)
+    if decision.consequences:
+        lines += ["  " + consequence_line(c, lang) for c in decision.consequences]
     return "\n".join(lines)
 
 
@@ -62,3 +64,16 @@ def unresolved_lines(decision: Decision, policy: CompiledPolicy, lang: str) -> l
     “未能计算 应缴保证金：缺少 基准金额（deposit.base）” / “Not computed: Deposit required, needs …”."""
     return [i18n.t("unresolved.line", lang, label=policy.defines[path].label[lang],
                    facts=facts_text(policy, facts, lang)) for path, facts in decision.unresolved.items()]
+
+
+def consequence_line(c: Consequence, lang: str) -> str:
+    """`后果 [code] 降权，至 2024-01-04：降权7天` / `consequence [code] demotion, until 2024-01-04: …`."""
+    parts = [i18n.t(f"consequence.{c.kind}", lang)]
+    if c.until is not None:
+        parts.append(i18n.t("consequence.until", lang, date=c.until.isoformat()))
+    if c.permanent:
+        parts.append(i18n.t("consequence.permanent", lang))
+    if c.amount is not None:
+        parts.append(i18n.t("consequence.amount", lang, amount=rv.display("money", c.amount, lang, None)))
+    sep, colon = ("，", "：") if lang == "zh" else (", ", ": ")
+    return f"{i18n.t('consequence.title', lang)} [{c.code}] {sep.join(parts)}{colon}{c.message[lang]}"

@@ -120,6 +120,21 @@ def _segments(periods: list[tuple[dt.date | None, dt.date | None]]) -> tuple[tup
 
 
 @attrs.frozen(kw_only=True)
+class CompiledConsequence:
+    """A rule's consequence, compiled: `end` gives the duration (`for`) or the date (`until`)."""
+
+    kind: str
+    period: str | None  # for | until | permanent
+    end: Fn | None
+    amount: Fn | None
+    text: Mapping[str, str]
+    parts: Mapping[str, tuple[tuple[str, str | None], ...]] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "parts", {lang: split_template(t) for lang, t in self.text.items()})
+
+
+@attrs.frozen(kw_only=True)
 class CompiledRule:
     name: str
     label: Mapping[str, str]
@@ -136,6 +151,7 @@ class CompiledRule:
     source: Mapping[str, str] | None
     reads: frozenset[str]
     placeholder_defines: tuple[str, ...] = ()  # the defines its message shows: a firing needs their values
+    consequences: tuple[CompiledConsequence, ...] = ()
     message_parts: Mapping[str, tuple[tuple[str, str | None], ...]] = attrs.field(init=False, repr=False, eq=False)
     # the Reason every firing gives when the message has no placeholders (it then reads no facts)
     static_reason: Reason | None = attrs.field(init=False, repr=False, eq=False)
@@ -146,7 +162,7 @@ class CompiledRule:
         object.__setattr__(self, "message_parts", parts)
         object.__setattr__(self, "requires", self.kind == "require")
         static = None
-        if all(len(p) == 1 and p[0][1] is None for p in parts.values()):
+        if not self.consequences and all(len(p) == 1 and p[0][1] is None for p in parts.values()):
             static = make_reason(self.name, self.code, self.outcome, self.message, self.source)
         object.__setattr__(self, "static_reason", static)
 

@@ -22,6 +22,9 @@ INVENTORY_ID = re.compile(r"^R\d{3}\.\d+$")
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 PLACEHOLDER = re.compile(r"\{([^{}\s]+)\}")
 STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+CONSEQUENCE_KINDS = ("demotion", "restriction", "suspension", "ban", "deduction")
+"""What a fired rule may do beyond its outcome: 降权 (traffic demotion), 限制 (a right restricted), 暂停
+(suspended for a time), 封禁 (banned), 扣除 (an amount deducted)."""
 BUILTINS: dict[str, tuple[tuple[Type, ...], Type]] = {
     "days_between": ((ty.DATE, ty.DATE), ty.COUNT),
     "next_half_month": ((ty.DATE,), ty.DATE),
@@ -418,6 +421,8 @@ class Checker:
             self._condition(build, rule.body.condition)
         self._check_text(rule.body.message)
         self._check_placeholders(build, rule.body.message)
+        for consequence in rule.consequences:
+            self._check_consequence(build, consequence)
         for target in (*rule.exception_to, rule.supersedes):
             if target is not None and target.value not in build.rules:
                 self._undefined(build, target, [(r, ()) for r in build.rules])
@@ -428,6 +433,25 @@ class Checker:
             if ident.value not in declared:
                 self.err("P0706", ident.span, id=ident.value, policy=build.decl.id.value)
         self._check_sources(rule.sources)
+
+    def _check_consequence(self, build: _PolicyBuild, c: ast.Consequence) -> None:
+        """A known kind; `for` a duration, `until` a date, `amount` money; a deduction says how much."""
+        if c.kind.value not in CONSEQUENCE_KINDS:
+            hint = suggest(c.kind.value, [(k, ()) for k in CONSEQUENCE_KINDS])
+            self.bag.add(dg.make("P0216", c.kind.span, name=c.kind.value, hint_args={"suggestion": hint} if hint else None,
+                                 kinds=", ".join(CONSEQUENCE_KINDS)))
+        wanted = [(c.end, {"for": "duration", "until": "date"}.get(c.period or ""), c.period),
+                  (c.amount, "money", "amount")]
+        for expr, kind, clause in wanted:
+            if expr is None:
+                continue
+            found = self._expr(build, expr, Type(kind) if kind != "duration" else None)
+            if found is not None and found.kind != kind:
+                self.err("P0308", expr.span, clause=clause, expected=Type(kind).display(), found=found.display())
+        if c.kind.value == "deduction" and c.amount is None:
+            self.err("P0309", c.kind.span)
+        self._check_text(c.text)
+        self._check_placeholders(build, c.text)
 
     def _check_sources(self, sources: Iterable[ast.SourceRef]) -> None:
         for source in sources:
@@ -686,6 +710,8 @@ class Checker:
         name = expr.func.value
         if name == "fires" and name not in build.tables:
             return self._fires(build, expr)
+        if name == "consequence" and name not in build.tables:
+            return self._has_consequence(build, expr)
         if name in build.tables:
             table = build.tables[name]
             params, result = table.param_types, table.result
@@ -722,6 +748,23 @@ class Checker:
             self._undefined(build, arg, [(r, ()) for r in build.rules], name=getattr(arg, "path", arg.span.text))
             return None
         self.refs[id(arg)] = ("rule", arg.path)
+        return ty.BOOL
+
+    def _has_consequence(self, build, expr: ast.Call) -> Type | None:
+        """`consequence(kind)` in a property: the decision lists a consequence of that kind."""
+        if not self.in_property:
+            self.err("P0801", expr.func.span, word="consequence")
+            return None
+        if len(expr.args) != 1:
+            self.err("P0303", expr.span, name="consequence", expected=1, found=len(expr.args))
+            return None
+        arg = expr.args[0]
+        if not isinstance(arg, ast.Ref) or arg.path not in CONSEQUENCE_KINDS:
+            hint = suggest(getattr(arg, "path", arg.span.text), [(k, ()) for k in CONSEQUENCE_KINDS])
+            self.bag.add(dg.make("P0216", arg.span, name=getattr(arg, "path", arg.span.text),
+                                 kinds=", ".join(CONSEQUENCE_KINDS), hint_args={"suggestion": hint} if hint else None))
+            return None
+        self.refs[id(arg)] = ("consequence", arg.path)
         return ty.BOOL
 
     def _aggregate(self, build, expr: ast.Aggregate, scope) -> Type | None:

@@ -278,6 +278,20 @@ class RuleBody:
 
 
 @node
+class Consequence:
+    """What a fired rule does beyond its outcome: a kind (demotion, restriction, ban, deduction,
+    suspension), an optional period (`for` a duration, `until` a date, or `permanent`), an optional
+    amount, and zh/en text (placeholders as in messages)."""
+
+    kind: Name
+    period: str | None  # for | until | permanent
+    end: Expr | None  # the duration (`for`) or the date (`until`)
+    amount: Expr | None
+    text: Text
+    span: Span = span_field()
+
+
+@node
 class RuleDecl:
     name: Name
     label: Text
@@ -290,6 +304,7 @@ class RuleDecl:
     sources: tuple[SourceRef, ...]
     implements: tuple[Name, ...] = ()
     span: Span = span_field()
+    consequences: tuple[Consequence, ...] = ()
 
 
 @node

@@ -173,7 +173,25 @@ class Builder(Transformer):
             supersedes=supersedes, scope=scope, body=body,
             sources=tuple(c for c in rest if isinstance(c, ast.SourceRef)),
             implements=tuple(n for c in rest if isinstance(c, tuple) and c and isinstance(c[0], ast.Name) for n in c),
-            span=self.sp(meta))
+            span=self.sp(meta), consequences=tuple(c for c in rest if isinstance(c, ast.Consequence)))
+
+    def consequence(self, meta, children):
+        kind, period, amount, text = children
+        period_kind, end = period if period is not None else (None, None)
+        return ast.Consequence(kind=self.name(kind), period=period_kind, end=end, amount=amount, text=text,
+                               span=self.sp(meta))
+
+    def cons_for(self, meta, children):
+        return ("for", children[0])
+
+    def cons_until(self, meta, children):
+        return ("until", children[0])
+
+    def cons_permanent(self, meta, children):
+        return ("permanent", None)
+
+    def cons_amount(self, meta, children):
+        return children[0]
 
     def exception(self, meta, children):
         targets = tuple(self.name(c) for c in children if isinstance(c, Token) and c.type == "NAME")

@@ -398,7 +398,12 @@ class PolicyEncoder:
                 speaks = z3.Or(FALSE, *[raw[b.name]["by"][rule.name] for b in self.policy.rules
                                         if rule.name in b.exceptions])
                 fired = z3.And(fired, speaks)
-            self.rules[rule.name] = {"fired": fired, "ok": r["ok"], "applies": r["applies"],
+            ok = r["ok"]
+            if rule.decl.consequences:  # a fired rule computes its consequences: their errors are the decision's
+                parts = [self.guard(self.expr(x, {})).ok for c in rule.decl.consequences
+                         for x in (c.end, c.amount) if x is not None]
+                ok = z3.And(ok, z3.Implies(fired, z3.And(TRUE, *parts)))
+            self.rules[rule.name] = {"fired": fired, "ok": ok, "applies": r["applies"],
                                      "in_force": r["in_force"]}
 
     # ------------------------------------------------------------ expressions
@@ -537,6 +542,17 @@ class PolicyEncoder:
         if name == "fires" and name not in self.policy.tables:
             rule = self.rules[e.args[0].path]  # type: ignore[union-attr]
             return V(kind="bool", val=rule["fired"], ok=self.decision_ok)
+        if name == "consequence" and name not in self.policy.tables:
+            # the decision lists a consequence of this kind: a deny or warn rule carrying one fired, or an
+            # allow rule carrying one fired in a decision that allows (only then are allow reasons given)
+            kind = e.args[0].path  # type: ignore[union-attr]
+            terms = []
+            for rule in self.policy.rules:
+                if any(c.kind.value == kind for c in rule.decl.consequences):
+                    fired = self.rules[rule.name]["fired"]
+                    allow_only = rule.decl.body.outcome == "allow"
+                    terms.append(z3.And(fired, z3.Not(self.deny)) if allow_only else fired)
+            return V(kind="bool", val=z3.Or(FALSE, *terms), ok=self.decision_ok)
         args = [self.guard(self.expr(a, scope)) for a in e.args]
         ok = z3.And(TRUE, *[a.ok for a in args])
         if name in self.policy.tables:
