@@ -201,7 +201,7 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
     if empty and show_empty:
         lines.append(s("no_properties", lang, policies=", ".join(empty)))
     total = sum(counts.values())
-    lines.append(s("summary", lang, policies=len(results), total=total, seconds=f"{seconds:.1f}", **counts))
+    lines.append(s("summary", lang, policies=len([p for p in results if p != "book"]), total=total, seconds=f"{seconds:.1f}", **counts))
     return "\n".join(lines)
 
 
@@ -258,6 +258,7 @@ def _book_counterexample(book, r) -> dict:
 def _to_json(book, results, files, seconds: float, limit: float) -> dict:
     out = []
     counts = {"proved": 0, "failed": 0, "unknown": 0, "vacuous": 0}
+    book_items = None
     for pid, rs in results.items():
         items = []
         for r in rs:
@@ -279,8 +280,11 @@ def _to_json(book, results, files, seconds: float, limit: float) -> dict:
                                     if check and check.claim_error else None),
                 }
             items.append(item)
+        if pid == "book":  # the book properties: a list of their own beside the policies
+            book_items = items
+            continue
         out.append({"policy": pid, "properties": items})
-    return {"policies": out, "summary": {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3),
+    return {"policies": out, **({"book": book_items} if book_items is not None else {}), "summary": {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3),
                                          "timeout": limit}}
 
 
