@@ -831,6 +831,25 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         _head() + REAL + _real_rule() + '\nproperty warned "出现警告" / "Warned"\n  expect outcome == warn\n',
         _head() + REAL + _real_rule() + '\nproperty denied_reason "拒绝时给出原因" / "A denial names its rule"\n'
         '  when outcome == deny\n  expect fires(real_name)\n'),
+    "P0803": _entry(
+        ("整本规则书的 property 须指明政策", "A book property names its policies"),
+        ("写在任何 policy 之外（共享文件中）的 property 是整本规则书的 property，说的是多条政策对同一条记录、同一天的决策；其中裸写的 `outcome` 或 `fires(规则)` 不知道指哪条政策。",
+         "A property outside any policy (in a shared file) is a book property: it speaks of several policies' decisions on one record and day, so a bare `outcome` or `fires(RULE)` there does not say which policy it means."),
+        ("写 outcome(政策) 与 fires(政策, 规则)；若断言只关乎一条政策，把它写进那条政策里。",
+         "Write outcome(POLICY) and fires(POLICY, RULE); when the claim concerns one policy only, write it inside that policy."),
+        'property denied "有时拒绝" / "Sometimes denied"\n  expect outcome == deny\n',
+        _head() + REAL + _real_rule() + '\nproperty denied "未实名即拒绝" / "Unverified accounts are denied"\n'
+        '  when not account.real_name\n  expect outcome == deny\n'),
+    "P0804": _entry(
+        ("政策内的 property 不指明政策", "A policy's property names no policy"),
+        ("政策内的 property 用了 outcome(政策) 或 fires(政策, 规则)；它只谈本政策的决策。",
+         "A property inside a policy uses outcome(POLICY) or fires(POLICY, RULE); it speaks of its own policy's decision only."),
+        ("指明政策的写法属于整本规则书的 property（写在共享文件中，如 policies/book.policy），由 verify 在所有被指明的政策同时生效的记录和日期上证明。",
+         "Naming policies belongs to book properties (in a shared file such as policies/book.policy), which verify proves on every record and day where all the named policies are in force."),
+        _head() + REAL + _real_rule() + '\nproperty denied "未实名即拒绝" / "Unverified accounts are denied"\n'
+        '  when not account.real_name\n  expect outcome(demo.cart) == deny\n',
+        _head() + REAL + _real_rule() + '\nproperty denied "未实名即拒绝" / "Unverified accounts are denied"\n'
+        '  when not account.real_name\n  expect outcome == deny\n'),
     # ---- solver analyses (`check --deep`)
     "P0610": _entry(
         ("规则永远不会触发", "A rule that can never fire"),

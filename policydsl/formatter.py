@@ -145,7 +145,7 @@ class _Printer:
         if isinstance(e, ast.SetLit):
             return "{" + ", ".join(self.expr(i) for i in e.items) + "}"
         if isinstance(e, ast.OutcomeRef):
-            return "outcome"
+            return "outcome" if e.policy is None else f"outcome({e.policy.value})"
         if isinstance(e, ast.OutcomeLit):
             return e.value
         raise TypeError(f"unknown expression node {type(e).__name__}")  # pragma: no cover

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from policydsl import diagnostics as dg
-from policydsl.compile.compiler import compile_model, input_spec
+from policydsl.compile.compiler import compile_book, compile_model, input_spec
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.runtime.book import BookDecision, evaluate_book
@@ -48,11 +48,14 @@ def with_shared(files: list[Path]) -> list[Path]:
 
 
 def _is_shared(path: Path) -> bool:
+    """A file of declarations a policy may need (enums, units, the vocabulary's entities) and no policy.
+    A file of book properties only (they name other policies) is not one: checking one policy leaves it out."""
     try:
         text = read_text(path)
     except (OSError, UnicodeDecodeError):
         return False
-    return not any(line.lstrip().startswith("policy ") for line in text.splitlines())
+    heads = {line.split(None, 1)[0] for line in text.splitlines() if line[:1].isalpha()}
+    return "policy" not in heads and bool(heads & {"enum", "unit", "entity"})
 
 
 @attrs.define
@@ -118,8 +121,10 @@ class PolicySet:
     compiled: dict[str, CompiledPolicy]
     diagnostics: list[dg.Diagnostic]
     vocabulary: Vocabulary = attrs.field(init=False)
+    book: CompiledPolicy | None = attrs.field(init=False)  # the book properties, compiled (None: there are none)
 
     def __attrs_post_init__(self) -> None:
+        self.book = compile_book(self.model)
         # the book's vocabulary, with the facts no policy reads yet, then each policy's own inputs
         self.vocabulary = Vocabulary([*(input_spec(self.model, fact) for fact in self.model.facts.values()),
                                       *(spec for policy in self.compiled.values() for spec in policy.inputs.values())])

@@ -215,3 +215,11 @@ def test_the_language_server_shows_a_rules_consequences(tmp_path: Path) -> None:
     finally:
         client.proc.kill()
         client.proc.wait(TIMEOUT)
+
+
+def test_a_book_property_names_the_policy_whose_consequences_it_means(tmp_path: Path) -> None:
+    (tmp_path / "c.policy").write_text(POLICY, encoding="utf-8")
+    (tmp_path / "book.policy").write_text(
+        'property banned "封禁" / "Banned"\n  expect consequence(ban)\n', encoding="utf-8")
+    diags = [(d.code, d.line) for d in policydsl.loader.analyse([tmp_path / "c.policy", tmp_path / "book.policy"]).diagnostics]
+    assert diags == [("P0803", 2)]

@@ -94,6 +94,8 @@ def analyse_mutant(name: str, data: bytes):
     mutant.write_bytes(data)
     shared = ("common.policy", "vocabulary.policy")  # a policy is checked beside the shared files; a shared file
     partners = [POLICIES / p for p in (*shared, *(("cart_opening.policy",) if name in shared else ())) if p != name]
+    if name == "book.policy":  # the book's properties name policies: check them beside the whole book
+        partners = [p for p in sorted(POLICIES.glob("*.policy")) if p.name != name]
     analysis = analyse([mutant, *partners])
     for diagnostic in analysis.diagnostics:  # every diagnostic renders in both languages
         diagnostic.render("zh")

@@ -35,6 +35,15 @@ def compile_model(model: Model) -> dict[str, CompiledPolicy]:
     return {pid: PolicyCompiler(model, policy).compile() for pid, policy in model.policies.items()}
 
 
+def compile_book(model: Model) -> CompiledPolicy | None:
+    """The book properties (outside any policy) as a policy with no rules; their `outcome(POLICY)`
+    and `fires(POLICY, RULE)` read the whole-book decision (a BookDecision) an Env carries. None
+    when the book has none."""
+    if not model.book_properties:
+        return None
+    return PolicyCompiler(model, model.book_policy()).compile()
+
+
 class PolicyCompiler:
     def __init__(self, model: Model, policy: Policy) -> None:
         self.model = model
@@ -298,6 +307,9 @@ class PolicyCompiler:
         return _strict(fn, left, right)
 
     def _e_OutcomeRef(self, e: ast.OutcomeRef) -> Fn:
+        if e.policy is not None:  # a book property: that policy's part of the whole-book decision
+            pid = e.policy.value
+            return lambda env: env.decision.part(pid).decision.outcome
         return lambda env: env.decision.outcome
 
     def _e_OutcomeLit(self, e: ast.OutcomeLit) -> Fn:
@@ -307,7 +319,11 @@ class PolicyCompiler:
     def _e_Call(self, e: ast.Call) -> Fn:
         name = e.func.value
         if name == "fires" and name not in self.tables:
-            rule = e.args[0].path  # type: ignore[union-attr]
+            rule = e.args[-1].path  # type: ignore[union-attr]
+            if len(e.args) == 2:  # a book property: fires(POLICY, RULE)
+                pid = e.args[0].path  # type: ignore[union-attr]
+                return lambda env: any(ev.rule == rule and ev.status == "fired"
+                                       for ev in env.decision.part(pid).decision.trace)
             return lambda env: any(ev.rule == rule and ev.status == "fired" for ev in env.decision.trace)
         if name == "consequence" and name not in self.tables:
             kind = e.args[0].path  # type: ignore[union-attr]

@@ -35,7 +35,14 @@ def index_view(book: PolicySet, lang: str, examples: dict[str, list[Example]]) -
             "properties": len(policy.properties)})
     rules = sum(len(p.rules) for p in book.model.policies.values())
     count = sum(len(v) for v in examples.values())
-    return {"subjects": [{"key": key, "anchor": f"subject-{key}", "policies": groups[key]} for key in sorted(groups)],
+    book_properties = [{
+        "anchor": f"book-property-{bp.name}", "name": bp.name, "label": bp.decl.label.get(lang),
+        "period": period_text(bp.decl.effective.start, bp.decl.effective.end, lang) if bp.decl.effective else None,
+        "premise": bp.decl.premise.span.text if bp.decl.premise is not None else None,
+        "claim": bp.decl.claim.span.text,
+        "policies": [policy_link(book, pid, lang) for pid in bp.policies]} for bp in book.model.book_properties]
+    return {"book_properties": book_properties,
+            "subjects": [{"key": key, "anchor": f"subject-{key}", "policies": groups[key]} for key in sorted(groups)],
             "stats": s("book.stats", lang, policies=len(book.model.policies), rules=rules, examples=count)}
 
 

@@ -59,3 +59,48 @@ def check_property(policy: CompiledPolicy, prop: CompiledProperty, facts: Mappin
     except PolicyDslError as exc:
         return PropertyCheck(holds=False, decision=decision, claim_error=exc)
     return PropertyCheck(holds=ok, decision=decision)
+
+
+@attrs.frozen(kw_only=True)
+class BookPropertyCheck:
+    """A book property on one record and day: `book` is the whole-book decision it was checked on;
+    `holds` as for PropertyCheck, with `decision_error` the error of a named policy's part."""
+
+    holds: bool
+    vacuous: bool = False
+    book: Any = None  # BookDecision
+    failed_policy: str | None = None  # the named policy whose decision failed
+    decision_error: PolicyDslError | None = None
+    claim_error: PolicyDslError | None = None
+
+
+def check_book_property(compiled_book: CompiledPolicy, prop: CompiledProperty, policies: tuple[str, ...],
+                        record: Mapping[str, Any], book: Any) -> BookPropertyCheck:
+    """A book property on a whole-book decision (`PolicySet.evaluate_all(record, at, trace=True)`).
+
+    It speaks of the records and days where every policy it names is in force and applies; outside
+    them (and outside its own period) it holds vacuously. Inside, as for a policy's property: the
+    premise filters, then every named policy's decision must succeed and the claim be true."""
+    at = book.at
+    if not prop.in_period(at):
+        return BookPropertyCheck(holds=True, vacuous=True, book=book)
+    parts = {pid: book.part(pid) for pid in policies}
+    if any(p.status in ("not_in_force", "not_applicable") for p in parts.values()):
+        return BookPropertyCheck(holds=True, vacuous=True, book=book)
+    failed = next((p for p in parts.values() if p.status == "error"), None)
+    env = Env(facts=prepare(compiled_book.inputs, record), at=at, policy=compiled_book, decision=book)
+    if prop.premise is not None:
+        if failed is not None and prop.premise_reads_decision:
+            return BookPropertyCheck(holds=True, vacuous=True, book=book)
+        try:
+            if not prop.premise(env):
+                return BookPropertyCheck(holds=True, vacuous=True, book=book)
+        except PolicyDslError:
+            return BookPropertyCheck(holds=True, vacuous=True, book=book)
+    if failed is not None:
+        return BookPropertyCheck(holds=False, book=book, failed_policy=failed.policy, decision_error=failed.error)
+    try:
+        ok = bool(prop.claim(env))
+    except PolicyDslError as exc:
+        return BookPropertyCheck(holds=False, book=book, claim_error=exc)
+    return BookPropertyCheck(holds=ok, book=book)

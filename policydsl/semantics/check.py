@@ -10,7 +10,7 @@ import attrs
 
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
-from policydsl.semantics.model import Define, Input, Model, Policy, Rule, Table
+from policydsl.semantics.model import BOOK_ID, BOOK_TITLE, BookProperty, Define, Input, Model, Policy, Rule, Table
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
 from policydsl.semantics.types import Type
@@ -76,6 +76,11 @@ class Checker:
         self.entities: dict[str, ast.EntityDecl] = {}
         self.facts: dict[str, Input] = {}  # the book's vocabulary: one declaration per fact, for every policy
         self.in_property = False  # `outcome`, `allow`/`deny` and `fires(rule)` are words of properties only
+        self.in_book = False  # checking a book property: `outcome(POLICY)` and `fires(POLICY, RULE)`
+        self.book: _PolicyBuild | None = None  # the book properties (outside any policy), as a policy with no rules
+        self.book_policies: dict[str, list[str]] = {}
+        self.book_files: dict[str, str] = {}
+        self._named: list[str] = []  # the policies the book property being checked names, in order
 
     def err(self, code: str, span: Span, **kw) -> None:
         self.bag.add(dg.make(code, span, **kw))
@@ -93,6 +98,9 @@ class Checker:
         self._check_enum_ids()
         for build in self.policies.values():
             self._check_policy(build)
+        if self.book is not None:
+            for prop in self.book.properties.values():
+                self._check_property(self.book, prop)
         model = self._model()
         for policy in model.policies.values():
             self.bag.extend(analyses.run_all(policy, model))
@@ -120,11 +128,24 @@ class Checker:
                     self._shared(self.units, item)
                 elif isinstance(item, ast.EntityDecl):
                     self._shared(self.entities, item)
+                elif current is None and isinstance(item, ast.PropertyDecl):
+                    self._book_property(module.path, item)
                 elif current is None:
                     kind = type(item).__name__.removesuffix("Decl").lower()
                     self.err("P0205", item.span, kind=kind)
                 else:
                     current.items.append(item)
+
+    def _book_property(self, path: str, item: ast.PropertyDecl) -> None:
+        """A property outside any policy speaks of the whole book: several policies' decisions."""
+        if self.book is None:
+            decl = ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=item.name.span),
+                                  title=ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=item.name.span),
+                                  implements=(), sources=(), effective=None, span=item.span)
+            self.book = _PolicyBuild(decl=decl, file=path)
+        if self._claim(self.book, item.name):
+            self.book.properties[item.name.value] = item
+            self.book_files[item.name.value] = path
 
     def _shared(self, table: dict, item) -> None:
         name = item.name.value
@@ -406,12 +427,14 @@ class Checker:
         if eff is not None and eff.start and eff.end and eff.start > eff.end:
             self.err("P0601", eff.span, start=eff.start, end=eff.end)
         self.in_property = True
+        self.in_book = build is self.book
+        self._named = self.book_policies.setdefault(prop.name.value, []) if self.in_book else []
         try:
             if prop.premise is not None:
                 self._condition(build, prop.premise)
             self._condition(build, prop.claim)
         finally:
-            self.in_property = False
+            self.in_property = self.in_book = False
 
     def _check_rule(self, build: _PolicyBuild, rule: ast.RuleDecl) -> None:
         self._check_text(rule.label)
@@ -596,6 +619,12 @@ class Checker:
             if isinstance(expr, ast.OutcomeLit) and expr.value not in ("allow", "deny"):
                 self.err("P0802", expr.span, word=expr.value)
                 return None
+            if isinstance(expr, ast.OutcomeRef):
+                if (expr.policy is not None) != self.in_book:
+                    self.err("P0803" if self.in_book else "P0804", expr.span, word="outcome")
+                    return None
+                if expr.policy is not None and not self._named_policy(expr.policy):
+                    return None
             return ty.OUTCOME
         if isinstance(expr, ast.Covered):
             if expr.rollout.value not in build.rollouts:
@@ -740,12 +769,29 @@ class Checker:
         if not self.in_property:
             self.err("P0801", expr.func.span, word="fires")
             return None
-        if len(expr.args) != 1:
-            self.err("P0303", expr.span, name="fires", expected=1, found=len(expr.args))
+        if len(expr.args) != (2 if self.in_book else 1):
+            if self.in_book and len(expr.args) == 1:
+                self.err("P0803", expr.span, word="fires")
+            elif not self.in_book and len(expr.args) == 2:
+                self.err("P0804", expr.span, word="fires")
+            else:
+                self.err("P0303", expr.span, name="fires", expected=2 if self.in_book else 1, found=len(expr.args))
             return None
-        arg = expr.args[0]
-        if not isinstance(arg, ast.Ref) or arg.path not in build.rules:
-            self._undefined(build, arg, [(r, ()) for r in build.rules], name=getattr(arg, "path", arg.span.text))
+        if self.in_book:
+            owner = expr.args[0]
+            if not isinstance(owner, ast.Ref):
+                self._undefined(build, owner, [(p, ()) for p in self.policies], name=owner.span.text)
+                return None
+            target = self._named_policy(ast.Name(value=owner.path, span=owner.span))
+            if target is None:
+                return None
+            self.refs[id(owner)] = ("policy", owner.path)
+            rules = target.rules
+        else:
+            rules = build.rules
+        arg = expr.args[-1]
+        if not isinstance(arg, ast.Ref) or arg.path not in rules:
+            self._undefined(build, arg, [(r, ()) for r in rules], name=getattr(arg, "path", arg.span.text))
             return None
         self.refs[id(arg)] = ("rule", arg.path)
         return ty.BOOL
@@ -754,6 +800,9 @@ class Checker:
         """`consequence(kind)` in a property: the decision lists a consequence of that kind."""
         if not self.in_property:
             self.err("P0801", expr.func.span, word="consequence")
+            return None
+        if self.in_book:  # a book property speaks of named policies' decisions only (outcome, fires)
+            self.err("P0803", expr.span, word="consequence")
             return None
         if len(expr.args) != 1:
             self.err("P0303", expr.span, name="consequence", expected=1, found=len(expr.args))
@@ -766,6 +815,18 @@ class Checker:
             return None
         self.refs[id(arg)] = ("consequence", arg.path)
         return ty.BOOL
+
+    def _named_policy(self, name: ast.Name) -> _PolicyBuild | None:
+        """The policy a book property names (`outcome(POLICY)`, `fires(POLICY, RULE)`), noted as one of
+        the policies the property speaks of."""
+        found = self.policies.get(name.value)
+        if found is None or found.decl.title is None:
+            self._undefined(self.book, name, [(p, (b.decl.title.zh, b.decl.title.en) if b.decl.title else ())
+                                              for p, b in self.policies.items()])
+            return None
+        if name.value not in self._named:
+            self._named.append(name.value)
+        return found
 
     def _aggregate(self, build, expr: ast.Aggregate, scope) -> Type | None:
         coll = self._expr(build, expr.iterable, None, scope)
@@ -806,8 +867,14 @@ class Checker:
                 assumptions=tuple(i for i in build.items if isinstance(i, ast.AssumeDecl)),
                 notes=tuple(i for i in build.items if isinstance(i, ast.NoteDecl)),
                 properties=tuple(build.properties.values()))
+        book = ()
+        if self.book is not None:
+            book = tuple(BookProperty(decl=prop, file=self.book_files[name],
+                                      policies=tuple(self.book_policies.get(name, ())))
+                         for name, prop in self.book.properties.items())
         return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs,
-                     entities=self.entities, facts=self.facts)
+                     entities=self.entities, facts=self.facts, book_properties=book,
+                     book_inputs=dict(self.book.inputs) if self.book is not None else {})
 
 
 def _string_spans(span: Span) -> tuple[Span, Span]:

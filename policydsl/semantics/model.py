@@ -71,6 +71,24 @@ class Policy:
         return next(r for r in self.rules if r.name == name)
 
 
+BOOK_ID = "book"  # the id book properties are checked, compiled and encoded under (no policy has it)
+BOOK_TITLE = ("整本规则书", "The whole book")
+
+
+@attrs.frozen(kw_only=True)
+class BookProperty:
+    """A property outside any policy: a claim about several policies' decisions on one record and day
+    (`outcome(POLICY)`, `fires(POLICY, RULE)`), over the book's vocabulary of facts."""
+
+    decl: ast.PropertyDecl = attrs.field(eq=False, repr=False)
+    file: str
+    policies: tuple[str, ...]  # the policies it names, in order of first mention
+
+    @property
+    def name(self) -> str:
+        return self.decl.name.value
+
+
 @attrs.frozen(kw_only=True)
 class Model:
     enums: dict[str, ast.EnumDecl]
@@ -81,6 +99,18 @@ class Model:
 
     entities: dict[str, ast.EntityDecl] = attrs.field(factory=dict)
     facts: dict[str, Input] = attrs.field(factory=dict)  # the book's vocabulary, in declaration order
+    book_properties: tuple[BookProperty, ...] = ()  # properties outside any policy, in file order
+    book_inputs: dict[str, Input] = attrs.field(factory=dict)  # the facts the book properties read
+
+    def book_policy(self) -> Policy:
+        """The book properties as a policy with no rules (id `book`): what compiles and encodes them."""
+        first = self.book_properties[0].decl
+        title = ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=first.name.span)
+        decl = ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=first.name.span), title=title, implements=(),
+                              sources=(), effective=None, span=first.span)
+        return Policy(id=BOOK_ID, file=self.book_properties[0].file, decl=decl, inputs=dict(self.book_inputs),
+                      defines={}, rules=(), tables={}, rollouts={}, assumptions=(), notes=(),
+                      properties=tuple(p.decl for p in self.book_properties))
 
     def readers(self, path: str) -> list[Policy]:
         """The policies that read the fact `path`."""

@@ -161,9 +161,11 @@ Cell = Union["Literal", NotOpen, NotStated, EnumCell, SetCell]
 
 @node
 class OutcomeRef:
-    """`outcome` inside a property: the decision's outcome (allow or deny)."""
+    """`outcome` inside a property: the decision's outcome (allow or deny); `outcome(POLICY)` in a
+    book property (one outside any policy): that policy's outcome."""
 
     span: Span = span_field()
+    policy: "Name | None" = None
 
 
 @node

@@ -324,6 +324,9 @@ class Builder(Transformer):
     def outcome_ref(self, meta, children):
         return ast.OutcomeRef(span=self.sp(meta))
 
+    def outcome_of(self, meta, children):
+        return ast.OutcomeRef(span=self.sp(meta), policy=children[0])
+
     def outcome_lit(self, meta, children):
         return ast.OutcomeLit(value=str(children[0]), span=self.sp(meta))
 

@@ -3,13 +3,14 @@ counterexample the real evaluator confirms."""
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from typing import Any, Iterable
 
 import attrs
 
 from policydsl.runtime.properties import PropertyCheck, check_property
 from policydsl.verify.engine import Budget, Outcome, Witness, search
 
+BOOK_POLICY = "book"  # the `policy` of a book property's result (semantics.model.BOOK_ID)
 DEFAULT_SECONDS = 60.0  # the wall-clock limit of one property (`verify --timeout`)
 
 
@@ -20,7 +21,7 @@ class PropertyResult:
     label: dict[str, str]
     status: str  # proved | failed | unknown | vacuous (no fact set and day satisfies the premise)
     witness: Witness | None = None
-    check: PropertyCheck | None = None  # the evaluator's verdict on the witness
+    check: Any = None  # the evaluator's verdict on the witness (a BookPropertyCheck for a book property)
     reason: dict[str, str] | None = None
     timed_out: bool = False  # undecided because the time limit was reached
     seconds: float = 0.0  # wall-clock time spent on the property, all searches included
@@ -67,6 +68,57 @@ def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None
             if reachable.status == "unsat":
                 status = "vacuous"
         results.append(PropertyResult(policy=policy_id, name=prop.name.value, label=prop.label.as_dict(),
+                                      status=status, witness=outcome.witness,
+                                      check=found.get("check") if status == "failed" else None,
+                                      reason=outcome.reason, timed_out=outcome.timed_out,
+                                      seconds=time.monotonic() - started, rounds=outcome.rounds))
+    return results
+
+
+def verify_book(policy_set, names: Iterable[str] | None = None,
+                seconds: float = DEFAULT_SECONDS) -> list[PropertyResult]:
+    """Every book property (a property outside any policy, naming policies' decisions), in file order:
+    each policy it names is encoded over one shared set of fact variables, and the claim is proved
+    over every record and day where all of them are in force and apply. A counterexample is re-run
+    through `PolicySet.evaluate_all` before it is reported."""
+    import z3
+
+    from policydsl.runtime.properties import check_book_property
+    from policydsl.verify.encode import BookEncoder, Encoding
+
+    model = policy_set.model
+    wanted = set(names) if names is not None else None
+    results = []
+    if policy_set.book is None:
+        return results
+    for bprop, cprop in zip(model.book_properties, policy_set.book.properties):
+        if wanted is not None and bprop.name not in wanted:
+            continue
+        started = time.monotonic()
+        budget = Budget.start(seconds)
+        enc = Encoding(model)
+        encoder = BookEncoder(enc, model, bprop.policies)
+        terms = encoder.property_terms(bprop.decl)
+        goal = z3.And(terms["domain"], terms["premise"], z3.Not(terms["holds"]))
+        found: dict = {}
+
+        def run(w: Witness, cprop=cprop, bprop=bprop):
+            book = policy_set.evaluate_all(w.facts, w.at, trace=True)
+            return check_book_property(policy_set.book, cprop, bprop.policies,
+                                       policy_set.vocabulary.check(w.facts), book)
+
+        def confirm(w: Witness) -> bool:
+            verdict = found["check"] = run(w)
+            return not verdict.holds
+        encoders = (*encoder.parts.values(), encoder)
+        outcome: Outcome = search(enc, goal, confirm, encoders=encoders, timeout_ms=None, budget=budget)
+        status = {"unsat": "proved", "found": "failed"}.get(outcome.status, "unknown")
+        if status == "proved":
+            reachable = search(enc, z3.And(terms["domain"], terms["premise"]), lambda w: not run(w).vacuous,
+                               encoders=encoders, timeout_ms=None, budget=budget)
+            if reachable.status == "unsat":
+                status = "vacuous"
+        results.append(PropertyResult(policy=BOOK_POLICY, name=bprop.name, label=bprop.decl.label.as_dict(),
                                       status=status, witness=outcome.witness,
                                       check=found.get("check") if status == "failed" else None,
                                       reason=outcome.reason, timed_out=outcome.timed_out,

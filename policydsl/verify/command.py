@@ -34,6 +34,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "reason": ("        - [{code}] {message}", "        - [{code}] {message}"),
     "value": ("        {label} = {value}", "        {label} = {value}"),
     "decision_error": ("      决策出错：{message}", "      the decision fails: {message}"),
+    "book_part": ("      {policy} 的决策：{outcome}", "      decision of {policy}: {outcome}"),
+    "book_error": ("      {policy} 的决策出错：{message}", "      the decision of {policy} fails: {message}"),
     "claim_error": ("      断言无法计算：{message}", "      the claim cannot be computed: {message}"),
     "claim_false": ("      断言为假：{claim}", "      the claim is false: {claim}"),
     "reproduce": ("      复现：{command}", "      reproduce: {command}"),
@@ -69,7 +71,7 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
            timeout_text: str | None, as_json: bool, lang: str | None) -> None:
     """用 SMT 求解器证明政策的 property，或给出反例 / prove the properties of policies with an SMT solver, or show counterexamples."""
     from policydsl.loader import load
-    from policydsl.verify import DEFAULT_SECONDS, verify_policy
+    from policydsl.verify import BOOK_POLICY, DEFAULT_SECONDS, verify_book, verify_policy
 
     lang = lang or i18n.default_lang()
     limit = DEFAULT_SECONDS if timeout_text is None else parse_seconds(timeout_text, lang)
@@ -77,12 +79,18 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
         raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
     started = time.monotonic()
     book = load(policies_dir)
-    ids = [book.find(p).id for p in policies] if policies else list(book.model.policies)
+    # `book` (or no policy named) is the book properties: those outside any policy
+    with_book = not policies or BOOK_POLICY in policies
+    ids = [book.find(p).id for p in policies if p != BOOK_POLICY] if policies else list(book.model.policies)
     known = {prop.name.value for pid in ids for prop in book.model.policies[pid].properties}
+    if with_book:
+        known |= {p.name for p in book.model.book_properties}
     for name in names:
         if name not in known:
             raise PolicyDslError("verify.E.no_such_property", name=name)
     results = {pid: verify_policy(book, pid, names or None, seconds=limit) for pid in ids}
+    if with_book and book.model.book_properties:
+        results[BOOK_POLICY] = verify_book(book, names or None, seconds=limit)
     seconds = time.monotonic() - started
     files = _write_counterexamples(results, out_dir) if out_dir else {}
     if as_json:
@@ -126,6 +134,12 @@ def _write_counterexamples(results, out_dir: str) -> dict[tuple[str, str], str]:
 
 def _reproduce(pid: str, result, policies_dir: str, files: dict) -> str:
     at = result.witness.at.isoformat()
+    if pid == "book":  # a book property: the whole-book decision
+        if (pid, result.name) in files:
+            return (f"policydsl eval --book --facts {shlex.quote(files[(pid, result.name)])} --at {at} "
+                    f"--policies {shlex.quote(policies_dir)}")
+        facts = json.dumps(result.witness.facts, ensure_ascii=False, separators=(",", ":"))
+        return f"echo {shlex.quote(facts)} | policydsl eval --book --facts - --at {at} --policies {shlex.quote(policies_dir)}"
     if (pid, result.name) in files:
         return (f"policydsl eval {shlex.quote(pid)} --facts {shlex.quote(files[(pid, result.name)])} --at {at} "
                 f"--policies {shlex.quote(policies_dir)}")
@@ -140,6 +154,9 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
     counts = {"proved": 0, "failed": 0, "unknown": 0, "vacuous": 0}
     empty = []
     for pid, rs in results.items():
+        if pid == "book":
+            lines += _render_book(book, rs, files, policies_dir, lang, counts)
+            continue
         policy = book.model.policies[pid]
         if not policy.properties:
             empty.append(pid)
@@ -184,20 +201,74 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
     if empty and show_empty:
         lines.append(s("no_properties", lang, policies=", ".join(empty)))
     total = sum(counts.values())
-    lines.append(s("summary", lang, policies=len(results), total=total, seconds=f"{seconds:.1f}", **counts))
+    lines.append(s("summary", lang, policies=len([p for p in results if p != "book"]), total=total, seconds=f"{seconds:.1f}", **counts))
     return "\n".join(lines)
+
+
+def _render_book(book, rs, files, policies_dir: str, lang: str, counts: dict) -> list[str]:
+    """The book properties' part of the report: a counterexample shows each named policy's part."""
+    from policydsl.semantics.model import BOOK_TITLE
+
+    lines = [s("heading", lang, title=BOOK_TITLE[0 if lang == "zh" else 1], policy="book")] if rs else []
+    for r in rs:
+        counts[r.status] += 1
+        lines.append(s("line", lang, mark=MARKS[r.status], status=s(f"status.{r.status}", lang), name=r.name,
+                       label=r.label[lang], seconds=f"{r.seconds:.2f}"))
+        if r.status == "unknown" and r.reason:
+            lines.append(s("unknown", lang, reason=r.reason[lang]))
+        if r.status == "vacuous":
+            lines.append(s("vacuous", lang))
+        if r.witness is None:
+            continue
+        lines.append(s("counterexample", lang, at=r.witness.at.isoformat()))
+        text = json.dumps(r.witness.facts, ensure_ascii=False, indent=2)
+        lines += ["        " + line for line in text.splitlines()]
+        check = r.check
+        bprop = next(p for p in book.model.book_properties if p.name == r.name)
+        if check is not None:
+            for pid in bprop.policies:
+                part = check.book.part(pid)
+                if part.decision is not None:
+                    lines.append(s("book_part", lang, policy=pid, outcome=i18n.t(f"outcome.{part.decision.outcome}", lang)))
+                    for reason in (*part.decision.reasons, *part.decision.warnings):
+                        lines.append(s("reason", lang, code=reason.code, message=reason.message[lang]))
+            if check.decision_error is not None:
+                lines.append(s("book_error", lang, policy=check.failed_policy, message=check.decision_error.message(lang)))
+            elif check.claim_error is not None:
+                lines.append(s("claim_error", lang, message=check.claim_error.message(lang)))
+            else:
+                lines.append(s("claim_false", lang, claim=bprop.decl.claim.span.text))
+        if ("book", r.name) in files:
+            lines.append(s("written", lang, path=files[("book", r.name)]))
+        lines.append(s("reproduce", lang, command=_reproduce("book", r, policies_dir, files)))
+    return lines + [""] if rs else lines
+
+
+def _book_counterexample(book, r) -> dict:
+    check = r.check
+    bprop = next(p for p in book.model.book_properties if p.name == r.name)
+    return {
+        "policies": [check.book.part(pid).to_dict() for pid in bprop.policies] if check else None,
+        "failed_policy": check.failed_policy if check else None,
+        "claim_error": ({"zh": check.claim_error.message("zh"), "en": check.claim_error.message("en")}
+                        if check and check.claim_error else None),
+    }
 
 
 def _to_json(book, results, files, seconds: float, limit: float) -> dict:
     out = []
     counts = {"proved": 0, "failed": 0, "unknown": 0, "vacuous": 0}
+    book_items = None
     for pid, rs in results.items():
         items = []
         for r in rs:
             counts[r.status] += 1
             item = {"name": r.name, "label": r.label, "status": r.status, "seconds": round(r.seconds, 3),
                     "reason": r.reason, "timed_out": r.timed_out, "counterexample": None}
-            if r.witness is not None:
+            if r.witness is not None and pid == "book":
+                item["counterexample"] = {"facts": r.witness.facts, "at": r.witness.at.isoformat(),
+                                          "file": files.get((pid, r.name)), **_book_counterexample(book, r)}
+            elif r.witness is not None:
                 check = r.check
                 item["counterexample"] = {
                     "facts": r.witness.facts, "at": r.witness.at.isoformat(),
@@ -209,8 +280,11 @@ def _to_json(book, results, files, seconds: float, limit: float) -> dict:
                                     if check and check.claim_error else None),
                 }
             items.append(item)
+        if pid == "book":  # the book properties: a list of their own beside the policies
+            book_items = items
+            continue
         out.append({"policy": pid, "properties": items})
-    return {"policies": out, "summary": {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3),
+    return {"policies": out, **({"book": book_items} if book_items is not None else {}), "summary": {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3),
                                          "timeout": limit}}
 
 

@@ -708,6 +708,42 @@ class PolicyEncoder:
         return {"domain": domain, "premise": premise, "holds": holds}
 
 
+class BookEncoder(PolicyEncoder):
+    """The book properties over the same fact variables as the policies they name: `outcome(POLICY)`
+    and `fires(POLICY, RULE)` are terms of that policy's encoder. Their domain is every day and record
+    where each named policy is in force and applies (`applies when`); each named decision must succeed."""
+
+    def __init__(self, enc: Encoding, model: Model, policies: tuple[str, ...]) -> None:
+        self.parts = {pid: PolicyEncoder(enc, model.policies[pid]) for pid in policies}
+        super().__init__(enc, model.book_policy())
+        self.applies: dict[str, V] = {}
+        for pid, part in self.parts.items():
+            decl = part.policy.decl
+            self.applies[pid] = (part.guard(part.expr(decl.applies, {})) if decl.applies is not None
+                                 else V(kind="bool", val=TRUE))
+
+    def _e_OutcomeRef(self, e, scope) -> V:
+        part = self.parts[e.policy.value]
+        return V(kind="outcome", val=part.deny, ok=part.decision_ok)
+
+    def _e_Call(self, e: ast.Call, scope) -> V:
+        if e.func.value == "fires" and len(e.args) == 2:
+            part = self.parts[e.args[0].path]  # type: ignore[union-attr]
+            rule = part.rules[e.args[1].path]  # type: ignore[union-attr]
+            return V(kind="bool", val=rule["fired"], ok=part.decision_ok)
+        return super()._e_Call(e, scope)
+
+    def property_terms(self, prop: ast.PropertyDecl) -> dict[str, Any]:
+        terms = super().property_terms(prop)
+        # inside: every named policy in force and not found inapplicable (an `applies when` that fails
+        # to compute is that policy's error, so the decision fails there)
+        inside = [z3.And(p.in_force, z3.Implies(self.applies[pid].ok, self.applies[pid].val))
+                  for pid, p in self.parts.items()]
+        decided = [z3.And(self.applies[pid].ok, p.decision_ok) for pid, p in self.parts.items()]
+        return {"domain": z3.And(terms["domain"], *inside), "premise": terms["premise"],
+                "holds": z3.And(terms["holds"], *decided)}
+
+
 def inside(iv: ast.Interval, x: Any) -> Any:
     parts = []
     if iv.low is not None:
