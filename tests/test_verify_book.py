@@ -250,8 +250,9 @@ property counterfeit_never_refunded "售假的店铺一律不退还保证金" / 
     assert facts["deposit"]["request"] == "refund_deposit" and facts["violation"]["counterfeit"] is True
     # Only the novice period asks for a clean record; the mature period asks for settled orders and the
     # brand period for a warranty letter (assumption refund_conditions_per_stage).
-    assert shop["age_days"] > 90
-    stage = "mature_period" if shop["age_days"] <= 180 else "brand_period"
+    # age_days counts the opening day as 0: the mature period is 90–179 (days 91–180), the brand period 180 on.
+    assert shop["age_days"] >= 90
+    stage = "mature_period" if shop["age_days"] < 180 else "brand_period"
     assert shop["orders_settled" if stage == "mature_period" else "warranty_letter"] is True
     assert decision["outcome"] == "allow" and decision["reasons"] == []  # the claim said deny
     assert "deduct_counterfeit" in codes(decision["warnings"])
