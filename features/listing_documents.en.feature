@@ -16,7 +16,7 @@ Feature: Product qualification documents by category (English)
       | Other categories | Not branded goods | Business licence / individual business licence, ID of the legal representative / operator                                                    |
       | Cosmetics       | Branded goods     | Business licence / individual business licence, ID of the legal representative / operator, Cosmetics production licence, Filing certificate, Product conformity certificate, Authorisation certificate from the brand owner |
       | E-cigarettes    | Not branded goods | Business licence / individual business licence, ID of the legal representative / operator, Tobacco monopoly retail licence                  |
-      | Veterinary drugs | Not branded goods | Business licence / individual business licence, ID of the legal representative / operator, Production licence, Business permit, Approval number |
+      | Veterinary drugs | Not branded goods | Business licence / individual business licence, ID of the legal representative / operator, Business permit, Approval number |
 
   @R003.3
   Scenario: Books need a publication business licence

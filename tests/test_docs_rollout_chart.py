@@ -1,8 +1,9 @@
 """The simulated rollout chart in the handbook (issue 6): every rollout of a policy is drawn on its page,
 inline in the HTML and as an SVG file next to the Markdown, from simulate.py's own computation.
 
-The real rule book's `own_store_rollout` (official_account.own_store_only, R004.2) ramps 0% → 50% from
-2023-11-11 to 2023-12-10 and 50% → 100% from 2023-12-11 to 2023-12-31; the chart shows 7 days either side.
+The real rule book's `own_store_rollout` (official_account.own_store_only, R004.2) ramps 0% → 100% from
+2023-11-11 to 2023-12-20 (the last day of mid-December) and holds 100% from 2023-12-21 to 2023-12-31; the
+chart shows 7 days either side.
 """
 from __future__ import annotations
 
@@ -86,12 +87,12 @@ def test_the_chart_window_is_a_week_either_side_of_the_phases() -> None:
     for day in result.days:
         if day.date <= D(2023, 11, 11):  # the pilot's ramp starts at 0% on its first day
             assert (day.target, day.count) == (0, 0), day
-        elif day.date >= D(2023, 12, 31):
+        elif day.date >= D(2023, 12, 20):  # 100% from the last day of mid-December
             assert (day.target, day.count) == (1, 10_000), day
         else:
             assert 0 < day.target < 1 and 0 < day.count < 10_000, day
     counts = {d.date: d.count for d in result.days}
-    assert (counts[D(2023, 11, 25)], counts[D(2023, 12, 26)]) == (2415, 8762)  # as `policydsl rollout` prints
+    assert (counts[D(2023, 11, 25)], counts[D(2023, 12, 19)]) == (3604, 9750)  # as `policydsl rollout` prints
 
 
 def test_the_description_says_what_is_drawn() -> None:
@@ -99,13 +100,13 @@ def test_the_description_says_what_is_drawn() -> None:
     result = simulate.simulate(decl, *WINDOW)
     assert simulate.describe(result, "en") == (
         "Gradual random rollout of the own-store restriction: the share of 10,000 simulated ids covered on each "
-        "day from 2023-11-04 to 2024-01-07, against the target share. Pilot from 2023-11-11 to 2023-12-10, the "
-        "target rising from 0% to 50%, 50.30% of the ids covered on its last day; Full effect from 2023-12-11 "
-        "to 2023-12-31, the target rising from 50% to 100%, 100.00% of the ids covered on its last day.")
+        "day from 2023-11-04 to 2024-01-07, against the target share. Pilot from 2023-11-11 to 2023-12-20, the "
+        "target rising from 0% to 100%, 100.00% of the ids covered on its last day; Full effect from 2023-12-21 "
+        "to 2023-12-31, the target rising from 100% to 100%, 100.00% of the ids covered on its last day.")
     assert simulate.describe(result, "zh") == (
         "本店商品限制逐步随机放开：10000 个模拟 ID 在 2023-11-04 至 2024-01-07 每天被覆盖的比例，与目标份额对照。"
-        "内测阶段 2023-11-11 至 2023-12-10，目标份额由 0% 升至 50%，最后一天模拟覆盖 50.30%；"
-        "全面生效阶段 2023-12-11 至 2023-12-31，目标份额由 50% 升至 100%，最后一天模拟覆盖 100.00%。")
+        "内测阶段 2023-11-11 至 2023-12-20，目标份额由 0% 升至 100%，最后一天模拟覆盖 100.00%；"
+        "全面生效阶段 2023-12-21 至 2023-12-31，目标份额由 100% 升至 100%，最后一天模拟覆盖 100.00%。")
     # A range that stops before a phase ends says nothing about that phase's last day.
     short = simulate.simulate(decl, D(2023, 11, 20), D(2023, 11, 21))
     assert "covered on its last day" not in simulate.describe(short, "en")
@@ -130,9 +131,9 @@ def test_the_official_account_page_draws_the_chart_inline(real: Path, lang: str)
     assert svg.find(f"{SVG}desc").text == simulate.describe(simulate.simulate(decl, *WINDOW), lang)
     texts = [t.text for t in svg.iter(f"{SVG}text")]
     phases = {"zh": ["内测", "全面生效"], "en": ["Pilot", "Full effect"]}[lang]
-    bands = {"zh": ["2023-11-11 至 2023-12-10", "2023-12-11 至 2023-12-31"],
-             "en": ["2023-11-11 to 2023-12-10", "2023-12-11 to 2023-12-31"]}[lang]
-    assert all(label in texts for label in [*phases, *bands, "0% → 50%", "50% → 100%", "0%", "50%", "100%"])
+    # the full phase's 11-day band is too narrow for its dates and ramp, so only the pilot's are written
+    bands = {"zh": ["2023-11-11 至 2023-12-20"], "en": ["2023-11-11 to 2023-12-20"]}[lang]
+    assert all(label in texts for label in [*phases, *bands, "0% → 100%", "0%", "50%", "100%"])
     assert texts[0] == title and "2023-11-04" in texts
     legend = {"zh": "模拟覆盖（10000 个 ID）", "en": "simulated covered (10,000 ids)"}[lang]
     assert legend in texts
@@ -151,12 +152,12 @@ def test_the_curve_is_zero_before_the_pilot_and_full_from_the_last_day(real: Pat
     assert len(covered) == len(target) == len(DAYS) == 65
     by_day = dict(zip(DAYS, covered))
     assert all(by_day[d] == 0 for d in DAYS if d < D(2023, 11, 12))
-    assert all(by_day[d] == 1 for d in DAYS if d >= D(2023, 12, 31))
-    assert all(0 < by_day[d] < 1 for d in DAYS if D(2023, 11, 12) <= d < D(2023, 12, 31))
+    assert all(by_day[d] == 1 for d in DAYS if d >= D(2023, 12, 20))
+    assert all(0 < by_day[d] < 1 for d in DAYS if D(2023, 11, 12) <= d < D(2023, 12, 20))
     # 0% and 100% are drawn exactly; in between, coordinates are rounded to 1/100 px (half of it at most)
-    assert abs(by_day[D(2023, 11, 25)] - Fraction(2415, 10_000)) <= Fraction(1, 200) / (Y_ZERO - Y_FULL)
+    assert abs(by_day[D(2023, 11, 25)] - Fraction(3604, 10_000)) <= Fraction(1, 200) / (Y_ZERO - Y_FULL)
     assert covered == sorted(covered) and target == sorted(target)
-    assert dict(zip(DAYS, target))[D(2023, 12, 10)] == Fraction(1, 2)
+    assert dict(zip(DAYS, target))[D(2023, 11, 11)] == 0 and dict(zip(DAYS, target))[D(2023, 12, 20)] == 1
     assert all(abs(c - t) <= Fraction(2, 100) for c, t in zip(covered, target))
 
 

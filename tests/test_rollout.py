@@ -19,9 +19,9 @@ from conftest import POLICIES, ROOT
 D = dt.date
 ROLLOUT = "own_store_rollout"
 PHASES = (
-    PhaseSpec(name="pilot", start=D(2023, 11, 11), end=D(2023, 12, 10), ramp_from=Decimal("0"),
-              ramp_to=Decimal("0.5")),
-    PhaseSpec(name="full", start=D(2023, 12, 11), end=D(2023, 12, 31), ramp_from=Decimal("0.5"),
+    PhaseSpec(name="pilot", start=D(2023, 11, 11), end=D(2023, 12, 20), ramp_from=Decimal("0"),
+              ramp_to=Decimal("1")),
+    PhaseSpec(name="full", start=D(2023, 12, 21), end=D(2023, 12, 31), ramp_from=Decimal("1"),
               ramp_to=Decimal("1")),
 )
 KEYS = [f"dy{i:05d}" for i in range(10_000)]
@@ -65,13 +65,13 @@ def test_bucket_is_stable_in_a_separate_process(hash_seed):
     (D(2023, 1, 1), Fraction(0), None),
     (D(2023, 11, 10), Fraction(0), None),         # before the first phase
     (D(2023, 11, 11), Fraction(0), "pilot"),      # pilot start
-    (D(2023, 11, 12), Fraction(1, 58), "pilot"),  # 1/29 of the way to 1/2
-    (D(2023, 11, 25), Fraction(7, 29), "pilot"),  # 14/29 of the way to 1/2
-    (D(2023, 11, 26), Fraction(15, 58), "pilot"),
-    (D(2023, 12, 10), Fraction(1, 2), "pilot"),   # pilot end
-    (D(2023, 12, 11), Fraction(1, 2), "full"),    # full start
-    (D(2023, 12, 21), Fraction(3, 4), "full"),    # full midpoint: 10/20 of the way from 1/2 to 1
-    (D(2023, 12, 30), Fraction(39, 40), "full"),
+    (D(2023, 11, 12), Fraction(1, 39), "pilot"),  # 1/39 of the way to 100%
+    (D(2023, 11, 25), Fraction(14, 39), "pilot"),
+    (D(2023, 12, 10), Fraction(29, 39), "pilot"),
+    (D(2023, 12, 11), Fraction(30, 39), "pilot"),  # the first day of mid-December is still ramping
+    (D(2023, 12, 19), Fraction(38, 39), "pilot"),
+    (D(2023, 12, 20), Fraction(1), "pilot"),      # pilot end: the last day of mid-December, 100%
+    (D(2023, 12, 21), Fraction(1), "full"),       # full start
     (D(2023, 12, 31), Fraction(1), "full"),       # full end
     (D(2024, 1, 1), Fraction(1), None),           # after the last phase: the final ramp value
     (D(2030, 6, 1), Fraction(1), None),
@@ -113,17 +113,18 @@ def _days(start: dt.date, end: dt.date):
         day += dt.timedelta(days=1)
 
 
-def test_dy0007_is_first_covered_on_new_years_eve():
-    # its bucket is ≈ 0.99517, above every share before the ramp reaches 100%
+def test_dy0007_is_first_covered_on_the_last_day_of_mid_december():
+    # its bucket is ≈ 0.99517, above every share before the ramp reaches 100% on 2023-12-20
     covered_days = [d for d in _days(D(2023, 11, 1), D(2024, 1, 5)) if covered(ROLLOUT, PHASES, "dy0007", d)]
-    assert covered_days[0] == D(2023, 12, 31)
-    assert covered_days == list(_days(D(2023, 12, 31), D(2024, 1, 5)))
+    assert covered_days[0] == D(2023, 12, 20)
+    assert covered_days == list(_days(D(2023, 12, 20), D(2024, 1, 5)))
 
 
 def test_nobody_is_covered_before_the_pilot_or_on_its_first_day_and_everybody_after():
     for key in KEYS[:500]:
         assert not covered(ROLLOUT, PHASES, key, D(2023, 11, 10))
         assert not covered(ROLLOUT, PHASES, key, D(2023, 11, 11))  # share 0 covers nobody
+        assert covered(ROLLOUT, PHASES, key, D(2023, 12, 20))
         assert covered(ROLLOUT, PHASES, key, D(2023, 12, 31))
         assert covered(ROLLOUT, PHASES, key, D(2024, 3, 1))
 
@@ -141,10 +142,10 @@ def test_covered_is_monotone_in_the_date_for_each_key():
 
 
 @pytest.mark.parametrize("day, expected_count", [
-    (D(2023, 11, 25), 2398),   # share 7/29 ≈ 24.14%
-    (D(2023, 12, 10), 5011),   # share 1/2
-    (D(2023, 12, 21), 7478),   # share 3/4
-    (D(2023, 12, 31), 10_000),
+    (D(2023, 11, 25), 3594),   # share 14/39 ≈ 35.90%
+    (D(2023, 12, 1), 5134),    # share 20/39 ≈ 51.28%
+    (D(2023, 12, 19), 9735),   # share 38/39 ≈ 97.44%
+    (D(2023, 12, 20), 10_000),
 ])
 def test_covered_fraction_over_ten_thousand_keys_tracks_the_share(day, expected_count):
     count = sum(covered(ROLLOUT, PHASES, key, day) for key in KEYS)
@@ -158,6 +159,6 @@ def test_covered_through_the_rule_book_matches_the_runtime():
     facts = {"shop": {"type": "individual_store", "cross_border": False, "closed": False},
              "account": {"role": "authorised", "id": "dy0007"}, "product": {"own_store": False, "scene": "live"}}
     outcomes = {d: rule_book.evaluate("official_account.own_store_only", facts, at=d).outcome
-                for d in (D(2023, 11, 20), D(2023, 12, 21), D(2023, 12, 30), D(2023, 12, 31), D(2024, 2, 1))}
-    assert outcomes == {D(2023, 11, 20): "allow", D(2023, 12, 21): "allow", D(2023, 12, 30): "allow",
-                        D(2023, 12, 31): "deny", D(2024, 2, 1): "deny"}
+                for d in (D(2023, 11, 20), D(2023, 12, 11), D(2023, 12, 19), D(2023, 12, 20), D(2024, 2, 1))}
+    assert outcomes == {D(2023, 11, 20): "allow", D(2023, 12, 11): "allow", D(2023, 12, 19): "allow",
+                        D(2023, 12, 20): "deny", D(2024, 2, 1): "deny"}

@@ -83,7 +83,7 @@ def test_nobody_is_covered_until_the_pilot_has_started_ramping(sim):
 
 def test_everybody_is_covered_from_the_last_day_on(sim):
     for d in sim.days:
-        if d.date >= D(2023, 12, 31):
+        if d.date >= D(2023, 12, 20):  # the last day of mid-December
             assert d.target == 1 and d.count == 10_000 and d.covered == 1
         else:
             assert d.target < 1 and d.count < 10_000
@@ -97,15 +97,15 @@ def test_shares_never_fall(sim):
 
 def test_targets_follow_the_linear_ramps_exactly(sim):
     days = by_date(sim)
-    # the pilot runs 29 days from 0% to 50%: day k is k/29 of 50%
-    assert days[D(2023, 11, 18)].target == Fraction(7, 29) * Fraction(1, 2)  # 7/58
-    assert percent(days[D(2023, 11, 18)].target) == "12.07%"
-    assert days[D(2023, 11, 25)].target == Fraction(14, 29) * Fraction(1, 2)  # 7/29
-    assert percent(days[D(2023, 11, 25)].target) == "24.14%"
-    assert days[D(2023, 12, 10)].target == Fraction(1, 2)
-    # the full phase runs 20 days from 50% to 100%
-    assert days[D(2023, 12, 11)].target == Fraction(1, 2)
-    assert days[D(2023, 12, 26)].target == Fraction(1, 2) + Fraction(15, 20) * Fraction(1, 2)
+    # the pilot runs 39 days from 0% to 100%: day k is k/39
+    assert days[D(2023, 11, 18)].target == Fraction(7, 39)
+    assert percent(days[D(2023, 11, 18)].target) == "17.95%"
+    assert days[D(2023, 11, 25)].target == Fraction(14, 39)
+    assert percent(days[D(2023, 11, 25)].target) == "35.90%"
+    assert days[D(2023, 12, 11)].target == Fraction(30, 39)
+    assert days[D(2023, 12, 20)].target == 1
+    # the full phase holds 100% to the end of December
+    assert days[D(2023, 12, 21)].target == days[D(2023, 12, 31)].target == 1
 
 
 def test_the_covered_share_stays_within_two_points_of_the_target(sim):
@@ -115,7 +115,7 @@ def test_the_covered_share_stays_within_two_points_of_the_target(sim):
 
 def test_observed_counts_are_deterministic_and_are_what_covered_reports(policy, sim):
     days = by_date(sim)
-    expected = {D(2023, 11, 18): 1192, D(2023, 11, 25): 2415, D(2023, 12, 26): 8762}
+    expected = {D(2023, 11, 18): 1778, D(2023, 11, 25): 3604, D(2023, 12, 19): 9750}
     assert {day: days[day].count for day in expected} == expected
     decl = policy.rollouts["own_store_rollout"]
     phases = phase_specs(decl)
@@ -138,7 +138,7 @@ def test_the_seed_prefix_and_population_change_the_ids(policy):
 def test_phases_are_named_in_both_languages(sim):
     days = by_date(sim)
     expected = {D(2023, 11, 10): ("开始之前", "before"), D(2023, 11, 11): ("内测", "Pilot"),
-                D(2023, 12, 10): ("内测", "Pilot"), D(2023, 12, 11): ("全面生效", "Full effect"),
+                D(2023, 12, 20): ("内测", "Pilot"), D(2023, 12, 21): ("全面生效", "Full effect"),
                 D(2023, 12, 31): ("全面生效", "Full effect"), D(2024, 1, 1): ("结束之后", "after")}
     for day, (zh, en) in expected.items():
         assert (sim.phase_label(days[day], "zh"), sim.phase_label(days[day], "en")) == (zh, en)
@@ -183,7 +183,7 @@ def test_the_table_has_one_row_per_day(policy, sim):
     assert text[0].startswith("Official and authorised accounts carry only own-store products — ")
     assert text[1].split() == ["date", "phase", "target", "covered", "count"]
     assert len(text) == 2 + 55
-    assert text[2 + 16].split() == ["2023-11-25", "Pilot", "24.14%", "24.15%", "2415"]
+    assert text[2 + 16].split() == ["2023-11-25", "Pilot", "35.90%", "36.04%", "3604"]
     zh = render_table(policy, [sim], "zh").splitlines()
     assert zh[1].split() == ["日期", "阶段", "目标份额", "模拟覆盖", "覆盖数"]
     assert zh[2].split() == ["2023-11-09", "开始之前", "0.00%", "0.00%", "0"]
@@ -193,7 +193,7 @@ def test_json_records(sim):
     records = to_records([sim], "en")
     assert len(records) == 55
     assert records[16] == {"rollout": "own_store_rollout", "date": "2023-11-25", "phase": "Pilot",
-                           "target": "24.14%", "covered": "24.15%", "population": 10_000}
+                           "target": "35.90%", "covered": "36.04%", "population": 10_000}
     assert all(list(r) == ["rollout", "date", "phase", "target", "covered", "population"] for r in records)
     assert to_records([sim], "zh")[-1]["phase"] == "结束之后"
 
@@ -234,7 +234,7 @@ def test_cli_prints_the_table():
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith("官方账号与授权号仅可带本店商品 — 本店商品限制逐步随机放开")
-    assert lines[2 + 16].split() == ["2023-11-25", "内测", "24.14%", "24.15%", "2415"]
+    assert lines[2 + 16].split() == ["2023-11-25", "内测", "35.90%", "36.04%", "3604"]
     assert lines[-1].split() == ["2024-01-02", "结束之后", "100.00%", "100.00%", "10000"]
 
 
@@ -244,7 +244,7 @@ def test_cli_json():
     assert out.returncode == 0, out.stderr
     records = json.loads(out.stdout)
     assert [r["date"] for r in records] == ["2023-11-24", "2023-11-25"]
-    assert records[1]["target"] == "24.14%" and records[1]["population"] == 2000 and records[1]["phase"] == "Pilot"
+    assert records[1]["target"] == "35.90%" and records[1]["population"] == 2000 and records[1]["phase"] == "Pilot"
     assert set(records[1]) == {"rollout", "date", "phase", "target", "covered", "population"}
 
 

@@ -195,26 +195,30 @@ property pilot_restricts_no_authorised "内测期间授权号都不受限制" / 
     assert dt.date(2023, 11, 11) <= at <= dt.date(2023, 12, 10)
     assert facts["account"]["role"] == "authorised"
     assert decision["values"]["restriction.applies"] is True  # the claim said it does not apply
-    # Independently: the SHA-256 bucket of the id lies below the pilot's linear ramp 0% → 50% that day.
+    # Independently: the SHA-256 bucket of the id lies below the pilot's linear ramp 0% → 100% that day
+    # (2023-11-11 to 2023-12-20, 39 days).
     digest = hashlib.sha256(f"own_store_rollout\x00{facts['account']['id']}".encode("utf-8")).digest()
     bucket = Fraction(int.from_bytes(digest[:8], "big"), 1 << 64)
-    share = Fraction(1, 2) * Fraction((at - dt.date(2023, 11, 11)).days, 29)
+    share = Fraction((at - dt.date(2023, 11, 11)).days, 39)
     assert bucket < share
 
 
-def test_false_exception_ignored_tiered_below_50_percent(tmp_path):
-    """An exception: existing tiered-shipping products override the 50% floor."""
-    facts, at, decision = refute(tmp_path, "shipping.policy", "shipping", """
-property tiered_below_50_denied "现货比例低于 50% 的阶梯发货商品一律拒绝" / "Tiered shipping below a 50% spot share is always denied"
-  when product.shipping_mode == tiered and shop.spot_order_ratio_60d >= 0% and shop.spot_order_ratio_60d < 50%
+def test_false_exception_ignored_own_store_restriction(tmp_path):
+    """An exception: a cross-border merchant or a closed shop overrides the own-store restriction.
+
+    (This used to refute "tiered shipping below 50% is always denied" through the existing-products exception; the
+    shipping policy now reads A7 as binding existing products to the 50% floor too, so that claim holds.)"""
+    facts, at, decision = refute(tmp_path, "official_account.policy", "official_account.own_store_only", """
+property every_bound_account_denied "自 2023-12-31 起，官方账号与授权号添加非本店商品一律拒绝" / "From 2023-12-31 an official or authorised account adding another shop's product is always denied"
+  effective from 2023-12-31
+  when account.role != creator and not product.own_store
   expect outcome == deny
 """)
-    assert facts["product"]["shipping_mode"] == "tiered" and facts["product"]["existing_tiered"] is True
-    assert Decimal(0) <= percent(facts["shop"]["spot_order_ratio_60d"]) < Decimal("0.5")
+    assert at >= dt.date(2023, 12, 31)
+    assert facts["account"]["role"] in ("official", "authorised") and facts["product"]["own_store"] is False
+    assert facts["shop"]["cross_border"] is True or facts["shop"]["closed"] is True
     assert decision["outcome"] == "allow"  # the claim said deny
-    assert [(r["rule"], r["code"]) for r in decision["reasons"]] == [("existing_tiered_kept", "existing_tiered_not_delisted")]
-    assert decision["warnings"] == []
-    assert decision["values"] == {"shipping.spot_max_hours": 48, "shipping.tiered_band": "unavailable"}
+    assert [r["rule"] for r in decision["reasons"]][0] in ("cross_border_exempt", "closed_shop_unbound")
 
 
 def test_false_warning_low_conversion_denied(tmp_path):
@@ -250,8 +254,9 @@ property false_advertising_never_refunded "虚假宣传的店铺一律不退还�
     assert facts["violation"]["counterfeit"] is False
     # Only the novice period asks for a clean record; the mature period asks for settled orders and the
     # brand period for a warranty letter (assumption refund_conditions_per_stage).
-    assert shop["age_days"] > 90
-    stage = "mature_period" if shop["age_days"] <= 180 else "brand_period"
+    # age_days counts the opening day as 0: the mature period is 90–179 (days 91–180), the brand period 180 on.
+    assert shop["age_days"] >= 90
+    stage = "mature_period" if shop["age_days"] < 180 else "brand_period"
     assert shop["orders_settled" if stage == "mature_period" else "warranty_letter"] is True
     assert decision["outcome"] == "allow" and decision["reasons"] == []  # the claim said deny
     assert "deduct_false_advertising" in codes(decision["warnings"])
