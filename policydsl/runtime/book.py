@@ -119,8 +119,7 @@ def applies(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date) -> b
     try:
         return bool(policy.applies(env))
     except MissingFact as exc:
-        missing = getattr(exc, "paths", None) or (exc.path,)
-        raise ev._missing_error(policy, dict.fromkeys(missing)) from None
+        raise ev.missing_error(policy, dict.fromkeys(exc.paths)) from None
 
 
 def _iso(day: dt.date | None) -> str | None:

@@ -68,7 +68,11 @@ def _decide(policy: CompiledPolicy, env: Env, trace: bool) -> Decision:
         if status == "fired":
             if hits is not None:
                 hits.add(f"rule:{rule.name}:fired")
-            reason = rule.static_reason or _reason(policy, rule, env, missing)
+            try:
+                reason = rule.static_reason or _reason(policy, rule, env)
+            except MissingFact as exc:  # a consequence of the fired rule lacks facts: the decision needs them
+                missing.update(dict.fromkeys(exc.paths))
+                continue
             (reasons if rule.outcome == "deny" else warnings if rule.outcome == "warn" else allows).append(reason)
         elif hits is not None and status == "satisfied":
             hits.add(f"rule:{rule.name}:passed")
@@ -80,7 +84,7 @@ def _decide(policy: CompiledPolicy, env: Env, trace: bool) -> Decision:
     else:
         unresolved = None
     if missing:
-        raise _missing_error(policy, missing, unresolved)
+        raise missing_error(policy, missing, unresolved)
     return make_decision(policy.id, at, "deny" if reasons else "allow", values, policy.value_kinds,
                          tuple(reasons or allows), tuple(warnings), tuple(events),
                          frozenset(hits) if hits is not None else frozenset(), unresolved)
@@ -117,12 +121,13 @@ def _decide_fast(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date) 
                 for path in exc.paths:  # the rest still runs, so one evaluation names every missing fact
                     missing[path] = None
                 continue
-            if rule.static_reason is not None:
-                reason = rule.static_reason
-            else:
+            try:
+                reason = rule.static_reason or _reason(policy, rule, env)
+            except MissingFact as exc:  # a consequence of the fired rule lacks facts: the decision needs them
                 if missing is None:
                     missing = {}
-                reason = _reason(policy, rule, env, missing)
+                missing.update(dict.fromkeys(exc.paths))
+                continue
             outcome = rule.outcome
             if outcome == "deny":
                 reasons.append(reason)
@@ -144,7 +149,7 @@ def _decide_fast(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date) 
         else:
             unresolved = None
         if missing:
-            raise _missing_error(policy, missing, unresolved)
+            raise missing_error(policy, missing, unresolved)
     except PolicyDslError as exc:
         exc.coverage = _NO_COVERAGE  # type: ignore[attr-defined]
         raise
@@ -268,18 +273,18 @@ def require_value(env: Env, path: str) -> Any:
     return value
 
 
-def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env, missing: dict[str, None]) -> Reason:
-    """The reason (or warning) a fired rule gives, with its consequences; a fact a consequence needs
-    and lacks goes into `missing`: the rule fired, so the decision needs it."""
+def _reason(policy: CompiledPolicy, rule: CompiledRule, env: Env) -> Reason:
+    """The reason (or warning) a fired rule gives, with its consequences; MissingFact names every fact
+    its consequences need and lack (the rule fired, so the decision needs them)."""
     parts = rule.message_parts
     message = LazyText.of(lambda lang: _fill(policy, parts[lang], env, lang))
-    consequences = _consequences(policy, rule, env, missing) if rule.consequences else ()
+    consequences = _consequences(policy, rule, env) if rule.consequences else ()
     return make_reason(rule.name, rule.code, rule.outcome, message, rule.source, consequences)
 
 
-def _consequences(policy: CompiledPolicy, rule: CompiledRule, env: Env,
-                  missing: dict[str, None]) -> tuple[Consequence, ...]:
+def _consequences(policy: CompiledPolicy, rule: CompiledRule, env: Env) -> tuple[Consequence, ...]:
     out = []
+    missing: dict[str, None] = {}
     for c in rule.consequences:
         try:
             until = None
@@ -290,13 +295,14 @@ def _consequences(policy: CompiledPolicy, rule: CompiledRule, env: Env,
                 until = c.end(env)  # type: ignore[misc]
             amount = c.amount(env) if c.amount is not None else None
         except MissingFact as exc:
-            for path in exc.paths:
-                missing[path] = None
+            missing.update(dict.fromkeys(exc.paths))
             continue
         parts = c.parts
         text = LazyText.of(lambda lang, parts=parts: _fill(policy, parts[lang], env, lang))
         out.append(Consequence(rule=rule.name, code=rule.code, kind=c.kind, until=until,
                                permanent=c.period == "permanent", amount=amount, message=text))
+    if missing:
+        raise MissingFact(*missing)
     return tuple(out)
 
 
@@ -323,7 +329,7 @@ def _placeholder(policy: CompiledPolicy, path: str, env: Env, lang: str) -> str:
     return rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
 
 
-def _missing_error(policy: CompiledPolicy, missing: dict[str, None],
+def missing_error(policy: CompiledPolicy, missing: dict[str, None],
                    unresolved: dict[str, tuple[str, ...]] | None = None) -> PolicyDslError:
     """E.missing_facts naming every fact the decision lacks: those its rules needed, then those its
     values lacked (the decision failing anyway, one run names them all)."""
