@@ -211,7 +211,27 @@ def build_index(analysis: Analysis) -> Index:
     for policy in model.policies.values():
         index.policy_of_file[policy.file] = policy.id
         _index_policy(policy, model, add)
+    for prop in model.book_properties:
+        _index_book_property(prop.decl, model, add)
     return index
+
+
+def _index_book_property(decl: ast.PropertyDecl, model: Model, add: Callable[..., None]) -> None:
+    """A property outside any policy: the policies it names (`outcome(P)`, `fires(P, R)`), their rules and
+    the vocabulary facts it reads, so that hover, go-to-definition and references work on it."""
+    for node in _walk(decl):
+        if isinstance(node, ast.OutcomeRef) and node.policy is not None and node.policy.value in model.policies:
+            add(node.policy.span, ("policy", node.policy.value))
+        elif isinstance(node, ast.Call) and node.func.value == "fires" and len(node.args) == 2:
+            owner, rule = node.args
+            policy = model.policies.get(owner.path) if isinstance(owner, ast.Ref) else None
+            if policy is not None:
+                add(owner.span, ("policy", policy.id))
+                if isinstance(rule, ast.Ref) and any(r.name == rule.path for r in policy.rules):
+                    add(rule.span, ("rule", policy.id, rule.path))
+        elif isinstance(node, ast.Ref) and node.path in model.facts and \
+                model.refs.get(id(node), ("", ""))[0] == "input":
+            add(node.span, ("fact", node.path))
 
 
 def _index_policy(policy: Policy, model: Model, add: Callable[..., None]) -> None:

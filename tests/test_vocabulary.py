@@ -201,12 +201,43 @@ def test_a_vocabulary_fact_is_one_symbol_across_the_book(tmp_path: Path) -> None
         at = position_of(text, "when account.kind == enterprise", len("when account."))
         found = client.request("textDocument/references", {**doc(uri, at), "context": {"includeDeclaration": True}})
         files = sorted({Path(r["uri"]).name for r in found})
-        assert files == ["cart_opening.policy", "cart_opening_flow.policy", "deposit_refund.policy",
+        assert files == ["book.policy", "cart_opening.policy", "cart_opening_flow.policy", "deposit_refund.policy",
                          "enterprise_onboarding.policy", "shop_deposit.policy", "vocabulary.policy"]
         hover = client.request("textDocument/hover", doc(uri, at))["contents"]["value"]
         assert hover.startswith("**事实 / fact** `account.kind`\n\n账号类型 / Account type\n\n- 类型: `枚举 account_kind`\n- 读取它的政策: "
                                  "`cart.opening`, `cart.opening_flow`, `deposit.refund`, `enterprise.onboarding`, "
                                  "`shop.deposit`")
+    finally:
+        client.proc.kill()
+        client.proc.wait(TIMEOUT)
+
+
+def test_a_book_property_links_to_the_policies_rules_and_facts_it_names(tmp_path: Path) -> None:
+    for path in POLICIES.glob("*.policy"):
+        shutil.copy(path, tmp_path / path.name)
+    client = Client(ROOT)
+    try:
+        client.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
+        client.notify("initialized", {})
+        path = tmp_path / "book.policy"
+        text = path.read_text(encoding="utf-8")
+        uri = open_doc(client, path)
+        assert client.diagnostics(uri) == []
+        cart = (tmp_path / "cart_opening.policy").read_text(encoding="utf-8")
+        at = position_of(text, "outcome(cart.opening)", len("outcome("))
+        assert client.request("textDocument/definition", doc(uri, at)) == {
+            "uri": (tmp_path / "cart_opening.policy").as_uri(),
+            "range": {"start": position_of(cart, "policy cart.opening", 7),
+                      "end": position_of(cart, "policy cart.opening", 19)}}
+        rule = position_of(text, "fires(cart.opening, fans_2023)", len("fires(cart.opening, "))
+        assert client.request("textDocument/definition", doc(uri, rule))["range"]["start"] == \
+            position_of(cart, "rule fans_2023", 5)
+        hover = client.request("textDocument/hover", doc(uri, rule))["contents"]["value"]
+        assert hover.startswith("**规则 / rule** `fans_2023`")
+        fact = position_of(text, "account.fans < 1000", 9)
+        vocabulary = (tmp_path / "vocabulary.policy").read_text(encoding="utf-8")
+        assert client.request("textDocument/definition", doc(uri, fact))["range"]["start"] == \
+            position_of(vocabulary, "  fact fans:", 7)
     finally:
         client.proc.kill()
         client.proc.wait(TIMEOUT)
