@@ -23,6 +23,7 @@ from policydsl.formatter import FormatError, format_expr, format_text
 from policydsl.loader import Analysis, analyse_sources
 from policydsl.lsp_rpc import PolicyProtocol, serve, strict_converter
 from policydsl.semantics.analyses import notes as model_notes
+from policydsl.semantics.check import CONSEQUENCE_KINDS
 from policydsl.semantics.model import Model, Policy
 from policydsl.source import SourceFile, Span
 from policydsl.syntax import ast
@@ -93,8 +94,7 @@ KEYWORDS = ("policy", "title", "implements", "source", "quote", "effective", "fr
             "any", "all", "for", "in", "not", "and", "or", "row", "columns", "rollout", "key", "phase", "ramp",
             "assume", "note", "about", "set", "of", "today", "covered", "not_open", "count", "number", "money",
             "percent", "bool", "text", "date", "days", "months", "working", "property", "expect", "entity", "fact",
-            "applies", "consequence", "amount", "permanent", "demotion", "restriction", "suspension", "ban",
-            "deduction")
+            "applies", "consequence", "amount", "permanent", *CONSEQUENCE_KINDS)
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 

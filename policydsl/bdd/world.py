@@ -242,10 +242,10 @@ class World:
     def expect_consequence_until(self, name: str, day: dt.date) -> None:
         c = self.find_consequence(name)
         if c.until != day:
-            got = c.until.isoformat() if c.until else ("永久" if c.permanent else "无期限"), \
-                c.until.isoformat() if c.until else ("permanent" if c.permanent else "no end date")
-            self.fail(f"期望后果 `{name}` 至 {day.isoformat()}，实际为 {got[0]}",
-                      f"expected the consequence `{name}` to last until {day.isoformat()}, got {got[1]}")
+            zh, en = (c.until.isoformat(),) * 2 if c.until else ("永久", "permanent") if c.permanent \
+                else ("无期限", "no end date")
+            self.fail(f"期望后果 `{name}` 至 {day.isoformat()}，实际为 {zh}",
+                      f"expected the consequence `{name}` to last until {day.isoformat()}, got {en}")
 
     def expect_consequence_amount(self, name: str, expected: str) -> None:
         from policydsl.runtime.facts import convert_value

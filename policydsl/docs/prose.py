@@ -11,6 +11,7 @@ from typing import Iterable
 
 import attrs
 
+from policydsl import i18n
 from policydsl.docs.strings import s
 from policydsl.runtime import values as rv
 from policydsl.semantics.model import Model, Policy
@@ -324,7 +325,7 @@ class Renderer:
         if name == "consequence" and len(expr.args) == 1 and \
                 self.model.refs.get(id(expr.args[0]), ("", ""))[0] == "consequence":
             kind = self.model.refs[id(expr.args[0])][1]
-            return self.template("x.consequence", kind=(Seg(self.t(f"consequence.{kind}"), "value"),))
+            return self.template("x.consequence", kind=(Seg(i18n.t(f"consequence.{kind}", self.lang), "value"),))
         if name in BUILTINS and len(expr.args) in (1, 2):
             parts = dict(zip(("a", "b"), (self.expr(a) for a in expr.args)))
             return self.template(BUILTINS[name], **parts)

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import attrs
 from markupsafe import Markup
 
-from policydsl import simulate
+from policydsl import i18n, simulate
 from policydsl.bdd.world import raw_fact
 from policydsl.compile.compiler import phase_specs
 from policydsl.docs import highlight, timeline
@@ -183,7 +183,7 @@ class PolicyView:
 
     def consequence(self, c: ast.Consequence) -> tuple[Seg, ...]:
         """`降权（7 天）：降权7天` — the kind, its period or amount, and its text."""
-        out: list[Seg] = [Seg(self.t(f"consequence.{c.kind.value}"), "value")]
+        out: list[Seg] = [Seg(i18n.t(f"consequence.{c.kind.value}", self.lang), "value")]  # the kind's name
         detail: list[tuple[Seg, ...]] = []
         if c.period == "for" and c.end is not None:
             detail.append((Seg(self.t("consequence.for")), *self.prose.expr(c.end)))
