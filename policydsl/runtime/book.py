@@ -15,8 +15,6 @@ from policydsl.runtime import evaluate as ev
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.program import CompiledPolicy, Env, MissingFact
 
-STATUSES = ("decided", "not_applicable", "not_in_force", "error")
-
 
 @attrs.frozen(kw_only=True)
 class BookPart:
