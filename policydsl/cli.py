@@ -95,8 +95,9 @@ def main() -> None:
 @click.option("--info", "show_info", is_flag=True,
               help="同时列出信息（不算问题，例如没有被提到的枚举值） / also list notes (not problems, e.g. enum values nothing mentions)")
 @click.option("--deep", "deep", is_flag=True,
-              help="再用 SMT 求解器分析：永不触发的规则、不起作用的例外、与 deny 同时触发的 allow / "
-                   "also run the SMT solver's analyses: rules that never fire, exceptions that never act, allows that meet denies")
+              help="再用 SMT 求解器分析：永不触发的规则、不起作用的例外、与 deny 同时触发的 allow、文档之间的冲突 / "
+                   "also run the SMT solver's analyses: rules that never fire, exceptions that never act, allows that "
+                   "meet denies, conflicts between documents")
 @LANG
 @guarded
 def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: bool, deep: bool,
@@ -116,7 +117,11 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: 
     problems = [d for d in analysis.diagnostics if d.is_problem]
     errors = sum(d.severity == "error" for d in problems)
     warnings = len(problems) - errors
-    notes = []  # `info` notes are never problems: not counted, and shown only when asked for
+    # `info` notes are never problems: not counted, and shown only when asked for, except that `--deep`
+    # always lists the conflicts between documents the book resolves or keeps as known
+    from policydsl.verify.conflicts import NOTES as CONFLICT_NOTES
+
+    notes = [d for d in analysis.diagnostics if not d.is_problem and d.code in CONFLICT_NOTES]
     if show_info:
         from policydsl.semantics.analyses import notes as model_notes
 

@@ -158,7 +158,8 @@ _KEYWORDS = {"row", "and", "or", "not", "in", "when", "require", "to", "from", "
              "for", "priority", "columns", "hit", "value", "title", "implements", "source", "quote", "effective",
              "exception", "supersedes", "else", "phase", "unit", "set", "of", "policy", "enum", "input",
              "define", "rule", "table", "rollout", "assume", "note", "allow", "deny", "warn", "property", "expect",
-             "entity", "fact", "applies", "consequence", "amount", "permanent"}
+             "entity", "fact", "applies", "consequence", "amount", "permanent",
+             "overlap", "between", "agree", "prevails", "known", "conflict"}
 
 # Clause keywords of each declaration: each starts a new line (indent) when met outside brackets.
 _CLAUSES: dict[type, dict[str, int]] = {
@@ -175,6 +176,7 @@ _CLAUSES: dict[type, dict[str, int]] = {
     ast.AssumeDecl: {"about": 2, "source": 2},
     ast.NoteDecl: {"about": 2, "source": 2},
     ast.PropertyDecl: {"effective": 2, "when": 2, "expect": 2},
+    ast.OverlapDecl: {"between": 2, "effective": 2, "when": 2, "agree": 2, "prevails": 2, "known": 2},
 }
 
 
@@ -207,6 +209,8 @@ def _exprs_of(item: object) -> list[object]:
         return [e for c in item.cases for e in (c.expr, c.when) if e is not None]
     if isinstance(item, ast.PropertyDecl):
         return [e for e in (item.premise, item.claim) if e is not None]
+    if isinstance(item, ast.OverlapDecl):
+        return [e for e in (item.premise, item.agree) if e is not None]
     if isinstance(item, ast.PolicyDecl):
         return [item.applies] if item.applies is not None else []
     return []

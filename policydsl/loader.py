@@ -8,10 +8,10 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from policydsl import diagnostics as dg
-from policydsl.compile.compiler import compile_book, compile_model, input_spec
+from policydsl.compile.compiler import compile_book, compile_model, input_spec, reads_rules
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
-from policydsl.runtime.book import BookDecision, evaluate_book
+from policydsl.runtime.book import BookDecision, Conflict, evaluate_book
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.evaluate import evaluate
 from policydsl.runtime.program import CompiledPolicy
@@ -108,7 +108,11 @@ def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = Non
     if deep and result.model is not None and not any(d.severity == "error" for d in diags):
         from policydsl.verify.analyses import solver_analyses  # loads the solver only when asked
 
-        diags.extend(solver_analyses(result.model, compile_model(result.model)))
+        from policydsl.verify.conflicts import conflict_analyses
+
+        compiled = compile_model(result.model)
+        diags.extend(solver_analyses(result.model, compiled))
+        diags.extend(conflict_analyses(result.model, compiled))
     bag = dg.DiagnosticBag(diags)
     return Analysis(sources=sources, modules=modules, model=result.model, diagnostics=bag.sorted())
 
@@ -159,7 +163,29 @@ class PolicySet:
         that cannot be decided for the record is an error in its own part, and the others still are.
         The record is checked against the book's vocabulary once, as `evaluate` checks it."""
         record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
-        return evaluate_book(self.compiled, record, at or today_in_shanghai(), trace=trace, coverage=coverage)
+        overlaps = self.model.overlaps
+        trace = trace or any(reads_rules(o.decl) for o in overlaps)  # `fires` reads the trace
+        book = evaluate_book(self.compiled, record, at or today_in_shanghai(), trace=trace, coverage=coverage)
+        if not overlaps or self.book is None:
+            return book
+        return attrs.evolve(book, conflicts=tuple(self.conflicts(record, book)))
+
+    def conflicts(self, record: Mapping[str, Any], book: BookDecision, *, implicit: bool = False):
+        """The overlaps whose two policies both decided this checked record and disagree on it (with
+        `implicit`, also the pairs of values that share a label, which `check --deep` compares)."""
+        from policydsl.runtime.properties import check_book_property
+
+        compiled = self.book.properties[len(self.model.book_properties):]  # the overlaps' claims follow
+        for overlap, prop in zip(self.model.overlaps, compiled):
+            if overlap.implicit and not implicit:  # a question for `check --deep`, not a declared conflict
+                continue
+            check = check_book_property(self.book, prop, overlap.policies, record, book)
+            if check.holds or check.decision_error is not None or check.claim_error is not None:
+                continue
+            outcomes = tuple(book.part(pid).decision.outcome for pid in overlap.policies)  # type: ignore[union-attr]
+            yield Conflict(overlap=overlap.name, label=overlap.overlap.label.as_dict(), policies=overlap.policies,
+                           outcomes=outcomes, resolution=overlap.resolution, prevails=overlap.prevails,  # type: ignore[arg-type]
+                           assumptions=tuple(a.name.value for _, a in overlap.explained_by))
 
 
 def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = None) -> PolicySet:

@@ -94,7 +94,8 @@ KEYWORDS = ("policy", "title", "implements", "source", "quote", "effective", "fr
             "any", "all", "for", "in", "not", "and", "or", "row", "columns", "rollout", "key", "phase", "ramp",
             "assume", "note", "about", "set", "of", "today", "covered", "not_open", "count", "number", "money",
             "percent", "bool", "text", "date", "days", "months", "working", "property", "expect", "entity", "fact",
-            "applies", "consequence", "amount", "permanent", *CONSEQUENCE_KINDS)
+            "applies", "consequence", "amount", "permanent", "overlap", "between", "agree", "prevails", "known",
+            "conflict", *CONSEQUENCE_KINDS)
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 

@@ -6,10 +6,11 @@ from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Literal, Name, Number, Operator, Punctuation, String, Text, Whitespace
 
 DECLARATIONS = ("policy", "enum", "value", "unit", "input", "define", "rule", "table", "rollout", "phase", "assume",
-                "note", "property", "entity", "fact")
+                "note", "property", "entity", "fact", "overlap")
 CLAUSES = ("title", "implements", "source", "quote", "effective", "from", "until", "when", "require", "else",
            "exception", "to", "priority", "supersedes", "hit", "columns", "row", "key", "ramp", "about", "set",
-           "of", "for", "in", "and", "or", "not", "expect", "applies", "consequence", "amount", "permanent")
+           "of", "for", "in", "and", "or", "not", "expect", "applies", "consequence", "amount", "permanent",
+           "between", "agree", "prevails", "known", "conflict")
 BUILTINS = ("covered", "days_between", "next_half_month", "month_end", "fires")
 OUTCOMES = ("allow", "deny", "warn")
 CONSTANTS = ("true", "false", "today", "outcome", "inf", "not_open", "not_stated", "unique", "first", "collect",

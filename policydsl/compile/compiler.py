@@ -39,7 +39,7 @@ def compile_book(model: Model) -> CompiledPolicy | None:
     """The book properties (outside any policy) as a policy with no rules; their `outcome(POLICY)`
     and `fires(POLICY, RULE)` read the whole-book decision (a BookDecision) an Env carries. None
     when the book has none."""
-    if not model.book_properties:
+    if not model.book_properties and not model.overlaps:
         return None
     return PolicyCompiler(model, model.book_policy()).compile()
 
@@ -210,6 +210,18 @@ class PolicyCompiler:
             return define
         if kind == "var":
             return lambda env: env.vars[target]
+        if kind == "book_define":  # a book property reads a value that policy's decision computed
+            pid, path = target.split(" ", 1)
+
+            def policy_value(env: Env) -> Any:
+                part = env.decision.part(pid)
+                if part.error is not None:  # that policy could not be decided for the record
+                    raise part.error
+                decision = part.decision
+                if path in decision.values:
+                    return decision.values[path]
+                raise MissingFact(*decision.unresolved.get(path, (path,)))  # a value left out lacks facts
+            return policy_value
         value = target.split(".", 1)[1]
         return lambda env: value
 
@@ -558,6 +570,12 @@ def reads_decision(expr: ast.Expr) -> bool:
     """Whether a property expression reads the decision (`outcome`, `fires(rule)`)."""
     return any(isinstance(n, ast.OutcomeRef) or (isinstance(n, ast.Call) and n.func.value in ("fires", "consequence"))
                for n in _walk(expr))
+
+
+def reads_rules(prop: ast.PropertyDecl) -> bool:
+    """Whether a property asks which rules fired (`fires`): deciding for it needs the trace."""
+    return any(isinstance(n, ast.Call) and n.func.value == "fires"
+               for e in (prop.premise, prop.claim) if e is not None for n in _walk(e))
 
 
 def _walk(expr: Any):

@@ -38,6 +38,32 @@ class BookPart:
 
 
 @attrs.frozen(kw_only=True)
+class Conflict:
+    """Two policies that answer one question (a book `overlap`) disagreeing on this record and day:
+    their outcomes differ, or the overlap's `agree` fails. `prevails` is the policy whose document the
+    book follows there (None: a known conflict, or one not yet resolved). The whole-book outcome is
+    still deny whenever a policy denies: a resolution in favour of an allowing policy is encoded in
+    the other policy (`check --deep` warns where it is not)."""
+
+    overlap: str
+    label: dict[str, str]
+    policies: tuple[str, str]
+    outcomes: tuple[str, str]
+    resolution: str  # prevails | known | none
+    prevails: str | None = None
+    assumptions: tuple[str, ...] = ()  # the assumes that explain the resolution
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"overlap": self.overlap, "label": dict(self.label), "policies": list(self.policies),
+                               "outcomes": dict(zip(self.policies, self.outcomes)), "resolution": self.resolution}
+        if self.prevails is not None:
+            out["prevails"] = self.prevails
+        if self.assumptions:
+            out["assumptions"] = list(self.assumptions)
+        return out
+
+
+@attrs.frozen(kw_only=True)
 class BookDecision:
     """Every policy's part, in policy id order, and what they add up to.
 
@@ -46,6 +72,7 @@ class BookDecision:
 
     at: dt.date
     parts: tuple[BookPart, ...]
+    conflicts: tuple[Conflict, ...] = ()  # the book's overlaps whose two policies disagree here
 
     def part(self, policy: str) -> BookPart:
         return next(p for p in self.parts if p.policy == policy)
@@ -84,8 +111,11 @@ class BookDecision:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "outcome": self.outcome, "summary": self.summary,
-                "policies": [p.to_dict() for p in self.parts]}
+        out = {"at": self.at.isoformat(), "outcome": self.outcome, "summary": self.summary,
+               "policies": [p.to_dict() for p in self.parts]}
+        if self.conflicts:  # only when two policies disagree on a question they share
+            out["conflicts"] = [c.to_dict() for c in self.conflicts]
+        return out
 
 
 def evaluate_book(compiled: Mapping[str, CompiledPolicy], record: Mapping[str, Any], at: dt.date, *,

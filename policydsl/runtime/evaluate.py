@@ -338,6 +338,8 @@ def missing_error(policy: CompiledPolicy, missing: dict[str, None],
             missing[fact] = None
 
     def line(path: str, lang: str) -> str:
+        if path not in policy.inputs:  # a fact of another policy (a book property reading its values)
+            return f"  - {path}"
         label = policy.inputs[path].label
         return f"  - {path}（{label['zh']} / {label['en']}）" if lang == "zh" else f"  - {path} ({label['zh']} / {label['en']})"
     items = {lang: "\n".join(line(p, lang) for p in missing) for lang in ("zh", "en")}

@@ -12,9 +12,9 @@ import attrs
 
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.decision import Decision
-from policydsl.runtime.evaluate import evaluate
+from policydsl.runtime.evaluate import evaluate, missing_error
 from policydsl.runtime.facts import prepare
-from policydsl.runtime.program import CompiledPolicy, CompiledProperty, Env
+from policydsl.runtime.program import CompiledPolicy, CompiledProperty, Env, MissingFact
 
 
 @attrs.frozen(kw_only=True)
@@ -95,7 +95,7 @@ def check_book_property(compiled_book: CompiledPolicy, prop: CompiledProperty, p
         try:
             if not prop.premise(env):
                 return BookPropertyCheck(holds=True, vacuous=True, book=book)
-        except PolicyDslError:
+        except (PolicyDslError, MissingFact):
             return BookPropertyCheck(holds=True, vacuous=True, book=book)
     if failed is not None:
         return BookPropertyCheck(holds=False, book=book, failed_policy=failed.policy, decision_error=failed.error)
@@ -103,4 +103,6 @@ def check_book_property(compiled_book: CompiledPolicy, prop: CompiledProperty, p
         ok = bool(prop.claim(env))
     except PolicyDslError as exc:
         return BookPropertyCheck(holds=False, book=book, claim_error=exc)
+    except MissingFact as exc:  # a policy's value the decision left out for want of facts
+        return BookPropertyCheck(holds=False, book=book, claim_error=missing_error(compiled_book, dict.fromkeys(exc.paths)))
     return BookPropertyCheck(holds=ok, book=book)

@@ -10,7 +10,7 @@ import attrs
 
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
-from policydsl.semantics.model import BOOK_ID, BOOK_TITLE, BookProperty, Define, Input, Model, Policy, Rule, Table
+from policydsl.semantics.model import BOOK_ID, BOOK_TITLE, BookOverlap, BookProperty, Define, Input, Model, Policy, Rule, Table
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
 from policydsl.semantics.types import Type
@@ -81,6 +81,10 @@ class Checker:
         self.book_policies: dict[str, list[str]] = {}
         self.book_files: dict[str, str] = {}
         self._named: list[str] = []  # the policies the book property being checked names, in order
+        self.overlaps: dict[str, ast.OverlapDecl] = {}  # the book's overlaps, by name, in file order
+        self._overlap_claims: dict[str, ast.PropertyDecl] = {}  # each overlap as the book property it is checked as
+        self._overlap_pair: tuple[str, ...] = ()  # the two policies of the overlap being checked
+        self.implicit: dict[str, ast.OverlapDecl] = {}  # two policies' values sharing a label (see _same_label_values)
 
     def err(self, code: str, span: Span, **kw) -> None:
         self.bag.add(dg.make(code, span, **kw))
@@ -101,6 +105,10 @@ class Checker:
         if self.book is not None:
             for prop in self.book.properties.values():
                 self._check_property(self.book, prop)
+        for overlap in self.overlaps.values():
+            self._check_overlap(overlap)
+        if not any(d.severity == "error" for d in self.bag.items):
+            self._same_label_values()
         model = self._model()
         for policy in model.policies.values():
             self.bag.extend(analyses.run_all(policy, model))
@@ -130,22 +138,80 @@ class Checker:
                     self._shared(self.entities, item)
                 elif current is None and isinstance(item, ast.PropertyDecl):
                     self._book_property(module.path, item)
+                elif isinstance(item, ast.OverlapDecl):
+                    if current is not None:  # two policies' question belongs to the book, not to one of them
+                        self.err("P0805", item.name.span, name=item.name.value)
+                    elif self._claim(self._book_build(module.path, item), item.name):
+                        self.overlaps[item.name.value] = item
+                        self.book_files[item.name.value] = module.path
                 elif current is None:
                     kind = type(item).__name__.removesuffix("Decl").lower()
                     self.err("P0205", item.span, kind=kind)
                 else:
                     current.items.append(item)
 
-    def _book_property(self, path: str, item: ast.PropertyDecl) -> None:
-        """A property outside any policy speaks of the whole book: several policies' decisions."""
+    def _book_build(self, path: str, item: ast.PropertyDecl | ast.OverlapDecl) -> _PolicyBuild:
+        """The book's own declarations (properties and overlaps), checked as a policy with no rules."""
         if self.book is None:
             decl = ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=item.name.span),
                                   title=ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=item.name.span),
                                   implements=(), sources=(), effective=None, span=item.span)
             self.book = _PolicyBuild(decl=decl, file=path)
-        if self._claim(self.book, item.name):
-            self.book.properties[item.name.value] = item
+        return self.book
+
+    def _book_property(self, path: str, item: ast.PropertyDecl) -> None:
+        """A property outside any policy speaks of the whole book: several policies' decisions."""
+        book = self._book_build(path, item)
+        if self._claim(book, item.name):
+            book.properties[item.name.value] = item
             self.book_files[item.name.value] = path
+
+    def _check_overlap(self, overlap: ast.OverlapDecl) -> None:
+        """Two known, different policies; `when` and `agree` speak of those two only (their outcomes,
+        rules and values, and facts); `prevails` names one of them; a resolution is explained by an
+        `assume` in one of the two policies whose `about` names the overlap (and only then)."""
+        assert self.book is not None
+        first, second = overlap.policies
+        self._named = []
+        known = [self._named_policy(n) for n in overlap.policies]
+        if first.value == second.value:
+            self.err("P0806", second.span, name=overlap.name.value, policy=second.value)
+        if overlap.prevails is not None and overlap.prevails.value not in (first.value, second.value):
+            self.err("P0807", overlap.prevails.span, name=overlap.name.value, policy=overlap.prevails.value,
+                     first=first.value, second=second.value)
+        explained = [(pid, a) for pid, b in self.policies.items() for a in b.items
+                     if isinstance(a, ast.AssumeDecl) and any(n.value == overlap.name.value for n in a.about)]
+        for pid, assume in explained:
+            about = next(n for n in assume.about if n.value == overlap.name.value)
+            if pid not in (first.value, second.value):
+                self.err("P0809", about.span, name=overlap.name.value, policy=pid, first=first.value,
+                         second=second.value)
+            elif overlap.prevails is None and not overlap.known:
+                self.warn("P0811", about.span, name=overlap.name.value)
+        if (overlap.prevails is not None or overlap.known) and not explained:
+            self.err("P0808", overlap.name.span, name=overlap.name.value)
+        if not all(known) or first.value == second.value:
+            return
+        claim = overlap.agree
+        if claim is None:  # without `agree`: the two outcomes are equal
+            claim = ast.Binary(op="==", left=ast.OutcomeRef(span=first.span, policy=first),
+                               right=ast.OutcomeRef(span=second.span, policy=second), span=overlap.name.span,
+                               op_span=overlap.name.span)
+        prop = ast.PropertyDecl(name=overlap.name, label=overlap.label, effective=overlap.effective,
+                                premise=overlap.premise, claim=claim, span=overlap.span)
+        self._overlap_claims[overlap.name.value] = prop
+        self._overlap_pair = (first.value, second.value)
+        try:
+            self._check_property(self.book, prop)
+        finally:
+            self._overlap_pair = ()
+        others = [p for p in self.book_policies.get(overlap.name.value, []) if p not in self._overlap_pair
+                  and p not in (first.value, second.value)]
+        if others:
+            self.err("P0810", overlap.name.span, name=overlap.name.value, policies=", ".join(others),
+                     first=first.value, second=second.value)
+        # whatever `when` and `agree` mention, the overlap is between its two policies
+        self.book_policies[overlap.name.value] = [first.value, second.value]
 
     def _shared(self, table: dict, item) -> None:
         name = item.name.value
@@ -270,7 +336,7 @@ class Checker:
         by_label: dict[tuple[str, str], Input] = {}
         for path, declared in first.items():
             for lang in ("zh", "en"):
-                key = (lang, " ".join(declared.label.get(lang).casefold().split()))
+                key = (lang, _label_key(declared.label, lang))
                 other = by_label.setdefault(key, declared)
                 if other.path != path:
                     self.bag.add(dg.make("P0213", declared.decl.path.span, severity="warning", name=path,
@@ -415,7 +481,8 @@ class Checker:
                     if INVENTORY_ID.match(about.value):
                         if about.value not in declared:
                             self.err("P0706", about.span, id=about.value, policy=build.decl.id.value)
-                    elif about.value not in build.ids and self._fact(build, about.value) is None:
+                    elif (about.value not in build.ids and self._fact(build, about.value) is None
+                          and about.value not in self.overlaps):  # an overlap: checked with the overlap
                         self._undefined(build, about)
         for prop in build.properties.values():
             self._check_property(build, prop)
@@ -635,8 +702,12 @@ class Checker:
 
     def _value_candidates(self, build: _PolicyBuild) -> list[tuple[str, tuple[str, str]]]:
         facts = {**self.facts, **build.inputs}
+        defines = dict(build.defines)
+        if build is self.book:  # a book property may read any policy's values
+            for other in self.policies.values():
+                defines.update(other.defines)
         return [(p, (i.label.zh, i.label.en)) for p, i in facts.items()] + \
-               [(p, (d.label.zh, d.label.en)) for p, d in build.defines.items()]
+               [(p, (d.label.zh, d.label.en)) for p, d in defines.items()]
 
     def _ref(self, build, expr: ast.Ref, expected, scope) -> Type | None:
         name = expr.path
@@ -650,6 +721,12 @@ class Checker:
         if name in build.defines:
             self.refs[id(expr)] = ("define", name)
             return build.defines[name].type
+        owner = self._book_define(name) if self.in_book else None
+        if owner is not None:  # a book property reads a value a policy computes: that policy is named
+            self.refs[id(expr)] = ("book_define", f"{owner} {name}")
+            if owner not in self._named:
+                self._named.append(owner)
+            return self.policies[owner].defines[name].type
         if "." not in name:
             owner = self._enum_owner(name, expected)
             if owner is not None:
@@ -668,6 +745,51 @@ class Checker:
             (v.name.value, (v.label.zh, v.label.en)) for e in self.enums.values() for v in e.values]
         self._undefined(build, expr, candidates, name=name)
         return None
+
+    def _same_label_values(self) -> None:
+        """Values of two policies with one label and one type read as one concept: each such pair no
+        declared overlap compares is checked as an implicit overlap (`A == B`), which `check --deep`
+        searches for a record they differ on."""
+        covered = [{target for e in (claim.premise, claim.claim) if e is not None for n in _nodes(e)
+                    for kind, target in (self.refs.get(id(n), ("", "")),) if kind == "book_define"}
+                   for claim in self._overlap_claims.values()]
+        values = [(pid, d) for pid, b in self.policies.items() if b.decl.title is not None for d in b.defines.values()]
+        for i, (first, a) in enumerate(values):
+            for second, b in values[i + 1:]:
+                if first == second or a.path == b.path or a.type != b.type or a.type.unit != b.type.unit:
+                    continue
+                if not any(_label_key(a.label, lang) == _label_key(b.label, lang) for lang in ("zh", "en")):
+                    continue
+                left, right = f"{first} {a.path}", f"{second} {b.path}"
+                if any({left, right} <= pair for pair in covered):
+                    continue
+                span = a.decl.path.span
+                name = ast.Name(value=f"{a.path} = {b.path}", span=span)
+                claim = ast.Binary(op="==", left=ast.Ref(path=a.path, span=span), right=ast.Ref(path=b.path, span=span),
+                                   span=span, op_span=span)
+                overlap = ast.OverlapDecl(name=name, label=a.label, policies=(
+                    ast.Name(value=first, span=span), ast.Name(value=second, span=span)), effective=None,
+                    premise=None, agree=claim, span=span)
+                prop = ast.PropertyDecl(name=name, label=a.label, effective=None, premise=None, claim=claim, span=span)
+                self._book_build(self.policies[first].file, prop)
+                self._overlap_pair = (first, second)
+                try:
+                    self._check_property(self.book, prop)  # type: ignore[arg-type]
+                finally:
+                    self._overlap_pair = ()
+                self.implicit[name.value] = overlap
+                self._overlap_claims[name.value] = prop
+                self.book_files[name.value] = self.policies[first].file
+                self.book_policies[name.value] = [first, second]
+
+    def _book_define(self, name: str) -> str | None:
+        """The policy whose value `name` a book property reads: the overlap's two policies first, then
+        the one policy of the book that computes it (None when none does, or several do)."""
+        owners = [pid for pid, b in self.policies.items() if name in b.defines and b.decl.title is not None]
+        pair = [pid for pid in owners if pid in self._overlap_pair]
+        if len(pair) == 1:
+            return pair[0]
+        return owners[0] if len(owners) == 1 else None
 
     def _enum_owner(self, name: str, expected: Type | None) -> str | None:
         if expected is not None and expected.kind in ("enum", "set") and expected.enum in self.enums:
@@ -872,9 +994,36 @@ class Checker:
             book = tuple(BookProperty(decl=prop, file=self.book_files[name],
                                       policies=tuple(self.book_policies.get(name, ())))
                          for name, prop in self.book.properties.items())
+        overlaps = tuple(
+            BookOverlap(decl=self._overlap_claims[name], file=self.book_files[name], overlap=decl,
+                        policies=(decl.policies[0].value, decl.policies[1].value),
+                        explained_by=tuple((pid, a) for pid, a in ((p.id, a) for p in policies.values()
+                                                                   for a in p.assumptions)
+                                           if any(n.value == name for n in a.about)),
+                        implicit=name in self.implicit)
+            for name, decl in {**self.overlaps, **self.implicit}.items() if name in self._overlap_claims)
         return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs,
-                     entities=self.entities, facts=self.facts, book_properties=book,
+                     entities=self.entities, facts=self.facts, book_properties=book, overlaps=overlaps,
                      book_inputs=dict(self.book.inputs) if self.book is not None else {})
+
+
+def _label_key(text: ast.Text, lang: str) -> str:
+    return " ".join(text.get(lang).casefold().split())
+
+
+def _nodes(expr: ast.Expr):
+    """Every expression node under `expr` (itself included)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in attrs.fields(type(node)):
+            if field.name.endswith("span"):
+                continue
+            value = getattr(node, field.name)
+            for v in value if isinstance(value, tuple) else (value,):
+                if attrs.has(type(v)):
+                    stack.append(v)
 
 
 def _string_spans(span: Span) -> tuple[Span, Span]:

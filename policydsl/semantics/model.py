@@ -90,6 +90,34 @@ class BookProperty:
 
 
 @attrs.frozen(kw_only=True)
+class BookOverlap:
+    """Two policies answering one question (an `overlap` in a shared file), checked as the book
+    property `decl`: on the records and days where both are in force and apply and its `when` holds,
+    its claim (`agree`, or equal outcomes) is what agreement means. `check --deep` searches for a
+    record where it fails: a conflict between the two policies' documents."""
+
+    decl: ast.PropertyDecl = attrs.field(eq=False, repr=False)
+    overlap: ast.OverlapDecl = attrs.field(eq=False, repr=False)
+    file: str
+    policies: tuple[str, str]
+    explained_by: tuple[tuple[str, ast.AssumeDecl], ...] = attrs.field(eq=False, repr=False, default=())
+    implicit: bool = False  # not declared: two values of the two policies with one label (`check --deep` only)
+
+    @property
+    def name(self) -> str:
+        return self.overlap.name.value
+
+    @property
+    def prevails(self) -> str | None:
+        return self.overlap.prevails.value if self.overlap.prevails is not None else None
+
+    @property
+    def resolution(self) -> str:
+        """`prevails` (one document wins), `known` (a documented known conflict) or `none`."""
+        return "prevails" if self.prevails else "known" if self.overlap.known else "none"
+
+
+@attrs.frozen(kw_only=True)
 class Model:
     enums: dict[str, ast.EnumDecl]
     units: dict[str, ast.UnitDecl]
@@ -100,17 +128,19 @@ class Model:
     entities: dict[str, ast.EntityDecl] = attrs.field(factory=dict)
     facts: dict[str, Input] = attrs.field(factory=dict)  # the book's vocabulary, in declaration order
     book_properties: tuple[BookProperty, ...] = ()  # properties outside any policy, in file order
+    overlaps: tuple[BookOverlap, ...] = ()  # the overlaps between two policies, in file order
     book_inputs: dict[str, Input] = attrs.field(factory=dict)  # the facts the book properties read
 
     def book_policy(self) -> Policy:
-        """The book properties as a policy with no rules (id `book`): what compiles and encodes them."""
-        first = self.book_properties[0].decl
+        """The book properties, then the overlaps' claims, as a policy with no rules (id `book`): what
+        compiles and encodes them."""
+        first = (self.book_properties or self.overlaps)[0].decl
         title = ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=first.name.span)
         decl = ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=first.name.span), title=title, implements=(),
                               sources=(), effective=None, span=first.span)
-        return Policy(id=BOOK_ID, file=self.book_properties[0].file, decl=decl, inputs=dict(self.book_inputs),
-                      defines={}, rules=(), tables={}, rollouts={}, assumptions=(), notes=(),
-                      properties=tuple(p.decl for p in self.book_properties))
+        return Policy(id=BOOK_ID, file=(self.book_properties or self.overlaps)[0].file, decl=decl,
+                      inputs=dict(self.book_inputs), defines={}, rules=(), tables={}, rollouts={}, assumptions=(),
+                      notes=(), properties=tuple(p.decl for p in (*self.book_properties, *self.overlaps)))
 
     def readers(self, path: str) -> list[Policy]:
         """The policies that read the fact `path`."""

@@ -406,8 +406,27 @@ class PropertyDecl:
     span: Span = span_field()
 
 
+@node
+class OverlapDecl:
+    """Two policies answering one question (in a shared file): `between A and B`, on the records and
+    days where both are in force and apply and `when` holds, `agree` should hold (absent: the two
+    outcomes are equal). `prevails` names the policy whose document wins where they disagree;
+    `known` keeps the disagreement as a documented known conflict. Either is explained by an `assume`
+    whose `about` names the overlap."""
+
+    name: Name
+    label: Text
+    policies: tuple[Name, Name]
+    effective: Effective | None
+    premise: Expr | None
+    agree: Expr | None
+    prevails: Name | None = None
+    known: bool = False
+    span: Span = span_field()
+
+
 Decl = Union[PolicyDecl, EnumDecl, UnitDecl, EntityDecl, InputDecl, DefineDecl, RuleDecl, TableDecl, RolloutDecl,
-             AssumeDecl, NoteDecl, PropertyDecl]
+             AssumeDecl, NoteDecl, PropertyDecl, OverlapDecl]
 
 
 @node

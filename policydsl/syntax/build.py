@@ -321,6 +321,22 @@ class Builder(Transformer):
         return ast.PropertyDecl(name=self.name(name), label=label, effective=effective,
                                 premise=scope[1] if scope else None, claim=claim, span=self.sp(meta))
 
+    def overlap_decl(self, meta, children):
+        name, label, first, second, effective, scope, agree, resolution = children
+        return ast.OverlapDecl(name=self.name(name), label=label, policies=(first, second), effective=effective,
+                               premise=scope[1] if scope else None, agree=agree,
+                               prevails=resolution if isinstance(resolution, ast.Name) else None,
+                               known=resolution == "known", span=self.sp(meta))
+
+    def agree(self, meta, children):
+        return children[0]
+
+    def prevails(self, meta, children):
+        return children[0]
+
+    def known_conflict(self, meta, children):
+        return "known"
+
     def outcome_ref(self, meta, children):
         return ast.OutcomeRef(span=self.sp(meta))
 

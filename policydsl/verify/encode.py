@@ -726,6 +726,14 @@ class BookEncoder(PolicyEncoder):
         part = self.parts[e.policy.value]
         return V(kind="outcome", val=part.deny, ok=part.decision_ok)
 
+    def _e_Ref(self, e: ast.Ref, scope) -> V:
+        kind, target = self.model.refs[id(e)]
+        if kind == "book_define":  # a value the named policy computes, over the same fact variables
+            pid, path = target.split(" ", 1)
+            v = self.parts[pid].define(path)
+            return V(kind=v.kind, val=v.val, ok=z3.And(v.ok, v.present), no=v.no)
+        return super()._e_Ref(e, scope)
+
     def _e_Call(self, e: ast.Call, scope) -> V:
         if e.func.value == "fires" and len(e.args) == 2:
             part = self.parts[e.args[0].path]  # type: ignore[union-attr]
@@ -742,6 +750,17 @@ class BookEncoder(PolicyEncoder):
         decided = [z3.And(self.applies[pid].ok, p.decision_ok) for pid, p in self.parts.items()]
         return {"domain": z3.And(terms["domain"], *inside), "premise": terms["premise"],
                 "holds": z3.And(terms["holds"], *decided)}
+
+    def conflict_terms(self, prop: ast.PropertyDecl) -> dict[str, Any]:
+        """An overlap's claim as a book property: `conflict` holds where both policies are in force,
+        apply and decide, the premise holds, and the claim computes to false (a disagreement, not a
+        failure to decide)."""
+        terms = self.property_terms(prop)
+        c = self.guard(self.expr(prop.claim, {}))
+        return {"conflict": z3.And(terms["domain"], terms["premise"],
+                                   *[z3.And(self.applies[pid].ok, p.decision_ok) for pid, p in self.parts.items()],
+                                   self.decision_ok, c.ok, z3.Not(c.val)),
+                "domain": terms["domain"], "premise": terms["premise"]}
 
 
 def inside(iv: ast.Interval, x: Any) -> Any:

@@ -1,0 +1,175 @@
+"""Conflicts between documents, found by the solver and confirmed by the evaluator (`check --deep`).
+
+Two policies encoded from different documents may answer one question: the book says so with an
+`overlap` (in a shared file), and two values of two policies that share a label are read as one
+concept too. For each, the solver looks for a record and a day where both policies are in force,
+apply and decide, and they disagree (different outcomes, or the overlap's `agree` fails). A
+candidate counts only once the real whole-book decision (`PolicySet.evaluate_all`) shows the same
+disagreement; the diagnostic carries that record.
+
+What is reported depends on how the book resolves the overlap:
+
+- no resolution: P0620 (warning), or P0624 (warning) for two values that share a label;
+- `prevails POLICY` with its `assume`: P0621 (a note), and P0625 (warning) where the prevailing
+  policy allows while the other denies, so the whole-book decision (deny overrides) contradicts it;
+- `known conflict` with its `assume`: P0622 (a note);
+- a resolution where the solver proved the two agree: P0623 (warning: nothing left to resolve).
+
+Each search stops after CONFLICT_SECONDS and then counts as undecided (nothing is reported).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import z3
+
+from policydsl import diagnostics as dg
+from policydsl import i18n
+from policydsl.errors import PolicyDslError
+from policydsl.runtime.values import display
+from policydsl.semantics.model import BookOverlap, Model
+from policydsl.syntax import ast
+from policydsl.verify.encode import BookEncoder, Encoding
+from policydsl.verify.engine import Budget, Witness, search
+
+CONFLICT_SECONDS = 20.0
+NOTES = ("P0621", "P0622")  # conflicts the book documents: listed by `check --deep` as notes
+
+
+def conflict_analyses(model: Model, compiled: dict) -> list[dg.Diagnostic]:
+    if not model.overlaps:
+        return []
+    from policydsl.loader import PolicySet  # the whole-book decision confirms every candidate
+
+    book = PolicySet(model=model, compiled=compiled, diagnostics=[])
+    out: list[dg.Diagnostic] = []
+    for overlap in model.overlaps:
+        out += list(_overlap(model, book, overlap))
+    return out
+
+
+def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic]:
+    enc = Encoding(model)
+    encoder = BookEncoder(enc, model, overlap.policies)
+    terms = encoder.conflict_terms(overlap.decl)
+    encoders = (*encoder.parts.values(), encoder)
+    first, second = overlap.policies
+
+    def conflict(w: Witness) -> Any:
+        try:
+            decision = book.evaluate_all(w.facts, w.at, trace=True)
+            found = book.conflicts(book.vocabulary.check(w.facts), decision, implicit=True)
+        except PolicyDslError:
+            return None
+        return next((c for c in found if c.overlap == overlap.name), None), decision
+
+    def confirm(w: Witness) -> bool:
+        found = conflict(w)
+        return found is not None and found[0] is not None
+
+    outcome = search(enc, terms["conflict"], confirm, encoders=encoders, timeout_ms=None,
+                     budget=Budget.start(CONFLICT_SECONDS))
+    span = overlap.overlap.name.span
+    if outcome.status == "unsat":
+        if overlap.resolution != "none":
+            yield dg.make("P0623", span, severity="warning", name=overlap.name, first=first, second=second)
+        return
+    if outcome.status != "found" or outcome.witness is None:
+        return  # undecided within the time limit: nothing is claimed
+    w = outcome.witness
+    found, decision = conflict(w)
+    args = {"name": overlap.name, "first": first, "second": second, "at": w.at.isoformat(),
+            "facts": json.dumps(w.facts, ensure_ascii=False, separators=(",", ":"))}
+    if overlap.implicit:
+        left, right = (_value_ref(model, e) for e in (overlap.decl.claim.left, overlap.decl.claim.right))  # type: ignore[union-attr]
+        shown = {lang: [_show(model, decision, pid, path, lang) for pid, path in (left, right)] for lang in i18n.LANGS}
+        yield _diagnostic("P0624", span, "warning", dict(args, left=left[1], right=right[1]), {
+            lang: {"label": overlap.overlap.label.get(lang), "left_value": shown[lang][0],
+                   "right_value": shown[lang][1]} for lang in i18n.LANGS})
+        return
+    disagreement = {lang: _disagreement(model, overlap, found, decision, lang) for lang in i18n.LANGS}
+    if overlap.resolution == "none":
+        yield _diagnostic("P0620", span, "warning", args, {lang: {"disagreement": d} for lang, d in disagreement.items()})
+        return
+    assume = ", ".join(a.name.value for _, a in overlap.explained_by)
+    if overlap.resolution == "known":
+        yield _diagnostic("P0622", span, "info", dict(args, assume=assume),
+                          {lang: {"disagreement": d} for lang, d in disagreement.items()})
+        return
+    yield _diagnostic("P0621", span, "info", dict(args, assume=assume, prevails=overlap.prevails),
+                      {lang: {"disagreement": d} for lang, d in disagreement.items()})
+    # the book follows the prevailing document only if its decision does: deny overrides allow
+    other = second if overlap.prevails == first else first
+    against = z3.And(terms["conflict"], z3.Not(encoder.parts[overlap.prevails].deny), encoder.parts[other].deny)
+
+    def contradicts(w: Witness) -> bool:
+        found = conflict(w)
+        return (found is not None and found[0] is not None
+                and found[1].part(overlap.prevails).decision.outcome == "allow"
+                and found[1].part(other).decision.outcome == "deny")
+    lost = search(enc, against, contradicts, encoders=encoders, timeout_ms=None, budget=Budget.start(CONFLICT_SECONDS))
+    if lost.status == "found" and lost.witness is not None:
+        yield dg.make("P0625", overlap.overlap.prevails.span, severity="warning", name=overlap.name,  # type: ignore[union-attr]
+                      prevails=overlap.prevails, other=other, at=lost.witness.at.isoformat(),
+                      facts=json.dumps(lost.witness.facts, ensure_ascii=False, separators=(",", ":")))
+
+
+def _diagnostic(code: str, span, severity: str, args: dict, by_lang: dict[str, dict]) -> dg.Diagnostic:
+    """A diagnostic some of whose arguments differ by language (values and outcomes as a reader sees them)."""
+    message = {lang: i18n.t(code, lang, **args, **by_lang[lang]) for lang in i18n.LANGS}
+    hint = None
+    if f"{code}.hint" in i18n.MESSAGES:
+        hint = {lang: i18n.t(f"{code}.hint", lang, **args, **by_lang[lang]) for lang in i18n.LANGS}
+    return dg.Diagnostic(code=code, severity=severity, span=span, message=message, hint=hint)  # type: ignore[arg-type]
+
+
+def _disagreement(model: Model, overlap: BookOverlap, conflict, decision, lang: str) -> str:
+    first, second = overlap.policies
+    if overlap.overlap.agree is None:
+        words = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny")}
+        index = 0 if lang == "zh" else 1
+        return i18n.t("conflict.outcomes", lang, first=first, second=second,
+                      first_outcome=words[conflict.outcomes[0]][index],
+                      second_outcome=words[conflict.outcomes[1]][index])
+    refs = []
+    for e in _refs(overlap.overlap.agree):
+        found = _value_ref(model, e)
+        if found is not None and found not in refs:
+            refs.append(found)
+    values = ("，" if lang == "zh" else ", ").join(
+        f"{path} = {_show(model, decision, pid, path, lang)}" for pid, path in refs)
+    return i18n.t("conflict.agree", lang, values=values)
+
+
+def _refs(expr: ast.Expr) -> Iterator[ast.Expr]:
+    stack = [expr]
+    while stack:
+        node = stack.pop(0)
+        yield node
+        for name in ("left", "right", "operand", "args", "items"):
+            value = getattr(node, name, None)
+            if value is not None:
+                stack.extend(value if isinstance(value, tuple) else (value,))
+
+
+def _value_ref(model: Model, e: ast.Expr) -> tuple[str, str] | None:
+    """(policy, value path) of a book reference to a policy's value."""
+    kind, target = model.refs.get(id(e), ("", ""))
+    if kind != "book_define":
+        return None
+    pid, path = target.split(" ", 1)
+    return pid, path
+
+
+def _show(model: Model, decision, pid: str, path: str, lang: str) -> str:
+    value = decision.part(pid).decision.values.get(path)
+    kind = model.policies[pid].defines[path].type.kind
+
+    def label(name: str) -> dict[str, str]:
+        for enum in model.enums.values():
+            for v in enum.values:
+                if v.name.value == name:
+                    return v.label.as_dict()
+        return {"zh": name, "en": name}
+    return display(kind, value, lang, label)
