@@ -3,6 +3,7 @@ a right example, in Chinese and English) and `init` (a new rule book that checks
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from pathlib import Path
 
@@ -147,6 +148,43 @@ NOTICE = {"notice.txt": "抖音购物车开通条件\n1000粉丝且已发布10�
 def _entry(title: tuple[str, str], what: tuple[str, str], why: tuple[str, str], wrong: str, right: str,
            **extra: object) -> dict[str, object]:
     return {"title": _t(*title), "what": _t(*what), "why": _t(*why), "wrong": wrong, "right": right, **extra}
+
+
+# ---- overlaps: several files in one example, each after a `# file: NAME` line
+VOCAB_FANS = ('entity account "抖音账号" / "Douyin account"\n  fact fans: count "粉丝数" / "Followers"\n')
+
+
+def _fans_policy(policy: str, zh: str, en: str, threshold: int, extra: str = "") -> str:
+    return (_head(policy, zh, en) + f'rule fans "粉丝门槛" / "Follower threshold"\n  require account.fans >= {threshold}\n'
+            f'    else deny fans_low "粉丝不足 {threshold}" / "Fewer than {threshold} followers"\n'
+            f'  source "doc.txt" quote "{threshold}粉丝"\n' + extra)
+
+
+def _overlap_example(overlap: str, a: int = 1000, b: int = 500, a_extra: str = "", b_extra: str = "",
+                     c: bool = False) -> str:
+    """A shared file with the vocabulary and one overlap, then the policies demo.a and demo.b (and demo.c)."""
+    out = ("# file: book.policy\n" + VOCAB_FANS + "\n" + overlap + "\n# file: a.policy\n"
+           + _fans_policy("demo.a", "甲", "A", a, a_extra) + "\n# file: b.policy\n" + _fans_policy("demo.b", "乙", "B", b, b_extra))
+    if c:
+        out += "\n# file: c.policy\n" + _fans_policy("demo.c", "丙", "C", 1000, WHY if c == "assume" else "")
+    return out
+
+
+def _question(resolution: str = "", between: str = "demo.a and demo.b", agree: str = "") -> str:
+    return (f'overlap fans_question "开通资格" / "Eligibility"\n  between {between}\n' + (f"  agree {agree}\n" if agree else "")
+            + (f"  {resolution}\n" if resolution else ""))
+
+
+WHY = ('\nassume why "甲、乙两份文档的粉丝门槛不同：这里写明以哪份为准（或为何无法决定）及理由。" / "The two documents give different follower thresholds: here, which prevails (or why neither can) and why."\n'
+       '  about fans_question\n')
+
+
+def example_files(text: str) -> list[tuple[str, str]]:
+    """An example's files: the text after each `# file: NAME` line, or the whole text as example.policy."""
+    parts = re.split(r"^# file: (\S+)\n", text, flags=re.M)
+    if len(parts) == 1:
+        return [("example.policy", text)]
+    return [(name, body) for name, body in zip(parts[1::2], parts[2::2])]
 
 
 EXPLANATIONS: dict[str, dict[str, object]] = {
@@ -850,6 +888,64 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         '  when not account.real_name\n  expect outcome(demo.cart) == deny\n',
         _head() + REAL + _real_rule() + '\nproperty denied "未实名即拒绝" / "Unverified accounts are denied"\n'
         '  when not account.real_name\n  expect outcome == deny\n'),
+    # ---- overlaps: two policies answering one question
+    "P0805": _entry(
+        ("overlap 写在了政策里", "An overlap inside a policy"),
+        ("overlap 说两条政策回答同一个问题；它属于整本规则书，要写在共享文件中（任何 policy 之外）。",
+         "An overlap says two policies answer one question; it belongs to the whole book, in a shared file (outside any policy)."),
+        ("写在某条政策里，读者会以为它只关乎那条政策；两条政策的冲突不偏向任何一方。",
+         "Inside one policy, readers would take it to concern that policy only; a conflict between two policies sides with neither."),
+        "# file: book.policy\n" + VOCAB_FANS + "\n# file: a.policy\n" + _fans_policy("demo.a", "甲", "A", 1000, "\n" + _question())
+        + "\n# file: b.policy\n" + _fans_policy("demo.b", "乙", "B", 500),
+        _overlap_example(_question())),
+    "P0806": _entry(
+        ("overlap 两次写了同一条政策", "An overlap naming one policy twice"),
+        ("between 的两侧是同一条政策；overlap 比较的是两条不同的政策。",
+         "Both sides of `between` are the same policy; an overlap compares two different policies."),
+        ("一条政策与自己不会冲突；多半是把另一条政策的 id 写错了。",
+         "A policy cannot conflict with itself; most likely the other policy's id is mistyped."),
+        _overlap_example(_question(between="demo.a and demo.a")),
+        _overlap_example(_question())),
+    "P0807": _entry(
+        ("prevails 指向了不相干的政策", "`prevails` names a policy the overlap does not compare"),
+        ("overlap 的 prevails 必须是 between 中的两条政策之一。",
+         "The policy an overlap says prevails must be one of the two in its `between`."),
+        ("冲突只在这两条政策之间；说第三条政策优先没有意义。",
+         "The conflict is between these two policies only; saying a third one prevails means nothing."),
+        _overlap_example(_question("prevails demo.c"), a_extra=WHY, c=True),
+        _overlap_example(_question("prevails demo.a"), a_extra=WHY, c=True)),
+    "P0808": _entry(
+        ("冲突的处理没有说明理由", "A resolution without its reason"),
+        ("overlap 写了 prevails 或 known conflict，但两条政策中都没有 assume 的 about 指向它。",
+         "The overlap says `prevails` or `known conflict`, but no assume in either policy names it in its `about`."),
+        ("哪份文档优先是一项判断，必须写明依据（引用两份文档的原文），读者和审阅者才能检查它。",
+         "Which document prevails is a judgement: it must be written down with its grounds (quoting both documents) so that readers and reviewers can check it."),
+        _overlap_example(_question("known conflict")),
+        _overlap_example(_question("known conflict"), a_extra=WHY)),
+    "P0809": _entry(
+        ("说明冲突的 assume 写错了政策", "The assume explaining an overlap is in another policy"),
+        ("说明 overlap 的 assume 写在了第三条政策里；它应写在被比较的两条政策之一。",
+         "The assume that explains an overlap is in a third policy; it belongs in one of the two policies compared."),
+        ("手册在被比较的政策页面上展示这项判断；写在别处，读者就找不到它。",
+         "The handbook shows the judgement on the pages of the policies compared; anywhere else readers will not find it."),
+        _overlap_example(_question("prevails demo.a"), c="assume"),
+        _overlap_example(_question("prevails demo.a"), a_extra=WHY, c=True)),
+    "P0810": _entry(
+        ("overlap 提到了第三条政策", "An overlap mentioning a third policy"),
+        ("overlap 的 when 或 agree 提到了 between 之外的政策（它的结果、规则或取值）。",
+         "An overlap's `when` or `agree` mentions a policy outside its `between` (its outcome, a rule or a value)."),
+        ("overlap 说的是两条政策之间的一致与冲突；涉及更多政策的断言请写成整本规则书的 property。",
+         "An overlap speaks of agreement between two policies; claims about more policies are book properties."),
+        _overlap_example(_question(agree="outcome(demo.a) == outcome(demo.c)"), c=True),
+        _overlap_example(_question(agree="outcome(demo.a) == outcome(demo.b)"), c=True)),
+    "P0811": _entry(
+        ("assume 说明了一个没有处理的冲突", "An assume explaining an overlap that resolves nothing"),
+        ("assume 的 about 指向一个 overlap，但该 overlap 既没有写 prevails 也没有写 known conflict。",
+         "An assume names an overlap in its `about`, but the overlap says neither `prevails` nor `known conflict`."),
+        ("理由写了，决定却没写：`check --deep` 仍会把冲突当作未处理的警告。",
+         "The reasons are written but not the decision: `check --deep` still reports the conflict as unresolved."),
+        _overlap_example(_question(), a_extra=WHY),
+        _overlap_example(_question("prevails demo.a"), a_extra=WHY)),
     # ---- solver analyses (`check --deep`)
     "P0610": _entry(
         ("规则永远不会触发", "A rule that can never fire"),
@@ -887,6 +983,64 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         '  allow welcome "欢迎开通" / "Welcome"\n' + SRC,
         _head() + REAL + FANS + _real_rule() + '\nrule welcome "欢迎" / "Welcome"\n'
         '  when account.fans >= 1000 and account.real_name\n  allow welcome "欢迎开通" / "Welcome"\n' + SRC,
+        deep=True),
+    "P0620": _entry(
+        ("两条政策冲突", "Two policies conflict"),
+        ("overlap 说两条政策回答同一个问题；求解器找到一条记录和一天，两条政策都生效、适用并作出决定，却不一致（结果不同，或 agree 不成立），并用真实的整本规则书决定确认了它。",
+         "An overlap says two policies answer one question; the solver found a record and a day where both are in force, apply and decide, yet disagree (different outcomes, or the `agree` fails), and the real whole-book decision confirmed it."),
+        ("两份文档说法不同时，必须有人决定以哪一份为准并写下理由；否则调用方会从两条政策得到相反的答案。",
+         "When two documents say different things someone must decide which prevails and write down why; otherwise callers get opposite answers from the two policies."),
+        _overlap_example(_question()),
+        _overlap_example(_question(), b=1000),
+        deep=True),
+    "P0621": _entry(
+        ("冲突已按一份文档处理", "A conflict resolved in favour of one document"),
+        ("两条政策确实冲突，overlap 写了以哪条政策为准，assume 说明了理由。这是信息，`check --deep` 总会列出它和一条确认过的例子。",
+         "The two policies do conflict, and the overlap says which prevails, with an assume saying why. This is a note; `check --deep` always lists it with a confirmed example."),
+        ("把每一处文档之间的冲突和它的处理放在一起列出，审阅者可以逐条复核。",
+         "Listing every conflict between documents with its resolution lets reviewers check each one."),
+        _overlap_example(_question("prevails demo.a"), a_extra=WHY),
+        _overlap_example(_question(), b=1000),
+        deep=True),
+    "P0622": _entry(
+        ("已知冲突", "A known conflict"),
+        ("两条政策确实冲突，overlap 写了 known conflict，assume 说明了为什么文档本身无法决定。这是信息，`check --deep` 总会列出它。",
+         "The two policies do conflict, and the overlap keeps it as a known conflict, with an assume saying why the documents cannot decide it. This is a note; `check --deep` always lists it."),
+        ("有些冲突只能由平台澄清；记录下来比悄悄选一边更诚实。",
+         "Some conflicts only the platform can settle; recording one is more honest than silently taking a side."),
+        _overlap_example(_question("known conflict"), a_extra=WHY),
+        _overlap_example(_question(), b=1000),
+        deep=True),
+    "P0623": _entry(
+        ("处理了一个不存在的冲突", "A resolution for a conflict that does not exist"),
+        ("overlap 写了 prevails 或 known conflict，但求解器证明两条政策在它谈到的每条记录、每一天上都一致。",
+         "The overlap says `prevails` or `known conflict`, yet the solver proved the two policies agree on every record and day it speaks of."),
+        ("多半是文档或编码改了，冲突已经消失；过时的处理会误导读者。",
+         "Most likely a document or the encoding changed and the conflict is gone; a stale resolution misleads readers."),
+        _overlap_example(_question("known conflict"), b=1000, a_extra=WHY),
+        _overlap_example(_question(), b=1000),
+        deep=True),
+    "P0624": _entry(
+        ("标签相同的两个取值不一致", "Two values with one label that differ"),
+        ("两条政策各自计算一个取值，类型与标签（中文或英文）相同，求解器却找到一条记录，两者的值不同。",
+         "Two policies each compute a value of one type and one label (Chinese or English), yet the solver found a record where they differ."),
+        ("同一个名字应当是同一个概念；若是同一个概念，两份文档就冲突了，需要一个 overlap 决定以谁为准；若不是，应该换个名字。",
+         "One name should be one concept: if it is, the two documents conflict and an overlap must decide which prevails; if it is not, one of them needs another name."),
+        "# file: a.policy\n" + _head("demo.a", "甲", "A") + 'define a.min_fans: count "粉丝门槛" / "Follower threshold"\n  = 1000\n'
+        '  source "doc.txt" quote "1000粉丝"\n\n# file: b.policy\n' + _head("demo.b", "乙", "B")
+        + 'define b.min_fans: count "粉丝门槛" / "Follower threshold"\n  = 500\n  source "doc.txt" quote "500粉丝"\n',
+        "# file: a.policy\n" + _head("demo.a", "甲", "A") + 'define a.min_fans: count "开通粉丝门槛" / "Opening follower threshold"\n  = 1000\n'
+        '  source "doc.txt" quote "1000粉丝"\n\n# file: b.policy\n' + _head("demo.b", "乙", "B")
+        + 'define b.min_fans: count "入驻粉丝门槛" / "Entry follower threshold"\n  = 500\n  source "doc.txt" quote "500粉丝"\n',
+        deep=True),
+    "P0625": _entry(
+        ("整本规则书的决定违背了冲突的处理", "A resolution the whole-book decision does not carry out"),
+        ("overlap 说以某条政策为准，但求解器找到一条冲突的记录：那条政策允许，另一条拒绝；整本规则书 deny 优先，最终仍是拒绝。",
+         "The overlap says one policy prevails, yet the solver found a conflicting record where that policy allows and the other denies; the whole book lets deny override, so it still denies."),
+        ("写下的优先顺序要在决定里生效：在另一条政策中用 applies when 或例外把这些记录排除。",
+         "A written order of precedence must take effect in decisions: leave those records out of the other policy with an `applies when` or an exception."),
+        _overlap_example(_question("prevails demo.b"), b_extra=WHY),
+        _overlap_example(_question(), b=1000),
         deep=True),
 }
 

@@ -234,6 +234,10 @@ def _print_book(whole: Any, policy_set: Any, lang: str, as_json: bool, explain: 
             click.echo(f"  {i18n.t('book.not_in_force', lang, period=period)}  {name}")
         else:
             click.echo(f"  {i18n.t('book.not_applicable', lang)}  {name}")
+    from policydsl.runtime.explain import conflict_line
+
+    for conflict in whole.conflicts:
+        click.echo("  " + conflict_line(conflict, lang))
     summary = whole.summary
     click.echo(i18n.t("book.summary", lang, **{k: len(summary[k]) for k in
                                                ("denied", "allowed", "not_applicable", "not_in_force", "errors")}))

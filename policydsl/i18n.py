@@ -345,6 +345,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "consequence.amount": ("金额 {amount}", "amount {amount}"),
     "book.not_applicable": ("不适用", "does not apply"),
     "book.not_in_force": ("未生效（生效期 {period}）", "not in force (in force {period})"),
+    "book.conflict_prevails": ("冲突  {label}（{name}）：{outcomes}；以 {prevails} 为准（见假设 {assume}）",
+                               "conflict  {label} ({name}): {outcomes}; {prevails} prevails (see assumption {assume})"),
+    "book.conflict_known": ("冲突  {label}（{name}）：{outcomes}；已知冲突，文档本身无法决定（见假设 {assume}）",
+                            "conflict  {label} ({name}): {outcomes}; a known conflict the documents cannot settle (see assumption {assume})"),
+    "book.conflict_open": ("冲突  {label}（{name}）：{outcomes}；尚未决定以哪份文档为准",
+                           "conflict  {label} ({name}): {outcomes}; which document prevails is not decided yet"),
     "book.error": ("无法决定", "cannot be decided"),
     "book.summary": ("汇总：{denied} 条拒绝，{allowed} 条允许，{not_applicable} 条不适用，{not_in_force} 条未生效，{errors} 条无法决定",
                      "summary: {denied} denied, {allowed} allowed, {not_applicable} not applicable, "

@@ -24,7 +24,7 @@ from policydsl.loader import Analysis, analyse_sources
 from policydsl.lsp_rpc import PolicyProtocol, serve, strict_converter
 from policydsl.semantics.analyses import notes as model_notes
 from policydsl.semantics.check import CONSEQUENCE_KINDS
-from policydsl.semantics.model import Model, Policy
+from policydsl.semantics.model import BookOverlap, Model, Policy
 from policydsl.source import SourceFile, Span
 from policydsl.syntax import ast
 
@@ -48,6 +48,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "kind.assume": {"zh": "假设", "en": "assumption"},
     "kind.note": {"zh": "说明", "en": "note"},
     "kind.property": {"zh": "性质", "en": "property"},
+    "kind.overlap": {"zh": "两条政策共同回答的问题（overlap）", "en": "a question two policies answer (overlap)"},
+    "field.between": {"zh": "比较的政策", "en": "policies compared"},
+    "field.agree": {"zh": "一致的含义", "en": "agreement means"},
+    "field.same_outcome": {"zh": "两条政策的结论相同", "en": "the two outcomes are the same"},
+    "field.resolution": {"zh": "冲突的处理", "en": "resolution"},
+    "resolution.prevails": {"zh": "以 {policy} 为准", "en": "{policy} prevails"},
+    "resolution.known": {"zh": "已知冲突（文档本身无法决定）", "en": "a known conflict (the documents cannot settle it)"},
+    "resolution.none": {"zh": "尚未决定（`check --deep` 会搜索冲突）", "en": "not decided yet (`check --deep` searches for a conflict)"},
+    "field.explained_by": {"zh": "理由", "en": "explained by"},
     "kind.outcome": {"zh": "决定的结论（allow 或 deny）", "en": "the decision's outcome (allow or deny)"},
     "kind.outcome_value": {"zh": "结论", "en": "outcome"},
     "kind.fires": {"zh": "规则是否给出了理由或警告", "en": "whether a rule gave its reason or warning"},
@@ -214,7 +223,32 @@ def build_index(analysis: Analysis) -> Index:
         _index_policy(policy, model, add)
     for prop in model.book_properties:
         _index_book_property(prop.decl, model, add)
+    for overlap in model.overlaps:
+        if not overlap.implicit:
+            _index_overlap(overlap, model, add)
     return index
+
+
+def _index_overlap(overlap: BookOverlap, model: Model, add: Callable[..., None]) -> None:
+    """An overlap: its name (defined here, referred to by the `about` of the assumes that explain it),
+    the policies it compares and the one that prevails, and what its `when` and `agree` read."""
+    decl = overlap.overlap
+    add(decl.name.span, ("overlap", decl.name.value), True)
+    for name in (*decl.policies, *([decl.prevails] if decl.prevails else [])):
+        if name.value in model.policies:
+            add(name.span, ("policy", name.value))
+    for _, assume in overlap.explained_by:
+        for name in assume.about:
+            if name.value == decl.name.value:
+                add(name.span, ("overlap", decl.name.value))
+    for expr in (decl.premise, decl.agree):
+        if expr is not None:
+            _index_book_property(expr, model, add)
+            for node in _walk(expr):
+                kind, target = model.refs.get(id(node), ("", "")) if isinstance(node, ast.Ref) else ("", "")
+                if kind == "book_define":
+                    pid, path = target.split(" ", 1)
+                    add(node.span, ("define", pid, path))
 
 
 def _index_book_property(decl: ast.PropertyDecl, model: Model, add: Callable[..., None]) -> None:
@@ -379,6 +413,9 @@ def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
     kind = key[0]
     if kind in ("enum", "unit", "value"):
         return _hover_shared(key, model, lang)
+    if kind == "overlap":
+        overlap = next((o for o in model.overlaps if o.name == key[1]), None)
+        return _hover_overlap(overlap, lang) if overlap is not None else None
     if kind in ("fact", "entity"):
         return _hover_vocabulary(key, model, lang)
     policy = model.policies.get(key[1])
@@ -427,6 +464,20 @@ def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
         prop = next((p for p in policy.properties if p.name.value == name), None)
         return _hover_property(prop, policy, lang) if prop is not None else None
     return None
+
+
+def _hover_overlap(overlap: BookOverlap, lang: str) -> str:
+    decl = overlap.overlap
+    agree = f"`{decl.agree.span.text.strip()}`" if decl.agree is not None else s("field.same_outcome", lang)
+    lines = [*_header("overlap", overlap.name, decl.label, lang),
+             f"- {s('field.between', lang)}: `{overlap.policies[0]}`, `{overlap.policies[1]}`"]
+    if decl.premise is not None:
+        lines.append(f"- {s('field.premise', lang)}: `{decl.premise.span.text.strip()}`")
+    lines += [f"- {s('field.agree', lang)}: {agree}",
+              f"- {s('field.resolution', lang)}: {s('resolution.' + overlap.resolution, lang, policy=overlap.prevails or '')}"]
+    lines += [f"- {s('field.explained_by', lang)}: `{pid}` `{a.name.value}` — {a.text.get(lang)}"
+              for pid, a in overlap.explained_by]
+    return "\n".join(lines)
 
 
 def _hover_vocabulary(key: Key, model: Model, lang: str) -> str | None:
@@ -857,7 +908,7 @@ def _item_symbol(item: Any) -> lt.DocumentSymbol | None:
              ast.RolloutDecl: lt.SymbolKind.Event, ast.AssumeDecl: lt.SymbolKind.String,
              ast.NoteDecl: lt.SymbolKind.String, ast.EnumDecl: lt.SymbolKind.Enum,
              ast.UnitDecl: lt.SymbolKind.TypeParameter, ast.PropertyDecl: lt.SymbolKind.Boolean,
-             ast.EntityDecl: lt.SymbolKind.Class}
+             ast.EntityDecl: lt.SymbolKind.Class, ast.OverlapDecl: lt.SymbolKind.Interface}
     kind = kinds.get(type(item))
     if kind is None:
         return None

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from policydsl import i18n
 from policydsl.cli import main
-from policydsl.authoring import EXPLANATIONS, render_explanation
+from policydsl.authoring import EXPLANATIONS, example_files, render_explanation
 from policydsl.loader import analyse, analyse_sources
 from policydsl.source import SourceFile
 
@@ -25,7 +25,8 @@ def _codes_of(text: str, folder: Path | None, deep: bool = False, notes: bool = 
     """The codes `check` reports (with `--deep`: the solver's too; with `--info`: the notes too)."""
     from policydsl.semantics.analyses import notes as model_notes
 
-    sources = [SourceFile(path="example.policy", text=text), SourceFile.read(POLICIES / "common.policy")]
+    sources = [*(SourceFile(path=name, text=body) for name, body in example_files(text)),
+               SourceFile.read(POLICIES / "common.policy")]
     analysis = analyse_sources(sources, sources_dir=folder, deep=deep)
     return [d.code for d in [*analysis.diagnostics, *(model_notes(analysis.model) if notes else [])]]
 

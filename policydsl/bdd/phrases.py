@@ -55,6 +55,23 @@ PHRASES: tuple[Phrase, ...] = (
            en=r"\"(?P<policy>[^\"]+)\" is not in force",
            example_zh="那么 \"shop.entry_legacy\" 未生效", example_en="Then \"shop.entry_legacy\" is not in force",
            doc_zh="整本评估的日期不在这条政策的生效期内", doc_en="the whole-book date is outside the policy's period"),
+    Phrase(key="conflict", kind="then", zh=r"冲突 \"(?P<overlap>[^\"]+)\" 以 \"(?P<policy>[^\"]+)\" 为准",
+           en=r"the conflict \"(?P<overlap>[^\"]+)\" is settled in favour of \"(?P<policy>[^\"]+)\"",
+           example_zh="那么 冲突 \"otc_drug_listing\" 以 \"product.audit\" 为准",
+           example_en="Then the conflict \"otc_drug_listing\" is settled in favour of \"product.audit\"",
+           doc_zh="整本评估列出这处冲突（overlap 的编号或标题：两条政策对这条记录的决定不一致），并以这条政策为准",
+           doc_en="the whole-book decision lists this conflict (an overlap's id or title: its two policies disagree on "
+                  "the record), settled in favour of this policy"),
+    Phrase(key="known_conflict", kind="then", zh=r"冲突 \"(?P<overlap>[^\"]+)\" 为已知冲突",
+           en=r"the conflict \"(?P<overlap>[^\"]+)\" is a known conflict",
+           example_zh="那么 冲突 \"deposit_floor_and_standard\" 为已知冲突",
+           example_en="Then the conflict \"deposit_floor_and_standard\" is a known conflict",
+           doc_zh="整本评估列出这处冲突，它是文档本身无法决定、保留下来的已知冲突",
+           doc_en="the whole-book decision lists this conflict, a known one the documents cannot settle"),
+    Phrase(key="no_conflicts", kind="then", zh=r"没有冲突", en=r"there are no conflicts",
+           example_zh="那么 没有冲突", example_en="Then there are no conflicts",
+           doc_zh="整本评估中，没有两条回答同一问题的政策对这条记录的决定不一致",
+           doc_en="in the whole-book decision, no two policies answering one question disagree on the record"),
     Phrase(key="outcome", kind="then", zh=r"结果为 \"(?P<outcome>[^\"]+)\"", en=r"the outcome is \"(?P<outcome>[^\"]+)\"",
            example_zh="那么 结果为 \"拒绝\"", example_en="Then the outcome is \"deny\"",
            doc_zh="结果：允许/拒绝（或 allow/deny）", doc_en="the outcome: allow/deny (or 允许/拒绝)"),
@@ -110,6 +127,6 @@ PHRASES: tuple[Phrase, ...] = (
 
 # Phrases more specific than the generic `X 为 Y` must be tried first.
 ORDER = ("facts_table", "fact", "evaluate_on", "evaluate_book", "book_outcome", "book_part", "not_applicable",
-         "not_in_force", "outcome", "reason", "no_reason", "message", "warning", "no_warning", "no_warnings",
+         "not_in_force", "conflict", "known_conflict", "no_conflicts", "outcome", "reason", "no_reason", "message", "warning", "no_warning", "no_warnings",
          "consequence", "no_consequences", "consequence_until", "consequence_amount",
          "fails", "value")

@@ -57,6 +57,18 @@ def step_not_in_force(policydsl_world: World, policy: str) -> None:
     policydsl_world.expect_status(policy, "not_in_force")
 
 
+def step_conflict(policydsl_world: World, overlap: str, policy: str) -> None:
+    policydsl_world.expect_conflict(overlap, policy)
+
+
+def step_known_conflict(policydsl_world: World, overlap: str) -> None:
+    policydsl_world.expect_conflict(overlap, None)
+
+
+def step_no_conflicts(policydsl_world: World) -> None:
+    policydsl_world.expect_no_conflicts()
+
+
 def step_outcome(policydsl_world: World, outcome: str) -> None:
     policydsl_world.expect_outcome(outcome)
 

@@ -178,6 +178,43 @@ class World:
             want, got = STATUS_WORDS[status], STATUS_WORDS[part.status]
             self.fail(f"期望 `{part.policy}`：{want[0]}；实际：{got[0]}", f"expected `{part.policy}`: {want[1]}; actually: {got[1]}")
 
+    def expect_conflict(self, name: str, policy: str | None) -> None:
+        """The whole-book decision lists the conflict of overlap `name` (id or title), settled in favour
+        of `policy` (id or title), or (None) kept as a known conflict."""
+        book = self.need_book()
+        overlaps = {o.name: o for o in self.policy_set.model.overlaps if not o.implicit}
+        found = next((o for o in overlaps.values() if name in (o.name, o.overlap.label.zh, o.overlap.label.en)), None)
+        if found is None:
+            hint = suggest(name, [(o.name, (o.overlap.label.zh, o.overlap.label.en)) for o in overlaps.values()])
+            zh, en = _did_you_mean(hint, overlaps[hint].overlap.label.as_dict() if hint else None, name)
+            self.fail(f"整本规则书没有名为 `{name}` 的 overlap{zh}", f"the book has no overlap named `{name}`{en}")
+        conflict = next((c for c in book.conflicts if c.overlap == found.name), None)  # type: ignore[union-attr]
+        if conflict is None:
+            listed = ", ".join(c.overlap for c in book.conflicts)
+            self.fail(f"整本评估没有列出冲突 `{found.name}`（列出的冲突：{listed or '无'}）",  # type: ignore[union-attr]
+                      f"the whole-book decision lists no conflict `{found.name}` (listed: {listed or 'none'})")  # type: ignore[union-attr]
+        assert conflict is not None
+        if policy is None:
+            if conflict.resolution != "known":
+                self.fail(f"冲突 `{conflict.overlap}` 不是已知冲突（以 {conflict.prevails or '？'} 为准）",
+                          f"conflict `{conflict.overlap}` is not a known conflict ({conflict.prevails or 'undecided'} prevails)")
+            return
+        try:
+            wanted = self.policy_set.find(policy).id
+        except PolicyDslError as exc:
+            self.fail(exc.message("zh"), exc.message("en"))
+        if conflict.prevails != wanted:
+            got = conflict.prevails or ("已知冲突" if conflict.resolution == "known" else "未决定")
+            got_en = conflict.prevails or ("a known conflict" if conflict.resolution == "known" else "undecided")
+            self.fail(f"期望冲突 `{conflict.overlap}` 以 {wanted} 为准，实际：{got}",
+                      f"expected conflict `{conflict.overlap}` settled in favour of {wanted}, actually: {got_en}")
+
+    def expect_no_conflicts(self) -> None:
+        book = self.need_book()
+        if book.conflicts:
+            listed = ", ".join(c.overlap for c in book.conflicts)
+            self.fail(f"期望没有冲突，实际有：{listed}", f"expected no conflicts, got: {listed}")
+
     def _input(self, inputs: Mapping[str, InputSpec], name: str,
                whose: tuple[str, str] = ("本政策", "the policy")) -> InputSpec:
         spec = find_input(inputs, name)

@@ -1,10 +1,15 @@
 """A Decision in, the human-readable `--explain` trace out, in Chinese or English."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from policydsl import i18n
 from policydsl.runtime import values as rv
 from policydsl.runtime.decision import Consequence, Decision
 from policydsl.runtime.program import CompiledPolicy
+
+if TYPE_CHECKING:
+    from policydsl.runtime.book import Conflict
 
 STATUS = {
     "not_in_force": ("未生效", "not in force on this date"),
@@ -77,3 +82,14 @@ def consequence_line(c: Consequence, lang: str) -> str:
         parts.append(i18n.t("consequence.amount", lang, amount=rv.display("money", c.amount, lang, None)))
     sep, colon = ("，", "：") if lang == "zh" else (", ", ": ")
     return f"{i18n.t('consequence.title', lang)} [{c.code}] {sep.join(parts)}{colon}{c.message[lang]}"
+
+
+def conflict_line(conflict: Conflict, lang: str) -> str:
+    """One line for two policies that disagree on the record (a book overlap): which, and how the
+    book resolves it."""
+    outcomes = "，".join if lang == "zh" else ", ".join
+    shown = outcomes(f"{pid} {i18n.t(f'outcome.{o}', lang)}" for pid, o in zip(conflict.policies, conflict.outcomes))
+    key = {"prevails": "book.conflict_prevails", "known": "book.conflict_known"}.get(conflict.resolution,
+                                                                                    "book.conflict_open")
+    return i18n.t(key, lang, label=conflict.label[lang], name=conflict.overlap, outcomes=shown,
+                  prevails=conflict.prevails or "", assume=", ".join(conflict.assumptions))

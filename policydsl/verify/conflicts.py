@@ -10,8 +10,9 @@ disagreement; the diagnostic carries that record.
 What is reported depends on how the book resolves the overlap:
 
 - no resolution: P0620 (warning), or P0624 (warning) for two values that share a label;
-- `prevails POLICY` with its `assume`: P0621 (a note), and P0625 (warning) where the prevailing
-  policy allows while the other denies, so the whole-book decision (deny overrides) contradicts it;
+- `prevails POLICY` with its `assume`: P0621 (a note); but P0625 (warning) instead where the
+  prevailing policy allows while the other denies, so the whole-book decision (deny overrides)
+  does not carry the resolution out;
 - `known conflict` with its `assume`: P0622 (a note);
 - a resolution where the solver proved the two agree: P0623 (warning: nothing left to resolve).
 
@@ -27,6 +28,7 @@ import z3
 from policydsl import diagnostics as dg
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.compile.compiler import reads_decision
 from policydsl.runtime.values import display
 from policydsl.semantics.model import BookOverlap, Model
 from policydsl.syntax import ast
@@ -97,10 +99,23 @@ def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic
         yield _diagnostic("P0622", span, "info", dict(args, assume=assume),
                           {lang: {"disagreement": d} for lang, d in disagreement.items()})
         return
+    # the book follows the prevailing document only if its decision does: deny overrides allow, so a
+    # prevailing allow against a deny is a resolution the whole-book decision does not carry out
+    other = second if overlap.prevails == first else first
+    if reads_decision(overlap.decl.claim):  # (an overlap of values says nothing of whose deny stands)
+        lost = _against(enc, encoder, encoders, terms, overlap, other, conflict)
+        if lost is not None:
+            yield dg.make("P0625", overlap.overlap.prevails.span, severity="warning", name=overlap.name,  # type: ignore[union-attr]
+                          prevails=overlap.prevails, other=other, at=lost.at.isoformat(),
+                          facts=json.dumps(lost.facts, ensure_ascii=False, separators=(",", ":")))
+            return
     yield _diagnostic("P0621", span, "info", dict(args, assume=assume, prevails=overlap.prevails),
                       {lang: {"disagreement": d} for lang, d in disagreement.items()})
-    # the book follows the prevailing document only if its decision does: deny overrides allow
-    other = second if overlap.prevails == first else first
+
+
+def _against(enc, encoder, encoders, terms, overlap: BookOverlap, other: str, conflict) -> Witness | None:
+    """A record where the overlap's two policies disagree, the prevailing one allowing and the other
+    denying: there the whole-book decision is deny, against the resolution."""
     against = z3.And(terms["conflict"], z3.Not(encoder.parts[overlap.prevails].deny), encoder.parts[other].deny)
 
     def contradicts(w: Witness) -> bool:
@@ -109,10 +124,7 @@ def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic
                 and found[1].part(overlap.prevails).decision.outcome == "allow"
                 and found[1].part(other).decision.outcome == "deny")
     lost = search(enc, against, contradicts, encoders=encoders, timeout_ms=None, budget=Budget.start(CONFLICT_SECONDS))
-    if lost.status == "found" and lost.witness is not None:
-        yield dg.make("P0625", overlap.overlap.prevails.span, severity="warning", name=overlap.name,  # type: ignore[union-attr]
-                      prevails=overlap.prevails, other=other, at=lost.witness.at.isoformat(),
-                      facts=json.dumps(lost.witness.facts, ensure_ascii=False, separators=(",", ":")))
+    return lost.witness if lost.status == "found" else None
 
 
 def _diagnostic(code: str, span, severity: str, args: dict, by_lang: dict[str, dict]) -> dg.Diagnostic:

@@ -1,0 +1,157 @@
+"""Conflicts between documents (issue 12, part 2): `overlap` declarations, `check --deep`'s conflict
+search confirmed by the whole-book decision, the book's resolutions, and `eval --book`'s conflicts,
+over the real CLI and the real book (copied when a test edits it)."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import policydsl
+
+from conftest import POLICIES, ROOT
+
+OTC = ROOT / "examples" / "otc_drug_listing.json"
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "policydsl.cli", *args, "--lang", "en"], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def deep_json() -> list[dict]:
+    result = run("check", "policies", "--deep", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _edited_book(tmp_path: Path, edits: dict[str, list[tuple[str, str]]]) -> Path:
+    book = tmp_path / "policies"
+    shutil.copytree(POLICIES, book)
+    for name, pairs in edits.items():
+        path = book / name
+        text = path.read_text(encoding="utf-8")
+        for old, new in pairs:
+            assert old in text, (name, old)
+            text = text.replace(old, new)
+        path.write_text(text, encoding="utf-8")
+    return book
+
+
+def _assume_block(name: str, file: str) -> str:
+    """The text of one `assume` of the real book, with its about and source lines."""
+    text = (POLICIES / file).read_text(encoding="utf-8")
+    match = re.search(rf"^assume {name} .*?(?=^\S|\Z)", text, flags=re.S | re.M)
+    assert match is not None
+    return match.group(0)
+
+
+def test_check_deep_lists_every_conflict_of_the_book_with_its_resolution(deep_json: list[dict]) -> None:
+    conflicts = {d["code"]: [] for d in deep_json}
+    for d in deep_json:
+        conflicts[d["code"]].append(d)
+    assert set(conflicts) == {"P0621", "P0622"}  # other notes (P0612, P0209) only with --info
+    assert [(d["file"], d["line"]) for d in conflicts["P0621"]] == [("policies/book.policy", 10),
+                                                                   ("policies/book.policy", 25)]
+    otc, due = (d["message"]["en"] for d in conflicts["P0621"])
+    assert otc.startswith("overlap `otc_drug_listing`: product.audit and listing.approval conflict, and product.audit "
+                          "prevails (assume `otc_ban_prevails`); for example on ")
+    assert otc.endswith("product.audit decides deny and listing.approval decides allow")
+    assert due.startswith("overlap `deposit_due`: deposit.stage and shop.deposit conflict, and deposit.stage prevails "
+                          "(assume `stage_share_prevails`)")
+    assert re.search(r"its `agree` fails \(deposit\.required = ¥[\d,.]+, shop\.deposit = ¥[\d,.]+\)$", due)
+    [known] = conflicts["P0622"]
+    assert known["message"]["zh"].startswith("overlap `deposit_floor_and_standard`：product.audit 与 shop.deposit 冲突，"
+                                             "保留为已知冲突（assume `deposit_floor_conflict`）")
+    assert all(d["severity"] == "info" for d in deep_json)
+
+
+def test_check_deep_text_shows_the_conflicts_without_info() -> None:
+    result = run("check", "policies", "--deep")
+    assert result.returncode == 0
+    assert result.stdout.count("info[P062") == 3
+    assert "P0612" not in result.stdout  # other notes only with --info
+    assert result.stdout.rstrip().endswith("3 note(s), not problems")
+
+
+def _record_of(message: str) -> dict:
+    """The record a conflict diagnostic shows (the one JSON object in its message)."""
+    return json.loads(re.search(r"\{.*\}", message).group(0))
+
+
+def test_without_its_resolution_the_otc_conflict_is_a_warning_whose_record_eval_book_confirms(tmp_path: Path) -> None:
+    book = _edited_book(tmp_path, {
+        "book.policy": [("  prevails product.audit\n", "")],
+        "product_audit.policy": [(_assume_block("otc_ban_prevails", "product_audit.policy"), "")],
+    })
+    result = run("check", str(book), "--deep", "--format", "json")
+    assert result.returncode == 0  # a warning, not an error
+    [warning] = [d for d in json.loads(result.stdout) if d["code"] == "P0620"]
+    assert (warning["severity"], warning["line"]) == ("warning", 10)
+    en = warning["message"]["en"]
+    assert en.startswith("policies product.audit and listing.approval conflict on overlap `otc_drug_listing`: on ")
+    assert en.endswith("product.audit decides deny and listing.approval decides allow")
+    at = re.search(r"on (\d{4}-\d{2}-\d{2}), for the record", en).group(1)
+    facts = tmp_path / "record.json"
+    facts.write_text(json.dumps(_record_of(en), ensure_ascii=False), encoding="utf-8")
+    decided = run("eval", "--book", "--facts", str(facts), "--at", at, "--json", "--policies", str(book))
+    whole = json.loads(decided.stdout)
+    assert whole["conflicts"] == [{
+        "overlap": "otc_drug_listing", "label": {"zh": "药品类OTC产品能否上架", "en": "May an OTC drug product be listed?"},
+        "policies": ["product.audit", "listing.approval"], "outcomes": {"product.audit": "deny", "listing.approval": "allow"},
+        "resolution": "none"}]
+
+
+def test_a_resolution_without_its_assume_is_an_error(tmp_path: Path) -> None:
+    book = _edited_book(tmp_path, {
+        "product_audit.policy": [(_assume_block("deposit_floor_conflict", "product_audit.policy"), "")],
+    })
+    result = run("check", str(book))
+    assert result.returncode == 1
+    assert "policies/book.policy:18:9: error[P0808]: overlap `deposit_floor_and_standard` resolves its conflict " \
+           "without an `assume` saying why" in result.stdout.replace(str(tmp_path) + "/", "")
+
+
+def test_two_values_sharing_a_label_are_compared_by_the_solver(tmp_path: Path) -> None:
+    # the legacy shop-entry score threshold used to share its label with the alliance's
+    book = _edited_book(tmp_path, {"shop_entry_legacy.policy": [
+        ('"入驻店铺评分门槛" / "Shop-entry score threshold"', '"店铺评分门槛" / "Shop score threshold"')]})
+    result = run("check", str(book), "--deep", "--format", "json")
+    [warning] = [d for d in json.loads(result.stdout) if d["code"] == "P0624"]
+    assert warning["file"].endswith("alliance_eligibility.policy") and warning["severity"] == "warning"
+    assert warning["message"]["en"].startswith("`alliance.min_score` of alliance.eligibility and `legacy.min_score` of "
+                                               "shop.entry_legacy share a label (Shop score threshold) yet differ: on ")
+    assert warning["message"]["en"].endswith("they are 4.5 and 4.7")
+    # the legacy follower threshold shares none with cart.opening's, and its period never meets theirs anyway
+    assert [d["code"] for d in json.loads(result.stdout) if d["code"] == "P0624"] == ["P0624"]
+
+
+def test_eval_book_lists_the_conflicts_of_the_record_with_their_resolutions() -> None:
+    result = run("eval", "--book", "--facts", str(OTC), "--at", "2024-03-10", "--json")
+    assert result.returncode == 2  # some policies lack facts for this record
+    whole = json.loads(result.stdout)
+    assert whole["outcome"] == "deny"
+    assert whole["conflicts"] == [{
+        "overlap": "otc_drug_listing", "label": {"zh": "药品类OTC产品能否上架", "en": "May an OTC drug product be listed?"},
+        "policies": ["product.audit", "listing.approval"], "outcomes": {"product.audit": "deny", "listing.approval": "allow"},
+        "resolution": "prevails", "prevails": "product.audit", "assumptions": ["otc_ban_prevails"]}]
+    text = run("eval", "--book", "--facts", str(OTC), "--at", "2024-03-10").stdout
+    assert ("  conflict  May an OTC drug product be listed? (otc_drug_listing): product.audit deny, listing.approval "
+            "allow; product.audit prevails (see assumption otc_ban_prevails)\n") in text
+
+
+def test_a_record_on_which_the_policies_agree_has_no_conflicts_key() -> None:
+    book = policydsl.load(POLICIES)
+    facts = json.loads(OTC.read_text(encoding="utf-8"))
+    facts["product"]["category"] = "general_goods"
+    whole = book.evaluate_all(facts, at=__import__("datetime").date(2024, 3, 10))
+    assert whole.conflicts == () and "conflicts" not in whole.to_dict()
+    facts["product"]["category"] = "otc_drugs"
+    assert [c.overlap for c in book.evaluate_all(facts, at=__import__("datetime").date(2024, 3, 10)).conflicts] == \
+        ["otc_drug_listing"]
