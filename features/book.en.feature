@@ -92,3 +92,39 @@ Feature: The whole book: one record, every policy that applies decided at once
     And the outcome is "allow"
     And the part of "shop.deposit"
     And 应缴保证金 is ¥2000
+
+  Scenario: A novice shop owes half of the base: taking the shop standard as the base, the tiered deposit prevails
+    Given the facts:
+      | fact                         | value          |
+      | shop.age_days                | 89             |
+      | deposit.base                 | ¥500           |
+      | deposit.request              | refund_deposit |
+      | violation.false_advertising  | no             |
+      | violation.counterfeit        | no             |
+      | violation.late_orders        | 0              |
+      | shop.other_violation_record  | no             |
+      | shop.orders_settled          | no             |
+      | shop.warranty_letter         | no             |
+    When I evaluate the whole book on 2023-12-20
+    Then the conflict "deposit_due" is settled in favour of "deposit.stage"
+    And the part of "deposit.stage"
+    And deposit.required is ¥250
+    And the part of "shop.deposit"
+    And shop.deposit is ¥500
+
+  Scenario: From day 91 of business the tiered deposit owes the whole base: no conflict
+    Given the facts:
+      | fact                         | value          |
+      | shop.age_days                | 90             |
+      | deposit.base                 | ¥500           |
+      | deposit.request              | refund_deposit |
+      | violation.false_advertising  | no             |
+      | violation.counterfeit        | no             |
+      | violation.late_orders        | 0              |
+      | shop.other_violation_record  | no             |
+      | shop.orders_settled          | no             |
+      | shop.warranty_letter         | no             |
+    When I evaluate the whole book on 2023-12-20
+    Then there are no conflicts
+    And the part of "deposit.stage"
+    And deposit.required is ¥500
