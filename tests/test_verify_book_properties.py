@@ -41,10 +41,11 @@ def test_the_books_book_property_is_proved():
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(result.stdout)
     assert data["policies"] == []
-    [prop] = data["book"]
-    assert (prop["name"], prop["status"], prop["counterexample"]) == ("low_fans_no_cart", "proved", None)
+    assert [(p["name"], p["status"], p["counterexample"]) for p in data["book"]] == [
+        ("low_fans_no_cart", "proved", None), ("staged_deposit_within_standard", "proved", None)]
     text = run("verify", "book", "--policies", "policies", "--lang", "en").stdout
     assert "The whole book (book)" in text and "✓ proved  low_fans_no_cart" in text
+    assert "✓ proved  staged_deposit_within_standard" in text  # a book property reading two policies' values
 
 
 def test_a_false_book_property_has_a_counterexample_eval_book_confirms(tmp_path):
@@ -110,4 +111,5 @@ def test_formatter_and_outline_keep_book_properties():
                         "expect   outcome( cart.opening )==deny and fires( cart.opening ,fans_2023 )")
     assert format_text(ugly, "book.policy") == text
     module, _ = parse(SourceFile(path="book.policy", text=text))
-    assert [s.name for s in outline(module)] == ["low_fans_no_cart"]
+    assert [s.name for s in outline(module)] == ["low_fans_no_cart", "otc_drug_listing", "deposit_floor_and_standard",
+                                                  "deposit_due", "staged_deposit_within_standard"]

@@ -53,7 +53,7 @@ def conflict_analyses(model: Model, compiled: dict) -> list[dg.Diagnostic]:
 
 def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic]:
     enc = Encoding(model)
-    encoder = BookEncoder(enc, model, overlap.policies)
+    encoder = BookEncoder(enc, model, overlap.policies, overlap.decl)
     terms = encoder.conflict_terms(overlap.decl)
     encoders = (*encoder.parts.values(), encoder)
     first, second = overlap.policies

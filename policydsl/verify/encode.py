@@ -713,9 +713,15 @@ class BookEncoder(PolicyEncoder):
     and `fires(POLICY, RULE)` are terms of that policy's encoder. Their domain is every day and record
     where each named policy is in force and applies (`applies when`); each named decision must succeed."""
 
-    def __init__(self, enc: Encoding, model: Model, policies: tuple[str, ...]) -> None:
+    def __init__(self, enc: Encoding, model: Model, policies: tuple[str, ...],
+                 prop: ast.PropertyDecl | None = None) -> None:
         self.parts = {pid: PolicyEncoder(enc, model.policies[pid]) for pid in policies}
-        super().__init__(enc, model.book_policy())
+        book = model.book_policy()
+        if prop is not None:  # only the facts this property reads (a witness then shows no others)
+            read = {target for e in (prop.premise, prop.claim) if e is not None for node in _nodes(e)
+                    for kind, target in (model.refs.get(id(node), ("", "")),) if kind == "input"}
+            book = attrs.evolve(book, inputs={p: i for p, i in book.inputs.items() if p in read})
+        super().__init__(enc, book)
         self.applies: dict[str, V] = {}
         for pid, part in self.parts.items():
             decl = part.policy.decl
@@ -761,6 +767,18 @@ class BookEncoder(PolicyEncoder):
                                    *[z3.And(self.applies[pid].ok, p.decision_ok) for pid, p in self.parts.items()],
                                    self.decision_ok, c.ok, z3.Not(c.val)),
                 "domain": terms["domain"], "premise": terms["premise"]}
+
+
+def _nodes(expr: Any):
+    """Every node of an expression tree (spans skipped)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in attrs.fields(type(node)):
+            if not field.name.endswith("span"):
+                value = getattr(node, field.name)
+                stack.extend(v for v in (value if isinstance(value, tuple) else (value,)) if attrs.has(type(v)))
 
 
 def inside(iv: ast.Interval, x: Any) -> Any:
