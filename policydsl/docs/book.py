@@ -10,11 +10,11 @@ from policydsl import inventory as inv
 from policydsl.bdd.phrases import PHRASES
 from policydsl.docs import timeline
 from policydsl.docs.examples import Example
-from policydsl.docs.prose import Renderer, anchor, period_text, plain
+from policydsl.docs.prose import BookRenderer, Prose, Renderer, Seg, anchor, period_text, plain
 from policydsl.docs.strings import HTML_LANG, LANGS, s
-from policydsl.docs.view import enum_link, fact_link, fact_reads, inventory_link, link, policy_page
+from policydsl.docs.view import enum_link, fact_link, fact_reads, inventory_link, link, overlap_anchor, policy_page
 from policydsl.loader import PolicySet
-from policydsl.semantics.model import Input
+from policydsl.semantics.model import BookOverlap, BookProperty, Input
 
 SHOWN_SCENARIOS = 3  # per inventory row; the policy page lists every worked example
 
@@ -35,15 +35,51 @@ def index_view(book: PolicySet, lang: str, examples: dict[str, list[Example]]) -
             "properties": len(policy.properties)})
     rules = sum(len(p.rules) for p in book.model.policies.values())
     count = sum(len(v) for v in examples.values())
-    book_properties = [{
-        "anchor": f"book-property-{bp.name}", "name": bp.name, "label": bp.decl.label.get(lang),
-        "period": period_text(bp.decl.effective.start, bp.decl.effective.end, lang) if bp.decl.effective else None,
-        "premise": bp.decl.premise.span.text if bp.decl.premise is not None else None,
-        "claim": bp.decl.claim.span.text,
-        "policies": [policy_link(book, pid, lang) for pid in bp.policies]} for bp in book.model.book_properties]
-    return {"book_properties": book_properties,
+    prose = BookRenderer(book.model, lang)
+    book_properties = [_book_property(book, bp, prose) for bp in book.model.book_properties]
+    overlaps = [_overlap(book, o, prose) for o in book.model.overlaps if not o.implicit]
+    return {"book_properties": book_properties, "overlaps": overlaps,
             "subjects": [{"key": key, "anchor": f"subject-{key}", "policies": groups[key]} for key in sorted(groups)],
             "stats": s("book.stats", lang, policies=len(book.model.policies), rules=rules, examples=count)}
+
+
+def _book_property(book: PolicySet, bp: BookProperty, prose: BookRenderer) -> dict:
+    """A book property in plain language, as a policy's properties are, with its code underneath."""
+    decl, lang = bp.decl, prose.lang
+    claim = prose.expr(decl.claim)
+    statement = (prose.template("property.for_all_when", premise=prose.expr(decl.premise), claim=claim)
+                 if decl.premise is not None else prose.template("property.for_all", claim=claim))
+    code = (f"when {_code(decl.premise)} " if decl.premise is not None else "") + f"expect {_code(decl.claim)}"
+    return {"anchor": f"book-property-{bp.name}", "name": bp.name, "label": decl.label.get(lang),
+            "period": period_text(decl.effective.start, decl.effective.end, lang) if decl.effective else None,
+            "statement": statement, "code": code,
+            "policies": [policy_link(book, pid, lang) for pid in bp.policies]}
+
+
+def _overlap(book: PolicySet, o: BookOverlap, prose: BookRenderer) -> dict:
+    """A declared overlap: its two policies, the question's scope, what agreement means, the resolution
+    and the assumptions that explain it (linked to the policy page's assumptions)."""
+    decl, lang = o.overlap, prose.lang
+    return {"anchor": overlap_anchor(o.name), "name": o.name, "label": decl.label.get(lang),
+            "period": period_text(decl.effective.start, decl.effective.end, lang) if decl.effective else None,
+            "policies": [policy_link(book, pid, lang) for pid in o.policies],
+            "scope": prose.expr(decl.premise) if decl.premise is not None else (Seg(s("overlap.scope_all", lang)),),
+            "agree": prose.expr(decl.agree) if decl.agree is not None else (Seg(s("overlap.same_decision", lang)),),
+            "resolution": _resolution(o, prose),
+            "explained_by": [{"link": link(a.name.value, policy_page(pid), anchor("assume", a.name.value), "code"),
+                              "policy": policy_link(book, pid, lang), "text": a.text.get(lang)}
+                             for pid, a in o.explained_by]}
+
+
+def _resolution(o: BookOverlap, prose: BookRenderer) -> Prose:
+    """"以「X」为准" / "“X” prevails", "已知冲突" / "known conflict", or "尚未处理" / "not resolved"."""
+    if o.resolution == "prevails":
+        return prose.template("overlap.prevails", policy=prose.policy_term(o.prevails))
+    return (Seg(prose.t("overlap.known" if o.resolution == "known" else "overlap.unresolved")),)
+
+
+def _code(expr: object) -> str:
+    return " ".join(expr.span.text.split())
 
 
 # ---------------------------------------------------------------- the inventory

@@ -24,6 +24,7 @@ class Seg:
     text: str
     role: str = ""  # "" plain | term | value | code
     href: str = ""  # an anchor on the policy page, for terms
+    page: str = ""  # the page of the anchor, when it is not the page being rendered (whole-book prose)
 
 
 Prose = tuple[Seg, ...]
@@ -33,6 +34,10 @@ NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!=", "!=": "=="}
 ARITH = {"+": "+", "-": "−", "*": "×", "/": "÷"}
 PRECEDENCE = {"or": 1, "and": 2, "+": 4, "-": 4, "*": 5, "/": 5}
 BUILTINS = {"days_between": "x.days_between", "next_half_month": "x.next_half_month", "month_end": "x.month_end"}
+
+
+def policy_page(policy: str) -> str:
+    return f"policies/{policy}"
 
 
 def plain(prose: Iterable[Seg]) -> str:
@@ -76,6 +81,8 @@ class Renderer:
         return s(string_key, self.lang, **args)
 
     def label_of_path(self, path: str) -> str | None:
+        if self.policy is None:
+            return None
         item = self.policy.inputs.get(path) or self.policy.defines.get(path)
         return item.label.get(self.lang) if item else None
 
@@ -315,7 +322,7 @@ class Renderer:
 
     def _call(self, expr: ast.Call, unit: str | None) -> Prose:
         name = expr.func.value
-        table = self.policy.tables.get(name)
+        table = self.policy.tables.get(name) if self.policy is not None else None
         if table is not None:
             args = self.join([self.expr(a) for a in expr.args], self.t("x.list_sep"))
             label = self.quoted(table.decl.label.get(self.lang), anchor("table", name))
@@ -358,13 +365,78 @@ class Renderer:
         return (*head, *self.expr(expr.body, unit))
 
     def _covered(self, expr: ast.Covered, unit: str | None) -> Prose:
-        rollout = self.policy.rollouts.get(expr.rollout.value)
+        rollout = self.policy.rollouts.get(expr.rollout.value) if self.policy is not None else None
         if rollout is None:
             return (Seg(_source_text(expr), "code"),)
         label = self.quoted(rollout.label.get(self.lang), anchor("rollout", rollout.name.value))
         key_label = self.label_of_path(rollout.key.value) or rollout.key.value
         return self.template("x.covered", rollout=label,
                              key=(Seg(key_label, "term", anchor("input", rollout.key.value)),))
+
+
+class BookRenderer(Renderer):
+    """Renders the expressions written outside any policy (book properties, overlaps) in one language:
+    a fact links to its row of the data dictionary; a policy's value, decision or rule to its page."""
+
+    def __init__(self, model: Model, lang: str) -> None:
+        super().__init__(model, None, lang)
+
+    def policy_term(self, pid: str) -> Prose:
+        """「title」, linking to the policy page."""
+        title = self.model.policies[pid].title.get(self.lang)
+        return (Seg(self.t("x.quote_open")), Seg(title, "term", "overview", policy_page(pid)),
+                Seg(self.t("x.quote_close")))
+
+    def _ref(self, expr: ast.Ref, unit: str | None) -> Prose:
+        kind, target = self.model.refs.get(id(expr), ("", expr.path))
+        if kind == "input":
+            fact = self.model.facts.get(target)
+            return (Seg(fact.label.get(self.lang) if fact else target, "term", f"fact-{target}", "dictionary"),)
+        if kind == "book_define":  # "POLICY PATH": a value that policy computes
+            pid, _, path = target.partition(" ")
+            define = self.model.policies[pid].defines[path]
+            value = (Seg(define.label.get(self.lang), "term", anchor("define", path), policy_page(pid)),)
+            return self.template("x.policy_value", policy=self.policy_term(pid), value=value)
+        return super()._ref(expr, unit)
+
+    def _outcomeref(self, expr: ast.OutcomeRef, unit: str | None) -> Prose:
+        if expr.policy is None:
+            return super()._outcomeref(expr, unit)
+        return self.template("x.policy_outcome", policy=self.policy_term(expr.policy.value))
+
+    def _outcome_compare(self, op: str, left: object, right: object) -> Prose | None:
+        """`outcome(P) == deny`: "「P」的决定为拒绝"; `outcome(A) == outcome(B)`: "「A」与「B」的决定相同"."""
+        if op not in ("==", "!=") or not isinstance(left, (ast.OutcomeRef, ast.OutcomeLit)):
+            return None
+        if isinstance(left, ast.OutcomeLit):
+            left, right = right, left
+        if not isinstance(left, ast.OutcomeRef) or left.policy is None:
+            return None
+        policy = self.policy_term(left.policy.value)
+        if isinstance(right, ast.OutcomeRef) and right.policy is not None:
+            key = "x.policy_outcomes_same" if op == "==" else "x.policy_outcomes_differ"
+            return self.template(key, a=policy, b=self.policy_term(right.policy.value))
+        if not isinstance(right, ast.OutcomeLit):
+            return None
+        key = "x.policy_outcome_eq" if op == "==" else "x.policy_outcome_ne"
+        return self.template(key, policy=policy, outcome=self.expr(right))
+
+    def _fired_rule(self, expr: object) -> str | None:
+        """The rule of a checked `fires(POLICY, RULE)`, else None."""
+        if not (isinstance(expr, ast.Call) and expr.func.value == "fires" and len(expr.args) == 2):
+            return None
+        owner = self.model.refs.get(id(expr.args[0]), ("", ""))
+        kind, target = self.model.refs.get(id(expr.args[1]), ("", ""))
+        return target if kind == "rule" and owner[0] == "policy" and owner[1] in self.model.policies else None
+
+    def _fires(self, expr: ast.Call, *, negated: bool = False) -> Prose:
+        """`fires(P, r)`: "「P」的规则「label」触发" / "rule “label” of “P” fires"."""
+        pid, name = self.model.refs[id(expr.args[0])][1], self._fired_rule(expr)
+        rule = self.model.policies[pid].rule(name).decl.label.get(self.lang)
+        label = (Seg(self.t("x.quote_open")), Seg(rule, "term", anchor("rule", name), policy_page(pid)),
+                 Seg(self.t("x.quote_close")))
+        key = "x.policy_not_fires" if negated else "x.policy_fires"
+        return self.template(key, policy=self.policy_term(pid), rule=label)
 
 
 _KNOWN_TYPES = {"type.count", "type.number", "type.money", "type.percent", "type.bool", "type.text", "type.date",

@@ -61,11 +61,14 @@ def md_environment() -> jinja2.Environment:
     return env
 
 
-def _html_prose(prose: tuple[Seg, ...]) -> Markup:
+@jinja2.pass_context
+def _html_prose(context: jinja2.runtime.Context, prose: tuple[Seg, ...]) -> Markup:
     out = []
     for seg in prose:
         text = escape(seg.text)
-        if seg.role == "term" and seg.href:
+        if seg.role == "term" and seg.page:  # whole-book prose: a term on another page
+            out.append(Markup('<a class="term" href="{}">{}</a>').format(context["link"](seg.page, seg.href), text))
+        elif seg.role == "term" and seg.href:
             out.append(Markup('<a class="term" href="#{}">{}</a>').format(seg.href, text))
         elif seg.role in ("term", "value"):
             out.append(Markup('<span class="{}">{}</span>').format(seg.role, text))
@@ -76,8 +79,18 @@ def _html_prose(prose: tuple[Seg, ...]) -> Markup:
     return Markup("").join(out)
 
 
-def _md_prose(prose: tuple[Seg, ...]) -> MdText:
-    return MdText("".join(f"`{seg.text}`" if seg.role == "code" else md_escape(seg.text) for seg in prose))
+@jinja2.pass_context
+def _md_prose(context: jinja2.runtime.Context, prose: tuple[Seg, ...]) -> MdText:
+    """Plain Markdown; only a term on another page (whole-book prose) is a link."""
+    return MdText("".join(_md_seg(seg, context["link"]) for seg in prose))
+
+
+def _md_seg(seg: Seg, link: Callable[..., str]) -> str:
+    if seg.role == "code":
+        return f"`{seg.text}`"
+    if seg.role == "term" and seg.page:
+        return f"[{md_escape(seg.text)}]({link(seg.page, seg.href)})"
+    return md_escape(seg.text)
 
 
 @attrs.define
@@ -217,6 +230,11 @@ def search_index(lang: str, views: dict[str, dict], book_views: dict[str, dict])
                 add(f"{page}#{item['anchor']}", kind, f"{item['name']} — {view['title']}", item["text"])
         for item in view["examples"]:
             add(f"{page}#{item['anchor']}", "example", f"{item['title']} — {view['title']}", item["summary"])
+    for item in book_views["index"]["book_properties"]:
+        add(f"index.html#{item['anchor']}", "property", item["label"], item["name"], plain(item["statement"]))
+    for item in book_views["index"]["overlaps"]:
+        add(f"index.html#{item['anchor']}", "overlap", item["label"], item["name"], plain(item["scope"]),
+            plain(item["agree"]), plain(item["resolution"]))
     for enum in book_views["glossary"]["enums"]:
         add(f"glossary.html#{enum['anchor']}", "enum", enum[lang], enum["id"],
             *(f"{v['id']} {v['zh']} {v['en']}" for v in enum["values"]))

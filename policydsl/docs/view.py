@@ -19,7 +19,7 @@ from policydsl.bdd.world import raw_fact
 from policydsl.compile.compiler import phase_specs
 from policydsl.docs import highlight, timeline
 from policydsl.docs.examples import Example
-from policydsl.docs.prose import Renderer, Seg, anchor, literal_text, period_text, plain
+from policydsl.docs.prose import BookRenderer, Renderer, Seg, anchor, literal_text, period_text, plain, policy_page
 from policydsl.docs.strings import s
 from policydsl.loader import PolicySet
 from policydsl.runtime import values as rv
@@ -32,12 +32,13 @@ INVENTORY_ID = re.compile(r"^R(\d{3})\.\d+$")
 VERIFY = (Seg("policydsl verify", "code"),)  # the command that proves a policy's properties
 
 
-def policy_page(policy: str) -> str:
-    return f"policies/{policy}"
-
-
 def link(text: str, page: str = "", anchor_: str = "", role: str = "") -> dict:
     return {"text": text, "page": page, "anchor": anchor_, "role": role}
+
+
+def overlap_anchor(name: str) -> str:
+    """The id of an overlap's entry in the index's "Conflicts between documents" section."""
+    return f"overlap-{name}"
 
 
 def inventory_link(ident: str) -> dict:
@@ -101,6 +102,7 @@ class PolicyView:
             "tables": [self.table_view(t) for t in p.tables.values()],
             "rollouts": [self.rollout_view(r) for r in p.rollouts.values()],
             "assumptions": [self.note_view(a, "assume") for a in p.assumptions],
+            "conflicts": self.conflicts(),
             "notes": [self.note_view(n, "note") for n in p.notes],
             "sources": self.sources_view(),
             "examples": [self.example_view(e, i) for i, e in enumerate(self.examples, start=1)],
@@ -378,10 +380,26 @@ class PolicyView:
                 "about": [self.about_link(a.value) for a in item.about],
                 "sources": [self.quote(src) for src in item.sources]}
 
+    def overlaps(self) -> list:
+        """The declared overlaps this policy is one of the two policies of."""
+        return [o for o in self.model.overlaps if not o.implicit and self.policy.id in o.policies]
+
+    def conflicts(self) -> tuple[Seg, ...] | None:
+        """"与「Y」的冲突见「label」" per overlap, linking to its section of the index; None without any."""
+        prose = BookRenderer(self.model, self.lang)
+        parts = [prose.template("policy.conflict_with", policy=prose.policy_term(other), overlap=(
+            Seg(self.t("x.quote_open")), Seg(o.overlap.label.get(self.lang), "term", overlap_anchor(o.name), "index"),
+            Seg(self.t("x.quote_close"))))
+            for o in self.overlaps() for other in o.policies if other != self.policy.id]
+        return prose.join(parts, self.t("policy.conflict_sep")) if parts else None
+
     def about_link(self, name: str) -> dict:
         p = self.policy
         if INVENTORY_ID.match(name):
             return inventory_link(name)
+        overlap = next((o for o in self.overlaps() if o.name == name), None)
+        if overlap is not None:
+            return link(overlap.overlap.label.get(self.lang), "index", overlap_anchor(name))
         if any(r.name == name for r in p.rules):
             return self.rule_link(name)
         for kind, items in (("input", p.inputs), ("define", p.defines)):
