@@ -176,7 +176,7 @@ def _question(resolution: str = "", between: str = "demo.a and demo.b", agree: s
 
 
 WHY = ('\nassume why "甲、乙两份文档的粉丝门槛不同：这里写明以哪份为准（或为何无法决定）及理由。" / "The two documents give different follower thresholds: here, which prevails (or why neither can) and why."\n'
-       '  about fans_question\n')
+       '  about fans\n')
 
 
 def example_files(text: str) -> list[tuple[str, str]]:
@@ -912,24 +912,24 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
          "The policy an overlap says prevails must be one of the two in its `between`."),
         ("冲突只在这两条政策之间；说第三条政策优先没有意义。",
          "The conflict is between these two policies only; saying a third one prevails means nothing."),
-        _overlap_example(_question("prevails demo.c"), a_extra=WHY, c=True),
-        _overlap_example(_question("prevails demo.a"), a_extra=WHY, c=True)),
+        _overlap_example(_question("prevails demo.c because why"), a_extra=WHY, c=True),
+        _overlap_example(_question("prevails demo.a because why"), a_extra=WHY, c=True)),
     "P0808": _entry(
-        ("冲突的处理没有说明理由", "A resolution without its reason"),
-        ("overlap 写了 prevails 或 known conflict，但两条政策中都没有 assume 的 about 指向它。",
-         "The overlap says `prevails` or `known conflict`, but no assume in either policy names it in its `about`."),
+        ("冲突的处理缺少理由", "A resolution whose reason is missing"),
+        ("overlap 写了 prevails 或 known conflict，because 后面的名字却不是两条政策中任何一条 assume 的名字。",
+         "The overlap says `prevails` or `known conflict`, but the name after `because` is no assume of either policy."),
         ("哪份文档优先是一项判断，必须写明依据（引用两份文档的原文），读者和审阅者才能检查它。",
          "Which document prevails is a judgement: it must be written down with its grounds (quoting both documents) so that readers and reviewers can check it."),
-        _overlap_example(_question("known conflict")),
-        _overlap_example(_question("known conflict"), a_extra=WHY)),
+        _overlap_example(_question("known conflict because why")),
+        _overlap_example(_question("known conflict because why"), a_extra=WHY)),
     "P0809": _entry(
-        ("说明冲突的 assume 写错了政策", "The assume explaining an overlap is in another policy"),
-        ("说明 overlap 的 assume 写在了第三条政策里；它应写在被比较的两条政策之一。",
-         "The assume that explains an overlap is in a third policy; it belongs in one of the two policies compared."),
+        ("冲突的理由写错了政策", "The reason for a resolution is in another policy"),
+        ("because 指向的 assume 写在了第三条政策里；它应写在被比较的两条政策之一。",
+         "The assume named after `because` is in a third policy; it belongs in one of the two policies compared."),
         ("手册在被比较的政策页面上展示这项判断；写在别处，读者就找不到它。",
          "The handbook shows the judgement on the pages of the policies compared; anywhere else readers will not find it."),
-        _overlap_example(_question("prevails demo.a"), c="assume"),
-        _overlap_example(_question("prevails demo.a"), a_extra=WHY, c=True)),
+        _overlap_example(_question("prevails demo.a because why"), c="assume"),
+        _overlap_example(_question("prevails demo.a because why"), a_extra=WHY, c=True)),
     "P0810": _entry(
         ("overlap 提到了第三条政策", "An overlap mentioning a third policy"),
         ("overlap 的 when 或 agree 提到了 between 之外的政策（它的结果、规则或取值）。",
@@ -938,14 +938,6 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
          "An overlap speaks of agreement between two policies; claims about more policies are book properties."),
         _overlap_example(_question(agree="outcome(demo.a) == outcome(demo.c)"), c=True),
         _overlap_example(_question(agree="outcome(demo.a) == outcome(demo.b)"), c=True)),
-    "P0811": _entry(
-        ("assume 说明了一个没有处理的冲突", "An assume explaining an overlap that resolves nothing"),
-        ("assume 的 about 指向一个 overlap，但该 overlap 既没有写 prevails 也没有写 known conflict。",
-         "An assume names an overlap in its `about`, but the overlap says neither `prevails` nor `known conflict`."),
-        ("理由写了，决定却没写：`check --deep` 仍会把冲突当作未处理的警告。",
-         "The reasons are written but not the decision: `check --deep` still reports the conflict as unresolved."),
-        _overlap_example(_question(), a_extra=WHY),
-        _overlap_example(_question("prevails demo.a"), a_extra=WHY)),
     # ---- solver analyses (`check --deep`)
     "P0610": _entry(
         ("规则永远不会触发", "A rule that can never fire"),
@@ -999,7 +991,7 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
          "The two policies do conflict, and the overlap says which prevails, with an assume saying why. This is a note; `check --deep` always lists it with a confirmed example."),
         ("把每一处文档之间的冲突和它的处理放在一起列出，审阅者可以逐条复核。",
          "Listing every conflict between documents with its resolution lets reviewers check each one."),
-        _overlap_example(_question("prevails demo.a"), a_extra=WHY),
+        _overlap_example(_question("prevails demo.a because why"), a_extra=WHY),
         _overlap_example(_question(), b=1000),
         deep=True),
     "P0622": _entry(
@@ -1008,7 +1000,7 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
          "The two policies do conflict, and the overlap keeps it as a known conflict, with an assume saying why the documents cannot decide it. This is a note; `check --deep` always lists it."),
         ("有些冲突只能由平台澄清；记录下来比悄悄选一边更诚实。",
          "Some conflicts only the platform can settle; recording one is more honest than silently taking a side."),
-        _overlap_example(_question("known conflict"), a_extra=WHY),
+        _overlap_example(_question("known conflict because why"), a_extra=WHY),
         _overlap_example(_question(), b=1000),
         deep=True),
     "P0623": _entry(
@@ -1017,7 +1009,7 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
          "The overlap says `prevails` or `known conflict`, yet the solver proved the two policies agree on every record and day it speaks of."),
         ("多半是文档或编码改了，冲突已经消失；过时的处理会误导读者。",
          "Most likely a document or the encoding changed and the conflict is gone; a stale resolution misleads readers."),
-        _overlap_example(_question("known conflict"), b=1000, a_extra=WHY),
+        _overlap_example(_question("known conflict because why"), b=1000, a_extra=WHY),
         _overlap_example(_question(), b=1000),
         deep=True),
     "P0624": _entry(
@@ -1033,13 +1025,22 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         '  source "doc.txt" quote "1000粉丝"\n\n# file: b.policy\n' + _head("demo.b", "乙", "B")
         + 'define b.min_fans: count "入驻粉丝门槛" / "Entry follower threshold"\n  = 500\n  source "doc.txt" quote "500粉丝"\n',
         deep=True),
+    "P0626": _entry(
+        ("两条政策被证明一致", "Two policies proved to agree"),
+        ("求解器证明：overlap 的两条政策在它谈到的每条记录、每一天上都一致（也可能是它们从不同时生效）。这是信息，`check --deep --info` 列出它。",
+         "The solver proved the overlap's two policies agree on every record and day it speaks of (possibly because they are never in force together). This is a note, listed by `check --deep --info`."),
+        ("声明过的 overlap 被证明没有冲突，说明这个问题已经检查过；将来某份文档或编码变了，冲突会重新出现为警告。",
+         "A declared overlap proved free of conflict shows the question was checked; if a document or the encoding changes later, a conflict comes back as a warning."),
+        _overlap_example(_question(), b=1000),
+        _overlap_example("", b=1000),
+        deep=True),
     "P0625": _entry(
         ("整本规则书的决定违背了冲突的处理", "A resolution the whole-book decision does not carry out"),
         ("overlap 说以某条政策为准，但求解器找到一条冲突的记录：那条政策允许，另一条拒绝；整本规则书 deny 优先，最终仍是拒绝。",
          "The overlap says one policy prevails, yet the solver found a conflicting record where that policy allows and the other denies; the whole book lets deny override, so it still denies."),
         ("写下的优先顺序要在决定里生效：在另一条政策中用 applies when 或例外把这些记录排除。",
          "A written order of precedence must take effect in decisions: leave those records out of the other policy with an `applies when` or an exception."),
-        _overlap_example(_question("prevails demo.b"), b_extra=WHY),
+        _overlap_example(_question("prevails demo.b because why"), b_extra=WHY),
         _overlap_example(_question(), b=1000),
         deep=True),
 }

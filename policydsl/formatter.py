@@ -159,7 +159,7 @@ _KEYWORDS = {"row", "and", "or", "not", "in", "when", "require", "to", "from", "
              "exception", "supersedes", "else", "phase", "unit", "set", "of", "policy", "enum", "input",
              "define", "rule", "table", "rollout", "assume", "note", "allow", "deny", "warn", "property", "expect",
              "entity", "fact", "applies", "consequence", "amount", "permanent",
-             "overlap", "between", "agree", "prevails", "known", "conflict"}
+             "overlap", "between", "agree", "prevails", "known", "conflict", "because"}
 
 # Clause keywords of each declaration: each starts a new line (indent) when met outside brackets.
 _CLAUSES: dict[type, dict[str, int]] = {

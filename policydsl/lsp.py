@@ -104,7 +104,7 @@ KEYWORDS = ("policy", "title", "implements", "source", "quote", "effective", "fr
             "assume", "note", "about", "set", "of", "today", "covered", "not_open", "count", "number", "money",
             "percent", "bool", "text", "date", "days", "months", "working", "property", "expect", "entity", "fact",
             "applies", "consequence", "amount", "permanent", "overlap", "between", "agree", "prevails", "known",
-            "conflict", *CONSEQUENCE_KINDS)
+            "conflict", "because", *CONSEQUENCE_KINDS)
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -237,10 +237,9 @@ def _index_overlap(overlap: BookOverlap, model: Model, add: Callable[..., None])
     for name in (*decl.policies, *([decl.prevails] if decl.prevails else [])):
         if name.value in model.policies:
             add(name.span, ("policy", name.value))
-    for _, assume in overlap.explained_by:
-        for name in assume.about:
-            if name.value == decl.name.value:
-                add(name.span, ("overlap", decl.name.value))
+    for pid, assume in overlap.explained_by:  # `because NAME`: the assume of one of the two policies
+        if decl.because is not None:
+            add(decl.because.span, ("assume", pid, assume.name.value))
     for expr in (decl.premise, decl.agree):
         if expr is not None:
             _index_book_property(expr, model, add)
@@ -293,6 +292,8 @@ def _index_policy(policy: Policy, model: Model, add: Callable[..., None]) -> Non
         add(rollout.name.span, local[name], True)
     for prop in policy.properties:  # not in `local`: nothing refers to a property by name
         add(prop.name.span, ("property", pid, prop.name.value), True)
+    for assume in policy.assumptions:  # an overlap's `because` refers to one
+        add(assume.name.span, ("assume", pid, assume.name.value), True)
     decls: list[Any] = [i.decl for p, i in policy.inputs.items() if local[p][0] == "input"] + [d.decl for d in policy.defines.values()] + \
         [r.decl for r in policy.rules] + [t.decl for t in policy.tables.values()] + list(policy.rollouts.values()) + \
         list(policy.assumptions) + list(policy.notes) + list(policy.properties) + \
@@ -463,6 +464,10 @@ def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
     if kind == "property":
         prop = next((p for p in policy.properties if p.name.value == name), None)
         return _hover_property(prop, policy, lang) if prop is not None else None
+    if kind == "assume":
+        assume = next((a for a in policy.assumptions if a.name.value == name), None)
+        return "\n".join([*_header("assume", name, assume.text, lang), *_quotes(assume.sources, lang)]) \
+            if assume is not None else None
     return None
 
 

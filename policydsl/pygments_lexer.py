@@ -10,7 +10,7 @@ DECLARATIONS = ("policy", "enum", "value", "unit", "input", "define", "rule", "t
 CLAUSES = ("title", "implements", "source", "quote", "effective", "from", "until", "when", "require", "else",
            "exception", "to", "priority", "supersedes", "hit", "columns", "row", "key", "ramp", "about", "set",
            "of", "for", "in", "and", "or", "not", "expect", "applies", "consequence", "amount", "permanent",
-           "between", "agree", "prevails", "known", "conflict")
+           "between", "agree", "prevails", "known", "conflict", "because")
 BUILTINS = ("covered", "days_between", "next_half_month", "month_end", "fires")
 OUTCOMES = ("allow", "deny", "warn")
 CONSTANTS = ("true", "false", "today", "outcome", "inf", "not_open", "not_stated", "unique", "first", "collect",

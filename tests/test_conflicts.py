@@ -87,7 +87,7 @@ def _record_of(message: str) -> dict:
 
 def test_without_its_resolution_the_otc_conflict_is_a_warning_whose_record_eval_book_confirms(tmp_path: Path) -> None:
     book = _edited_book(tmp_path, {
-        "book.policy": [("  prevails product.audit\n", "")],
+        "book.policy": [("  prevails product.audit because otc_ban_prevails\n", "")],
         "product_audit.policy": [(_assume_block("otc_ban_prevails", "product_audit.policy"), "")],
     })
     result = run("check", str(book), "--deep", "--format", "json")
@@ -114,8 +114,15 @@ def test_a_resolution_without_its_assume_is_an_error(tmp_path: Path) -> None:
     })
     result = run("check", str(book))
     assert result.returncode == 1
-    assert "policies/book.policy:18:9: error[P0808]: overlap `deposit_floor_and_standard` resolves its conflict " \
-           "without an `assume` saying why" in result.stdout.replace(str(tmp_path) + "/", "")
+    out = result.stdout.replace(str(tmp_path) + "/", "")
+    assert "policies/book.policy:21:26: error[P0808]: the reason `deposit_floor_conflict` of overlap " \
+           "`deposit_floor_and_standard` is no assume of product.audit or shop.deposit" in out
+
+
+def test_one_policy_checks_without_the_book_its_assumes_explain() -> None:
+    # the overlap names its reason, not the other way round: a policy file stays self-contained
+    result = run("check", "policies/product_audit.policy")
+    assert result.returncode == 0 and result.stdout.endswith("no problems\n")
 
 
 def test_two_values_sharing_a_label_are_compared_by_the_solver(tmp_path: Path) -> None:
@@ -155,3 +162,17 @@ def test_a_record_on_which_the_policies_agree_has_no_conflicts_key() -> None:
     facts["product"]["category"] = "otc_drugs"
     assert [c.overlap for c in book.evaluate_all(facts, at=__import__("datetime").date(2024, 3, 10)).conflicts] == \
         ["otc_drug_listing"]
+
+
+def test_the_legacy_entry_conditions_conflict_with_cart_opening_once_their_periods_meet(tmp_path: Path) -> None:
+    proved = run("check", "policies", "--deep", "--info", "--format", "json")
+    assert [d["message"]["en"] for d in json.loads(proved.stdout) if d["code"] == "P0626"] == [
+        "overlap `legacy_entry_and_cart`: the solver proved shop.entry_legacy and cart.opening agree on every record "
+        "and day it speaks of"]
+    book = _edited_book(tmp_path, {"shop_entry_legacy.policy": [
+        ("  effective from 2018-10-01 until 2020-04-06\n", "  effective from 2018-10-01 until 2020-12-31\n")]})
+    result = run("check", str(book), "--deep", "--format", "json")
+    [warning] = [d for d in json.loads(result.stdout) if d["code"] == "P0620"]
+    en = warning["message"]["en"]
+    assert "conflict on overlap `legacy_entry_and_cart`: on 2020-" in en
+    assert en.endswith("shop.entry_legacy decides deny and cart.opening decides allow")

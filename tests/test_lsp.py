@@ -604,32 +604,32 @@ def test_an_expression_nested_far_too_deep_is_a_diagnostic_not_a_crash(client: C
     assert logged == []
 
 
-def test_an_overlap_is_one_symbol_from_its_explaining_assume_to_the_book(tmp_path: Path) -> None:
-    """The `about` of the assume that explains an overlap's resolution jumps to the overlap in
-    book.policy; hovering the overlap says what it compares and how the book resolves it."""
+def test_an_overlap_links_its_reason_and_says_how_the_book_resolves_it(tmp_path: Path) -> None:
+    """In book.policy, the `because` of an overlap jumps to the assume in the prevailing policy;
+    hovering the overlap says what it compares and how the book resolves it."""
     for f in POLICIES.glob("*.policy"):
         shutil.copy(f, tmp_path / f.name)
     c = Client(ROOT)
     try:
         c.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
         c.notify("initialized", {})
-        path = tmp_path / "product_audit.policy"
+        path = tmp_path / "book.policy"
         text = path.read_text(encoding="utf-8")
         uri = open_doc(c, path)
         assert c.diagnostics(uri) == []
-        use = position_of(text, "about otc_drug_listing", 8)
-        book = tmp_path / "book.policy"
-        book_text = book.read_text(encoding="utf-8")
-        start = position_of(book_text, "overlap otc_drug_listing", 8)
-        assert c.request("textDocument/definition", doc(uri, use)) == {"uri": book.as_uri(), "range": {
-            "start": start, "end": {"line": start["line"], "character": start["character"] + len("otc_drug_listing")}}}
-        hover = c.request("textDocument/hover", doc(uri, use))["contents"]["value"]
-        assert hover.startswith("**两条政策共同回答的问题（overlap） / a question two policies answer (overlap)** "
-                                "`otc_drug_listing`\n\n药品类OTC产品能否上架 / May an OTC drug product be listed?\n\n"
-                                "- 比较的政策: `product.audit`, `listing.approval`\n"
-                                "- 前提: `product.category == otc_drugs and listing.review_class == drug`\n"
-                                "- 一致的含义: 两条政策的结论相同\n- 冲突的处理: 以 product.audit 为准\n"
-                                "- 理由: `product.audit` `otc_ban_prevails` — 000 把“药品类OTC产品”列为")
+        audit = tmp_path / "product_audit.policy"
+        start = position_of(audit.read_text(encoding="utf-8"), "assume otc_ban_prevails", 7)
+        assert c.request("textDocument/definition", doc(uri, position_of(text, "because otc_ban_prevails", 9))) == {
+            "uri": audit.as_uri(), "range": {"start": start, "end": {
+                "line": start["line"], "character": start["character"] + len("otc_ban_prevails")}}}
+        hover = c.request("textDocument/hover", doc(uri, position_of(text, "overlap otc_drug_listing", 9)))
+        assert hover["contents"]["value"].startswith(
+            "**两条政策共同回答的问题（overlap） / a question two policies answer (overlap)** `otc_drug_listing`\n\n"
+            "药品类OTC产品能否上架 / May an OTC drug product be listed?\n\n"
+            "- 比较的政策: `product.audit`, `listing.approval`\n"
+            "- 前提: `product.category == otc_drugs and listing.review_class == drug`\n"
+            "- 一致的含义: 两条政策的结论相同\n- 冲突的处理: 以 product.audit 为准\n"
+            "- 理由: `product.audit` `otc_ban_prevails` — 000 把“药品类OTC产品”列为")
     finally:
         c.proc.kill()
         c.proc.wait(TIMEOUT)

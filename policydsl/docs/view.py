@@ -397,9 +397,6 @@ class PolicyView:
         p = self.policy
         if INVENTORY_ID.match(name):
             return inventory_link(name)
-        overlap = next((o for o in self.overlaps() if o.name == name), None)
-        if overlap is not None:
-            return link(overlap.overlap.label.get(self.lang), "index", overlap_anchor(name))
         if any(r.name == name for r in p.rules):
             return self.rule_link(name)
         for kind, items in (("input", p.inputs), ("define", p.defines)):

@@ -168,8 +168,8 @@ class Checker:
 
     def _check_overlap(self, overlap: ast.OverlapDecl) -> None:
         """Two known, different policies; `when` and `agree` speak of those two only (their outcomes,
-        rules and values, and facts); `prevails` names one of them; a resolution is explained by an
-        `assume` in one of the two policies whose `about` names the overlap (and only then)."""
+        rules and values, and facts); `prevails` names one of them; the `because` of a resolution names
+        an `assume` of one of the two policies."""
         assert self.book is not None
         first, second = overlap.policies
         self._named = []
@@ -179,17 +179,21 @@ class Checker:
         if overlap.prevails is not None and overlap.prevails.value not in (first.value, second.value):
             self.err("P0807", overlap.prevails.span, name=overlap.name.value, policy=overlap.prevails.value,
                      first=first.value, second=second.value)
-        explained = [(pid, a) for pid, b in self.policies.items() for a in b.items
-                     if isinstance(a, ast.AssumeDecl) and any(n.value == overlap.name.value for n in a.about)]
-        for pid, assume in explained:
-            about = next(n for n in assume.about if n.value == overlap.name.value)
-            if pid not in (first.value, second.value):
-                self.err("P0809", about.span, name=overlap.name.value, policy=pid, first=first.value,
-                         second=second.value)
-            elif overlap.prevails is None and not overlap.known:
-                self.warn("P0811", about.span, name=overlap.name.value)
-        if (overlap.prevails is not None or overlap.known) and not explained:
-            self.err("P0808", overlap.name.span, name=overlap.name.value)
+        because = overlap.because
+        if because is not None:
+            owners = [pid for pid, b in self.policies.items()
+                      if any(isinstance(a, ast.AssumeDecl) and a.name.value == because.value for a in b.items)]
+            pair = [pid for pid in owners if pid in (first.value, second.value)]
+            if owners and not pair:
+                self.err("P0809", because.span, name=overlap.name.value, assume=because.value, policy=owners[0],
+                         first=first.value, second=second.value)
+            elif not owners:
+                assumes = [(a.name.value, (a.text.zh[:20], a.text.en[:40])) for pid in (first.value, second.value)
+                           if pid in self.policies for a in self.policies[pid].items if isinstance(a, ast.AssumeDecl)]
+                hint = suggest(because.value, assumes)
+                self.bag.add(dg.make("P0808", because.span, name=overlap.name.value, assume=because.value,
+                                     first=first.value, second=second.value,
+                                     hint_args={"suggestion": hint} if hint else None))
         if not all(known) or first.value == second.value:
             return
         claim = overlap.agree
@@ -481,8 +485,7 @@ class Checker:
                     if INVENTORY_ID.match(about.value):
                         if about.value not in declared:
                             self.err("P0706", about.span, id=about.value, policy=build.decl.id.value)
-                    elif (about.value not in build.ids and self._fact(build, about.value) is None
-                          and about.value not in self.overlaps):  # an overlap: checked with the overlap
+                    elif about.value not in build.ids and self._fact(build, about.value) is None:
                         self._undefined(build, about)
         for prop in build.properties.values():
             self._check_property(build, prop)
@@ -997,9 +1000,9 @@ class Checker:
         overlaps = tuple(
             BookOverlap(decl=self._overlap_claims[name], file=self.book_files[name], overlap=decl,
                         policies=(decl.policies[0].value, decl.policies[1].value),
-                        explained_by=tuple((pid, a) for pid, a in ((p.id, a) for p in policies.values()
-                                                                   for a in p.assumptions)
-                                           if any(n.value == name for n in a.about)),
+                        explained_by=tuple((pid, a) for pid in (decl.policies[0].value, decl.policies[1].value)
+                                           if pid in policies for a in policies[pid].assumptions
+                                           if decl.because is not None and a.name.value == decl.because.value),
                         implicit=name in self.implicit)
             for name, decl in {**self.overlaps, **self.implicit}.items() if name in self._overlap_claims)
         return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs,

@@ -411,8 +411,8 @@ class OverlapDecl:
     """Two policies answering one question (in a shared file): `between A and B`, on the records and
     days where both are in force and apply and `when` holds, `agree` should hold (absent: the two
     outcomes are equal). `prevails` names the policy whose document wins where they disagree;
-    `known` keeps the disagreement as a documented known conflict. Either is explained by an `assume`
-    whose `about` names the overlap."""
+    `known` keeps the disagreement as a documented known conflict. Either names (`because`) the `assume`
+    of one of the two policies that says why."""
 
     name: Name
     label: Text
@@ -422,6 +422,7 @@ class OverlapDecl:
     agree: Expr | None
     prevails: Name | None = None
     known: bool = False
+    because: Name | None = None
     span: Span = span_field()
 
 

@@ -323,19 +323,19 @@ class Builder(Transformer):
 
     def overlap_decl(self, meta, children):
         name, label, first, second, effective, scope, agree, resolution = children
+        kind, target, because = resolution if resolution else (None, None, None)
         return ast.OverlapDecl(name=self.name(name), label=label, policies=(first, second), effective=effective,
-                               premise=scope[1] if scope else None, agree=agree,
-                               prevails=resolution if isinstance(resolution, ast.Name) else None,
-                               known=resolution == "known", span=self.sp(meta))
+                               premise=scope[1] if scope else None, agree=agree, prevails=target,
+                               known=kind == "known", because=because, span=self.sp(meta))
 
     def agree(self, meta, children):
         return children[0]
 
     def prevails(self, meta, children):
-        return children[0]
+        return ("prevails", children[0], self.name(children[1]))
 
     def known_conflict(self, meta, children):
-        return "known"
+        return ("known", None, self.name(children[0]))
 
     def outcome_ref(self, meta, children):
         return ast.OutcomeRef(span=self.sp(meta))

@@ -14,7 +14,8 @@ What is reported depends on how the book resolves the overlap:
   prevailing policy allows while the other denies, so the whole-book decision (deny overrides)
   does not carry the resolution out;
 - `known conflict` with its `assume`: P0622 (a note);
-- a resolution where the solver proved the two agree: P0623 (warning: nothing left to resolve).
+- a resolution where the solver proved the two agree: P0623 (warning: nothing left to resolve);
+- no resolution, and the solver proved the two agree: P0626 (a note, shown with `--info`).
 
 Each search stops after CONFLICT_SECONDS and then counts as undecided (nothing is reported).
 """
@@ -76,6 +77,8 @@ def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic
     if outcome.status == "unsat":
         if overlap.resolution != "none":
             yield dg.make("P0623", span, severity="warning", name=overlap.name, first=first, second=second)
+        elif not overlap.implicit:  # a proof: listed with the other notes (`check --deep --info`)
+            yield dg.make("P0626", span, severity="info", name=overlap.name, first=first, second=second)
         return
     if outcome.status != "found" or outcome.witness is None:
         return  # undecided within the time limit: nothing is claimed
