@@ -69,7 +69,8 @@ def test_the_index_lists_each_declared_overlap_in_plain_language(files, lang) ->
     page = html(files, lang)
     assert squash(page.find("h2", id="overlaps").text()) == {"zh": "文档之间的冲突", "en": "Conflicts between documents"}[lang]
     assert [a.attrs["id"] for a in page.find_all("article", cls="overlap")] == [
-        "overlap-otc_drug_listing", "overlap-deposit_floor_and_standard", "overlap-deposit_due"]
+        "overlap-otc_drug_listing", "overlap-deposit_floor_and_standard", "overlap-deposit_due",
+        "overlap-legacy_entry_and_cart"]
     for anchor, expected in (("overlap-otc_drug_listing", OTC), ("overlap-deposit_floor_and_standard", DEPOSIT)):
         got = clauses(page.find("article", id=anchor))
         assert [(dt, clip(dd, len(want))) for (dt, dd), (_, want) in zip(got, expected[lang])] == expected[lang]
@@ -158,18 +159,20 @@ def test_each_policy_of_an_overlap_points_to_the_index(files, lang) -> None:
     assert "../index.html#overlap-deposit_floor_and_standard" in hrefs
     md = files[f"{lang}/md/policies/shop.deposit.md"]
     assert "(../index.md#overlap-deposit_due)" in md
-    other = html(files, lang, "policies/cart.opening").find("section", id="overview")
+    other = html(files, lang, "policies/settlement").find("section", id="overview")
     assert label not in [dt for dt, _ in clauses(other)]
 
 
 CLAIMS = {
     "zh": ["「商品审核标准与禁售类目」与「商品上架备案批准」的决定相同",
            "「抖音小店保证金」的应缴保证金不少于 「商品审核标准与禁售类目」的保证金金额（起）",
-           "「阶梯式保证金」的应缴保证金为 「抖音小店保证金」的应缴保证金"],
+           "「阶梯式保证金」的应缴保证金为 「抖音小店保证金」的应缴保证金",
+           "「抖音小店入驻条件（早期）」与「抖音购物车开通资格」的决定相同"],
     "en": ["“Product audit standards and prohibited categories” and “Product listing approval” decide the same",
            "Deposit due of “Douyin shop deposit” is at least Minimum deposit of “Product audit standards and "
            "prohibited categories”",
-           "Deposit required of “Tiered deposit by business stage” is Deposit due of “Douyin shop deposit”"],
+           "Deposit required of “Tiered deposit by business stage” is Deposit due of “Douyin shop deposit”",
+           "“Douyin shop entry conditions (legacy)” and “Douyin shopping cart opening” decide the same"],
 }
 
 

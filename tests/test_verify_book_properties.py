@@ -112,4 +112,4 @@ def test_formatter_and_outline_keep_book_properties():
     assert format_text(ugly, "book.policy") == text
     module, _ = parse(SourceFile(path="book.policy", text=text))
     assert [s.name for s in outline(module)] == ["low_fans_no_cart", "otc_drug_listing", "deposit_floor_and_standard",
-                                                  "deposit_due", "staged_deposit_within_standard"]
+                                                  "deposit_due", "legacy_entry_and_cart", "staged_deposit_within_standard"]

@@ -753,7 +753,7 @@ class Checker:
         """Values of two policies with one label and one type read as one concept: each such pair no
         declared overlap compares is checked as an implicit overlap (`A == B`), which `check --deep`
         searches for a record they differ on."""
-        covered = [{target for e in (claim.premise, claim.claim) if e is not None for n in _nodes(e)
+        covered = [{target for e in (claim.premise, claim.claim) if e is not None for n in ast.walk(e)
                     for kind, target in (self.refs.get(id(n), ("", "")),) if kind == "book_define"}
                    for claim in self._overlap_claims.values()]
         values = [(pid, d) for pid, b in self.policies.items() if b.decl.title is not None for d in b.defines.values()]
@@ -1012,21 +1012,6 @@ class Checker:
 
 def _label_key(text: ast.Text, lang: str) -> str:
     return " ".join(text.get(lang).casefold().split())
-
-
-def _nodes(expr: ast.Expr):
-    """Every expression node under `expr` (itself included)."""
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        yield node
-        for field in attrs.fields(type(node)):
-            if field.name.endswith("span"):
-                continue
-            value = getattr(node, field.name)
-            for v in value if isinstance(value, tuple) else (value,):
-                if attrs.has(type(v)):
-                    stack.append(v)
 
 
 def _string_spans(span: Span) -> tuple[Span, Span]:

@@ -437,3 +437,15 @@ class Module:
     path: str
     items: tuple[Decl, ...]
     span: Span = span_field()
+
+
+def walk(node: object):
+    """Every node under `node` (itself included), depth first; spans are not nodes."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for field in attrs.fields(type(current)):
+            if not field.name.endswith("span"):
+                value = getattr(current, field.name)
+                stack.extend(v for v in (value if isinstance(value, tuple) else (value,)) if attrs.has(type(v)))

@@ -148,24 +148,13 @@ def _disagreement(model: Model, overlap: BookOverlap, conflict, decision, lang: 
                       first_outcome=words[conflict.outcomes[0]][index],
                       second_outcome=words[conflict.outcomes[1]][index])
     refs = []
-    for e in _refs(overlap.overlap.agree):
+    for e in sorted((n for n in ast.walk(overlap.overlap.agree) if isinstance(n, ast.Ref)), key=lambda n: n.span.start):
         found = _value_ref(model, e)
         if found is not None and found not in refs:
             refs.append(found)
     values = ("，" if lang == "zh" else ", ").join(
         f"{path} = {_show(model, decision, pid, path, lang)}" for pid, path in refs)
     return i18n.t("conflict.agree", lang, values=values)
-
-
-def _refs(expr: ast.Expr) -> Iterator[ast.Expr]:
-    stack = [expr]
-    while stack:
-        node = stack.pop(0)
-        yield node
-        for name in ("left", "right", "operand", "args", "items"):
-            value = getattr(node, name, None)
-            if value is not None:
-                stack.extend(value if isinstance(value, tuple) else (value,))
 
 
 def _value_ref(model: Model, e: ast.Expr) -> tuple[str, str] | None:
@@ -179,12 +168,6 @@ def _value_ref(model: Model, e: ast.Expr) -> tuple[str, str] | None:
 
 def _show(model: Model, decision, pid: str, path: str, lang: str) -> str:
     value = decision.part(pid).decision.values.get(path)
-    kind = model.policies[pid].defines[path].type.kind
-
-    def label(name: str) -> dict[str, str]:
-        for enum in model.enums.values():
-            for v in enum.values:
-                if v.name.value == name:
-                    return v.label.as_dict()
-        return {"zh": name, "en": name}
-    return display(kind, value, lang, label)
+    kind = model.policies[pid].defines[path].type
+    labels = {v.name.value: v.label.as_dict() for v in model.enums[kind.enum].values} if kind.enum else {}
+    return display(kind.kind, value, lang, lambda name: labels.get(name, {"zh": name, "en": name}))

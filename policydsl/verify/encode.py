@@ -718,7 +718,7 @@ class BookEncoder(PolicyEncoder):
         self.parts = {pid: PolicyEncoder(enc, model.policies[pid]) for pid in policies}
         book = model.book_policy()
         if prop is not None:  # only the facts this property reads (a witness then shows no others)
-            read = {target for e in (prop.premise, prop.claim) if e is not None for node in _nodes(e)
+            read = {target for e in (prop.premise, prop.claim) if e is not None for node in ast.walk(e)
                     for kind, target in (model.refs.get(id(node), ("", "")),) if kind == "input"}
             book = attrs.evolve(book, inputs={p: i for p, i in book.inputs.items() if p in read})
         super().__init__(enc, book)
@@ -767,18 +767,6 @@ class BookEncoder(PolicyEncoder):
                                    *[z3.And(self.applies[pid].ok, p.decision_ok) for pid, p in self.parts.items()],
                                    self.decision_ok, c.ok, z3.Not(c.val)),
                 "domain": terms["domain"], "premise": terms["premise"]}
-
-
-def _nodes(expr: Any):
-    """Every node of an expression tree (spans skipped)."""
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        yield node
-        for field in attrs.fields(type(node)):
-            if not field.name.endswith("span"):
-                value = getattr(node, field.name)
-                stack.extend(v for v in (value if isinstance(value, tuple) else (value,)) if attrs.has(type(v)))
 
 
 def inside(iv: ast.Interval, x: Any) -> Any:
