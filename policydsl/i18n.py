@@ -237,6 +237,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                    "encode the resolution in {other} (an `applies when` that leaves these records out, or an exception) so that the whole-book decision follows the prevailing document"),
     "conflict.outcomes": ("{first} 的结果是 {first_outcome}，{second} 的结果是 {second_outcome}",
                           "{first} decides {first_outcome} and {second} decides {second_outcome}"),
+    "conflict.sep": ("，", ", "),
     "conflict.agree": ("agree 不成立（{values}）", "its `agree` fails ({values})"),
     # ---- hints for codes above that had none, and fallbacks when no did-you-mean is found
     "P0104.hint": ("把文件保存为 UTF-8 文本，并确认路径可读", "save the file as UTF-8 text and check that the path is readable"),

@@ -87,8 +87,8 @@ def consequence_line(c: Consequence, lang: str) -> str:
 def conflict_line(conflict: Conflict, lang: str) -> str:
     """One line for two policies that disagree on the record (a book overlap): which, and how the
     book resolves it."""
-    outcomes = "，".join if lang == "zh" else ", ".join
-    shown = outcomes(f"{pid} {i18n.t(f'outcome.{o}', lang)}" for pid, o in zip(conflict.policies, conflict.outcomes))
+    shown = i18n.t("conflict.sep", lang).join(f"{pid} {i18n.t(f'outcome.{o}', lang)}"
+                                              for pid, o in zip(conflict.policies, conflict.outcomes))
     key = {"prevails": "book.conflict_prevails", "known": "book.conflict_known"}.get(conflict.resolution,
                                                                                     "book.conflict_open")
     return i18n.t(key, lang, label=conflict.label[lang], name=conflict.overlap, outcomes=shown,

@@ -142,17 +142,15 @@ def _diagnostic(code: str, span, severity: str, args: dict, by_lang: dict[str, d
 def _disagreement(model: Model, overlap: BookOverlap, conflict, decision, lang: str) -> str:
     first, second = overlap.policies
     if overlap.overlap.agree is None:
-        words = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny")}
-        index = 0 if lang == "zh" else 1
         return i18n.t("conflict.outcomes", lang, first=first, second=second,
-                      first_outcome=words[conflict.outcomes[0]][index],
-                      second_outcome=words[conflict.outcomes[1]][index])
+                      first_outcome=i18n.t(f"outcome.{conflict.outcomes[0]}", lang),
+                      second_outcome=i18n.t(f"outcome.{conflict.outcomes[1]}", lang))
     refs = []
     for e in sorted((n for n in ast.walk(overlap.overlap.agree) if isinstance(n, ast.Ref)), key=lambda n: n.span.start):
         found = _value_ref(model, e)
         if found is not None and found not in refs:
             refs.append(found)
-    values = ("，" if lang == "zh" else ", ").join(
+    values = i18n.t("conflict.sep", lang).join(
         f"{path} = {_show(model, decision, pid, path, lang)}" for pid, path in refs)
     return i18n.t("conflict.agree", lang, values=values)
 
