@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Iterator
 
 from policydsl import diagnostics as dg
+from policydsl import i18n
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
@@ -348,14 +349,13 @@ def rollouts(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
         for phase in rollout.phases:
             reason = None
             if phase.start > phase.end:
-                reason = {"zh": f"开始 {phase.start} 晚于结束 {phase.end}", "en": f"starts {phase.start} after it ends {phase.end}"}
+                reason = i18n.both("phase.reversed", start=phase.start, end=phase.end)
             elif not (0 <= phase.ramp_from <= phase.ramp_to <= 1):
-                reason = {"zh": "比例须在 0%–100% 之间且不下降", "en": "the ramp must stay within 0%–100% and never fall"}
+                reason = i18n.both("phase.ramp")
             elif previous is not None and phase.start != previous.end + ONE_DAY:
-                reason = {"zh": f"应紧接上一阶段，于 {previous.end + ONE_DAY} 开始",
-                          "en": f"must start right after the previous phase, on {previous.end + ONE_DAY}"}
+                reason = i18n.both("phase.gap", day=previous.end + ONE_DAY)
             elif previous is not None and phase.ramp_from < previous.ramp_to:
-                reason = {"zh": "起始比例低于上一阶段的结束比例", "en": "starts below where the previous phase ended"}
+                reason = i18n.both("phase.drop")
             if reason:
                 yield dg.make("P0603", phase.span, phase=phase.name.value, reason=reason)
             previous = phase

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 import attrs
 import z3
 
+from policydsl import i18n
 from policydsl.compile.compiler import phase_specs
 from policydsl.runtime import rollout as ro
 from policydsl.runtime.values import plain
@@ -53,7 +54,7 @@ class Budget:
         return attrs.evolve(self, deadline=self.deadline - (self.deadline - time.monotonic()) / 2)
 
     def reason(self) -> dict[str, str]:
-        return {"zh": f"达到 {self.seconds:g} 秒时间上限", "en": f"time limit of {self.seconds:g} s reached"}
+        return i18n.both("solver.time_limit", seconds=f"{self.seconds:g}")
 
 
 @attrs.frozen(kw_only=True)
@@ -124,12 +125,10 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
                     scale += 1
                     continue
                 return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
-                               reason={"zh": "找不到能用有限小数写出的反例",
-                                       "en": "no counterexample with finite decimals was found"})
+                               reason=i18n.both("solver.no_finite_decimals"))
             if excluded:  # a set-aside candidate might still be real: no proof
                 return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
-                               reason={"zh": f"有 {len(excluded)} 个候选反例无法用求值器确认",
-                                       "en": f"{len(excluded)} candidate counterexample(s) could not be confirmed by the evaluator"})
+                               reason=i18n.both("solver.unconfirmed", count=len(excluded)))
             return Outcome(status="unsat", rounds=rounds, seconds=time.monotonic() - started)
         if result != z3.sat:
             why = solver.reason_unknown()
@@ -138,7 +137,7 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
                 return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
                                reason=budget.reason(), timed_out=True)
             return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
-                           reason={"zh": f"求解器未能判定（{why}）", "en": f"the solver gave up ({why})"})
+                           reason=i18n.both("solver.gave_up", why=why))
         model = solver.model()
         solver.pop()
         if _has_inexact_real(enc, model):
@@ -154,7 +153,7 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
         excluded.append(z3.Not(z3.And(*[var == model.eval(var, model_completion=True)
                                           for var in _fact_vars(enc)], enc.day == model.eval(enc.day))))
     return Outcome(status="unknown", rounds=MAX_ROUNDS, seconds=time.monotonic() - started,
-                   reason={"zh": f"{MAX_ROUNDS} 轮细化后仍未判定", "en": f"undecided after {MAX_ROUNDS} refinements"})
+                   reason=i18n.both("solver.rounds", rounds=MAX_ROUNDS))
 
 
 def _fact_vars(enc: Encoding) -> list[Any]:
