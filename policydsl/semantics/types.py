@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import attrs
 
+from policydsl import i18n
+
 NUMERIC = ("count", "number", "money", "percent")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 SCALARS = ("count", "number", "money", "percent", "bool", "text", "date", "duration")
@@ -17,12 +19,10 @@ class Type:
     duration_unit: str | None = attrs.field(default=None, eq=False)
 
     def display(self) -> dict[str, str]:
-        if self.kind == "enum":
-            return {"zh": f"枚举 `{self.enum}`", "en": f"enum `{self.enum}`"}
-        if self.kind == "set":
-            return {"zh": f"`{self.enum}` 的集合", "en": f"set of `{self.enum}`"}
-        zh = _ZH_NAMES.get(self.kind, self.kind)
-        return {"zh": f"{zh}（{self.kind}）", "en": self.kind}
+        if self.kind in ("enum", "set"):
+            return i18n.both(f"type.{self.kind}", enum=self.enum)
+        key = f"type.{self.kind}"
+        return i18n.both(key) if key in i18n.MESSAGES else {"zh": self.kind, "en": self.kind}
 
     def with_unit(self, unit: str | None) -> "Type":
         return attrs.evolve(self, unit=unit)
@@ -32,9 +32,6 @@ class Type:
         return self.kind in NUMERIC
 
 
-_ZH_NAMES = {"count": "计数", "number": "数值", "money": "金额", "percent": "百分比", "bool": "布尔",
-             "text": "文本", "date": "日期", "duration": "时长", "enumlit": "枚举值", "notopen": "暂不开放",
-             "outcome": "结果"}
 
 COUNT = Type("count")
 NUMBER = Type("number")
