@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Iterator
 
 from policydsl import diagnostics as dg
+from policydsl.errors import InternalError
 from policydsl import i18n
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
@@ -45,7 +46,8 @@ def table_ranges(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
         rows = []
         for index, row in enumerate(decl.rows, start=1):
             iv = row.key
-            assert isinstance(iv, ast.Interval)
+            if not isinstance(iv, ast.Interval):  # the checker types a range table's keys as intervals
+                raise InternalError(f"range table {decl.name.value}: a row key is no interval")
             lo, hi = _normalise(iv, integer)
             if iv.low is not None and iv.high is not None and iv.low > iv.high:
                 yield dg.make("P0504", iv.span, low=_fmt(iv.low, iv.low_kind), high=_fmt(iv.high, iv.high_kind))

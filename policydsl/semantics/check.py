@@ -11,6 +11,7 @@ import attrs
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
 from policydsl.semantics.model import BOOK_ID, BOOK_TITLE, BookOverlap, BookProperty, Define, Input, Model, Policy, Rule, Table
+from policydsl.errors import InternalError
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
 from policydsl.semantics.types import Type
@@ -170,7 +171,8 @@ class Checker:
         """Two known, different policies; `when` and `agree` speak of those two only (their outcomes,
         rules and values, and facts); `prevails` names one of them; the `because` of a resolution names
         an `assume` of one of the two policies."""
-        assert self.book is not None
+        if self.book is None:  # _collect creates the book's build with its first overlap
+            raise InternalError("an overlap without the book's build")
         first, second = overlap.policies
         self._named = []
         known = [self._named_policy(n) for n in overlap.policies]
@@ -701,7 +703,7 @@ class Checker:
                 self._undefined(build, expr.rollout, [(r, ()) for r in build.rollouts])
                 return None
             return ty.BOOL
-        raise AssertionError(f"unknown expression {expr!r}")
+        raise InternalError(f"unknown expression {expr!r}")
 
     def _value_candidates(self, build: _PolicyBuild) -> list[tuple[str, tuple[str, str]]]:
         facts = {**self.facts, **build.inputs}

@@ -5,6 +5,8 @@ import datetime as dt
 
 import attrs
 
+from policydsl.errors import InternalError
+
 from policydsl.semantics.types import Type
 from policydsl.syntax import ast
 
@@ -59,7 +61,8 @@ class Policy:
 
     @property
     def title(self) -> ast.Text:
-        assert self.decl.title is not None
+        if self.decl.title is None:  # the checker refuses a policy without a title
+            raise InternalError(f"policy {self.id} has no title")
         return self.decl.title
 
     @property

@@ -127,7 +127,8 @@ class CalendarFunction:
         day = first
         while day <= last:
             result = self.value(day)
-            assert result is not None
+            if result is None:  # first..last lie inside the function's domain
+                raise InternalError(f"{self.name}: no value on day {day}")
             best = None
             for mode, target in (("shift", result - day), ("flat", result)):
                 end = day
@@ -138,8 +139,7 @@ class CalendarFunction:
                     end += 1
                 if best is None or end > best[1]:
                     best = (day, end, mode, target)
-            assert best is not None
-            out.append(best)
+            out.append(best)  # type: ignore[arg-type]  # the loop above always sets it
             day = best[1] + 1
         return out
 
