@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Union
+from typing import Any, TypeVar, Union, dataclass_transform
+
+T = TypeVar("T")
 
 import attrs
 
 from policydsl.source import Span
 
 
-def node(cls):
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(attrs.field,))
+def node(cls: type[T]) -> type[T]:
+    """An AST node: a frozen attrs class with keyword-only fields, visible to type checkers as such."""
     return attrs.frozen(kw_only=True)(cls)
 
 
-def span_field():
+def span_field() -> Any:
     return attrs.field(eq=False, repr=False, hash=False)
 
 
