@@ -248,7 +248,7 @@ def _index_overlap(overlap: BookOverlap, model: Model, add: Callable[..., None])
                     add(node.span, ("define", pid, path))
 
 
-def _index_book_property(decl: ast.PropertyDecl, model: Model, add: Callable[..., None]) -> None:
+def _index_book_property(decl: ast.PropertyDecl | ast.Expr, model: Model, add: Callable[..., None]) -> None:
     """A property outside any policy: the policies it names (`outcome(P)`, `fires(P, R)`), their rules and
     the vocabulary facts it reads, so that hover, go-to-definition and references work on it."""
     for node in _walk(decl):

@@ -28,7 +28,7 @@ import z3
 
 from policydsl import diagnostics as dg
 from policydsl import i18n
-from policydsl.errors import PolicyDslError
+from policydsl.errors import InternalError, PolicyDslError
 from policydsl.compile.compiler import reads_decision
 from policydsl.runtime.values import display
 from policydsl.semantics.model import BookOverlap, Model
@@ -83,11 +83,18 @@ def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic
     if outcome.status != "found" or outcome.witness is None:
         return  # undecided within the time limit: nothing is claimed
     w = outcome.witness
-    found, decision = conflict(w)
+    confirmed = conflict(w)
+    if confirmed is None:  # (the search confirmed it; a second run of the same record cannot differ)
+        raise InternalError(f"overlap {overlap.name}: a confirmed conflict did not repeat")
+    found, decision = confirmed
     args = {"name": overlap.name, "first": first, "second": second, "at": w.at.isoformat(),
             "facts": json.dumps(w.facts, ensure_ascii=False, separators=(",", ":"))}
     if overlap.implicit:
-        left, right = (_value_ref(model, e) for e in (overlap.decl.claim.left, overlap.decl.claim.right))  # type: ignore[union-attr]
+        claim = overlap.decl.claim
+        refs = [_value_ref(model, e) for e in (claim.left, claim.right)] if isinstance(claim, ast.Binary) else []
+        if len(refs) != 2 or refs[0] is None or refs[1] is None:  # the checker builds `A == B` of two values
+            raise InternalError(f"implicit overlap {overlap.name} compares no two values")
+        left, right = refs[0], refs[1]
         shown = {lang: [_show(model, decision, pid, path, lang) for pid, path in (left, right)] for lang in i18n.LANGS}
         yield _diagnostic("P0624", span, "warning", dict(args, left=left[1], right=right[1]), {
             lang: {"label": overlap.overlap.label.get(lang), "left_value": shown[lang][0],
