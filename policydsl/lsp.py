@@ -17,6 +17,7 @@ from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from policydsl import i18n
+from policydsl.errors import InternalError
 from policydsl.cli import LANG, guarded
 from policydsl.diagnostics import Diagnostic
 from policydsl.formatter import FormatError, format_expr, format_text
@@ -24,7 +25,7 @@ from policydsl.loader import Analysis, analyse_sources
 from policydsl.lsp_rpc import PolicyProtocol, serve, strict_converter
 from policydsl.semantics.analyses import notes as model_notes
 from policydsl.semantics.check import CONSEQUENCE_KINDS
-from policydsl.semantics.model import BookOverlap, Model, Policy
+from policydsl.semantics.model import BookOverlap, Define, Input, Model, Policy
 from policydsl.source import SourceFile, Span
 from policydsl.syntax import ast
 
@@ -355,10 +356,10 @@ def _index_table(decl: ast.TableDecl, model: Model, add: Callable[..., None]) ->
         if isinstance(row.key, ast.Name) and enums:
             value(row.key, enums[0])
         cell(row.cell)
-    for row in decl.matrix:
+    for mrow in decl.matrix:
         if enums:
-            value(row.key, enums[0])
-        for c in row.cells:
+            value(mrow.key, enums[0])
+        for c in mrow.cells:
             cell(c)
     for column in decl.columns:
         if len(enums) > 1:
@@ -425,48 +426,66 @@ def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
         return "\n".join([*_header("policy", policy.id, policy.title, lang),
                           f"- {s('field.effective', lang)}: {_period(eff[0], eff[1], lang)}",
                           *_quotes(policy.decl.sources, lang)])
-    name = key[2]
-    if kind in ("input", "define"):
-        item = (policy.inputs if kind == "input" else policy.defines)[name]
-        lines = [*_header(kind, name, item.label, lang), f"- {s('field.type', lang)}: `{_plain(item.type.display()[lang])}`"]
-        if item.unit is not None:
-            lines.append(f"- {s('field.unit', lang)}: `{item.unit.name.value}` ({item.unit.label.zh} / {item.unit.label.en})")
-        if kind == "define":
-            lines.append(f"- {s('field.cases', lang)}:")
-            lines += [f"  - `{c.span.text.strip()}` — {_period(c.start, c.end, lang)}" for c in item.decl.cases]
-            lines += _quotes(item.decl.sources, lang)
-        return "\n".join(lines)
-    if kind == "rule":
-        decl = policy.rule(name).decl
-        eff = decl.effective
-        body = decl.body
-        consequences = [f"- {s('field.consequence', lang)}: `{c.span.text.split(chr(34))[0].strip()}` — "
-                        f"{c.text.zh} / {c.text.en}" for c in decl.consequences]
-        return "\n".join([*_header("rule", name, decl.label, lang),
-                          f"- {s('field.effective', lang)}: {_period(eff.start if eff else None, eff.end if eff else None, lang)}",
-                          f"- {s('field.outcome', lang)}: `{body.outcome} {body.code.value}` — {body.message.zh} / {body.message.en}",
-                          *consequences, *_quotes(decl.sources, lang)])
-    if kind == "table":
-        decl = policy.tables[name].decl
-        params = ", ".join(f"{p.name.value}: {p.type.span.text}" for p in decl.params)
-        hit = decl.hit + (f" {decl.aggregator}" if decl.aggregator else "")
-        return "\n".join([*_header("table", name, decl.label, lang),
-                          f"- {s('field.type', lang)}: `({params}) -> {decl.result.span.text}`",
-                          f"- {s('field.hit', lang)}: `{hit}`"])
-    if kind == "rollout":
-        decl = policy.rollouts[name]
-        phases = [f"  - `{p.name.value}` {p.label.zh} / {p.label.en}: {_period(p.start, p.end, lang)}, "
-                  f"{p.ramp_from:%} → {p.ramp_to:%}" for p in decl.phases]
-        return "\n".join([*_header("rollout", name, decl.label, lang), f"- {s('field.key', lang)}: `{decl.key.value}`",
-                          f"- {s('field.phases', lang)}:", *phases])
-    if kind == "property":
-        prop = next((p for p in policy.properties if p.name.value == name), None)
-        return _hover_property(prop, policy, lang) if prop is not None else None
-    if kind == "assume":
-        assume = next((a for a in policy.assumptions if a.name.value == name), None)
-        return "\n".join([*_header("assume", name, assume.text, lang), *_quotes(assume.sources, lang)]) \
-            if assume is not None else None
-    return None
+    hover = _HOVERS.get(kind)
+    return hover(policy, kind, key[2], lang) if hover is not None else None
+
+
+def _hover_value(policy: Policy, kind: str, name: str, lang: str) -> str:
+    item: Input | Define = (policy.inputs if kind == "input" else policy.defines)[name]
+    lines = [*_header(kind, name, item.label, lang), f"- {s('field.type', lang)}: `{_plain(item.type.display()[lang])}`"]
+    if item.unit is not None:
+        lines.append(f"- {s('field.unit', lang)}: `{item.unit.name.value}` ({item.unit.label.zh} / {item.unit.label.en})")
+    if isinstance(item, Define):
+        lines.append(f"- {s('field.cases', lang)}:")
+        lines += [f"  - `{c.span.text.strip()}` — {_period(c.start, c.end, lang)}" for c in item.decl.cases]
+        lines += _quotes(item.decl.sources, lang)
+    return "\n".join(lines)
+
+
+def _hover_rule(policy: Policy, kind: str, name: str, lang: str) -> str:
+    decl = policy.rule(name).decl
+    eff = decl.effective
+    body = decl.body
+    consequences = [f"- {s('field.consequence', lang)}: `{c.span.text.split(chr(34))[0].strip()}` — "
+                    f"{c.text.zh} / {c.text.en}" for c in decl.consequences]
+    return "\n".join([*_header("rule", name, decl.label, lang),
+                      f"- {s('field.effective', lang)}: {_period(eff.start if eff else None, eff.end if eff else None, lang)}",
+                      f"- {s('field.outcome', lang)}: `{body.outcome} {body.code.value}` — {body.message.zh} / {body.message.en}",
+                      *consequences, *_quotes(decl.sources, lang)])
+
+
+def _hover_table(policy: Policy, kind: str, name: str, lang: str) -> str:
+    decl = policy.tables[name].decl
+    params = ", ".join(f"{p.name.value}: {p.type.span.text}" for p in decl.params)
+    hit = decl.hit + (f" {decl.aggregator}" if decl.aggregator else "")
+    return "\n".join([*_header("table", name, decl.label, lang),
+                      f"- {s('field.type', lang)}: `({params}) -> {decl.result.span.text}`",
+                      f"- {s('field.hit', lang)}: `{hit}`"])
+
+
+def _hover_rollout(policy: Policy, kind: str, name: str, lang: str) -> str:
+    decl = policy.rollouts[name]
+    phases = [f"  - `{p.name.value}` {p.label.zh} / {p.label.en}: {_period(p.start, p.end, lang)}, "
+              f"{p.ramp_from:%} → {p.ramp_to:%}" for p in decl.phases]
+    return "\n".join([*_header("rollout", name, decl.label, lang), f"- {s('field.key', lang)}: `{decl.key.value}`",
+                      f"- {s('field.phases', lang)}:", *phases])
+
+
+def _hover_policy_property(policy: Policy, kind: str, name: str, lang: str) -> str | None:
+    prop = next((p for p in policy.properties if p.name.value == name), None)
+    return _hover_property(prop, policy, lang) if prop is not None else None
+
+
+def _hover_assume(policy: Policy, kind: str, name: str, lang: str) -> str | None:
+    assume = next((a for a in policy.assumptions if a.name.value == name), None)
+    if assume is None:
+        return None
+    return "\n".join([*_header("assume", name, assume.text, lang), *_quotes(assume.sources, lang)])
+
+
+_HOVERS: dict[str, Callable[[Policy, str, str, str], str | None]] = {
+    "input": _hover_value, "define": _hover_value, "rule": _hover_rule, "table": _hover_table,
+    "rollout": _hover_rollout, "property": _hover_policy_property, "assume": _hover_assume}
 
 
 def _hover_overlap(overlap: BookOverlap, lang: str) -> str:
@@ -566,9 +585,12 @@ class PolicyServer(LanguageServer):
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """Serve stdin/stdout until `exit` (exit code 0 after `shutdown`, else 1) or the end of the input (exit
         code 1: the client left without `exit`). pygls' own loop is not used: see policydsl.lsp_rpc."""
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        protocol = self.protocol
+        if not isinstance(protocol, PolicyProtocol):  # __init__ asks pygls for exactly this class
+            raise InternalError(f"unexpected protocol {type(protocol).__name__}")
+        protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         try:
-            serve(self.protocol, stdin or sys.stdin.buffer)
+            serve(protocol, stdin or sys.stdin.buffer)
         finally:
             self.shutdown()
         sys.exit(1)
@@ -631,9 +653,11 @@ class PolicyServer(LanguageServer):
 
     def key_at(self, uri: str, position: lt.Position) -> tuple[Index | None, Key | None]:
         here = self.current(uri, position)
-        if here is None or here[0] is None:
+        if here is None:
             return None, None
         index, path, offset, text = here
+        if index is None:
+            return None, None
         module = index.module(path)
         if module is not None and _same_text(module, text):
             occ = index.at(path, offset)
@@ -887,19 +911,19 @@ def _symbol(name: str, detail: str, kind: lt.SymbolKind, span: Span, name_span: 
 def outline(module: ast.Module) -> list[lt.DocumentSymbol]:
     """The policy with its declarations as children; shared enums and units at the top level."""
     top: list[lt.DocumentSymbol] = []
-    policy: lt.DocumentSymbol | None = None
+    children: list[lt.DocumentSymbol] | None = None  # the policy's, once its `policy` line is met
     for item in module.items:
         if isinstance(item, ast.PolicyDecl):
             title = f"{item.title.zh} / {item.title.en}" if item.title else ""
-            policy = _symbol(item.id.value, title, lt.SymbolKind.Module, module.span, item.id.span, [])
-            policy.children = []
+            policy = _symbol(item.id.value, title, lt.SymbolKind.Module, module.span, item.id.span)
+            policy.children = children = []
             top.append(policy)
             continue
         symbol = _item_symbol(item)
         if symbol is None:
             continue
-        if policy is not None and not isinstance(item, (ast.EnumDecl, ast.UnitDecl, ast.EntityDecl)):
-            policy.children.append(symbol)
+        if children is not None and not isinstance(item, (ast.EnumDecl, ast.UnitDecl, ast.EntityDecl)):
+            children.append(symbol)
         else:
             top.append(symbol)
     return top
