@@ -443,7 +443,7 @@ class Module:
     span: Span = span_field()
 
 
-def walk(node: object):
+def walk(node: Any):
     """Every node under `node` (itself included), depth first; spans are not nodes."""
     stack = [node]
     while stack:

@@ -139,7 +139,9 @@ class CalendarFunction:
                     end += 1
                 if best is None or end > best[1]:
                     best = (day, end, mode, target)
-            out.append(best)  # type: ignore[arg-type]  # the loop above always sets it
+            if best is None:  # the loop runs twice
+                raise InternalError(f"{self.name}: no stretch from day {day}")
+            out.append(best)
             day = best[1] + 1
         return out
 
@@ -185,15 +187,21 @@ class Encoding:
         self.lemmas: list[Any] = []
         self.refinements: dict[str, int] = {}  # function name -> how often it was refined
 
-    def enum(self, name: str, model: Model | None = None) -> tuple[Any, dict[str, Any]]:
-        """The sort of an enum; another version of the book must declare the same values."""
+    def enum(self, name: str | None, model: Model | None = None) -> tuple[Any, dict[str, Any]]:
+        """The sort of an enum; another version of the book must declare the same values. (`name` is
+        the `enum` of an enum or set type, which the checker always sets.)"""
+        if name is None:
+            raise InternalError("an enum or set type without its enum")
         if model is not None and model is not self.model and name in self.model.enums:
             mine = [v.name.value for v in self.model.enums[name].values]
             theirs = [v.name.value for v in model.enums[name].values]
             if set(mine) != set(theirs):  # the order of the values does not matter
                 raise PolicyDslError("verify.E.enum_changed", name=name)
         if name not in self.enum_sorts:
-            values = [v.name.value for v in (self.model.enums.get(name) or model.enums[name]).values]
+            decl = self.model.enums.get(name) or (model.enums[name] if model is not None else None)
+            if decl is None:
+                raise InternalError(f"unknown enum {name}")
+            values = [v.name.value for v in decl.values]
             sort, consts = z3.EnumSort(f"{name}#{next(_sort_counter)}", values)
             self.enum_sorts[name] = (sort, dict(zip(values, consts)))
         return self.enum_sorts[name]
@@ -286,7 +294,7 @@ class PolicyEncoder:
                                    if self.policy.rule(name).decl.body.outcome == "deny"])
 
     # ------------------------------------------------------------ helpers
-    def enum_of(self, name: str) -> tuple[Any, dict[str, Any]]:
+    def enum_of(self, name: str | None) -> tuple[Any, dict[str, Any]]:
         return self.enc.enum(name, self.model)
 
     def period(self, start: dt.date | None, end: dt.date | None) -> Any:
@@ -380,7 +388,7 @@ class PolicyEncoder:
             decl, r = rule.decl, raw[rule.name]
             overridden = z3.Or(FALSE, *[applies[e] for e in rule.exceptions])
             body = decl.body
-            cond = self.guard(self.expr(body.condition, {})) if body.kind == "require" else None
+            cond = self.guard(self.expr(body.condition, {})) if body.condition is not None else None
             fired = z3.And(applies[rule.name], z3.Not(overridden), z3.Not(cond.val) if cond is not None else TRUE)
             ok = z3.Implies(r["in_force"], z3.And(r["scope"].ok, z3.Implies(
                 z3.And(r["scope"].val, z3.Not(overridden)), cond.ok if cond is not None else TRUE)))
@@ -540,8 +548,7 @@ class PolicyEncoder:
     def _e_Call(self, e: ast.Call, scope) -> V:
         name = e.func.value
         if name == "fires" and name not in self.policy.tables:
-            rule = self.rules[e.args[0].path]  # type: ignore[union-attr]
-            return V(kind="bool", val=rule["fired"], ok=self.decision_ok)
+            return V(kind="bool", val=self.rules[e.args[0].path]["fired"], ok=self.decision_ok)  # type: ignore[union-attr]
         if name == "consequence" and name not in self.policy.tables:
             # the decision lists a consequence of this kind: a deny or warn rule carrying one fired, or an
             # allow rule carrying one fired in a decision that allows (only then are allow reasons given)
@@ -660,18 +667,22 @@ class PolicyEncoder:
         if table.kind == "enum":
             consts = self.enum_of(table.param_types[0].enum)[1]
             out = missing
-            for row in decl.rows:
-                out = self.ite(args[0].val == consts[row.key.value], finish(self.cell(row.cell, kind, enum)), out)
+            for erow in decl.rows:
+                key = erow.key
+                if not isinstance(key, ast.Name):  # the checker types an enum table's keys as names
+                    raise InternalError(f"table {name}: a row key is no name")
+                out = self.ite(args[0].val == consts[key.value], finish(self.cell(erow.cell, kind, enum)), out)
             return finish(out)
         x = args[0].val
-        rows = [(index, row, inside(row.key, x)) for index, row in enumerate(decl.rows)]
+        rows = [(index, row, inside(row.key, x)) for index, row in enumerate(decl.rows)
+                if isinstance(row.key, ast.Interval)]  # (a range table: the checker made every key one)
         if decl.hit == "collect":
             return finish(self.collect(decl, rows, kind, enum))
         if decl.hit == "priority":
             rows.sort(key=lambda r: (-(r[1].priority or 0), r[0]))
         out = missing
-        for _, row, hit in reversed(rows):
-            out = self.ite(hit, finish(self.cell(row.cell, kind, enum)), out)
+        for _, rrow, hit in reversed(rows):
+            out = self.ite(hit, finish(self.cell(rrow.cell, kind, enum)), out)
         return finish(out)
 
     def collect(self, decl: ast.TableDecl, rows, kind: str, enum: str | None) -> V:
