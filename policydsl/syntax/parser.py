@@ -121,6 +121,8 @@ def _foreign_name(text: str, exc: UnexpectedInput) -> tuple[int, int] | None:
     """The offsets of a non-ASCII word (e.g. a Chinese label) written where an expression belongs."""
     if not isinstance(exc, UnexpectedCharacters) or not {"NAME", "INT"} <= set(exc.allowed or ()):
         return None
+    if exc.pos_in_stream is None:
+        return None
     start = end = exc.pos_in_stream
     while end < len(text) and (text[end].isalnum() or text[end] == "_"):
         end += 1
@@ -163,7 +165,7 @@ def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput) -> dg.Diagnosti
     expected = _describe_expected(_accepted(exc))
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         return dg.make("P0103", span, expected=expected)
-    return dg.make("P0101", span, found=f"`{exc.token}`", expected=expected)
+    return dg.make("P0101", span, found=f"`{getattr(exc, 'token', '')}`", expected=expected)
 
 
 def _accepted(exc: UnexpectedInput) -> set[str]:
@@ -195,10 +197,10 @@ def _match_example(exc: UnexpectedInput) -> str | None:
 
 def _describe_expected(names: set[str]) -> dict[str, str]:
     # Kinds of token ("a name", "an integer") first, then keywords and punctuation.
-    pairs = {_terminal_display(n) for n in names if n != "$END"}
+    shown_pairs = {_terminal_display(n) for n in names if n != "$END"}
     if "INT" in names:  # an expression may start here: leave out the words only properties use
-        pairs = {p for p in pairs if p[1] not in ("allow/deny/warn", "`outcome`")}
-    pairs = sorted(pairs, key=lambda p: (p[1].startswith("`"), p[1]))
+        shown_pairs = {p for p in shown_pairs if p[1] not in ("allow/deny/warn", "`outcome`")}
+    pairs = sorted(shown_pairs, key=lambda p: (p[1].startswith("`"), p[1]))
     out = {}
     for i, lang in enumerate(("zh", "en")):
         shown = [p[i] for p in pairs]
