@@ -161,8 +161,9 @@ def _fans_policy(policy: str, zh: str, en: str, threshold: int, extra: str = "")
 
 
 def _overlap_example(overlap: str, a: int = 1000, b: int = 500, a_extra: str = "", b_extra: str = "",
-                     c: bool = False) -> str:
-    """A shared file with the vocabulary and one overlap, then the policies demo.a and demo.b (and demo.c)."""
+                     c: bool | str = False) -> str:
+    """A shared file with the vocabulary and one overlap, then the policies demo.a and demo.b (and demo.c,
+    holding the assume WHY when `c` is "assume")."""
     out = ("# file: book.policy\n" + VOCAB_FANS + "\n" + overlap + "\n# file: a.policy\n"
            + _fans_policy("demo.a", "甲", "A", a, a_extra) + "\n# file: b.policy\n" + _fans_policy("demo.b", "乙", "B", b, b_extra))
     if c:

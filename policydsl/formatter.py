@@ -80,7 +80,7 @@ def _tokens(text: str) -> list[_Tok]:
         kind = m.lastgroup
         if kind == "comment":  # trailing blanks of a comment are dropped
             out.append(_Tok(kind, m.group().rstrip(), m.start(), m.start() + len(m.group().rstrip())))
-        elif kind != "space":
+        elif kind is not None and kind != "space":
             out.append(_Tok(kind, m.group(), m.start(), m.end()))
     return out
 
@@ -200,7 +200,7 @@ def _join(parts: list[tuple[str, str]]) -> str:
     return out
 
 
-def _exprs_of(item: object) -> list[object]:
+def _exprs_of(item: ast.Decl) -> list[ast.Expr]:
     """The top-level expressions of a declaration (each printed from the AST)."""
     if isinstance(item, ast.RuleDecl):
         return [e for e in (item.scope, item.body.condition, *(x for c in item.consequences for x in (c.end, c.amount)))
@@ -228,7 +228,7 @@ class _Line:
     trailing: list = attrs.field(factory=list)  # comment tokens printed at its end
 
 
-def _decl_lines(item: object, printer: _Printer) -> list[_Line]:
+def _decl_lines(item: ast.Decl, printer: _Printer) -> list[_Line]:
     toks = printer.within(item.span.start, item.span.end)
     exprs = sorted(_exprs_of(item), key=lambda e: e.span.start)
     clauses = _CLAUSES[type(item)]
