@@ -303,6 +303,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.eval_target": ("请给出一条政策，或用 --book 评估整本规则书（二者取一）",
                       "name one policy, or --book for the whole book (one of the two)"),
     "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
+    "E.prefix": ("错误：", "error: "),
+    "E.internal": ("policydsl 内部错误（这是我们的缺陷，请报告）：", "policydsl internal error (our bug, please report it): "),
+    "E.internal_debug": ("显示调用栈", "shows the traceback"),
+    "E.missing_extra": ("`policydsl {command}` 需要未安装的可选依赖 {module}：请运行 pip install 'policydsl[{extra}]'",
+                        "`policydsl {command}` needs {module}, an optional dependency that is not installed: "
+                        "run pip install 'policydsl[{extra}]'"),
     "E.no_policies": ("在 {path} 没有找到 .policy 文件", "no .policy files found in {path}"),
     "E.has_errors": ("政策有错误，先运行 `policydsl check`", "the policies have errors; run `policydsl check` first"),
     "E.unreadable": ("无法读取 {path}：{reason}", "cannot read {path}: {reason}"),
