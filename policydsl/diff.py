@@ -52,8 +52,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "outcome.allow": ("允许", "allow"),
     "outcome.deny": ("拒绝", "deny"),
     "outcome.error": ("错误", "error"),
-    "E.no_path": ("文件或文件夹不存在", "No such file or directory"),
-    "E.not_folder": ("不是文件夹", "not a directory"),
     "E.unreadable": ("无法读取 {path}：{reason}", "cannot read {path}: {reason}"),
     "E.sample_kind": ("样本文件 {path} 应为 .jsonl 或 .csv", "the sample {path} must be a .jsonl or .csv file"),
     "E.line": ("{path} 第 {line} 行：{reason}", "{path} line {line}: {reason}"),

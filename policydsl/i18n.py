@@ -303,6 +303,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.eval_target": ("请给出一条政策，或用 --book 评估整本规则书（二者取一）",
                       "name one policy, or --book for the whole book (one of the two)"),
     "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
+    "E.no_path": ("文件或文件夹不存在", "No such file or directory"),
+    "E.not_folder": ("不是文件夹", "not a directory"),
     "E.prefix": ("错误：", "error: "),
     "E.internal": ("policydsl 内部错误（这是我们的缺陷，请报告）：", "policydsl internal error (our bug, please report it): "),
     "E.internal_debug": ("显示调用栈", "shows the traceback"),

@@ -61,7 +61,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "E.range": ("起始日期 {start} 晚于结束日期 {end}", "the start date {start} is after the end date {end}"),
     "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
     "E.population": ("模拟 ID 的数量至少为 1，而不是 {value}", "the population must be at least 1, not {value}"),
-    "E.no_path": ("文件或文件夹不存在", "No such file or directory"),
 }
 
 

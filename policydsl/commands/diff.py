@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from policydsl.commands.common import LANG, guarded, lang_of
-from policydsl.diff import (DiffError, Report, both, compare, input_kinds, parse_date, prove, proofs_to_dict,
+from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, lang_of
+from policydsl.diff import (DiffError, Report, compare, input_kinds, parse_date, prove, proofs_to_dict,
                             read_sample, render_proofs, render_text, scope)
 
 
@@ -16,9 +16,9 @@ def _load(folder: str):
     from policydsl.loader import load
 
     if not Path(folder).exists():
-        raise DiffError("E.unreadable", path=folder, reason=both("E.no_path"))
+        raise DiffError("E.unreadable", path=folder, reason=NO_SUCH_PATH)
     if not Path(folder).is_dir():
-        raise DiffError("E.unreadable", path=folder, reason=both("E.not_folder"))
+        raise DiffError("E.unreadable", path=folder, reason=NOT_A_FOLDER)
     return load(folder)
 
 

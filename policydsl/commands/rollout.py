@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from policydsl.commands.common import LANG, guarded, lang_of
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
 from policydsl.errors import PolicyDslError
 from policydsl.simulate import (DEFAULT_POPULATION, DEFAULT_PREFIX, SimulationError, render_svg, render_table, s,
                                 select_rollouts, simulate, to_records)
@@ -54,8 +54,7 @@ def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: st
     if start > end:
         raise SimulationError("E.range", start=start.isoformat(), end=end.isoformat())
     if not Path(policies_dir).exists():
-        raise PolicyDslError("E.unreadable", path=policies_dir,
-                             reason={"zh": s("E.no_path", "zh"), "en": s("E.no_path", "en")})
+        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
     found = load(policies_dir).find(policy)
     sims = [simulate(decl, start, end, population=population, seed_prefix=seed_prefix)
             for decl in select_rollouts(found, rollout_name)]
