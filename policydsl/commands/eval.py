@@ -32,32 +32,42 @@ def eval_(policy: str | None, book: bool, facts_path: str, at_text: str | None, 
           as_json: bool, explain: bool, ignore_unknown: bool) -> None:
     """在某日依据事实评估政策（或用 --book 评估整本规则书） / evaluate a policy (or with --book the whole book)
     against facts on a date."""
-    from policydsl.loader import load
-    from policydsl.runtime.calendar import today_in_shanghai
-    from policydsl.runtime.explain import explain as render_explain
-    from policydsl.runtime.facts import loads
-
     lang = lang_of(lang)
     try:
-        if book == (policy is not None):
-            raise PolicyDslError("E.eval_target")
-        at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
-        facts = loads(_read_facts(facts_path))
-        if not Path(policies_dir).exists():
-            raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
-        policy_set = load(policies_dir)
-        if book:
-            whole = policy_set.evaluate_all(facts, at, trace=explain, ignore_unknown=ignore_unknown)
-        else:
-            decision = policy_set.evaluate(policy, facts, at, ignore_unknown=ignore_unknown)
+        policy_set, at, result = _decide(policy, book, facts_path, at_text, policies_dir, explain, ignore_unknown)
     except PolicyDslError as exc:
         if not as_json:
             raise
         click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))  # errors are data: one object on stdout
         sys.exit(2)
     if book:
-        _print_book(whole, policy_set, lang, as_json, explain)
-        sys.exit(2 if whole.errors else 0)  # a policy the record cannot be decided for: bad input, as in `eval`
+        _print_book(result, policy_set, lang, as_json, explain)
+        sys.exit(2 if result.errors else 0)  # a policy the record cannot be decided for: bad input, as in `eval`
+    _print_decision(result, policy_set, at, lang, as_json, explain)
+
+
+def _decide(policy: str | None, book: bool, facts_path: str, at_text: str | None, policies_dir: str, explain: bool,
+            ignore_unknown: bool) -> tuple[Any, dt.date, Any]:
+    """The book, the date and the decision (with `book`, the whole book's) the command prints."""
+    from policydsl.loader import load
+    from policydsl.runtime.calendar import today_in_shanghai
+    from policydsl.runtime.facts import loads
+
+    if book == (policy is not None):
+        raise PolicyDslError("E.eval_target")
+    at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
+    facts = loads(_read_facts(facts_path))
+    if not Path(policies_dir).exists():
+        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
+    policy_set = load(policies_dir)
+    if book:
+        return policy_set, at, policy_set.evaluate_all(facts, at, trace=explain, ignore_unknown=ignore_unknown)
+    return policy_set, at, policy_set.evaluate(policy, facts, at, ignore_unknown=ignore_unknown)
+
+
+def _print_decision(decision: Any, policy_set: Any, at: dt.date, lang: str, as_json: bool, explain: bool) -> None:
+    from policydsl.runtime.explain import explain as render_explain
+
     compiled = policy_set.compiled[decision.policy]
     if explain:
         click.echo(render_explain(decision, compiled, lang), err=as_json)
