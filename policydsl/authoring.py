@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
-import sys
-from pathlib import Path
-
-import click
 
 from policydsl import i18n
-from policydsl.cli import LANG as _LANG, guarded as _guarded  # cli defines both before it imports this module
 
 # ------------------------------------------------------------------ the tool's own strings (zh, en)
 STRINGS: dict[str, tuple[str, str]] = {
@@ -35,10 +30,6 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 
 s = i18n.register("authoring", STRINGS)
-
-
-def _lang(value: str | None) -> str:
-    return value or i18n.default_lang()
 
 
 # ------------------------------------------------------------------ explanations: code -> what / why / wrong / right
@@ -1056,7 +1047,7 @@ def _indent(text: str) -> str:
     return "\n".join(("    " + line) if line else "" for line in text.rstrip("\n").split("\n"))
 
 
-def _message(code: str, lang: str) -> str:
+def message(code: str, lang: str) -> str:
     return i18n.MESSAGES[code][0 if lang == "zh" else 1]
 
 
@@ -1064,7 +1055,7 @@ def render_explanation(code: str, lang: str) -> str:
     """The long explanation of `code` in `lang`: title, one-line message, what, why, wrong, right."""
     entry = EXPLANATIONS[code]
     colon = "：" if lang == "zh" else ": "
-    out = [f"{code} {entry['title'][lang]}", f"  {_message(code, lang)}", "",
+    out = [f"{code} {entry['title'][lang]}", f"  {message(code, lang)}", "",
            f"{s('what', lang)}{colon}{entry['what'][lang]}", f"{s('why', lang)}{colon}{entry['why'][lang]}", ""]
     documents = entry.get("documents")
     if documents:
@@ -1081,41 +1072,9 @@ def render_explanation(code: str, lang: str) -> str:
     return "\n".join(out)
 
 
-def _closest_code(code: str) -> str | None:
+def closest_code(code: str) -> str | None:
     close = difflib.get_close_matches(code, explanation_codes(), n=1, cutoff=0.5)
     return close[0] if close else None
-
-
-def _fail(lang: str, message: str, *hints: str) -> None:
-    """Bad usage: the message and its hints on stderr, exit 2."""
-    click.echo(("错误：" if lang == "zh" else "error: ") + message, err=True)
-    for hint in hints:
-        click.echo(hint, err=True)
-    sys.exit(2)
-
-
-@click.command("explain-code")
-@click.argument("code", required=False)
-@click.option("--list", "list_codes", is_flag=True, help="列出全部诊断代码及其一行说明 / list every code with its one-line message")
-@_LANG
-@_guarded
-def explain_code(code: str | None, list_codes: bool, lang: str | None) -> None:
-    """解释诊断代码：含义、原因、错误与正确写法 / explain a diagnostic code: what, why, wrong and right.
-
-    不给 --lang 时中英文都显示 / without --lang both languages are shown."""
-    langs = (lang,) if lang else i18n.LANGS
-    if list_codes:
-        for known in explanation_codes():
-            click.echo(f"{known:<13}" + " / ".join(_message(known, x) for x in langs))
-        return
-    if not code:
-        _fail(_lang(lang), s("need_code", _lang(lang)))
-    wanted = code.strip().upper().replace(".VALUES", ".values")
-    if wanted not in EXPLANATIONS:
-        closest = _closest_code(wanted)
-        hints = [s("did_you_mean", _lang(lang), code=closest)] if closest else []
-        _fail(_lang(lang), s("unknown", _lang(lang), code=code), *hints, s("list_hint", _lang(lang)))
-    click.echo("\n\n".join(render_explanation(wanted, x) for x in langs))
 
 
 # ------------------------------------------------------------------ init: a new rule book that passes out of the box
@@ -1230,32 +1189,3 @@ policydsl explain-code P0201                    # 解释一个诊断代码 / exp
 ```
 """,
 }
-
-
-@click.command("init")
-@click.argument("directory", type=click.Path())
-@_LANG
-@_guarded
-def init(directory: str, lang: str | None) -> None:
-    """创建新的规则库 / scaffold a new rule book.
-
-    在新的或空的文件夹中创建可直接检查、测试和渲染的规则库 /
-    creates, in a new or empty folder, a rule book that checks, tests and renders out of the box."""
-    lang = _lang(lang)
-    root = Path(directory)
-    if root.exists() and not root.is_dir():
-        _fail(lang, s("not_folder", lang, path=directory))
-    if root.is_dir() and any(root.iterdir()):
-        _fail(lang, s("not_empty", lang, path=directory))
-    for relative, text in SCAFFOLD.items():
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    click.echo(s("created", lang, path=directory, count=len(SCAFFOLD)))
-    click.echo(f"  cd {directory}")
-    for line in ("policydsl check policies --sources sources", "policydsl test features --coverage 100",
-                 "policydsl docs"):
-        click.echo(f"  {line}")
-
-
-COMMANDS = [explain_code, init]

@@ -10,24 +10,16 @@ one, and blank lines inside a declaration are dropped.
 """
 from __future__ import annotations
 
-import difflib
 import re
-import sys
-from pathlib import Path
-from typing import Iterable
 
 import attrs
-import click
 
 from policydsl import i18n
 from policydsl import diagnostics as dg
-from policydsl.errors import PolicyDslError
-from policydsl.fsutil import write_atomic
-from policydsl.loader import PolicyLoadError, policy_files
-from policydsl.source import BOM, SourceFile, read_text, unreadable_reason
+from policydsl.loader import PolicyLoadError
+from policydsl.source import SourceFile
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
-from policydsl.cli import LANG, NO_SUCH_PATH, guarded  # the CLI loads this module only after it has both
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "syntax": ("有语法错误，无法格式化", "cannot format: the text has syntax errors"),
@@ -370,63 +362,3 @@ def format_text(text: str, path: str = "<text>") -> str:
         out.append(c.text)
         prev_end = c.end
     return "\n".join(out) + "\n" if out else ""
-
-
-# ------------------------------------------------------------------ the command
-def _files(paths: Iterable[str]) -> list[Path]:
-    targets = list(paths) or ["policies"]
-    for target in targets:
-        if not Path(target).exists():
-            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
-    files = policy_files(targets)
-    if not files:
-        raise PolicyDslError("E.no_policies", path=", ".join(targets))
-    return files
-
-
-
-@click.command("fmt")
-@click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--check", "check_only", is_flag=True,
-              help="只检查，不改写；有文件需要格式化时退出码为 1 / check only: exit 1 if a file would change")
-@click.option("--diff", "show_diff", is_flag=True,
-              help="打印统一差异，不改写 / print a unified diff instead of rewriting")
-@LANG
-@guarded
-def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | None) -> None:
-    """按统一格式排版政策文件 / format policy files in the one canonical layout."""
-    lang = lang or i18n.default_lang()
-    files = _files(paths)
-    changed, same, failures = 0, 0, []
-    for path in files:
-        try:
-            original = read_text(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyDslError("E.unreadable", path=str(path), reason=unreadable_reason(exc)) from None
-        bom = BOM if original.startswith(BOM) else ""  # kept as the author saved it
-        try:
-            formatted = bom + format_text(original.removeprefix(BOM), str(path))
-        except FormatError as exc:
-            failures.extend(exc.diagnostics)
-            continue
-        if formatted == original:
-            same += 1
-            continue
-        changed += 1
-        if show_diff:
-            click.echo("".join(difflib.unified_diff(original.splitlines(keepends=True),
-                                                    formatted.splitlines(keepends=True),
-                                                    fromfile=f"{path}", tofile=f"{path} (formatted)")), nl=False)
-        if check_only:
-            click.echo(_msg("would_change", lang, path=path))
-        elif not show_diff:  # --check and --diff only read: they work on read-only files too
-            write_atomic(path, formatted)  # keeps mode, owner and links; refuses a read-only file (exit 2)
-            click.echo(_msg("changed", lang, path=path))
-    if failures:
-        raise FormatError(failures)
-    summary = "summary_check" if (check_only or show_diff) else "summary_write"
-    click.echo(_msg(summary, lang, changed=changed, same=same))
-    sys.exit(1 if check_only and changed else 0)
-
-
-COMMANDS = [fmt]

@@ -1,5 +1,6 @@
-"""Editor requests in, LSP answers out: `policydsl lsp` serves diagnostics, hover, completion, definitions,
-references, outline and formatting over stdio, reading everything from the checked model."""
+"""Editor requests in, LSP answers out: the server behind `policydsl lsp` (policydsl.commands.lsp) serves
+diagnostics, hover, completion, definitions, references, outline and formatting over stdio, reading everything
+from the checked model."""
 from __future__ import annotations
 
 import functools
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import attrs
-import click
 from lsprotocol import types as lt
 from pygls import uris
 from pygls.io_ import StdoutWriter
@@ -18,7 +18,6 @@ from pygls.lsp.server import LanguageServer
 
 from policydsl import i18n
 from policydsl.errors import InternalError
-from policydsl.cli import LANG, guarded
 from policydsl.diagnostics import Diagnostic
 from policydsl.formatter import FormatError, format_expr, format_text
 from policydsl.loader import Analysis, analyse_sources
@@ -961,15 +960,3 @@ def format_edits(text: str, path: str) -> list[lt.TextEdit]:
         return []
     end = to_position(SourceFile(path=path, text=text), len(text))
     return [lt.TextEdit(range=lt.Range(start=lt.Position(line=0, character=0), end=end), new_text=formatted)]
-
-
-# ------------------------------------------------------------------ the command
-@click.command("lsp")
-@LANG
-@guarded
-def lsp(lang: str | None) -> None:
-    """启动语言服务器（标准输入输出） / start the language server (stdio)."""
-    make_server(lang or i18n.default_lang()).start_io()
-
-
-COMMANDS = [lsp]

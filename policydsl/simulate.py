@@ -1,4 +1,4 @@
-"""`policydsl rollout`: simulate a policy's rollouts day by day over a synthetic population of stable ids.
+"""Rollout simulation (`policydsl rollout`, in policydsl.commands.rollout): simulate a policy's rollouts day by day over a synthetic population of stable ids.
 
 For every day of a date range and every rollout of a policy: the phase in force, the exact target share
 from `share()` and the share of N synthetic ids that `covered()` reports covered; printed as a table or
@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import json
-import re
 import unicodedata
 from fractions import Fraction
-from pathlib import Path
 from typing import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 import attrs
-import click
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
@@ -28,7 +24,6 @@ from policydsl.compile.compiler import phase_specs
 from policydsl.runtime import rollout as ro
 from policydsl.runtime import values as rv
 from policydsl.syntax import ast
-from policydsl.cli import LANG, guarded  # the CLI loads this module only after it has both
 
 DEFAULT_POPULATION = 10_000
 DEFAULT_PREFIX = "id-"
@@ -66,7 +61,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "E.range": ("起始日期 {start} 晚于结束日期 {end}", "the start date {start} is after the end date {end}"),
     "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
     "E.population": ("模拟 ID 的数量至少为 1，而不是 {value}", "the population must be at least 1, not {value}"),
-    "E.no_path": ("文件或文件夹不存在", "No such file or directory"),
 }
 
 
@@ -365,66 +359,3 @@ def render_svg(policy, sims: Sequence[Simulation], lang: str) -> str:
     title = s("svg.title", lang, policy=f"{policy.title.get(lang)} ({policy.id})")
     return chart_svg(sims, lang, title=title, desc=" ".join(describe(sim, lang) for sim in sims),
                      headings=[f"{sim.decl.label.get(lang)} ({sim.name})" for sim in sims])
-
-
-# ------------------------------------------------------------------ command
-def _parse_date(text: str) -> dt.date:
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError(text)
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise SimulationError("E.bad_date", value=text) from None
-
-
-
-@click.command("rollout")
-@click.argument("policy")
-@click.option("--rollout", "rollout_name", metavar="NAME",
-              help="只模拟这一个灰度放开（名称或标签） / simulate only this rollout (name or label)")
-@click.option("--from", "start_text", required=True, metavar="YYYY-MM-DD", help="起始日期 / first day")
-@click.option("--to", "end_text", required=True, metavar="YYYY-MM-DD", help="结束日期（含） / last day (inclusive)")
-@click.option("--population", type=int, default=DEFAULT_POPULATION, show_default=True,
-              help="模拟 ID 的数量 / number of simulated ids")
-@click.option("--seed-prefix", default=DEFAULT_PREFIX, show_default=True,
-              help="模拟 ID 的前缀（ID 为 前缀+六位序号） / prefix of the simulated ids (prefix + six-digit index)")
-@click.option("--svg", "svg_path", type=click.Path(dir_okay=False),
-              help="把图表写入 SVG 文件 / write the chart to this SVG file")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
-@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True,
-              help="政策文件夹 / folder of policies")
-@LANG
-@guarded
-def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: str, population: int,
-            seed_prefix: str, svg_path: str | None, as_json: bool, policies_dir: str, lang: str | None) -> None:
-    """逐日模拟灰度放开的阶段、目标份额与覆盖比例 / simulate a rollout day by day: phase, target and covered share."""
-    from policydsl import i18n
-    from policydsl.loader import load
-
-    lang = lang or i18n.default_lang()
-    if population < 1:
-        raise click.BadParameter(s("E.population", lang, value=population), param_hint="'--population'")
-    start, end = _parse_date(start_text), _parse_date(end_text)
-    # simulate() raises the same error, but only after the policy is loaded and found: checking here keeps a bad
-    # range reported first (before an unknown policy, a missing folder or a policy without rollouts).
-    if start > end:
-        raise SimulationError("E.range", start=start.isoformat(), end=end.isoformat())
-    if not Path(policies_dir).exists():
-        raise PolicyDslError("E.unreadable", path=policies_dir,
-                             reason={"zh": s("E.no_path", "zh"), "en": s("E.no_path", "en")})
-    found = load(policies_dir).find(policy)
-    sims = [simulate(decl, start, end, population=population, seed_prefix=seed_prefix)
-            for decl in select_rollouts(found, rollout_name)]
-    if svg_path is not None:
-        from policydsl.fsutil import write_atomic
-
-        write_atomic(svg_path, render_svg(found, sims, lang))  # a write it cannot make is a clear exit-2 error
-    if as_json:
-        click.echo(json.dumps(to_records(sims, lang), ensure_ascii=False, indent=2))
-    else:
-        click.echo(render_table(found, sims, lang))
-        if svg_path is not None:
-            click.echo(s("written", lang, path=svg_path), err=True)
-
-
-COMMANDS = [rollout]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import attrs
+import pytest
 
 from policydsl.runtime.program import CompiledPolicy
 
@@ -65,3 +66,17 @@ def report(coverages: list[PolicyCoverage], lang: str, threshold: Decimal | None
         verdict = ("达到" if ok else "未达到") if zh else ("meets" if ok else "is below")
         lines.append(f"{'覆盖率' if zh else 'coverage'} {verdict} {threshold}%" if zh else f"coverage {verdict} {threshold}%")
     return "\n".join(lines), ok
+
+
+COVERAGE = pytest.StashKey[dict]()
+"""policy id -> PolicyCoverage, in the pytest run's stash."""
+
+
+def record_coverage(config: pytest.Config, policy_set, policy_id: str, reached: frozenset[str]) -> None:
+    """Called by each scenario's evaluation: remember the coverage items it reached (also when
+    the evaluation ended in an error the scenario may expect)."""
+    table = config.stash.setdefault(COVERAGE, {})
+    if not table:
+        for pid, compiled in policy_set.compiled.items():
+            table[pid] = PolicyCoverage(policy=compiled)
+    table[policy_id].reached |= reached

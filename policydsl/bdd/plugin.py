@@ -10,12 +10,18 @@ import types
 from pathlib import Path
 
 import pytest
-from pytest_bdd import scenario
-from pytest_bdd.exceptions import GherkinParseError
-from pytest_bdd.feature import get_features
 
+from policydsl.bdd.coverage import COVERAGE
 from policydsl.errors import PolicyDslError
 from policydsl.loader import load
+
+try:
+    import pytest_bdd  # noqa: F401
+    HAVE_BDD = True
+except ImportError:
+    HAVE_BDD = False
+"""pytest-bdd (the [bdd] extra) is installed: without it this plugin, loaded by every pytest run through the
+`pytest11` entry point, adds its options and nothing else, so pytest keeps working for everyone."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +36,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not HAVE_BDD:
+        return
     from policydsl.bdd import steps
 
     if not config.pluginmanager.is_registered(steps):
@@ -37,7 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if file_path.suffix == ".feature":
+    if file_path.suffix == ".feature" and HAVE_BDD:
         return FeatureModule.from_parent(parent, path=file_path)
     return None
 
@@ -46,12 +54,16 @@ class FeatureModule(pytest.Module):
     """A .feature file standing in for a test module: one test function per scenario."""
 
     def _getobj(self):
+        from pytest_bdd import scenario
+        from pytest_bdd.exceptions import GherkinParseError
+        from pytest_bdd.feature import get_features
+
         module = types.ModuleType(self.path.stem)
         module.__file__ = str(self.path)
         try:
             feature = get_features([str(self.path)])[0]
         except (GherkinParseError, UnicodeDecodeError, KeyError) as exc:  # a broken feature: a message, no traceback
-            raise self.CollectError(_feature_error(self.path, exc)) from None
+            raise self.CollectError(_feature_error(self.path, exc, GherkinParseError)) from None
         for index, name in enumerate(feature.scenarios, start=1):
             @scenario(self.path.name, name, features_base_dir=str(self.path.parent))
             def _run() -> None:
@@ -60,9 +72,9 @@ class FeatureModule(pytest.Module):
         return module
 
 
-def _feature_error(path: Path, exc: Exception) -> str:
+def _feature_error(path: Path, exc: Exception, gherkin_error: type) -> str:
     """A bilingual message for a .feature file that cannot be parsed."""
-    if isinstance(exc, GherkinParseError):
+    if isinstance(exc, gherkin_error):
         where = f"{path}:{exc.line}: {exc.line_content.strip()}"
         return f"Gherkin 语法错误 / Gherkin syntax error: {where}\n  {exc.message}"
     if isinstance(exc, UnicodeDecodeError):
@@ -85,20 +97,7 @@ def _policies_path(config: pytest.Config) -> Path:
     return path if path.is_absolute() else Path(config.invocation_params.dir) / path
 
 
-COVERAGE = pytest.StashKey[dict]()
 VERDICT = pytest.StashKey[tuple]()
-
-
-def record_coverage(config: pytest.Config, policy_set, policy_id: str, reached: frozenset[str]) -> None:
-    """Called by each scenario's evaluation: remember the coverage items it reached (also when
-    the evaluation ended in an error the scenario may expect)."""
-    from policydsl.bdd.coverage import PolicyCoverage
-
-    table = config.stash.setdefault(COVERAGE, {})
-    if not table:
-        for pid, compiled in policy_set.compiled.items():
-            table[pid] = PolicyCoverage(policy=compiled)
-    table[policy_id].reached |= reached
 
 
 def _threshold(config: pytest.Config):
@@ -146,6 +145,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 INVENTORY_TAG = re.compile(r"^R\d{3}\.\d+$")
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-bdd hook: unknown to pytest when the [bdd] extra is missing
 def pytest_bdd_apply_tag(tag: str, function) -> bool | None:
     """Inventory ids as scenario tags (`@R004.2`) trace document → rule → scenario; they are
     not pytest marks (which would warn as unknown)."""

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from policydsl.bdd.coverage import record_coverage
 from policydsl.bdd.phrases import PHRASES, Phrase
 from policydsl.i18n import default_lang
 from policydsl.bdd.world import World
@@ -134,8 +135,6 @@ for _p in PHRASES:
 
 @pytest.fixture
 def policydsl_world(request: pytest.FixtureRequest) -> World:
-    from policydsl.bdd.plugin import record_coverage
-
     return World(policy_set_or_error=request.getfixturevalue("policydsl_policy_set"),
                  lang=request.config.getoption("policydsl_lang") or default_lang(),
                  on_decision=lambda book, policy_id, reached: record_coverage(request.config, book, policy_id, reached))

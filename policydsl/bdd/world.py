@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-from decimal import Decimal
 from typing import Any, Mapping
 
 import attrs
@@ -19,16 +18,14 @@ from policydsl.loader import PolicyLoadError, PolicySet
 from policydsl.runtime import values as rv
 from policydsl.runtime.book import BookDecision
 from policydsl.runtime.decision import Decision
-from policydsl.runtime.facts import InputSpec, PERCENT_TEXT, MONEY_TEXT
+from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
+from policydsl.runtime.facts import InputSpec
 from policydsl.semantics.names import suggest
 
-OUTCOMES = {"allow": "allow", "允许": "allow", "deny": "deny", "拒绝": "deny"}
 OUTCOME_WORDS = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny"), "undecided": ("无法完全决定", "undecided")}
 BOOK_OUTCOMES = {**OUTCOMES, "undecided": "undecided", "无法完全决定": "undecided"}
 STATUS_WORDS = {"decided": ("已决定", "decided"), "not_applicable": ("不适用", "does not apply"),
                 "not_in_force": ("未生效", "not in force"), "error": ("无法决定", "cannot be decided")}
-TRUE_WORDS = {"true", "yes", "是", "真"}
-FALSE_WORDS = {"false", "no", "否", "假"}
 NOT_OPEN_WORDS = {"not_open", "not open", "暂不开放", "暂不招商"}
 
 
@@ -349,34 +346,3 @@ def _did_you_mean(ident: str | None, label: Any, written: str) -> tuple[str, str
     if offer == ident:
         return f"（是不是 `{ident}`？）", f" (did you mean `{ident}`?)"
     return f"（是不是 `{offer}`（{ident}）？）", f" (did you mean `{offer}` ({ident})?)"
-
-
-def find_input(inputs: Mapping[str, InputSpec], name: str) -> InputSpec | None:
-    """The input a feature names by its id or either label (shared with the handbook's worked examples)."""
-    for spec in inputs.values():
-        if name in (spec.path, spec.label["zh"], spec.label["en"]):
-            return spec
-    return None
-
-
-def raw_fact(spec: InputSpec, text: str) -> Any:
-    """Feature text to the JSON-like value facts.convert expects, by the input's kind."""
-    text = text.strip()
-    low = text.lower()
-    if spec.kind == "bool":
-        return True if low in TRUE_WORDS else False if low in FALSE_WORDS else text
-    if spec.kind == "count":
-        return int(text) if text.isdigit() else text
-    if spec.kind == "number":
-        try:
-            return Decimal(text)
-        except ArithmeticError:
-            return text
-    if spec.kind == "money":
-        return text if MONEY_TEXT.match(text) else text
-    if spec.kind == "percent":
-        return text if PERCENT_TEXT.match(text) else text
-    if spec.kind == "set":
-        parts = [p.strip() for p in text.replace("、", ",").replace("，", ",").split(",")]
-        return [p for p in parts if p] if text not in ("无", "none", "{}") else []
-    return text

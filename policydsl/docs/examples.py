@@ -16,7 +16,7 @@ from gherkin.parser import Parser
 from gherkin.pickles.compiler import Compiler
 
 from policydsl.bdd.phrases import ORDER, PHRASES
-from policydsl.bdd.world import OUTCOMES, find_input, raw_fact
+from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
 from policydsl.errors import PolicyDslError
 from policydsl.loader import PolicySet
 from policydsl.runtime.decision import Decision

@@ -15,7 +15,7 @@ import attrs
 from markupsafe import Markup
 
 from policydsl import i18n, simulate
-from policydsl.bdd.world import raw_fact
+from policydsl.bdd.words import raw_fact
 from policydsl.compile.compiler import phase_specs
 from policydsl.docs import highlight, timeline
 from policydsl.docs.examples import Example

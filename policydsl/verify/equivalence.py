@@ -10,7 +10,7 @@ Two failing decisions count as alike here, whatever their messages.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import attrs
 import z3
@@ -84,10 +84,12 @@ def outcome_differs(old: PolicyEncoder, new: PolicyEncoder) -> Any:
     return z3.Or(ok_old != ok_new, z3.And(ok_old, old.deny != new.deny))
 
 
-def prove_equivalent(old_book, new_book, policy_id: str, seconds: float = DEFAULT_SECONDS) -> Equivalence:
+def prove_equivalent(old_book, new_book, policy_id: str, seconds: float = DEFAULT_SECONDS, *,
+                     decide: Callable[[Any, str, dict, Any], Any]) -> Equivalence:
     """Search for facts and a day on which the two versions of `policy_id` decide differently, within
-    `seconds` of wall-clock time for both searches together (then the answer is unknown)."""
-    from policydsl.diff import Record, run
+    `seconds` of wall-clock time for both searches together (then the answer is unknown). A witness is
+    confirmed by evaluating both versions: `decide(book, policy_id, facts, at)` returns a result whose
+    `differences(other)` lists what differs (policydsl.diff.run)."""
 
     enc = Encoding(new_book.model)
     try:
@@ -98,8 +100,7 @@ def prove_equivalent(old_book, new_book, policy_id: str, seconds: float = DEFAUL
     results: dict[str, Any] = {}
 
     def confirm(w: Witness) -> bool:
-        record = Record(line=0, id="counterexample", at=w.at, policy=policy_id, facts=w.facts)
-        before, after = run(old_book, policy_id, record, w.at), run(new_book, policy_id, record, w.at)
+        before, after = decide(old_book, policy_id, w.facts, w.at), decide(new_book, policy_id, w.facts, w.at)
         results.update(before=before, after=after)
         return bool(before.differences(after))
     in_force = z3.Or(old.in_force, new.in_force)

@@ -1,4 +1,4 @@
-"""`policydsl verify [POLICY…]`: prove the properties of a rule book or print counterexamples.
+"""`policydsl verify [POLICY…]`: prove the properties of a rule book or print counterexamples (the [verify] extra).
 
 Exit 0 when every property is proved, 1 when one fails or stays undecided (its time limit,
 `--timeout`, reached included), 2 for bad usage.
@@ -17,8 +17,8 @@ from pathlib import Path
 import click
 
 from policydsl import i18n
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
 from policydsl.errors import PolicyDslError
-from policydsl.cli import LANG, NO_SUCH_PATH, guarded  # the CLI loads this module only after it has all three
 
 STRINGS: dict[str, tuple[str, str]] = {
     "heading": ("{title}（{policy}）", "{title} ({policy})"),
@@ -73,7 +73,7 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
     from policydsl.loader import load
     from policydsl.verify import BOOK_POLICY, DEFAULT_SECONDS, verify_book, verify_policy
 
-    lang = lang or i18n.default_lang()
+    lang = lang_of(lang)
     limit = DEFAULT_SECONDS if timeout_text is None else parse_seconds(timeout_text, lang)
     if not Path(policies_dir).exists():
         raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)

@@ -1,0 +1,94 @@
+"""`policydsl check`: parse, type-check and analyse policies; exit 0 clean, 1 problems, 2 unreadable input."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from policydsl import i18n
+from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, lang_of, render_diagnostics
+from policydsl.errors import PolicyDslError
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--sources", "sources_dir", type=click.Path(file_okay=False),
+              help="来源文件夹：逐字核对引文 / folder of source documents: verify quotes verbatim")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--info", "show_info", is_flag=True,
+              help="同时列出信息（不算问题，例如没有被提到的枚举值） / also list notes (not problems, e.g. enum values nothing mentions)")
+@click.option("--deep", "deep", is_flag=True,
+              help="再用 SMT 求解器分析：永不触发的规则、不起作用的例外、与 deny 同时触发的 allow、文档之间的冲突 / "
+                   "also run the SMT solver's analyses: rules that never fire, exceptions that never act, allows that "
+                   "meet denies, conflicts between documents")
+@LANG
+@guarded
+def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: bool, deep: bool,
+          lang: str | None) -> None:
+    """解析、类型检查并分析政策 / parse, type-check and analyse policies."""
+    from policydsl.loader import analyse
+
+    lang = lang_of(lang)
+    files = _files(paths, sources_dir)
+    analysis = analyse(files, sources_dir=Path(sources_dir) if sources_dir else None, deep=deep)
+    problems = [d for d in analysis.diagnostics if d.is_problem]
+    errors = sum(d.severity == "error" for d in problems)
+    notes = _notes(analysis, show_info, deep)
+    if fmt == "json":
+        from policydsl.diagnostics import DiagnosticBag
+
+        click.echo(json.dumps([d.to_dict() for d in DiagnosticBag([*problems, *notes]).sorted()],
+                              ensure_ascii=False, indent=2))
+    else:
+        _print_text(analysis, files, problems, notes, errors, lang)
+    unreadable = any(d.code == "P0104" for d in problems)  # unreadable input: exit 2, as every command
+    sys.exit(2 if unreadable else 1 if errors else 0)
+
+
+def _files(paths: tuple[str, ...], sources_dir: str | None) -> list[Path]:
+    from policydsl.loader import policy_files, with_shared
+
+    targets = list(paths) or ["policies"]
+    for target in targets:
+        if not Path(target).exists():
+            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
+    if sources_dir is not None and not Path(sources_dir).is_dir():
+        raise PolicyDslError("E.unreadable", path=sources_dir, reason=NOT_A_FOLDER)
+    files = with_shared(policy_files(targets))
+    if not files:
+        raise PolicyDslError("E.no_policies", path=", ".join(targets))
+    return files
+
+
+def _notes(analysis: Any, show_info: bool, deep: bool) -> list:
+    """`info` notes are never problems: not counted, and shown only when asked for, except that `--deep`
+    always lists the conflicts between documents the book resolves or keeps as known."""
+    if show_info:
+        from policydsl.semantics.analyses import notes as model_notes
+
+        return [*(d for d in analysis.diagnostics if not d.is_problem), *model_notes(analysis.model)]
+    if not deep:  # only the solver's analyses find conflicts between documents
+        return []
+    from policydsl.verify.conflicts import NOTES as CONFLICT_NOTES
+
+    return [d for d in analysis.diagnostics if not d.is_problem and d.code in CONFLICT_NOTES]
+
+
+def _print_text(analysis: Any, files: list[Path], problems: list, notes: list, errors: int, lang: str) -> None:
+    # problems first, then notes: many notes never push a problem past the display cap
+    blocks = [render_diagnostics(block, lang) for block in (problems, notes) if block]
+    if blocks:
+        click.echo("\n\n".join(blocks))
+    if problems:
+        click.echo(i18n.t("summary.problems", lang, errors=errors, warnings=len(problems) - errors))
+    else:
+        policies = len(analysis.model.policies) if analysis.model else 0
+        click.echo(i18n.t("summary.clean", lang, files=len(files), policies=policies))
+    if notes:
+        click.echo(i18n.t("summary.notes", lang, count=len(notes)))
+
+
+COMMANDS = [check]

@@ -1,0 +1,93 @@
+"""What every command shares: the --lang option, the error guard (messages and exit codes, never a
+traceback for a user's error) and the missing-extra message."""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from typing import Any, Callable
+
+import click
+
+from policydsl import i18n
+from policydsl.errors import InternalError, PolicyDslError
+
+LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+                    help="输出语言 / output language (default: POLICYDSL_LANG or the locale)")
+
+NO_SUCH_PATH = i18n.both("E.no_path")
+NOT_A_FOLDER = i18n.both("E.not_folder")
+
+EXTRAS = {"z3": "verify", "pygls": "lsp", "lsprotocol": "lsp", "pytest": "bdd", "pytest_bdd": "bdd",
+          "jinja2": "docs", "pygments": "docs"}
+"""A third-party package an optional command needs -> the extra that installs it."""
+
+
+def lang_of(value: str | None) -> str:
+    return value or i18n.default_lang()
+
+
+def render_diagnostics(diags: Any, lang: str) -> str:
+    from policydsl.diagnostics import DiagnosticBag
+
+    return DiagnosticBag(list(diags)).render(lang)
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The extra that would install the module `exc` could not find (None: not one of ours)."""
+    return EXTRAS.get((exc.name or "").partition(".")[0])
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn author and input errors into messages and exit codes; never show a traceback for them."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        lang = lang_of(kwargs.get("lang"))
+        try:
+            return fn(*args, **kwargs)
+        except BrokenPipeError:  # `policydsl … | head`: the reader went away; not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        except ModuleNotFoundError as exc:
+            _missing(exc, lang)
+            raise
+        except PolicyDslError as exc:
+            _user_error(exc, lang)
+        except (InternalError, Exception) as exc:  # noqa: BLE001 - the last guard
+            if isinstance(exc, (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt)):
+                raise
+            _internal_error(exc, lang)
+    return wrapper
+
+
+def _missing(exc: ModuleNotFoundError, lang: str) -> None:
+    """An optional dependency is not installed: name the extra that installs it (exit 2)."""
+    extra = missing_extra(exc)
+    if extra is None:
+        _internal_error(exc, lang)
+    command = click.get_current_context(silent=True)
+    name = command.info_name if command is not None else "policydsl"
+    click.echo(i18n.t("E.prefix", lang) + i18n.t("E.missing_extra", lang, command=name, module=exc.name,
+                                                  extra=extra), err=True)
+    sys.exit(2)
+
+
+def _user_error(exc: PolicyDslError, lang: str) -> None:
+    from policydsl.loader import PolicyLoadError
+
+    if isinstance(exc, PolicyLoadError):
+        click.echo(render_diagnostics(exc.diagnostics, lang), err=True)
+        click.echo(exc.message(lang), err=True)
+    else:
+        click.echo(i18n.t("E.prefix", lang) + exc.message(lang), err=True)
+    sys.exit(2)
+
+
+def _internal_error(exc: BaseException, lang: str) -> None:
+    if os.environ.get("POLICYDSL_DEBUG"):
+        traceback.print_exc()
+    click.echo(i18n.t("E.internal", lang) + f"{type(exc).__name__}: {exc}", err=True)
+    click.echo("POLICYDSL_DEBUG=1 " + i18n.t("E.internal_debug", lang), err=True)
+    sys.exit(3)

@@ -1,0 +1,89 @@
+"""`policydsl diff OLD NEW [--sample FILE]`: what a rule-book change does, proved and sampled (see policydsl.diff)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, lang_of
+from policydsl.diff import (DiffError, Report, compare, input_kinds, parse_date, prove, proofs_to_dict,
+                            read_sample, render_proofs, render_text, scope)
+
+
+def _load(folder: str):
+    from policydsl.loader import load
+
+    if not Path(folder).exists():
+        raise DiffError("E.unreadable", path=folder, reason=NO_SUCH_PATH)
+    if not Path(folder).is_dir():
+        raise DiffError("E.unreadable", path=folder, reason=NOT_A_FOLDER)
+    return load(folder)
+
+
+@click.command("diff")
+@click.argument("old", type=click.Path())
+@click.argument("new", type=click.Path())
+@click.option("--sample", "sample_path", default=None, metavar="FILE.jsonl|FILE.csv",
+              help="样本记录（JSONL 或 CSV） / sample records (JSONL or CSV)")
+@click.option("--prove/--no-prove", "prove_it", default=True, show_default=True,
+              help="用求解器证明每条政策的两个版本是否等价 / prove with the solver whether each policy's versions decide alike")
+@click.option("--policy", "policy_names", multiple=True, metavar="ID",
+              help="只比较这些政策（可重复） / compare only these policies (repeatable)")
+@click.option("--at", "at_text", metavar="YYYY-MM-DD",
+              help="记录未给日期时的评估日期（默认上海今日） / date for records without one (default: today in Shanghai)")
+@click.option("--examples", "examples", type=int, default=3, show_default=True,
+              help="每种变化最多显示的示例数 / at most this many examples per kind of change")
+@click.option("--timeout", "timeout_text", default=None, metavar="SECONDS",
+              help="每条政策证明的时间上限（秒，默认 60） / time limit of each policy's proof, in seconds (default 60)")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@LANG
+@guarded
+def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_names: tuple[str, ...],
+         at_text: str | None, examples: int, timeout_text: str | None, as_json: bool, lang: str | None) -> None:
+    """比较规则库的两个版本：求解器证明等价或给出反例，并统计样本记录的变化 / compare two rule-book versions: solver proofs or counterexamples, and the changes over sample records."""
+    from policydsl.runtime.calendar import today_in_shanghai
+
+    lang = lang_of(lang)
+    if examples < 0:
+        raise DiffError("E.examples", value=examples)
+    seconds = 60.0
+    if timeout_text is not None:
+        from policydsl.commands.verify import parse_seconds  # the same rule and message as verify --timeout
+
+        seconds = parse_seconds(timeout_text, lang)
+    if at_text is not None:
+        try:
+            at = parse_date(at_text)
+        except ValueError:
+            raise DiffError("E.bad_date", value=at_text) from None
+    else:
+        at = today_in_shanghai()
+    old_book, new_book = _load(old), _load(new)
+    shared, added, removed, _ = scope(old_book, new_book, policy_names)
+    if sample_path is not None:
+        records = read_sample(sample_path, input_kinds(new_book, old_book))
+        report = compare(old_book, new_book, records, policies=policy_names, at=at, examples=examples,
+                         path=sample_path)
+    else:
+        report = Report(policies=(), added=added, removed=removed)
+    proofs = prove(old_book, new_book, shared, seconds) if prove_it else {}
+    if as_json:
+        out = report.to_dict()
+        if sample_path is None:
+            del out["policies"]
+        if prove_it:
+            out["proofs"] = proofs_to_dict(proofs)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        if sample_path is not None or report.added or report.removed:
+            titles = {p: book.policies[p].title.get(lang) for book in (new_book, old_book) for p in book.policies}
+            click.echo(render_text(report, titles, lang))
+        if prove_it:
+            click.echo(render_proofs(proofs, lang))
+    proved_alike = all(eq.status == "equivalent" for eq in proofs.values())
+    sys.exit(1 if report.changed or report.added or report.removed or not proved_alike else 0)
+
+
+COMMANDS = [diff]

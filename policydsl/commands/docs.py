@@ -1,0 +1,52 @@
+"""`policydsl docs`: render the bilingual rule handbook (the [docs] extra)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from policydsl import i18n
+from policydsl.commands.common import NO_SUCH_PATH, guarded
+from policydsl.errors import PolicyDslError
+
+
+@click.command()
+@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
+@click.option("--features", "features_dir", default="features", type=click.Path(), show_default=True,
+              help="特性文件夹：场景作为手册中的示例 / folder of features: their scenarios become worked examples")
+@click.option("--out", "out_dir", default="generated_docs", type=click.Path(), show_default=True,
+              help="手册文件夹，每次整体替换 / the handbook folder, replaced as a whole on every render")
+@click.option("--lang", "langs", default="zh,en", show_default=True,
+              help="渲染的语言，逗号分隔 / languages to render, comma-separated")
+@click.option("--check", "check_only", is_flag=True,
+              help="手册过期、缺少或多出文件则失败，不写入 / fail when a file is stale, missing or extra; write nothing")
+@guarded
+def docs(policies_dir: str, features_dir: str, out_dir: str, langs: str, check_only: bool) -> None:
+    """渲染中英双语规则手册（Markdown 与 HTML） / render the bilingual rule handbook (Markdown and HTML)."""
+    from policydsl import docs as handbook
+    from policydsl.docs.strings import s
+
+    from policydsl.loader import load
+
+    lang = i18n.default_lang()
+    chosen = tuple(dict.fromkeys(x.strip() for x in langs.split(",") if x.strip()))
+    if not chosen or any(x not in handbook.LANGS for x in chosen):
+        raise click.BadParameter(s("cli.bad_lang", lang, value=langs), param_hint="--lang")
+    for target in (policies_dir, features_dir):
+        if not Path(target).exists():
+            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
+    book = load(policies_dir)
+    files = handbook.render(book, features=Path(features_dir), policies_dir=policies_dir, langs=chosen)
+    if check_only:
+        differences = handbook.check(Path(out_dir), files)
+        for diff in differences:
+            click.echo(f"{s(f'cli.{diff.status}', lang)}: {Path(out_dir, diff.path).as_posix()}", err=True)
+        click.echo(s("cli.stale_summary" if differences else "cli.fresh", lang, out=out_dir, count=len(differences)),
+                   err=bool(differences))
+        sys.exit(1 if differences else 0)
+    count = handbook.write(Path(out_dir), files)  # its refusals and OS failures are PolicyDslErrors (exit 2)
+    click.echo(s("cli.written", lang, out=out_dir, count=count))
+
+
+COMMANDS = [docs]

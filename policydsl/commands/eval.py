@@ -1,0 +1,161 @@
+"""`policydsl eval`: decide a policy (or with --book the whole book) for one record's facts on a date."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from policydsl import i18n
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
+from policydsl.errors import PolicyDslError
+
+
+@click.command("eval")
+@click.argument("policy", required=False)
+@click.option("--book", is_flag=True, help="评估整本规则书：每条生效且适用于该记录的政策 / decide every policy in force "
+                                           "that applies to the record")
+@click.option("--facts", "facts_path", required=True, help="事实 JSON 文件，或 - 表示标准输入 / facts JSON file, or - for stdin")
+@click.option("--at", "at_text", help="评估日期 YYYY-MM-DD（默认上海今日） / evaluation date (default: today in Shanghai)")
+@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
+@LANG
+@click.option("--json", "as_json", is_flag=True, help="输出决策 JSON / print the decision as JSON")
+@click.option("--explain", is_flag=True, help="打印每条规则的判断过程 / print the trace of every rule")
+@click.option("--ignore-unknown", is_flag=True,
+              help="忽略规则库不认识的字段（例如数据仓库导出的其他列） / skip fields the rule book does not know "
+                   "(e.g. other columns of a warehouse export)")
+@guarded
+def eval_(policy: str | None, book: bool, facts_path: str, at_text: str | None, policies_dir: str, lang: str | None,
+          as_json: bool, explain: bool, ignore_unknown: bool) -> None:
+    """在某日依据事实评估政策（或用 --book 评估整本规则书） / evaluate a policy (or with --book the whole book)
+    against facts on a date."""
+    lang = lang_of(lang)
+    try:
+        policy_set, at, result = _decide(policy, book, facts_path, at_text, policies_dir, explain, ignore_unknown)
+    except PolicyDslError as exc:
+        if not as_json:
+            raise
+        click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))  # errors are data: one object on stdout
+        sys.exit(2)
+    if book:
+        _print_book(result, policy_set, lang, as_json, explain)
+        sys.exit(2 if result.errors else 0)  # a policy the record cannot be decided for: bad input, as in `eval`
+    _print_decision(result, policy_set, at, lang, as_json, explain)
+
+
+def _decide(policy: str | None, book: bool, facts_path: str, at_text: str | None, policies_dir: str, explain: bool,
+            ignore_unknown: bool) -> tuple[Any, dt.date, Any]:
+    """The book, the date and the decision (with `book`, the whole book's) the command prints."""
+    from policydsl.loader import load
+    from policydsl.runtime.calendar import today_in_shanghai
+    from policydsl.runtime.facts import loads
+
+    if book == (policy is not None):
+        raise PolicyDslError("E.eval_target")
+    at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
+    facts = loads(_read_facts(facts_path))
+    if not Path(policies_dir).exists():
+        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
+    policy_set = load(policies_dir)
+    if book:
+        return policy_set, at, policy_set.evaluate_all(facts, at, trace=explain, ignore_unknown=ignore_unknown)
+    return policy_set, at, policy_set.evaluate(policy, facts, at, ignore_unknown=ignore_unknown)
+
+
+def _print_decision(decision: Any, policy_set: Any, at: dt.date, lang: str, as_json: bool, explain: bool) -> None:
+    from policydsl.runtime.explain import explain as render_explain
+
+    compiled = policy_set.compiled[decision.policy]
+    if explain:
+        click.echo(render_explain(decision, compiled, lang), err=as_json)
+    if as_json:
+        click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+    elif not explain:
+        word = i18n.t(f"outcome.{decision.outcome}", lang)
+        click.echo(f"{compiled.title[lang]} @ {at.isoformat()}: {word}")
+        for line in _decision_lines(decision, compiled, lang):
+            click.echo("  " + line)
+
+
+def _print_book(whole: Any, policy_set: Any, lang: str, as_json: bool, explain: bool) -> None:
+    """A whole-book decision: every policy's part, then the summary (or all of it as JSON)."""
+    from policydsl.runtime.explain import explain as render_explain
+
+    if explain:
+        for part in whole.parts:
+            if part.decision is not None:
+                click.echo(render_explain(part.decision, policy_set.compiled[part.policy], lang), err=as_json)
+    if as_json:
+        click.echo(json.dumps(whole.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if explain:
+        return
+    click.echo(f"{i18n.t('book.title', lang)} @ {whole.at.isoformat()}: {i18n.t(f'outcome.{whole.outcome}', lang)}")
+    for part in whole.parts:
+        compiled = policy_set.compiled[part.policy]
+        name = f"{part.policy} ({compiled.title[lang]})"
+        if part.decision is not None:
+            click.echo(f"  {i18n.t(f'outcome.{part.decision.outcome}', lang)}  {name}")
+            for line in _decision_lines(part.decision, compiled, lang):
+                click.echo("    " + line)
+        elif part.status == "error":
+            click.echo(f"  {i18n.t('book.error', lang)}  {name}")
+            for line in part.error.message(lang).splitlines():
+                click.echo("    " + line)
+        elif part.status == "not_in_force":
+            start, end = part.period
+            period = f"{start or '…'} – {end or '…'}"
+            click.echo(f"  {i18n.t('book.not_in_force', lang, period=period)}  {name}")
+        else:
+            click.echo(f"  {i18n.t('book.not_applicable', lang)}  {name}")
+    from policydsl.runtime.explain import conflict_line
+
+    for conflict in whole.conflicts:
+        click.echo("  " + conflict_line(conflict, lang))
+    summary = whole.summary
+    click.echo(i18n.t("book.summary", lang, **{k: len(summary[k]) for k in
+                                               ("denied", "allowed", "not_applicable", "not_in_force", "errors")}))
+
+
+def _decision_lines(decision: Any, compiled: Any, lang: str) -> list[str]:
+    """A decision's reasons, warnings, values and the values it could not compute, as `eval` prints them."""
+    from policydsl.runtime import values as rv
+    from policydsl.runtime.explain import consequence_line, unresolved_lines
+
+    lines = [f"- [{reason.code}] {reason.message[lang]}" for reason in (*decision.reasons, *decision.warnings)]
+    lines += [consequence_line(c, lang) for c in decision.consequences]
+    for path, value in decision.values.items():
+        label = compiled.defines[path].label[lang]
+        lines.append(f"{label} = {rv.display(compiled.value_kinds[path], value, lang, compiled.labeler(path))}")
+    return lines + list(unresolved_lines(decision, compiled, lang))
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        from policydsl.runtime.facts import DATE_TEXT  # one rule for --at and date facts
+
+        if not DATE_TEXT.fullmatch(text):  # fromisoformat also takes 20231220 and 2023-W51-3
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise PolicyDslError("E.bad_date", value=text) from None
+
+
+MAX_FACTS_BYTES = 64 * 1024 * 1024
+"""A facts file (or standard input) larger than this is refused: one record's facts are kilobytes."""
+
+
+def _read_facts(path: str) -> str:
+    from policydsl.source import read_bytes, read_limited, unreadable_reason
+
+    try:
+        data = read_limited(sys.stdin.buffer, MAX_FACTS_BYTES, path) if path == "-" else read_bytes(path, MAX_FACTS_BYTES)
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyDslError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None
+
+
+COMMANDS = [eval_]

@@ -1,0 +1,83 @@
+"""`policydsl fmt`: rewrite policy files in the one canonical layout (or --check / --diff them)."""
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import click
+
+from policydsl import i18n
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
+from policydsl.errors import PolicyDslError
+
+
+@click.command("fmt")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--check", "check_only", is_flag=True,
+              help="只检查，不改写；有文件需要格式化时退出码为 1 / check only: exit 1 if a file would change")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="打印统一差异，不改写 / print a unified diff instead of rewriting")
+@LANG
+@guarded
+def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | None) -> None:
+    """按统一格式排版政策文件 / format policy files in the one canonical layout."""
+    from policydsl.formatter import FormatError
+
+    lang = lang_of(lang)
+    changed, same, failures = 0, 0, []
+    for path in _files(paths):
+        try:
+            did_change = _format_one(path, check_only, show_diff, lang)
+        except FormatError as exc:
+            failures.extend(exc.diagnostics)
+            continue
+        changed, same = changed + did_change, same + (not did_change)
+    if failures:
+        raise FormatError(failures)
+    summary = "fmt.summary_check" if (check_only or show_diff) else "fmt.summary_write"
+    click.echo(i18n.t(summary, lang, changed=changed, same=same))
+    sys.exit(1 if check_only and changed else 0)
+
+
+def _files(paths: Iterable[str]) -> list[Path]:
+    from policydsl.loader import policy_files
+
+    targets = list(paths) or ["policies"]
+    for target in targets:
+        if not Path(target).exists():
+            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
+    files = policy_files(targets)
+    if not files:
+        raise PolicyDslError("E.no_policies", path=", ".join(targets))
+    return files
+
+
+def _format_one(path: Path, check_only: bool, show_diff: bool, lang: str) -> bool:
+    """Format one file as asked; whether its layout changes."""
+    from policydsl.formatter import format_text
+    from policydsl.fsutil import write_atomic
+    from policydsl.source import BOM, read_text, unreadable_reason
+
+    try:
+        original = read_text(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyDslError("E.unreadable", path=str(path), reason=unreadable_reason(exc)) from None
+    bom = BOM if original.startswith(BOM) else ""  # kept as the author saved it
+    formatted = bom + format_text(original.removeprefix(BOM), str(path))
+    if formatted == original:
+        return False
+    if show_diff:
+        click.echo("".join(difflib.unified_diff(original.splitlines(keepends=True),
+                                                formatted.splitlines(keepends=True),
+                                                fromfile=f"{path}", tofile=f"{path} (formatted)")), nl=False)
+    if check_only:
+        click.echo(i18n.t("fmt.would_change", lang, path=path))
+    elif not show_diff:  # --check and --diff only read: they work on read-only files too
+        write_atomic(path, formatted)  # keeps mode, owner and links; refuses a read-only file (exit 2)
+        click.echo(i18n.t("fmt.changed", lang, path=path))
+    return True
+
+
+COMMANDS = [fmt]

@@ -1,0 +1,39 @@
+"""`policydsl init`: a new rule book, in a new or empty folder, that checks, tests and renders out of the box."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from policydsl.authoring import SCAFFOLD, s
+from policydsl.commands.common import LANG, guarded, lang_of
+from policydsl.commands.explain_code import fail as _fail
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path())
+@LANG
+@guarded
+def init(directory: str, lang: str | None) -> None:
+    """创建新的规则库 / scaffold a new rule book.
+
+    在新的或空的文件夹中创建可直接检查、测试和渲染的规则库 /
+    creates, in a new or empty folder, a rule book that checks, tests and renders out of the box."""
+    lang = lang_of(lang)
+    root = Path(directory)
+    if root.exists() and not root.is_dir():
+        _fail(lang, s("not_folder", lang, path=directory))
+    if root.is_dir() and any(root.iterdir()):
+        _fail(lang, s("not_empty", lang, path=directory))
+    for relative, text in SCAFFOLD.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    click.echo(s("created", lang, path=directory, count=len(SCAFFOLD)))
+    click.echo(f"  cd {directory}")
+    for line in ("policydsl check policies --sources sources", "policydsl test features --coverage 100",
+                 "policydsl docs"):
+        click.echo(f"  {line}")
+
+
+COMMANDS = [init]

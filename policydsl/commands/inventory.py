@@ -1,0 +1,63 @@
+"""`policydsl inventory`: the traceability table, inventory id -> policy -> rules -> scenarios."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from policydsl import i18n
+from policydsl.commands.common import LANG, guarded, lang_of
+from policydsl.errors import PolicyDslError
+
+
+@click.command()
+@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
+@click.option("--features", "features_dir", default="features", type=click.Path(), show_default=True)
+@click.option("--inventory", "inventory_file", type=click.Path(dir_okay=False),
+              help="来源清单 INVENTORY.md：列出未编码的编号 / the source inventory: also list ids not encoded")
+@click.option("--update", "update_file", type=click.Path(dir_okay=False),
+              help="改写该文件中 inventory 标记之间的表格 / rewrite the table between the inventory markers of this file")
+@click.option("--check", "check_file", type=click.Path(dir_okay=False),
+              help="该文件中的表格过期则失败 / fail when the table in this file is stale")
+@click.option("--strict", is_flag=True, help="有编号未编码、未测试或 ⚠ 未解决则失败 / fail when an id is missing, untested or an unresolved ⚠")
+@LANG
+@guarded
+def inventory(policies_dir: str, features_dir: str, inventory_file: str | None, update_file: str | None,
+              check_file: str | None, strict: bool, lang: str | None) -> None:
+    """来源编号 → 政策 → 规则 → 场景的追溯表 / the traceability table: inventory id → policy → rules → scenarios."""
+    from policydsl import inventory as inv
+    from policydsl.fsutil import os_reason, write_atomic
+
+    from policydsl.loader import load
+
+    lang = lang_of(lang)
+    book = load(policies_dir)
+    rows = inv.build(book.model, Path(features_dir), Path(inventory_file) if inventory_file else None)
+    table = inv.markdown(rows)
+    code = 0
+    for target, writing in ((update_file, True), (check_file, False)):
+        if target is None:
+            continue
+        try:
+            current = Path(target).read_text(encoding="utf-8")
+            fresh = inv.replace_block(current, table)
+        except (OSError, ValueError) as exc:
+            text = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise PolicyDslError("E.unreadable", path=target, reason=text) from None
+        if writing and fresh != current:  # keeps mode, owner and links; refuses a read-only file
+            write_atomic(target, fresh)
+        elif fresh != current:
+            click.echo(i18n.t("E.stale", lang, path=target), err=True)
+            code = 1
+    if update_file is None and check_file is None:
+        click.echo(table)
+    if strict:
+        bad = [r for r in rows if r.status != "ok" and r.status != "note"]
+        for r in bad:
+            click.echo(f"{r.id}: {r.status}", err=True)
+        code = code or (1 if bad else 0)
+    sys.exit(code)
+
+
+COMMANDS = [inventory]

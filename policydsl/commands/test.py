@@ -1,0 +1,48 @@
+"""`policydsl test`: run Gherkin features through pytest-bdd (the [bdd] extra)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
+from policydsl.errors import PolicyDslError
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("features", nargs=-1, type=click.Path())
+@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
+@click.option("-k", "keyword", help="只运行名称匹配的场景 / run only scenarios matching this expression")
+@click.option("-q", "quiet", is_flag=True, help="安静输出 / quieter output")
+@click.option("--coverage", "coverage", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="报告各政策的规则覆盖率，低于 PCT% 即失败 / report rule coverage per policy; fail below PCT%")
+@LANG
+@guarded
+def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quiet: bool, coverage: float | None,
+         lang: str | None) -> None:
+    """运行 Gherkin 特性文件（底层为 pytest-bdd） / run Gherkin features (pytest-bdd underneath)."""
+    import pytest
+    import pytest_bdd  # noqa: F401 - the plugin needs it: a missing [bdd] extra is reported before pytest starts
+
+    lang = lang_of(lang)
+    targets = list(features) or ["features"]
+    for target in targets:
+        if not Path(target).exists():
+            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
+    if not Path(policies_dir).exists():  # otherwise every scenario would fail (exit 1) instead of exit 2
+        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
+    args = [*targets, f"--policies={policies_dir}", f"--policydsl-lang={lang}", "-p", "no:cacheprovider",
+            "--rootdir", os.getcwd(), "-o", "python_files=__no_python_tests__.py", "-o", "testpaths=",
+            "-o", "disable_test_id_escaping_and_forfeit_all_rights_to_community_support=true"]
+    args += ["-q"] if quiet else ["-v"]
+    if keyword:
+        args += ["-k", keyword]
+    if coverage is not None:
+        args += [f"--policydsl-coverage={coverage:g}"]
+    code = pytest.main(args)
+    sys.exit({0: 0, 1: 1, 5: 1}.get(int(code), 2))
+
+
+COMMANDS = [test]
