@@ -4,8 +4,9 @@ Run with `.venv/bin/python benchmarks/scaling.py [--copies 1,4,16] [--repeat 1] 
 
 It builds books of 1×, 4× and 16× the rule book (policies/) in a temporary folder: copy k renames every
 name the book declares at the top level (policy ids, entities, enums, units, tables, rollouts, assumptions,
-notes, properties, overlaps) to `NAME_cK`, in the code and in the {placeholders} of its texts, so each
-book checks clean. For each size it measures, in one run:
+notes, properties, overlaps) to `NAME_cK`, in the code and in the {placeholders} of its texts, and adds
+` _cK` to the labels of its facts and values (as distinct concepts have distinct labels), so each book checks
+clean and its copies are distinct rules, not one concept declared 16 times. For each size it measures, in one run:
 
 - `load`   wall time of `policydsl.loader.load(folder)` in this process (parse, check, compile);
 - `check`  wall time of `policydsl check FOLDER` (a fresh process, as a user runs it);
@@ -38,7 +39,9 @@ CLI = [PYTHON, "-m", "policydsl.cli"] if not (Path(PYTHON).parent / "policydsl")
 
 _DECLARED = re.compile(r"^\s*(?:entity|enum|unit|table|rollout|assume|note|property|overlap|policy)\s+([A-Za-z_]\w*)", re.M)
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|(?<![.\w])(?<!fact )[A-Za-z_]\w*')
-_FACT_LINE = re.compile(r"^\s*fact .*$", re.M)  # facts share no label across copies (else P0213)
+# Facts and values share no label across copies: two facts with one label are P0213, and two policies' values
+# with one label and type are read as one concept, an implicit overlap per pair (a quadratic count by design).
+_FACT_LINE = re.compile(r"^\s*(?:fact|define) .*$", re.M)
 _LABEL = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)")
 
