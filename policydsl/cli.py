@@ -19,7 +19,7 @@ LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
                     help="输出语言 / output language (default: POLICYDSL_LANG or the locale)")
 
 
-NO_SUCH_PATH = {"zh": "文件或文件夹不存在", "en": "No such file or directory"}
+NO_SUCH_PATH = i18n.both("E.no_path")
 NOT_A_FOLDER = {"zh": "不是文件夹", "en": "not a directory"}
 
 

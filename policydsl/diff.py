@@ -54,7 +54,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "outcome.allow": ("允许", "allow"),
     "outcome.deny": ("拒绝", "deny"),
     "outcome.error": ("错误", "error"),
-    "E.no_path": ("文件或文件夹不存在", "No such file or directory"),
     "E.not_folder": ("不是文件夹", "not a directory"),
     "E.unreadable": ("无法读取 {path}：{reason}", "cannot read {path}: {reason}"),
     "E.sample_kind": ("样本文件 {path} 应为 .jsonl 或 .csv", "the sample {path} must be a .jsonl or .csv file"),
@@ -431,7 +430,7 @@ def _load(folder: str):
     from policydsl.loader import load
 
     if not Path(folder).exists():
-        raise DiffError("E.unreadable", path=folder, reason=both("E.no_path"))
+        raise DiffError("E.unreadable", path=folder, reason=i18n.both("E.no_path"))
     if not Path(folder).is_dir():
         raise DiffError("E.unreadable", path=folder, reason=both("E.not_folder"))
     return load(folder)

@@ -310,6 +310,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.no_policies": ("在 {path} 没有找到 .policy 文件", "no .policy files found in {path}"),
     "E.has_errors": ("政策有错误，先运行 `policydsl check`", "the policies have errors; run `policydsl check` first"),
     "E.unreadable": ("无法读取 {path}：{reason}", "cannot read {path}: {reason}"),
+    "E.no_path": ("文件或文件夹不存在", "No such file or directory"),  # the reason of E.unreadable for a missing path
     "E.not_open_arith": ("`{name}` 的取值为“暂不开放”，不能参与计算", "`{name}` is “not open” and cannot be computed with"),
     "E.not_stated": ("来源文件没有给出表 `{table}` 中 {key} 的取值", "the sources state no value for {key} in table `{table}`"),
     "E.stale": ("{path} 中的表格已过期：运行 `policydsl inventory --update {path}`", "the table in {path} is stale: run `policydsl inventory --update {path}`"),

@@ -66,7 +66,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "E.range": ("起始日期 {start} 晚于结束日期 {end}", "the start date {start} is after the end date {end}"),
     "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
     "E.population": ("模拟 ID 的数量至少为 1，而不是 {value}", "the population must be at least 1, not {value}"),
-    "E.no_path": ("文件或文件夹不存在", "No such file or directory"),
 }
 
 
@@ -411,7 +410,7 @@ def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: st
         raise SimulationError("E.range", start=start.isoformat(), end=end.isoformat())
     if not Path(policies_dir).exists():
         raise PolicyDslError("E.unreadable", path=policies_dir,
-                             reason={"zh": s("E.no_path", "zh"), "en": s("E.no_path", "en")})
+                             reason=i18n.both("E.no_path"))
     found = load(policies_dir).find(policy)
     sims = [simulate(decl, start, end, population=population, seed_prefix=seed_prefix)
             for decl in select_rollouts(found, rollout_name)]
