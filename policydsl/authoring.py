@@ -303,6 +303,21 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         + KIND + FANS + _licence_rule("account.fans >= 0"),
         _head(extra="  applies when account.kind == enterprise and account.fans > 0\n")
         + KIND + FANS + _licence_rule("account.fans >= 0")),
+    "P0119": _entry(
+        ("子句写了两次", "A clause written twice"),
+        ("一个声明里至多出现一次的子句写了两次：政策头部的 title / effective，规则的 when / effective / supersedes / "
+         "exception to / require（或 allow|deny|warn），define 取值的 when / from / until，property 的 effective / when / "
+         "expect，overlap 的 effective / when / agree / prevails（known conflict），表的 hit。",
+         "A clause that a declaration has at most once is written twice: a policy header's title / effective, a rule's "
+         "when / effective / supersedes / exception to / require (or allow|deny|warn), a define case's when / from / "
+         "until, a property's effective / when / expect, an overlap's effective / when / agree / prevails (known "
+         "conflict), a table's hit."),
+        ("只保留第一个会悄悄丢掉第二个：读者以为两个条件都在起作用，规则却只检查了一个；`fmt` 也会把它删掉。"
+         "把条件用 and / or 合成一个，或删去多余的一个。",
+         "Keeping only the first would silently drop the second: a reader believes both conditions apply while the "
+         "rule checks one, and `fmt` would delete it. Join the conditions with `and` / `or`, or remove the extra one."),
+        _head() + KIND + FANS + _licence_rule("account.kind == enterprise\n  when account.fans >= 1000"),
+        _head() + KIND + FANS + _licence_rule("account.kind == enterprise and account.fans >= 1000")),
     # ---- names
     "P0201": _entry(
         ("未定义的名称", "Undefined name"),

@@ -33,6 +33,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 
 _msg = i18n.register("fmt", MESSAGES)
+LOSSY = frozenset({"P0118", "P0119"})
+"""Syntax errors whose AST keeps only one of two clauses: formatting that AST would drop the other."""
 
 
 class FormatError(PolicyLoadError):
@@ -294,8 +296,9 @@ def format_text(text: str, path: str = "<text>") -> str:
     source = SourceFile(path=path, text=text)
     module, diags = parse(source)
     errors = [d for d in diags if d.severity == "error"]
-    if module is None:
-        raise FormatError(errors or diags)
+    lossy = [d for d in errors if d.code in LOSSY]
+    if module is None or lossy:
+        raise FormatError(lossy or errors or diags)
     toks = _tokens(text)
     printer = _Printer(source, toks)
     lines: list[_Line] = []

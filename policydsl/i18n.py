@@ -41,6 +41,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0117.hint": ("金额、百分比和数值都按精确十进制计算，最多 {limit} 位有效数字", "amounts, percentages and numbers are exact decimals of at most {limit} significant digits"),
     "P0118": ("一条政策只能有一个 `applies when`", "a policy has at most one `applies when`"),
     "P0118.hint": ("用 and / or 把条件合成一个", "combine the conditions into one with `and` / `or`"),
+    "P0119": ("`{decl}` 声明中的 `{clause}` 子句只能写一次", "a `{decl}` declaration has at most one `{clause}` clause"),
+    "P0119.hint": ("把两个子句合成一个（条件用 and / or 合并），或删去多余的一个；第二个不会被悄悄忽略",
+                   "merge the two into one (join conditions with `and` / `or`) or remove the extra one; the second is never silently ignored"),
+    "P0119.related": ("第一个在这里", "the first one is here"),
     # ---- names (P02xx)
     "P0201": ("未定义的名称 `{name}`", "undefined name `{name}`"),
     "P0201.hint": ("你是不是想写 `{suggestion}`？", "did you mean `{suggestion}`?"),

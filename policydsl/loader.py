@@ -38,11 +38,14 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def with_shared(files: list[Path]) -> list[Path]:
-    """A single file needs the shared declarations (enums, units) of the files beside it."""
+    """A single file needs the shared declarations (enums, units) of the files beside it. Each folder is
+    listed once and each file looked up in a set, so the cost grows with the number of files."""
     out = list(files)
-    for f in files:
-        for sibling in sorted(f.parent.glob("*.policy")) if f.parent.is_dir() else ():
-            if sibling not in out and _is_shared(sibling):
+    seen = set(files)
+    for folder in dict.fromkeys(f.parent for f in files):
+        for sibling in sorted(folder.glob("*.policy")) if folder.is_dir() else ():
+            if sibling not in seen and _is_shared(sibling):
+                seen.add(sibling)
                 out.append(sibling)
     return out
 

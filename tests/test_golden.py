@@ -107,7 +107,7 @@ def test_corpus_covers_every_diagnostic_family() -> None:
         "P0501", "P0502", "P0503", "P0504", "P0506", "P0507", "P0508",
         "P0601", "P0602", "P0603", "P0604", "P0605", "P0606",
         "P0701", "P0702", "P0703",
-        "P0115", "P0116", "P0117", "P0510", "P0707",
+        "P0115", "P0116", "P0117", "P0119", "P0510", "P0707",
     }
     assert wanted - codes == set()
     assert len(CASES) >= 28

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import decimal
+import functools
 import os
 import re
 from typing import Iterable
@@ -183,8 +184,7 @@ class Checker:
                      first=first.value, second=second.value)
         because = overlap.because
         if because is not None:
-            owners = [pid for pid, b in self.policies.items()
-                      if any(isinstance(a, ast.AssumeDecl) and a.name.value == because.value for a in b.items)]
+            owners = self._assume_owners.get(because.value, [])
             pair = [pid for pid in owners if pid in (first.value, second.value)]
             if owners and not pair:
                 self.err("P0809", because.span, name=overlap.name.value, assume=because.value, policy=owners[0],
@@ -759,38 +759,71 @@ class Checker:
                     for kind, target in (self.refs.get(id(n), ("", "")),) if kind == "book_define"}
                    for claim in self._overlap_claims.values()]
         values = [(pid, d) for pid, b in self.policies.items() if b.decl.title is not None for d in b.defines.values()]
-        for i, (first, a) in enumerate(values):
-            for second, b in values[i + 1:]:
-                if first == second or a.path == b.path or a.type != b.type or a.type.unit != b.type.unit:
-                    continue
-                if not any(_label_key(a.label, lang) == _label_key(b.label, lang) for lang in ("zh", "en")):
-                    continue
-                left, right = f"{first} {a.path}", f"{second} {b.path}"
-                if any({left, right} <= pair for pair in covered):
-                    continue
-                span = a.decl.path.span
-                name = ast.Name(value=f"{a.path} = {b.path}", span=span)
-                claim = ast.Binary(op="==", left=ast.Ref(path=a.path, span=span), right=ast.Ref(path=b.path, span=span),
-                                   span=span, op_span=span)
-                overlap = ast.OverlapDecl(name=name, label=a.label, policies=(
-                    ast.Name(value=first, span=span), ast.Name(value=second, span=span)), effective=None,
-                    premise=None, agree=claim, span=span)
-                prop = ast.PropertyDecl(name=name, label=a.label, effective=None, premise=None, claim=claim, span=span)
-                self._book_build(self.policies[first].file, prop)
-                self._overlap_pair = (first, second)
-                try:
-                    self._check_property(self.book, prop)  # type: ignore[arg-type]
-                finally:
-                    self._overlap_pair = ()
-                self.implicit[name.value] = overlap
-                self._overlap_claims[name.value] = prop
-                self.book_files[name.value] = self.policies[first].file
-                self.book_policies[name.value] = [first, second]
+        for i, j in _same_label_pairs([d.label for _, d in values]):
+            (first, a), (second, b) = values[i], values[j]
+            if first == second or a.path == b.path or a.type != b.type or a.type.unit != b.type.unit:
+                continue
+            left, right = f"{first} {a.path}", f"{second} {b.path}"
+            if any({left, right} <= pair for pair in covered):
+                continue
+            span = a.decl.path.span
+            name = ast.Name(value=f"{a.path} = {b.path}", span=span)
+            claim = ast.Binary(op="==", left=ast.Ref(path=a.path, span=span), right=ast.Ref(path=b.path, span=span),
+                               span=span, op_span=span)
+            overlap = ast.OverlapDecl(name=name, label=a.label, policies=(
+                ast.Name(value=first, span=span), ast.Name(value=second, span=span)), effective=None,
+                premise=None, agree=claim, span=span)
+            prop = ast.PropertyDecl(name=name, label=a.label, effective=None, premise=None, claim=claim, span=span)
+            self._book_build(self.policies[first].file, prop)
+            self._overlap_pair = (first, second)
+            try:
+                self._check_property(self.book, prop)  # type: ignore[arg-type]
+            finally:
+                self._overlap_pair = ()
+            self.implicit[name.value] = overlap
+            self._overlap_claims[name.value] = prop
+            self.book_files[name.value] = self.policies[first].file
+            self.book_policies[name.value] = [first, second]
+
+    # Indexes of the whole book, built once when first asked (after every policy is declared), so that a
+    # lookup per reference does not scan every policy or enum: checking grows with the book, not faster.
+    @functools.cached_property
+    def _assume_owners(self) -> dict[str, list[str]]:
+        """Assumption name → the policies that declare it, in book order."""
+        owners: dict[str, list[str]] = {}
+        for pid, build in self.policies.items():
+            for name in dict.fromkeys(a.name.value for a in build.items if isinstance(a, ast.AssumeDecl)):
+                owners.setdefault(name, []).append(pid)
+        return owners
+
+    @functools.cached_property
+    def _define_owners(self) -> dict[str, list[str]]:
+        """Value path → the policies (with a title) that compute it, in book order."""
+        owners: dict[str, list[str]] = {}
+        for pid, build in self.policies.items():
+            if build.decl.title is not None:
+                for name in build.defines:
+                    owners.setdefault(name, []).append(pid)
+        return owners
+
+    @functools.cached_property
+    def _enum_values(self) -> dict[str, frozenset[str]]:
+        """Enum id → the ids of its values."""
+        return {enum: frozenset(v.name.value for v in decl.values) for enum, decl in self.enums.items()}
+
+    @functools.cached_property
+    def _value_owners(self) -> dict[str, list[str]]:
+        """Enum value id → the enums that declare it, in book order."""
+        owners: dict[str, list[str]] = {}
+        for enum, decl in self.enums.items():
+            for name in dict.fromkeys(v.name.value for v in decl.values):
+                owners.setdefault(name, []).append(enum)
+        return owners
 
     def _book_define(self, name: str) -> str | None:
         """The policy whose value `name` a book property reads: the overlap's two policies first, then
         the one policy of the book that computes it (None when none does, or several do)."""
-        owners = [pid for pid, b in self.policies.items() if name in b.defines and b.decl.title is not None]
+        owners = self._define_owners.get(name, [])
         pair = [pid for pid in owners if pid in self._overlap_pair]
         if len(pair) == 1:
             return pair[0]
@@ -798,9 +831,8 @@ class Checker:
 
     def _enum_owner(self, name: str, expected: Type | None) -> str | None:
         if expected is not None and expected.kind in ("enum", "set") and expected.enum in self.enums:
-            values = {v.name.value for v in self.enums[expected.enum].values}
-            return expected.enum if name in values else None
-        owners = [e for e, decl in self.enums.items() if any(v.name.value == name for v in decl.values)]
+            return expected.enum if name in self._enum_values[expected.enum] else None
+        owners = self._value_owners.get(name, [])
         return owners[0] if len(owners) == 1 else None
 
     def _undefined(self, build, node, candidates=None, name: str | None = None) -> None:
@@ -977,6 +1009,7 @@ class Checker:
     # ================================================================ model
     def _model(self) -> Model:
         policies = {}
+        order = {path: i for i, path in enumerate(self.facts)}  # own inputs first, then the vocabulary's
         for pid, build in self.policies.items():
             if build.decl.title is None:
                 continue
@@ -985,7 +1018,6 @@ class Checker:
                                                if any(t.value == n for t in x.exception_to)),
                                               key=lambda x: -x.priority)))
                 for n, r in build.rules.items())
-            order = {path: i for i, path in enumerate(self.facts)}  # own inputs first, then the vocabulary's
             inputs = dict(sorted(build.inputs.items(),
                                  key=lambda kv: (kv[1].decl.entity is not None, order.get(kv[0], 0))))
             policies[pid] = Policy(
@@ -1014,6 +1046,16 @@ class Checker:
 
 def _label_key(text: ast.Text, lang: str) -> str:
     return " ".join(text.get(lang).casefold().split())
+
+
+def _same_label_pairs(labels: list[ast.Text]) -> list[tuple[int, int]]:
+    """The pairs (i, j), i < j, of labels equal in Chinese or in English, in the order of a nested loop over
+    `labels`; found through an index by label, so the cost grows with the pairs, not the square of the labels."""
+    by_key: dict[tuple[str, str], list[int]] = {}
+    for i, label in enumerate(labels):
+        for lang in ("zh", "en"):
+            by_key.setdefault((lang, _label_key(label, lang)), []).append(i)
+    return sorted({(i, j) for group in by_key.values() for n, i in enumerate(group) for j in group[n + 1:]})
 
 
 def _string_spans(span: Span) -> tuple[Span, Span]:

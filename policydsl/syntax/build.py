@@ -16,6 +16,8 @@ OPS = {"or_": "or", "and_": "and"}
 MAX_LITERAL_DIGITS = 34
 """A number written in a policy has at most 34 digits (as facts have at most 34 significant digits):
 every later stage then computes with it exactly."""
+CONCLUSION = "require … / allow|deny|warn …"
+"""How P0119 names a rule's conclusion: a rule has one, `require` or a bare outcome."""
 
 
 @v_args(meta=True)
@@ -57,22 +59,32 @@ class Builder(Transformer):
     def start(self, meta, items):
         return ast.Module(path=self.file.path, items=tuple(items), span=self.sp(meta))
 
+    def once(self, decl: str, clauses: list, kind: str, default=None):
+        """The value of the one `kind` clause among `clauses` (or `default`); every further one is P0119,
+        pointing back at the first: a clause written twice is never silently dropped."""
+        found = [c for c in clauses if isinstance(c, _Clause) and c.kind == kind]
+        for extra in found[1:]:
+            self.diagnostics.append(dg.make("P0119", extra.span, decl=decl, clause=extra.word,
+                                            related=[(found[0].span, "P0119.related")]))
+        return found[0].value if found else default
+
     def policy_decl(self, meta, children):
         ident, title, *clauses = children
         implements = tuple(n for c in clauses if isinstance(c, tuple) for n in c)
         sources = tuple(c for c in clauses if isinstance(c, ast.SourceRef))
-        effective = next((c for c in clauses if isinstance(c, ast.Effective)), None)
-        applies = [c.expr for c in clauses if isinstance(c, _Applies)]
+        applies = [c for c in clauses if isinstance(c, _Clause) and c.kind == "applies"]
         for extra in applies[1:]:  # one `applies when`: a second would silently narrow or be lost
-            self.diagnostics.append(dg.make("P0118", extra.span))
-        return ast.PolicyDecl(id=ident, title=title, implements=implements, sources=sources,
-                              effective=effective, span=self.sp(meta), applies=applies[0] if applies else None)
+            self.diagnostics.append(dg.make("P0118", extra.value.span, related=[(applies[0].span, "P0119.related")]))
+        self.once("policy", [title, *clauses], "title")
+        return ast.PolicyDecl(id=ident, title=title.value, implements=implements, sources=sources,
+                              effective=self.once("policy", clauses, "effective"), span=self.sp(meta),
+                              applies=applies[0].value if applies else None)
 
     def applies(self, meta, children):
-        return _Applies(children[0])
+        return _Clause("applies", children[0], self.sp(meta), "applies when")
 
     def title(self, meta, children):
-        return children[0]
+        return _Clause("title", children[0], self.sp(meta))
 
     def implements(self, meta, children):
         return tuple(self.name(t) for t in children)
@@ -84,7 +96,7 @@ class Builder(Transformer):
 
     def effective(self, meta, children):
         start, end = children
-        return ast.Effective(start=start, end=end, span=self.sp(meta))
+        return _Clause("effective", ast.Effective(start=start, end=end, span=self.sp(meta)), self.sp(meta))
 
     def eff_from(self, meta, children):
         return self.date(children[0])
@@ -149,28 +161,31 @@ class Builder(Transformer):
                               span=self.sp(meta))
 
     def define_case(self, meta, children):
-        expr, when, start, end = children
-        return ast.DefineCase(expr=expr, when=when, start=start, end=end, span=self.sp(meta))
+        expr, *clauses = children
+        return ast.DefineCase(expr=expr, when=self.once("define", clauses, "when"),
+                              start=self.once("define", clauses, "from"), end=self.once("define", clauses, "until"),
+                              span=self.sp(meta))
 
     def case_when(self, meta, children):
-        return children[0]
+        return _Clause("when", children[0], self.sp(meta))
 
-    case_from = eff_from
-    case_until = eff_until
+    def case_from(self, meta, children):
+        return _Clause("from", self.date(children[0]), self.sp(meta))
+
+    def case_until(self, meta, children):
+        return _Clause("until", self.date(children[0]), self.sp(meta))
 
     # ------------------------------------------------------------- rules
     def rule_decl(self, meta, children):
         name, label, *rest = children
-        body = next(c for c in rest if isinstance(c, ast.RuleBody))
-        exception = next((c for c in rest if isinstance(c, tuple) and c[0] == "exception"), None)
-        supersedes = next((c[1] for c in rest if isinstance(c, tuple) and c[0] == "supersedes"), None)
-        scope = next((c[1] for c in rest if isinstance(c, tuple) and c[0] == "scope"), None)
+        exception = self.once("rule", rest, "exception")
         return ast.RuleDecl(
             name=self.name(name), label=label,
-            effective=next((c for c in rest if isinstance(c, ast.Effective)), None),
-            exception_to=exception[1] if exception else (),
-            priority=exception[2] if exception else 0,
-            supersedes=supersedes, scope=scope, body=body,
+            effective=self.once("rule", rest, "effective"),
+            exception_to=exception[0] if exception else (),
+            priority=exception[1] if exception else 0,
+            supersedes=self.once("rule", rest, "supersedes"), scope=self.once("rule", rest, "when"),
+            body=self.once("rule", rest, "body"),
             sources=tuple(c for c in rest if isinstance(c, ast.SourceRef)),
             implements=tuple(n for c in rest if isinstance(c, tuple) and c and isinstance(c[0], ast.Name) for n in c),
             span=self.sp(meta), consequences=tuple(c for c in rest if isinstance(c, ast.Consequence)))
@@ -196,23 +211,23 @@ class Builder(Transformer):
     def exception(self, meta, children):
         targets = tuple(self.name(c) for c in children if isinstance(c, Token) and c.type == "NAME")
         priority = next((int(c) for c in children if isinstance(c, Token) and c.type == "INT"), 0)
-        return ("exception", targets, priority)
+        return _Clause("exception", (targets, priority), self.sp(meta), "exception to")
 
     def supersedes(self, meta, children):
-        return ("supersedes", self.name(children[0]))
+        return _Clause("supersedes", self.name(children[0]), self.sp(meta))
 
     def scope(self, meta, children):
-        return ("scope", children[0])
+        return _Clause("when", children[0], self.sp(meta))
 
     def require_body(self, meta, children):
         cond, outcome, code, message = children
-        return ast.RuleBody(kind="require", condition=cond, outcome=str(outcome), code=code, message=message,
-                            span=self.sp(meta))
+        return _Clause("body", ast.RuleBody(kind="require", condition=cond, outcome=str(outcome), code=code,
+                                            message=message, span=self.sp(meta)), self.sp(meta), CONCLUSION)
 
     def fire_body(self, meta, children):
         outcome, code, message = children
-        return ast.RuleBody(kind="fire", condition=None, outcome=str(outcome), code=code, message=message,
-                            span=self.sp(meta))
+        return _Clause("body", ast.RuleBody(kind="fire", condition=None, outcome=str(outcome), code=code,
+                                            message=message, span=self.sp(meta)), self.sp(meta), CONCLUSION)
 
     def code(self, meta, children):
         return self.name(children[0])
@@ -223,19 +238,19 @@ class Builder(Transformer):
         params = tuple(c for c in rest if isinstance(c, ast.Param))
         result = next(c for c in rest if isinstance(c, ast.TypeRef))
         label = next(c for c in rest if isinstance(c, ast.Text))
-        hit = next((c for c in rest if isinstance(c, tuple) and c and c[0] == "hit"), ("hit", "unique", None))
+        hit = self.once("table", rest, "hit", ("unique", None))
         body = rest[-1]
         rows = body[1] if body[0] == "range" else ()
         columns, matrix = (body[1], body[2]) if body[0] == "matrix" else ((), ())
-        return ast.TableDecl(name=self.name(name), params=params, result=result, label=label, hit=hit[1],
-                             aggregator=hit[2], rows=rows, columns=columns, matrix=matrix, span=self.sp(meta))
+        return ast.TableDecl(name=self.name(name), params=params, result=result, label=label, hit=hit[0],
+                             aggregator=hit[1], rows=rows, columns=columns, matrix=matrix, span=self.sp(meta))
 
     def param(self, meta, children):
         return ast.Param(name=self.name(children[0]), type=children[1], span=self.sp(meta))
 
     def hit(self, meta, children):
         policy, agg = children
-        return ("hit", str(policy), str(agg) if agg is not None else None)
+        return _Clause("hit", (str(policy), str(agg) if agg is not None else None), self.sp(meta))
 
     def range_rows(self, meta, children):
         return ("range", tuple(children))
@@ -317,25 +332,30 @@ class Builder(Transformer):
 
     # ------------------------------------------------------------- properties
     def property_decl(self, meta, children):
-        name, label, effective, scope, claim = children
-        return ast.PropertyDecl(name=self.name(name), label=label, effective=effective,
-                                premise=scope[1] if scope else None, claim=claim, span=self.sp(meta))
+        name, label, *clauses = children
+        return ast.PropertyDecl(name=self.name(name), label=label, effective=self.once("property", clauses, "effective"),
+                                premise=self.once("property", clauses, "when"),
+                                claim=self.once("property", clauses, "expect"), span=self.sp(meta))
+
+    def expect(self, meta, children):
+        return _Clause("expect", children[0], self.sp(meta))
 
     def overlap_decl(self, meta, children):
-        name, label, first, second, effective, scope, agree, resolution = children
-        kind, target, because = resolution if resolution else (None, None, None)
-        return ast.OverlapDecl(name=self.name(name), label=label, policies=(first, second), effective=effective,
-                               premise=scope[1] if scope else None, agree=agree, prevails=target,
-                               known=kind == "known", because=because, span=self.sp(meta))
+        name, label, first, second, *clauses = children
+        kind, target, because = self.once("overlap", clauses, "resolution", (None, None, None))
+        return ast.OverlapDecl(name=self.name(name), label=label, policies=(first, second),
+                               effective=self.once("overlap", clauses, "effective"),
+                               premise=self.once("overlap", clauses, "when"), agree=self.once("overlap", clauses, "agree"),
+                               prevails=target, known=kind == "known", because=because, span=self.sp(meta))
 
     def agree(self, meta, children):
-        return children[0]
+        return _Clause("agree", children[0], self.sp(meta))
 
     def prevails(self, meta, children):
-        return ("prevails", children[0], self.name(children[1]))
+        return _Clause("resolution", ("prevails", children[0], self.name(children[1])), self.sp(meta), "prevails")
 
     def known_conflict(self, meta, children):
-        return ("known", None, self.name(children[0]))
+        return _Clause("resolution", ("known", None, self.name(children[0])), self.sp(meta), "known conflict")
 
     def outcome_ref(self, meta, children):
         return ast.OutcomeRef(span=self.sp(meta))
@@ -436,8 +456,15 @@ class Builder(Transformer):
         return ast.Today(span=self.sp(meta))
 
 
-class _Applies:
-    """An `applies when` clause while its policy header is built."""
+@attrs.define
+class _Clause:
+    """A clause while its declaration is built: `kind` says which (at most one of each kind), `word` how the
+    diagnostic names it (the keyword, by default the kind)."""
 
-    def __init__(self, expr: ast.Expr) -> None:
-        self.expr = expr
+    kind: str
+    value: object
+    span: Span
+    word: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        self.word = self.word or self.kind

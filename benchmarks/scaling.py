@@ -1,0 +1,169 @@
+"""Benchmark: does the cost grow with the book, not faster?
+
+Run with `.venv/bin/python benchmarks/scaling.py [--copies 1,4,16] [--repeat 1] [--shell 5]`.
+
+It builds books of 1×, 4× and 16× the rule book (policies/) in a temporary folder: copy k renames every
+name the book declares at the top level (policy ids, entities, enums, units, tables, rollouts, assumptions,
+notes, properties, overlaps) to `NAME_cK`, in the code and in the {placeholders} of its texts, and adds
+` _cK` to the labels of its facts and values (as distinct concepts have distinct labels), so each book checks
+clean and its copies are distinct rules, not one concept declared 16 times. For each size it measures, in one run:
+
+- `load`   wall time of `policydsl.loader.load(folder)` in this process (parse, check, compile);
+- `check`  wall time of `policydsl check FOLDER` (a fresh process, as a user runs it);
+- `docs`   wall time of `policydsl docs` rendering the handbook (a fresh process, no features);
+- `memory` the memory a loaded book holds (tracemalloc: traced bytes after `load`, the PolicySet alive),
+
+then prints the ratios of the largest size to the one before it (target: at most 4.4 for 4× the book).
+With `--shell N` it also times, interleaved N times, `python -c pass`, `policydsl --help` and one
+`policydsl eval` on the real book, and prints each as a multiple of `python -c pass` (target: at most 5×).
+This is a script, not a test: timings are never asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+PYTHON = sys.executable
+CLI = [PYTHON, "-m", "policydsl.cli"] if not (Path(PYTHON).parent / "policydsl").exists() else [str(Path(PYTHON).parent / "policydsl")]
+
+_DECLARED = re.compile(r"^\s*(?:entity|enum|unit|table|rollout|assume|note|property|overlap|policy)\s+([A-Za-z_]\w*)", re.M)
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|(?<![.\w])(?<!fact )[A-Za-z_]\w*')
+# Facts and values share no label across copies: two facts with one label are P0213, and two policies' values
+# with one label and type are read as one concept, an implicit overlap per pair (a quadratic count by design).
+_FACT_LINE = re.compile(r"^\s*(?:fact|define) .*$", re.M)
+_LABEL = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)")
+
+
+# ------------------------------------------------------------------ building the books
+def declared_names(texts: list[str]) -> set[str]:
+    """The top-level names of the book (for a dotted policy id, its first part)."""
+    return {m.group(1) for text in texts for m in _DECLARED.finditer(text)}
+
+
+def renamed(text: str, names: set[str], suffix: str) -> str:
+    """`text` with every declared name (not after a dot) renamed to NAME+suffix; in strings, only placeholders."""
+    def token(m: re.Match) -> str:
+        word = m.group(0)
+        if word.startswith("#"):
+            return word
+        if word.startswith('"'):
+            return _PLACEHOLDER.sub(lambda p: "{" + p.group(1) + suffix if p.group(1) in names else p.group(0), word)
+        return word + suffix if word in names else word
+    return _FACT_LINE.sub(lambda m: _LABEL.sub(lambda s: s.group(0)[:-1] + suffix + '"', m.group(0)),
+                          _TOKEN.sub(token, text))
+
+
+def build_book(folder: Path, copies: int) -> Path:
+    """A book of `copies` renamed copies of policies/ (copy 0 keeps its names)."""
+    files = sorted(POLICIES.glob("*.policy"))
+    texts = {f.name: f.read_text(encoding="utf-8") for f in files}
+    names = declared_names(list(texts.values()))
+    book = folder / f"book_{copies}x"
+    book.mkdir()
+    for k in range(copies):
+        suffix = f"_c{k}" if k else ""
+        for name, text in texts.items():
+            (book / f"{Path(name).stem}{suffix}.policy").write_text(renamed(text, names, suffix) if k else text,
+                                                                    encoding="utf-8")
+    return book
+
+
+# ------------------------------------------------------------------ measuring
+def timed_run(args: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def measure_load(book: Path) -> tuple[float, float]:
+    """Wall seconds of `load`, and MiB the loaded book holds (tracemalloc, measured in a second load)."""
+    from policydsl.loader import load
+
+    gc.collect()
+    start = time.perf_counter()
+    policy_set = load(book)
+    elapsed = time.perf_counter() - start
+    del policy_set
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    policy_set = load(book)
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    del policy_set
+    return elapsed, held / 2**20
+
+
+def measure(book: Path, tmp: Path, repeat: int) -> dict[str, float]:
+    empty = tmp / "no_features"
+    empty.mkdir(exist_ok=True)
+    loads, mems, checks, docs = [], [], [], []
+    for _ in range(repeat):
+        seconds, mib = measure_load(book)
+        loads.append(seconds)
+        mems.append(mib)
+        checks.append(timed_run([*CLI, "check", str(book)]))
+        out = tmp / f"docs_{book.name}"
+        shutil.rmtree(out, ignore_errors=True)
+        docs.append(timed_run([*CLI, "docs", "--policies", str(book), "--features", str(empty), "--out", str(out),
+                               "--lang", "zh,en"]))
+    return {"load": min(loads), "check": min(checks), "docs": min(docs), "memory": min(mems)}
+
+
+def shell(times: int) -> dict[str, float]:
+    """`python -c pass`, `policydsl --help` and one `policydsl eval` on the real book, interleaved."""
+    facts = ROOT / "examples" / "merchant.json"
+    runs = {"python -c pass": [PYTHON, "-c", "pass"], "policydsl --help": [*CLI, "--help"],
+            "policydsl eval": [*CLI, "eval", "cart.opening", "--policies", str(POLICIES), "--facts", str(facts), "--ignore-unknown",
+                               "--at", "2024-06-01"]}
+    seen: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(times):
+        for name, args in runs.items():
+            seen[name].append(timed_run(args))
+    return {name: statistics.median(values) for name, values in seen.items()}
+
+
+# ------------------------------------------------------------------ reporting
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", default="1,4,16")
+    parser.add_argument("--repeat", type=int, default=1, help="best of N for each measurement")
+    parser.add_argument("--shell", type=int, default=5, help="interleaved shell runs (0: skip)")
+    opts = parser.parse_args()
+    sizes = [int(c) for c in opts.copies.split(",")]
+    with tempfile.TemporaryDirectory(prefix="policydsl-scaling-") as tmp_name:
+        tmp = Path(tmp_name)
+        results = {n: measure(build_book(tmp, n), tmp, opts.repeat) for n in sizes}
+    print(f"{'book':>6} {'load s':>8} {'check s':>8} {'docs s':>8} {'memory MiB':>11}")
+    for n, r in results.items():
+        print(f"{n:>5}× {r['load']:>8.2f} {r['check']:>8.2f} {r['docs']:>8.2f} {r['memory']:>11.1f}")
+    if len(sizes) >= 2:
+        big, small = sizes[-1], sizes[-2]
+        ratios = "  ".join(f"{k} {results[big][k] / results[small][k]:.2f}" for k in ("load", "check", "docs", "memory"))
+        print(f"{big}×/{small}× (target ≤ {1.1 * big / small:.1f}): {ratios}")
+    if opts.shell:
+        times = shell(opts.shell)
+        base = times["python -c pass"]
+        print(f"\n{'command':<18} {'median s':>9} {'× python -c pass':>17}")
+        for name, seconds in times.items():
+            print(f"{name:<18} {seconds:>9.3f} {seconds / base:>17.1f}")
+
+
+if __name__ == "__main__":
+    main()
