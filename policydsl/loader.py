@@ -86,15 +86,15 @@ def read_sources(files: Iterable[Path]) -> tuple[list[SourceFile], list[dg.Diagn
     return sources, diags
 
 
-def analyse(files: Iterable[Path], *, sources_dir: Path | None = None, deep: bool = False) -> Analysis:
-    """Stages: read → parse → check (names, types, analyses) → verify quotes (when a folder is given)
-    → the solver's analyses (`deep`: rules that never fire, exceptions that never act, allow meets deny)."""
+def analyse(files: Iterable[Path], *, sources_dir: Path | None = None) -> Analysis:
+    """Stages: read → parse → check (names, types, analyses) → verify quotes (when a folder is given).
+    The solver's analyses (`check --deep`) come after, from policydsl.verify.analyses.deepen."""
     sources, diags = read_sources(files)
-    return analyse_sources(sources, sources_dir=sources_dir, diagnostics=diags, deep=deep)
+    return analyse_sources(sources, sources_dir=sources_dir, diagnostics=diags)
 
 
 def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = None,
-                    diagnostics: Iterable[dg.Diagnostic] = (), deep: bool = False) -> Analysis:
+                    diagnostics: Iterable[dg.Diagnostic] = ()) -> Analysis:
     """The front end over texts already in memory (an editor buffer, a test snippet)."""
     diags = list(diagnostics)
     modules = []
@@ -108,14 +108,6 @@ def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = Non
     diags.extend(check_document_names(result.model))
     if sources_dir is not None:
         diags.extend(verify_quotes(result.model, sources_dir))
-    if deep and result.model is not None and not any(d.severity == "error" for d in diags):
-        from policydsl.verify.analyses import solver_analyses  # loads the solver only when asked
-
-        from policydsl.verify.conflicts import conflict_analyses
-
-        compiled = compile_model(result.model)
-        diags.extend(solver_analyses(result.model, compiled))
-        diags.extend(conflict_analyses(result.model, compiled))
     bag = dg.DiagnosticBag(diags)
     return Analysis(sources=sources, modules=modules, model=result.model, diagnostics=bag.sorted())
 

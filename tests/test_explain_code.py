@@ -29,7 +29,11 @@ def _codes_of(text: str, folder: Path | None, deep: bool = False, notes: bool = 
 
     sources = [*(SourceFile(path=name, text=body) for name, body in example_files(text)),
                SourceFile.read(POLICIES / "common.policy")]
-    analysis = analyse_sources(sources, sources_dir=folder, deep=deep)
+    analysis = analyse_sources(sources, sources_dir=folder)
+    if deep:
+        from policydsl.verify.analyses import deepen
+
+        analysis = deepen(analysis)
     found = [*analysis.diagnostics, *(model_notes(analysis.model) if notes else [])]
     return [d.code for d in found if d.is_problem or not problems]
 

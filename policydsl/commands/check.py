@@ -33,7 +33,11 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: 
 
     lang = lang_of(lang)
     files = _files(paths, sources_dir)
-    analysis = analyse(files, sources_dir=Path(sources_dir) if sources_dir else None, deep=deep)
+    analysis = analyse(files, sources_dir=Path(sources_dir) if sources_dir else None)
+    if deep:
+        from policydsl.verify.analyses import deepen
+
+        analysis = deepen(analysis)
     problems = [d for d in analysis.diagnostics if d.is_problem]
     errors = sum(d.severity == "error" for d in problems)
     notes = _notes(analysis, show_info, deep)

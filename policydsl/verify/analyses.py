@@ -13,16 +13,32 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
+import attrs
 import z3
 
 from policydsl import diagnostics as dg
+from policydsl.compile.compiler import compile_model
 from policydsl.errors import PolicyDslError
+from policydsl.loader import Analysis
 from policydsl.runtime.evaluate import evaluate
 from policydsl.semantics.model import Model, Policy
 from policydsl.verify.encode import Encoding, PolicyEncoder
 from policydsl.verify.engine import Budget, Witness, search
 
 ANALYSIS_SECONDS = 10.0
+
+
+def deepen(analysis: Analysis) -> Analysis:
+    """An analysis with the solver's analyses added (`check --deep`): rules that never fire, exceptions
+    that never act, allows that meet denies, and conflicts between documents. Nothing is added to a
+    book with errors: the solver reads only a checked model."""
+    from policydsl.verify.conflicts import conflict_analyses
+
+    if analysis.model is None or any(d.severity == "error" for d in analysis.diagnostics):
+        return analysis
+    compiled = compile_model(analysis.model)
+    found = [*solver_analyses(analysis.model, compiled), *conflict_analyses(analysis.model, compiled)]
+    return attrs.evolve(analysis, diagnostics=dg.DiagnosticBag([*analysis.diagnostics, *found]).sorted())
 
 
 def solver_analyses(model: Model, compiled: dict) -> list[dg.Diagnostic]:
