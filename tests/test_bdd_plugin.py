@@ -405,3 +405,17 @@ def test_full_features_reach_full_coverage(book):
     result = book.runpytest(*ARGS, "--policydsl-lang=en", "--policydsl-coverage=100")
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(["  ✓ demo.live (Live streaming opening): 6/6 = 100.0%", "coverage meets 100%"])
+
+
+def test_policydsl_test_runs_without_pytest_warnings() -> None:
+    """pytest-bdd is found, not imported, before pytest starts: imported early, pytest could not rewrite
+    its asserts and printed a PytestAssertRewriteWarning under every run."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    result = subprocess.run([sys.executable, "-m", "policydsl.cli", "test", "features/book.en.feature", "-q"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "warnings summary" not in result.stdout and "PytestAssertRewriteWarning" not in result.stdout

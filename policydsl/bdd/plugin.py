@@ -5,6 +5,7 @@ steps.py are registered as a plugin so every feature sees them.
 """
 from __future__ import annotations
 
+import importlib.util
 import re
 import types
 from pathlib import Path
@@ -15,13 +16,11 @@ from policydsl.bdd.coverage import COVERAGE
 from policydsl.errors import PolicyDslError
 from policydsl.loader import load
 
-try:
-    import pytest_bdd  # noqa: F401
-    HAVE_BDD = True
-except ImportError:
-    HAVE_BDD = False
+HAVE_BDD = importlib.util.find_spec("pytest_bdd") is not None
 """pytest-bdd (the [bdd] extra) is installed: without it this plugin, loaded by every pytest run through the
-`pytest11` entry point, adds its options and nothing else, so pytest keeps working for everyone."""
+`pytest11` entry point, adds its options and nothing else, so pytest keeps working for everyone. (Found, not
+imported: importing it here, before pytest registers it as a plugin, would keep pytest from rewriting its
+asserts and print a PytestAssertRewriteWarning in every run.)"""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,6 +1,7 @@
 """`policydsl test`: run Gherkin features through pytest-bdd (the [bdd] extra)."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -24,7 +25,11 @@ def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quie
          lang: str | None) -> None:
     """运行 Gherkin 特性文件（底层为 pytest-bdd） / run Gherkin features (pytest-bdd underneath)."""
     import pytest
-    import pytest_bdd  # noqa: F401 - the plugin needs it: a missing [bdd] extra is reported before pytest starts
+
+    # the plugin needs pytest-bdd: a missing [bdd] extra is reported before pytest starts. Found, not imported:
+    # imported before pytest registers it, its asserts could not be rewritten (a warning in every run).
+    if importlib.util.find_spec("pytest_bdd") is None:
+        raise ModuleNotFoundError("No module named 'pytest_bdd'", name="pytest_bdd")
 
     lang = lang_of(lang)
     targets = list(features) or ["features"]
