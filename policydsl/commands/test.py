@@ -40,7 +40,10 @@ def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quie
         raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
     args = [*targets, f"--policies={policies_dir}", f"--policydsl-lang={lang}", "-p", "no:cacheprovider",
             "--rootdir", os.getcwd(), "-o", "python_files=__no_python_tests__.py", "-o", "testpaths=",
-            "-o", "disable_test_id_escaping_and_forfeit_all_rights_to_community_support=true"]
+            "-o", "disable_test_id_escaping_and_forfeit_all_rights_to_community_support=true",
+            # this process imported policydsl before pytest could mark the plugin's package for assert
+            # rewriting; the steps raise their own bilingual errors, so there is nothing to rewrite
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     args += ["-q"] if quiet else ["-v"]
     if keyword:
         args += ["-k", keyword]
