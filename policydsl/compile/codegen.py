@@ -309,21 +309,7 @@ class Generator:
         return out + [py.If(test=test, body=fired, orelse=other)]
 
     def rule_reads(self, decl: ast.RuleDecl) -> set[str]:
-        """Every input the rule's scope and condition may read, through values and rollouts."""
-        out: set[str] = set()
-        seen: set[str] = set()
-        todo = [e for e in (decl.scope, decl.body.condition) if e is not None]
-        while todo:
-            for node in ast.walk(todo.pop()):
-                if isinstance(node, ast.Covered):
-                    out.add(self.policy.rollouts[node.rollout.value].key.value)
-                kind, target = self.model.refs.get(id(node), ("", "")) if isinstance(node, ast.Ref) else ("", "")
-                if kind == "input":
-                    out.add(target)
-                elif kind == "define" and target not in seen:
-                    seen.add(target)
-                    todo += [e for c in self.policy.defines[target].decl.cases for e in (c.expr, c.when) if e]
-        return out
+        return set(input_reads(self.model, self.policy, decl.scope, decl.body.condition))
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr) -> py.expr:
@@ -485,6 +471,24 @@ class Generator:
         key_code = self.input_read(decl.key.value)
         phases = py.Subscript(value=name("P"), slice=py.Constant(value=len(self.phases) - 1), ctx=py.Load())
         return call("covered", name("H"), py.Constant(value=decl.name.value), phases, key_code, name("at"))
+
+
+def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozenset[str]:
+    """Every input the expressions may read, through values and rollouts."""
+    out: set[str] = set()
+    seen: set[str] = set()
+    todo = [e for e in exprs if e is not None]
+    while todo:
+        for node in ast.walk(todo.pop()):
+            if isinstance(node, ast.Covered):
+                out.add(policy.rollouts[node.rollout.value].key.value)
+            kind, target = model.refs.get(id(node), ("", "")) if isinstance(node, ast.Ref) else ("", "")
+            if kind == "input":
+                out.add(target)
+            elif kind == "define" and target not in seen:
+                seen.add(target)
+                todo += [e for c in policy.defines[target].decl.cases for e in (c.expr, c.when) if e]
+    return frozenset(out)
 
 
 def effective(decl: Any) -> tuple[Any, Any]:

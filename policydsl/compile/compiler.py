@@ -6,7 +6,7 @@ import marshal
 from typing import Any
 
 from policydsl.compile import cache
-from policydsl.compile.codegen import Generator, effective, rule_placeholders
+from policydsl.compile.codegen import Generator, effective, input_reads, rule_placeholders
 from policydsl.runtime import exact, rollout as ro
 from policydsl.runtime.facts import InputSpec
 from policydsl.runtime.program import (NOT_STATED, RUNTIME, CompiledPolicy, CompiledProperty, Decide, DefineInfo,
@@ -59,8 +59,11 @@ def policy_spec(model: Model, p: Policy) -> dict[str, Any]:
         "inputs": {path: (i.type.kind, i.label.as_dict(), {v.name.value: v.label.as_dict()
                                                           for v in model.enums[i.type.enum].values}
                           if i.type.enum is not None else None) for path, i in p.inputs.items()},
-        "defines": {path: (d.type.kind, d.label.as_dict()) for path, d in p.defines.items()},
-        "rules": tuple({**rule_spec(p, r.decl), "exceptions": r.exceptions} for r in p.rules),
+        "defines": {path: (d.type.kind, d.label.as_dict(),
+                           input_reads(model, p, *[e for c in d.decl.cases for e in (c.expr, c.when)]))
+                    for path, d in p.defines.items()},
+        "rules": tuple({**rule_spec(p, r.decl), "exceptions": r.exceptions,
+                        "reads": input_reads(model, p, r.decl.scope, r.decl.body.condition)} for r in p.rules),
         "enum_labels": {n: {v.name.value: v.label.as_dict() for v in model.enums[n].values} for n in sorted(used)},
         "value_enums": {**{k: i.type.enum for k, i in p.inputs.items() if i.type.enum},
                         **{k: d.type.enum for k, d in p.defines.items() if d.type.enum}},
@@ -141,7 +144,8 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
           phases: tuple[Any, ...]) -> CompiledPolicy:
     inputs = {path: InputSpec(path=path, kind=kind, label=label, enum_values=values)
               for path, (kind, label, values) in spec["inputs"].items()}
-    defines = {path: DefineInfo(path=path, kind=kind, label=label) for path, (kind, label) in spec["defines"].items()}
+    defines = {path: DefineInfo(path=path, kind=kind, label=label, reads=reads)
+               for path, (kind, label, reads) in spec["defines"].items()}
     rules = tuple(RuleInfo(**r) for r in spec["rules"])
     kinds = {**{k: i.kind for k, i in inputs.items()}, **{k: d.kind for k, d in defines.items()}}
     labels, enums = spec["enum_labels"], spec["value_enums"]

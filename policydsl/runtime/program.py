@@ -69,6 +69,7 @@ class RuleInfo:
     exception_to: tuple[str, ...]
     placeholders: tuple[str, ...]  # the paths its message shows, in order of first mention
     placeholder_defines: tuple[str, ...]  # those that are values: a firing needs them
+    reads: frozenset[str]  # every input its scope and condition may read, through values and rollouts
     consequences: tuple[tuple[str, str | None, Mapping[str, str]], ...] = ()  # (kind, period, text)
 
     def in_force(self, at: dt.date) -> bool:
@@ -80,6 +81,7 @@ class DefineInfo:
     path: str
     kind: str
     label: Mapping[str, str]
+    reads: frozenset[str]  # every input its cases may read, through other values and rollouts
 
 
 @attrs.frozen(kw_only=True)
