@@ -172,6 +172,8 @@ class Generator:
     def decide(self, kleene: bool) -> list[py.stmt]:
         self.kleene = kleene
         body = self.values() + [assign("MS", py.Dict(keys=[], values=[])), assign("FIRED", py.List(elts=[], ctx=py.Load()))]
+        if not kleene and not self.traced and {r.decl.body.outcome for r in self.policy.rules} - {"deny"}:
+            body.append(assign("OTHER", py.Constant(value=False)))
         statuses = self.traced or any(r.exceptions or r.decl.exception_to for r in self.policy.rules)
         if statuses:
             body += self.statuses()
@@ -179,9 +181,32 @@ class Generator:
             for index, rule in enumerate(self.policy.rules):
                 body.append(self.direct(index, rule.decl))
         trace = call("tuple", name("TR")) if self.traced else tup([])
-        finish = call(attr("D", "finish"), name("at"), name("FIRED"),
-                      tup([name(d) for d in self.defines.values()]), name("MS"), trace, name("H"))
-        return body + [py.Return(value=finish)]
+        finish = py.Return(value=call(attr("D", "finish"), name("at"), name("FIRED"),
+                                      tup([name(d) for d in self.defines.values()]), name("MS"), trace, name("H")))
+        if kleene or self.traced:
+            return body + [finish]
+        return body + [self.quick_finish(), finish]
+
+    def quick_finish(self) -> py.stmt:
+        """The untraced common case built inline: no fact missing, every value computed, only deny
+        rules fired (or none); anything else goes through `D.finish`."""
+        tests: list[py.expr] = [py.UnaryOp(op=py.Not(), operand=name("MS"))]
+        tests += [py.Compare(left=call("type", name(d)), ops=[py.IsNot()], comparators=[name("Fail")])
+                  for d in self.defines.values()]
+        outcomes = {r.decl.body.outcome for r in self.policy.rules}
+        if outcomes - {"deny"}:  # a warn or allow rule fired: D.finish sorts the reasons
+            tests.append(py.UnaryOp(op=py.Not(), operand=name("OTHER")))
+        values = py.Dict(keys=[py.Constant(value=p) for p in self.defines], values=[name(d) for d in self.defines.values()])
+        fields = {"policy": py.Constant(value=self.policy.id), "at": name("at"),
+                  "outcome": py.IfExp(test=name("FIRED"), body=py.Constant(value="deny"), orelse=py.Constant(value="allow")),
+                  "values": values, "value_kinds": attr("D", "kinds"),
+                  "reasons": call("tuple", name("FIRED")),
+                  "warnings": tup([]), "trace": tup([]), "coverage": name("NO_COVERAGE")}
+        new = [assign("DEC", call("NEW", name("Decision"))),
+               py.Expr(value=call("SET", name("DEC"), py.Constant(value="__dict__"),
+                                  py.Dict(keys=[py.Constant(value=k) for k in fields], values=list(fields.values())))),
+               py.Return(value=name("DEC"))]
+        return py.If(test=and_(*tests), body=new, orelse=[])
 
     def in_force(self, start: Any, end: Any) -> py.expr | None:
         tests = ([py.Compare(left=self.const(start), ops=[py.LtE()], comparators=[name("at")])] if start else []) + \
@@ -225,12 +250,14 @@ class Generator:
         return order
 
     def fire(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
-        """Append (index, reason) to FIRED; a consequence lacking facts notes them instead."""
+        """Append the rule's reason to FIRED; a consequence lacking facts notes them instead."""
         reason = self.reason(index, decl)
-        stmt = py.Expr(value=call(attr("FIRED", "append"), tup([py.Constant(value=index), reason])))
+        stmts: list[py.stmt] = [py.Expr(value=call(attr("FIRED", "append"), reason))]
+        if not self.kleene and not self.traced and decl.body.outcome != "deny":
+            stmts.append(assign("OTHER", py.Constant(value=True)))
         if not decl.consequences:
-            return [stmt]
-        return [try_([stmt], "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))])]
+            return stmts
+        return [try_(stmts, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))])]
 
     def reason(self, index: int, decl: ast.RuleDecl) -> py.expr:
         info = rule_placeholders(self.policy, decl)

@@ -15,7 +15,7 @@ from policydsl.runtime import calendar as cal
 from policydsl.runtime import exact
 from policydsl.runtime import rollout as ro
 from policydsl.runtime import values as rv
-from policydsl.runtime.decision import Consequence, LazyText, Reason, TraceEvent, make_decision, make_reason
+from policydsl.runtime.decision import Consequence, Decision, LazyText, Reason, TraceEvent, make_decision, make_reason
 from policydsl.runtime.facts import CONVERTERS, InputSpec, prepare
 from policydsl.runtime.values import NOT_OPEN
 
@@ -346,9 +346,12 @@ class Decide:
         if static is not None:
             return static
         rule = self.rules[index]
+        if not conseq:  # the message is filled when read: most callers look only at the outcome
+            message = LazyText.of(lambda lang: self.fill(rule.message[lang], dict(zip(rule.placeholders, shown)), lang))
+            return make_reason(rule.name, rule.code, rule.outcome, message, rule.source)
         shown_map = dict(zip(rule.placeholders, shown))
         message = LazyText.of(lambda lang: self.fill(rule.message[lang], shown_map, lang))
-        out = self.consequences(rule, at, shown_map, conseq) if conseq else ()
+        out = self.consequences(rule, at, shown_map, conseq)
         return make_reason(rule.name, rule.code, rule.outcome, message, rule.source, out)
 
     def consequences(self, rule: RuleInfo, at: dt.date, shown: dict[str, Any],
@@ -384,7 +387,7 @@ class Decide:
                     out.append(rv.display(self.kinds[path], value, lang, self.labeler(path)))
         return "".join(out)
 
-    def finish(self, at: dt.date, fired: list[tuple[int, Reason]], values: tuple[Any, ...],
+    def finish(self, at: dt.date, fired: list[Reason], values: tuple[Any, ...],
                missing: dict[str, None] | None, trace: tuple[TraceEvent, ...], hits: set[str] | None) -> Any:
         """The decision from the fired rules' reasons and the values; the error naming every missing fact."""
         out, unresolved = {}, None
@@ -400,8 +403,8 @@ class Decide:
             else:
                 raise value.exc
         reasons, warnings, allows = [], [], []
-        for index, reason in fired:
-            outcome = self.rules[index].outcome
+        for reason in fired:
+            outcome = reason.outcome
             (reasons if outcome == "deny" else warnings if outcome == "warn" else allows).append(reason)
         if unresolved:
             missing = {} if missing is None else missing
@@ -448,4 +451,5 @@ RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail":
            "aggregate": aggregate, "divide": divide, "shift": shift, "days": days, "covered": covered,
            "book_value": book_value, "fires": fires, "convert": convert, "note": note, "M": MISSING,
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
-           "next_half_month": cal.next_half_month, "month_end": cal.month_end}
+           "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,
+           "Decision": Decision, "NEW": object.__new__, "SET": object.__setattr__}
