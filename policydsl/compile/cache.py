@@ -11,6 +11,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from policydsl.compile import codegen
+from policydsl.runtime import program
+
 
 FORMAT = "1"
 
@@ -23,17 +26,24 @@ def folder() -> Path | None:
 
 
 def _version() -> str:
-    """The policydsl version and the generator's own source (an edited generator is a new version)."""
+    """The policydsl version and the source of the generator and of the runtime its code calls, as
+    imported (an edited generator or runtime is a new version; a process that imported the old one
+    keeps its own key, so it never stores old code under the new key)."""
     try:
         version = metadata.version("policydsl")
     except metadata.PackageNotFoundError:
         version = "unknown"
-    generator = Path(__file__).with_name("codegen.py").read_bytes()
-    return f"{version} {hashlib.sha256(generator).hexdigest()}"
+    digest = hashlib.sha256()
+    for module in (codegen, program):
+        digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
+    return f"{version} {digest.hexdigest()}"
+
+
+VERSION = _version()
 
 
 def key(spec: dict[str, Any]) -> str:
-    digest = hashlib.sha256(f"{FORMAT} {_version()}\n".encode())
+    digest = hashlib.sha256(f"{FORMAT} {VERSION}\n".encode())
     digest.update(canonical(spec).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
