@@ -11,6 +11,7 @@ Kleene's logic over missing facts (runtime/program.py).
 from __future__ import annotations
 
 import ast as py
+import datetime as dt
 from typing import Any
 
 from policydsl.errors import InternalError
@@ -18,6 +19,8 @@ from policydsl.runtime.program import PLACEHOLDER
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
+MAX_RUNS = 8
+NEVER = py.Constant(value=False)  # a date test false on every day of the run being generated
 FAST_KINDS = {"bool": "bool", "count": "int", "text": "str", "enum": "str"}
 COMPARE = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
 ARITH = {"+": py.Add, "-": py.Sub, "*": py.Mult}
@@ -86,6 +89,9 @@ class Generator:
         self.vars: dict[str, str] = {}
         self.kleene = False
         self.traced = False
+        self.day: dt.date | None = None  # the first day of the run of days being generated for
+        self.sure: set[str] = set()  # the define locals that hold a value (never a Fail) in this run
+        self.no_ms = False
 
     # ------------------------------------------------------------ constants
     def const(self, value: Any) -> py.expr:
@@ -170,45 +176,84 @@ class Generator:
 
     # ------------------------------------------------------------ the decision
     def decide(self, kleene: bool) -> list[py.stmt]:
+        """The decision's statements. The untraced fast variant is specialised per run of days on which
+        the same rules and value cases are in force (at most MAX_RUNS runs): within a run no rule's or
+        case's dates are tested, and a rule not in force leaves no code."""
         self.kleene = kleene
-        body = self.values() + [assign("MS", py.Dict(keys=[], values=[])), assign("FIRED", py.List(elts=[], ctx=py.Load()))]
+        bounds = self.run_bounds()
+        if kleene or self.traced or not bounds or len(bounds) >= MAX_RUNS:
+            return self.decide_body()
+        chain = self.decide_run(bounds[-1])
+        for k in range(len(bounds) - 1, -1, -1):
+            test = py.Compare(left=name("at"), ops=[py.Lt()], comparators=[self.const(bounds[k])])
+            chain = [py.If(test=test, body=self.decide_run(bounds[k - 1] if k else dt.date.min), orelse=chain)]
+        return chain
+
+    def run_bounds(self) -> list[dt.date]:
+        """The days on which some rule or value case comes into force or the day after one lapses."""
+        periods = [effective(r.decl) for r in self.policy.rules] + [
+            (c.start, c.end) for d in self.policy.defines.values() for c in d.decl.cases]
+        return sorted({start for start, _ in periods if start is not None}
+                      | {end + dt.timedelta(days=1) for _, end in periods if end is not None and end < dt.date.max})
+
+    def decide_run(self, day: dt.date) -> list[py.stmt]:
+        self.day = day
+        try:
+            return self.decide_body()
+        finally:
+            self.day = None
+
+    def decide_body(self) -> list[py.stmt]:
+        kleene = self.kleene
+        statuses = self.traced or any(r.exceptions or r.decl.exception_to for r in self.policy.rules)
+        # MS collects missing facts: untraced with no exceptions and no consequences, nothing can note one
+        self.no_ms = not kleene and not statuses and not any(r.decl.consequences for r in self.policy.rules)
+        body = self.values() + ([] if self.no_ms else [assign("MS", py.Dict(keys=[], values=[]))]) + \
+            [assign("FIRED", py.List(elts=[], ctx=py.Load()))]
         if not kleene and not self.traced and {r.decl.body.outcome for r in self.policy.rules} - {"deny"}:
             body.append(assign("OTHER", py.Constant(value=False)))
-        statuses = self.traced or any(r.exceptions or r.decl.exception_to for r in self.policy.rules)
         if statuses:
             body += self.statuses()
         else:
             for index, rule in enumerate(self.policy.rules):
-                body.append(self.direct(index, rule.decl))
+                stmt = self.direct(index, rule.decl)
+                if stmt is not None:
+                    body.append(stmt)
         trace = call("tuple", name("TR")) if self.traced else tup([])
         finish = py.Return(value=call(attr("D", "finish"), name("at"), name("FIRED"),
-                                      tup([name(d) for d in self.defines.values()]), name("MS"), trace, name("H")))
+                                      tup([name(d) for d in self.defines.values()]),
+                                      py.Constant(value=None) if self.no_ms else name("MS"), trace, name("H")))
         if kleene or self.traced:
             return body + [finish]
-        return body + [self.quick_finish(), finish]
+        quick = self.quick_finish()
+        return body + quick + ([finish] if isinstance(quick[0], py.If) else [])
 
-    def quick_finish(self) -> py.stmt:
+    def quick_finish(self) -> list[py.stmt]:
         """The untraced common case built inline: no fact missing, every value computed, only deny
         rules fired (or none); anything else goes through `D.finish`."""
-        tests: list[py.expr] = [py.UnaryOp(op=py.Not(), operand=name("MS"))]
+        tests: list[py.expr] = [] if self.no_ms else [py.UnaryOp(op=py.Not(), operand=name("MS"))]
         tests += [py.Compare(left=call("type", name(d)), ops=[py.IsNot()], comparators=[name("Fail")])
-                  for d in self.defines.values()]
+                  for d in self.defines.values() if d not in self.sure]
         outcomes = {r.decl.body.outcome for r in self.policy.rules}
         if outcomes - {"deny"}:  # a warn or allow rule fired: D.finish sorts the reasons
             tests.append(py.UnaryOp(op=py.Not(), operand=name("OTHER")))
         values = py.Dict(keys=[py.Constant(value=p) for p in self.defines], values=[name(d) for d in self.defines.values()])
         fields = {"policy": py.Constant(value=self.policy.id), "at": name("at"),
                   "outcome": py.IfExp(test=name("FIRED"), body=py.Constant(value="deny"), orelse=py.Constant(value="allow")),
-                  "values": values, "value_kinds": attr("D", "kinds"),
+                  "values": values, "value_kinds": name("KINDS"),
                   "reasons": call("tuple", name("FIRED")),
                   "warnings": tup([]), "trace": tup([]), "coverage": name("NO_COVERAGE")}
         new = [assign("DEC", call("NEW", name("Decision"))),
                py.Expr(value=call("SET", name("DEC"), py.Constant(value="__dict__"),
                                   py.Dict(keys=[py.Constant(value=k) for k in fields], values=list(fields.values())))),
                py.Return(value=name("DEC"))]
-        return py.If(test=and_(*tests), body=new, orelse=[])
+        return [py.If(test=and_(*tests), body=new, orelse=[])] if tests else new
 
     def in_force(self, start: Any, end: Any) -> py.expr | None:
+        """The test that `at` is in [start, end]: None when always true (or true all the run), NEVER
+        when false all the run."""
+        if self.day is not None:
+            return None if (start is None or start <= self.day) and (end is None or self.day <= end) else NEVER
         tests = ([py.Compare(left=self.const(start), ops=[py.LtE()], comparators=[name("at")])] if start else []) + \
                 ([py.Compare(left=name("at"), ops=[py.LtE()], comparators=[self.const(end)])] if end else [])
         return and_(*tests) if tests else None
@@ -216,11 +261,20 @@ class Generator:
     def values(self) -> list[py.stmt]:
         """Every define, in dependency order, to a local: its value, or a Fail that raises when read."""
         out: list[py.stmt] = []
+        self.sure = set()
         for path in self.define_order():
             local, cases = self.defines[path], self.policy.defines[path].decl.cases
+            if self.day is not None:  # in a run, a literal in force on every day of it cannot fail
+                first = next((c for c in cases if self.in_force(c.start, c.end) is not NEVER), None)
+                if first is not None and first.when is None and isinstance(first.expr, ast.Literal):
+                    out.append(assign(local, self.expr(first.expr)))
+                    self.sure.add(local)
+                    continue
             chain: list[py.stmt] = [assign(local, call("Fail", py.Constant(value=None), py.Constant(value=path)))]
             for index in range(len(cases), 0, -1):
                 case = cases[index - 1]
+                if self.in_force(case.start, case.end) is NEVER:
+                    continue
                 tests = [t for t in (self.in_force(case.start, case.end),
                                      self.guarded(case.when) if case.when is not None else None) if t is not None]
                 then = [assign(local, self.expr(case.expr))]
@@ -262,7 +316,7 @@ class Generator:
     def reason(self, index: int, decl: ast.RuleDecl) -> py.expr:
         info = rule_placeholders(self.policy, decl)
         if not info and not decl.consequences:
-            return py.Subscript(value=attr("D", "static"), slice=py.Constant(value=index), ctx=py.Load())
+            return py.Subscript(value=name("S"), slice=py.Constant(value=index), ctx=py.Load())
         shown = [name(self.inputs[p]) if p in self.inputs else name(self.defines[p]) if p in self.defines
                  else py.Constant(value=None) for p in info]
         conseq: py.expr = py.Constant(value=None)
@@ -272,7 +326,7 @@ class Generator:
                           for c in decl.consequences])
         return call(attr("D", "reason"), py.Constant(value=index), name("at"), tup(shown), conseq)
 
-    def direct(self, index: int, decl: ast.RuleDecl) -> py.stmt:
+    def direct(self, index: int, decl: ast.RuleDecl) -> py.stmt | None:
         """A rule without exceptions, untraced: fire when in force, in scope and (require) not satisfied."""
         tests = [self.guarded(decl.scope)] if decl.scope is not None else []
         if decl.body.kind == "require":
@@ -282,6 +336,8 @@ class Generator:
         if self.kleene:
             stmt = [try_(stmt, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))])]
         force = self.in_force(*effective(decl))
+        if force is NEVER:
+            return None
         return py.If(test=force, body=stmt, orelse=[]) if force is not None else stmt[0]
 
     def statuses(self) -> list[py.stmt]:
@@ -309,6 +365,8 @@ class Generator:
         if decl.body.kind == "require":
             chain = [py.If(test=self.guarded(decl.body.condition), body=set_("satisfied"), orelse=chain)]
         for name_, exc in reversed(exceptions):
+            if self.in_force(*effective(exc)) is NEVER:
+                continue
             applies = [t for t in (self.in_force(*effective(exc)),
                                    self.guarded(exc.scope) if exc.scope is not None else None) if t is not None]
             chain = [py.If(test=and_(*applies), body=set_("overridden", name_), orelse=chain)] if applies else \
@@ -319,6 +377,8 @@ class Generator:
         chain = [try_(chain, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))] + set_("missing"))]
         force = self.in_force(*effective(decl))
         head = [assign(b, py.Constant(value=None))] + set_("not_in_force")
+        if force is NEVER:
+            return head
         return head + ([py.If(test=force, body=chain, orelse=[])] if force is not None else chain)
 
     def record(self, i: int, decl: ast.RuleDecl) -> list[py.stmt]:
@@ -398,6 +458,8 @@ class Generator:
             return self.input_read(target)
         if kind == "define":
             local = self.defines[target]
+            if local in self.sure:
+                return name(local)
             return py.IfExp(test=py.Compare(left=call("type", name(local)), ops=[py.IsNot()], comparators=[name("Fail")]),
                             body=name(local), orelse=call(attr(local, "read"), name("at")))
         if kind == "var":
