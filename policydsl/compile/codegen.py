@@ -181,7 +181,7 @@ class Generator:
         case's dates are tested, and a rule not in force leaves no code."""
         self.kleene = kleene
         bounds = self.run_bounds()
-        if kleene or self.traced or not bounds or len(bounds) >= MAX_RUNS:
+        if kleene or not bounds or len(bounds) >= MAX_RUNS:
             return self.decide_body()
         chain = self.decide_run(bounds[-1])
         for k in range(len(bounds) - 1, -1, -1):
@@ -268,6 +268,8 @@ class Generator:
                 first = next((c for c in cases if self.in_force(c.start, c.end) is not NEVER), None)
                 if first is not None and first.when is None and isinstance(first.expr, ast.Literal):
                     out.append(assign(local, self.expr(first.expr)))
+                    if self.traced and len(cases) > 1:
+                        out.append(self.hit(f"case:{path}:{cases.index(first) + 1}"))
                     self.sure.add(local)
                     continue
             chain: list[py.stmt] = [assign(local, call("Fail", py.Constant(value=None), py.Constant(value=path)))]
@@ -385,9 +387,21 @@ class Generator:
         s, rule = name(f"s{i}"), decl.name.value
         out: list[py.stmt] = []
         if self.traced:
-            reads = tup([tup([py.Constant(value=p), name(self.inputs[p])]) for p in sorted(self.rule_reads(decl))])
-            out.append(py.Expr(value=call(attr("TR", "append"), call(attr("D", "event"), py.Constant(value=i), s,
-                                                                    reads, name(f"b{i}")))))
+            paths = sorted(self.rule_reads(decl))
+            if self.kleene:  # a fact not given is left out of the reads
+                reads = tup([tup([py.Constant(value=p), name(self.inputs[p])]) for p in paths])
+                out.append(py.Expr(value=call(attr("TR", "append"), call(attr("D", "event"), py.Constant(value=i), s,
+                                                                        reads, name(f"b{i}")))))
+            else:  # every fact given: the event built inline
+                fields = {"rule": py.Constant(value=rule), "status": s,
+                          "reads": py.Dict(keys=[py.Constant(value=p) for p in paths],
+                                           values=[name(self.inputs[p]) for p in paths]),
+                          "detail": name(f"b{i}")}
+                out += [assign("EV", call("NEW", name("TraceEvent"))),
+                        py.Expr(value=call("SET", name("EV"), py.Constant(value="__dict__"),
+                                           py.Dict(keys=[py.Constant(value=k) for k in fields],
+                                                   values=list(fields.values())))),
+                        py.Expr(value=call(attr("TR", "append"), name("EV")))]
         fired = ([self.hit(f"rule:{rule}:fired")] if self.traced else []) + self.fire(i, decl)
         passed = [self.hit(f"rule:{rule}:passed")] if self.traced else []
         test = py.Compare(left=s, ops=[py.Eq()], comparators=[py.Constant(value="fired")])

@@ -347,8 +347,13 @@ class Decide:
             return static
         rule = self.rules[index]
         if not conseq:  # the message is filled when read: most callers look only at the outcome
-            message = LazyText.of(lambda lang: self.fill(rule.message[lang], dict(zip(rule.placeholders, shown)), lang))
-            return make_reason(rule.name, rule.code, rule.outcome, message, rule.source)
+            message = _new(LazyText)  # LazyText.of and make_reason inline: one call per firing, not three
+            message._render = lambda lang: self.fill(rule.message[lang], dict(zip(rule.placeholders, shown)), lang)
+            message._cache = {}
+            reason = _new(Reason)
+            _set(reason, "__dict__", {"rule": rule.name, "code": rule.code, "outcome": rule.outcome,
+                                      "message": message, "source": rule.source})
+            return reason
         shown_map = dict(zip(rule.placeholders, shown))
         message = LazyText.of(lambda lang: self.fill(rule.message[lang], shown_map, lang))
         out = self.consequences(rule, at, shown_map, conseq)
@@ -426,6 +431,7 @@ class Decide:
 
 
 MISSING = object()  # a fact not given, in generated code's locals
+_new, _set = object.__new__, object.__setattr__
 NO_COVERAGE: frozenset[str] = frozenset()
 
 
@@ -452,4 +458,4 @@ RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail":
            "book_value": book_value, "fires": fires, "convert": convert, "note": note, "M": MISSING,
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
            "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,
-           "Decision": Decision, "NEW": object.__new__, "SET": object.__setattr__}
+           "Decision": Decision, "TraceEvent": TraceEvent, "NEW": object.__new__, "SET": object.__setattr__}
