@@ -150,6 +150,14 @@ class Generator:
                 if kind == "enum":
                     ids = frozenset(v.name.value for v in self.model.enums[spec.type.enum].values)
                     checks.append(py.Compare(left=name(local), ops=[py.In()], comparators=[self.const(ids)]))
+            elif kind == "set" and spec.type.enum is not None:  # a list of enum ids, as a frozenset
+                ids = frozenset(v.name.value for v in self.model.enums[spec.type.enum].values)
+                fetch.append(assign(local, raw))
+                fetch.append(assign(local, py.IfExp(test=py.Compare(left=call("type", name(local)), ops=[py.Is()],
+                                                                    comparators=[name("list")]),
+                                                    body=call("frozenset", name(local)), orelse=py.Constant(value=None))))
+                checks.append(is_(name(local), py.Constant(value=None), negated=True))
+                checks.append(py.Compare(left=name(local), ops=[py.LtE()], comparators=[self.const(ids)]))
             else:
                 converter = py.Subscript(value=name("CONVERTERS"), slice=py.Constant(value=kind), ctx=py.Load())
                 spec_ref = py.Subscript(value=name("SPECS"), slice=py.Constant(value=path), ctx=py.Load())
@@ -162,10 +170,11 @@ class Generator:
             checks.insert(1, call(attr(self.const(dotted), "isdisjoint"), name("facts")))
         fallback = py.Return(value=call(f"{'traced' if self.traced else 'fast'}_k",
                                         call("convert", name("facts"), name("SPECS")), name("at"), name("H")))
-        guard = py.If(test=and_(*checks[:2]) if dotted else checks[0], body=[py.Try(
+        fetched: list[py.stmt] = [py.Try(
             body=fetch, handlers=[py.ExceptHandler(type=tup([name("KeyError"), name("TypeError")]), name=None,
                                                    body=[fallback])],
-            orelse=[], finalbody=[])], orelse=[fallback])
+            orelse=[], finalbody=[])] if fetch else [py.Pass()]  # a policy may read no fact
+        guard = py.If(test=and_(*checks[:2]) if dotted else checks[0], body=fetched, orelse=[fallback])
         rest = checks[2:] if dotted else checks[1:]
         return [guard] + ([py.If(test=py.UnaryOp(op=py.Not(), operand=and_(*rest)), body=[fallback], orelse=[])]
                           if rest else []) + after
