@@ -520,3 +520,39 @@ def test_generated_code_decides_as_the_reference(book: PolicySet, pid: str, seed
             assert got[1] == expected, (pid, at, raw, trace)
         else:
             assert got == want, (pid, at, raw, trace)
+
+
+# ------------------------------------------------------------------ shapes the real book lacks
+UNCONDITIONAL = '''
+policy t.plain
+  title "测试" / "Test"
+
+input n: count "数量" / "Count"
+
+rule always_warn "总是提醒" / "Always warn"
+  warn noted "数量 {n}" / "count {n}"
+  source "doc.txt" quote "原文"
+
+rule always_allow "总是放行" / "Always allow"
+  allow fine "放行" / "Fine"
+  source "doc.txt" quote "原文"
+
+rule small "太少" / "Too few"
+  require n >= 10
+    else deny too_few "太少" / "Too few"
+  source "doc.txt" quote "原文"
+'''
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_unconditional_warn_and_allow_rules_decide_alike_on_both_paths(tmp_path: Path, n: int) -> None:
+    """A rule with no `when`, no dates and no condition is one statement on the fast path: a warning or
+    an allow is still sorted as such (the fast path once took it for a deny reason)."""
+    (tmp_path / "t.policy").write_text(UNCONDITIONAL, encoding="utf-8")
+    plain = load(tmp_path)
+    fast, traced = (plain.evaluate("t.plain", {"n": n}, dt.date(2024, 1, 1), trace=t) for t in (False, True))
+    for decision in (fast, traced):
+        assert decision.outcome == ("deny" if n < 10 else "allow")
+        assert [r.code for r in decision.reasons] == (["too_few"] if n < 10 else ["fine"])
+        assert [(w.code, dict(w.message)) for w in decision.warnings] == [
+            ("noted", {"zh": f"数量 {n}", "en": f"count {n}"})]

@@ -225,9 +225,7 @@ class Generator:
             body += self.statuses()
         else:
             for index, rule in enumerate(self.policy.rules):
-                stmt = self.direct(index, rule.decl)
-                if stmt is not None:
-                    body.append(stmt)
+                body += self.direct(index, rule.decl)
         trace = call("tuple", name("TR")) if self.traced else tup([])
         finish = py.Return(value=call(attr("D", "finish"), name("at"), name("FIRED"),
                                       tup([name(d) for d in self.defines.values()]),
@@ -337,7 +335,7 @@ class Generator:
                           for c in decl.consequences])
         return call(attr("D", "reason"), py.Constant(value=index), name("at"), tup(shown), conseq)
 
-    def direct(self, index: int, decl: ast.RuleDecl) -> py.stmt | None:
+    def direct(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
         """A rule without exceptions, untraced: fire when in force, in scope and (require) not satisfied."""
         tests = [self.guarded(decl.scope)] if decl.scope is not None else []
         if decl.body.kind == "require":
@@ -348,8 +346,8 @@ class Generator:
             stmt = [try_(stmt, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))])]
         force = self.in_force(*effective(decl))
         if force is NEVER:
-            return None
-        return py.If(test=force, body=stmt, orelse=[]) if force is not None else stmt[0]
+            return []
+        return [py.If(test=force, body=stmt, orelse=[])] if force is not None else stmt
 
     def statuses(self) -> list[py.stmt]:
         rules = self.policy.rules
