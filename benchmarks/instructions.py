@@ -1,14 +1,16 @@
-"""Instruction counts per decision under callgrind: a machine-noise-free companion to the timing benchmark.
+"""Instruction counts per decision under callgrind: a machine-noise-free companion to the timing benchmarks.
 
-Run `.venv/bin/python benchmarks/instructions.py [--root DIR]` (needs valgrind). It runs the same
-2,000 random cart.opening fact sets through policydsl and through the hand-written function, each
-in its own process under `valgrind --tool=callgrind`, once with 0 and once with N decisions, and
-reports (instructions(N) - instructions(0)) / N for both and their ratio. The two processes do
-exactly the same work up to the loop (load the rule book, then build all N cases) with the same
-string hashes (PYTHONHASHSEED=0) and arguments of the same length, so that they differ only by the
-loop: otherwise dict layouts and the malloc heap differ from run to run by thousands of
-instructions per decision. `--root` measures another checkout of the project (say, an
-earlier commit unpacked with `git archive`) with the same driver.
+Run `.venv/bin/python benchmarks/instructions.py [--root DIR] [--policy cart.opening|shop.deposit]` (needs
+valgrind). For each policy (both by default) it runs the same 2,000 random fact sets through policydsl
+(`evaluate`, trace=False and trace=True) and through a hand-written function (bench_cart_opening.py,
+bench_shop_deposit.py), each in its own process under `valgrind --tool=callgrind`, once with 0 and once
+with N decisions, and reports (instructions(N) - instructions(0)) / N for each and the ratios to the
+hand-written function. The processes do exactly the same work up to the loop (load the rule book, then
+build all N cases) with the same string hashes (PYTHONHASHSEED=0) and arguments of the same length, so
+that they differ only by the loop: otherwise dict layouts and the malloc heap differ from run to run by
+thousands of instructions per decision. The generated-code cache is filled before (else the runs race
+to fill it). `--root` measures another checkout of the project (say, an earlier commit unpacked with
+`git archive`) with the same driver.
 """
 from __future__ import annotations
 
@@ -23,57 +25,76 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 N = 2000
 
+BENCHES = {"cart.opening": "bench_cart_opening", "shop.deposit": "bench_shop_deposit"}
+MODES = ("baseline", "fast", "traced")
+
 DRIVER = """
 import sys
 from itertools import islice
 sys.path.insert(0, {here!r})
 sys.path.insert(0, {root!r})
-import bench_cart_opening as b
+import importlib
 import policydsl
-mode, n = sys.argv[1], int(sys.argv[2])
-book = policydsl.load(b.POLICIES)
-cases = b.random_cases({total}, 20231220)  # always load and generate everything: only the loop differs
-if mode == "policydsl":
+bench, mode, n = importlib.import_module(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+book = policydsl.load(bench.POLICIES)
+cases = bench.random_cases({total}, 20231220)  # always load and generate everything: only the loop differs
+if mode == "fast":
     for facts, at in islice(cases, n):
-        book.evaluate(b.POLICY, facts, at, trace=False).outcome
+        book.evaluate(bench.POLICY, facts, at, trace=False).outcome
+elif mode == "traced":
+    for facts, at in islice(cases, n):
+        book.evaluate(bench.POLICY, facts, at, trace=True).outcome
 else:
     for facts, at in islice(cases, n):
-        b.baseline(facts, at)
+        bench.baseline(facts, at)
 """
 
 
-def instructions(runs: list[tuple[str, int]], root: Path) -> list[int]:
-    """Instructions of each (mode, n) run, the runs under valgrind side by side (the count does not
-    depend on what else the machine does)."""
+def instructions(runs: list[tuple[str, str, int]], root: Path) -> list[int]:
+    """Instructions of each (bench, mode, n) run, the runs under valgrind two at a time (the count does
+    not depend on what else the machine does)."""
     with tempfile.TemporaryDirectory() as tmp:
         driver = Path(tmp) / "driver.py"
         driver.write_text(DRIVER.format(here=str(HERE), root=str(root), total=N), encoding="utf-8")
-        procs = [subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/callgrind.{i}",
-                                   sys.executable, str(driver), mode, f"{n:06d}"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env={**os.environ, "PYTHONHASHSEED": "0"})
-                 for i, (mode, n) in enumerate(runs)]
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        # One run outside valgrind first fills the generated-code cache: else the side-by-side runs
+        # race to generate and store it, and each does a different share of that work.
+        for bench in dict.fromkeys(b for b, _, _ in runs):
+            subprocess.run([sys.executable, str(driver), bench, "fast", f"{0:06d}"], check=True, env=env)
         counts = []
-        for proc in procs:
-            _, err = proc.communicate()
-            match = re.search(r"Collected : (\d+)", err)
-            if proc.returncode != 0 or not match:
-                raise SystemExit(err[-2000:])
-            counts.append(int(match.group(1)))
+        for start in range(0, len(runs), 2):
+            procs = [subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/callgrind.{i}",
+                                       sys.executable, str(driver), bench, mode, f"{n:06d}"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                     for i, (bench, mode, n) in enumerate(runs[start:start + 2], start=start)]
+            for proc in procs:
+                _, err = proc.communicate()
+                match = re.search(r"Collected : (\d+)", err)
+                if proc.returncode != 0 or not match:
+                    raise SystemExit(err[-2000:])
+                counts.append(int(match.group(1)))
         return counts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=HERE.parent, help="the project checkout to measure")
-    root = parser.parse_args().root.resolve()
-    modes = ("baseline", "policydsl")
-    counts = instructions([(mode, n) for mode in modes for n in (N, 0)], root)
-    per = {mode: (counts[2 * i] - counts[2 * i + 1]) / N for i, mode in enumerate(modes)}
-    print(f"cart.opening, {N:,} random fact sets, instructions per decision (callgrind), {root}")
-    print(f"  hand-written Python function  {per['baseline']:>12,.0f}")
-    print(f"  policydsl evaluate(trace=False) {per['policydsl']:>10,.0f}")
-    print(f"  ratio policydsl/baseline: {per['policydsl'] / per['baseline']:.1f}×")
+    parser.add_argument("--policy", choices=sorted(BENCHES), action="append",
+                        help="the policy to measure (repeatable; default: all)")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: baseline,fast,traced")
+    args = parser.parse_args()
+    root = args.root.resolve()
+    modes = [m for m in args.modes.split(",") if m]
+    for policy in args.policy or list(BENCHES):
+        bench = BENCHES[policy]
+        counts = instructions([(bench, mode, n) for mode in modes for n in (N, 0)], root)
+        per = {mode: (counts[2 * i] - counts[2 * i + 1]) / N for i, mode in enumerate(modes)}
+        print(f"{policy}, {N:,} random fact sets, instructions per decision (callgrind), {root}")
+        labels = {"baseline": "hand-written Python function", "fast": "policydsl evaluate(trace=False)",
+                  "traced": "policydsl evaluate(trace=True)"}
+        for mode in modes:
+            ratio = f"{per[mode] / per['baseline']:6.1f}x" if "baseline" in per else ""
+            print(f"  {labels[mode]:<34}{per[mode]:>12,.0f}  {ratio}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ from policydsl.runtime.facts import InputSpec, shorten
 from policydsl.semantics.names import suggest
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 class Vocabulary:
     """Every fact the book reads, with what a quick check of a plain record needs precomputed."""
 
@@ -50,11 +53,11 @@ class Vocabulary:
         checked with set operations only."""
         if type(record) is not dict:
             return False
-        children = self.children
+        children, top = self.children, self.top
         for head, node in record.items():
-            if head in self.top:
+            if head in top:
                 continue
-            if type(node) is not dict or not node.keys() <= children.get(head, frozenset()):
+            if type(node) is not dict or not node.keys() <= children.get(head, _NONE):
                 return False
         return True
 

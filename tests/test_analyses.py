@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policydsl import diagnostics as dg
-from policydsl.compile.compiler import PolicyCompiler
+from policydsl.compile.compiler import _table as runtime_table, table_spec
 from policydsl.errors import PolicyDslError
 from policydsl.loader import analyse_sources
 from policydsl.semantics.analyses import notes
@@ -120,20 +120,15 @@ def _runtime_used_rows(text: str, values) -> tuple[set[int], set[int], list[int]
     analysis = analyse_sources([SourceFile(path="t.policy", text=text), SourceFile.read(POLICIES / "common.policy")])
     assert {d.code for d in analysis.diagnostics} <= {"P0501", "P0509"}, [d.render("en") for d in analysis.diagnostics]
     policy = analysis.model.policies["demo.t"]
-    lookup = PolicyCompiler(analysis.model, policy)._table(policy.tables["t"])
-
-    class Env:
-        hits: set[str]
-
+    table = runtime_table(table_spec(policy.tables["t"].decl, policy.tables["t"].kind))
     used: set[int] = set()
     for value in values:
-        env = Env()
-        env.hits = set()
+        hits: set[str] = set()
         try:
-            lookup(env, value)
+            table.lookup(hits, value)
         except PolicyDslError:
             continue
-        used |= {int(h.rsplit(":", 1)[1]) for h in env.hits}
+        used |= {int(h.rsplit(":", 1)[1]) for h in hits}
     nonempty = {i + 1 for i, row in enumerate(policy.tables["t"].decl.rows)
                 if any(_inside(row.key, v) for v in values)}
     reported = [int(d.message["en"].split(" row ", 1)[1].split()[0])
@@ -142,8 +137,8 @@ def _runtime_used_rows(text: str, values) -> tuple[set[int], set[int], list[int]
 
 
 def _inside(iv, x) -> bool:
-    from policydsl.compile.compiler import _inside as inside
-    return inside(iv, x)
+    from policydsl.runtime.program import inside
+    return inside((iv.low, iv.low_closed, iv.high, iv.high_closed), x)
 
 
 BOUND = st.integers(min_value=0, max_value=6)

@@ -13,7 +13,8 @@ import attrs
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import evaluate as ev
 from policydsl.runtime.decision import Decision
-from policydsl.runtime.program import CompiledPolicy, Env, MissingFact
+from policydsl.runtime.facts import prepare
+from policydsl.runtime.program import CompiledPolicy, MissingFact
 
 
 @attrs.frozen(kw_only=True)
@@ -143,11 +144,10 @@ def applies(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date) -> b
     """Whether the policy's `applies when` holds for the record; an error naming the facts it lacks."""
     if policy.applies is None:
         return True
-    env = Env(facts=policy.fact_plan.prepare(record), at=at, policy=policy)
     try:
-        return bool(policy.applies(env))
+        return bool(policy.applies(prepare(policy.inputs, record), at, None))
     except MissingFact as exc:
-        raise ev.missing_error(policy, dict.fromkeys(exc.paths)) from None
+        raise ev.missing_error(policy.inputs, dict.fromkeys(exc.paths)) from None
 
 
 def _iso(day: dt.date | None) -> str | None:

@@ -102,7 +102,7 @@ class Consequence:
                 "message": dict(self.message)}
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)  # __dict__: generated code fills one with a single call
 class TraceEvent:
     """One rule considered: its status and the facts and values it read."""
 

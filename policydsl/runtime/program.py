@@ -1,17 +1,24 @@
-"""The evaluable form of a policy: plain data plus closures, built by compile/, run by evaluate.py."""
+"""The evaluable form of a policy: plain data plus the Python functions compile/codegen.py generated
+for it, and the helpers those functions call. No AST node is kept: only the labels, dates, table
+cells and rollout phases the generated code reads."""
 from __future__ import annotations
 
 import datetime as dt
 import re
-from bisect import bisect_right
+from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 import attrs
 
-from policydsl.runtime.decision import Reason, make_reason
-from policydsl.runtime.facts import FactPlan, InputSpec
+from policydsl.errors import PolicyDslError
+from policydsl.runtime import calendar as cal
+from policydsl.runtime import exact
+from policydsl.runtime import rollout as ro
+from policydsl.runtime import values as rv
+from policydsl.runtime.decision import Consequence, Decision, LazyText, Reason, TraceEvent, make_decision, make_reason
+from policydsl.runtime.facts import CONVERTERS, InputSpec, prepare
+from policydsl.runtime.values import NOT_OPEN
 
-Fn = Callable[["Env"], Any]
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
@@ -44,146 +51,53 @@ class MissingFact(Exception):
         return MissingFact(*dict.fromkeys((*self.paths, *other.paths)))
 
 
-@attrs.define(slots=True, init=False)
-class Env:
-    """One evaluation: the typed facts, the date, memoised values and bound aggregate variables."""
-
-    facts: Mapping[str, Any]
-    at: dt.date
-    policy: "CompiledPolicy"
-    cache: dict[str, Any]
-    vars: dict[str, Any]
-    hits: set[str] | None  # coverage items reached, when recording
-    decision: Any  # the Decision a property's claim reads (`outcome`, `fires(rule)`)
-
-    def __init__(self, facts: Mapping[str, Any], at: dt.date, policy: "CompiledPolicy",
-                 cache: dict[str, Any] | None = None, vars: dict[str, Any] | None = None,
-                 hits: set[str] | None = None, decision: Any = None) -> None:
-        # written by hand (attrs' generated __init__ calls a factory per dict): one Env per evaluation
-        self.facts = facts
-        self.at = at
-        self.policy = policy
-        self.cache = {} if cache is None else cache
-        self.vars = {} if vars is None else vars
-        self.hits = hits
-        self.decision = decision
-
-    def fact(self, path: str) -> Any:
-        try:
-            return self.facts[path]
-        except KeyError:
-            raise MissingFact(path) from None
-
-
+# ------------------------------------------------------------------ the compiled policy
 @attrs.frozen(kw_only=True)
-class CompiledCase:
-    value: Fn
-    when: Fn | None
-    start: dt.date | None
-    end: dt.date | None
-    constant: tuple[bool, Any] = (False, None)  # (True, v) when `value` always returns v (a literal)
+class RuleInfo:
+    """What a decision says of a rule: its labels, outcome, code, message and consequences' texts."""
 
-
-@attrs.frozen(kw_only=True)
-class CompiledDefine:
-    path: str
-    kind: str
-    label: Mapping[str, str]
-    cases: tuple[CompiledCase, ...]
-    reads: frozenset[str]
-    # When no case has a `when`, the case a day takes depends on the day alone: `case_index` holds,
-    # per run of days between case dates (`case_bounds`), the 1-based index of the first case in
-    # force then, or 0 when none is. None when some case has a `when`.
-    case_bounds: tuple[dt.date, ...] | None = attrs.field(init=False, repr=False, eq=False)
-    case_index: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        bounds, index = None, ()
-        if all(case.when is None for case in self.cases):
-            bounds, firsts = _segments([(c.start, c.end) for c in self.cases])
-            index = tuple(next((i for i, c in enumerate(self.cases, start=1) if _in_force(c.start, c.end, day)), 0)
-                          for day in firsts)
-        object.__setattr__(self, "case_bounds", bounds)
-        object.__setattr__(self, "case_index", index)
-
-
-def _in_force(start: dt.date | None, end: dt.date | None, at: dt.date) -> bool:
-    return (start is None or start <= at) and (end is None or at <= end)
-
-
-def _segments(periods: list[tuple[dt.date | None, dt.date | None]]) -> tuple[tuple[dt.date, ...], list[dt.date]]:
-    """(bounds, firsts): the days where some period starts or the day after one ends, sorted, and a
-    day standing for each run of days between them; `bisect_right(bounds, at)` is `at`'s run."""
-    bounds = sorted({start for start, _ in periods if start is not None}
-                    | {end + dt.timedelta(days=1) for _, end in periods if end is not None and end < dt.date.max})
-    return tuple(bounds), [dt.date.min] + bounds
-
-
-@attrs.frozen(kw_only=True)
-class CompiledConsequence:
-    """A rule's consequence, compiled: `end` gives the duration (`for`) or the date (`until`)."""
-
-    kind: str
-    period: str | None  # for | until | permanent
-    end: Fn | None
-    amount: Fn | None
-    text: Mapping[str, str]
-    parts: Mapping[str, tuple[tuple[str, str | None], ...]] = attrs.field(init=False, repr=False, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "parts", {lang: split_template(t) for lang, t in self.text.items()})
-
-
-@attrs.frozen(kw_only=True)
-class CompiledRule:
     name: str
     label: Mapping[str, str]
     kind: str  # require | fire
     outcome: str
     code: str
     message: Mapping[str, str]
+    source: Mapping[str, str] | None
     start: dt.date | None
     end: dt.date | None
-    scope: Fn | None
-    condition: Fn | None
-    exceptions: tuple[str, ...]
+    exceptions: tuple[str, ...]  # the rules that are exceptions to it, highest priority first
     exception_to: tuple[str, ...]
-    source: Mapping[str, str] | None
-    reads: frozenset[str]
-    placeholder_defines: tuple[str, ...] = ()  # the defines its message shows: a firing needs their values
-    consequences: tuple[CompiledConsequence, ...] = ()
-    message_parts: Mapping[str, tuple[tuple[str, str | None], ...]] = attrs.field(init=False, repr=False, eq=False)
-    # the Reason every firing gives when the message has no placeholders (it then reads no facts)
-    static_reason: Reason | None = attrs.field(init=False, repr=False, eq=False)
-    requires: bool = attrs.field(init=False, repr=False, eq=False)  # kind == "require"
-
-    def __attrs_post_init__(self) -> None:
-        parts = {lang: split_template(t) for lang, t in self.message.items()}
-        object.__setattr__(self, "message_parts", parts)
-        object.__setattr__(self, "requires", self.kind == "require")
-        static = None
-        if not self.consequences and all(len(p) == 1 and p[0][1] is None for p in parts.values()):
-            static = make_reason(self.name, self.code, self.outcome, self.message, self.source)
-        object.__setattr__(self, "static_reason", static)
+    placeholders: tuple[str, ...]  # the paths its message shows, in order of first mention
+    placeholder_defines: tuple[str, ...]  # those that are values: a firing needs them
+    reads: frozenset[str]  # every input its scope and condition may read, through values and rollouts
+    consequences: tuple[tuple[str, str | None, Mapping[str, str]], ...] = ()  # (kind, period, text)
 
     def in_force(self, at: dt.date) -> bool:
-        return _in_force(self.start, self.end, at)
+        return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
+
+
+@attrs.frozen(kw_only=True)
+class DefineInfo:
+    path: str
+    kind: str
+    label: Mapping[str, str]
+    reads: frozenset[str]  # every input its cases may read, through other values and rollouts
 
 
 @attrs.frozen(kw_only=True)
 class CompiledProperty:
-    """A property's premise and claim as closures over an Env whose `decision` is set."""
+    """A property's premise and claim as generated functions `(facts, at, decision) -> value`."""
 
     name: str
     label: Mapping[str, str]
     start: dt.date | None
     end: dt.date | None
-    premise: Fn | None
-    claim: Fn
+    premise: Callable[..., Any] | None
+    claim: Callable[..., Any]
     premise_reads_decision: bool
 
     def in_period(self, at: dt.date) -> bool:
-        return _in_force(self.start, self.end, at)
+        return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
 
 
 @attrs.frozen(kw_only=True)
@@ -193,49 +107,355 @@ class CompiledPolicy:
     start: dt.date | None
     end: dt.date | None
     inputs: Mapping[str, InputSpec]
-    defines: Mapping[str, CompiledDefine]
-    rules: tuple[CompiledRule, ...]
+    defines: Mapping[str, DefineInfo]
+    rules: tuple[RuleInfo, ...]
     value_kinds: Mapping[str, str]  # input or define path -> kind, for messages
-    enum_labels: Mapping[str, Mapping[str, Mapping[str, str]]]  # enum -> value -> {"zh", "en"}
+    enum_labels: Mapping[str, Mapping[str, Mapping[str, str]]]  # enum (of those it uses) -> value -> labels
     value_enums: Mapping[str, str]  # input or define path of an enum or set type -> its enum
-    coverage_items: tuple[str, ...] = ()
+    coverage_items: tuple[str, ...]
+    fast: Callable[..., Any] = attrs.field(repr=False, eq=False)  # (facts, at, None) -> Decision
+    traced: Callable[..., Any] = attrs.field(repr=False, eq=False)  # (facts, at, hits) -> Decision with trace
     properties: tuple[CompiledProperty, ...] = ()
-    applies: Fn | None = None  # `applies when …`: whether a whole-book decision decides it for a record
-    rule_index: Mapping[str, CompiledRule] = attrs.field(init=False, repr=False, eq=False)
-    fact_plan: FactPlan = attrs.field(init=False, repr=False, eq=False)
-    # the rules in force between consecutive rule start/end dates: `rules_in_force(at)`
-    _bounds: tuple[dt.date, ...] = attrs.field(init=False, repr=False, eq=False)
-    _in_force: tuple[tuple[CompiledRule, ...], ...] = attrs.field(init=False, repr=False, eq=False)
-    # per run of days, the (scope, condition or None when the rule fires unconditionally, rule) of
-    # each rule in force: the fast evaluation loop
-    _checks: tuple[tuple[tuple[Fn | None, Fn | None, CompiledRule], ...], ...] = attrs.field(
-        init=False, repr=False, eq=False)
-    has_exceptions: bool = attrs.field(init=False, repr=False, eq=False)  # some rule has exceptions
-    # per run of days, {define path: value} for each define whose cases are all literals without a
-    # `when` and one of which is in force then: what value_of would compute, ready for Env.cache
-    _static: tuple[dict[str, Any], ...] = attrs.field(init=False, repr=False, eq=False)
+    applies: Callable[..., Any] | None = None  # (facts, at, None): `applies when …`
+    rule_index: Mapping[str, RuleInfo] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "rule_index", {r.name: r for r in self.rules})
-        object.__setattr__(self, "fact_plan", FactPlan(self.inputs))
-        object.__setattr__(self, "has_exceptions", any(r.exceptions or r.exception_to for r in self.rules))
-        static = [d for d in self.defines.values()
-                  if d.case_bounds is not None and all(c.constant[0] for c in d.cases)]
-        bounds, firsts = _segments([(r.start, r.end) for r in self.rules]
-                                   + [(c.start, c.end) for d in static for c in d.cases])
-        in_force = tuple(tuple(r for r in self.rules if r.in_force(day)) for day in firsts)
-        object.__setattr__(self, "_static", tuple(
-            {d.path: d.cases[i - 1].constant[1] for d in static
-             for i in (d.case_index[bisect_right(d.case_bounds, day)],) if i} for day in firsts))
-        object.__setattr__(self, "_bounds", bounds)
-        object.__setattr__(self, "_in_force", in_force)
-        object.__setattr__(self, "_checks", tuple(tuple((r.scope, r.condition if r.requires else None, r) for r in rules)
-                                                  for rules in in_force))
-
-    def rules_in_force(self, at: dt.date) -> tuple[CompiledRule, ...]:
-        """The rules in force on `at`, in policy order."""
-        return self._in_force[bisect_right(self._bounds, at)]
 
     def labeler(self, path: str):
         """value -> {"zh", "en"} labels for the enum values of the input or define at `path`."""
         return self.enum_labels.get(self.value_enums.get(path, ""), {}).__getitem__
+
+
+# ------------------------------------------------------------------ what generated code calls
+class Fail:
+    """A value that could not be computed: reading it raises `exc` (None: no case in force that day)."""
+
+    __slots__ = ("exc", "path")
+
+    def __init__(self, exc: Exception | None, path: str) -> None:
+        self.exc, self.path = exc, path
+
+    def read(self, at: dt.date) -> Any:
+        if self.exc is None:
+            raise PolicyDslError("E.no_case", name=self.path, at=at.isoformat())
+        raise self.exc
+
+
+def miss(path: str) -> Any:
+    raise MissingFact(path)
+
+
+def open_(value: Any, text: str) -> Any:
+    if value is NOT_OPEN:
+        raise PolicyDslError("E.not_open_arith", name=text)
+    return value
+
+
+# Missing facts follow Kleene's three-valued logic for `and`/`or`: an operand that lacks facts does
+# not decide when the other operand does; a strict operator needs all its operands and, when one
+# lacks facts, evaluates the others only to name theirs too (one evaluation names every missing fact).
+def k_and(left: Callable[[], Any], right: Callable[[], Any]) -> Any:
+    try:
+        a = left()
+    except MissingFact as missing:
+        return _decides(missing, right, False)
+    return a and right()
+
+
+def k_or(left: Callable[[], Any], right: Callable[[], Any]) -> Any:
+    try:
+        a = left()
+    except MissingFact as missing:
+        return _decides(missing, right, True)
+    return a or right()
+
+
+def _decides(missing: MissingFact, other: Callable[[], Any], absorbing: bool) -> bool:
+    try:
+        value = other()
+    except MissingFact as also:
+        raise missing.joined(also) from None
+    except PolicyDslError:  # `other` may fail only because the missing side would have guarded it
+        raise missing from None
+    if bool(value) is absorbing:
+        return absorbing
+    raise missing
+
+
+def k_all(*fns: Callable[[], Any]) -> list[Any]:
+    """Every operand's value, in order; when one lacks facts, those the later ones lack are named too."""
+    out = []
+    for index, fn in enumerate(fns):
+        try:
+            out.append(fn())
+        except MissingFact as missing:
+            for other in fns[index + 1:]:
+                try:
+                    other()
+                except MissingFact as also:
+                    missing = missing.joined(also)
+                except PolicyDslError:
+                    pass
+            raise missing from None
+    return out
+
+
+def k_aggregate(func: str, items: Any, body: Callable[[Any], Any]) -> Any:
+    results, missing = [], None
+    for value in sorted(items):
+        try:
+            results.append(body(value))
+        except MissingFact as exc:
+            missing = exc if missing is None else missing.joined(exc)
+        except PolicyDslError:
+            if missing is None:
+                raise
+    if missing is not None:  # Kleene: one true body decides `any`, one false body decides `all`
+        if func == "any" and any(results) or func == "all" and not all(results):
+            return func == "any"
+        raise missing
+    return aggregate(func, results)
+
+
+def aggregate(func: str, results: list[Any]) -> Any:
+    if func == "any":
+        return any(results)
+    if func == "all":
+        return all(results)
+    if any(r is NOT_OPEN for r in results):
+        return NOT_OPEN
+    if func == "sum":
+        return exact.total(results, "sum") if results and isinstance(results[0], Decimal) else sum(results)
+    if not results:
+        raise PolicyDslError("E.empty_aggregate", agg=func)
+    return max(results) if func == "max" else min(results)
+
+
+def divide(a: Any, b: Any, text: str) -> Any:
+    if b == 0:
+        raise PolicyDslError("E.division_by_zero")
+    return exact.divide(a, b, text)
+
+
+def shift(day: Any, duration: tuple[int, str], sign: int) -> Any:
+    return cal.add_duration(day, sign * duration[0], duration[1])
+
+
+def days(a: dt.date, b: dt.date) -> int:
+    return (a - b).days
+
+
+def covered(hits: set[str] | None, name: str, phases: tuple[ro.PhaseSpec, ...], key: Any, at: dt.date) -> bool:
+    if hits is not None:
+        hits.add(f"phase:{name}:{ro.phase_at(phases, at)}")
+    return ro.covered(name, phases, str(key), at)
+
+
+def book_value(decision: Any, pid: str, path: str) -> Any:
+    """A value a policy's part of the whole-book decision computed (a book property reads it)."""
+    part = decision.part(pid)
+    if part.error is not None:
+        raise part.error
+    if path in part.decision.values:
+        return part.decision.values[path]
+    raise MissingFact(*part.decision.unresolved.get(path, (path,)))
+
+
+def fires(decision: Any, rule: str) -> bool:
+    return any(ev.rule == rule and ev.status == "fired" for ev in decision.trace)
+
+
+NOT_STATED = object()
+
+
+class Table:
+    """A decision table's cells as data: `lookup(hits, *keys)` records the cell it used in `hits`."""
+
+    def __init__(self, name: str, kind: str, cells: Any, hit: str = "unique", agg: str | None = None) -> None:
+        self.name, self.kind, self.cells, self.hit, self.agg = name, kind, cells, hit, agg
+
+    def lookup(self, hits: set[str] | None, *keys: Any) -> Any:
+        name = self.name
+        if self.kind == "matrix":
+            if hits is not None:
+                hits.add(f"cell:{name}:{keys[0]},{keys[1]}")
+            return stated(self.cells[keys], name, f"{keys[0]}, {keys[1]}")
+        x = keys[0]
+        if self.kind == "enum":
+            if x not in self.cells:  # `hit collect` enum tables may leave values out
+                raise PolicyDslError("E.no_row", table=name, value=str(x))
+            if hits is not None:
+                hits.add(f"cell:{name}:{x}")
+            return stated(self.cells[x], name, x)
+        return self._range(hits, x)
+
+    def _range(self, hits: set[str] | None, x: Any) -> Any:
+        matches = [row for row in self.cells if inside(row[1], x)]
+        if not matches:
+            raise PolicyDslError("E.no_row", table=self.name, value=str(x))
+        used = (matches[:1] if self.hit in ("unique", "first") else
+                [max(matches, key=lambda m: m[3])] if self.hit == "priority" else matches)
+        if hits is not None:
+            hits.update(f"cell:{self.name}:{row[0]}" for row in used)
+        values = [stated(row[2], self.name, x) for row in used]
+        return values[0] if self.hit != "collect" else aggregate(self.agg or "sum", values)
+
+
+def stated(value: Any, table: str, key: Any) -> Any:
+    if value is NOT_STATED:
+        raise PolicyDslError("E.not_stated", table=table, key=str(key))
+    return value
+
+
+def inside(iv: tuple[Any, bool, Any, bool], x: Any) -> bool:
+    low, low_closed, high, high_closed = iv
+    if low is not None and (x < low or (x == low and not low_closed)):
+        return False
+    return not (high is not None and (x > high or (x == high and not high_closed)))
+
+
+def convert(facts: Mapping[str, Any], specs: Mapping[str, InputSpec]) -> dict[str, Any]:
+    """The one general fact conversion (generated code inlines the common case)."""
+    return prepare(specs, facts)
+
+
+def value_at(day: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
+def note(missing: dict[str, None], exc: MissingFact) -> None:
+    for path in exc.paths:
+        missing[path] = None
+
+
+class Decide:
+    """The per-policy data a generated function's decision needs, and how it assembles one."""
+
+    def __init__(self, policy_id: str, rules: tuple[RuleInfo, ...], defines: tuple[str, ...],
+                 value_kinds: Mapping[str, str], inputs: Mapping[str, InputSpec], labeler: Any) -> None:
+        self.id, self.rules, self.defines, self.kinds, self.inputs = policy_id, rules, defines, value_kinds, inputs
+        self.labeler = labeler
+        self.static = tuple(make_reason(r.name, r.code, r.outcome, r.message, r.source)
+                            if not r.placeholders and not r.consequences else None for r in rules)
+
+    def reason(self, index: int, at: dt.date, shown: tuple[Any, ...], conseq: tuple[Any, ...] | None) -> Reason:
+        """The reason rule `index` gives with the values its message shows; MissingFact names every
+        fact its consequences need and lack."""
+        static = self.static[index]
+        if static is not None:
+            return static
+        rule = self.rules[index]
+        if not conseq:  # the message is filled when read: most callers look only at the outcome
+            message = _new(LazyText)  # LazyText.of and make_reason inline: one call per firing, not three
+            message._render = lambda lang: self.fill(rule.message[lang], dict(zip(rule.placeholders, shown)), lang)
+            message._cache = {}
+            reason = _new(Reason)
+            _set(reason, "__dict__", {"rule": rule.name, "code": rule.code, "outcome": rule.outcome,
+                                      "message": message, "source": rule.source})
+            return reason
+        shown_map = dict(zip(rule.placeholders, shown))
+        message = LazyText.of(lambda lang: self.fill(rule.message[lang], shown_map, lang))
+        out = self.consequences(rule, at, shown_map, conseq)
+        return make_reason(rule.name, rule.code, rule.outcome, message, rule.source, out)
+
+    def consequences(self, rule: RuleInfo, at: dt.date, shown: dict[str, Any],
+                     thunks: tuple[Any, ...]) -> tuple[Consequence, ...]:
+        out, missing = [], {}
+        for (kind, period, text), (end, amount) in zip(rule.consequences, thunks):
+            try:
+                until = end() if end is not None else None
+                if period == "for":
+                    until = cal.add_duration(at, until[0], until[1])
+                value = amount() if amount is not None else None
+            except MissingFact as exc:
+                note(missing, exc)
+                continue
+            out.append(Consequence(rule=rule.name, code=rule.code, kind=kind, until=until,
+                                   permanent=period == "permanent", amount=value,
+                                   message=LazyText.of(lambda lang, text=text: self.fill(text[lang], shown, lang))))
+        if missing:
+            raise MissingFact(*missing)
+        return tuple(out)
+
+    def fill(self, template: str, shown: dict[str, Any], lang: str) -> str:
+        """A message with its placeholders filled; a value unknown (a fact the decision did not
+        need and was not given) reads “（未提供）” / “(not given)”."""
+        out = []
+        for text, path in split_template(template):
+            out.append(text)
+            if path is not None:
+                value = shown.get(path)
+                if value is None or value is MISSING or type(value) is Fail:
+                    out.append("（未提供）" if lang == "zh" else "(not given)")
+                else:
+                    out.append(rv.display(self.kinds[path], value, lang, self.labeler(path)))
+        return "".join(out)
+
+    def finish(self, at: dt.date, fired: list[Reason], values: tuple[Any, ...],
+               missing: dict[str, None] | None, trace: tuple[TraceEvent, ...], hits: set[str] | None) -> Any:
+        """The decision from the fired rules' reasons and the values; the error naming every missing fact."""
+        out, unresolved = {}, None
+        for path, value in zip(self.defines, values):
+            if type(value) is not Fail:
+                out[path] = value
+            elif value.exc is None:
+                continue
+            elif type(value.exc) is MissingFact:
+                if unresolved is None:
+                    unresolved = {}
+                unresolved[path] = value.exc.paths
+            else:
+                raise value.exc
+        reasons, warnings, allows = [], [], []
+        for reason in fired:
+            outcome = reason.outcome
+            (reasons if outcome == "deny" else warnings if outcome == "warn" else allows).append(reason)
+        if unresolved:
+            missing = {} if missing is None else missing
+            for reason in (*(reasons or allows), *warnings):  # a value a message shows is needed
+                for path in self.rules_by_name()[reason.rule].placeholder_defines:
+                    missing.update(dict.fromkeys(unresolved.get(path, ())))
+        if missing:
+            raise missing_error(self.inputs, missing, unresolved)
+        return make_decision(self.id, at, "deny" if reasons else "allow", out, self.kinds,
+                             tuple(reasons or allows), tuple(warnings), trace,
+                             frozenset(hits) if hits is not None else NO_COVERAGE, unresolved)
+
+    def rules_by_name(self) -> dict[str, RuleInfo]:
+        return {r.name: r for r in self.rules}
+
+    def event(self, index: int, status: str, reads: tuple[tuple[str, Any], ...], by: str | None) -> TraceEvent:
+        return TraceEvent(rule=self.rules[index].name, status=status,
+                          reads={p: v for p, v in reads if v is not MISSING}, detail=by)
+
+
+MISSING = object()  # a fact not given, in generated code's locals
+_new, _set = object.__new__, object.__setattr__
+NO_COVERAGE: frozenset[str] = frozenset()
+
+
+def missing_error(inputs: Mapping[str, InputSpec], missing: dict[str, None],
+                  unresolved: Mapping[str, tuple[str, ...]] | None = None) -> PolicyDslError:
+    """E.missing_facts naming every fact the decision lacks: those its rules needed, then those its
+    values lacked (the decision failing anyway, one run names them all)."""
+    for facts in (unresolved or {}).values():
+        for fact in facts:
+            missing[fact] = None
+
+    def line(path: str, lang: str) -> str:
+        if path not in inputs:  # a fact of another policy (a book property reading its values)
+            return f"  - {path}"
+        label = inputs[path].label
+        return f"  - {path}（{label['zh']} / {label['en']}）" if lang == "zh" else f"  - {path} ({label['zh']} / {label['en']})"
+    items = {lang: "\n".join(line(p, lang) for p in missing) for lang in ("zh", "en")}
+    return PolicyDslError("E.missing_facts", facts=missing, items=items)
+
+
+RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail": Fail, "miss": miss,
+           "open_": open_, "k_and": k_and, "k_or": k_or, "k_all": k_all, "k_aggregate": k_aggregate,
+           "aggregate": aggregate, "divide": divide, "shift": shift, "days": days, "covered": covered,
+           "book_value": book_value, "fires": fires, "convert": convert, "note": note, "M": MISSING,
+           "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
+           "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,
+           "Decision": Decision, "TraceEvent": TraceEvent, "NEW": object.__new__, "SET": object.__setattr__}

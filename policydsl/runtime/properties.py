@@ -14,7 +14,7 @@ from policydsl.errors import PolicyDslError
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.evaluate import evaluate, missing_error
 from policydsl.runtime.facts import prepare
-from policydsl.runtime.program import CompiledPolicy, CompiledProperty, Env, MissingFact
+from policydsl.runtime.program import CompiledPolicy, CompiledProperty, MissingFact
 
 
 @attrs.frozen(kw_only=True)
@@ -43,19 +43,19 @@ def check_property(policy: CompiledPolicy, prop: CompiledProperty, facts: Mappin
         decision = evaluate(policy, facts, at, trace=True)
     except PolicyDslError as exc:
         decision_error = exc
-    env = Env(facts=prepare(policy.inputs, facts), at=at, policy=policy, decision=decision)
+    env = (prepare(policy.inputs, facts), at, decision)
     if prop.premise is not None:
         if decision is None and prop.premise_reads_decision:
             return PropertyCheck(holds=True, vacuous=True, decision_error=decision_error)
         try:
-            if not prop.premise(env):
+            if not prop.premise(*env):
                 return PropertyCheck(holds=True, vacuous=True, decision=decision, decision_error=decision_error)
         except PolicyDslError:
             return PropertyCheck(holds=True, vacuous=True, decision=decision, decision_error=decision_error)
     if decision is None:
         return PropertyCheck(holds=False, decision_error=decision_error)
     try:
-        ok = bool(prop.claim(env))
+        ok = bool(prop.claim(*env))
     except PolicyDslError as exc:
         return PropertyCheck(holds=False, decision=decision, claim_error=exc)
     return PropertyCheck(holds=ok, decision=decision)
@@ -88,21 +88,21 @@ def check_book_property(compiled_book: CompiledPolicy, prop: CompiledProperty, p
     if any(p.status in ("not_in_force", "not_applicable") for p in parts.values()):
         return BookPropertyCheck(holds=True, vacuous=True, book=book)
     failed = next((p for p in parts.values() if p.status == "error"), None)
-    env = Env(facts=prepare(compiled_book.inputs, record), at=at, policy=compiled_book, decision=book)
+    env = (prepare(compiled_book.inputs, record), at, book)
     if prop.premise is not None:
         if failed is not None and prop.premise_reads_decision:
             return BookPropertyCheck(holds=True, vacuous=True, book=book)
         try:
-            if not prop.premise(env):
+            if not prop.premise(*env):
                 return BookPropertyCheck(holds=True, vacuous=True, book=book)
         except (PolicyDslError, MissingFact):
             return BookPropertyCheck(holds=True, vacuous=True, book=book)
     if failed is not None:
         return BookPropertyCheck(holds=False, book=book, failed_policy=failed.policy, decision_error=failed.error)
     try:
-        ok = bool(prop.claim(env))
+        ok = bool(prop.claim(*env))
     except PolicyDslError as exc:
         return BookPropertyCheck(holds=False, book=book, claim_error=exc)
     except MissingFact as exc:  # a policy's value the decision left out for want of facts
-        return BookPropertyCheck(holds=False, book=book, claim_error=missing_error(compiled_book, dict.fromkeys(exc.paths)))
+        return BookPropertyCheck(holds=False, book=book, claim_error=missing_error(compiled_book.inputs, dict.fromkeys(exc.paths)))
     return BookPropertyCheck(holds=ok, book=book)

@@ -1,0 +1,90 @@
+"""Generated code on disk, keyed by a content hash of the policy's checked model and the policydsl
+version: loading an unchanged book skips generating it. A cache that is missing, corrupt or not
+writable is never an error: the code is generated again."""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from policydsl.compile import codegen
+from policydsl.runtime import program
+
+
+FORMAT = "1"
+
+
+def folder() -> Path | None:
+    if os.environ.get("POLICYDSL_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "policydsl"
+
+
+def _version() -> str:
+    """The policydsl version and the source of the generator and of the runtime its code calls, as
+    imported (an edited generator or runtime is a new version; a process that imported the old one
+    keeps its own key, so it never stores old code under the new key)."""
+    try:
+        version = metadata.version("policydsl")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    digest = hashlib.sha256()
+    for module in (codegen, program):
+        digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
+    return f"{version} {digest.hexdigest()}"
+
+
+VERSION = _version()
+
+
+def key(spec: dict[str, Any]) -> str:
+    digest = hashlib.sha256(f"{FORMAT} {VERSION}\n".encode())
+    digest.update(canonical(spec).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def canonical(value: Any) -> str:
+    """A text of `value` that does not depend on string hashing (sets sorted)."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ",".join(sorted(canonical(v) for v in value)) + "}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{canonical(k)}:{canonical(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ",".join(canonical(v) for v in value) + ")"
+    return f"{type(value).__name__}:{value!r}"
+
+
+def load(name: str) -> Any:
+    base = folder()
+    if base is None:
+        return None
+    try:
+        data = (base / f"{name}.bin").read_bytes()
+        stored = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - absent, unreadable or corrupt: generate again
+        return None
+    return stored if isinstance(stored, tuple) and len(stored) == 4 and isinstance(stored[0], bytes) else None
+
+
+def store(name: str, stored: tuple[Any, ...]) -> None:
+    base = folder()
+    if base is None:
+        return
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        data = pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
+        fd, tmp = tempfile.mkstemp(dir=base, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, base / f"{name}.bin")  # atomic: a reader sees the old file or the new one
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except (OSError, pickle.PicklingError):
+        pass  # not writable: the next load generates again

@@ -1,0 +1,614 @@
+"""The checked model in, one Python function per policy and variant (fast, traced) out.
+
+The functions are built as `ast` nodes and compiled with `compile()`: names and literals from
+policy files become `ast.Constant` nodes or subscripts of the constants tuple `K`, so nothing from a
+policy file reaches eval/exec as text. One generator emits both variants; `traced` decides whether
+trace events and coverage hits are emitted. Each function first converts the facts: the common case
+(every fact given, a plain dict, already of its own Python type) inline, anything else through the
+one general conversion; with every fact given, expressions are plain Python, else they follow
+Kleene's logic over missing facts (runtime/program.py).
+"""
+from __future__ import annotations
+
+import ast as py
+import datetime as dt
+from typing import Any
+
+from policydsl.errors import InternalError
+from policydsl.runtime.program import PLACEHOLDER
+from policydsl.semantics.model import Model, Policy
+from policydsl.syntax import ast
+
+MAX_RUNS = 8
+NEVER = py.Constant(value=False)  # a date test false on every day of the run being generated
+FAST_KINDS = {"bool": "bool", "count": "int", "text": "str", "enum": "str"}
+COMPARE = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
+ARITH = {"+": py.Add, "-": py.Sub, "*": py.Mult}
+
+
+def name(n: str) -> py.Name:
+    return py.Name(id=n, ctx=py.Load())
+
+
+def store(n: str) -> py.Name:
+    return py.Name(id=n, ctx=py.Store())
+
+
+def call(fn: py.expr | str, *args: py.expr) -> py.Call:
+    return py.Call(func=name(fn) if isinstance(fn, str) else fn, args=list(args), keywords=[])
+
+
+def attr(value: py.expr | str, field: str) -> py.Attribute:
+    return py.Attribute(value=name(value) if isinstance(value, str) else value, attr=field, ctx=py.Load())
+
+
+def assign(target: str, value: py.expr) -> py.Assign:
+    return py.Assign(targets=[store(target)], value=value)
+
+
+def thunk(body: py.expr, *params: str) -> py.Lambda:
+    return py.Lambda(args=py.arguments(posonlyargs=[], args=[py.arg(arg=p) for p in params], kwonlyargs=[],
+                                       kw_defaults=[], defaults=[]), body=body)
+
+
+def tup(items: list[py.expr]) -> py.Tuple:
+    return py.Tuple(elts=items, ctx=py.Load())
+
+
+def is_(a: py.expr, b: py.expr, negated: bool = False) -> py.Compare:
+    return py.Compare(left=a, ops=[py.IsNot() if negated else py.Is()], comparators=[b])
+
+
+def and_(*values: py.expr) -> py.expr:
+    return values[0] if len(values) == 1 else py.BoolOp(op=py.And(), values=list(values))
+
+
+def try_(body: list[py.stmt], exc: str, handler: list[py.stmt]) -> py.Try:
+    return py.Try(body=body, handlers=[py.ExceptHandler(type=name(exc), name="e", body=handler)],
+                  orelse=[], finalbody=[])
+
+
+def define_fn(fn: str, params: list[str], body: list[py.stmt]) -> py.FunctionDef:
+    args = py.arguments(posonlyargs=[], args=[py.arg(arg=p) for p in params], kwonlyargs=[], kw_defaults=[],
+                        defaults=[])
+    return py.FunctionDef(name=fn, args=args, body=body, decorator_list=[], returns=None)
+
+
+class Generator:
+    """One policy: `module()` is the ast.Module defining fast, traced, applies and the properties'
+    premise and claim; `spec` the plain data (constants, tables, operations) it reads at run time."""
+
+    def __init__(self, model: Model, policy: Policy) -> None:
+        self.model, self.policy = model, policy
+        self.consts: list[Any] = []
+        self.tables = {n: i for i, n in enumerate(policy.tables)}
+        self.ops: list[tuple[str, str]] = []
+        self.phases: list[tuple[str, tuple[Any, ...]]] = []
+        self.inputs = {path: f"i{i}" for i, path in enumerate(policy.inputs)}
+        self.defines = {path: f"d{i}" for i, path in enumerate(policy.defines)}
+        self.vars: dict[str, str] = {}
+        self.kleene = False
+        self.traced = False
+        self.day: dt.date | None = None  # the first day of the run of days being generated for
+        self.sure: set[str] = set()  # the define locals that hold a value (never a Fail) in this run
+        self.no_ms = False
+
+    # ------------------------------------------------------------ constants
+    def const(self, value: Any) -> py.expr:
+        if value is None or type(value) in (str, int, bool):
+            return py.Constant(value=value)
+        self.consts.append(value)
+        return py.Subscript(value=name("K"), slice=py.Constant(value=len(self.consts) - 1), ctx=py.Load())
+
+    def hit(self, item: str) -> py.stmt:
+        return py.If(test=is_(name("H"), py.Constant(value=None), negated=True),
+                     body=[py.Expr(value=call(attr("H", "add"), py.Constant(value=item)))], orelse=[])
+
+    # ------------------------------------------------------------ the module
+    def module(self) -> py.Module:
+        p = self.policy
+        body: list[py.stmt] = []
+        for traced in (False, True):
+            self.traced = traced
+            fn = "traced" if traced else "fast"
+            body.append(define_fn(fn, ["facts", "at", "H"], self.convert() + self.decide(False)))
+            body.append(define_fn(fn + "_k", ["V", "at", "H"], self.bind() + self.decide(True)))
+        self.traced, self.kleene = False, True
+        exprs = [("applies", p.decl.applies)] + [
+            (f"p{i}_{part}", e) for i, prop in enumerate(p.properties)
+            for part, e in (("premise", prop.premise), ("claim", prop.claim))]
+        for fn, e in exprs:
+            if e is not None:
+                body.append(define_fn(fn, ["V", "at", "decision"], [assign("H", py.Constant(value=None))] + self.bind()
+                                      + self.values() + [py.Return(value=self.guarded(e))]))
+        return py.fix_missing_locations(py.Module(body=body, type_ignores=[]))
+
+    def convert(self) -> list[py.stmt]:
+        """Fetch every fact of a plain nested dict into a local and check its type inline; if any is
+        absent, unusual or ill-typed, hand the facts to the general conversion and the Kleene body."""
+        fetch: list[py.stmt] = []
+        checks: list[py.expr] = [py.Compare(left=call("type", name("facts")), ops=[py.Is()], comparators=[name("dict")])]
+        nodes: dict[str, str] = {"": "facts"}
+        after: list[py.stmt] = []
+        for path, spec in self.policy.inputs.items():
+            parts, prefix = path.split("."), ""
+            for part in parts[:-1]:
+                parent, prefix = nodes[prefix], f"{prefix}.{part}" if prefix else part
+                if prefix not in nodes:
+                    nodes[prefix] = f"g{len(nodes)}"
+                    fetch.append(assign(nodes[prefix], py.Subscript(value=name(parent), slice=py.Constant(value=part),
+                                                                   ctx=py.Load())))
+                    checks.append(py.Compare(left=call("type", name(nodes[prefix])), ops=[py.Is()],
+                                             comparators=[name("dict")]))
+            local, kind = self.inputs[path], spec.type.kind
+            raw = py.Subscript(value=name(nodes[prefix]), slice=py.Constant(value=parts[-1]), ctx=py.Load())
+            if kind in FAST_KINDS and (kind != "enum" or spec.type.enum is not None):
+                fetch.append(assign(local, raw))
+                checks.append(py.Compare(left=call("type", name(local)), ops=[py.Is()], comparators=[name(FAST_KINDS[kind])]))
+                if kind == "count":
+                    checks.append(py.Compare(left=name(local), ops=[py.GtE()], comparators=[py.Constant(value=0)]))
+                if kind == "enum":
+                    ids = frozenset(v.name.value for v in self.model.enums[spec.type.enum].values)
+                    checks.append(py.Compare(left=name(local), ops=[py.In()], comparators=[self.const(ids)]))
+            elif kind == "set" and spec.type.enum is not None:  # a list of enum ids, as a frozenset
+                ids = frozenset(v.name.value for v in self.model.enums[spec.type.enum].values)
+                fetch.append(assign(local, raw))
+                fetch.append(assign(local, py.IfExp(test=py.Compare(left=call("type", name(local)), ops=[py.Is()],
+                                                                    comparators=[name("list")]),
+                                                    body=call("frozenset", name(local)), orelse=py.Constant(value=None))))
+                checks.append(is_(name(local), py.Constant(value=None), negated=True))
+                checks.append(py.Compare(left=name(local), ops=[py.LtE()], comparators=[self.const(ids)]))
+            else:
+                converter = py.Subscript(value=name("CONVERTERS"), slice=py.Constant(value=kind), ctx=py.Load())
+                spec_ref = py.Subscript(value=name("SPECS"), slice=py.Constant(value=path), ctx=py.Load())
+                fetch.append(assign(local, call(converter, spec_ref, raw)))
+                checks.append(is_(py.Subscript(value=name(local), slice=py.Constant(value=1), ctx=py.Load()),
+                                  py.Constant(value=None)))
+                after.append(assign(local, py.Subscript(value=name(local), slice=py.Constant(value=0), ctx=py.Load())))
+        dotted = frozenset(p for p in self.policy.inputs if "." in p)
+        if dotted:
+            checks.insert(1, call(attr(self.const(dotted), "isdisjoint"), name("facts")))
+        fallback = py.Return(value=call(f"{'traced' if self.traced else 'fast'}_k",
+                                        call("convert", name("facts"), name("SPECS")), name("at"), name("H")))
+        fetched: list[py.stmt] = [py.Try(
+            body=fetch, handlers=[py.ExceptHandler(type=tup([name("KeyError"), name("TypeError")]), name=None,
+                                                   body=[fallback])],
+            orelse=[], finalbody=[])] if fetch else [py.Pass()]  # a policy may read no fact
+        guard = py.If(test=and_(*checks[:2]) if dotted else checks[0], body=fetched, orelse=[fallback])
+        rest = checks[2:] if dotted else checks[1:]
+        return [guard] + ([py.If(test=py.UnaryOp(op=py.Not(), operand=and_(*rest)), body=[fallback], orelse=[])]
+                          if rest else []) + after
+
+    def bind(self) -> list[py.stmt]:
+        return [assign(local, call(attr("V", "get"), py.Constant(value=path), name("M")))
+                for path, local in self.inputs.items()]
+
+    # ------------------------------------------------------------ the decision
+    def decide(self, kleene: bool) -> list[py.stmt]:
+        """The decision's statements. The untraced fast variant is specialised per run of days on which
+        the same rules and value cases are in force (at most MAX_RUNS runs): within a run no rule's or
+        case's dates are tested, and a rule not in force leaves no code."""
+        self.kleene = kleene
+        bounds = self.run_bounds()
+        if kleene or not bounds or len(bounds) >= MAX_RUNS:
+            return self.decide_body()
+        chain = self.decide_run(bounds[-1])
+        for k in range(len(bounds) - 1, -1, -1):
+            test = py.Compare(left=name("at"), ops=[py.Lt()], comparators=[self.const(bounds[k])])
+            chain = [py.If(test=test, body=self.decide_run(bounds[k - 1] if k else dt.date.min), orelse=chain)]
+        return chain
+
+    def run_bounds(self) -> list[dt.date]:
+        """The days on which some rule or value case comes into force or the day after one lapses."""
+        periods = [effective(r.decl) for r in self.policy.rules] + [
+            (c.start, c.end) for d in self.policy.defines.values() for c in d.decl.cases]
+        return sorted({start for start, _ in periods if start is not None}
+                      | {end + dt.timedelta(days=1) for _, end in periods if end is not None and end < dt.date.max})
+
+    def decide_run(self, day: dt.date) -> list[py.stmt]:
+        self.day = day
+        try:
+            return self.decide_body()
+        finally:
+            self.day = None
+
+    def decide_body(self) -> list[py.stmt]:
+        kleene = self.kleene
+        statuses = self.traced or any(r.exceptions or r.decl.exception_to for r in self.policy.rules)
+        # MS collects missing facts: untraced with no exceptions and no consequences, nothing can note one
+        self.no_ms = not kleene and not statuses and not any(r.decl.consequences for r in self.policy.rules)
+        body = self.values() + ([] if self.no_ms else [assign("MS", py.Dict(keys=[], values=[]))]) + \
+            [assign("FIRED", py.List(elts=[], ctx=py.Load()))]
+        if not kleene and not self.traced and {r.decl.body.outcome for r in self.policy.rules} - {"deny"}:
+            body.append(assign("OTHER", py.Constant(value=False)))
+        if statuses:
+            body += self.statuses()
+        else:
+            for index, rule in enumerate(self.policy.rules):
+                body += self.direct(index, rule.decl)
+        trace = call("tuple", name("TR")) if self.traced else tup([])
+        finish = py.Return(value=call(attr("D", "finish"), name("at"), name("FIRED"),
+                                      tup([name(d) for d in self.defines.values()]),
+                                      py.Constant(value=None) if self.no_ms else name("MS"), trace, name("H")))
+        if kleene or self.traced:
+            return body + [finish]
+        quick = self.quick_finish()
+        return body + quick + ([finish] if isinstance(quick[0], py.If) else [])
+
+    def quick_finish(self) -> list[py.stmt]:
+        """The untraced common case built inline: no fact missing, every value computed, only deny
+        rules fired (or none); anything else goes through `D.finish`."""
+        tests: list[py.expr] = [] if self.no_ms else [py.UnaryOp(op=py.Not(), operand=name("MS"))]
+        tests += [py.Compare(left=call("type", name(d)), ops=[py.IsNot()], comparators=[name("Fail")])
+                  for d in self.defines.values() if d not in self.sure]
+        outcomes = {r.decl.body.outcome for r in self.policy.rules}
+        if outcomes - {"deny"}:  # a warn or allow rule fired: D.finish sorts the reasons
+            tests.append(py.UnaryOp(op=py.Not(), operand=name("OTHER")))
+        values = py.Dict(keys=[py.Constant(value=p) for p in self.defines], values=[name(d) for d in self.defines.values()])
+        fields = {"policy": py.Constant(value=self.policy.id), "at": name("at"),
+                  "outcome": py.IfExp(test=name("FIRED"), body=py.Constant(value="deny"), orelse=py.Constant(value="allow")),
+                  "values": values, "value_kinds": name("KINDS"),
+                  "reasons": call("tuple", name("FIRED")),
+                  "warnings": tup([]), "trace": tup([]), "coverage": name("NO_COVERAGE")}
+        new = [assign("DEC", call("NEW", name("Decision"))),
+               py.Expr(value=call("SET", name("DEC"), py.Constant(value="__dict__"),
+                                  py.Dict(keys=[py.Constant(value=k) for k in fields], values=list(fields.values())))),
+               py.Return(value=name("DEC"))]
+        return [py.If(test=and_(*tests), body=new, orelse=[])] if tests else new
+
+    def in_force(self, start: Any, end: Any) -> py.expr | None:
+        """The test that `at` is in [start, end]: None when always true (or true all the run), NEVER
+        when false all the run."""
+        if self.day is not None:
+            return None if (start is None or start <= self.day) and (end is None or self.day <= end) else NEVER
+        tests = ([py.Compare(left=self.const(start), ops=[py.LtE()], comparators=[name("at")])] if start else []) + \
+                ([py.Compare(left=name("at"), ops=[py.LtE()], comparators=[self.const(end)])] if end else [])
+        return and_(*tests) if tests else None
+
+    def values(self) -> list[py.stmt]:
+        """Every define, in dependency order, to a local: its value, or a Fail that raises when read."""
+        out: list[py.stmt] = []
+        self.sure = set()
+        for path in self.define_order():
+            local, cases = self.defines[path], self.policy.defines[path].decl.cases
+            if self.day is not None:  # in a run, a literal in force on every day of it cannot fail
+                first = next((c for c in cases if self.in_force(c.start, c.end) is not NEVER), None)
+                if first is not None and first.when is None and isinstance(first.expr, ast.Literal):
+                    out.append(assign(local, self.expr(first.expr)))
+                    if self.traced and len(cases) > 1:
+                        out.append(self.hit(f"case:{path}:{cases.index(first) + 1}"))
+                    self.sure.add(local)
+                    continue
+            chain: list[py.stmt] = [assign(local, call("Fail", py.Constant(value=None), py.Constant(value=path)))]
+            for index in range(len(cases), 0, -1):
+                case = cases[index - 1]
+                if self.in_force(case.start, case.end) is NEVER:
+                    continue
+                tests = [t for t in (self.in_force(case.start, case.end),
+                                     self.guarded(case.when) if case.when is not None else None) if t is not None]
+                then = [assign(local, self.expr(case.expr))]
+                if self.traced and len(cases) > 1:
+                    then.append(self.hit(f"case:{path}:{index}"))
+                chain = [py.If(test=and_(*tests), body=then, orelse=chain)] if tests else then
+            out.append(py.Try(body=chain, handlers=[py.ExceptHandler(
+                type=tup([name("MissingFact"), name("PolicyDslError")]), name="e",
+                body=[assign(local, call("Fail", name("e"), py.Constant(value=path)))])], orelse=[], finalbody=[]))
+        return out
+
+    def define_order(self) -> list[str]:
+        order: list[str] = []
+
+        def visit(path: str) -> None:
+            if path in order:
+                return
+            for case in self.policy.defines[path].decl.cases:
+                for e in (case.expr, case.when):
+                    for node in ast.walk(e) if e is not None else ():
+                        kind, target = self.model.refs.get(id(node), ("", ""))
+                        if isinstance(node, ast.Ref) and kind == "define" and target not in order:
+                            visit(target)
+            order.append(path)
+        for path in self.policy.defines:
+            visit(path)
+        return order
+
+    def fire(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
+        """Append the rule's reason to FIRED; a consequence lacking facts notes them instead."""
+        reason = self.reason(index, decl)
+        stmts: list[py.stmt] = [py.Expr(value=call(attr("FIRED", "append"), reason))]
+        if not self.kleene and not self.traced and decl.body.outcome != "deny":
+            stmts.append(assign("OTHER", py.Constant(value=True)))
+        if not decl.consequences:
+            return stmts
+        return [try_(stmts, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))])]
+
+    def reason(self, index: int, decl: ast.RuleDecl) -> py.expr:
+        info = rule_placeholders(self.policy, decl)
+        if not info and not decl.consequences:
+            return py.Subscript(value=name("S"), slice=py.Constant(value=index), ctx=py.Load())
+        shown = [name(self.inputs[p]) if p in self.inputs else name(self.defines[p]) if p in self.defines
+                 else py.Constant(value=None) for p in info]
+        conseq: py.expr = py.Constant(value=None)
+        if decl.consequences:
+            conseq = tup([tup([thunk(self.guarded(c.end)) if c.end is not None else py.Constant(value=None),
+                               thunk(self.guarded(c.amount)) if c.amount is not None else py.Constant(value=None)])
+                          for c in decl.consequences])
+        return call(attr("D", "reason"), py.Constant(value=index), name("at"), tup(shown), conseq)
+
+    def direct(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
+        """A rule without exceptions, untraced: fire when in force, in scope and (require) not satisfied."""
+        tests = [self.guarded(decl.scope)] if decl.scope is not None else []
+        if decl.body.kind == "require":
+            tests.append(py.UnaryOp(op=py.Not(), operand=self.guarded(decl.body.condition)))
+        fired = self.fire(index, decl)
+        stmt: list[py.stmt] = [py.If(test=and_(*tests), body=fired, orelse=[])] if tests else fired
+        if self.kleene:
+            stmt = [try_(stmt, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))])]
+        force = self.in_force(*effective(decl))
+        if force is NEVER:
+            return []
+        return [py.If(test=force, body=stmt, orelse=[])] if force is not None else stmt
+
+    def statuses(self) -> list[py.stmt]:
+        rules = self.policy.rules
+        index_of = {r.name: i for i, r in enumerate(rules)}
+        out: list[py.stmt] = [assign("TR", py.List(elts=[], ctx=py.Load()))] if self.traced else []
+        for i, rule in enumerate(rules):
+            out += self.status(i, rule.decl, [(n, rules[index_of[n]].decl) for n in rule.exceptions])
+        for i, rule in enumerate(rules):
+            if rule.decl.exception_to:  # an exception speaks only when it overrides a rule that applied
+                bys = tup([name(f"b{j}") for j in range(len(rules))])
+                test = and_(py.Compare(left=name(f"s{i}"), ops=[py.Eq()], comparators=[py.Constant(value="fired")]),
+                            py.Compare(left=py.Constant(value=rule.name), ops=[py.NotIn()], comparators=[bys]))
+                out.append(py.If(test=test, body=[assign(f"s{i}", py.Constant(value="not_needed"))], orelse=[]))
+        for i, rule in enumerate(rules):
+            out += self.record(i, rule.decl)
+        return out
+
+    def status(self, i: int, decl: ast.RuleDecl, exceptions: list[tuple[str, ast.RuleDecl]]) -> list[py.stmt]:
+        s, b = f"s{i}", f"b{i}"
+
+        def set_(status: str, by: str | None = None) -> list[py.stmt]:
+            return [assign(s, py.Constant(value=status))] + ([assign(b, py.Constant(value=by))] if by else [])
+        chain = set_("fired")
+        if decl.body.kind == "require":
+            chain = [py.If(test=self.guarded(decl.body.condition), body=set_("satisfied"), orelse=chain)]
+        for name_, exc in reversed(exceptions):
+            if self.in_force(*effective(exc)) is NEVER:
+                continue
+            applies = [t for t in (self.in_force(*effective(exc)),
+                                   self.guarded(exc.scope) if exc.scope is not None else None) if t is not None]
+            chain = [py.If(test=and_(*applies), body=set_("overridden", name_), orelse=chain)] if applies else \
+                set_("overridden", name_)
+        if decl.scope is not None:
+            chain = [py.If(test=py.UnaryOp(op=py.Not(), operand=self.guarded(decl.scope)), body=set_("out_of_scope"),
+                           orelse=chain)]
+        chain = [try_(chain, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))] + set_("missing"))]
+        force = self.in_force(*effective(decl))
+        head = [assign(b, py.Constant(value=None))] + set_("not_in_force")
+        if force is NEVER:
+            return head
+        return head + ([py.If(test=force, body=chain, orelse=[])] if force is not None else chain)
+
+    def record(self, i: int, decl: ast.RuleDecl) -> list[py.stmt]:
+        s, rule = name(f"s{i}"), decl.name.value
+        out: list[py.stmt] = []
+        if self.traced:
+            paths = sorted(self.rule_reads(decl))
+            if self.kleene:  # a fact not given is left out of the reads
+                reads = tup([tup([py.Constant(value=p), name(self.inputs[p])]) for p in paths])
+                out.append(py.Expr(value=call(attr("TR", "append"), call(attr("D", "event"), py.Constant(value=i), s,
+                                                                        reads, name(f"b{i}")))))
+            else:  # every fact given: the event built inline
+                fields = {"rule": py.Constant(value=rule), "status": s,
+                          "reads": py.Dict(keys=[py.Constant(value=p) for p in paths],
+                                           values=[name(self.inputs[p]) for p in paths]),
+                          "detail": name(f"b{i}")}
+                out += [assign("EV", call("NEW", name("TraceEvent"))),
+                        py.Expr(value=call("SET", name("EV"), py.Constant(value="__dict__"),
+                                           py.Dict(keys=[py.Constant(value=k) for k in fields],
+                                                   values=list(fields.values())))),
+                        py.Expr(value=call(attr("TR", "append"), name("EV")))]
+        fired = ([self.hit(f"rule:{rule}:fired")] if self.traced else []) + self.fire(i, decl)
+        passed = [self.hit(f"rule:{rule}:passed")] if self.traced else []
+        test = py.Compare(left=s, ops=[py.Eq()], comparators=[py.Constant(value="fired")])
+        other = [py.If(test=py.Compare(left=s, ops=[py.Eq()], comparators=[py.Constant(value="satisfied")]),
+                       body=passed, orelse=[])] if passed else []
+        return out + [py.If(test=test, body=fired, orelse=other)]
+
+    def rule_reads(self, decl: ast.RuleDecl) -> set[str]:
+        return set(input_reads(self.model, self.policy, decl.scope, decl.body.condition))
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ast.Expr) -> py.expr:
+        method = getattr(self, f"e_{type(e).__name__}", None)
+        if method is None:
+            raise InternalError(f"no code generator for {type(e).__name__}")
+        return method(e)
+
+    def guarded(self, e: ast.Expr) -> py.expr:
+        """`e`, failing with E.not_open_arith when it yields a not-open cell (only when it can)."""
+        code = self.expr(e)
+        return call("open_", code, py.Constant(value=e.span.text)) if self.may_not_open(e) else code
+
+    def may_not_open(self, e: ast.Expr, seen: frozenset[str] = frozenset()) -> bool:
+        if isinstance(e, ast.Call):
+            table = self.policy.tables.get(e.func.value)
+            return table is not None and table.result.maybe_not_open
+        if isinstance(e, ast.Aggregate):
+            return e.func in ("max", "min", "sum") and self.may_not_open(e.body, seen)
+        if isinstance(e, ast.Ref):
+            kind, target = self.model.refs[id(e)]
+            return kind == "define" and target not in seen and any(
+                self.may_not_open(c.expr, seen | {target}) for c in self.policy.defines[target].decl.cases)
+        return False
+
+    def strict(self, combine: Any, *operands: py.expr) -> py.expr:
+        """`combine(*operands)`; under Kleene, every operand's missing facts are named."""
+        if not self.kleene or len(operands) < 2:
+            return combine(*operands)
+        params = [f"o{i}" for i in range(len(operands))]
+        return py.Call(func=thunk(combine(*[name(p) for p in params]), *params), keywords=[],
+                       args=[py.Starred(value=call("k_all", *[thunk(o) for o in operands]), ctx=py.Load())])
+
+    def input_read(self, path: str) -> py.expr:
+        local = name(self.inputs[path])
+        if not self.kleene:
+            return local
+        return py.IfExp(test=is_(local, name("M"), negated=True), body=name(self.inputs[path]),
+                        orelse=call("miss", py.Constant(value=path)))
+
+    def e_Literal(self, e: ast.Literal) -> py.expr:
+        return self.const(e.value)
+
+    def e_DurationLit(self, e: ast.DurationLit) -> py.expr:
+        return self.const((e.amount, e.unit))
+
+    def e_NotOpen(self, e: ast.NotOpen) -> py.expr:
+        return name("NOT_OPEN")
+
+    def e_Today(self, e: ast.Today) -> py.expr:
+        return name("at")
+
+    def e_OutcomeLit(self, e: ast.OutcomeLit) -> py.expr:
+        return py.Constant(value=e.value)
+
+    def e_Ref(self, e: ast.Ref) -> py.expr:
+        kind, target = self.model.refs[id(e)]
+        if kind == "input":
+            return self.input_read(target)
+        if kind == "define":
+            local = self.defines[target]
+            if local in self.sure:
+                return name(local)
+            return py.IfExp(test=py.Compare(left=call("type", name(local)), ops=[py.IsNot()], comparators=[name("Fail")]),
+                            body=name(local), orelse=call(attr(local, "read"), name("at")))
+        if kind == "var":
+            return name(self.vars[target])
+        if kind == "book_define":
+            pid, path = target.split(" ", 1)
+            return call("book_value", name("decision"), py.Constant(value=pid), py.Constant(value=path))
+        return py.Constant(value=target.split(".", 1)[1])
+
+    def constant_set(self, e: ast.Expr) -> frozenset[str] | None:
+        if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.refs[id(i)][0] == "enum"
+                                             for i in e.items):
+            return frozenset(self.model.refs[id(i)][1].split(".", 1)[1] for i in e.items)
+        return None
+
+    def e_SetLit(self, e: ast.SetLit) -> py.expr:
+        constant = self.constant_set(e)
+        if constant is not None:
+            return self.const(constant)
+        items = [self.expr(i) for i in e.items]
+        if self.kleene and len(items) > 1:
+            return call("frozenset", call("k_all", *[thunk(i) for i in items]))
+        return call("frozenset", tup(items))
+
+    def e_Unary(self, e: ast.Unary) -> py.expr:
+        return py.UnaryOp(op=py.Not() if e.op == "not" else py.USub(), operand=self.guarded(e.operand))
+
+    def e_Member(self, e: ast.Member) -> py.expr:
+        op = py.NotIn() if e.negated else py.In()
+        return self.strict(lambda a, b: py.Compare(left=a, ops=[op], comparators=[b]),
+                           self.guarded(e.item), self.expr(e.collection))
+
+    def e_Binary(self, e: ast.Binary) -> py.expr:
+        op = e.op
+        if op in ("==", "!="):
+            return self.strict(lambda a, b: py.Compare(left=a, ops=[COMPARE[op]()], comparators=[b]),
+                               self.expr(e.left), self.expr(e.right))
+        left, right = self.guarded(e.left), self.guarded(e.right)
+        if op in ("and", "or"):
+            if self.kleene:
+                return call("k_and" if op == "and" else "k_or", thunk(left), thunk(right))
+            return py.BoolOp(op=py.And() if op == "and" else py.Or(), values=[left, right])
+        lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
+        if op in COMPARE:
+            return self.strict(lambda a, b: py.Compare(left=a, ops=[COMPARE[op]()], comparators=[b]), left, right)
+        if lt.kind == "date" and rt.kind == "duration":
+            return self.strict(lambda a, b: call("shift", a, b, py.Constant(value=1 if op == "+" else -1)), left, right)
+        if lt.kind == rt.kind == "date":
+            return self.strict(lambda a, b: call("days", a, b), left, right)
+        if op == "/":
+            return self.strict(lambda a, b: call("divide", a, b, py.Constant(value=e.span.text)), left, right)
+        if lt.kind == rt.kind == "count":  # Python ints are exact at any size
+            return self.strict(lambda a, b: py.BinOp(left=a, op=ARITH[op](), right=b), left, right)
+        self.ops.append((op, e.span.text))
+        fn = py.Subscript(value=name("X"), slice=py.Constant(value=len(self.ops) - 1), ctx=py.Load())
+        return self.strict(lambda a, b: call(fn, a, b), left, right)
+
+    def e_OutcomeRef(self, e: ast.OutcomeRef) -> py.expr:
+        return attr(self.decision_of(e.policy.value if e.policy is not None else None), "outcome")
+
+    def decision_of(self, pid: str | None) -> py.expr:
+        if pid is None:
+            return name("decision")
+        return attr(call(attr("decision", "part"), py.Constant(value=pid)), "decision")
+
+    def e_Call(self, e: ast.Call) -> py.expr:
+        fn = e.func.value
+        if fn == "fires" and fn not in self.tables:
+            pid = e.args[0].path if len(e.args) == 2 else None  # type: ignore[union-attr]
+            return call("fires", self.decision_of(pid), py.Constant(value=e.args[-1].path))  # type: ignore[union-attr]
+        if fn == "consequence" and fn not in self.tables:
+            kinds = py.SetComp(elt=attr("c", "kind"), generators=[py.comprehension(
+                target=store("c"), iter=attr("decision", "consequences"), ifs=[], is_async=0)])
+            return py.Compare(left=py.Constant(value=e.args[0].path), ops=[py.In()], comparators=[kinds])  # type: ignore[union-attr]
+        args = [self.guarded(a) for a in e.args]
+        if fn in self.tables:
+            lookup = attr(py.Subscript(value=name("T"), slice=py.Constant(value=self.tables[fn]), ctx=py.Load()),
+                          "lookup")
+            return self.strict(lambda *xs: call(lookup, name("H"), *xs), *args)
+        return self.strict(lambda *xs: call(fn, *xs), *args)
+
+    def e_Aggregate(self, e: ast.Aggregate) -> py.expr:
+        var = f"a{len(self.vars)}_{id(e) % 997}"
+        saved, self.vars = self.vars, {**self.vars, e.var.value: var}
+        body = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
+        self.vars = saved
+        items = self.expr(e.iterable)
+        if self.kleene:
+            return call("k_aggregate", py.Constant(value=e.func), items, thunk(body, var))
+        comp = py.ListComp(elt=body, generators=[py.comprehension(target=store(var), iter=call("sorted", items),
+                                                                  ifs=[], is_async=0)])
+        return call("aggregate", py.Constant(value=e.func), comp)
+
+    def e_Covered(self, e: ast.Covered) -> py.expr:
+        decl = self.policy.rollouts[e.rollout.value]
+        self.phases.append((decl.name.value, tuple((p.name.value, p.start, p.end, p.ramp_from, p.ramp_to)
+                                                   for p in decl.phases)))
+        key_code = self.input_read(decl.key.value)
+        phases = py.Subscript(value=name("P"), slice=py.Constant(value=len(self.phases) - 1), ctx=py.Load())
+        return call("covered", name("H"), py.Constant(value=decl.name.value), phases, key_code, name("at"))
+
+
+def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozenset[str]:
+    """Every input the expressions may read, through values and rollouts."""
+    out: set[str] = set()
+    seen: set[str] = set()
+    todo = [e for e in exprs if e is not None]
+    while todo:
+        for node in ast.walk(todo.pop()):
+            if isinstance(node, ast.Covered):
+                out.add(policy.rollouts[node.rollout.value].key.value)
+            kind, target = model.refs.get(id(node), ("", "")) if isinstance(node, ast.Ref) else ("", "")
+            if kind == "input":
+                out.add(target)
+            elif kind == "define" and target not in seen:
+                seen.add(target)
+                todo += [e for c in policy.defines[target].decl.cases for e in (c.expr, c.when) if e]
+    return frozenset(out)
+
+
+def effective(decl: Any) -> tuple[Any, Any]:
+    eff = decl.effective
+    return (eff.start, eff.end) if eff else (None, None)
+
+
+def rule_placeholders(policy: Policy, decl: ast.RuleDecl, message_only: bool = False) -> tuple[str, ...]:
+    """The paths a rule's message (and consequences) show, in order of first mention."""
+    texts = [decl.body.message.zh, decl.body.message.en]
+    if not message_only:
+        texts += [t for c in decl.consequences for t in (c.text.zh, c.text.en)]
+    return tuple(dict.fromkeys(m.group(1) for text in texts for m in PLACEHOLDER.finditer(text)))
