@@ -145,9 +145,10 @@ class PolicySet:
                              hint={"zh": f"（是不是 `{hint}`？）", "en": f" (did you mean `{hint}`?)"} if hint else "")
 
     def evaluate(self, policy_id: str, facts: Mapping[str, Any], at: dt.date | None = None, *,
-                 trace: bool = True, coverage: bool = False, ignore_unknown: bool = False) -> Decision:
+                 trace: bool = False, coverage: bool = False, ignore_unknown: bool = False) -> Decision:
         """Decide one policy for a record: facts by id (nested or dotted) or by label; a name the book
-        does not know is an error unless `ignore_unknown` (a record carrying other fields)."""
+        does not know is an error unless `ignore_unknown` (a record carrying other fields). The fast path
+        by default; `trace=True` records every rule's status and what it read (`eval --explain`)."""
         policy = self.find(policy_id)
         record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
         return evaluate(self.compiled[policy.id], record, at or today_in_shanghai(), trace=trace, coverage=coverage)

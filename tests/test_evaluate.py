@@ -57,7 +57,7 @@ rule verify "实名提醒" / "Verification reminder"
 
 
 def test_require_else_deny_gives_the_exact_decision_json(tmp_path):
-    decision = book(tmp_path, REQUIRE).evaluate("t.demo", {"fans": 999, "verified": True}, at=D(2024, 3, 1))
+    decision = book(tmp_path, REQUIRE).evaluate("t.demo", {"fans": 999, "verified": True}, trace=True, at=D(2024, 3, 1))
     assert decision.outcome == "deny"
     assert decision.to_dict() == {
         "policy": "t.demo", "at": "2024-03-01", "outcome": "deny", "values": {},
@@ -72,13 +72,13 @@ def test_require_else_deny_gives_the_exact_decision_json(tmp_path):
 
 
 def test_require_satisfied_allows_with_no_reasons(tmp_path):
-    decision = book(tmp_path, REQUIRE).evaluate("t.demo", {"fans": 1000, "verified": True}, at=D(2024, 3, 1))
+    decision = book(tmp_path, REQUIRE).evaluate("t.demo", {"fans": 1000, "verified": True}, trace=True, at=D(2024, 3, 1))
     assert decision.to_dict() == {"policy": "t.demo", "at": "2024-03-01", "outcome": "allow", "values": {},
                                   "reasons": [], "warnings": []}
 
 
 def test_require_else_warn_goes_to_warnings_and_still_allows(tmp_path):
-    decision = book(tmp_path, REQUIRE).evaluate("t.demo", {"fans": 5000, "verified": False}, at=D(2024, 3, 1))
+    decision = book(tmp_path, REQUIRE).evaluate("t.demo", {"fans": 5000, "verified": False}, trace=True, at=D(2024, 3, 1))
     assert decision.outcome == "allow"
     assert decision.reasons == ()
     assert [w.to_dict() for w in decision.warnings] == [{
@@ -88,7 +88,7 @@ def test_require_else_warn_goes_to_warnings_and_still_allows(tmp_path):
 
 
 def test_deny_and_warn_together(tmp_path):
-    decision = book(tmp_path, REQUIRE).evaluate("t.demo", {"fans": 0, "verified": False}, at=D(2024, 3, 1))
+    decision = book(tmp_path, REQUIRE).evaluate("t.demo", {"fans": 0, "verified": False}, trace=True, at=D(2024, 3, 1))
     assert decision.outcome == "deny"
     assert [r.code for r in decision.reasons] == ["fans_low"]
     assert [w.code for w in decision.warnings] == ["not_verified"]
@@ -127,7 +127,7 @@ rule silver_note "银牌提醒" / "Silver reminder"
      {"ban": "fired", "gold_pass": "out_of_scope", "silver_note": "fired"}),
 ])
 def test_fire_bodies_and_when_scoping(tmp_path, facts, outcome, reasons, warnings, trace):
-    decision = book(tmp_path, FIRE).evaluate("t.demo", facts, at=D(2024, 3, 1))
+    decision = book(tmp_path, FIRE).evaluate("t.demo", facts, trace=True, at=D(2024, 3, 1))
     assert decision.outcome == outcome
     assert [r.code for r in decision.reasons] == reasons
     assert [w.code for w in decision.warnings] == warnings
@@ -135,7 +135,7 @@ def test_fire_bodies_and_when_scoping(tmp_path, facts, outcome, reasons, warning
 
 
 def test_an_allow_reason_has_its_outcome_and_message(tmp_path):
-    decision = book(tmp_path, FIRE).evaluate("t.demo", {"kind": "Gold", "blocked": False}, at=D(2024, 3, 1))
+    decision = book(tmp_path, FIRE).evaluate("t.demo", {"kind": "Gold", "blocked": False}, trace=True, at=D(2024, 3, 1))
     (reason,) = decision.reasons
     assert (reason.rule, reason.code, reason.outcome) == ("gold_pass", "gold_ok", "allow")
     assert dict(reason.message) == {"zh": "金牌商家", "en": "Gold merchant"}
@@ -152,12 +152,12 @@ rule ban "封禁" / "Ban"
   {SRC}
 '''
     rule_book = book(tmp_path, body)
-    assert rule_book.evaluate("t.demo", {"blocked": False}, at=D(2024, 3, 1)).outcome == "allow"
+    assert rule_book.evaluate("t.demo", {"blocked": False}, trace=True, at=D(2024, 3, 1)).outcome == "allow"
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("t.demo", {"blocked": True}, at=D(2024, 3, 1))
+        rule_book.evaluate("t.demo", {"blocked": True}, trace=True, at=D(2024, 3, 1))
     assert info.value.key == "E.missing_facts"
     assert info.value.facts == ("reason_text",)
-    decision = rule_book.evaluate("t.demo", {"blocked": True, "reason_text": "刷单"}, at=D(2024, 3, 1))
+    decision = rule_book.evaluate("t.demo", {"blocked": True, "reason_text": "刷单"}, trace=True, at=D(2024, 3, 1))
     assert dict(decision.reasons[0].message) == {"zh": "封禁：刷单", "en": "Blocked: 刷单"}
 
 
@@ -191,7 +191,7 @@ rule new_min "新门槛" / "New threshold"
     (1000, D(2025, 12, 31), "allow", [], {"old_min": "not_in_force", "new_min": "satisfied"}),
 ])
 def test_rules_are_effective_dated(tmp_path, fans, at, outcome, reasons, trace):
-    decision = book(tmp_path, DATED, header=DATED_HEADER).evaluate("t.demo", {"fans": fans}, at=at)
+    decision = book(tmp_path, DATED, header=DATED_HEADER).evaluate("t.demo", {"fans": fans}, trace=True, at=at)
     assert decision.outcome == outcome
     assert [r.code for r in decision.reasons] == reasons
     assert {rule: status for rule, (status, _) in statuses(decision).items()} == trace
@@ -205,7 +205,7 @@ def test_supersedes_is_recorded_on_the_model(tmp_path):
 @pytest.mark.parametrize("at", [D(2019, 12, 31), D(2026, 1, 1)])
 def test_a_policy_outside_its_period_is_not_in_force(tmp_path, at):
     with pytest.raises(PolicyDslError) as info:
-        book(tmp_path, DATED, header=DATED_HEADER).evaluate("t.demo", {"fans": 1}, at=at)
+        book(tmp_path, DATED, header=DATED_HEADER).evaluate("t.demo", {"fans": 1}, trace=True, at=at)
     error = info.value
     assert error.key == "E.not_in_force"
     assert error.message("en") == (f"policy `t.demo` is not in force on {at.isoformat()} "
@@ -216,7 +216,7 @@ def test_a_policy_outside_its_period_is_not_in_force(tmp_path, at):
 def test_not_in_force_before_an_open_ended_policy_starts():
     rule_book = policydsl.load(POLICIES)
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("cart.opening", {}, at=D(2020, 4, 6))
+        rule_book.evaluate("cart.opening", {}, trace=True, at=D(2020, 4, 6))
     assert info.value.key == "E.not_in_force"
     assert info.value.message("en") == ("policy `cart.opening` is not in force on 2020-04-06 "
                                         "(in force 2020-04-07 – …)")
@@ -251,16 +251,16 @@ define promo: percent "促销折扣" / "Promotion"
 ])
 def test_define_cases_first_match_wins(tmp_path, vip, n, at, fee):
     facts = {"vip": vip, "n": n, "base_fee": "12.5"}
-    decision = book(tmp_path, CASES).evaluate("t.demo", facts, at=at)
+    decision = book(tmp_path, CASES).evaluate("t.demo", facts, trace=True, at=at)
     assert decision.values["fee"] == fee
 
 
 def test_a_define_with_no_case_on_the_date_is_left_out_of_the_values(tmp_path):
     rule_book = book(tmp_path, CASES)
     facts = {"vip": False, "n": 5, "base_fee": "12.5"}
-    january = rule_book.evaluate("t.demo", facts, at=D(2024, 1, 31))
+    january = rule_book.evaluate("t.demo", facts, trace=True, at=D(2024, 1, 31))
     assert january.to_dict()["values"] == {"fee": "50", "promo": "10%"}
-    february = rule_book.evaluate("t.demo", facts, at=D(2024, 2, 1))
+    february = rule_book.evaluate("t.demo", facts, trace=True, at=D(2024, 2, 1))
     assert february.to_dict()["values"] == {"fee": "50"}
     assert "promo" not in february.values
 
@@ -273,19 +273,19 @@ rule promo_cap "折扣上限" / "Promotion cap"
 '''
     rule_book = book(tmp_path, body)
     facts = {"vip": False, "n": 5, "base_fee": "12.5"}
-    assert rule_book.evaluate("t.demo", facts, at=D(2024, 1, 15)).outcome == "allow"
+    assert rule_book.evaluate("t.demo", facts, trace=True, at=D(2024, 1, 15)).outcome == "allow"
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("t.demo", facts, at=D(2024, 2, 1))
+        rule_book.evaluate("t.demo", facts, trace=True, at=D(2024, 2, 1))
     assert info.value.key == "E.no_case"
     assert info.value.message("en") == "`promo` has no applicable value on 2024-02-01"
 
 
 def test_a_case_only_reads_the_facts_it_reaches(tmp_path):
     # vip decides the first case, so n and base_fee are not needed
-    decision = book(tmp_path, CASES).evaluate("t.demo", {"vip": True}, at=D(2024, 3, 1))
+    decision = book(tmp_path, CASES).evaluate("t.demo", {"vip": True}, trace=True, at=D(2024, 3, 1))
     assert decision.values["fee"] == Decimal("0")
     # no rule needs fee: lacking base_fee leaves it unresolved rather than failing the decision
-    other = book(tmp_path, CASES).evaluate("t.demo", {"vip": False, "n": 1}, at=D(2023, 3, 1))
+    other = book(tmp_path, CASES).evaluate("t.demo", {"vip": False, "n": 1}, trace=True, at=D(2023, 3, 1))
     assert "fee" not in other.values and other.unresolved == {"fee": ("base_fee",)}
 
 
@@ -322,7 +322,7 @@ rule vip_exc "贵宾例外" / "VIP exception"
     ({"n": 5, "kind": "gold", "vip": False}, "allow", [], ("satisfied", None)),
 ])
 def test_exceptions_override_their_base_rule_by_priority(tmp_path, facts, outcome, reasons, limit_status):
-    decision = book(tmp_path, EXCEPTIONS).evaluate("t.demo", facts, at=D(2024, 3, 1))
+    decision = book(tmp_path, EXCEPTIONS).evaluate("t.demo", facts, trace=True, at=D(2024, 3, 1))
     assert decision.outcome == outcome
     assert [r.code for r in decision.reasons] == reasons
     assert statuses(decision)["limit"] == limit_status
@@ -339,11 +339,11 @@ def test_an_exception_out_of_force_does_not_override(tmp_path):
                               "  effective from 2025-01-01\n  exception to limit priority 9\n")
     rule_book = book(tmp_path, body)
     facts = {"n": 57, "kind": "gold", "vip": True}
-    before = rule_book.evaluate("t.demo", facts, at=D(2024, 12, 31))
+    before = rule_book.evaluate("t.demo", facts, trace=True, at=D(2024, 12, 31))
     assert before.outcome == "deny"
     assert statuses(before)["limit"] == ("fired", None)
     assert statuses(before)["vip_exc"] == ("not_in_force", None)
-    after = rule_book.evaluate("t.demo", facts, at=D(2025, 1, 1))
+    after = rule_book.evaluate("t.demo", facts, trace=True, at=D(2025, 1, 1))
     assert statuses(after)["limit"] == ("overridden", "vip_exc")
 
 
@@ -401,7 +401,7 @@ define cap: count "上限" / "Cap"
     ("0", "5%"), ("999.99", "5%"), ("1000", "3%"), ("10000", "3%"), ("10000.01", "1%"), ("¥50000", "1%"),
 ])
 def test_range_table_hit_unique_with_open_and_closed_bounds(tmp_path, amount, rate):
-    decision = book(tmp_path, TABLES).evaluate("t.demo", {"x": 0, "amount": amount, "kind": "gold"},
+    decision = book(tmp_path, TABLES).evaluate("t.demo", {"x": 0, "amount": amount, "kind": "gold"}, trace=True,
                                                 at=D(2024, 3, 1))
     assert decision.to_dict()["values"]["rate"] == rate
 
@@ -419,21 +419,21 @@ def test_range_table_hit_unique_with_open_and_closed_bounds(tmp_path, amount, ra
     (201, 3, 4, "10", "12.5%"),  # a row without priority is priority 0
 ])
 def test_range_table_hit_policies(tmp_path, x, first, prio, extra, top):
-    decision = book(tmp_path, TABLES).evaluate("t.demo", {"x": x, "amount": "1", "kind": "gold"},
+    decision = book(tmp_path, TABLES).evaluate("t.demo", {"x": x, "amount": "1", "kind": "gold"}, trace=True,
                                                 at=D(2024, 3, 1))
     values = decision.to_dict()["values"]
     assert (values["first"], values["prio"], values["extra"], values["top"]) == (first, prio, extra, top)
 
 
 def test_collect_sum_is_exact_decimal(tmp_path):
-    decision = book(tmp_path, TABLES).evaluate("t.demo", {"x": 9, "amount": "1", "kind": "gold"}, at=D(2024, 3, 1))
+    decision = book(tmp_path, TABLES).evaluate("t.demo", {"x": 9, "amount": "1", "kind": "gold"}, trace=True, at=D(2024, 3, 1))
     assert decision.values["extra"] == Decimal("13.5")
     assert decision.values["top"] == Decimal("0.125")
 
 
 @pytest.mark.parametrize("kind, cap", [("gold", 100), ("silver", 20), ("银牌", 20)])
 def test_enum_table(tmp_path, kind, cap):
-    decision = book(tmp_path, TABLES).evaluate("t.demo", {"x": 0, "amount": "1", "kind": kind}, at=D(2024, 3, 1))
+    decision = book(tmp_path, TABLES).evaluate("t.demo", {"x": 0, "amount": "1", "kind": kind}, trace=True, at=D(2024, 3, 1))
     assert decision.values["cap"] == cap
 
 
@@ -448,9 +448,9 @@ define b: money "奖励" / "Bonus"
   = bonus(x)
 '''
     rule_book = book(tmp_path, body)
-    assert rule_book.evaluate("t.demo", {"x": 100}, at=D(2024, 3, 1)).values == {"b": Decimal("5")}
+    assert rule_book.evaluate("t.demo", {"x": 100}, trace=True, at=D(2024, 3, 1)).values == {"b": Decimal("5")}
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("t.demo", {"x": 99}, at=D(2024, 3, 1))
+        rule_book.evaluate("t.demo", {"x": 99}, trace=True, at=D(2024, 3, 1))
     assert info.value.key == "E.no_row"
     assert info.value.message("en") == "no row of table `bonus` matches 99"
     assert info.value.message("zh") == "表 `bonus` 没有行匹配 99"
@@ -467,9 +467,9 @@ define b: count "奖励" / "Bonus"
   = tier_bonus(kind)
 '''
     rule_book = book(tmp_path, body)
-    assert rule_book.evaluate("t.demo", {"kind": "gold"}, at=D(2024, 3, 1)).values == {"b": 10}
+    assert rule_book.evaluate("t.demo", {"kind": "gold"}, trace=True, at=D(2024, 3, 1)).values == {"b": 10}
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("t.demo", {"kind": "silver"}, at=D(2024, 3, 1))
+        rule_book.evaluate("t.demo", {"kind": "silver"}, trace=True, at=D(2024, 3, 1))
     assert info.value.key == "E.no_row"
     assert info.value.message("en") == "no row of table `tier_bonus` matches silver"
 
@@ -499,14 +499,14 @@ define total: money "入驻费合计" / "Total entry fee"
 
 def test_matrix_table_cells(tmp_path):
     rule_book = book(tmp_path, MATRIX)
-    decision = rule_book.evaluate("t.demo", {"r": "east", "kind": "silver", "regions": ["north", "south", "east"]},
+    decision = rule_book.evaluate("t.demo", {"r": "east", "kind": "silver", "regions": ["north", "south", "east"]}, trace=True,
                                   at=D(2024, 3, 1))
     assert decision.to_dict()["values"] == {"entry_fee": "20.50", "highest": "70", "lowest": "20.50",
                                             "total": "140.50"}
 
 
 def test_a_not_open_cell_is_a_value_and_json_not_open(tmp_path):
-    decision = book(tmp_path, MATRIX).evaluate("t.demo", {"r": "south", "kind": "gold", "regions": ["north"]},
+    decision = book(tmp_path, MATRIX).evaluate("t.demo", {"r": "south", "kind": "gold", "regions": ["north"]}, trace=True,
                                                at=D(2024, 3, 1))
     assert decision.values["entry_fee"] is NOT_OPEN
     assert decision.to_dict()["values"] == {"entry_fee": "not_open", "highest": "100", "lowest": "100",
@@ -519,7 +519,7 @@ def test_a_not_open_cell_is_a_value_and_json_not_open(tmp_path):
     (["south"], "not_open", "not_open", "not_open"),
 ])
 def test_aggregates_propagate_not_open(tmp_path, regions, highest, lowest, total):
-    decision = book(tmp_path, MATRIX).evaluate("t.demo", {"r": "north", "kind": "gold", "regions": regions},
+    decision = book(tmp_path, MATRIX).evaluate("t.demo", {"r": "north", "kind": "gold", "regions": regions}, trace=True,
                                                at=D(2024, 3, 1))
     assert decision.to_dict()["values"] == {"entry_fee": "100", "highest": highest, "lowest": lowest,
                                             "total": total}
@@ -533,11 +533,11 @@ def test_sum_over_an_empty_set_is_zero_and_max_is_an_error(tmp_path):
 define lowest: money "最低入驻费" / "Lowest entry fee"
   = min(entry(c, kind) for c in regions)
 ''', "")
-    decision = book(tmp_path / "a", body).evaluate("t.demo", {"r": "north", "kind": "gold", "regions": []},
+    decision = book(tmp_path / "a", body).evaluate("t.demo", {"r": "north", "kind": "gold", "regions": []}, trace=True,
                                                     at=D(2024, 3, 1))
     assert decision.to_dict()["values"] == {"entry_fee": "100", "total": "0"}
     with pytest.raises(PolicyDslError) as info:
-        book(tmp_path / "b", MATRIX).evaluate("t.demo", {"r": "north", "kind": "gold", "regions": []},
+        book(tmp_path / "b", MATRIX).evaluate("t.demo", {"r": "north", "kind": "gold", "regions": []}, trace=True,
                                               at=D(2024, 3, 1))
     assert info.value.key == "E.empty_aggregate"
     assert info.value.message("en") == "`max` over an empty set"
@@ -568,10 +568,10 @@ rule fee_cap "入驻费上限" / "Entry fee cap"
 
 def test_computing_with_a_not_open_define_is_a_clear_error(tmp_path):
     rule_book = book(tmp_path, NOT_OPEN_RULES + FEE_CAP)
-    decision = rule_book.evaluate("t.demo", {"r": "east", "kind": "gold", "regions": ["east"]}, at=D(2024, 3, 1))
+    decision = rule_book.evaluate("t.demo", {"r": "east", "kind": "gold", "regions": ["east"]}, trace=True, at=D(2024, 3, 1))
     assert [dict(r.message) for r in decision.reasons] == [{"zh": "入驻费 ¥300 过高", "en": "Entry fee ¥300 too high"}]
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("t.demo", {"r": "south", "kind": "gold", "regions": ["east"]}, at=D(2024, 3, 1))
+        rule_book.evaluate("t.demo", {"r": "south", "kind": "gold", "regions": ["east"]}, trace=True, at=D(2024, 3, 1))
     assert info.value.key == "E.not_open_arith"
     assert info.value.message("en") == "`entry_fee` is “not open” and cannot be computed with"
     assert info.value.message("zh") == "`entry_fee` 的取值为“暂不开放”，不能参与计算"
@@ -594,14 +594,14 @@ def test_computing_with_a_not_open_define_is_a_clear_error(tmp_path):
 def test_every_computation_with_not_open_is_a_policy_error_not_a_crash(tmp_path, extra, culprit):
     rule_book = book(tmp_path, NOT_OPEN_RULES + extra)
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("t.demo", {"r": "south", "kind": "gold", "regions": ["south"]}, at=D(2024, 3, 1))
+        rule_book.evaluate("t.demo", {"r": "south", "kind": "gold", "regions": ["south"]}, trace=True, at=D(2024, 3, 1))
     assert info.value.key == "E.not_open_arith"
     assert info.value.args_map == {"name": culprit}
 
 
 def test_equality_with_a_not_open_value_is_false_not_an_error(tmp_path):
     rule_book = book(tmp_path, MATRIX + 'define is_100: bool "是100" / "Is 100"\n  = entry_fee == ¥100\n')
-    decision = rule_book.evaluate("t.demo", {"r": "south", "kind": "gold", "regions": ["north"]}, at=D(2024, 3, 1))
+    decision = rule_book.evaluate("t.demo", {"r": "south", "kind": "gold", "regions": ["north"]}, trace=True, at=D(2024, 3, 1))
     assert decision.values["is_100"] is False
 
 
@@ -633,7 +633,7 @@ rule deadline "七个工作日内处理" / "Handle within seven working days"
 
 
 def test_date_arithmetic_in_expressions(tmp_path):
-    decision = book(tmp_path, DATES).evaluate("t.demo", {"opened": "2023-08-31"}, at=D(2023, 9, 28))
+    decision = book(tmp_path, DATES).evaluate("t.demo", {"opened": "2023-08-31"}, trace=True, at=D(2023, 9, 28))
     assert decision.to_dict()["values"] == {
         "due": "2023-10-13",        # 7 working days across the 2023 Golden Week
         "renew": "2024-02-29",      # month-end safe into a leap February
@@ -653,7 +653,7 @@ def test_date_arithmetic_in_expressions(tmp_path):
     (D(2024, 2, 24), "deny"),
 ])
 def test_working_day_deadline_across_spring_festival(tmp_path, at, outcome):
-    decision = book(tmp_path, DATES).evaluate("t.demo", {"opened": "2024-02-08"}, at=at)
+    decision = book(tmp_path, DATES).evaluate("t.demo", {"opened": "2024-02-08"}, trace=True, at=at)
     assert decision.outcome == outcome
     if outcome == "deny":
         assert [dict(r.message) for r in decision.reasons] == [
@@ -662,7 +662,7 @@ def test_working_day_deadline_across_spring_festival(tmp_path, at, outcome):
 
 def test_working_days_outside_the_calendar_through_a_policy(tmp_path):
     with pytest.raises(PolicyDslError) as info:
-        book(tmp_path, DATES).evaluate("t.demo", {"opened": "2040-01-01"}, at=D(2040, 1, 2))
+        book(tmp_path, DATES).evaluate("t.demo", {"opened": "2040-01-01"}, trace=True, at=D(2040, 1, 2))
     assert info.value.key == "E.calendar_range"
 
 
@@ -695,7 +695,7 @@ rule gated "灰度限制" / "Gated"
     ("u3", D(2025, 1, 1), True),
 ])
 def test_covered_rollout_in_rules_and_values(tmp_path, uid, at, covered):
-    decision = book(tmp_path, ROLLOUT).evaluate("t.demo", {"uid": uid}, at=at)
+    decision = book(tmp_path, ROLLOUT).evaluate("t.demo", {"uid": uid}, trace=True, at=at)
     assert decision.values["in_ramp"] is covered
     assert decision.outcome == ("deny" if covered else "allow")
     assert decision.trace[0].reads == {"uid": uid}
@@ -729,7 +729,7 @@ rule show "展示" / "Show"
 def test_placeholders_are_rendered_per_language(tmp_path):
     facts = {"n": 1500, "price": "20", "rate": "0.6%", "kind": "silver", "regions": ["south", "north"], "ok": True,
              "day": "2023-09-28"}
-    decision = book(tmp_path, PLACEHOLDERS).evaluate("t.demo", facts, at=D(2023, 9, 1))
+    decision = book(tmp_path, PLACEHOLDERS).evaluate("t.demo", facts, trace=True, at=D(2023, 9, 1))
     assert decision.values["total"] == Decimal("30000")
     assert decision.values["fee"] == Decimal("180")
     assert [dict(w.message) for w in decision.warnings] == [{
@@ -742,7 +742,7 @@ def test_placeholders_are_rendered_per_language(tmp_path):
 def test_money_with_cents_in_placeholders(tmp_path):
     facts = {"n": 3, "price": "1234.5", "rate": "1%", "kind": "gold", "regions": [], "ok": False,
              "day": "2024-02-08"}
-    decision = book(tmp_path, PLACEHOLDERS).evaluate("t.demo", facts, at=D(2024, 1, 1))
+    decision = book(tmp_path, PLACEHOLDERS).evaluate("t.demo", facts, trace=True, at=D(2024, 1, 1))
     assert [dict(w.message) for w in decision.warnings] == [{
         "zh": "3件 总价¥3703.50 费率1% 手续费¥37.035 金牌 无 否 截止2024-02-09",  # an empty set reads 无 / none
         "en": "3 items total ¥3,703.50 rate 1% fee ¥37.035 Gold none no due 2024-02-09",
@@ -761,7 +761,7 @@ define half: number "一半" / "Half"
 define copy: number "副本" / "Copy"
   = n
 '''
-    decision = book(tmp_path, body).evaluate("t.demo", {"n": 3}, at=D(2024, 3, 1))
+    decision = book(tmp_path, body).evaluate("t.demo", {"n": 3}, trace=True, at=D(2024, 3, 1))
     assert decision.to_dict()["values"] == {"ratio": "5", "half": "1.5", "copy": "3"}
 
 
@@ -779,7 +779,7 @@ rule big "过多" / "Too many"
   {SRC}
 '''
     with pytest.raises(PolicyDslError) as info:
-        book(tmp_path, body).evaluate("t.demo", {"n": 57}, at=D(2024, 3, 1))
+        book(tmp_path, body).evaluate("t.demo", {"n": 57}, trace=True, at=D(2024, 3, 1))
     assert info.value.key == "E.missing_facts"
     assert info.value.facts == ("limit_src",)
 
@@ -789,7 +789,7 @@ def test_find_by_id_and_titles(tmp_path):
     rule_book = book(tmp_path, REQUIRE)
     for name in ("t.demo", "测试政策", "Test policy"):
         assert rule_book.find(name).id == "t.demo"
-        decision = rule_book.evaluate(name, {"fans": 1000, "verified": True}, at=D(2024, 3, 1))
+        decision = rule_book.evaluate(name, {"fans": 1000, "verified": True}, trace=True, at=D(2024, 3, 1))
         assert decision.policy == "t.demo"
 
 
@@ -831,7 +831,7 @@ NOTICE = "004_78c86d6d1d54721e.txt"
 
 def test_cart_2020_rules(real):
     facts = {"account": account(fans=999, public_videos=3, phone_bound=False), "product": {"special_category": True}}
-    decision = real.evaluate("cart.opening", facts, at=D(2021, 1, 1))
+    decision = real.evaluate("cart.opening", facts, trace=True, at=D(2021, 1, 1))
     assert decision.to_dict() == {
         "policy": "cart.opening", "at": "2021-01-01", "outcome": "deny", "values": {"cart.min_fans": 1000},
         "reasons": [
@@ -852,7 +852,7 @@ def test_cart_2020_rules(real):
 
 def test_cart_2023_personal_account(real):
     facts = {"account": account(fans=999, public_videos=0, phone_bound=False), "product": {"special_category": True}}
-    decision = real.evaluate("cart.opening", facts, at=D(2023, 6, 1))
+    decision = real.evaluate("cart.opening", facts, trace=True, at=D(2023, 6, 1))
     assert [(r.rule, r.code, dict(r.message)) for r in decision.reasons] == [
         ("fans_2023", "fans_below_threshold",
          {"zh": "粉丝数 999，未达到 1000 的门槛", "en": "999 followers, below the threshold of 1,000"}),
@@ -868,12 +868,12 @@ def test_cart_2023_personal_account(real):
 
 def test_cart_2023_enterprise_account(real):
     facts = {"account": account(kind="企业号", fans=0, business_licence=True), "product": {"special_category": False}}
-    decision = real.evaluate("cart.opening", facts, at=D(2023, 6, 1))
+    decision = real.evaluate("cart.opening", facts, trace=True, at=D(2023, 6, 1))
     assert decision.outcome == "deny"
     assert [r.code for r in decision.reasons] == ["corporate_verification_missing"]
     assert statuses(decision)["fans_2023"] == ("out_of_scope", None)
     assert statuses(decision)["business_licence_2023"] == ("satisfied", None)
-    verified = real.evaluate("cart.opening", {**facts, "account": {**facts["account"], "corporate_verified": True}},
+    verified = real.evaluate("cart.opening", {**facts, "account": {**facts["account"], "corporate_verified": True}}, trace=True,
                              at=D(2023, 6, 1))
     assert verified.to_dict()["outcome"] == "allow"
     assert verified.to_dict()["reasons"] == []
@@ -883,9 +883,9 @@ def test_cart_2023_individual_business_face_verification(real):
     facts = {"account": account(kind="Individual business", fans=1000, legal_person_face_verified=True),
              "product": {"special_category": True}}
     facts["account"]["industry_licence"] = True
-    assert real.evaluate("cart.opening", facts, at=D(2024, 5, 1)).outcome == "allow"
+    assert real.evaluate("cart.opening", facts, trace=True, at=D(2024, 5, 1)).outcome == "allow"
     facts["account"]["legal_person_face_verified"] = False
-    decision = real.evaluate("cart.opening", facts, at=D(2024, 5, 1))
+    decision = real.evaluate("cart.opening", facts, trace=True, at=D(2024, 5, 1))
     assert [(r.code, r.message["en"]) for r in decision.reasons] == [
         ("individual_verification_missing",
          "An individual business must pass corporate verification or legal-person face verification")]
@@ -893,7 +893,7 @@ def test_cart_2023_individual_business_face_verification(real):
 
 def test_cart_missing_facts_are_named(real):
     with pytest.raises(PolicyDslError) as info:
-        real.evaluate("cart.opening", {"account": {"kind": "personal"}}, at=D(2023, 6, 1))
+        real.evaluate("cart.opening", {"account": {"kind": "personal"}}, trace=True, at=D(2023, 6, 1))
     assert info.value.key == "E.missing_facts"
     assert info.value.facts == ("account.fans", "account.real_name", "product.special_category")
 
@@ -911,7 +911,7 @@ def own_store_facts(**kw):
 
 
 def test_official_account_of_a_flagship_is_restricted_from_the_start(real):
-    decision = real.evaluate("official_account.own_store_only", own_store_facts(), at=D(2023, 11, 5))
+    decision = real.evaluate("official_account.own_store_only", own_store_facts(), trace=True, at=D(2023, 11, 5))
     assert decision.to_dict() == {
         "policy": "official_account.own_store_only", "at": "2023-11-05", "outcome": "deny",
         "values": {"restriction.applies": True},
@@ -926,32 +926,32 @@ def test_official_account_of_a_flagship_is_restricted_from_the_start(real):
 
 
 def test_showcase_scene_gets_its_own_message(real):
-    decision = real.evaluate("official_account.own_store_only", own_store_facts(product__scene="橱窗"), at=D(2023, 11, 5))
+    decision = real.evaluate("official_account.own_store_only", own_store_facts(product__scene="橱窗"), trace=True, at=D(2023, 11, 5))
     assert [(r.rule, r.code) for r in decision.reasons] == [("showcase_video_own_store", "shop_type_unsupported")]
 
 
 def test_own_store_products_are_always_allowed(real):
-    decision = real.evaluate("official_account.own_store_only", own_store_facts(product__own_store=True),
+    decision = real.evaluate("official_account.own_store_only", own_store_facts(product__own_store=True), trace=True,
                              at=D(2023, 11, 5))
     assert decision.outcome == "allow"
     assert decision.reasons == ()
 
 
 def test_cross_border_and_closed_shop_exceptions(real):
-    cross = real.evaluate("official_account.own_store_only", own_store_facts(shop__cross_border=True),
+    cross = real.evaluate("official_account.own_store_only", own_store_facts(shop__cross_border=True), trace=True,
                           at=D(2023, 11, 5))
     assert cross.outcome == "allow"
     assert [r.code for r in cross.reasons] == ["cross_border_exempt"]
     assert statuses(cross)["live_room_own_store"] == ("overridden", "cross_border_exempt")
     both = real.evaluate("official_account.own_store_only",
-                         own_store_facts(shop__cross_border=True, shop__closed=True), at=D(2023, 11, 5))
+                         own_store_facts(shop__cross_border=True, shop__closed=True), trace=True, at=D(2023, 11, 5))
     assert [r.code for r in both.reasons] == ["shop_closed_unbound"]
     assert statuses(both)["live_room_own_store"] == ("overridden", "closed_shop_unbound")
     assert statuses(both)["cross_border_exempt"] == ("not_needed", None)
 
 
 def test_creators_are_never_restricted(real):
-    decision = real.evaluate("official_account.own_store_only", own_store_facts(account={"role": "creator"}),
+    decision = real.evaluate("official_account.own_store_only", own_store_facts(account={"role": "creator"}), trace=True,
                              at=D(2024, 6, 1))
     assert decision.to_dict()["values"] == {"restriction.applies": False}
     assert decision.outcome == "allow"
@@ -964,19 +964,19 @@ def test_creators_are_never_restricted(real):
 ])
 def test_an_authorised_account_follows_the_rollout(real, at, outcome):
     facts = own_store_facts(shop__type="individual_store", account={"role": "authorised", "id": "dy0007"})
-    assert real.evaluate("official_account.own_store_only", facts, at=at).outcome == outcome
+    assert real.evaluate("official_account.own_store_only", facts, trace=True, at=at).outcome == outcome
 
 
 def test_own_store_policy_before_it_is_in_force(real):
     with pytest.raises(PolicyDslError) as info:
-        real.evaluate("official_account.own_store_only", own_store_facts(), at=D(2023, 10, 31))
+        real.evaluate("official_account.own_store_only", own_store_facts(), trace=True, at=D(2023, 10, 31))
     assert info.value.key == "E.not_in_force"
 
 
 def test_explain_trace_of_an_overridden_rule(real):
     from policydsl.runtime.explain import explain
 
-    decision = real.evaluate("official_account.own_store_only", own_store_facts(shop__cross_border=True),
+    decision = real.evaluate("official_account.own_store_only", own_store_facts(shop__cross_border=True), trace=True,
                              at=D(2023, 11, 5))
     text = explain(decision, real.compiled[decision.policy], "en").splitlines()
     assert text[0] == ("policy official_account.own_store_only — Official and authorised accounts carry only "

@@ -77,7 +77,7 @@ def spec(kind: str, **kw) -> InputSpec:
 
 # ------------------------------------------------------------------ exact decimals end to end
 def test_money_point_one_plus_point_two_is_exactly_point_three(rule_book):
-    decision = rule_book.evaluate("facts.demo", GOOD, at=AT)
+    decision = rule_book.evaluate("facts.demo", GOOD, trace=True, at=AT)
     assert decision.values["total"] == Decimal("0.3")
     assert decision.values["total"] + Decimal("0.3") - Decimal("0.6") == 0
     assert decision.to_dict()["values"]["total"] == "0.30"
@@ -94,7 +94,7 @@ def test_money_point_one_plus_point_two_is_exactly_point_three(rule_book):
 ])
 def test_money_facts_in_every_accepted_spelling_add_up_exactly(rule_book, a, b):
     facts = {**GOOD, "price": {"a": a, "b": b}}
-    decision = rule_book.evaluate("facts.demo", facts, at=AT)
+    decision = rule_book.evaluate("facts.demo", facts, trace=True, at=AT)
     assert decision.values["total"] == Decimal("0.3")
     assert decision.reasons == ()
 
@@ -102,13 +102,13 @@ def test_money_facts_in_every_accepted_spelling_add_up_exactly(rule_book, a, b):
 def test_facts_json_floats_are_exact_through_the_whole_pipeline(rule_book):
     facts = loads(json.dumps({**GOOD, "price": {"a": 0.1, "b": 0.2}}))
     assert facts["price"] == {"a": Decimal("0.1"), "b": Decimal("0.2")}
-    decision = rule_book.evaluate("facts.demo", facts, at=AT)
+    decision = rule_book.evaluate("facts.demo", facts, trace=True, at=AT)
     assert decision.values["total"] == Decimal("0.3")
     assert decision.to_dict()["values"]["total"] == "0.30"
 
 
 def test_an_inexact_total_is_denied_with_the_amount_in_both_languages(rule_book):
-    decision = rule_book.evaluate("facts.demo", {**GOOD, "price": {"a": "0.1", "b": "0.21"}}, at=AT)
+    decision = rule_book.evaluate("facts.demo", {**GOOD, "price": {"a": "0.1", "b": "0.21"}}, trace=True, at=AT)
     assert decision.outcome == "deny"
     assert [r.to_dict() for r in decision.reasons] == [{
         "rule": "total_exact", "code": "total_off", "message": {"zh": "合计 ¥0.31", "en": "total ¥0.31"},
@@ -116,18 +116,18 @@ def test_an_inexact_total_is_denied_with_the_amount_in_both_languages(rule_book)
 
 
 def test_percent_fact_is_an_exact_fraction_equal_to_the_literal(rule_book):
-    decision = rule_book.evaluate("facts.demo", GOOD, at=AT)
+    decision = rule_book.evaluate("facts.demo", GOOD, trace=True, at=AT)
     assert decision.values["rate_copy"] == Decimal("0.8")
     assert decision.values["rate_is_80"] is True
     assert decision.to_dict()["values"]["rate_copy"] == "80%"
-    other = rule_book.evaluate("facts.demo", {**GOOD, "rate": "80.5%"}, at=AT)
+    other = rule_book.evaluate("facts.demo", {**GOOD, "rate": "80.5%"}, trace=True, at=AT)
     assert other.values["rate_copy"] == Decimal("0.805")
     assert other.values["rate_is_80"] is False
     assert other.to_dict()["values"]["rate_copy"] == "80.5%"
 
 
 def test_percent_fact_given_as_a_fraction_number(rule_book):
-    decision = rule_book.evaluate("facts.demo", {**GOOD, "rate": Decimal("0.8")}, at=AT)
+    decision = rule_book.evaluate("facts.demo", {**GOOD, "rate": Decimal("0.8")}, trace=True, at=AT)
     assert decision.values["rate_is_80"] is True
 
 
@@ -260,10 +260,10 @@ def test_sets_of_enums_mix_ids_and_labels_and_collapse_duplicates():
 
 def test_enum_and_set_facts_through_a_policy(rule_book):
     for shade in ("blue", "蓝色", "Blue"):
-        decision = rule_book.evaluate("facts.demo", {**GOOD, "shade": shade, "palette": ["Green", "红色"]}, at=AT)
+        decision = rule_book.evaluate("facts.demo", {**GOOD, "shade": shade, "palette": ["Green", "红色"]}, trace=True, at=AT)
         assert decision.values["is_blue"] is True
         assert decision.values["has_red"] is True
-    decision = rule_book.evaluate("facts.demo", {**GOOD, "shade": "红色", "palette": []}, at=AT)
+    decision = rule_book.evaluate("facts.demo", {**GOOD, "shade": "红色", "palette": []}, trace=True, at=AT)
     assert decision.values["is_blue"] is False
     assert decision.values["has_red"] is False
 
@@ -280,7 +280,7 @@ def test_ill_typed_facts_produce_one_error_listing_every_bad_fact(rule_book):
     facts = {"price": {"a": "abc", "b": True}, "rate": "80", "shade": "purple", "palette": ["red", "x"], "n": -1,
              "ok": "yes", "opened": "2023-02-30", "note": 5}
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("facts.demo", facts, at=AT)
+        rule_book.evaluate("facts.demo", facts, trace=True, at=AT)
     error = info.value
     assert error.key == "E.bad_facts"
     assert error.message("zh") == "\n".join([
@@ -311,7 +311,7 @@ def test_ill_typed_facts_produce_one_error_listing_every_bad_fact(rule_book):
 
 def test_a_single_bad_fact_among_good_ones(rule_book):
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("facts.demo", {**GOOD, "n": 2.5}, at=AT)
+        rule_book.evaluate("facts.demo", {**GOOD, "n": 2.5}, trace=True, at=AT)
     assert info.value.message("en") == "invalid facts:\n  - n (数量 / Count): 2.5, expected count"
 
 
@@ -326,7 +326,7 @@ def test_bad_facts_that_json_cannot_show_are_still_reported():
 # ------------------------------------------------------------------ missing facts
 def test_missing_facts_are_named_with_their_labels(rule_book):
     with pytest.raises(PolicyDslError) as info:
-        rule_book.evaluate("facts.demo", {"price": {"a": "1"}, "ok": False}, at=AT)
+        rule_book.evaluate("facts.demo", {"price": {"a": "1"}, "ok": False}, trace=True, at=AT)
     error = info.value
     assert error.key == "E.missing_facts"
     assert error.facts == ("price.b", "rate", "palette", "shade")
@@ -339,7 +339,7 @@ def test_missing_facts_are_named_with_their_labels(rule_book):
 def test_a_placeholder_for_an_absent_input_reads_not_given(rule_book):
     facts = {k: v for k, v in GOOD.items() if k not in ("n", "note")}
     facts["ok"] = True  # `describe` is in scope; its condition reads nothing, its message shows n and note
-    decision = rule_book.evaluate("facts.demo", facts, at=AT)
+    decision = rule_book.evaluate("facts.demo", facts, trace=True, at=AT)
     assert decision.outcome == "allow"
     assert [dict(w.message) for w in decision.warnings] == [{
         "zh": "（未提供） 个，蓝色，红色，80%，2023-10-01，（未提供），是",
@@ -348,11 +348,11 @@ def test_a_placeholder_for_an_absent_input_reads_not_given(rule_book):
 
 def test_null_counts_as_missing(rule_book):
     with pytest.raises(PolicyDslError) as info:  # a rule needs price.a (through total)
-        rule_book.evaluate("facts.demo", {**GOOD, "price": {"a": None, "b": "0.2"}}, at=AT)
+        rule_book.evaluate("facts.demo", {**GOOD, "price": {"a": None, "b": "0.2"}}, trace=True, at=AT)
     assert info.value.key == "E.missing_facts"
     assert info.value.facts == ("price.a",)
     # only values read rate: a null rate leaves them uncomputed, naming it
-    decision = rule_book.evaluate("facts.demo", {**GOOD, "rate": None}, at=AT)
+    decision = rule_book.evaluate("facts.demo", {**GOOD, "rate": None}, trace=True, at=AT)
     assert decision.unresolved == {"rate_copy": ("rate",), "rate_is_80": ("rate",)}
 
 
@@ -441,7 +441,7 @@ def test_not_open_is_a_singleton_that_survives_copy_and_pickle():
 
 def test_messages_render_every_kind_in_both_languages(rule_book):
     facts = {**GOOD, "ok": True, "n": 12345, "shade": "蓝色", "palette": ["Red", "green", "蓝色"]}
-    decision = rule_book.evaluate("facts.demo", facts, at=AT)
+    decision = rule_book.evaluate("facts.demo", facts, trace=True, at=AT)
     assert decision.reasons == ()
     assert [w.to_dict() for w in decision.warnings] == [{
         "rule": "describe", "code": "described",

@@ -62,7 +62,7 @@ def _decide(policy: str | None, book: bool, facts_path: str, at_text: str | None
     policy_set = load(policies_dir)
     if book:
         return policy_set, at, policy_set.evaluate_all(facts, at, trace=explain, ignore_unknown=ignore_unknown)
-    return policy_set, at, policy_set.evaluate(policy, facts, at, ignore_unknown=ignore_unknown)
+    return policy_set, at, policy_set.evaluate(policy, facts, at, trace=explain, ignore_unknown=ignore_unknown)
 
 
 def _print_decision(decision: Any, policy_set: Any, at: dt.date, lang: str, as_json: bool, explain: bool) -> None:
