@@ -63,12 +63,25 @@ def load(name: str) -> Any:
     base = folder()
     if base is None:
         return None
+    path = base / f"{name}.bin"
     try:
-        data = (base / f"{name}.bin").read_bytes()
-        stored = pickle.loads(data)
+        if not _ours(path):  # the code it holds runs: only a file this user wrote and no one else can
+            return None
+        stored = pickle.loads(path.read_bytes())
     except Exception:  # noqa: BLE001 - absent, unreadable or corrupt: generate again
         return None
     return stored if isinstance(stored, tuple) and len(stored) == 4 and isinstance(stored[0], bytes) else None
+
+
+def _ours(path: Path) -> bool:
+    """The file and its folder belong to this user and nobody else may write them."""
+    if not hasattr(os, "getuid"):  # (no owners to compare on this platform)
+        return True
+    for item in (path.parent, path):
+        info = item.stat()
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            return False
+    return True
 
 
 def store(name: str, stored: tuple[Any, ...]) -> None:
@@ -76,7 +89,7 @@ def store(name: str, stored: tuple[Any, ...]) -> None:
     if base is None:
         return
     try:
-        base.mkdir(parents=True, exist_ok=True)
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
         data = pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
         fd, tmp = tempfile.mkstemp(dir=base, prefix=f".{name}.")
         try:

@@ -1,0 +1,69 @@
+"""The cache of generated code (policydsl/compile/cache.py): an unchanged book loads without generating
+its code again; a corrupt entry, or one another user could have written, is generated again, never run."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+import policydsl
+from policydsl.compile import compiler
+
+from conftest import POLICIES
+
+FACTS = {"account": {"kind": "personal", "fans": 999, "real_name": True}, "product": {"special_category": False}}
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("POLICYDSL_NO_CACHE", raising=False)
+    return tmp_path / "policydsl"
+
+
+def _decide() -> str:
+    decision = policydsl.load(POLICIES).evaluate("cart.opening", FACTS, dt.date(2023, 12, 20))
+    return f"{decision.outcome} {[r.code for r in decision.reasons]}"
+
+
+def _generations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts the policies whose code is generated (not loaded from the cache)."""
+    generated: list[str] = []
+    real = compiler.Generator
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, model, policy) -> None:
+            generated.append(policy.id)
+            super().__init__(model, policy)
+    monkeypatch.setattr(compiler, "Generator", Counting)
+    return generated
+
+
+def test_an_unchanged_book_loads_without_generating_its_code(cache_dir: Path, monkeypatch) -> None:
+    generated = _generations(monkeypatch)
+    first = _decide()
+    assert len(generated) >= 18 and len(list(cache_dir.glob("*.bin"))) == len(generated)
+    if hasattr(os, "getuid"):
+        assert cache_dir.stat().st_mode & 0o777 == 0o700
+    generated.clear()
+    assert _decide() == first == "deny ['fans_below_threshold']"
+    assert generated == []
+
+
+def test_a_corrupt_entry_is_generated_again(cache_dir: Path, monkeypatch) -> None:
+    first = _decide()
+    for entry in cache_dir.glob("*.bin"):
+        entry.write_bytes(b"not a pickle")
+    generated = _generations(monkeypatch)
+    assert _decide() == first and len(generated) >= 18
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="no file owners on this platform")
+def test_an_entry_others_may_write_is_never_run(cache_dir: Path, monkeypatch) -> None:
+    first = _decide()
+    for entry in cache_dir.glob("*.bin"):
+        entry.chmod(0o666)  # anyone could have put code there
+    generated = _generations(monkeypatch)
+    assert _decide() == first and len(generated) >= 18
