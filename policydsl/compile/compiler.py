@@ -2,8 +2,10 @@
 loaded from the disk cache (compile/cache.py) when the policy's checked model is unchanged."""
 from __future__ import annotations
 
+import contextlib
+import gc
 import marshal
-from typing import Any
+from typing import Any, Iterator
 
 from policydsl.compile import cache
 from policydsl.compile.codegen import Generator, effective, input_reads, rule_placeholders
@@ -25,7 +27,23 @@ def input_spec(model: Model, inp) -> InputSpec:
 
 
 def compile_model(model: Model) -> dict[str, CompiledPolicy]:
-    return {pid: compile_policy(model, policy) for pid, policy in model.policies.items()}
+    with _no_cycle_collection():
+        return {pid: compile_policy(model, policy) for pid, policy in model.policies.items()}
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Generating code makes millions of short-lived AST objects while the whole checked book stays
+    alive: each full collection would walk the book again, so the time grew with the square of its size
+    (16×/4× was 7.1 against 4.2 without collections). The generator makes no reference cycles it needs
+    collected; collection resumes, with its usual thresholds, once the book is compiled."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def compile_book(model: Model) -> CompiledPolicy | None:
