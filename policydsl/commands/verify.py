@@ -166,18 +166,9 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
         compiled = book.compiled[pid]
         lines.append(s("heading", lang, title=policy.title.get(lang), policy=pid))
         for r in rs:
-            counts[r.status] += 1
-            lines.append(s("line", lang, mark=MARKS[r.status], status=s(f"status.{r.status}", lang), name=r.name,
-                           label=r.label[lang], seconds=f"{r.seconds:.2f}"))
-            if r.status == "unknown" and r.reason:
-                lines.append(s("unknown", lang, reason=r.reason[lang]))
-            if r.status == "vacuous":
-                lines.append(s("vacuous", lang))
+            lines += _result_lines(r, lang, counts)
             if r.witness is None:
                 continue
-            lines.append(s("counterexample", lang, at=r.witness.at.isoformat()))
-            text = json.dumps(r.witness.facts, ensure_ascii=False, indent=2)
-            lines += ["        " + line for line in text.splitlines()]
             check = r.check
             if check is not None and check.decision is not None:
                 d = check.decision
@@ -205,24 +196,32 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
     return "\n".join(lines)
 
 
+def _result_lines(r, lang: str, counts: dict) -> list[str]:
+    """One property's status line (counted), why it is undecided or vacuous, and its counterexample's
+    day and facts: what the report shows alike for a policy's property and a book property."""
+    counts[r.status] += 1
+    lines = [s("line", lang, mark=MARKS[r.status], status=s(f"status.{r.status}", lang), name=r.name,
+               label=r.label[lang], seconds=f"{r.seconds:.2f}")]
+    if r.status == "unknown" and r.reason:
+        lines.append(s("unknown", lang, reason=r.reason[lang]))
+    if r.status == "vacuous":
+        lines.append(s("vacuous", lang))
+    if r.witness is not None:
+        lines.append(s("counterexample", lang, at=r.witness.at.isoformat()))
+        text = json.dumps(r.witness.facts, ensure_ascii=False, indent=2)
+        lines += ["        " + line for line in text.splitlines()]
+    return lines
+
+
 def _render_book(book, rs, files, policies_dir: str, lang: str, counts: dict) -> list[str]:
     """The book properties' part of the report: a counterexample shows each named policy's part."""
     from policydsl.semantics.model import BOOK_TITLE
 
     lines = [s("heading", lang, title=BOOK_TITLE[0 if lang == "zh" else 1], policy="book")] if rs else []
     for r in rs:
-        counts[r.status] += 1
-        lines.append(s("line", lang, mark=MARKS[r.status], status=s(f"status.{r.status}", lang), name=r.name,
-                       label=r.label[lang], seconds=f"{r.seconds:.2f}"))
-        if r.status == "unknown" and r.reason:
-            lines.append(s("unknown", lang, reason=r.reason[lang]))
-        if r.status == "vacuous":
-            lines.append(s("vacuous", lang))
+        lines += _result_lines(r, lang, counts)
         if r.witness is None:
             continue
-        lines.append(s("counterexample", lang, at=r.witness.at.isoformat()))
-        text = json.dumps(r.witness.facts, ensure_ascii=False, indent=2)
-        lines += ["        " + line for line in text.splitlines()]
         check = r.check
         bprop = next(p for p in book.model.book_properties if p.name == r.name)
         if check is not None:
