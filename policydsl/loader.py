@@ -121,9 +121,12 @@ class PolicySet:
     diagnostics: list[dg.Diagnostic]
     vocabulary: Vocabulary = attrs.field(init=False)
     book: CompiledPolicy | None = attrs.field(init=False)  # the book properties, compiled (None: there are none)
+    # a declared overlap asks which rules fired (`fires`): whole-book decisions then need the trace
+    _overlaps_read_rules: bool = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.book = compile_book(self.model)
+        self._overlaps_read_rules = any(reads_rules(o.decl) for o in self.model.overlaps if not o.implicit)
         # the book's vocabulary, with the facts no policy reads yet, then each policy's own inputs
         self.vocabulary = Vocabulary([*(input_spec(self.model, fact) for fact in self.model.facts.values()),
                                       *(spec for policy in self.compiled.values() for spec in policy.inputs.values())])
@@ -160,7 +163,7 @@ class PolicySet:
         The record is checked against the book's vocabulary once, as `evaluate` checks it."""
         record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
         overlaps = self.model.overlaps
-        trace = trace or any(reads_rules(o.decl) for o in overlaps)  # `fires` reads the trace
+        trace = trace or self._overlaps_read_rules
         book = evaluate_book(self.compiled, record, at or today_in_shanghai(), trace=trace, coverage=coverage)
         if not overlaps or self.book is None:
             return book

@@ -177,3 +177,18 @@ def test_the_legacy_entry_conditions_conflict_with_cart_opening_once_their_perio
     assert "conflict on overlap `legacy_entry_and_cart`: on 2020-" in en
     assert re.search(r"shop\.entry_legacy decides (allow|deny) and cart\.opening decides (allow|deny)$", en)
     assert "decides allow" in en and "decides deny" in en
+
+
+def test_an_overlap_asking_which_rules_fired_is_decided_with_the_trace(tmp_path: Path) -> None:
+    """`fires` reads the trace, which whole-book decisions leave out by default: an overlap using it
+    makes the book keep the trace, so its conflicts are still found."""
+    from policydsl.authoring import _overlap_example, _question, example_files
+
+    text = _overlap_example(_question(agree="fires(demo.a, fans) == fires(demo.b, fans)"))
+    for name, body in example_files(text):
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    (tmp_path / "common.policy").write_text((POLICIES / "common.policy").read_text(encoding="utf-8"), encoding="utf-8")
+    book = policydsl.load(tmp_path)
+    at = __import__("datetime").date(2024, 3, 1)
+    assert [c.overlap for c in book.evaluate_all({"account": {"fans": 700}}, at).conflicts] == ["fans_question"]
+    assert book.evaluate_all({"account": {"fans": 1200}}, at).conflicts == ()
