@@ -152,9 +152,14 @@ class PolicySet:
         """Decide one policy for a record: facts by id (nested or dotted) or by label; a name the book
         does not know is an error unless `ignore_unknown` (a record carrying other fields). The fast path
         by default; `trace=True` records every rule's status and what it read (`eval --explain`)."""
-        policy = self.find(policy_id)
+        compiled = self.compiled.get(policy_id) or self.compiled[self.find(policy_id).id]
+        if at is None:
+            at = today_in_shanghai()
+        if not (coverage or ignore_unknown) and (compiled.start is None or compiled.start <= at) \
+                and (compiled.end is None or at <= compiled.end):  # the generated code checks the record
+            return (compiled.traced if trace else compiled.fast)(facts, at, None, self.vocabulary.check)
         record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
-        return evaluate(self.compiled[policy.id], record, at or today_in_shanghai(), trace=trace, coverage=coverage)
+        return evaluate(compiled, record, at, trace=trace, coverage=coverage)
 
     def evaluate_all(self, facts: Mapping[str, Any], at: dt.date | None = None, *, trace: bool = False,
                      coverage: bool = False, ignore_unknown: bool = False) -> BookDecision:

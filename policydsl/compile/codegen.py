@@ -69,8 +69,9 @@ def try_(body: list[py.stmt], exc: str, handler: list[py.stmt]) -> py.Try:
 
 
 def define_fn(fn: str, params: list[str], body: list[py.stmt]) -> py.FunctionDef:
+    optional = [py.Constant(value=None)] if params[-1] == "VOCAB" else []  # the one optional parameter
     args = py.arguments(posonlyargs=[], args=[py.arg(arg=p) for p in params], kwonlyargs=[], kw_defaults=[],
-                        defaults=[])
+                        defaults=optional)
     return py.FunctionDef(name=fn, args=args, body=body, decorator_list=[], returns=None)
 
 
@@ -111,7 +112,7 @@ class Generator:
         for traced in (False, True):
             self.traced = traced
             fn = "traced" if traced else "fast"
-            body.append(define_fn(fn, ["facts", "at", "H"], self.convert() + self.decide(False)))
+            body.append(define_fn(fn, ["facts", "at", "H", "VOCAB"], self.convert() + self.decide(False)))
             body.append(define_fn(fn + "_k", ["V", "at", "H"], self.bind() + self.decide(True)))
         self.traced, self.kleene = False, True
         exprs = [("applies", p.decl.applies)] + [
@@ -168,8 +169,26 @@ class Generator:
         dotted = frozenset(p for p in self.policy.inputs if "." in p)
         if dotted:
             checks.insert(1, call(attr(self.const(dotted), "isdisjoint"), name("facts")))
-        fallback = py.Return(value=call(f"{'traced' if self.traced else 'fast'}_k",
-                                        call("convert", name("facts"), name("SPECS")), name("at"), name("H")))
+        body = f"{'traced' if self.traced else 'fast'}_k"
+        checked = py.IfExp(test=is_(name("VOCAB"), py.Constant(value=None)), body=name("facts"),
+                           orelse=call("VOCAB", name("facts")))
+        fallback = py.Return(value=call(body, call("convert", checked, name("SPECS")), name("at"), name("H")))
+        # With every fact fetched, a record holding exactly this policy's facts (counted per object)
+        # holds only names the book knows: the book's vocabulary check (VOCAB) is needed only otherwise.
+        children: dict[str, set[str]] = {}
+        for path in self.policy.inputs:
+            parts = path.split(".")
+            for depth in range(len(parts)):
+                children.setdefault(".".join(parts[:depth]), set()).add(parts[depth])
+        exact = and_(*[py.Compare(left=call("len", name(nodes[prefix])), ops=[py.Eq()],
+                                  comparators=[py.Constant(value=len(names))]) for prefix, names in children.items()]
+                     or [py.UnaryOp(op=py.Not(), operand=name("facts"))])
+        vocab = py.If(test=and_(is_(name("VOCAB"), py.Constant(value=None), negated=True),
+                                py.UnaryOp(op=py.Not(), operand=exact)),
+                      body=[assign("REC", call("VOCAB", name("facts"))),
+                            py.If(test=is_(name("REC"), name("facts"), negated=True),
+                                  body=[py.Return(value=call(body, call("convert", name("REC"), name("SPECS")), name("at"),
+                                                             name("H")))], orelse=[])], orelse=[])
         fetched: list[py.stmt] = [py.Try(
             body=fetch, handlers=[py.ExceptHandler(type=tup([name("KeyError"), name("TypeError")]), name=None,
                                                    body=[fallback])],
@@ -177,7 +196,7 @@ class Generator:
         guard = py.If(test=and_(*checks[:2]) if dotted else checks[0], body=fetched, orelse=[fallback])
         rest = checks[2:] if dotted else checks[1:]
         return [guard] + ([py.If(test=py.UnaryOp(op=py.Not(), operand=and_(*rest)), body=[fallback], orelse=[])]
-                          if rest else []) + after
+                          if rest else []) + [vocab] + after
 
     def bind(self) -> list[py.stmt]:
         return [assign(local, call(attr("V", "get"), py.Constant(value=path), name("M")))
@@ -245,15 +264,11 @@ class Generator:
         if outcomes - {"deny"}:  # a warn or allow rule fired: D.finish sorts the reasons
             tests.append(py.UnaryOp(op=py.Not(), operand=name("OTHER")))
         values = py.Dict(keys=[py.Constant(value=p) for p in self.defines], values=[name(d) for d in self.defines.values()])
-        fields = {"policy": py.Constant(value=self.policy.id), "at": name("at"),
-                  "outcome": py.IfExp(test=name("FIRED"), body=py.Constant(value="deny"), orelse=py.Constant(value="allow")),
-                  "values": values, "value_kinds": name("KINDS"),
-                  "reasons": call("tuple", name("FIRED")),
-                  "warnings": tup([]), "trace": tup([]), "coverage": name("NO_COVERAGE")}
-        new = [assign("DEC", call("NEW", name("Decision"))),
-               py.Expr(value=call("SET", name("DEC"), py.Constant(value="__dict__"),
-                                  py.Dict(keys=[py.Constant(value=k) for k in fields], values=list(fields.values())))),
-               py.Return(value=name("DEC"))]
+        fields = [py.Constant(value=self.policy.id), name("at"),
+                  py.IfExp(test=name("FIRED"), body=py.Constant(value="deny"), orelse=py.Constant(value="allow")),
+                  values, name("KINDS"), call("tuple", name("FIRED")), tup([]), tup([]), name("NO_COVERAGE"),
+                  name("NO_UNRESOLVED")]  # Decision's fields, in order
+        new = [py.Return(value=call("TN", name("Decision"), tup(fields)))]
         return [py.If(test=and_(*tests), body=new, orelse=[])] if tests else new
 
     def in_force(self, start: Any, end: Any) -> py.expr | None:
@@ -328,11 +343,12 @@ class Generator:
             return py.Subscript(value=name("S"), slice=py.Constant(value=index), ctx=py.Load())
         shown = [name(self.inputs[p]) if p in self.inputs else name(self.defines[p]) if p in self.defines
                  else py.Constant(value=None) for p in info]
-        conseq: py.expr = py.Constant(value=None)
-        if decl.consequences:
-            conseq = tup([tup([thunk(self.guarded(c.end)) if c.end is not None else py.Constant(value=None),
+        if not decl.consequences:  # the message is filled when read
+            said = py.Subscript(value=name("R"), slice=py.Constant(value=index), ctx=py.Load())
+            return call("TN", name("Reason"), tup([said, tup(shown), tup([])]))
+        conseq = tup([tup([thunk(self.guarded(c.end)) if c.end is not None else py.Constant(value=None),
                                thunk(self.guarded(c.amount)) if c.amount is not None else py.Constant(value=None)])
-                          for c in decl.consequences])
+                      for c in decl.consequences])
         return call(attr("D", "reason"), py.Constant(value=index), name("at"), tup(shown), conseq)
 
     def direct(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
@@ -400,15 +416,9 @@ class Generator:
                 out.append(py.Expr(value=call(attr("TR", "append"), call(attr("D", "event"), py.Constant(value=i), s,
                                                                         reads, name(f"b{i}")))))
             else:  # every fact given: the event built inline
-                fields = {"rule": py.Constant(value=rule), "status": s,
-                          "reads": py.Dict(keys=[py.Constant(value=p) for p in paths],
-                                           values=[name(self.inputs[p]) for p in paths]),
-                          "detail": name(f"b{i}")}
-                out += [assign("EV", call("NEW", name("TraceEvent"))),
-                        py.Expr(value=call("SET", name("EV"), py.Constant(value="__dict__"),
-                                           py.Dict(keys=[py.Constant(value=k) for k in fields],
-                                                   values=list(fields.values())))),
-                        py.Expr(value=call(attr("TR", "append"), name("EV")))]
+                reads_dict = py.Dict(keys=[py.Constant(value=p) for p in paths], values=[name(self.inputs[p]) for p in paths])
+                event = call("TN", name("TraceEvent"), tup([py.Constant(value=rule), s, reads_dict, name(f"b{i}")]))
+                out.append(py.Expr(value=call(attr("TR", "append"), event)))
         fired = ([self.hit(f"rule:{rule}:fired")] if self.traced else []) + self.fire(i, decl)
         passed = [self.hit(f"rule:{rule}:passed")] if self.traced else []
         test = py.Compare(left=s, ops=[py.Eq()], comparators=[py.Constant(value="fired")])

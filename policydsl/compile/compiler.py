@@ -173,7 +173,7 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
                  "P": tuple(tuple(ro.PhaseSpec(name=n, start=s, end=e, ramp_from=a, ramp_to=b) for n, s, e, a, b in ph)
                             for _, ph in phases),
                  "D": Decide(spec["id"], rules, tuple(defines), kinds, inputs, labeler)}
-    namespace["S"], namespace["KINDS"] = namespace["D"].static, kinds
+    namespace["S"], namespace["R"], namespace["KINDS"] = namespace["D"].static, namespace["D"].said, kinds
     exec(marshal.loads(code), namespace)  # generated from the checked model's AST nodes, never from text
     properties = tuple(CompiledProperty(name=n, label=label, start=s, end=e,
                                         premise=namespace[f"p{i}_premise"] if has_premise else None,

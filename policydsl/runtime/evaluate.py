@@ -29,6 +29,4 @@ def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, t
         # (a not-stated table cell, say) has exercised that cell.
         exc.coverage = frozenset(hits or ())  # type: ignore[attr-defined]
         raise
-    if not trace:
-        object.__setattr__(decision, "trace", ())
-    return decision
+    return decision if trace else decision.replace(trace=())

@@ -15,7 +15,8 @@ from policydsl.runtime import calendar as cal
 from policydsl.runtime import exact
 from policydsl.runtime import rollout as ro
 from policydsl.runtime import values as rv
-from policydsl.runtime.decision import Consequence, Decision, LazyText, Reason, TraceEvent, make_decision, make_reason
+from policydsl.runtime.decision import (NO_UNRESOLVED, Consequence, Decision, LazyText, Reason, RuleReason, TraceEvent,
+                                       make_decision)
 from policydsl.runtime.facts import CONVERTERS, InputSpec, prepare
 from policydsl.runtime.values import NOT_OPEN
 
@@ -336,28 +337,23 @@ class Decide:
                  value_kinds: Mapping[str, str], inputs: Mapping[str, InputSpec], labeler: Any) -> None:
         self.id, self.rules, self.defines, self.kinds, self.inputs = policy_id, rules, defines, value_kinds, inputs
         self.labeler = labeler
-        self.static = tuple(make_reason(r.name, r.code, r.outcome, r.message, r.source)
-                            if not r.placeholders and not r.consequences else None for r in rules)
+        self.said = tuple(RuleReason(r.name, r.code, r.outcome, r.source, self.renderer(r)) for r in rules)
+        self.static = tuple(_make(Reason, (said, (), ())) for said in self.said)
 
-    def reason(self, index: int, at: dt.date, shown: tuple[Any, ...], conseq: tuple[Any, ...] | None) -> Reason:
-        """The reason rule `index` gives with the values its message shows; MissingFact names every
-        fact its consequences need and lack."""
-        static = self.static[index]
-        if static is not None:
-            return static
+    def renderer(self, rule: RuleInfo) -> Callable[[tuple[Any, ...]], dict[str, str]]:
+        """shown values -> the rule's message filled in both languages."""
+        message, placeholders = rule.message, rule.placeholders
+        if not placeholders:
+            fixed = dict(message)
+            return lambda shown: fixed
+        return lambda shown: {lang: self.fill(message[lang], dict(zip(placeholders, shown)), lang) for lang in ("zh", "en")}
+
+    def reason(self, index: int, at: dt.date, shown: tuple[Any, ...], conseq: tuple[Any, ...]) -> Reason:
+        """The reason rule `index` gives with the values its message shows and its consequences;
+        MissingFact names every fact its consequences need and lack."""
         rule = self.rules[index]
-        if not conseq:  # the message is filled when read: most callers look only at the outcome
-            message = _new(LazyText)  # LazyText.of and make_reason inline: one call per firing, not three
-            message._render = lambda lang: self.fill(rule.message[lang], dict(zip(rule.placeholders, shown)), lang)
-            message._cache = {}
-            reason = _new(Reason)
-            _set(reason, "__dict__", {"rule": rule.name, "code": rule.code, "outcome": rule.outcome,
-                                      "message": message, "source": rule.source})
-            return reason
-        shown_map = dict(zip(rule.placeholders, shown))
-        message = LazyText.of(lambda lang: self.fill(rule.message[lang], shown_map, lang))
-        out = self.consequences(rule, at, shown_map, conseq)
-        return make_reason(rule.name, rule.code, rule.outcome, message, rule.source, out)
+        out = self.consequences(rule, at, dict(zip(rule.placeholders, shown)), conseq)
+        return _make(Reason, (self.said[index], shown, out))
 
     def consequences(self, rule: RuleInfo, at: dt.date, shown: dict[str, Any],
                      thunks: tuple[Any, ...]) -> tuple[Consequence, ...]:
@@ -426,12 +422,11 @@ class Decide:
         return {r.name: r for r in self.rules}
 
     def event(self, index: int, status: str, reads: tuple[tuple[str, Any], ...], by: str | None) -> TraceEvent:
-        return TraceEvent(rule=self.rules[index].name, status=status,
-                          reads={p: v for p, v in reads if v is not MISSING}, detail=by)
+        return _make(TraceEvent, (self.rules[index].name, status, {p: v for p, v in reads if v is not MISSING}, by))
 
 
 MISSING = object()  # a fact not given, in generated code's locals
-_new, _set = object.__new__, object.__setattr__
+_make = tuple.__new__
 NO_COVERAGE: frozenset[str] = frozenset()
 
 
@@ -458,4 +453,5 @@ RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail":
            "book_value": book_value, "fires": fires, "convert": convert, "note": note, "M": MISSING,
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
            "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,
-           "Decision": Decision, "TraceEvent": TraceEvent, "NEW": object.__new__, "SET": object.__setattr__}
+           "Decision": Decision, "Reason": Reason, "TraceEvent": TraceEvent, "TN": tuple.__new__,
+           "NO_UNRESOLVED": NO_UNRESOLVED}
