@@ -88,6 +88,8 @@ class Generator:
         self.inputs = {path: f"i{i}" for i, path in enumerate(policy.inputs)}
         self.defines = {path: f"d{i}" for i, path in enumerate(policy.defines)}
         self.vars: dict[str, str] = {}
+        self.cells: list[str] = []  # the locals inline table reads assign
+        self.iterable = False  # generating a comprehension's iterable (no assignment expression there)
         self.kleene = False
         self.traced = False
         self.day: dt.date | None = None  # the first day of the run of days being generated for
@@ -525,8 +527,9 @@ class Generator:
 
     def e_Binary(self, e: ast.Binary) -> py.expr:
         op = e.op
-        if op in ("==", "!="):
-            return self.strict(lambda a, b: py.Compare(left=a, ops=[COMPARE[op]()], comparators=[b]),
+        if op in ("==", "!="):  # not_open is one object: compared by identity
+            compare = (py.Is if op == "==" else py.IsNot) if isinstance(e.right, ast.NotOpen) else COMPARE[op]
+            return self.strict(lambda a, b: py.Compare(left=a, ops=[compare()], comparators=[b]),
                                self.expr(e.left), self.expr(e.right))
         left, right = self.guarded(e.left), self.guarded(e.right)
         if op in ("and", "or"):
@@ -567,9 +570,16 @@ class Generator:
             return py.Compare(left=py.Constant(value=e.args[0].path), ops=[py.In()], comparators=[kinds])  # type: ignore[union-attr]
         args = [self.guarded(a) for a in e.args]
         if fn in self.tables:
-            lookup = attr(py.Subscript(value=name("T"), slice=py.Constant(value=self.tables[fn]), ctx=py.Load()),
-                          "lookup")
-            return self.strict(lambda *xs: call(lookup, name("H"), *xs), *args)
+            table = py.Subscript(value=name("T"), slice=py.Constant(value=self.tables[fn]), ctx=py.Load())
+            lookup = lambda *xs: call(attr(table, "lookup"), name("H"), *xs)  # noqa: E731
+            if self.kleene or self.traced or self.iterable or self.policy.tables[fn].kind == "range":
+                return self.strict(lookup, *args)
+            # untraced: a stated cell read inline (T[i].stated), anything else through `lookup`
+            cell = f"c{len(self.cells)}"
+            self.cells.append(cell)
+            key = args[0] if len(args) == 1 else tup(args)
+            read = py.NamedExpr(target=store(cell), value=call(attr(attr(table, "stated"), "get"), key, name("NS")))
+            return py.IfExp(test=is_(read, name("NS"), negated=True), body=name(cell), orelse=lookup(*args))
         return self.strict(lambda *xs: call(fn, *xs), *args)
 
     def e_Aggregate(self, e: ast.Aggregate) -> py.expr:
@@ -577,11 +587,15 @@ class Generator:
         saved, self.vars = self.vars, {**self.vars, e.var.value: var}
         body = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
         self.vars = saved
+        outer, self.iterable = self.iterable, True
         items = self.expr(e.iterable)
+        self.iterable = outer
         if self.kleene:
             return call("k_aggregate", py.Constant(value=e.func), items, thunk(body, var))
         comp = py.ListComp(elt=body, generators=[py.comprehension(target=store(var), iter=call("sorted", items),
                                                                   ifs=[], is_async=0)])
+        if e.func in ("any", "all"):  # every item evaluated (a later one may fail), then Python's any/all
+            return call(e.func, comp)
         return call("aggregate", py.Constant(value=e.func), comp)
 
     def e_Covered(self, e: ast.Covered) -> py.expr:

@@ -275,6 +275,8 @@ class Table:
 
     def __init__(self, name: str, kind: str, cells: Any, hit: str = "unique", agg: str | None = None) -> None:
         self.name, self.kind, self.cells, self.hit, self.agg = name, kind, cells, hit, agg
+        # key -> value of the matrix or enum table's stated cells: untraced generated code reads these inline
+        self.stated = {k: v for k, v in cells.items() if v is not NOT_STATED} if kind != "range" else {}
 
     def lookup(self, hits: set[str] | None, *keys: Any) -> Any:
         name = self.name
@@ -454,4 +456,4 @@ RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail":
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
            "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,
            "Decision": Decision, "Reason": Reason, "TraceEvent": TraceEvent, "TN": tuple.__new__,
-           "NO_UNRESOLVED": NO_UNRESOLVED}
+           "NO_UNRESOLVED": NO_UNRESOLVED, "NS": object()}
