@@ -77,8 +77,8 @@ def both(key: str, /, **args: object) -> dict[str, str]:
 class DiffError(PolicyDslError):
     """A bilingual input error of this command (the CLI prints it and exits 2)."""
 
-    def __init__(self, key: str, /, **args: object) -> None:
-        super().__init__(f"diff.{key}", **args)
+    def __init__(self, key: str, /, *, facts: Iterable[str] = (), **args: object) -> None:
+        super().__init__(f"diff.{key}", facts=facts, **args)
 
 
 # ------------------------------------------------------------------ sample

@@ -13,7 +13,7 @@ import bisect
 import datetime as dt
 import unicodedata
 from fractions import Fraction
-from typing import Sequence
+from typing import Iterable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 import attrs
@@ -70,8 +70,8 @@ s = i18n.register("simulate", STRINGS)
 class SimulationError(PolicyDslError):
     """A bilingual input error of this command (the CLI prints it and exits 2)."""
 
-    def __init__(self, key: str, /, **args: object) -> None:
-        super().__init__(f"simulate.{key}", **args)
+    def __init__(self, key: str, /, *, facts: Iterable[str] = (), **args: object) -> None:
+        super().__init__(f"simulate.{key}", facts=facts, **args)
 
 
 # ------------------------------------------------------------------ simulation

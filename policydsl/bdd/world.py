@@ -96,6 +96,7 @@ class World:
 
     def evaluate(self, policy_name: str, at: dt.date) -> None:
         policy_set = self.policy_set
+        problem: PolicyDslError | None
         try:
             policy = policy_set.find(policy_name)
         except PolicyDslError as exc:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 
@@ -10,7 +11,7 @@ from policydsl.authoring import EXPLANATIONS, closest_code, explanation_codes, m
 from policydsl.commands.common import LANG, guarded, lang_of
 
 
-def fail(lang: str, text: str, *hints: str) -> None:
+def fail(lang: str, text: str, *hints: str) -> NoReturn:
     """Bad usage: the message and its hints on stderr, exit 2."""
     click.echo(i18n.t("E.prefix", lang) + text, err=True)
     for hint in hints:

@@ -15,6 +15,7 @@ from policydsl.docs.strings import HTML_LANG, LANGS, s
 from policydsl.docs.view import enum_link, fact_link, fact_reads, inventory_link, link, overlap_anchor, policy_page
 from policydsl.loader import PolicySet
 from policydsl.semantics.model import BookOverlap, BookProperty, Input
+from policydsl.syntax import ast
 
 SHOWN_SCENARIOS = 3  # per inventory row; the policy page lists every worked example
 
@@ -73,12 +74,12 @@ def _overlap(book: PolicySet, o: BookOverlap, prose: BookRenderer) -> dict:
 
 def _resolution(o: BookOverlap, prose: BookRenderer) -> Prose:
     """"以「X」为准" / "“X” prevails", "已知冲突" / "known conflict", or "尚未处理" / "not resolved"."""
-    if o.resolution == "prevails":
+    if o.resolution == "prevails" and o.prevails:  # the one implies the other
         return prose.template("overlap.prevails", policy=prose.policy_term(o.prevails))
     return (Seg(prose.t("overlap.known" if o.resolution == "known" else "overlap.unresolved")),)
 
 
-def _code(expr: object) -> str:
+def _code(expr: ast.Expr) -> str:
     return " ".join(expr.span.text.split())
 
 

@@ -35,7 +35,8 @@ def all_sources(model: Model) -> Iterator[ast.SourceRef]:
             yield from rule.decl.sources
         for define in policy.defines.values():
             yield from define.decl.sources
-        for note in (*policy.assumptions, *policy.notes):
+        notes: tuple[ast.AssumeDecl | ast.NoteDecl, ...] = (*policy.assumptions, *policy.notes)
+        for note in notes:
             yield from note.sources
 
 
