@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -53,23 +53,21 @@ MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
 
 
 
-@click.command("verify")
+@click.command("verify", help=help_text("verify"))
 @click.argument("policies", nargs=-1)
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True,
-              help="规则库文件夹 / folder of the rule book")
+              help=help_text("verify.policies"))
 @click.option("--property", "names", multiple=True, metavar="NAME",
-              help="只验证这些 property（可重复） / verify only these properties (repeatable)")
+              help=help_text("verify.property"))
 @click.option("--out", "out_dir", type=click.Path(), default=None,
-              help="把反例的事实文件写入此文件夹 / write counterexample facts files into this folder")
+              help=help_text("verify.out"))
 @click.option("--timeout", "timeout_text", default=None, metavar="SECONDS",
-              help="每个 property 的时间上限（秒，默认 60），到时记为未判定 / "
-                   "time limit per property in seconds (default 60); reaching it leaves the property undecided")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+              help=help_text("verify.timeout"))
+@click.option("--json", "as_json", is_flag=True, help=help_text("verify.json"))
 @LANG
 @guarded
 def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...], out_dir: str | None,
            timeout_text: str | None, as_json: bool, lang: str | None) -> None:
-    """用 SMT 求解器证明政策的 property，或给出反例 / prove the properties of policies with an SMT solver, or show counterexamples."""
     from policydsl.loader import load
     from policydsl.verify import BOOK_POLICY, DEFAULT_SECONDS, verify_book, verify_policy
 
