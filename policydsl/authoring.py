@@ -10,6 +10,7 @@ from policydsl import i18n
 
 # ------------------------------------------------------------------ the tool's own strings (zh, en)
 STRINGS: dict[str, tuple[str, str]] = {
+    "colon": ("：", ": "),
     "what": ("含义", "What it means"),
     "why": ("为什么重要", "Why it matters"),
     "wrong": ("错误写法", "Wrong"),
@@ -1089,13 +1090,13 @@ def _indent(text: str) -> str:
 
 
 def message(code: str, lang: str) -> str:
-    return i18n.MESSAGES[code][0 if lang == "zh" else 1]
+    return i18n.t(code, lang)
 
 
 def render_explanation(code: str, lang: str) -> str:
     """The long explanation of `code` in `lang`: title, one-line message, what, why, wrong, right."""
     entry = EXPLANATIONS[code]
-    colon = "：" if lang == "zh" else ": "
+    colon = s("colon", lang)
     out = [f"{code} {entry['title'][lang]}", f"  {message(code, lang)}", "",
            f"{s('what', lang)}{colon}{entry['what'][lang]}", f"{s('why', lang)}{colon}{entry['why'][lang]}", ""]
     documents = entry.get("documents")

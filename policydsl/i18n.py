@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 
 LANGS = ("zh", "en")
+LANG_TAGS = {"zh": "zh-CN", "en": "en"}
+"""The BCP 47 tag of each language, for `lang` attributes (not text: the handbook's HTML_LANG is the same map)."""
 
 # key -> (zh, en). Placeholders use str.format names; user text is wrapped in backticks.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -398,6 +400,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "summary: {denied} denied, {allowed} allowed, {not_applicable} not applicable, "
                      "{not_in_force} not in force, {errors} cannot be decided"),
     "outcome.warn": ("警告", "warn"),
+    "diagnostic.hint": ("提示", "hint"),
+    "list.sep": ("、", ", "),
+    "file.too_large": ("超过 {mib} MiB", "larger than {mib} MiB"),
+    "file.not_utf8": ("不是 UTF-8 文本", "not UTF-8 text"),
+    "file.not_regular": ("不是普通文件", "not a regular file"),
     "not_open": ("暂不开放", "not open"),
     "true": ("是", "yes"),
     "false": ("否", "no"),

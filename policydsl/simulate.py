@@ -345,7 +345,7 @@ def chart_svg(sims: Sequence[Simulation], lang: str, *, title: str, desc: str, h
     cls = f" class={quoteattr(css_class)}" if css_class else ""
     lines = [f'<svg xmlns="http://www.w3.org/2000/svg"{cls} width="{WIDTH}" height="{height}" '
              f'viewBox="0 0 {WIDTH} {height}" role="img" {name} '
-             f'font-family="{FONT_FAMILY}" lang="{"zh-CN" if lang == "zh" else "en"}">',
+             f'font-family="{FONT_FAMILY}" lang="{i18n.LANG_TAGS.get(lang, "en")}">',
              title_el, desc_el,
              f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>']
     for k, (sim, heading) in enumerate(zip(sims, headings, strict=True)):

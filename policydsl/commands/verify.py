@@ -213,9 +213,7 @@ def _result_lines(r, lang: str, counts: dict) -> list[str]:
 
 def _render_book(book, rs, files, policies_dir: str, lang: str, counts: dict) -> list[str]:
     """The book properties' part of the report: a counterexample shows each named policy's part."""
-    from policydsl.semantics.model import BOOK_TITLE
-
-    lines = [s("heading", lang, title=BOOK_TITLE[0 if lang == "zh" else 1], policy="book")] if rs else []
+    lines = [s("heading", lang, title=i18n.t("book.title", lang), policy="book")] if rs else []
     for r in rs:
         lines += _result_lines(r, lang, counts)
         if r.witness is None:
@@ -247,9 +245,14 @@ def _book_counterexample(book, r) -> dict:
     return {
         "policies": [check.book.part(pid).to_dict() for pid in bprop.policies] if check else None,
         "failed_policy": check.failed_policy if check else None,
-        "claim_error": ({"zh": check.claim_error.message("zh"), "en": check.claim_error.message("en")}
+        "claim_error": (_both(check.claim_error)
                         if check and check.claim_error else None),
     }
+
+
+def _both(error: PolicyDslError) -> dict[str, str]:
+    """An error's message in every language, as --json prints it."""
+    return {lang: error.message(lang) for lang in i18n.LANGS}
 
 
 def _to_json(book, results, files, seconds: float, limit: float) -> dict:
@@ -271,9 +274,9 @@ def _to_json(book, results, files, seconds: float, limit: float) -> dict:
                     "facts": r.witness.facts, "at": r.witness.at.isoformat(),
                     "file": files.get((pid, r.name)),
                     "decision": check.decision.to_dict() if check and check.decision else None,
-                    "decision_error": ({"zh": check.decision_error.message("zh"), "en": check.decision_error.message("en")}
+                    "decision_error": (_both(check.decision_error)
                                        if check and check.decision_error and not check.decision else None),
-                    "claim_error": ({"zh": check.claim_error.message("zh"), "en": check.claim_error.message("en")}
+                    "claim_error": (_both(check.claim_error)
                                     if check and check.claim_error else None),
                 }
             items.append(item)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from policydsl import i18n
 from policydsl import inventory as inv
 from policydsl.bdd.phrases import PHRASES
 from policydsl.docs import timeline
@@ -292,5 +293,5 @@ def _policy_events(book: PolicySet, pid: str, lang: str):
 def steps_view(lang: str) -> dict:
     return {"language_line": "# language: zh-CN",
             "phrases": [{"kind": s(f"step.{p.kind}", lang), "key": p.key, "example_zh": p.example_zh,
-                         "example_en": p.example_en, "meaning": p.doc_zh if lang == "zh" else p.doc_en}
+                         "example_en": p.example_en, "meaning": i18n.t(f"phrase.{p.key}", lang)}
                         for p in PHRASES]}

@@ -289,9 +289,7 @@ class Renderer:
 
     def _glued(self, subject: Prose, verb: str, rest: Prose) -> Prose:
         """Chinese glues the verb to its subject ("粉丝数不少于 1000"); English spaces it."""
-        if self.lang == "zh":
-            return (*subject, Seg(verb + (" " if rest else "")), *rest)
-        return (*subject, Seg(" " + verb + (" " if rest else "")), *rest)
+        return (*subject, Seg(self.t("x.word_gap") + verb + (" " if rest else "")), *rest)
 
     def _unary(self, expr: ast.Unary, unit: str | None) -> Prose:
         operand = expr.operand
@@ -309,8 +307,7 @@ class Renderer:
         inner = self.expr(operand)
         if isinstance(operand, ast.Binary) and operand.op in ("and", "or"):
             inner = self.paren(inner)
-        sep = "" if self.lang == "zh" else " "
-        return (Seg(self.t("x.not") + sep), *inner)
+        return (Seg(self.t("x.not") + self.t("x.word_gap")), *inner)
 
     def _member(self, expr: ast.Member, unit: str | None) -> Prose:
         item = self.expr(expr.item)

@@ -139,7 +139,7 @@ def _shadowed(decl: ast.TableDecl, rows, kind: str) -> Iterator[dg.Diagnostic]:
             winners.sort(key=lambda a: a[0])
             numbers = [str(a[0]) for a in winners]
             yield dg.make("P0509", b[3].key.span, severity="warning", table=decl.name.value, row=b[0],
-                          interval=b[3].key.span.text, rows={"zh": "、".join(numbers), "en": ", ".join(numbers)},
+                          interval=b[3].key.span.text, rows={lang: i18n.t("list.sep", lang).join(numbers) for lang in i18n.LANGS},
                           hit=decl.hit, related=[(a[3].key.span, "P0509.related") for a in winners])
 
 
