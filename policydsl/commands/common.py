@@ -14,7 +14,6 @@ from policydsl import i18n
 from policydsl.errors import InternalError, PolicyDslError
 
 
-
 def help_text(*keys: str) -> str:
     """A command's or option's --help text from the catalogue's help section: each key a paragraph, "中文 / English"."""
     return "\n\n".join(" / ".join(i18n.t(f"help.{key}", lang) for lang in i18n.LANGS) for key in keys)
