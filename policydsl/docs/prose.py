@@ -12,6 +12,7 @@ from typing import Iterable
 import attrs
 
 from policydsl import i18n
+from policydsl.errors import InternalError
 from policydsl.docs.strings import s
 from policydsl.runtime import values as rv
 from policydsl.semantics.model import Model, Policy
@@ -70,13 +71,19 @@ def literal_text(kind: str, value: object, lang: str) -> str:
 class Renderer:
     """Renders the expressions of one policy in one language."""
 
-    def __init__(self, model: Model, policy: Policy, lang: str) -> None:
+    def __init__(self, model: Model, policy: Policy | None, lang: str) -> None:
         self.model = model
         self.policy = policy
         self.lang = lang
         self.period: tuple[dt.date | None, dt.date | None] = (None, None)
 
     # ------------------------------------------------------------ small pieces
+    def own_policy(self) -> Policy:
+        """The policy whose expressions these are (the book's renderer has none: it overrides what needs one)."""
+        if self.policy is None:
+            raise InternalError("a policy's own expression rendered outside any policy")
+        return self.policy
+
     def t(self, string_key: str, /, **args: object) -> str:
         return s(string_key, self.lang, **args)
 
@@ -166,7 +173,7 @@ class Renderer:
     def _ref(self, expr: ast.Ref, unit: str | None) -> Prose:
         kind, target = self.model.refs.get(id(expr), ("", expr.path))
         if kind == "input":
-            return (Seg(self.policy.inputs[target].label.get(self.lang), "term", anchor("input", target)),)
+            return (Seg(self.own_policy().inputs[target].label.get(self.lang), "term", anchor("input", target)),)
         if kind == "define":
             return self._define_ref(target)
         if kind == "enum":
@@ -178,7 +185,7 @@ class Renderer:
         return (Seg(expr.path, "code"),)
 
     def _define_ref(self, path: str) -> Prose:
-        define = self.policy.defines[path]
+        define = self.own_policy().defines[path]
         term = Seg(define.label.get(self.lang), "term", anchor("define", path))
         constant = self._constant_in_period(define.decl)
         if constant is None:
@@ -282,9 +289,7 @@ class Renderer:
 
     def _glued(self, subject: Prose, verb: str, rest: Prose) -> Prose:
         """Chinese glues the verb to its subject ("粉丝数不少于 1000"); English spaces it."""
-        if self.lang == "zh":
-            return (*subject, Seg(verb + (" " if rest else "")), *rest)
-        return (*subject, Seg(" " + verb + (" " if rest else "")), *rest)
+        return (*subject, Seg(self.t("x.word_gap") + verb + (" " if rest else "")), *rest)
 
     def _unary(self, expr: ast.Unary, unit: str | None) -> Prose:
         operand = expr.operand
@@ -293,7 +298,8 @@ class Renderer:
         if isinstance(operand, ast.Binary) and operand.op in NEGATED:
             return self._compare(NEGATED[operand.op], operand.left, operand.right)
         if isinstance(operand, ast.Member):
-            return self._member(attrs.evolve(operand, negated=not operand.negated), unit)
+            # ast.node applies attrs.frozen inside a function, so mypy's attrs plugin does not see an attrs class
+            return self._member(attrs.evolve(operand, negated=not operand.negated), unit)  # type: ignore[misc]
         if self._fired_rule(operand) is not None:
             return self._fires(operand, negated=True)
         if isinstance(operand, ast.Ref) and getattr(self.type_of(operand), "kind", None) == "bool":
@@ -301,8 +307,7 @@ class Renderer:
         inner = self.expr(operand)
         if isinstance(operand, ast.Binary) and operand.op in ("and", "or"):
             inner = self.paren(inner)
-        sep = "" if self.lang == "zh" else " "
-        return (Seg(self.t("x.not") + sep), *inner)
+        return (Seg(self.t("x.not") + self.t("x.word_gap")), *inner)
 
     def _member(self, expr: ast.Member, unit: str | None) -> Prose:
         item = self.expr(expr.item)
@@ -343,12 +348,15 @@ class Renderer:
         if not (isinstance(expr, ast.Call) and expr.func.value == "fires" and len(expr.args) == 1):
             return None
         kind, target = self.model.refs.get(id(expr.args[0]), ("", ""))
-        return target if kind == "rule" and any(r.name == target for r in self.policy.rules) else None
+        return target if kind == "rule" and any(r.name == target for r in self.own_policy().rules) else None
 
-    def _fires(self, expr: ast.Call, *, negated: bool = False) -> Prose:
-        """`fires(r)`: "规则「label」触发" / "rule “label” fires", the label linked to the rule."""
+    def _fires(self, expr: object, *, negated: bool = False) -> Prose:
+        """`fires(r)`: "规则「label」触发" / "rule “label” fires", the label linked to the rule (`expr` is one:
+        the caller asked `_fired_rule`)."""
         name = self._fired_rule(expr)
-        label = self.quoted(self.policy.rule(name).decl.label.get(self.lang), anchor("rule", name))
+        if name is None:
+            raise InternalError("_fires on an expression that is not a checked fires(...)")
+        label = self.quoted(self.own_policy().rule(name).decl.label.get(self.lang), anchor("rule", name))
         return self.template("x.not_fires" if negated else "x.fires", rule=label)
 
     def _outcomeref(self, expr: ast.OutcomeRef, unit: str | None) -> Prose:
@@ -429,9 +437,12 @@ class BookRenderer(Renderer):
         kind, target = self.model.refs.get(id(expr.args[1]), ("", ""))
         return target if kind == "rule" and owner[0] == "policy" and owner[1] in self.model.policies else None
 
-    def _fires(self, expr: ast.Call, *, negated: bool = False) -> Prose:
+    def _fires(self, expr: object, *, negated: bool = False) -> Prose:
         """`fires(P, r)`: "「P」的规则「label」触发" / "rule “label” of “P” fires"."""
-        pid, name = self.model.refs[id(expr.args[0])][1], self._fired_rule(expr)
+        name = self._fired_rule(expr)
+        if name is None or not isinstance(expr, ast.Call):
+            raise InternalError("_fires on an expression that is not a checked fires(...)")
+        pid = self.model.refs[id(expr.args[0])][1]
         rule = self.model.policies[pid].rule(name).decl.label.get(self.lang)
         label = (Seg(self.t("x.quote_open")), Seg(rule, "term", anchor("rule", name), policy_page(pid)),
                  Seg(self.t("x.quote_close")))

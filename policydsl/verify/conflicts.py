@@ -175,4 +175,4 @@ def _show(model: Model, decision, pid: str, path: str, lang: str) -> str:
     value = decision.part(pid).decision.values.get(path)
     kind = model.policies[pid].defines[path].type
     labels = {v.name.value: v.label.as_dict() for v in model.enums[kind.enum].values} if kind.enum else {}
-    return display(kind.kind, value, lang, lambda name: labels.get(name, {"zh": name, "en": name}))
+    return display(kind.kind, value, lang, lambda name: labels.get(name, dict.fromkeys(i18n.LANGS, name)))  # no label: its id
