@@ -105,8 +105,8 @@ class Renderer:
         decl = self.model.units.get(unit or "")
         return decl.label.get(self.lang) if decl else ""
 
-    def type_of(self, expr: object) -> Type | None:
-        return self.model.types.get(id(expr))
+    def type_of(self, expr: ast.Expr) -> Type:
+        return self.model.type_of(expr)
 
     def type_text(self, type_: Type) -> str:
         if type_.kind in ("enum", "set"):
@@ -164,7 +164,8 @@ class Renderer:
         return (Seg(self.t("x.today"), "term"),)
 
     def _ref(self, expr: ast.Ref, unit: str | None) -> Prose:
-        kind, target = self.model.refs.get(id(expr), ("", expr.path))
+        resolved = self.model.resolve(expr)
+        kind, target = resolved.kind, resolved.target
         if kind == "input":
             return (Seg(self.policy.inputs[target].label.get(self.lang), "term", anchor("input", target)),)
         if kind == "define":
@@ -329,9 +330,9 @@ class Renderer:
             return self.template("x.table", table=label, args=args)
         if self._fired_rule(expr) is not None:
             return self._fires(expr)
-        if name == "consequence" and len(expr.args) == 1 and \
-                self.model.refs.get(id(expr.args[0]), ("", ""))[0] == "consequence":
-            kind = self.model.refs[id(expr.args[0])][1]
+        if name == "consequence" and len(expr.args) == 1 and isinstance(expr.args[0], ast.Ref) and \
+                self.model.resolve(expr.args[0]).kind == "consequence":
+            kind = expr.args[0].path
             return self.template("x.consequence", kind=(Seg(i18n.t(f"consequence.{kind}", self.lang), "value"),))
         if name in BUILTINS and len(expr.args) in (1, 2):
             parts = dict(zip(("a", "b"), (self.expr(a) for a in expr.args)))
@@ -342,8 +343,9 @@ class Renderer:
         """The rule of a checked `fires(rule)` in a property, else None."""
         if not (isinstance(expr, ast.Call) and expr.func.value == "fires" and len(expr.args) == 1):
             return None
-        kind, target = self.model.refs.get(id(expr.args[0]), ("", ""))
-        return target if kind == "rule" and any(r.name == target for r in self.policy.rules) else None
+        arg = expr.args[0]
+        found = isinstance(arg, ast.Ref) and self.model.resolve(arg).kind == "rule"
+        return arg.path if found and any(r.name == arg.path for r in self.policy.rules) else None
 
     def _fires(self, expr: ast.Call, *, negated: bool = False) -> Prose:
         """`fires(r)`: "规则「label」触发" / "rule “label” fires", the label linked to the rule."""
@@ -388,7 +390,8 @@ class BookRenderer(Renderer):
                 Seg(self.t("x.quote_close")))
 
     def _ref(self, expr: ast.Ref, unit: str | None) -> Prose:
-        kind, target = self.model.refs.get(id(expr), ("", expr.path))
+        resolved = self.model.resolve(expr)
+        kind, target = resolved.kind, resolved.target
         if kind == "input":
             fact = self.model.facts.get(target)
             return (Seg(fact.label.get(self.lang) if fact else target, "term", f"fact-{target}", "dictionary"),)
@@ -425,13 +428,15 @@ class BookRenderer(Renderer):
         """The rule of a checked `fires(POLICY, RULE)`, else None."""
         if not (isinstance(expr, ast.Call) and expr.func.value == "fires" and len(expr.args) == 2):
             return None
-        owner = self.model.refs.get(id(expr.args[0]), ("", ""))
-        kind, target = self.model.refs.get(id(expr.args[1]), ("", ""))
-        return target if kind == "rule" and owner[0] == "policy" and owner[1] in self.model.policies else None
+        owner, rule = expr.args
+        if not isinstance(owner, ast.Ref) or not isinstance(rule, ast.Ref):
+            return None
+        found = self.model.resolve(owner).kind == "policy" and self.model.resolve(rule).kind == "rule"
+        return rule.path if found and owner.path in self.model.policies else None
 
     def _fires(self, expr: ast.Call, *, negated: bool = False) -> Prose:
         """`fires(P, r)`: "「P」的规则「label」触发" / "rule “label” of “P” fires"."""
-        pid, name = self.model.refs[id(expr.args[0])][1], self._fired_rule(expr)
+        pid, name = self.model.resolve(expr.args[0]).target, self._fired_rule(expr)
         rule = self.model.policies[pid].rule(name).decl.label.get(self.lang)
         label = (Seg(self.t("x.quote_open")), Seg(rule, "term", anchor("rule", name), policy_page(pid)),
                  Seg(self.t("x.quote_close")))

@@ -11,7 +11,8 @@ import attrs
 
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
-from policydsl.semantics.model import BOOK_ID, BOOK_TITLE, BookOverlap, BookProperty, Define, Input, Model, Policy, Rule, Table
+from policydsl.semantics.model import (BOOK_ID, BOOK_TITLE, BookOverlap, BookProperty, Define, Input, Model, Policy,
+                                       Resolved, Rule, Table)
 from policydsl.errors import InternalError
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
@@ -19,11 +20,8 @@ from policydsl.semantics.types import Type
 from policydsl.source import Span
 from policydsl.syntax import ast
 
-# Any `{…}` is meant as a placeholder; only ids are filled in, so `{粉丝数}` would reach users verbatim.
 INVENTORY_ID = re.compile(r"^R\d{3}\.\d+$")
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-PLACEHOLDER = re.compile(r"\{([^{}\s]+)\}")
-STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 CONSEQUENCE_KINDS = ("demotion", "restriction", "suspension", "ban", "deduction")
 """What a fired rule may do beyond its outcome: 降权 (traffic demotion), 限制 (a right restricted), 暂停
 (suspended for a time), 封禁 (banned), 扣除 (an amount deducted)."""
@@ -73,7 +71,7 @@ class Checker:
         self.enums: dict[str, ast.EnumDecl] = {}
         self.units: dict[str, ast.UnitDecl] = {}
         self.types: dict[int, Type] = {}
-        self.refs: dict[int, tuple[str, str]] = {}
+        self.refs: dict[int, Resolved] = {}
         self.policies: dict[str, _PolicyBuild] = {}
         self.entities: dict[str, ast.EntityDecl] = {}
         self.facts: dict[str, Input] = {}  # the book's vocabulary: one declaration per fact, for every policy
@@ -559,7 +557,8 @@ class Checker:
         evaluation nests too deeply through the values it reads. Both walks use explicit stacks."""
         deps: dict[str, list[str]] = {}
         for path, define in build.defines.items():
-            deps[path] = sorted({t for e in _define_exprs(define.decl) for t in _refs(e) if t in build.defines})
+            deps[path] = sorted({n.path for n in ast.walk(tuple(_define_exprs(define.decl)))
+                                 if isinstance(n, ast.Ref) and n.path in build.defines})
         state: dict[str, int] = {}
         for root in deps:
             if root in state:
@@ -609,22 +608,23 @@ class Checker:
     def _check_text(self, text: ast.Text | None) -> None:
         if text is None:
             return
-        for lang, value, span in zip(("zh", "en"), (text.zh, text.en), _string_spans(text.span)):
-            if not value.strip():
-                self.err("P0401", span, lang=dg.i18n.both(f"lang.{lang}"))
+        for lang in ("zh", "en"):
+            if not text.get(lang).strip():
+                self.err("P0401", text.string(lang).span, lang=dg.i18n.both(f"lang.{lang}"))
 
     def _check_placeholders(self, build: _PolicyBuild, text: ast.Text) -> None:
-        zh = PLACEHOLDER.findall(text.zh)
-        en = PLACEHOLDER.findall(text.en)
+        """Any `{…}` is meant as a placeholder: one that names no fact or value would reach users verbatim."""
+        zh, en = ([p.path for p in text.parts(lang) if isinstance(p, ast.Placeholder)] for lang in ("zh", "en"))
         if set(zh) != set(en):
             self.err("P0402", text.span, zh=_fmt_set(zh), en=_fmt_set(en))
-        for name in dict.fromkeys(zh + en):
+        first: dict[str, ast.Placeholder] = {}
+        for placeholder in text.placeholders():
+            first.setdefault(placeholder.path, placeholder)
+        for name, placeholder in first.items():
             if self._fact(build, name) is None and name not in build.defines:
                 hint = suggest(name, self._value_candidates(build))
-                at = text.span.text.find("{" + name + "}")  # underline the placeholder itself
-                span = text.span.source.span(text.span.start + at, text.span.start + at + len(name) + 2) \
-                    if at >= 0 else text.span
-                self.bag.add(dg.make("P0403", span, name=name, hint_args={"suggestion": hint} if hint else None))
+                self.bag.add(dg.make("P0403", placeholder.span, name=name,
+                                     hint_args={"suggestion": hint} if hint else None))
 
     # ================================================================ expressions
     def _condition(self, build: _PolicyBuild, expr: ast.Expr, scope: dict | None = None) -> None:
@@ -717,26 +717,23 @@ class Checker:
     def _ref(self, build, expr: ast.Ref, expected, scope) -> Type | None:
         name = expr.path
         if name in scope:
-            self.refs[id(expr)] = ("var", name)
-            return scope[name]
+            return self._resolved(expr, "var", name, None, scope[name])
         fact = self._fact(build, name)
         if fact is not None:
-            self.refs[id(expr)] = ("input", name)
-            return fact.type
+            return self._resolved(expr, "input", name, fact, fact.type)
         if name in build.defines:
-            self.refs[id(expr)] = ("define", name)
-            return build.defines[name].type
+            return self._resolved(expr, "define", name, build.defines[name], build.defines[name].type)
         owner = self._book_define(name) if self.in_book else None
         if owner is not None:  # a book property reads a value a policy computes: that policy is named
-            self.refs[id(expr)] = ("book_define", f"{owner} {name}")
             if owner not in self._named:
                 self._named.append(owner)
-            return self.policies[owner].defines[name].type
+            define = self.policies[owner].defines[name]
+            return self._resolved(expr, "book_define", f"{owner} {name}", define, define.type)
         if "." not in name:
             owner = self._enum_owner(name, expected)
             if owner is not None:
-                self.refs[id(expr)] = ("enum", f"{owner}.{name}")
-                return ty.enum_type(owner)
+                value = self._enum_values[owner][name]
+                return self._resolved(expr, "enum", f"{owner}.{name}", value, ty.enum_type(owner))
             if expected is not None and expected.kind == "enum":
                 values = [(v.name.value, (v.label.zh, v.label.en)) for v in self.enums[expected.enum].values]
                 hint = suggest(name, values)
@@ -751,12 +748,16 @@ class Checker:
         self._undefined(build, expr, candidates, name=name)
         return None
 
+    def _resolved(self, ref: ast.Ref, kind: str, target: str, decl, type_: Type | None) -> Type | None:
+        self.refs[id(ref)] = Resolved(kind, target, decl, type_)
+        return type_
+
     def _same_label_values(self) -> None:
         """Values of two policies with one label and one type read as one concept: each such pair no
         declared overlap compares is checked as an implicit overlap (`A == B`), which `check --deep`
         searches for a record they differ on."""
-        covered = [{target for e in (claim.premise, claim.claim) if e is not None for n in ast.walk(e)
-                    for kind, target in (self.refs.get(id(n), ("", "")),) if kind == "book_define"}
+        covered = [{r.target for n in ast.walk((claim.premise, claim.claim)) if isinstance(n, ast.Ref)
+                    for r in (self.refs.get(id(n)),) if r is not None and r.kind == "book_define"}
                    for claim in self._overlap_claims.values()]
         values = [(pid, d) for pid, b in self.policies.items() if b.decl.title is not None for d in b.defines.values()]
         for i, j in _same_label_pairs([d.label for _, d in values]):
@@ -807,9 +808,9 @@ class Checker:
         return owners
 
     @functools.cached_property
-    def _enum_values(self) -> dict[str, frozenset[str]]:
-        """Enum id → the ids of its values."""
-        return {enum: frozenset(v.name.value for v in decl.values) for enum, decl in self.enums.items()}
+    def _enum_values(self) -> dict[str, dict[str, ast.EnumValue]]:
+        """Enum id → its values by id."""
+        return {enum: {v.name.value: v for v in decl.values} for enum, decl in self.enums.items()}
 
     @functools.cached_property
     def _value_owners(self) -> dict[str, list[str]]:
@@ -944,7 +945,7 @@ class Checker:
             target = self._named_policy(ast.Name(value=owner.path, span=owner.span))
             if target is None:
                 return None
-            self.refs[id(owner)] = ("policy", owner.path)
+            self._resolved(owner, "policy", owner.path, target.decl, None)
             rules = target.rules
         else:
             rules = build.rules
@@ -952,7 +953,7 @@ class Checker:
         if not isinstance(arg, ast.Ref) or arg.path not in rules:
             self._undefined(build, arg, [(r, ()) for r in rules], name=getattr(arg, "path", arg.span.text))
             return None
-        self.refs[id(arg)] = ("rule", arg.path)
+        self._resolved(arg, "rule", arg.path, rules[arg.path], None)
         return ty.BOOL
 
     def _has_consequence(self, build, expr: ast.Call) -> Type | None:
@@ -972,7 +973,7 @@ class Checker:
             self.bag.add(dg.make("P0216", arg.span, name=getattr(arg, "path", arg.span.text),
                                  kinds=", ".join(CONSEQUENCE_KINDS), hint_args={"suggestion": hint} if hint else None))
             return None
-        self.refs[id(arg)] = ("consequence", arg.path)
+        self._resolved(arg, "consequence", arg.path, None, None)
         return ty.BOOL
 
     def _named_policy(self, name: ast.Name) -> _PolicyBuild | None:
@@ -1058,14 +1059,6 @@ def _same_label_pairs(labels: list[ast.Text]) -> list[tuple[int, int]]:
     return sorted({(i, j) for group in by_key.values() for n, i in enumerate(group) for j in group[n + 1:]})
 
 
-def _string_spans(span: Span) -> tuple[Span, Span]:
-    """The spans of the Chinese and the English string literal of a text `"中文" / "English"`."""
-    strings = [m for m in STRING_OR_COMMENT.finditer(span.text) if m.group().startswith('"')]
-    if len(strings) < 2:
-        return span, span
-    return tuple(span.source.span(span.start + m.start(), span.start + m.end()) for m in (strings[0], strings[-1]))
-
-
 def _snake(name: str) -> str:
     """`diamondLevel` → `diamond_level`: the convention's spelling of an enum id."""
     name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
@@ -1100,20 +1093,6 @@ def _depth(expr) -> int:
                 if attrs.has(type(v)) and not isinstance(v, Span):
                     stack.append((v, level + 1))
     return deepest
-
-
-def _refs(expr) -> Iterable[str]:
-    """Every dotted or bare reference path in an expression tree."""
-    if isinstance(expr, ast.Ref):
-        yield expr.path
-    for field in attrs.fields(type(expr)) if attrs.has(type(expr)) else ():
-        value = getattr(expr, field.name)
-        if isinstance(value, tuple):
-            for v in value:
-                if attrs.has(type(v)):
-                    yield from _refs(v)
-        elif attrs.has(type(value)) and not isinstance(value, Span):
-            yield from _refs(value)
 
 
 def check_modules(modules: list[ast.Module]) -> CheckResult:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Iterable
 
 import attrs
 
@@ -120,13 +121,29 @@ class BookOverlap:
         return "prevails" if self.prevails else "known" if self.overlap.known else "none"
 
 
+@attrs.frozen
+class Resolved:
+    """What a checked reference names. `kind` and `target`: `input`/`define` (path), `book_define`
+    (`POLICY path`: a value a book property reads), `enum` (`ENUM.value`), `var` (an aggregate's variable),
+    `rule`, `policy` and `consequence` (the arguments of `fires` and `consequence`, which have no type)."""
+
+    kind: str
+    target: str
+    decl: Input | Define | ast.EnumValue | ast.RuleDecl | ast.PolicyDecl | None = attrs.field(eq=False, repr=False)
+    type: Type | None
+
+
 @attrs.frozen(kw_only=True)
 class Model:
+    """The checked book. The checker resolved each reference and typed each expression it accepted:
+    `resolve` and `type_of` answer for those (an InternalError for any other node); `lookup` is for tools
+    that also read a book with errors (the language server)."""
+
     enums: dict[str, ast.EnumDecl]
     units: dict[str, ast.UnitDecl]
     policies: dict[str, Policy]
-    types: dict[int, Type] = attrs.field(eq=False, repr=False)  # id(expr node) -> type
-    refs: dict[int, tuple[str, str]] = attrs.field(eq=False, repr=False)  # id(Ref) -> (kind, target)
+    _types: dict[int, Type] = attrs.field(eq=False, repr=False)  # by id(): nodes compare by value
+    _refs: dict[int, Resolved] = attrs.field(eq=False, repr=False)
 
     entities: dict[str, ast.EntityDecl] = attrs.field(factory=dict)
     facts: dict[str, Input] = attrs.field(factory=dict)  # the book's vocabulary, in declaration order
@@ -149,5 +166,22 @@ class Model:
         """The policies that read the fact `path`."""
         return [p for p in self.policies.values() if path in p.inputs]
 
-    def type_of(self, expr: ast.Expr) -> Type:
-        return self.types[id(expr)]
+    def type_of(self, expr: ast.Expr | ast.Literal) -> Type:
+        found = self._types.get(id(expr))
+        if found is None:
+            raise InternalError(f"{type(expr).__name__} at {expr.span} has no type: the checker did not accept it")
+        return found
+
+    def resolve(self, ref: ast.Ref) -> Resolved:
+        found = self._refs.get(id(ref))
+        if found is None:
+            raise InternalError(f"`{ref.path}` at {ref.span} is not resolved: the checker did not accept it")
+        return found
+
+    def lookup(self, ref: ast.Ref) -> Resolved | None:
+        """The reference resolved, None where the checker reported an error (or never reached it)."""
+        return self._refs.get(id(ref))
+
+    def references(self) -> Iterable[Resolved]:
+        """Every reference the checker resolved."""
+        return self._refs.values()

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, TypeVar, Union, dataclass_transform
+from typing import Any, Iterator, TypeVar, Union, dataclass_transform
 
 T = TypeVar("T")
 
 import attrs
 
+from policydsl.errors import InternalError
 from policydsl.source import Span
 
 
@@ -23,13 +24,46 @@ def span_field() -> Any:
 
 
 @node
+class Placeholder:
+    """`{account.fans}` in a string: the path of the value it shows, spanning the braces."""
+
+    path: str
+    span: Span = span_field()
+
+
+Part = Union[str, Placeholder]
+
+
+@node
+class String:
+    """One string literal of a text as the builder read it from its token: literal pieces (escapes
+    decoded) and placeholders, spanning the quotes."""
+
+    parts: tuple[Part, ...]
+    span: Span = span_field()
+
+
+@node
 class Text:
     zh: str
     en: str
     span: Span = span_field()
+    strings: tuple[String, String] | None = attrs.field(default=None, eq=False, repr=False)  # None: not parsed
 
     def get(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
+
+    def string(self, lang: str) -> String:
+        if self.strings is None:
+            raise InternalError(f"the text {self.zh!r} was not parsed: it has no strings")
+        return self.strings[lang != "zh"]
+
+    def parts(self, lang: str) -> tuple[Part, ...]:
+        return self.string(lang).parts
+
+    def placeholders(self) -> Iterator[Placeholder]:
+        """The placeholders of the Chinese string, then of the English one."""
+        return (p for lang in ("zh", "en") for p in self.parts(lang) if isinstance(p, Placeholder))
 
     def as_dict(self) -> dict[str, str]:
         return {"zh": self.zh, "en": self.en}
@@ -443,13 +477,15 @@ class Module:
     span: Span = span_field()
 
 
-def walk(node: Any):
-    """Every node under `node` (itself included), depth first; spans are not nodes."""
-    stack = [node]
+def walk(root: Any) -> Iterator[Any]:
+    """Every node under `root` (itself included; None and a tuple of nodes are roots too), depth first in
+    source order. Only fields that take part in equality hold children: spans and the strings a text
+    was read from are not walked."""
+    stack = [root]
     while stack:
         current = stack.pop()
-        yield current
-        for field in attrs.fields(type(current)):
-            if not field.name.endswith("span"):
-                value = getattr(current, field.name)
-                stack.extend(v for v in (value if isinstance(value, tuple) else (value,)) if attrs.has(type(v)))
+        if isinstance(current, tuple):
+            stack.extend(reversed(current))
+        elif attrs.has(type(current)):
+            yield current
+            stack.extend(getattr(current, f.name) for f in reversed(attrs.fields(type(current))) if f.eq)

@@ -105,8 +105,33 @@ class Builder(Transformer):
         return self.date(children[0])
 
     def text(self, meta, children):
-        zh, en = children
-        return ast.Text(zh=self.string(zh), en=self.string(en), span=self.sp(meta))
+        (zh, zh_string), (en, en_string) = (self.text_string(tok) for tok in children)
+        return ast.Text(zh=zh, en=en, span=self.sp(meta), strings=(zh_string, en_string))
+
+    def text_string(self, tok: Token) -> tuple[str, ast.String]:
+        """A string of a text: its value, and its literal pieces and placeholders (`{` a path with neither
+        braces nor spaces `}`), each placeholder spanning its braces in the source."""
+        value, raw, start = self.string(tok), str(tok)[1:-1], tok.start_pos + 1
+        at = list(range(start, start + len(raw)))  # where each character of the value is in the source
+        if "\\" in raw:  # `\"` and `\\` are one character of the value; any other escape stays two
+            at, i = [], 0
+            while i < len(raw):
+                at.append(start + i)
+                i += 2 if raw[i] == "\\" and raw[i + 1:i + 2] in ('"', "\\") else 1
+        parts: list[ast.Part] = []
+        last = i = 0
+        while (i := value.find("{", i)) >= 0:
+            j = i + 1
+            while j < len(value) and value[j] not in "{}" and not value[j].isspace():
+                j += 1
+            if value[j:j + 1] != "}" or j == i + 1:
+                i = j
+                continue
+            parts += [value[last:i]] if i > last else []
+            parts.append(ast.Placeholder(path=value[i + 1:j], span=self.file.span(at[i], at[j] + 1)))
+            i = last = j + 1
+        parts += [value[last:]] if last < len(value) else []
+        return value, ast.String(parts=tuple(parts), span=self.tsp(tok))
 
     def dotted(self, meta, children):
         # Names come from the source text itself: the parser may have stood in for a Chinese word.
