@@ -107,18 +107,9 @@ def rule_spec(p: Policy, decl: ast.RuleDecl) -> dict[str, Any]:
 
 
 def template(text: ast.Text) -> dict[str, Template]:
-    """A text as the runtime fills it: in each language, every literal piece with the placeholder after it."""
-    out = {}
-    for lang in ("zh", "en"):
-        pairs, piece = [], ""
-        for part in text.parts(lang):
-            if isinstance(part, str):
-                piece = part
-            else:
-                pairs.append((piece, part.path))
-                piece = ""
-        out[lang] = (*pairs, (piece, None))
-    return out
+    """A text as the runtime fills it: in each language, every literal piece with the path shown after it."""
+    return {lang: tuple((piece, p.path if p else None) for piece, p in text.string(lang).parts)
+            for lang in ("zh", "en")}
 
 
 def table_spec(decl: ast.TableDecl, kind: str) -> tuple[Any, ...]:

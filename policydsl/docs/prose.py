@@ -105,9 +105,6 @@ class Renderer:
         decl = self.model.units.get(unit or "")
         return decl.label.get(self.lang) if decl else ""
 
-    def type_of(self, expr: ast.Expr) -> Type:
-        return self.model.type_of(expr)
-
     def type_text(self, type_: Type) -> str:
         if type_.kind in ("enum", "set"):
             return self.t(f"type.{type_.kind}", label=self.enum_label(type_.enum))
@@ -174,8 +171,7 @@ class Renderer:
             enum, _, value = target.rpartition(".")
             return (Seg(self.enum_value_label(enum, value), "value"),)
         if kind == "var":
-            type_ = self.type_of(expr)
-            return (Seg(self.t("x.var", label=self.enum_label(type_.enum if type_ else None)), "term"),)
+            return (Seg(self.t("x.var", label=self.enum_label(self.model.type_of(expr).enum)), "term"),)
         return (Seg(expr.path, "code"),)
 
     def _define_ref(self, path: str) -> Prose:
@@ -211,7 +207,7 @@ class Renderer:
             return self.join(parts, " " + self.t(f"x.{expr.op}") + " ")
         if expr.op in COMPARE_KEYS:
             return self._compare(expr.op, expr.left, expr.right)
-        result_unit = getattr(self.type_of(expr), "unit", None)
+        result_unit = self.model.type_of(expr).unit
         left = self._operand(expr.left, expr.op, unit=result_unit)
         right = self._operand(expr.right, expr.op, right=True, unit=result_unit)
         return (*left, Seg(f" {ARITH.get(expr.op, expr.op)} "), *right)
@@ -233,21 +229,21 @@ class Renderer:
 
     def _iff_parts(self, op: str, left: object, right: object) -> bool:
         """Two conditions (neither a yes/no literal) compared with == or !=."""
-        return op in ("==", "!=") and all(getattr(self.type_of(x), "kind", None) == "bool"
+        return op in ("==", "!=") and all(self.model.type_of(x).kind == "bool"
                                           and not isinstance(x, ast.Literal) for x in (left, right))
 
     def _compare(self, op: str, left: object, right: object) -> Prose:
         special = self._outcome_compare(op, left, right) or self._bool_compare(op, left, right)
         if special is not None:
             return special
-        left_type, right_type = self.type_of(left), self.type_of(right)
+        left_type, right_type = self.model.type_of(left), self.model.type_of(right)
         if isinstance(right, ast.SetLit) and not right.items and op in ("==", "!="):
             return self._glued(self.expr(left), self.t("x.empty" if op == "==" else "x.not_empty"), ())
         words = COMPARE_KEYS[op]
-        if op not in ("==", "!=") and getattr(left_type, "kind", None) == "date":
+        if op not in ("==", "!=") and left_type.kind == "date":
             words = "date." + words
-        left_prose = self._side(left, getattr(right_type, "unit", None))
-        right_prose = self._side(right, getattr(left_type, "unit", None))
+        left_prose = self._side(left, right_type.unit)
+        right_prose = self._side(right, left_type.unit)
         return self._glued(left_prose, self.t(f"x.{words}"), right_prose)
 
     def _outcome_compare(self, op: str, left: object, right: object) -> Prose | None:
@@ -263,7 +259,7 @@ class Renderer:
     def _bool_compare(self, op: str, left: object, right: object) -> Prose | None:
         """Two conditions compared: `fires(r) == (grade == alert)` reads "rule … fires exactly when …";
         `fires(r) == false` reads "rule … does not fire"."""
-        if op not in ("==", "!=") or any(getattr(self.type_of(x), "kind", None) != "bool" for x in (left, right)):
+        if op not in ("==", "!=") or any(self.model.type_of(x).kind != "bool" for x in (left, right)):
             return None
         if self._iff_parts(op, left, right):
             return self.template("x.iff" if op == "==" else "x.iff_not", a=self.expr(left), b=self.expr(right))
@@ -297,7 +293,7 @@ class Renderer:
             return self._member(attrs.evolve(operand, negated=not operand.negated), unit)
         if self._fired_rule(operand) is not None:
             return self._fires(operand, negated=True)
-        if isinstance(operand, ast.Ref) and getattr(self.type_of(operand), "kind", None) == "bool":
+        if isinstance(operand, ast.Ref) and self.model.type_of(operand).kind == "bool":
             return self._glued(self.expr(operand), self.t("x.eq"), (Seg(rv.display("bool", False, self.lang), "value"),))
         inner = self.expr(operand)
         if isinstance(operand, ast.Binary) and operand.op in ("and", "or"):
@@ -360,8 +356,8 @@ class Renderer:
         return (Seg(self.t(f"outcome.{expr.value}"), "value"),)
 
     def _aggregate(self, expr: ast.Aggregate, unit: str | None) -> Prose:
-        coll_type = self.type_of(expr.iterable)
-        var = (Seg(self.enum_label(coll_type.enum if coll_type else None), "term"),)
+        coll_type = self.model.type_of(expr.iterable)
+        var = (Seg(self.enum_label(coll_type.enum), "term"),)
         key = f"x.{expr.func}" if expr.func in ("all", "any") else f"x.agg.{expr.func}"
         head = self.template(key, set=self.expr(expr.iterable), var=var)
         return (*head, *self.expr(expr.body, unit))

@@ -11,7 +11,6 @@ import os
 import re
 from typing import Any, Iterable
 
-import attrs
 from markupsafe import Markup
 
 from policydsl import i18n, simulate
@@ -233,11 +232,11 @@ class PolicyView:
     def message(self, text: ast.Text) -> tuple[Seg, ...]:
         """A message template with its placeholders shown as the labels of the values they name."""
         out: list[Seg] = []
-        for part in text.parts(self.lang):
-            if isinstance(part, str):
-                out.append(Seg(part))
-            else:
-                path = part.path
+        for piece, placeholder in text.string(self.lang).parts:
+            if piece:
+                out.append(Seg(piece))
+            if placeholder is not None:
+                path = placeholder.path
                 label = self.prose.label_of_path(path) or path
                 kind = "input" if path in self.policy.inputs else "define"
                 out += [Seg(self.t("x.placeholder_open")), Seg(label, "term", anchor(kind, path)),

@@ -11,8 +11,8 @@ import attrs
 
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
-from policydsl.semantics.model import (BOOK_ID, BOOK_TITLE, BookOverlap, BookProperty, Define, Input, Model, Policy,
-                                       Resolved, Rule, Table)
+from policydsl.semantics.model import (BookOverlap, BookProperty, Define, Input, Model, Policy, Resolved, Rule, Table,
+                                       book_decl)
 from policydsl.errors import InternalError
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
@@ -153,10 +153,7 @@ class Checker:
     def _book_build(self, path: str, item: ast.PropertyDecl | ast.OverlapDecl) -> _PolicyBuild:
         """The book's own declarations (properties and overlaps), checked as a policy with no rules."""
         if self.book is None:
-            decl = ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=item.name.span),
-                                  title=ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=item.name.span),
-                                  implements=(), sources=(), effective=None, span=item.span)
-            self.book = _PolicyBuild(decl=decl, file=path)
+            self.book = _PolicyBuild(decl=book_decl(item), file=path)
         return self.book
 
     def _book_property(self, path: str, item: ast.PropertyDecl) -> None:
@@ -557,8 +554,8 @@ class Checker:
         evaluation nests too deeply through the values it reads. Both walks use explicit stacks."""
         deps: dict[str, list[str]] = {}
         for path, define in build.defines.items():
-            deps[path] = sorted({n.path for n in ast.walk(tuple(_define_exprs(define.decl)))
-                                 if isinstance(n, ast.Ref) and n.path in build.defines})
+            deps[path] = sorted({n.path for n in ast.walk(define.decl.cases) if isinstance(n, ast.Ref)
+                                 and n.path in build.defines})
         state: dict[str, int] = {}
         for root in deps:
             if root in state:
@@ -595,7 +592,7 @@ class Checker:
         ready = [path for path, n in waiting.items() if n == 0]
         while ready:  # values in a cycle never become ready: P0604 reports them
             path = ready.pop()
-            own = max((_depth(e) for e in _define_exprs(build.defines[path].decl)), default=0)
+            own = max((level - 1 for _, level in ast.walk(build.defines[path].decl.cases, depth=True)), default=0)
             depth[path] = own + max((depth[d] for d in deps[path]), default=0)
             if depth[path] > MAX_VALUE_DEPTH and all(depth[d] <= MAX_VALUE_DEPTH for d in deps[path]):
                 self.err("P0116", build.defines[path].decl.path.span, name=path, limit=MAX_VALUE_DEPTH)
@@ -614,17 +611,14 @@ class Checker:
 
     def _check_placeholders(self, build: _PolicyBuild, text: ast.Text) -> None:
         """Any `{…}` is meant as a placeholder: one that names no fact or value would reach users verbatim."""
-        zh, en = ([p.path for p in text.parts(lang) if isinstance(p, ast.Placeholder)] for lang in ("zh", "en"))
+        zh, en = ([p.path for p in text.placeholders(lang)] for lang in ("zh", "en"))
         if set(zh) != set(en):
             self.err("P0402", text.span, zh=_fmt_set(zh), en=_fmt_set(en))
-        first: dict[str, ast.Placeholder] = {}
-        for placeholder in text.placeholders():
-            first.setdefault(placeholder.path, placeholder)
-        for name, placeholder in first.items():
+        for name in dict.fromkeys(zh + en):
             if self._fact(build, name) is None and name not in build.defines:
                 hint = suggest(name, self._value_candidates(build))
-                self.bag.add(dg.make("P0403", placeholder.span, name=name,
-                                     hint_args={"suggestion": hint} if hint else None))
+                span = next(p.span for p in text.placeholders() if p.path == name)  # the first one
+                self.bag.add(dg.make("P0403", span, name=name, hint_args={"suggestion": hint} if hint else None))
 
     # ================================================================ expressions
     def _condition(self, build: _PolicyBuild, expr: ast.Expr, scope: dict | None = None) -> None:
@@ -1069,30 +1063,9 @@ def _fmt_set(names: list[str]) -> str:
     return "{" + ", ".join(sorted(set(names))) + "}" if names else "∅"
 
 
-def _define_exprs(define: ast.DefineDecl) -> Iterable[ast.Expr]:
-    for case in define.cases:
-        yield case.expr
-        if case.when is not None:
-            yield case.when
-
-
 MAX_VALUE_DEPTH = 100
 """How deeply the evaluation of a value may nest, counting the expressions of the values it reads
 (see MAX_NESTING in syntax/parser.py): every backend evaluates values recursively."""
-
-
-def _depth(expr) -> int:
-    """The nesting depth of an expression tree (a leaf is 1), without recursion."""
-    deepest, stack = 0, [(expr, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        for field in attrs.fields(type(node)) if attrs.has(type(node)) else ():
-            value = getattr(node, field.name)
-            for v in value if isinstance(value, tuple) else (value,):
-                if attrs.has(type(v)) and not isinstance(v, Span):
-                    stack.append((v, level + 1))
-    return deepest
 
 
 def check_modules(modules: list[ast.Module]) -> CheckResult:

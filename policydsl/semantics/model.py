@@ -79,6 +79,13 @@ BOOK_ID = "book"  # the id book properties are checked, compiled and encoded und
 BOOK_TITLE = ("整本规则书", "The whole book")
 
 
+def book_decl(first: ast.PropertyDecl | ast.OverlapDecl) -> ast.PolicyDecl:
+    """The book's own declarations (properties, overlaps) as the header of a policy, spanning the first."""
+    title = ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=first.name.span)
+    return ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=first.name.span), title=title, implements=(), sources=(),
+                          effective=None, span=first.span)
+
+
 @attrs.frozen(kw_only=True)
 class BookProperty:
     """A property outside any policy: a claim about several policies' decisions on one record and day
@@ -154,11 +161,8 @@ class Model:
     def book_policy(self) -> Policy:
         """The book properties, then the overlaps' claims, as a policy with no rules (id `book`): what
         compiles and encodes them."""
-        first = (self.book_properties or self.overlaps)[0].decl
-        title = ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=first.name.span)
-        decl = ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=first.name.span), title=title, implements=(),
-                              sources=(), effective=None, span=first.span)
-        return Policy(id=BOOK_ID, file=(self.book_properties or self.overlaps)[0].file, decl=decl,
+        first = (self.book_properties or self.overlaps)[0]
+        return Policy(id=BOOK_ID, file=first.file, decl=book_decl(first.decl),
                       inputs=dict(self.book_inputs), defines={}, rules=(), tables={}, rollouts={}, assumptions=(),
                       notes=(), properties=tuple(p.decl for p in (*self.book_properties, *self.overlaps)))
 

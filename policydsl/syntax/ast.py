@@ -31,15 +31,12 @@ class Placeholder:
     span: Span = span_field()
 
 
-Part = Union[str, Placeholder]
-
-
 @node
 class String:
-    """One string literal of a text as the builder read it from its token: literal pieces (escapes
-    decoded) and placeholders, spanning the quotes."""
+    """One string literal of a text as the builder read it from its token, spanning the quotes: each
+    literal piece (escapes decoded) with the placeholder after it (None after the last piece)."""
 
-    parts: tuple[Part, ...]
+    parts: tuple[tuple[str, Placeholder | None], ...]
     span: Span = span_field()
 
 
@@ -58,12 +55,9 @@ class Text:
             raise InternalError(f"the text {self.zh!r} was not parsed: it has no strings")
         return self.strings[lang != "zh"]
 
-    def parts(self, lang: str) -> tuple[Part, ...]:
-        return self.string(lang).parts
-
-    def placeholders(self) -> Iterator[Placeholder]:
-        """The placeholders of the Chinese string, then of the English one."""
-        return (p for lang in ("zh", "en") for p in self.parts(lang) if isinstance(p, Placeholder))
+    def placeholders(self, lang: str | None = None) -> list[Placeholder]:
+        """The placeholders of the string in `lang`, or of both (Chinese first)."""
+        return [p for code in ((lang,) if lang else ("zh", "en")) for _, p in self.string(code).parts if p is not None]
 
     def as_dict(self) -> dict[str, str]:
         return {"zh": self.zh, "en": self.en}
@@ -477,15 +471,15 @@ class Module:
     span: Span = span_field()
 
 
-def walk(root: Any) -> Iterator[Any]:
+def walk(root: Any, depth: bool = False) -> Iterator[Any]:
     """Every node under `root` (itself included; None and a tuple of nodes are roots too), depth first in
-    source order. Only fields that take part in equality hold children: spans and the strings a text
-    was read from are not walked."""
-    stack = [root]
+    field order, or with `depth` each node with its depth (`root` is 1). Only fields that take part in
+    equality hold children: spans and the strings a text was read from are not walked."""
+    stack = [(root, 1)]
     while stack:
-        current = stack.pop()
+        current, level = stack.pop()
         if isinstance(current, tuple):
-            stack.extend(reversed(current))
+            stack.extend((item, level) for item in reversed(current))
         elif attrs.has(type(current)):
-            yield current
-            stack.extend(getattr(current, f.name) for f in reversed(attrs.fields(type(current))) if f.eq)
+            yield (current, level) if depth else current
+            stack.extend((getattr(current, f.name), level + 1) for f in reversed(attrs.fields(type(current))) if f.eq)

@@ -51,8 +51,9 @@ class Builder(Transformer):
             return dt.date(1970, 1, 1)
 
     @staticmethod
-    def string(tok: Token) -> str:
-        body = str(tok)[1:-1]
+    def string(tok: Token, start: int = 1, end: int = -1) -> str:
+        """The string literal `tok` (or the characters [start:end) of its text) with its escapes decoded."""
+        body = str(tok)[start:end]
         return body.replace('\\"', '"').replace("\\\\", "\\") if "\\" in body else body
 
     # ------------------------------------------------------------- module and header
@@ -109,29 +110,20 @@ class Builder(Transformer):
         return ast.Text(zh=zh, en=en, span=self.sp(meta), strings=(zh_string, en_string))
 
     def text_string(self, tok: Token) -> tuple[str, ast.String]:
-        """A string of a text: its value, and its literal pieces and placeholders (`{` a path with neither
-        braces nor spaces `}`), each placeholder spanning its braces in the source."""
-        value, raw, start = self.string(tok), str(tok)[1:-1], tok.start_pos + 1
-        at = list(range(start, start + len(raw)))  # where each character of the value is in the source
-        if "\\" in raw:  # `\"` and `\\` are one character of the value; any other escape stays two
-            at, i = [], 0
-            while i < len(raw):
-                at.append(start + i)
-                i += 2 if raw[i] == "\\" and raw[i + 1:i + 2] in ('"', "\\") else 1
-        parts: list[ast.Part] = []
-        last = i = 0
-        while (i := value.find("{", i)) >= 0:
+        """A string of a text: its value, and its pieces around placeholders (`{` a path with neither braces
+        nor spaces `}`), each placeholder spanning its braces in the source (no escape makes a brace or space)."""
+        raw, parts, last, i = str(tok), [], 1, 1
+        while (i := raw.find("{", i, len(raw) - 1)) >= 0:
             j = i + 1
-            while j < len(value) and value[j] not in "{}" and not value[j].isspace():
+            while j < len(raw) - 1 and raw[j] not in "{}" and not raw[j].isspace():
                 j += 1
-            if value[j:j + 1] != "}" or j == i + 1:
+            if raw[j] != "}" or j == i + 1:
                 i = j
                 continue
-            parts += [value[last:i]] if i > last else []
-            parts.append(ast.Placeholder(path=value[i + 1:j], span=self.file.span(at[i], at[j] + 1)))
+            span = self.file.span(tok.start_pos + i, tok.start_pos + j + 1)
+            parts.append((self.string(tok, last, i), ast.Placeholder(path=self.string(tok, i + 1, j), span=span)))
             i = last = j + 1
-        parts += [value[last:]] if last < len(value) else []
-        return value, ast.String(parts=tuple(parts), span=self.tsp(tok))
+        return self.string(tok), ast.String(parts=(*parts, (self.string(tok, last), None)), span=self.tsp(tok))
 
     def dotted(self, meta, children):
         # Names come from the source text itself: the parser may have stood in for a Chinese word.
