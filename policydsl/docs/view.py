@@ -293,10 +293,9 @@ class PolicyView:
         if param.kind == "enum":
             return self.prose.enum_label(param.enum), None
         for call in _calls(self.policy, table.name):
-            arg = call.args[0] if call.args else None
-            resolved = self.model.resolve(arg) if isinstance(arg, ast.Ref) else None
+            resolved = self.model.resolve(call.args[0]) if call.args and isinstance(call.args[0], ast.Ref) else None
             if resolved is not None and resolved.kind in ("input", "define") and resolved.type is not None:
-                return self.prose.label_of_path(arg.path) or arg.path, resolved.type.unit
+                return self.prose.label_of_path(resolved.target) or resolved.target, resolved.type.unit
         return table.decl.params[0].name.value, None
 
     def interval(self, key: ast.Interval, unit: str | None) -> str:
@@ -434,7 +433,7 @@ class PolicyView:
         declared = [n.value for n in p.decl.implements]
 
         def by_document(doc: str) -> list[str]:
-            return [i for i in declared if doc.startswith(INVENTORY_ID.match(i).group(1) + "_")]
+            return [i for i in declared if doc.startswith(i[1:4] + "_")]
 
         for src in p.decl.sources:
             yield src, link(self.t("source.cited_by_policy")), by_document(src.document)

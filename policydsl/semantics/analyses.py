@@ -191,15 +191,15 @@ def table_cells(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
     for table in policy.tables.values():
         decl = table.decl
         if table.kind == "enum":
-            enum = model.enums[table.param_types[0].enum]
+            enum = model.enums[decl.params[0].type.name]  # the parameter's type is that enum
             yield from _keys(decl, [r.key for r in decl.rows], enum)
-            covered = {r.key.value for r in decl.rows}
+            covered = {r.key.value for r in decl.rows if isinstance(r.key, ast.Name)}
             missing = [v.name.value for v in enum.values if v.name.value not in covered]
             if missing and decl.hit != "collect":
                 yield dg.make("P0503", decl.name.span, table=decl.name.value, cells=", ".join(missing))
         elif table.kind == "matrix":
-            row_enum = model.enums[table.param_types[0].enum]
-            col_enum = model.enums[table.param_types[1].enum]
+            row_enum = model.enums[decl.params[0].type.name]
+            col_enum = model.enums[decl.params[1].type.name]
             yield from _keys(decl, decl.columns, col_enum)
             yield from _keys(decl, [r.key for r in decl.matrix], row_enum)
             for row in decl.matrix:
@@ -406,7 +406,7 @@ def unmentioned_enum_values(model: Model) -> Iterator[dg.Diagnostic]:
     whole_book = len(model.policies) >= 2
     used: set[str] = set()
     # every expression the checker resolved to a value (`ENUM.value`), set literals included
-    mentioned: set[tuple[str, str]] = {tuple(r.target.split(".", 1)) for r in model.references() if r.kind == "enum"}
+    mentioned: set[tuple[str, ...]] = {tuple(r.target.split(".", 1)) for r in model.references() if r.kind == "enum"}
     for policy in model.policies.values():
         for typ in [*(i.type for i in policy.inputs.values()), *(d.type for d in policy.defines.values()),
                     *(t for table in policy.tables.values() for t in (*table.param_types, table.result))]:

@@ -393,9 +393,9 @@ class Checker:
 
     def _declare_table(self, build: _PolicyBuild, table: ast.TableDecl) -> None:
         self._check_text(table.label)
-        params = [self._resolve_type(p.type) for p in table.params]
+        params = [t for p in table.params if (t := self._resolve_type(p.type)) is not None]
         result = self._resolve_type(table.result)
-        if result is None or any(p is None for p in params):
+        if result is None or len(params) < len(table.params):
             return
         kinds = [p.kind for p in params]
         if table.columns or table.matrix:
@@ -429,7 +429,7 @@ class Checker:
             self.types[id(cell)] = found
         elif isinstance(cell, ast.EnumCell):
             owner = self._enum_owner(cell.value.value, result)
-            if owner is None and result.kind == "enum":
+            if owner is None and result.kind == "enum" and result.enum:
                 self._unknown_enum_value(cell.value, result.enum)
                 return
             found = ty.enum_type(owner) if owner else Type("enumlit")
@@ -530,7 +530,7 @@ class Checker:
             hint = suggest(c.kind.value, [(k, ()) for k in CONSEQUENCE_KINDS])
             self.bag.add(dg.make("P0216", c.kind.span, name=c.kind.value, hint_args={"suggestion": hint} if hint else None,
                                  kinds=", ".join(CONSEQUENCE_KINDS)))
-        wanted = [(c.end, {"for": "duration", "until": "date"}.get(c.period or ""), c.period),
+        wanted = [(c.end, {"for": "duration", "until": "date"}.get(c.period or "", ""), c.period),
                   (c.amount, "money", "amount")]
         for expr, kind, clause in wanted:
             if expr is None:
@@ -561,22 +561,22 @@ class Checker:
             if root in state:
                 continue
             state[root] = 1
-            path, pending = [root], [iter(deps[root])]
+            trail, pending = [root], [iter(deps[root])]
             while pending:
                 nxt = next(pending[-1], None)
                 if nxt is None:
-                    state[path.pop()] = 2
+                    state[trail.pop()] = 2
                     pending.pop()
                 elif state.get(nxt) == 1:
-                    node = path[-1]
-                    cycle = path[path.index(nxt):] + [nxt]
+                    node = trail[-1]
+                    cycle = trail[trail.index(nxt):] + [nxt]
                     shown = cycle if len(cycle) <= 12 else [*cycle[:6], f"…({len(cycle) - 11})…", *cycle[-5:]]
                     text = " → ".join(shown)  # P0604 speaks of exceptions; this cycle is between values
                     diag = dg.make("P0604", build.defines[node].decl.path.span, cycle=text)
                     self.bag.add(attrs.evolve(diag, message=dg.i18n.both("P0604.values", cycle=text)))
                 elif nxt not in state:
                     state[nxt] = 1
-                    path.append(nxt)
+                    trail.append(nxt)
                     pending.append(iter(deps[nxt]))
         self._check_define_depth(build, deps)
 
@@ -668,8 +668,8 @@ class Checker:
             elem = ty.enum_type(expected.enum) if expected is not None and expected.kind == "set" else None
             types = [self._expr(build, item, elem, scope) for item in expr.items]
             known = [t for t in types if t is not None]
-            if known and all(t.kind == "enum" and t.enum == known[0].enum for t in known):
-                return ty.set_type(known[0].enum)
+            if known and (enum := known[0].enum) and all(t.kind == "enum" and t.enum == enum for t in known):
+                return ty.set_type(enum)
             if known:
                 bad = next((t for t in known if t.kind != "enum" or t.enum != known[0].enum), known[0])
                 self.err("P0301", expr.span, op="{…}", left=known[0].display(), right=bad.display())
@@ -830,8 +830,8 @@ class Checker:
         owners = self._value_owners.get(name, [])
         return owners[0] if len(owners) == 1 else None
 
-    def _undefined(self, build, node, candidates=None, name: str | None = None) -> None:
-        name = name or getattr(node, "value", None) or getattr(node, "path", "")
+    def _undefined(self, build, node, candidates=None, name: str = "") -> None:
+        name = name or getattr(node, "value", "") or getattr(node, "path", "")
         if candidates is None:
             candidates = self._value_candidates(build) + [(i, ()) for i in build.ids]
         hint = suggest(name, candidates)
@@ -878,10 +878,10 @@ class Checker:
     def _member(self, build, expr: ast.Member, scope) -> Type | None:
         enum_item = self._enum_literal(build, expr.item, scope)
         item = self._expr(build, expr.item, None, scope) if not enum_item else None
-        expected = ty.set_type(item.enum) if item is not None and item.kind == "enum" else None
+        expected = ty.set_type(item.enum) if item is not None and item.kind == "enum" and item.enum else None
         coll = self._expr(build, expr.collection, expected, scope)
         if enum_item:
-            item = self._expr(build, expr.item, ty.enum_type(coll.enum) if coll and coll.kind == "set" else None, scope)
+            item = self._expr(build, expr.item, ty.enum_type(coll.enum) if coll and coll.kind == "set" and coll.enum else None, scope)
         if item is None or coll is None:
             return None
         if coll.kind != "set" or item.kind != "enum" or item.enum != coll.enum:
@@ -986,7 +986,7 @@ class Checker:
         coll = self._expr(build, expr.iterable, None, scope)
         if coll is None:
             return None
-        if coll.kind != "set":
+        if coll.kind != "set" or coll.enum is None:
             self.err("P0301", expr.iterable.span, op=expr.func, left=coll.display(), right=coll.display())
             return None
         inner = {**scope, expr.var.value: ty.enum_type(coll.enum)}
@@ -1021,7 +1021,7 @@ class Checker:
                 assumptions=tuple(i for i in build.items if isinstance(i, ast.AssumeDecl)),
                 notes=tuple(i for i in build.items if isinstance(i, ast.NoteDecl)),
                 properties=tuple(build.properties.values()))
-        book = ()
+        book: tuple[BookProperty, ...] = ()
         if self.book is not None:
             book = tuple(BookProperty(decl=prop, file=self.book_files[name],
                                       policies=tuple(self.book_policies.get(name, ())))

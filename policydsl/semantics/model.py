@@ -161,10 +161,10 @@ class Model:
     def book_policy(self) -> Policy:
         """The book properties, then the overlaps' claims, as a policy with no rules (id `book`): what
         compiles and encodes them."""
-        first = (self.book_properties or self.overlaps)[0]
+        first: BookProperty | BookOverlap = self.book_properties[0] if self.book_properties else self.overlaps[0]
         return Policy(id=BOOK_ID, file=first.file, decl=book_decl(first.decl),
                       inputs=dict(self.book_inputs), defines={}, rules=(), tables={}, rollouts={}, assumptions=(),
-                      notes=(), properties=tuple(p.decl for p in (*self.book_properties, *self.overlaps)))
+                      notes=(), properties=(*(p.decl for p in self.book_properties), *(o.decl for o in self.overlaps)))
 
     def readers(self, path: str) -> list[Policy]:
         """The policies that read the fact `path`."""

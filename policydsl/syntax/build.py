@@ -37,7 +37,7 @@ class Builder(Transformer):
         return self.file.span(meta.start_pos, meta.end_pos)
 
     def tsp(self, tok: Token) -> Span:
-        return self.file.span(tok.start_pos, tok.end_pos)
+        return self.file.span(tok.start_pos or 0, tok.end_pos or 0)
 
     def name(self, tok: Token) -> ast.Name:
         return ast.Name(value=self.file.text[tok.start_pos:tok.end_pos], span=self.tsp(tok))
@@ -112,7 +112,7 @@ class Builder(Transformer):
     def text_string(self, tok: Token) -> tuple[str, ast.String]:
         """A string of a text: its value, and its pieces around placeholders (`{` a path with neither braces
         nor spaces `}`), each placeholder spanning its braces in the source (no escape makes a brace or space)."""
-        raw, parts, last, i = str(tok), [], 1, 1
+        raw, at, parts, last, i = str(tok), self.tsp(tok).start, [], 1, 1
         while (i := raw.find("{", i, len(raw) - 1)) >= 0:
             j = i + 1
             while j < len(raw) - 1 and raw[j] not in "{}" and not raw[j].isspace():
@@ -120,7 +120,7 @@ class Builder(Transformer):
             if raw[j] != "}" or j == i + 1:
                 i = j
                 continue
-            span = self.file.span(tok.start_pos + i, tok.start_pos + j + 1)
+            span = self.file.span(at + i, at + j + 1)
             parts.append((self.string(tok, last, i), ast.Placeholder(path=self.string(tok, i + 1, j), span=span)))
             i = last = j + 1
         return self.string(tok), ast.String(parts=(*parts, (self.string(tok, last), None)), span=self.tsp(tok))
