@@ -20,7 +20,7 @@ from policydsl.runtime.facts import CONVERTERS, InputSpec, prepare
 from policydsl.runtime.values import NOT_OPEN
 
 Template = tuple[tuple[str, str | None], ...]
-"""A message as the builder split it: `"粉丝数 {account.fans}，不足"` is (("粉丝数 ", "account.fans"), ("，不足", None))."""
+"""A text as the builder split it: `"粉丝数 {a.fans}，不足"` is (("粉丝数 ", "a.fans"), ("，不足", None))."""
 
 
 class MissingFact(Exception):
