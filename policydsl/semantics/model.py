@@ -130,9 +130,9 @@ class BookOverlap:
 
 @attrs.frozen
 class Resolved:
-    """What a checked reference names. `kind` and `target`: `input`/`define` (path), `book_define`
-    (`POLICY path`: a value a book property reads), `enum` (`ENUM.value`), `var` (an aggregate's variable),
-    `rule`, `policy` and `consequence` (the arguments of `fires` and `consequence`, which have no type)."""
+    """What a checked reference names, its declaration (None for `var`, `consequence`) and type. `kind`, `target`:
+    `input`/`define` (path), `book_define` (`POLICY path`: a value a book property reads), `enum` (`ENUM.value`),
+    `var` (an aggregate's variable), `rule`, `policy`, `consequence` (`fires`/`consequence` arguments: no type)."""
 
     kind: str
     target: str
@@ -170,7 +170,7 @@ class Model:
         """The policies that read the fact `path`."""
         return [p for p in self.policies.values() if path in p.inputs]
 
-    def type_of(self, expr: ast.Expr | ast.Literal) -> Type:
+    def type_of(self, expr: ast.Expr) -> Type:
         found = self._types.get(id(expr))
         if found is None:
             raise InternalError(f"{type(expr).__name__} at {expr.span} has no type: the checker did not accept it")
