@@ -15,7 +15,6 @@ import datetime as dt
 from typing import Any
 
 from policydsl.errors import InternalError
-from policydsl.runtime.program import PLACEHOLDER
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
@@ -319,11 +318,11 @@ class Generator:
             if path in order:
                 return
             for case in self.policy.defines[path].decl.cases:
-                for e in (case.expr, case.when):
-                    for node in ast.walk(e) if e is not None else ():
-                        kind, target = self.model.refs.get(id(node), ("", ""))
-                        if isinstance(node, ast.Ref) and kind == "define" and target not in order:
-                            visit(target)
+                for e in (case.expr, case.when):  # right to left, as it always has: the generated order
+                    for node in reversed([*ast.walk(e)]):
+                        if isinstance(node, ast.Ref) and self.model.resolve(node).kind == "define" \
+                                and node.path not in order:
+                            visit(node.path)
             order.append(path)
         for path in self.policy.defines:
             visit(path)
@@ -450,8 +449,8 @@ class Generator:
         if isinstance(e, ast.Aggregate):
             return e.func in ("max", "min", "sum") and self.may_not_open(e.body, seen)
         if isinstance(e, ast.Ref):
-            kind, target = self.model.refs[id(e)]
-            return kind == "define" and target not in seen and any(
+            target = e.path
+            return self.model.resolve(e).kind == "define" and target not in seen and any(
                 self.may_not_open(c.expr, seen | {target}) for c in self.policy.defines[target].decl.cases)
         return False
 
@@ -486,7 +485,8 @@ class Generator:
         return py.Constant(value=e.value)
 
     def e_Ref(self, e: ast.Ref) -> py.expr:
-        kind, target = self.model.refs[id(e)]
+        resolved = self.model.resolve(e)
+        kind, target = resolved.kind, resolved.target
         if kind == "input":
             return self.input_read(target)
         if kind == "define":
@@ -503,9 +503,9 @@ class Generator:
         return py.Constant(value=target.split(".", 1)[1])
 
     def constant_set(self, e: ast.Expr) -> frozenset[str] | None:
-        if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.refs[id(i)][0] == "enum"
+        if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.resolve(i).kind == "enum"
                                              for i in e.items):
-            return frozenset(self.model.refs[id(i)][1].split(".", 1)[1] for i in e.items)
+            return frozenset(self.model.resolve(i).target.split(".", 1)[1] for i in e.items)
         return None
 
     def e_SetLit(self, e: ast.SetLit) -> py.expr:
@@ -616,7 +616,7 @@ def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozen
         for node in ast.walk(todo.pop()):
             if isinstance(node, ast.Covered):
                 out.add(policy.rollouts[node.rollout.value].key.value)
-            kind, target = model.refs.get(id(node), ("", "")) if isinstance(node, ast.Ref) else ("", "")
+            kind, target = (model.resolve(node).kind, node.path) if isinstance(node, ast.Ref) else ("", "")
             if kind == "input":
                 out.add(target)
             elif kind == "define" and target not in seen:
@@ -632,7 +632,5 @@ def effective(decl: Any) -> tuple[Any, Any]:
 
 def rule_placeholders(policy: Policy, decl: ast.RuleDecl, message_only: bool = False) -> tuple[str, ...]:
     """The paths a rule's message (and consequences) show, in order of first mention."""
-    texts = [decl.body.message.zh, decl.body.message.en]
-    if not message_only:
-        texts += [t for c in decl.consequences for t in (c.text.zh, c.text.en)]
-    return tuple(dict.fromkeys(m.group(1) for text in texts for m in PLACEHOLDER.finditer(text)))
+    texts = [decl.body.message, *(() if message_only else (c.text for c in decl.consequences))]
+    return tuple(dict.fromkeys(p.path for text in texts for p in text.placeholders()))

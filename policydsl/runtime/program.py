@@ -4,7 +4,6 @@ cells and rollout phases the generated code reads."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
@@ -20,18 +19,8 @@ from policydsl.runtime.decision import (NO_UNRESOLVED, Consequence, Decision, La
 from policydsl.runtime.facts import CONVERTERS, InputSpec, prepare
 from policydsl.runtime.values import NOT_OPEN
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
-
-
-def split_template(template: str) -> tuple[tuple[str, str | None], ...]:
-    """`"粉丝数 {account.fans}，不足"` -> (("粉丝数 ", "account.fans"), ("，不足", None))."""
-    parts: list[tuple[str, str | None]] = []
-    last = 0
-    for match in PLACEHOLDER.finditer(template):
-        parts.append((template[last:match.start()], match.group(1)))
-        last = match.end()
-    parts.append((template[last:], None))
-    return tuple(parts)
+Template = tuple[tuple[str, str | None], ...]
+"""A text as the builder split it: `"粉丝数 {a.fans}，不足"` is (("粉丝数 ", "a.fans"), ("，不足", None))."""
 
 
 class MissingFact(Exception):
@@ -62,7 +51,7 @@ class RuleInfo:
     kind: str  # require | fire
     outcome: str
     code: str
-    message: Mapping[str, str]
+    message: Mapping[str, Template]
     source: Mapping[str, str] | None
     start: dt.date | None
     end: dt.date | None
@@ -71,7 +60,7 @@ class RuleInfo:
     placeholders: tuple[str, ...]  # the paths its message shows, in order of first mention
     placeholder_defines: tuple[str, ...]  # those that are values: a firing needs them
     reads: frozenset[str]  # every input its scope and condition may read, through values and rollouts
-    consequences: tuple[tuple[str, str | None, Mapping[str, str]], ...] = ()  # (kind, period, text)
+    consequences: tuple[tuple[str, str | None, Mapping[str, Template]], ...] = ()  # (kind, period, text)
 
     def in_force(self, at: dt.date) -> bool:
         return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
@@ -346,7 +335,7 @@ class Decide:
         """shown values -> the rule's message filled in both languages."""
         message, placeholders = rule.message, rule.placeholders
         if not placeholders:
-            fixed = dict(message)
+            fixed = {lang: self.fill(template, {}, lang) for lang, template in message.items()}
             return lambda shown: fixed
         return lambda shown: {lang: self.fill(message[lang], dict(zip(placeholders, shown)), lang) for lang in ("zh", "en")}
 
@@ -376,11 +365,11 @@ class Decide:
             raise MissingFact(*missing)
         return tuple(out)
 
-    def fill(self, template: str, shown: dict[str, Any], lang: str) -> str:
+    def fill(self, template: Template, shown: dict[str, Any], lang: str) -> str:
         """A message with its placeholders filled; a value unknown (a fact the decision did not
         need and was not given) reads “（未提供）” / “(not given)”."""
         out = []
-        for text, path in split_template(template):
+        for text, path in template:
             out.append(text)
             if path is not None:
                 value = shown.get(path)

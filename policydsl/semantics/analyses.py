@@ -416,8 +416,7 @@ def unmentioned_enum_values(model: Model) -> Iterator[dg.Diagnostic]:
     whole_book = len(model.policies) >= 2
     used: set[str] = set()
     # every expression the checker resolved to a value (`ENUM.value`), set literals included
-    mentioned: set[tuple[str, str]] = {(owner, value) for kind, target in model.refs.values() if kind == "enum"
-                                       for owner, value in [target.split(".", 1)]}
+    mentioned: set[tuple[str, ...]] = {tuple(r.target.split(".", 1)) for r in model.references() if r.kind == "enum"}
     for policy in model.policies.values():
         for typ in [*(i.type for i in policy.inputs.values()), *(d.type for d in policy.defines.values()),
                     *(t for table in policy.tables.values() for t in (*table.param_types, table.result))]:

@@ -164,10 +164,9 @@ def _disagreement(model: Model, overlap: BookOverlap, conflict, decision, lang: 
 
 def _value_ref(model: Model, e: ast.Expr) -> tuple[str, str] | None:
     """(policy, value path) of a book reference to a policy's value."""
-    kind, target = model.refs.get(id(e), ("", ""))
-    if kind != "book_define":
+    if not isinstance(e, ast.Ref) or model.resolve(e).kind != "book_define":
         return None
-    pid, path = target.split(" ", 1)
+    pid, path = model.resolve(e).target.split(" ", 1)
     return pid, path
 
 
