@@ -123,6 +123,7 @@ class PolicySet:
     book: CompiledPolicy | None = attrs.field(init=False)  # the book properties, compiled (None: there are none)
     # a declared overlap asks which rules fired (`fires`): whole-book decisions then need the trace
     _overlaps_read_rules: bool = attrs.field(init=False)
+    _check: Any = attrs.field(init=False, repr=False)  # the vocabulary's check, bound once
 
     def __attrs_post_init__(self) -> None:
         self.book = compile_book(self.model)
@@ -130,6 +131,7 @@ class PolicySet:
         # the book's vocabulary, with the facts no policy reads yet, then each policy's own inputs
         self.vocabulary = Vocabulary([*(input_spec(self.model, fact) for fact in self.model.facts.values()),
                                       *(spec for policy in self.compiled.values() for spec in policy.inputs.values())])
+        self._check = self.vocabulary.check
 
     @property
     def policies(self) -> dict[str, Policy]:
@@ -153,13 +155,10 @@ class PolicySet:
         does not know is an error unless `ignore_unknown` (a record carrying other fields). The fast path
         by default; `trace=True` records every rule's status and what it read (`eval --explain`)."""
         compiled = self.compiled.get(policy_id) or self.compiled[self.find(policy_id).id]
-        if at is None:
-            at = today_in_shanghai()
-        if not (coverage or ignore_unknown) and (compiled.start is None or compiled.start <= at) \
-                and (compiled.end is None or at <= compiled.end):  # the generated code checks the record
-            return (compiled.traced if trace else compiled.fast)(facts, at, None, self.vocabulary.check)
+        if not (coverage or ignore_unknown):  # the generated code checks the record (and the period)
+            return (compiled.traced if trace else compiled.fast)(facts, at or today_in_shanghai(), None, self._check)
         record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
-        return evaluate(compiled, record, at, trace=trace, coverage=coverage)
+        return evaluate(compiled, record, at or today_in_shanghai(), trace=trace, coverage=coverage)
 
     def evaluate_all(self, facts: Mapping[str, Any], at: dt.date | None = None, *, trace: bool = False,
                      coverage: bool = False, ignore_unknown: bool = False) -> BookDecision:

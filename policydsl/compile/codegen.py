@@ -89,6 +89,10 @@ class Generator:
         self.vars: dict[str, str] = {}
         self.cells: list[str] = []  # the locals inline table reads assign
         self.iterable = False  # generating a comprehension's iterable (no assignment expression there)
+        # Statements an expression being generated needs first: an aggregate evaluated unconditionally
+        # (not under `and`/`or`, not a case's `when`) becomes a for loop here rather than a
+        # comprehension (in Python 3.11 one function call more per evaluation). None: no lowering.
+        self.prelude: list[py.stmt] | None = None
         self.kleene = False
         self.traced = False
         self.day: dt.date | None = None  # the first day of the run of days being generated for
@@ -167,15 +171,16 @@ class Generator:
                 checks.append(is_(py.Subscript(value=name(local), slice=py.Constant(value=1), ctx=py.Load()),
                                   py.Constant(value=None)))
                 after.append(assign(local, py.Subscript(value=name(local), slice=py.Constant(value=0), ctx=py.Load())))
-        dotted = frozenset(p for p in self.policy.inputs if "." in p)
-        if dotted:
-            checks.insert(1, call(attr(self.const(dotted), "isdisjoint"), name("facts")))
         body = f"{'traced' if self.traced else 'fast'}_k"
-        checked = py.IfExp(test=is_(name("VOCAB"), py.Constant(value=None)), body=name("facts"),
-                           orelse=call("VOCAB", name("facts")))
-        fallback = py.Return(value=call(body, call("convert", checked, name("SPECS")), name("at"), name("H")))
+
+        def to_body(record: py.expr) -> py.Return:  # the period checked before the facts are converted
+            return py.Return(value=call(body, call("convert", call("PERIOD", record, name("at")), name("SPECS")),
+                                        name("at"), name("H")))
+        fallback = to_body(py.IfExp(test=is_(name("VOCAB"), py.Constant(value=None)), body=name("facts"),
+                                    orelse=call("VOCAB", name("facts"))))
         # With every fact fetched, a record holding exactly this policy's facts (counted per object)
-        # holds only names the book knows: the book's vocabulary check (VOCAB) is needed only otherwise.
+        # holds no dotted key and only names the book knows; otherwise a dotted key may restate a fact
+        # (the general conversion), and the book's vocabulary check (VOCAB) names any unknown one.
         children: dict[str, set[str]] = {}
         for path in self.policy.inputs:
             parts = path.split(".")
@@ -184,20 +189,27 @@ class Generator:
         exact = and_(*[py.Compare(left=call("len", name(nodes[prefix])), ops=[py.Eq()],
                                   comparators=[py.Constant(value=len(names))]) for prefix, names in children.items()]
                      or [py.UnaryOp(op=py.Not(), operand=name("facts"))])
-        vocab = py.If(test=and_(is_(name("VOCAB"), py.Constant(value=None), negated=True),
-                                py.UnaryOp(op=py.Not(), operand=exact)),
-                      body=[assign("REC", call("VOCAB", name("facts"))),
-                            py.If(test=is_(name("REC"), name("facts"), negated=True),
-                                  body=[py.Return(value=call(body, call("convert", name("REC"), name("SPECS")), name("at"),
-                                                             name("H")))], orelse=[])], orelse=[])
+        dotted = frozenset(p for p in self.policy.inputs if "." in p)
+        inexact: list[py.stmt] = [py.If(test=py.UnaryOp(op=py.Not(), operand=call(attr(self.const(dotted), "isdisjoint"),
+                                                                                  name("facts"))),
+                                        body=[fallback], orelse=[])] if dotted else []
+        inexact.append(py.If(test=is_(name("VOCAB"), py.Constant(value=None), negated=True), body=[
+            assign("REC", call("VOCAB", name("facts"))),
+            py.If(test=is_(name("REC"), name("facts"), negated=True), body=[to_body(name("REC"))], orelse=[])], orelse=[]))
         fetched: list[py.stmt] = [py.Try(
             body=fetch, handlers=[py.ExceptHandler(type=tup([name("KeyError"), name("TypeError")]), name=None,
                                                    body=[fallback])],
             orelse=[], finalbody=[])] if fetch else [py.Pass()]  # a policy may read no fact
-        guard = py.If(test=and_(*checks[:2]) if dotted else checks[0], body=fetched, orelse=[fallback])
-        rest = checks[2:] if dotted else checks[1:]
+        guard = py.If(test=checks[0], body=fetched, orelse=[fallback])
+        rest = checks[1:]
+        start, end = self.policy.effective
+        period = [t for t in ([py.Compare(left=name("at"), ops=[py.Lt()], comparators=[self.const(start)])] if start else [])
+                  + ([py.Compare(left=self.const(end), ops=[py.Lt()], comparators=[name("at")])] if end else [])]
+        in_force = [py.If(test=py.BoolOp(op=py.Or(), values=period) if len(period) > 1 else period[0],
+                          body=[py.Expr(value=call("PERIOD", name("facts"), name("at")))], orelse=[])] if period else []
         return [guard] + ([py.If(test=py.UnaryOp(op=py.Not(), operand=and_(*rest)), body=[fallback], orelse=[])]
-                          if rest else []) + [vocab] + after
+                          if rest else []) + [py.If(test=py.UnaryOp(op=py.Not(), operand=exact), body=inexact, orelse=[])] \
+            + in_force + after
 
     def bind(self) -> list[py.stmt]:
         return [assign(local, call(attr("V", "get"), py.Constant(value=path), name("M")))
@@ -302,7 +314,8 @@ class Generator:
                     continue
                 tests = [t for t in (self.in_force(case.start, case.end),
                                      self.guarded(case.when) if case.when is not None else None) if t is not None]
-                then = [assign(local, self.expr(case.expr))]
+                before, value = self.lowered_value(case.expr)
+                then = before + [assign(local, value)]
                 if self.traced and len(cases) > 1:
                     then.append(self.hit(f"case:{path}:{index}"))
                 chain = [py.If(test=and_(*tests), body=then, orelse=chain)] if tests else then
@@ -310,6 +323,16 @@ class Generator:
                 type=tup([name("MissingFact"), name("PolicyDslError")]), name="e",
                 body=[assign(local, call("Fail", name("e"), py.Constant(value=path)))])], orelse=[], finalbody=[]))
         return out
+
+    def lowered_value(self, e: ast.Expr) -> tuple[list[py.stmt], py.expr]:
+        if self.kleene or self.traced:
+            return [], self.expr(e)
+        saved, self.prelude = self.prelude, []
+        try:
+            code = self.expr(e)
+            return self.prelude, code
+        finally:
+            self.prelude = saved
 
     def define_order(self) -> list[str]:
         order: list[str] = []
@@ -352,13 +375,30 @@ class Generator:
                       for c in decl.consequences])
         return call(attr("D", "reason"), py.Constant(value=index), name("at"), tup(shown), conseq)
 
+    def lowered(self, e: ast.Expr) -> tuple[list[py.stmt], py.expr]:
+        """`e` as (the statements it needs first, the expression); untraced and not under Kleene only."""
+        if self.kleene or self.traced:
+            return [], self.guarded(e)
+        saved, self.prelude = self.prelude, []
+        try:
+            code = self.guarded(e)
+            return self.prelude, code
+        finally:
+            self.prelude = saved
+
     def direct(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
         """A rule without exceptions, untraced: fire when in force, in scope and (require) not satisfied."""
-        tests = [self.guarded(decl.scope)] if decl.scope is not None else []
-        if decl.body.kind == "require":
-            tests.append(py.UnaryOp(op=py.Not(), operand=self.guarded(decl.body.condition)))
         fired = self.fire(index, decl)
-        stmt: list[py.stmt] = [py.If(test=and_(*tests), body=fired, orelse=[])] if tests else fired
+        stmt: list[py.stmt] = fired
+        if decl.body.kind == "require":
+            before, condition = self.lowered(decl.body.condition)
+            stmt = before + [py.If(test=py.UnaryOp(op=py.Not(), operand=condition), body=stmt, orelse=[])]
+        if decl.scope is not None:
+            before, scope = self.lowered(decl.scope)
+            if len(stmt) == 1 and isinstance(stmt[0], py.If) and decl.body.kind == "require":
+                stmt = before + [py.If(test=and_(scope, stmt[0].test), body=stmt[0].body, orelse=[])]
+            else:
+                stmt = before + [py.If(test=scope, body=stmt, orelse=[])]
         if self.kleene:
             stmt = [try_(stmt, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))])]
         force = self.in_force(*effective(decl))
@@ -531,7 +571,13 @@ class Generator:
             compare = (py.Is if op == "==" else py.IsNot) if isinstance(e.right, ast.NotOpen) else COMPARE[op]
             return self.strict(lambda a, b: py.Compare(left=a, ops=[compare()], comparators=[b]),
                                self.expr(e.left), self.expr(e.right))
-        left, right = self.guarded(e.left), self.guarded(e.right)
+        if op in ("and", "or"):  # the right operand is evaluated only sometimes: nothing of it runs first
+            left = self.guarded(e.left)
+            saved, self.prelude = self.prelude, None
+            right = self.guarded(e.right)
+            self.prelude = saved
+        else:
+            left, right = self.guarded(e.left), self.guarded(e.right)
         if op in ("and", "or"):
             if self.kleene:
                 return call("k_and" if op == "and" else "k_or", thunk(left), thunk(right))
@@ -578,15 +624,28 @@ class Generator:
             cell = f"c{len(self.cells)}"
             self.cells.append(cell)
             key = args[0] if len(args) == 1 else tup(args)
-            read = py.NamedExpr(target=store(cell), value=call(attr(attr(table, "stated"), "get"), key, name("NS")))
+            stated = py.Subscript(value=name("TS"), slice=py.Constant(value=self.tables[fn]), ctx=py.Load())
+            read = py.NamedExpr(target=store(cell), value=call(attr(stated, "get"), key, name("NS")))
             return py.IfExp(test=is_(read, name("NS"), negated=True), body=name(cell), orelse=lookup(*args))
         return self.strict(lambda *xs: call(fn, *xs), *args)
 
     def e_Aggregate(self, e: ast.Aggregate) -> py.expr:
         var = f"a{len(self.vars)}_{id(e) % 997}"
         saved, self.vars = self.vars, {**self.vars, e.var.value: var}
+        outer = self.prelude
+        inner: list[py.stmt] | None = [] if outer is not None else None
+        self.prelude = inner
         body = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
-        self.vars = saved
+        self.prelude, self.vars = outer, saved
+        function = e.func if e.func in ("any", "all") else {"max": "largest", "min": "smallest", "sum": "total"}[e.func]
+        if outer is not None and inner is not None:  # a loop filling a list, then the function of it
+            items = self.expr(e.iterable)
+            acc = f"L{len(self.cells)}"
+            self.cells.append(acc)
+            outer.append(assign(acc, py.List(elts=[], ctx=py.Load())))
+            outer.append(py.For(target=store(var), iter=call("sorted", items),
+                                body=inner + [py.Expr(value=call(attr(acc, "append"), body))], orelse=[]))
+            return call(function, name(acc))
         outer, self.iterable = self.iterable, True
         items = self.expr(e.iterable)
         self.iterable = outer
@@ -594,9 +653,7 @@ class Generator:
             return call("k_aggregate", py.Constant(value=e.func), items, thunk(body, var))
         comp = py.ListComp(elt=body, generators=[py.comprehension(target=store(var), iter=call("sorted", items),
                                                                   ifs=[], is_async=0)])
-        if e.func in ("any", "all"):  # every item evaluated (a later one may fail), then Python's any/all
-            return call(e.func, comp)
-        return call("aggregate", py.Constant(value=e.func), comp)
+        return call(function, comp)  # every item evaluated (a later one may fail), then the function
 
     def e_Covered(self, e: ast.Covered) -> py.expr:
         decl = self.policy.rollouts[e.rollout.value]

@@ -11,7 +11,7 @@ from policydsl.compile import cache
 from policydsl.compile.codegen import Generator, effective, input_reads, rule_placeholders
 from policydsl.runtime import exact, rollout as ro
 from policydsl.runtime.facts import InputSpec
-from policydsl.runtime.program import (NOT_STATED, RUNTIME, CompiledPolicy, CompiledProperty, Decide, DefineInfo,
+from policydsl.runtime.program import (NOT_STATED, RUNTIME, CompiledPolicy, CompiledProperty, Decide, DefineInfo, in_force,
                                        RuleInfo, Table, Template)
 from policydsl.runtime.values import NOT_OPEN
 from policydsl.semantics.model import Model, Policy
@@ -176,6 +176,8 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
                             for _, ph in phases),
                  "D": Decide(spec["id"], rules, tuple(defines), kinds, inputs, labeler)}
     namespace["S"], namespace["R"], namespace["KINDS"] = namespace["D"].static, namespace["D"].said, kinds
+    namespace["TS"] = tuple(table.stated for table in namespace["T"])
+    namespace["PERIOD"] = in_force(spec["id"], spec["start"], spec["end"])
     exec(marshal.loads(code), namespace)  # generated from the checked model's AST nodes, never from text
     properties = tuple(CompiledProperty(name=n, label=label, start=s, end=e,
                                         premise=namespace[f"p{i}_premise"] if has_premise else None,

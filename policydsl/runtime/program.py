@@ -132,6 +132,16 @@ class Fail:
         raise self.exc
 
 
+def in_force(policy: str, start: dt.date | None, end: dt.date | None) -> Callable[[Any, dt.date], Any]:
+    """`PERIOD(record, at)` of a policy's generated code: the record, or E.not_in_force."""
+    def period(record: Any, at: dt.date) -> Any:
+        if (start and at < start) or (end and at > end):
+            text = f"{start or '…'} – {end or '…'}"
+            raise PolicyDslError("E.not_in_force", policy=policy, at=at.isoformat(), period=text)
+        return record
+    return period
+
+
 def miss(path: str) -> Any:
     raise MissingFact(path)
 
@@ -213,13 +223,28 @@ def aggregate(func: str, results: list[Any]) -> Any:
         return any(results)
     if func == "all":
         return all(results)
-    if any(r is NOT_OPEN for r in results):
+    return EXTREMES[func](results) if func in EXTREMES else total(results)
+
+
+def total(results: list[Any]) -> Any:
+    if NOT_OPEN in results:  # identity first: a Decimal never equals the marker
         return NOT_OPEN
-    if func == "sum":
-        return exact.total(results, "sum") if results and isinstance(results[0], Decimal) else sum(results)
+    return exact.total(results, "sum") if results and isinstance(results[0], Decimal) else sum(results)
+
+
+def largest(results: list[Any]) -> Any:
     if not results:
-        raise PolicyDslError("E.empty_aggregate", agg=func)
-    return max(results) if func == "max" else min(results)
+        raise PolicyDslError("E.empty_aggregate", agg="max")
+    return NOT_OPEN if NOT_OPEN in results else max(results)
+
+
+def smallest(results: list[Any]) -> Any:
+    if not results:
+        raise PolicyDslError("E.empty_aggregate", agg="min")
+    return NOT_OPEN if NOT_OPEN in results else min(results)
+
+
+EXTREMES = {"max": largest, "min": smallest}
 
 
 def divide(a: Any, b: Any, text: str) -> Any:
@@ -440,7 +465,7 @@ def missing_error(inputs: Mapping[str, InputSpec], missing: dict[str, None],
 
 RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail": Fail, "miss": miss,
            "open_": open_, "k_and": k_and, "k_or": k_or, "k_all": k_all, "k_aggregate": k_aggregate,
-           "aggregate": aggregate, "divide": divide, "shift": shift, "days": days, "covered": covered,
+           "aggregate": aggregate, "largest": largest, "smallest": smallest, "total": total, "divide": divide, "shift": shift, "days": days, "covered": covered,
            "book_value": book_value, "fires": fires, "convert": convert, "note": note, "M": MISSING,
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
            "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,
