@@ -93,6 +93,7 @@ class Generator:
         # (not under `and`/`or`, not a case's `when`) becomes a for loop here rather than a
         # comprehension (in Python 3.11 one function call more per evaluation). None: no lowering.
         self.prelude: list[py.stmt] | None = None
+        self.sorted_inputs: dict[str, str] = {}  # set input -> the local holding it sorted (untraced, lowered)
         self.kleene = False
         self.traced = False
         self.day: dt.date | None = None  # the first day of the run of days being generated for
@@ -249,7 +250,13 @@ class Generator:
         statuses = self.traced or any(r.exceptions or r.decl.exception_to for r in self.policy.rules)
         # MS collects missing facts: untraced with no exceptions and no consequences, nothing can note one
         self.no_ms = not kleene and not statuses and not any(r.decl.consequences for r in self.policy.rules)
-        body = self.values() + ([] if self.no_ms else [assign("MS", py.Dict(keys=[], values=[]))]) + \
+        ordered: list[py.stmt] = []
+        self.sorted_inputs = {}
+        if not kleene and not self.traced:  # a set the policy aggregates over, sorted once
+            for path in self.aggregated_inputs():
+                self.sorted_inputs[path] = f"q{self.inputs[path][1:]}"
+                ordered.append(assign(self.sorted_inputs[path], call("sorted", name(self.inputs[path]))))
+        body = ordered + self.values() + ([] if self.no_ms else [assign("MS", py.Dict(keys=[], values=[]))]) + \
             [assign("FIRED", py.List(elts=[], ctx=py.Load()))]
         if not kleene and not self.traced and {r.decl.body.outcome for r in self.policy.rules} - {"deny"}:
             body.append(assign("OTHER", py.Constant(value=False)))
@@ -266,6 +273,15 @@ class Generator:
             return body + [finish]
         quick = self.quick_finish()
         return body + quick + ([finish] if isinstance(quick[0], py.If) else [])
+
+    def aggregated_inputs(self) -> list[str]:
+        """The set inputs some aggregate of the policy's rules or values iterates over directly."""
+        roots = [e for r in self.policy.rules for e in (r.decl.scope, r.decl.body.condition)] + \
+            [e for d in self.policy.defines.values() for c in d.decl.cases for e in (c.expr, c.when)]
+        found = {n.iterable.path for n in ast.walk(tuple(e for e in roots if e is not None))
+                 if isinstance(n, ast.Aggregate) and isinstance(n.iterable, ast.Ref)
+                 and self.model.resolve(n.iterable).kind == "input"}
+        return sorted(found)
 
     def quick_finish(self) -> list[py.stmt]:
         """The untraced common case built inline: no fact missing, every value computed, only deny
@@ -624,8 +640,7 @@ class Generator:
             cell = f"c{len(self.cells)}"
             self.cells.append(cell)
             key = args[0] if len(args) == 1 else tup(args)
-            stated = py.Subscript(value=name("TS"), slice=py.Constant(value=self.tables[fn]), ctx=py.Load())
-            read = py.NamedExpr(target=store(cell), value=call(attr(stated, "get"), key, name("NS")))
+            read = py.NamedExpr(target=store(cell), value=call(attr(f"TS{self.tables[fn]}", "get"), key, name("NS")))
             return py.IfExp(test=is_(read, name("NS"), negated=True), body=name(cell), orelse=lookup(*args))
         return self.strict(lambda *xs: call(fn, *xs), *args)
 
@@ -639,12 +654,18 @@ class Generator:
         self.prelude, self.vars = outer, saved
         function = e.func if e.func in ("any", "all") else {"max": "largest", "min": "smallest", "sum": "total"}[e.func]
         if outer is not None and inner is not None:  # a loop filling a list, then the function of it
-            items = self.expr(e.iterable)
+            ordered = self.sorted_inputs.get(e.iterable.path) if isinstance(e.iterable, ast.Ref) and \
+                self.model.resolve(e.iterable).kind == "input" else None
+            items = name(ordered) if ordered else call("sorted", self.expr(e.iterable))
             acc = f"L{len(self.cells)}"
             self.cells.append(acc)
             outer.append(assign(acc, py.List(elts=[], ctx=py.Load())))
-            outer.append(py.For(target=store(var), iter=call("sorted", items),
+            outer.append(py.For(target=store(var), iter=items,
                                 body=inner + [py.Expr(value=call(attr(acc, "append"), body))], orelse=[]))
+            if e.func in ("max", "min"):  # not_open found by identity (`==` with a Decimal is slow), empty: the error
+                found = py.Compare(left=name("NOID"), ops=[py.In()], comparators=[call("map", name("id"), name(acc))])
+                value = py.IfExp(test=found, body=name("NOT_OPEN"), orelse=call(e.func, name(acc)))
+                return py.IfExp(test=name(acc), body=value, orelse=call(function, name(acc)))
             return call(function, name(acc))
         outer, self.iterable = self.iterable, True
         items = self.expr(e.iterable)

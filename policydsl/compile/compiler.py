@@ -176,7 +176,7 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
                             for _, ph in phases),
                  "D": Decide(spec["id"], rules, tuple(defines), kinds, inputs, labeler)}
     namespace["S"], namespace["R"], namespace["KINDS"] = namespace["D"].static, namespace["D"].said, kinds
-    namespace["TS"] = tuple(table.stated for table in namespace["T"])
+    namespace.update({f"TS{i}": table.stated for i, table in enumerate(namespace["T"])})
     namespace["PERIOD"] = in_force(spec["id"], spec["start"], spec["end"])
     exec(marshal.loads(code), namespace)  # generated from the checked model's AST nodes, never from text
     properties = tuple(CompiledProperty(name=n, label=label, start=s, end=e,

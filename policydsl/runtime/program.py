@@ -227,7 +227,7 @@ def aggregate(func: str, results: list[Any]) -> Any:
 
 
 def total(results: list[Any]) -> Any:
-    if NOT_OPEN in results:  # identity first: a Decimal never equals the marker
+    if NOT_OPEN_ID in map(id, results):  # by identity: `==` with a Decimal asks numbers.Rational first (slow)
         return NOT_OPEN
     return exact.total(results, "sum") if results and isinstance(results[0], Decimal) else sum(results)
 
@@ -235,16 +235,17 @@ def total(results: list[Any]) -> Any:
 def largest(results: list[Any]) -> Any:
     if not results:
         raise PolicyDslError("E.empty_aggregate", agg="max")
-    return NOT_OPEN if NOT_OPEN in results else max(results)
+    return NOT_OPEN if NOT_OPEN_ID in map(id, results) else max(results)
 
 
 def smallest(results: list[Any]) -> Any:
     if not results:
         raise PolicyDslError("E.empty_aggregate", agg="min")
-    return NOT_OPEN if NOT_OPEN in results else min(results)
+    return NOT_OPEN if NOT_OPEN_ID in map(id, results) else min(results)
 
 
 EXTREMES = {"max": largest, "min": smallest}
+NOT_OPEN_ID = id(NOT_OPEN)
 
 
 def divide(a: Any, b: Any, text: str) -> Any:
@@ -470,4 +471,4 @@ RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail":
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
            "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,
            "Decision": Decision, "Reason": Reason, "TraceEvent": TraceEvent, "TN": tuple.__new__,
-           "NO_UNRESOLVED": NO_UNRESOLVED, "NS": object()}
+           "NO_UNRESOLVED": NO_UNRESOLVED, "NS": object(), "NOID": NOT_OPEN_ID}
