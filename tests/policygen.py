@@ -35,7 +35,6 @@ class PolicyGen:
         self.defines: dict[str, str] = {}  # the values declared so far (a value reads only earlier ones)
         self.vars: list[str] = []
         self.priorities: dict[str, set[int]] = {}  # a rule's exceptions' priorities (distinct)
-        self.safe = False  # drawing an expression that cannot fail (no table, value, max/min, working day)
         self.with_exceptions = False  # the aggregate variables in scope (of the enum type)
         self.anchors = sorted({self.date() for _ in range(4)})
 
@@ -91,28 +90,24 @@ class PolicyGen:
         if t == "set" and self.chance(0.3) and (self.vars or self.inputs):
             items = [self.leaf("enum") for _ in range(self.rng.randint(1, 3))]  # a leaf is never not_open
             return "{" + ", ".join(items) + "}"
-        if t == "date" and self.chance(0.2) and not self.safe:
+        if t == "date" and self.chance(0.2):
             return "today"
         return self.literal(t)
 
     def defined(self, t: str) -> list[Any]:
-        names = [n for n, ty in self.defines.items() if ty == t and not self.safe]
+        names = [n for n, ty in self.defines.items() if ty == t]
         return [lambda: self.rng.choice(names)] if names else []
 
     def calls(self, t: str, depth: int) -> list[Any]:
         out = []
         for tname, (params, result, _) in self.tables.items():
-            if result == t and not self.safe:
+            if result == t:
                 out.append(lambda tname=tname, params=params:
                            f"{tname}({', '.join(self.expr(p, depth) for p in params)})")
         return out
 
     def aggregate(self, funcs: tuple[str, ...], body_t: str, depth: int) -> str:
         func = self.rng.choice(funcs)
-        if self.safe and func in ("max", "min"):  # over an empty set: E.empty_aggregate
-            if "sum" not in funcs:
-                return self.leaf(body_t)
-            func = "sum"
         var = f"it{len(self.vars)}"
         items = self.expr("set", depth)
         self.vars.append(var)
@@ -146,7 +141,7 @@ class PolicyGen:
 
     def x_date(self, d: int) -> list[Any]:
         def shifted() -> str:
-            unit = self.rng.choice(["days", "months", "day"] + ([] if self.safe else ["working days"]))
+            unit = self.rng.choice(["days", "months", "day", "working days"])
             amount = 1 if unit == "day" else self.rng.randint(0, 40 if unit != "months" else 13)
             return f"({self.expr('date', d)} {self.rng.choice('+-')} {amount} {unit})"
         return [shifted, lambda: f"month_end({self.expr('date', d)})",
@@ -161,11 +156,9 @@ class PolicyGen:
             self.rng.randint(1, 3))) + "}", *self.defined("set")]
 
     def item(self, d: int) -> str:
-        """An enum set literal's item: never a table call that may yield not_open (its item is not
-        checked: a not_open among enum ids makes the aggregate over the set fail with Python's
-        TypeError, in the generated code as in the reference; reported, kept out of the way here)."""
-        calls = [n for n, (ps, r, m) in self.tables.items() if r == "enum" and not m]
-        if calls and d > 0 and self.chance(0.4) and not self.safe:
+        """An enum set literal's item, sometimes a table call (a not_open one is an error)."""
+        calls = [n for n, (ps, r, m) in self.tables.items() if r == "enum"]
+        if calls and d > 0 and self.chance(0.4):
             tname = self.rng.choice(calls)
             return f"{tname}({', '.join(self.expr(p, d - 1) for p in self.tables[tname][0])})"
         return self.leaf("enum")
@@ -183,7 +176,7 @@ class PolicyGen:
             return f"({self.expr('enum', d)} {self.rng.choice(['in', 'not in'])} {self.expr('set', d)})"
 
         def not_open() -> str:
-            maybe = [n for n, (_, r, m) in self.tables.items() if m and r != "bool" and not self.safe]
+            maybe = [n for n, (_, r, m) in self.tables.items() if m and r != "bool"]
             if not maybe:
                 return self.leaf("bool")
             tname = self.rng.choice(maybe)
@@ -344,22 +337,12 @@ class PolicyGen:
             lines.append(f"    else {outcome} c{index} {message}")
         else:
             lines.append(f"  {outcome} c{index} {message}")
-        # The untraced code of a policy without exceptions computes a fired rule's consequences before
-        # the next rules' conditions (the reference, and the traced code, all conditions first): when
-        # both fail, the two raise different errors (reported). Without exceptions, consequences
-        # are drawn from expressions that cannot fail.
-        self.safe = not self.with_exceptions
         for _ in range(self.rng.choice([0, 0, 0, 1, 2])):
             kind = self.rng.choice(["demotion", "restriction", "suspension", "ban", "deduction"])
             period = self.rng.choice(["", f" for {self.rng.randint(1, 30)} {self.rng.choice(['days', 'working days', 'months'])}",
                                       f" until {self.expr('date', 1)}", " permanent"])
             amount = f" amount {self.expr('money', 2)}" if kind == "deduction" or self.chance(0.2) else ""
-            if amount and period.startswith(" until"):
-                # a consequence whose end lacks facts names only those, not its amount's: reported,
-                # kept out of the way here (an end read from facts only without an amount)
-                period = f" until {self.literal('date')}"
             lines.append(f"  consequence {kind}{period}{amount} {text('后果', 'Consequence')}")
-        self.safe = False
         lines.append('  source "doc.txt" quote "原文"')
         return lines
 

@@ -132,7 +132,7 @@ class Reference:
         return target.split(".", 1)[1]
 
     def x_SetLit(self, e: ast.SetLit) -> Any:
-        return frozenset(self.each(*[lambda i=i: self.ev(i) for i in e.items]))
+        return frozenset(self.each(*[lambda i=i: self.open(i) for i in e.items]))
 
     def x_Unary(self, e: ast.Unary) -> Any:
         value = self.open(e.operand)

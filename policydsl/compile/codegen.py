@@ -247,7 +247,9 @@ class Generator:
 
     def decide_body(self) -> list[py.stmt]:
         kleene = self.kleene
-        statuses = self.traced or any(r.exceptions or r.decl.exception_to for r in self.policy.rules)
+        # every rule's status first, then the fired rules' reasons: a consequence computed only after every
+        # condition (the traced order), so both variants meet the same first error
+        statuses = self.traced or any(r.exceptions or r.decl.exception_to or r.decl.consequences for r in self.policy.rules)
         # MS collects missing facts: untraced with no exceptions and no consequences, nothing can note one
         self.no_ms = not kleene and not statuses and not any(r.decl.consequences for r in self.policy.rules)
         ordered: list[py.stmt] = []
@@ -568,7 +570,7 @@ class Generator:
         constant = self.constant_set(e)
         if constant is not None:
             return self.const(constant)
-        items = [self.expr(i) for i in e.items]
+        items = [self.guarded(i) for i in e.items]  # a not_open item is computed with: E.not_open_arith
         if self.kleene and len(items) > 1:
             return call("frozenset", call("k_all", *[thunk(i) for i in items]))
         return call("frozenset", tup(items))

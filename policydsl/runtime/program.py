@@ -376,14 +376,13 @@ class Decide:
                      thunks: tuple[Any, ...]) -> tuple[Consequence, ...]:
         out, missing = [], {}
         for (kind, period, text), (end, amount) in zip(rule.consequences, thunks):
-            try:
-                until = end() if end is not None else None
-                if period == "for":
-                    until = cal.add_duration(at, until[0], until[1])
-                value = amount() if amount is not None else None
+            try:  # strict operands: the facts both the end and the amount lack are named
+                until, value = k_all(end or _nothing, amount or _nothing)
             except MissingFact as exc:
                 note(missing, exc)
                 continue
+            if period == "for":
+                until = cal.add_duration(at, until[0], until[1])
             out.append(Consequence(rule=rule.name, code=rule.code, kind=kind, until=until,
                                    permanent=period == "permanent", amount=value,
                                    message=LazyText.of(lambda lang, text=text: self.fill(text[lang], shown, lang))))
@@ -443,6 +442,11 @@ class Decide:
 
 
 MISSING = object()  # a fact not given, in generated code's locals
+
+
+def _nothing() -> None:
+    return None
+
 _make = tuple.__new__
 NO_COVERAGE: frozenset[str] = frozenset()
 
