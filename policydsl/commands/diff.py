@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 
 from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, lang_of
-from policydsl.diff import (DiffError, Report, compare, input_kinds, parse_date, prove, proofs_to_dict,
-                            read_sample, render_proofs, render_text, scope)
 
 
 def _load(folder: str):
+    from policydsl.diff import DiffError
     from policydsl.loader import load
 
     if not Path(folder).exists():
@@ -43,6 +42,8 @@ def _load(folder: str):
 def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_names: tuple[str, ...],
          at_text: str | None, examples: int, timeout_text: str | None, as_json: bool, lang: str | None) -> None:
     """比较规则库的两个版本：求解器证明等价或给出反例，并统计样本记录的变化 / compare two rule-book versions: solver proofs or counterexamples, and the changes over sample records."""
+    from policydsl.diff import (DiffError, Report, compare, input_kinds, parse_date, prove, proofs_to_dict,
+                                read_sample, render_proofs, render_text, scope)
     from policydsl.runtime.calendar import today_in_shanghai
 
     lang = lang_of(lang)

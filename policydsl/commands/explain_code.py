@@ -6,7 +6,6 @@ import sys
 import click
 
 from policydsl import i18n
-from policydsl.authoring import EXPLANATIONS, closest_code, explanation_codes, message, render_explanation, s
 from policydsl.commands.common import LANG, guarded, lang_of
 
 
@@ -27,6 +26,8 @@ def explain_code(code: str | None, list_codes: bool, lang: str | None) -> None:
     """解释诊断代码：含义、原因、错误与正确写法 / explain a diagnostic code: what, why, wrong and right.
 
     不给 --lang 时中英文都显示 / without --lang both languages are shown."""
+    from policydsl.authoring import EXPLANATIONS, closest_code, explanation_codes, message, render_explanation, s
+
     langs = (lang,) if lang else i18n.LANGS
     if list_codes:
         for known in explanation_codes():

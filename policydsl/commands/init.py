@@ -5,7 +5,6 @@ from pathlib import Path
 
 import click
 
-from policydsl.authoring import SCAFFOLD, s
 from policydsl.commands.common import LANG, guarded, lang_of
 from policydsl.commands.explain_code import fail as _fail
 
@@ -19,6 +18,8 @@ def init(directory: str, lang: str | None) -> None:
 
     在新的或空的文件夹中创建可直接检查、测试和渲染的规则库 /
     creates, in a new or empty folder, a rule book that checks, tests and renders out of the box."""
+    from policydsl.authoring import SCAFFOLD, s
+
     lang = lang_of(lang)
     root = Path(directory)
     if root.exists() and not root.is_dir():
