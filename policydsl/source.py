@@ -69,7 +69,10 @@ class SourceFile:
     _line_starts: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
+        starts, text, at = [0], self.text, self.text.find("\n")
+        while at >= 0:  # (str.find runs in C: a character loop here was most of a cached `eval`'s reading)
+            starts.append(at + 1)
+            at = text.find("\n", at + 1)
         object.__setattr__(self, "_line_starts", tuple(starts))
 
     @classmethod

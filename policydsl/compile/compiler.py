@@ -9,11 +9,10 @@ from typing import Any, Iterator
 
 from policydsl.compile import cache
 from policydsl.compile.codegen import Generator, effective, input_reads, rule_placeholders
-from policydsl.runtime import exact, rollout as ro
+from policydsl.compile.link import build
+from policydsl.runtime import rollout as ro
 from policydsl.runtime.facts import InputSpec
-from policydsl.runtime.program import (NOT_STATED, RUNTIME, CompiledPolicy, CompiledProperty, Decide, DefineInfo,
-                                       RuleInfo, Table)
-from policydsl.runtime.values import NOT_OPEN
+from policydsl.runtime.program import CompiledPolicy
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
@@ -28,7 +27,17 @@ def input_spec(model: Model, inp) -> InputSpec:
 
 def compile_model(model: Model) -> dict[str, CompiledPolicy]:
     with _no_cycle_collection():
-        return {pid: compile_policy(model, policy) for pid, policy in model.policies.items()}
+        return {pid: build(spec, *stored) for pid, (spec, stored) in compile_parts(model).items()}
+
+
+Parts = tuple[dict[str, Any], tuple[bytes, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]]
+"""A compiled policy as plain data: its spec and its stored code (`build(spec, *stored)` makes it)."""
+
+
+def compile_parts(model: Model) -> dict[str, Parts]:
+    """Every policy's spec and code, by id: what the book cache (book_cache.py) keeps."""
+    with _no_cycle_collection():
+        return {pid: policy_parts(model, policy) for pid, policy in model.policies.items()}
 
 
 @contextlib.contextmanager
@@ -55,8 +64,14 @@ def compile_book(model: Model) -> CompiledPolicy | None:
 
 
 def compile_policy(model: Model, policy: Policy) -> CompiledPolicy:
-    """The policy's plain data and generated functions; the code comes from the cache when a policy
-    with the same data was generated before (the data holds every name, literal and cell the code reads)."""
+    """The policy's plain data and generated functions."""
+    spec, stored = policy_parts(model, policy)
+    return build(spec, *stored)
+
+
+def policy_parts(model: Model, policy: Policy) -> Parts:
+    """The policy's plain data and generated code; the code comes from the cache when a policy with the
+    same data was generated before (the data holds every name, literal and cell the code reads)."""
     spec = policy_spec(model, policy)
     key = cache.key(spec)
     stored = cache.load(key)
@@ -65,7 +80,7 @@ def compile_policy(model: Model, policy: Policy) -> CompiledPolicy:
         code = compile(generator.module(), f"<policy {policy.id}>", "exec")
         stored = (marshal.dumps(code), tuple(generator.consts), tuple(generator.ops), tuple(generator.phases))
         cache.store(key, stored)
-    return build(spec, *stored)
+    return spec, stored
 
 
 def policy_spec(model: Model, p: Policy) -> dict[str, Any]:
@@ -130,17 +145,6 @@ def _cell(cell: ast.Cell) -> Any:
     return ("value", cell.value)
 
 
-def _cell_value(cell: tuple[Any, ...]) -> Any:
-    return NOT_OPEN if cell[0] == "not_open" else NOT_STATED if cell[0] == "not_stated" else cell[1]
-
-
-def _table(spec: tuple[Any, ...]) -> Table:
-    name, kind, cells, *rest = spec
-    if kind == "range":
-        return Table(name, kind, [(i, iv, _cell_value(c), prio) for i, iv, c, prio in cells], *rest)
-    return Table(name, kind, {k: _cell_value(c) for k, c in cells.items()})
-
-
 def ast_fingerprint(model: Model, p: Policy) -> str:
     """The checked model of the policy as text: its declarations with the resolved kind and target
     of every reference and the type of every expression (the cache key hashes it)."""
@@ -156,33 +160,6 @@ def ast_fingerprint(model: Model, p: Policy) -> str:
             if id(node) in model.types:
                 parts.append(repr(model.types[id(node)]))
     return "\n".join(parts)
-
-
-def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple[Any, ...],
-          phases: tuple[Any, ...]) -> CompiledPolicy:
-    inputs = {path: InputSpec(path=path, kind=kind, label=label, enum_values=values)
-              for path, (kind, label, values) in spec["inputs"].items()}
-    defines = {path: DefineInfo(path=path, kind=kind, label=label, reads=reads)
-               for path, (kind, label, reads) in spec["defines"].items()}
-    rules = tuple(RuleInfo(**r) for r in spec["rules"])
-    kinds = {**{k: i.kind for k, i in inputs.items()}, **{k: d.kind for k, d in defines.items()}}
-    labels, enums = spec["enum_labels"], spec["value_enums"]
-    labeler = lambda path: labels.get(enums.get(path, ""), {}).__getitem__  # noqa: E731
-    namespace = {**RUNTIME, "K": consts, "SPECS": inputs, "T": tuple(_table(t) for t in spec["tables"]),
-                 "X": tuple(exact.operation(op, text) for op, text in ops),
-                 "P": tuple(tuple(ro.PhaseSpec(name=n, start=s, end=e, ramp_from=a, ramp_to=b) for n, s, e, a, b in ph)
-                            for _, ph in phases),
-                 "D": Decide(spec["id"], rules, tuple(defines), kinds, inputs, labeler)}
-    namespace["S"], namespace["KINDS"] = namespace["D"].static, kinds
-    exec(marshal.loads(code), namespace)  # generated from the checked model's AST nodes, never from text
-    properties = tuple(CompiledProperty(name=n, label=label, start=s, end=e,
-                                        premise=namespace[f"p{i}_premise"] if has_premise else None,
-                                        claim=namespace[f"p{i}_claim"], premise_reads_decision=reads)
-                       for i, (n, label, s, e, has_premise, reads) in enumerate(spec["properties"]))
-    return CompiledPolicy(id=spec["id"], title=spec["title"], start=spec["start"], end=spec["end"], inputs=inputs,
-                          defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels, value_enums=enums,
-                          coverage_items=spec["coverage"], fast=namespace["fast"], traced=namespace["traced"],
-                          properties=properties, applies=namespace.get("applies"))
 
 
 def coverage_items(p: Policy) -> tuple[str, ...]:

@@ -1,0 +1,164 @@
+"""A checked, compiled book on disk, keyed by what it was loaded from: every file's path and text, the
+Python that runs it and the policydsl package's own source. A hit gives back the book's parts (each
+policy's spec and generated code, the vocabulary, the warnings, and of the checked model only what
+deciding reads) without parsing, checking or generating anything; `loader.load(..., cached=True)` is the
+one caller. Entries live beside the generated code (cache.py), with its rules: a file this user owns and
+no one else may write, in a folder created 0700, written atomically; a missing, corrupt or foreign entry
+is never an error, only a miss. A book with errors is never stored (the loader raises first)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+
+from policydsl.compile import cache
+
+FORMAT = "book 1"
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def key(sources: Iterable[Any]) -> str:
+    """The hash of the book's files (path and text, in load order), the Python and policydsl's source."""
+    digest = hashlib.sha256(f"{FORMAT} {sys.implementation.cache_tag} {package_digest()}\n".encode())
+    for source in sources:
+        digest.update(f"{len(source.path)} {source.path} {len(source.text)}\n".encode("utf-8", "surrogatepass"))
+        digest.update(source.text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+_digest: str | None = None
+
+
+def package_digest() -> str:
+    """The hash of every .py and .lark file of the policydsl package (an edit anywhere is a new version)."""
+    global _digest
+    if _digest is None:
+        digest = hashlib.sha256()
+        for path in _package_files(_PACKAGE):
+            digest.update(f"{path.relative_to(_PACKAGE).as_posix()}\n".encode())
+            digest.update(path.read_bytes())
+        _digest = digest.hexdigest()
+    return _digest
+
+
+def _package_files(folder: Path) -> list[Path]:
+    out = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.is_dir() and entry.name != "__pycache__":
+            out.extend(_package_files(Path(entry.path)))
+        elif entry.name.endswith((".py", ".lark")):
+            out.append(Path(entry.path))
+    return out
+
+
+def restore(book_key: str) -> dict[str, Any] | None:
+    """The fields of the PolicySet stored under `book_key`, its policies compiled again from their stored
+    code; None when there is no usable entry."""
+    entry = cache.read(_filename(book_key))
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+        return None
+    from policydsl.compile.link import build
+
+    try:
+        compiled = {spec["id"]: build(spec, *stored) for spec, stored in entry["policies"]}
+        book = None if entry["book"] is None else build(entry["book"][0], *entry["book"][1])
+        return {"model": entry["model"], "compiled": compiled, "diagnostics": list(entry["diagnostics"]),
+                "vocabulary": entry["vocabulary"], "book": book, "_overlaps_read_rules": entry["overlaps_read_rules"]}
+    except Exception:  # noqa: BLE001 - an entry of another shape: load the book as usual
+        return None
+
+
+def save(book_key: str, policy_set: Any, parts: dict[str, Any]) -> None:
+    """Store a book that loaded clean (a PolicySet and its policies' parts, compiler.compile_parts)."""
+    from policydsl.compile.compiler import policy_parts
+
+    model = policy_set.model
+    book = _plain(policy_parts(model, model.book_policy())) if policy_set.book is not None else None
+    cache.write(_filename(book_key), {
+        "format": FORMAT, "policies": [_plain(p) for p in parts.values()], "book": book,
+        "model": RuntimeModel.of(model), "vocabulary": policy_set.vocabulary,
+        "diagnostics": list(policy_set.diagnostics), "overlaps_read_rules": policy_set._overlaps_read_rules,
+    })
+
+
+def _plain(parts: tuple[dict[str, Any], Any]) -> tuple[dict[str, Any], Any]:
+    spec, stored = parts
+    return {k: v for k, v in spec.items() if k != "source"}, stored  # (the fingerprint only keys the code)
+
+
+def _filename(book_key: str) -> str:
+    return f"book-{book_key}.bin"
+
+
+# ------------------------------------------------------------------ what deciding reads of the model
+# (plain classes: they are made on every start of a cached `eval`, where attrs' class building shows)
+class _Plain:
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(repr(getattr(self, n)) for n in self.__slots__)})"
+
+
+class Label(_Plain):
+    __slots__ = ("zh", "en")
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def as_dict(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
+
+
+class PolicyHead(_Plain):
+    """A policy as `PolicySet.find` and the commands deciding with a cached book read it: `id`, `title`."""
+
+    __slots__ = ("id", "title")
+
+
+class _Name(_Plain):
+    __slots__ = ("value",)
+
+
+class _Named(_Plain):
+    __slots__ = ("name",)
+
+
+class _OverlapDecl(_Plain):
+    __slots__ = ("label",)
+
+
+class OverlapHead(_Plain):
+    """An overlap as `PolicySet.conflicts` reads it."""
+
+    __slots__ = ("name", "implicit", "policies", "resolution", "prevails", "overlap", "explained_by")
+
+
+class RuntimeModel(_Plain):
+    """The part of a checked model that deciding reads (`PolicySet.find`, `evaluate`, `evaluate_all`,
+    `conflicts`): the `model` of a book loaded from the cache. Anything else needs the checked book:
+    load it without `cached`."""
+
+    __slots__ = ("policies", "overlaps", "book_properties")  # book_properties: their names (deciding counts them)
+
+    @classmethod
+    def of(cls, model: Any) -> RuntimeModel:
+        policies = {pid: PolicyHead(pid, Label(p.title.zh, p.title.en)) for pid, p in model.policies.items()}
+        overlaps = tuple(OverlapHead(o.name, o.implicit, o.policies, o.resolution, o.prevails,
+                                     _OverlapDecl(Label(o.overlap.label.zh, o.overlap.label.en)),
+                                     tuple((n, _Named(_Name(a.name.value))) for n, a in o.explained_by))
+                         for o in model.overlaps)
+        return cls(policies, overlaps, tuple(p.name for p in model.book_properties))
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"a book loaded from the cache keeps no checked model ({name!r}): "
+                             "load it without cached=True")
