@@ -102,14 +102,17 @@ def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = Non
     from policydsl.semantics.sources import check_document_names, verify_quotes
     from policydsl.syntax.parser import parse
 
+    from policydsl.gcpause import paused
+
     diags = list(diagnostics)
     modules = []
-    for source in sources:
-        module, parse_diags = parse(source)
-        diags.extend(parse_diags)
-        if module is not None:
-            modules.append(module)
-    result = check_modules(modules)
+    with paused():  # the trees and the model stay alive: see gcpause
+        for source in sources:
+            module, parse_diags = parse(source)
+            diags.extend(parse_diags)
+            if module is not None:
+                modules.append(module)
+        result = check_modules(modules)
     diags.extend(result.diagnostics)
     diags.extend(check_document_names(result.model))
     if sources_dir is not None:

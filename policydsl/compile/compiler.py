@@ -2,14 +2,13 @@
 loaded from the disk cache (compile/cache.py) when the policy's checked model is unchanged."""
 from __future__ import annotations
 
-import contextlib
-import gc
 import marshal
-from typing import Any, Iterator
+from typing import Any
 
 from policydsl.compile import cache
 from policydsl.compile.codegen import Generator, effective, input_reads, rule_placeholders
 from policydsl.compile.link import build
+from policydsl.gcpause import paused as _no_cycle_collection  # (see gcpause: the book stays alive)
 from policydsl.runtime import rollout as ro
 from policydsl.runtime.facts import InputSpec
 from policydsl.runtime.program import CompiledPolicy
@@ -38,21 +37,6 @@ def compile_parts(model: Model) -> dict[str, Parts]:
     """Every policy's spec and code, by id: what the book cache (book_cache.py) keeps."""
     with _no_cycle_collection():
         return {pid: policy_parts(model, policy) for pid, policy in model.policies.items()}
-
-
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Generating code makes millions of short-lived AST objects while the whole checked book stays
-    alive: each full collection would walk the book again, so the time grew with the square of its size
-    (16×/4× was 7.1 against 4.2 without collections). The generator makes no reference cycles it needs
-    collected; collection resumes, with its usual thresholds, once the book is compiled."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def compile_book(model: Model) -> CompiledPolicy | None:
