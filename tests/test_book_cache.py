@@ -152,13 +152,19 @@ def _truncated(entry: Path) -> None:
     entry.write_bytes(entry.read_bytes()[:1000])
 
 
+def _one_byte_changed(entry: Path) -> None:
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside some policy's stored code: the entry's hash no longer matches
+    entry.write_bytes(bytes(data))
+
+
 def _other_shape(entry: Path) -> None:
     import pickle
 
     entry.write_bytes(pickle.dumps({"format": book_cache.FORMAT, "policies": [({"id": "x"}, (b"", (), (), ()))]}))
 
 
-@pytest.mark.parametrize("spoil", [_corrupt, _truncated, _other_shape,
+@pytest.mark.parametrize("spoil", [_corrupt, _truncated, _one_byte_changed, _other_shape,
                                    pytest.param(_foreign_writable, marks=pytest.mark.skipif(
                                        not hasattr(os, "getuid"), reason="no file owners on this platform")),
                                    pytest.param(_folder_group_writable, marks=pytest.mark.skipif(
@@ -262,6 +268,7 @@ def test_a_cached_book_decides_as_the_checked_one(in_process_cache: Path, monkey
     cached = policydsl.load(POLICIES, cached=True)
     assert analyses == [1]
     assert isinstance(cached.model, book_cache.RuntimeModel)
+    assert list(cached.compiled) == list(checked.compiled)  # each built when first read
     assert cached.diagnostics == checked.diagnostics
     at = dt.date(2023, 12, 20)
     for name in ("cart.opening", "抖音购物车开通资格", "Douyin shopping cart opening"):

@@ -4,14 +4,19 @@ policy's spec and generated code, the vocabulary, the warnings, and of the check
 deciding reads) without parsing, checking or generating anything; `loader.load(..., cached=True)` is the
 one caller. Entries live beside the generated code (cache.py), with its rules: a file this user owns and
 no one else may write, in a folder created 0700, written atomically; a missing, corrupt or foreign entry
-is never an error, only a miss. A book with errors is never stored (the loader raises first)."""
+is never an error, only a miss. A book with errors is never stored (the loader raises first).
+
+Each policy is stored as its own pickled blob, built when first read, and the entry carries a hash of all
+of them, checked when it is read: a blob built later is known whole."""
 from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 
 from policydsl.compile import cache
@@ -55,18 +60,16 @@ def _package_files(folder: Path) -> list[Path]:
 
 
 def restore(book_key: str) -> dict[str, Any] | None:
-    """The fields of the PolicySet stored under `book_key`, its policies compiled again from their stored
-    code; None when there is no usable entry."""
+    """The fields of the PolicySet stored under `book_key`; None when there is no usable entry. Each
+    policy is compiled again from its stored code when first asked for (`eval` of one policy builds one)."""
     entry = cache.read(_filename(book_key))
-    if not isinstance(entry, dict) or entry.get("format") != FORMAT:
-        return None
-    from policydsl.compile.link import build
-
     try:
-        compiled = {spec["id"]: build(spec, *stored) for spec, stored in entry["policies"]}
-        book = None if entry["book"] is None else build(entry["book"][0], *entry["book"][1])
-        return {"model": entry["model"], "compiled": compiled, "diagnostics": list(entry["diagnostics"]),
-                "vocabulary": entry["vocabulary"], "book": book, "_overlaps_read_rules": entry["overlaps_read_rules"]}
+        if not isinstance(entry, dict) or entry.get("format") != FORMAT or _check(entry) != entry["check"]:
+            return None
+        book = None if entry["book"] is None else build(*pickle.loads(entry["book"]))
+        return {"model": entry["model"], "compiled": Compiled(entry["policies"]),
+                "diagnostics": list(entry["diagnostics"]), "vocabulary": entry["vocabulary"], "book": book,
+                "_overlaps_read_rules": entry["overlaps_read_rules"]}
     except Exception:  # noqa: BLE001 - an entry of another shape: load the book as usual
         return None
 
@@ -76,12 +79,53 @@ def save(book_key: str, policy_set: Any, parts: dict[str, Any]) -> None:
     from policydsl.compile.compiler import policy_parts
 
     model = policy_set.model
-    book = _plain(policy_parts(model, model.book_policy())) if policy_set.book is not None else None
-    cache.write(_filename(book_key), {
-        "format": FORMAT, "policies": [_plain(p) for p in parts.values()], "book": book,
+    book = policy_parts(model, model.book_policy()) if policy_set.book is not None else None
+    entry = {
+        "format": FORMAT, "policies": {pid: _blob(p) for pid, p in parts.items()},
+        "book": None if book is None else _blob(book),
         "model": RuntimeModel.of(model), "vocabulary": policy_set.vocabulary,
         "diagnostics": list(policy_set.diagnostics), "overlaps_read_rules": policy_set._overlaps_read_rules,
-    })
+    }
+    entry["check"] = _check(entry)
+    cache.write(_filename(book_key), entry)
+
+
+def build(spec: dict[str, Any], stored: tuple[Any, ...]) -> Any:
+    from policydsl.compile.link import build as link
+
+    return link(spec, *stored)
+
+
+class Compiled(Mapping):
+    """The compiled policies by id, each built from its stored parts when first read."""
+
+    def __init__(self, blobs: dict[str, bytes]) -> None:
+        self._blobs = blobs
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, pid: str) -> Any:
+        if pid not in self._built:
+            self._built[pid] = build(*pickle.loads(self._blobs[pid]))
+        return self._built[pid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._blobs)
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+
+def _blob(parts: tuple[dict[str, Any], Any]) -> bytes:
+    return pickle.dumps(_plain(parts), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _check(entry: dict[str, Any]) -> str:
+    """The hash of the stored code: a blob built when first read has been checked whole beforehand."""
+    digest = hashlib.sha256()
+    for blob in (*entry["policies"].values(), entry["book"] or b""):
+        digest.update(len(blob).to_bytes(8, "big"))
+        digest.update(blob)
+    return digest.hexdigest()
 
 
 def _plain(parts: tuple[dict[str, Any], Any]) -> tuple[dict[str, Any], Any]:
