@@ -25,13 +25,18 @@ FORMAT = "book 1"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
-def key(sources: Iterable[Any]) -> str:
-    """The hash of the book's files (path and text, in load order), the Python and policydsl's source."""
+def key(sources: Iterable[Any]) -> tuple[str, str]:
+    """Where the book's entry lives and what it must hold. The place: the hash of its files' absolute paths
+    (one entry per book, which an edited book replaces rather than adds to). The content: the hash of its
+    files (path and text, in load order), the Python and policydsl's source."""
+    sources = list(sources)
+    place = hashlib.sha256(FORMAT.encode())
     digest = hashlib.sha256(f"{FORMAT} {sys.implementation.cache_tag} {package_digest()}\n".encode())
     for source in sources:
+        place.update(f"{os.path.abspath(source.path)}\0".encode("utf-8", "surrogatepass"))
         digest.update(f"{len(source.path)} {source.path} {len(source.text)}\n".encode("utf-8", "surrogatepass"))
         digest.update(source.text.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    return place.hexdigest(), digest.hexdigest()
 
 
 _digest: str | None = None
@@ -59,12 +64,14 @@ def _package_files(folder: Path) -> list[Path]:
     return out
 
 
-def restore(book_key: str) -> dict[str, Any] | None:
+def restore(book_key: tuple[str, str]) -> dict[str, Any] | None:
     """The fields of the PolicySet stored under `book_key`; None when there is no usable entry. Each
     policy is compiled again from its stored code when first asked for (`eval` of one policy builds one)."""
     entry = cache.read(_filename(book_key))
     try:
-        if not isinstance(entry, dict) or entry.get("format") != FORMAT or _check(entry) != entry["check"]:
+        if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != book_key[1]:
+            return None
+        if _check(entry) != entry["check"]:
             return None
         book = None if entry["book"] is None else build(*pickle.loads(entry["book"]))
         return {"model": entry["model"], "compiled": Compiled(entry["policies"]),
@@ -74,14 +81,14 @@ def restore(book_key: str) -> dict[str, Any] | None:
         return None
 
 
-def save(book_key: str, policy_set: Any, parts: dict[str, Any]) -> None:
+def save(book_key: tuple[str, str], policy_set: Any, parts: dict[str, Any]) -> None:
     """Store a book that loaded clean (a PolicySet and its policies' parts, compiler.compile_parts)."""
     from policydsl.compile.compiler import policy_parts
 
     model = policy_set.model
     book = policy_parts(model, model.book_policy()) if policy_set.book is not None else None
     entry = {
-        "format": FORMAT, "policies": {pid: _blob(p) for pid, p in parts.items()},
+        "format": FORMAT, "key": book_key[1], "policies": {pid: _blob(p) for pid, p in parts.items()},
         "book": None if book is None else _blob(book),
         "model": RuntimeModel.of(model), "vocabulary": policy_set.vocabulary,
         "diagnostics": list(policy_set.diagnostics), "overlaps_read_rules": policy_set._overlaps_read_rules,
@@ -133,8 +140,8 @@ def _plain(parts: tuple[dict[str, Any], Any]) -> tuple[dict[str, Any], Any]:
     return {k: v for k, v in spec.items() if k != "source"}, stored  # (the fingerprint only keys the code)
 
 
-def _filename(book_key: str) -> str:
-    return f"book-{book_key}.bin"
+def _filename(book_key: tuple[str, str]) -> str:
+    return f"book-{book_key[0]}.bin"
 
 
 # ------------------------------------------------------------------ what deciding reads of the model
