@@ -313,3 +313,13 @@ def test_no_cache_folder_means_no_cache(cache_home: Path, monkeypatch, tmp_path:
     policydsl.load(POLICIES, cached=True)
     policydsl.load(POLICIES, cached=True)
     assert analyses == [1, 1] and not (cache_home / "policydsl").exists()
+
+
+def test_a_package_whose_source_cannot_be_read_loads_without_the_cache(in_process_cache: Path, monkeypatch) -> None:
+    def unreadable() -> str:
+        raise OSError("no listing")
+    monkeypatch.setattr(book_cache, "package_digest", unreadable)  # (say, policydsl imported from a zip)
+    analyses = _analyses(monkeypatch)
+    policydsl.load(POLICIES, cached=True)
+    policydsl.load(POLICIES, cached=True)
+    assert analyses == [1, 1] and entries(in_process_cache) == []

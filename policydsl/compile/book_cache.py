@@ -25,13 +25,17 @@ FORMAT = "book 1"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
-def key(sources: Iterable[Any]) -> tuple[str, str]:
+def key(sources: Iterable[Any]) -> tuple[str, str] | None:
     """Where the book's entry lives and what it must hold. The place: the hash of its files' absolute paths
     (one entry per book, which an edited book replaces rather than adds to). The content: the hash of its
     files (path and text, in load order), the Python and policydsl's source."""
     sources = list(sources)
+    try:
+        version = package_digest()
+    except OSError:  # a package whose files cannot be listed (say, in a zip): no version, no cache
+        return None
     place = hashlib.sha256(FORMAT.encode())
-    digest = hashlib.sha256(f"{FORMAT} {sys.implementation.cache_tag} {package_digest()}\n".encode())
+    digest = hashlib.sha256(f"{FORMAT} {sys.implementation.cache_tag} {version}\n".encode())
     for source in sources:
         place.update(f"{os.path.abspath(source.path)}\0".encode("utf-8", "surrogatepass"))
         digest.update(f"{len(source.path)} {source.path} {len(source.text)}\n".encode("utf-8", "surrogatepass"))
@@ -64,9 +68,11 @@ def _package_files(folder: Path) -> list[Path]:
     return out
 
 
-def restore(book_key: tuple[str, str]) -> dict[str, Any] | None:
+def restore(book_key: tuple[str, str] | None) -> dict[str, Any] | None:
     """The fields of the PolicySet stored under `book_key`; None when there is no usable entry. Each
     policy is compiled again from its stored code when first asked for (`eval` of one policy builds one)."""
+    if book_key is None:
+        return None
     entry = cache.read(_filename(book_key))
     try:
         if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != book_key[1]:
