@@ -7,7 +7,7 @@ from typing import Any
 
 from policydsl.compile import cache
 from policydsl.compile.codegen import Generator, effective, input_reads, rule_placeholders
-from policydsl.compile.link import build
+from policydsl.compile.link import _table, build  # noqa: F401 (re-exported: the last step lives in link.py)
 from policydsl.gcpause import paused as _no_cycle_collection  # (see gcpause: the book stays alive)
 from policydsl.runtime import rollout as ro
 from policydsl.runtime.facts import InputSpec
