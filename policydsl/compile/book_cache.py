@@ -167,37 +167,60 @@ class _Plain:
 
 
 class Label(_Plain):
-    __slots__ = ("zh", "en")
+    """A text in each language, as ast.Text is read (`zh`, `en`, `get(lang)`, `as_dict()`)."""
+
+    __slots__ = ("texts",)
+    texts: dict[str, str]
+
+    @property
+    def zh(self) -> str:
+        return self.texts["zh"]
+
+    @property
+    def en(self) -> str:
+        return self.texts["en"]
 
     def get(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+        return self.texts[lang]
 
     def as_dict(self) -> dict[str, str]:
-        return {"zh": self.zh, "en": self.en}
+        return dict(self.texts)
 
 
 class PolicyHead(_Plain):
     """A policy as `PolicySet.find` and the commands deciding with a cached book read it: `id`, `title`."""
 
     __slots__ = ("id", "title")
+    id: str
+    title: Label
 
 
 class _Name(_Plain):
     __slots__ = ("value",)
+    value: str
 
 
 class _Named(_Plain):
     __slots__ = ("name",)
+    name: _Name
 
 
 class _OverlapDecl(_Plain):
     __slots__ = ("label",)
+    label: Label
 
 
 class OverlapHead(_Plain):
     """An overlap as `PolicySet.conflicts` reads it."""
 
     __slots__ = ("name", "implicit", "policies", "resolution", "prevails", "overlap", "explained_by")
+    name: str
+    implicit: bool
+    policies: tuple[str, str]
+    resolution: str
+    prevails: str | None
+    overlap: _OverlapDecl
+    explained_by: tuple[tuple[str, _Named], ...]
 
 
 class RuntimeModel(_Plain):
@@ -205,13 +228,16 @@ class RuntimeModel(_Plain):
     `conflicts`): the `model` of a book loaded from the cache. Anything else needs the checked book:
     load it without `cached`."""
 
-    __slots__ = ("policies", "overlaps", "book_properties")  # book_properties: their names (deciding counts them)
+    __slots__ = ("policies", "overlaps", "book_properties")
+    policies: dict[str, PolicyHead]
+    overlaps: tuple[OverlapHead, ...]
+    book_properties: tuple[str, ...]  # their names (deciding counts them)
 
     @classmethod
     def of(cls, model: Any) -> RuntimeModel:
-        policies = {pid: PolicyHead(pid, Label(p.title.zh, p.title.en)) for pid, p in model.policies.items()}
+        policies = {pid: PolicyHead(pid, Label(p.title.as_dict())) for pid, p in model.policies.items()}
         overlaps = tuple(OverlapHead(o.name, o.implicit, o.policies, o.resolution, o.prevails,
-                                     _OverlapDecl(Label(o.overlap.label.zh, o.overlap.label.en)),
+                                     _OverlapDecl(Label(o.overlap.label.as_dict())),
                                      tuple((n, _Named(_Name(a.name.value))) for n, a in o.explained_by))
                          for o in model.overlaps)
         return cls(policies, overlaps, tuple(p.name for p in model.book_properties))

@@ -33,7 +33,7 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
     kinds = {**{k: i.kind for k, i in inputs.items()}, **{k: d.kind for k, d in defines.items()}}
     labels, enums = spec["enum_labels"], spec["value_enums"]
     labeler = lambda path: labels.get(enums.get(path, ""), {}).__getitem__  # noqa: E731
-    namespace = {**RUNTIME, "K": consts, "SPECS": inputs, "T": tuple(_table(t) for t in spec["tables"]),
+    namespace: dict[str, Any] = {**RUNTIME, "K": consts, "SPECS": inputs, "T": tuple(_table(t) for t in spec["tables"]),
                  "X": tuple(exact.operation(op, text) for op, text in ops),
                  "P": tuple(tuple(ro.PhaseSpec(name=n, start=s, end=e, ramp_from=a, ramp_to=b) for n, s, e, a, b in ph)
                             for _, ph in phases),
