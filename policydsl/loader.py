@@ -232,10 +232,12 @@ def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = 
     if not analysis.ok or analysis.model is None:
         raise PolicyLoadError(analysis.diagnostics)
     from policydsl.compile.compiler import build, compile_parts
+    from policydsl.gcpause import paused
 
-    parts = compile_parts(analysis.model)
-    compiled = {pid: build(spec, *stored) for pid, (spec, stored) in parts.items()}
-    policy_set = PolicySet(model=analysis.model, compiled=compiled, diagnostics=analysis.diagnostics)
+    with paused():  # compiling builds the rest of the long-lived book: see gcpause
+        parts = compile_parts(analysis.model)
+        compiled = {pid: build(spec, *stored) for pid, (spec, stored) in parts.items()}
+        policy_set = PolicySet(model=analysis.model, compiled=compiled, diagnostics=analysis.diagnostics)
     if key is not None:
         book_cache.save(key, policy_set, parts)
     return policy_set
