@@ -1,7 +1,8 @@
 """Benchmark: cart.opening evaluated by policydsl versus a hand-written Python function, plus cold check time.
 
 Run with `.venv/bin/python benchmarks/bench_cart_opening.py [--n 10000] [--seed 20231220] [--repeat 5]`.
-It first asserts that both agree (outcome and set of reason codes) on every random fact set, then
+It first asserts that both give the same output (outcome; each reason's rule, code, source and zh/en
+message; the values) on every random fact set, then
 times both in the same process (best of N repetitions, time.perf_counter) and prints a table. This is
 a script, not a test: timings are never asserted.
 """
@@ -32,37 +33,74 @@ RULE_2023 = dt.date(2023, 1, 1)
 MIN_FANS = 1000
 
 
-def baseline(facts: dict[str, Any], at: dt.date) -> tuple[str, list[str]]:
-    """cart.opening by hand: the 2020 rule (R001.1) and the 2023 rule (R000.1), same effective dates."""
+D000, D001 = "000_48d28f6fa54ab537.txt", "001_a14ff54ea7c4ae32.txt"
+
+
+def _rule(rule: str, code: str, document: str, quote: str, zh: str = "", en: str = "") -> tuple:
+    """(rule, code, source, message): a reason whose message has no values is one constant."""
+    return rule, code, {"document": document, "quote": quote}, {"zh": zh, "en": en}
+
+
+FANS_2020 = _rule("fans_2020", "fans_below_threshold", D001, "1000粉丝且已发布10个以上公开原创视频的所有抖音用户,都可以提交申请")
+VIDEOS_2020 = _rule("videos_2020", "too_few_videos", D001, "已发布10个以上公开原创视频")
+PHONE_2020 = _rule("phone_2020", "phone_not_bound", D001, "至少需要绑定手机号,并完成实名认证",
+                   "至少需要绑定手机号", "A phone number must be bound")
+REAL_NAME_2020 = _rule("real_name_2020", "not_real_name_verified", D001, "至少需要绑定手机号,并完成实名认证",
+                       "需完成实名认证", "Real-name verification is required")
+FANS_2023 = _rule("fans_2023", "fans_below_threshold", D000, "个人账号 | ≥1000粉丝 | 强制 | 非必须 | 普通商品免提供 |")
+REAL_NAME_2023 = _rule("real_name_2023", "not_real_name_verified", D000, "账号类型 | 粉丝要求 | 实名认证 | 营业执照 | 行业许可 |",
+                       "需完成实名认证", "Real-name verification is required")
+LICENCE_2023 = _rule("business_licence_2023", "business_licence_missing", D000, "企业号 | 无粉丝限制 | 强制 | 必须上传 | 特殊类目必选 |",
+                     "企业号必须上传营业执照", "An enterprise account must upload its business licence")
+INDUSTRY_2023 = _rule("industry_licence_2023", "industry_licence_missing", D000, "特殊类目(如美妆、食品)需额外提交行业许可证",
+                      "特殊类目（如美妆、食品）需额外提交行业许可证", "Special categories (e.g. beauty, food) need an industry licence")
+CORPORATE_2023 = _rule("corporate_verification_2023", "corporate_verification_missing", D000, "企业账号需完成对公账户验证",
+                       "企业账号需完成对公账户验证", "An enterprise account must pass corporate-account verification")
+INDIVIDUAL_2023 = _rule("individual_verification_2023", "individual_verification_missing", D000,
+                        "个体工商户支持法人人脸认证替代对公验证", "个体工商户需完成对公验证或法人人脸认证",
+                        "An individual business must pass corporate verification or legal-person face verification")
+
+
+def _fans(rule: tuple, fans: int) -> tuple:
+    return rule[0], rule[1], rule[2], {"zh": f"粉丝数 {fans}，未达到 {MIN_FANS} 的门槛",
+                                       "en": f"{fans:,} followers, below the threshold of {MIN_FANS:,}"}
+
+
+def baseline(facts: dict[str, Any], at: dt.date) -> tuple[str, list[tuple], dict[str, Any]]:
+    """cart.opening by hand, with the output policydsl gives: (outcome, reasons, values), each reason
+    (rule, code, source, {"zh", "en"} message), messages filled in both languages; the 2020 rule
+    (R001.1) and the 2023 rule (R000.1), same effective dates."""
     account, product = facts["account"], facts["product"]
-    codes: list[str] = []
+    reasons: list[tuple] = []
     if at < RULE_2020[0]:
         raise ValueError(f"cart.opening is not in force on {at}")
     if at <= RULE_2020[1]:
-        if not account["fans"] >= MIN_FANS:
-            codes.append("fans_below_threshold")
-        if not account["public_videos"] >= 10:
-            codes.append("too_few_videos")
+        fans, videos = account["fans"], account["public_videos"]
+        if not fans >= MIN_FANS:
+            reasons.append(_fans(FANS_2020, fans))
+        if not videos >= 10:
+            reasons.append((*VIDEOS_2020[:3], {"zh": f"公开原创视频 {videos} 个，需 10 个以上",
+                                               "en": f"{videos:,} public original videos; at least 10 are needed"}))
         if not account["phone_bound"]:
-            codes.append("phone_not_bound")
+            reasons.append(PHONE_2020)
         if not account["real_name"]:
-            codes.append("not_real_name_verified")
+            reasons.append(REAL_NAME_2020)
     else:  # from 2023-01-01
         kind = account["kind"]
         if kind in ("personal", "individual_business") and not account["fans"] >= MIN_FANS:
-            codes.append("fans_below_threshold")
+            reasons.append(_fans(FANS_2023, account["fans"]))
         if not account["real_name"]:
-            codes.append("not_real_name_verified")
+            reasons.append(REAL_NAME_2023)
         if kind == "enterprise" and not account["business_licence"]:
-            codes.append("business_licence_missing")
+            reasons.append(LICENCE_2023)
         if product["special_category"] and not account["industry_licence"]:
-            codes.append("industry_licence_missing")
+            reasons.append(INDUSTRY_2023)
         if kind == "enterprise" and not account["corporate_verified"]:
-            codes.append("corporate_verification_missing")
+            reasons.append(CORPORATE_2023)
         if kind == "individual_business" and not (account["corporate_verified"]
                                                    or account["legal_person_face_verified"]):
-            codes.append("individual_verification_missing")
-    return ("deny" if codes else "allow"), codes
+            reasons.append(INDIVIDUAL_2023)
+    return ("deny" if reasons else "allow"), reasons, {"cart.min_fans": MIN_FANS}
 
 
 # ------------------------------------------------------------------ random cases
@@ -97,9 +135,11 @@ def check_agreement(policy_set, cases) -> dict[str, int]:
     outcomes = {"allow": 0, "deny": 0, "2020 rule": 0, "2023 rule": 0}
     for facts, at in cases:
         decision = policy_set.evaluate(POLICY, facts, at, trace=False)
-        outcome, codes = baseline(facts, at)
-        got = (decision.outcome, {r.code for r in decision.reasons})
-        assert got == (outcome, set(codes)), f"disagreement on {facts} @ {at}: policydsl {got}, baseline {(outcome, codes)}"
+        expected = baseline(facts, at)
+        got = (decision.outcome, [(r.rule, r.code, r.source, dict(r.message)) for r in decision.reasons],
+               dict(decision.values))
+        assert got == expected, f"disagreement on {facts} @ {at}: policydsl {got}, baseline {expected}"
+        outcome = expected[0]
         outcomes[outcome] += 1
         outcomes["2020 rule" if at <= RULE_2020[1] else "2023 rule"] += 1
     return outcomes

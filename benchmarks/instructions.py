@@ -3,7 +3,10 @@
 Run `.venv/bin/python benchmarks/instructions.py [--root DIR] [--policy cart.opening|shop.deposit]` (needs
 valgrind). For each policy (both by default) it runs the same 2,000 random fact sets through policydsl
 (`evaluate`, trace=False and trace=True) and through a hand-written function (bench_cart_opening.py,
-bench_shop_deposit.py), each in its own process under `valgrind --tool=callgrind`, once with 0 and once
+bench_shop_deposit.py) that gives the same output (outcome; reasons with rule, code, source and both
+messages filled, as hand-written code fills them; values: the benchmarks assert equality on every
+case), reading the outcome and the reason codes of each; a fourth run also reads policydsl's
+messages, which it renders only when read. Each runs in its own process under `valgrind --tool=callgrind`, once with 0 and once
 with N decisions, and reports (instructions(N) - instructions(0)) / N for each and the ratios to the
 hand-written function. The processes do exactly the same work up to the loop (load the rule book, then
 build all N cases) with the same string hashes (PYTHONHASHSEED=0) and arguments of the same length, so
@@ -26,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 N = 2000
 
 BENCHES = {"cart.opening": "bench_cart_opening", "shop.deposit": "bench_shop_deposit"}
-MODES = ("baseline", "fast", "traced")
+MODES = ("baseline", "fast", "messages", "traced")
 
 DRIVER = """
 import sys
@@ -38,15 +41,25 @@ import policydsl
 bench, mode, n = importlib.import_module(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 book = policydsl.load(bench.POLICIES)
 cases = bench.random_cases({total}, 20231220)  # always load and generate everything: only the loop differs
+import gc
+gc.collect()
+gc.freeze()  # the loaded book out of the collector's way: else whether a full collection falls in the loop decides thousands of instructions per decision
 if mode == "fast":
     for facts, at in islice(cases, n):
-        book.evaluate(bench.POLICY, facts, at, trace=False).outcome
+        decision = book.evaluate(bench.POLICY, facts, at, trace=False)
+        decision.outcome, [r.code for r in decision.reasons]
+elif mode == "messages":
+    for facts, at in islice(cases, n):
+        decision = book.evaluate(bench.POLICY, facts, at, trace=False)
+        decision.outcome, [(r.code, r.message["zh"], r.message["en"]) for r in decision.reasons]
 elif mode == "traced":
     for facts, at in islice(cases, n):
-        book.evaluate(bench.POLICY, facts, at, trace=True).outcome
+        decision = book.evaluate(bench.POLICY, facts, at, trace=True)
+        decision.outcome, [r.code for r in decision.reasons]
 else:
     for facts, at in islice(cases, n):
-        bench.baseline(facts, at)
+        outcome, reasons, values = bench.baseline(facts, at)
+        outcome, [r[1] for r in reasons]
 """
 
 
@@ -81,7 +94,7 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=HERE.parent, help="the project checkout to measure")
     parser.add_argument("--policy", choices=sorted(BENCHES), action="append",
                         help="the policy to measure (repeatable; default: all)")
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: baseline,fast,traced")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ",".join(MODES))
     args = parser.parse_args()
     root = args.root.resolve()
     modes = [m for m in args.modes.split(",") if m]
@@ -91,7 +104,7 @@ def main() -> None:
         per = {mode: (counts[2 * i] - counts[2 * i + 1]) / N for i, mode in enumerate(modes)}
         print(f"{policy}, {N:,} random fact sets, instructions per decision (callgrind), {root}")
         labels = {"baseline": "hand-written Python function", "fast": "policydsl evaluate(trace=False)",
-                  "traced": "policydsl evaluate(trace=True)"}
+                  "messages": "  the same, messages read", "traced": "policydsl evaluate(trace=True)"}
         for mode in modes:
             ratio = f"{per[mode] / per['baseline']:6.1f}x" if "baseline" in per else ""
             print(f"  {labels[mode]:<34}{per[mode]:>12,.0f}  {ratio}")

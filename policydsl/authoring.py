@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import NotRequired, TypedDict
 
 from policydsl import i18n
 
 # ------------------------------------------------------------------ the tool's own strings (zh, en)
 STRINGS: dict[str, tuple[str, str]] = {
+    "colon": ("：", ": "),
     "what": ("含义", "What it means"),
     "why": ("为什么重要", "Why it matters"),
     "wrong": ("错误写法", "Wrong"),
@@ -132,13 +134,38 @@ def _define_min_fans(cases: str) -> str:
     return (_head() + 'define cart.min_fans: count "粉丝门槛" / "Follower threshold"\n' + cases + SRC)
 
 
-NOTICE = {"notice.txt": "抖音购物车开通条件\n1000粉丝且已发布10个以上公开原创视频的所有抖音用户,都可以提交申请。\n"
-                        "至少需要绑定手机号,并完成实名认证。\n"}
+NOTICE_TEXT = ("抖音购物车开通条件\n1000粉丝且已发布10个以上公开原创视频的所有抖音用户,都可以提交申请。\n"
+               "至少需要绑定手机号,并完成实名认证。\n")
+NOTICE: dict[str, str | tuple[str, str]] = {"notice.txt": NOTICE_TEXT}
 
 
-def _entry(title: tuple[str, str], what: tuple[str, str], why: tuple[str, str], wrong: str, right: str,
-           **extra: object) -> dict[str, object]:
-    return {"title": _t(*title), "what": _t(*what), "why": _t(*why), "wrong": wrong, "right": right, **extra}
+class Explanation(TypedDict):
+    """One code's explanation: zh/en title, what and why; the wrong and right examples (policy text)."""
+
+    title: dict[str, str]
+    what: dict[str, str]
+    why: dict[str, str]
+    wrong: str
+    right: str
+    check: NotRequired[str]  # how the test checks the examples: "encoding", "notes" (`check --info`), "sources"
+    documents: NotRequired[dict[str, str | tuple[str, str]]]  # name -> text, or (encoding, text)
+    deep: NotRequired[bool]  # the solver's analyses: `check --deep`
+    reported_as: NotRequired[str]  # a reserved code: the wrong example is reported under this one
+
+
+def _entry(title: tuple[str, str], what: tuple[str, str], why: tuple[str, str], wrong: str, right: str, *,
+           check: str | None = None, documents: dict[str, str | tuple[str, str]] | None = None,
+           deep: bool | None = None, reported_as: str | None = None) -> Explanation:
+    entry: Explanation = {"title": _t(*title), "what": _t(*what), "why": _t(*why), "wrong": wrong, "right": right}
+    if check is not None:
+        entry["check"] = check
+    if documents is not None:
+        entry["documents"] = documents
+    if deep is not None:
+        entry["deep"] = deep
+    if reported_as is not None:
+        entry["reported_as"] = reported_as
+    return entry
 
 
 # ---- overlaps: several files in one example, each after a `# file: NAME` line
@@ -179,7 +206,7 @@ def example_files(text: str) -> list[tuple[str, str]]:
     return [(name, body) for name, body in zip(parts[1::2], parts[2::2])]
 
 
-EXPLANATIONS: dict[str, dict[str, object]] = {
+EXPLANATIONS: dict[str, Explanation] = {
     # ---- syntax
     "P0101": _entry(
         ("意外的记号", "Unexpected token"),
@@ -823,7 +850,7 @@ EXPLANATIONS: dict[str, dict[str, object]] = {
         ("只有能逐字读取的原文才能核对引文。", "Only a document that can be read verbatim can prove a quote."),
         _head() + REAL + _real_rule(source='  source "notice-gbk.txt" quote "完成实名认证"\n'),
         _head() + REAL + _real_rule(source='  source "notice.txt" quote "完成实名认证"\n'),
-        check="sources", documents={**NOTICE, "notice-gbk.txt": ("gbk", NOTICE["notice.txt"])}),
+        check="sources", documents={**NOTICE, "notice-gbk.txt": ("gbk", NOTICE_TEXT)}),
     "P0703": _entry(
         ("规则没有引用来源", "Rule cites no source"),
         ("每条规则都要至少有一个 `source \"文件\" quote \"原文\"`。",
@@ -1063,13 +1090,13 @@ def _indent(text: str) -> str:
 
 
 def message(code: str, lang: str) -> str:
-    return i18n.MESSAGES[code][0 if lang == "zh" else 1]
+    return i18n.t(code, lang)
 
 
 def render_explanation(code: str, lang: str) -> str:
     """The long explanation of `code` in `lang`: title, one-line message, what, why, wrong, right."""
     entry = EXPLANATIONS[code]
-    colon = "：" if lang == "zh" else ": "
+    colon = s("colon", lang)
     out = [f"{code} {entry['title'][lang]}", f"  {message(code, lang)}", "",
            f"{s('what', lang)}{colon}{entry['what'][lang]}", f"{s('why', lang)}{colon}{entry['why'][lang]}", ""]
     documents = entry.get("documents")

@@ -58,7 +58,7 @@ class Diagnostic:
             out.append(f"  {rel.span.file}:{rel.span.line}:{rel.span.column}: {rel.message[lang]}")
             out.append(rel.span.snippet())
         if self.hint:
-            out.append(f"     = {'提示' if lang == 'zh' else 'hint'}: {self.hint[lang]}")
+            out.append(f"     = {i18n.t('diagnostic.hint', lang)}: {self.hint[lang]}")
         return "\n".join(out)
 
     def to_dict(self) -> dict:

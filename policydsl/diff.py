@@ -64,6 +64,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "E.csv_width": ("单元格比表头多", "more cells than header columns"),
     "E.csv_header": ("CSV 缺少表头或有重复/空的列名", "the CSV lacks a header or has duplicate or empty column names"),
     "E.examples": ("示例数不能为负：{value}", "the number of examples cannot be negative: {value}"),
+    "side_error": ("{outcome}（{error}）", "{outcome} ({error})"),
 }
 
 
@@ -77,8 +78,8 @@ def both(key: str, /, **args: object) -> dict[str, str]:
 class DiffError(PolicyDslError):
     """A bilingual input error of this command (the CLI prints it and exits 2)."""
 
-    def __init__(self, key: str, /, **args: object) -> None:
-        super().__init__(f"diff.{key}", **args)
+    def __init__(self, key: str, /, *, facts: Iterable[str] = (), **args: object) -> None:
+        super().__init__(f"diff.{key}", facts=facts, **args)
 
 
 # ------------------------------------------------------------------ sample
@@ -333,7 +334,7 @@ def compare(old, new, records: Sequence[Record], *, policies: Iterable[str] = ()
 def _side(result: dict, lang: str) -> str:
     word = s(f"outcome.{result['outcome']}", lang)
     if result.get("error"):
-        return f"{word}（{result['error'][lang]}）" if lang == "zh" else f"{word} ({result['error'][lang]})"
+        return s("side_error", lang, outcome=word, error=result["error"][lang])
     if result["reasons"]:
         codes = ", ".join(r["code"] for r in result["reasons"])
         return f"{word} [{codes}]"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, Mapping
 
 import attrs
 from gherkin.parser import Parser as GherkinParser
 
+from policydsl.errors import InternalError
 from policydsl.semantics.model import Model
 
 ID = re.compile(r"^R(\d{3})\.\d+$")
@@ -57,7 +59,8 @@ def feature_scenarios(features: Path) -> list[tuple[str, str, set[str]]]:
             doc = GherkinParser().parse(path.read_text(encoding="utf-8"))
         except Exception:  # noqa: BLE001 - a broken feature is reported by `policydsl test`, not here
             continue
-        feature = doc.get("feature") or {}
+        # the parser's TypedDicts do not model a child's scenario/rule envelope: read it as the JSON it is
+        feature: Mapping[str, Any] = doc.get("feature") or {}
         feature_tags = {t["name"].lstrip("@") for t in feature.get("tags", [])}
         for child in feature.get("children", []):
             scenario = child.get("scenario")
@@ -78,7 +81,10 @@ def build(model: Model, features: Path, inventory: Path | None = None) -> list[R
         for ident in (n.value for n in policy.decl.implements):
             r = row(ident)
             r.policies.append(policy.id)
-            prefix = ID.match(ident).group(1)
+            match = ID.match(ident)
+            if match is None:
+                raise InternalError(f"the grammar let through an inventory id {ident!r}")
+            prefix = match.group(1)
             r.documents |= {d for d in cited if d.startswith(prefix)}
         for rule in policy.rules:
             for ident in (n.value for n in rule.decl.implements):

@@ -132,6 +132,7 @@ class PolicySet:
     book: CompiledPolicy | None = attrs.field(init=False)  # the book properties, compiled (None: there are none)
     # a declared overlap asks which rules fired (`fires`): whole-book decisions then need the trace
     _overlaps_read_rules: bool = attrs.field(init=False)
+    _check: Any = attrs.field(init=False, repr=False)  # the vocabulary's check, bound once
 
     def __attrs_post_init__(self) -> None:
         from policydsl.compile.compiler import compile_book, input_spec, reads_rules
@@ -141,6 +142,7 @@ class PolicySet:
         # the book's vocabulary, with the facts no policy reads yet, then each policy's own inputs
         self.vocabulary = Vocabulary([*(input_spec(self.model, fact) for fact in self.model.facts.values()),
                                       *(spec for policy in self.compiled.values() for spec in policy.inputs.values())])
+        self._check = self.vocabulary.check
 
     @classmethod
     def _restored(cls, **fields: Any) -> PolicySet:
@@ -172,9 +174,11 @@ class PolicySet:
         """Decide one policy for a record: facts by id (nested or dotted) or by label; a name the book
         does not know is an error unless `ignore_unknown` (a record carrying other fields). The fast path
         by default; `trace=True` records every rule's status and what it read (`eval --explain`)."""
-        policy = self.find(policy_id)
+        compiled = self.compiled.get(policy_id) or self.compiled[self.find(policy_id).id]
+        if not (coverage or ignore_unknown):  # the generated code checks the record (and the period)
+            return (compiled.traced if trace else compiled.fast)(facts, at or today_in_shanghai(), None, self._check)
         record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
-        return evaluate(self.compiled[policy.id], record, at or today_in_shanghai(), trace=trace, coverage=coverage)
+        return evaluate(compiled, record, at or today_in_shanghai(), trace=trace, coverage=coverage)
 
     def evaluate_all(self, facts: Mapping[str, Any], at: dt.date | None = None, *, trace: bool = False,
                      coverage: bool = False, ignore_unknown: bool = False) -> BookDecision:

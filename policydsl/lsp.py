@@ -8,7 +8,7 @@ import re
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import attrs
 from lsprotocol import types as lt
@@ -241,17 +241,17 @@ def _index_overlap(overlap: BookOverlap, model: Model, add: Callable[..., None])
     for expr in (decl.premise, decl.agree):
         if expr is not None:
             _index_book_property(expr, model, add)
-            for node in _walk(expr):
-                kind, target = model.refs.get(id(node), ("", "")) if isinstance(node, ast.Ref) else ("", "")
-                if kind == "book_define":
-                    pid, path = target.split(" ", 1)
+            for node in ast.walk(expr):
+                resolved = model.lookup(node) if isinstance(node, ast.Ref) else None
+                if resolved is not None and resolved.kind == "book_define":
+                    pid, path = resolved.target.split(" ", 1)
                     add(node.span, ("define", pid, path))
 
 
 def _index_book_property(decl: ast.PropertyDecl | ast.Expr, model: Model, add: Callable[..., None]) -> None:
     """A property outside any policy: the policies it names (`outcome(P)`, `fires(P, R)`), their rules and
     the vocabulary facts it reads, so that hover, go-to-definition and references work on it."""
-    for node in _walk(decl):
+    for node in ast.walk(decl):
         if isinstance(node, ast.OutcomeRef) and node.policy is not None and node.policy.value in model.policies:
             add(node.policy.span, ("policy", node.policy.value))
         elif isinstance(node, ast.Call) and node.func.value == "fires" and len(node.args) == 2:
@@ -262,7 +262,7 @@ def _index_book_property(decl: ast.PropertyDecl | ast.Expr, model: Model, add: C
                 if isinstance(rule, ast.Ref) and any(r.name == rule.path for r in policy.rules):
                     add(rule.span, ("rule", policy.id, rule.path))
         elif isinstance(node, ast.Ref) and node.path in model.facts and \
-                model.refs.get(id(node), ("", ""))[0] == "input":
+                getattr(model.lookup(node), "kind", None) == "input":
             add(node.span, ("fact", node.path))
 
 
@@ -317,9 +317,10 @@ def _index_decl(decl: Any, pid: str, local: dict[str, Key], model: Model, add: C
         add(decl.key.span, local[decl.key.value])
     if isinstance(decl, ast.TableDecl):
         _index_table(decl, model, add)
-    for node in _walk(decl):
-        if isinstance(node, ast.Ref):
-            kind, target = model.refs.get(id(node), ("", ""))
+    for node in ast.walk(decl):
+        resolved = model.lookup(node) if isinstance(node, ast.Ref) else None
+        if resolved is not None:
+            kind, target = resolved.kind, resolved.target
             if kind in ("input", "define"):
                 add(node.span, local.get(target, (kind, pid, target)))
             elif kind == "enum":
@@ -368,20 +369,6 @@ def _index_table(decl: ast.TableDecl, model: Model, add: Callable[..., None]) ->
 def _type_use(ref: ast.TypeRef, model: Model, add: Callable[..., None]) -> None:
     if ref.name in model.enums and ref.span.text.endswith(ref.name):
         add(ref.span.source.span(ref.span.end - len(ref.name), ref.span.end), ("enum", ref.name))
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    """Every AST node below `node` (expressions inside declarations)."""
-    if isinstance(node, tuple):
-        for item in node:
-            yield from _walk(item)
-        return
-    if not attrs.has(type(node)):
-        return
-    yield node
-    for field in attrs.fields(type(node)):
-        if field.eq:  # spans are kept out of equality; everything else may hold nodes
-            yield from _walk(getattr(node, field.name))
 
 
 # ------------------------------------------------------------------ hover text

@@ -13,7 +13,7 @@ import bisect
 import datetime as dt
 import unicodedata
 from fractions import Fraction
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import attrs
 
@@ -70,8 +70,8 @@ s = i18n.register("simulate", STRINGS)
 class SimulationError(PolicyDslError):
     """A bilingual input error of this command (the CLI prints it and exits 2)."""
 
-    def __init__(self, key: str, /, **args: object) -> None:
-        super().__init__(f"simulate.{key}", **args)
+    def __init__(self, key: str, /, *, facts: Iterable[str] = (), **args: object) -> None:
+        super().__init__(f"simulate.{key}", facts=facts, **args)
 
 
 # ------------------------------------------------------------------ simulation
@@ -366,7 +366,7 @@ def chart_svg(sims: Sequence[Simulation], lang: str, *, title: str, desc: str, h
     cls = f" class={quoteattr(css_class)}" if css_class else ""
     lines = [f'<svg xmlns="http://www.w3.org/2000/svg"{cls} width="{WIDTH}" height="{height}" '
              f'viewBox="0 0 {WIDTH} {height}" role="img" {name} '
-             f'font-family="{FONT_FAMILY}" lang="{"zh-CN" if lang == "zh" else "en"}">',
+             f'font-family="{FONT_FAMILY}" lang="{i18n.LANG_TAGS.get(lang, "en")}">',
              title_el, desc_el,
              f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>']
     for k, (sim, heading) in enumerate(zip(sims, headings, strict=True)):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import attrs
 
+from policydsl import i18n
 
 BOM = "\ufeff"
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -18,15 +19,15 @@ class FileTooLarge(OSError):
 
     def __init__(self, path: str | Path, limit: int) -> None:
         self.limit_mib = limit // (1024 * 1024)
-        super().__init__(f"larger than {self.limit_mib} MiB")
+        super().__init__(i18n.t("file.too_large", "en", mib=self.limit_mib))
         self.strerror = str(self)
 
     @property
     def reason(self) -> dict[str, str]:
-        return {"zh": f"超过 {self.limit_mib} MiB", "en": f"larger than {self.limit_mib} MiB"}
+        return i18n.both("file.too_large", mib=self.limit_mib)
 
 
-NOT_UTF8 = {"zh": "不是 UTF-8 文本", "en": "not UTF-8 text"}
+NOT_UTF8 = i18n.both("file.not_utf8")
 
 
 def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:

@@ -3,7 +3,7 @@ in policies/, both generated functions (fast and traced) decide exactly what a s
 the checked AST decides: the outcome, every rule's status (so which rules fired), the values and the
 unresolved ones, the reasons' codes and consequences, and the error (its code and the facts it names).
 
-The interpreter below walks the checked model (`model.refs`, the policies' declarations) and shares no
+The interpreter below walks the checked model (`model.resolve`, the policies' declarations) and shares no
 code with compile/codegen.py or runtime/program.py: only the value libraries both build on (the
 calendar, the rollout buckets, the NOT_OPEN cell) are imported. Facts are drawn around the literals
 each policy compares them with, and one fact in five is left out, so missing facts and Kleene's
@@ -109,7 +109,7 @@ class Reference:
         return NOT_OPEN
 
     def x_Ref(self, e: ast.Ref) -> Any:
-        kind, target = self.model.refs[id(e)]
+        kind, target = self.model.resolve(e).kind, self.model.resolve(e).target
         if kind == "input":
             if target not in self.facts:
                 raise Missing((target,))

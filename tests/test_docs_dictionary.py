@@ -21,7 +21,6 @@ from policydsl.cli import main
 from policydsl.docs.book import dictionary_view, glossary_view
 from policydsl.docs.view import fact_reads
 from policydsl.loader import PolicySet, load
-from policydsl.runtime.program import split_template
 
 from conftest import POLICIES
 from test_docs_support import parse_html, squash, table_rows, write_fixture
@@ -126,7 +125,7 @@ def _evaluator_reads(book: PolicySet, pid: str) -> dict[str, frozenset[str]]:
     compiled = book.compiled[pid]
     out = {}
     for rule in compiled.rules:
-        named = {p for text in rule.message.values() for _, p in split_template(text) if p}
+        named = {p for parts in rule.message.values() for _, p in parts if p}
         extra = set()
         for path in named:
             extra |= {path} if path in compiled.inputs else set(compiled.defines[path].reads)

@@ -127,12 +127,18 @@ def test_every_missing_fact_is_named_on_the_fast_path():
 
 
 # ------------------------------------------------------------------ decisions and reasons
-def test_messages_stay_lazy_on_the_fast_path():
+def test_messages_stay_lazy_on_the_fast_path(monkeypatch):
+    from policydsl.runtime import values
+
+    shown = []
+    display = values.display
+    monkeypatch.setattr(values, "display", lambda kind, value, lang, *rest: shown.append((value, lang)) or
+                        display(kind, value, lang, *rest))
     decision = rule_book().evaluate(CART, cart_facts(), AT_2023, trace=False)
     fans = next(r for r in decision.reasons if r.rule == "fans_2023")
-    assert fans.message._cache == {}  # nothing rendered until someone reads it
+    assert shown == [] and fans.shown_values == (999, 1000)  # nothing rendered until someone reads it
     assert fans.message["en"] == "999 followers, below the threshold of 1,000"
-    assert set(fans.message._cache) == {"en"}
+    assert shown == [(999, "zh"), (1000, "zh"), (999, "en"), (1000, "en")]
 
 
 def test_a_reason_without_placeholders_is_the_same_on_both_paths_and_reads_like_a_fresh_one():

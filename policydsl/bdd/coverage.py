@@ -7,7 +7,25 @@ from decimal import Decimal
 import attrs
 import pytest
 
+from policydsl import i18n
 from policydsl.runtime.program import CompiledPolicy
+
+# ------------------------------------------------------------------ the report's strings (zh, en)
+STRINGS: dict[str, tuple[str, str]] = {
+    "title": ("政策规则覆盖率", "policy rule coverage"),
+    "rule.fired": ("规则 {name} ({label}) 触发", "rule {name} ({label}) fired"),
+    "rule.passed": ("规则 {name} ({label}) 满足（未触发）", "rule {name} ({label}) passed without firing"),
+    "cell": ("表 {name} 单元格 {detail}", "table {name} cell {detail}"),
+    "case": ("取值 {name} 第{detail}种情形", "value {name} case {detail}"),
+    "rollout.before": ("灰度 {name} 开始之前", "rollout {name} before it starts"),
+    "rollout.after": ("灰度 {name} 结束之后", "rollout {name} after it ends"),
+    "rollout.phase": ("灰度 {name} 阶段 {detail}", "rollout {name} phase {detail}"),
+    "not_exercised": ("未覆盖", "not exercised"),
+    "meets": ("覆盖率 达到 {threshold}%", "coverage meets {threshold}%"),
+    "below": ("覆盖率 未达到 {threshold}%", "coverage is below {threshold}%"),
+}
+
+s = i18n.register("coverage", STRINGS)
 
 
 @attrs.define
@@ -34,24 +52,18 @@ class PolicyCoverage:
 def describe(item: str, policy: CompiledPolicy, lang: str) -> str:
     """One coverage item in words, e.g. `rule fans_2023 (粉丝门槛) fired`."""
     kind, name, detail = item.split(":", 2)
-    zh = lang == "zh"
     if kind == "rule":
-        label = policy.rule_index[name].label[lang]
-        side = {"fired": ("触发", "fired"), "passed": ("满足（未触发）", "passed without firing")}[detail]
-        return f"{'规则' if zh else 'rule'} {name} ({label}) {side[0 if zh else 1]}"
-    if kind == "cell":
-        return f"{'表' if zh else 'table'} {name} {'单元格' if zh else 'cell'} {detail}"
-    if kind == "case":
-        return f"{'取值' if zh else 'value'} {name} {'第' if zh else 'case '}{detail}{'种情形' if zh else ''}"
-    phase = {"before": ("开始之前", "before it starts"), "after": ("结束之后", "after it ends")}.get(detail)
-    shown = phase[0 if zh else 1] if phase else f"{'阶段' if zh else 'phase'} {detail}"
-    return f"{'灰度' if zh else 'rollout'} {name} {shown}"
+        return s(f"rule.{detail}", lang, name=name, label=policy.rule_index[name].label[lang])
+    if kind in ("cell", "case"):
+        return s(kind, lang, name=name, detail=detail)
+    if detail in ("before", "after"):
+        return s(f"rollout.{detail}", lang, name=name)
+    return s("rollout.phase", lang, name=name, detail=detail)
 
 
 def report(coverages: list[PolicyCoverage], lang: str, threshold: Decimal | None) -> tuple[str, bool]:
     """The printed report and whether every policy meets `threshold` (percent)."""
-    zh = lang == "zh"
-    lines = ["政策规则覆盖率" if zh else "policy rule coverage"]
+    lines = [s("title", lang)]
     ok = True
     for cov in sorted(coverages, key=lambda c: c.policy.id):
         covered = len(cov.items) - len(cov.missed)
@@ -61,10 +73,9 @@ def report(coverages: list[PolicyCoverage], lang: str, threshold: Decimal | None
         lines.append(f"  {mark} {cov.policy.id} ({cov.policy.title[lang]}): {covered}/{len(cov.items)} = {cov.percent}%")
         if below or threshold is None:
             for item in cov.missed:
-                lines.append(f"      {'未覆盖' if zh else 'not exercised'}: {describe(item, cov.policy, lang)}")
+                lines.append(f"      {s('not_exercised', lang)}: {describe(item, cov.policy, lang)}")
     if threshold is not None:
-        verdict = ("达到" if ok else "未达到") if zh else ("meets" if ok else "is below")
-        lines.append(f"{'覆盖率' if zh else 'coverage'} {verdict} {threshold}%" if zh else f"coverage {verdict} {threshold}%")
+        lines.append(s("meets" if ok else "below", lang, threshold=threshold))
     return "\n".join(lines), ok
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import attrs
 
+from policydsl import i18n
+
 
 @attrs.frozen(kw_only=True)
 class Phrase:
@@ -124,6 +126,9 @@ PHRASES: tuple[Phrase, ...] = (
            example_zh="那么 评估失败并提示 \"account.fans\"", example_en="Then the evaluation fails with \"account.fans\"",
            doc_zh="评估报错，错误信息（中文或英文）包含此文字", doc_en="evaluation failed and its error (Chinese or English) contains this text"),
 )
+
+# The phrases' meanings are catalogue texts too (the handbook looks them up as `phrase.KEY`).
+i18n.register("phrase", {p.key: (p.doc_zh, p.doc_en) for p in PHRASES})
 
 # Phrases more specific than the generic `X 为 Y` must be tried first.
 ORDER = ("facts_table", "fact", "evaluate_on", "evaluate_book", "book_outcome", "book_part", "not_applicable",

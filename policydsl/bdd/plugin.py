@@ -9,12 +9,16 @@ import importlib.util
 import re
 import types
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from policydsl.bdd.coverage import COVERAGE
 from policydsl.errors import PolicyDslError
 from policydsl.loader import load
+
+if TYPE_CHECKING:  # pytest-bdd is imported only when a feature is collected
+    from pytest_bdd.exceptions import GherkinParseError
 
 HAVE_BDD = importlib.util.find_spec("pytest_bdd") is not None
 """pytest-bdd (the [bdd] extra) is installed: without it this plugin, loaded by every pytest run through the
@@ -71,7 +75,7 @@ class FeatureModule(pytest.Module):
         return module
 
 
-def _feature_error(path: Path, exc: Exception, gherkin_error: type) -> str:
+def _feature_error(path: Path, exc: Exception, gherkin_error: type[GherkinParseError]) -> str:
     """A bilingual message for a .feature file that cannot be parsed."""
     if isinstance(exc, gherkin_error):
         where = f"{path}:{exc.line}: {exc.line_content.strip()}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, NoReturn
 
 import attrs
 import pytest
@@ -22,10 +22,78 @@ from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
 from policydsl.runtime.facts import InputSpec
 from policydsl.semantics.names import suggest
 
-OUTCOME_WORDS = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny"), "undecided": ("无法完全决定", "undecided")}
 BOOK_OUTCOMES = {**OUTCOMES, "undecided": "undecided", "无法完全决定": "undecided"}
-STATUS_WORDS = {"decided": ("已决定", "decided"), "not_applicable": ("不适用", "does not apply"),
-                "not_in_force": ("未生效", "not in force"), "error": ("无法决定", "cannot be decided")}
+
+# ------------------------------------------------------------------ a scenario's messages (zh, en)
+STRINGS: dict[str, tuple[str, str]] = {
+    "outcome.allow": ("允许", "allow"),
+    "outcome.deny": ("拒绝", "deny"),
+    "outcome.undecided": ("无法完全决定", "undecided"),
+    "status.decided": ("已决定", "decided"),
+    "status.not_applicable": ("不适用", "does not apply"),
+    "status.not_in_force": ("未生效", "not in force"),
+    "status.error": ("无法决定", "cannot be decided"),
+    "summary.facts": ("事实：", "facts: "),
+    "summary.book": ("整本规则书：", "whole book: "),
+    "summary.error": ("评估错误：", "evaluation error: "),
+    "summary.decision": ("决策：", "decision: "),
+    "summary.consequence": ("  后果：", "  consequence: "),
+    "summary.values": ("取值：", "values: "),
+    "no_decision": ("没有可检查的决策（评估失败或尚未评估）", "no decision to check (evaluation failed or did not run)"),
+    "no_book": ("没有整本规则书的决策（请先“评估整本规则书”）", "no whole-book decision (evaluate the whole book first)"),
+    "unknown_book_outcome": ("未知结果 `{outcome}`：请写 允许/拒绝/无法完全决定",
+                             "unknown outcome `{outcome}`: write allow/deny/undecided"),
+    "book_outcome": ("期望整本规则书的结果为 {outcome}，实际为 {got}", "expected the whole book's outcome {outcome}, got {got}"),
+    "no_part_decision": ("`{policy}` 在整本评估中{status}，没有决策可检查",
+                         "`{policy}` {status} in the whole-book decision: there is no decision to check"),
+    "status": ("期望 `{policy}`：{want}；实际：{got}", "expected `{policy}`: {want}; actually: {got}"),
+    "no_overlap": ("整本规则书没有名为 `{name}` 的 overlap{hint}", "the book has no overlap named `{name}`{hint}"),
+    "conflict_not_listed": ("整本评估没有列出冲突 `{name}`（列出的冲突：{listed}）",
+                            "the whole-book decision lists no conflict `{name}` (listed: {listed})"),
+    "none_listed": ("无", "none"),
+    "not_known_conflict": ("冲突 `{name}` 不是已知冲突（以 {prevails} 为准）",
+                           "conflict `{name}` is not a known conflict ({prevails} prevails)"),
+    "prevails_unknown": ("？", "undecided"),
+    "prevails": ("期望冲突 `{name}` 以 {wanted} 为准，实际：{got}",
+                 "expected conflict `{name}` settled in favour of {wanted}, actually: {got}"),
+    "known_conflict": ("已知冲突", "a known conflict"),
+    "undecided": ("未决定", "undecided"),
+    "conflicts": ("期望没有冲突，实际有：{listed}", "expected no conflicts, got: {listed}"),
+    "whose.policy": ("本政策", "the policy"),
+    "whose.book": ("规则书", "the rule book"),
+    "no_fact": ("{whose}没有名为 `{name}` 的事实{hint}", "{whose} has no fact named `{name}`{hint}"),
+    "unknown_outcome": ("未知结果 `{outcome}`：请写 允许/拒绝", "unknown outcome `{outcome}`: write allow/deny"),
+    "outcome": ("期望结果为 {outcome}，实际为 {got}", "expected outcome {outcome}, got {got}"),
+    "no_message": ("没有提示信息为“{text}”的原因", "no reason has the message “{text}”"),
+    "what.reason": ("原因", "reason"),
+    "what.warning": ("警告", "warning"),
+    "not_named": ("{what}中没有 `{name}`", "no {what} names `{name}`"),
+    "named": ("{what}中不应有 `{name}`", "a {what} unexpectedly names `{name}`"),
+    "warnings": ("期望没有警告", "expected no warnings"),
+    "no_consequence": ("后果中没有 `{name}`（现有：{shown}）", "no consequence is `{name}` (there are: {shown})"),
+    "consequences": ("期望没有后果，实际有：{shown}", "expected no consequences, got: {shown}"),
+    "until": ("期望后果 `{name}` 至 {day}，实际为 {got}", "expected the consequence `{name}` to last until {day}, got {got}"),
+    "permanent": ("永久", "permanent"),
+    "no_end": ("无期限", "no end date"),
+    "not_money": ("无法把“{expected}”读作金额", "cannot read “{expected}” as money"),
+    "amount": ("期望后果 `{name}` 金额为 {expected}，实际为 {got}",
+               "expected the consequence `{name}` to amount to {expected}, got {got}"),
+    "no_failure": ("期望评估失败并提示“{text}”，但评估成功", "expected the evaluation to fail with “{text}”, but it succeeded"),
+    "error_text": ("错误信息中没有“{text}”", "the error does not mention “{text}”"),
+    "no_value": ("本政策没有名为 `{name}` 的取值{hint}", "the policy has no value named `{name}`{hint}"),
+    "no_value_today": ("`{name}` 在此日期没有取值", "`{name}` has no value on this date"),
+    "not_kind": ("无法把“{expected}”读作 {kind}", "cannot read “{expected}” as {kind}"),
+    "value": ("期望 {name} 为 {expected}，实际为 {shown}", "expected {name} to be {expected}, got {shown}"),
+    "did_you_mean": ("（是不是 `{ident}`？）", " (did you mean `{ident}`?)"),
+    "did_you_mean_label": ("（是不是 `{offer}`（{ident}）？）", " (did you mean `{offer}` ({ident})?)"),
+}
+
+s = i18n.register("scenario", STRINGS)
+
+
+def both(key: str, /, **args: object) -> dict[str, str]:
+    """A scenario string in every language: an argument of a message, resolved in the scenario's language."""
+    return i18n.both(f"scenario.{key}", **args)
 NOT_OPEN_WORDS = {"not_open", "not open", "暂不开放", "暂不招商"}
 
 
@@ -41,8 +109,11 @@ class World:
     on_decision: Any = None  # called with (policy_set, policy id, coverage reached): the plugin's recorder
 
     # ------------------------------------------------------------ helpers
-    def fail(self, zh: str, en: str) -> None:
-        text = zh if self.lang == "zh" else en
+    def fail(self, key: str, /, **args: object) -> NoReturn:
+        """Fail the scenario with the message `key` (its arguments may be {lang: text} dicts) and the summary."""
+        self.fail_with(s(key, self.lang, **args))
+
+    def fail_with(self, text: str) -> NoReturn:
         pytest.fail(text + "\n" + self.summary(), pytrace=False)
 
     @property
@@ -55,28 +126,28 @@ class World:
         return self.policy_set_or_error
 
     def summary(self) -> str:
-        zh = self.lang == "zh"
-        lines = [("事实：" if zh else "facts: ") + json.dumps(self.facts, ensure_ascii=False, default=str)]
+        lang = self.lang
+        lines = [s("summary.facts", lang) + json.dumps(self.facts, ensure_ascii=False, default=str)]
         if self.book is not None:
-            word = OUTCOME_WORDS[self.book.outcome][0 if zh else 1]
-            lines.append(("整本规则书：" if zh else "whole book: ") + f"@ {self.book.at.isoformat()} → {word}")
+            word = s(f"outcome.{self.book.outcome}", lang)
+            lines.append(s("summary.book", lang) + f"@ {self.book.at.isoformat()} → {word}")
             for part in self.book.parts:
-                shown = STATUS_WORDS[part.status][0 if zh else 1]
+                shown = s(f"status.{part.status}", lang)
                 if part.decision is not None:
-                    shown = OUTCOME_WORDS[part.decision.outcome][0 if zh else 1]
+                    shown = s(f"outcome.{part.decision.outcome}", lang)
                 lines.append(f"  - {part.policy}: {shown}")
         if self.error is not None:
-            lines.append(("评估错误：" if zh else "evaluation error: ") + self.error.message(self.lang))
+            lines.append(s("summary.error", lang) + self.error.message(self.lang))
         if self.decision is not None:
             d = self.decision
-            word = OUTCOME_WORDS[d.outcome][0 if zh else 1]
-            lines.append(("决策：" if zh else "decision: ") + f"{d.policy} @ {d.at.isoformat()} → {word}")
+            word = s(f"outcome.{d.outcome}", lang)
+            lines.append(s("summary.decision", lang) + f"{d.policy} @ {d.at.isoformat()} → {word}")
             for r in (*d.reasons, *d.warnings):
                 lines.append(f"  - {r.outcome} {r.rule} [{r.code}] {r.message[self.lang]}")
             for c in d.consequences:
-                lines.append(("  后果：" if zh else "  consequence: ") + json.dumps(c.to_dict(), ensure_ascii=False))
+                lines.append(s("summary.consequence", lang) + json.dumps(c.to_dict(), ensure_ascii=False))
             if d.value_json:
-                lines.append(("取值：" if zh else "values: ") + json.dumps(dict(d.value_json), ensure_ascii=False))
+                lines.append(s("summary.values", lang) + json.dumps(dict(d.value_json), ensure_ascii=False))
             if d.unresolved:
                 from policydsl.runtime.explain import unresolved_lines
 
@@ -86,7 +157,7 @@ class World:
 
     def need_decision(self) -> Decision:
         if self.decision is None:
-            self.fail("没有可检查的决策（评估失败或尚未评估）", "no decision to check (evaluation failed or did not run)")
+            self.fail("no_decision")
         assert self.decision is not None
         return self.decision
 
@@ -96,6 +167,7 @@ class World:
 
     def evaluate(self, policy_name: str, at: dt.date) -> None:
         policy_set = self.policy_set
+        problem: PolicyDslError | None
         try:
             policy = policy_set.find(policy_name)
         except PolicyDslError as exc:
@@ -103,7 +175,7 @@ class World:
         else:
             problem = None
         if problem is not None:  # failing outside the except block keeps the report free of chained errors
-            self.fail(problem.message("zh"), problem.message("en"))
+            self.fail_with(problem.message(self.lang))
         compiled = policy_set.compiled[policy.id]
         for name, text in self.givens:
             spec = self._input(compiled.inputs, name)
@@ -121,7 +193,7 @@ class World:
         every policy decided (or reached before an error)."""
         policy_set = self.policy_set
         for name, text in self.givens:
-            spec = self._input(policy_set.vocabulary.specs, name, whose=("规则书", "the rule book"))
+            spec = self._input(policy_set.vocabulary.specs, name, whose=both("whose.book"))
             self.facts[spec.path] = raw_fact(spec, text)
         try:
             self.book = policy_set.evaluate_all(self.facts, at, coverage=True)
@@ -136,8 +208,7 @@ class World:
 
     def need_book(self) -> BookDecision:
         if self.book is None:
-            self.fail("没有整本规则书的决策（请先“评估整本规则书”）",
-                      "no whole-book decision (evaluate the whole book first)")
+            self.fail("no_book")
         assert self.book is not None
         return self.book
 
@@ -149,31 +220,27 @@ class World:
             problem = exc
         else:
             return book.part(policy.id)
-        self.fail(problem.message("zh"), problem.message("en"))
+        self.fail_with(problem.message(self.lang))
 
     def expect_book_outcome(self, outcome: str) -> None:
         book = self.need_book()
         wanted = BOOK_OUTCOMES.get(outcome.strip().lower())
         if wanted is None:
-            self.fail(f"未知结果 `{outcome}`：请写 允许/拒绝/无法完全决定", f"unknown outcome `{outcome}`: write allow/deny/undecided")
+            self.fail("unknown_book_outcome", outcome=outcome)
         if book.outcome != wanted:
-            self.fail(f"期望整本规则书的结果为 {outcome}，实际为 {OUTCOME_WORDS[book.outcome][0]}",
-                      f"expected the whole book's outcome {outcome}, got {OUTCOME_WORDS[book.outcome][1]}")
+            self.fail("book_outcome", outcome=outcome, got=both(f"outcome.{book.outcome}"))
 
     def select_part(self, name: str) -> None:
         """The steps that follow check this policy's part: its decision, or the error it met."""
         part = self._part(name)
         if part.status in ("not_applicable", "not_in_force"):
-            word = STATUS_WORDS[part.status]
-            self.fail(f"`{part.policy}` 在整本评估中{word[0]}，没有决策可检查",
-                      f"`{part.policy}` {word[1]} in the whole-book decision: there is no decision to check")
+            self.fail("no_part_decision", policy=part.policy, status=both(f"status.{part.status}"))
         self.decision, self.error = part.decision, part.error
 
     def expect_status(self, name: str, status: str) -> None:
         part = self._part(name)
         if part.status != status:
-            want, got = STATUS_WORDS[status], STATUS_WORDS[part.status]
-            self.fail(f"期望 `{part.policy}`：{want[0]}；实际：{got[0]}", f"expected `{part.policy}`: {want[1]}; actually: {got[1]}")
+            self.fail("status", policy=part.policy, want=both(f"status.{status}"), got=both(f"status.{part.status}"))
 
     def expect_conflict(self, name: str, policy: str | None) -> None:
         """The whole-book decision lists the conflict of overlap `name` (id or title), settled in favour
@@ -183,77 +250,71 @@ class World:
         found = next((o for o in overlaps.values() if name in (o.name, o.overlap.label.zh, o.overlap.label.en)), None)
         if found is None:
             hint = suggest(name, [(o.name, (o.overlap.label.zh, o.overlap.label.en)) for o in overlaps.values()])
-            zh, en = _did_you_mean(hint, overlaps[hint].overlap.label.as_dict() if hint else None, name)
-            self.fail(f"整本规则书没有名为 `{name}` 的 overlap{zh}", f"the book has no overlap named `{name}`{en}")
+            self.fail("no_overlap", name=name,
+                      hint=_did_you_mean(hint, overlaps[hint].overlap.label.as_dict() if hint else None, name))
         conflict = next((c for c in book.conflicts if c.overlap == found.name), None)  # type: ignore[union-attr]
         if conflict is None:
             listed = ", ".join(c.overlap for c in book.conflicts)
-            self.fail(f"整本评估没有列出冲突 `{found.name}`（列出的冲突：{listed or '无'}）",  # type: ignore[union-attr]
-                      f"the whole-book decision lists no conflict `{found.name}` (listed: {listed or 'none'})")  # type: ignore[union-attr]
+            self.fail("conflict_not_listed", name=found.name, listed=listed or both("none_listed"))
         assert conflict is not None
         if policy is None:
             if conflict.resolution != "known":
-                self.fail(f"冲突 `{conflict.overlap}` 不是已知冲突（以 {conflict.prevails or '？'} 为准）",
-                          f"conflict `{conflict.overlap}` is not a known conflict ({conflict.prevails or 'undecided'} prevails)")
+                self.fail("not_known_conflict", name=conflict.overlap, prevails=conflict.prevails or both("prevails_unknown"))
             return
         try:
             wanted = self.policy_set.find(policy).id
         except PolicyDslError as exc:
-            self.fail(exc.message("zh"), exc.message("en"))
+            self.fail_with(exc.message(self.lang))
         if conflict.prevails != wanted:
-            got = conflict.prevails or ("已知冲突" if conflict.resolution == "known" else "未决定")
-            got_en = conflict.prevails or ("a known conflict" if conflict.resolution == "known" else "undecided")
-            self.fail(f"期望冲突 `{conflict.overlap}` 以 {wanted} 为准，实际：{got}",
-                      f"expected conflict `{conflict.overlap}` settled in favour of {wanted}, actually: {got_en}")
+            got = conflict.prevails or both("known_conflict" if conflict.resolution == "known" else "undecided")
+            self.fail("prevails", name=conflict.overlap, wanted=wanted, got=got)
 
     def expect_no_conflicts(self) -> None:
         book = self.need_book()
         if book.conflicts:
             listed = ", ".join(c.overlap for c in book.conflicts)
-            self.fail(f"期望没有冲突，实际有：{listed}", f"expected no conflicts, got: {listed}")
+            self.fail("conflicts", listed=listed)
 
     def _input(self, inputs: Mapping[str, InputSpec], name: str,
-               whose: tuple[str, str] = ("本政策", "the policy")) -> InputSpec:
+               whose: dict[str, str] | None = None) -> InputSpec:
         spec = find_input(inputs, name)
         if spec is not None:
             return spec
-        hint = suggest(name, [(p, (s.label["zh"], s.label["en"])) for p, s in inputs.items()])
-        zh, en = _did_you_mean(hint, inputs[hint].label if hint else None, name)
-        self.fail(f"{whose[0]}没有名为 `{name}` 的事实{zh}", f"{whose[1]} has no fact named `{name}`{en}")
-        raise AssertionError  # unreachable: fail() raises
+        hint = suggest(name, [(p, (spec.label["zh"], spec.label["en"])) for p, spec in inputs.items()])
+        self.fail("no_fact", whose=whose or both("whose.policy"), name=name,
+                  hint=_did_you_mean(hint, inputs[hint].label if hint else None, name))
 
     # ------------------------------------------------------------ then
     def expect_outcome(self, outcome: str) -> None:
         decision = self.need_decision()
         wanted = OUTCOMES.get(outcome.strip().lower())
         if wanted is None:
-            self.fail(f"未知结果 `{outcome}`：请写 允许/拒绝", f"unknown outcome `{outcome}`: write allow/deny")
+            self.fail("unknown_outcome", outcome=outcome)
         if decision.outcome != wanted:
-            actual = {"zh": OUTCOME_WORDS[decision.outcome][0], "en": OUTCOME_WORDS[decision.outcome][1]}
-            self.fail(f"期望结果为 {outcome}，实际为 {actual['zh']}", f"expected outcome {outcome}, got {actual['en']}")
+            self.fail("outcome", outcome=outcome, got=both(f"outcome.{decision.outcome}"))
 
     def expect_reason(self, name: str, *, present: bool) -> None:
-        self._expect_named(self.need_decision().reasons, name, present, ("原因", "reason"))
+        self._expect_named(self.need_decision().reasons, name, present, both("what.reason"))
 
     def expect_message(self, text: str) -> None:
         decision = self.need_decision()
         if not any(text in r.message.values() for r in (*decision.reasons, *decision.warnings)):
-            self.fail(f"没有提示信息为“{text}”的原因", f"no reason has the message “{text}”")
+            self.fail("no_message", text=text)
 
     def expect_warning(self, name: str, *, present: bool = True) -> None:
-        self._expect_named(self.need_decision().warnings, name, present, ("警告", "warning"))
+        self._expect_named(self.need_decision().warnings, name, present, both("what.warning"))
 
-    def _expect_named(self, reasons, name: str, present: bool, what: tuple[str, str]) -> None:
+    def _expect_named(self, reasons, name: str, present: bool, what: dict[str, str]) -> None:
         """Some reason (or warning) names `name` as its rule or code — or, with present=False, none does."""
         if any(name in (r.rule, r.code) for r in reasons) == present:
             return
         if present:
-            self.fail(f"{what[0]}中没有 `{name}`", f"no {what[1]} names `{name}`")
-        self.fail(f"{what[0]}中不应有 `{name}`", f"a {what[1]} unexpectedly names `{name}`")
+            self.fail("not_named", what=what, name=name)
+        self.fail("named", what=what, name=name)
 
     def expect_no_warnings(self) -> None:
         if self.need_decision().warnings:
-            self.fail("期望没有警告", "expected no warnings")
+            self.fail("warnings")
 
     # ------------------------------------------------------------ consequences
     def find_consequence(self, name: str):
@@ -265,41 +326,38 @@ class World:
             if name in (c.kind, i18n.t(f"consequence.{c.kind}", "zh"), c.rule, c.code):
                 return c
         shown = ", ".join(f"{c.kind} [{c.code}]" for c in decision.consequences) or "—"
-        self.fail(f"后果中没有 `{name}`（现有：{shown}）", f"no consequence is `{name}` (there are: {shown})")
+        self.fail("no_consequence", name=name, shown=shown)
 
     def expect_no_consequences(self) -> None:
         consequences = self.need_decision().consequences
         if consequences:
             shown = ", ".join(f"{c.kind} [{c.code}]" for c in consequences)
-            self.fail(f"期望没有后果，实际有：{shown}", f"expected no consequences, got: {shown}")
+            self.fail("consequences", shown=shown)
 
     def expect_consequence_until(self, name: str, day: dt.date) -> None:
         c = self.find_consequence(name)
         if c.until != day:
-            zh, en = (c.until.isoformat(),) * 2 if c.until else ("永久", "permanent") if c.permanent \
-                else ("无期限", "no end date")
-            self.fail(f"期望后果 `{name}` 至 {day.isoformat()}，实际为 {zh}",
-                      f"expected the consequence `{name}` to last until {day.isoformat()}, got {en}")
+            got = c.until.isoformat() if c.until else both("permanent") if c.permanent else both("no_end")
+            self.fail("until", name=name, day=day.isoformat(), got=got)
 
     def expect_consequence_amount(self, name: str, expected: str) -> None:
         from policydsl.runtime.facts import convert_value
 
         c = self.find_consequence(name)
-        spec = InputSpec(path=name, kind="money", label={"zh": name, "en": name})
+        spec = InputSpec(path=name, kind="money", label=dict.fromkeys(i18n.LANGS, name))  # its id in every language
         want, problem = convert_value(spec, raw_fact(spec, expected))
         if problem is not None:
-            self.fail(f"无法把“{expected}”读作金额", f"cannot read “{expected}” as money")
+            self.fail("not_money", expected=expected)
         if c.amount != want:
-            got = {lang: rv.display("money", c.amount, lang, None) if c.amount is not None else "—" for lang in ("zh", "en")}
-            self.fail(f"期望后果 `{name}` 金额为 {expected}，实际为 {got['zh']}",
-                      f"expected the consequence `{name}` to amount to {expected}, got {got['en']}")
+            amount = rv.display("money", c.amount, self.lang, None) if c.amount is not None else "—"
+            self.fail("amount", name=name, expected=expected, got=amount)
 
     def expect_failure(self, text: str) -> None:
         if self.error is None:
-            self.fail(f"期望评估失败并提示“{text}”，但评估成功", f"expected the evaluation to fail with “{text}”, but it succeeded")
+            self.fail("no_failure", text=text)
         assert self.error is not None
         if not any(text in self.error.message(lang) for lang in ("zh", "en")):
-            self.fail(f"错误信息中没有“{text}”", f"the error does not mention “{text}”")
+            self.fail("error_text", text=text)
 
     def expect_value(self, name: str, expected: str) -> None:
         decision = self.need_decision()
@@ -307,18 +365,15 @@ class World:
         path = next((p for p, d in policy.defines.items() if name in (p, d.label["zh"], d.label["en"])), None)
         if path is None:
             hint = suggest(name, [(p, (d.label["zh"], d.label["en"])) for p, d in policy.defines.items()])
-            zh, en = _did_you_mean(hint, policy.defines[hint].label if hint else None, name)
-            self.fail(f"本政策没有名为 `{name}` 的取值{zh}", f"the policy has no value named `{name}`{en}")
+            self.fail("no_value", name=name, hint=_did_you_mean(hint, policy.defines[hint].label if hint else None, name))
         assert path is not None
         if path in decision.unresolved:
             from policydsl.runtime.explain import facts_text
 
             lacking = decision.unresolved[path]
-            zh, en = (i18n.t("unresolved.step", lang, name=name, facts=facts_text(policy, lacking, lang))
-                      for lang in ("zh", "en"))
-            self.fail(zh, en)
+            self.fail_with(i18n.t("unresolved.step", self.lang, name=name, facts=facts_text(policy, lacking, self.lang)))
         if path not in decision.values:
-            self.fail(f"`{name}` 在此日期没有取值", f"`{name}` has no value on this date")
+            self.fail("no_value_today", name=name)
         actual = decision.values[path]
         kind = policy.value_kinds[path]
         spec = InputSpec(path=path, kind=kind, label=policy.defines[path].label,
@@ -329,20 +384,20 @@ class World:
             from policydsl.runtime.facts import convert_value
             want, problem = convert_value(spec, raw_fact(spec, expected))
             if problem is not None:
-                self.fail(f"无法把“{expected}”读作 {kind}", f"cannot read “{expected}” as {kind}")
+                self.fail("not_kind", expected=expected, kind=kind)
             ok = actual is not rv.NOT_OPEN and actual == want
         if not ok:
             shown = rv.display(kind, actual, self.lang, policy.labeler(path))
-            self.fail(f"期望 {name} 为 {expected}，实际为 {shown}", f"expected {name} to be {expected}, got {shown}")
+            self.fail("value", name=name, expected=expected, shown=shown)
 
 
-def _did_you_mean(ident: str | None, label: Any, written: str) -> tuple[str, str]:
+def _did_you_mean(ident: str | None, label: Any, written: str) -> dict[str, str]:
     """The did-you-mean tail in each language, offering the spelling closest to what the author
     wrote (the id, the Chinese label or the English label), with the id beside a label."""
     if ident is None:
-        return "", ""
+        return dict.fromkeys(i18n.LANGS, "")
     offer = max((ident, label["zh"], label["en"]),
                 key=lambda option: difflib.SequenceMatcher(None, written.lower(), option.lower()).ratio())
     if offer == ident:
-        return f"（是不是 `{ident}`？）", f" (did you mean `{ident}`?)"
-    return f"（是不是 `{offer}`（{ident}）？）", f" (did you mean `{offer}` ({ident})?)"
+        return both("did_you_mean", ident=ident)
+    return both("did_you_mean_label", offer=offer, ident=ident)

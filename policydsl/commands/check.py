@@ -9,26 +9,23 @@ from typing import Any
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, lang_of, render_diagnostics
+from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, help_text, lang_of, render_diagnostics
 from policydsl.errors import PolicyDslError
 
 
-@click.command()
+@click.command(help=help_text("check"))
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--sources", "sources_dir", type=click.Path(file_okay=False),
-              help="来源文件夹：逐字核对引文 / folder of source documents: verify quotes verbatim")
+              help=help_text("check.sources"))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--info", "show_info", is_flag=True,
-              help="同时列出信息（不算问题，例如没有被提到的枚举值） / also list notes (not problems, e.g. enum values nothing mentions)")
+              help=help_text("check.info"))
 @click.option("--deep", "deep", is_flag=True,
-              help="再用 SMT 求解器分析：永不触发的规则、不起作用的例外、与 deny 同时触发的 allow、文档之间的冲突 / "
-                   "also run the SMT solver's analyses: rules that never fire, exceptions that never act, allows that "
-                   "meet denies, conflicts between documents")
+              help=help_text("check.deep"))
 @LANG
 @guarded
 def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: bool, deep: bool,
           lang: str | None) -> None:
-    """解析、类型检查并分析政策 / parse, type-check and analyse policies."""
     from policydsl.loader import analyse
 
     lang = lang_of(lang)

@@ -12,8 +12,14 @@ import click
 from policydsl import i18n
 from policydsl.errors import InternalError, PolicyDslError
 
+
+def help_text(*keys: str) -> str:
+    """A command's or option's --help text from the catalogue's help section: each key a paragraph, "中文 / English"."""
+    return "\n\n".join(" / ".join(i18n.t(f"help.{key}", lang) for lang in i18n.LANGS) for key in keys)
+
+
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-                    help="输出语言 / output language (default: POLICYDSL_LANG or the locale)")
+                    help=help_text("lang"))
 
 NO_SUCH_PATH = i18n.both("E.no_path")
 NOT_A_FOLDER = i18n.both("E.not_folder")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, lang_of
+from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, help_text, lang_of
 
 
 def _load(folder: str):
@@ -21,27 +21,26 @@ def _load(folder: str):
     return load(folder)
 
 
-@click.command("diff")
+@click.command("diff", help=help_text("diff"))
 @click.argument("old", type=click.Path())
 @click.argument("new", type=click.Path())
 @click.option("--sample", "sample_path", default=None, metavar="FILE.jsonl|FILE.csv",
-              help="样本记录（JSONL 或 CSV） / sample records (JSONL or CSV)")
+              help=help_text("diff.sample"))
 @click.option("--prove/--no-prove", "prove_it", default=True, show_default=True,
-              help="用求解器证明每条政策的两个版本是否等价 / prove with the solver whether each policy's versions decide alike")
+              help=help_text("diff.prove"))
 @click.option("--policy", "policy_names", multiple=True, metavar="ID",
-              help="只比较这些政策（可重复） / compare only these policies (repeatable)")
+              help=help_text("diff.policy"))
 @click.option("--at", "at_text", metavar="YYYY-MM-DD",
-              help="记录未给日期时的评估日期（默认上海今日） / date for records without one (default: today in Shanghai)")
+              help=help_text("diff.at"))
 @click.option("--examples", "examples", type=int, default=3, show_default=True,
-              help="每种变化最多显示的示例数 / at most this many examples per kind of change")
+              help=help_text("diff.examples"))
 @click.option("--timeout", "timeout_text", default=None, metavar="SECONDS",
-              help="每条政策证明的时间上限（秒，默认 60） / time limit of each policy's proof, in seconds (default 60)")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+              help=help_text("diff.timeout"))
+@click.option("--json", "as_json", is_flag=True, help=help_text("diff.json"))
 @LANG
 @guarded
 def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_names: tuple[str, ...],
          at_text: str | None, examples: int, timeout_text: str | None, as_json: bool, lang: str | None) -> None:
-    """比较规则库的两个版本：求解器证明等价或给出反例，并统计样本记录的变化 / compare two rule-book versions: solver proofs or counterexamples, and the changes over sample records."""
     from policydsl.diff import (DiffError, Report, compare, input_kinds, parse_date, prove, proofs_to_dict,
                                 read_sample, render_proofs, render_text, scope)
     from policydsl.runtime.calendar import today_in_shanghai

@@ -8,23 +8,22 @@ from pathlib import Path
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import NO_SUCH_PATH, guarded
+from policydsl.commands.common import NO_SUCH_PATH, guarded, help_text
 from policydsl.errors import PolicyDslError
 
 
-@click.command()
+@click.command(help=help_text("docs"))
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
 @click.option("--features", "features_dir", default="features", type=click.Path(), show_default=True,
-              help="特性文件夹：场景作为手册中的示例 / folder of features: their scenarios become worked examples")
+              help=help_text("docs.features"))
 @click.option("--out", "out_dir", default="generated_docs", type=click.Path(), show_default=True,
-              help="手册文件夹，每次整体替换 / the handbook folder, replaced as a whole on every render")
+              help=help_text("docs.out"))
 @click.option("--lang", "langs", default="zh,en", show_default=True,
-              help="渲染的语言，逗号分隔 / languages to render, comma-separated")
+              help=help_text("docs.lang"))
 @click.option("--check", "check_only", is_flag=True,
-              help="手册过期、缺少或多出文件则失败，不写入 / fail when a file is stale, missing or extra; write nothing")
+              help=help_text("docs.check"))
 @guarded
 def docs(policies_dir: str, features_dir: str, out_dir: str, langs: str, check_only: bool) -> None:
-    """渲染中英双语规则手册（Markdown 与 HTML） / render the bilingual rule handbook (Markdown and HTML)."""
     from policydsl import docs as handbook
     from policydsl.docs.strings import s
 

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, guarded, lang_of
+from policydsl.commands.common import LANG, guarded, help_text, lang_of
 
 
-def fail(lang: str, text: str, *hints: str) -> None:
+def fail(lang: str, text: str, *hints: str) -> NoReturn:
     """Bad usage: the message and its hints on stderr, exit 2."""
     click.echo(i18n.t("E.prefix", lang) + text, err=True)
     for hint in hints:
@@ -17,15 +18,12 @@ def fail(lang: str, text: str, *hints: str) -> None:
     sys.exit(2)
 
 
-@click.command("explain-code")
+@click.command("explain-code", help=help_text("explain-code", "explain-code.2"))
 @click.argument("code", required=False)
-@click.option("--list", "list_codes", is_flag=True, help="列出全部诊断代码及其一行说明 / list every code with its one-line message")
+@click.option("--list", "list_codes", is_flag=True, help=help_text("explain-code.list"))
 @LANG
 @guarded
 def explain_code(code: str | None, list_codes: bool, lang: str | None) -> None:
-    """解释诊断代码：含义、原因、错误与正确写法 / explain a diagnostic code: what, why, wrong and right.
-
-    不给 --lang 时中英文都显示 / without --lang both languages are shown."""
     from policydsl.authoring import EXPLANATIONS, closest_code, explanation_codes, message, render_explanation, s
 
     langs = (lang,) if lang else i18n.LANGS

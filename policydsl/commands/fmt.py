@@ -9,20 +9,19 @@ from typing import Iterable
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 
 
-@click.command("fmt")
+@click.command("fmt", help=help_text("fmt"))
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--check", "check_only", is_flag=True,
-              help="只检查，不改写；有文件需要格式化时退出码为 1 / check only: exit 1 if a file would change")
+              help=help_text("fmt.check"))
 @click.option("--diff", "show_diff", is_flag=True,
-              help="打印统一差异，不改写 / print a unified diff instead of rewriting")
+              help=help_text("fmt.diff"))
 @LANG
 @guarded
 def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | None) -> None:
-    """按统一格式排版政策文件 / format policy files in the one canonical layout."""
     from policydsl.formatter import FormatError
 
     lang = lang_of(lang)

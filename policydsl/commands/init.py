@@ -5,19 +5,15 @@ from pathlib import Path
 
 import click
 
-from policydsl.commands.common import LANG, guarded, lang_of
+from policydsl.commands.common import LANG, guarded, help_text, lang_of
 from policydsl.commands.explain_code import fail as _fail
 
 
-@click.command("init")
+@click.command("init", help=help_text("init", "init.2"))
 @click.argument("directory", type=click.Path())
 @LANG
 @guarded
 def init(directory: str, lang: str | None) -> None:
-    """创建新的规则库 / scaffold a new rule book.
-
-    在新的或空的文件夹中创建可直接检查、测试和渲染的规则库 /
-    creates, in a new or empty folder, a rule book that checks, tests and renders out of the box."""
     from policydsl.authoring import SCAFFOLD, s
 
     lang = lang_of(lang)

@@ -7,25 +7,24 @@ from pathlib import Path
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, guarded, lang_of
+from policydsl.commands.common import LANG, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 
 
-@click.command()
+@click.command(help=help_text("inventory"))
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
 @click.option("--features", "features_dir", default="features", type=click.Path(), show_default=True)
 @click.option("--inventory", "inventory_file", type=click.Path(dir_okay=False),
-              help="来源清单 INVENTORY.md：列出未编码的编号 / the source inventory: also list ids not encoded")
+              help=help_text("inventory.inventory"))
 @click.option("--update", "update_file", type=click.Path(dir_okay=False),
-              help="改写该文件中 inventory 标记之间的表格 / rewrite the table between the inventory markers of this file")
+              help=help_text("inventory.update"))
 @click.option("--check", "check_file", type=click.Path(dir_okay=False),
-              help="该文件中的表格过期则失败 / fail when the table in this file is stale")
-@click.option("--strict", is_flag=True, help="有编号未编码、未测试或 ⚠ 未解决则失败 / fail when an id is missing, untested or an unresolved ⚠")
+              help=help_text("inventory.check"))
+@click.option("--strict", is_flag=True, help=help_text("inventory.strict"))
 @LANG
 @guarded
 def inventory(policies_dir: str, features_dir: str, inventory_file: str | None, update_file: str | None,
               check_file: str | None, strict: bool, lang: str | None) -> None:
-    """来源编号 → 政策 → 规则 → 场景的追溯表 / the traceability table: inventory id → policy → rules → scenarios."""
     from policydsl import inventory as inv
     from policydsl.fsutil import os_reason, write_atomic
 

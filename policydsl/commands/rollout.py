@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 from policydsl.simulate import (DEFAULT_POPULATION, DEFAULT_PREFIX, SimulationError, render_svg, render_table, s,
                                 select_rollouts, simulate, to_records)
@@ -23,26 +23,25 @@ def _parse_date(text: str) -> dt.date:
         raise SimulationError("E.bad_date", value=text) from None
 
 
-@click.command("rollout")
+@click.command("rollout", help=help_text("rollout"))
 @click.argument("policy")
 @click.option("--rollout", "rollout_name", metavar="NAME",
-              help="只模拟这一个灰度放开（名称或标签） / simulate only this rollout (name or label)")
-@click.option("--from", "start_text", required=True, metavar="YYYY-MM-DD", help="起始日期 / first day")
-@click.option("--to", "end_text", required=True, metavar="YYYY-MM-DD", help="结束日期（含） / last day (inclusive)")
+              help=help_text("rollout.rollout"))
+@click.option("--from", "start_text", required=True, metavar="YYYY-MM-DD", help=help_text("rollout.from"))
+@click.option("--to", "end_text", required=True, metavar="YYYY-MM-DD", help=help_text("rollout.to"))
 @click.option("--population", type=int, default=DEFAULT_POPULATION, show_default=True,
-              help="模拟 ID 的数量 / number of simulated ids")
+              help=help_text("rollout.population"))
 @click.option("--seed-prefix", default=DEFAULT_PREFIX, show_default=True,
-              help="模拟 ID 的前缀（ID 为 前缀+六位序号） / prefix of the simulated ids (prefix + six-digit index)")
+              help=help_text("rollout.seed-prefix"))
 @click.option("--svg", "svg_path", type=click.Path(dir_okay=False),
-              help="把图表写入 SVG 文件 / write the chart to this SVG file")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+              help=help_text("rollout.svg"))
+@click.option("--json", "as_json", is_flag=True, help=help_text("rollout.json"))
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True,
-              help="政策文件夹 / folder of policies")
+              help=help_text("rollout.policies"))
 @LANG
 @guarded
 def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: str, population: int,
             seed_prefix: str, svg_path: str | None, as_json: bool, policies_dir: str, lang: str | None) -> None:
-    """逐日模拟灰度放开的阶段、目标份额与覆盖比例 / simulate a rollout day by day: phase, target and covered share."""
     from policydsl.loader import load
 
     lang = lang_of(lang)

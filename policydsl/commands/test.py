@@ -8,22 +8,21 @@ from pathlib import Path
 
 import click
 
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+@click.command(context_settings={"ignore_unknown_options": True}, help=help_text("test"))
 @click.argument("features", nargs=-1, type=click.Path())
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
-@click.option("-k", "keyword", help="只运行名称匹配的场景 / run only scenarios matching this expression")
-@click.option("-q", "quiet", is_flag=True, help="安静输出 / quieter output")
+@click.option("-k", "keyword", help=help_text("test.k"))
+@click.option("-q", "quiet", is_flag=True, help=help_text("test.q"))
 @click.option("--coverage", "coverage", type=click.FloatRange(0, 100), default=None, metavar="PCT",
-              help="报告各政策的规则覆盖率，低于 PCT% 即失败 / report rule coverage per policy; fail below PCT%")
+              help=help_text("test.coverage"))
 @LANG
 @guarded
 def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quiet: bool, coverage: float | None,
          lang: str | None) -> None:
-    """运行 Gherkin 特性文件（底层为 pytest-bdd） / run Gherkin features (pytest-bdd underneath)."""
     import pytest
 
     # the plugin needs pytest-bdd: a missing [bdd] extra is reported before pytest starts. Found, not imported:

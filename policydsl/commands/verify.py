@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -53,23 +53,21 @@ MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
 
 
 
-@click.command("verify")
+@click.command("verify", help=help_text("verify"))
 @click.argument("policies", nargs=-1)
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True,
-              help="规则库文件夹 / folder of the rule book")
+              help=help_text("verify.policies"))
 @click.option("--property", "names", multiple=True, metavar="NAME",
-              help="只验证这些 property（可重复） / verify only these properties (repeatable)")
+              help=help_text("verify.property"))
 @click.option("--out", "out_dir", type=click.Path(), default=None,
-              help="把反例的事实文件写入此文件夹 / write counterexample facts files into this folder")
+              help=help_text("verify.out"))
 @click.option("--timeout", "timeout_text", default=None, metavar="SECONDS",
-              help="每个 property 的时间上限（秒，默认 60），到时记为未判定 / "
-                   "time limit per property in seconds (default 60); reaching it leaves the property undecided")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+              help=help_text("verify.timeout"))
+@click.option("--json", "as_json", is_flag=True, help=help_text("verify.json"))
 @LANG
 @guarded
 def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...], out_dir: str | None,
            timeout_text: str | None, as_json: bool, lang: str | None) -> None:
-    """用 SMT 求解器证明政策的 property，或给出反例 / prove the properties of policies with an SMT solver, or show counterexamples."""
     from policydsl.loader import load
     from policydsl.verify import BOOK_POLICY, DEFAULT_SECONDS, verify_book, verify_policy
 
@@ -215,9 +213,7 @@ def _result_lines(r, lang: str, counts: dict) -> list[str]:
 
 def _render_book(book, rs, files, policies_dir: str, lang: str, counts: dict) -> list[str]:
     """The book properties' part of the report: a counterexample shows each named policy's part."""
-    from policydsl.semantics.model import BOOK_TITLE
-
-    lines = [s("heading", lang, title=BOOK_TITLE[0 if lang == "zh" else 1], policy="book")] if rs else []
+    lines = [s("heading", lang, title=i18n.t("book.title", lang), policy="book")] if rs else []
     for r in rs:
         lines += _result_lines(r, lang, counts)
         if r.witness is None:
@@ -249,9 +245,14 @@ def _book_counterexample(book, r) -> dict:
     return {
         "policies": [check.book.part(pid).to_dict() for pid in bprop.policies] if check else None,
         "failed_policy": check.failed_policy if check else None,
-        "claim_error": ({"zh": check.claim_error.message("zh"), "en": check.claim_error.message("en")}
+        "claim_error": (_both(check.claim_error)
                         if check and check.claim_error else None),
     }
+
+
+def _both(error: PolicyDslError) -> dict[str, str]:
+    """An error's message in every language, as --json prints it."""
+    return {lang: error.message(lang) for lang in i18n.LANGS}
 
 
 def _to_json(book, results, files, seconds: float, limit: float) -> dict:
@@ -273,9 +274,9 @@ def _to_json(book, results, files, seconds: float, limit: float) -> dict:
                     "facts": r.witness.facts, "at": r.witness.at.isoformat(),
                     "file": files.get((pid, r.name)),
                     "decision": check.decision.to_dict() if check and check.decision else None,
-                    "decision_error": ({"zh": check.decision_error.message("zh"), "en": check.decision_error.message("en")}
+                    "decision_error": (_both(check.decision_error)
                                        if check and check.decision_error and not check.decision else None),
-                    "claim_error": ({"zh": check.claim_error.message("zh"), "en": check.claim_error.message("en")}
+                    "claim_error": (_both(check.claim_error)
                                     if check and check.claim_error else None),
                 }
             items.append(item)

@@ -15,7 +15,6 @@ import datetime as dt
 from typing import Any
 
 from policydsl.errors import InternalError
-from policydsl.runtime.program import PLACEHOLDER
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
@@ -69,8 +68,9 @@ def try_(body: list[py.stmt], exc: str, handler: list[py.stmt]) -> py.Try:
 
 
 def define_fn(fn: str, params: list[str], body: list[py.stmt]) -> py.FunctionDef:
+    optional = [py.Constant(value=None)] if params[-1] == "VOCAB" else []  # the one optional parameter
     args = py.arguments(posonlyargs=[], args=[py.arg(arg=p) for p in params], kwonlyargs=[], kw_defaults=[],
-                        defaults=[])
+                        defaults=optional)
     return py.FunctionDef(name=fn, args=args, body=body, decorator_list=[], returns=None)
 
 
@@ -87,6 +87,12 @@ class Generator:
         self.inputs = {path: f"i{i}" for i, path in enumerate(policy.inputs)}
         self.defines = {path: f"d{i}" for i, path in enumerate(policy.defines)}
         self.vars: dict[str, str] = {}
+        self.cells: list[str] = []  # the locals inline table reads assign
+        self.iterable = False  # generating a comprehension's iterable (no assignment expression there)
+        # Statements an expression being generated needs first: an aggregate evaluated unconditionally
+        # (not under `and`/`or`, not a case's `when`) becomes a for loop here rather than a
+        # comprehension (in Python 3.11 one function call more per evaluation). None: no lowering.
+        self.prelude: list[py.stmt] | None = None
         self.kleene = False
         self.traced = False
         self.day: dt.date | None = None  # the first day of the run of days being generated for
@@ -111,7 +117,7 @@ class Generator:
         for traced in (False, True):
             self.traced = traced
             fn = "traced" if traced else "fast"
-            body.append(define_fn(fn, ["facts", "at", "H"], self.convert() + self.decide(False)))
+            body.append(define_fn(fn, ["facts", "at", "H", "VOCAB"], self.convert() + self.decide(False)))
             body.append(define_fn(fn + "_k", ["V", "at", "H"], self.bind() + self.decide(True)))
         self.traced, self.kleene = False, True
         exprs = [("applies", p.decl.applies)] + [
@@ -165,19 +171,45 @@ class Generator:
                 checks.append(is_(py.Subscript(value=name(local), slice=py.Constant(value=1), ctx=py.Load()),
                                   py.Constant(value=None)))
                 after.append(assign(local, py.Subscript(value=name(local), slice=py.Constant(value=0), ctx=py.Load())))
+        body = f"{'traced' if self.traced else 'fast'}_k"
+
+        def to_body(record: py.expr) -> py.Return:  # the period checked before the facts are converted
+            return py.Return(value=call(body, call("convert", call("PERIOD", record, name("at")), name("SPECS")),
+                                        name("at"), name("H")))
+        fallback = to_body(py.IfExp(test=is_(name("VOCAB"), py.Constant(value=None)), body=name("facts"),
+                                    orelse=call("VOCAB", name("facts"))))
+        # With every fact fetched, a record holding exactly this policy's facts (counted per object)
+        # holds no dotted key and only names the book knows; otherwise a dotted key may restate a fact
+        # (the general conversion), and the book's vocabulary check (VOCAB) names any unknown one.
+        children: dict[str, set[str]] = {}
+        for path in self.policy.inputs:
+            parts = path.split(".")
+            for depth in range(len(parts)):
+                children.setdefault(".".join(parts[:depth]), set()).add(parts[depth])
+        exact = and_(*[py.Compare(left=call("len", name(nodes[prefix])), ops=[py.Eq()],
+                                  comparators=[py.Constant(value=len(names))]) for prefix, names in children.items()]
+                     or [py.UnaryOp(op=py.Not(), operand=name("facts"))])
         dotted = frozenset(p for p in self.policy.inputs if "." in p)
-        if dotted:
-            checks.insert(1, call(attr(self.const(dotted), "isdisjoint"), name("facts")))
-        fallback = py.Return(value=call(f"{'traced' if self.traced else 'fast'}_k",
-                                        call("convert", name("facts"), name("SPECS")), name("at"), name("H")))
+        inexact: list[py.stmt] = [py.If(test=py.UnaryOp(op=py.Not(), operand=call(attr(self.const(dotted), "isdisjoint"),
+                                                                                  name("facts"))),
+                                        body=[fallback], orelse=[])] if dotted else []
+        inexact.append(py.If(test=is_(name("VOCAB"), py.Constant(value=None), negated=True), body=[
+            assign("REC", call("VOCAB", name("facts"))),
+            py.If(test=is_(name("REC"), name("facts"), negated=True), body=[to_body(name("REC"))], orelse=[])], orelse=[]))
         fetched: list[py.stmt] = [py.Try(
             body=fetch, handlers=[py.ExceptHandler(type=tup([name("KeyError"), name("TypeError")]), name=None,
                                                    body=[fallback])],
             orelse=[], finalbody=[])] if fetch else [py.Pass()]  # a policy may read no fact
-        guard = py.If(test=and_(*checks[:2]) if dotted else checks[0], body=fetched, orelse=[fallback])
-        rest = checks[2:] if dotted else checks[1:]
+        guard = py.If(test=checks[0], body=fetched, orelse=[fallback])
+        rest = checks[1:]
+        start, end = self.policy.effective
+        period = [t for t in ([py.Compare(left=name("at"), ops=[py.Lt()], comparators=[self.const(start)])] if start else [])
+                  + ([py.Compare(left=self.const(end), ops=[py.Lt()], comparators=[name("at")])] if end else [])]
+        in_force = [py.If(test=py.BoolOp(op=py.Or(), values=period) if len(period) > 1 else period[0],
+                          body=[py.Expr(value=call("PERIOD", name("facts"), name("at")))], orelse=[])] if period else []
         return [guard] + ([py.If(test=py.UnaryOp(op=py.Not(), operand=and_(*rest)), body=[fallback], orelse=[])]
-                          if rest else []) + after
+                          if rest else []) + [py.If(test=py.UnaryOp(op=py.Not(), operand=exact), body=inexact, orelse=[])] \
+            + in_force + after
 
     def bind(self) -> list[py.stmt]:
         return [assign(local, call(attr("V", "get"), py.Constant(value=path), name("M")))
@@ -245,15 +277,11 @@ class Generator:
         if outcomes - {"deny"}:  # a warn or allow rule fired: D.finish sorts the reasons
             tests.append(py.UnaryOp(op=py.Not(), operand=name("OTHER")))
         values = py.Dict(keys=[py.Constant(value=p) for p in self.defines], values=[name(d) for d in self.defines.values()])
-        fields = {"policy": py.Constant(value=self.policy.id), "at": name("at"),
-                  "outcome": py.IfExp(test=name("FIRED"), body=py.Constant(value="deny"), orelse=py.Constant(value="allow")),
-                  "values": values, "value_kinds": name("KINDS"),
-                  "reasons": call("tuple", name("FIRED")),
-                  "warnings": tup([]), "trace": tup([]), "coverage": name("NO_COVERAGE")}
-        new = [assign("DEC", call("NEW", name("Decision"))),
-               py.Expr(value=call("SET", name("DEC"), py.Constant(value="__dict__"),
-                                  py.Dict(keys=[py.Constant(value=k) for k in fields], values=list(fields.values())))),
-               py.Return(value=name("DEC"))]
+        fields = [py.Constant(value=self.policy.id), name("at"),
+                  py.IfExp(test=name("FIRED"), body=py.Constant(value="deny"), orelse=py.Constant(value="allow")),
+                  values, name("KINDS"), call("tuple", name("FIRED")), tup([]), tup([]), name("NO_COVERAGE"),
+                  name("NO_UNRESOLVED")]  # Decision's fields, in order
+        new = [py.Return(value=call("TN", name("Decision"), tup(fields)))]
         return [py.If(test=and_(*tests), body=new, orelse=[])] if tests else new
 
     def in_force(self, start: Any, end: Any) -> py.expr | None:
@@ -286,7 +314,8 @@ class Generator:
                     continue
                 tests = [t for t in (self.in_force(case.start, case.end),
                                      self.guarded(case.when) if case.when is not None else None) if t is not None]
-                then = [assign(local, self.expr(case.expr))]
+                before, value = self.lowered_value(case.expr)
+                then = before + [assign(local, value)]
                 if self.traced and len(cases) > 1:
                     then.append(self.hit(f"case:{path}:{index}"))
                 chain = [py.If(test=and_(*tests), body=then, orelse=chain)] if tests else then
@@ -295,6 +324,16 @@ class Generator:
                 body=[assign(local, call("Fail", name("e"), py.Constant(value=path)))])], orelse=[], finalbody=[]))
         return out
 
+    def lowered_value(self, e: ast.Expr) -> tuple[list[py.stmt], py.expr]:
+        if self.kleene or self.traced:
+            return [], self.expr(e)
+        saved, self.prelude = self.prelude, []
+        try:
+            code = self.expr(e)
+            return self.prelude, code
+        finally:
+            self.prelude = saved
+
     def define_order(self) -> list[str]:
         order: list[str] = []
 
@@ -302,11 +341,11 @@ class Generator:
             if path in order:
                 return
             for case in self.policy.defines[path].decl.cases:
-                for e in (case.expr, case.when):
-                    for node in ast.walk(e) if e is not None else ():
-                        kind, target = self.model.refs.get(id(node), ("", ""))
-                        if isinstance(node, ast.Ref) and kind == "define" and target not in order:
-                            visit(target)
+                for e in (case.expr, case.when):  # right to left, as it always has: the generated order
+                    for node in reversed([*ast.walk(e)]):
+                        if isinstance(node, ast.Ref) and self.model.resolve(node).kind == "define" \
+                                and node.path not in order:
+                            visit(node.path)
             order.append(path)
         for path in self.policy.defines:
             visit(path)
@@ -328,20 +367,38 @@ class Generator:
             return py.Subscript(value=name("S"), slice=py.Constant(value=index), ctx=py.Load())
         shown = [name(self.inputs[p]) if p in self.inputs else name(self.defines[p]) if p in self.defines
                  else py.Constant(value=None) for p in info]
-        conseq: py.expr = py.Constant(value=None)
-        if decl.consequences:
-            conseq = tup([tup([thunk(self.guarded(c.end)) if c.end is not None else py.Constant(value=None),
+        if not decl.consequences:  # the message is filled when read
+            said = py.Subscript(value=name("R"), slice=py.Constant(value=index), ctx=py.Load())
+            return call("TN", name("Reason"), tup([said, tup(shown), tup([])]))
+        conseq = tup([tup([thunk(self.guarded(c.end)) if c.end is not None else py.Constant(value=None),
                                thunk(self.guarded(c.amount)) if c.amount is not None else py.Constant(value=None)])
-                          for c in decl.consequences])
+                      for c in decl.consequences])
         return call(attr("D", "reason"), py.Constant(value=index), name("at"), tup(shown), conseq)
+
+    def lowered(self, e: ast.Expr) -> tuple[list[py.stmt], py.expr]:
+        """`e` as (the statements it needs first, the expression); untraced and not under Kleene only."""
+        if self.kleene or self.traced:
+            return [], self.guarded(e)
+        saved, self.prelude = self.prelude, []
+        try:
+            code = self.guarded(e)
+            return self.prelude, code
+        finally:
+            self.prelude = saved
 
     def direct(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
         """A rule without exceptions, untraced: fire when in force, in scope and (require) not satisfied."""
-        tests = [self.guarded(decl.scope)] if decl.scope is not None else []
-        if decl.body.kind == "require":
-            tests.append(py.UnaryOp(op=py.Not(), operand=self.guarded(decl.body.condition)))
         fired = self.fire(index, decl)
-        stmt: list[py.stmt] = [py.If(test=and_(*tests), body=fired, orelse=[])] if tests else fired
+        stmt: list[py.stmt] = fired
+        if decl.body.kind == "require":
+            before, condition = self.lowered(decl.body.condition)
+            stmt = before + [py.If(test=py.UnaryOp(op=py.Not(), operand=condition), body=stmt, orelse=[])]
+        if decl.scope is not None:
+            before, scope = self.lowered(decl.scope)
+            if len(stmt) == 1 and isinstance(stmt[0], py.If) and decl.body.kind == "require":
+                stmt = before + [py.If(test=and_(scope, stmt[0].test), body=stmt[0].body, orelse=[])]
+            else:
+                stmt = before + [py.If(test=scope, body=stmt, orelse=[])]
         if self.kleene:
             stmt = [try_(stmt, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))])]
         force = self.in_force(*effective(decl))
@@ -400,15 +457,9 @@ class Generator:
                 out.append(py.Expr(value=call(attr("TR", "append"), call(attr("D", "event"), py.Constant(value=i), s,
                                                                         reads, name(f"b{i}")))))
             else:  # every fact given: the event built inline
-                fields = {"rule": py.Constant(value=rule), "status": s,
-                          "reads": py.Dict(keys=[py.Constant(value=p) for p in paths],
-                                           values=[name(self.inputs[p]) for p in paths]),
-                          "detail": name(f"b{i}")}
-                out += [assign("EV", call("NEW", name("TraceEvent"))),
-                        py.Expr(value=call("SET", name("EV"), py.Constant(value="__dict__"),
-                                           py.Dict(keys=[py.Constant(value=k) for k in fields],
-                                                   values=list(fields.values())))),
-                        py.Expr(value=call(attr("TR", "append"), name("EV")))]
+                reads_dict = py.Dict(keys=[py.Constant(value=p) for p in paths], values=[name(self.inputs[p]) for p in paths])
+                event = call("TN", name("TraceEvent"), tup([py.Constant(value=rule), s, reads_dict, name(f"b{i}")]))
+                out.append(py.Expr(value=call(attr("TR", "append"), event)))
         fired = ([self.hit(f"rule:{rule}:fired")] if self.traced else []) + self.fire(i, decl)
         passed = [self.hit(f"rule:{rule}:passed")] if self.traced else []
         test = py.Compare(left=s, ops=[py.Eq()], comparators=[py.Constant(value="fired")])
@@ -438,8 +489,8 @@ class Generator:
         if isinstance(e, ast.Aggregate):
             return e.func in ("max", "min", "sum") and self.may_not_open(e.body, seen)
         if isinstance(e, ast.Ref):
-            kind, target = self.model.refs[id(e)]
-            return kind == "define" and target not in seen and any(
+            target = e.path
+            return self.model.resolve(e).kind == "define" and target not in seen and any(
                 self.may_not_open(c.expr, seen | {target}) for c in self.policy.defines[target].decl.cases)
         return False
 
@@ -474,7 +525,8 @@ class Generator:
         return py.Constant(value=e.value)
 
     def e_Ref(self, e: ast.Ref) -> py.expr:
-        kind, target = self.model.refs[id(e)]
+        resolved = self.model.resolve(e)
+        kind, target = resolved.kind, resolved.target
         if kind == "input":
             return self.input_read(target)
         if kind == "define":
@@ -491,9 +543,9 @@ class Generator:
         return py.Constant(value=target.split(".", 1)[1])
 
     def constant_set(self, e: ast.Expr) -> frozenset[str] | None:
-        if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.refs[id(i)][0] == "enum"
+        if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.resolve(i).kind == "enum"
                                              for i in e.items):
-            return frozenset(self.model.refs[id(i)][1].split(".", 1)[1] for i in e.items)
+            return frozenset(self.model.resolve(i).target.split(".", 1)[1] for i in e.items)
         return None
 
     def e_SetLit(self, e: ast.SetLit) -> py.expr:
@@ -515,10 +567,17 @@ class Generator:
 
     def e_Binary(self, e: ast.Binary) -> py.expr:
         op = e.op
-        if op in ("==", "!="):
-            return self.strict(lambda a, b: py.Compare(left=a, ops=[COMPARE[op]()], comparators=[b]),
+        if op in ("==", "!="):  # not_open is one object: compared by identity
+            compare = (py.Is if op == "==" else py.IsNot) if isinstance(e.right, ast.NotOpen) else COMPARE[op]
+            return self.strict(lambda a, b: py.Compare(left=a, ops=[compare()], comparators=[b]),
                                self.expr(e.left), self.expr(e.right))
-        left, right = self.guarded(e.left), self.guarded(e.right)
+        if op in ("and", "or"):  # the right operand is evaluated only sometimes: nothing of it runs first
+            left = self.guarded(e.left)
+            saved, self.prelude = self.prelude, None
+            right = self.guarded(e.right)
+            self.prelude = saved
+        else:
+            left, right = self.guarded(e.left), self.guarded(e.right)
         if op in ("and", "or"):
             if self.kleene:
                 return call("k_and" if op == "and" else "k_or", thunk(left), thunk(right))
@@ -557,22 +616,44 @@ class Generator:
             return py.Compare(left=py.Constant(value=e.args[0].path), ops=[py.In()], comparators=[kinds])  # type: ignore[union-attr]
         args = [self.guarded(a) for a in e.args]
         if fn in self.tables:
-            lookup = attr(py.Subscript(value=name("T"), slice=py.Constant(value=self.tables[fn]), ctx=py.Load()),
-                          "lookup")
-            return self.strict(lambda *xs: call(lookup, name("H"), *xs), *args)
+            table = py.Subscript(value=name("T"), slice=py.Constant(value=self.tables[fn]), ctx=py.Load())
+            lookup = lambda *xs: call(attr(table, "lookup"), name("H"), *xs)  # noqa: E731
+            if self.kleene or self.traced or self.iterable or self.policy.tables[fn].kind == "range":
+                return self.strict(lookup, *args)
+            # untraced: a stated cell read inline (T[i].stated), anything else through `lookup`
+            cell = f"c{len(self.cells)}"
+            self.cells.append(cell)
+            key = args[0] if len(args) == 1 else tup(args)
+            stated = py.Subscript(value=name("TS"), slice=py.Constant(value=self.tables[fn]), ctx=py.Load())
+            read = py.NamedExpr(target=store(cell), value=call(attr(stated, "get"), key, name("NS")))
+            return py.IfExp(test=is_(read, name("NS"), negated=True), body=name(cell), orelse=lookup(*args))
         return self.strict(lambda *xs: call(fn, *xs), *args)
 
     def e_Aggregate(self, e: ast.Aggregate) -> py.expr:
         var = f"a{len(self.vars)}_{id(e) % 997}"
         saved, self.vars = self.vars, {**self.vars, e.var.value: var}
+        outer = self.prelude
+        inner: list[py.stmt] | None = [] if outer is not None else None
+        self.prelude = inner
         body = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
-        self.vars = saved
+        self.prelude, self.vars = outer, saved
+        function = e.func if e.func in ("any", "all") else {"max": "largest", "min": "smallest", "sum": "total"}[e.func]
+        if outer is not None and inner is not None:  # a loop filling a list, then the function of it
+            items = self.expr(e.iterable)
+            acc = f"L{len(self.cells)}"
+            self.cells.append(acc)
+            outer.append(assign(acc, py.List(elts=[], ctx=py.Load())))
+            outer.append(py.For(target=store(var), iter=call("sorted", items),
+                                body=inner + [py.Expr(value=call(attr(acc, "append"), body))], orelse=[]))
+            return call(function, name(acc))
+        outer, self.iterable = self.iterable, True
         items = self.expr(e.iterable)
+        self.iterable = outer
         if self.kleene:
             return call("k_aggregate", py.Constant(value=e.func), items, thunk(body, var))
         comp = py.ListComp(elt=body, generators=[py.comprehension(target=store(var), iter=call("sorted", items),
                                                                   ifs=[], is_async=0)])
-        return call("aggregate", py.Constant(value=e.func), comp)
+        return call(function, comp)  # every item evaluated (a later one may fail), then the function
 
     def e_Covered(self, e: ast.Covered) -> py.expr:
         decl = self.policy.rollouts[e.rollout.value]
@@ -592,7 +673,7 @@ def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozen
         for node in ast.walk(todo.pop()):
             if isinstance(node, ast.Covered):
                 out.add(policy.rollouts[node.rollout.value].key.value)
-            kind, target = model.refs.get(id(node), ("", "")) if isinstance(node, ast.Ref) else ("", "")
+            kind, target = (model.resolve(node).kind, node.path) if isinstance(node, ast.Ref) else ("", "")
             if kind == "input":
                 out.add(target)
             elif kind == "define" and target not in seen:
@@ -608,7 +689,5 @@ def effective(decl: Any) -> tuple[Any, Any]:
 
 def rule_placeholders(policy: Policy, decl: ast.RuleDecl, message_only: bool = False) -> tuple[str, ...]:
     """The paths a rule's message (and consequences) show, in order of first mention."""
-    texts = [decl.body.message.zh, decl.body.message.en]
-    if not message_only:
-        texts += [t for c in decl.consequences for t in (c.text.zh, c.text.en)]
-    return tuple(dict.fromkeys(m.group(1) for text in texts for m in PLACEHOLDER.finditer(text)))
+    texts = [decl.body.message, *(() if message_only else (c.text for c in decl.consequences))]
+    return tuple(dict.fromkeys(p.path for text in texts for p in text.placeholders()))

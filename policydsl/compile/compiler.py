@@ -11,7 +11,7 @@ from policydsl.compile.link import _table, build  # noqa: F401 (re-exported: the
 from policydsl.gcpause import paused as _no_cycle_collection  # (see gcpause: the book stays alive)
 from policydsl.runtime import rollout as ro
 from policydsl.runtime.facts import InputSpec
-from policydsl.runtime.program import CompiledPolicy
+from policydsl.runtime.program import CompiledPolicy, Template
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
@@ -97,12 +97,18 @@ def rule_spec(p: Policy, decl: ast.RuleDecl) -> dict[str, Any]:
     src = decl.sources[0] if decl.sources else None
     shown = rule_placeholders(p, decl)
     return {"name": decl.name.value, "label": decl.label.as_dict(), "kind": decl.body.kind,
-            "outcome": decl.body.outcome, "code": decl.body.code.value, "message": decl.body.message.as_dict(),
+            "outcome": decl.body.outcome, "code": decl.body.code.value, "message": template(decl.body.message),
             "source": {"document": src.document, "quote": src.quote} if src else None,
             "start": effective(decl)[0], "end": effective(decl)[1],
             "exception_to": tuple(t.value for t in decl.exception_to), "placeholders": shown,
             "placeholder_defines": tuple(path for path in p.defines if path in rule_placeholders(p, decl, message_only=True)),
-            "consequences": tuple((c.kind.value, c.period, c.text.as_dict()) for c in decl.consequences)}
+            "consequences": tuple((c.kind.value, c.period, template(c.text)) for c in decl.consequences)}
+
+
+def template(text: ast.Text) -> dict[str, Template]:
+    """A text as the runtime fills it: in each language, every literal piece with the path shown after it."""
+    return {lang: tuple((piece, p.path if p else None) for piece, p in text.string(lang).parts)
+            for lang in ("zh", "en")}
 
 
 def table_spec(decl: ast.TableDecl, kind: str) -> tuple[Any, ...]:
@@ -131,18 +137,14 @@ def _cell(cell: ast.Cell) -> Any:
 
 def ast_fingerprint(model: Model, p: Policy) -> str:
     """The checked model of the policy as text: its declarations with the resolved kind and target
-    of every reference and the type of every expression (the cache key hashes it)."""
+    of every reference, with its type (the cache key hashes it)."""
     parts = [repr(p.decl), *(repr(r.decl) + repr(r.exceptions) for r in p.rules),
              *(repr(d.decl) for d in p.defines.values()), *(repr(t.decl) for t in p.tables.values()),
              *(repr(r) for r in p.rollouts.values()), *(repr(prop) for prop in p.properties)]
     roots = [*(r.decl for r in p.rules), *(d.decl for d in p.defines.values()), *p.properties,
              *([p.decl.applies] if p.decl.applies is not None else [])]
     for root in roots:
-        for node in ast.walk(root):
-            if id(node) in model.refs:
-                parts.append(repr(model.refs[id(node)]))
-            if id(node) in model.types:
-                parts.append(repr(model.types[id(node)]))
+        parts += [repr(model.resolve(node)) for node in ast.walk(root) if isinstance(node, ast.Ref)]
     return "\n".join(parts)
 
 

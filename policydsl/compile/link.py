@@ -8,7 +8,7 @@ from typing import Any
 from policydsl.runtime import exact, rollout as ro
 from policydsl.runtime.facts import InputSpec
 from policydsl.runtime.program import (NOT_STATED, RUNTIME, CompiledPolicy, CompiledProperty, Decide, DefineInfo,
-                                       RuleInfo, Table)
+                                       RuleInfo, Table, in_force)
 from policydsl.runtime.values import NOT_OPEN
 
 
@@ -38,7 +38,9 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
                  "P": tuple(tuple(ro.PhaseSpec(name=n, start=s, end=e, ramp_from=a, ramp_to=b) for n, s, e, a, b in ph)
                             for _, ph in phases),
                  "D": Decide(spec["id"], rules, tuple(defines), kinds, inputs, labeler)}
-    namespace["S"], namespace["KINDS"] = namespace["D"].static, kinds
+    namespace["S"], namespace["R"], namespace["KINDS"] = namespace["D"].static, namespace["D"].said, kinds
+    namespace["TS"] = tuple(table.stated for table in namespace["T"])
+    namespace["PERIOD"] = in_force(spec["id"], spec["start"], spec["end"])
     exec(marshal.loads(code), namespace)  # generated from the checked model's AST nodes, never from text
     properties = tuple(CompiledProperty(name=n, label=label, start=s, end=e,
                                         premise=namespace[f"p{i}_premise"] if has_premise else None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from policydsl import i18n
 from policydsl import inventory as inv
 from policydsl.bdd.phrases import PHRASES
 from policydsl.docs import timeline
@@ -15,6 +16,7 @@ from policydsl.docs.strings import HTML_LANG, LANGS, s
 from policydsl.docs.view import enum_link, fact_link, fact_reads, inventory_link, link, overlap_anchor, policy_page
 from policydsl.loader import PolicySet
 from policydsl.semantics.model import BookOverlap, BookProperty, Input, Policy
+from policydsl.syntax import ast
 
 SHOWN_SCENARIOS = 3  # per inventory row; the policy page lists every worked example
 
@@ -73,12 +75,12 @@ def _overlap(book: PolicySet, o: BookOverlap, prose: BookRenderer) -> dict:
 
 def _resolution(o: BookOverlap, prose: BookRenderer) -> Prose:
     """"以「X」为准" / "“X” prevails", "已知冲突" / "known conflict", or "尚未处理" / "not resolved"."""
-    if o.resolution == "prevails":
+    if o.resolution == "prevails" and o.prevails:  # the one implies the other
         return prose.template("overlap.prevails", policy=prose.policy_term(o.prevails))
     return (Seg(prose.t("overlap.known" if o.resolution == "known" else "overlap.unresolved")),)
 
 
-def _code(expr: object) -> str:
+def _code(expr: ast.Expr) -> str:
     return " ".join(expr.span.text.split())
 
 
@@ -295,5 +297,5 @@ def _policy_events(book: PolicySet, pid: str, lang: str):
 def steps_view(lang: str) -> dict:
     return {"language_line": "# language: zh-CN",
             "phrases": [{"kind": s(f"step.{p.kind}", lang), "key": p.key, "example_zh": p.example_zh,
-                         "example_en": p.example_en, "meaning": p.doc_zh if lang == "zh" else p.doc_en}
+                         "example_en": p.example_en, "meaning": i18n.t(f"phrase.{p.key}", lang)}
                         for p in PHRASES]}

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import attrs
 from gherkin.parser import Parser
-from gherkin.pickles.compiler import Compiler
+from gherkin.pickles.compiler import Compiler, GherkinDocumentWithURI
 
 from policydsl.bdd.phrases import ORDER, PHRASES
 from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
@@ -74,16 +74,16 @@ def collect(book: PolicySet, features: Path) -> list[Example]:
             continue
         feature = document.get("feature") or {}
         lang = "zh" if str(feature.get("language", "en")).startswith("zh") else "en"
-        document["uri"] = path.name
+        with_uri: GherkinDocumentWithURI = {**document, "uri": path.name}
         rel = path.relative_to(base).as_posix()
-        for pickle in Compiler().compile(document):
+        for pickle in Compiler().compile(with_uri):
             example = _example(book, pickle, rel, lang)
             if example is not None:
                 out.append(example)
     return out
 
 
-def _example(book: PolicySet, pickle: dict, file: str, lang: str) -> Example | None:
+def _example(book: PolicySet, pickle: Mapping[str, Any], file: str, lang: str) -> Example | None:
     reading = _read_steps(pickle["steps"])
     if reading.policy is None or reading.at is None:
         return None
@@ -115,11 +115,11 @@ def _example(book: PolicySet, pickle: dict, file: str, lang: str) -> Example | N
                    decision=decision, error=error)
 
 
-def _inventory_tags(pickle: dict) -> set[str]:
+def _inventory_tags(pickle: Mapping[str, Any]) -> set[str]:
     return {t["name"].lstrip("@") for t in pickle.get("tags", []) if INVENTORY_TAG.match(t["name"].lstrip("@"))}
 
 
-def _read_steps(steps: list[dict]) -> _Reading:
+def _read_steps(steps: Sequence[Mapping[str, Any]]) -> _Reading:
     reading = _Reading()
     for step in steps:
         key, groups = _match(step)
@@ -140,7 +140,7 @@ def _read_steps(steps: list[dict]) -> _Reading:
     return reading
 
 
-def _match(step: dict) -> tuple[str | None, dict[str, str]]:
+def _match(step: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
     kind = STEP_KINDS.get(step.get("type", ""))
     text = step["text"]
     for phrase in _PHRASES:
@@ -153,7 +153,7 @@ def _match(step: dict) -> tuple[str | None, dict[str, str]]:
     return None, {}
 
 
-def _table_facts(step: dict) -> list[tuple[str, str]]:
+def _table_facts(step: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows = [[cell["value"] for cell in row["cells"]]
             for row in step.get("argument", {}).get("dataTable", {}).get("rows", [])]
     if rows and rows[0] and rows[0][0].strip() in TABLE_HEADERS:

@@ -12,6 +12,7 @@ from typing import Iterable
 import attrs
 
 from policydsl import i18n
+from policydsl.errors import InternalError
 from policydsl.docs.strings import s
 from policydsl.runtime import values as rv
 from policydsl.semantics.model import Model, Policy
@@ -70,13 +71,19 @@ def literal_text(kind: str, value: object, lang: str) -> str:
 class Renderer:
     """Renders the expressions of one policy in one language."""
 
-    def __init__(self, model: Model, policy: Policy, lang: str) -> None:
+    def __init__(self, model: Model, policy: Policy | None, lang: str) -> None:
         self.model = model
         self.policy = policy
         self.lang = lang
         self.period: tuple[dt.date | None, dt.date | None] = (None, None)
 
     # ------------------------------------------------------------ small pieces
+    def own_policy(self) -> Policy:
+        """The policy whose expressions these are (the book's renderer has none: it overrides what needs one)."""
+        if self.policy is None:
+            raise InternalError("a policy's own expression rendered outside any policy")
+        return self.policy
+
     def t(self, string_key: str, /, **args: object) -> str:
         return s(string_key, self.lang, **args)
 
@@ -104,9 +111,6 @@ class Renderer:
     def unit_label(self, unit: str | None) -> str:
         decl = self.model.units.get(unit or "")
         return decl.label.get(self.lang) if decl else ""
-
-    def type_of(self, expr: object) -> Type | None:
-        return self.model.types.get(id(expr))
 
     def type_text(self, type_: Type) -> str:
         if type_.kind in ("enum", "set"):
@@ -164,21 +168,21 @@ class Renderer:
         return (Seg(self.t("x.today"), "term"),)
 
     def _ref(self, expr: ast.Ref, unit: str | None) -> Prose:
-        kind, target = self.model.refs.get(id(expr), ("", expr.path))
+        resolved = self.model.resolve(expr)
+        kind, target = resolved.kind, resolved.target
         if kind == "input":
-            return (Seg(self.policy.inputs[target].label.get(self.lang), "term", anchor("input", target)),)
+            return (Seg(self.own_policy().inputs[target].label.get(self.lang), "term", anchor("input", target)),)
         if kind == "define":
             return self._define_ref(target)
         if kind == "enum":
             enum, _, value = target.rpartition(".")
             return (Seg(self.enum_value_label(enum, value), "value"),)
         if kind == "var":
-            type_ = self.type_of(expr)
-            return (Seg(self.t("x.var", label=self.enum_label(type_.enum if type_ else None)), "term"),)
+            return (Seg(self.t("x.var", label=self.enum_label(self.model.type_of(expr).enum)), "term"),)
         return (Seg(expr.path, "code"),)
 
     def _define_ref(self, path: str) -> Prose:
-        define = self.policy.defines[path]
+        define = self.own_policy().defines[path]
         term = Seg(define.label.get(self.lang), "term", anchor("define", path))
         constant = self._constant_in_period(define.decl)
         if constant is None:
@@ -210,7 +214,7 @@ class Renderer:
             return self.join(parts, " " + self.t(f"x.{expr.op}") + " ")
         if expr.op in COMPARE_KEYS:
             return self._compare(expr.op, expr.left, expr.right)
-        result_unit = getattr(self.type_of(expr), "unit", None)
+        result_unit = self.model.type_of(expr).unit
         left = self._operand(expr.left, expr.op, unit=result_unit)
         right = self._operand(expr.right, expr.op, right=True, unit=result_unit)
         return (*left, Seg(f" {ARITH.get(expr.op, expr.op)} "), *right)
@@ -230,26 +234,26 @@ class Renderer:
     def _is_iff(self, expr: object) -> bool:
         return isinstance(expr, ast.Binary) and self._iff_parts(expr.op, expr.left, expr.right)
 
-    def _iff_parts(self, op: str, left: object, right: object) -> bool:
+    def _iff_parts(self, op: str, left: ast.Expr, right: ast.Expr) -> bool:
         """Two conditions (neither a yes/no literal) compared with == or !=."""
-        return op in ("==", "!=") and all(getattr(self.type_of(x), "kind", None) == "bool"
+        return op in ("==", "!=") and all(self.model.type_of(x).kind == "bool"
                                           and not isinstance(x, ast.Literal) for x in (left, right))
 
-    def _compare(self, op: str, left: object, right: object) -> Prose:
+    def _compare(self, op: str, left: ast.Expr, right: ast.Expr) -> Prose:
         special = self._outcome_compare(op, left, right) or self._bool_compare(op, left, right)
         if special is not None:
             return special
-        left_type, right_type = self.type_of(left), self.type_of(right)
+        left_type, right_type = self.model.type_of(left), self.model.type_of(right)
         if isinstance(right, ast.SetLit) and not right.items and op in ("==", "!="):
             return self._glued(self.expr(left), self.t("x.empty" if op == "==" else "x.not_empty"), ())
         words = COMPARE_KEYS[op]
-        if op not in ("==", "!=") and getattr(left_type, "kind", None) == "date":
+        if op not in ("==", "!=") and left_type.kind == "date":
             words = "date." + words
-        left_prose = self._side(left, getattr(right_type, "unit", None))
-        right_prose = self._side(right, getattr(left_type, "unit", None))
+        left_prose = self._side(left, right_type.unit)
+        right_prose = self._side(right, left_type.unit)
         return self._glued(left_prose, self.t(f"x.{words}"), right_prose)
 
-    def _outcome_compare(self, op: str, left: object, right: object) -> Prose | None:
+    def _outcome_compare(self, op: str, left: ast.Expr, right: ast.Expr) -> Prose | None:
         """`outcome == deny` in a property: "结果为拒绝" / "the decision is deny" (either way round)."""
         if op not in ("==", "!=") or not isinstance(left, (ast.OutcomeRef, ast.OutcomeLit)):
             return None
@@ -259,10 +263,10 @@ class Renderer:
             return None
         return self.template("x.outcome_eq" if op == "==" else "x.outcome_ne", outcome=self.expr(right))
 
-    def _bool_compare(self, op: str, left: object, right: object) -> Prose | None:
+    def _bool_compare(self, op: str, left: ast.Expr, right: ast.Expr) -> Prose | None:
         """Two conditions compared: `fires(r) == (grade == alert)` reads "rule … fires exactly when …";
         `fires(r) == false` reads "rule … does not fire"."""
-        if op not in ("==", "!=") or any(getattr(self.type_of(x), "kind", None) != "bool" for x in (left, right)):
+        if op not in ("==", "!=") or any(self.model.type_of(x).kind != "bool" for x in (left, right)):
             return None
         if self._iff_parts(op, left, right):
             return self.template("x.iff" if op == "==" else "x.iff_not", a=self.expr(left), b=self.expr(right))
@@ -282,9 +286,7 @@ class Renderer:
 
     def _glued(self, subject: Prose, verb: str, rest: Prose) -> Prose:
         """Chinese glues the verb to its subject ("粉丝数不少于 1000"); English spaces it."""
-        if self.lang == "zh":
-            return (*subject, Seg(verb + (" " if rest else "")), *rest)
-        return (*subject, Seg(" " + verb + (" " if rest else "")), *rest)
+        return (*subject, Seg(self.t("x.word_gap") + verb + (" " if rest else "")), *rest)
 
     def _unary(self, expr: ast.Unary, unit: str | None) -> Prose:
         operand = expr.operand
@@ -293,16 +295,16 @@ class Renderer:
         if isinstance(operand, ast.Binary) and operand.op in NEGATED:
             return self._compare(NEGATED[operand.op], operand.left, operand.right)
         if isinstance(operand, ast.Member):
-            return self._member(attrs.evolve(operand, negated=not operand.negated), unit)
+            # ast.node applies attrs.frozen inside a function, so mypy's attrs plugin does not see an attrs class
+            return self._member(attrs.evolve(operand, negated=not operand.negated), unit)  # type: ignore[misc]
         if self._fired_rule(operand) is not None:
             return self._fires(operand, negated=True)
-        if isinstance(operand, ast.Ref) and getattr(self.type_of(operand), "kind", None) == "bool":
+        if isinstance(operand, ast.Ref) and self.model.type_of(operand).kind == "bool":
             return self._glued(self.expr(operand), self.t("x.eq"), (Seg(rv.display("bool", False, self.lang), "value"),))
         inner = self.expr(operand)
         if isinstance(operand, ast.Binary) and operand.op in ("and", "or"):
             inner = self.paren(inner)
-        sep = "" if self.lang == "zh" else " "
-        return (Seg(self.t("x.not") + sep), *inner)
+        return (Seg(self.t("x.not") + self.t("x.word_gap")), *inner)
 
     def _member(self, expr: ast.Member, unit: str | None) -> Prose:
         item = self.expr(expr.item)
@@ -329,9 +331,9 @@ class Renderer:
             return self.template("x.table", table=label, args=args)
         if self._fired_rule(expr) is not None:
             return self._fires(expr)
-        if name == "consequence" and len(expr.args) == 1 and \
-                self.model.refs.get(id(expr.args[0]), ("", ""))[0] == "consequence":
-            kind = self.model.refs[id(expr.args[0])][1]
+        if name == "consequence" and len(expr.args) == 1 and isinstance(expr.args[0], ast.Ref) and \
+                self.model.resolve(expr.args[0]).kind == "consequence":
+            kind = expr.args[0].path
             return self.template("x.consequence", kind=(Seg(i18n.t(f"consequence.{kind}", self.lang), "value"),))
         if name in BUILTINS and len(expr.args) in (1, 2):
             parts = dict(zip(("a", "b"), (self.expr(a) for a in expr.args)))
@@ -342,13 +344,18 @@ class Renderer:
         """The rule of a checked `fires(rule)` in a property, else None."""
         if not (isinstance(expr, ast.Call) and expr.func.value == "fires" and len(expr.args) == 1):
             return None
-        kind, target = self.model.refs.get(id(expr.args[0]), ("", ""))
-        return target if kind == "rule" and any(r.name == target for r in self.policy.rules) else None
+        arg = expr.args[0]
+        if not (isinstance(arg, ast.Ref) and self.model.resolve(arg).kind == "rule"):
+            return None
+        return arg.path if any(r.name == arg.path for r in self.own_policy().rules) else None
 
-    def _fires(self, expr: ast.Call, *, negated: bool = False) -> Prose:
-        """`fires(r)`: "规则「label」触发" / "rule “label” fires", the label linked to the rule."""
+    def _fires(self, expr: object, *, negated: bool = False) -> Prose:
+        """`fires(r)`: "规则「label」触发" / "rule “label” fires", the label linked to the rule (`expr` is one:
+        the caller asked `_fired_rule`)."""
         name = self._fired_rule(expr)
-        label = self.quoted(self.policy.rule(name).decl.label.get(self.lang), anchor("rule", name))
+        if name is None:
+            raise InternalError("_fires on an expression that is not a checked fires(...)")
+        label = self.quoted(self.own_policy().rule(name).decl.label.get(self.lang), anchor("rule", name))
         return self.template("x.not_fires" if negated else "x.fires", rule=label)
 
     def _outcomeref(self, expr: ast.OutcomeRef, unit: str | None) -> Prose:
@@ -358,8 +365,8 @@ class Renderer:
         return (Seg(self.t(f"outcome.{expr.value}"), "value"),)
 
     def _aggregate(self, expr: ast.Aggregate, unit: str | None) -> Prose:
-        coll_type = self.type_of(expr.iterable)
-        var = (Seg(self.enum_label(coll_type.enum if coll_type else None), "term"),)
+        coll_type = self.model.type_of(expr.iterable)
+        var = (Seg(self.enum_label(coll_type.enum), "term"),)
         key = f"x.{expr.func}" if expr.func in ("all", "any") else f"x.agg.{expr.func}"
         head = self.template(key, set=self.expr(expr.iterable), var=var)
         return (*head, *self.expr(expr.body, unit))
@@ -388,7 +395,8 @@ class BookRenderer(Renderer):
                 Seg(self.t("x.quote_close")))
 
     def _ref(self, expr: ast.Ref, unit: str | None) -> Prose:
-        kind, target = self.model.refs.get(id(expr), ("", expr.path))
+        resolved = self.model.resolve(expr)
+        kind, target = resolved.kind, resolved.target
         if kind == "input":
             fact = self.model.facts.get(target)
             return (Seg(fact.label.get(self.lang) if fact else target, "term", f"fact-{target}", "dictionary"),)
@@ -404,7 +412,7 @@ class BookRenderer(Renderer):
             return super()._outcomeref(expr, unit)
         return self.template("x.policy_outcome", policy=self.policy_term(expr.policy.value))
 
-    def _outcome_compare(self, op: str, left: object, right: object) -> Prose | None:
+    def _outcome_compare(self, op: str, left: ast.Expr, right: ast.Expr) -> Prose | None:
         """`outcome(P) == deny`: "「P」的决定为拒绝"; `outcome(A) == outcome(B)`: "「A」与「B」的决定相同"."""
         if op not in ("==", "!=") or not isinstance(left, (ast.OutcomeRef, ast.OutcomeLit)):
             return None
@@ -425,13 +433,18 @@ class BookRenderer(Renderer):
         """The rule of a checked `fires(POLICY, RULE)`, else None."""
         if not (isinstance(expr, ast.Call) and expr.func.value == "fires" and len(expr.args) == 2):
             return None
-        owner = self.model.refs.get(id(expr.args[0]), ("", ""))
-        kind, target = self.model.refs.get(id(expr.args[1]), ("", ""))
-        return target if kind == "rule" and owner[0] == "policy" and owner[1] in self.model.policies else None
+        owner, rule = expr.args
+        if not isinstance(owner, ast.Ref) or not isinstance(rule, ast.Ref):
+            return None
+        found = self.model.resolve(owner).kind == "policy" and self.model.resolve(rule).kind == "rule"
+        return rule.path if found and owner.path in self.model.policies else None
 
-    def _fires(self, expr: ast.Call, *, negated: bool = False) -> Prose:
+    def _fires(self, expr: object, *, negated: bool = False) -> Prose:
         """`fires(P, r)`: "「P」的规则「label」触发" / "rule “label” of “P” fires"."""
-        pid, name = self.model.refs[id(expr.args[0])][1], self._fired_rule(expr)
+        name = self._fired_rule(expr)
+        if name is None or not isinstance(expr, ast.Call) or not isinstance(expr.args[0], ast.Ref):
+            raise InternalError("_fires on an expression that is not a checked fires(...)")
+        pid = self.model.resolve(expr.args[0]).target
         rule = self.model.policies[pid].rule(name).decl.label.get(self.lang)
         label = (Seg(self.t("x.quote_open")), Seg(rule, "term", anchor("rule", name), policy_page(pid)),
                  Seg(self.t("x.quote_close")))

@@ -252,7 +252,7 @@ def search_index(lang: str, views: dict[str, dict], book_views: dict[str, dict])
         if term["link"] is None:
             add("glossary.html#facts", "term", term[lang], term["path"], term["zh"], term["en"])
     for phrase in book_views["steps"]["phrases"]:
-        add("steps.html", "step", phrase["example_zh" if lang == "zh" else "example_en"], phrase["example_zh"],
+        add("steps.html", "step", phrase[f"example_{lang}"], phrase["example_zh"],
             phrase["example_en"], phrase["meaning"])
     data = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
     return "window.POLICYDSL_SEARCH = " + data + ";\n"

@@ -376,6 +376,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "x.includes": ("包含", "includes"),
     "x.not_includes": ("不包含", "does not include"),
     "x.not": ("并非", "not"),
+    "x.word_gap": ("", " "),  # between a word and the next: Chinese writes none
     "x.var": ("该{label}", "that {label}"),
     "x.table": ("{table}中 {args} 对应的值", "the {table} for {args}"),
     "x.all": ("{set}中的每个{var}都满足：", "every {var} in {set} satisfies: "),

@@ -11,7 +11,6 @@ import os
 import re
 from typing import Any, Iterable
 
-import attrs
 from markupsafe import Markup
 
 from policydsl import i18n, simulate
@@ -23,7 +22,6 @@ from policydsl.docs.prose import BookRenderer, Renderer, Seg, anchor, literal_te
 from policydsl.docs.strings import s
 from policydsl.loader import PolicySet
 from policydsl.runtime import values as rv
-from policydsl.runtime.program import split_template
 from policydsl.runtime.facts import convert
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
@@ -234,10 +232,11 @@ class PolicyView:
     def message(self, text: ast.Text) -> tuple[Seg, ...]:
         """A message template with its placeholders shown as the labels of the values they name."""
         out: list[Seg] = []
-        for piece, path in split_template(text.get(self.lang)):
+        for piece, placeholder in text.string(self.lang).parts:
             if piece:
                 out.append(Seg(piece))
-            if path is not None:
+            if placeholder is not None:
+                path = placeholder.path
                 label = self.prose.label_of_path(path) or path
                 kind = "input" if path in self.policy.inputs else "define"
                 out += [Seg(self.t("x.placeholder_open")), Seg(label, "term", anchor(kind, path)),
@@ -294,11 +293,9 @@ class PolicyView:
         if param.kind == "enum":
             return self.prose.enum_label(param.enum), None
         for call in _calls(self.policy, table.name):
-            arg = call.args[0] if call.args else None
-            kind, target = self.model.refs.get(id(arg), ("", ""))
-            if kind in ("input", "define"):
-                arg_type = self.model.types.get(id(arg))
-                return self.prose.label_of_path(target) or target, getattr(arg_type, "unit", None)
+            resolved = self.model.resolve(call.args[0]) if call.args and isinstance(call.args[0], ast.Ref) else None
+            if resolved is not None and resolved.kind in ("input", "define") and resolved.type is not None:
+                return self.prose.label_of_path(resolved.target) or resolved.target, resolved.type.unit
         return table.decl.params[0].name.value, None
 
     def interval(self, key: ast.Interval, unit: str | None) -> str:
@@ -436,7 +433,7 @@ class PolicyView:
         declared = [n.value for n in p.decl.implements]
 
         def by_document(doc: str) -> list[str]:
-            return [i for i in declared if doc.startswith(INVENTORY_ID.match(i).group(1) + "_")]
+            return [i for i in declared if doc.startswith(i[1:4] + "_")]
 
         for src in p.decl.sources:
             yield src, link(self.t("source.cited_by_policy")), by_document(src.document)
@@ -584,8 +581,7 @@ def _calls(policy: Policy, name: str) -> Iterable[ast.Call]:
             roots += [case.expr, case.when]
     for rule in policy.rules:
         roots += [rule.decl.scope, rule.decl.body.condition]
-    for root in roots:
-        yield from (node for node in _walk(root) if isinstance(node, ast.Call) and node.func.value == name)
+    yield from (node for node in ast.walk(tuple(roots)) if isinstance(node, ast.Call) and node.func.value == name)
 
 
 def fact_reads(model: Model, policy: Policy) -> dict[str, dict[str, frozenset[str]]]:
@@ -610,11 +606,9 @@ def fact_reads(model: Model, policy: Policy) -> dict[str, dict[str, frozenset[st
 
     def expr(root: object, seen: frozenset[str] = frozenset()) -> frozenset[str]:
         found: set[str] = set()
-        for node in _walk(root):
-            if isinstance(node, ast.Ref):
-                kind, target = model.refs.get(id(node), ("", node.path))
-                if kind in ("", "input", "define"):
-                    found |= path(target, seen)
+        for node in ast.walk(root):
+            if isinstance(node, ast.Ref) and model.resolve(node).kind in ("input", "define"):
+                found |= path(node.path, seen)
             elif isinstance(node, ast.Covered) and node.rollout.value in policy.rollouts:
                 found |= path(policy.rollouts[node.rollout.value].key.value, seen)
         return frozenset(found)
@@ -622,22 +616,10 @@ def fact_reads(model: Model, policy: Policy) -> dict[str, dict[str, frozenset[st
     rules: dict[str, frozenset[str]] = {}
     for rule in policy.rules:
         decl = rule.decl
-        message = decl.body.message
-        named = {p for text in (message.zh, message.en) for _, p in split_template(text) if p is not None}
+        named = {p.path for p in decl.body.message.placeholders()}
         rules[rule.name] = frozenset().union(expr(decl.scope), expr(decl.body.condition),
                                              *(path(p, frozenset()) for p in sorted(named)))
     return {"rule": rules, "define": {p: path(p, frozenset()) for p in policy.defines},
             "property": {x.name.value: expr(x.premise) | expr(x.claim) for x in policy.properties},
             "applies": {"": expr(policy.decl.applies)}}
 
-
-def _walk(node: object) -> Iterable[object]:
-    if node is None or not attrs.has(type(node)):
-        return
-    yield node
-    for field in attrs.fields(type(node)):
-        if field.name in ("span", "op_span"):
-            continue
-        value = getattr(node, field.name)
-        for child in value if isinstance(value, tuple) else (value,):
-            yield from _walk(child)

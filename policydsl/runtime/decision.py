@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from types import MappingProxyType
+from operator import itemgetter
 from typing import Any, Callable, Iterator, Mapping
 
 import attrs
@@ -44,21 +45,84 @@ class LazyText(Mapping[str, str]):
 
 
 _new = object.__new__
-_set = object.__setattr__
-
-# Reason and Decision keep their attributes in __dict__ (not slots) so that `make_reason` and
-# `make_decision` can fill a frozen instance with one call instead of one per field: the
-# evaluator builds one Decision and a Reason per fired rule on every evaluation.
+_make = tuple.__new__
 
 
-@attrs.frozen(kw_only=True, slots=False)
-class Reason:
+class Record(tuple):
+    """A frozen record built with one call, `tuple.__new__(cls, (field, …))`: the evaluator builds a
+    Decision, and a Reason per fired rule, on every evaluation, and generated code builds them so.
+    Fields are read by name (`_fields`, each a property); a record equals only a record of its own
+    type. Subclasses give a keyword constructor."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+    _shown: tuple[str, ...] = ()  # the fields repr shows
+
+    def __init_subclass__(cls) -> None:
+        for index, field in enumerate(cls.__dict__.get("_stored", cls._fields)):
+            if field not in cls.__dict__:
+                setattr(cls, field, property(itemgetter(index)))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and tuple.__eq__(self, other)  # type: ignore[arg-type]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self._shown) + ")"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_make, (type(self), tuple(self)))
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with some fields changed (stored fields only)."""
+        fields = self.__class__.__dict__.get("_stored", self._fields)
+        return _make(type(self), tuple(changes.pop(f, v) for f, v in zip(fields, self)))
+
+
+@attrs.frozen(eq=False)
+class RuleReason:
+    """What a rule says when it fires: its name, code, outcome and source, and its message filled
+    with the values it shows (`render(shown)` -> {"zh", "en"})."""
+
     rule: str
     code: str
     outcome: str
-    message: Mapping[str, str]
     source: Mapping[str, str] | None
-    consequences: tuple["Consequence", ...] = ()  # what the rule does beyond its outcome
+    render: Callable[[tuple[Any, ...]], Mapping[str, str]] = attrs.field(repr=False)
+
+
+class Reason(Record):
+    """A fired rule's reason: rule, code, outcome, source, the message in both languages (filled when
+    read: most callers look only at the outcome and the codes) and the rule's consequences.
+    Stored as (RuleReason, the values its message shows, consequences)."""
+
+    __slots__ = ()
+    _stored = ("said", "shown_values", "consequences")
+    _fields = ("rule", "code", "outcome", "message", "source", "consequences")
+    _shown = _fields
+
+    def __new__(cls, *, rule: str, code: str, outcome: str, message: Mapping[str, str],
+                source: Mapping[str, str] | None, consequences: tuple["Consequence", ...] = ()) -> "Reason":
+        fixed = dict(message)
+        return _make(cls, (RuleReason(rule, code, outcome, source, lambda shown: fixed), (), consequences))
+
+    rule = property(lambda self: self[0].rule)
+    code = property(lambda self: self[0].code)
+    outcome = property(lambda self: self[0].outcome)
+    source = property(lambda self: self[0].source)
+    message = property(lambda self: self[0].render(self[1]), doc="{'zh', 'en'}, filled when read")
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.rule, self.code, self.outcome, dict(self.message), self.source, self.consequences)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Reason and self._key() == other._key()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_dict(self) -> dict:
         return {"rule": self.rule, "code": self.code, "message": dict(self.message),
@@ -67,16 +131,7 @@ class Reason:
 
 def make_reason(rule: str, code: str, outcome: str, message: Mapping[str, str],
                 source: Mapping[str, str] | None, consequences: tuple["Consequence", ...] = ()) -> Reason:
-    """`Reason(rule=..., ...)`, faster."""
-    reason = _new(Reason)
-    fields = {"rule": rule, "code": code, "outcome": outcome, "message": message, "source": source}
-    if consequences:  # most reasons have none and read the class's empty default
-        fields["consequences"] = consequences
-    _set(reason, "__dict__", fields)
-    return reason
-
-
-Reason.consequences = ()  # type: ignore[misc]
+    return Reason(rule=rule, code=code, outcome=outcome, message=message, source=source, consequences=consequences)
 
 
 @attrs.frozen(kw_only=True)
@@ -102,33 +157,52 @@ class Consequence:
                 "message": dict(self.message)}
 
 
-@attrs.frozen(kw_only=True, slots=False)  # __dict__: generated code fills one with a single call
-class TraceEvent:
+class TraceEvent(Record):
     """One rule considered: its status and the facts and values it read."""
 
+    __slots__ = ()
+    _fields = ("rule", "status", "reads", "detail")
+    _shown = _fields
     rule: str
     status: str  # not_in_force | out_of_scope | overridden | satisfied | fired | missing
     reads: Mapping[str, Any]
-    detail: str | None = None
+    detail: str | None
+
+    def __new__(cls, *, rule: str, status: str, reads: Mapping[str, Any], detail: str | None = None) -> "TraceEvent":
+        return _make(cls, (rule, status, reads, detail))
 
 
 NO_UNRESOLVED: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
 
-@attrs.frozen(kw_only=True, slots=False)
-class Decision:
+class Decision(Record):
+    """The outcome of one policy for one record on one day: its computed values, the reasons (deny
+    rules that fired, or the allow rules) and warnings, and, when asked for, the trace of every rule
+    considered and the coverage items reached."""
+
+    __slots__ = ()
+    _fields = ("policy", "at", "outcome", "values", "value_kinds", "reasons", "warnings", "trace", "coverage",
+               "unresolved")
+    _shown = ("policy", "at", "outcome", "values", "reasons", "warnings", "unresolved")
     policy: str
     at: dt.date
     outcome: str  # allow | deny
     values: Mapping[str, Any]
-    value_kinds: Mapping[str, str] = attrs.field(repr=False, eq=False)  # path -> kind, for value_json
+    value_kinds: Mapping[str, str]  # path -> kind, for value_json
     reasons: tuple[Reason, ...]
     warnings: tuple[Reason, ...]
-    trace: tuple[TraceEvent, ...] = attrs.field(repr=False)
-    coverage: frozenset[str] = attrs.field(default=frozenset(), repr=False)  # items reached, when recorded
+    trace: tuple[TraceEvent, ...]
+    coverage: frozenset[str]  # items reached, when recorded
     # the values no rule needed whose computation lacks facts: value path -> the facts it lacks, in the
     # order the computation met them; such a value is left out of `values` (values are lazy)
-    unresolved: Mapping[str, tuple[str, ...]] = NO_UNRESOLVED
+    unresolved: Mapping[str, tuple[str, ...]]
+
+    def __new__(cls, *, policy: str, at: dt.date, outcome: str, values: Mapping[str, Any],
+                value_kinds: Mapping[str, str], reasons: tuple[Reason, ...], warnings: tuple[Reason, ...],
+                trace: tuple[TraceEvent, ...], coverage: frozenset[str] = frozenset(),
+                unresolved: Mapping[str, tuple[str, ...]] | None = None) -> "Decision":
+        return _make(cls, (policy, at, outcome, values, value_kinds, reasons, warnings, trace, coverage,
+                           unresolved or NO_UNRESOLVED))
 
     @property
     def consequences(self) -> tuple[Consequence, ...]:
@@ -157,19 +231,8 @@ class Decision:
         return out
 
 
-# A decision whose values were all computed (the common case) leaves `unresolved` out of its __dict__
-# and reads the class's empty default: one key more costs every evaluation about 0.5% (callgrind).
-Decision.unresolved = NO_UNRESOLVED  # type: ignore[misc]
-
-
 def make_decision(policy: str, at: dt.date, outcome: str, values: Mapping[str, Any], value_kinds: Mapping[str, str],
                   reasons: tuple[Reason, ...], warnings: tuple[Reason, ...], trace: tuple[TraceEvent, ...],
                   coverage: frozenset[str], unresolved: Mapping[str, tuple[str, ...]] | None = None) -> Decision:
-    """`Decision(policy=..., ...)`, faster."""
-    decision = _new(Decision)
-    fields = {"policy": policy, "at": at, "outcome": outcome, "values": values, "value_kinds": value_kinds,
-              "reasons": reasons, "warnings": warnings, "trace": trace, "coverage": coverage}
-    if unresolved:
-        fields["unresolved"] = unresolved
-    _set(decision, "__dict__", fields)
-    return decision
+    return _make(Decision, (policy, at, outcome, values, value_kinds, reasons, warnings, trace, coverage,
+                            unresolved or NO_UNRESOLVED))

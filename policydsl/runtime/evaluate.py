@@ -6,15 +6,14 @@ from typing import Any, Mapping
 
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.decision import Decision
-from policydsl.runtime.program import NO_COVERAGE, CompiledPolicy, missing_error  # noqa: F401 (re-exported)
+from policydsl.runtime.program import NO_COVERAGE, CompiledPolicy, in_force, missing_error  # noqa: F401 (re-exported)
 
 
 def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, trace: bool = False,
              coverage: bool = False) -> Decision:
     """The policy's generated function on (facts, at): the fast one unless the trace or coverage is asked for."""
     if (policy.start and at < policy.start) or (policy.end and at > policy.end):
-        period = f"{policy.start or '…'} – {policy.end or '…'}"
-        raise PolicyDslError("E.not_in_force", policy=policy.id, at=at.isoformat(), period=period)
+        in_force(policy.id, policy.start, policy.end)(None, at)
     if not trace and not coverage:
         try:
             return policy.fast(facts, at, None)
@@ -29,6 +28,4 @@ def evaluate(policy: CompiledPolicy, facts: Mapping[str, Any], at: dt.date, *, t
         # (a not-stated table cell, say) has exercised that cell.
         exc.coverage = frozenset(hits or ())  # type: ignore[attr-defined]
         raise
-    if not trace:
-        object.__setattr__(decision, "trace", ())
-    return decision
+    return decision if trace else decision.replace(trace=())

@@ -11,7 +11,7 @@ from policydsl.runtime.program import CompiledPolicy
 if TYPE_CHECKING:
     from policydsl.runtime.book import Conflict
 
-STATUS = {
+STATUS: dict[str, tuple[str, str]] = {
     "not_in_force": ("未生效", "not in force on this date"),
     "out_of_scope": ("不适用（when 条件不成立）", "does not apply (its `when` is false)"),
     "overridden": ("被例外 `{detail}` 覆盖", "overridden by exception `{detail}`"),
@@ -20,17 +20,28 @@ STATUS = {
     "missing": ("缺少事实，无法判断", "cannot decide: facts missing"),
     "not_needed": ("例外条件成立，但没有需要覆盖的规则", "exception holds, but no rule it overrides applied"),
 }
+"""A rule's status in the trace (zh, en); registered in the catalogue as `explain.status.NAME`."""
+STRINGS: dict[str, tuple[str, str]] = {
+    **{f"status.{name}": pair for name, pair in STATUS.items()},
+    "policy": ("政策", "policy"),
+    "read": ("读取", "read"),
+    "values": ("取值：", "values:"),
+    "outcome.allow": ("结果：允许", "outcome: allow"),
+    "outcome.deny": ("结果：拒绝", "outcome: deny"),
+    "list_sep": ("，", ", "),
+    "colon": ("：", ": "),
+}
+s = i18n.register("explain", STRINGS)
 MARK = {"satisfied": "✓", "overridden": "↷", "out_of_scope": "·", "not_in_force": "·", "missing": "?",
         "not_needed": "·"}
 FIRED_MARK = {"deny": "✗", "warn": "!", "allow": "✓"}
 
 
 def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
-    zh = lang == "zh"
-    lines = [f"{'政策' if zh else 'policy'} {policy.id} — {policy.title[lang]}  @ {decision.at.isoformat()}"]
+    lines = [f"{s('policy', lang)} {policy.id} — {policy.title[lang]}  @ {decision.at.isoformat()}"]
     for event in decision.trace:
         rule = next(r for r in policy.rules if r.name == event.rule)
-        status = STATUS[event.status][0 if zh else 1].format(detail=event.detail)
+        status = s(f"status.{event.status}", lang, detail=event.detail)
         if event.status == "fired":
             status += f" → {rule.outcome} `{rule.code}`"
         mark = FIRED_MARK[rule.outcome] if event.status == "fired" else MARK[event.status]
@@ -39,9 +50,9 @@ def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
             for path, value in event.reads.items():
                 label = policy.inputs[path].label[lang]
                 shown = rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
-                lines.append(f"      {'读取' if zh else 'read'} {path} ({label}) = {shown}")
+                lines.append(f"      {s('read', lang)} {path} ({label}) = {shown}")
     if decision.values:
-        lines.append("  " + ("取值：" if zh else "values:"))
+        lines.append("  " + s("values", lang))
         for path, value in decision.values.items():
             label = policy.defines[path].label[lang]
             shown = rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
@@ -51,8 +62,7 @@ def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
         for path, facts in decision.unresolved.items():
             lines.append("      " + i18n.t("unresolved.explain", lang, path=path, label=policy.defines[path].label[lang],
                                            facts=facts_text(policy, facts, lang)))
-    word = {"allow": ("允许", "allow"), "deny": ("拒绝", "deny")}[decision.outcome][0 if zh else 1]
-    lines.append(("结果：" if zh else "outcome: ") + word)
+    lines.append(s(f"outcome.{decision.outcome}", lang))
     if decision.consequences:
         lines += ["  " + consequence_line(c, lang) for c in decision.consequences]
     return "\n".join(lines)
@@ -80,8 +90,8 @@ def consequence_line(c: Consequence, lang: str) -> str:
         parts.append(i18n.t("consequence.permanent", lang))
     if c.amount is not None:
         parts.append(i18n.t("consequence.amount", lang, amount=rv.display("money", c.amount, lang, None)))
-    sep, colon = ("，", "：") if lang == "zh" else (", ", ": ")
-    return f"{i18n.t('consequence.title', lang)} [{c.code}] {sep.join(parts)}{colon}{c.message[lang]}"
+    return (f"{i18n.t('consequence.title', lang)} [{c.code}] {s('list_sep', lang).join(parts)}{s('colon', lang)}"
+            f"{c.message[lang]}")
 
 
 def conflict_line(conflict: Conflict, lang: str) -> str:

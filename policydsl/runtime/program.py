@@ -4,7 +4,6 @@ cells and rollout phases the generated code reads."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
@@ -15,22 +14,13 @@ from policydsl.runtime import calendar as cal
 from policydsl.runtime import exact
 from policydsl.runtime import rollout as ro
 from policydsl.runtime import values as rv
-from policydsl.runtime.decision import Consequence, Decision, LazyText, Reason, TraceEvent, make_decision, make_reason
+from policydsl.runtime.decision import (NO_UNRESOLVED, Consequence, Decision, LazyText, Reason, RuleReason, TraceEvent,
+                                       make_decision)
 from policydsl.runtime.facts import CONVERTERS, InputSpec, prepare
 from policydsl.runtime.values import NOT_OPEN
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
-
-
-def split_template(template: str) -> tuple[tuple[str, str | None], ...]:
-    """`"粉丝数 {account.fans}，不足"` -> (("粉丝数 ", "account.fans"), ("，不足", None))."""
-    parts: list[tuple[str, str | None]] = []
-    last = 0
-    for match in PLACEHOLDER.finditer(template):
-        parts.append((template[last:match.start()], match.group(1)))
-        last = match.end()
-    parts.append((template[last:], None))
-    return tuple(parts)
+Template = tuple[tuple[str, str | None], ...]
+"""A text as the builder split it: `"粉丝数 {a.fans}，不足"` is (("粉丝数 ", "a.fans"), ("，不足", None))."""
 
 
 class MissingFact(Exception):
@@ -61,7 +51,7 @@ class RuleInfo:
     kind: str  # require | fire
     outcome: str
     code: str
-    message: Mapping[str, str]
+    message: Mapping[str, Template]
     source: Mapping[str, str] | None
     start: dt.date | None
     end: dt.date | None
@@ -70,7 +60,7 @@ class RuleInfo:
     placeholders: tuple[str, ...]  # the paths its message shows, in order of first mention
     placeholder_defines: tuple[str, ...]  # those that are values: a firing needs them
     reads: frozenset[str]  # every input its scope and condition may read, through values and rollouts
-    consequences: tuple[tuple[str, str | None, Mapping[str, str]], ...] = ()  # (kind, period, text)
+    consequences: tuple[tuple[str, str | None, Mapping[str, Template]], ...] = ()  # (kind, period, text)
 
     def in_force(self, at: dt.date) -> bool:
         return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
@@ -140,6 +130,16 @@ class Fail:
         if self.exc is None:
             raise PolicyDslError("E.no_case", name=self.path, at=at.isoformat())
         raise self.exc
+
+
+def in_force(policy: str, start: dt.date | None, end: dt.date | None) -> Callable[[Any, dt.date], Any]:
+    """`PERIOD(record, at)` of a policy's generated code: the record, or E.not_in_force."""
+    def period(record: Any, at: dt.date) -> Any:
+        if (start and at < start) or (end and at > end):
+            text = f"{start or '…'} – {end or '…'}"
+            raise PolicyDslError("E.not_in_force", policy=policy, at=at.isoformat(), period=text)
+        return record
+    return period
 
 
 def miss(path: str) -> Any:
@@ -223,13 +223,28 @@ def aggregate(func: str, results: list[Any]) -> Any:
         return any(results)
     if func == "all":
         return all(results)
-    if any(r is NOT_OPEN for r in results):
+    return EXTREMES[func](results) if func in EXTREMES else total(results)
+
+
+def total(results: list[Any]) -> Any:
+    if NOT_OPEN in results:  # identity first: a Decimal never equals the marker
         return NOT_OPEN
-    if func == "sum":
-        return exact.total(results, "sum") if results and isinstance(results[0], Decimal) else sum(results)
+    return exact.total(results, "sum") if results and isinstance(results[0], Decimal) else sum(results)
+
+
+def largest(results: list[Any]) -> Any:
     if not results:
-        raise PolicyDslError("E.empty_aggregate", agg=func)
-    return max(results) if func == "max" else min(results)
+        raise PolicyDslError("E.empty_aggregate", agg="max")
+    return NOT_OPEN if NOT_OPEN in results else max(results)
+
+
+def smallest(results: list[Any]) -> Any:
+    if not results:
+        raise PolicyDslError("E.empty_aggregate", agg="min")
+    return NOT_OPEN if NOT_OPEN in results else min(results)
+
+
+EXTREMES = {"max": largest, "min": smallest}
 
 
 def divide(a: Any, b: Any, text: str) -> Any:
@@ -274,6 +289,8 @@ class Table:
 
     def __init__(self, name: str, kind: str, cells: Any, hit: str = "unique", agg: str | None = None) -> None:
         self.name, self.kind, self.cells, self.hit, self.agg = name, kind, cells, hit, agg
+        # key -> value of the matrix or enum table's stated cells: untraced generated code reads these inline
+        self.stated = {k: v for k, v in cells.items() if v is not NOT_STATED} if kind != "range" else {}
 
     def lookup(self, hits: set[str] | None, *keys: Any) -> Any:
         name = self.name
@@ -336,28 +353,23 @@ class Decide:
                  value_kinds: Mapping[str, str], inputs: Mapping[str, InputSpec], labeler: Any) -> None:
         self.id, self.rules, self.defines, self.kinds, self.inputs = policy_id, rules, defines, value_kinds, inputs
         self.labeler = labeler
-        self.static = tuple(make_reason(r.name, r.code, r.outcome, r.message, r.source)
-                            if not r.placeholders and not r.consequences else None for r in rules)
+        self.said = tuple(RuleReason(r.name, r.code, r.outcome, r.source, self.renderer(r)) for r in rules)
+        self.static = tuple(_make(Reason, (said, (), ())) for said in self.said)
 
-    def reason(self, index: int, at: dt.date, shown: tuple[Any, ...], conseq: tuple[Any, ...] | None) -> Reason:
-        """The reason rule `index` gives with the values its message shows; MissingFact names every
-        fact its consequences need and lack."""
-        static = self.static[index]
-        if static is not None:
-            return static
+    def renderer(self, rule: RuleInfo) -> Callable[[tuple[Any, ...]], dict[str, str]]:
+        """shown values -> the rule's message filled in both languages."""
+        message, placeholders = rule.message, rule.placeholders
+        if not placeholders:
+            fixed = {lang: self.fill(template, {}, lang) for lang, template in message.items()}
+            return lambda shown: fixed
+        return lambda shown: {lang: self.fill(message[lang], dict(zip(placeholders, shown)), lang) for lang in ("zh", "en")}
+
+    def reason(self, index: int, at: dt.date, shown: tuple[Any, ...], conseq: tuple[Any, ...]) -> Reason:
+        """The reason rule `index` gives with the values its message shows and its consequences;
+        MissingFact names every fact its consequences need and lack."""
         rule = self.rules[index]
-        if not conseq:  # the message is filled when read: most callers look only at the outcome
-            message = _new(LazyText)  # LazyText.of and make_reason inline: one call per firing, not three
-            message._render = lambda lang: self.fill(rule.message[lang], dict(zip(rule.placeholders, shown)), lang)
-            message._cache = {}
-            reason = _new(Reason)
-            _set(reason, "__dict__", {"rule": rule.name, "code": rule.code, "outcome": rule.outcome,
-                                      "message": message, "source": rule.source})
-            return reason
-        shown_map = dict(zip(rule.placeholders, shown))
-        message = LazyText.of(lambda lang: self.fill(rule.message[lang], shown_map, lang))
-        out = self.consequences(rule, at, shown_map, conseq)
-        return make_reason(rule.name, rule.code, rule.outcome, message, rule.source, out)
+        out = self.consequences(rule, at, dict(zip(rule.placeholders, shown)), conseq)
+        return _make(Reason, (self.said[index], shown, out))
 
     def consequences(self, rule: RuleInfo, at: dt.date, shown: dict[str, Any],
                      thunks: tuple[Any, ...]) -> tuple[Consequence, ...]:
@@ -378,11 +390,11 @@ class Decide:
             raise MissingFact(*missing)
         return tuple(out)
 
-    def fill(self, template: str, shown: dict[str, Any], lang: str) -> str:
+    def fill(self, template: Template, shown: dict[str, Any], lang: str) -> str:
         """A message with its placeholders filled; a value unknown (a fact the decision did not
         need and was not given) reads “（未提供）” / “(not given)”."""
         out = []
-        for text, path in split_template(template):
+        for text, path in template:
             out.append(text)
             if path is not None:
                 value = shown.get(path)
@@ -426,12 +438,11 @@ class Decide:
         return {r.name: r for r in self.rules}
 
     def event(self, index: int, status: str, reads: tuple[tuple[str, Any], ...], by: str | None) -> TraceEvent:
-        return TraceEvent(rule=self.rules[index].name, status=status,
-                          reads={p: v for p, v in reads if v is not MISSING}, detail=by)
+        return _make(TraceEvent, (self.rules[index].name, status, {p: v for p, v in reads if v is not MISSING}, by))
 
 
 MISSING = object()  # a fact not given, in generated code's locals
-_new, _set = object.__new__, object.__setattr__
+_make = tuple.__new__
 NO_COVERAGE: frozenset[str] = frozenset()
 
 
@@ -454,8 +465,9 @@ def missing_error(inputs: Mapping[str, InputSpec], missing: dict[str, None],
 
 RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail": Fail, "miss": miss,
            "open_": open_, "k_and": k_and, "k_or": k_or, "k_all": k_all, "k_aggregate": k_aggregate,
-           "aggregate": aggregate, "divide": divide, "shift": shift, "days": days, "covered": covered,
+           "aggregate": aggregate, "largest": largest, "smallest": smallest, "total": total, "divide": divide, "shift": shift, "days": days, "covered": covered,
            "book_value": book_value, "fires": fires, "convert": convert, "note": note, "M": MISSING,
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
            "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,
-           "Decision": Decision, "TraceEvent": TraceEvent, "NEW": object.__new__, "SET": object.__setattr__}
+           "Decision": Decision, "Reason": Reason, "TraceEvent": TraceEvent, "TN": tuple.__new__,
+           "NO_UNRESOLVED": NO_UNRESOLVED, "NS": object()}

@@ -11,6 +11,7 @@ from policydsl import diagnostics as dg
 from policydsl.errors import InternalError
 from policydsl import i18n
 from policydsl.semantics.model import Model, Policy
+from policydsl.semantics.types import Type
 from policydsl.syntax import ast
 
 ONE_DAY = dt.timedelta(days=1)
@@ -138,7 +139,7 @@ def _shadowed(decl: ast.TableDecl, rows, kind: str) -> Iterator[dg.Diagnostic]:
             winners.sort(key=lambda a: a[0])
             numbers = [str(a[0]) for a in winners]
             yield dg.make("P0509", b[3].key.span, severity="warning", table=decl.name.value, row=b[0],
-                          interval=b[3].key.span.text, rows={"zh": "、".join(numbers), "en": ", ".join(numbers)},
+                          interval=b[3].key.span.text, rows={lang: i18n.t("list.sep", lang).join(numbers) for lang in i18n.LANGS},
                           hit=decl.hit, related=[(a[3].key.span, "P0509.related") for a in winners])
 
 
@@ -187,19 +188,28 @@ def _fmt(value: Decimal | int | None, kind: str | None = None) -> str:
     return "¥" + text if kind == "money" else text
 
 
+def _enum_of(typ: Type, model: Model) -> ast.EnumDecl:
+    """The enum a key parameter of an enum or matrix table is typed by (the checker set it)."""
+    if typ.enum is None:
+        raise InternalError(f"an enum-keyed table parameter of type {typ.kind} names no enum")
+    return model.enums[typ.enum]
+
+
 def table_cells(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
     for table in policy.tables.values():
         decl = table.decl
         if table.kind == "enum":
-            enum = model.enums[table.param_types[0].enum]
-            yield from _keys(decl, [r.key for r in decl.rows], enum)
-            covered = {r.key.value for r in decl.rows}
+            enum = _enum_of(table.param_types[0], model)
+            # the checker made a table "enum" only when every row key is a name
+            keys = [r.key for r in decl.rows if isinstance(r.key, ast.Name)]
+            yield from _keys(decl, keys, enum)
+            covered = {key.value for key in keys}
             missing = [v.name.value for v in enum.values if v.name.value not in covered]
             if missing and decl.hit != "collect":
                 yield dg.make("P0503", decl.name.span, table=decl.name.value, cells=", ".join(missing))
         elif table.kind == "matrix":
-            row_enum = model.enums[table.param_types[0].enum]
-            col_enum = model.enums[table.param_types[1].enum]
+            row_enum = _enum_of(table.param_types[0], model)
+            col_enum = _enum_of(table.param_types[1], model)
             yield from _keys(decl, decl.columns, col_enum)
             yield from _keys(decl, [r.key for r in decl.matrix], row_enum)
             for row in decl.matrix:
@@ -406,8 +416,7 @@ def unmentioned_enum_values(model: Model) -> Iterator[dg.Diagnostic]:
     whole_book = len(model.policies) >= 2
     used: set[str] = set()
     # every expression the checker resolved to a value (`ENUM.value`), set literals included
-    mentioned: set[tuple[str, str]] = {tuple(target.split(".", 1)) for kind, target in model.refs.values()
-                                       if kind == "enum"}
+    mentioned: set[tuple[str, ...]] = {tuple(r.target.split(".", 1)) for r in model.references() if r.kind == "enum"}
     for policy in model.policies.values():
         for typ in [*(i.type for i in policy.inputs.values()), *(d.type for d in policy.defines.values()),
                     *(t for table in policy.tables.values() for t in (*table.param_types, table.result))]:

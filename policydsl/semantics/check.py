@@ -11,7 +11,8 @@ import attrs
 
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
-from policydsl.semantics.model import BOOK_ID, BOOK_TITLE, BookOverlap, BookProperty, Define, Input, Model, Policy, Rule, Table
+from policydsl.semantics.model import (BookOverlap, BookProperty, Define, Input, Model, Policy, Resolved, Rule, Table,
+                                       book_decl)
 from policydsl.errors import InternalError
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
@@ -19,11 +20,8 @@ from policydsl.semantics.types import Type
 from policydsl.source import Span
 from policydsl.syntax import ast
 
-# Any `{…}` is meant as a placeholder; only ids are filled in, so `{粉丝数}` would reach users verbatim.
 INVENTORY_ID = re.compile(r"^R\d{3}\.\d+$")
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-PLACEHOLDER = re.compile(r"\{([^{}\s]+)\}")
-STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 CONSEQUENCE_KINDS = ("demotion", "restriction", "suspension", "ban", "deduction")
 """What a fired rule may do beyond its outcome: 降权 (traffic demotion), 限制 (a right restricted), 暂停
 (suspended for a time), 封禁 (banned), 扣除 (an amount deducted)."""
@@ -73,7 +71,7 @@ class Checker:
         self.enums: dict[str, ast.EnumDecl] = {}
         self.units: dict[str, ast.UnitDecl] = {}
         self.types: dict[int, Type] = {}
-        self.refs: dict[int, tuple[str, str]] = {}
+        self.refs: dict[int, Resolved] = {}
         self.policies: dict[str, _PolicyBuild] = {}
         self.entities: dict[str, ast.EntityDecl] = {}
         self.facts: dict[str, Input] = {}  # the book's vocabulary: one declaration per fact, for every policy
@@ -155,10 +153,7 @@ class Checker:
     def _book_build(self, path: str, item: ast.PropertyDecl | ast.OverlapDecl) -> _PolicyBuild:
         """The book's own declarations (properties and overlaps), checked as a policy with no rules."""
         if self.book is None:
-            decl = ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=item.name.span),
-                                  title=ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=item.name.span),
-                                  implements=(), sources=(), effective=None, span=item.span)
-            self.book = _PolicyBuild(decl=decl, file=path)
+            self.book = _PolicyBuild(decl=book_decl(item), file=path)
         return self.book
 
     def _book_property(self, path: str, item: ast.PropertyDecl) -> None:
@@ -398,9 +393,9 @@ class Checker:
 
     def _declare_table(self, build: _PolicyBuild, table: ast.TableDecl) -> None:
         self._check_text(table.label)
-        params = [self._resolve_type(p.type) for p in table.params]
+        params = [t for p in table.params if (t := self._resolve_type(p.type)) is not None]
         result = self._resolve_type(table.result)
-        if result is None or any(p is None for p in params):
+        if result is None or len(params) < len(table.params):
             return
         kinds = [p.kind for p in params]
         if table.columns or table.matrix:
@@ -434,7 +429,7 @@ class Checker:
             self.types[id(cell)] = found
         elif isinstance(cell, ast.EnumCell):
             owner = self._enum_owner(cell.value.value, result)
-            if owner is None and result.kind == "enum":
+            if owner is None and result.kind == "enum" and result.enum:
                 self._unknown_enum_value(cell.value, result.enum)
                 return
             found = ty.enum_type(owner) if owner else Type("enumlit")
@@ -535,7 +530,7 @@ class Checker:
             hint = suggest(c.kind.value, [(k, ()) for k in CONSEQUENCE_KINDS])
             self.bag.add(dg.make("P0216", c.kind.span, name=c.kind.value, hint_args={"suggestion": hint} if hint else None,
                                  kinds=", ".join(CONSEQUENCE_KINDS)))
-        wanted = [(c.end, {"for": "duration", "until": "date"}.get(c.period or ""), c.period),
+        wanted = [(c.end, {"for": "duration", "until": "date"}.get(c.period or "", ""), c.period),
                   (c.amount, "money", "amount")]
         for expr, kind, clause in wanted:
             if expr is None:
@@ -559,28 +554,29 @@ class Checker:
         evaluation nests too deeply through the values it reads. Both walks use explicit stacks."""
         deps: dict[str, list[str]] = {}
         for path, define in build.defines.items():
-            deps[path] = sorted({t for e in _define_exprs(define.decl) for t in _refs(e) if t in build.defines})
+            deps[path] = sorted({n.path for n in ast.walk(define.decl.cases) if isinstance(n, ast.Ref)
+                                 and n.path in build.defines})
         state: dict[str, int] = {}
         for root in deps:
             if root in state:
                 continue
             state[root] = 1
-            path, pending = [root], [iter(deps[root])]
+            trail, pending = [root], [iter(deps[root])]
             while pending:
                 nxt = next(pending[-1], None)
                 if nxt is None:
-                    state[path.pop()] = 2
+                    state[trail.pop()] = 2
                     pending.pop()
                 elif state.get(nxt) == 1:
-                    node = path[-1]
-                    cycle = path[path.index(nxt):] + [nxt]
+                    node = trail[-1]
+                    cycle = trail[trail.index(nxt):] + [nxt]
                     shown = cycle if len(cycle) <= 12 else [*cycle[:6], f"…({len(cycle) - 11})…", *cycle[-5:]]
                     text = " → ".join(shown)  # P0604 speaks of exceptions; this cycle is between values
                     diag = dg.make("P0604", build.defines[node].decl.path.span, cycle=text)
                     self.bag.add(attrs.evolve(diag, message=dg.i18n.both("P0604.values", cycle=text)))
                 elif nxt not in state:
                     state[nxt] = 1
-                    path.append(nxt)
+                    trail.append(nxt)
                     pending.append(iter(deps[nxt]))
         self._check_define_depth(build, deps)
 
@@ -596,7 +592,7 @@ class Checker:
         ready = [path for path, n in waiting.items() if n == 0]
         while ready:  # values in a cycle never become ready: P0604 reports them
             path = ready.pop()
-            own = max((_depth(e) for e in _define_exprs(build.defines[path].decl)), default=0)
+            own = max((level - 1 for _, level in ast.walk(build.defines[path].decl.cases, depth=True)), default=0)
             depth[path] = own + max((depth[d] for d in deps[path]), default=0)
             if depth[path] > MAX_VALUE_DEPTH and all(depth[d] <= MAX_VALUE_DEPTH for d in deps[path]):
                 self.err("P0116", build.defines[path].decl.path.span, name=path, limit=MAX_VALUE_DEPTH)
@@ -609,21 +605,19 @@ class Checker:
     def _check_text(self, text: ast.Text | None) -> None:
         if text is None:
             return
-        for lang, value, span in zip(("zh", "en"), (text.zh, text.en), _string_spans(text.span)):
-            if not value.strip():
-                self.err("P0401", span, lang=dg.i18n.both(f"lang.{lang}"))
+        for lang in ("zh", "en"):
+            if not text.get(lang).strip():
+                self.err("P0401", text.string(lang).span, lang=dg.i18n.both(f"lang.{lang}"))
 
     def _check_placeholders(self, build: _PolicyBuild, text: ast.Text) -> None:
-        zh = PLACEHOLDER.findall(text.zh)
-        en = PLACEHOLDER.findall(text.en)
+        """Any `{…}` is meant as a placeholder: one that names no fact or value would reach users verbatim."""
+        zh, en = ([p.path for p in text.placeholders(lang)] for lang in ("zh", "en"))
         if set(zh) != set(en):
             self.err("P0402", text.span, zh=_fmt_set(zh), en=_fmt_set(en))
         for name in dict.fromkeys(zh + en):
             if self._fact(build, name) is None and name not in build.defines:
                 hint = suggest(name, self._value_candidates(build))
-                at = text.span.text.find("{" + name + "}")  # underline the placeholder itself
-                span = text.span.source.span(text.span.start + at, text.span.start + at + len(name) + 2) \
-                    if at >= 0 else text.span
+                span = next(p.span for p in text.placeholders() if p.path == name)  # the first one
                 self.bag.add(dg.make("P0403", span, name=name, hint_args={"suggestion": hint} if hint else None))
 
     # ================================================================ expressions
@@ -674,8 +668,8 @@ class Checker:
             elem = ty.enum_type(expected.enum) if expected is not None and expected.kind == "set" else None
             types = [self._expr(build, item, elem, scope) for item in expr.items]
             known = [t for t in types if t is not None]
-            if known and all(t.kind == "enum" and t.enum == known[0].enum for t in known):
-                return ty.set_type(known[0].enum)
+            if known and (enum := known[0].enum) and all(t.kind == "enum" and t.enum == enum for t in known):
+                return ty.set_type(enum)
             if known:
                 bad = next((t for t in known if t.kind != "enum" or t.enum != known[0].enum), known[0])
                 self.err("P0301", expr.span, op="{…}", left=known[0].display(), right=bad.display())
@@ -717,26 +711,23 @@ class Checker:
     def _ref(self, build, expr: ast.Ref, expected, scope) -> Type | None:
         name = expr.path
         if name in scope:
-            self.refs[id(expr)] = ("var", name)
-            return scope[name]
+            return self._resolved(expr, "var", name, None, scope[name])
         fact = self._fact(build, name)
         if fact is not None:
-            self.refs[id(expr)] = ("input", name)
-            return fact.type
+            return self._resolved(expr, "input", name, fact, fact.type)
         if name in build.defines:
-            self.refs[id(expr)] = ("define", name)
-            return build.defines[name].type
+            return self._resolved(expr, "define", name, build.defines[name], build.defines[name].type)
         owner = self._book_define(name) if self.in_book else None
         if owner is not None:  # a book property reads a value a policy computes: that policy is named
-            self.refs[id(expr)] = ("book_define", f"{owner} {name}")
             if owner not in self._named:
                 self._named.append(owner)
-            return self.policies[owner].defines[name].type
+            define = self.policies[owner].defines[name]
+            return self._resolved(expr, "book_define", f"{owner} {name}", define, define.type)
         if "." not in name:
             owner = self._enum_owner(name, expected)
             if owner is not None:
-                self.refs[id(expr)] = ("enum", f"{owner}.{name}")
-                return ty.enum_type(owner)
+                value = self._enum_values[owner][name]
+                return self._resolved(expr, "enum", f"{owner}.{name}", value, ty.enum_type(owner))
             if expected is not None and expected.kind == "enum":
                 values = [(v.name.value, (v.label.zh, v.label.en)) for v in self.enums[expected.enum].values]
                 hint = suggest(name, values)
@@ -751,12 +742,16 @@ class Checker:
         self._undefined(build, expr, candidates, name=name)
         return None
 
+    def _resolved(self, ref: ast.Ref, kind: str, target: str, decl, type_: Type | None) -> Type | None:
+        self.refs[id(ref)] = Resolved(kind, target, decl, type_)
+        return type_
+
     def _same_label_values(self) -> None:
         """Values of two policies with one label and one type read as one concept: each such pair no
         declared overlap compares is checked as an implicit overlap (`A == B`), which `check --deep`
         searches for a record they differ on."""
-        covered = [{target for e in (claim.premise, claim.claim) if e is not None for n in ast.walk(e)
-                    for kind, target in (self.refs.get(id(n), ("", "")),) if kind == "book_define"}
+        covered = [{r.target for n in ast.walk((claim.premise, claim.claim)) if isinstance(n, ast.Ref)
+                    for r in (self.refs.get(id(n)),) if r is not None and r.kind == "book_define"}
                    for claim in self._overlap_claims.values()]
         values = [(pid, d) for pid, b in self.policies.items() if b.decl.title is not None for d in b.defines.values()]
         for i, j in _same_label_pairs([d.label for _, d in values]):
@@ -807,9 +802,9 @@ class Checker:
         return owners
 
     @functools.cached_property
-    def _enum_values(self) -> dict[str, frozenset[str]]:
-        """Enum id → the ids of its values."""
-        return {enum: frozenset(v.name.value for v in decl.values) for enum, decl in self.enums.items()}
+    def _enum_values(self) -> dict[str, dict[str, ast.EnumValue]]:
+        """Enum id → its values by id."""
+        return {enum: {v.name.value: v for v in decl.values} for enum, decl in self.enums.items()}
 
     @functools.cached_property
     def _value_owners(self) -> dict[str, list[str]]:
@@ -835,8 +830,8 @@ class Checker:
         owners = self._value_owners.get(name, [])
         return owners[0] if len(owners) == 1 else None
 
-    def _undefined(self, build, node, candidates=None, name: str | None = None) -> None:
-        name = name or getattr(node, "value", None) or getattr(node, "path", "")
+    def _undefined(self, build, node, candidates=None, name: str = "") -> None:
+        name = name or getattr(node, "value", "") or getattr(node, "path", "")
         if candidates is None:
             candidates = self._value_candidates(build) + [(i, ()) for i in build.ids]
         hint = suggest(name, candidates)
@@ -883,10 +878,10 @@ class Checker:
     def _member(self, build, expr: ast.Member, scope) -> Type | None:
         enum_item = self._enum_literal(build, expr.item, scope)
         item = self._expr(build, expr.item, None, scope) if not enum_item else None
-        expected = ty.set_type(item.enum) if item is not None and item.kind == "enum" else None
+        expected = ty.set_type(item.enum) if item is not None and item.kind == "enum" and item.enum else None
         coll = self._expr(build, expr.collection, expected, scope)
         if enum_item:
-            item = self._expr(build, expr.item, ty.enum_type(coll.enum) if coll and coll.kind == "set" else None, scope)
+            item = self._expr(build, expr.item, ty.enum_type(coll.enum) if coll and coll.kind == "set" and coll.enum else None, scope)
         if item is None or coll is None:
             return None
         if coll.kind != "set" or item.kind != "enum" or item.enum != coll.enum:
@@ -944,7 +939,7 @@ class Checker:
             target = self._named_policy(ast.Name(value=owner.path, span=owner.span))
             if target is None:
                 return None
-            self.refs[id(owner)] = ("policy", owner.path)
+            self._resolved(owner, "policy", owner.path, target.decl, None)
             rules = target.rules
         else:
             rules = build.rules
@@ -952,7 +947,7 @@ class Checker:
         if not isinstance(arg, ast.Ref) or arg.path not in rules:
             self._undefined(build, arg, [(r, ()) for r in rules], name=getattr(arg, "path", arg.span.text))
             return None
-        self.refs[id(arg)] = ("rule", arg.path)
+        self._resolved(arg, "rule", arg.path, rules[arg.path], None)
         return ty.BOOL
 
     def _has_consequence(self, build, expr: ast.Call) -> Type | None:
@@ -972,7 +967,7 @@ class Checker:
             self.bag.add(dg.make("P0216", arg.span, name=getattr(arg, "path", arg.span.text),
                                  kinds=", ".join(CONSEQUENCE_KINDS), hint_args={"suggestion": hint} if hint else None))
             return None
-        self.refs[id(arg)] = ("consequence", arg.path)
+        self._resolved(arg, "consequence", arg.path, None, None)
         return ty.BOOL
 
     def _named_policy(self, name: ast.Name) -> _PolicyBuild | None:
@@ -991,7 +986,7 @@ class Checker:
         coll = self._expr(build, expr.iterable, None, scope)
         if coll is None:
             return None
-        if coll.kind != "set":
+        if coll.kind != "set" or coll.enum is None:
             self.err("P0301", expr.iterable.span, op=expr.func, left=coll.display(), right=coll.display())
             return None
         inner = {**scope, expr.var.value: ty.enum_type(coll.enum)}
@@ -1026,7 +1021,7 @@ class Checker:
                 assumptions=tuple(i for i in build.items if isinstance(i, ast.AssumeDecl)),
                 notes=tuple(i for i in build.items if isinstance(i, ast.NoteDecl)),
                 properties=tuple(build.properties.values()))
-        book = ()
+        book: tuple[BookProperty, ...] = ()
         if self.book is not None:
             book = tuple(BookProperty(decl=prop, file=self.book_files[name],
                                       policies=tuple(self.book_policies.get(name, ())))
@@ -1058,14 +1053,6 @@ def _same_label_pairs(labels: list[ast.Text]) -> list[tuple[int, int]]:
     return sorted({(i, j) for group in by_key.values() for n, i in enumerate(group) for j in group[n + 1:]})
 
 
-def _string_spans(span: Span) -> tuple[Span, Span]:
-    """The spans of the Chinese and the English string literal of a text `"中文" / "English"`."""
-    strings = [m for m in STRING_OR_COMMENT.finditer(span.text) if m.group().startswith('"')]
-    if len(strings) < 2:
-        return span, span
-    return tuple(span.source.span(span.start + m.start(), span.start + m.end()) for m in (strings[0], strings[-1]))
-
-
 def _snake(name: str) -> str:
     """`diamondLevel` → `diamond_level`: the convention's spelling of an enum id."""
     name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
@@ -1076,44 +1063,9 @@ def _fmt_set(names: list[str]) -> str:
     return "{" + ", ".join(sorted(set(names))) + "}" if names else "∅"
 
 
-def _define_exprs(define: ast.DefineDecl) -> Iterable[ast.Expr]:
-    for case in define.cases:
-        yield case.expr
-        if case.when is not None:
-            yield case.when
-
-
 MAX_VALUE_DEPTH = 100
 """How deeply the evaluation of a value may nest, counting the expressions of the values it reads
 (see MAX_NESTING in syntax/parser.py): every backend evaluates values recursively."""
-
-
-def _depth(expr) -> int:
-    """The nesting depth of an expression tree (a leaf is 1), without recursion."""
-    deepest, stack = 0, [(expr, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        for field in attrs.fields(type(node)) if attrs.has(type(node)) else ():
-            value = getattr(node, field.name)
-            for v in value if isinstance(value, tuple) else (value,):
-                if attrs.has(type(v)) and not isinstance(v, Span):
-                    stack.append((v, level + 1))
-    return deepest
-
-
-def _refs(expr) -> Iterable[str]:
-    """Every dotted or bare reference path in an expression tree."""
-    if isinstance(expr, ast.Ref):
-        yield expr.path
-    for field in attrs.fields(type(expr)) if attrs.has(type(expr)) else ():
-        value = getattr(expr, field.name)
-        if isinstance(value, tuple):
-            for v in value:
-                if attrs.has(type(v)):
-                    yield from _refs(v)
-        elif attrs.has(type(value)) and not isinstance(value, Span):
-            yield from _refs(value)
 
 
 def check_modules(modules: list[ast.Module]) -> CheckResult:

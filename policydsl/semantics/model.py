@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Iterable
 
 import attrs
 
@@ -78,6 +79,13 @@ BOOK_ID = "book"  # the id book properties are checked, compiled and encoded und
 BOOK_TITLE = ("整本规则书", "The whole book")
 
 
+def book_decl(first: ast.PropertyDecl | ast.OverlapDecl) -> ast.PolicyDecl:
+    """The book's own declarations (properties, overlaps) as the header of a policy, spanning the first."""
+    title = ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=first.name.span)
+    return ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=first.name.span), title=title, implements=(), sources=(),
+                          effective=None, span=first.span)
+
+
 @attrs.frozen(kw_only=True)
 class BookProperty:
     """A property outside any policy: a claim about several policies' decisions on one record and day
@@ -120,13 +128,29 @@ class BookOverlap:
         return "prevails" if self.prevails else "known" if self.overlap.known else "none"
 
 
+@attrs.frozen
+class Resolved:
+    """What a checked reference names, its declaration (None for `var`, `consequence`) and type. `kind`, `target`:
+    `input`/`define` (path), `book_define` (`POLICY path`: a value a book property reads), `enum` (`ENUM.value`),
+    `var` (an aggregate's variable), `rule`, `policy`, `consequence` (`fires`/`consequence` arguments: no type)."""
+
+    kind: str
+    target: str
+    decl: Input | Define | ast.EnumValue | ast.RuleDecl | ast.PolicyDecl | None = attrs.field(eq=False, repr=False)
+    type: Type | None
+
+
 @attrs.frozen(kw_only=True)
 class Model:
+    """The checked book. The checker resolved each reference and typed each expression it accepted:
+    `resolve` and `type_of` answer for those (an InternalError for any other node); `lookup` is for tools
+    that also read a book with errors (the language server)."""
+
     enums: dict[str, ast.EnumDecl]
     units: dict[str, ast.UnitDecl]
     policies: dict[str, Policy]
-    types: dict[int, Type] = attrs.field(eq=False, repr=False)  # id(expr node) -> type
-    refs: dict[int, tuple[str, str]] = attrs.field(eq=False, repr=False)  # id(Ref) -> (kind, target)
+    _types: dict[int, Type] = attrs.field(eq=False, repr=False)  # by id(): nodes compare by value
+    _refs: dict[int, Resolved] = attrs.field(eq=False, repr=False)
 
     entities: dict[str, ast.EntityDecl] = attrs.field(factory=dict)
     facts: dict[str, Input] = attrs.field(factory=dict)  # the book's vocabulary, in declaration order
@@ -137,17 +161,31 @@ class Model:
     def book_policy(self) -> Policy:
         """The book properties, then the overlaps' claims, as a policy with no rules (id `book`): what
         compiles and encodes them."""
-        first = (self.book_properties or self.overlaps)[0].decl
-        title = ast.Text(zh=BOOK_TITLE[0], en=BOOK_TITLE[1], span=first.name.span)
-        decl = ast.PolicyDecl(id=ast.Name(value=BOOK_ID, span=first.name.span), title=title, implements=(),
-                              sources=(), effective=None, span=first.span)
-        return Policy(id=BOOK_ID, file=(self.book_properties or self.overlaps)[0].file, decl=decl,
+        first: BookProperty | BookOverlap = self.book_properties[0] if self.book_properties else self.overlaps[0]
+        return Policy(id=BOOK_ID, file=first.file, decl=book_decl(first.decl),
                       inputs=dict(self.book_inputs), defines={}, rules=(), tables={}, rollouts={}, assumptions=(),
-                      notes=(), properties=tuple(p.decl for p in (*self.book_properties, *self.overlaps)))
+                      notes=(), properties=(*(p.decl for p in self.book_properties), *(o.decl for o in self.overlaps)))
 
     def readers(self, path: str) -> list[Policy]:
         """The policies that read the fact `path`."""
         return [p for p in self.policies.values() if path in p.inputs]
 
     def type_of(self, expr: ast.Expr) -> Type:
-        return self.types[id(expr)]
+        found = self._types.get(id(expr))
+        if found is None:
+            raise InternalError(f"{type(expr).__name__} at {expr.span} has no type: the checker did not accept it")
+        return found
+
+    def resolve(self, ref: ast.Ref) -> Resolved:
+        found = self._refs.get(id(ref))
+        if found is None:
+            raise InternalError(f"`{ref.path}` at {ref.span} is not resolved: the checker did not accept it")
+        return found
+
+    def lookup(self, ref: ast.Ref) -> Resolved | None:
+        """The reference resolved, None where the checker reported an error (or never reached it)."""
+        return self._refs.get(id(ref))
+
+    def references(self) -> Iterable[Resolved]:
+        """Every reference the checker resolved."""
+        return self._refs.values()

@@ -17,6 +17,7 @@ from typing import Iterator
 import attrs
 
 from policydsl import diagnostics as dg
+from policydsl import i18n
 from policydsl.errors import clip
 from policydsl.semantics.model import Model
 from policydsl.source import BOM, read_text, unreadable_reason
@@ -25,7 +26,7 @@ from policydsl.syntax import ast
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 """A source document larger than this is refused (the seeds are tens of kilobytes)."""
 
-_NOT_REGULAR = {"zh": "不是普通文件", "en": "not a regular file"}
+_NOT_REGULAR = i18n.both("file.not_regular")
 
 
 def all_sources(model: Model) -> Iterator[ast.SourceRef]:
@@ -35,7 +36,8 @@ def all_sources(model: Model) -> Iterator[ast.SourceRef]:
             yield from rule.decl.sources
         for define in policy.defines.values():
             yield from define.decl.sources
-        for note in (*policy.assumptions, *policy.notes):
+        notes: tuple[ast.AssumeDecl | ast.NoteDecl, ...] = (*policy.assumptions, *policy.notes)
+        for note in notes:
             yield from note.sources
 
 

@@ -22,7 +22,8 @@ class Type:
         if self.kind in ("enum", "set"):
             return i18n.both(f"type.{self.kind}", enum=self.enum)
         key = f"type.{self.kind}"
-        return i18n.both(key) if key in i18n.MESSAGES else {"zh": self.kind, "en": self.kind}
+        # a kind the catalogue does not name is shown as its id, the same in every language
+        return i18n.both(key) if key in i18n.MESSAGES else {lang: self.kind for lang in i18n.LANGS}
 
     def with_unit(self, unit: str | None) -> "Type":
         return attrs.evolve(self, unit=unit)

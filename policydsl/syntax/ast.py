@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, TypeVar, Union, dataclass_transform
+from typing import Any, Iterator, TypeVar, Union, dataclass_transform
 
 T = TypeVar("T")
 
 import attrs
 
+from policydsl.errors import InternalError
 from policydsl.source import Span
 
 
@@ -23,13 +24,40 @@ def span_field() -> Any:
 
 
 @node
+class Placeholder:
+    """`{account.fans}` in a string: the path of the value it shows, spanning the braces."""
+
+    path: str
+    span: Span = span_field()
+
+
+@node
+class String:
+    """One string literal of a text as the builder read it from its token, spanning the quotes: each
+    literal piece (escapes decoded) with the placeholder after it (None after the last piece)."""
+
+    parts: tuple[tuple[str, Placeholder | None], ...]
+    span: Span = span_field()
+
+
+@node
 class Text:
     zh: str
     en: str
     span: Span = span_field()
+    strings: tuple[String, String] | None = attrs.field(default=None, eq=False, repr=False)  # None: not parsed
 
     def get(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
+
+    def string(self, lang: str) -> String:
+        if self.strings is None:
+            raise InternalError(f"the text {self.zh!r} was not parsed: it has no strings")
+        return self.strings[lang != "zh"]
+
+    def placeholders(self, lang: str | None = None) -> list[Placeholder]:
+        """The placeholders of the string in `lang`, or of both (Chinese first)."""
+        return [p for code in ((lang,) if lang else ("zh", "en")) for _, p in self.string(code).parts if p is not None]
 
     def as_dict(self) -> dict[str, str]:
         return {"zh": self.zh, "en": self.en}
@@ -443,13 +471,15 @@ class Module:
     span: Span = span_field()
 
 
-def walk(node: Any):
-    """Every node under `node` (itself included), depth first; spans are not nodes."""
-    stack = [node]
+def walk(root: Any, depth: bool = False) -> Iterator[Any]:
+    """Every node under `root` (itself included; None and a tuple of nodes are roots too), depth first in
+    field order, or with `depth` each node with its depth (`root` is 1). Only fields that take part in
+    equality hold children: spans and the strings a text was read from are not walked."""
+    stack = [(root, 1)]
     while stack:
-        current = stack.pop()
-        yield current
-        for field in attrs.fields(type(current)):
-            if not field.name.endswith("span"):
-                value = getattr(current, field.name)
-                stack.extend(v for v in (value if isinstance(value, tuple) else (value,)) if attrs.has(type(v)))
+        current, level = stack.pop()
+        if isinstance(current, tuple):
+            stack.extend((item, level) for item in reversed(current))
+        elif attrs.has(type(current)):
+            yield (current, level) if depth else current
+            stack.extend((getattr(current, f.name), level + 1) for f in reversed(attrs.fields(type(current))) if f.eq)

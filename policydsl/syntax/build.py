@@ -37,7 +37,7 @@ class Builder(Transformer):
         return self.file.span(meta.start_pos, meta.end_pos)
 
     def tsp(self, tok: Token) -> Span:
-        return self.file.span(tok.start_pos, tok.end_pos)
+        return self.file.span(tok.start_pos or 0, tok.end_pos or 0)
 
     def name(self, tok: Token) -> ast.Name:
         return ast.Name(value=self.file.text[tok.start_pos:tok.end_pos], span=self.tsp(tok))
@@ -51,8 +51,9 @@ class Builder(Transformer):
             return dt.date(1970, 1, 1)
 
     @staticmethod
-    def string(tok: Token) -> str:
-        body = str(tok)[1:-1]
+    def string(tok: Token, start: int = 1, end: int = -1) -> str:
+        """The string literal `tok` (or the characters [start:end) of its text) with its escapes decoded."""
+        body = str(tok)[start:end]
         return body.replace('\\"', '"').replace("\\\\", "\\") if "\\" in body else body
 
     # ------------------------------------------------------------- module and header
@@ -105,8 +106,24 @@ class Builder(Transformer):
         return self.date(children[0])
 
     def text(self, meta, children):
-        zh, en = children
-        return ast.Text(zh=self.string(zh), en=self.string(en), span=self.sp(meta))
+        (zh, zh_string), (en, en_string) = (self.text_string(tok) for tok in children)
+        return ast.Text(zh=zh, en=en, span=self.sp(meta), strings=(zh_string, en_string))
+
+    def text_string(self, tok: Token) -> tuple[str, ast.String]:
+        """A string of a text: its value, and its pieces around placeholders (`{` a path with neither braces
+        nor spaces `}`), each placeholder spanning its braces in the source (no escape makes a brace or space)."""
+        raw, at, parts, last, i = str(tok), self.tsp(tok).start, [], 1, 1
+        while (i := raw.find("{", i, len(raw) - 1)) >= 0:
+            j = i + 1
+            while j < len(raw) - 1 and raw[j] not in "{}" and not raw[j].isspace():
+                j += 1
+            if raw[j] != "}" or j == i + 1:
+                i = j
+                continue
+            span = self.file.span(at + i, at + j + 1)
+            parts.append((self.string(tok, last, i), ast.Placeholder(path=self.string(tok, i + 1, j), span=span)))
+            i = last = j + 1
+        return self.string(tok), ast.String(parts=(*parts, (self.string(tok, last), None)), span=self.tsp(tok))
 
     def dotted(self, meta, children):
         # Names come from the source text itself: the parser may have stood in for a Chinese word.

@@ -88,7 +88,7 @@ def verify_book(policy_set, names: Iterable[str] | None = None,
 
     model = policy_set.model
     wanted = set(names) if names is not None else None
-    results = []
+    results: list[PropertyResult] = []
     if policy_set.book is None:
         return results
     for bprop, cprop in zip(model.book_properties, policy_set.book.properties):

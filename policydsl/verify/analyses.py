@@ -11,7 +11,7 @@ time, every solver call and refinement round included, and then counts as undeci
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from typing import Callable, Iterator
 
 import attrs
 import z3
@@ -57,6 +57,11 @@ def _fired(compiled, w: Witness) -> set[str] | None:
     return {ev.rule for ev in decision.trace if ev.status == "fired"}
 
 
+def _fires(compiled, name: str) -> Callable[[Witness], bool]:
+    """Whether the real evaluator fires rule `name` on a witness's facts and day."""
+    return lambda w: name in (_fired(compiled, w) or ())
+
+
 def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagnostic]:
     enc = Encoding(model)
     encoder = PolicyEncoder(enc, policy)
@@ -64,7 +69,7 @@ def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagn
     for rule in policy.rules:
         terms = encoder.rules[rule.name]
         goal = z3.And(encoder.in_force, terms["fired"], encoder.decision_ok)
-        outcome = search(enc, goal, lambda w, name=rule.name: name in (_fired(compiled, w) or ()),
+        outcome = search(enc, goal, _fires(compiled, rule.name),
                          encoders=(encoder,), timeout_ms=None, budget=Budget.start(ANALYSIS_SECONDS))
         can_fire[rule.name] = outcome.status != "unsat"
         if outcome.status == "unsat":

@@ -164,10 +164,9 @@ def _disagreement(model: Model, overlap: BookOverlap, conflict, decision, lang: 
 
 def _value_ref(model: Model, e: ast.Expr) -> tuple[str, str] | None:
     """(policy, value path) of a book reference to a policy's value."""
-    kind, target = model.refs.get(id(e), ("", ""))
-    if kind != "book_define":
+    if not isinstance(e, ast.Ref) or model.resolve(e).kind != "book_define":
         return None
-    pid, path = target.split(" ", 1)
+    pid, path = model.resolve(e).target.split(" ", 1)
     return pid, path
 
 
@@ -175,4 +174,4 @@ def _show(model: Model, decision, pid: str, path: str, lang: str) -> str:
     value = decision.part(pid).decision.values.get(path)
     kind = model.policies[pid].defines[path].type
     labels = {v.name.value: v.label.as_dict() for v in model.enums[kind.enum].values} if kind.enum else {}
-    return display(kind.kind, value, lang, lambda name: labels.get(name, {"zh": name, "en": name}))
+    return display(kind.kind, value, lang, lambda name: labels.get(name, dict.fromkeys(i18n.LANGS, name)))  # no label: its id

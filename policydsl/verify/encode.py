@@ -453,7 +453,8 @@ class PolicyEncoder:
         return V(kind="outcome", val=z3.BoolVal(e.value == "deny"))
 
     def _e_Ref(self, e: ast.Ref, scope) -> V:
-        kind, target = self.model.refs[id(e)]
+        resolved = self.model.resolve(e)
+        kind, target = resolved.kind, resolved.target
         if kind == "input":
             return self.facts[target]
         if kind == "define":
@@ -729,8 +730,8 @@ class BookEncoder(PolicyEncoder):
         self.parts = {pid: PolicyEncoder(enc, model.policies[pid]) for pid in policies}
         book = model.book_policy()
         if prop is not None:  # only the facts this property reads (a witness then shows no others)
-            read = {target for e in (prop.premise, prop.claim) if e is not None for node in ast.walk(e)
-                    for kind, target in (model.refs.get(id(node), ("", "")),) if kind == "input"}
+            read = {node.path for node in ast.walk((prop.premise, prop.claim))
+                    if isinstance(node, ast.Ref) and model.resolve(node).kind == "input"}
             book = attrs.evolve(book, inputs={p: i for p, i in book.inputs.items() if p in read})
         super().__init__(enc, book)
         self.applies: dict[str, V] = {}
@@ -744,7 +745,8 @@ class BookEncoder(PolicyEncoder):
         return V(kind="outcome", val=part.deny, ok=part.decision_ok)
 
     def _e_Ref(self, e: ast.Ref, scope) -> V:
-        kind, target = self.model.refs[id(e)]
+        resolved = self.model.resolve(e)
+        kind, target = resolved.kind, resolved.target
         if kind == "book_define":  # a value the named policy computes, over the same fact variables
             pid, path = target.split(" ", 1)
             v = self.parts[pid].define(path)

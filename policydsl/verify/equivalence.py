@@ -49,11 +49,10 @@ def _codes(encoder: PolicyEncoder) -> dict[str, Any]:
 
 
 def _same_value(a: V | None, b: V | None) -> Any:
-    if a is None and b is None:
-        return z3.BoolVal(True)
-    if a is None or b is None:
-        present = (a or b).present
-        return z3.Not(present)
+    if a is None:
+        return z3.BoolVal(True) if b is None else z3.Not(b.present)
+    if b is None:
+        return z3.Not(a.present)
     if a.kind != b.kind and {a.kind, b.kind} - {"count", "number"}:
         return z3.And(z3.Not(a.present), z3.Not(b.present))
     ano = a.no if a.no is not None else FALSE
