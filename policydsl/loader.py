@@ -147,7 +147,8 @@ class PolicySet:
     @classmethod
     def _restored(cls, **fields: Any) -> PolicySet:
         """A book from its parts as the book cache keeps them (compile/book_cache.py), compiled before: its
-        `model` holds only what deciding reads (the policies' ids and titles, the overlaps)."""
+        `model` holds only what deciding reads (the policies' ids and titles, the overlaps). A field
+        __attrs_post_init__ derives is set here too (tests/test_book_cache.py checks that none is missing)."""
         self = cls.__new__(cls)
         for name, value in fields.items():
             setattr(self, name, value)

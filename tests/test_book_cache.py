@@ -323,3 +323,14 @@ def test_a_package_whose_source_cannot_be_read_loads_without_the_cache(in_proces
     policydsl.load(POLICIES, cached=True)
     policydsl.load(POLICIES, cached=True)
     assert analyses == [1, 1] and entries(in_process_cache) == []
+
+
+def test_a_cached_book_has_every_field_a_loaded_one_has(in_process_cache: Path) -> None:
+    """A field PolicySet derives in __attrs_post_init__ must be restored too (PolicySet._restored)."""
+    import attrs
+
+    policydsl.load(POLICIES, cached=True)
+    cached = policydsl.load(POLICIES, cached=True)
+    assert isinstance(cached.model, book_cache.RuntimeModel)
+    missing = [f.name for f in attrs.fields(loader.PolicySet) if not hasattr(cached, f.name)]
+    assert missing == []
