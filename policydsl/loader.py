@@ -152,6 +152,7 @@ class PolicySet:
         self = cls.__new__(cls)
         for name, value in fields.items():
             setattr(self, name, value)
+        self._check = self.vocabulary.check
         return self
 
     @property
