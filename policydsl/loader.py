@@ -3,26 +3,25 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import attrs
 
-from policydsl import diagnostics as dg
-from policydsl.compile.compiler import compile_book, compile_model, input_spec, reads_rules
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.runtime.book import BookDecision, Conflict, evaluate_book
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.evaluate import evaluate
 from policydsl.runtime.program import CompiledPolicy
-from policydsl.semantics.check import check_modules
-from policydsl.semantics.model import Model, Policy
 from policydsl.semantics.names import suggest
-from policydsl.semantics.sources import check_document_names, verify_quotes
 from policydsl.source import SourceFile, read_text, unreadable_reason
-from policydsl.syntax import ast
-from policydsl.syntax.parser import parse
 from policydsl.vocabulary import Vocabulary
+
+if TYPE_CHECKING:  # the parser, checker and compiler are imported where they run: a book loaded from the
+    # cache (`load(..., cached=True)`) needs none of them
+    from policydsl import diagnostics as dg
+    from policydsl.semantics.model import Model, Policy
+    from policydsl.syntax import ast
 
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -81,6 +80,8 @@ def read_sources(files: Iterable[Path]) -> tuple[list[SourceFile], list[dg.Diagn
         try:
             sources.append(SourceFile.read(f))
         except (OSError, UnicodeDecodeError) as exc:
+            from policydsl import diagnostics as dg
+
             empty = SourceFile(path=str(f), text="")
             diags.append(dg.make("P0104", empty.span(0, 0), reason=unreadable_reason(exc)))
     return sources, diags
@@ -96,14 +97,22 @@ def analyse(files: Iterable[Path], *, sources_dir: Path | None = None) -> Analys
 def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = None,
                     diagnostics: Iterable[dg.Diagnostic] = ()) -> Analysis:
     """The front end over texts already in memory (an editor buffer, a test snippet)."""
+    from policydsl import diagnostics as dg
+    from policydsl.semantics.check import check_modules
+    from policydsl.semantics.sources import check_document_names, verify_quotes
+    from policydsl.syntax.parser import parse
+
+    from policydsl.gcpause import paused
+
     diags = list(diagnostics)
     modules = []
-    for source in sources:
-        module, parse_diags = parse(source)
-        diags.extend(parse_diags)
-        if module is not None:
-            modules.append(module)
-    result = check_modules(modules)
+    with paused():  # the trees and the model stay alive: see gcpause
+        for source in sources:
+            module, parse_diags = parse(source)
+            diags.extend(parse_diags)
+            if module is not None:
+                modules.append(module)
+        result = check_modules(modules)
     diags.extend(result.diagnostics)
     diags.extend(check_document_names(result.model))
     if sources_dir is not None:
@@ -126,12 +135,25 @@ class PolicySet:
     _check: Any = attrs.field(init=False, repr=False)  # the vocabulary's check, bound once
 
     def __attrs_post_init__(self) -> None:
+        from policydsl.compile.compiler import compile_book, input_spec, reads_rules
+
         self.book = compile_book(self.model)
         self._overlaps_read_rules = any(reads_rules(o.decl) for o in self.model.overlaps if not o.implicit)
         # the book's vocabulary, with the facts no policy reads yet, then each policy's own inputs
         self.vocabulary = Vocabulary([*(input_spec(self.model, fact) for fact in self.model.facts.values()),
                                       *(spec for policy in self.compiled.values() for spec in policy.inputs.values())])
         self._check = self.vocabulary.check
+
+    @classmethod
+    def _restored(cls, **fields: Any) -> PolicySet:
+        """A book from its parts as the book cache keeps them (compile/book_cache.py), compiled before: its
+        `model` holds only what deciding reads (the policies' ids and titles, the overlaps). A field
+        __attrs_post_init__ derives is set here too (tests/test_book_cache.py checks that none is missing)."""
+        self = cls.__new__(cls)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self._check = self.vocabulary.check
+        return self
 
     @property
     def policies(self) -> dict[str, Policy]:
@@ -191,16 +213,40 @@ class PolicySet:
                            assumptions=tuple(a.name.value for _, a in overlap.explained_by))
 
 
-def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = None) -> PolicySet:
-    """Load a folder (or files) of .policy text; raise PolicyLoadError carrying diagnostics on any error."""
+def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = None,
+         cached: bool = False) -> PolicySet:
+    """Load a folder (or files) of .policy text; raise PolicyLoadError carrying diagnostics on any error.
+
+    With `cached`, a book whose files, paths and policydsl source are unchanged since it last loaded clean
+    comes back from the per-user cache (compile/book_cache.py) without being parsed, checked or compiled:
+    a book to decide with, whose `model` holds only what deciding reads. Otherwise it is loaded as usual
+    and, when it has no error, stored for the next time."""
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     files = with_shared(policy_files(paths))
     if not files:
         raise PolicyDslError("E.no_policies", path=", ".join(str(p) for p in paths))
-    analysis = analyse(files, sources_dir=sources_dir)
+    sources, diags = read_sources(files)
+    key = None
+    if cached and sources_dir is None and not diags:
+        from policydsl.compile import book_cache
+
+        key = book_cache.key(sources)
+        fields = book_cache.restore(key)
+        if fields is not None:
+            return PolicySet._restored(**fields)
+    analysis = analyse_sources(sources, sources_dir=sources_dir, diagnostics=diags)
     if not analysis.ok or analysis.model is None:
         raise PolicyLoadError(analysis.diagnostics)
-    return PolicySet(model=analysis.model, compiled=compile_model(analysis.model), diagnostics=analysis.diagnostics)
+    from policydsl.compile.compiler import build, compile_parts
+    from policydsl.gcpause import paused
+
+    with paused():  # compiling builds the rest of the long-lived book: see gcpause
+        parts = compile_parts(analysis.model)
+        compiled = {pid: build(spec, *stored) for pid, (spec, stored) in parts.items()}
+        policy_set = PolicySet(model=analysis.model, compiled=compiled, diagnostics=analysis.diagnostics)
+    if key is not None:
+        book_cache.save(key, policy_set, parts)
+    return policy_set
 
 
 class PolicyLoadError(PolicyDslError):

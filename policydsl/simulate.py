@@ -13,17 +13,17 @@ import bisect
 import datetime as dt
 import unicodedata
 from fractions import Fraction
-from typing import Iterable, Sequence
-from xml.sax.saxutils import escape, quoteattr
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import attrs
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
-from policydsl.compile.compiler import phase_specs
 from policydsl.runtime import rollout as ro
 from policydsl.runtime import values as rv
-from policydsl.syntax import ast
+
+if TYPE_CHECKING:  # (`policydsl --help` reads this module's defaults: it imports no compiler at its top)
+    from policydsl.syntax import ast
 
 DEFAULT_POPULATION = 10_000
 DEFAULT_PREFIX = "id-"
@@ -105,6 +105,27 @@ class Simulation:
             return s(f"phase.{day.state}", lang)
         phase = next(p for p in self.decl.phases if p.name.value == day.phase)
         return phase.label.get(lang)
+
+
+def phase_specs(decl: ast.RolloutDecl) -> tuple[ro.PhaseSpec, ...]:
+    """The runtime's phases of a declared rollout (compile.compiler's, imported when first needed)."""
+    from policydsl.compile.compiler import phase_specs as specs
+
+    return specs(decl)
+
+
+def escape(text: str) -> str:
+    """xml.sax.saxutils.escape, imported when a chart is drawn (it imports urllib)."""
+    from xml.sax.saxutils import escape as sax_escape
+
+    return sax_escape(text)
+
+
+def quoteattr(text: str) -> str:
+    """xml.sax.saxutils.quoteattr, imported when a chart is drawn."""
+    from xml.sax.saxutils import quoteattr as sax_quoteattr
+
+    return sax_quoteattr(text)
 
 
 def population_id(index: int, seed_prefix: str = DEFAULT_PREFIX) -> str:

@@ -67,11 +67,18 @@ class SourceFile:
 
     path: str
     text: str
-    _line_starts: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+    _line_starts: tuple[int, ...] | None = attrs.field(init=False, default=None, repr=False, eq=False)
 
-    def __attrs_post_init__(self) -> None:
-        starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
-        object.__setattr__(self, "_line_starts", tuple(starts))
+    def _starts(self) -> tuple[int, ...]:
+        """The offset of every line's start, found when a position is first asked for (a book loaded from
+        the cache reads its files only to hash them)."""
+        if self._line_starts is None:
+            starts, text, at = [0], self.text, self.text.find("\n")
+            while at >= 0:
+                starts.append(at + 1)
+                at = text.find("\n", at + 1)
+            object.__setattr__(self, "_line_starts", tuple(starts))
+        return self._line_starts  # type: ignore[return-value]
 
     @classmethod
     def read(cls, path: str | Path) -> "SourceFile":
@@ -82,11 +89,12 @@ class SourceFile:
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of an offset; columns count characters, not bytes."""
         offset = max(0, min(offset, len(self.text)))
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        return line + 1, offset - self._line_starts[line] + 1
+        starts = self._starts()
+        line = bisect.bisect_right(starts, offset) - 1
+        return line + 1, offset - starts[line] + 1
 
     def line_text(self, line: int) -> str:
-        start = self._line_starts[line - 1]
+        start = self._starts()[line - 1]
         end = self.text.find("\n", start)
         return self.text[start:] if end < 0 else self.text[start:end]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import traceback
 from typing import Any, Callable
 
 import click
@@ -93,6 +92,8 @@ def _user_error(exc: PolicyDslError, lang: str) -> None:
 
 def _internal_error(exc: BaseException, lang: str) -> None:
     if os.environ.get("POLICYDSL_DEBUG"):
+        import traceback
+
         traceback.print_exc()
     click.echo(i18n.t("E.internal", lang) + f"{type(exc).__name__}: {exc}", err=True)
     click.echo("POLICYDSL_DEBUG=1 " + i18n.t("E.internal_debug", lang), err=True)

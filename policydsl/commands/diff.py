@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 
 from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, help_text, lang_of
-from policydsl.diff import (DiffError, Report, compare, input_kinds, parse_date, prove, proofs_to_dict,
-                            read_sample, render_proofs, render_text, scope)
 
 
 def _load(folder: str):
+    from policydsl.diff import DiffError
     from policydsl.loader import load
 
     if not Path(folder).exists():
@@ -42,6 +41,8 @@ def _load(folder: str):
 @guarded
 def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_names: tuple[str, ...],
          at_text: str | None, examples: int, timeout_text: str | None, as_json: bool, lang: str | None) -> None:
+    from policydsl.diff import (DiffError, Report, compare, input_kinds, parse_date, prove, proofs_to_dict,
+                                read_sample, render_proofs, render_text, scope)
     from policydsl.runtime.calendar import today_in_shanghai
 
     lang = lang_of(lang)

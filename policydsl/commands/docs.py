@@ -1,6 +1,7 @@
 """`policydsl docs`: render the bilingual rule handbook (the [docs] extra)."""
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def docs(policies_dir: str, features_dir: str, out_dir: str, langs: str, check_o
         if not Path(target).exists():
             raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
     book = load(policies_dir)
+    gc.freeze()  # the book lives as long as this command: rendering's full collections need not walk it again
     files = handbook.render(book, features=Path(features_dir), policies_dir=policies_dir, langs=chosen)
     if check_only:
         differences = handbook.check(Path(out_dir), files)

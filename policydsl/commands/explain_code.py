@@ -7,7 +7,6 @@ from typing import NoReturn
 import click
 
 from policydsl import i18n
-from policydsl.authoring import EXPLANATIONS, closest_code, explanation_codes, message, render_explanation, s
 from policydsl.commands.common import LANG, guarded, help_text, lang_of
 
 
@@ -25,6 +24,8 @@ def fail(lang: str, text: str, *hints: str) -> NoReturn:
 @LANG
 @guarded
 def explain_code(code: str | None, list_codes: bool, lang: str | None) -> None:
+    from policydsl.authoring import EXPLANATIONS, closest_code, explanation_codes, message, render_explanation, s
+
     langs = (lang,) if lang else i18n.LANGS
     if list_codes:
         for known in explanation_codes():

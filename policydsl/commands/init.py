@@ -5,7 +5,6 @@ from pathlib import Path
 
 import click
 
-from policydsl.authoring import SCAFFOLD, s
 from policydsl.commands.common import LANG, guarded, help_text, lang_of
 from policydsl.commands.explain_code import fail as _fail
 
@@ -15,6 +14,8 @@ from policydsl.commands.explain_code import fail as _fail
 @LANG
 @guarded
 def init(directory: str, lang: str | None) -> None:
+    from policydsl.authoring import SCAFFOLD, s
+
     lang = lang_of(lang)
     root = Path(directory)
     if root.exists() and not root.is_dir():

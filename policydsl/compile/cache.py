@@ -3,16 +3,13 @@ version: loading an unchanged book skips generating it. A cache that is missing,
 writable is never an error: the code is generated again."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
-import tempfile
-from importlib import metadata
+import sys
 from pathlib import Path
 from typing import Any
-
-from policydsl.compile import codegen
-from policydsl.runtime import program
 
 
 FORMAT = "1"
@@ -25,25 +22,30 @@ def folder() -> Path | None:
     return Path(base) / "policydsl"
 
 
-def _version() -> str:
-    """The policydsl version and the source of the generator and of the runtime its code calls, as
-    imported (an edited generator or runtime is a new version; a process that imported the old one
-    keeps its own key, so it never stores old code under the new key)."""
+@functools.cache
+def version() -> str:
+    """The policydsl version, the Python bytecode's (marshalled code is only read by the Python that wrote
+    it) and the source of the generator and of the runtime its code calls, as imported (an edited generator
+    or runtime is a new version; a process that imported the old one keeps its own key, so it never stores
+    old code under the new key). Computed when first asked: a book loaded whole from the cache
+    (book_cache.py) imports neither the generator nor importlib.metadata."""
+    from importlib import metadata
+
+    from policydsl.compile import codegen
+    from policydsl.runtime import program
+
     try:
-        version = metadata.version("policydsl")
+        package = metadata.version("policydsl")
     except metadata.PackageNotFoundError:
-        version = "unknown"
+        package = "unknown"
     digest = hashlib.sha256()
     for module in (codegen, program):
         digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
-    return f"{version} {digest.hexdigest()}"
-
-
-VERSION = _version()
+    return f"{package} {sys.implementation.cache_tag} {digest.hexdigest()}"
 
 
 def key(spec: dict[str, Any]) -> str:
-    digest = hashlib.sha256(f"{FORMAT} {VERSION}\n".encode())
+    digest = hashlib.sha256(f"{FORMAT} {version()}\n".encode())
     digest.update(canonical(spec).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
@@ -60,17 +62,23 @@ def canonical(value: Any) -> str:
 
 
 def load(name: str) -> Any:
+    stored = read(f"{name}.bin")
+    return stored if isinstance(stored, tuple) and len(stored) == 4 and isinstance(stored[0], bytes) else None
+
+
+def read(filename: str) -> Any:
+    """The object stored in the cache folder under `filename`, or None (no cache, absent, unreadable,
+    corrupt, or a file this user did not write or others may write: what it holds runs as code)."""
     base = folder()
     if base is None:
         return None
-    path = base / f"{name}.bin"
+    path = base / filename
     try:
         if not _ours(path):  # the code it holds runs: only a file this user wrote and no one else can
             return None
-        stored = pickle.loads(path.read_bytes())
+        return pickle.loads(path.read_bytes())
     except Exception:  # noqa: BLE001 - absent, unreadable or corrupt: generate again
         return None
-    return stored if isinstance(stored, tuple) and len(stored) == 4 and isinstance(stored[0], bytes) else None
 
 
 def _ours(path: Path) -> bool:
@@ -85,19 +93,26 @@ def _ours(path: Path) -> bool:
 
 
 def store(name: str, stored: tuple[Any, ...]) -> None:
+    write(f"{name}.bin", stored)
+
+
+def write(filename: str, stored: Any) -> None:
+    """Store `stored` under `filename`, atomically; a cache that cannot be written is not an error."""
     base = folder()
     if base is None:
         return
+    import tempfile  # (only a miss writes: a hit does not import it)
+
     try:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
         data = pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
-        fd, tmp = tempfile.mkstemp(dir=base, prefix=f".{name}.")
+        fd, tmp = tempfile.mkstemp(dir=base, prefix=f".{filename}.")
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
-            os.replace(tmp, base / f"{name}.bin")  # atomic: a reader sees the old file or the new one
+            os.replace(tmp, base / filename)  # atomic: a reader sees the old file or the new one
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-    except (OSError, pickle.PicklingError):
-        pass  # not writable: the next load generates again
+    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        pass  # not writable (or not picklable): the next load generates again

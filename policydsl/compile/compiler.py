@@ -2,18 +2,16 @@
 loaded from the disk cache (compile/cache.py) when the policy's checked model is unchanged."""
 from __future__ import annotations
 
-import contextlib
-import gc
 import marshal
-from typing import Any, Iterator
+from typing import Any
 
 from policydsl.compile import cache
 from policydsl.compile.codegen import Generator, effective, input_reads, rule_placeholders
-from policydsl.runtime import exact, rollout as ro
+from policydsl.compile.link import _table, build  # noqa: F401 (re-exported: the last step lives in link.py)
+from policydsl.gcpause import paused as _no_cycle_collection  # (see gcpause: the book stays alive)
+from policydsl.runtime import rollout as ro
 from policydsl.runtime.facts import InputSpec
-from policydsl.runtime.program import (NOT_STATED, RUNTIME, CompiledPolicy, CompiledProperty, Decide, DefineInfo, in_force,
-                                       RuleInfo, Table, Template)
-from policydsl.runtime.values import NOT_OPEN
+from policydsl.runtime.program import CompiledPolicy, Template
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
@@ -28,22 +26,17 @@ def input_spec(model: Model, inp) -> InputSpec:
 
 def compile_model(model: Model) -> dict[str, CompiledPolicy]:
     with _no_cycle_collection():
-        return {pid: compile_policy(model, policy) for pid, policy in model.policies.items()}
+        return {pid: build(spec, *stored) for pid, (spec, stored) in compile_parts(model).items()}
 
 
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Generating code makes millions of short-lived AST objects while the whole checked book stays
-    alive: each full collection would walk the book again, so the time grew with the square of its size
-    (16×/4× was 7.1 against 4.2 without collections). The generator makes no reference cycles it needs
-    collected; collection resumes, with its usual thresholds, once the book is compiled."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+Parts = tuple[dict[str, Any], tuple[bytes, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]]
+"""A compiled policy as plain data: its spec and its stored code (`build(spec, *stored)` makes it)."""
+
+
+def compile_parts(model: Model) -> dict[str, Parts]:
+    """Every policy's spec and code, by id: what the book cache (book_cache.py) keeps."""
+    with _no_cycle_collection():
+        return {pid: policy_parts(model, policy) for pid, policy in model.policies.items()}
 
 
 def compile_book(model: Model) -> CompiledPolicy | None:
@@ -55,8 +48,14 @@ def compile_book(model: Model) -> CompiledPolicy | None:
 
 
 def compile_policy(model: Model, policy: Policy) -> CompiledPolicy:
-    """The policy's plain data and generated functions; the code comes from the cache when a policy
-    with the same data was generated before (the data holds every name, literal and cell the code reads)."""
+    """The policy's plain data and generated functions."""
+    spec, stored = policy_parts(model, policy)
+    return build(spec, *stored)
+
+
+def policy_parts(model: Model, policy: Policy) -> Parts:
+    """The policy's plain data and generated code; the code comes from the cache when a policy with the
+    same data was generated before (the data holds every name, literal and cell the code reads)."""
     spec = policy_spec(model, policy)
     key = cache.key(spec)
     stored = cache.load(key)
@@ -65,7 +64,7 @@ def compile_policy(model: Model, policy: Policy) -> CompiledPolicy:
         code = compile(generator.module(), f"<policy {policy.id}>", "exec")
         stored = (marshal.dumps(code), tuple(generator.consts), tuple(generator.ops), tuple(generator.phases))
         cache.store(key, stored)
-    return build(spec, *stored)
+    return spec, stored
 
 
 def policy_spec(model: Model, p: Policy) -> dict[str, Any]:
@@ -136,17 +135,6 @@ def _cell(cell: ast.Cell) -> Any:
     return ("value", cell.value)
 
 
-def _cell_value(cell: tuple[Any, ...]) -> Any:
-    return NOT_OPEN if cell[0] == "not_open" else NOT_STATED if cell[0] == "not_stated" else cell[1]
-
-
-def _table(spec: tuple[Any, ...]) -> Table:
-    name, kind, cells, *rest = spec
-    if kind == "range":
-        return Table(name, kind, [(i, iv, _cell_value(c), prio) for i, iv, c, prio in cells], *rest)
-    return Table(name, kind, {k: _cell_value(c) for k, c in cells.items()})
-
-
 def ast_fingerprint(model: Model, p: Policy) -> str:
     """The checked model of the policy as text: its declarations with the resolved kind and target
     of every reference, with its type (the cache key hashes it)."""
@@ -158,35 +146,6 @@ def ast_fingerprint(model: Model, p: Policy) -> str:
     for root in roots:
         parts += [repr(model.resolve(node)) for node in ast.walk(root) if isinstance(node, ast.Ref)]
     return "\n".join(parts)
-
-
-def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple[Any, ...],
-          phases: tuple[Any, ...]) -> CompiledPolicy:
-    inputs = {path: InputSpec(path=path, kind=kind, label=label, enum_values=values)
-              for path, (kind, label, values) in spec["inputs"].items()}
-    defines = {path: DefineInfo(path=path, kind=kind, label=label, reads=reads)
-               for path, (kind, label, reads) in spec["defines"].items()}
-    rules = tuple(RuleInfo(**r) for r in spec["rules"])
-    kinds = {**{k: i.kind for k, i in inputs.items()}, **{k: d.kind for k, d in defines.items()}}
-    labels, enums = spec["enum_labels"], spec["value_enums"]
-    labeler = lambda path: labels.get(enums.get(path, ""), {}).__getitem__  # noqa: E731
-    namespace = {**RUNTIME, "K": consts, "SPECS": inputs, "T": tuple(_table(t) for t in spec["tables"]),
-                 "X": tuple(exact.operation(op, text) for op, text in ops),
-                 "P": tuple(tuple(ro.PhaseSpec(name=n, start=s, end=e, ramp_from=a, ramp_to=b) for n, s, e, a, b in ph)
-                            for _, ph in phases),
-                 "D": Decide(spec["id"], rules, tuple(defines), kinds, inputs, labeler)}
-    namespace["S"], namespace["R"], namespace["KINDS"] = namespace["D"].static, namespace["D"].said, kinds
-    namespace.update({f"TS{i}": table.stated for i, table in enumerate(namespace["T"])})
-    namespace["PERIOD"] = in_force(spec["id"], spec["start"], spec["end"])
-    exec(marshal.loads(code), namespace)  # generated from the checked model's AST nodes, never from text
-    properties = tuple(CompiledProperty(name=n, label=label, start=s, end=e,
-                                        premise=namespace[f"p{i}_premise"] if has_premise else None,
-                                        claim=namespace[f"p{i}_claim"], premise_reads_decision=reads)
-                       for i, (n, label, s, e, has_premise, reads) in enumerate(spec["properties"]))
-    return CompiledPolicy(id=spec["id"], title=spec["title"], start=spec["start"], end=spec["end"], inputs=inputs,
-                          defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels, value_enums=enums,
-                          coverage_items=spec["coverage"], fast=namespace["fast"], traced=namespace["traced"],
-                          properties=properties, applies=namespace.get("applies"))
 
 
 def coverage_items(p: Policy) -> tuple[str, ...]:

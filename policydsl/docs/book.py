@@ -15,7 +15,7 @@ from policydsl.docs.prose import BookRenderer, Prose, Renderer, Seg, anchor, per
 from policydsl.docs.strings import HTML_LANG, LANGS, s
 from policydsl.docs.view import enum_link, fact_link, fact_reads, inventory_link, link, overlap_anchor, policy_page
 from policydsl.loader import PolicySet
-from policydsl.semantics.model import BookOverlap, BookProperty, Input
+from policydsl.semantics.model import BookOverlap, BookProperty, Input, Policy
 from policydsl.syntax import ast
 
 SHOWN_SCENARIOS = 3  # per inventory row; the policy page lists every worked example
@@ -177,10 +177,14 @@ def dictionary_view(book: PolicySet, lang: str) -> dict:
     other = next((x for x in LANGS if x != lang), lang)
     prose = Renderer(model, None, lang)  # only its type and label helpers: no policy's expressions
     reads = {pid: fact_reads(model, model.policies[pid]) for pid in sorted(model.policies)}
+    by_fact: dict[str, list[Policy]] = {}  # Model.readers of every fact at once: one pass over the policies
+    for pid in sorted(model.policies):
+        for path in model.policies[pid].inputs:
+            by_fact.setdefault(path, []).append(model.policies[pid])
 
     def readers(path: str) -> list[dict]:
         out = []
-        for policy in sorted(model.readers(path), key=lambda p: p.id):
+        for policy in by_fact.get(path, ()):
             page, read = policy_page(policy.id), reads[policy.id]
             rules = [link(r.decl.label.get(lang), page, anchor("rule", r.name))
                      for r in policy.rules if path in read["rule"][r.name]]

@@ -4,27 +4,36 @@ from __future__ import annotations
 import calendar as _cal
 import functools
 import datetime as dt
-from zoneinfo import ZoneInfo
-
-import chinese_calendar
 
 from policydsl.errors import PolicyDslError
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+# (the time zone and the holiday library are loaded when first used: `eval --at` on a book without
+# working days needs neither)
+
+
+@functools.cache
+def shanghai() -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Shanghai")
 
 
 def today_in_shanghai() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date()
+    return dt.datetime.now(shanghai()).date()
 
 
 @functools.lru_cache(maxsize=None)
 def calendar_years() -> tuple[int, int]:
+    import chinese_calendar
+
     days = chinese_calendar.holidays.keys()
     return min(days).year, max(days).year
 
 
 @functools.lru_cache(maxsize=16384)  # the library re-checks its whole table on every call
 def is_workday(day: dt.date) -> bool:
+    import chinese_calendar
+
     first, last = calendar_years()
     if not first <= day.year <= last:
         raise PolicyDslError("E.calendar_range", first=first, last=last, date=day.isoformat())

@@ -1,12 +1,13 @@
 """Did-you-mean suggestions over ids and their Chinese/English labels."""
 from __future__ import annotations
 
-import difflib
 from typing import Iterable
 
 
 def suggest(name: str, candidates: Iterable[tuple[str, Iterable[str]]]) -> str | None:
     """The candidate id closest to `name`, matching ids by edit distance and labels exactly or closely."""
+    import difflib  # (asked only when a name is not found)
+
     ids: list[str] = []
     by_label: dict[str, str] = {}
     for ident, labels in candidates:

@@ -1,0 +1,247 @@
+"""A checked, compiled book on disk, keyed by what it was loaded from: every file's path and text, the
+Python that runs it and the policydsl package's own source. A hit gives back the book's parts (each
+policy's spec and generated code, the vocabulary, the warnings, and of the checked model only what
+deciding reads) without parsing, checking or generating anything; `loader.load(..., cached=True)` is the
+one caller. Entries live beside the generated code (cache.py), with its rules: a file this user owns and
+no one else may write, in a folder created 0700, written atomically; a missing, corrupt or foreign entry
+is never an error, only a miss. A book with errors is never stored (the loader raises first).
+
+Each policy is stored as its own pickled blob, built when first read, and the entry carries a hash of all
+of them, checked when it is read: a blob built later is known whole."""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+
+from policydsl.compile import cache
+
+FORMAT = "book 1"
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def key(sources: Iterable[Any]) -> tuple[str, str] | None:
+    """Where the book's entry lives and what it must hold. The place: the hash of its files' absolute paths
+    (one entry per book, which an edited book replaces rather than adds to). The content: the hash of its
+    files (path and text, in load order), the Python and policydsl's source."""
+    sources = list(sources)
+    try:
+        version = package_digest()
+    except OSError:  # a package whose files cannot be listed (say, in a zip): no version, no cache
+        return None
+    place = hashlib.sha256(FORMAT.encode())
+    digest = hashlib.sha256(f"{FORMAT} {sys.implementation.cache_tag} {version}\n".encode())
+    for source in sources:
+        place.update(f"{os.path.abspath(source.path)}\0".encode("utf-8", "surrogatepass"))
+        digest.update(f"{len(source.path)} {source.path} {len(source.text)}\n".encode("utf-8", "surrogatepass"))
+        digest.update(source.text.encode("utf-8", "surrogatepass"))
+    return place.hexdigest(), digest.hexdigest()
+
+
+_digest: str | None = None
+
+
+def package_digest() -> str:
+    """The hash of every .py and .lark file of the policydsl package (an edit anywhere is a new version)."""
+    global _digest
+    if _digest is None:
+        digest = hashlib.sha256()
+        for path in _package_files(_PACKAGE):
+            digest.update(f"{path.relative_to(_PACKAGE).as_posix()}\n".encode())
+            digest.update(path.read_bytes())
+        _digest = digest.hexdigest()
+    return _digest
+
+
+def _package_files(folder: Path) -> list[Path]:
+    out = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.is_dir() and entry.name != "__pycache__":
+            out.extend(_package_files(Path(entry.path)))
+        elif entry.name.endswith((".py", ".lark")):
+            out.append(Path(entry.path))
+    return out
+
+
+def restore(book_key: tuple[str, str] | None) -> dict[str, Any] | None:
+    """The fields of the PolicySet stored under `book_key`; None when there is no usable entry. Each
+    policy is compiled again from its stored code when first asked for (`eval` of one policy builds one)."""
+    if book_key is None:
+        return None
+    entry = cache.read(_filename(book_key))
+    try:
+        if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != book_key[1]:
+            return None
+        if _check(entry) != entry["check"]:
+            return None
+        book = None if entry["book"] is None else build(*pickle.loads(entry["book"]))
+        return {"model": entry["model"], "compiled": Compiled(entry["policies"]),
+                "diagnostics": list(entry["diagnostics"]), "vocabulary": entry["vocabulary"], "book": book,
+                "_overlaps_read_rules": entry["overlaps_read_rules"]}
+    except Exception:  # noqa: BLE001 - an entry of another shape: load the book as usual
+        return None
+
+
+def save(book_key: tuple[str, str], policy_set: Any, parts: dict[str, Any]) -> None:
+    """Store a book that loaded clean (a PolicySet and its policies' parts, compiler.compile_parts)."""
+    from policydsl.compile.compiler import policy_parts
+
+    model = policy_set.model
+    book = policy_parts(model, model.book_policy()) if policy_set.book is not None else None
+    entry = {
+        "format": FORMAT, "key": book_key[1], "policies": {pid: _blob(p) for pid, p in parts.items()},
+        "book": None if book is None else _blob(book),
+        "model": RuntimeModel.of(model), "vocabulary": policy_set.vocabulary,
+        "diagnostics": list(policy_set.diagnostics), "overlaps_read_rules": policy_set._overlaps_read_rules,
+    }
+    entry["check"] = _check(entry)
+    cache.write(_filename(book_key), entry)
+
+
+def build(spec: dict[str, Any], stored: tuple[Any, ...]) -> Any:
+    from policydsl.compile.link import build as link
+
+    return link(spec, *stored)
+
+
+class Compiled(Mapping):
+    """The compiled policies by id, each built from its stored parts when first read."""
+
+    def __init__(self, blobs: dict[str, bytes]) -> None:
+        self._blobs = blobs
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, pid: str) -> Any:
+        if pid not in self._built:
+            self._built[pid] = build(*pickle.loads(self._blobs[pid]))
+        return self._built[pid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._blobs)
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+
+def _blob(parts: tuple[dict[str, Any], Any]) -> bytes:
+    return pickle.dumps(_plain(parts), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _check(entry: dict[str, Any]) -> str:
+    """The hash of the stored code: a blob built when first read has been checked whole beforehand."""
+    digest = hashlib.sha256()
+    for blob in (*entry["policies"].values(), entry["book"] or b""):
+        digest.update(len(blob).to_bytes(8, "big"))
+        digest.update(blob)
+    return digest.hexdigest()
+
+
+def _plain(parts: tuple[dict[str, Any], Any]) -> tuple[dict[str, Any], Any]:
+    spec, stored = parts
+    return {k: v for k, v in spec.items() if k != "source"}, stored  # (the fingerprint only keys the code)
+
+
+def _filename(book_key: tuple[str, str]) -> str:
+    return f"book-{book_key[0]}.bin"
+
+
+# ------------------------------------------------------------------ what deciding reads of the model
+# (plain classes: they are made on every start of a cached `eval`, where attrs' class building shows)
+class _Plain:
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(repr(getattr(self, n)) for n in self.__slots__)})"
+
+
+class Label(_Plain):
+    """A text in each language, as ast.Text is read (`zh`, `en`, `get(lang)`, `as_dict()`)."""
+
+    __slots__ = ("texts",)
+    texts: dict[str, str]
+
+    @property
+    def zh(self) -> str:
+        return self.texts["zh"]
+
+    @property
+    def en(self) -> str:
+        return self.texts["en"]
+
+    def get(self, lang: str) -> str:
+        return self.texts[lang]
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.texts)
+
+
+class PolicyHead(_Plain):
+    """A policy as `PolicySet.find` and the commands deciding with a cached book read it: `id`, `title`."""
+
+    __slots__ = ("id", "title")
+    id: str
+    title: Label
+
+
+class _Name(_Plain):
+    __slots__ = ("value",)
+    value: str
+
+
+class _Named(_Plain):
+    __slots__ = ("name",)
+    name: _Name
+
+
+class _OverlapDecl(_Plain):
+    __slots__ = ("label",)
+    label: Label
+
+
+class OverlapHead(_Plain):
+    """An overlap as `PolicySet.conflicts` reads it."""
+
+    __slots__ = ("name", "implicit", "policies", "resolution", "prevails", "overlap", "explained_by")
+    name: str
+    implicit: bool
+    policies: tuple[str, str]
+    resolution: str
+    prevails: str | None
+    overlap: _OverlapDecl
+    explained_by: tuple[tuple[str, _Named], ...]
+
+
+class RuntimeModel(_Plain):
+    """The part of a checked model that deciding reads (`PolicySet.find`, `evaluate`, `evaluate_all`,
+    `conflicts`): the `model` of a book loaded from the cache. Anything else needs the checked book:
+    load it without `cached`."""
+
+    __slots__ = ("policies", "overlaps", "book_properties")
+    policies: dict[str, PolicyHead]
+    overlaps: tuple[OverlapHead, ...]
+    book_properties: tuple[str, ...]  # their names (deciding counts them)
+
+    @classmethod
+    def of(cls, model: Any) -> RuntimeModel:
+        policies = {pid: PolicyHead(pid, Label(p.title.as_dict())) for pid, p in model.policies.items()}
+        overlaps = tuple(OverlapHead(o.name, o.implicit, o.policies, o.resolution, o.prevails,
+                                     _OverlapDecl(Label(o.overlap.label.as_dict())),
+                                     tuple((n, _Named(_Name(a.name.value))) for n, a in o.explained_by))
+                         for o in model.overlaps)
+        return cls(policies, overlaps, tuple(p.name for p in model.book_properties))
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"a book loaded from the cache keeps no checked model ({name!r}): "
+                             "load it without cached=True")
