@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import attrs
@@ -357,13 +358,23 @@ class Decide:
         self.said = tuple(RuleReason(r.name, r.code, r.outcome, r.source, self.renderer(r)) for r in rules)
         self.static = tuple(_make(Reason, (said, (), ())) for said in self.said)
 
-    def renderer(self, rule: RuleInfo) -> Callable[[tuple[Any, ...]], dict[str, str]]:
+    def renderer(self, rule: RuleInfo) -> Callable[[tuple[Any, ...]], Mapping[str, str]]:
         """shown values -> the rule's message filled in both languages."""
         message, placeholders = rule.message, rule.placeholders
         if not placeholders:
             fixed = {lang: self.fill(template, {}, lang) for lang, template in message.items()}
             return lambda shown: fixed
-        return lambda shown: {lang: self.fill(message[lang], dict(zip(placeholders, shown)), lang) for lang in ("zh", "en")}
+        last: list[Any] = [None]  # the latest (shown, message): a reason's message is often read twice
+
+        def render(shown: tuple[Any, ...]) -> Mapping[str, str]:
+            hit = last[0]
+            if hit is not None and hit[0] is shown:
+                return hit[1]
+            values = dict(zip(placeholders, shown))
+            text = MappingProxyType({lang: self.fill(message[lang], values, lang) for lang in ("zh", "en")})
+            last[0] = (shown, text)
+            return text
+        return render
 
     def reason(self, index: int, at: dt.date, shown: tuple[Any, ...], conseq: tuple[Any, ...]) -> Reason:
         """The reason rule `index` gives with the values its message shows and its consequences;
