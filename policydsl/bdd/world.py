@@ -158,7 +158,6 @@ class World:
     def need_decision(self) -> Decision:
         if self.decision is None:
             self.fail("no_decision")
-        assert self.decision is not None
         return self.decision
 
     # ------------------------------------------------------------ given / when
@@ -209,7 +208,6 @@ class World:
     def need_book(self) -> BookDecision:
         if self.book is None:
             self.fail("no_book")
-        assert self.book is not None
         return self.book
 
     def _part(self, name: str):
@@ -256,7 +254,6 @@ class World:
         if conflict is None:
             listed = ", ".join(c.overlap for c in book.conflicts)
             self.fail("conflict_not_listed", name=found.name, listed=listed or both("none_listed"))
-        assert conflict is not None
         if policy is None:
             if conflict.resolution != "known":
                 self.fail("not_known_conflict", name=conflict.overlap, prevails=conflict.prevails or both("prevails_unknown"))
@@ -355,7 +352,6 @@ class World:
     def expect_failure(self, text: str) -> None:
         if self.error is None:
             self.fail("no_failure", text=text)
-        assert self.error is not None
         if not any(text in self.error.message(lang) for lang in ("zh", "en")):
             self.fail("error_text", text=text)
 
@@ -366,7 +362,6 @@ class World:
         if path is None:
             hint = suggest(name, [(p, (d.label["zh"], d.label["en"])) for p, d in policy.defines.items()])
             self.fail("no_value", name=name, hint=_did_you_mean(hint, policy.defines[hint].label if hint else None, name))
-        assert path is not None
         if path in decision.unresolved:
             from policydsl.runtime.explain import facts_text
 
