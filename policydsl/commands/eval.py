@@ -55,7 +55,7 @@ def _decide(policy: str | None, book: bool, facts_path: str, at_text: str | None
     if not Path(policies_dir).exists():
         raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
     policy_set = load(policies_dir, cached=True)  # an unchanged book: from the cache, neither parsed nor checked
-    if book:
+    if policy is None:  # with --book (the check above)
         return policy_set, at, policy_set.evaluate_all(facts, at, trace=explain, ignore_unknown=ignore_unknown)
     return policy_set, at, policy_set.evaluate(policy, facts, at, trace=explain, ignore_unknown=ignore_unknown)
 

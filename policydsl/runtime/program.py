@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import calendar as cal
 from policydsl.runtime import exact
@@ -399,7 +400,7 @@ class Decide:
             if path is not None:
                 value = shown.get(path)
                 if value is None or value is MISSING or type(value) is Fail:
-                    out.append("（未提供）" if lang == "zh" else "(not given)")
+                    out.append(i18n.t("value.not_given", lang))
                 else:
                     out.append(rv.display(self.kinds[path], value, lang, self.labeler(path)))
         return "".join(out)
@@ -463,7 +464,7 @@ def missing_error(inputs: Mapping[str, InputSpec], missing: dict[str, None],
         if path not in inputs:  # a fact of another policy (a book property reading its values)
             return f"  - {path}"
         label = inputs[path].label
-        return f"  - {path}（{label['zh']} / {label['en']}）" if lang == "zh" else f"  - {path} ({label['zh']} / {label['en']})"
+        return i18n.t("facts.missing", lang, path=path, zh=label["zh"], en=label["en"])
     items = {lang: "\n".join(line(p, lang) for p in missing) for lang in ("zh", "en")}
     return PolicyDslError("E.missing_facts", facts=missing, items=items)
 
