@@ -375,7 +375,7 @@ class Decide:
 
     def consequences(self, rule: RuleInfo, at: dt.date, shown: dict[str, Any],
                      thunks: tuple[Any, ...]) -> tuple[Consequence, ...]:
-        out, missing = [], {}
+        out, missing = [], {}  # type: list[Consequence], dict[str, None]
         for (kind, period, text), (end, amount) in zip(rule.consequences, thunks):
             try:  # strict operands: the facts both the end and the amount lack are named
                 until, value = k_all(end or _nothing, amount or _nothing)
@@ -386,7 +386,7 @@ class Decide:
                 until = cal.add_duration(at, until[0], until[1])
             out.append(Consequence(rule=rule.name, code=rule.code, kind=kind, until=until,
                                    permanent=period == "permanent", amount=value,
-                                   message=LazyText.of(lambda lang, text=text: self.fill(text[lang], shown, lang))))
+                                   message=LazyText.of(lambda lang, text=text: self.fill(text[lang], shown, lang))))  # type: ignore[misc]  # mypy cannot infer a lambda with a default
         if missing:
             raise MissingFact(*missing)
         return tuple(out)
@@ -420,7 +420,7 @@ class Decide:
                 unresolved[path] = value.exc.paths
             else:
                 raise value.exc
-        reasons, warnings, allows = [], [], []
+        reasons, warnings, allows = [], [], []  # type: list[Reason], list[Reason], list[Reason]
         for reason in fired:
             outcome = reason.outcome
             (reasons if outcome == "deny" else warnings if outcome == "warn" else allows).append(reason)
