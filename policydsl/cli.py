@@ -7,6 +7,8 @@ from importlib import import_module
 
 import click
 
+from policydsl.commands.common import help_text
+
 COMMANDS = {
     "check": "check", "eval": "eval", "test": "test", "inventory": "inventory", "docs": "docs", "fmt": "fmt",
     "lsp": "lsp", "explain-code": "explain_code", "init": "init", "rollout": "rollout", "diff": "diff",
@@ -29,10 +31,10 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, help=help_text("main"), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="policydsl")
 def main() -> None:
-    """policydsl：用中文业务规则写成的政策即代码 / policy-as-code for rules written in Chinese business prose."""
+    pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import attrs
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.runtime.book import BookDecision, Conflict, evaluate_book
@@ -169,7 +170,7 @@ class PolicySet:
         candidates = [(p.id, (p.title.zh, p.title.en)) for p in self.model.policies.values()]
         hint = suggest(name, candidates)
         raise PolicyDslError("E.unknown_policy", name=name,
-                             hint={"zh": f"（是不是 `{hint}`？）", "en": f" (did you mean `{hint}`?)"} if hint else "")
+                             hint=i18n.both("E.unknown_policy.suggest", hint=hint) if hint else "")
 
     def evaluate(self, policy_id: str, facts: Mapping[str, Any], at: dt.date | None = None, *,
                  trace: bool = False, coverage: bool = False, ignore_unknown: bool = False) -> Decision:
@@ -200,6 +201,8 @@ class PolicySet:
         `implicit`, also the pairs of values that share a label, which `check --deep` compares)."""
         from policydsl.runtime.properties import check_book_property
 
+        if self.book is None:  # no book properties and no overlaps: nothing can conflict
+            return
         compiled = self.book.properties[len(self.model.book_properties):]  # the overlaps' claims follow
         for overlap, prop in zip(self.model.overlaps, compiled):
             if overlap.implicit and not implicit:  # a question for `check --deep`, not a declared conflict

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterable, Iterator, Mapping
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
 from policydsl.runtime.facts import InputSpec, shorten
 from policydsl.semantics.names import suggest
@@ -102,24 +103,20 @@ class Vocabulary:
             if hint is None:
                 return f"  - {shown}"
             label = self.specs[hint].label
-            return (f"  - {shown}（是不是 `{hint}`，{label['zh']}？）" if lang == "zh"
-                    else f"  - {shown} (did you mean `{hint}`, {label['en']}?)")
+            return i18n.t("facts.unknown", lang, shown=shown, hint=hint, label=label[lang])
         items = {lang: "\n".join(line(n, lang) for n in names) for lang in ("zh", "en")}
         return PolicyDslError("E.unknown_facts", facts=names, items=items)
 
     def _conflict_error(self, conflicts: list[tuple[str, str, str, Any, Any]]) -> PolicyDslError:
         def line(c: tuple[str, str, str, Any, Any], lang: str) -> str:
             path, first, second, a, b = c
-            if lang == "zh":
-                return f"  - {path}：`{first}` 为 {shorten(a)}，`{second}` 为 {shorten(b)}"
-            return f"  - {path}: `{first}` is {shorten(a)}, `{second}` is {shorten(b)}"
+            return i18n.t("facts.conflicting", lang, path=path, first=first, a=shorten(a), second=second, b=shorten(b))
         items = {lang: "\n".join(line(c, lang) for c in conflicts) for lang in ("zh", "en")}
         return PolicyDslError("E.conflicting_facts", facts=[c[0] for c in conflicts], items=items)
 
     def _ambiguous_error(self, ambiguous: list[tuple[str, list[str]]]) -> PolicyDslError:
-        items = {lang: "\n".join(f"  - {name}：" + "、".join(f"`{p}`" for p in paths) if lang == "zh"
-                                 else f"  - {name}: " + ", ".join(f"`{p}`" for p in paths) for name, paths in ambiguous)
-                 for lang in ("zh", "en")}
+        items = {lang: "\n".join(i18n.t("facts.ambiguous", lang, name=name, paths=i18n.t("list.sep", lang).join(
+            f"`{p}`" for p in paths)) for name, paths in ambiguous) for lang in ("zh", "en")}
         return PolicyDslError("E.ambiguous_facts", facts=[name for name, _ in ambiguous], items=items)
 
 

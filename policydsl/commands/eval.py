@@ -10,28 +10,23 @@ from typing import Any
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, lang_of
+from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 
 
-@click.command("eval")
+@click.command("eval", help=help_text("eval"))
 @click.argument("policy", required=False)
-@click.option("--book", is_flag=True, help="评估整本规则书：每条生效且适用于该记录的政策 / decide every policy in force "
-                                           "that applies to the record")
-@click.option("--facts", "facts_path", required=True, help="事实 JSON 文件，或 - 表示标准输入 / facts JSON file, or - for stdin")
-@click.option("--at", "at_text", help="评估日期 YYYY-MM-DD（默认上海今日） / evaluation date (default: today in Shanghai)")
+@click.option("--book", is_flag=True, help=help_text("eval.book"))
+@click.option("--facts", "facts_path", required=True, help=help_text("eval.facts"))
+@click.option("--at", "at_text", help=help_text("eval.at"))
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
 @LANG
-@click.option("--json", "as_json", is_flag=True, help="输出决策 JSON / print the decision as JSON")
-@click.option("--explain", is_flag=True, help="打印每条规则的判断过程 / print the trace of every rule")
-@click.option("--ignore-unknown", is_flag=True,
-              help="忽略规则库不认识的字段（例如数据仓库导出的其他列） / skip fields the rule book does not know "
-                   "(e.g. other columns of a warehouse export)")
+@click.option("--json", "as_json", is_flag=True, help=help_text("eval.json"))
+@click.option("--explain", is_flag=True, help=help_text("eval.explain"))
+@click.option("--ignore-unknown", is_flag=True, help=help_text("eval.ignore-unknown"))
 @guarded
 def eval_(policy: str | None, book: bool, facts_path: str, at_text: str | None, policies_dir: str, lang: str | None,
           as_json: bool, explain: bool, ignore_unknown: bool) -> None:
-    """在某日依据事实评估政策（或用 --book 评估整本规则书） / evaluate a policy (or with --book the whole book)
-    against facts on a date."""
     lang = lang_of(lang)
     try:
         policy_set, at, result = _decide(policy, book, facts_path, at_text, policies_dir, explain, ignore_unknown)
@@ -60,7 +55,7 @@ def _decide(policy: str | None, book: bool, facts_path: str, at_text: str | None
     if not Path(policies_dir).exists():
         raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
     policy_set = load(policies_dir, cached=True)  # an unchanged book: from the cache, neither parsed nor checked
-    if book:
+    if policy is None:  # with --book (the check above)
         return policy_set, at, policy_set.evaluate_all(facts, at, trace=explain, ignore_unknown=ignore_unknown)
     return policy_set, at, policy_set.evaluate(policy, facts, at, trace=explain, ignore_unknown=ignore_unknown)
 

@@ -68,7 +68,7 @@ def try_(body: list[py.stmt], exc: str, handler: list[py.stmt]) -> py.Try:
 
 
 def define_fn(fn: str, params: list[str], body: list[py.stmt]) -> py.FunctionDef:
-    optional = [py.Constant(value=None)] if params[-1] == "VOCAB" else []  # the one optional parameter
+    optional: list[py.expr] = [py.Constant(value=None)] if params[-1] == "VOCAB" else []  # the one optional parameter
     args = py.arguments(posonlyargs=[], args=[py.arg(arg=p) for p in params], kwonlyargs=[], kw_defaults=[],
                         defaults=optional)
     return py.FunctionDef(name=fn, args=args, body=body, decorator_list=[], returns=None)
@@ -154,7 +154,7 @@ class Generator:
                 checks.append(py.Compare(left=call("type", name(local)), ops=[py.Is()], comparators=[name(FAST_KINDS[kind])]))
                 if kind == "count":
                     checks.append(py.Compare(left=name(local), ops=[py.GtE()], comparators=[py.Constant(value=0)]))
-                if kind == "enum":
+                if kind == "enum" and spec.type.enum is not None:  # (it is, for an enum: see above)
                     ids = frozenset(v.name.value for v in self.model.enums[spec.type.enum].values)
                     checks.append(py.Compare(left=name(local), ops=[py.In()], comparators=[self.const(ids)]))
             elif kind == "set" and spec.type.enum is not None:  # a list of enum ids, as a frozenset
@@ -189,7 +189,7 @@ class Generator:
                 children.setdefault(".".join(parts[:depth]), set()).add(parts[depth])
         exact = and_(*[py.Compare(left=call("len", name(nodes[prefix])), ops=[py.Eq()],
                                   comparators=[py.Constant(value=len(names))]) for prefix, names in children.items()]
-                     or [py.UnaryOp(op=py.Not(), operand=name("facts"))])
+                     or [py.UnaryOp(op=py.Not(), operand=name("facts"))])  # type: ignore[list-item]  # mypy types the `or` by its left list (of Compares)
         dotted = frozenset(p for p in self.policy.inputs if "." in p)
         inexact: list[py.stmt] = [py.If(test=py.UnaryOp(op=py.Not(), operand=call(attr(self.const(dotted), "isdisjoint"),
                                                                                   name("facts"))),
@@ -204,8 +204,8 @@ class Generator:
         guard = py.If(test=checks[0], body=fetched, orelse=[fallback])
         rest = checks[1:]
         start, end = self.policy.effective
-        period = [t for t in ([py.Compare(left=name("at"), ops=[py.Lt()], comparators=[self.const(start)])] if start else [])
-                  + ([py.Compare(left=self.const(end), ops=[py.Lt()], comparators=[name("at")])] if end else [])]
+        period: list[py.expr] = [t for t in ([py.Compare(left=name("at"), ops=[py.Lt()], comparators=[self.const(start)])] if start else [])
+                                 + ([py.Compare(left=self.const(end), ops=[py.Lt()], comparators=[name("at")])] if end else [])]
         in_force = [py.If(test=py.BoolOp(op=py.Or(), values=period) if len(period) > 1 else period[0],
                           body=[py.Expr(value=call("PERIOD", name("facts"), name("at")))], orelse=[])] if period else []
         return [guard] + ([py.If(test=py.UnaryOp(op=py.Not(), operand=and_(*rest)), body=[fallback], orelse=[])]
@@ -299,7 +299,7 @@ class Generator:
                   py.IfExp(test=name("FIRED"), body=py.Constant(value="deny"), orelse=py.Constant(value="allow")),
                   values, name("KINDS"), call("tuple", name("FIRED")), tup([]), tup([]), name("NO_COVERAGE"),
                   name("NO_UNRESOLVED")]  # Decision's fields, in order
-        new = [py.Return(value=call("TN", name("Decision"), tup(fields)))]
+        new: list[py.stmt] = [py.Return(value=call("TN", name("Decision"), tup(fields)))]
         return [py.If(test=and_(*tests), body=new, orelse=[])] if tests else new
 
     def in_force(self, start: Any, end: Any) -> py.expr | None:
@@ -383,8 +383,8 @@ class Generator:
         info = rule_placeholders(self.policy, decl)
         if not info and not decl.consequences:
             return py.Subscript(value=name("S"), slice=py.Constant(value=index), ctx=py.Load())
-        shown = [name(self.inputs[p]) if p in self.inputs else name(self.defines[p]) if p in self.defines
-                 else py.Constant(value=None) for p in info]
+        shown: list[py.expr] = [name(self.inputs[p]) if p in self.inputs else name(self.defines[p]) if p in self.defines
+                                else py.Constant(value=None) for p in info]
         if not decl.consequences:  # the message is filled when read
             said = py.Subscript(value=name("R"), slice=py.Constant(value=index), ctx=py.Load())
             return call("TN", name("Reason"), tup([said, tup(shown), tup([])]))
@@ -408,7 +408,7 @@ class Generator:
         """A rule without exceptions, untraced: fire when in force, in scope and (require) not satisfied."""
         fired = self.fire(index, decl)
         stmt: list[py.stmt] = fired
-        if decl.body.kind == "require":
+        if decl.body.kind == "require" and decl.body.condition is not None:  # (a require always has one)
             before, condition = self.lowered(decl.body.condition)
             stmt = before + [py.If(test=py.UnaryOp(op=py.Not(), operand=condition), body=stmt, orelse=[])]
         if decl.scope is not None:
@@ -444,9 +444,9 @@ class Generator:
         s, b = f"s{i}", f"b{i}"
 
         def set_(status: str, by: str | None = None) -> list[py.stmt]:
-            return [assign(s, py.Constant(value=status))] + ([assign(b, py.Constant(value=by))] if by else [])
+            return [assign(s, py.Constant(value=status)), *([assign(b, py.Constant(value=by))] if by else [])]
         chain = set_("fired")
-        if decl.body.kind == "require":
+        if decl.body.kind == "require" and decl.body.condition is not None:  # (a require always has one)
             chain = [py.If(test=self.guarded(decl.body.condition), body=set_("satisfied"), orelse=chain)]
         for name_, exc in reversed(exceptions):
             if self.in_force(*effective(exc)) is NEVER:
@@ -481,8 +481,8 @@ class Generator:
         fired = ([self.hit(f"rule:{rule}:fired")] if self.traced else []) + self.fire(i, decl)
         passed = [self.hit(f"rule:{rule}:passed")] if self.traced else []
         test = py.Compare(left=s, ops=[py.Eq()], comparators=[py.Constant(value="fired")])
-        other = [py.If(test=py.Compare(left=s, ops=[py.Eq()], comparators=[py.Constant(value="satisfied")]),
-                       body=passed, orelse=[])] if passed else []
+        other: list[py.stmt] = [py.If(test=py.Compare(left=s, ops=[py.Eq()], comparators=[py.Constant(value="satisfied")]),
+                                      body=passed, orelse=[])] if passed else []
         return out + [py.If(test=test, body=fired, orelse=other)]
 
     def rule_reads(self, decl: ast.RuleDecl) -> set[str]:
@@ -563,7 +563,7 @@ class Generator:
     def constant_set(self, e: ast.Expr) -> frozenset[str] | None:
         if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.resolve(i).kind == "enum"
                                              for i in e.items):
-            return frozenset(self.model.resolve(i).target.split(".", 1)[1] for i in e.items)
+            return frozenset(self.model.resolve(i).target.split(".", 1)[1] for i in e.items if isinstance(i, ast.Ref))
         return None
 
     def e_SetLit(self, e: ast.SetLit) -> py.expr:
@@ -658,7 +658,7 @@ class Generator:
         if outer is not None and inner is not None:  # a loop filling a list, then the function of it
             ordered = self.sorted_inputs.get(e.iterable.path) if isinstance(e.iterable, ast.Ref) and \
                 self.model.resolve(e.iterable).kind == "input" else None
-            items = name(ordered) if ordered else call("sorted", self.expr(e.iterable))
+            items: py.expr = name(ordered) if ordered else call("sorted", self.expr(e.iterable))
             acc = f"L{len(self.cells)}"
             self.cells.append(acc)
             outer.append(assign(acc, py.List(elts=[], ctx=py.Load())))
@@ -669,9 +669,9 @@ class Generator:
                 value = py.IfExp(test=found, body=name("NOT_OPEN"), orelse=call(e.func, name(acc)))
                 return py.IfExp(test=name(acc), body=value, orelse=call(function, name(acc)))
             return call(function, name(acc))
-        outer, self.iterable = self.iterable, True
+        was_iterable, self.iterable = self.iterable, True
         items = self.expr(e.iterable)
-        self.iterable = outer
+        self.iterable = was_iterable
         if self.kleene:
             return call("k_aggregate", py.Constant(value=e.func), items, thunk(body, var))
         comp = py.ListComp(elt=body, generators=[py.comprehension(target=store(var), iter=call("sorted", items),

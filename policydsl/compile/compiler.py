@@ -3,7 +3,7 @@ loaded from the disk cache (compile/cache.py) when the policy's checked model is
 from __future__ import annotations
 
 import marshal
-from typing import Any
+from typing import Any, cast
 
 from policydsl.compile import cache
 from policydsl.compile.codegen import Generator, effective, input_reads, rule_placeholders
@@ -116,10 +116,10 @@ def table_spec(decl: ast.TableDecl, kind: str) -> tuple[Any, ...]:
     if kind == "matrix":
         return (name, kind, {(row.key.value, col.value): _cell(cell)
                              for row in decl.matrix for col, cell in zip(decl.columns, row.cells)})
-    if kind == "enum":
-        return (name, kind, {row.key.value: _cell(row.cell) for row in decl.rows})
-    rows = tuple((i, (r.key.low, r.key.low_closed, r.key.high, r.key.high_closed), _cell(r.cell), r.priority or 0)
-                 for i, r in enumerate(decl.rows, start=1))
+    if kind == "enum":  # the kind fixes the rows' key: a Name here, an Interval below (casts: mypy cannot see it)
+        return (name, kind, {cast(ast.Name, row.key).value: _cell(row.cell) for row in decl.rows})
+    rows = tuple((i, (k.low, k.low_closed, k.high, k.high_closed), _cell(r.cell), r.priority or 0)
+                 for i, r in enumerate(decl.rows, start=1) for k in [cast(ast.Interval, r.key)])
     return (name, kind, rows, decl.hit, decl.aggregator)
 
 
@@ -161,7 +161,7 @@ def coverage_items(p: Policy) -> tuple[str, ...]:
         if table.kind == "matrix":
             items += [f"cell:{name}:{row.key.value},{col.value}" for row in decl.matrix for col in decl.columns]
         elif table.kind == "enum":
-            items += [f"cell:{name}:{row.key.value}" for row in decl.rows]
+            items += [f"cell:{name}:{cast(ast.Name, row.key).value}" for row in decl.rows]  # an enum table's keys
         else:
             items += [f"cell:{name}:{i}" for i in range(1, len(decl.rows) + 1)]
     for path, define in p.defines.items():

@@ -245,6 +245,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "example.needs": ("{label}（缺少 {facts}）", "{label} (needs {facts})"),
     "example.warnings": ("警告", "Warnings"),
     "example.no_facts": ("（无事实）", "(no facts)"),
+    "example.reasons_sep": ("；", "; "),
     "example.expected": ("特性文件期望：{outcome}", "the feature expects: {outcome}"),
     "example.mismatch": ("与特性文件的期望不一致", "differs from what the feature expects"),
     "example.expects_error": ("特性文件期望评估失败", "the feature expects the evaluation to fail"),

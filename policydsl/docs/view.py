@@ -546,7 +546,7 @@ class PolicyView:
         head = sep.join([*facts, view["date"]])
         tail = view["outcome_word"]
         if view["reasons"]:
-            tail += self.t("example.colon") + ("；" if self.lang == "zh" else "; ").join(view["reasons"])
+            tail += self.t("example.colon") + self.t("example.reasons_sep").join(view["reasons"])
         return f"{head} {self.t('example.arrow')} {tail}"
 
 

@@ -104,6 +104,7 @@ class Reason(Record):
     _stored = ("said", "shown_values", "consequences")
     _fields = ("rule", "code", "outcome", "message", "source", "consequences")
     _shown = _fields
+    consequences: tuple[Consequence, ...]  # stored: its property comes from Record.__init_subclass__
 
     def __new__(cls, *, rule: str, code: str, outcome: str, message: Mapping[str, str],
                 source: Mapping[str, str] | None, consequences: tuple["Consequence", ...] = ()) -> "Reason":

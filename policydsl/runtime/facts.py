@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.exact import WIDE
 
@@ -26,10 +27,8 @@ MAX_DEPTH = 64
 MAX_SHOWN = 80
 """An error message shows at most this many characters of a bad value."""
 DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
-MONEY_EXPECTED = {"zh": f"money（≥ 0，最多 {MAX_SIGNIFICANT} 位有效数字）",
-                  "en": f"money ≥ 0, at most {MAX_SIGNIFICANT} significant digits"}
-NUMBER_EXPECTED = {"zh": f"number（最多 {MAX_SIGNIFICANT} 位有效数字）",
-                   "en": f"number, at most {MAX_SIGNIFICANT} significant digits"}
+MONEY_EXPECTED = i18n.both("facts.money_expected", digits=MAX_SIGNIFICANT)
+NUMBER_EXPECTED = i18n.both("facts.number_expected", digits=MAX_SIGNIFICANT)
 
 
 @attrs.frozen(kw_only=True)
@@ -102,14 +101,14 @@ def _count(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
     return None, "count"
 
 
-def _money(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+def _money(spec: InputSpec, raw: Any) -> tuple[Any, str | Mapping[str, str] | None]:
     value = _decimal(raw, MONEY_TEXT)
     if value is None or value < 0:
         return None, MONEY_EXPECTED
     return (abs(value) if value.is_zero() else value), None  # -0 is zero, shown as ¥0
 
 
-def _number(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
+def _number(spec: InputSpec, raw: Any) -> tuple[Any, str | Mapping[str, str] | None]:
     value = _decimal(raw, None)
     return (value, None) if value is not None else (None, NUMBER_EXPECTED)
 
@@ -243,9 +242,8 @@ def prepare(specs: Mapping[str, InputSpec], facts: Mapping[str, Any]) -> dict[st
 def _bad_line(spec: InputSpec, raw: Any, expected: str | Mapping[str, str], lang: str) -> str:
     shown = shorten(raw)
     expected = expected if isinstance(expected, str) else expected[lang]
-    if lang == "zh":
-        return f"  - {spec.path}（{spec.label['zh']} / {spec.label['en']}）：{shown}，应为 {expected}"
-    return f"  - {spec.path} ({spec.label['zh']} / {spec.label['en']}): {shown}, expected {expected}"
+    return i18n.t("facts.bad", lang, path=spec.path, zh=spec.label["zh"], en=spec.label["en"], shown=shown,
+                  expected=expected)
 
 
 def shorten(raw: Any, limit: int = MAX_SHOWN) -> str:

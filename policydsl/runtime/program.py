@@ -10,6 +10,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import calendar as cal
 from policydsl.runtime import exact
@@ -385,7 +386,7 @@ class Decide:
 
     def consequences(self, rule: RuleInfo, at: dt.date, shown: dict[str, Any],
                      thunks: tuple[Any, ...]) -> tuple[Consequence, ...]:
-        out, missing = [], {}
+        out, missing = [], {}  # type: list[Consequence], dict[str, None]
         for (kind, period, text), (end, amount) in zip(rule.consequences, thunks):
             try:  # strict operands: the facts both the end and the amount lack are named
                 until, value = k_all(end or _nothing, amount or _nothing)
@@ -396,7 +397,7 @@ class Decide:
                 until = cal.add_duration(at, until[0], until[1])
             out.append(Consequence(rule=rule.name, code=rule.code, kind=kind, until=until,
                                    permanent=period == "permanent", amount=value,
-                                   message=LazyText.of(lambda lang, text=text: self.fill(text[lang], shown, lang))))
+                                   message=LazyText.of(lambda lang, text=text: self.fill(text[lang], shown, lang))))  # type: ignore[misc]  # mypy cannot infer a lambda with a default
         if missing:
             raise MissingFact(*missing)
         return tuple(out)
@@ -410,7 +411,7 @@ class Decide:
             if path is not None:
                 value = shown.get(path)
                 if value is None or value is MISSING or type(value) is Fail:
-                    out.append("（未提供）" if lang == "zh" else "(not given)")
+                    out.append(i18n.t("value.not_given", lang))
                 else:
                     out.append(rv.display(self.kinds[path], value, lang, self.labeler(path)))
         return "".join(out)
@@ -430,7 +431,7 @@ class Decide:
                 unresolved[path] = value.exc.paths
             else:
                 raise value.exc
-        reasons, warnings, allows = [], [], []
+        reasons, warnings, allows = [], [], []  # type: list[Reason], list[Reason], list[Reason]
         for reason in fired:
             outcome = reason.outcome
             (reasons if outcome == "deny" else warnings if outcome == "warn" else allows).append(reason)
@@ -474,7 +475,7 @@ def missing_error(inputs: Mapping[str, InputSpec], missing: dict[str, None],
         if path not in inputs:  # a fact of another policy (a book property reading its values)
             return f"  - {path}"
         label = inputs[path].label
-        return f"  - {path}（{label['zh']} / {label['en']}）" if lang == "zh" else f"  - {path} ({label['zh']} / {label['en']})"
+        return i18n.t("facts.missing", lang, path=path, zh=label["zh"], en=label["en"])
     items = {lang: "\n".join(line(p, lang) for p in missing) for lang in ("zh", "en")}
     return PolicyDslError("E.missing_facts", facts=missing, items=items)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from policydsl import i18n
 from policydsl.runtime.exact import WIDE
-from typing import Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping, cast
 
 
 class _NotOpen:
@@ -53,7 +54,8 @@ def percent_text(value: Decimal) -> str:
 
 
 def to_json(kind: str, value: object) -> object:
-    """The decision-JSON form: money and percentages as strings, dates ISO, sets as sorted lists."""
+    """The decision-JSON form: money and percentages as strings, dates ISO, sets as sorted lists. (The type of
+    `value` follows the runtime tag `kind`, which mypy cannot see: hence the casts here and in `display`.)"""
     if value is NOT_OPEN:
         return "not_open"
     if kind == "money":
@@ -63,11 +65,11 @@ def to_json(kind: str, value: object) -> object:
     if kind == "number":
         return plain(value)  # type: ignore[arg-type]
     if kind == "date":
-        return value.isoformat()  # type: ignore[union-attr]
+        return cast(dt.date, value).isoformat()
     if kind == "set":
-        return sorted(value)  # type: ignore[arg-type]
+        return sorted(cast("Iterable[str]", value))
     if kind == "duration":
-        amount, unit = value  # type: ignore[misc]
+        amount, unit = cast("tuple[Any, str]", value)
         return f"{amount} {unit}"
     return value
 
@@ -75,33 +77,27 @@ def to_json(kind: str, value: object) -> object:
 def display(kind: str, value: object, lang: str, enum_label: Callable[[str], Mapping[str, str]] | None = None) -> str:
     """The text a reader sees for a value in `lang`."""
     if value is NOT_OPEN:
-        return "暂不开放" if lang == "zh" else "not open"
+        return i18n.t("not_open", lang)
     if kind == "count":
-        return f"{value:,}" if lang == "en" else str(value)
+        return i18n.t("value.count", lang, n=value)
     if kind == "money":
-        text = money_text(value)  # type: ignore[arg-type]
-        if lang == "en":
-            whole, _, frac = text.partition(".")
-            text = format(Decimal(whole), ",") + (f".{frac}" if frac else "")  # keeps "-0"; no int() digit limit
-        return f"¥{text}"
+        whole, _, frac = money_text(value).partition(".")  # type: ignore[arg-type]
+        return i18n.t("value.money", lang, whole=Decimal(whole), frac=f".{frac}" if frac else "")  # keeps "-0"
     if kind == "percent":
         return percent_text(value)  # type: ignore[arg-type]
     if kind == "number":
         return plain(value)  # type: ignore[arg-type]
     if kind == "bool":
-        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+        return i18n.t("true" if value else "false", lang)
     if kind == "date":
         return value.isoformat() if isinstance(value, dt.date) else str(value)
     if kind == "enum" and enum_label is not None:
         return enum_label(value)[lang]  # type: ignore[arg-type]
     if kind == "set" and enum_label is not None:
         if not value:
-            return "无" if lang == "zh" else "none"
-        sep = "、" if lang == "zh" else ", "
-        return sep.join(enum_label(v)[lang] for v in sorted(value))  # type: ignore[union-attr]
+            return i18n.t("value.none", lang)
+        return i18n.t("list.sep", lang).join(enum_label(v)[lang] for v in sorted(cast("Iterable[str]", value)))
     if kind == "duration":
-        amount, unit = value  # type: ignore[misc]
-        names = {"days": ("天", "days"), "months": ("个月", "months"), "working_days": ("个工作日", "working days")}
-        zh, en = names[unit]
-        return f"{amount}{zh}" if lang == "zh" else f"{amount} {en}"
+        amount, unit = cast("tuple[Any, str]", value)
+        return i18n.t(f"duration.{unit}", lang, n=amount)
     return str(value)

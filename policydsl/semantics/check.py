@@ -546,7 +546,7 @@ class Checker:
     def _check_sources(self, sources: Iterable[ast.SourceRef]) -> None:
         for source in sources:
             if not source.quote.strip():
-                diag = dg.make("P0401", source.quote_span, lang={"zh": "引文", "en": "quote"})
+                diag = dg.make("P0401", source.quote_span, lang=dg.i18n.both("lang.quote"))
                 self.bag.add(attrs.evolve(diag, hint=dg.i18n.both("P0401.quote")))
 
     def _check_define_cycles(self, build: _PolicyBuild) -> None:
@@ -872,8 +872,8 @@ class Checker:
     def _units(self, expr: ast.Binary, left: Type, right: Type) -> None:
         if left.unit and right.unit and left.unit != right.unit:
             lu, ru = self.units[left.unit].label, self.units[right.unit].label
-            self.err("P0304", expr.span, left={"zh": f"{left.unit}（{lu.zh}）", "en": f"{left.unit} ({lu.en})"},
-                     right={"zh": f"{right.unit}（{ru.zh}）", "en": f"{right.unit} ({ru.en})"})
+            self.err("P0304", expr.span, left=dg.i18n.both("P0304.unit", unit=left.unit, label=lu.as_dict()),
+                     right=dg.i18n.both("P0304.unit", unit=right.unit, label=ru.as_dict()))
 
     def _member(self, build, expr: ast.Member, scope) -> Type | None:
         enum_item = self._enum_literal(build, expr.item, scope)

@@ -47,7 +47,7 @@ class Builder(Transformer):
             return dt.date.fromisoformat(str(tok))
         except ValueError:
             self.diagnostics.append(dg.make("P0101", self.tsp(tok), found=f"`{tok}`",
-                                            expected={"zh": "有效日期", "en": "a valid date"}))
+                                            expected=dg.i18n.both("expected.date")))
             return dt.date(1970, 1, 1)
 
     @staticmethod
@@ -285,7 +285,7 @@ class Builder(Transformer):
         for bound in (low, high):
             if isinstance(bound, ast.Literal) and bound.kind in ("date", "text", "bool"):
                 self.diagnostics.append(dg.make("P0101", bound.span, found=f"`{bound.span.text}`",
-                                                expected={"zh": "数字", "en": "a number"}))
+                                                expected=dg.i18n.both("expected.number")))
         return ast.Interval(
             low=None if low is None else low.value, low_closed=lb,
             high=None if high is None else high.value, high_closed=rb,

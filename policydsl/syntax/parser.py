@@ -206,7 +206,7 @@ def _describe_expected(names: set[str]) -> dict[str, str]:
         shown = [p[i] for p in pairs]
         if len(shown) > 8:
             shown = shown[:8] + ["…"]
-        out[lang] = ("、" if lang == "zh" else ", ").join(shown) if shown else "?"
+        out[lang] = dg.i18n.t("list.sep", lang).join(shown) if shown else "?"
     return out
 
 
