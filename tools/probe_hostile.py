@@ -1104,7 +1104,8 @@ def fs_probe(ctx: Context, sec: Section, root: Path, mnt: Path) -> None:
     book, feats = mnt / "book", root / "features"
     book.mkdir()
     feats.mkdir()
-    shutil.copy(POLICIES / "common.policy", book / "common.policy")
+    for shared in ("common.policy", "vocabulary.policy"):  # the shared enums and the book's vocabulary of facts
+        shutil.copy(POLICIES / shared, book / shared)
     # a policy file fmt wants to rewrite: every rule's `require` indented one space too far
     messy = (POLICIES / "cart_opening.policy").read_text(encoding="utf-8").replace("\n  require ", "\n   require ")
     (book / "cart_opening.policy").write_text(messy, encoding="utf-8")
@@ -1147,7 +1148,7 @@ def fs_probe(ctx: Context, sec: Section, root: Path, mnt: Path) -> None:
                 changed = sorted(set(after) ^ set(before) | {k for k in after if k in before and after[k] != before[k]})
                 sec.add_finding(f"{condition}: {name} changed the files: {changed[:5]}")
             left = sorted(n for n in os.listdir(mnt) if n not in ("book", "README.md", "handbook", "filler"))
-            left += sorted(f"book/{n}" for n in os.listdir(book) if n not in ("common.policy", "cart_opening.policy"))
+            left += sorted(f"book/{n}" for n in os.listdir(book) if n not in ("common.policy", "vocabulary.policy", "cart_opening.policy"))
             if left:
                 sec.add_finding(f"{condition}: {name} left {left}")
 
