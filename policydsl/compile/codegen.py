@@ -124,10 +124,12 @@ class Generator:
         exprs = [("applies", p.decl.applies)] + [
             (f"p{i}_{part}", e) for i, prop in enumerate(p.properties)
             for part, e in (("premise", prop.premise), ("claim", prop.claim))]
+        values = [c for d in p.defines.values() for c in d.decl.cases]
         for fn, e in exprs:
-            if e is not None:
-                body.append(define_fn(fn, ["V", "at", "decision"], [assign("H", py.Constant(value=None))] + self.bind()
-                                      + self.values() + [py.Return(value=self.guarded(e))]))
+            if e is not None:  # binds only the facts it and the values read (a book property reads few of many)
+                reads = input_reads(self.model, p, e, *[x for c in values for x in (c.expr, c.when)])
+                body.append(define_fn(fn, ["V", "at", "decision"], [assign("H", py.Constant(value=None))]
+                                      + self.bind(reads) + self.values() + [py.Return(value=self.guarded(e))]))
         return py.fix_missing_locations(py.Module(body=body, type_ignores=[]))
 
     def convert(self) -> list[py.stmt]:
@@ -212,9 +214,9 @@ class Generator:
                           if rest else []) + [py.If(test=py.UnaryOp(op=py.Not(), operand=exact), body=inexact, orelse=[])] \
             + in_force + after
 
-    def bind(self) -> list[py.stmt]:
+    def bind(self, only: frozenset[str] | None = None) -> list[py.stmt]:
         return [assign(local, call(attr("V", "get"), py.Constant(value=path), name("M")))
-                for path, local in self.inputs.items()]
+                for path, local in self.inputs.items() if only is None or path in only]
 
     # ------------------------------------------------------------ the decision
     def decide(self, kleene: bool) -> list[py.stmt]:
