@@ -130,11 +130,6 @@ class Reason(Record):
                 "source": dict(self.source) if self.source else None}
 
 
-def make_reason(rule: str, code: str, outcome: str, message: Mapping[str, str],
-                source: Mapping[str, str] | None, consequences: tuple["Consequence", ...] = ()) -> Reason:
-    return Reason(rule=rule, code=code, outcome=outcome, message=message, source=source, consequences=consequences)
-
-
 @attrs.frozen(kw_only=True)
 class Consequence:
     """What a fired rule does beyond its outcome (an obligation): a demotion, restriction, suspension,

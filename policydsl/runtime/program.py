@@ -340,10 +340,6 @@ def convert(facts: Mapping[str, Any], specs: Mapping[str, InputSpec]) -> dict[st
     return prepare(specs, facts)
 
 
-def value_at(day: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
-    return (start is None or start <= day) and (end is None or day <= end)
-
-
 def note(missing: dict[str, None], exc: MissingFact) -> None:
     for path in exc.paths:
         missing[path] = None

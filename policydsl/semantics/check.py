@@ -42,14 +42,6 @@ class CheckResult:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
-class _Scope:
-    """The names visible inside one policy."""
-
-    def __init__(self, policy: "_PolicyBuild") -> None:
-        self.policy = policy
-        self.vars: dict[str, Type] = {}
-
-
 @attrs.define
 class _PolicyBuild:
     decl: ast.PolicyDecl
@@ -88,9 +80,6 @@ class Checker:
 
     def err(self, code: str, span: Span, **kw) -> None:
         self.bag.add(dg.make(code, span, **kw))
-
-    def warn(self, code: str, span: Span, **kw) -> None:
-        self.bag.add(dg.make(code, span, severity="warning", **kw))
 
     # ================================================================ driver
     def run(self) -> CheckResult:

@@ -265,11 +265,6 @@ class InputDecl:
     span: Span = span_field()
     entity: str | None = None
 
-    @property
-    def short_name(self) -> str:
-        """The name as written: without the entity for a vocabulary fact."""
-        return self.path.value[len(self.entity) + 1:] if self.entity else self.path.value
-
 
 @node
 class EntityDecl:
