@@ -67,3 +67,21 @@ def test_an_entry_others_may_write_is_never_run(cache_dir: Path, monkeypatch) ->
         entry.chmod(0o666)  # anyone could have put code there
     generated = _generations(monkeypatch)
     assert _decide() == first and len(generated) >= 18
+
+
+def test_the_cache_keeps_the_recently_used_entries_within_its_limit(cache_dir: Path, monkeypatch) -> None:
+    from policydsl.compile import cache
+
+    _decide()  # the book's entries, just used
+    book_entries = sorted(p.name for p in cache_dir.glob("*.bin"))
+    old = [cache_dir / f"{i:04d}.bin" for i in range(len(book_entries) + 10)]
+    for age, path in enumerate(old):  # entries of books edited long ago, oldest first
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000 + age, 1_000_000 + age))
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 4 * len(book_entries) // 3 + 4)  # keeps 3/4: the book's and 3 more
+    _decide()  # every entry is a hit: touched, nothing written, nothing pruned
+    assert len(list(cache_dir.glob("*.bin"))) == 2 * len(book_entries) + 10
+    cache.write("new.bin", ("code",))  # a miss writes, and prunes the least recently used
+    kept = sorted(p.name for p in cache_dir.glob("*.bin"))
+    assert len(kept) == (4 * len(book_entries) // 3 + 4) * 3 // 4 > len(book_entries) + 1
+    assert set(book_entries) | {"new.bin"} <= set(kept) and "0000.bin" not in kept

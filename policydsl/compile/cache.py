@@ -13,6 +13,9 @@ from typing import Any
 
 
 FORMAT = "1"
+MAX_ENTRIES = 2000
+"""Entries kept: a write that finds more removes the least recently used (a hit touches its entry) down
+to three quarters of this, so the folder never grows without bound as books are edited."""
 
 
 def folder() -> Path | None:
@@ -76,9 +79,25 @@ def read(filename: str) -> Any:
     try:
         if not _ours(path):  # the code it holds runs: only a file this user wrote and no one else can
             return None
-        return pickle.loads(path.read_bytes())
+        stored = pickle.loads(path.read_bytes())
+        os.utime(path)  # used: the last to be pruned
+        return stored
     except Exception:  # noqa: BLE001 - absent, unreadable or corrupt: generate again
         return None
+
+
+def prune(base: Path, limit: int | None = None) -> None:
+    """Remove the least recently used entries when there are more than `limit` (MAX_ENTRIES)."""
+    limit = MAX_ENTRIES if limit is None else limit
+    entries = [e for e in os.scandir(base) if e.name.endswith(".bin") and e.is_file(follow_symlinks=False)]
+    if len(entries) <= limit:
+        return
+    entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime)
+    for entry in entries[:len(entries) - limit * 3 // 4]:
+        try:
+            os.unlink(entry.path)
+        except OSError:  # removed meanwhile by another process: fine
+            pass
 
 
 def _ours(path: Path) -> bool:
@@ -114,5 +133,6 @@ def write(filename: str, stored: Any) -> None:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        prune(base)
     except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
         pass  # not writable (or not picklable): the next load generates again
