@@ -334,7 +334,7 @@ class Generator:
                     continue
                 tests = [t for t in (self.in_force(case.start, case.end),
                                      self.guarded(case.when) if case.when is not None else None) if t is not None]
-                before, value = self.lowered_value(case.expr)
+                before, value = self.lowered(case.expr, value=True)
                 then = before + [assign(local, value)]
                 if self.traced and len(cases) > 1:
                     then.append(self.hit(f"case:{path}:{index}"))
@@ -343,16 +343,6 @@ class Generator:
                 type=tup([name("MissingFact"), name("PolicyDslError")]), name="e",
                 body=[assign(local, call("Fail", name("e"), py.Constant(value=path)))])], orelse=[], finalbody=[]))
         return out
-
-    def lowered_value(self, e: ast.Expr) -> tuple[list[py.stmt], py.expr]:
-        if self.kleene or self.traced:
-            return [], self.expr(e)
-        saved, self.prelude = self.prelude, []
-        try:
-            code = self.expr(e)
-            return self.prelude, code
-        finally:
-            self.prelude = saved
 
     def define_order(self) -> list[str]:
         order: list[str] = []
@@ -395,13 +385,15 @@ class Generator:
                       for c in decl.consequences])
         return call(attr("D", "reason"), py.Constant(value=index), name("at"), tup(shown), conseq)
 
-    def lowered(self, e: ast.Expr) -> tuple[list[py.stmt], py.expr]:
-        """`e` as (the statements it needs first, the expression); untraced and not under Kleene only."""
+    def lowered(self, e: ast.Expr, value: bool = False) -> tuple[list[py.stmt], py.expr]:
+        """`e` (guarded, unless it is a `value` case) as (the statements it needs first, the expression);
+        statements only untraced and not under Kleene."""
+        generate = self.expr if value else self.guarded
         if self.kleene or self.traced:
-            return [], self.guarded(e)
+            return [], generate(e)
         saved, self.prelude = self.prelude, []
         try:
-            code = self.guarded(e)
+            code = generate(e)
             return self.prelude, code
         finally:
             self.prelude = saved
