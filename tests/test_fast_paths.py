@@ -183,3 +183,12 @@ def test_a_policy_with_exceptions_decides_the_same_on_both_paths():
             assert outcome_of("official_account.own_store_only", case, at, trace=False) == \
                 outcome_of("official_account.own_store_only", case, at, trace=True)
     assert any(r.exceptions for r in book.compiled["official_account.own_store_only"].rules)
+
+
+def test_a_decision_copied_with_a_field_changed_keeps_the_others_and_refuses_an_unknown_field():
+    decision = rule_book().evaluate(CART, cart_facts(), AT_2023, trace=True)
+    copy = decision.replace(trace=())
+    assert copy.trace == () and decision.trace != () and copy.reasons == decision.reasons
+    assert copy.to_dict() == decision.to_dict() and type(copy) is Decision
+    with pytest.raises(TypeError, match="no field tracee"):
+        decision.replace(tracee=())

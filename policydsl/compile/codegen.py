@@ -400,17 +400,19 @@ class Generator:
 
     def direct(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
         """A rule without exceptions, untraced: fire when in force, in scope and (require) not satisfied."""
-        fired = self.fire(index, decl)
-        stmt: list[py.stmt] = fired
+        stmt: list[py.stmt] = self.fire(index, decl)
+        before: list[py.stmt] = []
+        tests: list[py.expr] = []
         if decl.body.kind == "require" and decl.body.condition is not None:  # (a require always has one)
             before, condition = self.lowered(decl.body.condition)
-            stmt = before + [py.If(test=py.UnaryOp(op=py.Not(), operand=condition), body=stmt, orelse=[])]
-        if decl.scope is not None:
-            before, scope = self.lowered(decl.scope)
-            if len(stmt) == 1 and isinstance(stmt[0], py.If) and decl.body.kind == "require":
-                stmt = before + [py.If(test=and_(scope, stmt[0].test), body=stmt[0].body, orelse=[])]
-            else:
-                stmt = before + [py.If(test=scope, body=stmt, orelse=[])]
+            tests.append(py.UnaryOp(op=py.Not(), operand=condition))
+        if decl.scope is not None:  # the condition, and what it needs first, only within the scope
+            scope_before, scope = self.lowered(decl.scope)
+            if before:
+                stmt, before, tests = before + [py.If(test=and_(*tests), body=stmt, orelse=[])], [], []
+            before, tests = scope_before, [scope, *tests]
+        if tests:
+            stmt = before + [py.If(test=and_(*tests), body=stmt, orelse=[])]
         if self.kleene:
             stmt = [try_(stmt, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))])]
         force = self.in_force(*effective(decl))

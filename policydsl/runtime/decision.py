@@ -80,7 +80,10 @@ class Record(tuple):
     def replace(self, **changes: Any) -> Any:
         """A copy with some fields changed (stored fields only)."""
         fields = self.__class__.__dict__.get("_stored", self._fields)
-        return _make(type(self), tuple(changes.pop(f, v) for f, v in zip(fields, self)))
+        copy = _make(type(self), tuple(changes.pop(f, v) for f, v in zip(fields, self)))
+        if changes:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(changes)}")
+        return copy
 
 
 @attrs.frozen(eq=False)
@@ -108,7 +111,7 @@ class Reason(Record):
 
     def __new__(cls, *, rule: str, code: str, outcome: str, message: Mapping[str, str],
                 source: Mapping[str, str] | None, consequences: tuple["Consequence", ...] = ()) -> "Reason":
-        fixed = dict(message)
+        fixed = MappingProxyType(dict(message))  # one text every read returns: not to be changed by a reader
         return _make(cls, (RuleReason(rule, code, outcome, source, lambda shown: fixed), (), consequences))
 
     rule = property(lambda self: self[0].rule)

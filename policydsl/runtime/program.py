@@ -359,7 +359,7 @@ class Decide:
         """shown values -> the rule's message filled in both languages."""
         message, placeholders = rule.message, rule.placeholders
         if not placeholders:
-            fixed = {lang: self.fill(template, {}, lang) for lang, template in message.items()}
+            fixed = MappingProxyType({lang: self.fill(template, {}, lang) for lang, template in message.items()})
             return lambda shown: fixed
         last: list[Any] = [None]  # the latest (shown, message): a reason's message is often read twice
 
