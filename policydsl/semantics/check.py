@@ -81,6 +81,15 @@ class Checker:
     def err(self, code: str, span: Span, **kw) -> None:
         self.bag.add(dg.make(code, span, **kw))
 
+    def _did_you_mean(self, code: str, span: Span, wanted: str, candidates, **kw) -> None:
+        """`code` at `span`, its hint naming the candidate closest to `wanted` (when one is close)."""
+        hint = suggest(wanted, candidates)
+        self.bag.add(dg.make(code, span, hint_args={"suggestion": hint} if hint else None, **kw))
+
+    def _duplicate(self, name: ast.Name, first: Span) -> None:
+        """P0202: `name` is declared again, first at `first`."""
+        self.bag.add(dg.make("P0202", name.span, name=name.value, related=[(first, "P0202.related")]))
+
     # ================================================================ driver
     def run(self) -> CheckResult:
         self._collect()
@@ -113,9 +122,7 @@ class Checker:
                         self.err("P0207", item.id.span)
                         continue
                     if item.id.value in self.policies:
-                        first = self.policies[item.id.value].decl.id.span
-                        self.bag.add(dg.make("P0202", item.id.span, name=item.id.value,
-                                             related=[(first, "P0202.related")]))
+                        self._duplicate(item.id, self.policies[item.id.value].decl.id.span)
                         continue
                     current = _PolicyBuild(decl=item, file=module.path)
                     self.policies[item.id.value] = current
@@ -176,10 +183,8 @@ class Checker:
             elif not owners:
                 assumes = [(a.name.value, (a.text.zh[:20], a.text.en[:40])) for pid in (first.value, second.value)
                            if pid in self.policies for a in self.policies[pid].items if isinstance(a, ast.AssumeDecl)]
-                hint = suggest(because.value, assumes)
-                self.bag.add(dg.make("P0808", because.span, name=overlap.name.value, assume=because.value,
-                                     first=first.value, second=second.value,
-                                     hint_args={"suggestion": hint} if hint else None))
+                self._did_you_mean("P0808", because.span, because.value, assumes, name=overlap.name.value,
+                                   assume=because.value, first=first.value, second=second.value)
         if not all(known) or first.value == second.value:
             return
         claim = overlap.agree
@@ -190,11 +195,7 @@ class Checker:
         prop = ast.PropertyDecl(name=overlap.name, label=overlap.label, effective=overlap.effective,
                                 premise=overlap.premise, claim=claim, span=overlap.span)
         self._overlap_claims[overlap.name.value] = prop
-        self._overlap_pair = (first.value, second.value)
-        try:
-            self._check_property(self.book, prop)
-        finally:
-            self._overlap_pair = ()
+        self._check_pair_property(prop, (first.value, second.value))
         others = [p for p in self.book_policies.get(overlap.name.value, []) if p not in self._overlap_pair
                   and p not in (first.value, second.value)]
         if others:
@@ -217,16 +218,14 @@ class Checker:
             seen: dict[str, Span] = {}
             for value in item.values:
                 if value.name.value in seen:
-                    self.bag.add(dg.make("P0202", value.name.span, name=value.name.value,
-                                         related=[(seen[value.name.value], "P0202.related")]))
+                    self._duplicate(value.name, seen[value.name.value])
                 seen[value.name.value] = value.name.span
                 self._check_text(value.label)
 
     # ================================================================ declarations
     def _claim(self, build: _PolicyBuild, name: ast.Name) -> bool:
         if name.value in build.ids:
-            self.bag.add(dg.make("P0202", name.span, name=name.value,
-                                 related=[(build.ids[name.value], "P0202.related")]))
+            self._duplicate(name, build.ids[name.value])
             return False
         build.ids[name.value] = name.span
         return True
@@ -260,8 +259,7 @@ class Checker:
             for fact in entity.facts:
                 path = fact.path.value
                 if path in self.facts:
-                    self.bag.add(dg.make("P0202", fact.path.span, name=path,
-                                         related=[(self.facts[path].decl.path.span, "P0202.related")]))
+                    self._duplicate(fact.path, self.facts[path].decl.path.span)
                     continue
                 declared = self._declared_input(fact)
                 if declared is not None:
@@ -293,10 +291,8 @@ class Checker:
         entity = path.split(".", 1)[0]
         if "." in path and entity in self.entities:
             facts = [(p, (f.label.zh, f.label.en)) for p, f in self.facts.items() if p.startswith(entity + ".")]
-            hint = suggest(path, facts)
-            self.bag.add(dg.make("P0212", item.path.span, name=path, entity=entity,
-                                 hint_args={"suggestion": hint} if hint else None,
-                                 related=[(self.entities[entity].name.span, "P0212.related")]))
+            self._did_you_mean("P0212", item.path.span, path, facts, name=path, entity=entity,
+                               related=[(self.entities[entity].name.span, "P0212.related")])
         if declared is not None:
             build.inputs[path] = declared
 
@@ -362,8 +358,7 @@ class Checker:
                 self._local_input(build, item)
             elif isinstance(item, ast.DefineDecl):
                 if item.path.value in self.facts:
-                    self.bag.add(dg.make("P0202", item.path.span, name=item.path.value,
-                                         related=[(self.facts[item.path.value].decl.path.span, "P0202.related")]))
+                    self._duplicate(item.path, self.facts[item.path.value].decl.path.span)
                     continue
                 t = self._resolve_type(item.type)
                 unit = self._resolve_unit(item.unit)
@@ -432,10 +427,10 @@ class Checker:
         if not ty.assignable(result, found):
             self.err("P0305", cell.span, found=found.display(), name=table.name.value, expected=result.display())
 
-    def _unknown_enum_value(self, name: ast.Name, enum: str) -> None:
-        values = [(v.name.value, (v.label.zh, v.label.en)) for v in self.enums[enum].values]
-        hint = suggest(name.value, values)
-        diag = dg.make("P0206", name.span, value=name.value, enum=enum)
+    def _unknown_enum_value(self, name: ast.Name | ast.Ref, enum: str) -> None:
+        value = name.value if isinstance(name, ast.Name) else name.path
+        hint = suggest(value, [(v.name.value, (v.label.zh, v.label.en)) for v in self.enums[enum].values])
+        diag = dg.make("P0206", name.span, value=value, enum=enum)
         if hint:
             diag = attrs.evolve(diag, hint=dg.i18n.both("P0201.hint", suggestion=hint))
         self.bag.add(diag)
@@ -492,6 +487,14 @@ class Checker:
         finally:
             self.in_property = self.in_book = False
 
+    def _check_pair_property(self, prop: ast.PropertyDecl, pair: tuple[str, str]) -> None:
+        """An overlap's claim, checked as a book property whose values are read from the two policies first."""
+        self._overlap_pair = pair
+        try:
+            self._check_property(self.book, prop)  # type: ignore[arg-type]
+        finally:
+            self._overlap_pair = ()
+
     def _check_rule(self, build: _PolicyBuild, rule: ast.RuleDecl) -> None:
         self._check_text(rule.label)
         if rule.scope is not None:
@@ -516,9 +519,7 @@ class Checker:
     def _check_consequence(self, build: _PolicyBuild, c: ast.Consequence) -> None:
         """A known kind; `for` a duration, `until` a date, `amount` money; a deduction says how much."""
         if c.kind.value not in CONSEQUENCE_KINDS:
-            hint = suggest(c.kind.value, [(k, ()) for k in CONSEQUENCE_KINDS])
-            self.bag.add(dg.make("P0216", c.kind.span, name=c.kind.value, hint_args={"suggestion": hint} if hint else None,
-                                 kinds=", ".join(CONSEQUENCE_KINDS)))
+            self._unknown_kind(c.kind.value, c.kind.span)
         wanted = [(c.end, {"for": "duration", "until": "date"}.get(c.period or "", ""), c.period),
                   (c.amount, "money", "amount")]
         for expr, kind, clause in wanted:
@@ -605,9 +606,8 @@ class Checker:
             self.err("P0402", text.span, zh=_fmt_set(zh), en=_fmt_set(en))
         for name in dict.fromkeys(zh + en):
             if self._fact(build, name) is None and name not in build.defines:
-                hint = suggest(name, self._value_candidates(build))
                 span = next(p.span for p in text.placeholders() if p.path == name)  # the first one
-                self.bag.add(dg.make("P0403", span, name=name, hint_args={"suggestion": hint} if hint else None))
+                self._did_you_mean("P0403", span, name, self._value_candidates(build), name=name)
 
     # ================================================================ expressions
     def _condition(self, build: _PolicyBuild, expr: ast.Expr, scope: dict | None = None) -> None:
@@ -717,14 +717,8 @@ class Checker:
             if owner is not None:
                 value = self._enum_values[owner][name]
                 return self._resolved(expr, "enum", f"{owner}.{name}", value, ty.enum_type(owner))
-            if expected is not None and expected.kind == "enum":
-                values = [(v.name.value, (v.label.zh, v.label.en)) for v in self.enums[expected.enum].values]
-                hint = suggest(name, values)
-                self.bag.add(dg.make("P0206", expr.span, value=name, enum=expected.enum,
-                                     hint_args={"suggestion": hint} if hint else None))
-                if hint:
-                    self.bag.items[-1] = attrs.evolve(self.bag.items[-1],
-                                                      hint=dg.i18n.both("P0201.hint", suggestion=hint))
+            if expected is not None and expected.kind == "enum" and expected.enum is not None:
+                self._unknown_enum_value(expr, expected.enum)
                 return None
         candidates = self._value_candidates(build) + [(v, ()) for v in scope] + [
             (v.name.value, (v.label.zh, v.label.en)) for e in self.enums.values() for v in e.values]
@@ -759,11 +753,7 @@ class Checker:
                 premise=None, agree=claim, span=span)
             prop = ast.PropertyDecl(name=name, label=a.label, effective=None, premise=None, claim=claim, span=span)
             self._book_build(self.policies[first].file, prop)
-            self._overlap_pair = (first, second)
-            try:
-                self._check_property(self.book, prop)  # type: ignore[arg-type]
-            finally:
-                self._overlap_pair = ()
+            self._check_pair_property(prop, (first, second))
             self.implicit[name.value] = overlap
             self._overlap_claims[name.value] = prop
             self.book_files[name.value] = self.policies[first].file
@@ -823,8 +813,7 @@ class Checker:
         name = name or getattr(node, "value", "") or getattr(node, "path", "")
         if candidates is None:
             candidates = self._value_candidates(build) + [(i, ()) for i in build.ids]
-        hint = suggest(name, candidates)
-        self.bag.add(dg.make("P0201", node.span, name=name, hint_args={"suggestion": hint} if hint else None))
+        self._did_you_mean("P0201", node.span, name, candidates, name=name)
 
     def _binary(self, build, expr: ast.Binary, scope) -> Type | None:
         if expr.op in ("and", "or"):
@@ -952,12 +941,15 @@ class Checker:
             return None
         arg = expr.args[0]
         if not isinstance(arg, ast.Ref) or arg.path not in CONSEQUENCE_KINDS:
-            hint = suggest(getattr(arg, "path", arg.span.text), [(k, ()) for k in CONSEQUENCE_KINDS])
-            self.bag.add(dg.make("P0216", arg.span, name=getattr(arg, "path", arg.span.text),
-                                 kinds=", ".join(CONSEQUENCE_KINDS), hint_args={"suggestion": hint} if hint else None))
+            self._unknown_kind(getattr(arg, "path", arg.span.text), arg.span)
             return None
         self._resolved(arg, "consequence", arg.path, None, None)
         return ty.BOOL
+
+    def _unknown_kind(self, name: str, span: Span) -> None:
+        """P0216: `name` is no consequence kind."""
+        self._did_you_mean("P0216", span, name, [(k, ()) for k in CONSEQUENCE_KINDS], name=name,
+                           kinds=", ".join(CONSEQUENCE_KINDS))
 
     def _named_policy(self, name: ast.Name) -> _PolicyBuild | None:
         """The policy a book property names (`outcome(POLICY)`, `fires(POLICY, RULE)`), noted as one of

@@ -12,12 +12,18 @@ from policydsl import diagnostics as dg
 from policydsl.source import SourceFile, Span
 from policydsl.syntax import ast
 
-OPS = {"or_": "or", "and_": "and"}
 MAX_LITERAL_DIGITS = 34
 """A number written in a policy has at most 34 digits (as facts have at most 34 significant digits):
 every later stage then computes with it exactly."""
 CONCLUSION = "require … / allow|deny|warn …"
 """How P0119 names a rule's conclusion: a rule has one, `require` or a bare outcome."""
+
+
+def _clause(kind: str, word: str = "", read: str = ""):
+    """A transformer method: the rule's one child (read by the Builder method `read`, if given) as a `kind` clause."""
+    def method(self, meta, children):
+        return _Clause(kind, getattr(self, read)(children[0]) if read else children[0], self.sp(meta), word)
+    return method
 
 
 @v_args(meta=True)
@@ -81,11 +87,8 @@ class Builder(Transformer):
                               effective=self.once("policy", clauses, "effective"), span=self.sp(meta),
                               applies=applies[0].value if applies else None)
 
-    def applies(self, meta, children):
-        return _Clause("applies", children[0], self.sp(meta), "applies when")
-
-    def title(self, meta, children):
-        return _Clause("title", children[0], self.sp(meta))
+    applies = _clause("applies", "applies when")
+    title = _clause("title")
 
     def implements(self, meta, children):
         return tuple(self.name(t) for t in children)
@@ -102,8 +105,7 @@ class Builder(Transformer):
     def eff_from(self, meta, children):
         return self.date(children[0])
 
-    def eff_until(self, meta, children):
-        return self.date(children[0])
+    eff_until = eff_from
 
     def text(self, meta, children):
         (zh, zh_string), (en, en_string) = (self.text_string(tok) for tok in children)
@@ -150,19 +152,18 @@ class Builder(Transformer):
                       for f in facts)
         return ast.EntityDecl(name=entity, label=label, facts=facts, span=self.sp(meta))
 
-    def fact_decl(self, meta, children):
-        return self.input_decl(meta, children)
-
     # ------------------------------------------------------------- inputs and values
     def input_decl(self, meta, children):
         path, type_ref, label, unit = children
-        return ast.InputDecl(path=path, type=type_ref, label=label, unit=unit,
-                             span=self.sp(meta))
+        return ast.InputDecl(path=path, type=type_ref, label=label, unit=unit, span=self.sp(meta))
+
+    fact_decl = input_decl
 
     def input_unit(self, meta, children):
+        """A rule whose one child is a name token: `unit NAME`, a code, an enum row key, an inventory id."""
         return self.name(children[0])
 
-    define_unit = input_unit
+    define_unit = code = enum_key = inventory_ref = input_unit
 
     def type_name(self, meta, children):
         return ast.TypeRef(name=str(children[0]), is_set=False, span=self.sp(meta))
@@ -183,14 +184,9 @@ class Builder(Transformer):
                               start=self.once("define", clauses, "from"), end=self.once("define", clauses, "until"),
                               span=self.sp(meta))
 
-    def case_when(self, meta, children):
-        return _Clause("when", children[0], self.sp(meta))
-
-    def case_from(self, meta, children):
-        return _Clause("from", self.date(children[0]), self.sp(meta))
-
-    def case_until(self, meta, children):
-        return _Clause("until", self.date(children[0]), self.sp(meta))
+    case_when = scope = _clause("when")
+    case_from = _clause("from", read="date")
+    case_until = _clause("until", read="date")
 
     # ------------------------------------------------------------- rules
     def rule_decl(self, meta, children):
@@ -230,11 +226,7 @@ class Builder(Transformer):
         priority = next((int(c) for c in children if isinstance(c, Token) and c.type == "INT"), 0)
         return _Clause("exception", (targets, priority), self.sp(meta), "exception to")
 
-    def supersedes(self, meta, children):
-        return _Clause("supersedes", self.name(children[0]), self.sp(meta))
-
-    def scope(self, meta, children):
-        return _Clause("when", children[0], self.sp(meta))
+    supersedes = _clause("supersedes", read="name")
 
     def require_body(self, meta, children):
         cond, outcome, code, message = children
@@ -245,9 +237,6 @@ class Builder(Transformer):
         outcome, code, message = children
         return _Clause("body", ast.RuleBody(kind="fire", condition=None, outcome=str(outcome), code=code,
                                             message=message, span=self.sp(meta)), self.sp(meta), CONCLUSION)
-
-    def code(self, meta, children):
-        return self.name(children[0])
 
     # ------------------------------------------------------------- tables
     def table_decl(self, meta, children):
@@ -276,9 +265,6 @@ class Builder(Transformer):
         key, cell, priority = children
         return ast.RangeRow(key=key, cell=cell, priority=int(priority) if priority is not None else None,
                             span=self.sp(meta))
-
-    def enum_key(self, meta, children):
-        return self.name(children[0])
 
     def interval(self, meta, children):
         lb, low, high, rb = children
@@ -332,9 +318,6 @@ class Builder(Transformer):
         return ast.Phase(name=self.name(name), label=label, start=self.date(start), end=self.date(end),
                          ramp_from=self.percent(ramp_from), ramp_to=self.percent(ramp_to), span=self.sp(meta))
 
-    def inventory_ref(self, meta, children):
-        return self.name(children[0])
-
     def assume_decl(self, meta, children):
         name, text, *rest = children
         return ast.AssumeDecl(name=self.name(name), text=text,
@@ -354,8 +337,7 @@ class Builder(Transformer):
                                 premise=self.once("property", clauses, "when"),
                                 claim=self.once("property", clauses, "expect"), span=self.sp(meta))
 
-    def expect(self, meta, children):
-        return _Clause("expect", children[0], self.sp(meta))
+    expect = _clause("expect")
 
     def overlap_decl(self, meta, children):
         name, label, first, second, *clauses = children
@@ -365,8 +347,7 @@ class Builder(Transformer):
                                premise=self.once("overlap", clauses, "when"), agree=self.once("overlap", clauses, "agree"),
                                prevails=target, known=kind == "known", because=because, span=self.sp(meta))
 
-    def agree(self, meta, children):
-        return _Clause("agree", children[0], self.sp(meta))
+    agree = _clause("agree")
 
     def prevails(self, meta, children):
         return _Clause("resolution", ("prevails", children[0], self.name(children[1])), self.sp(meta), "prevails")
@@ -385,12 +366,10 @@ class Builder(Transformer):
 
     # ------------------------------------------------------------- expressions
     def or_(self, meta, children):
-        return ast.Binary(op="or", left=children[0], right=children[1], span=self.sp(meta),
-                          op_span=self.sp(meta))
+        return ast.Binary(op="or", left=children[0], right=children[1], span=self.sp(meta), op_span=self.sp(meta))
 
     def and_(self, meta, children):
-        return ast.Binary(op="and", left=children[0], right=children[1], span=self.sp(meta),
-                          op_span=self.sp(meta))
+        return ast.Binary(op="and", left=children[0], right=children[1], span=self.sp(meta), op_span=self.sp(meta))
 
     def not_(self, meta, children):
         return ast.Unary(op="not", operand=children[0], span=self.sp(meta))
