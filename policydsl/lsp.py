@@ -276,18 +276,15 @@ def _index_policy(policy: Policy, model: Model, add: Callable[..., None]) -> Non
             continue
         local[path] = ("input", pid, path)
         add(inp.decl.path.span, local[path], True)
-    for path, define in policy.defines.items():
-        local[path] = ("define", pid, path)
-        add(define.decl.path.span, local[path], True)
-    for rule in policy.rules:
-        local[rule.name] = ("rule", pid, rule.name)
-        add(rule.decl.name.span, local[rule.name], True)
-    for name, table in policy.tables.items():
-        local[name] = ("table", pid, name)
-        add(table.decl.name.span, local[name], True)
-    for name, rollout in policy.rollouts.items():
-        local[name] = ("rollout", pid, name)
-        add(rollout.name.span, local[name], True)
+    named: tuple[tuple[str, dict[str, ast.Name]], ...] = (
+        ("define", {path: d.decl.path for path, d in policy.defines.items()}),
+        ("rule", {r.name: r.decl.name for r in policy.rules}),
+        ("table", {name: t.decl.name for name, t in policy.tables.items()}),
+        ("rollout", {name: r.name for name, r in policy.rollouts.items()}))
+    for kind, names in named:
+        for name, decl_name in names.items():
+            local[name] = (kind, pid, name)
+            add(decl_name.span, local[name], True)
     for prop in policy.properties:  # not in `local`: nothing refers to a property by name
         add(prop.name.span, ("property", pid, prop.name.value), True)
     for assume in policy.assumptions:  # an overlap's `because` refers to one
@@ -549,9 +546,8 @@ def to_lsp_diagnostic(diag: Diagnostic, lang: str) -> lt.Diagnostic:
     message = f"{diag.message[lang]}\n{diag.message[other]}"
     if diag.hint:
         message += f"\n{s('field.hint', lang)}: {diag.hint[lang]}\n{s('field.hint', other)}: {diag.hint[other]}"
-    related = [lt.DiagnosticRelatedInformation(
-        location=location(rel.span),
-        message=rel.message[lang]) for rel in diag.related]
+    related = [lt.DiagnosticRelatedInformation(location=location(rel.span), message=rel.message[lang])
+               for rel in diag.related]
     severity = {"error": lt.DiagnosticSeverity.Error, "info": lt.DiagnosticSeverity.Information}.get(
         diag.severity, lt.DiagnosticSeverity.Warning)
     return lt.Diagnostic(range=to_range(diag.span), message=message, severity=severity, code=diag.code,
@@ -696,20 +692,13 @@ def make_server(lang: str) -> PolicyServer:
     def initialized(ls: PolicyServer, params: lt.InitializedParams) -> None:
         ls.log(s("log.started", ls.lang), lt.MessageType.Info)
 
-    @server.feature(lt.TEXT_DOCUMENT_DID_OPEN)
     @_safe()
-    def did_open(ls: PolicyServer, params: lt.DidOpenTextDocumentParams) -> None:
+    def did_edit(ls: PolicyServer, params: lt.DidOpenTextDocumentParams | lt.DidChangeTextDocumentParams
+                 | lt.DidSaveTextDocumentParams) -> None:
         ls.refresh(params.text_document.uri)
 
-    @server.feature(lt.TEXT_DOCUMENT_DID_CHANGE)
-    @_safe()
-    def did_change(ls: PolicyServer, params: lt.DidChangeTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
-
-    @server.feature(lt.TEXT_DOCUMENT_DID_SAVE)
-    @_safe()
-    def did_save(ls: PolicyServer, params: lt.DidSaveTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
+    for event in (lt.TEXT_DOCUMENT_DID_OPEN, lt.TEXT_DOCUMENT_DID_CHANGE, lt.TEXT_DOCUMENT_DID_SAVE):
+        server.feature(event)(did_edit)
 
     @server.feature(lt.TEXT_DOCUMENT_DID_CLOSE)
     @_safe()

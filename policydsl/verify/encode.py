@@ -591,17 +591,23 @@ class PolicyEncoder:
         no = None
         if any(b.no is not None for _, b in members):
             no = z3.Or(FALSE, *[z3.And(m, b.no) for m, b in members if b.no is not None])
-        if e.func == "sum":
+        val = self.fold(e.func, kind, None, members)
+        if e.func != "sum":  # max/min: an empty set is an error, unless a not-open member decided the result first
+            ok = z3.And(ok, z3.Or(FALSE, *[m for m, _ in members]))
+        return V(kind=kind, val=val, ok=ok, no=no)
+
+    def fold(self, agg: str, kind: str, enum: str | None, members: list[tuple[Any, V]]) -> Any:
+        """The `sum`, `max` or `min` of the values whose condition holds, of (condition, value) pairs
+        (max or min of none: the kind's default)."""
+        if agg == "sum":
             zero = z3.IntVal(0) if kind == "count" else z3.RealVal(0)
-            return V(kind=kind, val=z3.Sum(zero, *[z3.If(m, b.val, zero) for m, b in members]), ok=ok, no=no)
-        # max/min: an empty set is an error, unless a not-open member decided the result first
-        val, have = self.default(kind, None), FALSE
-        for m, b in members:
-            better = b.val > val if e.func == "max" else b.val < val
-            val = z3.If(m, z3.If(z3.Or(z3.Not(have), better), b.val, val), val)
+            return z3.Sum(zero, *[z3.If(m, v.val, zero) for m, v in members])
+        val, have = self.default(kind, enum), FALSE
+        for m, v in members:
+            better = v.val > val if agg == "max" else v.val < val
+            val = z3.If(m, z3.If(z3.Or(z3.Not(have), better), v.val, val), val)
             have = z3.Or(have, m)
-        nonempty = z3.Or(FALSE, *[m for m, _ in members])
-        return V(kind=kind, val=val, ok=z3.And(ok, nonempty), no=no)
+        return val
 
     def _e_Covered(self, e: ast.Covered, scope) -> V:
         decl = self.policy.rollouts[e.rollout.value]
@@ -654,36 +660,29 @@ class PolicyEncoder:
             if cells_no and v.no is None:
                 v.no = FALSE
             return v
-        missing = V(kind=kind, val=self.default(kind, enum), ok=FALSE)
+        out = V(kind=kind, val=self.default(kind, enum), ok=FALSE)  # no row matches: an error
+        hits: list[tuple[Any, ast.Cell]]  # (the row matches, its cell): a later match wins
         if table.kind == "matrix":
             a, b = args
             row_consts = self.enum_of(table.param_types[0].enum)[1]
             col_consts = self.enum_of(table.param_types[1].enum)[1]
-            out = missing
-            for row in decl.matrix:
-                for col, cell in zip(decl.columns, row.cells):
-                    hit = z3.And(a.val == row_consts[row.key.value], b.val == col_consts[col.value])
-                    out = self.ite(hit, finish(self.cell(cell, kind, enum)), out)
-            return finish(out)
-        if table.kind == "enum":
+            hits = [(z3.And(a.val == row_consts[row.key.value], b.val == col_consts[col.value]), cell)
+                    for row in decl.matrix for col, cell in zip(decl.columns, row.cells)]
+        elif table.kind == "enum":
             consts = self.enum_of(table.param_types[0].enum)[1]
-            out = missing
-            for erow in decl.rows:
-                key = erow.key
-                if not isinstance(key, ast.Name):  # the checker types an enum table's keys as names
-                    raise InternalError(f"table {name}: a row key is no name")
-                out = self.ite(args[0].val == consts[key.value], finish(self.cell(erow.cell, kind, enum)), out)
-            return finish(out)
-        x = args[0].val
-        rows = [(index, row, inside(row.key, x)) for index, row in enumerate(decl.rows)
-                if isinstance(row.key, ast.Interval)]  # (a range table: the checker made every key one)
-        if decl.hit == "collect":
-            return finish(self.collect(decl, rows, kind, enum))
-        if decl.hit == "priority":
-            rows.sort(key=lambda r: (-(r[1].priority or 0), r[0]))
-        out = missing
-        for _, rrow, hit in reversed(rows):
-            out = self.ite(hit, finish(self.cell(rrow.cell, kind, enum)), out)
+            if not all(isinstance(r.key, ast.Name) for r in decl.rows):  # the checker types its keys as names
+                raise InternalError(f"table {name}: a row key is no name")
+            hits = [(args[0].val == consts[r.key.value], r.cell) for r in decl.rows]  # type: ignore[union-attr]
+        else:
+            rows = [(index, row, inside(row.key, args[0].val)) for index, row in enumerate(decl.rows)
+                    if isinstance(row.key, ast.Interval)]  # (a range table: the checker made every key one)
+            if decl.hit == "collect":
+                return finish(self.collect(decl, rows, kind, enum))
+            if decl.hit == "priority":
+                rows.sort(key=lambda r: (-(r[1].priority or 0), r[0]))
+            hits = [(hit, row.cell) for _, row, hit in reversed(rows)]
+        for hit, cell in hits:
+            out = self.ite(hit, finish(self.cell(cell, kind, enum)), out)
         return finish(out)
 
     def collect(self, decl: ast.TableDecl, rows, kind: str, enum: str | None) -> V:
@@ -692,17 +691,7 @@ class PolicyEncoder:
         any_hit = z3.Or(FALSE, *[h for h, _ in cells])
         ok = z3.And(any_hit, *[z3.Implies(h, c.ok) for h, c in cells])
         no = z3.Or(FALSE, *[z3.And(h, c.no) for h, c in cells if c.no is not None])
-        agg = decl.aggregator or "sum"
-        if agg == "sum":
-            zero = z3.IntVal(0) if kind == "count" else z3.RealVal(0)
-            val = z3.Sum(zero, *[z3.If(h, c.val, zero) for h, c in cells])
-        else:
-            val, have = self.default(kind, enum), FALSE
-            for h, c in cells:
-                better = c.val > val if agg == "max" else c.val < val
-                val = z3.If(h, z3.If(z3.Or(z3.Not(have), better), c.val, val), val)
-                have = z3.Or(have, h)
-        return V(kind=kind, val=val, ok=ok, no=no)
+        return V(kind=kind, val=self.fold(decl.aggregator or "sum", kind, enum, cells), ok=ok, no=no)
 
     # ------------------------------------------------------------ properties
     def property_terms(self, prop: ast.PropertyDecl) -> dict[str, Any]:
