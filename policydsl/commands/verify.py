@@ -131,18 +131,12 @@ def _write_counterexamples(results, out_dir: str) -> dict[tuple[str, str], str]:
 
 
 def _reproduce(pid: str, result, policies_dir: str, files: dict) -> str:
-    at = result.witness.at.isoformat()
-    if pid == "book":  # a book property: the whole-book decision
-        if (pid, result.name) in files:
-            return (f"policydsl eval --book --facts {shlex.quote(files[(pid, result.name)])} --at {at} "
-                    f"--policies {shlex.quote(policies_dir)}")
-        facts = json.dumps(result.witness.facts, ensure_ascii=False, separators=(",", ":"))
-        return f"echo {shlex.quote(facts)} | policydsl eval --book --facts - --at {at} --policies {shlex.quote(policies_dir)}"
+    target = "--book" if pid == "book" else shlex.quote(pid)  # a book property: the whole-book decision
+    rest = f"--at {result.witness.at.isoformat()} --policies {shlex.quote(policies_dir)}"
     if (pid, result.name) in files:
-        return (f"policydsl eval {shlex.quote(pid)} --facts {shlex.quote(files[(pid, result.name)])} --at {at} "
-                f"--policies {shlex.quote(policies_dir)}")
+        return f"policydsl eval {target} --facts {shlex.quote(files[(pid, result.name)])} {rest}"
     facts = json.dumps(result.witness.facts, ensure_ascii=False, separators=(",", ":"))
-    return f"echo {shlex.quote(facts)} | policydsl eval {shlex.quote(pid)} --facts - --at {at} --policies {shlex.quote(policies_dir)}"
+    return f"echo {shlex.quote(facts)} | policydsl eval {target} --facts - {rest}"
 
 
 def _render(book, results, files, policies_dir: str, seconds: float, lang: str, show_empty: bool) -> str:
@@ -245,9 +239,15 @@ def _book_counterexample(book, r) -> dict:
     return {
         "policies": [check.book.part(pid).to_dict() for pid in bprop.policies] if check else None,
         "failed_policy": check.failed_policy if check else None,
-        "claim_error": (_both(check.claim_error)
-                        if check and check.claim_error else None),
+        "claim_error": _both(check.claim_error) if check and check.claim_error else None,
     }
+
+
+def _policy_counterexample(check) -> dict:
+    return {"decision": check.decision.to_dict() if check and check.decision else None,
+            "decision_error": _both(check.decision_error) if check and check.decision_error and not check.decision
+            else None,
+            "claim_error": _both(check.claim_error) if check and check.claim_error else None}
 
 
 def _both(error: PolicyDslError) -> dict[str, str]:
@@ -265,27 +265,17 @@ def _to_json(book, results, files, seconds: float, limit: float) -> dict:
             counts[r.status] += 1
             item = {"name": r.name, "label": r.label, "status": r.status, "seconds": round(r.seconds, 3),
                     "reason": r.reason, "timed_out": r.timed_out, "counterexample": None}
-            if r.witness is not None and pid == "book":
+            if r.witness is not None:
+                found = _book_counterexample(book, r) if pid == "book" else _policy_counterexample(r.check)
                 item["counterexample"] = {"facts": r.witness.facts, "at": r.witness.at.isoformat(),
-                                          "file": files.get((pid, r.name)), **_book_counterexample(book, r)}
-            elif r.witness is not None:
-                check = r.check
-                item["counterexample"] = {
-                    "facts": r.witness.facts, "at": r.witness.at.isoformat(),
-                    "file": files.get((pid, r.name)),
-                    "decision": check.decision.to_dict() if check and check.decision else None,
-                    "decision_error": (_both(check.decision_error)
-                                       if check and check.decision_error and not check.decision else None),
-                    "claim_error": (_both(check.claim_error)
-                                    if check and check.claim_error else None),
-                }
+                                          "file": files.get((pid, r.name)), **found}
             items.append(item)
         if pid == "book":  # the book properties: a list of their own beside the policies
             book_items = items
             continue
         out.append({"policy": pid, "properties": items})
-    return {"policies": out, **({"book": book_items} if book_items is not None else {}), "summary": {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3),
-                                         "timeout": limit}}
+    summary = {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3), "timeout": limit}
+    return {"policies": out, **({"book": book_items} if book_items is not None else {}), "summary": summary}
 
 
 COMMANDS = [verify]

@@ -3,7 +3,7 @@ counterexample the real evaluator confirms."""
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import attrs
 
@@ -33,9 +33,7 @@ def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None
     """Every property of one policy (or the named ones), in file order; each within `seconds` of
     wall-clock time (every solver call and refinement round of its searches included), after which
     it is undecided."""
-    import z3  # the solver is loaded only by the commands that need it
-
-    from policydsl.verify.encode import Encoding, PolicyEncoder
+    from policydsl.verify.encode import Encoding, PolicyEncoder  # the solver is loaded only when needed
 
     policy = policy_set.model.policies[policy_id]
     compiled = policy_set.compiled[policy_id]
@@ -46,32 +44,11 @@ def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None
     for prop, cprop in zip(policy.properties, compiled.properties):
         if wanted is not None and prop.name.value not in wanted:
             continue
-        started = time.monotonic()
-        budget = Budget.start(seconds)
-        terms = encoder.property_terms(prop)
-        goal = z3.And(terms["domain"], terms["premise"], z3.Not(terms["holds"]))
-        found: dict[str, PropertyCheck] = {}
+        started, budget = time.monotonic(), Budget.start(seconds)
 
-        def confirm(w: Witness, cprop=cprop) -> bool:
-            verdict = check_property(compiled, cprop, w.facts, w.at)
-            found["check"] = verdict
-            return not verdict.holds
-        outcome: Outcome = search(enc, goal, confirm, encoders=(encoder,), timeout_ms=None, budget=budget)
-        status = {"unsat": "proved", "found": "failed"}.get(outcome.status, "unknown")
-        if status == "proved":
-            # A claim over no facts at all proves nothing: the premise must hold somewhere.
-            def inside(w: Witness, cprop=cprop) -> bool:
-                return not check_property(compiled, cprop, w.facts, w.at).vacuous
-            # (with what is left of the budget; when that runs out first, the proof stands unlabelled)
-            reachable = search(enc, z3.And(terms["domain"], terms["premise"]), inside, encoders=(encoder,),
-                               timeout_ms=None, budget=budget)
-            if reachable.status == "unsat":
-                status = "vacuous"
-        results.append(PropertyResult(policy=policy_id, name=prop.name.value, label=prop.label.as_dict(),
-                                      status=status, witness=outcome.witness,
-                                      check=found.get("check") if status == "failed" else None,
-                                      reason=outcome.reason, timed_out=outcome.timed_out,
-                                      seconds=time.monotonic() - started, rounds=outcome.rounds))
+        def run(w: Witness, cprop=cprop) -> PropertyCheck:
+            return check_property(compiled, cprop, w.facts, w.at)
+        results.append(_prove(policy_id, prop, enc, encoder.property_terms(prop), (encoder,), run, started, budget))
     return results
 
 
@@ -81,8 +58,6 @@ def verify_book(policy_set, names: Iterable[str] | None = None,
     each policy it names is encoded over one shared set of fact variables, and the claim is proved
     over every record and day where all of them are in force and apply. A counterexample is re-run
     through `PolicySet.evaluate_all` before it is reported."""
-    import z3
-
     from policydsl.runtime.properties import check_book_property
     from policydsl.verify.encode import BookEncoder, Encoding
 
@@ -94,33 +69,41 @@ def verify_book(policy_set, names: Iterable[str] | None = None,
     for bprop, cprop in zip(model.book_properties, policy_set.book.properties):
         if wanted is not None and bprop.name not in wanted:
             continue
-        started = time.monotonic()
-        budget = Budget.start(seconds)
+        started, budget = time.monotonic(), Budget.start(seconds)
         enc = Encoding(model)
         encoder = BookEncoder(enc, model, bprop.policies, bprop.decl)
-        terms = encoder.property_terms(bprop.decl)
-        goal = z3.And(terms["domain"], terms["premise"], z3.Not(terms["holds"]))
-        found: dict = {}
 
         def run(w: Witness, cprop=cprop, bprop=bprop):
             book = policy_set.evaluate_all(w.facts, w.at, trace=True)
             return check_book_property(policy_set.book, cprop, bprop.policies,
                                        policy_set.vocabulary.check(w.facts), book)
-
-        def confirm(w: Witness) -> bool:
-            verdict = found["check"] = run(w)
-            return not verdict.holds
-        encoders = (*encoder.parts.values(), encoder)
-        outcome: Outcome = search(enc, goal, confirm, encoders=encoders, timeout_ms=None, budget=budget)
-        status = {"unsat": "proved", "found": "failed"}.get(outcome.status, "unknown")
-        if status == "proved":
-            reachable = search(enc, z3.And(terms["domain"], terms["premise"]), lambda w: not run(w).vacuous,
-                               encoders=encoders, timeout_ms=None, budget=budget)
-            if reachable.status == "unsat":
-                status = "vacuous"
-        results.append(PropertyResult(policy=BOOK_POLICY, name=bprop.name, label=bprop.decl.label.as_dict(),
-                                      status=status, witness=outcome.witness,
-                                      check=found.get("check") if status == "failed" else None,
-                                      reason=outcome.reason, timed_out=outcome.timed_out,
-                                      seconds=time.monotonic() - started, rounds=outcome.rounds))
+        results.append(_prove(BOOK_POLICY, bprop.decl, enc, encoder.property_terms(bprop.decl),
+                              (*encoder.parts.values(), encoder), run, started, budget))
     return results
+
+
+def _prove(policy: str, prop: Any, enc: Any, terms: dict[str, Any], encoders: tuple, run: Callable[[Witness], Any],
+           started: float, budget: Budget) -> PropertyResult:
+    """Search for a counterexample to a property's `terms` that the evaluator (`run`) confirms; with none,
+    the property is proved, or vacuous when no facts and day satisfy its premise."""
+    import z3  # the solver is loaded only by the commands that need it
+
+    found: dict[str, Any] = {}
+
+    def confirm(w: Witness) -> bool:
+        verdict = found["check"] = run(w)
+        return not verdict.holds
+    goal = z3.And(terms["domain"], terms["premise"], z3.Not(terms["holds"]))
+    outcome: Outcome = search(enc, goal, confirm, encoders=encoders, timeout_ms=None, budget=budget)
+    status = {"unsat": "proved", "found": "failed"}.get(outcome.status, "unknown")
+    if status == "proved":
+        # A claim over no facts at all proves nothing: the premise must hold somewhere (searched with what is
+        # left of the budget; when that runs out first, the proof stands unlabelled).
+        reachable = search(enc, z3.And(terms["domain"], terms["premise"]), lambda w: not run(w).vacuous,
+                           encoders=encoders, timeout_ms=None, budget=budget)
+        if reachable.status == "unsat":
+            status = "vacuous"
+    return PropertyResult(policy=policy, name=prop.name.value, label=prop.label.as_dict(), status=status,
+                          witness=outcome.witness, check=found.get("check") if status == "failed" else None,
+                          reason=outcome.reason, timed_out=outcome.timed_out,
+                          seconds=time.monotonic() - started, rounds=outcome.rounds)
