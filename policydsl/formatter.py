@@ -179,35 +179,28 @@ def _join(parts: list[tuple[str, str]]) -> str:
     out = ""
     prev: tuple[str, str] | None = None
     for kind, text in parts:
-        if prev is not None:
-            space = True
-            if kind == "op" and text in _NO_SPACE_BEFORE:
-                space = False
-            elif prev[0] == "op" and prev[1] in _NO_SPACE_AFTER:
-                space = False
-            elif kind == "op" and text == "(" and prev[0] == "word" and prev[1] not in _KEYWORDS:
-                space = False
-            if space:
-                out += " "
-        out += text
+        glued = prev is None or (kind == "op" and text in _NO_SPACE_BEFORE) or (
+            prev[0] == "op" and prev[1] in _NO_SPACE_AFTER) or (
+            kind == "op" and text == "(" and prev[0] == "word" and prev[1] not in _KEYWORDS)  # a call
+        out += text if glued else " " + text
         prev = (kind, text)
     return out
 
 
 def _exprs_of(item: ast.Decl) -> list[ast.Expr]:
     """The top-level expressions of a declaration (each printed from the AST)."""
+    found: tuple = ()
     if isinstance(item, ast.RuleDecl):
-        return [e for e in (item.scope, item.body.condition, *(x for c in item.consequences for x in (c.end, c.amount)))
-                if e is not None]
-    if isinstance(item, ast.DefineDecl):
-        return [e for c in item.cases for e in (c.expr, c.when) if e is not None]
-    if isinstance(item, ast.PropertyDecl):
-        return [e for e in (item.premise, item.claim) if e is not None]
-    if isinstance(item, ast.OverlapDecl):
-        return [e for e in (item.premise, item.agree) if e is not None]
-    if isinstance(item, ast.PolicyDecl):
-        return [item.applies] if item.applies is not None else []
-    return []
+        found = (item.scope, item.body.condition, *(x for c in item.consequences for x in (c.end, c.amount)))
+    elif isinstance(item, ast.DefineDecl):
+        found = tuple(e for c in item.cases for e in (c.expr, c.when))
+    elif isinstance(item, ast.PropertyDecl):
+        found = (item.premise, item.claim)
+    elif isinstance(item, ast.OverlapDecl):
+        found = (item.premise, item.agree)
+    elif isinstance(item, ast.PolicyDecl):
+        found = (item.applies,)
+    return [e for e in found if e is not None]
 
 
 @attrs.define
@@ -270,19 +263,15 @@ def _decl_lines(item: ast.Decl, printer: _Printer) -> list[_Line]:
             depth -= 1
         lines[-1].append(piece)
         prev_text = text
-    out = []
-    for indent, line in zip(indents, lines):
-        out.append(_Line(indent=indent, text=_join([(k if k != "expr" else "word", t) for k, t, _, _ in line]),
-                         start=line[0][2], end=line[-1][3]))
+    out = [_Line(indent=indent, text=_join([(k if k != "expr" else "word", t) for k, t, _, _ in line]),
+                 start=line[0][2], end=line[-1][3]) for indent, line in zip(indents, lines)]
     out[0].decl_start, out[0].decl_size = True, len(out)
     return out
 
 
 def _blank_between(text: str, start: int, end: int) -> bool:
     """Whether the gap text[start:end] (blanks and comments) holds an empty line."""
-    gap = text[start:end]
-    lines = gap.split("\n")
-    return any(not ln.strip() for ln in lines[1:-1])
+    return any(not ln.strip() for ln in text[start:end].split("\n")[1:-1])
 
 
 def format_expr(expr: object) -> str:
@@ -309,11 +298,8 @@ def format_text(text: str, path: str = "<text>") -> str:
     for c in comments:
         line_start = text.rfind("\n", 0, c.start) + 1
         full_line = not text[line_start:c.start].strip()
-        if not full_line:
-            target = None
-            for ln in lines:
-                if ln.start < c.start:
-                    target = ln
+        if not full_line:  # after the last line that starts before it
+            target = next((ln for ln in reversed(lines) if ln.start < c.start), None)
             if target is not None:
                 target.trailing.append(c)
                 continue

@@ -313,7 +313,11 @@ def _index_decl(decl: Any, pid: str, local: dict[str, Key], model: Model, add: C
     if isinstance(decl, ast.RolloutDecl) and decl.key.value in local:
         add(decl.key.span, local[decl.key.value])
     if isinstance(decl, ast.TableDecl):
-        _index_table(decl, model, add)
+        for ref in (*(p.type for p in decl.params), decl.result):
+            _type_use(ref, model, add)
+        for enum, name in model.policies[pid].tables[decl.name.value].enum_names():
+            if enum is not None and any(v.name.value == name.value for v in model.enums[enum].values):
+                add(name.span, ("value", enum, name.value))
     for node in ast.walk(decl):
         resolved = model.lookup(node) if isinstance(node, ast.Ref) else None
         if resolved is not None:
@@ -329,38 +333,6 @@ def _index_decl(decl: Any, pid: str, local: dict[str, Key], model: Model, add: C
             add(node.func.span, local[node.func.value])
         elif isinstance(node, ast.Covered) and node.rollout.value in local:
             add(node.rollout.span, local[node.rollout.value])
-
-
-def _index_table(decl: ast.TableDecl, model: Model, add: Callable[..., None]) -> None:
-    for param in decl.params:
-        _type_use(param.type, model, add)
-    _type_use(decl.result, model, add)
-    enums = [p.type.name if p.type.name in model.enums else None for p in decl.params]
-    result = decl.result.name if decl.result.name in model.enums else None
-
-    def value(name: ast.Name, enum: str | None) -> None:
-        if enum is not None and any(v.name.value == name.value for v in model.enums[enum].values):
-            add(name.span, ("value", enum, name.value))
-
-    def cell(c: Any) -> None:
-        if isinstance(c, ast.EnumCell):
-            value(c.value, result)
-        elif isinstance(c, ast.SetCell):
-            for item in c.items:
-                value(item, result)
-
-    for row in decl.rows:
-        if isinstance(row.key, ast.Name) and enums:
-            value(row.key, enums[0])
-        cell(row.cell)
-    for mrow in decl.matrix:
-        if enums:
-            value(mrow.key, enums[0])
-        for c in mrow.cells:
-            cell(c)
-    for column in decl.columns:
-        if len(enums) > 1:
-            value(column, enums[1])
 
 
 def _type_use(ref: ast.TypeRef, model: Model, add: Callable[..., None]) -> None:

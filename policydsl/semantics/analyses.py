@@ -423,20 +423,7 @@ def unmentioned_enum_values(model: Model) -> Iterator[dg.Diagnostic]:
             if typ.enum is not None:
                 used.add(typ.enum)
         for table in policy.tables.values():
-            decl, params = table.decl, table.param_types
-            keys: list[tuple[str | None, ast.Name]] = []
-            if table.kind == "enum":
-                keys += [(params[0].enum, r.key) for r in decl.rows if isinstance(r.key, ast.Name)]
-            elif table.kind == "matrix":
-                keys += [(params[0].enum, r.key) for r in decl.matrix]
-                keys += [(params[1].enum, c) for c in decl.columns]
-            result = table.result.enum if table.result.kind in ("enum", "set") else None
-            for cell in [r.cell for r in decl.rows] + [c for r in decl.matrix for c in r.cells]:
-                if isinstance(cell, ast.EnumCell):
-                    keys.append((result, cell.value))
-                elif isinstance(cell, ast.SetCell):
-                    keys += [(result, item) for item in cell.items]
-            mentioned.update((enum, name.value) for enum, name in keys if enum is not None)
+            mentioned.update((enum, name.value) for enum, name in table.enum_names() if enum is not None)
     for name, enum in model.enums.items():
         if name not in used or (enum.span.file not in policy_files and not whole_book):
             continue

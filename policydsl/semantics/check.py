@@ -628,7 +628,7 @@ class Checker:
         if isinstance(expr, ast.Literal):
             return ty.LITERAL_TYPES[expr.kind]
         if isinstance(expr, ast.DurationLit):
-            return Type("duration", duration_unit=expr.unit)
+            return Type("duration")
         if isinstance(expr, ast.Today):
             return ty.DATE
         if isinstance(expr, ast.NotOpen):  # `deposit(…) == not_open`

@@ -38,6 +38,23 @@ class Table:
     result: Type
     decl: ast.TableDecl = attrs.field(eq=False, repr=False)
 
+    def enum_names(self) -> list[tuple[str | None, ast.Name]]:
+        """Every enum value the table names (row keys and their cells, matrix rows and their cells, columns),
+        in that order, each with the enum its place is typed by (None where no enum types it)."""
+        key, column = (self.param_types[i].enum if len(self.param_types) > i else None for i in (0, 1))
+        result = self.result.enum if self.result.kind in ("enum", "set") else None
+        rows = [*((r.key, (r.cell,)) for r in self.decl.rows), *((r.key, r.cells) for r in self.decl.matrix)]
+        out: list[tuple[str | None, ast.Name]] = []
+        for row_key, cells in rows:
+            if isinstance(row_key, ast.Name):
+                out.append((key, row_key))
+            for cell in cells:
+                if isinstance(cell, ast.EnumCell):
+                    out.append((result, cell.value))
+                elif isinstance(cell, ast.SetCell):
+                    out += [(result, item) for item in cell.items]
+        return out + [(column, name) for name in self.decl.columns]
+
 
 @attrs.frozen(kw_only=True)
 class Rule:

@@ -7,7 +7,6 @@ from policydsl import i18n
 
 NUMERIC = ("count", "number", "money", "percent")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
-SCALARS = ("count", "number", "money", "percent", "bool", "text", "date", "duration")
 
 
 @attrs.frozen
@@ -16,7 +15,6 @@ class Type:
     enum: str | None = None  # for enum / set-of-enum
     unit: str | None = attrs.field(default=None, eq=False)
     maybe_not_open: bool = attrs.field(default=False, eq=False)
-    duration_unit: str | None = attrs.field(default=None, eq=False)
 
     def display(self) -> dict[str, str]:
         if self.kind in ("enum", "set"):
@@ -96,13 +94,9 @@ def arithmetic(op: str, left: Type, right: Type) -> Type | None:
 def comparable(op: str, left: Type, right: Type) -> bool:
     if "notopen" in (left.kind, right.kind):  # only (in)equality with a table value
         return op in ("==", "!=") and {left.kind, right.kind} - {"notopen"} <= {"count", "number", "money", "percent", "enum", "set", "text", "notopen"}
-    if op in ("==", "!="):
-        if left.kind in ("count", "number") and right.kind in ("count", "number"):
-            return True
-        return left == right
     if left.kind in ("count", "number") and right.kind in ("count", "number"):
         return True
-    return left == right and left.kind in ("count", "number", "money", "percent", "date")
+    return left == right and (op in ("==", "!=") or left.kind in ("money", "percent", "date"))
 
 
 def assignable(target: Type, value: Type) -> bool:

@@ -100,14 +100,13 @@ def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic
             lang: {"label": overlap.overlap.label.get(lang), "left_value": shown[lang][0],
                    "right_value": shown[lang][1]} for lang in i18n.LANGS})
         return
-    disagreement = {lang: _disagreement(model, overlap, found, decision, lang) for lang in i18n.LANGS}
+    disagreement = {lang: {"disagreement": _disagreement(model, overlap, found, decision, lang)} for lang in i18n.LANGS}
     if overlap.resolution == "none":
-        yield _diagnostic("P0620", span, "warning", args, {lang: {"disagreement": d} for lang, d in disagreement.items()})
+        yield _diagnostic("P0620", span, "warning", args, disagreement)
         return
     assume = ", ".join(a.name.value for _, a in overlap.explained_by)
     if overlap.resolution == "known":
-        yield _diagnostic("P0622", span, "info", dict(args, assume=assume),
-                          {lang: {"disagreement": d} for lang, d in disagreement.items()})
+        yield _diagnostic("P0622", span, "info", dict(args, assume=assume), disagreement)
         return
     # the book follows the prevailing document only if its decision does: deny overrides allow, so a
     # prevailing allow against a deny is a resolution the whole-book decision does not carry out
@@ -119,8 +118,7 @@ def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic
                           prevails=overlap.prevails, other=other, at=lost.at.isoformat(),
                           facts=json.dumps(lost.facts, ensure_ascii=False, separators=(",", ":")))
             return
-    yield _diagnostic("P0621", span, "info", dict(args, assume=assume, prevails=overlap.prevails),
-                      {lang: {"disagreement": d} for lang, d in disagreement.items()})
+    yield _diagnostic("P0621", span, "info", dict(args, assume=assume, prevails=overlap.prevails), disagreement)
 
 
 def _against(enc, encoder, encoders, terms, overlap: BookOverlap, other: str, conflict) -> Witness | None:

@@ -100,6 +100,9 @@ def _call_ms(timeout_ms: int | None, budget: Budget | None) -> tuple[int | None,
 def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encoders: tuple[PolicyEncoder, ...],
             timeout_ms: int | None, budget: Budget | None, hints: list[Any]) -> Outcome:
     started = time.monotonic()
+
+    def done(status: str, rounds: int, **found: Any) -> Outcome:
+        return Outcome(status=status, rounds=rounds, seconds=time.monotonic() - started, **found)
     solver = z3.Solver()
     solver.add(*enc.domain)
     solver.add(goal, *hints)
@@ -113,8 +116,7 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
         call_ms, by_budget = _call_ms(timeout_ms, budget)
         if budget is not None and by_budget and call_ms == 0:  # spent: start no other call
             solver.pop()
-            return Outcome(status="unknown", rounds=rounds - 1, seconds=time.monotonic() - started,
-                           reason=budget.reason(), timed_out=True)
+            return done("unknown", rounds - 1, reason=budget.reason(), timed_out=True)
         if call_ms is not None:
             solver.set("timeout", min(call_ms, Z3_MAX_MS))
         result = solver.check()
@@ -124,20 +126,16 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
                 if scale + 1 < len(SCALES):
                     scale += 1
                     continue
-                return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
-                               reason=i18n.both("solver.no_finite_decimals"))
+                return done("unknown", rounds, reason=i18n.both("solver.no_finite_decimals"))
             if excluded:  # a set-aside candidate might still be real: no proof
-                return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
-                               reason=i18n.both("solver.unconfirmed", count=len(excluded)))
-            return Outcome(status="unsat", rounds=rounds, seconds=time.monotonic() - started)
+                return done("unknown", rounds, reason=i18n.both("solver.unconfirmed", count=len(excluded)))
+            return done("unsat", rounds)
         if result != z3.sat:
             why = solver.reason_unknown()
             solver.pop()
             if budget is not None and by_budget and why in ("timeout", "canceled"):
-                return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
-                               reason=budget.reason(), timed_out=True)
-            return Outcome(status="unknown", rounds=rounds, seconds=time.monotonic() - started,
-                           reason=i18n.both("solver.gave_up", why=why))
+                return done("unknown", rounds, reason=budget.reason(), timed_out=True)
+            return done("unknown", rounds, reason=i18n.both("solver.gave_up", why=why))
         model = solver.model()
         solver.pop()
         if _has_inexact_real(enc, model):
@@ -147,13 +145,12 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
             continue
         witness = concretize(enc, model, encoders)
         if witness is not None and confirm(witness):
-            return Outcome(status="found", witness=witness, rounds=rounds, seconds=time.monotonic() - started)
+            return done("found", rounds, witness=witness)
         # The evaluator disagrees with a model that used the real calendar values: a rollout
         # id could not be found, or decimal rounding. Exclude this exact candidate and go on.
         excluded.append(z3.Not(z3.And(*[var == model.eval(var, model_completion=True)
                                           for var in _fact_vars(enc)], enc.day == model.eval(enc.day))))
-    return Outcome(status="unknown", rounds=MAX_ROUNDS, seconds=time.monotonic() - started,
-                   reason=i18n.both("solver.rounds", rounds=MAX_ROUNDS))
+    return done("unknown", MAX_ROUNDS, reason=i18n.both("solver.rounds", rounds=MAX_ROUNDS))
 
 
 def _fact_vars(enc: Encoding) -> list[Any]:
