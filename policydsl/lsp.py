@@ -184,12 +184,9 @@ class Index:
                                 ("property", {p.name.value: p for p in pol.properties})):
                 if word in names:
                     return (kind, pol.id, word)
-        if word in model.policies:
-            return ("policy", word)
-        if word in model.enums:
-            return ("enum", word)
-        if word in model.units:
-            return ("unit", word)
+        for kind, names in (("policy", model.policies), ("enum", model.enums), ("unit", model.units)):
+            if word in names:
+                return (kind, word)
         owners = [e for e, d in model.enums.items() if any(v.name.value == word for v in d.values)]
         return ("value", owners[0], word) if owners else None
 
@@ -659,21 +656,24 @@ def _safe(default: Any = None) -> Callable:
 def make_server(lang: str) -> PolicyServer:
     server = PolicyServer(lang)
 
-    @server.feature(lt.INITIALIZED)
-    @_safe()
+    def feature(name: str, default: Any = None, options: Any = None) -> Callable:
+        """Serve the LSP method `name` with the handler it decorates, made `_safe`."""
+        def register(fn: Callable) -> Callable:
+            return server.feature(name, options)(_safe(default)(fn))
+        return register
+
+    @feature(lt.INITIALIZED)
     def initialized(ls: PolicyServer, params: lt.InitializedParams) -> None:
         ls.log(s("log.started", ls.lang), lt.MessageType.Info)
 
-    @_safe()
     def did_edit(ls: PolicyServer, params: lt.DidOpenTextDocumentParams | lt.DidChangeTextDocumentParams
                  | lt.DidSaveTextDocumentParams) -> None:
         ls.refresh(params.text_document.uri)
 
     for event in (lt.TEXT_DOCUMENT_DID_OPEN, lt.TEXT_DOCUMENT_DID_CHANGE, lt.TEXT_DOCUMENT_DID_SAVE):
-        server.feature(event)(did_edit)
+        feature(event)(did_edit)
 
-    @server.feature(lt.TEXT_DOCUMENT_DID_CLOSE)
-    @_safe()
+    @feature(lt.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: PolicyServer, params: lt.DidCloseTextDocumentParams) -> None:
         path = Path(ls.doc_path(params.text_document.uri))
         ls.good.pop(str(path), None)
@@ -682,8 +682,7 @@ def make_server(lang: str) -> PolicyServer:
         if sibling is not None:  # the closed buffer's unsaved text no longer counts: the disk does again
             ls.refresh(sibling)
 
-    @server.feature(lt.TEXT_DOCUMENT_HOVER)
-    @_safe()
+    @feature(lt.TEXT_DOCUMENT_HOVER)
     def hover(ls: PolicyServer, params: lt.HoverParams) -> lt.Hover | None:
         index, key = ls.key_at(params.text_document.uri, params.position)
         if index is None or key is None or index.model is None:
@@ -691,8 +690,7 @@ def make_server(lang: str) -> PolicyServer:
         text = hover_markdown(key, index.model, ls.lang)
         return lt.Hover(contents=lt.MarkupContent(kind=lt.MarkupKind.Markdown, value=text)) if text else None
 
-    @server.feature(lt.TEXT_DOCUMENT_COMPLETION, lt.CompletionOptions(trigger_characters=[".", "{", "("]))
-    @_safe(list)
+    @feature(lt.TEXT_DOCUMENT_COMPLETION, list, lt.CompletionOptions(trigger_characters=[".", "{", "("]))
     def completion(ls: PolicyServer, params: lt.CompletionParams) -> list[lt.CompletionItem]:
         here = ls.current(params.text_document.uri, params.position)
         if here is None:
@@ -706,16 +704,14 @@ def make_server(lang: str) -> PolicyServer:
         items = rank(items, text[text.rfind("\n", 0, offset) + 1: offset])
         return property_completions(items, ls.lang) if where == "expr" else items
 
-    @server.feature(lt.TEXT_DOCUMENT_DEFINITION)
-    @_safe()
+    @feature(lt.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: PolicyServer, params: lt.DefinitionParams) -> lt.Location | None:
         index, key = ls.key_at(params.text_document.uri, params.position)
         if index is None or key is None or key not in index.defs:
             return None
         return location(index.defs[key])
 
-    @server.feature(lt.TEXT_DOCUMENT_REFERENCES)
-    @_safe(list)
+    @feature(lt.TEXT_DOCUMENT_REFERENCES, list)
     def references(ls: PolicyServer, params: lt.ReferenceParams) -> list[lt.Location]:
         index, key = ls.key_at(params.text_document.uri, params.position)
         if index is None or key is None:
@@ -723,15 +719,13 @@ def make_server(lang: str) -> PolicyServer:
         include = params.context.include_declaration
         return [location(o.span) for o in index.uses(key) if include or not o.is_def]
 
-    @server.feature(lt.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    @_safe(list)
+    @feature(lt.TEXT_DOCUMENT_DOCUMENT_SYMBOL, list)
     def document_symbol(ls: PolicyServer, params: lt.DocumentSymbolParams) -> list[lt.DocumentSymbol]:
         index = ls.index_for(params.text_document.uri)
         module = index.module(ls.doc_path(params.text_document.uri)) if index else None
         return outline(module) if module is not None else []
 
-    @server.feature(lt.TEXT_DOCUMENT_FORMATTING)
-    @_safe(list)
+    @feature(lt.TEXT_DOCUMENT_FORMATTING, list)
     def formatting(ls: PolicyServer, params: lt.DocumentFormattingParams) -> list[lt.TextEdit]:
         text = ls.text_of(params.text_document.uri)
         return format_edits(text, ls.doc_path(params.text_document.uri)) if text is not None else []

@@ -261,25 +261,26 @@ class Checker:
                 if path in self.facts:
                     self._duplicate(fact.path, self.facts[path].decl.path.span)
                     continue
-                declared = self._declared_input(fact)
+                declared = self._declared(fact, Input)
                 if declared is not None:
                     self.facts[path] = declared
 
-    def _declared_input(self, item: ast.InputDecl) -> Input | None:
+    def _declared(self, item, kind):
+        """A fact (`kind` Input) or value (Define) with its type and unit resolved; None when it names no type."""
         t = self._resolve_type(item.type)
         unit = self._resolve_unit(item.unit)
         self._check_text(item.label)
         if t is None:
             return None
-        return Input(path=item.path.value, label=item.label, unit=unit, decl=item,
-                     type=t.with_unit(unit.name.value if unit else None))
+        return kind(path=item.path.value, label=item.label, unit=unit, decl=item,
+                    type=t.with_unit(unit.name.value if unit else None))
 
     def _local_input(self, build: _PolicyBuild, item: ast.InputDecl) -> None:
         """A policy's own `input`: it may not contradict the vocabulary, nor invent a fact of one of
         its entities."""
         path = item.path.value
         shared = self.facts.get(path)
-        declared = self._declared_input(item)
+        declared = self._declared(item, Input)
         if shared is not None:
             if declared is not None and declared.type != shared.type:
                 self._conflict(item, declared, shared)
@@ -360,12 +361,9 @@ class Checker:
                 if item.path.value in self.facts:
                     self._duplicate(item.path, self.facts[item.path.value].decl.path.span)
                     continue
-                t = self._resolve_type(item.type)
-                unit = self._resolve_unit(item.unit)
-                self._check_text(item.label)
-                if t is not None:
-                    build.defines[item.path.value] = Define(path=item.path.value, label=item.label, unit=unit,
-                                                            decl=item, type=t.with_unit(unit.name.value if unit else None))
+                define = self._declared(item, Define)
+                if define is not None:
+                    build.defines[item.path.value] = define
             elif isinstance(item, ast.TableDecl):
                 self._declare_table(build, item)
             elif isinstance(item, ast.RuleDecl):
