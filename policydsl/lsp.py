@@ -430,9 +430,7 @@ def _hover_policy_property(policy: Policy, kind: str, name: str, lang: str) -> s
 
 def _hover_assume(policy: Policy, kind: str, name: str, lang: str) -> str | None:
     assume = next((a for a in policy.assumptions if a.name.value == name), None)
-    if assume is None:
-        return None
-    return "\n".join([*_header("assume", name, assume.text, lang), *_quotes(assume.sources, lang)])
+    return "\n".join([*_header("assume", name, assume.text, lang), *_quotes(assume.sources, lang)]) if assume else None
 
 
 _HOVERS: dict[str, Callable[[Policy, str, str, str], str | None]] = {
@@ -475,16 +473,14 @@ def _hover_vocabulary(key: Key, model: Model, lang: str) -> str | None:
 
 def _hover_property(prop: ast.PropertyDecl, policy: Policy, lang: str) -> str:
     """Labels, the days it speaks of (its own period, else the policy's), premise, claim and how to prove it."""
-    if prop.effective is not None:
-        period = _period(prop.effective.start, prop.effective.end, lang)
-    else:
-        period = s("period.policy", lang, period=_period(policy.effective[0], policy.effective[1], lang))
-    lines = [*_header("property", prop.name.value, prop.label, lang), f"- {s('field.effective', lang)}: {period}"]
-    if prop.premise is not None:
-        lines.append(f"- {s('field.premise', lang)}: `when {_expr_text(prop.premise)}`")
-    lines.append(f"- {s('field.claim', lang)}: `expect {_expr_text(prop.claim)}`")
-    lines.append(f"- {s('field.verify', lang)}: `policydsl verify {policy.id} --property {prop.name.value}`")
-    return "\n".join(lines)
+    eff = prop.effective
+    period = _period(eff.start, eff.end, lang) if eff is not None else s(
+        "period.policy", lang, period=_period(policy.effective[0], policy.effective[1], lang))
+    premise = [f"- {s('field.premise', lang)}: `when {_expr_text(prop.premise)}`"] if prop.premise is not None else []
+    return "\n".join([*_header("property", prop.name.value, prop.label, lang),
+                      f"- {s('field.effective', lang)}: {period}", *premise,
+                      f"- {s('field.claim', lang)}: `expect {_expr_text(prop.claim)}`",
+                      f"- {s('field.verify', lang)}: `policydsl verify {policy.id} --property {prop.name.value}`"])
 
 
 def _expr_text(expr: Any) -> str:
@@ -503,10 +499,8 @@ def _hover_shared(key: Key, model: Model, lang: str) -> str | None:
         values = [f"  - `{v.name.value}` {v.label.zh} / {v.label.en}" for v in enum.values]
         return "\n".join([*_header("enum", enum.name.value, enum.label, lang), f"- {s('field.values', lang)}:", *values])
     value = next((v for v in enum.values if v.name.value == key[2]), None)
-    if value is None:
-        return None
-    return "\n".join([*_header("value", value.name.value, value.label, lang),
-                      f"- {s('field.enum', lang)}: `{enum.name.value}` ({enum.label.zh} / {enum.label.en})"])
+    owner = f"- {s('field.enum', lang)}: `{enum.name.value}` ({enum.label.zh} / {enum.label.en})"
+    return "\n".join([*_header("value", value.name.value, value.label, lang), owner]) if value else None
 
 
 # ------------------------------------------------------------------ diagnostics

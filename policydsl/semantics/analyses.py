@@ -19,10 +19,7 @@ EPS = Decimal("1e-12")  # how far an open decimal bound is moved inwards
 
 
 def run_all(policy: Policy, model: Model) -> list[dg.Diagnostic]:
-    out: list[dg.Diagnostic] = []
-    for analysis in ANALYSES:
-        out.extend(analysis(policy, model))
-    return out
+    return [d for analysis in ANALYSES for d in analysis(policy, model)]
 
 
 def notes(model: Model | None) -> list[dg.Diagnostic]:

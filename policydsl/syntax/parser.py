@@ -181,9 +181,7 @@ def _offset(source: SourceFile, exc: UnexpectedInput) -> int:
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         return len(source.text.rstrip())
     pos = getattr(exc, "pos_in_stream", None)
-    if pos is None:
-        return len(source.text)
-    return pos
+    return len(source.text) if pos is None else pos
 
 
 def _match_example(exc: UnexpectedInput) -> str | None:

@@ -42,11 +42,8 @@ def deepen(analysis: Analysis) -> Analysis:
 
 
 def solver_analyses(model: Model, compiled: dict) -> list[dg.Diagnostic]:
-    out: list[dg.Diagnostic] = []
-    for pid, policy in model.policies.items():
-        if pid in compiled:
-            out += list(policy_analyses(model, policy, compiled[pid]))
-    return out
+    return [d for pid, policy in model.policies.items() if pid in compiled
+            for d in policy_analyses(model, policy, compiled[pid])]
 
 
 def _fired(compiled, w: Witness) -> set[str] | None:

@@ -46,10 +46,7 @@ def conflict_analyses(model: Model, compiled: dict) -> list[dg.Diagnostic]:
     from policydsl.loader import PolicySet  # the whole-book decision confirms every candidate
 
     book = PolicySet(model=model, compiled=compiled, diagnostics=[])
-    out: list[dg.Diagnostic] = []
-    for overlap in model.overlaps:
-        out += list(_overlap(model, book, overlap))
-    return out
+    return [d for overlap in model.overlaps for d in _overlap(model, book, overlap)]
 
 
 def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic]:
