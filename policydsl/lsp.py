@@ -3,6 +3,7 @@ diagnostics, hover, completion, definitions, references, outline and formatting 
 from the checked model."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import sys
@@ -544,19 +545,14 @@ class PolicyServer(LanguageServer):
     def folder_sources(self, path: Path) -> list[SourceFile]:
         open_docs = {self.doc_path(uri): doc.source for uri, doc in self.workspace.text_documents.items()}
         files = sorted(path.parent.glob("*.policy")) if path.parent.is_dir() else []
-        names = [str(f) for f in files]
-        if str(path) not in names:
-            names.append(str(path))
-        names += [p for p in open_docs if Path(p).parent == path.parent and p not in names]
+        names = dict.fromkeys([*map(str, files), str(path), *(p for p in open_docs if Path(p).parent == path.parent)])
         sources = []
         for name in names:
             if name in open_docs:
                 sources.append(SourceFile(path=name, text=open_docs[name]))
-            else:
-                try:
-                    sources.append(SourceFile.read(name))
-                except (OSError, UnicodeDecodeError):
-                    continue
+                continue
+            with contextlib.suppress(OSError, UnicodeDecodeError):  # a file gone or unreadable is left out
+                sources.append(SourceFile.read(name))
         return sources
 
     def refresh(self, uri: str) -> None:

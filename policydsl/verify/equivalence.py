@@ -33,19 +33,14 @@ class Equivalence:
 
 def _codes(encoder: PolicyEncoder) -> dict[str, Any]:
     """code -> whether it is among the decision's reasons (deny reasons, else allow reasons)."""
-    deny: dict[str, list] = {}
-    allow: dict[str, list] = {}
+    fired: dict[str, dict[str, list]] = {"deny": {}, "allow": {}}  # outcome -> code -> the rules' `fired`
     for rule in encoder.policy.rules:
         body = rule.decl.body
-        target = deny if body.outcome == "deny" else allow if body.outcome == "allow" else None
-        if target is not None:
-            target.setdefault(body.code.value, []).append(encoder.rules[rule.name]["fired"])
-    out = {}
-    for code in set(deny) | set(allow):
-        d = z3.Or(FALSE, *deny.get(code, []))
-        a = z3.Or(FALSE, *allow.get(code, []))
-        out[code] = z3.If(encoder.deny, d, a)
-    return out
+        if body.outcome in fired:
+            fired[body.outcome].setdefault(body.code.value, []).append(encoder.rules[rule.name]["fired"])
+    deny, allow = fired["deny"], fired["allow"]
+    return {code: z3.If(encoder.deny, z3.Or(FALSE, *deny.get(code, [])), z3.Or(FALSE, *allow.get(code, [])))
+            for code in set(deny) | set(allow)}
 
 
 def _same_value(a: V | None, b: V | None) -> Any:
