@@ -15,7 +15,6 @@ import re
 import attrs
 
 from policydsl import i18n
-from policydsl import diagnostics as dg
 from policydsl.loader import PolicyLoadError
 from policydsl.source import SourceFile
 from policydsl.syntax import ast
@@ -39,9 +38,6 @@ LOSSY = frozenset({"P0118", "P0119"})
 
 class FormatError(PolicyLoadError):
     """The text does not parse, so it cannot be formatted; `diagnostics` holds the syntax errors."""
-
-    def __init__(self, diagnostics: list[dg.Diagnostic]) -> None:
-        super().__init__(list(diagnostics))
 
     def message(self, lang: str) -> str:
         return _msg("syntax", lang)

@@ -112,7 +112,6 @@ def parse_seconds(text: str, lang: str) -> float:
 
 
 def _write_counterexamples(results, out_dir: str) -> dict[tuple[str, str], str]:
-    from policydsl.errors import PolicyDslError
     from policydsl.fsutil import os_reason, write_atomic
 
     folder = Path(out_dir)
