@@ -185,8 +185,8 @@ class Index:
                                 ("property", {p.name.value: p for p in pol.properties})):
                 if word in names:
                     return (kind, pol.id, word)
-        for kind, names in (("policy", model.policies), ("enum", model.enums), ("unit", model.units)):
-            if word in names:
+        for kind, shared in (("policy", model.policies), ("enum", model.enums), ("unit", model.units)):
+            if word in shared:
                 return (kind, word)
         owners = [e for e, d in model.enums.items() if any(v.name.value == word for v in d.values)]
         return ("value", owners[0], word) if owners else None

@@ -611,8 +611,7 @@ class PolicyEncoder:
 
     def _e_Covered(self, e: ast.Covered, scope) -> V:
         decl = self.policy.rollouts[e.rollout.value]
-        key = decl.key.value
-        bucket = self.enc.bucket(decl.name.value, key)
+        bucket = self.enc.bucket(decl.name.value, decl.key.value)
         share = self.share(decl)
         return V(kind="bool", val=z3.Or(share >= 1, bucket < share))
 
