@@ -102,10 +102,10 @@ def build(model: Model, features: Path, inventory: Path | None = None) -> list[R
     for file, name, tags in feature_scenarios(features):
         for ident in sorted(tags):
             row(ident).scenarios.append(f"{file}: {name}")
-    return [rows[k] for k in sorted(rows, key=_order)]
+    return [rows[k] for k in sorted(rows, key=id_order)]
 
 
-def _order(ident: str) -> tuple[int, int]:
+def id_order(ident: str) -> tuple[int, int]:
     doc, _, num = ident[1:].partition(".")
     return int(doc), int(num)
 

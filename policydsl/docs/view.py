@@ -14,19 +14,19 @@ from typing import Any, Iterable
 from markupsafe import Markup
 
 from policydsl import i18n, simulate
+from policydsl import inventory as inv
 from policydsl.bdd.words import raw_fact
 from policydsl.compile.compiler import phase_specs
 from policydsl.docs import highlight, timeline
 from policydsl.docs.examples import Example
 from policydsl.docs.prose import BookRenderer, Renderer, Seg, anchor, literal_text, period_text, plain, policy_page
-from policydsl.docs.strings import s
+from policydsl.docs.strings import STRINGS, s
 from policydsl.loader import PolicySet
 from policydsl.runtime import values as rv
 from policydsl.runtime.facts import convert
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
-INVENTORY_ID = re.compile(r"^R(\d{3})\.\d+$")
 VERIFY = (Seg("policydsl verify", "code"),)  # the command that proves a policy's properties
 
 
@@ -120,12 +120,9 @@ class PolicyView:
     def input_view(self, item) -> dict:
         return {"anchor": anchor("input", item.path), "path": item.path, "fact_link": fact_link(item.path),
                 "label": item.label.get(self.lang),
-                "type": self.prose.type_text(item.type), "type_link": self.enum_link(item.type),
+                "type": self.prose.type_text(item.type), "type_link": enum_link(self.prose, item.type),
                 "unit": item.unit.label.get(self.lang) if item.unit else "",
                 "assumptions": self.assumptions_about(item.path)}
-
-    def enum_link(self, type_) -> dict | None:
-        return enum_link(self.prose, type_)
 
     def define_view(self, item) -> dict:
         cases = []
@@ -147,7 +144,7 @@ class PolicyView:
         self.prose.period = (None, None)
         single = cases[0]["value"] if len(cases) == 1 and cases[0]["plain"] else None
         return {"anchor": anchor("define", item.path), "path": item.path, "label": item.label.get(self.lang),
-                "type": self.prose.type_text(item.type), "type_link": self.enum_link(item.type),
+                "type": self.prose.type_text(item.type), "type_link": enum_link(self.prose, item.type),
                 "unit": item.unit.label.get(self.lang) if item.unit else "", "cases": cases, "single": single,
                 "sources": [self.quote(src) for src in item.decl.sources],
                 "assumptions": self.assumptions_about(item.path)}
@@ -255,7 +252,7 @@ class PolicyView:
             view.update(self.rows(table))
         if table.kind == "range":
             key = f"table.hit.{decl.hit}" + (f".{decl.aggregator}" if decl.aggregator else "")
-            view["hit"] = self.t(key) if key in _hit_keys() else decl.hit
+            view["hit"] = self.t(key) if key in STRINGS else decl.hit
         cells = [c for row in view["body"] for c in row["cells"]]
         view["has_special"] = any(c["cls"] in ("not-open", "not-stated") for c in cells)
         return view
@@ -377,22 +374,19 @@ class PolicyView:
                 "about": [self.about_link(a.value) for a in item.about],
                 "sources": [self.quote(src) for src in item.sources]}
 
-    def overlaps(self) -> list:
-        """The declared overlaps this policy is one of the two policies of."""
-        return [o for o in self.model.overlaps if not o.implicit and self.policy.id in o.policies]
-
     def conflicts(self) -> tuple[Seg, ...] | None:
         """"与「Y」的冲突见「label」" per overlap, linking to its section of the index; None without any."""
         prose = BookRenderer(self.model, self.lang)
         parts = [prose.template("policy.conflict_with", policy=prose.policy_term(other), overlap=(
             Seg(self.t("x.quote_open")), Seg(o.overlap.label.get(self.lang), "term", overlap_anchor(o.name), "index"),
             Seg(self.t("x.quote_close"))))
-            for o in self.overlaps() for other in o.policies if other != self.policy.id]
+            for o in self.model.overlaps if not o.implicit and self.policy.id in o.policies
+            for other in o.policies if other != self.policy.id]
         return prose.join(parts, self.t("policy.conflict_sep")) if parts else None
 
     def about_link(self, name: str) -> dict:
         p = self.policy
-        if INVENTORY_ID.match(name):
+        if inv.ID.match(name):
             return inventory_link(name)
         if any(r.name == name for r in p.rules):
             return self.rule_link(name)
@@ -423,7 +417,7 @@ class PolicyView:
             entry["ids"] += [i for i in ids if i not in entry["ids"]]
         documents: dict[str, list[dict]] = {}
         for (document, _), entry in quotes.items():
-            entry["ids"] = [inventory_link(i) for i in sorted(entry["ids"], key=_id_order)]
+            entry["ids"] = [inventory_link(i) for i in sorted(entry["ids"], key=inv.id_order)]
             documents.setdefault(document, []).append(entry)
         return [{"document": d, "anchor": f"source-{i}", "quotes": documents[d]}
                 for i, d in enumerate(sorted(documents), start=1)]
@@ -446,7 +440,7 @@ class PolicyView:
                 yield src, self.rule_link(rule.name), own or by_document(src.document)
         for kind, items in (("assume", p.assumptions), ("note", p.notes)):
             for item in items:
-                about = [a.value for a in item.about if INVENTORY_ID.match(a.value)]
+                about = [a.value for a in item.about if inv.ID.match(a.value)]
                 for src in item.sources:
                     yield src, link(item.name.value, "", anchor(kind, item.name.value), "code"), \
                         about or by_document(src.document)
@@ -562,16 +556,6 @@ def _about_index(policy: Policy) -> dict[str, list[ast.AssumeDecl]]:
         for about in assume.about:
             out.setdefault(about.value, []).append(assume)
     return out
-
-
-def _hit_keys() -> set[str]:
-    from policydsl.docs.strings import STRINGS
-    return {k for k in STRINGS if k.startswith("table.hit.")}
-
-
-def _id_order(ident: str) -> tuple[int, int]:
-    doc, _, num = ident[1:].partition(".")
-    return int(doc), int(num)
 
 
 def _calls(policy: Policy, name: str) -> Iterable[ast.Call]:
