@@ -48,13 +48,10 @@ def index_view(book: PolicySet, lang: str, examples: dict[str, list[Example]]) -
 def _book_property(book: PolicySet, bp: BookProperty, prose: BookRenderer) -> dict:
     """A book property in plain language, as a policy's properties are, with its code underneath."""
     decl, lang = bp.decl, prose.lang
-    claim = prose.expr(decl.claim)
-    statement = (prose.template("property.for_all_when", premise=prose.expr(decl.premise), claim=claim)
-                 if decl.premise is not None else prose.template("property.for_all", claim=claim))
     code = (f"when {_code(decl.premise)} " if decl.premise is not None else "") + f"expect {_code(decl.claim)}"
     return {"anchor": f"book-property-{bp.name}", "name": bp.name, "label": decl.label.get(lang),
             "period": period_text(decl.effective.start, decl.effective.end, lang) if decl.effective else None,
-            "statement": statement, "code": code,
+            "statement": prose.statement(decl), "code": code,
             "policies": [policy_link(book, pid, lang) for pid in bp.policies]}
 
 

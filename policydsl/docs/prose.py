@@ -13,7 +13,7 @@ import attrs
 
 from policydsl import i18n
 from policydsl.errors import InternalError
-from policydsl.docs.strings import s
+from policydsl.docs.strings import STRINGS, s
 from policydsl.runtime import values as rv
 from policydsl.semantics.model import Model, Policy
 from policydsl.semantics.types import Type
@@ -50,14 +50,14 @@ def anchor(kind: str, name: str) -> str:
     return f"{kind}-{name}"
 
 
-def period_text(start: dt.date | None, end: dt.date | None, lang: str, *, none_key: str = "period.always") -> str:
+def period_text(start: dt.date | None, end: dt.date | None, lang: str) -> str:
     if start and end:
         return s("period.between", lang, start=start.isoformat(), end=end.isoformat())
     if start:
         return s("period.from", lang, start=start.isoformat())
     if end:
         return s("period.until", lang, end=end.isoformat())
-    return s(none_key, lang)
+    return s("period.always", lang)
 
 
 def literal_text(kind: str, value: object, lang: str) -> str:
@@ -98,11 +98,9 @@ class Renderer:
         return decl.label.get(self.lang) if decl else str(enum)
 
     def enum_value_label(self, enum: str | None, value: str) -> str:
-        decl = self.model.enums.get(enum or "")
-        for item in decl.values if decl else ():
-            if item.name.value == value:
-                return item.label.get(self.lang)
-        for decl in self.model.enums.values():  # an untyped enum literal: the only enum that has it
+        own = self.model.enums.get(enum or "")
+        # its own enum first, then (an untyped enum literal) the only enum that has it
+        for decl in (*([own] if own else []), *self.model.enums.values()):
             for item in decl.values:
                 if item.name.value == value:
                     return item.label.get(self.lang)
@@ -116,7 +114,7 @@ class Renderer:
         if type_.kind in ("enum", "set"):
             return self.t(f"type.{type_.kind}", label=self.enum_label(type_.enum))
         key = f"type.{type_.kind}"
-        return self.t(key) if key in _KNOWN_TYPES else type_.kind
+        return self.t(key) if key in STRINGS else type_.kind
 
     def with_unit(self, text: str, unit: str | None) -> str:
         label = self.unit_label(unit)
@@ -133,8 +131,15 @@ class Renderer:
     def paren(self, prose: Prose) -> Prose:
         return (Seg(self.t("x.paren_open")), *prose, Seg(self.t("x.paren_close")))
 
-    def quoted(self, text: str, href: str = "") -> Prose:
-        return (Seg(self.t("x.quote_open")), Seg(text, "term", href), Seg(self.t("x.quote_close")))
+    def quoted(self, text: str, href: str = "", page: str = "") -> Prose:
+        return (Seg(self.t("x.quote_open")), Seg(text, "term", href, page), Seg(self.t("x.quote_close")))
+
+    def statement(self, prop: ast.PropertyDecl) -> Prose:
+        """A property in plain language: "for every set of facts and every day where PREMISE: CLAIM"."""
+        claim = self.expr(prop.claim)
+        if prop.premise is None:
+            return self.template("property.for_all", claim=claim)
+        return self.template("property.for_all_when", premise=self.expr(prop.premise), claim=claim)
 
     def template(self, template_key: str, /, **parts: Prose) -> Prose:
         """A string-table template whose `{name}` slots are filled with rendered prose."""
@@ -390,9 +395,7 @@ class BookRenderer(Renderer):
 
     def policy_term(self, pid: str) -> Prose:
         """「title」, linking to the policy page."""
-        title = self.model.policies[pid].title.get(self.lang)
-        return (Seg(self.t("x.quote_open")), Seg(title, "term", "overview", policy_page(pid)),
-                Seg(self.t("x.quote_close")))
+        return self.quoted(self.model.policies[pid].title.get(self.lang), "overview", policy_page(pid))
 
     def _ref(self, expr: ast.Ref, unit: str | None) -> Prose:
         resolved = self.model.resolve(expr)
@@ -445,15 +448,10 @@ class BookRenderer(Renderer):
         if name is None or not isinstance(expr, ast.Call) or not isinstance(expr.args[0], ast.Ref):
             raise InternalError("_fires on an expression that is not a checked fires(...)")
         pid = self.model.resolve(expr.args[0]).target
-        rule = self.model.policies[pid].rule(name).decl.label.get(self.lang)
-        label = (Seg(self.t("x.quote_open")), Seg(rule, "term", anchor("rule", name), policy_page(pid)),
-                 Seg(self.t("x.quote_close")))
+        label = self.quoted(self.model.policies[pid].rule(name).decl.label.get(self.lang), anchor("rule", name),
+                            policy_page(pid))
         key = "x.policy_not_fires" if negated else "x.policy_fires"
         return self.template(key, policy=self.policy_term(pid), rule=label)
-
-
-_KNOWN_TYPES = {"type.count", "type.number", "type.money", "type.percent", "type.bool", "type.text", "type.date",
-                "type.duration"}
 
 
 def _flatten(expr: object, op: str) -> list[object]:

@@ -182,39 +182,25 @@ class PolicyView:
         """`降权（7 天）：降权7天` — the kind, its period or amount, and its text."""
         out: list[Seg] = [Seg(i18n.t(f"consequence.{c.kind.value}", self.lang), "value")]  # the kind's name
         detail: list[tuple[Seg, ...]] = []
-        if c.period == "for" and c.end is not None:
-            detail.append((Seg(self.t("consequence.for")), *self.prose.expr(c.end)))
-        elif c.period == "until" and c.end is not None:
-            detail.append((Seg(self.t("consequence.until")), *self.prose.expr(c.end)))
+        if c.period in ("for", "until") and c.end is not None:
+            detail.append((Seg(self.t(f"consequence.{c.period}")), *self.prose.expr(c.end)))
         elif c.period == "permanent":
             detail.append((Seg(self.t("consequence.permanent")),))
         if c.amount is not None:
             detail.append((Seg(self.t("consequence.amount")), *self.prose.expr(c.amount)))
         if detail:
-            out.append(Seg(self.t("consequence.open")))
-            for i, part in enumerate(detail):
-                if i:
-                    out.append(Seg(self.t("x.list_sep")))
-                out.extend(part)
-            out.append(Seg(self.t("consequence.close")))
-        out.append(Seg(self.t("example.colon")))
-        out.extend(self.message(c.text))
-        return tuple(out)
+            out += [Seg(self.t("consequence.open")), *self.prose.join(detail, self.t("x.list_sep")),
+                    Seg(self.t("consequence.close"))]
+        return (*out, Seg(self.t("example.colon")), *self.message(c.text))
 
     def property_view(self, prop: ast.PropertyDecl) -> dict:
-        """A property in plain language: "for every set of facts and every day where PREMISE: CLAIM"."""
         eff = prop.effective
         policy_start, policy_end = self.policy.effective
         # Defines read as constants over the days the property speaks of: its own period within the policy's.
         start = max((d for d in (eff and eff.start, policy_start) if d), default=None)
         end = min((d for d in (eff and eff.end, policy_end) if d), default=None)
         self.prose.period = (start, end)
-        claim = self.prose.expr(prop.claim)
-        if prop.premise is not None:
-            statement = self.prose.template("property.for_all_when", premise=self.prose.expr(prop.premise),
-                                            claim=claim)
-        else:
-            statement = self.prose.template("property.for_all", claim=claim)
+        statement = self.prose.statement(prop)
         self.prose.period = (None, None)
         return {"anchor": anchor("property", prop.name.value), "name": prop.name.value,
                 "label": prop.label.get(self.lang),
@@ -366,8 +352,7 @@ class PolicyView:
             key=(Seg(self.prose.label_of_path(key) or key, "term", anchor("input", key)),),
             covered=(Seg(f"covered({name})", "code"),))
         return {"svg": Markup(svg.rstrip("\n")), "file": f"{self.policy.id}.{name}.rollout.svg", "alt": title,
-                "caption": caption, "start": start.isoformat(), "end": end.isoformat(),
-                "population": result.population}
+                "caption": caption}
 
     def note_view(self, item, kind: str) -> dict:
         return {"anchor": anchor(kind, item.name.value), "name": item.name.value, "text": item.text.get(self.lang),
@@ -390,13 +375,10 @@ class PolicyView:
             return inventory_link(name)
         if any(r.name == name for r in p.rules):
             return self.rule_link(name)
-        for kind, items in (("input", p.inputs), ("define", p.defines)):
+        tables = {n: table.decl for n, table in p.tables.items()}
+        for kind, items in (("input", p.inputs), ("define", p.defines), ("table", tables), ("rollout", p.rollouts)):
             if name in items:
                 return link(items[name].label.get(self.lang), "", anchor(kind, name))
-        if name in p.tables:
-            return link(p.tables[name].decl.label.get(self.lang), "", anchor("table", name))
-        if name in p.rollouts:
-            return link(p.rollouts[name].label.get(self.lang), "", anchor("rollout", name))
         return link(name, "", "", "code")
 
     def assumptions_about(self, name: str) -> list[dict]:
@@ -540,7 +522,7 @@ class PolicyView:
         head = sep.join([*facts, view["date"]])
         tail = view["outcome_word"]
         if view["reasons"]:
-            tail += self.t("example.colon") + self.t("example.reasons_sep").join(view["reasons"])
+            tail += colon + self.t("example.reasons_sep").join(view["reasons"])
         return f"{head} {self.t('example.arrow')} {tail}"
 
 
