@@ -132,20 +132,15 @@ class Site:
                 yield self.page(env, lang, fmt, name, f"{name}.{fmt}", {"view": view, "subjects": subjects})
             for pid, view in views.items():
                 yield self.page(env, lang, fmt, policy_page(pid), f"policy.{fmt}", {"view": view, "subjects": subjects})
-        for pid, view in views.items():
+        for view in views.values():
             if view["timeline"] is not None:
-                yield (f"{lang}/md/policies/{view['timeline_file']}",
-                       self.render(self.html, "timeline.svg", {"tl": view["timeline"], "standalone": True,
-                                                               "link": None, "lang": lang}))
-        for pid, view in views.items():
-            for rollout in view["rollouts"]:
-                chart = rollout["chart"]
+                yield f"{lang}/md/policies/{view['timeline_file']}", self.timeline_svg(view["timeline"], lang)
+        for view in views.values():
+            for chart in (rollout["chart"] for rollout in view["rollouts"]):
                 if chart is not None:
                     yield f"{lang}/md/policies/{chart['file']}", XML_DECLARATION + str(chart["svg"]) + "\n"
         if book_views["changes"]["timeline"] is not None:
-            yield (f"{lang}/md/changes.svg",
-                   self.render(self.html, "timeline.svg", {"tl": book_views["changes"]["timeline"],
-                                                           "standalone": True, "link": None, "lang": lang}))
+            yield f"{lang}/md/changes.svg", self.timeline_svg(book_views["changes"]["timeline"], lang)
         yield f"{lang}/html/assets/search-index.js", search_index(lang, views, book_views)
         for asset in ("style.css", "search.js"):
             yield f"{lang}/html/assets/{asset}", self.render(self.html, f"assets/{asset}", {})
@@ -166,6 +161,10 @@ class Site:
         if fmt == "md":
             context.update(_md_helpers(link))
         return f"{lang}/{fmt}/{page}{ext}", self.render(env, template, context)
+
+    def timeline_svg(self, tl: dict, lang: str) -> str:
+        """A timeline as a file of its own, next to the Markdown page that shows it."""
+        return self.render(self.html, "timeline.svg", {"tl": tl, "standalone": True, "link": None, "lang": lang})
 
     @staticmethod
     def render(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:
@@ -218,13 +217,9 @@ def search_index(lang: str, views: dict[str, dict], book_views: dict[str, dict])
         for item in view["properties"]:
             add(f"{page}#{item['anchor']}", "property", f"{item['label']} — {view['title']}", item["name"],
                 item["period"] or "", plain(item["statement"]))
-        for kind in ("inputs", "defines"):
-            for item in view[kind]:
-                add(f"{page}#{item['anchor']}", kind[:-1], f"{item['label']} — {view['title']}", item["path"])
-        for item in view["tables"]:
-            add(f"{page}#{item['anchor']}", "table", f"{item['label']} — {view['title']}", item["name"])
-        for item in view["rollouts"]:
-            add(f"{page}#{item['anchor']}", "rollout", f"{item['label']} — {view['title']}", item["name"])
+        for kind, key in (("input", "path"), ("define", "path"), ("table", "name"), ("rollout", "name")):
+            for item in view[f"{kind}s"]:
+                add(f"{page}#{item['anchor']}", kind, f"{item['label']} — {view['title']}", item[key])
         for kind, items in (("assumption", view["assumptions"]), ("note", view["notes"])):
             for item in items:
                 add(f"{page}#{item['anchor']}", kind, f"{item['name']} — {view['title']}", item["text"])
