@@ -85,21 +85,18 @@ def _code(expr: ast.Expr) -> str:
 def inventory_view(book: PolicySet, features: Path, lang: str, examples: dict[str, list[Example]]) -> dict:
     rows = inv.build(book.model, features)
     located = _example_index(examples)
-    out = []
-    for row in rows:
-        out.append({
-            "id": row.id, "anchor": f"inv-{row.id}",
-            "documents": sorted(row.documents),
-            "policies": [policy_link(book, p, lang) for p in dict.fromkeys(row.policies) if p in book.model.policies],
-            "rules": [_item_link(book, x, "rule", lang) for x in row.rules],
-            "notes": [_item_link(book, x, "note", lang) for x in row.notes],
-            "assumptions": [_item_link(book, x, "assume", lang) for x in dict.fromkeys(row.assumptions)],
-            "scenarios": [_scenario_link(x, located, lang) for x in row.scenarios[:SHOWN_SCENARIOS]],
-            "more_scenarios": _more(row, lang),
-            "scenario_count": s("inventory.scenario_count", lang, count=len(row.scenarios)),
-            "status": s(f"status.{row.status}", lang), "status_class": "ok" if row.status in ("ok", "note") else "bad",
-        })
-    return {"rows": out}
+    return {"rows": [{
+        "id": row.id, "anchor": f"inv-{row.id}",
+        "documents": sorted(row.documents),
+        "policies": [policy_link(book, p, lang) for p in dict.fromkeys(row.policies) if p in book.model.policies],
+        "rules": [_item_link(book, x, "rule", lang) for x in row.rules],
+        "notes": [_item_link(book, x, "note", lang) for x in row.notes],
+        "assumptions": [_item_link(book, x, "assume", lang) for x in dict.fromkeys(row.assumptions)],
+        "scenarios": [_scenario_link(x, located, lang) for x in row.scenarios[:SHOWN_SCENARIOS]],
+        "more_scenarios": _more(row, lang),
+        "scenario_count": s("inventory.scenario_count", lang, count=len(row.scenarios)),
+        "status": s(f"status.{row.status}", lang), "status_class": "ok" if row.status in ("ok", "note") else "bad",
+    } for row in rows]}
 
 
 def _more(row: inv.Row, lang: str) -> dict | None:
@@ -226,31 +223,23 @@ def changes_view(book: PolicySet, lang: str) -> dict:
     events: list[tuple[dt.date, str, int, str, dict]] = []
     lanes: list[timeline.Lane] = []
     undated = []
-    for pid in sorted(book.model.policies, key=lambda p: (_first_date(book, p), p)):
+    for pid in sorted(book.model.policies, key=lambda p: (book.model.policies[p].effective[0] or dt.date.min, p)):
         found = list(_policy_events(book, pid, lang))
         events += found
         policy = book.model.policies[pid]
         start, end = policy.effective
-        marks = tuple(sorted({(e[0], e[3]) for e in found if e[0] not in (start, end)}))
-        label = policy.title.get(lang)
-        if start or end:
-            lanes.append(timeline.Lane(label=label, href=(policy_page(pid), ""),
-                                       bars=(timeline.Bar(start=start, end=end, kind="policy"),),
-                                       marks=tuple(timeline.Mark(day=d, title=f"{d.isoformat()} {t}") for d, t in marks)))
-        else:
+        marks = tuple(timeline.Mark(day=d, title=f"{d.isoformat()} {t}")
+                      for d, t in sorted({(e[0], e[3]) for e in found if e[0] not in (start, end)}))
+        dated = bool(start or end)
+        if not dated:
             undated.append(policy_link(book, pid, lang))
-            if marks:
-                lanes.append(timeline.Lane(label=label, href=(policy_page(pid), ""), undated=True,
-                                           marks=tuple(timeline.Mark(day=d, title=f"{d.isoformat()} {t}")
-                                                       for d, t in marks)))
+        if dated or marks:  # an undated policy has a lane only for its dated rules, values and phases
+            bars = (timeline.Bar(start=start, end=end, kind="policy"),) if dated else ()
+            lanes.append(timeline.Lane(label=policy.title.get(lang), href=(policy_page(pid), ""), bars=bars,
+                                       marks=marks, undated=not dated))
     rows = [{"date": day.isoformat(), "policy": policy_link(book, pid, lang), "change": text, "link": target}
             for day, pid, _, text, target in sorted(events, key=lambda e: (e[0], e[1], e[2], e[3]))]
     return {"timeline": timeline.layout(lanes, lang), "rows": rows, "undated": undated}
-
-
-def _first_date(book: PolicySet, pid: str) -> dt.date:
-    start, _ = book.model.policies[pid].effective
-    return start or dt.date.min
 
 
 def _policy_events(book: PolicySet, pid: str, lang: str):
