@@ -1,5 +1,5 @@
 """What a rule-book change does, proved and sampled (`policydsl diff OLD NEW [--sample FILE]`, in
-policydsl.commands.diff): a rule-book change does, proved and sampled.
+policydsl.commands.diff).
 
 For every policy in both versions the SMT solver either proves the two versions decide alike on
 every fact set and day, or gives facts and a date on which they differ, confirmed by evaluating
@@ -169,11 +169,8 @@ def read_csv(path: str, text: str, kinds: dict[str, str]) -> list[Record]:
             if len(row) > len(header):
                 raise _line_error(path, number, "E.csv_width")
             cells = dict(zip(header, row))
-            facts = {}
-            for column, cell in cells.items():
-                if column in ("policy", "at", "id") or cell.strip() == "":
-                    continue
-                facts[column] = csv_cell(cell, kinds.get(column))
+            facts = {column: csv_cell(cell, kinds.get(column)) for column, cell in cells.items()
+                     if column not in ("policy", "at", "id") and cell.strip()}
             ident = cells.get("id", "").strip()
             records.append(Record(line=number, id=ident or f"#{number}",
                                   at=_date_field(path, number, cells.get("at", "").strip()),

@@ -288,13 +288,12 @@ class PolicyView:
             both = self.t("interval.closed", low=literal_text(key.low_kind, key.low, self.lang),
                           high=literal_text(key.high_kind, key.high, self.lang))
             return self.prose.with_unit(both, unit)  # "0 至 90 天", "0 to 90 days"
-        low = bound(key.low, key.low_kind) if key.low is not None else None
-        high = bound(key.high, key.high_kind) if key.high is not None else None
         parts = []
-        if low is not None:
-            parts.append(self.t("interval.ge" if key.low_closed else "interval.gt", low=low))
-        if high is not None:
-            parts.append(self.t("interval.le" if key.high_closed else "interval.lt", high=high))
+        if key.low is not None:
+            parts.append(self.t("interval.ge" if key.low_closed else "interval.gt", low=bound(key.low, key.low_kind)))
+        if key.high is not None:
+            parts.append(self.t("interval.le" if key.high_closed else "interval.lt",
+                                high=bound(key.high, key.high_kind)))
         if len(parts) == 2:
             return self.t("interval.and", a=parts[0], b=parts[1])
         return parts[0] if parts else self.t("interval.all")
