@@ -93,6 +93,10 @@ class Renderer:
         item = self.policy.inputs.get(path) or self.policy.defines.get(path)
         return item.label.get(self.lang) if item else None
 
+    def input_term(self, path: str) -> Prose:
+        """An input of the policy by its label, linked to its declaration."""
+        return (Seg(self.label_of_path(path) or path, "term", anchor("input", path)),)
+
     def enum_label(self, enum: str | None) -> str:
         decl = self.model.enums.get(enum or "")
         return decl.label.get(self.lang) if decl else str(enum)
@@ -381,9 +385,7 @@ class Renderer:
         if rollout is None:
             return (Seg(_source_text(expr), "code"),)
         label = self.quoted(rollout.label.get(self.lang), anchor("rollout", rollout.name.value))
-        key_label = self.label_of_path(rollout.key.value) or rollout.key.value
-        return self.template("x.covered", rollout=label,
-                             key=(Seg(key_label, "term", anchor("input", rollout.key.value)),))
+        return self.template("x.covered", rollout=label, key=self.input_term(rollout.key.value))
 
 
 class BookRenderer(Renderer):

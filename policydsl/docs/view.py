@@ -231,16 +231,12 @@ class PolicyView:
         decl = table.decl
         view = {"anchor": anchor("table", table.name), "name": table.name, "label": decl.label.get(self.lang),
                 "kind": table.kind, "kind_text": self.t(f"table.kind.{table.kind}"), "hit": None,
-                "assumptions": self.assumptions_about(table.name), "has_special": False}
-        if table.kind == "matrix":
-            view.update(self.matrix(table))
-        else:
-            view.update(self.rows(table))
+                "assumptions": self.assumptions_about(table.name)}
+        view.update(self.matrix(table) if table.kind == "matrix" else self.rows(table))
         if table.kind == "range":
             key = f"table.hit.{decl.hit}" + (f".{decl.aggregator}" if decl.aggregator else "")
             view["hit"] = self.t(key) if key in STRINGS else decl.hit
-        cells = [c for row in view["body"] for c in row["cells"]]
-        view["has_special"] = any(c["cls"] in ("not-open", "not-stated") for c in cells)
+        view["has_special"] = any(c["cls"] in ("not-open", "not-stated") for row in view["body"] for c in row["cells"])
         return view
 
     def matrix(self, table) -> dict:
@@ -316,7 +312,6 @@ class PolicyView:
 
     # ------------------------------------------------------------ rollouts, assumptions, sources
     def rollout_view(self, rollout: ast.RolloutDecl) -> dict:
-        key = rollout.key.value
         phases = [{"name": p.name.value, "label": p.label.get(self.lang), "start": p.start.isoformat(),
                    "end": p.end.isoformat(), "ramp": timeline.ramp_text(p.ramp_from, p.ramp_to, self.lang),
                    "text": self.t("rollout.phase", start=p.start.isoformat(), end=p.end.isoformat(),
@@ -324,9 +319,7 @@ class PolicyView:
                   for p in rollout.phases]
         return {"anchor": anchor("rollout", rollout.name.value), "name": rollout.name.value,
                 "label": rollout.label.get(self.lang),
-                "key": link(self.prose.label_of_path(key) or key, "", anchor("input", key)),
-                "key_text": self.prose.template("rollout.key_text", key=(
-                    Seg(self.prose.label_of_path(key) or key, "term", anchor("input", key)),)),
+                "key_text": self.prose.template("rollout.key_text", key=self.prose.input_term(rollout.key.value)),
                 "phases": phases, "assumptions": self.assumptions_about(rollout.name.value),
                 "chart": self.rollout_chart(rollout)}
 
@@ -348,7 +341,7 @@ class PolicyView:
             population=(Seg(rv.display("count", population, self.lang)),),
             first=(Seg(simulate.population_id(0), "code"),),
             last=(Seg(simulate.population_id(population - 1), "code"),),
-            key=(Seg(self.prose.label_of_path(key) or key, "term", anchor("input", key)),),
+            key=self.prose.input_term(key),
             covered=(Seg(f"covered({name})", "code"),))
         return {"svg": Markup(svg.rstrip("\n")), "file": f"{self.policy.id}.{name}.rollout.svg", "alt": title,
                 "caption": caption}
