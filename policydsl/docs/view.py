@@ -354,9 +354,8 @@ class PolicyView:
     def conflicts(self) -> tuple[Seg, ...] | None:
         """"与「Y」的冲突见「label」" per overlap, linking to its section of the index; None without any."""
         prose = BookRenderer(self.model, self.lang)
-        parts = [prose.template("policy.conflict_with", policy=prose.policy_term(other), overlap=(
-            Seg(self.t("x.quote_open")), Seg(o.overlap.label.get(self.lang), "term", overlap_anchor(o.name), "index"),
-            Seg(self.t("x.quote_close"))))
+        parts = [prose.template("policy.conflict_with", policy=prose.policy_term(other),
+                                overlap=prose.quoted(o.overlap.label.get(self.lang), overlap_anchor(o.name), "index"))
             for o in self.model.overlaps if not o.implicit and self.policy.id in o.policies
             for other in o.policies if other != self.policy.id]
         return prose.join(parts, self.t("policy.conflict_sep")) if parts else None
