@@ -51,7 +51,8 @@ class Lane:
 def layout(lanes: list[Lane], lang: str) -> dict | None:
     """The picture as plain data for the template, or None when no lane has a date."""
     bars = [bar for lane in lanes for bar in lane.bars]
-    dates = sorted({d for bar in bars for d in (bar.start, bar.end) if d} | {m.day for lane in lanes for m in lane.marks})
+    marks = {mark.day for lane in lanes for mark in lane.marks}
+    dates = sorted({day for bar in bars for day in (bar.start, bar.end) if day} | marks)
     if not dates:
         return None
     undated = any(lane.undated for lane in lanes)
