@@ -41,20 +41,20 @@ def md_escape(value: Any) -> str:
     return MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
-def _loader() -> jinja2.BaseLoader:
-    return jinja2.PackageLoader("policydsl.docs", "templates")
+def _environment(**options: Any) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("policydsl.docs", "templates"),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True, **options)
 
 
 def html_environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=_loader(), autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = _environment(autoescape=True)
     env.filters["prose"] = _html_prose
     return env
 
 
 def md_environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=_loader(), autoescape=False, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=md_escape)
+    env = _environment(autoescape=False, finalize=md_escape)
     env.filters["prose"] = _md_prose
     env.filters["code"] = lambda text: MdText("`" + str(text).replace("`", "'") + "`")
     env.filters["raw"] = lambda text: MdText(text)
