@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -296,13 +297,10 @@ def compare(old, new, records: Sequence[Record], *, policies: Iterable[str] = ()
     """Evaluate every record with both versions of every policy in scope (all shared ones by default)."""
     shared, added, removed, wanted = scope(old, new, policies)
     diffs = {p: PolicyDiff(policy=p) for p in shared}
-    resolved: dict[str, str] = {}  # a record's policy name -> id, resolved once per name
+    resolve = functools.cache(functools.partial(_resolve, old, new))  # a record's policy name -> id, once per name
     for record in records:
         if record.policy is not None:
-            name = str(record.policy)
-            if name not in resolved:
-                resolved[name] = _resolve(old, new, name)
-            ident = resolved[name]
+            ident = resolve(str(record.policy))
             if not ident:
                 raise _line_error(path, record.line, "E.unknown_policy", policy=record.policy)
             targets = [ident] if ident in diffs else []
