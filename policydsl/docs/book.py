@@ -11,12 +11,11 @@ from policydsl import inventory as inv
 from policydsl.bdd.phrases import PHRASES
 from policydsl.docs import timeline
 from policydsl.docs.examples import Example
-from policydsl.docs.prose import BookRenderer, Prose, Renderer, Seg, anchor, period_text, plain
+from policydsl.docs.prose import BookRenderer, Prose, Renderer, Seg, anchor, period_text, plain, source_text
 from policydsl.docs.strings import HTML_LANG, LANGS, s
 from policydsl.docs.view import enum_link, fact_link, fact_reads, inventory_link, link, overlap_anchor, policy_page
 from policydsl.loader import PolicySet
 from policydsl.semantics.model import BookOverlap, BookProperty, Input, Policy
-from policydsl.syntax import ast
 
 SHOWN_SCENARIOS = 3  # per inventory row; the policy page lists every worked example
 
@@ -30,9 +29,8 @@ def index_view(book: PolicySet, lang: str, examples: dict[str, list[Example]]) -
     groups: dict[str, list[dict]] = {}
     for pid in sorted(book.model.policies):
         policy = book.model.policies[pid]
-        start, end = policy.effective
         groups.setdefault(pid.split(".")[0], []).append({
-            "link": policy_link(book, pid, lang), "id": pid, "period": period_text(start, end, lang),
+            "link": policy_link(book, pid, lang), "id": pid, "period": period_text(*policy.effective, lang),
             "implements": [inventory_link(n.value) for n in policy.decl.implements], "rules": len(policy.rules),
             "properties": len(policy.properties)})
     rules = sum(len(p.rules) for p in book.model.policies.values())
@@ -48,10 +46,10 @@ def index_view(book: PolicySet, lang: str, examples: dict[str, list[Example]]) -
 def _book_property(book: PolicySet, bp: BookProperty, prose: BookRenderer) -> dict:
     """A book property in plain language, as a policy's properties are, with its code underneath."""
     decl, lang = bp.decl, prose.lang
-    code = (f"when {_code(decl.premise)} " if decl.premise is not None else "") + f"expect {_code(decl.claim)}"
+    premise = f"when {source_text(decl.premise)} " if decl.premise is not None else ""
     return {"anchor": f"book-property-{bp.name}", "name": bp.name, "label": decl.label.get(lang),
             "period": period_text(decl.effective.start, decl.effective.end, lang) if decl.effective else None,
-            "statement": prose.statement(decl), "code": code,
+            "statement": prose.statement(decl), "code": f"{premise}expect {source_text(decl.claim)}",
             "policies": [policy_link(book, pid, lang) for pid in bp.policies]}
 
 
@@ -75,10 +73,6 @@ def _resolution(o: BookOverlap, prose: BookRenderer) -> Prose:
     if o.resolution == "prevails" and o.prevails:  # the one implies the other
         return prose.template("overlap.prevails", policy=prose.policy_term(o.prevails))
     return (Seg(prose.t("overlap.known" if o.resolution == "known" else "overlap.unresolved")),)
-
-
-def _code(expr: ast.Expr) -> str:
-    return " ".join(expr.span.text.split())
 
 
 # ---------------------------------------------------------------- the inventory

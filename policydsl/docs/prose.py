@@ -161,7 +161,7 @@ class Renderer:
         """`unit` is the unit of the value this expression is compared with or assigned to."""
         method = getattr(self, "_" + type(expr).__name__.lower(), None)
         if method is None:  # a construct newer than this renderer: show its code
-            return (Seg(_source_text(expr), "code"),)
+            return (Seg(source_text(expr), "code"),)
         return method(expr, unit)
 
     def _literal(self, expr: ast.Literal, unit: str | None) -> Prose:
@@ -347,7 +347,7 @@ class Renderer:
         if name in BUILTINS and len(expr.args) in (1, 2):
             parts = dict(zip(("a", "b"), (self.expr(a) for a in expr.args)))
             return self.template(BUILTINS[name], **parts)
-        return (Seg(_source_text(expr), "code"),)
+        return (Seg(source_text(expr), "code"),)
 
     def _fired_rule(self, expr: object) -> str | None:
         """The rule of a checked `fires(rule)` in a property, else None."""
@@ -383,7 +383,7 @@ class Renderer:
     def _covered(self, expr: ast.Covered, unit: str | None) -> Prose:
         rollout = self.policy.rollouts.get(expr.rollout.value) if self.policy is not None else None
         if rollout is None:
-            return (Seg(_source_text(expr), "code"),)
+            return (Seg(source_text(expr), "code"),)
         label = self.quoted(rollout.label.get(self.lang), anchor("rollout", rollout.name.value))
         return self.template("x.covered", rollout=label, key=self.input_term(rollout.key.value))
 
@@ -468,7 +468,7 @@ def _overlaps(a_start, a_end, b_start, b_end) -> bool:
     return lo <= hi
 
 
-def _source_text(node: object) -> str:
+def source_text(node: object) -> str:
     span = getattr(node, "span", None)
     return " ".join(span.text.split()) if span is not None else type(node).__name__
 

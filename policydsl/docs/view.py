@@ -82,10 +82,9 @@ class PolicyView:
     # ------------------------------------------------------------ the page
     def build(self) -> dict:
         p = self.policy
-        start, end = p.effective
         return {
             "id": p.id, "page": policy_page(p.id), "title": p.title.get(self.lang),
-            "period": period_text(start, end, self.lang),
+            "period": period_text(*p.effective, self.lang),
             "applies": self.prose.expr(p.decl.applies) if p.decl.applies is not None else None,
             "implements": [inventory_link(n.value) for n in p.decl.implements],
             "file": self.file_name(),
