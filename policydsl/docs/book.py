@@ -166,9 +166,12 @@ def dictionary_view(book: PolicySet, lang: str) -> dict:
     prose = Renderer(model, None, lang)  # only its type and label helpers: no policy's expressions
     reads = {pid: fact_reads(model, model.policies[pid]) for pid in sorted(model.policies)}
     by_fact: dict[str, list[Policy]] = {}  # Model.readers of every fact at once: one pass over the policies
+    own: dict[str, list[Input]] = {}  # the facts of no entity, as each policy declares them
     for pid in sorted(model.policies):
-        for path in model.policies[pid].inputs:
+        for path, item in model.policies[pid].inputs.items():
             by_fact.setdefault(path, []).append(model.policies[pid])
+            if path not in model.facts:
+                own.setdefault(path, []).append(item)
 
     def readers(path: str) -> list[dict]:
         out = []
@@ -200,11 +203,6 @@ def dictionary_view(book: PolicySet, lang: str) -> dict:
                  "other_label": entity.label.get(other), "intro": "",
                  "facts": [row(f.path.value, [model.facts[f.path.value]]) for f in entity.facts]}
                 for name, entity in model.entities.items()]
-    own: dict[str, list[Input]] = {}
-    for pid in sorted(model.policies):
-        for path, item in model.policies[pid].inputs.items():
-            if path not in model.facts:
-                own.setdefault(path, []).append(item)
     if own:
         sections.append({"anchor": "other-facts", "name": "", "label": s("dictionary.other_facts", lang),
                          "other_label": "", "intro": s("dictionary.other_intro", lang),

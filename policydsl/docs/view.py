@@ -433,7 +433,6 @@ class PolicyView:
         for define in p.defines.values():
             dated = [c for c in define.decl.cases if c.start or c.end]
             if dated:
-                self.prose.period = (None, None)
                 bars = tuple(timeline.Bar(start=c.start, end=c.end, kind="value",
                                           text=plain(self.prose.expr(c.expr, define.type.unit))) for c in dated)
                 lanes.append(timeline.Lane(label=define.label.get(self.lang), bars=bars,
