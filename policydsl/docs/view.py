@@ -74,7 +74,10 @@ class PolicyView:
         self.policies_dir = policies_dir
         self.examples = examples
         self.prose = Renderer(book.model, policy, lang)
-        self.about = _about_index(policy)
+        self.about: dict[str, list[ast.AssumeDecl]] = {}  # what each assumption is about -> the assumptions
+        for assume in policy.assumptions:
+            for about in assume.about:
+                self.about.setdefault(about.value, []).append(assume)
 
     def t(self, string_key: str, /, **args: Any) -> str:
         return s(string_key, self.lang, **args)
@@ -519,14 +522,6 @@ def _fence(text: str) -> str:
     """A Markdown code fence longer than any run of backticks in `text`."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
-
-
-def _about_index(policy: Policy) -> dict[str, list[ast.AssumeDecl]]:
-    out: dict[str, list[ast.AssumeDecl]] = {}
-    for assume in policy.assumptions:
-        for about in assume.about:
-            out.setdefault(about.value, []).append(assume)
-    return out
 
 
 def _calls(policy: Policy, name: str) -> Iterable[ast.Call]:
