@@ -148,8 +148,7 @@ class Site:
     def page(self, env: jinja2.Environment, lang: str, fmt: str, page: str, template: str,
              extra: dict[str, Any]) -> tuple[str, str]:
         ext = FORMATS[fmt]
-        depth = page.count("/")
-        root = "../" * depth
+        root = "../" * page.count("/")
         other = [x for x in self.langs if x != lang]
         link = _linker(page, ext, fmt)
         context = {
