@@ -115,9 +115,9 @@ class Renderer:
         return decl.label.get(self.lang) if decl else ""
 
     def type_text(self, type_: Type) -> str:
-        if type_.kind in ("enum", "set"):
-            return self.t(f"type.{type_.kind}", label=self.enum_label(type_.enum))
         key = f"type.{type_.kind}"
+        if type_.kind in ("enum", "set"):
+            return self.t(key, label=self.enum_label(type_.enum))
         return self.t(key) if key in STRINGS else type_.kind
 
     def with_unit(self, text: str, unit: str | None) -> str:
