@@ -207,7 +207,7 @@ class Renderer:
         return None
 
     def _notopen(self, expr: ast.NotOpen, unit: str | None) -> Prose:
-        return (Seg(self.t("table.not_open"), "value"),)
+        return (Seg(i18n.t("not_open", self.lang), "value"),)
 
     def _notstated(self, expr: ast.NotStated, unit: str | None) -> Prose:
         return (Seg(self.t("table.not_stated"), "value"),)
@@ -371,7 +371,7 @@ class Renderer:
         return (Seg(self.t("x.outcome"), "term"),)
 
     def _outcomelit(self, expr: ast.OutcomeLit, unit: str | None) -> Prose:
-        return (Seg(self.t(f"outcome.{expr.value}"), "value"),)
+        return (Seg(i18n.t(f"outcome.{expr.value}", self.lang), "value"),)
 
     def _aggregate(self, expr: ast.Aggregate, unit: str | None) -> Prose:
         coll_type = self.model.type_of(expr.iterable)

@@ -168,10 +168,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "property.for_all": ("对每一组事实与每一天：{claim}", "For every set of facts and every day: {claim}"),
     "property.for_all_when": ("对每一组事实与每一天，只要{premise}，就有：{claim}",
                               "For every set of facts and every day where {premise}: {claim}"),
-    "outcome.allow": ("允许", "allow"),
-    "outcome.deny": ("拒绝", "deny"),
-    "outcome.warn": ("警告", "warn"),
-    "outcome.error": ("评估失败", "evaluation failed"),
+    "outcome.error": ("评估失败", "evaluation failed"),  # allow, deny and warn: i18n's outcome.* words
     # ---- defines
     "define.value": ("取值", "Value"),
     "define.case": ("情形", "Case"),
@@ -189,7 +186,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "table.hit.collect.sum": ("命中策略：汇总求和（所有匹配行之和）", "Hit policy: collect sum (the sum of every matching row)"),
     "table.hit.collect.min": ("命中策略：汇总取最小（所有匹配行中的最小值）", "Hit policy: collect min (the lowest matching row)"),
     "table.hit.collect.max": ("命中策略：汇总取最大（所有匹配行中的最大值）", "Hit policy: collect max (the highest matching row)"),
-    "table.not_open": ("暂不开放", "not open"),
     "table.not_stated": ("原文未说明", "not stated in the sources"),
     "table.empty_set": ("（无）", "(none)"),
     "table.legend": ("“暂不开放”表示平台暂不招商；“原文未说明”表示来源文件没有给出该值，评估到它时会报错，而不会臆造。",

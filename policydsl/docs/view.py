@@ -159,7 +159,7 @@ class PolicyView:
         body = decl.body
         view = {
             "anchor": anchor("rule", rule.name), "name": rule.name, "label": decl.label.get(self.lang),
-            "kind": body.kind, "outcome": body.outcome, "outcome_word": self.t(f"outcome.{body.outcome}"),
+            "kind": body.kind, "outcome": body.outcome, "outcome_word": i18n.t(f"outcome.{body.outcome}", self.lang),
             "code": body.code.value,
             "period": period_text(eff.start, eff.end, self.lang) if eff else self.t("period.policy"),
             "scope": self.prose.expr(decl.scope) if decl.scope is not None else None,
@@ -299,7 +299,7 @@ class PolicyView:
     def cell(self, cell, table) -> dict:
         result = table.result
         if isinstance(cell, ast.NotOpen):
-            return {"text": self.t("table.not_open"), "cls": "not-open"}
+            return {"text": i18n.t("not_open", self.lang), "cls": "not-open"}
         if isinstance(cell, ast.NotStated):
             return {"text": self.t("table.not_stated"), "cls": "not-stated"}
         if isinstance(cell, ast.Literal):
@@ -468,7 +468,8 @@ class PolicyView:
                 "source": self.t("example.from", file=example.file, line=example.line) if named else "",
                 "tags": [inventory_link(t) for t in example.tags], "date": example.at.isoformat(), "facts": facts,
                 "outcome": decision.outcome if decision else "error",
-                "outcome_word": self.t(f"outcome.{decision.outcome}" if decision else "outcome.error"),
+                "outcome_word": (i18n.t(f"outcome.{decision.outcome}", self.lang) if decision
+                                 else self.t("outcome.error")),
                 "reasons": [], "warnings": [], "computed": [], "unresolved": [], "mismatch": example.mismatch,
                 "expected": self.expected(example)}
         if decision is not None:
@@ -502,7 +503,7 @@ class PolicyView:
         if example.expects_failure:
             return self.t("example.expects_error")
         if example.expected_outcome:
-            return self.t("example.expected", outcome=self.t(f"outcome.{example.expected_outcome}"))
+            return self.t("example.expected", outcome=i18n.t(f"outcome.{example.expected_outcome}", self.lang))
         return None
 
     def summary(self, view: dict) -> str:
