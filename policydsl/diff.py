@@ -1,5 +1,5 @@
 """What a rule-book change does, proved and sampled (`policydsl diff OLD NEW [--sample FILE]`, in
-policydsl.commands.diff): a rule-book change does, proved and sampled.
+policydsl.commands.diff).
 
 For every policy in both versions the SMT solver either proves the two versions decide alike on
 every fact set and day, or gives facts and a date on which they differ, confirmed by evaluating
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -169,11 +170,8 @@ def read_csv(path: str, text: str, kinds: dict[str, str]) -> list[Record]:
             if len(row) > len(header):
                 raise _line_error(path, number, "E.csv_width")
             cells = dict(zip(header, row))
-            facts = {}
-            for column, cell in cells.items():
-                if column in ("policy", "at", "id") or cell.strip() == "":
-                    continue
-                facts[column] = csv_cell(cell, kinds.get(column))
+            facts = {column: csv_cell(cell, kinds.get(column)) for column, cell in cells.items()
+                     if column not in ("policy", "at", "id") and cell.strip()}
             ident = cells.get("id", "").strip()
             records.append(Record(line=number, id=ident or f"#{number}",
                                   at=_date_field(path, number, cells.get("at", "").strip()),
@@ -299,13 +297,10 @@ def compare(old, new, records: Sequence[Record], *, policies: Iterable[str] = ()
     """Evaluate every record with both versions of every policy in scope (all shared ones by default)."""
     shared, added, removed, wanted = scope(old, new, policies)
     diffs = {p: PolicyDiff(policy=p) for p in shared}
-    resolved: dict[str, str] = {}  # a record's policy name -> id, resolved once per name
+    resolve = functools.cache(functools.partial(_resolve, old, new))  # a record's policy name -> id, once per name
     for record in records:
         if record.policy is not None:
-            name = str(record.policy)
-            if name not in resolved:
-                resolved[name] = _resolve(old, new, name)
-            ident = resolved[name]
+            ident = resolve(str(record.policy))
             if not ident:
                 raise _line_error(path, record.line, "E.unknown_policy", policy=record.policy)
             targets = [ident] if ident in diffs else []

@@ -102,10 +102,10 @@ def build(model: Model, features: Path, inventory: Path | None = None) -> list[R
     for file, name, tags in feature_scenarios(features):
         for ident in sorted(tags):
             row(ident).scenarios.append(f"{file}: {name}")
-    return [rows[k] for k in sorted(rows, key=_order)]
+    return [rows[k] for k in sorted(rows, key=id_order)]
 
 
-def _order(ident: str) -> tuple[int, int]:
+def id_order(ident: str) -> tuple[int, int]:
     doc, _, num = ident[1:].partition(".")
     return int(doc), int(num)
 
@@ -118,7 +118,8 @@ def markdown(rows: list[Row]) -> str:
         kind = r.kind + (" ⚠" if r.flagged else "")
         rules = "<br>".join(f"`{x.split(':', 1)[1]}`" for x in r.rules) or "—"
         notes = "<br>".join(f"note `{x.split(':', 1)[1]}`" for x in r.notes)
-        scenarios = f"{len(r.scenarios)}: " + "<br>".join(_short(s) for s in r.scenarios[:3]) if r.scenarios else "—"
+        shown = (s.replace("|", "\\|") for s in r.scenarios[:3])
+        scenarios = f"{len(r.scenarios)}: " + "<br>".join(shown) if r.scenarios else "—"
         if len(r.scenarios) > 3:
             scenarios += f"<br>… +{len(r.scenarios) - 3}"
         assumptions = "<br>".join(f"`{x.split(':', 1)[1]}`" for x in dict.fromkeys(r.assumptions)) or "—"
@@ -127,10 +128,6 @@ def markdown(rows: list[Row]) -> str:
                      f"{'<br>'.join(x for x in (rules if r.rules else '', notes) if x) or '—'} | {scenarios} | "
                      f"{assumptions} | {r.status} |")
     return "\n".join(lines)
-
-
-def _short(scenario: str) -> str:
-    return scenario.replace("|", "\\|")
 
 
 def replace_block(text: str, table: str) -> str:

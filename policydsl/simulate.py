@@ -107,13 +107,6 @@ class Simulation:
         return phase.label.get(lang)
 
 
-def phase_specs(decl: ast.RolloutDecl) -> tuple[ro.PhaseSpec, ...]:
-    """The runtime's phases of a declared rollout (compile.compiler's, imported when first needed)."""
-    from policydsl.compile.compiler import phase_specs as specs
-
-    return specs(decl)
-
-
 def escape(text: str) -> str:
     """xml.sax.saxutils.escape, imported when a chart is drawn (it imports urllib)."""
     from xml.sax.saxutils import escape as sax_escape
@@ -137,11 +130,6 @@ def population_ids(population: int, seed_prefix: str = DEFAULT_PREFIX) -> list[s
     return [population_id(i, seed_prefix) for i in range(population)]
 
 
-def sorted_buckets(rollout: str, ids: Sequence[str]) -> list[Fraction]:
-    """Every id's bucket, computed once, sorted so a day's count is one bisection."""
-    return sorted(ro.bucket(rollout, key) for key in ids)
-
-
 def _state(phases: Sequence[ro.PhaseSpec], at: dt.date, name: str | None) -> str:
     if name is not None:
         return "phase"
@@ -153,6 +141,8 @@ def _state(phases: Sequence[ro.PhaseSpec], at: dt.date, name: str | None) -> str
 def simulate(decl: ast.RolloutDecl, start: dt.date, end: dt.date, *, population: int = DEFAULT_POPULATION,
              seed_prefix: str = DEFAULT_PREFIX) -> Simulation:
     """Simulate `decl` on every day from `start` to `end` inclusive over `population` ids."""
+    from policydsl.compile.compiler import phase_specs  # imported when first needed
+
     days = simulate_days(decl.name.value, phase_specs(decl), start, end, population=population,
                          seed_prefix=seed_prefix)
     return Simulation(decl=decl, name=decl.name.value, days=days, population=population)
@@ -166,7 +156,8 @@ def simulate_days(name: str, phases: tuple[ro.PhaseSpec, ...], start: dt.date, e
         raise SimulationError("E.population", value=population)
     if start > end:
         raise SimulationError("E.range", start=start.isoformat(), end=end.isoformat())
-    buckets = sorted_buckets(name, population_ids(population, seed_prefix))
+    # every id's bucket, computed once, sorted so a day's count is one bisection
+    buckets = sorted(ro.bucket(name, key) for key in population_ids(population, seed_prefix))
     days = []
     for offset in range((end - start).days + 1):
         at = start + dt.timedelta(days=offset)
@@ -336,16 +327,15 @@ def _panel(sim: Simulation, lang: str, top: int, heading: str) -> list[str]:
     # target ramp: a line through the middle of each day, drawn over the steps it predicts
     points = " ".join(f"{_n((x(i) + x(i + 1)) / 2)},{_n(y(d.target))}" for i, d in enumerate(sim.days))
     out.append(f'<polyline class="target" points="{points}" fill="none" stroke="{TARGET_COLOUR}" stroke-width="2"/>')
-    # legend
+    # legend: the target's line and the simulation's, side by side
     ly = y_bottom + 40
-    out.append(f'<line x1="{_n(LEFT)}" y1="{_n(ly - 4)}" x2="{_n(LEFT + 24)}" y2="{_n(ly - 4)}" '
-               f'stroke="{TARGET_COLOUR}" stroke-width="2"/>')
-    out.append(_text(LEFT + 30, ly, s("legend.target", lang)))
-    mid = LEFT + plot_w / 2
-    out.append(f'<line x1="{_n(mid)}" y1="{_n(ly - 4)}" x2="{_n(mid + 24)}" y2="{_n(ly - 4)}" '
-               f'stroke="{COVERED_COLOUR}" stroke-width="1.5"/>')
     population = rv.display("count", sim.population, lang)
-    out.append(_text(mid + 30, ly, s("legend.covered", lang, population=population)))
+    for lx, colour, stroke, label in ((LEFT, TARGET_COLOUR, "2", s("legend.target", lang)),
+                                      (LEFT + plot_w / 2, COVERED_COLOUR, "1.5",
+                                       s("legend.covered", lang, population=population))):
+        out.append(f'<line x1="{_n(lx)}" y1="{_n(ly - 4)}" x2="{_n(lx + 24)}" y2="{_n(ly - 4)}" '
+                   f'stroke="{colour}" stroke-width="{stroke}"/>')
+        out.append(_text(lx + 30, ly, label))
     out.append("</g>")
     return out
 

@@ -13,9 +13,10 @@ from fractions import Fraction
 import pytest
 
 import policydsl
+from policydsl.compile.compiler import phase_specs
 from policydsl.runtime.rollout import covered
-from policydsl.simulate import (SimulationError, percent, phase_specs, population_ids, render_svg, render_table,
-                                select_rollouts, simulate, to_records)
+from policydsl.simulate import (SimulationError, percent, population_ids, render_svg, render_table, select_rollouts,
+                                simulate, to_records)
 
 from conftest import POLICIES, ROOT
 

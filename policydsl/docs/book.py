@@ -11,12 +11,11 @@ from policydsl import inventory as inv
 from policydsl.bdd.phrases import PHRASES
 from policydsl.docs import timeline
 from policydsl.docs.examples import Example
-from policydsl.docs.prose import BookRenderer, Prose, Renderer, Seg, anchor, period_text, plain
+from policydsl.docs.prose import BookRenderer, Prose, Renderer, Seg, anchor, period_text, plain, source_text
 from policydsl.docs.strings import HTML_LANG, LANGS, s
 from policydsl.docs.view import enum_link, fact_link, fact_reads, inventory_link, link, overlap_anchor, policy_page
 from policydsl.loader import PolicySet
 from policydsl.semantics.model import BookOverlap, BookProperty, Input, Policy
-from policydsl.syntax import ast
 
 SHOWN_SCENARIOS = 3  # per inventory row; the policy page lists every worked example
 
@@ -30,9 +29,8 @@ def index_view(book: PolicySet, lang: str, examples: dict[str, list[Example]]) -
     groups: dict[str, list[dict]] = {}
     for pid in sorted(book.model.policies):
         policy = book.model.policies[pid]
-        start, end = policy.effective
         groups.setdefault(pid.split(".")[0], []).append({
-            "link": policy_link(book, pid, lang), "id": pid, "period": period_text(start, end, lang),
+            "link": policy_link(book, pid, lang), "id": pid, "period": period_text(*policy.effective, lang),
             "implements": [inventory_link(n.value) for n in policy.decl.implements], "rules": len(policy.rules),
             "properties": len(policy.properties)})
     rules = sum(len(p.rules) for p in book.model.policies.values())
@@ -48,13 +46,10 @@ def index_view(book: PolicySet, lang: str, examples: dict[str, list[Example]]) -
 def _book_property(book: PolicySet, bp: BookProperty, prose: BookRenderer) -> dict:
     """A book property in plain language, as a policy's properties are, with its code underneath."""
     decl, lang = bp.decl, prose.lang
-    claim = prose.expr(decl.claim)
-    statement = (prose.template("property.for_all_when", premise=prose.expr(decl.premise), claim=claim)
-                 if decl.premise is not None else prose.template("property.for_all", claim=claim))
-    code = (f"when {_code(decl.premise)} " if decl.premise is not None else "") + f"expect {_code(decl.claim)}"
+    premise = f"when {source_text(decl.premise)} " if decl.premise is not None else ""
     return {"anchor": f"book-property-{bp.name}", "name": bp.name, "label": decl.label.get(lang),
             "period": period_text(decl.effective.start, decl.effective.end, lang) if decl.effective else None,
-            "statement": statement, "code": code,
+            "statement": prose.statement(decl), "code": f"{premise}expect {source_text(decl.claim)}",
             "policies": [policy_link(book, pid, lang) for pid in bp.policies]}
 
 
@@ -80,29 +75,22 @@ def _resolution(o: BookOverlap, prose: BookRenderer) -> Prose:
     return (Seg(prose.t("overlap.known" if o.resolution == "known" else "overlap.unresolved")),)
 
 
-def _code(expr: ast.Expr) -> str:
-    return " ".join(expr.span.text.split())
-
-
 # ---------------------------------------------------------------- the inventory
 def inventory_view(book: PolicySet, features: Path, lang: str, examples: dict[str, list[Example]]) -> dict:
     rows = inv.build(book.model, features)
     located = _example_index(examples)
-    out = []
-    for row in rows:
-        out.append({
-            "id": row.id, "anchor": f"inv-{row.id}",
-            "documents": sorted(row.documents),
-            "policies": [policy_link(book, p, lang) for p in dict.fromkeys(row.policies) if p in book.model.policies],
-            "rules": [_item_link(book, x, "rule", lang) for x in row.rules],
-            "notes": [_item_link(book, x, "note", lang) for x in row.notes],
-            "assumptions": [_item_link(book, x, "assume", lang) for x in dict.fromkeys(row.assumptions)],
-            "scenarios": [_scenario_link(x, located, lang) for x in row.scenarios[:SHOWN_SCENARIOS]],
-            "more_scenarios": _more(row, lang),
-            "scenario_count": s("inventory.scenario_count", lang, count=len(row.scenarios)),
-            "status": s(f"status.{row.status}", lang), "status_class": "ok" if row.status in ("ok", "note") else "bad",
-        })
-    return {"rows": out}
+    return {"rows": [{
+        "id": row.id, "anchor": f"inv-{row.id}",
+        "documents": sorted(row.documents),
+        "policies": [policy_link(book, p, lang) for p in dict.fromkeys(row.policies) if p in book.model.policies],
+        "rules": [_item_link(book, x, "rule", lang) for x in row.rules],
+        "notes": [_item_link(book, x, "note", lang) for x in row.notes],
+        "assumptions": [_item_link(book, x, "assume", lang) for x in dict.fromkeys(row.assumptions)],
+        "scenarios": [_scenario_link(x, located, lang) for x in row.scenarios[:SHOWN_SCENARIOS]],
+        "more_scenarios": _more(row, lang),
+        "scenario_count": s("inventory.scenario_count", lang, count=len(row.scenarios)),
+        "status": s(f"status.{row.status}", lang), "status_class": "ok" if row.status in ("ok", "note") else "bad",
+    } for row in rows]}
 
 
 def _more(row: inv.Row, lang: str) -> dict | None:
@@ -178,9 +166,12 @@ def dictionary_view(book: PolicySet, lang: str) -> dict:
     prose = Renderer(model, None, lang)  # only its type and label helpers: no policy's expressions
     reads = {pid: fact_reads(model, model.policies[pid]) for pid in sorted(model.policies)}
     by_fact: dict[str, list[Policy]] = {}  # Model.readers of every fact at once: one pass over the policies
+    own: dict[str, list[Input]] = {}  # the facts of no entity, as each policy declares them
     for pid in sorted(model.policies):
-        for path in model.policies[pid].inputs:
+        for path, item in model.policies[pid].inputs.items():
             by_fact.setdefault(path, []).append(model.policies[pid])
+            if path not in model.facts:
+                own.setdefault(path, []).append(item)
 
     def readers(path: str) -> list[dict]:
         out = []
@@ -212,11 +203,6 @@ def dictionary_view(book: PolicySet, lang: str) -> dict:
                  "other_label": entity.label.get(other), "intro": "",
                  "facts": [row(f.path.value, [model.facts[f.path.value]]) for f in entity.facts]}
                 for name, entity in model.entities.items()]
-    own: dict[str, list[Input]] = {}
-    for pid in sorted(model.policies):
-        for path, item in model.policies[pid].inputs.items():
-            if path not in model.facts:
-                own.setdefault(path, []).append(item)
     if own:
         sections.append({"anchor": "other-facts", "name": "", "label": s("dictionary.other_facts", lang),
                          "other_label": "", "intro": s("dictionary.other_intro", lang),
@@ -229,31 +215,23 @@ def changes_view(book: PolicySet, lang: str) -> dict:
     events: list[tuple[dt.date, str, int, str, dict]] = []
     lanes: list[timeline.Lane] = []
     undated = []
-    for pid in sorted(book.model.policies, key=lambda p: (_first_date(book, p), p)):
+    for pid in sorted(book.model.policies, key=lambda p: (book.model.policies[p].effective[0] or dt.date.min, p)):
         found = list(_policy_events(book, pid, lang))
         events += found
         policy = book.model.policies[pid]
         start, end = policy.effective
-        marks = tuple(sorted({(e[0], e[3]) for e in found if e[0] not in (start, end)}))
-        label = policy.title.get(lang)
-        if start or end:
-            lanes.append(timeline.Lane(label=label, href=(policy_page(pid), ""),
-                                       bars=(timeline.Bar(start=start, end=end, kind="policy"),),
-                                       marks=tuple(timeline.Mark(day=d, title=f"{d.isoformat()} {t}") for d, t in marks)))
-        else:
+        marks = tuple(timeline.Mark(day=d, title=f"{d.isoformat()} {t}")
+                      for d, t in sorted({(e[0], e[3]) for e in found if e[0] not in (start, end)}))
+        dated = bool(start or end)
+        if not dated:
             undated.append(policy_link(book, pid, lang))
-            if marks:
-                lanes.append(timeline.Lane(label=label, href=(policy_page(pid), ""), undated=True,
-                                           marks=tuple(timeline.Mark(day=d, title=f"{d.isoformat()} {t}")
-                                                       for d, t in marks)))
+        if dated or marks:  # an undated policy has a lane only for its dated rules, values and phases
+            bars = (timeline.Bar(start=start, end=end, kind="policy"),) if dated else ()
+            lanes.append(timeline.Lane(label=policy.title.get(lang), href=(policy_page(pid), ""), bars=bars,
+                                       marks=marks, undated=not dated))
     rows = [{"date": day.isoformat(), "policy": policy_link(book, pid, lang), "change": text, "link": target}
             for day, pid, _, text, target in sorted(events, key=lambda e: (e[0], e[1], e[2], e[3]))]
     return {"timeline": timeline.layout(lanes, lang), "rows": rows, "undated": undated}
-
-
-def _first_date(book: PolicySet, pid: str) -> dt.date:
-    start, _ = book.model.policies[pid].effective
-    return start or dt.date.min
 
 
 def _policy_events(book: PolicySet, pid: str, lang: str):

@@ -15,6 +15,7 @@ import attrs
 from gherkin.parser import Parser
 from gherkin.pickles.compiler import Compiler, GherkinDocumentWithURI
 
+from policydsl import inventory as inv
 from policydsl.bdd.phrases import ORDER, PHRASES
 from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
 from policydsl.errors import PolicyDslError
@@ -23,7 +24,6 @@ from policydsl.runtime.decision import Decision
 
 STEP_KINDS = {"Context": "given", "Action": "when", "Outcome": "then"}
 TABLE_HEADERS = ("事实", "fact", "Fact")
-INVENTORY_TAG = re.compile(r"^R\d{3}\.\d+$")
 _PHRASES = [next(p for p in PHRASES if p.key == key) for key in ORDER]
 
 
@@ -108,15 +108,12 @@ def _example(book: PolicySet, pickle: Mapping[str, Any], file: str, lang: str) -
             decision = book.evaluate(policy.id, facts, reading.at, trace=False)
         except PolicyDslError as exc:
             error = exc
-    tags = tuple(sorted(_inventory_tags(pickle)))
+    names = {t["name"].lstrip("@") for t in pickle.get("tags", [])}
+    tags = tuple(sorted(name for name in names if inv.ID.match(name)))
     return Example(file=file, line=int(pickle.get("location", {}).get("line", 0)), name=pickle["name"], lang=lang,
                    tags=tags, policy=policy.id, at=reading.at, givens=tuple(givens.items()),
                    unknown=tuple(unknown), expected_outcome=reading.outcome, expects_failure=reading.fails,
                    decision=decision, error=error)
-
-
-def _inventory_tags(pickle: Mapping[str, Any]) -> set[str]:
-    return {t["name"].lstrip("@") for t in pickle.get("tags", []) if INVENTORY_TAG.match(t["name"].lstrip("@"))}
 
 
 def _read_steps(steps: Sequence[Mapping[str, Any]]) -> _Reading:

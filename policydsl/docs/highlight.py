@@ -26,15 +26,11 @@ def tokens(text: str) -> list[tuple[str, str]]:
         kind = next((k for t, k in KINDS if token_type in t), "plain")
         if kind == "keyword" and piece in AGGREGATES:
             kind = "function"
-        _append(out, kind, piece)
+        if out and out[-1][0] == kind and kind in ("plain", "space"):  # one token for a run of them
+            out[-1] = (kind, out[-1][1] + piece)
+        else:
+            out.append((kind, piece))
     return out
-
-
-def _append(out: list[tuple[str, str]], kind: str, text: str) -> None:
-    if out and out[-1][0] == kind and kind in ("plain", "space"):
-        out[-1] = (kind, out[-1][1] + text)
-    else:
-        out.append((kind, text))
 
 
 def lines(text: str) -> list[list[tuple[str, str]]]:

@@ -103,9 +103,9 @@ def check(out: Path, files: Iterable[tuple[str, str]]) -> list[Difference]:
 
 def _compare(fresh_folder: Path, out: Path) -> list[Difference]:
     fresh = _listing(fresh_folder)
-    current = _listing(out) if out.is_dir() else {}
+    current = _listing(out) if out.is_dir() else set()
     out_diff = []
-    for rel in sorted(set(fresh) | set(current)):
+    for rel in sorted(fresh | current):
         if rel not in current:
             out_diff.append(Difference("missing", rel))
         elif rel not in fresh:
@@ -133,14 +133,9 @@ def _fill(folder: Path, files: Iterable[tuple[str, str]], shown: str) -> int:
     return count
 
 
-def _listing(folder: Path) -> dict[str, Path]:
-    out = {}
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        for name in sorted(names):
-            path = Path(root) / name
-            out[path.relative_to(folder).as_posix()] = path
-    return out
+def _listing(folder: Path) -> set[str]:
+    """Every file under `folder`, relative to it, with forward slashes."""
+    return {(Path(root) / name).relative_to(folder).as_posix() for root, _, names in os.walk(folder) for name in names}
 
 
 def _refuse_foreign(out: Path, shown: str) -> None:

@@ -13,7 +13,7 @@ import attrs
 
 from policydsl import i18n
 from policydsl.errors import InternalError
-from policydsl.docs.strings import s
+from policydsl.docs.strings import STRINGS, s
 from policydsl.runtime import values as rv
 from policydsl.semantics.model import Model, Policy
 from policydsl.semantics.types import Type
@@ -50,14 +50,14 @@ def anchor(kind: str, name: str) -> str:
     return f"{kind}-{name}"
 
 
-def period_text(start: dt.date | None, end: dt.date | None, lang: str, *, none_key: str = "period.always") -> str:
+def period_text(start: dt.date | None, end: dt.date | None, lang: str) -> str:
     if start and end:
         return s("period.between", lang, start=start.isoformat(), end=end.isoformat())
     if start:
         return s("period.from", lang, start=start.isoformat())
     if end:
         return s("period.until", lang, end=end.isoformat())
-    return s(none_key, lang)
+    return s("period.always", lang)
 
 
 def literal_text(kind: str, value: object, lang: str) -> str:
@@ -93,16 +93,18 @@ class Renderer:
         item = self.policy.inputs.get(path) or self.policy.defines.get(path)
         return item.label.get(self.lang) if item else None
 
+    def input_term(self, path: str) -> Prose:
+        """An input of the policy by its label, linked to its declaration."""
+        return (Seg(self.label_of_path(path) or path, "term", anchor("input", path)),)
+
     def enum_label(self, enum: str | None) -> str:
         decl = self.model.enums.get(enum or "")
         return decl.label.get(self.lang) if decl else str(enum)
 
     def enum_value_label(self, enum: str | None, value: str) -> str:
-        decl = self.model.enums.get(enum or "")
-        for item in decl.values if decl else ():
-            if item.name.value == value:
-                return item.label.get(self.lang)
-        for decl in self.model.enums.values():  # an untyped enum literal: the only enum that has it
+        own = self.model.enums.get(enum or "")
+        # its own enum first, then (an untyped enum literal) the only enum that has it
+        for decl in (*([own] if own else []), *self.model.enums.values()):
             for item in decl.values:
                 if item.name.value == value:
                     return item.label.get(self.lang)
@@ -113,10 +115,10 @@ class Renderer:
         return decl.label.get(self.lang) if decl else ""
 
     def type_text(self, type_: Type) -> str:
-        if type_.kind in ("enum", "set"):
-            return self.t(f"type.{type_.kind}", label=self.enum_label(type_.enum))
         key = f"type.{type_.kind}"
-        return self.t(key) if key in _KNOWN_TYPES else type_.kind
+        if type_.kind in ("enum", "set"):
+            return self.t(key, label=self.enum_label(type_.enum))
+        return self.t(key) if key in STRINGS else type_.kind
 
     def with_unit(self, text: str, unit: str | None) -> str:
         label = self.unit_label(unit)
@@ -133,8 +135,15 @@ class Renderer:
     def paren(self, prose: Prose) -> Prose:
         return (Seg(self.t("x.paren_open")), *prose, Seg(self.t("x.paren_close")))
 
-    def quoted(self, text: str, href: str = "") -> Prose:
-        return (Seg(self.t("x.quote_open")), Seg(text, "term", href), Seg(self.t("x.quote_close")))
+    def quoted(self, text: str, href: str = "", page: str = "") -> Prose:
+        return (Seg(self.t("x.quote_open")), Seg(text, "term", href, page), Seg(self.t("x.quote_close")))
+
+    def statement(self, prop: ast.PropertyDecl) -> Prose:
+        """A property in plain language: "for every set of facts and every day where PREMISE: CLAIM"."""
+        claim = self.expr(prop.claim)
+        if prop.premise is None:
+            return self.template("property.for_all", claim=claim)
+        return self.template("property.for_all_when", premise=self.expr(prop.premise), claim=claim)
 
     def template(self, template_key: str, /, **parts: Prose) -> Prose:
         """A string-table template whose `{name}` slots are filled with rendered prose."""
@@ -152,7 +161,7 @@ class Renderer:
         """`unit` is the unit of the value this expression is compared with or assigned to."""
         method = getattr(self, "_" + type(expr).__name__.lower(), None)
         if method is None:  # a construct newer than this renderer: show its code
-            return (Seg(_source_text(expr), "code"),)
+            return (Seg(source_text(expr), "code"),)
         return method(expr, unit)
 
     def _literal(self, expr: ast.Literal, unit: str | None) -> Prose:
@@ -198,7 +207,7 @@ class Renderer:
         return None
 
     def _notopen(self, expr: ast.NotOpen, unit: str | None) -> Prose:
-        return (Seg(self.t("table.not_open"), "value"),)
+        return (Seg(i18n.t("not_open", self.lang), "value"),)
 
     def _notstated(self, expr: ast.NotStated, unit: str | None) -> Prose:
         return (Seg(self.t("table.not_stated"), "value"),)
@@ -338,7 +347,7 @@ class Renderer:
         if name in BUILTINS and len(expr.args) in (1, 2):
             parts = dict(zip(("a", "b"), (self.expr(a) for a in expr.args)))
             return self.template(BUILTINS[name], **parts)
-        return (Seg(_source_text(expr), "code"),)
+        return (Seg(source_text(expr), "code"),)
 
     def _fired_rule(self, expr: object) -> str | None:
         """The rule of a checked `fires(rule)` in a property, else None."""
@@ -362,7 +371,7 @@ class Renderer:
         return (Seg(self.t("x.outcome"), "term"),)
 
     def _outcomelit(self, expr: ast.OutcomeLit, unit: str | None) -> Prose:
-        return (Seg(self.t(f"outcome.{expr.value}"), "value"),)
+        return (Seg(i18n.t(f"outcome.{expr.value}", self.lang), "value"),)
 
     def _aggregate(self, expr: ast.Aggregate, unit: str | None) -> Prose:
         coll_type = self.model.type_of(expr.iterable)
@@ -374,11 +383,9 @@ class Renderer:
     def _covered(self, expr: ast.Covered, unit: str | None) -> Prose:
         rollout = self.policy.rollouts.get(expr.rollout.value) if self.policy is not None else None
         if rollout is None:
-            return (Seg(_source_text(expr), "code"),)
+            return (Seg(source_text(expr), "code"),)
         label = self.quoted(rollout.label.get(self.lang), anchor("rollout", rollout.name.value))
-        key_label = self.label_of_path(rollout.key.value) or rollout.key.value
-        return self.template("x.covered", rollout=label,
-                             key=(Seg(key_label, "term", anchor("input", rollout.key.value)),))
+        return self.template("x.covered", rollout=label, key=self.input_term(rollout.key.value))
 
 
 class BookRenderer(Renderer):
@@ -390,9 +397,7 @@ class BookRenderer(Renderer):
 
     def policy_term(self, pid: str) -> Prose:
         """「title」, linking to the policy page."""
-        title = self.model.policies[pid].title.get(self.lang)
-        return (Seg(self.t("x.quote_open")), Seg(title, "term", "overview", policy_page(pid)),
-                Seg(self.t("x.quote_close")))
+        return self.quoted(self.model.policies[pid].title.get(self.lang), "overview", policy_page(pid))
 
     def _ref(self, expr: ast.Ref, unit: str | None) -> Prose:
         resolved = self.model.resolve(expr)
@@ -445,15 +450,10 @@ class BookRenderer(Renderer):
         if name is None or not isinstance(expr, ast.Call) or not isinstance(expr.args[0], ast.Ref):
             raise InternalError("_fires on an expression that is not a checked fires(...)")
         pid = self.model.resolve(expr.args[0]).target
-        rule = self.model.policies[pid].rule(name).decl.label.get(self.lang)
-        label = (Seg(self.t("x.quote_open")), Seg(rule, "term", anchor("rule", name), policy_page(pid)),
-                 Seg(self.t("x.quote_close")))
+        label = self.quoted(self.model.policies[pid].rule(name).decl.label.get(self.lang), anchor("rule", name),
+                            policy_page(pid))
         key = "x.policy_not_fires" if negated else "x.policy_fires"
         return self.template(key, policy=self.policy_term(pid), rule=label)
-
-
-_KNOWN_TYPES = {"type.count", "type.number", "type.money", "type.percent", "type.bool", "type.text", "type.date",
-                "type.duration"}
 
 
 def _flatten(expr: object, op: str) -> list[object]:
@@ -468,7 +468,7 @@ def _overlaps(a_start, a_end, b_start, b_end) -> bool:
     return lo <= hi
 
 
-def _source_text(node: object) -> str:
+def source_text(node: object) -> str:
     span = getattr(node, "span", None)
     return " ".join(span.text.split()) if span is not None else type(node).__name__
 

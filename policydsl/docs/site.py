@@ -41,20 +41,20 @@ def md_escape(value: Any) -> str:
     return MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
-def _loader() -> jinja2.BaseLoader:
-    return jinja2.PackageLoader("policydsl.docs", "templates")
+def _environment(**options: Any) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("policydsl.docs", "templates"),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True, **options)
 
 
 def html_environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=_loader(), autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = _environment(autoescape=True)
     env.filters["prose"] = _html_prose
     return env
 
 
 def md_environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=_loader(), autoescape=False, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=md_escape)
+    env = _environment(autoescape=False, finalize=md_escape)
     env.filters["prose"] = _md_prose
     env.filters["code"] = lambda text: MdText("`" + str(text).replace("`", "'") + "`")
     env.filters["raw"] = lambda text: MdText(text)
@@ -132,20 +132,15 @@ class Site:
                 yield self.page(env, lang, fmt, name, f"{name}.{fmt}", {"view": view, "subjects": subjects})
             for pid, view in views.items():
                 yield self.page(env, lang, fmt, policy_page(pid), f"policy.{fmt}", {"view": view, "subjects": subjects})
-        for pid, view in views.items():
+        for view in views.values():
             if view["timeline"] is not None:
-                yield (f"{lang}/md/policies/{view['timeline_file']}",
-                       self.render(self.html, "timeline.svg", {"tl": view["timeline"], "standalone": True,
-                                                               "link": None, "lang": lang}))
-        for pid, view in views.items():
-            for rollout in view["rollouts"]:
-                chart = rollout["chart"]
+                yield f"{lang}/md/policies/{view['timeline_file']}", self.timeline_svg(view["timeline"], lang)
+        for view in views.values():
+            for chart in (rollout["chart"] for rollout in view["rollouts"]):
                 if chart is not None:
                     yield f"{lang}/md/policies/{chart['file']}", XML_DECLARATION + str(chart["svg"]) + "\n"
         if book_views["changes"]["timeline"] is not None:
-            yield (f"{lang}/md/changes.svg",
-                   self.render(self.html, "timeline.svg", {"tl": book_views["changes"]["timeline"],
-                                                           "standalone": True, "link": None, "lang": lang}))
+            yield f"{lang}/md/changes.svg", self.timeline_svg(book_views["changes"]["timeline"], lang)
         yield f"{lang}/html/assets/search-index.js", search_index(lang, views, book_views)
         for asset in ("style.css", "search.js"):
             yield f"{lang}/html/assets/{asset}", self.render(self.html, f"assets/{asset}", {})
@@ -153,8 +148,7 @@ class Site:
     def page(self, env: jinja2.Environment, lang: str, fmt: str, page: str, template: str,
              extra: dict[str, Any]) -> tuple[str, str]:
         ext = FORMATS[fmt]
-        depth = page.count("/")
-        root = "../" * depth
+        root = "../" * page.count("/")
         other = [x for x in self.langs if x != lang]
         link = _linker(page, ext, fmt)
         context = {
@@ -166,6 +160,10 @@ class Site:
         if fmt == "md":
             context.update(_md_helpers(link))
         return f"{lang}/{fmt}/{page}{ext}", self.render(env, template, context)
+
+    def timeline_svg(self, tl: dict, lang: str) -> str:
+        """A timeline as a file of its own, next to the Markdown page that shows it."""
+        return self.render(self.html, "timeline.svg", {"tl": tl, "standalone": True, "link": None, "lang": lang})
 
     @staticmethod
     def render(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:
@@ -218,13 +216,9 @@ def search_index(lang: str, views: dict[str, dict], book_views: dict[str, dict])
         for item in view["properties"]:
             add(f"{page}#{item['anchor']}", "property", f"{item['label']} — {view['title']}", item["name"],
                 item["period"] or "", plain(item["statement"]))
-        for kind in ("inputs", "defines"):
-            for item in view[kind]:
-                add(f"{page}#{item['anchor']}", kind[:-1], f"{item['label']} — {view['title']}", item["path"])
-        for item in view["tables"]:
-            add(f"{page}#{item['anchor']}", "table", f"{item['label']} — {view['title']}", item["name"])
-        for item in view["rollouts"]:
-            add(f"{page}#{item['anchor']}", "rollout", f"{item['label']} — {view['title']}", item["name"])
+        for kind, key in (("input", "path"), ("define", "path"), ("table", "name"), ("rollout", "name")):
+            for item in view[f"{kind}s"]:
+                add(f"{page}#{item['anchor']}", kind, f"{item['label']} — {view['title']}", item[key])
         for kind, items in (("assumption", view["assumptions"]), ("note", view["notes"])):
             for item in items:
                 add(f"{page}#{item['anchor']}", kind, f"{item['name']} — {view['title']}", item["text"])

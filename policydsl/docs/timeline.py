@@ -48,22 +48,16 @@ class Lane:
     undated: bool = False  # in force on any date: a dashed bar across the whole axis
 
 
-def dates_of(lanes: list[Lane]) -> list[dt.date]:
-    out = []
-    for lane in lanes:
-        for bar in lane.bars:
-            out += [d for d in (bar.start, bar.end) if d is not None]
-        out += [m.day for m in lane.marks]
-    return sorted(set(out))
-
-
 def layout(lanes: list[Lane], lang: str) -> dict | None:
     """The picture as plain data for the template, or None when no lane has a date."""
-    dates = dates_of(lanes)
+    bars = [bar for lane in lanes for bar in lane.bars]
+    marks = {mark.day for lane in lanes for mark in lane.marks}
+    dates = sorted({day for bar in bars for day in (bar.start, bar.end) if day} | marks)
     if not dates:
         return None
-    open_ended = any(b.end is None for lane in lanes for b in lane.bars) or any(lane.undated for lane in lanes)
-    open_start = any(b.start is None for lane in lanes for b in lane.bars) or any(lane.undated for lane in lanes)
+    undated = any(lane.undated for lane in lanes)
+    open_ended = undated or any(bar.end is None for bar in bars)
+    open_start = undated or any(bar.start is None for bar in bars)
     lo, hi = dates[0], dates[-1]
     span = (hi - lo).days
     lo -= dt.timedelta(days=max(span // 20, 15) + (max(span // 6, 60) if open_start else 0))

@@ -14,19 +14,19 @@ from typing import Any, Iterable
 from markupsafe import Markup
 
 from policydsl import i18n, simulate
+from policydsl import inventory as inv
 from policydsl.bdd.words import raw_fact
 from policydsl.compile.compiler import phase_specs
 from policydsl.docs import highlight, timeline
 from policydsl.docs.examples import Example
 from policydsl.docs.prose import BookRenderer, Renderer, Seg, anchor, literal_text, period_text, plain, policy_page
-from policydsl.docs.strings import s
+from policydsl.docs.strings import STRINGS, s
 from policydsl.loader import PolicySet
 from policydsl.runtime import values as rv
 from policydsl.runtime.facts import convert
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
-INVENTORY_ID = re.compile(r"^R(\d{3})\.\d+$")
 VERIFY = (Seg("policydsl verify", "code"),)  # the command that proves a policy's properties
 
 
@@ -74,7 +74,10 @@ class PolicyView:
         self.policies_dir = policies_dir
         self.examples = examples
         self.prose = Renderer(book.model, policy, lang)
-        self.about = _about_index(policy)
+        self.about: dict[str, list[ast.AssumeDecl]] = {}  # what each assumption is about -> the assumptions
+        for assume in policy.assumptions:
+            for about in assume.about:
+                self.about.setdefault(about.value, []).append(assume)
 
     def t(self, string_key: str, /, **args: Any) -> str:
         return s(string_key, self.lang, **args)
@@ -82,10 +85,9 @@ class PolicyView:
     # ------------------------------------------------------------ the page
     def build(self) -> dict:
         p = self.policy
-        start, end = p.effective
         return {
             "id": p.id, "page": policy_page(p.id), "title": p.title.get(self.lang),
-            "period": period_text(start, end, self.lang),
+            "period": period_text(*p.effective, self.lang),
             "applies": self.prose.expr(p.decl.applies) if p.decl.applies is not None else None,
             "implements": [inventory_link(n.value) for n in p.decl.implements],
             "file": self.file_name(),
@@ -120,12 +122,9 @@ class PolicyView:
     def input_view(self, item) -> dict:
         return {"anchor": anchor("input", item.path), "path": item.path, "fact_link": fact_link(item.path),
                 "label": item.label.get(self.lang),
-                "type": self.prose.type_text(item.type), "type_link": self.enum_link(item.type),
+                "type": self.prose.type_text(item.type), "type_link": enum_link(self.prose, item.type),
                 "unit": item.unit.label.get(self.lang) if item.unit else "",
                 "assumptions": self.assumptions_about(item.path)}
-
-    def enum_link(self, type_) -> dict | None:
-        return enum_link(self.prose, type_)
 
     def define_view(self, item) -> dict:
         cases = []
@@ -147,7 +146,7 @@ class PolicyView:
         self.prose.period = (None, None)
         single = cases[0]["value"] if len(cases) == 1 and cases[0]["plain"] else None
         return {"anchor": anchor("define", item.path), "path": item.path, "label": item.label.get(self.lang),
-                "type": self.prose.type_text(item.type), "type_link": self.enum_link(item.type),
+                "type": self.prose.type_text(item.type), "type_link": enum_link(self.prose, item.type),
                 "unit": item.unit.label.get(self.lang) if item.unit else "", "cases": cases, "single": single,
                 "sources": [self.quote(src) for src in item.decl.sources],
                 "assumptions": self.assumptions_about(item.path)}
@@ -160,7 +159,7 @@ class PolicyView:
         body = decl.body
         view = {
             "anchor": anchor("rule", rule.name), "name": rule.name, "label": decl.label.get(self.lang),
-            "kind": body.kind, "outcome": body.outcome, "outcome_word": self.t(f"outcome.{body.outcome}"),
+            "kind": body.kind, "outcome": body.outcome, "outcome_word": i18n.t(f"outcome.{body.outcome}", self.lang),
             "code": body.code.value,
             "period": period_text(eff.start, eff.end, self.lang) if eff else self.t("period.policy"),
             "scope": self.prose.expr(decl.scope) if decl.scope is not None else None,
@@ -185,39 +184,25 @@ class PolicyView:
         """`降权（7 天）：降权7天` — the kind, its period or amount, and its text."""
         out: list[Seg] = [Seg(i18n.t(f"consequence.{c.kind.value}", self.lang), "value")]  # the kind's name
         detail: list[tuple[Seg, ...]] = []
-        if c.period == "for" and c.end is not None:
-            detail.append((Seg(self.t("consequence.for")), *self.prose.expr(c.end)))
-        elif c.period == "until" and c.end is not None:
-            detail.append((Seg(self.t("consequence.until")), *self.prose.expr(c.end)))
+        if c.period in ("for", "until") and c.end is not None:
+            detail.append((Seg(self.t(f"consequence.{c.period}")), *self.prose.expr(c.end)))
         elif c.period == "permanent":
             detail.append((Seg(self.t("consequence.permanent")),))
         if c.amount is not None:
             detail.append((Seg(self.t("consequence.amount")), *self.prose.expr(c.amount)))
         if detail:
-            out.append(Seg(self.t("consequence.open")))
-            for i, part in enumerate(detail):
-                if i:
-                    out.append(Seg(self.t("x.list_sep")))
-                out.extend(part)
-            out.append(Seg(self.t("consequence.close")))
-        out.append(Seg(self.t("example.colon")))
-        out.extend(self.message(c.text))
-        return tuple(out)
+            out += [Seg(self.t("consequence.open")), *self.prose.join(detail, self.t("x.list_sep")),
+                    Seg(self.t("consequence.close"))]
+        return (*out, Seg(self.t("example.colon")), *self.message(c.text))
 
     def property_view(self, prop: ast.PropertyDecl) -> dict:
-        """A property in plain language: "for every set of facts and every day where PREMISE: CLAIM"."""
         eff = prop.effective
         policy_start, policy_end = self.policy.effective
         # Defines read as constants over the days the property speaks of: its own period within the policy's.
         start = max((d for d in (eff and eff.start, policy_start) if d), default=None)
         end = min((d for d in (eff and eff.end, policy_end) if d), default=None)
         self.prose.period = (start, end)
-        claim = self.prose.expr(prop.claim)
-        if prop.premise is not None:
-            statement = self.prose.template("property.for_all_when", premise=self.prose.expr(prop.premise),
-                                            claim=claim)
-        else:
-            statement = self.prose.template("property.for_all", claim=claim)
+        statement = self.prose.statement(prop)
         self.prose.period = (None, None)
         return {"anchor": anchor("property", prop.name.value), "name": prop.name.value,
                 "label": prop.label.get(self.lang),
@@ -248,16 +233,12 @@ class PolicyView:
         decl = table.decl
         view = {"anchor": anchor("table", table.name), "name": table.name, "label": decl.label.get(self.lang),
                 "kind": table.kind, "kind_text": self.t(f"table.kind.{table.kind}"), "hit": None,
-                "assumptions": self.assumptions_about(table.name), "has_special": False}
-        if table.kind == "matrix":
-            view.update(self.matrix(table))
-        else:
-            view.update(self.rows(table))
+                "assumptions": self.assumptions_about(table.name)}
+        view.update(self.matrix(table) if table.kind == "matrix" else self.rows(table))
         if table.kind == "range":
             key = f"table.hit.{decl.hit}" + (f".{decl.aggregator}" if decl.aggregator else "")
-            view["hit"] = self.t(key) if key in _hit_keys() else decl.hit
-        cells = [c for row in view["body"] for c in row["cells"]]
-        view["has_special"] = any(c["cls"] in ("not-open", "not-stated") for c in cells)
+            view["hit"] = self.t(key) if key in STRINGS else decl.hit
+        view["has_special"] = any(c["cls"] in ("not-open", "not-stated") for row in view["body"] for c in row["cells"])
         return view
 
     def matrix(self, table) -> dict:
@@ -305,13 +286,12 @@ class PolicyView:
             both = self.t("interval.closed", low=literal_text(key.low_kind, key.low, self.lang),
                           high=literal_text(key.high_kind, key.high, self.lang))
             return self.prose.with_unit(both, unit)  # "0 至 90 天", "0 to 90 days"
-        low = bound(key.low, key.low_kind) if key.low is not None else None
-        high = bound(key.high, key.high_kind) if key.high is not None else None
         parts = []
-        if low is not None:
-            parts.append(self.t("interval.ge" if key.low_closed else "interval.gt", low=low))
-        if high is not None:
-            parts.append(self.t("interval.le" if key.high_closed else "interval.lt", high=high))
+        if key.low is not None:
+            parts.append(self.t("interval.ge" if key.low_closed else "interval.gt", low=bound(key.low, key.low_kind)))
+        if key.high is not None:
+            parts.append(self.t("interval.le" if key.high_closed else "interval.lt",
+                                high=bound(key.high, key.high_kind)))
         if len(parts) == 2:
             return self.t("interval.and", a=parts[0], b=parts[1])
         return parts[0] if parts else self.t("interval.all")
@@ -319,7 +299,7 @@ class PolicyView:
     def cell(self, cell, table) -> dict:
         result = table.result
         if isinstance(cell, ast.NotOpen):
-            return {"text": self.t("table.not_open"), "cls": "not-open"}
+            return {"text": i18n.t("not_open", self.lang), "cls": "not-open"}
         if isinstance(cell, ast.NotStated):
             return {"text": self.t("table.not_stated"), "cls": "not-stated"}
         if isinstance(cell, ast.Literal):
@@ -334,7 +314,6 @@ class PolicyView:
 
     # ------------------------------------------------------------ rollouts, assumptions, sources
     def rollout_view(self, rollout: ast.RolloutDecl) -> dict:
-        key = rollout.key.value
         phases = [{"name": p.name.value, "label": p.label.get(self.lang), "start": p.start.isoformat(),
                    "end": p.end.isoformat(), "ramp": timeline.ramp_text(p.ramp_from, p.ramp_to, self.lang),
                    "text": self.t("rollout.phase", start=p.start.isoformat(), end=p.end.isoformat(),
@@ -342,9 +321,7 @@ class PolicyView:
                   for p in rollout.phases]
         return {"anchor": anchor("rollout", rollout.name.value), "name": rollout.name.value,
                 "label": rollout.label.get(self.lang),
-                "key": link(self.prose.label_of_path(key) or key, "", anchor("input", key)),
-                "key_text": self.prose.template("rollout.key_text", key=(
-                    Seg(self.prose.label_of_path(key) or key, "term", anchor("input", key)),)),
+                "key_text": self.prose.template("rollout.key_text", key=self.prose.input_term(rollout.key.value)),
                 "phases": phases, "assumptions": self.assumptions_about(rollout.name.value),
                 "chart": self.rollout_chart(rollout)}
 
@@ -366,43 +343,35 @@ class PolicyView:
             population=(Seg(rv.display("count", population, self.lang)),),
             first=(Seg(simulate.population_id(0), "code"),),
             last=(Seg(simulate.population_id(population - 1), "code"),),
-            key=(Seg(self.prose.label_of_path(key) or key, "term", anchor("input", key)),),
+            key=self.prose.input_term(key),
             covered=(Seg(f"covered({name})", "code"),))
         return {"svg": Markup(svg.rstrip("\n")), "file": f"{self.policy.id}.{name}.rollout.svg", "alt": title,
-                "caption": caption, "start": start.isoformat(), "end": end.isoformat(),
-                "population": result.population}
+                "caption": caption}
 
     def note_view(self, item, kind: str) -> dict:
         return {"anchor": anchor(kind, item.name.value), "name": item.name.value, "text": item.text.get(self.lang),
                 "about": [self.about_link(a.value) for a in item.about],
                 "sources": [self.quote(src) for src in item.sources]}
 
-    def overlaps(self) -> list:
-        """The declared overlaps this policy is one of the two policies of."""
-        return [o for o in self.model.overlaps if not o.implicit and self.policy.id in o.policies]
-
     def conflicts(self) -> tuple[Seg, ...] | None:
         """"与「Y」的冲突见「label」" per overlap, linking to its section of the index; None without any."""
         prose = BookRenderer(self.model, self.lang)
-        parts = [prose.template("policy.conflict_with", policy=prose.policy_term(other), overlap=(
-            Seg(self.t("x.quote_open")), Seg(o.overlap.label.get(self.lang), "term", overlap_anchor(o.name), "index"),
-            Seg(self.t("x.quote_close"))))
-            for o in self.overlaps() for other in o.policies if other != self.policy.id]
+        parts = [prose.template("policy.conflict_with", policy=prose.policy_term(other),
+                                overlap=prose.quoted(o.overlap.label.get(self.lang), overlap_anchor(o.name), "index"))
+            for o in self.model.overlaps if not o.implicit and self.policy.id in o.policies
+            for other in o.policies if other != self.policy.id]
         return prose.join(parts, self.t("policy.conflict_sep")) if parts else None
 
     def about_link(self, name: str) -> dict:
         p = self.policy
-        if INVENTORY_ID.match(name):
+        if inv.ID.match(name):
             return inventory_link(name)
         if any(r.name == name for r in p.rules):
             return self.rule_link(name)
-        for kind, items in (("input", p.inputs), ("define", p.defines)):
+        tables = {n: table.decl for n, table in p.tables.items()}
+        for kind, items in (("input", p.inputs), ("define", p.defines), ("table", tables), ("rollout", p.rollouts)):
             if name in items:
                 return link(items[name].label.get(self.lang), "", anchor(kind, name))
-        if name in p.tables:
-            return link(p.tables[name].decl.label.get(self.lang), "", anchor("table", name))
-        if name in p.rollouts:
-            return link(p.rollouts[name].label.get(self.lang), "", anchor("rollout", name))
         return link(name, "", "", "code")
 
     def assumptions_about(self, name: str) -> list[dict]:
@@ -423,7 +392,7 @@ class PolicyView:
             entry["ids"] += [i for i in ids if i not in entry["ids"]]
         documents: dict[str, list[dict]] = {}
         for (document, _), entry in quotes.items():
-            entry["ids"] = [inventory_link(i) for i in sorted(entry["ids"], key=_id_order)]
+            entry["ids"] = [inventory_link(i) for i in sorted(entry["ids"], key=inv.id_order)]
             documents.setdefault(document, []).append(entry)
         return [{"document": d, "anchor": f"source-{i}", "quotes": documents[d]}
                 for i, d in enumerate(sorted(documents), start=1)]
@@ -446,7 +415,7 @@ class PolicyView:
                 yield src, self.rule_link(rule.name), own or by_document(src.document)
         for kind, items in (("assume", p.assumptions), ("note", p.notes)):
             for item in items:
-                about = [a.value for a in item.about if INVENTORY_ID.match(a.value)]
+                about = [a.value for a in item.about if inv.ID.match(a.value)]
                 for src in item.sources:
                     yield src, link(item.name.value, "", anchor(kind, item.name.value), "code"), \
                         about or by_document(src.document)
@@ -467,7 +436,6 @@ class PolicyView:
         for define in p.defines.values():
             dated = [c for c in define.decl.cases if c.start or c.end]
             if dated:
-                self.prose.period = (None, None)
                 bars = tuple(timeline.Bar(start=c.start, end=c.end, kind="value",
                                           text=plain(self.prose.expr(c.expr, define.type.unit))) for c in dated)
                 lanes.append(timeline.Lane(label=define.label.get(self.lang), bars=bars,
@@ -500,7 +468,8 @@ class PolicyView:
                 "source": self.t("example.from", file=example.file, line=example.line) if named else "",
                 "tags": [inventory_link(t) for t in example.tags], "date": example.at.isoformat(), "facts": facts,
                 "outcome": decision.outcome if decision else "error",
-                "outcome_word": self.t(f"outcome.{decision.outcome}" if decision else "outcome.error"),
+                "outcome_word": (i18n.t(f"outcome.{decision.outcome}", self.lang) if decision
+                                 else self.t("outcome.error")),
                 "reasons": [], "warnings": [], "computed": [], "unresolved": [], "mismatch": example.mismatch,
                 "expected": self.expected(example)}
         if decision is not None:
@@ -534,7 +503,7 @@ class PolicyView:
         if example.expects_failure:
             return self.t("example.expects_error")
         if example.expected_outcome:
-            return self.t("example.expected", outcome=self.t(f"outcome.{example.expected_outcome}"))
+            return self.t("example.expected", outcome=i18n.t(f"outcome.{example.expected_outcome}", self.lang))
         return None
 
     def summary(self, view: dict) -> str:
@@ -546,7 +515,7 @@ class PolicyView:
         head = sep.join([*facts, view["date"]])
         tail = view["outcome_word"]
         if view["reasons"]:
-            tail += self.t("example.colon") + self.t("example.reasons_sep").join(view["reasons"])
+            tail += colon + self.t("example.reasons_sep").join(view["reasons"])
         return f"{head} {self.t('example.arrow')} {tail}"
 
 
@@ -554,24 +523,6 @@ def _fence(text: str) -> str:
     """A Markdown code fence longer than any run of backticks in `text`."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
-
-
-def _about_index(policy: Policy) -> dict[str, list[ast.AssumeDecl]]:
-    out: dict[str, list[ast.AssumeDecl]] = {}
-    for assume in policy.assumptions:
-        for about in assume.about:
-            out.setdefault(about.value, []).append(assume)
-    return out
-
-
-def _hit_keys() -> set[str]:
-    from policydsl.docs.strings import STRINGS
-    return {k for k in STRINGS if k.startswith("table.hit.")}
-
-
-def _id_order(ident: str) -> tuple[int, int]:
-    doc, _, num = ident[1:].partition(".")
-    return int(doc), int(num)
 
 
 def _calls(policy: Policy, name: str) -> Iterable[ast.Call]:
