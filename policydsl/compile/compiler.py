@@ -10,6 +10,7 @@ from policydsl.compile.codegen import Generator, effective, input_reads, rule_pl
 from policydsl.compile.link import _table, build  # noqa: F401 (re-exported: the last step lives in link.py)
 from policydsl.gcpause import paused as _no_cycle_collection  # (see gcpause: the book stays alive)
 from policydsl.runtime import rollout as ro
+from policydsl.runtime.book import BookIndex
 from policydsl.runtime.facts import InputSpec
 from policydsl.runtime.program import CompiledPolicy, Template
 from policydsl.semantics.model import Model, Policy
@@ -45,6 +46,17 @@ def compile_book(model: Model) -> CompiledPolicy | None:
     if not model.book_properties and not model.overlaps:
         return None
     return compile_policy(model, model.book_policy())
+
+
+def book_index(model: Model) -> BookIndex:
+    """What deciding reads of the checked book (runtime/book.py)."""
+    overlaps = tuple((o.implicit, {"overlap": o.name, "label": o.overlap.label.as_dict(), "policies": o.policies,
+                                   "resolution": o.resolution, "prevails": o.prevails,
+                                   "assumptions": tuple(a.name.value for _, a in o.explained_by)})
+                     for o in model.overlaps)
+    return BookIndex(titles={pid: p.title.as_dict() for pid, p in model.policies.items()},
+                     properties=len(model.book_properties), overlaps=overlaps,
+                     reads_rules=any(reads_rules(o.decl) for o in model.overlaps if not o.implicit))
 
 
 def compile_policy(model: Model, policy: Policy) -> CompiledPolicy:

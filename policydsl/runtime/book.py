@@ -65,6 +65,18 @@ class Conflict:
 
 
 @attrs.frozen(kw_only=True)
+class BookIndex:
+    """What deciding reads of a checked book, built once when it is loaded and kept as is in the book cache
+    (a book from the cache has no checked model): each policy's title by id, how many book properties come
+    before the overlaps' claims, and each overlap."""
+
+    titles: Mapping[str, Mapping[str, str]]
+    properties: int
+    overlaps: tuple[tuple[bool, dict[str, Any]], ...]  # (implicit, the fields of its Conflict but the outcomes)
+    reads_rules: bool  # a declared overlap asks which rules fired (`fires`): whole-book decisions need the trace
+
+
+@attrs.frozen(kw_only=True)
 class BookDecision:
     """Every policy's part, in policy id order, and what they add up to.
 
