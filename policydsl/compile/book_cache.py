@@ -128,7 +128,9 @@ class Compiled(Mapping):
 
 
 def _blob(parts: tuple[dict[str, Any], Any]) -> bytes:
-    return pickle.dumps(_plain(parts), protocol=pickle.HIGHEST_PROTOCOL)
+    spec, stored = parts
+    spec = {k: v for k, v in spec.items() if k != "source"}  # (the fingerprint only keys the code)
+    return pickle.dumps((spec, stored), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _check(entry: dict[str, Any]) -> str:
@@ -138,11 +140,6 @@ def _check(entry: dict[str, Any]) -> str:
         digest.update(len(blob).to_bytes(8, "big"))
         digest.update(blob)
     return digest.hexdigest()
-
-
-def _plain(parts: tuple[dict[str, Any], Any]) -> tuple[dict[str, Any], Any]:
-    spec, stored = parts
-    return {k: v for k, v in spec.items() if k != "source"}, stored  # (the fingerprint only keys the code)
 
 
 def _filename(book_key: tuple[str, str]) -> str:

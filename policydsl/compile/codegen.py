@@ -599,7 +599,7 @@ class Generator:
             left, right = self.guarded(e.left), self.guarded(e.right)
         if op in ("and", "or"):
             if self.kleene:
-                return call("k_and" if op == "and" else "k_or", thunk(left), thunk(right))
+                return call("k_bool", thunk(left), thunk(right), py.Constant(value=op == "or"))
             return py.BoolOp(op=py.And() if op == "and" else py.Or(), values=[left, right])
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
         if op in COMPARE:

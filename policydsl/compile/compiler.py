@@ -45,7 +45,8 @@ def compile_book(model: Model) -> CompiledPolicy | None:
     and `fires(POLICY, RULE)` read the whole-book decision (a BookDecision). None when the book has none."""
     if not model.book_properties and not model.overlaps:
         return None
-    return compile_policy(model, model.book_policy())
+    spec, stored = policy_parts(model, model.book_policy())
+    return build(spec, *stored)
 
 
 def book_index(model: Model) -> BookIndex:
@@ -59,12 +60,6 @@ def book_index(model: Model) -> BookIndex:
                      reads_rules=any(reads_rules(o.decl) for o in model.overlaps if not o.implicit))
 
 
-def compile_policy(model: Model, policy: Policy) -> CompiledPolicy:
-    """The policy's plain data and generated functions."""
-    spec, stored = policy_parts(model, policy)
-    return build(spec, *stored)
-
-
 def policy_parts(model: Model, policy: Policy) -> Parts:
     """The policy's plain data and generated code; the code comes from the cache when a policy with the
     same data was generated before (the data holds every name, literal and cell the code reads)."""
@@ -75,7 +70,7 @@ def policy_parts(model: Model, policy: Policy) -> Parts:
         generator = Generator(model, policy)
         code = compile(generator.module(), f"<policy {policy.id}>", "exec")
         stored = (marshal.dumps(code), tuple(generator.consts), tuple(generator.ops), tuple(generator.phases))
-        cache.store(key, stored)
+        cache.write(f"{key}.bin", stored)
     return spec, stored
 
 

@@ -154,32 +154,21 @@ def open_(value: Any, text: str) -> Any:
 # Missing facts follow Kleene's three-valued logic for `and`/`or`: an operand that lacks facts does
 # not decide when the other operand does; a strict operator needs all its operands and, when one
 # lacks facts, evaluates the others only to name theirs too (one evaluation names every missing fact).
-def k_and(left: Callable[[], Any], right: Callable[[], Any]) -> Any:
+def k_bool(left: Callable[[], Any], right: Callable[[], Any], absorbing: bool) -> Any:
+    """`left and right` (`absorbing` False) or `left or right` (True), under Kleene's logic."""
     try:
         a = left()
     except MissingFact as missing:
-        return _decides(missing, right, False)
-    return a and right()
-
-
-def k_or(left: Callable[[], Any], right: Callable[[], Any]) -> Any:
-    try:
-        a = left()
-    except MissingFact as missing:
-        return _decides(missing, right, True)
-    return a or right()
-
-
-def _decides(missing: MissingFact, other: Callable[[], Any], absorbing: bool) -> bool:
-    try:
-        value = other()
-    except MissingFact as also:
-        raise missing.joined(also) from None
-    except PolicyDslError:  # `other` may fail only because the missing side would have guarded it
-        raise missing from None
-    if bool(value) is absorbing:
-        return absorbing
-    raise missing
+        try:
+            value = right()
+        except MissingFact as also:
+            raise missing.joined(also) from None
+        except PolicyDslError:  # `right` may fail only because the missing side would have guarded it
+            raise missing from None
+        if bool(value) is absorbing:
+            return absorbing
+        raise missing
+    return a if bool(a) is absorbing else right()
 
 
 def k_all(*fns: Callable[[], Any]) -> list[Any]:
@@ -467,7 +456,7 @@ def missing_error(inputs: Mapping[str, InputSpec], missing: dict[str, None],
 
 
 RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail": Fail, "miss": miss,
-           "open_": open_, "k_and": k_and, "k_or": k_or, "k_all": k_all, "k_aggregate": k_aggregate,
+           "open_": open_, "k_bool": k_bool, "k_all": k_all, "k_aggregate": k_aggregate,
            "aggregate": aggregate, "largest": largest, "smallest": smallest, "total": total, "divide": divide, "shift": shift, "days": days, "covered": covered,
            "book_value": book_value, "fires": fires, "convert": prepare, "note": note, "M": MISSING,
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
