@@ -234,9 +234,8 @@ class Generator:
         return chain
 
     def run_starts(self) -> list[dt.date]:
-        """The first day of each run: the policy's start, then each day within its period on which some rule
-        or value case comes into force or the day after one lapses (the code never runs outside the period:
-        its caller raises E.not_in_force first)."""
+        """The first day of each run: the policy's start, then each later day of its period (PERIOD refuses
+        the others) on which a rule or value case comes into force, or the day after one lapses."""
         start, end = self.policy.effective
         periods = [effective(r.decl) for r in self.policy.rules] + [
             (c.start, c.end) for d in self.policy.defines.values() for c in d.decl.cases]

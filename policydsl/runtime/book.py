@@ -134,10 +134,8 @@ class BookDecision:
 def evaluate_book(compiled: Mapping[str, CompiledPolicy], record: Mapping[str, Any], at: dt.date, *,
                   trace: bool = False, coverage: bool = False) -> BookDecision:
     """Decide every policy of `compiled` for one checked record (see Vocabulary.check)."""
-    parts = []
-    for pid in sorted(compiled):
-        parts.append(_part(compiled[pid], record, at, trace, coverage))
-    return BookDecision(at=at, parts=tuple(parts))
+    parts = tuple(_part(compiled[pid], record, at, trace, coverage) for pid in sorted(compiled))
+    return BookDecision(at=at, parts=parts)
 
 
 def _part(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date, trace: bool, coverage: bool) -> BookPart:
