@@ -594,12 +594,10 @@ class Generator:
             saved, self.prelude = self.prelude, None
             right = self.guarded(e.right)
             self.prelude = saved
-        else:
-            left, right = self.guarded(e.left), self.guarded(e.right)
-        if op in ("and", "or"):
             if self.kleene:
                 return call("k_bool", thunk(left), thunk(right), py.Constant(value=op == "or"))
             return py.BoolOp(op=py.And() if op == "and" else py.Or(), values=[left, right])
+        left, right = self.guarded(e.left), self.guarded(e.right)
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
         if op in COMPARE:
             return self.strict(lambda a, b: py.Compare(left=a, ops=[COMPARE[op]()], comparators=[b]), left, right)
