@@ -152,7 +152,7 @@ class PolicySet:
         return self.model.policies
 
     def find(self, name: str) -> Policy:
-        """A policy by id or by its Chinese or English title."""
+        """A policy by id or by its Chinese or English title (of a book from the cache: its compiled policy)."""
         return self.model.policies[self._policy_id(name)]
 
     def _policy_id(self, name: str) -> str:
