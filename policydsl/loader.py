@@ -10,7 +10,7 @@ import attrs
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
-from policydsl.runtime.book import BookDecision, Conflict, evaluate_book
+from policydsl.runtime.book import BookDecision, BookIndex, Conflict, evaluate_book
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.evaluate import evaluate
 from policydsl.runtime.program import CompiledPolicy
@@ -124,51 +124,45 @@ def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = Non
 
 @attrs.define
 class PolicySet:
-    """A checked, compiled rule book: the public entry point for evaluation."""
+    """A checked, compiled rule book: the public entry point for evaluation. A book from the cache
+    (`load(..., cached=True)`) keeps no checked model: its `model` holds only the compiled policies."""
 
     model: Model
-    compiled: dict[str, CompiledPolicy]
+    compiled: Mapping[str, CompiledPolicy]
     diagnostics: list[dg.Diagnostic]
-    vocabulary: Vocabulary = attrs.field(init=False)
-    book: CompiledPolicy | None = attrs.field(init=False)  # the book properties, compiled (None: there are none)
-    # a declared overlap asks which rules fired (`fires`): whole-book decisions then need the trace
-    _overlaps_read_rules: bool = attrs.field(init=False)
+    # derived from the model unless given (a book from the cache comes with them: compile/book_cache.py)
+    vocabulary: Vocabulary = attrs.field(default=None)
+    book: CompiledPolicy | None = None  # the book properties, compiled (None: there are none)
+    index: BookIndex = attrs.field(default=None)  # what deciding reads of the checked book
     _check: Any = attrs.field(init=False, repr=False)  # the vocabulary's check, bound once
 
     def __attrs_post_init__(self) -> None:
-        from policydsl.compile.compiler import compile_book, input_spec, reads_rules
+        if self.index is None:
+            from policydsl.compile.compiler import book_index, compile_book, input_spec
 
-        self.book = compile_book(self.model)
-        self._overlaps_read_rules = any(reads_rules(o.decl) for o in self.model.overlaps if not o.implicit)
-        # the book's vocabulary, with the facts no policy reads yet, then each policy's own inputs
-        self.vocabulary = Vocabulary([*(input_spec(self.model, fact) for fact in self.model.facts.values()),
-                                      *(spec for policy in self.compiled.values() for spec in policy.inputs.values())])
+            self.book = compile_book(self.model)
+            self.index = book_index(self.model)
+            # the book's vocabulary, with the facts no policy reads yet, then each policy's own inputs
+            self.vocabulary = Vocabulary([*(input_spec(self.model, fact) for fact in self.model.facts.values()),
+                                          *(spec for p in self.compiled.values() for spec in p.inputs.values())])
         self._check = self.vocabulary.check
-
-    @classmethod
-    def _restored(cls, **fields: Any) -> PolicySet:
-        """A book from its parts as the book cache keeps them (compile/book_cache.py), compiled before: its
-        `model` holds only what deciding reads (the policies' ids and titles, the overlaps). A field
-        __attrs_post_init__ derives is set here too (tests/test_book_cache.py checks that none is missing)."""
-        self = cls.__new__(cls)
-        for name, value in fields.items():
-            setattr(self, name, value)
-        self._check = self.vocabulary.check
-        return self
 
     @property
     def policies(self) -> dict[str, Policy]:
         return self.model.policies
 
     def find(self, name: str) -> Policy:
-        """A policy by id or by its Chinese or English title."""
-        if name in self.model.policies:
-            return self.model.policies[name]
-        for policy in self.model.policies.values():
-            if name in (policy.title.zh, policy.title.en):
-                return policy
-        candidates = [(p.id, (p.title.zh, p.title.en)) for p in self.model.policies.values()]
-        hint = suggest(name, candidates)
+        """A policy by id or by its Chinese or English title (of a book from the cache: its compiled policy)."""
+        return self.model.policies[self._policy_id(name)]
+
+    def _policy_id(self, name: str) -> str:
+        titles = self.index.titles
+        if name in titles:
+            return name
+        for pid, title in titles.items():
+            if name in (title["zh"], title["en"]):
+                return pid
+        hint = suggest(name, [(pid, (title["zh"], title["en"])) for pid, title in titles.items()])
         raise PolicyDslError("E.unknown_policy", name=name,
                              hint=i18n.both("E.unknown_policy.suggest", hint=hint) if hint else "")
 
@@ -177,7 +171,7 @@ class PolicySet:
         """Decide one policy for a record: facts by id (nested or dotted) or by label; a name the book
         does not know is an error unless `ignore_unknown` (a record carrying other fields). The fast path
         by default; `trace=True` records every rule's status and what it read (`eval --explain`)."""
-        compiled = self.compiled.get(policy_id) or self.compiled[self.find(policy_id).id]
+        compiled = self.compiled.get(policy_id) or self.compiled[self._policy_id(policy_id)]
         if not (coverage or ignore_unknown):  # the generated code checks the record (and the period)
             return (compiled.traced if trace else compiled.fast)(facts, at or today_in_shanghai(), None, self._check)
         record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
@@ -189,10 +183,9 @@ class PolicySet:
         that cannot be decided for the record is an error in its own part, and the others still are.
         The record is checked against the book's vocabulary once, as `evaluate` checks it."""
         record = self.vocabulary.check(facts, ignore_unknown=ignore_unknown)
-        overlaps = self.model.overlaps
-        trace = trace or self._overlaps_read_rules
+        trace = trace or self.index.reads_rules
         book = evaluate_book(self.compiled, record, at or today_in_shanghai(), trace=trace, coverage=coverage)
-        if not overlaps or self.book is None:
+        if not self.index.overlaps or self.book is None:
             return book
         return attrs.evolve(book, conflicts=tuple(self.conflicts(record, book)))
 
@@ -203,17 +196,15 @@ class PolicySet:
 
         if self.book is None:  # no book properties and no overlaps: nothing can conflict
             return
-        compiled = self.book.properties[len(self.model.book_properties):]  # the overlaps' claims follow
-        for overlap, prop in zip(self.model.overlaps, compiled):
-            if overlap.implicit and not implicit:  # a question for `check --deep`, not a declared conflict
+        compiled = self.book.properties[self.index.properties:]  # the overlaps' claims follow
+        for (declared_implicit, fields), prop in zip(self.index.overlaps, compiled):
+            if declared_implicit and not implicit:  # a question for `check --deep`, not a declared conflict
                 continue
-            check = check_book_property(self.book, prop, overlap.policies, record, book)
+            check = check_book_property(self.book, prop, fields["policies"], record, book)
             if check.holds or check.decision_error is not None or check.claim_error is not None:
                 continue
-            outcomes = tuple(book.part(pid).decision.outcome for pid in overlap.policies)  # type: ignore[union-attr]
-            yield Conflict(overlap=overlap.name, label=overlap.overlap.label.as_dict(), policies=overlap.policies,
-                           outcomes=outcomes, resolution=overlap.resolution, prevails=overlap.prevails,  # type: ignore[arg-type]
-                           assumptions=tuple(a.name.value for _, a in overlap.explained_by))
+            outcomes = tuple(book.part(pid).decision.outcome for pid in fields["policies"])  # type: ignore[union-attr]
+            yield Conflict(outcomes=outcomes, **fields)  # type: ignore[arg-type]
 
 
 def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = None,
@@ -236,7 +227,7 @@ def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = 
         key = book_cache.key(sources)
         fields = book_cache.restore(key)
         if fields is not None:
-            return PolicySet._restored(**fields)
+            return PolicySet(**fields)
     analysis = analyse_sources(sources, sources_dir=sources_dir, diagnostics=diags)
     if not analysis.ok or analysis.model is None:
         raise PolicyLoadError(analysis.diagnostics)

@@ -28,16 +28,14 @@ class Vocabulary:
         """`specs`: the inputs of every policy; a fact several policies read keeps every label they give it."""
         specs = list(specs)
         self.specs = {spec.path: spec for spec in specs}
-        labels: dict[str, set[str]] = {}
+        self.labels: dict[str, set[str]] = {}
+        children: dict[str, set[str]] = {}  # entity -> the names of its facts two parts deep (`account` -> `fans`)
         for spec in specs:
             for label in spec.label.values():
-                labels.setdefault(label, set()).add(spec.path)
-        self.labels = labels
-        self.prefixes = {".".join(spec.parts[:i]) for spec in self.specs.values() for i in range(1, len(spec.parts))}
-        children: dict[str, set[str]] = {}  # entity -> the names of its facts two parts deep (`account` -> `fans`)
-        for spec in self.specs.values():
+                self.labels.setdefault(label, set()).add(spec.path)
             if len(spec.parts) == 2:
                 children.setdefault(spec.parts[0], set()).add(spec.parts[1])
+        self.prefixes = {".".join(spec.parts[:i]) for spec in self.specs.values() for i in range(1, len(spec.parts))}
         self.children = {head: frozenset(names) for head, names in children.items()}
         self.top = frozenset(p for p, s in self.specs.items() if len(s.parts) == 1)
 

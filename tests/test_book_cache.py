@@ -267,7 +267,7 @@ def test_a_cached_book_decides_as_the_checked_one(in_process_cache: Path, monkey
     checked = policydsl.load(POLICIES, cached=True)
     cached = policydsl.load(POLICIES, cached=True)
     assert analyses == [1]
-    assert isinstance(cached.model, book_cache.RuntimeModel)
+    assert isinstance(cached.model, book_cache.NoModel)
     assert list(cached.compiled) == list(checked.compiled)  # each built when first read
     assert cached.diagnostics == checked.diagnostics
     at = dt.date(2023, 12, 20)
@@ -278,7 +278,7 @@ def test_a_cached_book_decides_as_the_checked_one(in_process_cache: Path, monkey
     assert cached.evaluate_all(record, at).to_dict() == checked.evaluate_all(record, at).to_dict()
     with pytest.raises(AttributeError, match="cached=True"):
         cached.model.enums  # noqa: B018 - anything beyond deciding needs the checked book
-    assert not isinstance(policydsl.load(POLICIES).model, book_cache.RuntimeModel)  # only when asked
+    assert not isinstance(policydsl.load(POLICIES).model, book_cache.NoModel)  # only when asked
 
 
 def test_another_policydsl_source_loads_the_book_again(in_process_cache: Path, monkeypatch) -> None:
@@ -326,11 +326,11 @@ def test_a_package_whose_source_cannot_be_read_loads_without_the_cache(in_proces
 
 
 def test_a_cached_book_has_every_field_a_loaded_one_has(in_process_cache: Path) -> None:
-    """A field PolicySet derives in __attrs_post_init__ must be restored too (PolicySet._restored)."""
+    """A field PolicySet derives in __attrs_post_init__ must be restored too (book_cache.restore)."""
     import attrs
 
     policydsl.load(POLICIES, cached=True)
     cached = policydsl.load(POLICIES, cached=True)
-    assert isinstance(cached.model, book_cache.RuntimeModel)
+    assert isinstance(cached.model, book_cache.NoModel)
     missing = [f.name for f in attrs.fields(loader.PolicySet) if not hasattr(cached, f.name)]
     assert missing == []

@@ -77,7 +77,7 @@ def _print_decision(decision: Any, policy_set: Any, at: dt.date, lang: str, as_j
 
 def _print_book(whole: Any, policy_set: Any, lang: str, as_json: bool, explain: bool) -> None:
     """A whole-book decision: every policy's part, then the summary (or all of it as JSON)."""
-    from policydsl.runtime.explain import explain as render_explain
+    from policydsl.runtime.explain import conflict_line, explain as render_explain
 
     if explain:
         for part in whole.parts:
@@ -85,8 +85,7 @@ def _print_book(whole: Any, policy_set: Any, lang: str, as_json: bool, explain: 
                 click.echo(render_explain(part.decision, policy_set.compiled[part.policy], lang), err=as_json)
     if as_json:
         click.echo(json.dumps(whole.to_dict(), ensure_ascii=False, indent=2))
-        return
-    if explain:
+    if as_json or explain:
         return
     click.echo(f"{i18n.t('book.title', lang)} @ {whole.at.isoformat()}: {i18n.t(f'outcome.{whole.outcome}', lang)}")
     for part in whole.parts:
@@ -106,8 +105,6 @@ def _print_book(whole: Any, policy_set: Any, lang: str, as_json: bool, explain: 
             click.echo(f"  {i18n.t('book.not_in_force', lang, period=period)}  {name}")
         else:
             click.echo(f"  {i18n.t('book.not_applicable', lang)}  {name}")
-    from policydsl.runtime.explain import conflict_line
-
     for conflict in whole.conflicts:
         click.echo("  " + conflict_line(conflict, lang))
     summary = whole.summary

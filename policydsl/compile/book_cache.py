@@ -1,7 +1,7 @@
 """A checked, compiled book on disk, keyed by what it was loaded from: every file's path and text, the
 Python that runs it and the policydsl package's own source. A hit gives back the book's parts (each
-policy's spec and generated code, the vocabulary, the warnings, and of the checked model only what
-deciding reads) without parsing, checking or generating anything; `loader.load(..., cached=True)` is the
+policy's spec and generated code, the vocabulary, the warnings, and what deciding reads of the checked
+model: runtime.book.BookIndex) without parsing, checking or generating anything; `loader.load(..., cached=True)` is the
 one caller. Entries live beside the generated code (cache.py), with its rules: a file this user owns and
 no one else may write, in a folder created 0700, written atomically; a missing, corrupt or foreign entry
 is never an error, only a miss. A book with errors is never stored (the loader raises first).
@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 
 from policydsl.compile import cache
 
-FORMAT = "book 1"
+FORMAT = "book 2"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -80,9 +80,9 @@ def restore(book_key: tuple[str, str] | None) -> dict[str, Any] | None:
         if _check(entry) != entry["check"]:
             return None
         book = None if entry["book"] is None else build(*pickle.loads(entry["book"]))
-        return {"model": entry["model"], "compiled": Compiled(entry["policies"]),
-                "diagnostics": list(entry["diagnostics"]), "vocabulary": entry["vocabulary"], "book": book,
-                "_overlaps_read_rules": entry["overlaps_read_rules"]}
+        compiled = Compiled(entry["policies"])
+        return {"model": NoModel(compiled), "compiled": compiled, "diagnostics": list(entry["diagnostics"]),
+                "vocabulary": entry["vocabulary"], "book": book, "index": entry["index"]}
     except Exception:  # noqa: BLE001 - an entry of another shape: load the book as usual
         return None
 
@@ -96,8 +96,7 @@ def save(book_key: tuple[str, str], policy_set: Any, parts: dict[str, Any]) -> N
     entry = {
         "format": FORMAT, "key": book_key[1], "policies": {pid: _blob(p) for pid, p in parts.items()},
         "book": None if book is None else _blob(book),
-        "model": RuntimeModel.of(model), "vocabulary": policy_set.vocabulary,
-        "diagnostics": list(policy_set.diagnostics), "overlaps_read_rules": policy_set._overlaps_read_rules,
+        "index": policy_set.index, "vocabulary": policy_set.vocabulary, "diagnostics": list(policy_set.diagnostics),
     }
     entry["check"] = _check(entry)
     cache.write(_filename(book_key), entry)
@@ -129,7 +128,9 @@ class Compiled(Mapping):
 
 
 def _blob(parts: tuple[dict[str, Any], Any]) -> bytes:
-    return pickle.dumps(_plain(parts), protocol=pickle.HIGHEST_PROTOCOL)
+    spec, stored = parts
+    spec = {k: v for k, v in spec.items() if k != "source"}  # (the fingerprint only keys the code)
+    return pickle.dumps((spec, stored), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _check(entry: dict[str, Any]) -> str:
@@ -141,106 +142,15 @@ def _check(entry: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def _plain(parts: tuple[dict[str, Any], Any]) -> tuple[dict[str, Any], Any]:
-    spec, stored = parts
-    return {k: v for k, v in spec.items() if k != "source"}, stored  # (the fingerprint only keys the code)
-
-
 def _filename(book_key: tuple[str, str]) -> str:
     return f"book-{book_key[0]}.bin"
 
 
-# ------------------------------------------------------------------ what deciding reads of the model
-# (plain classes: they are made on every start of a cached `eval`, where attrs' class building shows)
-class _Plain:
-    __slots__: tuple[str, ...] = ()
+class NoModel:
+    """The `model` of a book from the cache, which keeps only its compiled policies (`find` gives one)."""
 
-    def __init__(self, *values: Any) -> None:
-        for name, value in zip(self.__slots__, values, strict=True):
-            setattr(self, name, value)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(repr(getattr(self, n)) for n in self.__slots__)})"
-
-
-class Label(_Plain):
-    """A text in each language, as ast.Text is read (`zh`, `en`, `get(lang)`, `as_dict()`)."""
-
-    __slots__ = ("texts",)
-    texts: dict[str, str]
-
-    @property
-    def zh(self) -> str:
-        return self.texts["zh"]
-
-    @property
-    def en(self) -> str:
-        return self.texts["en"]
-
-    def get(self, lang: str) -> str:
-        return self.texts[lang]
-
-    def as_dict(self) -> dict[str, str]:
-        return dict(self.texts)
-
-
-class PolicyHead(_Plain):
-    """A policy as `PolicySet.find` and the commands deciding with a cached book read it: `id`, `title`."""
-
-    __slots__ = ("id", "title")
-    id: str
-    title: Label
-
-
-class _Name(_Plain):
-    __slots__ = ("value",)
-    value: str
-
-
-class _Named(_Plain):
-    __slots__ = ("name",)
-    name: _Name
-
-
-class _OverlapDecl(_Plain):
-    __slots__ = ("label",)
-    label: Label
-
-
-class OverlapHead(_Plain):
-    """An overlap as `PolicySet.conflicts` reads it."""
-
-    __slots__ = ("name", "implicit", "policies", "resolution", "prevails", "overlap", "explained_by")
-    name: str
-    implicit: bool
-    policies: tuple[str, str]
-    resolution: str
-    prevails: str | None
-    overlap: _OverlapDecl
-    explained_by: tuple[tuple[str, _Named], ...]
-
-
-class RuntimeModel(_Plain):
-    """The part of a checked model that deciding reads (`PolicySet.find`, `evaluate`, `evaluate_all`,
-    `conflicts`): the `model` of a book loaded from the cache. Anything else needs the checked book:
-    load it without `cached`."""
-
-    __slots__ = ("policies", "overlaps", "book_properties")
-    policies: dict[str, PolicyHead]
-    overlaps: tuple[OverlapHead, ...]
-    book_properties: tuple[str, ...]  # their names (deciding counts them)
-
-    @classmethod
-    def of(cls, model: Any) -> RuntimeModel:
-        policies = {pid: PolicyHead(pid, Label(p.title.as_dict())) for pid, p in model.policies.items()}
-        overlaps = tuple(OverlapHead(o.name, o.implicit, o.policies, o.resolution, o.prevails,
-                                     _OverlapDecl(Label(o.overlap.label.as_dict())),
-                                     tuple((n, _Named(_Name(a.name.value))) for n, a in o.explained_by))
-                         for o in model.overlaps)
-        return cls(policies, overlaps, tuple(p.name for p in model.book_properties))
+    def __init__(self, policies: Compiled) -> None:
+        self.policies = policies
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"a book loaded from the cache keeps no checked model ({name!r}): "

@@ -111,10 +111,6 @@ def _ours(path: Path) -> bool:
     return True
 
 
-def store(name: str, stored: tuple[Any, ...]) -> None:
-    write(f"{name}.bin", stored)
-
-
 def write(filename: str, stored: Any) -> None:
     """Store `stored` under `filename`, atomically; a cache that cannot be written is not an error."""
     base = folder()

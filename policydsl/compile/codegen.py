@@ -177,7 +177,7 @@ class Generator:
         body = f"{'traced' if self.traced else 'fast'}_k"
 
         def to_body(record: py.expr) -> py.Return:  # the period checked before the facts are converted
-            return py.Return(value=call(body, call("convert", call("PERIOD", record, name("at")), name("SPECS")),
+            return py.Return(value=call(body, call("convert", name("SPECS"), call("PERIOD", record, name("at"))),
                                         name("at"), name("H")))
         fallback = to_body(py.IfExp(test=is_(name("VOCAB"), py.Constant(value=None)), body=name("facts"),
                                     orelse=call("VOCAB", name("facts"))))
@@ -224,21 +224,25 @@ class Generator:
         the same rules and value cases are in force (at most MAX_RUNS runs): within a run no rule's or
         case's dates are tested, and a rule not in force leaves no code."""
         self.kleene = kleene
-        bounds = self.run_bounds()
-        if kleene or not bounds or len(bounds) >= MAX_RUNS:
+        days = self.run_starts()
+        if kleene or len(days) > MAX_RUNS:
             return self.decide_body()
-        chain = self.decide_run(bounds[-1])
-        for k in range(len(bounds) - 1, -1, -1):
-            test = py.Compare(left=name("at"), ops=[py.Lt()], comparators=[self.const(bounds[k])])
-            chain = [py.If(test=test, body=self.decide_run(bounds[k - 1] if k else dt.date.min), orelse=chain)]
+        chain = self.decide_run(days[-1])
+        for k in range(len(days) - 1, 0, -1):
+            test = py.Compare(left=name("at"), ops=[py.Lt()], comparators=[self.const(days[k])])
+            chain = [py.If(test=test, body=self.decide_run(days[k - 1]), orelse=chain)]
         return chain
 
-    def run_bounds(self) -> list[dt.date]:
-        """The days on which some rule or value case comes into force or the day after one lapses."""
+    def run_starts(self) -> list[dt.date]:
+        """The first day of each run: the policy's start, then each later day of its period (PERIOD refuses
+        the others) on which a rule or value case comes into force, or the day after one lapses."""
+        start, end = self.policy.effective
         periods = [effective(r.decl) for r in self.policy.rules] + [
             (c.start, c.end) for d in self.policy.defines.values() for c in d.decl.cases]
-        return sorted({start for start, _ in periods if start is not None}
-                      | {end + dt.timedelta(days=1) for _, end in periods if end is not None and end < dt.date.max})
+        bounds = {a for a, _ in periods if a is not None} | {
+            b + dt.timedelta(days=1) for _, b in periods if b is not None and b < dt.date.max}
+        inside = sorted(day for day in bounds if (start is None or start < day) and (end is None or day <= end))
+        return [start or dt.date.min, *inside]
 
     def decide_run(self, day: dt.date) -> list[py.stmt]:
         self.day = day
@@ -590,12 +594,10 @@ class Generator:
             saved, self.prelude = self.prelude, None
             right = self.guarded(e.right)
             self.prelude = saved
-        else:
-            left, right = self.guarded(e.left), self.guarded(e.right)
-        if op in ("and", "or"):
             if self.kleene:
-                return call("k_and" if op == "and" else "k_or", thunk(left), thunk(right))
+                return call("k_bool", thunk(left), thunk(right), py.Constant(value=op == "or"))
             return py.BoolOp(op=py.And() if op == "and" else py.Or(), values=[left, right])
+        left, right = self.guarded(e.left), self.guarded(e.right)
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
         if op in COMPARE:
             return self.strict(lambda a, b: py.Compare(left=a, ops=[COMPARE[op]()], comparators=[b]), left, right)

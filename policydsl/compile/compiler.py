@@ -10,6 +10,7 @@ from policydsl.compile.codegen import Generator, effective, input_reads, rule_pl
 from policydsl.compile.link import _table, build  # noqa: F401 (re-exported: the last step lives in link.py)
 from policydsl.gcpause import paused as _no_cycle_collection  # (see gcpause: the book stays alive)
 from policydsl.runtime import rollout as ro
+from policydsl.runtime.book import BookIndex
 from policydsl.runtime.facts import InputSpec
 from policydsl.runtime.program import CompiledPolicy, Template
 from policydsl.semantics.model import Model, Policy
@@ -44,13 +45,19 @@ def compile_book(model: Model) -> CompiledPolicy | None:
     and `fires(POLICY, RULE)` read the whole-book decision (a BookDecision). None when the book has none."""
     if not model.book_properties and not model.overlaps:
         return None
-    return compile_policy(model, model.book_policy())
-
-
-def compile_policy(model: Model, policy: Policy) -> CompiledPolicy:
-    """The policy's plain data and generated functions."""
-    spec, stored = policy_parts(model, policy)
+    spec, stored = policy_parts(model, model.book_policy())
     return build(spec, *stored)
+
+
+def book_index(model: Model) -> BookIndex:
+    """What deciding reads of the checked book (runtime/book.py)."""
+    overlaps = tuple((o.implicit, {"overlap": o.name, "label": o.overlap.label.as_dict(), "policies": o.policies,
+                                   "resolution": o.resolution, "prevails": o.prevails,
+                                   "assumptions": tuple(a.name.value for _, a in o.explained_by)})
+                     for o in model.overlaps)
+    return BookIndex(titles={pid: p.title.as_dict() for pid, p in model.policies.items()},
+                     properties=len(model.book_properties), overlaps=overlaps,
+                     reads_rules=any(reads_rules(o.decl) for o in model.overlaps if not o.implicit))
 
 
 def policy_parts(model: Model, policy: Policy) -> Parts:
@@ -63,7 +70,7 @@ def policy_parts(model: Model, policy: Policy) -> Parts:
         generator = Generator(model, policy)
         code = compile(generator.module(), f"<policy {policy.id}>", "exec")
         stored = (marshal.dumps(code), tuple(generator.consts), tuple(generator.ops), tuple(generator.phases))
-        cache.store(key, stored)
+        cache.write(f"{key}.bin", stored)
     return spec, stored
 
 

@@ -65,6 +65,18 @@ class Conflict:
 
 
 @attrs.frozen(kw_only=True)
+class BookIndex:
+    """What deciding reads of a checked book, built once when it is loaded and kept as is in the book cache
+    (a book from the cache has no checked model): each policy's title by id, how many book properties come
+    before the overlaps' claims, and each overlap."""
+
+    titles: Mapping[str, Mapping[str, str]]
+    properties: int
+    overlaps: tuple[tuple[bool, dict[str, Any]], ...]  # (implicit, the fields of its Conflict but the outcomes)
+    reads_rules: bool  # a declared overlap asks which rules fired (`fires`): whole-book decisions need the trace
+
+
+@attrs.frozen(kw_only=True)
 class BookDecision:
     """Every policy's part, in policy id order, and what they add up to.
 
@@ -122,10 +134,8 @@ class BookDecision:
 def evaluate_book(compiled: Mapping[str, CompiledPolicy], record: Mapping[str, Any], at: dt.date, *,
                   trace: bool = False, coverage: bool = False) -> BookDecision:
     """Decide every policy of `compiled` for one checked record (see Vocabulary.check)."""
-    parts = []
-    for pid in sorted(compiled):
-        parts.append(_part(compiled[pid], record, at, trace, coverage))
-    return BookDecision(at=at, parts=tuple(parts))
+    parts = tuple(_part(compiled[pid], record, at, trace, coverage) for pid in sorted(compiled))
+    return BookDecision(at=at, parts=parts)
 
 
 def _part(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date, trace: bool, coverage: bool) -> BookPart:

@@ -64,19 +64,11 @@ def add_duration(day: dt.date, amount: int, unit: str) -> dt.date:
     if unit not in ("days", "months", "working_days"):
         raise ValueError(unit)
     try:
-        return _add_duration(day, amount, unit)
+        if unit == "days":
+            return day + dt.timedelta(days=amount)
+        return add_months(day, amount) if unit == "months" else add_working_days(day, amount)
     except (OverflowError, ValueError):  # beyond 9999-12-31 or before 0001-01-01
         raise PolicyDslError("E.date_range", date=day.isoformat(), amount=amount, unit=unit) from None
-
-
-def _add_duration(day: dt.date, amount: int, unit: str) -> dt.date:
-    if unit == "days":
-        return day + dt.timedelta(days=amount)
-    if unit == "months":
-        return add_months(day, amount)
-    if unit == "working_days":
-        return add_working_days(day, amount)
-    raise ValueError(unit)
 
 
 def month_end(day: dt.date) -> dt.date:

@@ -35,16 +35,7 @@ class LazyText(Mapping[str, str]):
     def __repr__(self) -> str:
         return repr(dict(self))
 
-    @classmethod
-    def of(cls, render: Callable[[str], str]) -> "LazyText":
-        """`LazyText(render)` without the call to __init__ (one per fired rule per evaluation)."""
-        text = _new(cls)
-        text._render = render
-        text._cache = {}
-        return text
 
-
-_new = object.__new__
 _make = tuple.__new__
 
 

@@ -46,7 +46,7 @@ def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
             status += f" → {rule.outcome} `{rule.code}`"
         mark = FIRED_MARK[rule.outcome] if event.status == "fired" else MARK[event.status]
         lines.append(f"  {mark} {rule.name} ({rule.label[lang]}): {status}")
-        if event.status not in ("not_in_force",):
+        if event.status != "not_in_force":
             for path, value in event.reads.items():
                 label = policy.inputs[path].label[lang]
                 shown = rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))

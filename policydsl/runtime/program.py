@@ -64,9 +64,6 @@ class RuleInfo:
     reads: frozenset[str]  # every input its scope and condition may read, through values and rollouts
     consequences: tuple[tuple[str, str | None, Mapping[str, Template]], ...] = ()  # (kind, period, text)
 
-    def in_force(self, at: dt.date) -> bool:
-        return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
-
 
 @attrs.frozen(kw_only=True)
 class DefineInfo:
@@ -157,32 +154,21 @@ def open_(value: Any, text: str) -> Any:
 # Missing facts follow Kleene's three-valued logic for `and`/`or`: an operand that lacks facts does
 # not decide when the other operand does; a strict operator needs all its operands and, when one
 # lacks facts, evaluates the others only to name theirs too (one evaluation names every missing fact).
-def k_and(left: Callable[[], Any], right: Callable[[], Any]) -> Any:
+def k_bool(left: Callable[[], Any], right: Callable[[], Any], absorbing: bool) -> Any:
+    """`left and right` (`absorbing` False) or `left or right` (True), under Kleene's logic."""
     try:
         a = left()
     except MissingFact as missing:
-        return _decides(missing, right, False)
-    return a and right()
-
-
-def k_or(left: Callable[[], Any], right: Callable[[], Any]) -> Any:
-    try:
-        a = left()
-    except MissingFact as missing:
-        return _decides(missing, right, True)
-    return a or right()
-
-
-def _decides(missing: MissingFact, other: Callable[[], Any], absorbing: bool) -> bool:
-    try:
-        value = other()
-    except MissingFact as also:
-        raise missing.joined(also) from None
-    except PolicyDslError:  # `other` may fail only because the missing side would have guarded it
-        raise missing from None
-    if bool(value) is absorbing:
-        return absorbing
-    raise missing
+        try:
+            value = right()
+        except MissingFact as also:
+            raise missing.joined(also) from None
+        except PolicyDslError:  # `right` may fail only because the missing side would have guarded it
+            raise missing from None
+        if bool(value) is absorbing:
+            return absorbing
+        raise missing
+    return a if bool(a) is absorbing else right()
 
 
 def k_all(*fns: Callable[[], Any]) -> list[Any]:
@@ -335,11 +321,6 @@ def inside(iv: tuple[Any, bool, Any, bool], x: Any) -> bool:
     return not (high is not None and (x > high or (x == high and not high_closed)))
 
 
-def convert(facts: Mapping[str, Any], specs: Mapping[str, InputSpec]) -> dict[str, Any]:
-    """The one general fact conversion (generated code inlines the common case)."""
-    return prepare(specs, facts)
-
-
 def note(missing: dict[str, None], exc: MissingFact) -> None:
     for path in exc.paths:
         missing[path] = None
@@ -393,7 +374,7 @@ class Decide:
                 until = cal.add_duration(at, until[0], until[1])
             out.append(Consequence(rule=rule.name, code=rule.code, kind=kind, until=until,
                                    permanent=period == "permanent", amount=value,
-                                   message=LazyText.of(lambda lang, text=text: self.fill(text[lang], shown, lang))))  # type: ignore[misc]  # mypy cannot infer a lambda with a default
+                                   message=LazyText(lambda lang, text=text: self.fill(text[lang], shown, lang))))  # type: ignore[misc]  # mypy cannot infer a lambda with a default
         if missing:
             raise MissingFact(*missing)
         return tuple(out)
@@ -433,17 +414,15 @@ class Decide:
             (reasons if outcome == "deny" else warnings if outcome == "warn" else allows).append(reason)
         if unresolved:
             missing = {} if missing is None else missing
+            rules = {r.name: r for r in self.rules}
             for reason in (*(reasons or allows), *warnings):  # a value a message shows is needed
-                for path in self.rules_by_name()[reason.rule].placeholder_defines:
+                for path in rules[reason.rule].placeholder_defines:
                     missing.update(dict.fromkeys(unresolved.get(path, ())))
         if missing:
             raise missing_error(self.inputs, missing, unresolved)
         return make_decision(self.id, at, "deny" if reasons else "allow", out, self.kinds,
                              tuple(reasons or allows), tuple(warnings), trace,
                              frozenset(hits) if hits is not None else NO_COVERAGE, unresolved)
-
-    def rules_by_name(self) -> dict[str, RuleInfo]:
-        return {r.name: r for r in self.rules}
 
     def event(self, index: int, status: str, reads: tuple[tuple[str, Any], ...], by: str | None) -> TraceEvent:
         return _make(TraceEvent, (self.rules[index].name, status, {p: v for p, v in reads if v is not MISSING}, by))
@@ -477,9 +456,9 @@ def missing_error(inputs: Mapping[str, InputSpec], missing: dict[str, None],
 
 
 RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail": Fail, "miss": miss,
-           "open_": open_, "k_and": k_and, "k_or": k_or, "k_all": k_all, "k_aggregate": k_aggregate,
+           "open_": open_, "k_bool": k_bool, "k_all": k_all, "k_aggregate": k_aggregate,
            "aggregate": aggregate, "largest": largest, "smallest": smallest, "total": total, "divide": divide, "shift": shift, "days": days, "covered": covered,
-           "book_value": book_value, "fires": fires, "convert": convert, "note": note, "M": MISSING,
+           "book_value": book_value, "fires": fires, "convert": prepare, "note": note, "M": MISSING,
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
            "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,
            "Decision": Decision, "Reason": Reason, "TraceEvent": TraceEvent, "TN": tuple.__new__,

@@ -46,10 +46,6 @@ def covered(rollout: str, phases: Sequence[PhaseSpec], key: str, at: dt.date) ->
 
 
 def phase_at(phases: Sequence[PhaseSpec], at: dt.date) -> str:
-    """The name of the phase in force on `at`, or "before" / "after" the whole rollout."""
-    if not phases or at < phases[0].start:
-        return "before"
-    for phase in phases:
-        if phase.start <= at <= phase.end:
-            return phase.name
-    return "after" if at > phases[-1].end else "before"
+    """The name of the phase in force on `at`, or "after" the whole rollout, or "before" (a hole between
+    phases is "before" the next)."""
+    return share(phases, at)[1] or ("after" if phases and at > phases[-1].end else "before")

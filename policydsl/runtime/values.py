@@ -31,8 +31,7 @@ NOT_OPEN = _NotOpen()
 
 def plain(value: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 0.80 -> '0.8', 2E+4 -> '20000'."""
-    text = format(WIDE.normalize(Decimal(value)), "f")  # an int (count literal in a number) is exact too
-    return text
+    return format(WIDE.normalize(Decimal(value)), "f")  # an int (count literal in a number) is exact too
 
 
 def money_text(value: Decimal) -> str:
