@@ -332,5 +332,11 @@ def test_a_cached_book_has_every_field_a_loaded_one_has(in_process_cache: Path) 
     policydsl.load(POLICIES, cached=True)
     cached = policydsl.load(POLICIES, cached=True)
     assert isinstance(cached.model, book_cache.NoModel)
+    fresh = policydsl.load(POLICIES)
     missing = [f.name for f in attrs.fields(loader.PolicySet) if not hasattr(cached, f.name)]
     assert missing == []
+    # a field the load derives from the model (None until then) is stored, not left to its default
+    unset = [f.name for f in attrs.fields(loader.PolicySet)
+             if getattr(fresh, f.name) is not None and getattr(cached, f.name) is None]
+    assert unset == []
+    assert cached.index == fresh.index and cached.book is not None
