@@ -488,6 +488,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "help.rollout.policies": ("政策文件夹", "folder of policies"),
     "help.test": ("运行 Gherkin 特性文件（底层为 pytest-bdd）", "run Gherkin features (pytest-bdd underneath)."),
     "help.test.k": ("只运行名称匹配的场景", "run only scenarios matching this expression"),
+    "help.test.m": ("只运行标签匹配的场景（如 -m R004.2、-m \"slow and not R000.1\"）",
+                    "run only scenarios whose tags match this expression (say -m R004.2, -m \"slow and not R000.1\")"),
     "help.test.q": ("安静输出", "quieter output"),
     "help.test.coverage": ("报告各政策的规则覆盖率，低于 PCT% 即失败", "report rule coverage per policy; fail below PCT%"),
     "help.verify": ("用 SMT 求解器证明政策的 property，或给出反例",

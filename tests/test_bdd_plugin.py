@@ -419,3 +419,104 @@ def test_policydsl_test_runs_without_pytest_warnings() -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:]
     assert "warnings summary" not in result.stdout and "PytestAssertRewriteWarning" not in result.stdout
+
+
+# ------------------------------------------------------------------ what a new user met (issue 14)
+def scenario_zh(*thens: str, tags: str = "") -> str:
+    steps = "\n".join(f"    而且 {t}" for t in thens)
+    return (f"# language: zh-CN\n功能: 检查\n  {tags}\n  场景: 一\n    假如 账号等级 为 银牌\n    而且 粉丝数 为 10\n"
+            f"    而且 已实名 为 是\n    当 在 2024-08-01 评估 \"demo.live\"\n    那么 结果为 \"拒绝\"\n{steps}\n")
+
+
+@pytest.mark.parametrize("step, lines", [
+    ('原因不包含 "too_few_fan"', ["check.feature:10: 而且 原因不包含 \"too_few_fan\"",
+                                  "`demo.live` 的任何规则都不会给出名为 `too_few_fan` 的原因（规则名或代码）（是不是 `too_few_fans`？）"]),
+    ('原因包含 "not_verifed"', ["*名为 `not_verifed` 的原因*（是不是 `not_verified`？）"]),
+    ('警告不包含 "too_few_fans"', ["*名为 `too_few_fans` 的警告*"]),
+])
+def test_a_code_no_rule_can_give_fails_with_the_closest_in_both_directions(book, step, lines):
+    """A misspelt code made `原因不包含` pass for ever; now any reason or warning name no rule of the policy
+    can give fails, naming the step's file:line and the closest code."""
+    write_feature(book, "check.feature", scenario_zh(step))
+    result = book.runpytest(*ARGS, "--policydsl-lang=zh")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(lines)
+
+
+def test_real_codes_and_rule_names_still_pass_both_ways(book):
+    write_feature(book, "check.feature", scenario_zh('原因包含 "too_few_fans"', '原因包含 "fans_rule"',
+                                                     '原因不包含 "not_verified"', '原因不包含 "verified_rule"'))
+    book.runpytest(*ARGS).assert_outcomes(passed=1)
+
+
+def test_a_step_no_phrase_matches_names_its_line_and_the_closest_phrases(book):
+    write_feature(book, "check.feature", scenario_zh('结局是 "拒绝"'))
+    result = book.runpytest(*ARGS, "--policydsl-lang=en")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["check.feature:10: 而且 结局是 \"拒绝\"", "no phrase matches this step. The closest are:",
+                                 "    那么 结果为 \"拒绝\""])
+    result.stdout.no_fnmatch_line("*StepDefinitionNotFoundError*")
+
+
+def test_a_failing_then_step_names_where_it_is_written(book):
+    write_feature(book, "check.feature", scenario_zh('粉丝门槛 为 999'))
+    result = book.runpytest(*ARGS, "--policydsl-lang=en")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["check.feature:10: 而且 粉丝门槛 为 999", "expected 粉丝门槛 to be 999, got 1,000*"])
+
+
+def test_outline_ids_keep_their_chinese(book):
+    write_feature(book, "live.zh.feature", ZH_FEATURE)
+    result = book.runpytest(*ARGS, "-v")
+    result.stdout.fnmatch_lines(["*live.zh.feature::test_001_*[[]银牌-499-2024-03-01-直播开通-拒绝[]] PASSED*"])
+    result.stdout.no_fnmatch_line("*\\u*")
+
+
+def test_tags_select_scenarios_and_raise_no_unknown_mark_warning(book):
+    write_feature(book, "check.feature", scenario_zh(tags="@R004.2 @slow"))
+    write_feature(book, "live.zh.feature", ZH_FEATURE)
+    for option in (["-m", "R004.2"], ["-k", "R004.2"], ["-m", "slow and not R000.1"]):
+        result = book.runpytest(*ARGS, *option, "-W", "error::pytest.PytestUnknownMarkWarning")
+        result.assert_outcomes(passed=1, deselected=8)
+    result = book.runpytest(*ARGS, "-m", "not slow")
+    result.assert_outcomes(passed=8, deselected=1)
+    assert "PytestUnknownMarkWarning" not in result.stdout.str()
+
+
+def test_a_chinese_feature_without_its_language_line_says_to_add_it(book):
+    write_feature(book, "check.feature", scenario_zh().removeprefix("# language: zh-CN\n"))
+    result = book.runpytest(*ARGS, "--policydsl-lang=zh")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*check.feature:1: 功能: 检查", "*中文特性文件的第一行要写 `# language: zh-CN`*"])
+
+
+OTHER = """\
+policy demo.other
+  title "另一条" / "Another"
+  source "demo.txt" quote "另一条"
+  effective from 2024-01-01
+
+input account.fans: count "粉丝数" / "Followers" unit follower
+
+rule some_fans "有粉丝" / "Some followers"
+  require account.fans > 0
+    else deny no_fans "没有粉丝" / "No followers"
+  source "demo.txt" quote "另一条"
+"""
+
+
+def test_coverage_of_chosen_features_counts_only_the_policies_they_evaluate(book):
+    """`policydsl test FILE --coverage 100` on one feature failed: every other policy counted 0%. A run over
+    whole folders still counts a policy no scenario evaluates as 0%."""
+    (book.path / "policies" / "other.policy").write_text(OTHER, encoding="utf-8")
+    write_feature(book, "live.zh.feature", ZH_FEATURE)
+    write_feature(book, "live.en.feature", EN_FEATURE)
+    chosen = book.runpytest(*ARGS, "live.zh.feature", "live.en.feature", "--policydsl-lang=en",
+                            "--policydsl-coverage=100")
+    assert chosen.ret == 0, chosen.stdout.str()
+    chosen.stdout.fnmatch_lines(["  ✓ demo.live (Live streaming opening): 6/6 = 100.0%", "coverage meets 100%",
+                                 "(only the policies the selected scenarios evaluated count*"])
+    assert "demo.other" not in chosen.stdout.str()
+    whole = book.runpytest(*ARGS, "--policydsl-lang=en", "--policydsl-coverage=100")
+    assert whole.ret == 1
+    whole.stdout.fnmatch_lines(["  ✗ demo.other (Another): 0/2 = 0.0%"])

@@ -484,6 +484,16 @@ def test_test_runs_the_real_features():
     assert "failed" not in result.stdout
 
 
+def test_test_selects_scenarios_by_inventory_tag_and_gates_coverage_of_what_it_ran():
+    """`-m` was read as a path; a chosen feature's coverage counted every other policy at 0%."""
+    result = run("test", "features/cart_opening.zh.feature", "--coverage", "100", "-q", "--lang", "en", cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "✓ cart.opening" in result.stdout and "shop.deposit" not in result.stdout
+    tagged = run("test", "features/cart_opening.zh.feature", "-m", "R001.1", "-q", cwd=ROOT)
+    assert tagged.returncode == 0, tagged.stdout[-3000:] + tagged.stderr
+    assert re.search(r"[1-9]\d* passed, [1-9]\d* deselected", tagged.stdout)
+
+
 FAILING_FEATURE_EN = """\
 Feature: A wrong expectation
   Scenario: Too few followers but expected allow

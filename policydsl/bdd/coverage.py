@@ -23,6 +23,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "not_exercised": ("未覆盖", "not exercised"),
     "meets": ("覆盖率 达到 {threshold}%", "coverage meets {threshold}%"),
     "below": ("覆盖率 未达到 {threshold}%", "coverage is below {threshold}%"),
+    "selected": ("（只计入所选场景评估过的政策：运行的是部分特性文件或场景）",
+                 "(only the policies the selected scenarios evaluated count: the run chose some features or scenarios)"),
 }
 
 s = i18n.register("coverage", STRINGS)
@@ -83,11 +85,15 @@ COVERAGE = pytest.StashKey[dict]()
 """policy id -> PolicyCoverage, in the pytest run's stash."""
 
 
+BOOK = pytest.StashKey[object]()
+"""The rule book the scenarios evaluated (a PolicySet), in the pytest run's stash."""
+
+
 def record_coverage(config: pytest.Config, policy_set, policy_id: str, reached: frozenset[str]) -> None:
     """Called by each scenario's evaluation: remember the coverage items it reached (also when
     the evaluation ended in an error the scenario may expect)."""
     table = config.stash.setdefault(COVERAGE, {})
-    if not table:
-        for pid, compiled in policy_set.compiled.items():
-            table[pid] = PolicyCoverage(policy=compiled)
+    if policy_id not in table:
+        table[policy_id] = PolicyCoverage(policy=policy_set.compiled[policy_id])
     table[policy_id].reached |= reached
+    config.stash[BOOK] = policy_set

@@ -135,3 +135,16 @@ ORDER = ("facts_table", "fact", "evaluate_on", "evaluate_book", "book_outcome", 
          "not_in_force", "conflict", "known_conflict", "no_conflicts", "outcome", "reason", "no_reason", "message", "warning", "no_warning", "no_warnings",
          "consequence", "no_consequences", "consequence_until", "consequence_amount",
          "fails", "value")
+
+
+def closest(text: str, lang: str, count: int = 3) -> list[str]:
+    """The examples (keyword and all, in the language `lang`) of the phrases closest to a step's text (keyword left out),
+    best first: what a step that matches no phrase was probably meant to be."""
+    import difflib
+
+    def score(phrase: Phrase) -> float:
+        return max(difflib.SequenceMatcher(None, text, example.split(" ", 1)[1]).ratio()
+                   for example in (phrase.example_zh, phrase.example_en))
+
+    ranked = sorted(PHRASES, key=score, reverse=True)
+    return [p.example_zh if lang == "zh" else p.example_en for p in ranked[:count] if score(p) >= 0.4]

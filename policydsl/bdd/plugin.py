@@ -66,23 +66,58 @@ class FeatureModule(pytest.Module):
         try:
             feature = get_features([str(self.path)])[0]
         except (GherkinParseError, UnicodeDecodeError, KeyError) as exc:  # a broken feature: a message, no traceback
-            raise self.CollectError(_feature_error(self.path, exc, GherkinParseError)) from None
+            raise self.CollectError(_feature_error(self.path, exc, GherkinParseError, _lang(self.config))) from None
+        for tag in sorted(_tags(feature)):  # a tag is a mark (`-m R004.2`, `-k slow`), declared by the feature
+            self.config.addinivalue_line("markers", f"{tag}: a Gherkin tag")
         for index, name in enumerate(feature.scenarios, start=1):
             @scenario(self.path.name, name, features_base_dir=str(self.path.parent))
             def _run() -> None:
                 pass
+            _run.pytestmark = [_readable_ids(mark) for mark in getattr(_run, "pytestmark", [])]
             setattr(module, f"test_{index:03d}_{name}", _run)
         return module
 
 
-def _feature_error(path: Path, exc: Exception, gherkin_error: type[GherkinParseError]) -> str:
-    """A bilingual message for a .feature file that cannot be parsed."""
-    if isinstance(exc, gherkin_error):
-        where = f"{path}:{exc.line}: {exc.line_content.strip()}"
-        return f"Gherkin 语法错误 / Gherkin syntax error: {where}\n  {exc.message}"
+def _tags(feature) -> set[str]:
+    tags = set(feature.tags)
+    for template in feature.scenarios.values():
+        tags |= template.tags | (template.rule.tags if template.rule is not None else set())
+        for examples in template.examples:
+            tags |= examples.tags or set()
+    return tags
+
+
+def _readable_ids(mark):
+    """An outline's examples without pytest-bdd's ids, which pytest would escape (`\\u4e2a…`): their ids are
+    made again by pytest_make_parametrize_id below, which pytest takes as they are."""
+    if mark.name != "parametrize" or mark.args[0] != EXAMPLE:
+        return mark
+    return pytest.mark.parametrize(EXAMPLE, [p._replace(id=None) for p in mark.args[1]]).mark
+
+
+EXAMPLE = "_pytest_bdd_example"
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """An example row's id: its values joined by "-", in the feature's own script."""
+    if argname == EXAMPLE and isinstance(val, dict):
+        return "-".join(str(v) for v in val.values())
+    return None
+
+
+def _feature_error(path: Path, exc: Exception, gherkin_error: type[GherkinParseError], lang: str) -> str:
+    """The message for a .feature file that cannot be parsed."""
+    from policydsl.bdd.world import s
+
     if isinstance(exc, UnicodeDecodeError):
-        return f"无法读取 {path}：不是 UTF-8 文本 / cannot read {path}: not UTF-8 text"
-    return f"{path}：缺少 `功能:` / `Feature:` 行 / {path}: no `Feature:` line"
+        return s("feature.not_utf8", lang, path=path)
+    if not isinstance(exc, gherkin_error):
+        return s("feature.no_feature", lang, path=path)
+    text = s("feature.syntax", lang, where=f"{path}:{exc.line}: {exc.line_content.strip()}", message=exc.message)
+    head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    if "# language:" not in head and re.search(r"^\s*(功能|场景|背景)\s*[:：]", head, flags=re.M):
+        text += "\n  " + s("feature.language", lang)
+    return text
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +127,12 @@ def policydsl_policy_set(request: pytest.FixtureRequest):
         return load(_policies_path(request.config))
     except PolicyDslError as exc:  # PolicyLoadError (diagnostics) or no .policy files at all
         return exc
+
+
+def _lang(config: pytest.Config) -> str:
+    from policydsl.i18n import default_lang
+
+    return config.getoption("policydsl_lang") or default_lang()
 
 
 def _policies_path(config: pytest.Config) -> Path:
@@ -116,26 +157,36 @@ def _threshold(config: pytest.Config):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    from policydsl.bdd.coverage import report
-    from policydsl.i18n import default_lang
+    from policydsl.bdd.coverage import BOOK, PolicyCoverage, report, s
 
     config = session.config
     threshold = _threshold(config)
     if threshold is None:
         return
-    lang = config.getoption("policydsl_lang") or default_lang()
-    coverages = list(config.stash.get(COVERAGE, {}).values())
-    if not coverages:  # no scenario evaluated anything: load the book to report every policy at 0%
-        try:
-            book = load(_policies_path(config))
-        except Exception:  # noqa: BLE001 - the scenarios already reported why the book does not load
-            return
-        from policydsl.bdd.coverage import PolicyCoverage
-        coverages = [PolicyCoverage(policy=c) for c in book.compiled.values()]
-    text, ok = report(coverages, lang, threshold)
+    lang = _lang(config)
+    coverages = dict(config.stash.get(COVERAGE, {}))
+    selected = _selected(config)
+    if not selected:  # the whole suite: a policy no scenario evaluated counts 0%
+        book = config.stash.get(BOOK, None)
+        if book is None:
+            try:
+                book = load(_policies_path(config))
+            except Exception:  # noqa: BLE001 - the scenarios already reported why the book does not load
+                return
+        for pid, compiled in book.compiled.items():
+            coverages.setdefault(pid, PolicyCoverage(policy=compiled))
+    text, ok = report(list(coverages.values()), lang, threshold)
+    if selected:
+        text += "\n" + s("selected", lang)
     config.stash[VERDICT] = (text, ok)
     if not ok and session.exitstatus == 0:
         session.exitstatus = 1
+
+
+def _selected(config: pytest.Config) -> bool:
+    """The run chose some scenarios (feature files, node ids, -k or -m) rather than whole folders."""
+    narrowed = any(not Path(arg.split("::", 1)[0]).is_dir() or "::" in arg for arg in config.args)
+    return narrowed or bool(config.option.keyword) or bool(config.option.markexpr)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -145,13 +196,33 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(verdict[0])
 
 
-INVENTORY_TAG = re.compile(r"^R\d{3}\.\d+$")
+CURRENT_STEP = pytest.StashKey[str]()
 
 
-@pytest.hookimpl(optionalhook=True)  # a pytest-bdd hook: unknown to pytest when the [bdd] extra is missing
-def pytest_bdd_apply_tag(tag: str, function) -> bool | None:
-    """Inventory ids as scenario tags (`@R004.2`) trace document → rule → scenario; they are
-    not pytest marks (which would warn as unknown)."""
-    if INVENTORY_TAG.match(tag):
-        return True
-    return None
+@pytest.hookimpl(optionalhook=True)  # pytest-bdd's hooks: unknown to pytest when the [bdd] extra is missing
+def pytest_bdd_before_step(request: pytest.FixtureRequest, feature, step) -> None:
+    """Where the running step is written, for its failure message (`file:line: 那么 …`)."""
+    request.node.stash[CURRENT_STEP] = _where(request.config, feature, step)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature, step) -> None:
+    """A step no phrase matches: where it is written and the closest phrases, instead of pytest-bdd's
+    StepDefinitionNotFoundError (the failure raised here replaces it)."""
+    from policydsl.bdd.phrases import closest
+    from policydsl.bdd.world import s
+
+    lang = _lang(request.config)
+    lines = [_where(request.config, feature, step), s("step.unknown", lang)]
+    script = "zh" if not step.keyword.isascii() else "en"  # examples in the feature's own language
+    lines += [f"    {example}" for example in closest(step.name, script)] or [f"    {s('step.list', lang)}"]
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
+def _where(config: pytest.Config, feature, step) -> str:
+    path = Path(feature.filename)
+    try:
+        path = path.relative_to(config.invocation_params.dir)
+    except ValueError:
+        pass
+    return f"{path}:{step.line_number}: {step.keyword} {step.name}"

@@ -135,7 +135,11 @@ for _p in PHRASES:
 
 @pytest.fixture
 def policydsl_world(request: pytest.FixtureRequest) -> World:
+    """The scenario's state (facts given, the decision, the checks): see "Your own steps" in the README."""
+    from policydsl.bdd.plugin import CURRENT_STEP
+
     return World(policy_set_or_error=request.getfixturevalue("policydsl_policy_set"),
                  lang=request.config.getoption("policydsl_lang") or default_lang(),
-                 on_decision=lambda book, policy_id, reached: record_coverage(request.config, book, policy_id, reached))
+                 on_decision=lambda book, policy_id, reached: record_coverage(request.config, book, policy_id, reached),
+                 where=lambda: request.node.stash.get(CURRENT_STEP, None))
 

@@ -68,6 +68,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "what.reason": ("原因", "reason"),
     "what.warning": ("警告", "warning"),
     "not_named": ("{what}中没有 `{name}`", "no {what} names `{name}`"),
+    "cannot_name": ("`{policy}` 的任何规则都不会给出名为 `{name}` 的{what}（规则名或代码）{hint}",
+                    "no rule of `{policy}` can give a {what} named `{name}` (a rule name or code){hint}"),
+    "can_name": ("；可写的有：{names}", "; these can: {names}"),
     "named": ("{what}中不应有 `{name}`", "a {what} unexpectedly names `{name}`"),
     "warnings": ("期望没有警告", "expected no warnings"),
     "no_consequence": ("后果中没有 `{name}`（现有：{shown}）", "no consequence is `{name}` (there are: {shown})"),
@@ -84,6 +87,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_value_today": ("`{name}` 在此日期没有取值", "`{name}` has no value on this date"),
     "not_kind": ("无法把“{expected}”读作 {kind}", "cannot read “{expected}” as {kind}"),
     "value": ("期望 {name} 为 {expected}，实际为 {shown}", "expected {name} to be {expected}, got {shown}"),
+    "feature.syntax": ("Gherkin 语法错误：{where}\n  {message}", "Gherkin syntax error: {where}\n  {message}"),
+    "feature.language": ("中文特性文件的第一行要写 `# language: zh-CN`，否则 功能/场景/假如 等关键字不会被识别",
+                         "a feature in Chinese needs `# language: zh-CN` as its first line, else 功能/场景/假如 "
+                         "are not read as keywords"),
+    "feature.not_utf8": ("无法读取 {path}：不是 UTF-8 文本", "cannot read {path}: not UTF-8 text"),
+    "feature.no_feature": ("{path}：缺少 `功能:` / `Feature:` 行", "{path}: no `Feature:` line"),
+    "step.unknown": ("没有与这一步匹配的短语。最接近的是：", "no phrase matches this step. The closest are:"),
+    "step.list": ("全部短语见 README 的短语表或手册的“步骤”页", "every phrase is listed in the README's phrase table "
+                  "and on the handbook's steps page"),
     "did_you_mean": ("（是不是 `{ident}`？）", " (did you mean `{ident}`?)"),
     "did_you_mean_label": ("（是不是 `{offer}`（{ident}）？）", " (did you mean `{offer}` ({ident})?)"),
 }
@@ -107,6 +119,7 @@ class World:
     facts: dict[str, Any] = attrs.field(factory=dict)
     book: BookDecision | None = None  # a whole-book decision, when the scenario asked for one
     on_decision: Any = None  # called with (policy_set, policy id, coverage reached): the plugin's recorder
+    where: Any = None  # () -> where the running step is written (`file:line: 那么 …`), or None
 
     # ------------------------------------------------------------ helpers
     def fail(self, key: str, /, **args: object) -> NoReturn:
@@ -114,7 +127,9 @@ class World:
         self.fail_with(s(key, self.lang, **args))
 
     def fail_with(self, text: str) -> NoReturn:
-        pytest.fail(text + "\n" + self.summary(), pytrace=False)
+        """Fail the scenario with `text`, after where the step is written and before the summary."""
+        where = self.where() if self.where is not None else None
+        pytest.fail("\n".join((*([where] if where else []), text, self.summary())), pytrace=False)
 
     @property
     def policy_set(self) -> PolicySet:
@@ -291,7 +306,7 @@ class World:
             self.fail("outcome", outcome=outcome, got=both(f"outcome.{decision.outcome}"))
 
     def expect_reason(self, name: str, *, present: bool) -> None:
-        self._expect_named(self.need_decision().reasons, name, present, both("what.reason"))
+        self._expect_named(name, present, warning=False)
 
     def expect_message(self, text: str) -> None:
         decision = self.need_decision()
@@ -299,10 +314,22 @@ class World:
             self.fail("no_message", text=text)
 
     def expect_warning(self, name: str, *, present: bool = True) -> None:
-        self._expect_named(self.need_decision().warnings, name, present, both("what.warning"))
+        self._expect_named(name, present, warning=True)
 
-    def _expect_named(self, reasons, name: str, present: bool, what: dict[str, str]) -> None:
-        """Some reason (or warning) names `name` as its rule or code — or, with present=False, none does."""
+    def _expect_named(self, name: str, present: bool, *, warning: bool) -> None:
+        """Some reason (or warning) names `name` as its rule or code — or, with present=False, none does.
+        A name no rule of the policy can give fails either way, with the closest one: a misspelt code
+        would otherwise make "does not include" pass for ever."""
+        decision = self.need_decision()
+        reasons = decision.warnings if warning else decision.reasons
+        what = both("what.warning" if warning else "what.reason")
+        rules = [r for r in self.policy_set.compiled[decision.policy].rules if (r.outcome == "warn") == warning]
+        if not any(name in (r.name, r.code) for r in rules):
+            hint = suggest(name, [(r.code, (r.name,)) for r in rules])
+            names = ", ".join(dict.fromkeys(r.code for r in rules))
+            self.fail("cannot_name", policy=decision.policy, name=name, what=what,
+                      hint=_did_you_mean(hint, {"zh": hint, "en": hint}, name) if hint
+                      else both("can_name", names=names) if names else dict.fromkeys(i18n.LANGS, ""))
         if any(name in (r.rule, r.code) for r in reasons) == present:
             return
         if present:

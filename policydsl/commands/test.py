@@ -16,12 +16,13 @@ from policydsl.errors import PolicyDslError
 @click.argument("features", nargs=-1, type=click.Path())
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
 @click.option("-k", "keyword", help=help_text("test.k"))
+@click.option("-m", "markexpr", help=help_text("test.m"))
 @click.option("-q", "quiet", is_flag=True, help=help_text("test.q"))
 @click.option("--coverage", "coverage", type=click.FloatRange(0, 100), default=None, metavar="PCT",
               help=help_text("test.coverage"))
 @LANG
 @guarded
-def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quiet: bool, coverage: float | None,
+def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, markexpr: str | None, quiet: bool, coverage: float | None,
          lang: str | None) -> None:
     import pytest
 
@@ -46,6 +47,8 @@ def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, quie
     args += ["-q"] if quiet else ["-v"]
     if keyword:
         args += ["-k", keyword]
+    if markexpr:
+        args += ["-m", markexpr]
     if coverage is not None:
         args += [f"--policydsl-coverage={coverage:g}"]
     code = pytest.main(args)
