@@ -520,3 +520,25 @@ def test_coverage_of_chosen_features_counts_only_the_policies_they_evaluate(book
     whole = book.runpytest(*ARGS, "--policydsl-lang=en", "--policydsl-coverage=100")
     assert whole.ret == 1
     whole.stdout.fnmatch_lines(["  ✗ demo.other (Another): 0/2 = 0.0%"])
+
+
+def test_the_own_steps_example_runs_and_its_failures_read_like_the_shipped_ones(tmp_path):
+    """README "Your own steps": the example conftest mixes its steps with the shipped phrases."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    example = tmp_path / "own_steps"
+    shutil.copytree(ROOT / "examples" / "own_steps", example)
+    command = [sys.executable, "-m", "pytest", str(example), f"--policies={ROOT / 'policies'}", "-p", "no:cacheprovider",
+               "-q", "--policydsl-lang=zh"]
+    ok = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and "2 passed" in ok.stdout, ok.stdout[-3000:]
+    feature = example / "own_steps.zh.feature"
+    feature.write_text(feature.read_text(encoding="utf-8").replace("恰好有 1 条", "恰好有 2 条"), encoding="utf-8")
+    failed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1
+    assert "own_steps.zh.feature:8: 而且 拒绝原因恰好有 2 条\n期望 2 条拒绝原因，实际 1 条：fans_below_threshold" in failed.stdout
+    assert "事实：" in failed.stdout  # the scenario's summary follows, as under the shipped phrases
