@@ -46,7 +46,7 @@ main: $(STAMP)
 ## test: the whole suite — unit, golden, property and end-to-end tests (real CLI, real pytest-bdd, real
 ## Chromium), the committed handbook must be fresh, then the main job
 test: $(STAMP) $(BROWSER_STAMP)
-	$(BIN)/python -m pytest tests -q
+	POLICYDSL_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests -q
 	$(BIN)/policydsl docs --check
 	$(MAKE) --no-print-directory main
 

@@ -149,9 +149,12 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's chromium and fonts-noto-cjk; "
-                    f"run `make test`, which installs them", pytrace=False)
+    if not CHROMIUM.exists():  # `make test` installs it and requires it; elsewhere a skip says why
+        why = (f"{CHROMIUM} not found: the browser tests need Debian's chromium and fonts-noto-cjk; "
+               f"run `make test`, which installs them")
+        if os.environ.get("POLICYDSL_REQUIRE_BROWSER") or os.environ.get("CI"):
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
     root = write_fixture(tmp_path_factory.mktemp("browser"))
     result = CliRunner().invoke(main, ["docs", "--policies", str(root / "policies"), "--features",
                                        str(root / "features"), "--out", str(root / "out")])
