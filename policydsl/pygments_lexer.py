@@ -39,6 +39,9 @@ class PolicyLexer(RegexLexer):
             # the name a fact or an entity declares may be any word, even a clause word (`fact source`)
             (r"\b(fact|entity)([ \t]+)([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)",
              bygroups(Keyword.Declaration, Whitespace, Name)),
+            # a unit is declared at the start of a line; after an input or define, `unit NAME` names its unit
+            (r"^unit\b", Keyword.Declaration),
+            (r"\bunit\b", Keyword),
             (words(DECLARATIONS, suffix=r"\b"), Keyword.Declaration),
             (words(OUTCOMES, suffix=r"\b"), Keyword.Reserved),
             (words(CLAUSES, suffix=r"\b"), Keyword),

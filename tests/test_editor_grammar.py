@@ -96,7 +96,7 @@ def test_json_files_parse_and_the_manifest_points_at_real_files() -> None:
 
 def test_every_regex_compiles_with_python_re() -> None:
     regexes = _all_regexes(_rules(GRAMMAR["patterns"]))
-    assert len(regexes) == 26
+    assert len(regexes) == 28
     for regex in regexes:
         re.compile(regex)
     assert all(f"#{name}" in {p["include"] for p in GRAMMAR["patterns"]} for name in GRAMMAR["repository"])
@@ -271,3 +271,14 @@ def test_an_unterminated_string_ends_at_the_line_end() -> None:
     assert tokenize('"{粉丝数}"') == [('"', "string.quoted.double.policydsl"),
                                    ("{粉丝数}", "variable.other.placeholder.policydsl"),
                                    ('"', "string.quoted.double.policydsl")]
+
+
+def test_a_unit_clause_is_a_reference_and_a_unit_line_a_declaration() -> None:
+    """`unit follower` on an input or define line names the unit it is measured in (a reference, as the LSP
+    links it); only a line that starts with `unit` declares one."""
+    assert _significant('unit follower "人" / "followers"')[:2] == [
+        ("unit", "storage.type.declaration.policydsl"), ("follower", "entity.name.declaration.policydsl")]
+    for line in ('input account.fans: count "粉丝数" / "Followers" unit follower',
+                 'define cart.min_fans: count "粉丝门槛" / "Follower threshold" unit follower'):
+        assert _significant(line)[-2:] == [("unit", "keyword.control.clause.policydsl"),
+                                            ("follower", "variable.other.unit.policydsl")]

@@ -46,3 +46,11 @@ def test_property_block_tokens():
     assert kinds[-9:] == [(Keyword, "expect"), (Keyword.Constant, "outcome"), (Operator, "=="),
                           (Keyword.Reserved, "deny"), (Keyword, "and"), (Name.Builtin, "fires"),
                           (Punctuation, "("), (Name, "fans_2023"), (Punctuation, ")")]
+
+
+def test_a_unit_clause_names_a_unit_and_a_unit_line_declares_one():
+    """`unit follower` after an input is the input's unit (a clause), not a unit declaration."""
+    text = 'unit follower "人" / "followers"\ninput account.fans: count "粉丝数" / "Followers" unit follower\n'
+    kinds = [(kind, value) for kind, value in get_lexer_by_name("policydsl").get_tokens(text) if value.strip()]
+    assert kinds[:2] == [(Keyword.Declaration, "unit"), (Name, "follower")]
+    assert kinds[-2:] == [(Keyword, "unit"), (Name, "follower")]
