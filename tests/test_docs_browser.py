@@ -302,3 +302,105 @@ def test_the_real_books_data_dictionary_in_the_browser(browser: Browser, lang: s
     assert _check_links_resolve(browser, page.as_uri()) > 400
     _fits_a_phone(browser, page.as_uri())
     assert browser.problems() == []
+
+
+# ------------------------------------------------------------------ every page of the real handbook on a phone
+REAL_PAGES = sorted(p.relative_to(HANDBOOK).as_posix() for p in HANDBOOK.glob("*/html/**/*.html"))
+SMALLEST_LABEL = 9  # CSS pixels: the smallest text an SVG chart may draw at phone width
+
+
+def _phone_problems(browser: Browser) -> dict:
+    """What does not fit a 390 px phone on the open page: the page's own sideways scroll, elements past the
+    right edge (outside a .scroll box, which scrolls on its own and shows a cue), SVG text drawn too small."""
+    return browser.js(f"""(() => {{
+      const W = {PHONE};
+      const scrolls = e => e !== document.body && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+      const inScroll = e => {{ for (let a = e.parentElement; a; a = a.parentElement) if (scrolls(a)) return true;
+                               return false; }};
+      const past = Array.from(document.querySelectorAll('body *'))
+        .filter(e => !inScroll(e) && e.getClientRects().length && e.getBoundingClientRect().right > W + 0.5)
+        .map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.getAttribute('class'));
+      const tiny = Array.from(document.querySelectorAll('svg text'))
+        .filter(t => t.getClientRects().length && t.getBoundingClientRect().height < {SMALLEST_LABEL})
+        .map(t => t.textContent).slice(0, 5);
+      const unmarked = Array.from(document.querySelectorAll('body *'))
+        .filter(s => scrolls(s) && s.getClientRects().length && s.scrollWidth > s.clientWidth + 1
+                     && !s.classList.contains('overflows'))
+        .map(s => s.tagName + '.' + s.getAttribute('class'));
+      return {{width: document.documentElement.scrollWidth, past: past.slice(0, 5), tiny, unmarked}};
+    }})()""")
+
+
+def test_every_page_of_the_real_handbook_fits_a_phone(browser: Browser) -> None:
+    """At 390×844 no page scrolls sideways, nothing but a scroll box (marked as one) passes the right
+    edge, chart labels stay legible, and the first screen shows the page's title."""
+    browser.call("Emulation.setDeviceMetricsOverride", session=True, width=PHONE, height=844, deviceScaleFactor=2,
+                 mobile=True)
+    try:
+        failures = {}
+        for page in REAL_PAGES:
+            browser.open((HANDBOOK / page).as_uri())
+            found = _phone_problems(browser)
+            h1 = browser.js("document.querySelector('h1').getBoundingClientRect().top")
+            if found["width"] > PHONE or found["past"] or found["tiny"] or found["unmarked"] or h1 > 844 * 0.6:
+                failures[page] = {**found, "h1_top": h1}
+        assert failures == {}
+        assert browser.problems() == []
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride", session=True)
+
+
+def _search(browser: Browser, page: Path, query: str) -> list[list[str]]:
+    browser.open(page.as_uri())
+    browser.js("document.getElementById('search-box').focus()")
+    browser.call("Input.insertText", session=True, text=query)
+    return browser.js("Array.from(document.querySelectorAll('#search-results a')).map(a => "
+                      "[a.querySelector('.hit-title').textContent, a.getAttribute('href')])")
+
+
+@pytest.mark.parametrize("lang, query, first", [
+    ("zh", "保证金", {"policies/deposit.stage.html", "policies/shop.deposit.html", "policies/deposit.refund.html"}),
+    ("en", "deposit", {"policies/deposit.stage.html", "policies/shop.deposit.html", "policies/deposit.refund.html"}),
+])
+def test_search_ranks_the_policies_named_by_the_query_first(browser: Browser, lang: str, query: str,
+                                                             first: set[str]) -> None:
+    """保证金 found 429 entries in index order and showed the first 40: 抖音小店保证金 was the 353rd. Names
+    before text, policy pages before their parts, exact before partial."""
+    hits = _search(browser, HANDBOOK / lang / "html" / "index.html", query)
+    assert {href for _, href in hits[:3]} == first
+    assert len(hits) == 40  # the first 40 of many, now the best 40
+    names = [title.split(" — ")[0].lower() for title, _ in hits]
+    in_name = [query.lower() in name for name in names]
+    assert in_name == sorted(in_name, reverse=True)  # every match in a name before any match in text only
+    assert browser.problems() == []
+
+
+def test_on_a_phone_the_search_panel_stays_on_screen_and_the_contents_fold(browser: Browser) -> None:
+    browser.call("Emulation.setDeviceMetricsOverride", session=True, width=PHONE, height=844, deviceScaleFactor=2,
+                 mobile=True)
+    try:
+        page = HANDBOOK / "zh" / "html" / "policies" / "shop.deposit.html"
+        assert _search(browser, page, "保证金")
+        box = browser.js("(() => { const r = document.getElementById('search-panel').getBoundingClientRect();"
+                         " return [r.left, r.right, r.top, r.bottom]; })()")
+        assert 0 <= box[0] and box[1] <= PHONE and 0 <= box[2] < box[3] <= 844, box
+        assert browser.js("document.querySelector('nav.toc').classList.contains('collapsed')") is True
+        assert browser.js("getComputedStyle(document.querySelector('nav.toc ol')).display") == "none"
+        browser.js("document.querySelector('nav.toc h2').click()")
+        assert browser.js("getComputedStyle(document.querySelector('nav.toc ol')).display") != "none"
+        assert browser.js("document.querySelector('nav.toc h2').getAttribute('aria-expanded')") == "true"
+        hint = browser.js("getComputedStyle(document.querySelector('.scroll.overflows'), '::before').content")
+        assert hint == '"← 左右滑动查看全部 →"'
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride", session=True)
+    browser.open((HANDBOOK / "zh" / "html" / "policies" / "shop.deposit.html").as_uri())
+    assert browser.js("document.querySelector('nav.toc').classList.contains('collapsed')") is False
+
+
+def test_headings_have_permalinks(browser: Browser) -> None:
+    browser.open((HANDBOOK / "en" / "html" / "policies" / "shop.deposit.html").as_uri())
+    links = browser.js("Array.from(document.querySelectorAll('main .headerlink')).map(a => a.getAttribute('href'))")
+    assert {"#overview", "#timeline", "#tables", "#examples"} <= set(links)
+    assert any(href.startswith("#table-") for href in links)  # a table's own heading, anchored by its card
+    assert all(browser.js(f"document.getElementById({json.dumps(href[1:])}) !== null") for href in links)
+    assert browser.js("document.querySelector('main .headerlink').getAttribute('aria-label')") == "Link to this section"

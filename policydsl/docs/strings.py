@@ -37,6 +37,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.other_lang": ("英文版", "中文版"),
     "nav.skip": ("跳到正文", "Skip to content"),
     "nav.on_this_page": ("本页内容", "On this page"),
+    "page.scroll_hint": ("← 左右滑动查看全部 →", "← scroll sideways to see it all →"),
+    "page.permalink": ("本节的链接", "Link to this section"),
     "search.label": ("搜索", "Search"),
     "search.placeholder": ("搜索规则、术语、示例……", "Search rules, terms, examples…"),
     "search.none": ("没有找到匹配的内容", "Nothing matches"),
