@@ -147,4 +147,4 @@ def closest(text: str, lang: str, count: int = 3) -> list[str]:
                    for example in (phrase.example_zh, phrase.example_en))
 
     ranked = sorted(PHRASES, key=score, reverse=True)
-    return [p.example_zh if lang == "zh" else p.example_en for p in ranked[:count] if score(p) >= 0.4]
+    return [getattr(p, f"example_{lang}") for p in ranked[:count] if score(p) >= 0.4]

@@ -328,7 +328,7 @@ class World:
             hint = suggest(name, [(r.code, (r.name,)) for r in rules])
             names = ", ".join(dict.fromkeys(r.code for r in rules))
             self.fail("cannot_name", policy=decision.policy, name=name, what=what,
-                      hint=_did_you_mean(hint, {"zh": hint, "en": hint}, name) if hint
+                      hint=_did_you_mean(hint, dict.fromkeys(i18n.LANGS, hint), name) if hint
                       else both("can_name", names=names) if names else dict.fromkeys(i18n.LANGS, ""))
         if any(name in (r.rule, r.code) for r in reasons) == present:
             return
