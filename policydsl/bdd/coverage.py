@@ -3,6 +3,7 @@ value cases and rollout phases the feature suite exercised, and whether a thresh
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -85,7 +86,7 @@ COVERAGE = pytest.StashKey[dict]()
 """policy id -> PolicyCoverage, in the pytest run's stash."""
 
 
-BOOK = pytest.StashKey[object]()
+BOOK = pytest.StashKey[Any]()
 """The rule book the scenarios evaluated (a PolicySet), in the pytest run's stash."""
 
 

@@ -9,7 +9,7 @@ import importlib.util
 import re
 import types
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -164,10 +164,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if threshold is None:
         return
     lang = _lang(config)
-    coverages = dict(config.stash.get(COVERAGE, {}))
+    recorded: dict = config.stash.get(COVERAGE, {})
+    coverages = dict(recorded)
     selected = _selected(config)
     if not selected:  # the whole suite: a policy no scenario evaluated counts 0%
-        book = config.stash.get(BOOK, None)
+        book: Any = config.stash.get(BOOK, None)
         if book is None:
             try:
                 book = load(_policies_path(config))
