@@ -499,6 +499,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "help.verify.out": ("把反例的事实文件写入此文件夹", "write counterexample facts files into this folder"),
     "help.verify.timeout": ("每个 property 的时间上限（秒，默认 60），到时记为未判定",
                             "time limit per property in seconds (default 60); reaching it leaves the property undecided"),
+    "help.verify.report": ("同时把 JSON 报告写入此文件（与 --json 的输出相同，来自同一次证明）",
+                           "also write the JSON report (what --json prints, from the same proofs) to this file"),
     "help.verify.json": ("输出 JSON", "print JSON"),
 }
 

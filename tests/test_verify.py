@@ -288,3 +288,20 @@ def test_an_out_folder_that_cannot_be_made_is_a_clear_error(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert f"cannot write {blocker / 'sub'}: Not a directory; nothing was changed" in result.stderr
+
+
+def test_report_writes_the_json_report_beside_the_text_one(tmp_path):
+    """`--report FILE`: one run of the proofs gives the text report on stdout and the JSON report in FILE."""
+    folder = write_book(tmp_path, TRUE_PROPS)
+    report = tmp_path / "out" / "report.json"
+    report.parent.mkdir()
+    text = cli("verify", "--policies", folder, "--report", str(report), lang="en")
+    assert text.returncode == 0 and "proved" in text.stdout and not text.stdout.lstrip().startswith("{")
+    written = json.loads(report.read_text(encoding="utf-8"))
+    printed = json.loads(cli("verify", "--policies", folder, "--json").stdout)
+    for data in (written, printed):
+        data["summary"].pop("seconds")
+        for policy in data["policies"]:
+            for prop in policy["properties"]:
+                prop.pop("seconds")
+    assert written == printed

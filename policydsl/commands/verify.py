@@ -64,10 +64,12 @@ MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
 @click.option("--timeout", "timeout_text", default=None, metavar="SECONDS",
               help=help_text("verify.timeout"))
 @click.option("--json", "as_json", is_flag=True, help=help_text("verify.json"))
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help=help_text("verify.report"))
 @LANG
 @guarded
 def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...], out_dir: str | None,
-           timeout_text: str | None, as_json: bool, lang: str | None) -> None:
+           timeout_text: str | None, as_json: bool, report_file: str | None, lang: str | None) -> None:
     from policydsl.loader import load
     from policydsl.verify import BOOK_POLICY, DEFAULT_SECONDS, verify_book, verify_policy
 
@@ -91,8 +93,13 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
         results[BOOK_POLICY] = verify_book(book, names or None, seconds=limit)
     seconds = time.monotonic() - started
     files = _write_counterexamples(results, out_dir) if out_dir else {}
+    report = json.dumps(_to_json(book, results, files, seconds, limit), ensure_ascii=False, indent=2)
+    if report_file is not None:  # the JSON report beside the text one, from the same proofs (a CI artefact)
+        from policydsl.fsutil import write_atomic
+
+        write_atomic(report_file, report + "\n")
     if as_json:
-        click.echo(json.dumps(_to_json(book, results, files, seconds, limit), ensure_ascii=False, indent=2))
+        click.echo(report)
     else:
         click.echo(_render(book, results, files, policies_dir, seconds, lang, show_empty=not names))
     every = [r for rs in results.values() for r in rs]
