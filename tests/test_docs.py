@@ -448,3 +448,18 @@ def test_golden_markdown_page(book: Path) -> None:
         golden.write_text(rendered, encoding="utf-8")
     assert golden.exists(), "run with POLICYDSL_UPDATE_GOLDEN=1 to create the golden page"
     assert rendered == golden.read_text(encoding="utf-8")
+
+
+def test_worked_examples_that_fail_read_as_html_with_labels_not_ids():
+    """An example's error showed raw Markdown in HTML (`shop_deposit_standard` in backticks) and raw enum ids
+    (enterprise, sports_outdoor): names in code spans are code, a not-stated cell is named by its labels."""
+    from conftest import ROOT
+
+    handbook = ROOT / "generated_docs"
+    for page in handbook.glob("*/html/policies/*.html"):
+        for line in re.findall(r'<p class="line">(.*?)</p>', page.read_text(encoding="utf-8")):
+            assert "`" not in line, (page.name, line)
+    zh = (handbook / "zh" / "html" / "policies" / "shop.deposit.html").read_text(encoding="utf-8")
+    assert "评估失败：来源文件没有给出“保证金标准（普通订单）”中 企业号、运动户外 的取值" in zh
+    en = (handbook / "en" / "md" / "policies" / "cart.opening.md").read_text(encoding="utf-8")
+    assert "evaluation failed: policy `cart.opening` is not in force on 2020-04-06" in en  # a code span in Markdown

@@ -47,15 +47,26 @@ def _environment(**options: Any) -> jinja2.Environment:
                               keep_trailing_newline=True, **options)
 
 
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def _code_spans(text: str, code: Callable[[str], str], other: Callable[[str], str]) -> str:
+    """A message's `quoted` names (as error messages write them) as code, the rest as text."""
+    parts = CODE_SPAN.split(str(text))  # text, code, text, code, …, text
+    return "".join(code(part) if i % 2 else other(part) for i, part in enumerate(parts))
+
+
 def html_environment() -> jinja2.Environment:
     env = _environment(autoescape=True)
     env.filters["prose"] = _html_prose
+    env.filters["spans"] = lambda text: Markup(_code_spans(text, lambda c: f"<code>{escape(c)}</code>", escape))
     return env
 
 
 def md_environment() -> jinja2.Environment:
     env = _environment(autoescape=False, finalize=md_escape)
     env.filters["prose"] = _md_prose
+    env.filters["spans"] = lambda text: MdText(_code_spans(text, lambda c: f"`{c}`", md_escape))
     env.filters["code"] = lambda text: MdText("`" + str(text).replace("`", "'") + "`")
     env.filters["raw"] = lambda text: MdText(text)
     return env

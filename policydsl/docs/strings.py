@@ -235,6 +235,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "example.mismatch": ("与特性文件的期望不一致", "differs from what the feature expects"),
     "example.expects_error": ("特性文件期望评估失败", "the feature expects the evaluation to fail"),
     "example.missing": ("缺少事实：{facts}", "missing facts: {facts}"),
+    "example.not_stated": ("来源文件没有给出“{table}”中 {cell} 的取值", "the sources state no value for {cell} in “{table}”"),
     "example.unknown_fact": ("本政策没有名为 `{name}` 的事实", "the policy has no fact named `{name}`"),
     "example.sep": ("，", ", "),
     "example.arrow": ("→", "→"),

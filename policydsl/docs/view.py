@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from markupsafe import Markup
 
 from policydsl import i18n, simulate
+from policydsl.errors import PolicyDslError
 from policydsl import inventory as inv
 from policydsl.bdd.words import raw_fact
 from policydsl.compile.compiler import phase_specs
@@ -486,10 +487,21 @@ class PolicyView:
         elif example.error is not None and example.error.code == "missing_facts":
             labels = [compiled.inputs[p].label[self.lang] for p in example.error.facts if p in compiled.inputs]
             view["reasons"] = [self.t("example.missing", facts=self.t("x.list_sep").join(labels))]
+        elif example.error is not None and example.error.key == "E.not_stated":
+            view["reasons"] = [self.not_stated(example.error)]
         elif example.error is not None:
             view["reasons"] = [" ".join(example.error.message(self.lang).split())]
         view["summary"] = self.summary(view)
         return view
+
+    def not_stated(self, error: PolicyDslError) -> str:
+        """A cell the sources leave empty, named by the table's label and its keys' labels (not ids)."""
+        table = self.policy.tables[str(error.args_map["table"])]
+        keys = str(error.args_map["key"]).split(", ")
+        labels = [self.prose.enum_value_label(kind.enum, key) if kind.enum else key
+                  for kind, key in zip(table.param_types, keys)]
+        return self.t("example.not_stated", table=table.decl.label.get(self.lang),
+                      cell=self.t("x.list_sep").join(labels))
 
     def value_text(self, path: str, value: Any) -> str:
         compiled = self.book.compiled[self.policy.id]
