@@ -463,3 +463,25 @@ def test_worked_examples_that_fail_read_as_html_with_labels_not_ids():
     assert "评估失败：来源文件没有给出“保证金标准（普通订单）”中 企业号、运动户外 的取值" in zh
     en = (handbook / "en" / "md" / "policies" / "cart.opening.md").read_text(encoding="utf-8")
     assert "evaluation failed: policy `cart.opening` is not in force on 2020-04-06" in en  # a code span in Markdown
+
+
+def test_a_conditional_dated_case_is_drawn_as_conditional(tmp_path: Path) -> None:
+    """`= 15 when … from …` holds on its dates only where its condition does: the timeline drew it like an
+    unconditional case. It is drawn hatched (class `conditional`) and says its condition."""
+    root = write_fixture(tmp_path)
+    path = root / "policies" / "cond.policy"
+    path.write_text('policy demo.cond\n  title "条件取值" / "Conditional value"\n  source "doc.txt" quote "x"\n\n'
+                    'input shop.big: bool "大店" / "Big shop"\n\n'
+                    'define demo.days: count "天数" / "Days"\n'
+                    '  = 15 when shop.big from 2024-01-01\n  = 7 from 2023-01-01\n\n'
+                    'rule r "规则" / "Rule"\n  require demo.days > 0\n    else deny no_days "无" / "None"\n'
+                    '  source "doc.txt" quote "x"\n\nproperty p "总有天数" / "Always days"\n'
+                    '  expect outcome == allow\n', encoding="utf-8")
+    result = docs(root, root / "out")
+    assert result.exit_code == 0, result.output
+    for lang, words in (("zh", "15（仅当 大店）"), ("en", "15 (only when Big shop)")):
+        svg = html(root / "out", lang, "policies/demo.cond").find("svg", cls="timeline-svg")
+        bars = [squash(t.text()) for t in svg.find_all("text", cls="bar-text")]
+        assert any(text.endswith(words) for text in bars), bars
+        assert len(svg.find_all("rect", cls="conditional")) == 1
+        assert any(text.endswith("· 7") for text in bars)  # the unconditional case, as before

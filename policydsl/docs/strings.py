@@ -315,6 +315,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # ---- timelines
     "timeline.policy": ("政策生效期", "Policy in force"),
     "timeline.today": ("今天", "today"),
+    "timeline.when": ("{value}（仅当 {condition}）", "{value} (only when {condition})"),
     "timeline.open_end": ("{start} 起", "from {start}"),
     "timeline.open_start": ("至 {end}", "until {end}"),
     "timeline.caption": ("生效期、取值变化与灰度阶段；竖线为今天（浏览时绘制）。",

@@ -28,7 +28,7 @@ SMALL = 10
 class Bar:
     start: dt.date | None
     end: dt.date | None
-    kind: str  # policy | rule | value | pilot | full | phase
+    kind: str  # policy | rule | value | pilot | full | phase; "value conditional": a case under a `when`
     text: str = ""  # written under the bar, after its dates
     ramp: tuple[Decimal, Decimal] | None = None
 

@@ -437,8 +437,8 @@ class PolicyView:
         for define in p.defines.values():
             dated = [c for c in define.decl.cases if c.start or c.end]
             if dated:
-                bars = tuple(timeline.Bar(start=c.start, end=c.end, kind="value",
-                                          text=plain(self.prose.expr(c.expr, define.type.unit))) for c in dated)
+                bars = tuple(timeline.Bar(start=c.start, end=c.end, kind="value conditional" if c.when else "value",
+                                          text=self.case_text(c, define)) for c in dated)
                 lanes.append(timeline.Lane(label=define.label.get(self.lang), bars=bars,
                                            href=("", anchor("define", define.path))))
         for rollout in p.rollouts.values():
@@ -451,6 +451,14 @@ class PolicyView:
                                        text=timeline.ramp_text(phase.ramp_from, phase.ramp_to, self.lang),
                                        ramp=(phase.ramp_from, phase.ramp_to)),)))
         return lanes
+
+    def case_text(self, case, define) -> str:
+        """A dated value case's value and, for a case that holds only under a condition, that condition (a
+        conditional case is drawn hatched: on its dates the value holds only where the condition does)."""
+        value = plain(self.prose.expr(case.expr, define.type.unit))
+        if case.when is None:
+            return value
+        return self.t("timeline.when", value=value, condition=plain(self.prose.expr(case.when)))
 
     # ------------------------------------------------------------ worked examples
     def example_view(self, example: Example, index: int) -> dict:
