@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from policydsl.bdd.coverage import COVERAGE
+from policydsl.bdd.world import CURRENT_STEP
 from policydsl.errors import PolicyDslError
 from policydsl.loader import load
 
@@ -195,9 +196,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if verdict is not None:
         terminalreporter.write_sep("-", "policydsl")
         terminalreporter.write_line(verdict[0])
-
-
-CURRENT_STEP = pytest.StashKey[str]()
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-bdd's hooks: unknown to pytest when the [bdd] extra is missing

@@ -9,7 +9,7 @@ from pytest_bdd import given, parsers, then, when
 from policydsl.bdd.coverage import record_coverage
 from policydsl.bdd.phrases import PHRASES, Phrase
 from policydsl.i18n import default_lang
-from policydsl.bdd.world import World
+from policydsl.bdd.world import CURRENT_STEP, World
 
 DECORATORS = {"given": given, "when": when, "then": then}
 
@@ -136,8 +136,6 @@ for _p in PHRASES:
 @pytest.fixture
 def policydsl_world(request: pytest.FixtureRequest) -> World:
     """The scenario's state (facts given, the decision, the checks): see "Your own steps" in the README."""
-    from policydsl.bdd.plugin import CURRENT_STEP
-
     return World(policy_set_or_error=request.getfixturevalue("policydsl_policy_set"),
                  lang=request.config.getoption("policydsl_lang") or default_lang(),
                  on_decision=lambda book, policy_id, reached: record_coverage(request.config, book, policy_id, reached),

@@ -106,6 +106,8 @@ s = i18n.register("scenario", STRINGS)
 def both(key: str, /, **args: object) -> dict[str, str]:
     """A scenario string in every language: an argument of a message, resolved in the scenario's language."""
     return i18n.both(f"scenario.{key}", **args)
+CURRENT_STEP = pytest.StashKey[str]()
+"""Where the running step is written (`file:line: 那么 …`), in its test item's stash (the plugin sets it)."""
 NOT_OPEN_WORDS = {"not_open", "not open", "暂不开放", "暂不招商"}
 
 
