@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, help_text, lang_of, render_diagnostics
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of, render_diagnostics
 from policydsl.errors import PolicyDslError
 
 
@@ -53,11 +53,8 @@ def _files(paths: tuple[str, ...], sources_dir: str | None) -> list[Path]:
     from policydsl.loader import policy_files, with_shared
 
     targets = list(paths) or ["policies"]
-    for target in targets:
-        if not Path(target).exists():
-            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
-    if sources_dir is not None and not Path(sources_dir).is_dir():
-        raise PolicyDslError("E.unreadable", path=sources_dir, reason=NOT_A_FOLDER)
+    existing(*targets)
+    existing(*([sources_dir] if sources_dir is not None else []), folder=True)
     files = with_shared(policy_files(targets))
     if not files:
         raise PolicyDslError("E.no_policies", path=", ".join(targets))

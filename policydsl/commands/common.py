@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import click
@@ -21,8 +22,13 @@ def help_text(*keys: str) -> str:
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
                     help=help_text("lang"))
 
-NO_SUCH_PATH = i18n.both("E.no_path")
-NOT_A_FOLDER = i18n.both("E.not_folder")
+def existing(*paths: str, folder: bool = False, error: type[PolicyDslError] = PolicyDslError) -> None:
+    """Each path exists (and is a folder, with `folder`), else `E.unreadable` naming it (exit 2)."""
+    for path in paths:
+        if not Path(path).exists():
+            raise error("E.unreadable", path=path, reason=i18n.both("E.no_path"))
+        if folder and not Path(path).is_dir():
+            raise error("E.unreadable", path=path, reason=i18n.both("E.not_folder"))
 
 EXTRAS = {"z3": "verify", "pygls": "lsp", "lsprotocol": "lsp", "pytest": "bdd", "pytest_bdd": "bdd",
           "jinja2": "docs", "pygments": "docs"}

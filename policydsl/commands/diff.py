@@ -3,21 +3,17 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
-from policydsl.commands.common import LANG, NO_SUCH_PATH, NOT_A_FOLDER, guarded, help_text, lang_of
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
 
 
 def _load(folder: str):
     from policydsl.diff import DiffError
     from policydsl.loader import load
 
-    if not Path(folder).exists():
-        raise DiffError("E.unreadable", path=folder, reason=NO_SUCH_PATH)
-    if not Path(folder).is_dir():
-        raise DiffError("E.unreadable", path=folder, reason=NOT_A_FOLDER)
+    existing(folder, folder=True, error=DiffError)
     return load(folder)
 
 

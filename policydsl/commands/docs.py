@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import NO_SUCH_PATH, guarded, help_text
-from policydsl.errors import PolicyDslError
+from policydsl.commands.common import existing, guarded, help_text
 
 
 @click.command(help=help_text("docs"))
@@ -33,9 +32,7 @@ def docs(policies_dir: str, features_dir: str, out_dir: str, langs: str, check_o
     chosen = tuple(dict.fromkeys(x.strip() for x in langs.split(",") if x.strip()))
     if not chosen or any(x not in handbook.LANGS for x in chosen):
         raise click.BadParameter(s("cli.bad_lang", lang, value=langs), param_hint="--lang")
-    for target in (policies_dir, features_dir):
-        if not Path(target).exists():
-            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
+    existing(policies_dir, features_dir)
     book = load(policies_dir)
     gc.freeze()  # the book lives as long as this command: rendering's full collections need not walk it again
     files = handbook.render(book, features=Path(features_dir), policies_dir=policies_dir, langs=chosen)

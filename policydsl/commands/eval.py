@@ -4,13 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 
 
@@ -52,8 +51,7 @@ def _decide(policy: str | None, book: bool, facts_path: str, at_text: str | None
         raise PolicyDslError("E.eval_target")
     at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
     facts = loads(_read_facts(facts_path))
-    if not Path(policies_dir).exists():
-        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
+    existing(policies_dir)
     policy_set = load(policies_dir, cached=True)  # an unchanged book: from the cache, neither parsed nor checked
     if policy is None:  # with --book (the check above)
         return policy_set, at, policy_set.evaluate_all(facts, at, trace=explain, ignore_unknown=ignore_unknown)

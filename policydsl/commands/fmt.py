@@ -9,7 +9,7 @@ from typing import Iterable
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 
 
@@ -44,9 +44,7 @@ def _files(paths: Iterable[str]) -> list[Path]:
     from policydsl.loader import policy_files
 
     targets = list(paths) or ["policies"]
-    for target in targets:
-        if not Path(target).exists():
-            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
+    existing(*targets)
     files = policy_files(targets)
     if not files:
         raise PolicyDslError("E.no_policies", path=", ".join(targets))

@@ -4,12 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from pathlib import Path
 
 import click
 
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
-from policydsl.errors import PolicyDslError
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
 from policydsl.simulate import (DEFAULT_POPULATION, DEFAULT_PREFIX, SimulationError, render_svg, render_table, s,
                                 select_rollouts, simulate, to_records)
 
@@ -52,8 +50,7 @@ def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: st
     # range reported first (before an unknown policy, a missing folder or a policy without rollouts).
     if start > end:
         raise SimulationError("E.range", start=start.isoformat(), end=end.isoformat())
-    if not Path(policies_dir).exists():
-        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
+    existing(policies_dir)
     found = load(policies_dir).find(policy)
     sims = [simulate(decl, start, end, population=population, seed_prefix=seed_prefix)
             for decl in select_rollouts(found, rollout_name)]

@@ -4,12 +4,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from pathlib import Path
 
 import click
 
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
-from policydsl.errors import PolicyDslError
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
 
 
 @click.command(context_settings={"ignore_unknown_options": True}, help=help_text("test"))
@@ -33,11 +31,7 @@ def test(features: tuple[str, ...], policies_dir: str, keyword: str | None, mark
 
     lang = lang_of(lang)
     targets = list(features) or ["features"]
-    for target in targets:
-        if not Path(target).exists():
-            raise PolicyDslError("E.unreadable", path=target, reason=NO_SUCH_PATH)
-    if not Path(policies_dir).exists():  # otherwise every scenario would fail (exit 1) instead of exit 2
-        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
+    existing(*targets, policies_dir)  # a missing policies folder: exit 2, not every scenario failing (exit 1)
     args = [*targets, f"--policies={policies_dir}", f"--policydsl-lang={lang}", "-p", "no:cacheprovider",
             "--rootdir", os.getcwd(), "-o", "python_files=__no_python_tests__.py", "-o", "testpaths=",
             "-o", "disable_test_id_escaping_and_forfeit_all_rights_to_community_support=true",

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, NO_SUCH_PATH, guarded, help_text, lang_of
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
 from policydsl.errors import PolicyDslError
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -75,8 +75,7 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
 
     lang = lang_of(lang)
     limit = DEFAULT_SECONDS if timeout_text is None else parse_seconds(timeout_text, lang)
-    if not Path(policies_dir).exists():
-        raise PolicyDslError("E.unreadable", path=policies_dir, reason=NO_SUCH_PATH)
+    existing(policies_dir)
     started = time.monotonic()
     book = load(policies_dir)
     # `book` (or no policy named) is the book properties: those outside any policy
