@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import unicodedata
 from fractions import Fraction
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -19,6 +18,7 @@ import attrs
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.source import display_width
 from policydsl.runtime import rollout as ro
 from policydsl.runtime import values as rv
 
@@ -195,12 +195,8 @@ def select_rollouts(policy, name: str | None) -> list[ast.RolloutDecl]:
 
 
 # ------------------------------------------------------------------ text and JSON
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _pad(text: str, width: int, right: bool = False) -> str:
-    fill = " " * max(0, width - _width(text))
+    fill = " " * max(0, width - display_width(text))
     return fill + text if right else text + fill
 
 
@@ -212,7 +208,7 @@ def render_table(policy, sims: Sequence[Simulation], lang: str) -> str:
         header = [s(f"col.{c}", lang) for c in ("date", "phase", "target", "covered", "count")]
         rows = [[d.date.isoformat(), sim.phase_label(d, lang), percent(d.target), percent(d.covered), str(d.count)]
                 for d in sim.days]
-        widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
         lines = [heading]
         for row in [header, *rows]:
             cells = [_pad(cell, widths[i], right=i >= 2) for i, cell in enumerate(row)]
@@ -300,7 +296,7 @@ def _panel(sim: Simulation, lang: str, top: int, heading: str) -> list[str]:
         ramp = {"ramp_from": rv.percent_text(phase.ramp_from), "ramp_to": rv.percent_text(phase.ramp_to)}
         lines = (s("band.dates", lang, start=phase.start.isoformat(), end=phase.end.isoformat()),
                  s("band.ramp", lang, **ramp))
-        if max(_width(line) for line in lines) * 5.4 <= x(hi) - x(lo) - 8:
+        if max(display_width(line) for line in lines) * 5.4 <= x(hi) - x(lo) - 8:
             for row, line in enumerate(lines):
                 out.append(_text((x(lo) + x(hi)) / 2, y_top + 14 + 12 * row, line, size=9, anchor="middle",
                                  fill="#374151"))

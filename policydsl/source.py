@@ -137,10 +137,11 @@ class Span:
         end_line, end_col = self.source.position(self.end)
         stop = end_col - 1 if end_line == line else len(text)
         stop = max(stop, col)
-        pad = "".join("\t" if ch == "\t" else " " * _width(ch) for ch in text[: col - 1])
-        marks = "^" * max(1, sum(_width(ch) for ch in text[col - 1 : stop]))
+        pad = "".join("\t" if ch == "\t" else " " * display_width(ch) for ch in text[: col - 1])
+        marks = "^" * max(1, display_width(text[col - 1 : stop]))
         return f"{line:>4} | {text}\n     | {pad}{marks}"
 
 
-def _width(ch: str) -> int:
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: a wide (CJK, full-width) character two, any other one."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)

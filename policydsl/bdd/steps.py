@@ -8,6 +8,7 @@ from pytest_bdd import given, parsers, then, when
 
 from policydsl.bdd.coverage import record_coverage
 from policydsl.bdd.phrases import PHRASES, Phrase
+from policydsl.bdd.words import unquote
 from policydsl.i18n import default_lang
 from policydsl.bdd.world import CURRENT_STEP, World
 
@@ -25,13 +26,13 @@ def _phrase(key: str) -> Phrase:
 
 
 def step_fact(policydsl_world: World, name: str, value: str) -> None:
-    policydsl_world.given(name.strip(), _unquote(value))
+    policydsl_world.given(name.strip(), unquote(value))
 
 
 def step_facts_table(policydsl_world: World, datatable: list[list[str]]) -> None:
     rows = datatable[1:] if datatable and datatable[0][0].strip() in ("事实", "fact", "Fact") else datatable
     for row in rows:
-        policydsl_world.given(row[0].strip(), _unquote(row[1]))
+        policydsl_world.given(row[0].strip(), unquote(row[1]))
 
 
 def step_evaluate_on(policydsl_world: World, policy: str, date: str) -> None:
@@ -111,22 +112,15 @@ def step_consequence_until(policydsl_world: World, name: str, date: str) -> None
 
 
 def step_consequence_amount(policydsl_world: World, name: str, amount: str) -> None:
-    policydsl_world.expect_consequence_amount(name, _unquote(amount))
+    policydsl_world.expect_consequence_amount(name, unquote(amount))
 
 
 def step_value(policydsl_world: World, name: str, value: str) -> None:
-    policydsl_world.expect_value(name.strip(), _unquote(value))
+    policydsl_world.expect_value(name.strip(), unquote(value))
 
 
 def step_fails(policydsl_world: World, text: str) -> None:
     policydsl_world.expect_failure(text)
-
-
-def _unquote(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1]
-    return text
 
 
 for _p in PHRASES:

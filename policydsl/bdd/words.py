@@ -12,6 +12,14 @@ TRUE_WORDS = {"true", "yes", "是", "真"}
 FALSE_WORDS = {"false", "no", "否", "假"}
 
 
+def unquote(text: str) -> str:
+    """A step's value as written, without the double quotes around it (`"¥500"` is `¥500`)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    return text
+
+
 def find_input(inputs: Mapping[str, InputSpec], name: str) -> InputSpec | None:
     """The input a feature names by its id or either label (shared with the handbook's worked examples)."""
     for spec in inputs.values():

@@ -17,6 +17,7 @@ from gherkin.pickles.compiler import Compiler, GherkinDocumentWithURI
 
 from policydsl import inventory as inv
 from policydsl.bdd.phrases import ORDER, PHRASES
+from policydsl.bdd.words import unquote
 from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
 from policydsl.errors import PolicyDslError
 from policydsl.loader import PolicySet
@@ -121,7 +122,7 @@ def _read_steps(steps: Sequence[Mapping[str, Any]]) -> _Reading:
     for step in steps:
         key, groups = _match(step)
         if key == "fact" and reading.policy is None:
-            reading.givens.append((groups["name"].strip(), _unquote(groups["value"])))
+            reading.givens.append((groups["name"].strip(), unquote(groups["value"])))
         elif key == "facts_table" and reading.policy is None:
             reading.givens.extend(_table_facts(step))
         elif key == "evaluate_on" and reading.policy is None:
@@ -155,11 +156,4 @@ def _table_facts(step: Mapping[str, Any]) -> list[tuple[str, str]]:
             for row in step.get("argument", {}).get("dataTable", {}).get("rows", [])]
     if rows and rows[0] and rows[0][0].strip() in TABLE_HEADERS:
         rows = rows[1:]
-    return [(row[0].strip(), _unquote(row[1])) for row in rows if len(row) >= 2]
-
-
-def _unquote(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1]
-    return text
+    return [(row[0].strip(), unquote(row[1])) for row in rows if len(row) >= 2]
