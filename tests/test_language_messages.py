@@ -188,6 +188,12 @@ def test_every_group_of_the_number_is_shown(written: str, plain: str) -> None:
     assert diag.message["en"] == f"numbers have no thousands separators: write `{written}` as `{plain}`"
 
 
+def test_in_a_scope_too_not_a_rule_without_outcome() -> None:
+    text = head(DEPOSIT) + ('\nrule deposit "保证金" / "Deposit"\n  when shop.deposit < ¥1,000\n'
+                            '  deny deposit_low "保证金不足" / "Deposit too low"\n' + SRC)
+    assert [(d.code, d.span.text, d.line, d.column) for d in diagnostics_of(text)] == [("P0120", ",", 7, 25)]
+
+
 def test_a_comma_between_values_is_not_a_separator() -> None:
     assert "P0120" not in [c[0] for c in codes(head(FANS) + rule("account.fans in {1,000}"))]
     table = head() + 'table days(x: count) -> count "天数" / "Days"\n  row [0,100]: 1\n  row (100, inf): 2\n'
