@@ -345,6 +345,40 @@ EXPLANATIONS: dict[str, Explanation] = {
          "rule checks one, and `fmt` would delete it. Join the conditions with `and` / `or`, or remove the extra one."),
         _head() + KIND + FANS + _licence_rule("account.kind == enterprise\n  when account.fans >= 1000"),
         _head() + KIND + FANS + _licence_rule("account.kind == enterprise and account.fans >= 1000")),
+    "P0120": _entry(
+        ("数字写了千位分隔符", "A number with thousands separators"),
+        ("金额、百分比和数字都连写：`¥1,000` 要写成 `¥1000`。逗号在语言里分隔参数、集合元素和表格单元格。",
+         "Amounts, percentages and numbers are written without separators: `¥1,000` is `¥1000`. A comma separates "
+         "arguments, set members and table cells."),
+        ("若把逗号读作分隔符，`¥1,000` 会变成两个值 `¥1` 和 `000`，门槛就错了一千倍；所以语言直接拒绝它。",
+         "Read as a separator, the comma would make `¥1,000` two values, `¥1` and `000`, a threshold a thousand "
+         "times too low; the language refuses it instead."),
+        _head() + 'input shop.deposit: money "保证金" / "Deposit"\n'
+        + _fans_rule(condition="shop.deposit >= ¥1,000", name="deposit"),
+        _head() + 'input shop.deposit: money "保证金" / "Deposit"\n'
+        + _fans_rule(condition="shop.deposit >= ¥1000", name="deposit")),
+    "P0121": _entry(
+        ("结论缺少代码", "An outcome without a code"),
+        ("`allow`、`deny` 或 `warn` 之后先写代码（决策给出的原因编号），再写 \"中文\" / \"English\" 文本。",
+         "After `allow`, `deny` or `warn` comes a code (the reason id a decision reports), then the "
+         "\"中文\" / \"English\" text."),
+        ("代码是决策、测试（原因包含 …）和手册引用这条结论的方式；没有代码就无法在场景里断言它。",
+         "The code is how decisions, tests (reason contains …) and the handbook refer to the outcome; without one a "
+         "scenario cannot assert it."),
+        _head() + FANS + '\nrule fans "粉丝门槛" / "Follower threshold"\n  when account.fans < 1000\n'
+        '  deny "粉丝不足" / "Too few followers"\n' + SRC,
+        _head() + FANS + '\nrule fans "粉丝门槛" / "Follower threshold"\n  when account.fans < 1000\n'
+        '  deny fans_low "粉丝不足" / "Too few followers"\n' + SRC),
+    "P0122": _entry(
+        ("表达式没写完", "Incomplete expression"),
+        ("运算符之后缺少它的另一边：比较或算术运算符之后缺少值，and / or / not 之后缺少条件。诊断指向这个运算符。",
+         "An operator lacks its other side: a value after a comparison or arithmetic operator, a condition after "
+         "and / or / not. The diagnostic points at the operator."),
+        ("写到一半的条件若被读成别的东西，报错会落在下一行、说的是另一件事；指出运算符才能直接改对。",
+         "A half-typed condition would otherwise be reported on the next line as something else; pointing at the "
+         "operator says what to finish."),
+        _head() + FANS + _fans_rule(condition="account.fans >="),
+        _head() + FANS + _fans_rule()),
     # ---- names
     "P0201": _entry(
         ("未定义的名称", "Undefined name"),
@@ -629,6 +663,15 @@ EXPLANATIONS: dict[str, Explanation] = {
         ("未知的占位符在运行时无法填入数值。", "An unknown placeholder cannot be filled in at run time."),
         _head() + FANS + _fans_rule(message='"粉丝数 {account.fan}，不足 1000" / "{account.fan} followers, fewer than 1000"'),
         _head() + FANS + _fans_rule(message='"粉丝数 {account.fans}，不足 1000" / "{account.fans} followers, fewer than 1000"')),
+    "P0404": _entry(
+        ("占位符里写了表达式", "An expression in a placeholder"),
+        ("占位符 {…} 只写一个输入或取值的名称，不写表达式（也不加空格）。要显示计算结果，先用 define 定义取值，再写它的名称。",
+         "A placeholder {…} holds the name of an input or a value, not an expression (and no blanks). To show a "
+         "computed result, define a value and name it."),
+        ("其他写法不会被填入数值，而是原样显示给用户，例如 “开户 {days_between(a, b)} 天”。",
+         "Anything else is not filled in but shown to users verbatim, e.g. \"opened {days_between(a, b)} days ago\"."),
+        _head() + FANS + _fans_rule(message='"粉丝数 {account.fans + 1}" / "{account.fans + 1} followers"'),
+        _head() + FANS + _fans_rule(message='"粉丝数 {account.fans}" / "{account.fans} followers"')),
     # ---- tables
     "P0501": _entry(
         ("表有空档", "Table gap"),

@@ -108,6 +108,7 @@ def test_corpus_covers_every_diagnostic_family() -> None:
         "P0601", "P0602", "P0603", "P0604", "P0605", "P0606",
         "P0701", "P0702", "P0703",
         "P0115", "P0116", "P0117", "P0119", "P0510", "P0707",
+        "P0120", "P0121", "P0122", "P0404",
     }
     assert wanted - codes == set()
     assert len(CASES) >= 28

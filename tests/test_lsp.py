@@ -152,14 +152,14 @@ def test_broken_file_diagnostic_then_fixed(client: Client, folder: Path) -> None
     line = good[:good.index("  require account.fans >= cart.min_fans\n")].count("\n")  # 0-based
     uri = open_doc(client, path, broken)
     diags = client.diagnostics(uri)
-    assert [(d["code"], d["severity"], d["range"]) for d in diags] == [  # at the `else` of the next line
-        ("P0110", 1, {"start": {"line": line + 1, "character": 9}, "end": {"line": line + 1, "character": 13}})]
+    assert [(d["code"], d["severity"], d["range"]) for d in diags] == [  # at the `>=` that lacks its value
+        ("P0122", 1, {"start": {"line": line, "character": 23}, "end": {"line": line, "character": 25}})]
     assert diags[0]["source"] == "policydsl"
     assert diags[0]["message"] == (
-        "`require` 条件后缺少 `else deny|warn 代码 \"中文\" / \"English\"`\n"
-        "`require` needs `else deny|warn CODE \"中文\" / \"English\"` after its condition\n"
-        "提示: 例如：require account.fans >= 1000 else deny fans_low \"粉丝不足\" / \"Too few followers\"\n"
-        "hint: for example: require account.fans >= 1000 else deny fans_low \"粉丝不足\" / \"Too few followers\"")
+        "表达式没写完：`>=` 之后缺少一个值\n"
+        "incomplete expression: `>=` needs a value after it\n"
+        "提示: 补上缺少的部分（例如 `account.fans >= 1000`、`a and b`），或删去这个运算符\n"
+        "hint: complete it (e.g. `account.fans >= 1000`, `a and b`) or delete the operator")
     # the fix arrives as an incremental edit: insert the missing operand at the end of the condition
     at = {"line": line, "character": len("  require account.fans >= ")}
     client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [

@@ -21,6 +21,11 @@ from policydsl.source import Span
 from policydsl.syntax import ast
 
 INVENTORY_ID = re.compile(r"^R\d{3}\.\d+$")
+PLACEHOLDER_PATH = re.compile(r"\w+(?:\.\w+)*")
+BOOL_WORDS = {**dict.fromkeys(("是", "真", "对", "yes", "Yes", "YES", "True", "TRUE"), "true"),
+              **dict.fromkeys(("否", "假", "错", "no", "No", "NO", "False", "FALSE"), "false")}
+"""Words an author may write for a bool where the language has `true` / `false` (a hint, never a value)."""
+QUOTED_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 CONSEQUENCE_KINDS = ("demotion", "restriction", "suspension", "ban", "deduction")
 """What a fired rule may do beyond its outcome: 降权 (traffic demotion), 限制 (a right restricted), 暂停
@@ -240,7 +245,10 @@ class Checker:
             return ty.enum_type(ref.name)
         hint = suggest(ref.name, [(n, ()) for n in [*ty.BUILTIN_TYPES, *self.enums]])
         self.bag.add(dg.make("P0203", ref.span, name=ref.name, hint_args={"choices": ty.type_names()}))
-        if hint:
+        if ref.name in ("duration", "durations"):  # written where used (`+ 30 days`, `for 7 days`), never declared
+            self.bag.items[-1] = attrs.evolve(self.bag.items[-1], hint=dg.i18n.both(
+                "P0203.duration", choices=ty.type_names()))
+        elif hint:
             self.bag.items[-1] = attrs.evolve(self.bag.items[-1], hint=dg.i18n.both("P0201.hint", suggestion=hint))
         return None
 
@@ -443,8 +451,12 @@ class Checker:
                 for case in item.cases:
                     found = self._expr(build, case.expr, define.type)
                     if found is not None and not ty.assignable(define.type, found):
-                        self.err("P0305", case.expr.span, found=found.display(), name=define.path,
-                                 expected=define.type.display())
+                        diag = dg.make("P0305", case.expr.span, found=found.display(), name=define.path,
+                                       expected=define.type.display())
+                        quoted = _quoted_date(case.expr) if define.type.kind == "date" else None
+                        if quoted is not None:
+                            diag = attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=quoted))
+                        self.bag.add(diag)
                     if case.when is not None:
                         self._condition(build, case.when)
                 self._check_sources(item.sources)
@@ -606,6 +618,12 @@ class Checker:
             if self._fact(build, name) is None and name not in build.defines:
                 span = next(p.span for p in text.placeholders() if p.path == name)  # the first one
                 self._did_you_mean("P0403", span, name, self._value_candidates(build), name=name)
+        for expression in {p.path: p for p in reversed(text.expressions())}.values():  # the first of each
+            diag = dg.make("P0404", expression.span, text="{" + expression.path + "}")
+            name = expression.path.strip()
+            if PLACEHOLDER_PATH.fullmatch(name):  # `{ account.fans }`: a name with blanks around it
+                diag = attrs.evolve(diag, hint=dg.i18n.both("P0404.blanks", name="{" + name + "}"))
+            self.bag.add(diag)
 
     # ================================================================ expressions
     def _condition(self, build: _PolicyBuild, expr: ast.Expr, scope: dict | None = None) -> None:
@@ -718,6 +736,10 @@ class Checker:
             if expected is not None and expected.kind == "enum" and expected.enum is not None:
                 self._unknown_enum_value(expr, expected.enum)
                 return None
+        if name in BOOL_WORDS and (expected is None or expected.kind == "bool"):  # `== 是`: a bool, in words
+            hint = dg.i18n.both("P0201.bool", value=BOOL_WORDS[name])
+            self.bag.add(attrs.evolve(dg.make("P0201", expr.span, name=name), hint=hint))
+            return None
         candidates = self._value_candidates(build) + [(v, ()) for v in scope] + [
             (v.name.value, (v.label.zh, v.label.en)) for e in self.enums.values() for v in e.values]
         self._undefined(build, expr, candidates, name=name)
@@ -827,17 +849,26 @@ class Checker:
             return None
         if expr.op in ty.COMPARISONS:
             if not ty.comparable(expr.op, left, right):
-                self.err("P0301", expr.op_span, op=expr.op, left=left.display(), right=right.display())
+                self._mismatch(expr, left, right)
                 return None
             self._units(expr, left, right)
             return ty.BOOL
         result = ty.arithmetic(expr.op, left, right)
         if result is None:
-            self.err("P0301", expr.op_span, op=expr.op, left=left.display(), right=right.display())
+            self._mismatch(expr, left, right)
             return None
         if expr.op in "+-" and left.kind == right.kind:
             self._units(expr, left, right)
         return result
+
+    def _mismatch(self, expr: ast.Binary, left: Type, right: Type) -> None:
+        """P0301 for `left op right`; when one side is a date in quotes, the hint says to drop them."""
+        diag = dg.make("P0301", expr.op_span, op=expr.op, left=left.display(), right=right.display())
+        for side, other in ((expr.left, right), (expr.right, left)):
+            quoted = _quoted_date(side)
+            if quoted is not None and other.kind in ("date", "duration"):
+                diag = attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=quoted))
+        self.bag.add(diag)
 
     @staticmethod
     def _enum_literal(build: _PolicyBuild, expr: ast.Expr, scope: dict) -> bool:
@@ -890,7 +921,12 @@ class Checker:
             if found is None:
                 ok = False
             elif not ty.assignable(param, found):
-                self.err("P0306", arg.span, name=name, index=index, expected=param.display(), found=found.display())
+                diag = dg.make("P0306", arg.span, name=name, index=index, expected=param.display(),
+                               found=found.display())
+                quoted = _quoted_date(arg) if param.kind == "date" else None
+                if quoted is not None:
+                    diag = attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=quoted))
+                self.bag.add(diag)
                 ok = False
         return result if ok else None
 
@@ -1040,6 +1076,13 @@ def _snake(name: str) -> str:
 
 def _fmt_set(names: list[str]) -> str:
     return "{" + ", ".join(sorted(set(names))) + "}" if names else "∅"
+
+
+def _quoted_date(expr: ast.Expr) -> str | None:
+    """`"2024-03-01"`: a text literal that is a date in quotes (its text), else None."""
+    if isinstance(expr, ast.Literal) and expr.kind == "text" and QUOTED_DATE.fullmatch(str(expr.value)):
+        return str(expr.value)
+    return None
 
 
 MAX_VALUE_DEPTH = 100

@@ -38,6 +38,9 @@ class String:
 
     parts: tuple[tuple[str, Placeholder | None], ...]
     span: Span = span_field()
+    # `{days_between(a, b)}`: braces around an expression rather than a name. They stay literal text in
+    # `parts` (nothing fills them in), and the checker reports each one (P0404).
+    expressions: tuple[Placeholder, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
 @node
@@ -58,6 +61,10 @@ class Text:
     def placeholders(self, lang: str | None = None) -> list[Placeholder]:
         """The placeholders of the string in `lang`, or of both (Chinese first)."""
         return [p for code in ((lang,) if lang else ("zh", "en")) for _, p in self.string(code).parts if p is not None]
+
+    def expressions(self) -> list[Placeholder]:
+        """The braces of both strings (Chinese first) that hold an expression, not a name (P0404)."""
+        return [p for code in ("zh", "en") for p in self.string(code).expressions]
 
     def as_dict(self) -> dict[str, str]:
         return {"zh": self.zh, "en": self.en}

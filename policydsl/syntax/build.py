@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import attrs
@@ -11,6 +12,10 @@ from lark import Token, Transformer, v_args
 from policydsl import diagnostics as dg
 from policydsl.source import SourceFile, Span
 from policydsl.syntax import ast
+
+_PLACEHOLDER_PATH = re.compile(r"\w+(?:\.\w+)*")
+"""What a placeholder holds: a name or a dotted path (a Chinese label too, reported as unknown by the checker);
+other braces hold an expression (P0404)."""
 
 MAX_LITERAL_DIGITS = 34
 """A number written in a policy has at most 34 digits (as facts have at most 34 significant digits):
@@ -115,17 +120,38 @@ class Builder(Transformer):
         """A string of a text: its value, and its pieces around placeholders (`{` a path with neither braces
         nor spaces `}`), each placeholder spanning its braces in the source (no escape makes a brace or space)."""
         raw, at, parts, last, i = str(tok), self.tsp(tok).start, [], 1, 1
+        expressions = []
         while (i := raw.find("{", i, len(raw) - 1)) >= 0:
             j = i + 1
             while j < len(raw) - 1 and raw[j] not in "{}" and not raw[j].isspace():
                 j += 1
             if raw[j] != "}" or j == i + 1:
+                expression = self.expression_in_braces(tok, i)
+                if expression is not None:
+                    expressions.append(expression)
                 i = j
                 continue
             span = self.file.span(at + i, at + j + 1)
-            parts.append((self.string(tok, last, i), ast.Placeholder(path=self.string(tok, i + 1, j), span=span)))
+            placeholder = ast.Placeholder(path=self.string(tok, i + 1, j), span=span)
+            if not _PLACEHOLDER_PATH.fullmatch(placeholder.path):  # `{a+b}`: an expression, shown verbatim
+                expressions.append(placeholder)
+                i = j + 1
+                continue
+            parts.append((self.string(tok, last, i), placeholder))
             i = last = j + 1
-        return self.string(tok), ast.String(parts=(*parts, (self.string(tok, last), None)), span=self.tsp(tok))
+        string = ast.String(parts=(*parts, (self.string(tok, last), None)), span=self.tsp(tok),
+                            expressions=tuple(expressions))
+        return self.string(tok), string
+
+    def expression_in_braces(self, tok: Token, i: int) -> ast.Placeholder | None:
+        """`{days_between(a, b)}` from the `{` at `i` of the string `tok`: braces around words and spaces
+        (no brace inside) that would reach a reader verbatim; None when the brace is plain text."""
+        raw = str(tok)
+        j = raw.find("}", i + 1, len(raw) - 1)
+        if j < 0 or "{" in raw[i + 1:j] or not raw[i + 1:j].strip():
+            return None
+        at = self.tsp(tok).start
+        return ast.Placeholder(path=self.string(tok, i + 1, j), span=self.file.span(at + i, at + j + 1))
 
     def dotted(self, meta, children):
         # Names come from the source text itself: the parser may have stood in for a Chinese word.

@@ -39,6 +39,13 @@ EXAMPLES: dict[str, list[str]] = {
         'policy p title "中文" source',
         'policy p title "中文" implements',
     ],
+    "P0121": [
+        'rule r "a" / "b" deny "x" / "y"',
+        'rule r "a" / "b" when x deny "x" / "y"',
+        'rule r "a" / "b" require x else deny "x" / "y"',
+        'rule r "a" / "b" require x else warn "x" / "y"',
+        'rule r "a" / "b" require x else deny c "x" / "y" deny "x" / "y"',
+    ],
     "P0112": [
         'rule r "a" / "b" when x rule',
         'rule r "a" / "b" when x source',
@@ -143,7 +150,58 @@ def _lone_string(source: SourceFile, start: int) -> tuple[int, int] | None:
     return last.start(), last.end()
 
 
+_NUMBER_BEFORE = re.compile(r"(?:¥|\b)\d+$")
+_GROUPS_AFTER = re.compile(r"(?:,\d{3})+(?:\.\d+)?%?(?![\w.,])")
+
+
+def _thousands_separator(source: SourceFile, exc: UnexpectedInput) -> dg.Diagnostic | None:
+    """P0120 at the comma of `¥1,000`: a number written with thousands separators."""
+    if not isinstance(exc, UnexpectedToken) or exc.token.type != "COMMA" or exc.pos_in_stream is None:
+        return None
+    pos, text = exc.pos_in_stream, source.text
+    before, after = _NUMBER_BEFORE.search(text, 0, pos), _GROUPS_AFTER.match(text, pos)
+    if before is None or after is None:
+        return None
+    written = text[before.start():after.end()]
+    return dg.make("P0120", source.span(pos, pos + 1), number=written, plain=written.replace(",", ""))
+
+
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[<>=!]=|[<>+\-*/]|\w+|\S')
+_OPERATORS = {**dict.fromkeys((">=", "<=", "==", "!=", ">", "<", "+", "-", "*", "/"), "value"),
+              **dict.fromkeys(("and", "or", "not"), "condition"), "in": "set"}
+"""An operator that needs an operand after it, and what that operand is (P0122)."""
+_EXPRESSION_STARTS = {"INT", "NAME"}
+_CLAUSE_WORDS = frozenset((
+    "else", "allow", "deny", "warn", "source", "consequence", "rule", "when", "require", "input", "define",
+    "table", "enum", "unit", "entity", "policy", "rollout", "assume", "note", "property", "overlap", "expect",
+    "effective", "implements", "applies", "exception", "supersedes", "title", "agree", "prevails", "known"))
+"""Words that start a clause: after a dangling operator the parser reads one as the missing operand."""
+
+
+def _dangling_operator(source: SourceFile, exc: UnexpectedInput) -> dg.Diagnostic | None:
+    """P0122 at the operator of a half-typed `require account.fans >=` (or `… and`): the parser met the next
+    clause where the operand belonged. (At the end of the file, P0103 says what may come next.)"""
+    if not isinstance(exc, UnexpectedToken) or exc.token.type == "$END" or exc.pos_in_stream is None:
+        return None
+    pos = exc.pos_in_stream
+    before = [m for m in _TOKEN.finditer(source.text, 0, pos) if not m.group().startswith("#")][-2:]
+    if not before:
+        return None
+    if before[-1].group() in _CLAUSE_WORDS and len(before) == 2:
+        before = before[:1]  # `>= else deny …`: the next clause's keyword was read as the operand
+    elif not _EXPRESSION_STARTS <= _accepted(exc):
+        return None
+    operator = before[-1]
+    if operator.group() not in _OPERATORS:
+        return None
+    what = dg.i18n.both(f"P0122.{_OPERATORS[operator.group()]}")
+    return dg.make("P0122", source.span(operator.start(), operator.end()), op=operator.group(), what=what)
+
+
 def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput) -> dg.Diagnostic:
+    explained = _thousands_separator(source, exc) or _dangling_operator(source, exc)
+    if explained is not None:
+        return explained
     known = _match_example(exc)
     start = _offset(source, exc)
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
