@@ -312,7 +312,7 @@ SMALLEST_LABEL = 9  # CSS pixels: the smallest text an SVG chart may draw at pho
 def _phone_problems(browser: Browser) -> dict:
     """What does not fit a 390 px phone on the open page: the page's own sideways scroll, elements past the
     right edge (outside a .scroll box, which scrolls on its own and shows a cue), SVG text drawn too small."""
-    return browser.js(f"""(() => {{
+    return browser.js(rf"""(() => {{
       const W = {PHONE};
       const scrolls = e => e !== document.body && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
       const inScroll = e => {{ for (let a = e.parentElement; a; a = a.parentElement) if (scrolls(a)) return true;
@@ -327,13 +327,25 @@ def _phone_problems(browser: Browser) -> dict:
         .filter(s => scrolls(s) && s.getClientRects().length && s.scrollWidth > s.clientWidth + 1
                      && !s.classList.contains('overflows'))
         .map(s => s.tagName + '.' + s.getAttribute('class'));
-      return {{width: document.documentElement.scrollWidth, past: past.slice(0, 5), tiny, unmarked}};
+      const split = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      while (walker.nextNode()) {{
+        const node = walker.currentNode, re = /\d{{4}}-\d{{2}}-\d{{2}}/g;
+        for (let m; (m = re.exec(node.data)); ) {{
+          const range = document.createRange();
+          range.setStart(node, m.index); range.setEnd(node, m.index + 10);
+          const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width).map(r => Math.round(r.top)));
+          if (tops.size > 1) split.push(m[0]);
+        }}
+      }}
+      return {{width: document.documentElement.scrollWidth, past: past.slice(0, 5), tiny, unmarked,
+               split: split.slice(0, 5)}};
     }})()""")
 
 
 def test_every_page_of_the_real_handbook_fits_a_phone(browser: Browser) -> None:
     """At 390×844 no page scrolls sideways, nothing but a scroll box (marked as one) passes the right
-    edge, chart labels stay legible, and the first screen shows the page's title."""
+    edge, chart labels stay legible, no date breaks across lines, and the first screen shows the page's title."""
     browser.call("Emulation.setDeviceMetricsOverride", session=True, width=PHONE, height=844, deviceScaleFactor=2,
                  mobile=True)
     try:
@@ -342,7 +354,8 @@ def test_every_page_of_the_real_handbook_fits_a_phone(browser: Browser) -> None:
             browser.open((HANDBOOK / page).as_uri())
             found = _phone_problems(browser)
             h1 = browser.js("document.querySelector('h1').getBoundingClientRect().top")
-            if found["width"] > PHONE or found["past"] or found["tiny"] or found["unmarked"] or h1 > 844 * 0.6:
+            if (found["width"] > PHONE or found["past"] or found["tiny"] or found["unmarked"] or found["split"]
+                    or h1 > 844 * 0.6):
                 failures[page] = {**found, "h1_top": h1}
         assert failures == {}
         assert browser.problems() == []

@@ -1,6 +1,6 @@
 /* What the page does for its reader once loaded (the files stay deterministic; without scripts the page
    is whole, only without these): boxes that scroll sideways say so, the table of contents folds away on a
-   narrow screen, and every section heading with an anchor gets a permalink. */
+   narrow screen, every section heading with an anchor gets a permalink, and dates never break at their hyphens. */
 (function () {
   "use strict";
   var body = document.body;
@@ -58,6 +58,33 @@
     }
   }
 
+  function keepDates() {  /* a date never breaks at its hyphens: 2020-04-07 stays on one line */
+    var walker = document.createTreeWalker(document.querySelector("main") || body, NodeFilter.SHOW_TEXT);
+    var found = [];
+    while (walker.nextNode()) {
+      var node = walker.currentNode;
+      if (/\d{4}-\d{2}-\d{2}/.test(node.data) && !node.parentElement.closest("svg, script, pre, .nowrap")) {
+        found.push(node);
+      }
+    }
+    for (var i = 0; i < found.length; i++) {
+      var parts = found[i].data.split(/(\d{4}-\d{2}-\d{2})/);
+      var frag = document.createDocumentFragment();
+      for (var j = 0; j < parts.length; j++) {
+        if (j % 2) {
+          var span = document.createElement("span");
+          span.className = "nowrap";
+          span.textContent = parts[j];
+          frag.appendChild(span);
+        } else if (parts[j]) {
+          frag.appendChild(document.createTextNode(parts[j]));
+        }
+      }
+      found[i].parentNode.replaceChild(frag, found[i]);
+    }
+  }
+
+  keepDates();
   foldToc();
   permalinks();
   markOverflow();
