@@ -863,9 +863,10 @@ def make_server(lang: str, chosen: str | None = None) -> PolicyServer:
     @feature(lt.TEXT_DOCUMENT_RENAME)
     def rename(ls: PolicyServer, params: lt.RenameParams) -> lt.WorkspaceEdit:
         index, occ = renamable_at(ls, params.text_document.uri, params.position)
-        if index.model is None:  # renamable_at found it in a model
-            raise Refusal(s("rename.broken", ls.lang))
-        full = check_new_name(occ.key, params.new_name, index.model, ls.lang)
+        model = index.model
+        if model is None:  # renamable_at found the name in a model: never so
+            raise InternalError("rename without a model")
+        full = check_new_name(occ.key, params.new_name, model, ls.lang)
         changes: dict[str, list[lt.TextEdit]] = {}
         for use in index.uses(occ.key):
             new_text = full if "." in use.span.text or "." not in full else full.rsplit(".", 1)[1]
