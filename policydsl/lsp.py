@@ -4,8 +4,10 @@ from the checked model."""
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import re
+import string
 import sys
 import traceback
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any, Callable
 import attrs
 from lsprotocol import types as lt
 from pygls import uris
+from pygls.exceptions import JsonRpcException
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
@@ -28,6 +31,7 @@ from policydsl.semantics.check import CONSEQUENCE_KINDS
 from policydsl.semantics.model import BookOverlap, Define, Input, Model, Policy
 from policydsl.source import SourceFile, Span
 from policydsl.syntax import ast
+from policydsl.syntax.parser import parse
 
 # ------------------------------------------------------------------ strings (zh / en)
 STRINGS: dict[str, tuple[str, str]] = {
@@ -84,6 +88,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "period.between": ("{start} 至 {end}", "{start} to {end}"),
     "log.internal": ("policydsl 语言服务器内部错误（这是我们的缺陷，请报告）：{error}", "policydsl language server internal error (our bug, please report it): {error}"),
     "log.started": ("policydsl 语言服务器已启动", "policydsl language server started"),
+    "kind.code": ("理由代码", "reason code"),
+    "field.given_by": ("给出它的规则", "given by"),
+    "format.syntax": ("无法格式化：文件有语法错误（第 {line} 行）", "cannot format: the file has syntax errors (line {line})"),
+    "rename.not_here": ("这里没有可以重命名的名称", "there is no name to rename here"),
+    "rename.not_renamable": ("{what} `{name}` 不能重命名", "the {what} `{name}` cannot be renamed"),
+    "rename.broken": ("文件有错误，修正后才能重命名", "the file has errors: fix them before renaming"),
+    "rename.invalid": ("`{name}` 不是合法的名称（{expected}）", "`{name}` is not a valid name ({expected})"),
+    "rename.plain": ("字母或下划线开头，之后是字母、数字、下划线", "a letter or underscore, then letters, digits, underscores"),
+    "rename.dotted": ("由点分隔的名称，如 `cart.min_fans`", "names separated by dots, such as `cart.min_fans`"),
+    "rename.entity": ("事实须留在实体 `{entity}` 中", "the fact must stay in entity `{entity}`"),
+    "rename.keyword": ("`{name}` 是关键字", "`{name}` is a keyword"),
+    "rename.taken": ("`{name}` 已被使用：{what}", "`{name}` is already taken: {what}"),
+    "fix.apply": ("改为 `{suggestion}`", "change to `{suggestion}`"),
 }
 
 
@@ -310,6 +327,8 @@ def _index_decl(decl: Any, pid: str, local: dict[str, Key], model: Model, add: C
                 add(name.span, local[name.value])
     if isinstance(decl, ast.RolloutDecl) and decl.key.value in local:
         add(decl.key.span, local[decl.key.value])
+    if isinstance(decl, ast.RuleDecl) and pid:  # the reason or warning code it gives: one key per policy
+        add(decl.body.code.span, ("code", pid, decl.body.code.value), True)
     if isinstance(decl, ast.TableDecl):
         for ref in (*(p.type for p in decl.params), decl.result):
             _type_use(ref, model, add)
@@ -331,6 +350,13 @@ def _index_decl(decl: Any, pid: str, local: dict[str, Key], model: Model, add: C
             add(node.func.span, local[node.func.value])
         elif isinstance(node, ast.Covered) and node.rollout.value in local:
             add(node.rollout.span, local[node.rollout.value])
+        elif isinstance(node, ast.Text) and node.strings is not None:  # `{account.fans}` in a message
+            for holder in node.placeholders():
+                key = local.get(holder.path) or (("fact", holder.path) if holder.path in model.facts else None)
+                at = holder.span.text.find(holder.path)
+                if key is not None and at >= 0:
+                    start = holder.span.start + at
+                    add(holder.span.source.span(start, start + len(holder.path)), key)
 
 
 def _type_use(ref: ast.TypeRef, model: Model, add: Callable[..., None]) -> None:
@@ -374,6 +400,8 @@ def hover_markdown(key: Key, model: Model, lang: str) -> str | None:
     policy = model.policies.get(key[1])
     if policy is None:
         return None
+    if kind == "code":
+        return _hover_code(policy, key[2], lang)
     if kind == "policy":
         eff = policy.effective
         return "\n".join([*_header("policy", policy.id, policy.title, lang),
@@ -405,6 +433,18 @@ def _hover_rule(policy: Policy, kind: str, name: str, lang: str) -> str:
                       f"- {s('field.effective', lang)}: {_period(eff.start if eff else None, eff.end if eff else None, lang)}",
                       f"- {s('field.outcome', lang)}: `{body.outcome} {body.code.value}` — {body.message.zh} / {body.message.en}",
                       *consequences, *_quotes(decl.sources, lang)])
+
+
+def _hover_code(policy: Policy, code: str, lang: str) -> str | None:
+    """A reason or warning code: every rule of the policy that gives it, with its outcome and its message in `lang`."""
+    rules = [r for r in policy.rules if r.decl.body.code.value == code]
+    if not rules:
+        return None
+    lines = [f"**{both('kind.code', lang)}** `{code}`", "", f"- {s('field.given_by', lang)}:"]
+    for rule in rules:
+        body = rule.decl.body
+        lines.append(f"  - `{rule.name}` {rule.decl.label.get(lang)}: `{body.outcome} {code}` — {body.message.get(lang)}")
+    return "\n".join(lines)
 
 
 def _hover_table(policy: Policy, kind: str, name: str, lang: str) -> str:
@@ -505,26 +545,62 @@ def _hover_shared(key: Key, model: Model, lang: str) -> str | None:
 
 
 # ------------------------------------------------------------------ diagnostics
-def to_lsp_diagnostic(diag: Diagnostic, lang: str) -> lt.Diagnostic:
-    other = "en" if lang == "zh" else "zh"
-    message = f"{diag.message[lang]}\n{diag.message[other]}"
+def to_lsp_diagnostic(diag: Diagnostic, lang: str, single: bool = False) -> lt.Diagnostic:
+    """The diagnostic in `lang`, then in the other language unless `single` (a language was chosen)."""
+    langs = (lang,) if single else (lang, "en" if lang == "zh" else "zh")
+    message = "\n".join(diag.message[code] for code in langs)
     if diag.hint:
-        message += f"\n{s('field.hint', lang)}: {diag.hint[lang]}\n{s('field.hint', other)}: {diag.hint[other]}"
+        message += "".join(f"\n{s('field.hint', code)}: {diag.hint[code]}" for code in langs)
+    suggestion = suggestion_of(diag)
     related = [lt.DiagnosticRelatedInformation(location=location(rel.span), message=rel.message[lang])
                for rel in diag.related]
     severity = {"error": lt.DiagnosticSeverity.Error, "info": lt.DiagnosticSeverity.Information}.get(
         diag.severity, lt.DiagnosticSeverity.Warning)
     return lt.Diagnostic(range=to_range(diag.span), message=message, severity=severity, code=diag.code,
-                         source="policydsl", related_information=related or None)
+                         source="policydsl", related_information=related or None,
+                         data={"suggestion": suggestion} if suggestion else None)
+
+
+@functools.cache
+def _hint_pattern(code: str) -> re.Pattern | None:
+    """The English hint of `code` with its `{suggestion}` as a group (None: the hint names no suggestion)."""
+    template = i18n.MESSAGES.get(f"{code}.hint")
+    if template is None or "{suggestion}" not in template[1]:
+        return None
+    parts = []
+    for literal, field, _, _ in string.Formatter().parse(template[1]):
+        parts.append(re.escape(literal))
+        if field is not None:
+            parts.append("(?P<suggestion>.+?)" if field == "suggestion" and "(?P<suggestion>" not in "".join(parts)
+                         else ".*?")
+    return re.compile("".join(parts), re.S)
+
+
+def suggestion_of(diag: Diagnostic) -> str | None:
+    """The did-you-mean a diagnostic's hint names, read back through its catalogue template."""
+    pattern = _hint_pattern(diag.code)
+    match = pattern.fullmatch(diag.hint["en"]) if pattern is not None and diag.hint else None
+    return match.group("suggestion") if match else None
+
+
+def replacement(span_text: str, suggestion: str) -> str:
+    """What replaces the text a diagnostic marks: the suggestion, keeping the braces of a placeholder and the
+    leading path of a dotted name when the suggestion is its last part only."""
+    if span_text.startswith("{") and span_text.endswith("}"):
+        return "{" + suggestion + "}"
+    if "." in span_text and "." not in suggestion:
+        return span_text.rsplit(".", 1)[0] + "." + suggestion
+    return suggestion
 
 
 # ------------------------------------------------------------------ the server
 class PolicyServer(LanguageServer):
     """Keeps, per folder, the latest analysis and, per document, the last index in which it parsed."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, chosen: str | None = None) -> None:
         super().__init__("policydsl", "0.1", protocol_cls=PolicyProtocol, converter_factory=strict_converter)
-        self.lang = lang
+        self.lang = chosen or lang
+        self.chosen = chosen  # a language the user chose: diagnostics in it alone (None: both, `lang` first)
         self.latest: dict[str, Index] = {}  # folder -> newest index
         self.good: dict[str, Index] = {}  # document path -> last index where that document parsed
 
@@ -567,7 +643,7 @@ class PolicyServer(LanguageServer):
                 continue
             if doc_path in parsed and index.model is not None:
                 self.good[doc_path] = index
-            diags = [to_lsp_diagnostic(d, self.lang) for d in found if d.file == doc_path]
+            diags = [to_lsp_diagnostic(d, self.lang, self.chosen is not None) for d in found if d.file == doc_path]
             self.text_document_publish_diagnostics(lt.PublishDiagnosticsParams(uri=doc_uri, diagnostics=diags))
 
     @staticmethod
@@ -607,6 +683,25 @@ class PolicyServer(LanguageServer):
         word = word_at(text, offset)
         return index, (index.resolve_word(word, index.policy_of_file.get(path)) if word else None)
 
+    def choose_language(self, params: lt.InitializeParams) -> None:
+        """The language of the initialize params: `initializationOptions.lang`, else the client's locale; else the one
+        chosen at the start (`--lang`, POLICYDSL_LANG); else none."""
+        options = params.initialization_options
+        wanted = options.get("lang") if isinstance(options, dict) else None
+        locale = (params.locale or "").lower()[:2]
+        chosen = next((code for code in (wanted, locale) if code in i18n.LANGS), None)
+        if chosen is not None:
+            self.lang = self.chosen = chosen
+
+    def module_as_typed(self, uri: str) -> tuple[Index, ast.Module, str] | None:
+        """The index, module and text of a document whose buffer is exactly what the index parsed."""
+        text = self.text_of(uri)
+        index = self.index_for(uri)
+        module = index.module(self.doc_path(uri)) if index is not None else None
+        if text is None or index is None or module is None or not _same_text(module, text):
+            return None
+        return index, module, text
+
     def log(self, message: str, kind: lt.MessageType = lt.MessageType.Error) -> None:
         try:
             self.window_log_message(lt.LogMessageParams(type=kind, message=message))
@@ -636,6 +731,8 @@ def _safe(default: Any = None) -> Callable:
         def wrapper(ls: PolicyServer, params: Any) -> Any:
             try:
                 return fn(ls, params)
+            except Refusal:
+                raise
             except Exception as exc:  # noqa: BLE001 - the server must survive any edit
                 ls.log(s("log.internal", ls.lang, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
                 return default() if callable(default) else default
@@ -643,14 +740,24 @@ def _safe(default: Any = None) -> Callable:
     return decorate
 
 
-def make_server(lang: str) -> PolicyServer:
-    server = PolicyServer(lang)
+class Refusal(JsonRpcException):
+    """A request the server declines, with the reason in the server's language (LSP RequestFailed)."""
+
+    CODE = -32803
+
+
+def make_server(lang: str, chosen: str | None = None) -> PolicyServer:
+    server = PolicyServer(lang, chosen)
 
     def feature(name: str, default: Any = None, options: Any = None) -> Callable:
         """Serve the LSP method `name` with the handler it decorates, made `_safe`."""
         def register(fn: Callable) -> Callable:
             return server.feature(name, options)(_safe(default)(fn))
         return register
+
+    @feature(lt.INITIALIZE)
+    def initialize(ls: PolicyServer, params: lt.InitializeParams) -> None:
+        ls.choose_language(params)
 
     @feature(lt.INITIALIZED)
     def initialized(ls: PolicyServer, params: lt.InitializedParams) -> None:
@@ -691,8 +798,13 @@ def make_server(lang: str) -> PolicyServer:
         where = property_context(text, offset)
         if where == "fires":
             return fires_completions(items, text, ls.lang)
-        items = rank(items, text[text.rfind("\n", 0, offset) + 1: offset])
-        return property_completions(items, ls.lang) if where == "expr" else items
+        line_prefix = text[text.rfind("\n", 0, offset) + 1: offset]
+        dotted = under_prefix(items, line_prefix, params.position)
+        if dotted is not None:
+            return dotted
+        items = rank(items, line_prefix)
+        items = property_completions(items, ls.lang) if where == "expr" else items
+        return narrow(items, line_prefix, where == "expr")
 
     @feature(lt.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: PolicyServer, params: lt.DefinitionParams) -> lt.Location | None:
@@ -715,10 +827,80 @@ def make_server(lang: str) -> PolicyServer:
         module = index.module(ls.doc_path(params.text_document.uri)) if index else None
         return outline(module) if module is not None else []
 
+    def formatted(ls: PolicyServer, uri: str) -> tuple[str, str] | None:
+        """The document's text and its canonical layout; None, and a message saying why, when it does not parse."""
+        text = ls.text_of(uri)
+        if text is None:
+            return None
+        try:
+            return text, format_text(text, ls.doc_path(uri))
+        except FormatError as error:
+            line = min((d.line for d in error.diagnostics if d.severity == "error"), default=1)
+            ls.window_show_message(lt.ShowMessageParams(type=lt.MessageType.Warning,
+                                                        message=s("format.syntax", ls.lang, line=line)))
+            return None
+
     @feature(lt.TEXT_DOCUMENT_FORMATTING, list)
     def formatting(ls: PolicyServer, params: lt.DocumentFormattingParams) -> list[lt.TextEdit]:
+        done = formatted(ls, params.text_document.uri)
+        return whole_edit(*done, ls.doc_path(params.text_document.uri)) if done is not None else []
+
+    @feature(lt.TEXT_DOCUMENT_RANGE_FORMATTING, list)
+    def range_formatting(ls: PolicyServer, params: lt.DocumentRangeFormattingParams) -> list[lt.TextEdit]:
+        done = formatted(ls, params.text_document.uri)
+        if done is None:
+            return []
+        text, layout = done
+        module, _ = parse(SourceFile(path=ls.doc_path(params.text_document.uri), text=text))
+        lines = declaration_lines(module, params.range) if module is not None else None
+        return line_edits(text, layout, lines) if lines is not None else []
+
+    @feature(lt.TEXT_DOCUMENT_PREPARE_RENAME)
+    def prepare_rename(ls: PolicyServer, params: lt.PrepareRenameParams) -> lt.PrepareRenamePlaceholder:
+        _, occ = renamable_at(ls, params.text_document.uri, params.position)
+        return lt.PrepareRenamePlaceholder(range=to_range(occ.span), placeholder=occ.span.text)
+
+    @feature(lt.TEXT_DOCUMENT_RENAME)
+    def rename(ls: PolicyServer, params: lt.RenameParams) -> lt.WorkspaceEdit:
+        index, occ = renamable_at(ls, params.text_document.uri, params.position)
+        model = index.model
+        if model is None:  # renamable_at found the name in a model: never so
+            raise InternalError("rename without a model")
+        full = check_new_name(occ.key, params.new_name, model, ls.lang)
+        changes: dict[str, list[lt.TextEdit]] = {}
+        for use in index.uses(occ.key):
+            new_text = full if "." in use.span.text or "." not in full else full.rsplit(".", 1)[1]
+            uri = uris.from_fs_path(use.span.file) or use.span.file
+            changes.setdefault(uri, []).append(lt.TextEdit(range=to_range(use.span), new_text=new_text))
+        return lt.WorkspaceEdit(changes=changes)
+
+    @feature(lt.TEXT_DOCUMENT_CODE_ACTION, list, lt.CodeActionOptions(code_action_kinds=[lt.CodeActionKind.QuickFix]))
+    def code_action(ls: PolicyServer, params: lt.CodeActionParams) -> list[lt.CodeAction]:
         text = ls.text_of(params.text_document.uri)
-        return format_edits(text, ls.doc_path(params.text_document.uri)) if text is not None else []
+        if text is None:
+            return []
+        actions = []
+        for diag in params.context.diagnostics:
+            suggestion = diag.data.get("suggestion") if isinstance(diag.data, dict) else None
+            if not isinstance(suggestion, str) or diag.source != "policydsl":
+                continue
+            start, end = to_offset(text, diag.range.start), to_offset(text, diag.range.end)
+            new_text = replacement(text[start:end], suggestion)
+            edit = lt.WorkspaceEdit(changes={params.text_document.uri: [lt.TextEdit(range=diag.range, new_text=new_text)]})
+            actions.append(lt.CodeAction(title=s("fix.apply", ls.lang, suggestion=new_text), kind=lt.CodeActionKind.QuickFix,
+                                         diagnostics=[diag], edit=edit, is_preferred=True))
+        return actions
+
+    @feature(lt.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, options=lt.SemanticTokensLegend(
+        token_types=list(TOKEN_TYPES), token_modifiers=list(TOKEN_MODIFIERS)))
+    def semantic_tokens(ls: PolicyServer, params: lt.SemanticTokensParams) -> lt.SemanticTokens:
+        text = ls.text_of(params.text_document.uri)
+        if text is None:
+            return lt.SemanticTokens(data=[])
+        typed = ls.module_as_typed(params.text_document.uri)
+        path = ls.doc_path(params.text_document.uri)
+        occurrences = [o for o in typed[0].occurrences if o.span.file == path] if typed is not None else []
+        return lt.SemanticTokens(data=encode_tokens(text, semantic_tokens_of(text, occurrences)))
 
     return server
 
@@ -882,13 +1064,236 @@ def _item_symbol(item: Any) -> lt.DocumentSymbol | None:
     return _symbol(name.value, f"{text.zh} / {text.en}", kind, item.span, name.span, children)
 
 
-def format_edits(text: str, path: str) -> list[lt.TextEdit]:
-    """One whole-document edit from policydsl.formatter; none when the text does not parse or is already formatted."""
-    try:
-        formatted = format_text(text, path)
-    except FormatError:  # a syntax error: leave the buffer alone
-        return []
+def whole_edit(text: str, formatted: str, path: str) -> list[lt.TextEdit]:
+    """One whole-document edit to the formatter's layout; none when the text is already formatted."""
     if formatted == text:
         return []
     end = to_position(SourceFile(path=path, text=text), len(text))
     return [lt.TextEdit(range=lt.Range(start=lt.Position(line=0, character=0), end=end), new_text=formatted)]
+
+
+def declaration_lines(module: ast.Module, selection: lt.Range) -> tuple[int, int] | None:
+    """The 0-based first and last line of the declarations `selection` touches (whole declarations, as the
+    formatter lays them out); None when it touches none (blank lines or comments between them)."""
+    touched = [item.span for item in module.items
+               if item.span.line - 1 <= selection.end.line and _last_line(item.span) - 1 >= selection.start.line]
+    if not touched:
+        return None
+    return min(span.line for span in touched) - 1, max(_last_line(span) for span in touched) - 1
+
+
+def _last_line(span: Span) -> int:
+    """The 1-based line of the span's last character (not of the line after a span ending in a newline)."""
+    return span.source.position(max(span.start, span.end - 1))[0]
+
+
+def line_edits(text: str, formatted: str, lines: tuple[int, int]) -> list[lt.TextEdit]:
+    """The edits, line by line, that turn `text` into `formatted`, kept to those on `lines` (0-based, inclusive):
+    the whole file is formatted, only the selected declarations change."""
+    old, new = text.splitlines(keepends=True), formatted.splitlines(keepends=True)
+    starts = [0]
+    for line in old:
+        starts.append(starts[-1] + len(line))
+    source = SourceFile(path="<range>", text=text)
+    first, last = lines
+    edits = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        inside = first <= i1 <= last if i1 == i2 else i1 <= last and i2 - 1 >= first
+        if op == "equal" or not inside:
+            continue
+        edits.append(lt.TextEdit(range=lt.Range(start=to_position(source, starts[i1]), end=to_position(source, starts[i2])),
+                                 new_text="".join(new[j1:j2])))
+    return edits
+
+
+# ------------------------------------------------------------------ completion by prefix
+_DOTTED_TAIL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\.([A-Za-z0-9_]*)$")
+_WORD_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_CLAUSE_START = re.compile(r"^\s*[A-Za-z_]*$")
+_AFTER_ELSE = re.compile(r"\belse\s+[A-Za-z_]*$")
+EXPR_KEYWORDS = ("not", "and", "or", "in", "today", "covered", "not_open", "any", "all")
+OUTCOME_KEYWORDS = ("allow", "deny", "warn")
+
+
+def under_prefix(items: list[lt.CompletionItem], line_prefix: str, position: lt.Position) -> list[lt.CompletionItem] | None:
+    """After `account.` (or `account.fa`): only the names under that prefix, those starting with the whole typed
+    path first, each replacing the whole path; None when the cursor is not after a dotted prefix."""
+    match = _DOTTED_TAIL.search(line_prefix)
+    if match is None or _inside_string_or_comment(line_prefix):
+        return None
+    head, typed = match.group(1), match.group(0)
+    start = lt.Position(line=position.line, character=position.character - utf16_len(typed))
+    kept = []
+    for item in items:
+        if item.kind == lt.CompletionItemKind.Keyword or not item.label.startswith(head + "."):
+            continue
+        item.sort_text = ("0" if item.label.startswith(typed) else "1") + item.label
+        item.filter_text = item.label
+        item.text_edit = lt.TextEdit(range=lt.Range(start=start, end=position), new_text=item.label)
+        kept.append(item)
+    return kept
+
+
+def _inside_string_or_comment(line_prefix: str) -> bool:
+    rest = _STRING_OR_COMMENT.sub("", line_prefix)
+    return '"' in rest or "#" in rest
+
+
+def narrow(items: list[lt.CompletionItem], line_prefix: str, in_property: bool) -> list[lt.CompletionItem]:
+    """Keywords only where one can stand (the start of a clause; an outcome after `else`; an operator in an
+    expression), and, once part of a word is typed, only the items with a name or a segment starting with it."""
+    if _CLAUSE_START.match(line_prefix):
+        allowed: tuple[str, ...] | None = None  # every keyword
+    elif _AFTER_ELSE.search(line_prefix):
+        allowed = OUTCOME_KEYWORDS
+    else:
+        allowed = EXPR_KEYWORDS
+    word = _WORD_TAIL.search(line_prefix)
+    typed = word.group().lower() if word else ""
+    kept = []
+    for item in items:
+        if item.kind == lt.CompletionItemKind.Keyword and allowed is not None and item.label not in allowed:
+            continue
+        if typed and not any(part.lower().startswith(typed) for part in (item.label, *item.label.split("."))):
+            continue
+        kept.append(item)
+    return kept
+
+
+
+# ------------------------------------------------------------------ rename
+RENAMABLE = {"rule": "rule", "input": "input", "fact": "fact", "define": "define", "table": "table",
+             "enum": "enum", "value": "value", "rollout": "rollout", "code": "code"}
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def renamable_at(ls: PolicyServer, uri: str, position: lt.Position) -> tuple[Index, Occurrence]:
+    """The index and the occurrence of a renamable name at `position`; a Refusal saying why there is none."""
+    typed = ls.module_as_typed(uri)
+    if typed is None or typed[0].model is None:
+        raise Refusal(s("rename.broken", ls.lang))
+    index, _, text = typed
+    occ = index.at(ls.doc_path(uri), to_offset(text, position))
+    if occ is None:
+        raise Refusal(s("rename.not_here", ls.lang))
+    if occ.key[0] not in RENAMABLE:
+        raise Refusal(s("rename.not_renamable", ls.lang, what=s("kind." + occ.key[0], ls.lang), name=occ.key[-1]))
+    return index, occ
+
+
+def check_new_name(key: Key, new_name: str, model: Model, lang: str) -> str:
+    """The new name in full (a fact's with its entity), or a Refusal: not a valid name, a keyword, or taken."""
+    kind, name = key[0], key[-1]
+    dotted = kind in ("input", "fact", "define")
+    if not (_DOTTED_NAME if dotted else _PLAIN_NAME).fullmatch(new_name):
+        expected = s("rename.dotted" if dotted else "rename.plain", lang)
+        raise Refusal(s("rename.invalid", lang, name=new_name, expected=expected))
+    if any(part in KEYWORDS for part in new_name.split(".")):
+        raise Refusal(s("rename.keyword", lang, name=new_name))
+    full = new_name
+    if kind == "fact":
+        entity = name.rsplit(".", 1)[0]
+        full = new_name if new_name.startswith(entity + ".") else f"{entity}.{new_name}"
+        if full.rsplit(".", 1)[0] != entity:
+            raise Refusal(s("rename.entity", lang, entity=entity))
+    if full != name:
+        taken = _taken(key, full, model)
+        if taken is not None:
+            raise Refusal(s("rename.taken", lang, name=full, what=s("kind." + taken, lang)))
+    return full
+
+
+def _taken(key: Key, name: str, model: Model) -> str | None:
+    """The kind of what already bears `name` where `key` lives; None when the name is free."""
+    kind = key[0]
+    if kind == "enum":
+        return "enum" if name in model.enums else None
+    if kind == "value":
+        return "value" if any(v.name.value == name for v in model.enums[key[1]].values) else None
+    policies = model.policies.values() if kind == "fact" else [model.policies[key[1]]]
+    for policy in policies:
+        if kind in ("input", "define", "fact"):
+            if name in model.facts:
+                return "fact"
+            if name in policy.inputs:
+                return "input"
+            if name in policy.defines:
+                return "define"
+        elif kind == "rule" and any(r.name == name for r in policy.rules):
+            return "rule"
+        elif kind == "table" and name in policy.tables:
+            return "table"
+        elif kind == "rollout" and name in policy.rollouts:
+            return "rollout"
+        elif kind == "code" and any(r.decl.body.code.value == name for r in policy.rules):
+            return "code"
+    return None
+
+
+# ------------------------------------------------------------------ semantic tokens
+TOKEN_TYPES = ("namespace", "type", "class", "enum", "enumMember", "property", "variable", "function", "event",
+               "macro", "keyword", "string", "number", "comment")
+TOKEN_MODIFIERS = ("declaration", "readonly", "date")
+_TOKEN_OF_KIND = {"policy": "namespace", "unit": "type", "entity": "class", "enum": "enum", "value": "enumMember",
+                  "fact": "property", "input": "property", "define": "variable", "rule": "function",
+                  "table": "function", "rollout": "event", "code": "macro", "property": "macro", "assume": "macro",
+                  "overlap": "macro"}
+_LEXEME = re.compile(r'''(?P<string>"(?:[^"\\\n]|\\.)*"?)|(?P<comment>\#[^\n]*)
+    |(?P<date>\b\d{4}-\d{2}-\d{2}\b)|(?P<number>\b\d+(?:\.\d+)?%?)|(?P<word>[A-Za-z_][A-Za-z0-9_]*)''', re.X)
+_KEYWORD_SET = frozenset(KEYWORDS)
+
+Token = tuple[int, int, str, tuple[str, ...]]  # start and end offsets, type, modifiers
+
+
+def semantic_tokens_of(text: str, occurrences: list[Occurrence]) -> list[Token]:
+    """The tokens of `text`: every name the index knows (declarations marked), then keywords, strings, numbers,
+    dates and comments around them (a string is split around the placeholders it holds)."""
+    named: list[Token] = []
+    for occ in occurrences:
+        kind = occ.key[0]
+        mods = (("declaration",) if occ.is_def else ()) + (("readonly",) if kind == "define" else ())
+        named.append((occ.span.start, occ.span.end, _TOKEN_OF_KIND.get(kind, "variable"), mods))
+    named.sort()
+    named = [tok for i, tok in enumerate(named) if i == 0 or tok[0] >= named[i - 1][1]]  # no overlaps, no repeats
+    tokens: list[Token] = []
+    taken = [(start, end) for start, end, _, _ in named]
+    for match in _LEXEME.finditer(text):
+        kind = match.lastgroup or ""
+        if kind == "word":
+            if match.group() not in _KEYWORD_SET or any(a <= match.start() < b for a, b in taken):
+                continue
+            kind = "keyword"
+        mods = ("date",) if kind == "date" else ()
+        kind = "number" if kind == "date" else kind
+        start = match.start()
+        for a, b in taken:  # the pieces of the lexeme outside every named token
+            if b <= start or a >= match.end():
+                continue
+            if a > start:
+                tokens.append((start, a, kind, mods))
+            start = max(start, b)
+        if start < match.end():
+            tokens.append((start, match.end(), kind, mods))
+    return sorted(named + tokens)
+
+
+def encode_tokens(text: str, tokens: list[Token]) -> list[int]:
+    """LSP's relative encoding (line delta, start delta, length, type, modifier bits), in UTF-16 units, each token
+    cut at line ends."""
+    source = SourceFile(path="<tokens>", text=text)
+    data: list[int] = []
+    last_line, last_char = 0, 0
+    for start, end, kind, mods in tokens:
+        while start < end:
+            stop = text.find("\n", start, end)
+            stop = end if stop < 0 else stop
+            if stop > start:
+                at = to_position(source, start)
+                length = utf16_len(text[start:stop])
+                delta = at.line - last_line
+                data += [delta, at.character - (last_char if delta == 0 else 0), length, TOKEN_TYPES.index(kind),
+                         sum(1 << TOKEN_MODIFIERS.index(m) for m in mods)]
+                last_line, last_char = at.line, at.character
+            start = stop + 1
+    return data

@@ -173,10 +173,10 @@ class WrongType(TypeError):
 def _exactly(kind: type) -> Callable[[Any, type], Any]:
     accepted = (int, float) if kind is float else kind
 
-    def structure(value: Any, _: type) -> Any:
+    def structure(value: Any, target: type) -> Any:
         if not isinstance(value, accepted) or (isinstance(value, bool) and kind is not bool):
             raise WrongType(f"expected {JSON_TYPES[kind]}, got {JSON_TYPES.get(type(value), type(value).__name__)}")
-        return kind(value)
+        return target(value)  # `target` may be a subclass: an enum of ints or strings (a DiagnosticSeverity)
     return structure
 
 

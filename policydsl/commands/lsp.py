@@ -1,8 +1,11 @@
 """`policydsl lsp`: the language server over stdio (the [lsp] extra)."""
 from __future__ import annotations
 
+import os
+
 import click
 
+from policydsl import i18n
 from policydsl.commands.common import LANG, guarded, help_text, lang_of
 
 
@@ -12,7 +15,9 @@ from policydsl.commands.common import LANG, guarded, help_text, lang_of
 def lsp(lang: str | None) -> None:
     from policydsl.lsp import make_server
 
-    make_server(lang_of(lang)).start_io()
+    env = os.environ.get("POLICYDSL_LANG")
+    chosen = lang or (env if env in i18n.LANGS else None)  # else the client's choice, or both languages
+    make_server(lang_of(lang), chosen).start_io()
 
 
 COMMANDS = [lsp]
