@@ -7,7 +7,6 @@ import contextlib
 import difflib
 import functools
 import re
-import string
 import sys
 import traceback
 from pathlib import Path
@@ -551,7 +550,7 @@ def to_lsp_diagnostic(diag: Diagnostic, lang: str, single: bool = False) -> lt.D
     message = "\n".join(diag.message[code] for code in langs)
     if diag.hint:
         message += "".join(f"\n{s('field.hint', code)}: {diag.hint[code]}" for code in langs)
-    suggestion = suggestion_of(diag)
+    suggestion = diag.suggestion
     related = [lt.DiagnosticRelatedInformation(location=location(rel.span), message=rel.message[lang])
                for rel in diag.related]
     severity = {"error": lt.DiagnosticSeverity.Error, "info": lt.DiagnosticSeverity.Information}.get(
@@ -559,28 +558,6 @@ def to_lsp_diagnostic(diag: Diagnostic, lang: str, single: bool = False) -> lt.D
     return lt.Diagnostic(range=to_range(diag.span), message=message, severity=severity, code=diag.code,
                          source="policydsl", related_information=related or None,
                          data={"suggestion": suggestion} if suggestion else None)
-
-
-@functools.cache
-def _hint_pattern(code: str) -> re.Pattern | None:
-    """The English hint of `code` with its `{suggestion}` as a group (None: the hint names no suggestion)."""
-    template = i18n.MESSAGES.get(f"{code}.hint")
-    if template is None or "{suggestion}" not in template[1]:
-        return None
-    parts = []
-    for literal, field, _, _ in string.Formatter().parse(template[1]):
-        parts.append(re.escape(literal))
-        if field is not None:
-            parts.append("(?P<suggestion>.+?)" if field == "suggestion" and "(?P<suggestion>" not in "".join(parts)
-                         else ".*?")
-    return re.compile("".join(parts), re.S)
-
-
-def suggestion_of(diag: Diagnostic) -> str | None:
-    """The did-you-mean a diagnostic's hint names, read back through its catalogue template."""
-    pattern = _hint_pattern(diag.code)
-    match = pattern.fullmatch(diag.hint["en"]) if pattern is not None and diag.hint else None
-    return match.group("suggestion") if match else None
 
 
 def replacement(span_text: str, suggestion: str) -> str:

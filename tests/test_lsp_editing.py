@@ -100,7 +100,7 @@ def test_formatting_a_broken_file_says_why(folder: Path, lang: str, expected: st
         path = folder / CART
         good = path.read_text(encoding="utf-8")
         broken = good.replace("  require account.fans >= cart.min_fans\n", "  require account.fans >= \n", 1)
-        line = broken[:broken.index("  require account.fans >= \n")].count("\n") + 2  # the `else` after it, 1-based
+        line = broken[:broken.index("  require account.fans >= \n")].count("\n") + 1  # the `>=` lacking its value
         uri = open_doc(client, path, broken)
         client.diagnostics(uri)
         assert client.request("textDocument/formatting", {"textDocument": {"uri": uri}, "options": {

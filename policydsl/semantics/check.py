@@ -249,7 +249,8 @@ class Checker:
             self.bag.items[-1] = attrs.evolve(self.bag.items[-1], hint=dg.i18n.both(
                 "P0203.duration", choices=ty.type_names()))
         elif hint:
-            self.bag.items[-1] = attrs.evolve(self.bag.items[-1], hint=dg.i18n.both("P0201.hint", suggestion=hint))
+            self.bag.items[-1] = attrs.evolve(self.bag.items[-1], hint=dg.i18n.both("P0201.hint", suggestion=hint),
+                                              suggestion=hint)
         return None
 
     def _resolve_unit(self, name: ast.Name | None) -> ast.UnitDecl | None:
@@ -438,7 +439,7 @@ class Checker:
         hint = suggest(value, [(v.name.value, (v.label.zh, v.label.en)) for v in self.enums[enum].values])
         diag = dg.make("P0206", name.span, value=value, enum=enum)
         if hint:
-            diag = attrs.evolve(diag, hint=dg.i18n.both("P0201.hint", suggestion=hint))
+            diag = attrs.evolve(diag, hint=dg.i18n.both("P0201.hint", suggestion=hint), suggestion=hint)
         self.bag.add(diag)
 
     # ================================================================ bodies
