@@ -265,3 +265,19 @@ def test_the_end_of_the_file_is_still_p0103() -> None:
 def test_a_near_miss_of_a_type_keeps_its_did_you_mean() -> None:
     [(code, _, hint)] = codes(head() + 'define n: coutn "数" / "N"\n  = 1\n')
     assert code == "P0203" and hint == "did you mean `count`?"
+
+
+def test_a_did_you_mean_is_data_an_editor_can_apply():
+    """Every diagnostic whose hint names a did-you-mean carries it as `suggestion` (the language server's quick
+    fix writes it): an undefined name, an unknown type, an enum value."""
+    text = ('policy demo.s\n  title "演示" / "Demo"\n  source "doc.txt" quote "x"\n\n'
+            'input account.kind: account_knd "账号类型" / "Account type"\n'
+            'input account.fans: count "粉丝数" / "Followers"\n\n'
+            'rule r "规则" / "Rule"\n  require account.fan >= 10\n    else deny low "少" / "Few"\n  source "doc.txt" quote "x"\n')
+    found = {d.code: d.suggestion for d in diagnostics_of(text) if d.severity == "error"}
+    assert found == {"P0203": "account_kind", "P0201": "account.fans"}
+    enum = ('policy demo.e\n  title "演示" / "Demo"\n  source "doc.txt" quote "x"\n\n'
+            'input account.kind: account_kind "账号类型" / "Account type"\n\n'
+            'rule r "规则" / "Rule"\n  require account.kind != persnal\n    else deny p "个人" / "Personal"\n'
+            '  source "doc.txt" quote "x"\n')
+    assert [(d.code, d.suggestion) for d in diagnostics_of(enum) if d.severity == "error"] == [("P0206", "personal")]
