@@ -44,6 +44,7 @@ def _t(zh: str, en: str) -> dict[str, str]:
 
 
 FANS = 'input account.fans: count "粉丝数" / "Followers"\n'
+FANS_UNIT = 'input account.fans: count "粉丝数" / "Followers" unit follower\n'
 REAL = 'input account.real_name: bool "实名认证" / "Real-name verified"\n'
 KIND = ('input account.kind: account_kind "账号类型" / "Account type"\n'
         'input account.business_licence: bool "营业执照" / "Business licence"\n')
@@ -672,6 +673,16 @@ EXPLANATIONS: dict[str, Explanation] = {
          "Anything else is not filled in but shown to users verbatim, e.g. \"opened {days_between(a, b)} days ago\"."),
         _head() + FANS + _fans_rule(message='"粉丝数 {account.fans + 1}" / "{account.fans + 1} followers"'),
         _head() + FANS + _fans_rule(message='"粉丝数 {account.fans}" / "{account.fans} followers"')),
+    "P0405": _entry(
+        ("单位写了两遍", "A unit written twice"),
+        ("带单位（`unit`）的计数或数值，其占位符显示数值时已带上单位的标签（“1000 人”“1,000 followers”），"
+         "占位符后面不必再写单位。",
+         "A placeholder of a count or number with a `unit` prints the value with the unit's label (\"1000 人\", "
+         "\"1,000 followers\"): the text need not write the unit after it."),
+        ("再写一遍，用户会读到“999 人 人”或“999 followers followers”。",
+         "Written again, users read \"999 人 人\" or \"999 followers followers\"."),
+        _head() + FANS_UNIT + _fans_rule(message='"粉丝数 {account.fans} 人，不足 1000 人" / "{account.fans}, fewer than 1000 followers"'),
+        _head() + FANS_UNIT + _fans_rule(message='"粉丝数 {account.fans}，不足 1000 人" / "{account.fans}, fewer than 1000 followers"')),
     # ---- tables
     "P0501": _entry(
         ("表有空档", "Table gap"),

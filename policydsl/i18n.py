@@ -136,6 +136,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
               "placeholder `{text}` is not a name: a placeholder names an input or a value, anything else is shown verbatim"),
     "P0404.hint": ("先用 define 定义一个取值（例如 `define days_open: count \"开户天数\" / \"Days open\" = days_between(…)`），再在文本里写 `{{days_open}}`",
                    "define a value first (e.g. `define days_open: count \"开户天数\" / \"Days open\" = days_between(…)`) and write `{{days_open}}` in the text"),
+    "P0405": ("占位符 `{name}` 显示的数值已带单位“{unit}”，其后又写了“{written}”：文本会把单位说两遍",
+              "placeholder `{name}` already prints its unit “{unit}” and the text writes “{written}” after it: the unit would be said twice"),
+    "P0405.hint": ("删去占位符后面写的“{written}”", "drop the “{written}” written after the placeholder"),
     "P0404.blanks": ("占位符的花括号里不能有空格：写成 `{name}`", "a placeholder has no blanks inside its braces: write `{name}`"),
     # ---- tables (P05xx)
     "P0501": ("表 `{table}` 有空档：{gap} 没有任何一行覆盖", "table `{table}` has a gap: no row covers {gap}"),

@@ -112,14 +112,13 @@ def _print_book(whole: Any, policy_set: Any, lang: str, as_json: bool, explain: 
 
 def _decision_lines(decision: Any, compiled: Any, lang: str) -> list[str]:
     """A decision's reasons, warnings, values and the values it could not compute, as `eval` prints them."""
-    from policydsl.runtime import values as rv
     from policydsl.runtime.explain import consequence_line, unresolved_lines
 
     lines = [f"- [{reason.code}] {reason.message[lang]}" for reason in (*decision.reasons, *decision.warnings)]
     lines += [consequence_line(c, lang) for c in decision.consequences]
     for path, value in decision.values.items():
         label = compiled.defines[path].label[lang]
-        lines.append(f"{label} = {rv.display(compiled.value_kinds[path], value, lang, compiled.labeler(path))}")
+        lines.append(f"{label} = {compiled.show(path, value, lang)}")  # with its unit, as messages show it
     return lines + list(unresolved_lines(decision, compiled, lang))
 
 

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 
 from policydsl.compile import cache
 
-FORMAT = "book 2"
+FORMAT = "book 3"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 

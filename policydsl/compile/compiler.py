@@ -13,6 +13,7 @@ from policydsl.runtime import rollout as ro
 from policydsl.runtime.book import BookIndex
 from policydsl.runtime.facts import InputSpec
 from policydsl.runtime.program import CompiledPolicy, Template
+from policydsl.runtime.values import UNIT_KINDS
 from policydsl.semantics.model import Model, Policy
 from policydsl.syntax import ast
 
@@ -91,6 +92,8 @@ def policy_spec(model: Model, p: Policy) -> dict[str, Any]:
         "enum_labels": {n: {v.name.value: v.label.as_dict() for v in model.enums[n].values} for n in sorted(used)},
         "value_enums": {**{k: i.type.enum for k, i in p.inputs.items() if i.type.enum},
                         **{k: d.type.enum for k, d in p.defines.items() if d.type.enum}},
+        "units": {path: item.unit.label.as_dict() for path, item in (*p.inputs.items(), *p.defines.items())
+                  if item.unit is not None and item.type.kind in UNIT_KINDS},
         "tables": tuple(table_spec(t.decl, t.kind) for t in p.tables.values()),
         "coverage": coverage_items(p),
         "properties": tuple((prop.name.value, prop.label.as_dict(), *effective(prop), prop.premise is not None,

@@ -37,7 +37,7 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
                  "X": tuple(exact.operation(op, text) for op, text in ops),
                  "P": tuple(tuple(ro.PhaseSpec(name=n, start=s, end=e, ramp_from=a, ramp_to=b) for n, s, e, a, b in ph)
                             for _, ph in phases),
-                 "D": Decide(spec["id"], rules, tuple(defines), kinds, inputs, labeler)}
+                 "D": Decide(spec["id"], rules, tuple(defines), kinds, inputs, labeler, spec["units"])}
     namespace["S"], namespace["R"], namespace["KINDS"] = namespace["D"].static, namespace["D"].said, kinds
     namespace.update({f"TS{i}": table.stated for i, table in enumerate(namespace["T"])})
     namespace["PERIOD"] = in_force(spec["id"], spec["start"], spec["end"])
@@ -48,5 +48,6 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
                        for i, (n, label, s, e, has_premise, reads) in enumerate(spec["properties"]))
     return CompiledPolicy(id=spec["id"], title=spec["title"], start=spec["start"], end=spec["end"], inputs=inputs,
                           defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels, value_enums=enums,
+                          value_units=spec["units"],
                           coverage_items=spec["coverage"], fast=namespace["fast"], traced=namespace["traced"],
                           properties=properties, applies=namespace.get("applies"))

@@ -49,13 +49,13 @@ def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
         if event.status != "not_in_force":
             for path, value in event.reads.items():
                 label = policy.inputs[path].label[lang]
-                shown = rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
+                shown = policy.show(path, value, lang)
                 lines.append(f"      {s('read', lang)} {path} ({label}) = {shown}")
     if decision.values:
         lines.append("  " + s("values", lang))
         for path, value in decision.values.items():
             label = policy.defines[path].label[lang]
-            shown = rv.display(policy.value_kinds[path], value, lang, policy.labeler(path))
+            shown = policy.show(path, value, lang)
             lines.append(f"      {path} ({label}) = {shown}")
     if decision.unresolved:
         lines.append("  " + i18n.t("unresolved.heading", lang))

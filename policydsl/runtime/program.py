@@ -101,6 +101,7 @@ class CompiledPolicy:
     value_kinds: Mapping[str, str]  # input or define path -> kind, for messages
     enum_labels: Mapping[str, Mapping[str, Mapping[str, str]]]  # enum (of those it uses) -> value -> labels
     value_enums: Mapping[str, str]  # input or define path of an enum or set type -> its enum
+    value_units: Mapping[str, Mapping[str, str]]  # input or define path of a count or number with a unit -> its labels
     coverage_items: tuple[str, ...]
     fast: Callable[..., Any] = attrs.field(repr=False, eq=False)  # (facts, at, None) -> Decision
     traced: Callable[..., Any] = attrs.field(repr=False, eq=False)  # (facts, at, hits) -> Decision with trace
@@ -114,6 +115,11 @@ class CompiledPolicy:
     def labeler(self, path: str):
         """value -> {"zh", "en"} labels for the enum values of the input or define at `path`."""
         return self.enum_labels.get(self.value_enums.get(path, ""), {}).__getitem__
+
+    def show(self, path: str, value: Any, lang: str) -> str:
+        """The text a reader sees for the value of the input or define at `path`: an enum's label, a
+        count's digits with its unit (`1000 人`), as messages show it."""
+        return rv.display(self.value_kinds[path], value, lang, self.labeler(path), self.value_units.get(path))
 
 
 # ------------------------------------------------------------------ what generated code calls
@@ -330,9 +336,10 @@ class Decide:
     """The per-policy data a generated function's decision needs, and how it assembles one."""
 
     def __init__(self, policy_id: str, rules: tuple[RuleInfo, ...], defines: tuple[str, ...],
-                 value_kinds: Mapping[str, str], inputs: Mapping[str, InputSpec], labeler: Any) -> None:
+                 value_kinds: Mapping[str, str], inputs: Mapping[str, InputSpec], labeler: Any,
+                 units: Mapping[str, Mapping[str, str]]) -> None:
         self.id, self.rules, self.defines, self.kinds, self.inputs = policy_id, rules, defines, value_kinds, inputs
-        self.labeler = labeler
+        self.labeler, self.units = labeler, units
         self.said = tuple(RuleReason(r.name, r.code, r.outcome, r.source, self.renderer(r)) for r in rules)
         self.static = tuple(_make(Reason, (said, (), ())) for said in self.said)
 
@@ -380,8 +387,8 @@ class Decide:
         return tuple(out)
 
     def fill(self, template: Template, shown: dict[str, Any], lang: str) -> str:
-        """A message with its placeholders filled; a value unknown (a fact the decision did not
-        need and was not given) reads “（未提供）” / “(not given)”."""
+        """A message with its placeholders filled, a count or number with its unit (`1000 人`); a value
+        unknown (a fact the decision did not need and was not given) reads “（未提供）” / “(not given)”."""
         out = []
         for text, path in template:
             out.append(text)
@@ -390,7 +397,7 @@ class Decide:
                 if value is None or value is MISSING or type(value) is Fail:
                     out.append(i18n.t("value.not_given", lang))
                 else:
-                    out.append(rv.display(self.kinds[path], value, lang, self.labeler(path)))
+                    out.append(rv.display(self.kinds[path], value, lang, self.labeler(path), self.units.get(path)))
         return "".join(out)
 
     def finish(self, at: dt.date, fired: list[Reason], values: tuple[Any, ...],

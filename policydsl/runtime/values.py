@@ -27,6 +27,8 @@ class _NotOpen:
 
 
 NOT_OPEN = _NotOpen()
+UNIT_KINDS = ("count", "number")
+"""The kinds a `unit` may qualify: their values are shown with the unit's label."""
 
 
 def plain(value: Decimal) -> str:
@@ -73,10 +75,14 @@ def to_json(kind: str, value: object) -> object:
     return value
 
 
-def display(kind: str, value: object, lang: str, enum_label: Callable[[str], Mapping[str, str]] | None = None) -> str:
-    """The text a reader sees for a value in `lang`."""
+def display(kind: str, value: object, lang: str, enum_label: Callable[[str], Mapping[str, str]] | None = None,
+            unit: Mapping[str, str] | None = None) -> str:
+    """The text a reader sees for a value in `lang`; a count or number with a `unit` (its labels by
+    language) is followed by the unit's label, as the handbook shows it: `1000 人`, `1,000 followers`."""
     if value is NOT_OPEN:
         return i18n.t("not_open", lang)
+    if unit is not None and kind in UNIT_KINDS:
+        return f"{display(kind, value, lang)} {unit[lang]}"
     if kind == "count":
         return i18n.t("value.count", lang, n=value)
     if kind == "money":

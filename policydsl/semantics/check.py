@@ -16,6 +16,7 @@ from policydsl.semantics.model import (BookOverlap, BookProperty, Define, Input,
 from policydsl.errors import InternalError
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
+from policydsl.runtime.values import UNIT_KINDS
 from policydsl.semantics.types import Type
 from policydsl.source import Span
 from policydsl.syntax import ast
@@ -619,12 +620,30 @@ class Checker:
             if self._fact(build, name) is None and name not in build.defines:
                 span = next(p.span for p in text.placeholders() if p.path == name)  # the first one
                 self._did_you_mean("P0403", span, name, self._value_candidates(build), name=name)
+        self._units_written_twice(build, text)
         for expression in {p.path: p for p in reversed(text.expressions())}.values():  # the first of each
             diag = dg.make("P0404", expression.span, text="{" + expression.path + "}")
             name = expression.path.strip()
             if PLACEHOLDER_PATH.fullmatch(name):  # `{ account.fans }`: a name with blanks around it
                 diag = attrs.evolve(diag, hint=dg.i18n.both("P0404.blanks", name="{" + name + "}"))
             self.bag.add(diag)
+
+    def _units_written_twice(self, build: _PolicyBuild, text: ast.Text) -> None:
+        """P0405: a placeholder of a count or number with a unit prints the unit's label (`1000 人`); the
+        same label written right after it (`{account.fans} 人`, `{x}个小时`) would be said twice."""
+        for lang in ("zh", "en"):
+            parts = text.string(lang).parts
+            for (_, placeholder), (after, _) in zip(parts, parts[1:]):
+                if placeholder is None:
+                    continue
+                item = self._fact(build, placeholder.path) or build.defines.get(placeholder.path)
+                if item is None or item.unit is None or item.type.kind not in UNIT_KINDS:
+                    continue
+                label = item.unit.label.get(lang)
+                written = unit_written(after, label)
+                if written is not None:
+                    self.bag.add(dg.make("P0405", placeholder.span, severity="warning",
+                                         name="{" + placeholder.path + "}", unit=label, written=written))
 
     # ================================================================ expressions
     def _condition(self, build: _PolicyBuild, expr: ast.Expr, scope: dict | None = None) -> None:
@@ -1095,3 +1114,22 @@ def check_modules(modules: list[ast.Module]) -> CheckResult:
     with decimal.localcontext(WIDE):  # table bounds and their shifts are compared exactly, never rounded
         return Checker(modules).run()
 
+
+def unit_written(after: str, label: str) -> str | None:
+    """The unit `label` as the text `after` a placeholder writes it again (`" 人，"`, `"个小时"`,
+    `" followers,"`, `" follower"`), or None. Blanks may come between; in Chinese a measure word 个 may
+    come before the label; in English the label's singular counts too, and a word must end where it does."""
+    rest = after.lstrip()
+    if not label or not rest:
+        return None
+    if not label.isascii():
+        for lead in ("", "个"):
+            if rest.startswith(lead) and rest[len(lead):].lstrip().startswith(label):
+                return lead + label if lead else label
+        return None
+    singular = label[:-1] if label.endswith("s") and len(label) > 2 else label
+    for form in dict.fromkeys((label, singular)):
+        match = re.match(re.escape(form) + r"(?![A-Za-z0-9])", rest, re.IGNORECASE)
+        if match:
+            return match.group(0)
+    return None
