@@ -62,8 +62,8 @@ INDIVIDUAL_2023 = _rule("individual_verification_2023", "individual_verification
 
 
 def _fans(rule: tuple, fans: int) -> tuple:
-    return rule[0], rule[1], rule[2], {"zh": f"粉丝数 {fans}，未达到 {MIN_FANS} 的门槛",
-                                       "en": f"{fans:,} followers, below the threshold of {MIN_FANS:,}"}
+    return rule[0], rule[1], rule[2], {"zh": f"粉丝数 {fans} 人，未达到 {MIN_FANS} 人的门槛",
+                                       "en": f"{fans:,} followers, below the threshold of {MIN_FANS:,} followers"}
 
 
 def baseline(facts: dict[str, Any], at: dt.date) -> tuple[str, list[tuple], dict[str, Any]]:
@@ -80,7 +80,7 @@ def baseline(facts: dict[str, Any], at: dt.date) -> tuple[str, list[tuple], dict
             reasons.append(_fans(FANS_2020, fans))
         if not videos >= 10:
             reasons.append((*VIDEOS_2020[:3], {"zh": f"公开原创视频 {videos} 个，需 10 个以上",
-                                               "en": f"{videos:,} public original videos; at least 10 are needed"}))
+                                               "en": f"Only {videos:,} videos are public and original; at least 10 are needed"}))
         if not account["phone_bound"]:
             reasons.append(PHONE_2020)
         if not account["real_name"]:

@@ -24,7 +24,7 @@ Feature: Douyin shopping cart opening (English)
     When I evaluate "cart.opening" on 2023-12-20
     Then the outcome is "deny"
     And the reasons include "fans_below_threshold"
-    And the message is "999 followers, below the threshold of 1,000"
+    And the message is "999 followers, below the threshold of 1,000 followers"
     And Follower threshold is 1000
 
   @R001.1
@@ -39,3 +39,4 @@ Feature: Douyin shopping cart opening (English)
     Then the outcome is "deny"
     And the reasons include "too_few_videos"
     And the reasons do not include "fans_2020"
+    And the message is "Only 9 videos are public and original; at least 10 are needed"

@@ -1217,7 +1217,7 @@ rule personal_fans "个人账号粉丝门槛" / "Follower threshold for personal
   implements R000.1
   when account.kind == personal
   require account.fans >= example.min_fans
-    else deny fans_below_threshold "粉丝数 {account.fans}，未达到 {example.min_fans}" / "{account.fans} followers, below {example.min_fans}"
+    else deny fans_below_threshold "粉丝数 {account.fans}，未达到 {example.min_fans}" / "{account.fans}, below {example.min_fans}"
   source "example.txt" quote "个人账号粉丝数达到1000人，方可开通购物车。"
 
 # ---------------------------------------------------------------- properties / 性质（policydsl verify 证明）
@@ -1261,7 +1261,7 @@ assume enterprise_unlimited "原文只对个人账号设粉丝门槛，本政策
     而且 粉丝数 为 999
     当 在 2024-06-01 评估 "example"
     那么 原因包含 "fans_below_threshold"
-    而且 提示信息为 "粉丝数 999，未达到 1000"
+    而且 提示信息为 "粉丝数 999 人，未达到 1000 人"
 """,
     "README.md": """\
 # 规则库 / Rule book

@@ -36,7 +36,7 @@ define live.min_fans: count "粉丝门槛" / "Follower threshold" unit follower
 rule fans_rule "银牌粉丝门槛" / "Silver follower threshold"
   when account.tier == silver
   require account.fans >= live.min_fans
-    else deny too_few_fans "粉丝数 {account.fans}，不足 {live.min_fans}" / "{account.fans} followers, fewer than {live.min_fans}"
+    else deny too_few_fans "粉丝数 {account.fans}，不足 {live.min_fans}" / "{account.fans}, fewer than {live.min_fans}"
   source "demo.txt" quote "银牌账号需满足粉丝门槛"
 
 rule verified_rule "实名认证" / "Real-name verification"
@@ -74,7 +74,7 @@ ZH_FEATURE = """\
     而且 原因包含 "too_few_fans"
     而且 原因包含 "fans_rule"
     而且 原因不包含 "not_verified"
-    而且 提示信息为 "粉丝数 10，不足 1000"
+    而且 提示信息为 "粉丝数 10 人，不足 1000 人"
     而且 粉丝门槛 为 1000
     而且 live.min_fans 为 1000
     而且 没有警告
@@ -128,7 +128,7 @@ Feature: Live streaming opening (English)
     Then the outcome is "deny"
     And the reasons include "too_few_fans"
     And the reasons do not include "verified_rule"
-    And the message is "999 followers, fewer than 1,000"
+    And the message is "999 followers, fewer than 1,000 followers"
     And Follower threshold is 1000
     And there are no warnings
 
@@ -234,7 +234,7 @@ def test_failing_scenarios_show_the_decision_and_its_reasons(book):
         "期望结果为 允许，实际为 拒绝",
         '事实：{"account.tier": "银牌", "account.fans": 10, "account.verified": true}',
         "决策：demo.live @ 2024-08-01 → 拒绝",
-        "  - deny fans_rule [too_few_fans] 粉丝数 10，不足 1000",
+        "  - deny fans_rule [too_few_fans] 粉丝数 10 人，不足 1000 人",
         '取值：{"live.min_fans": 1000}',
     ])
     result.stdout.fnmatch_lines(["原因中没有 `not_verified`", "*决策：demo.live @ 2024-08-01 → 拒绝"])
@@ -251,7 +251,7 @@ def test_failing_scenario_in_english(book):
     result.stdout.fnmatch_lines([
         "expected outcome 允许, got deny",
         "decision: demo.live @ 2024-08-01 → deny",
-        "  - deny fans_rule [too_few_fans] 10 followers, fewer than 1,000",
+        "  - deny fans_rule [too_few_fans] 10 followers, fewer than 1,000 followers",
     ])
 
 

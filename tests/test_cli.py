@@ -30,7 +30,7 @@ DENY_JSON = {
     "reasons": [{
         "rule": "fans_2023",
         "code": "fans_below_threshold",
-        "message": {"zh": "粉丝数 999，未达到 1000 的门槛", "en": "999 followers, below the threshold of 1,000"},
+        "message": {"zh": "粉丝数 999 人，未达到 1000 人的门槛", "en": "999 followers, below the threshold of 1,000 followers"},
         "source": {"document": "000_48d28f6fa54ab537.txt",
                    "quote": "个人账号 | ≥1000粉丝 | 强制 | 非必须 | 普通商品免提供 |"},
     }],
@@ -238,14 +238,14 @@ def test_eval_text_output_in_english_and_chinese(tmp_path):
     assert en.returncode == 0, en.stderr
     assert en.stdout.splitlines() == [
         "Douyin shopping cart opening @ 2023-12-20: deny",
-        "  - [fans_below_threshold] 999 followers, below the threshold of 1,000",
-        "  Follower threshold = 1,000",
+        "  - [fans_below_threshold] 999 followers, below the threshold of 1,000 followers",
+        "  Follower threshold = 1,000 followers",
     ]
     zh = run("eval", "cart.opening", "--facts", facts, "--at", "2023-12-20", "--lang", "zh")
     assert zh.stdout.splitlines() == [
         "抖音购物车开通资格 @ 2023-12-20: 拒绝",
-        "  - [fans_below_threshold] 粉丝数 999，未达到 1000 的门槛",
-        "  粉丝门槛 = 1000",
+        "  - [fans_below_threshold] 粉丝数 999 人，未达到 1000 人的门槛",
+        "  粉丝门槛 = 1000 人",
     ]
 
 
@@ -311,13 +311,13 @@ def test_eval_explain_in_chinese(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "政策 cart.opening — 抖音购物车开通资格  @ 2023-12-20"
     fired = lines.index("  ✗ fans_2023 (粉丝数门槛（2023，个人与个体工商户）): 触发 → deny `fans_below_threshold`")
-    assert set(lines[fired + 1:fired + 3]) == {"      读取 account.fans (粉丝数) = 999",
+    assert set(lines[fired + 1:fired + 3]) == {"      读取 account.fans (粉丝数) = 999 人",
                                                "      读取 account.kind (账号类型) = 个人账号"}
     scope = lines.index("  · business_licence_2023 (企业号须上传营业执照): 不适用（when 条件不成立）")
     assert lines[scope + 1] == "      读取 account.kind (账号类型) = 个人账号"
     assert "  · fans_2020 (粉丝数门槛（2020）): 未生效" in lines
     assert "  ✓ real_name_2023 (实名认证（2023）): 条件满足，未触发" in lines
-    assert "      cart.min_fans (粉丝门槛) = 1000" in lines
+    assert "      cart.min_fans (粉丝门槛) = 1000 人" in lines
     assert lines[-1] == "结果：拒绝"
 
 
@@ -329,7 +329,7 @@ def test_eval_explain_in_english(tmp_path):
     assert lines[0] == "policy cart.opening — Douyin shopping cart opening  @ 2023-12-20"
     fired = lines.index("  ✗ fans_2023 (Follower threshold (2023, personal and individual business)): "
                         "fired → deny `fans_below_threshold`")
-    assert set(lines[fired + 1:fired + 3]) == {"      read account.fans (Followers) = 999",
+    assert set(lines[fired + 1:fired + 3]) == {"      read account.fans (Followers) = 999 followers",
                                                "      read account.kind (Account type) = Personal account"}
     scope = lines.index("  · business_licence_2023 (Enterprise accounts upload a business licence): "
                         "does not apply (its `when` is false)")
@@ -534,7 +534,7 @@ def test_test_failing_feature_shows_the_decision_and_reasons(tmp_path):
     assert "1 failed, 1 passed" in out
     assert "expected outcome allow, got deny" in out
     assert "decision: cart.opening @ 2023-12-20 → deny" in out
-    assert "  - deny fans_2023 [fans_below_threshold] 999 followers, below the threshold of 1,000" in out
+    assert "  - deny fans_2023 [fans_below_threshold] 999 followers, below the threshold of 1,000 followers" in out
     assert "Traceback" not in out + result.stderr
 
 
@@ -545,7 +545,7 @@ def test_test_failing_feature_in_chinese(tmp_path):
     out = result.stdout
     assert "期望结果为 允许，实际为 拒绝" in out
     assert "决策：cart.opening @ 2023-12-20 → 拒绝" in out
-    assert "  - deny fans_2023 [fans_below_threshold] 粉丝数 999，未达到 1000 的门槛" in out
+    assert "  - deny fans_2023 [fans_below_threshold] 粉丝数 999 人，未达到 1000 人的门槛" in out
 
 
 def test_test_missing_feature_path_exits_2(tmp_path):

@@ -137,7 +137,7 @@ def test_examples_carry_old_and_new_outcome_reasons_and_values(loaded, tmp_path)
         "old": {"outcome": "allow", "reasons": [], "values": {"cart.min_fans": 1000}},
         "new": {"outcome": "deny", "values": {"cart.min_fans": 1200}, "reasons": [
             {"rule": "fans_2023", "code": "fans_below_threshold",
-             "message": {"zh": "粉丝数 1000，未达到 1200 的门槛", "en": "1,000 followers, below the threshold of 1,200"}}]},
+             "message": {"zh": "粉丝数 1000 人，未达到 1200 人的门槛", "en": "1,000 followers, below the threshold of 1,200 followers"}}]},
     }
     p999 = next(e for e in diff.examples if e["id"] == "p999")
     assert p999["differs"] == ["values"]  # same reason code, the message and the value changed
@@ -258,7 +258,7 @@ def test_cli_text_report_and_exit_codes(books, tmp_path):
     assert "Douyin shopping cart opening (`cart.opening`): 20 records, 14 decisions changed" in out
     assert "  allow→deny: 7" in out and "  allow→allow: 9" in out
     assert "    - p1000 @ 2023-06-01: allow → deny [fans_below_threshold]" in out
-    assert "        new: [fans_below_threshold] 1,000 followers, below the threshold of 1,200" in out
+    assert "        new: [fans_below_threshold] 1,000 followers, below the threshold of 1,200 followers" in out
     assert "        value cart.min_fans: 1000 → 1200" in out
     report, proofs = out.split("the solver, policy by policy (every fact set and day):\n")
     assert report.rstrip().endswith("14 decisions changed in all")
@@ -268,7 +268,7 @@ def test_cli_text_report_and_exit_codes(books, tmp_path):
     assert proofs.count("decides alike (proved)") == 17 and proofs.count("decides differently") == 1
     zh = invoke(books["old"], books["new"], "--sample", sample, "--at", "2023-06-01", "--lang", "zh")
     assert "抖音购物车开通资格（`cart.opening`）：20 条记录，14 条决策改变" in zh.stdout
-    assert "粉丝数 1000，未达到 1200 的门槛" in zh.stdout
+    assert "粉丝数 1000 人，未达到 1200 人的门槛" in zh.stdout
 
 
 def test_cli_identical_books_exit_0(books, tmp_path):

@@ -836,11 +836,11 @@ def test_cart_2020_rules(real):
         "policy": "cart.opening", "at": "2021-01-01", "outcome": "deny", "values": {"cart.min_fans": 1000},
         "reasons": [
             {"rule": "fans_2020", "code": "fans_below_threshold",
-             "message": {"zh": "粉丝数 999，未达到 1000 的门槛", "en": "999 followers, below the threshold of 1,000"},
+             "message": {"zh": "粉丝数 999 人，未达到 1000 人的门槛", "en": "999 followers, below the threshold of 1,000 followers"},
              "source": {"document": FORUM,
                         "quote": "1000粉丝且已发布10个以上公开原创视频的所有抖音用户,都可以提交申请"}},
             {"rule": "videos_2020", "code": "too_few_videos",
-             "message": {"zh": "公开原创视频 3 个，需 10 个以上", "en": "3 public original videos; at least 10 are needed"},
+             "message": {"zh": "公开原创视频 3 个，需 10 个以上", "en": "Only 3 videos are public and original; at least 10 are needed"},
              "source": {"document": FORUM, "quote": "已发布10个以上公开原创视频"}},
             {"rule": "phone_2020", "code": "phone_not_bound",
              "message": {"zh": "至少需要绑定手机号", "en": "A phone number must be bound"},
@@ -855,7 +855,7 @@ def test_cart_2023_personal_account(real):
     decision = real.evaluate("cart.opening", facts, trace=True, at=D(2023, 6, 1))
     assert [(r.rule, r.code, dict(r.message)) for r in decision.reasons] == [
         ("fans_2023", "fans_below_threshold",
-         {"zh": "粉丝数 999，未达到 1000 的门槛", "en": "999 followers, below the threshold of 1,000"}),
+         {"zh": "粉丝数 999 人，未达到 1000 人的门槛", "en": "999 followers, below the threshold of 1,000 followers"}),
         ("industry_licence_2023", "industry_licence_missing",
          {"zh": "特殊类目（如美妆、食品）需额外提交行业许可证",
           "en": "Special categories (e.g. beauty, food) need an industry licence"}),

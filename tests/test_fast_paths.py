@@ -137,7 +137,7 @@ def test_messages_stay_lazy_on_the_fast_path(monkeypatch):
     decision = rule_book().evaluate(CART, cart_facts(), AT_2023, trace=False)
     fans = next(r for r in decision.reasons if r.rule == "fans_2023")
     assert shown == [] and fans.shown_values == (999, 1000)  # nothing rendered until someone reads it
-    assert fans.message["en"] == "999 followers, below the threshold of 1,000"
+    assert fans.message["en"] == "999 followers, below the threshold of 1,000 followers"
     assert shown == [(999, "zh"), (1000, "zh"), (999, "en"), (1000, "en")]
 
 

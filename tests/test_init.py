@@ -46,7 +46,7 @@ def test_init_then_check_test_and_docs_all_pass(tmp_path: Path) -> None:
                               cwd=book, input='{"account": {"kind": "personal", "fans": 999}}', capture_output=True,
                               text=True, encoding="utf-8", timeout=120)
     assert decision.stdout.splitlines()[:2] == ["Example: shopping cart opening @ 2024-06-01: deny",
-                                                "  - [fans_below_threshold] 999 followers, below 1,000"]
+                                                "  - [fans_below_threshold] 999 followers, below 1,000 followers"]
     whole = subprocess.run([str(CLI), "eval", "--book", "--facts", "-", "--at", "2024-06-01", "--lang", "en"],
                            cwd=book, input='{"account": {"kind": "personal", "fans": 1000}}', capture_output=True,
                            text=True, encoding="utf-8", timeout=120)

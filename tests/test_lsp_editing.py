@@ -118,9 +118,9 @@ def test_hover_on_a_reason_code_names_the_rules_that_give_it(server: Client, fol
     hover = server.request("textDocument/hover", doc(uri, position_of(text, "deny fans_below_threshold", 8)))
     assert hover["contents"]["value"] == (
         "**理由代码 / reason code** `fans_below_threshold`\n\n- 给出它的规则:\n"
-        "  - `fans_2020` 粉丝数门槛（2020）: `deny fans_below_threshold` — 粉丝数 {account.fans}，未达到 {cart.min_fans} 的门槛\n"
+        "  - `fans_2020` 粉丝数门槛（2020）: `deny fans_below_threshold` — 粉丝数 {account.fans}，未达到 {cart.min_fans}的门槛\n"
         "  - `fans_2023` 粉丝数门槛（2023，个人与个体工商户）: `deny fans_below_threshold` — "
-        "粉丝数 {account.fans}，未达到 {cart.min_fans} 的门槛")
+        "粉丝数 {account.fans}，未达到 {cart.min_fans}的门槛")
     # the same code where the second rule names it, in English
     client = start(folder, lang="en")
     try:
@@ -131,7 +131,7 @@ def test_hover_on_a_reason_code_names_the_rules_that_give_it(server: Client, fol
         at = {"line": line, "character": second - text.rfind("\n", 0, second) - 1}
         value = client.request("textDocument/hover", doc(uri, at))["contents"]["value"]
         assert value.startswith("**reason code / 理由代码** `fans_below_threshold`\n\n- given by:\n  - `fans_2020` "
-                                "Follower threshold (2020): `deny fans_below_threshold` — {account.fans} followers")
+                                "Follower threshold (2020): `deny fans_below_threshold` — {account.fans}, below the threshold")
     finally:
         client.proc.kill()
         client.proc.wait(TIMEOUT)
@@ -217,7 +217,7 @@ def test_a_did_you_mean_is_a_quick_fix(server: Client, folder: Path) -> None:
     assert action["title"] == "改为 `account.public_videos`"
     assert apply(text, action["edit"]["changes"][uri]) == good
     # a placeholder keeps its braces (P0403)
-    text = good.replace("公开原创视频 {account.public_videos} 个", "公开原创视频 {account.public_vidoes} 个", 1)
+    text = good.replace("公开原创视频 {account.public_videos}，", "公开原创视频 {account.public_vidoes}，", 1)
     change(server, uri, 2, text)
     typo = next(d for d in server.diagnostics(uri) if d["code"] == "P0403")
     actions = server.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": typo["range"],

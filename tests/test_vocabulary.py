@@ -39,7 +39,7 @@ POLICY = '''policy demo.cart
 rule fans "粉丝门槛" / "Follower threshold"
   when account.kind == personal
   require {condition}
-    else deny fans_low "粉丝 {{account.fans}} 不足" / "{{account.fans}} followers, too few"
+    else deny fans_low "粉丝 {{account.fans}} 不足" / "{{account.fans}}, too few"
   source "doc.txt" quote "1000粉丝"
 '''
 

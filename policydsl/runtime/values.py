@@ -79,10 +79,13 @@ def display(kind: str, value: object, lang: str, enum_label: Callable[[str], Map
             unit: Mapping[str, str] | None = None) -> str:
     """The text a reader sees for a value in `lang`; a count or number with a `unit` (its labels by
     language) is followed by the unit's label, as the handbook shows it: `1000 人`, `1,000 followers`."""
+    text = _bare(kind, value, lang, enum_label)
+    return f"{text} {unit[lang]}" if unit is not None and kind in UNIT_KINDS and value is not NOT_OPEN else text
+
+
+def _bare(kind: str, value: object, lang: str, enum_label: Callable[[str], Mapping[str, str]] | None) -> str:
     if value is NOT_OPEN:
         return i18n.t("not_open", lang)
-    if unit is not None and kind in UNIT_KINDS:
-        return f"{display(kind, value, lang)} {unit[lang]}"
     if kind == "count":
         return i18n.t("value.count", lang, n=value)
     if kind == "money":
