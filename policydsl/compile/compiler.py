@@ -14,7 +14,7 @@ from policydsl.runtime.book import BookIndex
 from policydsl.runtime.facts import InputSpec
 from policydsl.runtime.program import CompiledPolicy, Template
 from policydsl.runtime.values import UNIT_KINDS
-from policydsl.semantics.model import Model, Policy
+from policydsl.semantics.model import Define, Input, Model, Policy
 from policydsl.syntax import ast
 
 
@@ -92,8 +92,7 @@ def policy_spec(model: Model, p: Policy) -> dict[str, Any]:
         "enum_labels": {n: {v.name.value: v.label.as_dict() for v in model.enums[n].values} for n in sorted(used)},
         "value_enums": {**{k: i.type.enum for k, i in p.inputs.items() if i.type.enum},
                         **{k: d.type.enum for k, d in p.defines.items() if d.type.enum}},
-        "units": {path: item.unit.label.as_dict() for path, item in (*p.inputs.items(), *p.defines.items())
-                  if item.unit is not None and item.type.kind in UNIT_KINDS},
+        "units": value_units(p),
         "tables": tuple(table_spec(t.decl, t.kind) for t in p.tables.values()),
         "coverage": coverage_items(p),
         "properties": tuple((prop.name.value, prop.label.as_dict(), *effective(prop), prop.premise is not None,
@@ -101,6 +100,13 @@ def policy_spec(model: Model, p: Policy) -> dict[str, Any]:
         "applies": p.decl.applies is not None,
         "source": ast_fingerprint(model, p),
     }
+
+
+def value_units(p: Policy) -> dict[str, dict[str, str]]:
+    """The unit labels of the policy's counts and numbers with a unit, by path: a message shows them."""
+    items: list[Input | Define] = [*p.inputs.values(), *p.defines.values()]
+    return {item.path: item.unit.label.as_dict() for item in items
+            if item.unit is not None and item.type.kind in UNIT_KINDS}
 
 
 def rule_spec(p: Policy, decl: ast.RuleDecl) -> dict[str, Any]:

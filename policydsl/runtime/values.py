@@ -79,22 +79,19 @@ def display(kind: str, value: object, lang: str, enum_label: Callable[[str], Map
             unit: Mapping[str, str] | None = None) -> str:
     """The text a reader sees for a value in `lang`; a count or number with a `unit` (its labels by
     language) is followed by the unit's label, as the handbook shows it: `1000 人`, `1,000 followers`."""
-    text = _bare(kind, value, lang, enum_label)
-    return f"{text} {unit[lang]}" if unit is not None and kind in UNIT_KINDS and value is not NOT_OPEN else text
-
-
-def _bare(kind: str, value: object, lang: str, enum_label: Callable[[str], Mapping[str, str]] | None) -> str:
     if value is NOT_OPEN:
         return i18n.t("not_open", lang)
     if kind == "count":
-        return i18n.t("value.count", lang, n=value)
+        text = i18n.t("value.count", lang, n=value)
+        return text if unit is None else f"{text} {unit[lang]}"
     if kind == "money":
         whole, _, frac = money_text(value).partition(".")  # type: ignore[arg-type]
         return i18n.t("value.money", lang, whole=Decimal(whole), frac=f".{frac}" if frac else "")  # keeps "-0"
     if kind == "percent":
         return percent_text(value)  # type: ignore[arg-type]
     if kind == "number":
-        return plain(value)  # type: ignore[arg-type]
+        text = plain(value)  # type: ignore[arg-type]
+        return text if unit is None else f"{text} {unit[lang]}"
     if kind == "bool":
         return i18n.t("true" if value else "false", lang)
     if kind == "date":
@@ -106,6 +103,6 @@ def _bare(kind: str, value: object, lang: str, enum_label: Callable[[str], Mappi
             return i18n.t("value.none", lang)
         return i18n.t("list.sep", lang).join(enum_label(v)[lang] for v in sorted(cast("Iterable[str]", value)))
     if kind == "duration":
-        amount, unit = cast("tuple[Any, str]", value)
-        return i18n.t(f"duration.{unit}", lang, n=amount)
+        amount, step = cast("tuple[Any, str]", value)
+        return i18n.t(f"duration.{step}", lang, n=amount)
     return str(value)

@@ -1124,8 +1124,9 @@ def unit_written(after: str, label: str) -> str | None:
         return None
     if not label.isascii():
         for lead in ("", "个"):
-            if rest.startswith(lead) and rest[len(lead):].lstrip().startswith(label):
-                return lead + label if lead else label
+            tail = rest[len(lead):].lstrip()
+            if rest.startswith(lead) and tail.startswith(label):
+                return rest[:len(rest) - len(tail) + len(label)]
         return None
     singular = label[:-1] if label.endswith("s") and len(label) > 2 else label
     for form in dict.fromkeys((label, singular)):
