@@ -238,7 +238,7 @@ def test_failing_scenarios_show_the_decision_and_its_reasons(book):
         '取值：{"live.min_fans": 1000}',
     ])
     result.stdout.fnmatch_lines(["原因中没有 `not_verified`", "*决策：demo.live @ 2024-08-01 → 拒绝"])
-    result.stdout.fnmatch_lines(["期望 粉丝门槛 为 1000，实际为 500", "决策：demo.live @ 2024-03-01 → 允许"])
+    result.stdout.fnmatch_lines(["期望 粉丝门槛 为 1000，实际为 500 人", "决策：demo.live @ 2024-03-01 → 允许"])
     # A failed expectation is an assertion about the rule book, not a crash of the step code.
     assert "Traceback" not in result.stdout.str()
     result.stdout.no_fnmatch_line("*policydsl/bdd/world.py*")

@@ -98,9 +98,9 @@ EXPECTED = {
         "bars": ["2023-01-01 起", "2023-01-01 至 2023-06-30", "2023-07-01 起", "2023-01-01 至 2023-06-30 · 30 天",
                  "2023-07-01 起 · 60 天", "2023-03-01 至 2023-03-31 · 0% → 50%", "2023-04-01 至 2023-04-30 · 50% → 100%"],
         "examples": [
-            "允许 个人，服饰，开店天数 10，白名单商家：是，账号ID acct-2，2023-08-01 → 允许",
-            "拒绝 个人，服饰，开店天数 29，白名单商家：否，账号ID acct-1，2023-06-01 → 拒绝：开店天数 29 天，不足 30 天",
-            "允许 个人，服饰，开店天数 120，白名单商家：否，账号ID acct-1，2023-06-01 → 允许"],
+            "允许 个人，服饰，开店天数 10 天，白名单商家：是，账号ID acct-2，2023-08-01 → 允许",
+            "拒绝 个人，服饰，开店天数 29 天，白名单商家：否，账号ID acct-1，2023-06-01 → 拒绝：开店天数 29 天，不足 30 天",
+            "允许 个人，服饰，开店天数 120 天，白名单商家：否，账号ID acct-1，2023-06-01 → 允许"],
         "example_titles": ["示例（fixture.en.feature 第 4 行）", "个人店铺开店天数", "个人店铺开店天数"],
         "assumed": "假设 ratio_80：品牌期比例取 80%，原文只写“八成”。",
     },
@@ -136,10 +136,10 @@ EXPECTED = {
                  "from 2023-07-01 · 60 days", "2023-03-01 to 2023-03-31 · 0% → 50%",
                  "2023-04-01 to 2023-04-30 · 50% → 100%"],
         "examples": [
-            "allow Personal, Apparel, Shop age 10, Allow-listed merchant: yes, Account id acct-2, 2023-08-01 → allow",
-            "deny Personal, Apparel, Shop age 29, Allow-listed merchant: no, Account id acct-1, 2023-06-01 → deny: "
+            "allow Personal, Apparel, Shop age 10 days, Allow-listed merchant: yes, Account id acct-2, 2023-08-01 → allow",
+            "deny Personal, Apparel, Shop age 29 days, Allow-listed merchant: no, Account id acct-1, 2023-06-01 → deny: "
             "Shop age 29 days, below 30 days",
-            "allow Personal, Apparel, Shop age 120, Allow-listed merchant: no, Account id acct-1, 2023-06-01 → allow"],
+            "allow Personal, Apparel, Shop age 120 days, Allow-listed merchant: no, Account id acct-1, 2023-06-01 → allow"],
         "example_titles": ["Allow-listed merchants are exempt", "Example (fixture.zh.feature, line 16)",
                            "Example (fixture.zh.feature, line 17)"],
         "assumed": "Assumption ratio_80: The brand-period ratio is taken as 80%; the text says “eight tenths”.",

@@ -411,7 +411,7 @@ class World:
                 self.fail("not_kind", expected=expected, kind=kind)
             ok = actual is not rv.NOT_OPEN and actual == want
         if not ok:
-            shown = rv.display(kind, actual, self.lang, policy.labeler(path))
+            shown = policy.show(path, actual, self.lang)
             self.fail("value", name=name, expected=expected, shown=shown)
 
 

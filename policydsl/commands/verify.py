@@ -145,8 +145,6 @@ def _reproduce(pid: str, result, policies_dir: str, files: dict) -> str:
 
 
 def _render(book, results, files, policies_dir: str, seconds: float, lang: str, show_empty: bool) -> str:
-    from policydsl.runtime import values as rv
-
     lines: list[str] = []
     counts = {"proved": 0, "failed": 0, "unknown": 0, "vacuous": 0}
     empty = []
@@ -174,7 +172,7 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
                     lines.append(s("reason", lang, code=reason.code, message=reason.message[lang]))
                 for path, value in d.values.items():
                     lines.append(s("value", lang, label=compiled.defines[path].label[lang],
-                                   value=rv.display(compiled.value_kinds[path], value, lang, compiled.labeler(path))))
+                                   value=compiled.show(path, value, lang)))
             if check is not None and check.decision_error is not None and check.decision is None:
                 lines.append(s("decision_error", lang, message=check.decision_error.message(lang)))
             elif check is not None and check.claim_error is not None:

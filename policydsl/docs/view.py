@@ -467,7 +467,7 @@ class PolicyView:
         for path, text in example.givens:
             spec = compiled.inputs[path]
             value, problem = convert(spec, raw_fact(spec, text))
-            shown = text if problem is not None else rv.display(spec.kind, value, self.lang, compiled.labeler(path))
+            shown = text if problem is not None else compiled.show(path, value, self.lang)
             facts.append({"label": spec.label[self.lang], "value": shown, "kind": spec.kind,
                           "anchor": anchor("input", path)})
         decision = example.decision
@@ -512,12 +512,7 @@ class PolicyView:
                       cell=self.t("x.list_sep").join(labels))
 
     def value_text(self, path: str, value: Any) -> str:
-        compiled = self.book.compiled[self.policy.id]
-        text = rv.display(compiled.value_kinds[path], value, self.lang, compiled.labeler(path))
-        define = self.policy.defines.get(path)
-        if define is not None and define.unit is not None and compiled.value_kinds[path] in ("count", "number"):
-            text = self.prose.with_unit(text, define.unit.name.value)
-        return text
+        return self.book.compiled[self.policy.id].show(path, value, self.lang)
 
     def expected(self, example: Example) -> str | None:
         if example.expects_failure:
