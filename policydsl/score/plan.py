@@ -1,0 +1,527 @@
+"""The checked model of one policy in, a relational plan out: a sqlglot SELECT over a relation of
+records (one column per fact id) that decides every record as `PolicySet.evaluate` does.
+
+The plan is built from sqlglot expression nodes (identifiers and literals are nodes; no SQL text
+is pasted). It mirrors compile/codegen.py, the Python backend of the same model. Each expression
+becomes a `V`: its value, its error code and (for a value that may be a not-open cell) whether it
+is `not_open`. A missing fact is SQL NULL with no error, so SQL's three-valued AND/OR is exactly the
+Kleene logic the row evaluator follows over missing facts (runtime/program.py); the errors follow
+its order: the policy's period, then the first rule (in order) whose evaluation fails, then the
+values that failed (in declaration order), then `missing_facts`.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable
+
+import attrs
+import sqlglot.expressions as exp
+
+from policydsl import i18n
+from policydsl.errors import PolicyDslError
+from policydsl.semantics.model import Model, Policy
+from policydsl.semantics.types import Type
+from policydsl.syntax import ast
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "unsupported": ("批量评分尚不支持政策 {policy} 中的 {construct}：请逐条用 eval 判断该政策",
+                    "batch scoring does not support {construct} in policy {policy} yet: decide it record by record with eval"),
+    "scale": ("`{path}` 的值 {value} 超过 {scale} 位小数，批量评分无法不经舍入地表示",
+              "`{path}` = {value} has more than {scale} decimal places: batch scoring cannot hold it without rounding"),
+}
+s = i18n.register("score", STRINGS)
+
+# Money, percentages and decimals: 28 integer digits and 10 decimal places in DuckDB's widest exact
+# decimal (38 digits). Cents, percentages to 0.00000001% and every amount of the book fit; a fact
+# with more decimal places cannot be stated exactly and is refused by `to_arrow`, never rounded.
+PRECISION, SCALE = 38, 10
+DECIMAL = exp.DataType.build(f"DECIMAL({PRECISION}, {SCALE})")
+EXACT_KINDS = ("money", "percent", "number")
+RELATION = "records"
+NO_CASE = "no_case"
+
+
+class ScoreUnsupported(PolicyDslError):
+    """A construct the relational plan does not express yet: refused, never decided wrongly."""
+
+    def __init__(self, construct: str, policy: str) -> None:
+        super().__init__("score.unsupported", construct=construct, policy=policy)
+        self.construct, self.policy = construct, policy
+
+
+@attrs.frozen
+class V:
+    """An expression's value (NULL: missing or failed), its error code (NULL: none) and, for a value
+    that may be a not-open cell, whether it is one (None: it cannot be)."""
+
+    val: exp.Expr
+    err: exp.Expr
+    no: exp.Expr | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """One policy's plan: `select` reads the relation `records` and yields `columns`."""
+
+    policy: str
+    select: exp.Select
+    inputs: dict[str, Type]
+    values: dict[str, Type]  # the defines, in declaration order: one output column each
+    not_open_values: tuple[str, ...]  # defines that may be a not-open cell: a `not_open:PATH` column each
+    keep: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.keep, "outcome", "reasons", "warnings", *self.values,
+                *(f"not_open:{p}" for p in self.not_open_values), "error")
+
+    def sql(self, dialect: str = "duckdb") -> str:
+        return self.select.sql(dialect=dialect)
+
+
+# ------------------------------------------------------------------ node helpers
+NULL = exp.Null()
+
+
+def col(name: str) -> exp.Column:
+    return exp.Column(this=exp.Identifier(this=name, quoted=True))
+
+
+def text(value: str) -> exp.Literal:
+    return exp.Literal.string(value)
+
+
+def null() -> exp.Expr:
+    return exp.Null()
+
+
+def is_null(e: exp.Expr) -> exp.Expr:
+    return exp.Is(this=e.copy(), expression=exp.Null())
+
+
+def not_null(e: exp.Expr) -> exp.Expr:
+    return exp.Not(this=is_null(e))
+
+
+def is_true(e: exp.Expr) -> exp.Expr:
+    return exp.Is(this=e.copy(), expression=exp.true())
+
+
+def is_false(e: exp.Expr) -> exp.Expr:
+    return exp.Is(this=e.copy(), expression=exp.false())
+
+
+def and_(*xs: exp.Expr) -> exp.Expr:
+    return exp.and_(*[x.copy() for x in xs]) if xs else exp.true()
+
+
+def or_(*xs: exp.Expr) -> exp.Expr:
+    return exp.or_(*[x.copy() for x in xs]) if xs else exp.false()
+
+
+def case(branches: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None) -> exp.Expr:
+    if not branches:
+        return (default or exp.Null()).copy()
+    node = exp.Case()
+    for cond, then in branches:
+        node = node.when(cond.copy(), then.copy())
+    return node.else_(default.copy()) if default is not None else node
+
+
+def missing(v: V) -> exp.Expr:
+    parts = [is_null(v.val), is_null(v.err)]
+    if v.no is not None:
+        parts.append(exp.Not(this=is_true(v.no)))
+    return and_(*parts)
+
+
+def choose(branches: list[tuple[exp.Expr, V]], default: V) -> V:
+    """The V of the first branch whose condition holds, else `default`."""
+    no = None
+    if default.no is not None or any(v.no is not None for _, v in branches):
+        no = case([(c, v.no if v.no is not None else exp.false()) for c, v in branches],
+                  default.no if default.no is not None else exp.false())
+    return V(case([(c, v.val) for c, v in branches], default.val), case([(c, v.err) for c, v in branches], default.err), no)
+
+
+def error(code: str | exp.Expr) -> V:
+    return V(null(), text(code) if isinstance(code, str) else code)
+
+
+MISSING = V(exp.Null(), exp.Null())
+
+
+def strict(operands: list[V], combine: Callable[..., exp.Expr], err: exp.Expr | None = None) -> V:
+    """`combine` of operands evaluated left to right: the first error, else missing when one lacks facts
+    (its later operands' errors are not raised), else the combined value (and `err`, the combination's own)."""
+    branches: list[tuple[exp.Expr, V]] = []
+    for v in operands:
+        branches.append((not_null(v.err), error(v.err)))
+        branches.append((missing(v), MISSING))
+    ok = V(case([(is_null(err), combine(*[v.val for v in operands]))]) if err is not None
+           else combine(*[v.val for v in operands]), err if err is not None else null())
+    return choose(branches, ok)
+
+
+def literal(value: Any, kind: str) -> exp.Expr:
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    if kind in EXACT_KINDS or kind in ("decimal",) or isinstance(value, Decimal):
+        return exp.cast(exp.Literal.number(str(value)), DECIMAL)
+    if kind == "date":
+        return exp.cast(text(value.isoformat()), exp.DataType.build("DATE"))
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    if isinstance(value, str):
+        return text(value)
+    raise TypeError(value)
+
+
+def subquery(select: exp.Select) -> exp.Expr:
+    return exp.Subquery(this=select)
+
+
+# ------------------------------------------------------------------ the planner
+class Planner:
+    """One policy of a checked model to its plan; `at` is the evaluation date as an expression."""
+
+    def __init__(self, model: Model, policy: Policy, at: exp.Expr) -> None:
+        self.model, self.policy, self.at = model, policy, at
+        self.vars: dict[str, V] = {}
+        self.defines = {path: f"__d{i}" for i, path in enumerate(policy.defines)}
+        self.counter = 0
+
+    def unsupported(self, construct: str) -> ScoreUnsupported:
+        return ScoreUnsupported(construct, self.policy.id)
+
+    # ------------------------------------------------------------ the plan
+    def plan(self, keep: tuple[str, ...] = ()) -> Plan:
+        p = self.policy
+        for rule in p.rules:
+            if rule.exceptions or rule.decl.exception_to:
+                raise self.unsupported(f"exceptions (rule {rule.name})")
+            if rule.decl.consequences:
+                raise self.unsupported(f"consequences (rule {rule.name})")
+        rel: exp.Select = exp.select(exp.Star()).from_(exp.to_table(RELATION))
+        for path in self.define_order():  # one layer per value: a later value reads an earlier one's columns
+            v = self.define(path)
+            local = self.defines[path]
+            cols = [exp.alias_(v.val, local, quoted=True), exp.alias_(v.err, f"{local}_err", quoted=True)]
+            if v.no is not None:
+                cols.append(exp.alias_(v.no, f"{local}_no", quoted=True))
+            rel = exp.select(exp.Star(), *cols).from_(rel.subquery(f"__v_{local[2:]}"))
+        rule_cols = []
+        for i, rule in enumerate(p.rules):
+            fired, err, miss = self.rule(rule.decl)
+            rule_cols += [exp.alias_(fired, f"__r{i}", quoted=True), exp.alias_(err, f"__r{i}_err", quoted=True),
+                          exp.alias_(miss, f"__r{i}_miss", quoted=True)]
+        rel = exp.select(exp.Star(), *rule_cols).from_(rel.subquery("__rules"))
+        decided = exp.select(exp.Star(), exp.alias_(self.error(), "__error", quoted=True)).from_(rel.subquery("__decided"))
+        return Plan(policy=p.id, select=self.output(decided, keep), inputs={k: i.type for k, i in p.inputs.items()},
+                    values={k: d.type for k, d in p.defines.items()}, keep=keep,
+                    not_open_values=tuple(k for k in p.defines if self.define_may_not_open(k)))
+
+    def output(self, decided: exp.Select, keep: tuple[str, ...]) -> exp.Select:
+        p = self.policy
+        ok = is_null(col("__error"))
+        fired = {o: [(i, r) for i, r in enumerate(p.rules) if r.decl.body.outcome == o] for o in ("deny", "allow", "warn")}
+
+        def codes(rules: list[tuple[int, Any]]) -> exp.Expr:
+            lists = [case([(is_true(col(f"__r{i}")), exp.Array(expressions=[text(r.decl.body.code.value)]))],
+                          exp.Array(expressions=[])) for i, r in rules]
+            empty = exp.cast(exp.Array(expressions=[]), exp.DataType.build("VARCHAR[]"))
+            return exp.ArrayConcat(this=empty, expressions=lists) if lists else empty
+        denied = or_(*[is_true(col(f"__r{i}")) for i, _ in fired["deny"]])
+        outs: list[exp.Expr] = [exp.alias_(col(k), k, quoted=True) for k in keep]
+        outs.append(exp.alias_(case([(ok, case([(denied, text("deny"))], text("allow")))]), "outcome", quoted=True))
+        outs.append(exp.alias_(case([(ok, case([(denied, codes(fired["deny"]))], codes(fired["allow"])))]),
+                               "reasons", quoted=True))
+        outs.append(exp.alias_(case([(ok, codes(fired["warn"]))]), "warnings", quoted=True))
+        for path, local in self.defines.items():
+            value: exp.Expr = col(local)
+            if p.defines[path].type.kind in EXACT_KINDS:
+                value = exp.cast(value, DECIMAL)
+            outs.append(exp.alias_(case([(and_(ok, is_null(col(f"{local}_err"))), value)]), path, quoted=True))
+        for path in self.define_not_open():
+            local = self.defines[path]
+            known = or_(not_null(col(local)), is_true(col(f"{local}_no")))
+            outs.append(exp.alias_(case([(and_(ok, is_null(col(f"{local}_err")), known), col(f"{local}_no"))]),
+                                   f"not_open:{path}", quoted=True))
+        outs.append(exp.alias_(col("__error"), "error", quoted=True))
+        return exp.select(*outs).from_(decided.subquery("__out"))
+
+    def define_not_open(self) -> list[str]:
+        return [k for k in self.policy.defines if self.define_may_not_open(k)]
+
+    def define_may_not_open(self, path: str) -> bool:
+        return any(self.may_not_open(c.expr) for c in self.policy.defines[path].decl.cases)
+
+    def error(self) -> exp.Expr:
+        """The decision's error code: the period, the first failing rule, the failed values, missing facts."""
+        p = self.policy
+        start, end = p.effective
+        outside = [t for t in ([exp.LT(this=self.at.copy(), expression=literal(start, "date"))] if start else [])
+                   + ([exp.GT(this=self.at.copy(), expression=literal(end, "date"))] if end else [])]
+        branches: list[tuple[exp.Expr, exp.Expr]] = []
+        if outside:
+            branches.append((or_(*outside), text("not_in_force")))
+        for i in range(len(p.rules)):
+            branches.append((not_null(col(f"__r{i}_err")), col(f"__r{i}_err")))
+        for local in self.defines.values():  # a value no case gives is not an error unless read
+            failed = and_(not_null(col(f"{local}_err")), exp.NEQ(this=col(f"{local}_err"), expression=text(NO_CASE)))
+            branches.append((failed, col(f"{local}_err")))
+        needed: list[exp.Expr] = [is_true(col(f"__r{i}_miss")) for i in range(len(p.rules))]
+        for i, rule in enumerate(p.rules):  # a value a fired rule's message shows is needed
+            for path in dict.fromkeys(ph.path for ph in rule.decl.body.message.placeholders()):
+                if path in self.defines:
+                    local = self.defines[path]
+                    shown = V(col(local), col(f"{local}_err"), col(f"{local}_no") if self.define_may_not_open(path) else None)
+                    needed.append(and_(is_true(col(f"__r{i}")), missing(shown)))
+        branches.append((or_(*needed), text("missing_facts")))
+        return case(branches)
+
+    def define_order(self) -> list[str]:
+        order: list[str] = []
+
+        def visit(path: str) -> None:
+            if path in order:
+                return
+            for c in self.policy.defines[path].decl.cases:
+                for e in (c.expr, c.when):
+                    for node in ast.walk(e):
+                        if isinstance(node, ast.Ref) and self.model.resolve(node).kind == "define":
+                            visit(node.path)
+            order.append(path)
+        for path in self.policy.defines:
+            visit(path)
+        return order
+
+    def in_force(self, start: Any, end: Any) -> exp.Expr | None:
+        tests = ([exp.LTE(this=literal(start, "date"), expression=self.at.copy())] if start else []) + \
+                ([exp.LTE(this=self.at.copy(), expression=literal(end, "date"))] if end else [])
+        return and_(*tests) if tests else None
+
+    def define(self, path: str) -> V:
+        """The first case in force whose `when` holds; a `when` failing or lacking facts fails the value."""
+        result = error(NO_CASE)
+        for c in reversed(self.policy.defines[path].decl.cases):
+            value = self.expr(c.expr)
+            branches: list[tuple[exp.Expr, V]] = []
+            force = self.in_force(c.start, c.end)
+            if c.when is not None:
+                w = self.guarded(c.when)
+                branches += [(not_null(w.err), error(w.err)), (missing(w), MISSING), (is_true(w.val), value)]
+                inner = choose(branches, result)
+            else:
+                inner = value
+            result = choose([(force, inner)], result) if force is not None else inner
+        return result
+
+    def rule(self, decl: ast.RuleDecl) -> tuple[exp.Expr, exp.Expr, exp.Expr]:
+        """(fired, error, lacks facts) of a rule without exceptions."""
+        force = self.in_force(*(decl.effective.start, decl.effective.end) if decl.effective else (None, None))
+        scope = self.guarded(decl.scope) if decl.scope is not None else V(exp.true(), null())
+        if decl.body.kind == "require" and decl.body.condition is not None:
+            cond = self.guarded(decl.body.condition)
+            fired = and_(is_true(scope.val), is_false(cond.val))
+            err = case([(not_null(scope.err), scope.err), (is_true(scope.val), cond.err)])
+            miss = or_(missing(scope), and_(is_true(scope.val), missing(cond)))
+        else:
+            fired, err, miss = is_true(scope.val), scope.err, missing(scope)
+        if force is None:
+            return fired, err, miss
+        return and_(force, fired), case([(force, err)]), and_(force, miss)
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ast.Expr) -> V:
+        method = getattr(self, f"e_{type(e).__name__}", None)
+        if method is None:
+            raise self.unsupported(type(e).__name__)
+        result: V = method(e)
+        return result
+
+    def guarded(self, e: ast.Expr) -> V:
+        """`e`, failing with not_open_arith when it yields a not-open cell."""
+        v = self.expr(e)
+        if v.no is None:
+            return v
+        return V(v.val, case([(not_null(v.err), v.err), (is_true(v.no), text("not_open_arith"))]))
+
+    def may_not_open(self, e: ast.Expr) -> bool:
+        if isinstance(e, ast.Call):
+            table = self.policy.tables.get(e.func.value)
+            return table is not None and table.result.maybe_not_open
+        if isinstance(e, ast.Aggregate):
+            return e.func in ("max", "min", "sum") and self.may_not_open(e.body)
+        if isinstance(e, ast.Ref) and self.model.resolve(e).kind == "define":
+            return self.define_may_not_open(e.path)
+        return False
+
+    def e_Literal(self, e: ast.Literal) -> V:
+        return V(literal(e.value, e.kind), null())
+
+    def e_Today(self, e: ast.Today) -> V:
+        return V(self.at.copy(), null())
+
+    def e_Ref(self, e: ast.Ref) -> V:
+        resolved = self.model.resolve(e)
+        if resolved.kind == "input":
+            return V(col(resolved.target), null())
+        if resolved.kind == "define":
+            local = self.defines[resolved.target]
+            return V(col(local), col(f"{local}_err"), col(f"{local}_no") if self.define_may_not_open(resolved.target) else None)
+        if resolved.kind == "var":
+            return self.vars[resolved.target]
+        if resolved.kind == "enum":
+            return V(text(resolved.target.split(".", 1)[1]), null())
+        raise self.unsupported(f"a reference to a {resolved.kind}")
+
+    def constant_set(self, e: ast.Expr) -> list[str] | None:
+        if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.resolve(i).kind == "enum" for i in e.items):
+            return sorted({self.model.resolve(i).target.split(".", 1)[1] for i in e.items if isinstance(i, ast.Ref)})
+        return None
+
+    def e_Unary(self, e: ast.Unary) -> V:
+        v = self.guarded(e.operand)
+        return V(exp.Not(this=v.val) if e.op == "not" else exp.Neg(this=v.val), v.err)
+
+    def e_Member(self, e: ast.Member) -> V:
+        item = self.guarded(e.item)
+        constant = self.constant_set(e.collection)
+        if constant is not None:
+            node = lambda x: exp.In(this=x, expressions=[text(c) for c in constant])  # noqa: E731
+            combine = (lambda x: exp.Not(this=node(x))) if e.negated else node
+            return strict([item], combine)
+        collection = self.expr(e.collection)
+        if self.model.type_of(e.collection).kind != "set" or not isinstance(e.collection, ast.Ref):
+            raise self.unsupported("membership in a computed set")
+        contains = lambda x, xs: exp.ArrayContains(this=xs, expression=x)  # noqa: E731
+        return strict([item, collection], (lambda x, xs: exp.Not(this=contains(x, xs))) if e.negated else contains)
+
+    def e_Binary(self, e: ast.Binary) -> V:
+        op = e.op
+        if op in ("==", "!=") and (isinstance(e.right, ast.NotOpen) or isinstance(e.left, ast.NotOpen)):
+            v = self.expr(e.left if isinstance(e.right, ast.NotOpen) else e.right)
+            flag = v.no if v.no is not None else exp.false()
+            value = flag if op == "==" else exp.Not(this=flag)
+            present = or_(not_null(v.val), is_true(flag))
+            return V(case([(and_(is_null(v.err), present), value)]), v.err)
+        if op in ("and", "or"):
+            return self.logic(self.guarded(e.left), self.guarded(e.right), op == "or")
+        lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
+        if lt.kind == "set" or rt.kind == "set":
+            raise self.unsupported("comparing sets")
+        left, right = self.guarded(e.left), self.guarded(e.right)
+        compare = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+        if op in compare:
+            return strict([left, right], lambda a, b: compare[op](this=a, expression=b))
+        if lt.kind == rt.kind == "count" and op in "+-*":
+            arith = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
+            return strict([left, right], lambda a, b: arith(this=a, expression=b))
+        raise self.unsupported(f"the arithmetic `{e.span.text}`")
+
+    def logic(self, left: V, right: V, absorbing: bool) -> V:
+        """`left and right` / `left or right` under Kleene's logic (runtime/program.py k_bool)."""
+        sure = exp.true() if absorbing else exp.false()
+        holds = is_true if absorbing else is_false
+        when_missing = V(case([(and_(is_null(right.err), holds(right.val)), sure)]), null())
+        return choose([(not_null(left.err), error(left.err)), (missing(left), when_missing),
+                       (holds(left.val), V(sure, null()))], right)
+
+    def e_Call(self, e: ast.Call) -> V:
+        table = self.policy.tables.get(e.func.value)
+        if table is None:
+            raise self.unsupported(f"the built-in {e.func.value}()")
+        args = [self.guarded(a) for a in e.args]
+        decl = table.decl
+        rows: list[tuple[Callable[..., exp.Expr], ast.Cell]]
+        if table.kind == "matrix":
+            rows = [(lambda a, b, r=row.key.value, c=column.value: and_(exp.EQ(this=a, expression=text(r)),
+                                                                       exp.EQ(this=b, expression=text(c))), cell)
+                    for row in decl.matrix for column, cell in zip(decl.columns, row.cells)]
+        elif decl.hit == "collect":
+            raise self.unsupported(f"the `hit collect` table {table.name}")
+        elif table.kind == "enum":
+            rows = [(lambda a, k=r.key.value: exp.EQ(this=a, expression=text(k)), r.cell)  # type: ignore[union-attr]
+                    for r in decl.rows]
+        else:
+            ordered = list(decl.rows)
+            if decl.hit == "priority":
+                ordered.sort(key=lambda r: -(r.priority or 0))
+            rows = [(lambda a, k=r.key: self.inside(k, a), r.cell) for r in ordered]  # type: ignore[misc]
+        result = table.result
+        cells = [(match, self.cell(cell, result)) for match, cell in rows]
+        vals = [a.val for a in args]
+        found = choose([(m(*vals), v) for m, v in cells], error("no_row"))
+        may_not_open = any(isinstance(cell, ast.NotOpen) for _, cell in rows)
+        bad = choose([b for a in args for b in ((not_null(a.err), error(a.err)), (missing(a), MISSING))], found)
+        return V(bad.val, bad.err, bad.no if may_not_open else None)
+
+    def inside(self, iv: ast.Interval, x: exp.Expr) -> exp.Expr:
+        tests: list[exp.Expr] = []
+        if iv.low is not None:
+            low = literal(iv.low, "decimal")
+            tests.append(exp.GTE(this=x, expression=low) if iv.low_closed else exp.GT(this=x, expression=low))
+        if iv.high is not None:
+            high = literal(iv.high, "decimal")
+            tests.append(exp.LTE(this=x, expression=high) if iv.high_closed else exp.LT(this=x, expression=high))
+        return and_(*tests)
+
+    def cell(self, cell: ast.Cell, result: Type) -> V:
+        if isinstance(cell, ast.NotOpen):
+            return V(null(), null(), exp.true())
+        if isinstance(cell, ast.NotStated):
+            return error("not_stated")
+        if isinstance(cell, ast.EnumCell):
+            return V(text(cell.value.value), null())
+        if isinstance(cell, ast.SetCell):
+            raise self.unsupported("a table cell holding a set")
+        return V(literal(cell.value, result.kind), null())
+
+    def e_Aggregate(self, e: ast.Aggregate) -> V:
+        if not (isinstance(e.iterable, ast.Ref) and self.model.resolve(e.iterable).kind == "input"):
+            raise self.unsupported("an aggregate over a computed set")
+        if e.func == "sum":
+            raise self.unsupported("sum(…)")
+        self.counter += 1
+        var, alias = f"__x{self.counter}", f"__u{self.counter}"
+        saved = self.vars
+        self.vars = {**saved, e.var.value: V(col(var), null())}
+        body = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
+        self.vars = saved
+        items = col(e.iterable.path)
+
+        def over(agg: exp.Expr) -> exp.Expr:
+            unnest = exp.Unnest(expressions=[items.copy()],
+                                alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[exp.to_identifier(var, quoted=True)]))
+            return subquery(exp.select(agg).from_(unnest))
+        # the first item (in sorted order) that fails or lacks facts: its error, or '' when it lacks facts
+        bad = over(exp.Filter(this=exp.ArgMin(this=exp.Coalesce(this=body.err, expressions=[text("")]),
+                                              expression=col(var)),
+                              expression=exp.Where(this=or_(not_null(body.err), missing(body)))))
+        lacking: exp.Expr = exp.EQ(this=bad, expression=text(""))
+        failing = and_(not_null(bad), exp.NEQ(this=bad.copy(), expression=text("")))
+        head = [(is_null(items), MISSING), (failing, error(bad))]
+        if e.func in ("any", "all"):
+            absorbing = e.func == "any"
+            fold = over(exp.LogicalOr(this=body.val) if absorbing else exp.LogicalAnd(this=body.val))
+            sure = exp.true() if absorbing else exp.false()
+            decided = (is_true if absorbing else is_false)(fold)
+            return choose(head + [(lacking, V(case([(decided, sure)]), null()))],
+                          V(exp.Coalesce(this=fold, expressions=[exp.false() if absorbing else exp.true()]), null()))
+        extreme = over(exp.Max(this=body.val) if e.func == "max" else exp.Min(this=body.val))
+        empty: exp.Expr = exp.EQ(this=over(exp.Count(this=exp.Star())), expression=exp.Literal.number(0))
+        tail: list[tuple[exp.Expr, V]] = [(lacking, MISSING), (empty, error("empty_aggregate"))]
+        if body.no is None:
+            return choose(head + tail, V(extreme, null()))
+        any_no = over(exp.LogicalOr(this=body.no))
+        return choose(head + tail + [(is_true(any_no), V(null(), null(), exp.true()))], V(extreme, null(), exp.false()))
+
+
+def plan(model: Model, policy_id: str, at: exp.Expr, keep: tuple[str, ...] = ()) -> Plan:
+    """The plan deciding `policy_id` on the date `at` (an expression: a DATE literal or a column)."""
+    return Planner(model, model.policies[policy_id], at).plan(keep)
+
+
+def date_param(day: Any) -> exp.Expr:
+    return literal(day, "date")
