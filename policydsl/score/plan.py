@@ -177,6 +177,22 @@ def literal(value: Any, kind: str) -> exp.Expr:
     raise TypeError(value)
 
 
+ATOMIC = (exp.Column, exp.Literal, exp.Null, exp.Boolean, exp.Paren, exp.Subquery, exp.Cast, exp.Case, exp.Func,
+          exp.Array)
+
+
+def parenthesize(tree: exp.Expr) -> exp.Expr:
+    """Every compound operand of an operator in parentheses: the tree is built, not parsed, so nothing
+    else says that `(NOT a) IS NULL` is not `NOT (a IS NULL)`."""
+    for node in list(tree.walk()):
+        if isinstance(node, (exp.Binary, exp.Unary, exp.In)) and not isinstance(node, exp.Paren):
+            for key in ("this", "expression"):
+                child = node.args.get(key)
+                if isinstance(child, exp.Expr) and not isinstance(child, ATOMIC):
+                    node.set(key, exp.Paren(this=child))
+    return tree
+
+
 def subquery(select: exp.Select) -> exp.Expr:
     return exp.Subquery(this=select)
 
@@ -217,7 +233,9 @@ class Planner:
                           exp.alias_(miss, f"__r{i}_miss", quoted=True)]
         rel = exp.select(exp.Star(), *rule_cols).from_(rel.subquery("__rules"))
         decided = exp.select(exp.Star(), exp.alias_(self.error(), "__error", quoted=True)).from_(rel.subquery("__decided"))
-        return Plan(policy=p.id, select=self.output(decided, keep), inputs={k: i.type for k, i in p.inputs.items()},
+        select = parenthesize(self.output(decided, keep))
+        assert isinstance(select, exp.Select)
+        return Plan(policy=p.id, select=select, inputs={k: i.type for k, i in p.inputs.items()},
                     values={k: d.type for k, d in p.defines.items()}, keep=keep,
                     not_open_values=tuple(k for k in p.defines if self.define_may_not_open(k)))
 
