@@ -25,7 +25,8 @@ from policydsl.semantics.model import Model, Policy  # noqa: E402
 from policydsl.syntax import ast  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SUPPORTED = ["cart.opening", "shop.deposit", "cart.metrics", "identity.verification", "shipping", "shop.entry_legacy"]
+SUPPORTED = ["cart.opening", "shop.deposit", "cart.metrics", "identity.verification", "shipping", "shop.entry_legacy",
+             "alliance.eligibility"]
 RECORDS_PER_DAY = 900
 # what each policy's generated records must reach at least once (outcomes and error codes)
 REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
@@ -33,7 +34,8 @@ REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
            "cart.metrics": {"allow", "missing_facts", "not_in_force", "warn"},
            "identity.verification": {"allow", "deny", "missing_facts"},
            "shipping": {"allow", "deny", "missing_facts"},
-           "shop.entry_legacy": {"allow", "deny", "missing_facts", "not_in_force"}}
+           "shop.entry_legacy": {"allow", "deny", "missing_facts", "not_in_force"},
+           "alliance.eligibility": {"allow", "deny", "missing_facts", "bad_facts", "warn"}}
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,12 @@ def days(policy: Policy) -> list[dt.date]:
 
 
 def value(model: Model, path: str, kind: str, enum: str | None, rng: random.Random, counts: list[int],
-          exact: list[Decimal]) -> Any:
+          exact: list[Decimal], at: dt.date) -> Any:
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "date":  # whole days and years before the evaluation date, their neighbours, and any day
+        back = rng.choice([0, 1, 2, 364, 365, 366, 367, rng.randrange(0, 2000), -1])
+        return (at - dt.timedelta(days=back)).isoformat()  # as a record states it (JSON)
     if kind == "bool":
         return rng.random() < 0.5
     if kind == "count":
@@ -104,7 +111,7 @@ def value(model: Model, path: str, kind: str, enum: str | None, rng: random.Rand
     raise AssertionError(f"no generator for {kind} ({path})")
 
 
-def records(model: Model, policy: Policy, rng: random.Random, n: int) -> list[dict[str, Any]]:
+def records(model: Model, policy: Policy, rng: random.Random, n: int, at: dt.date) -> list[dict[str, Any]]:
     counts, exact = (sorted(x) for x in boundaries(policy))
     out = []
     for _ in range(n):
@@ -113,7 +120,7 @@ def records(model: Model, policy: Policy, rng: random.Random, n: int) -> list[di
         for path, spec in policy.inputs.items():
             if rng.random() < left_out:
                 continue
-            v = value(model, path, spec.type.kind, spec.type.enum, rng, counts, exact)  # type: ignore[arg-type]
+            v = value(model, path, spec.type.kind, spec.type.enum, rng, counts, exact, at)  # type: ignore[arg-type]
             node = record
             *parents, last = path.split(".")
             for part in parents:
@@ -134,7 +141,7 @@ def by_evaluate(book: Any, pid: str, record: dict[str, Any], at: dt.date, values
            "error": None}
     for path in values:
         v = d.values.get(path)
-        out[path] = None if v is NOT_OPEN else v
+        out[path] = None if v is NOT_OPEN else sorted(v) if isinstance(v, frozenset) else v
         out[f"not_open:{path}"] = (v is NOT_OPEN) if path in d.values else None
     return out
 
@@ -156,7 +163,7 @@ def test_plan_decides_as_evaluate(book: Any, pid: str) -> None:
     dates = days(policy)
     for at in dates:
         plan = planning.plan(model, pid, planning.date_param(at), keep=("id",))
-        batch = records(model, policy, rng, max(RECORDS_PER_DAY, 3600 // len(dates)))
+        batch = records(model, policy, rng, max(RECORDS_PER_DAY, 3600 // len(dates)), at)
         table = backend.to_arrow(plan, [dict(r, id=i) for i, r in enumerate(batch)], keep={"id": pa.int64()})
         rows = sorted(backend.run(plan, table).to_pylist(), key=lambda r: r["id"])
         assert len(rows) == len(batch)

@@ -52,6 +52,8 @@ def to_arrow(p: Plan, records: Iterable[Mapping[str, Any]], keep: Mapping[str, p
         values = [row.get(field.name) for row in rows]
         if pa.types.is_decimal(field.type):
             values = [exact(field.name, v) for v in values]
+        elif pa.types.is_date(field.type):  # a record states a date as YYYY-MM-DD (JSON)
+            values = [dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values]
         elif pa.types.is_list(field.type):
             values = [sorted(v) if v is not None else None for v in values]
         columns[field.name] = pa.array(values, type=field.type)

@@ -193,6 +193,20 @@ def parenthesize(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def fn(name: str, *args: exp.Expr) -> exp.Expr:
+    """A call of the engine's function `name` (a node naming it, never pasted text)."""
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def canonical(items: exp.Expr) -> exp.Expr:
+    """A set as its sorted list of distinct items: sets compare as lists."""
+    return fn("list_sort", fn("list_distinct", items))
+
+
+def string_list(items: list[str]) -> exp.Expr:
+    return exp.cast(exp.Array(expressions=[text(i) for i in sorted(set(items))]), exp.DataType.build("VARCHAR[]"))
+
+
 def subquery(select: exp.Select) -> exp.Expr:
     return exp.Subquery(this=select)
 
@@ -283,6 +297,9 @@ class Planner:
         branches: list[tuple[exp.Expr, exp.Expr]] = []
         if outside:
             branches.append((or_(*outside), text("not_in_force")))
+        ill = self.ill_typed()
+        if ill:
+            branches.append((or_(*ill), text("bad_facts")))
         for i in range(len(p.rules)):
             branches.append((not_null(col(f"__r{i}_err")), col(f"__r{i}_err")))
         for local in self.defines.values():  # a value no case gives is not an error unless read
@@ -297,6 +314,24 @@ class Planner:
                     needed.append(and_(is_true(col(f"__r{i}")), missing(shown)))
         branches.append((or_(*needed), text("missing_facts")))
         return case(branches)
+
+    def ill_typed(self) -> list[exp.Expr]:
+        """A test per fact that its value is not one the row evaluator accepts (runtime/facts.py): a
+        negative count or money, a percent beyond ±100%, an enum value or set item the enum lacks."""
+        tests: list[exp.Expr] = []
+        for path, spec in self.policy.inputs.items():
+            kind, c = spec.type.kind, col(path)
+            if kind in ("count", "money"):
+                tests.append(exp.LT(this=c, expression=exp.Literal.number(0)))
+            elif kind == "percent":
+                tests.append(exp.GT(this=exp.Abs(this=c), expression=exp.Literal.number(1)))
+            elif kind in ("enum", "set") and spec.type.enum is not None:
+                ids = [v.name.value for v in self.model.enums[spec.type.enum].values]
+                if kind == "enum":
+                    tests.append(exp.Not(this=exp.In(this=c, expressions=[text(i) for i in ids])))
+                else:
+                    tests.append(exp.Not(this=fn("list_has_all", string_list(ids), c)))
+        return tests
 
     def define_order(self) -> list[str]:
         order: list[str] = []
@@ -384,6 +419,8 @@ class Planner:
     def e_Ref(self, e: ast.Ref) -> V:
         resolved = self.model.resolve(e)
         if resolved.kind == "input":
+            if resolved.type is not None and resolved.type.kind == "set":
+                return V(canonical(col(resolved.target)), null())
             return V(col(resolved.target), null())
         if resolved.kind == "define":
             local = self.defines[resolved.target]
@@ -399,6 +436,12 @@ class Planner:
             return sorted({self.model.resolve(i).target.split(".", 1)[1] for i in e.items if isinstance(i, ast.Ref)})
         return None
 
+    def e_SetLit(self, e: ast.SetLit) -> V:
+        constant = self.constant_set(e)
+        if constant is None:
+            raise self.unsupported("a set of computed items")
+        return V(string_list(constant), null())
+
     def e_Unary(self, e: ast.Unary) -> V:
         v = self.guarded(e.operand)
         return V(exp.Not(this=v.val) if e.op == "not" else exp.Neg(this=v.val), v.err)
@@ -411,8 +454,6 @@ class Planner:
             combine = (lambda x: exp.Not(this=node(x))) if e.negated else node
             return strict([item], combine)
         collection = self.expr(e.collection)
-        if self.model.type_of(e.collection).kind != "set" or not isinstance(e.collection, ast.Ref):
-            raise self.unsupported("membership in a computed set")
         contains = lambda x, xs: exp.ArrayContains(this=xs, expression=x)  # noqa: E731
         return strict([item, collection], (lambda x, xs: exp.Not(this=contains(x, xs))) if e.negated else contains)
 
@@ -427,12 +468,14 @@ class Planner:
         if op in ("and", "or"):
             return self.logic(self.guarded(e.left), self.guarded(e.right), op == "or")
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
-        if lt.kind == "set" or rt.kind == "set":
-            raise self.unsupported("comparing sets")
         left, right = self.guarded(e.left), self.guarded(e.right)
+        if (lt.kind == "set" or rt.kind == "set") and op not in ("==", "!="):
+            raise self.unsupported(f"the set operation `{e.span.text}`")
         compare = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
         if op in compare:
             return strict([left, right], lambda a, b: compare[op](this=a, expression=b))
+        if lt.kind == rt.kind == "date" and op == "-":
+            return strict([left, right], lambda a, b: exp.Sub(this=a, expression=b))
         if lt.kind == rt.kind == "count" and op in "+-*":
             arith = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
             return strict([left, right], lambda a, b: arith(this=a, expression=b))
@@ -448,6 +491,8 @@ class Planner:
 
     def e_Call(self, e: ast.Call) -> V:
         table = self.policy.tables.get(e.func.value)
+        if table is None and e.func.value == "days_between":
+            return strict([self.guarded(a) for a in e.args], lambda a, b: exp.Sub(this=b, expression=a))
         if table is None:
             raise self.unsupported(f"the built-in {e.func.value}()")
         args = [self.guarded(a) for a in e.args]
@@ -497,8 +542,6 @@ class Planner:
         return V(literal(cell.value, result.kind), null())
 
     def e_Aggregate(self, e: ast.Aggregate) -> V:
-        if not (isinstance(e.iterable, ast.Ref) and self.model.resolve(e.iterable).kind == "input"):
-            raise self.unsupported("an aggregate over a computed set")
         if e.func == "sum":
             raise self.unsupported("sum(…)")
         self.counter += 1
@@ -507,7 +550,8 @@ class Planner:
         self.vars = {**saved, e.var.value: V(col(var), null())}
         body = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
         self.vars = saved
-        items = col(e.iterable.path)
+        iterable = self.expr(e.iterable)
+        items = iterable.val
 
         def over(agg: exp.Expr) -> exp.Expr:
             unnest = exp.Unnest(expressions=[items.copy()],
@@ -519,7 +563,7 @@ class Planner:
                               expression=exp.Where(this=or_(not_null(body.err), missing(body)))))
         lacking: exp.Expr = exp.EQ(this=bad, expression=text(""))
         failing = and_(not_null(bad), exp.NEQ(this=bad.copy(), expression=text("")))
-        head = [(is_null(items), MISSING), (failing, error(bad))]
+        head = [(not_null(iterable.err), error(iterable.err)), (missing(iterable), MISSING), (failing, error(bad))]
         if e.func in ("any", "all"):
             absorbing = e.func == "any"
             fold = over(exp.LogicalOr(this=body.val) if absorbing else exp.LogicalAnd(this=body.val))
