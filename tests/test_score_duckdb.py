@@ -18,6 +18,7 @@ pytest.importorskip("sqlglot")
 
 import policydsl  # noqa: E402
 from policydsl.errors import PolicyDslError  # noqa: E402
+from policydsl.runtime import calendar as cal  # noqa: E402
 from policydsl.runtime.values import NOT_OPEN  # noqa: E402
 from policydsl.score import duckdb_backend as backend  # noqa: E402
 from policydsl.score import plan as planning  # noqa: E402
@@ -26,7 +27,7 @@ from policydsl.syntax import ast  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED = ["cart.opening", "shop.deposit", "cart.metrics", "identity.verification", "shipping", "shop.entry_legacy",
-             "alliance.eligibility"]
+             "alliance.eligibility", "cart.opening_flow", "deposit.refund", "enterprise.onboarding", "listing.approval"]
 RECORDS_PER_DAY = 900
 # what each policy's generated records must reach at least once (outcomes and error codes)
 REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
@@ -35,7 +36,11 @@ REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
            "identity.verification": {"allow", "deny", "missing_facts"},
            "shipping": {"allow", "deny", "missing_facts"},
            "shop.entry_legacy": {"allow", "deny", "missing_facts", "not_in_force"},
-           "alliance.eligibility": {"allow", "deny", "missing_facts", "bad_facts", "warn"}}
+           "alliance.eligibility": {"allow", "deny", "missing_facts", "bad_facts", "warn"},
+           "cart.opening_flow": {"allow", "deny", "missing_facts", "not_in_force", "warn", "calendar_range"},
+           "deposit.refund": {"allow", "deny", "missing_facts", "calendar_range"},
+           "enterprise.onboarding": {"allow", "deny", "missing_facts", "calendar_range"},
+           "listing.approval": {"allow", "deny", "missing_facts", "calendar_range"}}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +98,11 @@ def value(model: Model, path: str, kind: str, enum: str | None, rng: random.Rand
     if kind == "bool":
         return rng.random() < 0.5
     if kind == "date":  # whole days and years before the evaluation date, their neighbours, and any day
-        back = rng.choice([0, 1, 2, 364, 365, 366, 367, rng.randrange(0, 2000), -1])
+        if rng.random() < 0.1:  # the ends of the working-day calendar
+            first, last = cal.calendar_years()
+            edge = rng.choice([dt.date(first, 1, 1), dt.date(last, 12, 31)])
+            return (edge + dt.timedelta(days=rng.randrange(-12, 12))).isoformat()
+        back = rng.choice([0, 1, 2, 3, 4, 5, 7, 9, 180, 181, 182, 364, 365, 366, 367, rng.randrange(0, 2000), -1])
         return (at - dt.timedelta(days=back)).isoformat()  # as a record states it (JSON)
     if kind == "bool":
         return rng.random() < 0.5
@@ -188,13 +197,21 @@ def test_plan_uses_one_quoted_identifier_per_fact(book: Any) -> None:
     assert plan.columns[:3] == ("outcome", "reasons", "warnings") and plan.columns[-1] == "error"
 
 
+def test_operands_of_operators_are_parenthesized() -> None:
+    import sqlglot.expressions as exp
+
+    tree = planning.and_(planning.col("g"), exp.Not(this=planning.or_(planning.col("a"), planning.col("b"))))
+    assert planning.parenthesize(tree).sql("duckdb") == '"g" AND (NOT ("a" OR "b"))'
+    assert planning.parenthesize(planning.is_null(exp.Not(this=planning.col("a")))).sql("duckdb") == '(NOT "a") IS NULL'
+
+
 def test_unsupported_construct_is_refused_with_a_clear_message(book: Any) -> None:
     with pytest.raises(planning.ScoreUnsupported) as caught:
-        planning.plan(book.model, "cart.opening_flow", planning.date_param(dt.date(2024, 1, 2)))
-    assert caught.value.policy == "cart.opening_flow"
+        planning.plan(book.model, "content.assessment", planning.date_param(dt.date(2024, 1, 2)))
+    assert caught.value.policy == "content.assessment"
     en, zh = caught.value.message("en"), caught.value.message("zh")
-    assert "cart.opening_flow" in en and "batch scoring does not support" in en and caught.value.construct in en
-    assert "cart.opening_flow" in zh and "批量评分尚不支持" in zh
+    assert "content.assessment" in en and "batch scoring does not support" in en and caught.value.construct in en
+    assert "content.assessment" in zh and "批量评分尚不支持" in zh
     assert caught.value.code == "score.unsupported"
 
 

@@ -4,6 +4,7 @@ The whole input is handed to DuckDB at once: streaming input larger than memory 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -11,7 +12,8 @@ import duckdb
 import pyarrow as pa
 
 from policydsl.errors import PolicyDslError
-from policydsl.score.plan import PRECISION, RELATION, SCALE, Plan, date_param, plan
+from policydsl.runtime import calendar as cal
+from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan, date_param, plan
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
 
@@ -69,11 +71,32 @@ def exact(path: str, value: Any) -> Decimal | None:
     return d
 
 
+@functools.cache
+def calendar() -> pa.Table:
+    """The working-day calendar as a relation, from the row evaluator's own calendar (runtime/calendar.py):
+    every day of the years it covers and the day before them, whether it is a working day, and how many
+    working days there are up to and including it. `d + N working days` is the working day whose count
+    is d's plus N; none: outside the years covered."""
+    first, last = cal.calendar_years()
+    day, end = dt.date(first, 1, 1) - dt.timedelta(days=1), dt.date(last, 12, 31)
+    days, workdays, cums, count = [], [], [], 0
+    while day <= end:
+        work = day.year >= first and cal.is_workday(day)
+        count += work
+        days.append(day)
+        workdays.append(work)
+        cums.append(count)
+        day += dt.timedelta(days=1)
+    return pa.table({"day": pa.array(days, pa.date32()), "workday": workdays, "cum": pa.array(cums, pa.int64())})
+
+
 def run(p: Plan, table: pa.Table, connection: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
     """Decide every record of `table` with the plan: one row per record, the plan's columns."""
     con = connection or duckdb.connect()
     try:
         con.register(RELATION, table)
+        if p.calendar:
+            con.register(CALENDAR, calendar())
         relation = con.sql(p.sql("duckdb"))
         fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # the name in DuckDB 2, and in 1
         result: pa.Table = fetch()

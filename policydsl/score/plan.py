@@ -38,6 +38,7 @@ PRECISION, SCALE = 38, 10
 DECIMAL = exp.DataType.build(f"DECIMAL({PRECISION}, {SCALE})")
 EXACT_KINDS = ("money", "percent", "number")
 RELATION = "records"
+CALENDAR = "__calendar"  # day, workday, cum: the working days up to and including the day (duckdb_backend.calendar)
 NO_CASE = "no_case"
 
 
@@ -69,6 +70,7 @@ class Plan:
     values: dict[str, Type]  # the defines, in declaration order: one output column each
     not_open_values: tuple[str, ...]  # defines that may be a not-open cell: a `not_open:PATH` column each
     keep: tuple[str, ...]
+    calendar: bool = False  # reads the working-day calendar relation CALENDAR
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -177,18 +179,17 @@ def literal(value: Any, kind: str) -> exp.Expr:
     raise TypeError(value)
 
 
-ATOMIC = (exp.Column, exp.Literal, exp.Null, exp.Boolean, exp.Paren, exp.Subquery, exp.Cast, exp.Case, exp.Func,
-          exp.Array)
+OPERATORS = (exp.Binary, exp.Unary, exp.In, exp.Connector)  # (AND and OR are functions to sqlglot, too)
 
 
 def parenthesize(tree: exp.Expr) -> exp.Expr:
     """Every compound operand of an operator in parentheses: the tree is built, not parsed, so nothing
     else says that `(NOT a) IS NULL` is not `NOT (a IS NULL)`."""
     for node in list(tree.walk()):
-        if isinstance(node, (exp.Binary, exp.Unary, exp.In)) and not isinstance(node, exp.Paren):
+        if isinstance(node, OPERATORS) and not isinstance(node, exp.Paren):
             for key in ("this", "expression"):
                 child = node.args.get(key)
-                if isinstance(child, exp.Expr) and not isinstance(child, ATOMIC):
+                if isinstance(child, OPERATORS) and not isinstance(child, exp.Paren):
                     node.set(key, exp.Paren(this=child))
     return tree
 
@@ -220,6 +221,7 @@ class Planner:
         self.vars: dict[str, V] = {}
         self.defines = {path: f"__d{i}" for i, path in enumerate(policy.defines)}
         self.counter = 0
+        self.calendar = False
 
     def unsupported(self, construct: str) -> ScoreUnsupported:
         return ScoreUnsupported(construct, self.policy.id)
@@ -251,7 +253,8 @@ class Planner:
         assert isinstance(select, exp.Select)
         return Plan(policy=p.id, select=select, inputs={k: i.type for k, i in p.inputs.items()},
                     values={k: d.type for k, d in p.defines.items()}, keep=keep,
-                    not_open_values=tuple(k for k in p.defines if self.define_may_not_open(k)))
+                    not_open_values=tuple(k for k in p.defines if self.define_may_not_open(k)),
+                    calendar=self.calendar)
 
     def output(self, decided: exp.Select, keep: tuple[str, ...]) -> exp.Select:
         p = self.policy
@@ -306,12 +309,16 @@ class Planner:
             failed = and_(not_null(col(f"{local}_err")), exp.NEQ(this=col(f"{local}_err"), expression=text(NO_CASE)))
             branches.append((failed, col(f"{local}_err")))
         needed: list[exp.Expr] = [is_true(col(f"__r{i}_miss")) for i in range(len(p.rules))]
-        for i, rule in enumerate(p.rules):  # a value a fired rule's message shows is needed
+        denied = or_(*[is_true(col(f"__r{i}")) for i, r in enumerate(p.rules) if r.decl.body.outcome == "deny"])
+        for i, rule in enumerate(p.rules):  # a value the message of a reason the decision gives shows is needed
+            given = is_true(col(f"__r{i}"))
+            if rule.decl.body.outcome == "allow":  # allow reasons are given only when no deny rule fired
+                given = and_(given, exp.Not(this=denied))
             for path in dict.fromkeys(ph.path for ph in rule.decl.body.message.placeholders()):
                 if path in self.defines:
                     local = self.defines[path]
                     shown = V(col(local), col(f"{local}_err"), col(f"{local}_no") if self.define_may_not_open(path) else None)
-                    needed.append(and_(is_true(col(f"__r{i}")), missing(shown)))
+                    needed.append(and_(given, missing(shown)))
         branches.append((or_(*needed), text("missing_facts")))
         return case(branches)
 
@@ -468,6 +475,10 @@ class Planner:
         if op in ("and", "or"):
             return self.logic(self.guarded(e.left), self.guarded(e.right), op == "or")
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
+        if lt.kind == "date" and rt.kind == "duration":
+            if not isinstance(e.right, ast.DurationLit):
+                raise self.unsupported(f"the computed duration `{e.right.span.text}`")
+            return self.shift(self.guarded(e.left), e.right.amount * (1 if op == "+" else -1), e.right.unit)
         left, right = self.guarded(e.left), self.guarded(e.right)
         if (lt.kind == "set" or rt.kind == "set") and op not in ("==", "!="):
             raise self.unsupported(f"the set operation `{e.span.text}`")
@@ -480,6 +491,30 @@ class Planner:
             arith = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
             return strict([left, right], lambda a, b: arith(this=a, expression=b))
         raise self.unsupported(f"the arithmetic `{e.span.text}`")
+
+    def shift(self, day: V, amount: int, unit: str) -> V:
+        """`day + amount unit` as runtime/calendar.py adds it: days, months clamped to the month's end, or
+        working days on the mainland calendar (a day outside the years it covers: calendar_range)."""
+        if unit == "days":
+            return strict([day], lambda d: exp.Add(this=d, expression=exp.Literal.number(amount)))
+        if unit == "months":
+            interval = exp.Interval(this=exp.Literal.number(amount), unit=exp.Var(this="MONTH"))
+            return strict([day], lambda d: exp.cast(exp.Add(this=d, expression=interval), exp.DataType.build("DATE")))
+        if amount < 0:
+            raise self.unsupported("subtracting working days")
+        self.calendar = True
+
+        def cum(d: exp.Expr) -> exp.Expr:
+            return subquery(exp.select(col("cum")).from_(exp.to_table(CALENDAR)).where(exp.EQ(this=col("day"), expression=d)))
+
+        def target(d: exp.Expr) -> exp.Expr:
+            wanted = exp.Add(this=cum(d), expression=exp.Literal.number(amount))
+            return subquery(exp.select(col("day")).from_(exp.to_table(CALENDAR))
+                            .where(and_(col("workday"), exp.EQ(this=col("cum"), expression=wanted))))
+        if amount == 0:
+            return day
+        found = target(day.val)
+        return strict([day], lambda d: target(d), case([(is_null(found), text("calendar_range"))]))
 
     def logic(self, left: V, right: V, absorbing: bool) -> V:
         """`left and right` / `left or right` under Kleene's logic (runtime/program.py k_bool)."""
