@@ -27,7 +27,8 @@ from policydsl.syntax import ast  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED = ["cart.opening", "shop.deposit", "cart.metrics", "identity.verification", "shipping", "shop.entry_legacy",
-             "alliance.eligibility", "cart.opening_flow", "deposit.refund", "enterprise.onboarding", "listing.approval"]
+             "alliance.eligibility", "cart.opening_flow", "deposit.refund", "enterprise.onboarding", "listing.approval",
+             "listing.documents", "product.audit", "settlement"]
 RECORDS_PER_DAY = 900
 # what each policy's generated records must reach at least once (outcomes and error codes)
 REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
@@ -40,7 +41,10 @@ REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
            "cart.opening_flow": {"allow", "deny", "missing_facts", "not_in_force", "warn", "calendar_range"},
            "deposit.refund": {"allow", "deny", "missing_facts", "calendar_range"},
            "enterprise.onboarding": {"allow", "deny", "missing_facts", "calendar_range"},
-           "listing.approval": {"allow", "deny", "missing_facts", "calendar_range"}}
+           "listing.approval": {"allow", "deny", "missing_facts", "calendar_range"},
+           "listing.documents": {"allow", "deny", "missing_facts"},
+           "product.audit": {"allow", "deny", "missing_facts"},
+           "settlement": {"allow", "missing_facts"}}
 
 
 @pytest.fixture(scope="module")

@@ -208,6 +208,22 @@ def string_list(items: list[str]) -> exp.Expr:
     return exp.cast(exp.Array(expressions=[text(i) for i in sorted(set(items))]), exp.DataType.build("VARCHAR[]"))
 
 
+def next_half_month(d: exp.Expr) -> exp.Expr:
+    """The 16th, or the 1st of the next month (runtime/calendar.py next_half_month)."""
+    sixteenth = fn("make_date", fn("year", d), fn("month", d), exp.Literal.number(16))
+    first = exp.cast(fn("date_trunc", text("month"), d.copy()), exp.DataType.build("DATE"))
+    next_first = exp.cast(exp.Add(this=first, expression=exp.Interval(this=exp.Literal.number(1), unit=exp.Var(this="MONTH"))),
+                          exp.DataType.build("DATE"))
+    return case([(exp.LT(this=fn("day", d.copy()), expression=exp.Literal.number(16)), sixteenth)], next_first)
+
+
+BUILTINS: dict[str, Callable[..., exp.Expr]] = {
+    "days_between": lambda a, b: exp.Sub(this=b, expression=a),
+    "month_end": lambda d: fn("last_day", d),
+    "next_half_month": next_half_month,
+}
+
+
 def subquery(select: exp.Select) -> exp.Expr:
     return exp.Subquery(this=select)
 
@@ -526,8 +542,8 @@ class Planner:
 
     def e_Call(self, e: ast.Call) -> V:
         table = self.policy.tables.get(e.func.value)
-        if table is None and e.func.value == "days_between":
-            return strict([self.guarded(a) for a in e.args], lambda a, b: exp.Sub(this=b, expression=a))
+        if table is None and e.func.value in BUILTINS:
+            return strict([self.guarded(a) for a in e.args], BUILTINS[e.func.value])
         if table is None:
             raise self.unsupported(f"the built-in {e.func.value}()")
         args = [self.guarded(a) for a in e.args]
@@ -573,7 +589,7 @@ class Planner:
         if isinstance(cell, ast.EnumCell):
             return V(text(cell.value.value), null())
         if isinstance(cell, ast.SetCell):
-            raise self.unsupported("a table cell holding a set")
+            return V(string_list([item.value for item in cell.items]), null())
         return V(literal(cell.value, result.kind), null())
 
     def e_Aggregate(self, e: ast.Aggregate) -> V:
