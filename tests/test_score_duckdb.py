@@ -28,7 +28,8 @@ from policydsl.syntax import ast  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED = ["cart.opening", "shop.deposit", "cart.metrics", "identity.verification", "shipping", "shop.entry_legacy",
              "alliance.eligibility", "cart.opening_flow", "deposit.refund", "enterprise.onboarding", "listing.approval",
-             "listing.documents", "product.audit", "settlement"]
+             "listing.documents", "product.audit", "settlement",
+             "official_account.own_store_only"]
 RECORDS_PER_DAY = 900
 # what each policy's generated records must reach at least once (outcomes and error codes)
 REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
@@ -44,7 +45,8 @@ REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
            "listing.approval": {"allow", "deny", "missing_facts", "calendar_range"},
            "listing.documents": {"allow", "deny", "missing_facts"},
            "product.audit": {"allow", "deny", "missing_facts"},
-           "settlement": {"allow", "missing_facts"}}
+           "settlement": {"allow", "missing_facts"},
+           "official_account.own_store_only": {"allow", "deny", "missing_facts", "not_in_force"}}
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +91,9 @@ def days(policy: Policy) -> list[dt.date]:
     spans = [policy.effective] + [(r.decl.effective.start, r.decl.effective.end) for r in policy.rules
                                   if r.decl.effective] + [(c.start, c.end) for d in policy.defines.values()
                                                           for c in d.decl.cases]
+    for rollout in policy.rollouts.values():  # each phase's edges and middle: a share strictly between 0 and 1
+        spans += [(p.start, p.end) for p in rollout.phases]
+        edges |= {p.start + (p.end - p.start) / 2 for p in rollout.phases}
     for start, end in spans:
         for day in (start, end):
             if day is not None:
@@ -119,6 +124,8 @@ def value(model: Model, path: str, kind: str, enum: str | None, rng: random.Rand
     ids = [v.name.value for v in model.enums[enum].values] if enum else []
     if kind == "enum":
         return rng.choice(ids)
+    if kind == "text":  # ids: a rollout's key among them
+        return f"{path.split('.')[0]}-{rng.randrange(0, 10 ** 6)}"
     if kind == "set":
         return sorted(rng.sample(ids, min(len(ids), rng.choice([0, 1, 1, 2, 2, 3, len(ids)]))))
     raise AssertionError(f"no generator for {kind} ({path})")
@@ -175,7 +182,7 @@ def test_plan_decides_as_evaluate(book: Any, pid: str) -> None:
     compared, seen = 0, set()
     dates = days(policy)
     for at in dates:
-        plan = planning.plan(model, pid, planning.date_param(at), keep=("id",))
+        plan = planning.plan(model, pid, at, keep=("id",))
         batch = records(model, policy, rng, max(RECORDS_PER_DAY, 3600 // len(dates)), at)
         table = backend.to_arrow(plan, [dict(r, id=i) for i, r in enumerate(batch)], keep={"id": pa.int64()})
         rows = sorted(backend.run(plan, table).to_pylist(), key=lambda r: r["id"])
@@ -195,7 +202,7 @@ def test_plan_decides_as_evaluate(book: Any, pid: str) -> None:
 
 
 def test_plan_uses_one_quoted_identifier_per_fact(book: Any) -> None:
-    plan = planning.plan(book.model, "cart.opening", planning.date_param(dt.date(2024, 1, 2)))
+    plan = planning.plan(book.model, "cart.opening", dt.date(2024, 1, 2))
     sql = plan.sql()
     assert '"account.fans"' in sql and "account.fans\"" not in sql.replace('"account.fans"', "")
     assert plan.columns[:3] == ("outcome", "reasons", "warnings") and plan.columns[-1] == "error"
@@ -211,7 +218,7 @@ def test_operands_of_operators_are_parenthesized() -> None:
 
 def test_unsupported_construct_is_refused_with_a_clear_message(book: Any) -> None:
     with pytest.raises(planning.ScoreUnsupported) as caught:
-        planning.plan(book.model, "content.assessment", planning.date_param(dt.date(2024, 1, 2)))
+        planning.plan(book.model, "content.assessment", dt.date(2024, 1, 2))
     assert caught.value.policy == "content.assessment"
     en, zh = caught.value.message("en"), caught.value.message("zh")
     assert "content.assessment" in en and "batch scoring does not support" in en and caught.value.construct in en
@@ -220,7 +227,7 @@ def test_unsupported_construct_is_refused_with_a_clear_message(book: Any) -> Non
 
 
 def test_a_fact_with_more_places_than_the_scale_is_refused(book: Any) -> None:
-    plan = planning.plan(book.model, "cart.metrics", planning.date_param(dt.date(2024, 1, 2)))
+    plan = planning.plan(book.model, "cart.metrics", dt.date(2024, 1, 2))
     with pytest.raises(PolicyDslError) as caught:
         backend.to_arrow(plan, [{"cart": {"return_rate": Decimal("0.12345678901")}}])
     assert caught.value.code == "score.scale"

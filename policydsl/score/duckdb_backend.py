@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import calendar as cal
-from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan, date_param, plan
+from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan, plan
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
 
@@ -109,4 +109,4 @@ def run(p: Plan, table: pa.Table, connection: duckdb.DuckDBPyConnection | None =
 
 def score(model: Model, policy_id: str, table: pa.Table, at: dt.date, keep: tuple[str, ...] = ()) -> pa.Table:
     """One policy over a table of records on the date `at`."""
-    return run(plan(model, policy_id, date_param(at), keep), table)
+    return run(plan(model, policy_id, at, keep), table)

@@ -11,6 +11,8 @@ values that failed (in declaration order), then `missing_facts`.
 """
 from __future__ import annotations
 
+import datetime as dt
+import math
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -19,6 +21,7 @@ import sqlglot.expressions as exp
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.runtime import rollout as ro
 from policydsl.semantics.model import Model, Policy
 from policydsl.semantics.types import Type
 from policydsl.syntax import ast
@@ -232,12 +235,17 @@ def subquery(select: exp.Select) -> exp.Expr:
 class Planner:
     """One policy of a checked model to its plan; `at` is the evaluation date as an expression."""
 
-    def __init__(self, model: Model, policy: Policy, at: exp.Expr) -> None:
-        self.model, self.policy, self.at = model, policy, at
+    def __init__(self, model: Model, policy: Policy, at: exp.Expr | dt.date) -> None:
+        self.at_day = at if isinstance(at, dt.date) else None  # the one date of the batch, when it is one
+        self.model, self.policy = model, policy
+        self.at = literal(at, "date") if isinstance(at, dt.date) else at
         self.vars: dict[str, V] = {}
         self.defines = {path: f"__d{i}" for i, path in enumerate(policy.defines)}
         self.counter = 0
         self.calendar = False
+        self.layers: list[list[exp.Expr]] = []  # the columns each projection over the records adds
+        self.levels: dict[str, int] = {}  # a computed column -> the layer that adds it
+        self.body_depth = 0  # inside an aggregate's body (nothing of it can leave the subquery)
 
     def unsupported(self, construct: str) -> ScoreUnsupported:
         return ScoreUnsupported(construct, self.policy.id)
@@ -246,23 +254,28 @@ class Planner:
     def plan(self, keep: tuple[str, ...] = ()) -> Plan:
         p = self.policy
         for rule in p.rules:
-            if rule.exceptions or rule.decl.exception_to:
-                raise self.unsupported(f"exceptions (rule {rule.name})")
             if rule.decl.consequences:
                 raise self.unsupported(f"consequences (rule {rule.name})")
+        for path in self.define_order():  # a value's columns, in the layer after what it reads
+            self.hoist(self.define(path), self.defines[path])
+        statuses = []
+        for i, rule in enumerate(p.rules):
+            status, err = self.status(rule)
+            statuses += [exp.alias_(status, f"__s{i}", quoted=True), exp.alias_(err, f"__r{i}_err", quoted=True)]
         rel: exp.Select = exp.select(exp.Star()).from_(exp.to_table(RELATION))
-        for path in self.define_order():  # one layer per value: a later value reads an earlier one's columns
-            v = self.define(path)
-            local = self.defines[path]
-            cols = [exp.alias_(v.val, local, quoted=True), exp.alias_(v.err, f"{local}_err", quoted=True)]
-            if v.no is not None:
-                cols.append(exp.alias_(v.no, f"{local}_no", quoted=True))
-            rel = exp.select(exp.Star(), *cols).from_(rel.subquery(f"__v_{local[2:]}"))
+        for k, layer in enumerate(self.layers):
+            rel = exp.select(exp.Star(), *layer).from_(rel.subquery(f"__l{k}"))
+        rel = exp.select(exp.Star(), *statuses).from_(rel.subquery("__statuses"))
         rule_cols = []
         for i, rule in enumerate(p.rules):
-            fired, err, miss = self.rule(rule.decl)
-            rule_cols += [exp.alias_(fired, f"__r{i}", quoted=True), exp.alias_(err, f"__r{i}_err", quoted=True),
-                          exp.alias_(miss, f"__r{i}_miss", quoted=True)]
+            fired: exp.Expr = exp.EQ(this=col(f"__s{i}"), expression=text("fired"))
+            if rule.decl.exception_to:  # an exception speaks only when it overrides a rule that applied
+                overrides = [exp.EQ(this=col(f"__s{j}"), expression=text(f"overridden:{rule.name}"))
+                             for j, other in enumerate(p.rules) if rule.name in other.exceptions]
+                fired = and_(fired, or_(*overrides))
+            rule_cols += [exp.alias_(exp.Coalesce(this=fired, expressions=[exp.false()]), f"__r{i}", quoted=True),
+                          exp.alias_(exp.EQ(this=exp.Coalesce(this=col(f"__s{i}"), expressions=[text("")]),
+                                            expression=text("missing")), f"__r{i}_miss", quoted=True)]
         rel = exp.select(exp.Star(), *rule_cols).from_(rel.subquery("__rules"))
         decided = exp.select(exp.Star(), exp.alias_(self.error(), "__error", quoted=True)).from_(rel.subquery("__decided"))
         select = parenthesize(self.output(decided, keep))
@@ -393,20 +406,33 @@ class Planner:
             result = choose([(force, inner)], result) if force is not None else inner
         return result
 
-    def rule(self, decl: ast.RuleDecl) -> tuple[exp.Expr, exp.Expr, exp.Expr]:
-        """(fired, error, lacks facts) of a rule without exceptions."""
-        force = self.in_force(*(decl.effective.start, decl.effective.end) if decl.effective else (None, None))
-        scope = self.guarded(decl.scope) if decl.scope is not None else V(exp.true(), null())
+    def status(self, rule: Any) -> tuple[exp.Expr, exp.Expr]:
+        """(status, error) of a rule as compile/codegen.py `status` finds it: NULL when not in force or
+        failing, else out_of_scope, missing (lacks facts), `overridden:EXCEPTION` (the first exception,
+        highest priority first, in force whose condition holds), satisfied or fired."""
+        decl = rule.decl
+        steps: list[tuple[exp.Expr, exp.Expr, exp.Expr]] = []  # (when, status, error): the first that holds
+
+        def judge(v: V, holds: exp.Expr, status: str) -> None:
+            steps.extend([(not_null(v.err), null(), v.err), (missing(v), text("missing"), null()),
+                          (holds, text(status), null())])
+        if decl.scope is not None:
+            scope = self.guarded(decl.scope)
+            judge(scope, is_false(scope.val), "out_of_scope")
+        for name in rule.exceptions:
+            exc = self.policy.rule(name).decl
+            force = self.in_force(*effective(exc))
+            applies = self.guarded(exc.scope) if exc.scope is not None else V(exp.true(), null())
+            if force is not None:
+                applies = choose([(exp.Not(this=force), V(exp.false(), null()))], applies)
+            judge(applies, is_true(applies.val), f"overridden:{name}")
         if decl.body.kind == "require" and decl.body.condition is not None:
             cond = self.guarded(decl.body.condition)
-            fired = and_(is_true(scope.val), is_false(cond.val))
-            err = case([(not_null(scope.err), scope.err), (is_true(scope.val), cond.err)])
-            miss = or_(missing(scope), and_(is_true(scope.val), missing(cond)))
-        else:
-            fired, err, miss = is_true(scope.val), scope.err, missing(scope)
-        if force is None:
-            return fired, err, miss
-        return and_(force, fired), case([(force, err)]), and_(force, miss)
+            judge(cond, is_true(cond.val), "satisfied")
+        force = self.in_force(*effective(decl))
+        if force is not None:
+            steps.insert(0, (exp.Not(this=force), null(), null()))
+        return (case([(w, s) for w, s, _ in steps], text("fired")), case([(w, e) for w, _, e in steps]))
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr) -> V:
@@ -414,7 +440,39 @@ class Planner:
         if method is None:
             raise self.unsupported(type(e).__name__)
         result: V = method(e)
-        return result
+        if self.body_depth or isinstance(e, (ast.Literal, ast.Ref, ast.SetLit, ast.Today)):
+            return result
+        return self.hoist(result)
+
+    # ------------------------------------------------------------ layers
+    def column(self, x: exp.Expr) -> exp.Expr:
+        """`x` as a column of its own layer (as it is, inside an aggregate's body)."""
+        if self.body_depth:
+            return x
+        self.counter += 1
+        name = f"__c{self.counter}"
+        level = 1 + max((self.levels.get(c.name, -1) for c in x.find_all(exp.Column)), default=-1)
+        while len(self.layers) <= level:
+            self.layers.append([])
+        self.layers[level].append(exp.alias_(x, name, quoted=True))
+        self.levels[name] = level
+        return col(name)
+
+    def hoist(self, v: V, name: str | None = None) -> V:
+        """`v` computed once, as columns of the layer after the columns it reads, and read from there: an
+        expression's operands appear in several places of what combines them (its value, its error),
+        so without this the plan would grow exponentially with the nesting of the policy's expressions."""
+        if name is None:
+            self.counter += 1
+            name = f"__e{self.counter}"
+        parts = [(name, v.val), (f"{name}_err", v.err)] + ([(f"{name}_no", v.no)] if v.no is not None else [])
+        level = 1 + max((self.levels.get(c.name, -1) for _, x in parts for c in x.find_all(exp.Column)), default=-1)
+        while len(self.layers) <= level:
+            self.layers.append([])
+        for column, x in parts:
+            self.layers[level].append(exp.alias_(x, column, quoted=True))
+            self.levels[column] = level
+        return V(col(name), col(f"{name}_err"), col(f"{name}_no") if v.no is not None else None)
 
     def guarded(self, e: ast.Expr) -> V:
         """`e`, failing with not_open_arith when it yields a not-open cell."""
@@ -464,6 +522,30 @@ class Planner:
         if constant is None:
             raise self.unsupported("a set of computed items")
         return V(string_list(constant), null())
+
+    def e_Covered(self, e: ast.Covered) -> V:
+        """The rollout's SHA-256 bucket of the key (runtime/rollout.py) below the share covered on `at`:
+        the share is fixed for the batch, so the test is the first 16 hex digits of the digest against a
+        fixed hex threshold (numeric order is the order of equal-length hex strings)."""
+        if self.at_day is None:
+            raise self.unsupported(f"the rollout {e.rollout.value} with a date per record")
+        decl = self.policy.rollouts[e.rollout.value]
+        phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
+                       for p in decl.phases)
+        value, _ = ro.share(phases, self.at_day)
+        key = V(col(decl.key.value), null())  # the key is a fact (the checker says so)
+        threshold = math.ceil(value * (1 << 64))
+        if value >= 1 or threshold >= 1 << 64:
+            return strict([key], lambda k: exp.true())
+        if threshold <= 0:
+            return strict([key], lambda k: exp.false())
+
+        def below(k: exp.Expr) -> exp.Expr:
+            digest = fn("sha256", exp.DPipe(this=exp.DPipe(this=text(decl.name.value), expression=fn("chr", exp.Literal.number(0))),
+                                            expression=exp.cast(k, exp.DataType.build("VARCHAR"))))
+            prefix = fn("substr", digest, exp.Literal.number(1), exp.Literal.number(16))
+            return exp.LT(this=prefix, expression=text(f"{threshold:016x}"))
+        return strict([key], below)
 
     def e_Unary(self, e: ast.Unary) -> V:
         v = self.guarded(e.operand)
@@ -599,42 +681,65 @@ class Planner:
         var, alias = f"__x{self.counter}", f"__u{self.counter}"
         saved = self.vars
         self.vars = {**saved, e.var.value: V(col(var), null())}
-        body = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
-        self.vars = saved
+        self.body_depth += 1
+        try:
+            full = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
+        finally:
+            self.body_depth -= 1
+            self.vars = saved
         iterable = self.expr(e.iterable)
         items = iterable.val
+        # the body once per item, in an inner projection the aggregates read
+        inner_cols = [exp.alias_(full.val, f"{var}_v", quoted=True), exp.alias_(full.err, f"{var}_e", quoted=True)]
+        if full.no is not None:
+            inner_cols.append(exp.alias_(full.no, f"{var}_n", quoted=True))
+        body = V(col(f"{var}_v"), col(f"{var}_e"), col(f"{var}_n") if full.no is not None else None)
 
-        def over(agg: exp.Expr) -> exp.Expr:
-            unnest = exp.Unnest(expressions=[items.copy()],
-                                alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[exp.to_identifier(var, quoted=True)]))
-            return subquery(exp.select(agg).from_(unnest))
-        # the first item (in sorted order) that fails or lacks facts: its error, or '' when it lacks facts
-        bad = over(exp.Filter(this=exp.ArgMin(this=exp.Coalesce(this=body.err, expressions=[text("")]),
-                                              expression=col(var)),
-                              expression=exp.Where(this=or_(not_null(body.err), missing(body)))))
+        absorbing = e.func == "any"
+        aggregates: dict[str, exp.Expr] = {
+            # the first item (in sorted order) that fails or lacks facts: its error, or '' when it lacks facts
+            "bad": exp.Filter(this=exp.ArgMin(this=exp.Coalesce(this=body.err, expressions=[text("")]), expression=col(var)),
+                              expression=exp.Where(this=or_(not_null(body.err), missing(body)))),
+            "n": exp.Count(this=exp.Star()),
+        }
+        if e.func in ("any", "all"):
+            aggregates["fold"] = exp.LogicalOr(this=body.val) if absorbing else exp.LogicalAnd(this=body.val)
+        else:
+            aggregates["extreme"] = exp.Max(this=body.val) if e.func == "max" else exp.Min(this=body.val)
+            if body.no is not None:
+                aggregates["any_no"] = exp.LogicalOr(this=body.no)
+        unnest = exp.Unnest(expressions=[items.copy()],
+                            alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[exp.to_identifier(var, quoted=True)]))
+        inner = exp.select(col(var), *inner_cols).from_(unnest)
+        packed = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in aggregates.items()])
+        folded = self.column(subquery(exp.select(packed).from_(inner.subquery(f"{alias}_b"))))
+
+        def get(key: str) -> exp.Expr:
+            return fn("struct_extract", folded.copy(), text(key))
+        bad = get("bad")
         lacking: exp.Expr = exp.EQ(this=bad, expression=text(""))
         failing = and_(not_null(bad), exp.NEQ(this=bad.copy(), expression=text("")))
         head = [(not_null(iterable.err), error(iterable.err)), (missing(iterable), MISSING), (failing, error(bad))]
         if e.func in ("any", "all"):
-            absorbing = e.func == "any"
-            fold = over(exp.LogicalOr(this=body.val) if absorbing else exp.LogicalAnd(this=body.val))
+            fold = get("fold")
             sure = exp.true() if absorbing else exp.false()
             decided = (is_true if absorbing else is_false)(fold)
             return choose(head + [(lacking, V(case([(decided, sure)]), null()))],
                           V(exp.Coalesce(this=fold, expressions=[exp.false() if absorbing else exp.true()]), null()))
-        extreme = over(exp.Max(this=body.val) if e.func == "max" else exp.Min(this=body.val))
-        empty: exp.Expr = exp.EQ(this=over(exp.Count(this=exp.Star())), expression=exp.Literal.number(0))
+        extreme = get("extreme")
+        empty: exp.Expr = exp.EQ(this=get("n"), expression=exp.Literal.number(0))
         tail: list[tuple[exp.Expr, V]] = [(lacking, MISSING), (empty, error("empty_aggregate"))]
         if body.no is None:
             return choose(head + tail, V(extreme, null()))
-        any_no = over(exp.LogicalOr(this=body.no))
-        return choose(head + tail + [(is_true(any_no), V(null(), null(), exp.true()))], V(extreme, null(), exp.false()))
+        return choose(head + tail + [(is_true(get("any_no")), V(null(), null(), exp.true()))], V(extreme, null(), exp.false()))
 
 
-def plan(model: Model, policy_id: str, at: exp.Expr, keep: tuple[str, ...] = ()) -> Plan:
-    """The plan deciding `policy_id` on the date `at` (an expression: a DATE literal or a column)."""
+def effective(decl: ast.RuleDecl) -> tuple[Any, Any]:
+    return (decl.effective.start, decl.effective.end) if decl.effective else (None, None)
+
+
+def plan(model: Model, policy_id: str, at: exp.Expr | dt.date, keep: tuple[str, ...] = ()) -> Plan:
+    """The plan deciding `policy_id` on the date `at`: one date for the batch, or an expression (a
+    column of dates; rollouts then are not supported yet)."""
     return Planner(model, model.policies[policy_id], at).plan(keep)
 
-
-def date_param(day: Any) -> exp.Expr:
-    return literal(day, "date")
