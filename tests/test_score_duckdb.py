@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED = ["cart.opening", "shop.deposit", "cart.metrics", "identity.verification", "shipping", "shop.entry_legacy",
              "alliance.eligibility", "cart.opening_flow", "deposit.refund", "enterprise.onboarding", "listing.approval",
              "listing.documents", "product.audit", "settlement",
-             "official_account.own_store_only"]
-RECORDS_PER_DAY = 900
+             "official_account.own_store_only", "product.sharing"]
+RECORDS_PER_DAY = 1500
 # what each policy's generated records must reach at least once (outcomes and error codes)
 REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
            "shop.deposit": {"allow", "deny", "missing_facts", "not_in_force", "not_stated", "empty_aggregate"},
@@ -46,7 +46,8 @@ REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
            "listing.documents": {"allow", "deny", "missing_facts"},
            "product.audit": {"allow", "deny", "missing_facts"},
            "settlement": {"allow", "missing_facts"},
-           "official_account.own_store_only": {"allow", "deny", "missing_facts", "not_in_force"}}
+           "official_account.own_store_only": {"allow", "deny", "missing_facts", "not_in_force"},
+           "product.sharing": {"allow", "deny", "missing_facts"}}
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +184,7 @@ def test_plan_decides_as_evaluate(book: Any, pid: str) -> None:
     dates = days(policy)
     for at in dates:
         plan = planning.plan(model, pid, at, keep=("id",))
-        batch = records(model, policy, rng, max(RECORDS_PER_DAY, 3600 // len(dates)), at)
+        batch = records(model, policy, rng, max(RECORDS_PER_DAY, -(-8000 // len(dates))), at)
         table = backend.to_arrow(plan, [dict(r, id=i) for i, r in enumerate(batch)], keep={"id": pa.int64()})
         rows = sorted(backend.run(plan, table).to_pylist(), key=lambda r: r["id"])
         assert len(rows) == len(batch)
@@ -197,7 +198,7 @@ def test_plan_decides_as_evaluate(book: Any, pid: str) -> None:
             assert got == expected, f"{pid} @ {at}: {record}"
             compared += 1
             seen |= {expected["outcome"] or expected["error"], *(["warn"] if expected["warnings"] else [])}
-    assert compared >= 3000
+    assert compared >= 8000
     assert REACHED[pid] <= seen, REACHED[pid] - seen
 
 
@@ -231,3 +232,14 @@ def test_a_fact_with_more_places_than_the_scale_is_refused(book: Any) -> None:
     with pytest.raises(PolicyDslError) as caught:
         backend.to_arrow(plan, [{"cart": {"return_rate": Decimal("0.12345678901")}}])
     assert caught.value.code == "score.scale"
+
+
+def test_arithmetic_beyond_the_exact_range_is_a_per_record_error(book: Any) -> None:
+    plan = planning.plan(book.model, "product.sharing", dt.date(2024, 1, 2), keep=("id",))
+    records = [{"id": 0, "product": {"source": "selected_alliance"}, "sharing": {"commission": Decimal("1e17")}},
+               {"id": 1, "product": {"source": "selected_alliance"}, "sharing": {"commission": Decimal("12.34")}}]
+    rows = sorted(backend.run(plan, backend.to_arrow(plan, records, keep={"id": pa.int64()})).to_pylist(),
+                  key=lambda r: r["id"])
+    assert rows[0]["error"] == "score.range"  # the batch goes on: the next record is decided
+    assert rows[1]["error"] == "missing_facts"
+    assert "decide this record with eval" in planning.s("range", "en", digits=18, scale=10)

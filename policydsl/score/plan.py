@@ -29,6 +29,8 @@ from policydsl.syntax import ast
 STRINGS: dict[str, tuple[str, str]] = {
     "unsupported": ("批量评分尚不支持政策 {policy} 中的 {construct}：请逐条用 eval 判断该政策",
                     "batch scoring does not support {construct} in policy {policy} yet: decide it record by record with eval"),
+    "range": ("超出批量评分的精确小数范围（{digits} 位整数、{scale} 位小数）：请用 eval 判断这条记录",
+              "beyond the exact decimal range of batch scoring ({digits} integer digits, {scale} places): decide this record with eval"),
     "scale": ("`{path}` 的值 {value} 超过 {scale} 位小数，批量评分无法不经舍入地表示",
               "`{path}` = {value} has more than {scale} decimal places: batch scoring cannot hold it without rounding"),
 }
@@ -209,6 +211,36 @@ def canonical(items: exp.Expr) -> exp.Expr:
 
 def string_list(items: list[str]) -> exp.Expr:
     return exp.cast(exp.Array(expressions=[text(i) for i in sorted(set(items))]), exp.DataType.build("VARCHAR[]"))
+
+
+NUMERIC = ("count", "money", "percent", "number")
+RANGE = 10 ** 16  # operands and results of exact arithmetic stay below this (a product has 20 places: 18 digits left)
+ARITH: dict[str, type[exp.Expr]] = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}
+
+
+def as_double(x: exp.Expr) -> exp.Expr:
+    return exp.Abs(this=exp.cast(x.copy(), exp.DataType.build("DOUBLE")))
+
+
+def exact_op(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """`a op b` exactly, back to the plan's decimal type (range_error refuses what would not fit)."""
+    both = [exp.cast(x.copy(), DECIMAL) for x in (a, b)]
+    return exp.cast(ARITH[op](this=both[0], expression=both[1]), DECIMAL)
+
+
+def range_error(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """`score.range` where `a op b` leaves the exact range of the plan's decimals (the row evaluator, exact
+    to 100 digits, would still compute it: the record must be decided by `eval`), else NULL. Tested
+    before anything is computed: a DuckDB decimal that overflows fails the whole query."""
+    limit = exp.Literal.number(RANGE)
+    approx = ARITH[op](this=exp.cast(a.copy(), exp.DataType.build("DOUBLE")), expression=exp.cast(b.copy(), exp.DataType.build("DOUBLE")))
+    inside = and_(exp.LT(this=as_double(a), expression=limit), exp.LT(this=as_double(b), expression=limit),
+                  exp.LT(this=exp.Abs(this=approx), expression=limit))
+    branches = [(exp.Not(this=inside), text("score.range"))]
+    if op == "*":  # a product has up to twice the places: refused unless it fits the plan's scale exactly
+        product = exp.Mul(this=exp.cast(a.copy(), DECIMAL), expression=exp.cast(b.copy(), DECIMAL))
+        branches.append((exp.NEQ(this=product, expression=exp.cast(product.copy(), DECIMAL)), text("score.range")))
+    return case(branches)
 
 
 def next_half_month(d: exp.Expr) -> exp.Expr:
@@ -585,6 +617,8 @@ class Planner:
             return strict([left, right], lambda a, b: compare[op](this=a, expression=b))
         if lt.kind == rt.kind == "date" and op == "-":
             return strict([left, right], lambda a, b: exp.Sub(this=a, expression=b))
+        if op in ARITH and {lt.kind, rt.kind} <= set(NUMERIC) and {lt.kind, rt.kind} != {"count"}:
+            return strict([left, right], lambda a, b: exact_op(op, a, b), range_error(op, left.val, right.val))
         if lt.kind == rt.kind == "count" and op in "+-*":
             arith = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
             return strict([left, right], lambda a, b: arith(this=a, expression=b))
