@@ -236,7 +236,7 @@ def range_error(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
     approx = ARITH[op](this=exp.cast(a.copy(), exp.DataType.build("DOUBLE")), expression=exp.cast(b.copy(), exp.DataType.build("DOUBLE")))
     inside = and_(exp.LT(this=as_double(a), expression=limit), exp.LT(this=as_double(b), expression=limit),
                   exp.LT(this=exp.Abs(this=approx), expression=limit))
-    branches = [(exp.Not(this=inside), text("score.range"))]
+    branches: list[tuple[exp.Expr, exp.Expr]] = [(exp.Not(this=inside), text("score.range"))]
     if op == "*":  # a product has up to twice the places: refused unless it fits the plan's scale exactly
         product = exp.Mul(this=exp.cast(a.copy(), DECIMAL), expression=exp.cast(b.copy(), DECIMAL))
         branches.append((exp.NEQ(this=product, expression=exp.cast(product.copy(), DECIMAL)), text("score.range")))
