@@ -243,3 +243,13 @@ def test_arithmetic_beyond_the_exact_range_is_a_per_record_error(book: Any) -> N
     assert rows[0]["error"] == "score.range"  # the batch goes on: the next record is decided
     assert rows[1]["error"] == "missing_facts"
     assert "decide this record with eval" in planning.s("range", "en", digits=18, scale=10)
+
+
+def test_the_readme_example_runs() -> None:
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("### Scoring many records (in progress)", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102  # the README's own example
+    assert scope["decided"].to_pylist() == [{"id": 1, "outcome": "allow", "reasons": [], "warnings": [],
+                                             "shop.deposit": Decimal("500"), "not_open:shop.deposit": False,
+                                             "error": None}]
