@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED = ["cart.opening", "shop.deposit", "cart.metrics", "identity.verification", "shipping", "shop.entry_legacy",
              "alliance.eligibility", "cart.opening_flow", "deposit.refund", "enterprise.onboarding", "listing.approval",
              "listing.documents", "product.audit", "settlement",
-             "official_account.own_store_only", "product.sharing"]
+             "official_account.own_store_only", "product.sharing",
+             "content.assessment", "deposit.stage"]
 RECORDS_PER_DAY = 1500
 # what each policy's generated records must reach at least once (outcomes and error codes)
 REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
@@ -47,7 +48,9 @@ REACHED = {"cart.opening": {"allow", "deny", "missing_facts", "not_in_force"},
            "product.audit": {"allow", "deny", "missing_facts"},
            "settlement": {"allow", "missing_facts"},
            "official_account.own_store_only": {"allow", "deny", "missing_facts", "not_in_force"},
-           "product.sharing": {"allow", "deny", "missing_facts"}}
+           "product.sharing": {"allow", "deny", "missing_facts"},
+           "content.assessment": {"allow", "deny", "missing_facts", "consequence"},
+           "deposit.stage": {"allow", "deny", "missing_facts", "consequence"}}
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +159,10 @@ def by_evaluate(book: Any, pid: str, record: dict[str, Any], at: dt.date, values
     try:
         d = book.evaluate(pid, record, at)
     except PolicyDslError as exc:
-        return {"outcome": None, "reasons": None, "warnings": None, "error": exc.code,
+        return {"outcome": None, "reasons": None, "warnings": None, "consequences": None, "error": exc.code,
                 **{p: None for p in values}, **{f"not_open:{p}": None for p in values}}
     out = {"outcome": d.outcome, "reasons": [r.code for r in d.reasons], "warnings": [w.code for w in d.warnings],
+           "consequences": [(c.rule, c.code, c.kind, c.until, c.permanent, c.amount) for c in d.consequences],
            "error": None}
     for path in values:
         v = d.values.get(path)
@@ -169,6 +173,8 @@ def by_evaluate(book: Any, pid: str, record: dict[str, Any], at: dt.date, values
 
 def by_plan(row: dict[str, Any], plan: planning.Plan) -> dict[str, Any]:
     out = {k: row[k] for k in ("outcome", "reasons", "warnings", "error")}
+    out["consequences"] = None if row["consequences"] is None else [
+        (c["rule"], c["code"], c["kind"], c["until"], c["permanent"], c["amount"]) for c in row["consequences"]]
     for path in plan.values:
         out[path] = row[path]
         out[f"not_open:{path}"] = row.get(f"not_open:{path}", False if row[path] is not None else None)
@@ -197,7 +203,8 @@ def test_plan_decides_as_evaluate(book: Any, pid: str) -> None:
                     assert expected[f"not_open:{p}"] in (False, None)
             assert got == expected, f"{pid} @ {at}: {record}"
             compared += 1
-            seen |= {expected["outcome"] or expected["error"], *(["warn"] if expected["warnings"] else [])}
+            seen |= {expected["outcome"] or expected["error"], *(["warn"] if expected["warnings"] else []),
+                     *(["consequence"] if expected["consequences"] else [])}
     assert compared >= 8000
     assert REACHED[pid] <= seen, REACHED[pid] - seen
 
@@ -217,14 +224,26 @@ def test_operands_of_operators_are_parenthesized() -> None:
     assert planning.parenthesize(planning.is_null(exp.Not(this=planning.col("a")))).sql("duckdb") == '(NOT "a") IS NULL'
 
 
-def test_unsupported_construct_is_refused_with_a_clear_message(book: Any) -> None:
+def test_unsupported_construct_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "demo.policy").write_text("""policy demo.ratio
+  title "比例" / "Ratio"
+  effective from 2024-01-01
+
+input shop.a: money "甲金额" / "Amount A"
+input shop.b: money "乙金额" / "Amount B"
+
+rule ratio "比例" / "Ratio"
+  require shop.a / shop.b > 0.5
+    else deny ratio_low "比例太低" / "Ratio too low"
+  source "demo.txt" quote "比例"
+""", encoding="utf-8")
+    small = policydsl.load(tmp_path)
     with pytest.raises(planning.ScoreUnsupported) as caught:
-        planning.plan(book.model, "content.assessment", dt.date(2024, 1, 2))
-    assert caught.value.policy == "content.assessment"
-    en, zh = caught.value.message("en"), caught.value.message("zh")
-    assert "content.assessment" in en and "batch scoring does not support" in en and caught.value.construct in en
-    assert "content.assessment" in zh and "批量评分尚不支持" in zh
-    assert caught.value.code == "score.unsupported"
+        planning.plan(small.model, "demo.ratio", dt.date(2024, 2, 1))
+    assert caught.value.policy == "demo.ratio" and caught.value.code == "score.unsupported"
+    assert caught.value.message("en") == ("batch scoring does not support the arithmetic `shop.a / shop.b` in policy "
+                                          "demo.ratio yet: decide it record by record with eval")
+    assert caught.value.message("zh") == "批量评分尚不支持政策 demo.ratio 中的算术运算 `shop.a / shop.b`：请逐条用 eval 判断该政策"
 
 
 def test_a_fact_with_more_places_than_the_scale_is_refused(book: Any) -> None:
@@ -250,6 +269,6 @@ def test_the_readme_example_runs() -> None:
     code = section.split("```python", 1)[1].split("```", 1)[0]
     scope: dict[str, Any] = {}
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102  # the README's own example
-    assert scope["decided"].to_pylist() == [{"id": 1, "outcome": "allow", "reasons": [], "warnings": [],
+    assert scope["decided"].to_pylist() == [{"id": 1, "outcome": "allow", "reasons": [], "warnings": [], "consequences": [],
                                              "shop.deposit": Decimal("500"), "not_open:shop.deposit": False,
                                              "error": None}]

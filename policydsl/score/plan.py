@@ -27,7 +27,7 @@ from policydsl.semantics.types import Type
 from policydsl.syntax import ast
 
 STRINGS: dict[str, tuple[str, str]] = {
-    "unsupported": ("批量评分尚不支持政策 {policy} 中的 {construct}：请逐条用 eval 判断该政策",
+    "unsupported": ("批量评分尚不支持政策 {policy} 中的{construct}：请逐条用 eval 判断该政策",
                     "batch scoring does not support {construct} in policy {policy} yet: decide it record by record with eval"),
     "range": ("超出批量评分的精确小数范围（{digits} 位整数、{scale} 位小数）：请用 eval 判断这条记录",
               "beyond the exact decimal range of batch scoring ({digits} integer digits, {scale} places): decide this record with eval"),
@@ -45,14 +45,16 @@ EXACT_KINDS = ("money", "percent", "number")
 RELATION = "records"
 CALENDAR = "__calendar"  # day, workday, cum: the working days up to and including the day (duckdb_backend.calendar)
 NO_CASE = "no_case"
+CONSEQUENCES = exp.DataType.build("STRUCT(rule VARCHAR, code VARCHAR, kind VARCHAR, until DATE, permanent BOOLEAN, "
+                                  "amount DECIMAL(38, 10))[]", dialect="duckdb")
 
 
 class ScoreUnsupported(PolicyDslError):
     """A construct the relational plan does not express yet: refused, never decided wrongly."""
 
-    def __init__(self, construct: str, policy: str) -> None:
+    def __init__(self, construct: dict[str, str], policy: str) -> None:
         super().__init__("score.unsupported", construct=construct, policy=policy)
-        self.construct, self.policy = construct, policy
+        self.construct, self.policy = construct, policy  # construct: its name in each language
 
 
 @attrs.frozen
@@ -79,7 +81,7 @@ class Plan:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return (*self.keep, "outcome", "reasons", "warnings", *self.values,
+        return (*self.keep, "outcome", "reasons", "warnings", "consequences", *self.values,
                 *(f"not_open:{p}" for p in self.not_open_values), "error")
 
     def sql(self, dialect: str = "duckdb") -> str:
@@ -278,18 +280,17 @@ class Planner:
         self.layers: list[list[exp.Expr]] = []  # the columns each projection over the records adds
         self.levels: dict[str, int] = {}  # a computed column -> the layer that adds it
         self.body_depth = 0  # inside an aggregate's body (nothing of it can leave the subquery)
+        self.consequences: dict[int, list[tuple[V, V, V]]] = {}  # rule index -> (whole, until, amount) each
 
-    def unsupported(self, construct: str) -> ScoreUnsupported:
-        return ScoreUnsupported(construct, self.policy.id)
+    def unsupported(self, en: str, zh: str) -> ScoreUnsupported:
+        return ScoreUnsupported({"zh": zh, "en": en}, self.policy.id)
 
     # ------------------------------------------------------------ the plan
     def plan(self, keep: tuple[str, ...] = ()) -> Plan:
         p = self.policy
-        for rule in p.rules:
-            if rule.decl.consequences:
-                raise self.unsupported(f"consequences (rule {rule.name})")
         for path in self.define_order():  # a value's columns, in the layer after what it reads
             self.hoist(self.define(path), self.defines[path])
+        self.consequences = {i: [self.consequence(c) for c in rule.decl.consequences] for i, rule in enumerate(p.rules)}
         statuses = []
         for i, rule in enumerate(p.rules):
             status, err = self.status(rule)
@@ -333,6 +334,16 @@ class Planner:
         outs.append(exp.alias_(case([(ok, case([(denied, codes(fired["deny"]))], codes(fired["allow"])))]),
                                "reasons", quoted=True))
         outs.append(exp.alias_(case([(ok, codes(fired["warn"]))]), "warnings", quoted=True))
+        given = [(i, and_(is_true(col(f"__r{i}")), denied)) for i, _ in fired["deny"]] + \
+            [(i, and_(is_true(col(f"__r{i}")), exp.Not(this=denied))) for i, _ in fired["allow"]] + \
+            [(i, is_true(col(f"__r{i}"))) for i, _ in fired["warn"]]
+        empty = exp.cast(exp.Array(expressions=[]), CONSEQUENCES)
+        lists = [case([(cond, exp.Array(expressions=[self.consequence_struct(p.rules[i], c, until, amount)
+                                                     for c, (_, until, amount) in zip(p.rules[i].decl.consequences,
+                                                                                      self.consequences[i])]))], empty)
+                 for i, cond in given if self.consequences[i]]
+        outs.append(exp.alias_(case([(ok, exp.ArrayConcat(this=empty, expressions=lists) if lists else empty)]),
+                               "consequences", quoted=True))
         for path, local in self.defines.items():
             value: exp.Expr = col(local)
             if p.defines[path].type.kind in EXACT_KINDS:
@@ -345,6 +356,13 @@ class Planner:
                                    f"not_open:{path}", quoted=True))
         outs.append(exp.alias_(col("__error"), "error", quoted=True))
         return exp.select(*outs).from_(decided.subquery("__out"))
+
+    def consequence_struct(self, rule: Any, c: ast.Consequence, until: V, amount: V) -> exp.Expr:
+        fields = {"rule": text(rule.name), "code": text(rule.decl.body.code.value), "kind": text(c.kind.value),
+                  "until": exp.cast(until.val, exp.DataType.build("DATE")),
+                  "permanent": exp.true() if c.period == "permanent" else exp.false(),
+                  "amount": exp.cast(amount.val, DECIMAL)}
+        return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in fields.items()])
 
     def define_not_open(self) -> list[str]:
         return [k for k in self.policy.defines if self.define_may_not_open(k)]
@@ -366,10 +384,15 @@ class Planner:
             branches.append((or_(*ill), text("bad_facts")))
         for i in range(len(p.rules)):
             branches.append((not_null(col(f"__r{i}_err")), col(f"__r{i}_err")))
+        for i, found in self.consequences.items():  # a fired rule's consequences, computed in rule order
+            for whole, _, _ in found:
+                branches.append((and_(is_true(col(f"__r{i}")), not_null(whole.err)), whole.err))
         for local in self.defines.values():  # a value no case gives is not an error unless read
             failed = and_(not_null(col(f"{local}_err")), exp.NEQ(this=col(f"{local}_err"), expression=text(NO_CASE)))
             branches.append((failed, col(f"{local}_err")))
         needed: list[exp.Expr] = [is_true(col(f"__r{i}_miss")) for i in range(len(p.rules))]
+        needed += [and_(is_true(col(f"__r{i}")), missing(whole)) for i, found in self.consequences.items()
+                   for whole, _, _ in found]
         denied = or_(*[is_true(col(f"__r{i}")) for i, r in enumerate(p.rules) if r.decl.body.outcome == "deny"])
         for i, rule in enumerate(p.rules):  # a value the message of a reason the decision gives shows is needed
             given = is_true(col(f"__r{i}"))
@@ -438,6 +461,24 @@ class Planner:
             result = choose([(force, inner)], result) if force is not None else inner
         return result
 
+    def consequence(self, c: ast.Consequence) -> tuple[V, V, V]:
+        """(the consequence as a whole: its error or missing facts, its end date, its amount) as the row
+        evaluator computes them when the rule fires (runtime/program.py Decide.consequences): the end and
+        the amount as strict operands, then a `for` period counted from the evaluation date."""
+        nothing = V(null(), null())  # (an end or amount the consequence does not have: not a missing fact)
+        amount = self.guarded(c.amount) if c.amount is not None else nothing
+        if c.period == "for":
+            if not isinstance(c.end, ast.DurationLit):
+                raise self.unsupported("a computed consequence period", "计算得出的后果期限")
+            until = self.shift(V(self.at.copy(), null()), c.end.amount, c.end.unit)
+            parts = [amount, until]
+        else:
+            until = self.guarded(c.end) if c.end is not None else nothing
+            parts = [until, amount]
+        present = [v for v in parts if v is not nothing]
+        whole = strict(present, lambda *xs: exp.true()) if present else V(exp.true(), null())
+        return self.hoist(whole), until, amount
+
     def status(self, rule: Any) -> tuple[exp.Expr, exp.Expr]:
         """(status, error) of a rule as compile/codegen.py `status` finds it: NULL when not in force or
         failing, else out_of_scope, missing (lacks facts), `overridden:EXCEPTION` (the first exception,
@@ -470,7 +511,7 @@ class Planner:
     def expr(self, e: ast.Expr) -> V:
         method = getattr(self, f"e_{type(e).__name__}", None)
         if method is None:
-            raise self.unsupported(type(e).__name__)
+            raise self.unsupported(f"the expression `{e.span.text}`", f"表达式 `{e.span.text}`")
         result: V = method(e)
         if self.body_depth or isinstance(e, (ast.Literal, ast.Ref, ast.SetLit, ast.Today)):
             return result
@@ -542,7 +583,7 @@ class Planner:
             return self.vars[resolved.target]
         if resolved.kind == "enum":
             return V(text(resolved.target.split(".", 1)[1]), null())
-        raise self.unsupported(f"a reference to a {resolved.kind}")
+        raise self.unsupported(f"a reference to a {resolved.kind}", f"对 {resolved.kind} 的引用")
 
     def constant_set(self, e: ast.Expr) -> list[str] | None:
         if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.resolve(i).kind == "enum" for i in e.items):
@@ -552,7 +593,7 @@ class Planner:
     def e_SetLit(self, e: ast.SetLit) -> V:
         constant = self.constant_set(e)
         if constant is None:
-            raise self.unsupported("a set of computed items")
+            raise self.unsupported("a set of computed items", "由计算值组成的集合")
         return V(string_list(constant), null())
 
     def e_Covered(self, e: ast.Covered) -> V:
@@ -560,7 +601,8 @@ class Planner:
         the share is fixed for the batch, so the test is the first 16 hex digits of the digest against a
         fixed hex threshold (numeric order is the order of equal-length hex strings)."""
         if self.at_day is None:
-            raise self.unsupported(f"the rollout {e.rollout.value} with a date per record")
+            raise self.unsupported(f"the rollout {e.rollout.value} with a date per record",
+                                   f"按记录给出日期时的放量 {e.rollout.value}")
         decl = self.policy.rollouts[e.rollout.value]
         phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
                        for p in decl.phases)
@@ -607,11 +649,11 @@ class Planner:
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
         if lt.kind == "date" and rt.kind == "duration":
             if not isinstance(e.right, ast.DurationLit):
-                raise self.unsupported(f"the computed duration `{e.right.span.text}`")
+                raise self.unsupported(f"the computed duration `{e.right.span.text}`", f"计算得出的时长 `{e.right.span.text}`")
             return self.shift(self.guarded(e.left), e.right.amount * (1 if op == "+" else -1), e.right.unit)
         left, right = self.guarded(e.left), self.guarded(e.right)
         if (lt.kind == "set" or rt.kind == "set") and op not in ("==", "!="):
-            raise self.unsupported(f"the set operation `{e.span.text}`")
+            raise self.unsupported(f"the set operation `{e.span.text}`", f"集合运算 `{e.span.text}`")
         compare = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
         if op in compare:
             return strict([left, right], lambda a, b: compare[op](this=a, expression=b))
@@ -622,7 +664,7 @@ class Planner:
         if lt.kind == rt.kind == "count" and op in "+-*":
             arith = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
             return strict([left, right], lambda a, b: arith(this=a, expression=b))
-        raise self.unsupported(f"the arithmetic `{e.span.text}`")
+        raise self.unsupported(f"the arithmetic `{e.span.text}`", f"算术运算 `{e.span.text}`")
 
     def shift(self, day: V, amount: int, unit: str) -> V:
         """`day + amount unit` as runtime/calendar.py adds it: days, months clamped to the month's end, or
@@ -633,7 +675,7 @@ class Planner:
             interval = exp.Interval(this=exp.Literal.number(amount), unit=exp.Var(this="MONTH"))
             return strict([day], lambda d: exp.cast(exp.Add(this=d, expression=interval), exp.DataType.build("DATE")))
         if amount < 0:
-            raise self.unsupported("subtracting working days")
+            raise self.unsupported("subtracting working days", "减去工作日")
         self.calendar = True
 
         def cum(d: exp.Expr) -> exp.Expr:
@@ -661,7 +703,7 @@ class Planner:
         if table is None and e.func.value in BUILTINS:
             return strict([self.guarded(a) for a in e.args], BUILTINS[e.func.value])
         if table is None:
-            raise self.unsupported(f"the built-in {e.func.value}()")
+            raise self.unsupported(f"the built-in {e.func.value}()", f"内置函数 {e.func.value}()")
         args = [self.guarded(a) for a in e.args]
         decl = table.decl
         rows: list[tuple[Callable[..., exp.Expr], ast.Cell]]
@@ -670,7 +712,7 @@ class Planner:
                                                                        exp.EQ(this=b, expression=text(c))), cell)
                     for row in decl.matrix for column, cell in zip(decl.columns, row.cells)]
         elif decl.hit == "collect":
-            raise self.unsupported(f"the `hit collect` table {table.name}")
+            raise self.unsupported(f"the `hit collect` table {table.name}", f"`hit collect` 表 {table.name}")
         elif table.kind == "enum":
             rows = [(lambda a, k=r.key.value: exp.EQ(this=a, expression=text(k)), r.cell)  # type: ignore[union-attr]
                     for r in decl.rows]
@@ -710,7 +752,7 @@ class Planner:
 
     def e_Aggregate(self, e: ast.Aggregate) -> V:
         if e.func == "sum":
-            raise self.unsupported("sum(…)")
+            raise self.unsupported("sum(…)", "sum(…) 求和")
         self.counter += 1
         var, alias = f"__x{self.counter}", f"__u{self.counter}"
         saved = self.vars
