@@ -6,8 +6,9 @@ is pasted). It mirrors compile/codegen.py, the Python backend of the same model.
 becomes a `V`: its value, its error code and (for a value that may be a not-open cell) whether it
 is `not_open`. A missing fact is SQL NULL with no error, so SQL's three-valued AND/OR is exactly the
 Kleene logic the row evaluator follows over missing facts (runtime/program.py); the errors follow
-its order: the policy's period, then the first rule (in order) whose evaluation fails, then the
-values that failed (in declaration order), then `missing_facts`.
+its order: the policy's period, ill-typed facts, the first rule (in order) whose evaluation fails,
+a fired rule's consequence that fails, the values that failed (in declaration order), `missing_facts`.
+Every compound expression is computed once, as columns of a layer of projections (Planner.hoist).
 """
 from __future__ import annotations
 
@@ -31,6 +32,18 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "batch scoring does not support {construct} in policy {policy} yet: decide it record by record with eval"),
     "range": ("超出批量评分的精确小数范围（{digits} 位整数、{scale} 位小数）：请用 eval 判断这条记录",
               "beyond the exact decimal range of batch scoring ({digits} integer digits, {scale} places): decide this record with eval"),
+    "construct.consequence_period": ("计算得出的后果期限", "a computed consequence period"),
+    "construct.expression": ("表达式 `{text}`", "the expression `{text}`"),
+    "construct.reference": ("对 {kind} 的引用", "a reference to a {kind}"),
+    "construct.computed_set": ("由计算值组成的集合", "a set of computed items"),
+    "construct.rollout_per_record": ("按记录给出日期时的放量 {name}", "the rollout {name} with a date per record"),
+    "construct.computed_duration": ("计算得出的时长 `{text}`", "the computed duration `{text}`"),
+    "construct.set_operation": ("集合运算 `{text}`", "the set operation `{text}`"),
+    "construct.arithmetic": ("算术运算 `{text}`", "the arithmetic `{text}`"),
+    "construct.minus_working_days": ("减去工作日", "subtracting working days"),
+    "construct.builtin": ("内置函数 {name}()", "the built-in {name}()"),
+    "construct.hit_collect": ("`hit collect` 表 {name}", "the `hit collect` table {name}"),
+    "construct.sum": ("sum(…) 求和", "sum(…)"),
     "scale": ("`{path}` 的值 {value} 超过 {scale} 位小数，批量评分无法不经舍入地表示",
               "`{path}` = {value} has more than {scale} decimal places: batch scoring cannot hold it without rounding"),
 }
@@ -282,8 +295,9 @@ class Planner:
         self.body_depth = 0  # inside an aggregate's body (nothing of it can leave the subquery)
         self.consequences: dict[int, list[tuple[V, V, V]]] = {}  # rule index -> (whole, until, amount) each
 
-    def unsupported(self, en: str, zh: str) -> ScoreUnsupported:
-        return ScoreUnsupported({"zh": zh, "en": en}, self.policy.id)
+    def unsupported(self, construct: str, **args: object) -> ScoreUnsupported:
+        """ScoreUnsupported naming the construct (`construct.NAME` in the catalogue) and the policy."""
+        return ScoreUnsupported(i18n.both(f"score.construct.{construct}", **args), self.policy.id)
 
     # ------------------------------------------------------------ the plan
     def plan(self, keep: tuple[str, ...] = ()) -> Plan:
@@ -469,7 +483,7 @@ class Planner:
         amount = self.guarded(c.amount) if c.amount is not None else nothing
         if c.period == "for":
             if not isinstance(c.end, ast.DurationLit):
-                raise self.unsupported("a computed consequence period", "计算得出的后果期限")
+                raise self.unsupported("consequence_period")
             until = self.shift(V(self.at.copy(), null()), c.end.amount, c.end.unit)
             parts = [amount, until]
         else:
@@ -511,7 +525,7 @@ class Planner:
     def expr(self, e: ast.Expr) -> V:
         method = getattr(self, f"e_{type(e).__name__}", None)
         if method is None:
-            raise self.unsupported(f"the expression `{e.span.text}`", f"表达式 `{e.span.text}`")
+            raise self.unsupported("expression", text=e.span.text)
         result: V = method(e)
         if self.body_depth or isinstance(e, (ast.Literal, ast.Ref, ast.SetLit, ast.Today)):
             return result
@@ -583,7 +597,7 @@ class Planner:
             return self.vars[resolved.target]
         if resolved.kind == "enum":
             return V(text(resolved.target.split(".", 1)[1]), null())
-        raise self.unsupported(f"a reference to a {resolved.kind}", f"对 {resolved.kind} 的引用")
+        raise self.unsupported("reference", kind=resolved.kind)
 
     def constant_set(self, e: ast.Expr) -> list[str] | None:
         if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.resolve(i).kind == "enum" for i in e.items):
@@ -593,7 +607,7 @@ class Planner:
     def e_SetLit(self, e: ast.SetLit) -> V:
         constant = self.constant_set(e)
         if constant is None:
-            raise self.unsupported("a set of computed items", "由计算值组成的集合")
+            raise self.unsupported("computed_set")
         return V(string_list(constant), null())
 
     def e_Covered(self, e: ast.Covered) -> V:
@@ -601,8 +615,7 @@ class Planner:
         the share is fixed for the batch, so the test is the first 16 hex digits of the digest against a
         fixed hex threshold (numeric order is the order of equal-length hex strings)."""
         if self.at_day is None:
-            raise self.unsupported(f"the rollout {e.rollout.value} with a date per record",
-                                   f"按记录给出日期时的放量 {e.rollout.value}")
+            raise self.unsupported("rollout_per_record", name=e.rollout.value)
         decl = self.policy.rollouts[e.rollout.value]
         phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
                        for p in decl.phases)
@@ -649,11 +662,11 @@ class Planner:
         lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
         if lt.kind == "date" and rt.kind == "duration":
             if not isinstance(e.right, ast.DurationLit):
-                raise self.unsupported(f"the computed duration `{e.right.span.text}`", f"计算得出的时长 `{e.right.span.text}`")
+                raise self.unsupported("computed_duration", text=e.right.span.text)
             return self.shift(self.guarded(e.left), e.right.amount * (1 if op == "+" else -1), e.right.unit)
         left, right = self.guarded(e.left), self.guarded(e.right)
         if (lt.kind == "set" or rt.kind == "set") and op not in ("==", "!="):
-            raise self.unsupported(f"the set operation `{e.span.text}`", f"集合运算 `{e.span.text}`")
+            raise self.unsupported("set_operation", text=e.span.text)
         compare = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
         if op in compare:
             return strict([left, right], lambda a, b: compare[op](this=a, expression=b))
@@ -664,7 +677,7 @@ class Planner:
         if lt.kind == rt.kind == "count" and op in "+-*":
             arith = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
             return strict([left, right], lambda a, b: arith(this=a, expression=b))
-        raise self.unsupported(f"the arithmetic `{e.span.text}`", f"算术运算 `{e.span.text}`")
+        raise self.unsupported("arithmetic", text=e.span.text)
 
     def shift(self, day: V, amount: int, unit: str) -> V:
         """`day + amount unit` as runtime/calendar.py adds it: days, months clamped to the month's end, or
@@ -675,7 +688,7 @@ class Planner:
             interval = exp.Interval(this=exp.Literal.number(amount), unit=exp.Var(this="MONTH"))
             return strict([day], lambda d: exp.cast(exp.Add(this=d, expression=interval), exp.DataType.build("DATE")))
         if amount < 0:
-            raise self.unsupported("subtracting working days", "减去工作日")
+            raise self.unsupported("minus_working_days")
         self.calendar = True
 
         def cum(d: exp.Expr) -> exp.Expr:
@@ -703,7 +716,7 @@ class Planner:
         if table is None and e.func.value in BUILTINS:
             return strict([self.guarded(a) for a in e.args], BUILTINS[e.func.value])
         if table is None:
-            raise self.unsupported(f"the built-in {e.func.value}()", f"内置函数 {e.func.value}()")
+            raise self.unsupported("builtin", name=e.func.value)
         args = [self.guarded(a) for a in e.args]
         decl = table.decl
         rows: list[tuple[Callable[..., exp.Expr], ast.Cell]]
@@ -712,7 +725,7 @@ class Planner:
                                                                        exp.EQ(this=b, expression=text(c))), cell)
                     for row in decl.matrix for column, cell in zip(decl.columns, row.cells)]
         elif decl.hit == "collect":
-            raise self.unsupported(f"the `hit collect` table {table.name}", f"`hit collect` 表 {table.name}")
+            raise self.unsupported("hit_collect", name=table.name)
         elif table.kind == "enum":
             rows = [(lambda a, k=r.key.value: exp.EQ(this=a, expression=text(k)), r.cell)  # type: ignore[union-attr]
                     for r in decl.rows]
@@ -752,7 +765,7 @@ class Planner:
 
     def e_Aggregate(self, e: ast.Aggregate) -> V:
         if e.func == "sum":
-            raise self.unsupported("sum(…)", "sum(…) 求和")
+            raise self.unsupported("sum")
         self.counter += 1
         var, alias = f"__x{self.counter}", f"__u{self.counter}"
         saved = self.vars
