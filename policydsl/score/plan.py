@@ -1,0 +1,834 @@
+"""The checked model of one policy in, a relational plan out: a sqlglot SELECT over a relation of
+records (one column per fact id) that decides every record as `PolicySet.evaluate` does.
+
+The plan is built from sqlglot expression nodes (identifiers and literals are nodes; no SQL text
+is pasted). It mirrors compile/codegen.py, the Python backend of the same model. Each expression
+becomes a `V`: its value, its error code and (for a value that may be a not-open cell) whether it
+is `not_open`. A missing fact is SQL NULL with no error, so SQL's three-valued AND/OR is exactly the
+Kleene logic the row evaluator follows over missing facts (runtime/program.py); the errors follow
+its order: the policy's period, ill-typed facts, the first rule (in order) whose evaluation fails,
+a fired rule's consequence that fails, the values that failed (in declaration order), `missing_facts`.
+Every compound expression is computed once, as columns of a layer of projections (Planner.hoist).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+from typing import Any, Callable
+
+import attrs
+import sqlglot.expressions as exp
+
+from policydsl import i18n
+from policydsl.errors import PolicyDslError
+from policydsl.runtime import rollout as ro
+from policydsl.semantics.model import Model, Policy
+from policydsl.semantics.types import Type
+from policydsl.syntax import ast
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "unsupported": ("批量评分尚不支持政策 {policy} 中的{construct}：请逐条用 eval 判断该政策",
+                    "batch scoring does not support {construct} in policy {policy} yet: decide it record by record with eval"),
+    "range": ("超出批量评分的精确小数范围（{digits} 位整数、{scale} 位小数）：请用 eval 判断这条记录",
+              "beyond the exact decimal range of batch scoring ({digits} integer digits, {scale} places): decide this record with eval"),
+    "construct.consequence_period": ("计算得出的后果期限", "a computed consequence period"),
+    "construct.expression": ("表达式 `{text}`", "the expression `{text}`"),
+    "construct.reference": ("对 {kind} 的引用", "a reference to a {kind}"),
+    "construct.computed_set": ("由计算值组成的集合", "a set of computed items"),
+    "construct.rollout_per_record": ("按记录给出日期时的放量 {name}", "the rollout {name} with a date per record"),
+    "construct.computed_duration": ("计算得出的时长 `{text}`", "the computed duration `{text}`"),
+    "construct.set_operation": ("集合运算 `{text}`", "the set operation `{text}`"),
+    "construct.arithmetic": ("算术运算 `{text}`", "the arithmetic `{text}`"),
+    "construct.minus_working_days": ("减去工作日", "subtracting working days"),
+    "construct.builtin": ("内置函数 {name}()", "the built-in {name}()"),
+    "construct.hit_collect": ("`hit collect` 表 {name}", "the `hit collect` table {name}"),
+    "construct.sum": ("sum(…) 求和", "sum(…)"),
+    "scale": ("`{path}` 的值 {value} 超过 {scale} 位小数，批量评分无法不经舍入地表示",
+              "`{path}` = {value} has more than {scale} decimal places: batch scoring cannot hold it without rounding"),
+}
+s = i18n.register("score", STRINGS)
+
+# Money, percentages and decimals: 28 integer digits and 10 decimal places in DuckDB's widest exact
+# decimal (38 digits). Cents, percentages to 0.00000001% and every amount of the book fit; a fact
+# with more decimal places cannot be stated exactly and is refused by `to_arrow`, never rounded.
+PRECISION, SCALE = 38, 10
+DECIMAL = exp.DataType.build(f"DECIMAL({PRECISION}, {SCALE})")
+EXACT_KINDS = ("money", "percent", "number")
+RELATION = "records"
+CALENDAR = "__calendar"  # day, workday, cum: the working days up to and including the day (duckdb_backend.calendar)
+NO_CASE = "no_case"
+CONSEQUENCES = exp.DataType.build("STRUCT(rule VARCHAR, code VARCHAR, kind VARCHAR, until DATE, permanent BOOLEAN, "
+                                  "amount DECIMAL(38, 10))[]", dialect="duckdb")
+
+
+class ScoreUnsupported(PolicyDslError):
+    """A construct the relational plan does not express yet: refused, never decided wrongly."""
+
+    def __init__(self, construct: dict[str, str], policy: str) -> None:
+        super().__init__("score.unsupported", construct=construct, policy=policy)
+        self.construct, self.policy = construct, policy  # construct: its name in each language
+
+
+@attrs.frozen
+class V:
+    """An expression's value (NULL: missing or failed), its error code (NULL: none) and, for a value
+    that may be a not-open cell, whether it is one (None: it cannot be)."""
+
+    val: exp.Expr
+    err: exp.Expr
+    no: exp.Expr | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """One policy's plan: `select` reads the relation `records` and yields `columns`."""
+
+    policy: str
+    select: exp.Select
+    inputs: dict[str, Type]
+    values: dict[str, Type]  # the defines, in declaration order: one output column each
+    not_open_values: tuple[str, ...]  # defines that may be a not-open cell: a `not_open:PATH` column each
+    keep: tuple[str, ...]
+    calendar: bool = False  # reads the working-day calendar relation CALENDAR
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.keep, "outcome", "reasons", "warnings", "consequences", *self.values,
+                *(f"not_open:{p}" for p in self.not_open_values), "error")
+
+    def sql(self, dialect: str = "duckdb") -> str:
+        return self.select.sql(dialect=dialect)
+
+
+# ------------------------------------------------------------------ node helpers
+NULL = exp.Null()
+
+
+def col(name: str) -> exp.Column:
+    return exp.Column(this=exp.Identifier(this=name, quoted=True))
+
+
+def text(value: str) -> exp.Literal:
+    return exp.Literal.string(value)
+
+
+def null() -> exp.Expr:
+    return exp.Null()
+
+
+def is_null(e: exp.Expr) -> exp.Expr:
+    return exp.Is(this=e.copy(), expression=exp.Null())
+
+
+def not_null(e: exp.Expr) -> exp.Expr:
+    return exp.Not(this=is_null(e))
+
+
+def is_true(e: exp.Expr) -> exp.Expr:
+    return exp.Is(this=e.copy(), expression=exp.true())
+
+
+def is_false(e: exp.Expr) -> exp.Expr:
+    return exp.Is(this=e.copy(), expression=exp.false())
+
+
+def and_(*xs: exp.Expr) -> exp.Expr:
+    return exp.and_(*[x.copy() for x in xs]) if xs else exp.true()
+
+
+def or_(*xs: exp.Expr) -> exp.Expr:
+    return exp.or_(*[x.copy() for x in xs]) if xs else exp.false()
+
+
+def case(branches: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None) -> exp.Expr:
+    if not branches:
+        return (default or exp.Null()).copy()
+    node = exp.Case()
+    for cond, then in branches:
+        node = node.when(cond.copy(), then.copy())
+    return node.else_(default.copy()) if default is not None else node
+
+
+def missing(v: V) -> exp.Expr:
+    parts = [is_null(v.val), is_null(v.err)]
+    if v.no is not None:
+        parts.append(exp.Not(this=is_true(v.no)))
+    return and_(*parts)
+
+
+def choose(branches: list[tuple[exp.Expr, V]], default: V) -> V:
+    """The V of the first branch whose condition holds, else `default`."""
+    no = None
+    if default.no is not None or any(v.no is not None for _, v in branches):
+        no = case([(c, v.no if v.no is not None else exp.false()) for c, v in branches],
+                  default.no if default.no is not None else exp.false())
+    return V(case([(c, v.val) for c, v in branches], default.val), case([(c, v.err) for c, v in branches], default.err), no)
+
+
+def error(code: str | exp.Expr) -> V:
+    return V(null(), text(code) if isinstance(code, str) else code)
+
+
+MISSING = V(exp.Null(), exp.Null())
+
+
+def strict(operands: list[V], combine: Callable[..., exp.Expr], err: exp.Expr | None = None) -> V:
+    """`combine` of operands evaluated left to right: the first error, else missing when one lacks facts
+    (its later operands' errors are not raised), else the combined value (and `err`, the combination's own)."""
+    branches: list[tuple[exp.Expr, V]] = []
+    for v in operands:
+        branches.append((not_null(v.err), error(v.err)))
+        branches.append((missing(v), MISSING))
+    ok = V(case([(is_null(err), combine(*[v.val for v in operands]))]) if err is not None
+           else combine(*[v.val for v in operands]), err if err is not None else null())
+    return choose(branches, ok)
+
+
+def literal(value: Any, kind: str) -> exp.Expr:
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    if kind in EXACT_KINDS or kind in ("decimal",) or isinstance(value, Decimal):
+        return exp.cast(exp.Literal.number(str(value)), DECIMAL)
+    if kind == "date":
+        return exp.cast(text(value.isoformat()), exp.DataType.build("DATE"))
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    if isinstance(value, str):
+        return text(value)
+    raise TypeError(value)
+
+
+OPERATORS = (exp.Binary, exp.Unary, exp.In, exp.Connector)  # (AND and OR are functions to sqlglot, too)
+
+
+def parenthesize(tree: exp.Expr) -> exp.Expr:
+    """Every compound operand of an operator in parentheses: the tree is built, not parsed, so nothing
+    else says that `(NOT a) IS NULL` is not `NOT (a IS NULL)`."""
+    for node in list(tree.walk()):
+        if isinstance(node, OPERATORS) and not isinstance(node, exp.Paren):
+            for key in ("this", "expression"):
+                child = node.args.get(key)
+                if isinstance(child, OPERATORS) and not isinstance(child, exp.Paren):
+                    node.set(key, exp.Paren(this=child))
+    return tree
+
+
+def fn(name: str, *args: exp.Expr) -> exp.Expr:
+    """A call of the engine's function `name` (a node naming it, never pasted text)."""
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def canonical(items: exp.Expr) -> exp.Expr:
+    """A set as its sorted list of distinct items: sets compare as lists."""
+    return fn("list_sort", fn("list_distinct", items))
+
+
+def string_list(items: list[str]) -> exp.Expr:
+    return exp.cast(exp.Array(expressions=[text(i) for i in sorted(set(items))]), exp.DataType.build("VARCHAR[]"))
+
+
+NUMERIC = ("count", "money", "percent", "number")
+RANGE = 10 ** 16  # operands and results of exact arithmetic stay below this (a product has 20 places: 18 digits left)
+ARITH: dict[str, type[exp.Expr]] = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}
+
+
+def as_double(x: exp.Expr) -> exp.Expr:
+    return exp.Abs(this=exp.cast(x.copy(), exp.DataType.build("DOUBLE")))
+
+
+def exact_op(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """`a op b` exactly, back to the plan's decimal type (range_error refuses what would not fit)."""
+    both = [exp.cast(x.copy(), DECIMAL) for x in (a, b)]
+    return exp.cast(ARITH[op](this=both[0], expression=both[1]), DECIMAL)
+
+
+def range_error(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """`score.range` where `a op b` leaves the exact range of the plan's decimals (the row evaluator, exact
+    to 100 digits, would still compute it: the record must be decided by `eval`), else NULL. Tested
+    before anything is computed: a DuckDB decimal that overflows fails the whole query."""
+    limit = exp.Literal.number(RANGE)
+    approx = ARITH[op](this=exp.cast(a.copy(), exp.DataType.build("DOUBLE")), expression=exp.cast(b.copy(), exp.DataType.build("DOUBLE")))
+    inside = and_(exp.LT(this=as_double(a), expression=limit), exp.LT(this=as_double(b), expression=limit),
+                  exp.LT(this=exp.Abs(this=approx), expression=limit))
+    branches: list[tuple[exp.Expr, exp.Expr]] = [(exp.Not(this=inside), text("score.range"))]
+    if op == "*":  # a product has up to twice the places: refused unless it fits the plan's scale exactly
+        product = exp.Mul(this=exp.cast(a.copy(), DECIMAL), expression=exp.cast(b.copy(), DECIMAL))
+        branches.append((exp.NEQ(this=product, expression=exp.cast(product.copy(), DECIMAL)), text("score.range")))
+    return case(branches)
+
+
+def next_half_month(d: exp.Expr) -> exp.Expr:
+    """The 16th, or the 1st of the next month (runtime/calendar.py next_half_month)."""
+    sixteenth = fn("make_date", fn("year", d), fn("month", d), exp.Literal.number(16))
+    first = exp.cast(fn("date_trunc", text("month"), d.copy()), exp.DataType.build("DATE"))
+    next_first = exp.cast(exp.Add(this=first, expression=exp.Interval(this=exp.Literal.number(1), unit=exp.Var(this="MONTH"))),
+                          exp.DataType.build("DATE"))
+    return case([(exp.LT(this=fn("day", d.copy()), expression=exp.Literal.number(16)), sixteenth)], next_first)
+
+
+BUILTINS: dict[str, Callable[..., exp.Expr]] = {
+    "days_between": lambda a, b: exp.Sub(this=b, expression=a),
+    "month_end": lambda d: fn("last_day", d),
+    "next_half_month": next_half_month,
+}
+
+
+def subquery(select: exp.Select) -> exp.Expr:
+    return exp.Subquery(this=select)
+
+
+# ------------------------------------------------------------------ the planner
+class Planner:
+    """One policy of a checked model to its plan; `at` is the evaluation date as an expression."""
+
+    def __init__(self, model: Model, policy: Policy, at: exp.Expr | dt.date) -> None:
+        self.at_day = at if isinstance(at, dt.date) else None  # the one date of the batch, when it is one
+        self.model, self.policy = model, policy
+        self.at = literal(at, "date") if isinstance(at, dt.date) else at
+        self.vars: dict[str, V] = {}
+        self.defines = {path: f"__d{i}" for i, path in enumerate(policy.defines)}
+        self.counter = 0
+        self.calendar = False
+        self.layers: list[list[exp.Expr]] = []  # the columns each projection over the records adds
+        self.levels: dict[str, int] = {}  # a computed column -> the layer that adds it
+        self.body_depth = 0  # inside an aggregate's body (nothing of it can leave the subquery)
+        self.consequences: dict[int, list[tuple[V, V, V]]] = {}  # rule index -> (whole, until, amount) each
+
+    def unsupported(self, construct: str, **args: object) -> ScoreUnsupported:
+        """ScoreUnsupported naming the construct (`construct.NAME` in the catalogue) and the policy."""
+        return ScoreUnsupported(i18n.both(f"score.construct.{construct}", **args), self.policy.id)
+
+    # ------------------------------------------------------------ the plan
+    def plan(self, keep: tuple[str, ...] = ()) -> Plan:
+        p = self.policy
+        for path in self.define_order():  # a value's columns, in the layer after what it reads
+            self.hoist(self.define(path), self.defines[path])
+        self.consequences = {i: [self.consequence(c) for c in rule.decl.consequences] for i, rule in enumerate(p.rules)}
+        statuses = []
+        for i, rule in enumerate(p.rules):
+            status, err = self.status(rule)
+            statuses += [exp.alias_(status, f"__s{i}", quoted=True), exp.alias_(err, f"__r{i}_err", quoted=True)]
+        rel: exp.Select = exp.select(exp.Star()).from_(exp.to_table(RELATION))
+        for k, layer in enumerate(self.layers):
+            rel = exp.select(exp.Star(), *layer).from_(rel.subquery(f"__l{k}"))
+        rel = exp.select(exp.Star(), *statuses).from_(rel.subquery("__statuses"))
+        rule_cols = []
+        for i, rule in enumerate(p.rules):
+            fired: exp.Expr = exp.EQ(this=col(f"__s{i}"), expression=text("fired"))
+            if rule.decl.exception_to:  # an exception speaks only when it overrides a rule that applied
+                overrides = [exp.EQ(this=col(f"__s{j}"), expression=text(f"overridden:{rule.name}"))
+                             for j, other in enumerate(p.rules) if rule.name in other.exceptions]
+                fired = and_(fired, or_(*overrides))
+            rule_cols += [exp.alias_(exp.Coalesce(this=fired, expressions=[exp.false()]), f"__r{i}", quoted=True),
+                          exp.alias_(exp.EQ(this=exp.Coalesce(this=col(f"__s{i}"), expressions=[text("")]),
+                                            expression=text("missing")), f"__r{i}_miss", quoted=True)]
+        rel = exp.select(exp.Star(), *rule_cols).from_(rel.subquery("__rules"))
+        decided = exp.select(exp.Star(), exp.alias_(self.error(), "__error", quoted=True)).from_(rel.subquery("__decided"))
+        select = parenthesize(self.output(decided, keep))
+        assert isinstance(select, exp.Select)
+        return Plan(policy=p.id, select=select, inputs={k: i.type for k, i in p.inputs.items()},
+                    values={k: d.type for k, d in p.defines.items()}, keep=keep,
+                    not_open_values=tuple(k for k in p.defines if self.define_may_not_open(k)),
+                    calendar=self.calendar)
+
+    def output(self, decided: exp.Select, keep: tuple[str, ...]) -> exp.Select:
+        p = self.policy
+        ok = is_null(col("__error"))
+        fired = {o: [(i, r) for i, r in enumerate(p.rules) if r.decl.body.outcome == o] for o in ("deny", "allow", "warn")}
+
+        def codes(rules: list[tuple[int, Any]]) -> exp.Expr:
+            lists = [case([(is_true(col(f"__r{i}")), exp.Array(expressions=[text(r.decl.body.code.value)]))],
+                          exp.Array(expressions=[])) for i, r in rules]
+            empty = exp.cast(exp.Array(expressions=[]), exp.DataType.build("VARCHAR[]"))
+            return exp.ArrayConcat(this=empty, expressions=lists) if lists else empty
+        denied = or_(*[is_true(col(f"__r{i}")) for i, _ in fired["deny"]])
+        outs: list[exp.Expr] = [exp.alias_(col(k), k, quoted=True) for k in keep]
+        outs.append(exp.alias_(case([(ok, case([(denied, text("deny"))], text("allow")))]), "outcome", quoted=True))
+        outs.append(exp.alias_(case([(ok, case([(denied, codes(fired["deny"]))], codes(fired["allow"])))]),
+                               "reasons", quoted=True))
+        outs.append(exp.alias_(case([(ok, codes(fired["warn"]))]), "warnings", quoted=True))
+        given = [(i, and_(is_true(col(f"__r{i}")), denied)) for i, _ in fired["deny"]] + \
+            [(i, and_(is_true(col(f"__r{i}")), exp.Not(this=denied))) for i, _ in fired["allow"]] + \
+            [(i, is_true(col(f"__r{i}"))) for i, _ in fired["warn"]]
+        empty = exp.cast(exp.Array(expressions=[]), CONSEQUENCES)
+        lists = [case([(cond, exp.Array(expressions=[self.consequence_struct(p.rules[i], c, until, amount)
+                                                     for c, (_, until, amount) in zip(p.rules[i].decl.consequences,
+                                                                                      self.consequences[i])]))], empty)
+                 for i, cond in given if self.consequences[i]]
+        outs.append(exp.alias_(case([(ok, exp.ArrayConcat(this=empty, expressions=lists) if lists else empty)]),
+                               "consequences", quoted=True))
+        for path, local in self.defines.items():
+            value: exp.Expr = col(local)
+            if p.defines[path].type.kind in EXACT_KINDS:
+                value = exp.cast(value, DECIMAL)
+            outs.append(exp.alias_(case([(and_(ok, is_null(col(f"{local}_err"))), value)]), path, quoted=True))
+        for path in self.define_not_open():
+            local = self.defines[path]
+            known = or_(not_null(col(local)), is_true(col(f"{local}_no")))
+            outs.append(exp.alias_(case([(and_(ok, is_null(col(f"{local}_err")), known), col(f"{local}_no"))]),
+                                   f"not_open:{path}", quoted=True))
+        outs.append(exp.alias_(col("__error"), "error", quoted=True))
+        return exp.select(*outs).from_(decided.subquery("__out"))
+
+    def consequence_struct(self, rule: Any, c: ast.Consequence, until: V, amount: V) -> exp.Expr:
+        fields = {"rule": text(rule.name), "code": text(rule.decl.body.code.value), "kind": text(c.kind.value),
+                  "until": exp.cast(until.val, exp.DataType.build("DATE")),
+                  "permanent": exp.true() if c.period == "permanent" else exp.false(),
+                  "amount": exp.cast(amount.val, DECIMAL)}
+        return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in fields.items()])
+
+    def define_not_open(self) -> list[str]:
+        return [k for k in self.policy.defines if self.define_may_not_open(k)]
+
+    def define_may_not_open(self, path: str) -> bool:
+        return any(self.may_not_open(c.expr) for c in self.policy.defines[path].decl.cases)
+
+    def error(self) -> exp.Expr:
+        """The decision's error code: the period, the first failing rule, the failed values, missing facts."""
+        p = self.policy
+        start, end = p.effective
+        outside = [t for t in ([exp.LT(this=self.at.copy(), expression=literal(start, "date"))] if start else [])
+                   + ([exp.GT(this=self.at.copy(), expression=literal(end, "date"))] if end else [])]
+        branches: list[tuple[exp.Expr, exp.Expr]] = []
+        if outside:
+            branches.append((or_(*outside), text("not_in_force")))
+        ill = self.ill_typed()
+        if ill:
+            branches.append((or_(*ill), text("bad_facts")))
+        for i in range(len(p.rules)):
+            branches.append((not_null(col(f"__r{i}_err")), col(f"__r{i}_err")))
+        for i, found in self.consequences.items():  # a fired rule's consequences, computed in rule order
+            for whole, _, _ in found:
+                branches.append((and_(is_true(col(f"__r{i}")), not_null(whole.err)), whole.err))
+        for local in self.defines.values():  # a value no case gives is not an error unless read
+            failed = and_(not_null(col(f"{local}_err")), exp.NEQ(this=col(f"{local}_err"), expression=text(NO_CASE)))
+            branches.append((failed, col(f"{local}_err")))
+        needed: list[exp.Expr] = [is_true(col(f"__r{i}_miss")) for i in range(len(p.rules))]
+        needed += [and_(is_true(col(f"__r{i}")), missing(whole)) for i, found in self.consequences.items()
+                   for whole, _, _ in found]
+        denied = or_(*[is_true(col(f"__r{i}")) for i, r in enumerate(p.rules) if r.decl.body.outcome == "deny"])
+        for i, rule in enumerate(p.rules):  # a value the message of a reason the decision gives shows is needed
+            given = is_true(col(f"__r{i}"))
+            if rule.decl.body.outcome == "allow":  # allow reasons are given only when no deny rule fired
+                given = and_(given, exp.Not(this=denied))
+            for path in dict.fromkeys(ph.path for ph in rule.decl.body.message.placeholders()):
+                if path in self.defines:
+                    local = self.defines[path]
+                    shown = V(col(local), col(f"{local}_err"), col(f"{local}_no") if self.define_may_not_open(path) else None)
+                    needed.append(and_(given, missing(shown)))
+        branches.append((or_(*needed), text("missing_facts")))
+        return case(branches)
+
+    def ill_typed(self) -> list[exp.Expr]:
+        """A test per fact that its value is not one the row evaluator accepts (runtime/facts.py): a
+        negative count or money, a percent beyond ±100%, an enum value or set item the enum lacks."""
+        tests: list[exp.Expr] = []
+        for path, spec in self.policy.inputs.items():
+            kind, c = spec.type.kind, col(path)
+            if kind in ("count", "money"):
+                tests.append(exp.LT(this=c, expression=exp.Literal.number(0)))
+            elif kind == "percent":
+                tests.append(exp.GT(this=exp.Abs(this=c), expression=exp.Literal.number(1)))
+            elif kind in ("enum", "set") and spec.type.enum is not None:
+                ids = [v.name.value for v in self.model.enums[spec.type.enum].values]
+                if kind == "enum":
+                    tests.append(exp.Not(this=exp.In(this=c, expressions=[text(i) for i in ids])))
+                else:
+                    tests.append(exp.Not(this=fn("list_has_all", string_list(ids), c)))
+        return tests
+
+    def define_order(self) -> list[str]:
+        order: list[str] = []
+
+        def visit(path: str) -> None:
+            if path in order:
+                return
+            for c in self.policy.defines[path].decl.cases:
+                for e in (c.expr, c.when):
+                    for node in ast.walk(e):
+                        if isinstance(node, ast.Ref) and self.model.resolve(node).kind == "define":
+                            visit(node.path)
+            order.append(path)
+        for path in self.policy.defines:
+            visit(path)
+        return order
+
+    def in_force(self, start: Any, end: Any) -> exp.Expr | None:
+        tests = ([exp.LTE(this=literal(start, "date"), expression=self.at.copy())] if start else []) + \
+                ([exp.LTE(this=self.at.copy(), expression=literal(end, "date"))] if end else [])
+        return and_(*tests) if tests else None
+
+    def define(self, path: str) -> V:
+        """The first case in force whose `when` holds; a `when` failing or lacking facts fails the value."""
+        result = error(NO_CASE)
+        for c in reversed(self.policy.defines[path].decl.cases):
+            value = self.expr(c.expr)
+            branches: list[tuple[exp.Expr, V]] = []
+            force = self.in_force(c.start, c.end)
+            if c.when is not None:
+                w = self.guarded(c.when)
+                branches += [(not_null(w.err), error(w.err)), (missing(w), MISSING), (is_true(w.val), value)]
+                inner = choose(branches, result)
+            else:
+                inner = value
+            result = choose([(force, inner)], result) if force is not None else inner
+        return result
+
+    def consequence(self, c: ast.Consequence) -> tuple[V, V, V]:
+        """(the consequence as a whole: its error or missing facts, its end date, its amount) as the row
+        evaluator computes them when the rule fires (runtime/program.py Decide.consequences): the end and
+        the amount as strict operands, then a `for` period counted from the evaluation date."""
+        nothing = V(null(), null())  # (an end or amount the consequence does not have: not a missing fact)
+        amount = self.guarded(c.amount) if c.amount is not None else nothing
+        if c.period == "for":
+            if not isinstance(c.end, ast.DurationLit):
+                raise self.unsupported("consequence_period")
+            until = self.shift(V(self.at.copy(), null()), c.end.amount, c.end.unit)
+            parts = [amount, until]
+        else:
+            until = self.guarded(c.end) if c.end is not None else nothing
+            parts = [until, amount]
+        present = [v for v in parts if v is not nothing]
+        whole = strict(present, lambda *xs: exp.true()) if present else V(exp.true(), null())
+        return self.hoist(whole), until, amount
+
+    def status(self, rule: Any) -> tuple[exp.Expr, exp.Expr]:
+        """(status, error) of a rule as compile/codegen.py `status` finds it: NULL when not in force or
+        failing, else out_of_scope, missing (lacks facts), `overridden:EXCEPTION` (the first exception,
+        highest priority first, in force whose condition holds), satisfied or fired."""
+        decl = rule.decl
+        steps: list[tuple[exp.Expr, exp.Expr, exp.Expr]] = []  # (when, status, error): the first that holds
+
+        def judge(v: V, holds: exp.Expr, status: str) -> None:
+            steps.extend([(not_null(v.err), null(), v.err), (missing(v), text("missing"), null()),
+                          (holds, text(status), null())])
+        if decl.scope is not None:
+            scope = self.guarded(decl.scope)
+            judge(scope, is_false(scope.val), "out_of_scope")
+        for name in rule.exceptions:
+            exc = self.policy.rule(name).decl
+            force = self.in_force(*effective(exc))
+            applies = self.guarded(exc.scope) if exc.scope is not None else V(exp.true(), null())
+            if force is not None:
+                applies = choose([(exp.Not(this=force), V(exp.false(), null()))], applies)
+            judge(applies, is_true(applies.val), f"overridden:{name}")
+        if decl.body.kind == "require" and decl.body.condition is not None:
+            cond = self.guarded(decl.body.condition)
+            judge(cond, is_true(cond.val), "satisfied")
+        force = self.in_force(*effective(decl))
+        if force is not None:
+            steps.insert(0, (exp.Not(this=force), null(), null()))
+        return (case([(w, s) for w, s, _ in steps], text("fired")), case([(w, e) for w, _, e in steps]))
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ast.Expr) -> V:
+        method = getattr(self, f"e_{type(e).__name__}", None)
+        if method is None:
+            raise self.unsupported("expression", text=e.span.text)
+        result: V = method(e)
+        if self.body_depth or isinstance(e, (ast.Literal, ast.Ref, ast.SetLit, ast.Today)):
+            return result
+        return self.hoist(result)
+
+    # ------------------------------------------------------------ layers
+    def column(self, x: exp.Expr) -> exp.Expr:
+        """`x` as a column of its own layer (as it is, inside an aggregate's body)."""
+        if self.body_depth:
+            return x
+        self.counter += 1
+        name = f"__c{self.counter}"
+        level = 1 + max((self.levels.get(c.name, -1) for c in x.find_all(exp.Column)), default=-1)
+        while len(self.layers) <= level:
+            self.layers.append([])
+        self.layers[level].append(exp.alias_(x, name, quoted=True))
+        self.levels[name] = level
+        return col(name)
+
+    def hoist(self, v: V, name: str | None = None) -> V:
+        """`v` computed once, as columns of the layer after the columns it reads, and read from there: an
+        expression's operands appear in several places of what combines them (its value, its error),
+        so without this the plan would grow exponentially with the nesting of the policy's expressions."""
+        if name is None:
+            self.counter += 1
+            name = f"__e{self.counter}"
+        parts = [(name, v.val), (f"{name}_err", v.err)] + ([(f"{name}_no", v.no)] if v.no is not None else [])
+        level = 1 + max((self.levels.get(c.name, -1) for _, x in parts for c in x.find_all(exp.Column)), default=-1)
+        while len(self.layers) <= level:
+            self.layers.append([])
+        for column, x in parts:
+            self.layers[level].append(exp.alias_(x, column, quoted=True))
+            self.levels[column] = level
+        return V(col(name), col(f"{name}_err"), col(f"{name}_no") if v.no is not None else None)
+
+    def guarded(self, e: ast.Expr) -> V:
+        """`e`, failing with not_open_arith when it yields a not-open cell."""
+        v = self.expr(e)
+        if v.no is None:
+            return v
+        return V(v.val, case([(not_null(v.err), v.err), (is_true(v.no), text("not_open_arith"))]))
+
+    def may_not_open(self, e: ast.Expr) -> bool:
+        if isinstance(e, ast.Call):
+            table = self.policy.tables.get(e.func.value)
+            return table is not None and table.result.maybe_not_open
+        if isinstance(e, ast.Aggregate):
+            return e.func in ("max", "min", "sum") and self.may_not_open(e.body)
+        if isinstance(e, ast.Ref) and self.model.resolve(e).kind == "define":
+            return self.define_may_not_open(e.path)
+        return False
+
+    def e_Literal(self, e: ast.Literal) -> V:
+        return V(literal(e.value, e.kind), null())
+
+    def e_Today(self, e: ast.Today) -> V:
+        return V(self.at.copy(), null())
+
+    def e_Ref(self, e: ast.Ref) -> V:
+        resolved = self.model.resolve(e)
+        if resolved.kind == "input":
+            if resolved.type is not None and resolved.type.kind == "set":
+                return V(canonical(col(resolved.target)), null())
+            return V(col(resolved.target), null())
+        if resolved.kind == "define":
+            local = self.defines[resolved.target]
+            return V(col(local), col(f"{local}_err"), col(f"{local}_no") if self.define_may_not_open(resolved.target) else None)
+        if resolved.kind == "var":
+            return self.vars[resolved.target]
+        if resolved.kind == "enum":
+            return V(text(resolved.target.split(".", 1)[1]), null())
+        raise self.unsupported("reference", kind=resolved.kind)
+
+    def constant_set(self, e: ast.Expr) -> list[str] | None:
+        if isinstance(e, ast.SetLit) and all(isinstance(i, ast.Ref) and self.model.resolve(i).kind == "enum" for i in e.items):
+            return sorted({self.model.resolve(i).target.split(".", 1)[1] for i in e.items if isinstance(i, ast.Ref)})
+        return None
+
+    def e_SetLit(self, e: ast.SetLit) -> V:
+        constant = self.constant_set(e)
+        if constant is None:
+            raise self.unsupported("computed_set")
+        return V(string_list(constant), null())
+
+    def e_Covered(self, e: ast.Covered) -> V:
+        """The rollout's SHA-256 bucket of the key (runtime/rollout.py) below the share covered on `at`:
+        the share is fixed for the batch, so the test is the first 16 hex digits of the digest against a
+        fixed hex threshold (numeric order is the order of equal-length hex strings)."""
+        if self.at_day is None:
+            raise self.unsupported("rollout_per_record", name=e.rollout.value)
+        decl = self.policy.rollouts[e.rollout.value]
+        phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
+                       for p in decl.phases)
+        value, _ = ro.share(phases, self.at_day)
+        key = V(col(decl.key.value), null())  # the key is a fact (the checker says so)
+        threshold = math.ceil(value * (1 << 64))
+        if value >= 1 or threshold >= 1 << 64:
+            return strict([key], lambda k: exp.true())
+        if threshold <= 0:
+            return strict([key], lambda k: exp.false())
+
+        def below(k: exp.Expr) -> exp.Expr:
+            digest = fn("sha256", exp.DPipe(this=exp.DPipe(this=text(decl.name.value), expression=fn("chr", exp.Literal.number(0))),
+                                            expression=exp.cast(k, exp.DataType.build("VARCHAR"))))
+            prefix = fn("substr", digest, exp.Literal.number(1), exp.Literal.number(16))
+            return exp.LT(this=prefix, expression=text(f"{threshold:016x}"))
+        return strict([key], below)
+
+    def e_Unary(self, e: ast.Unary) -> V:
+        v = self.guarded(e.operand)
+        return V(exp.Not(this=v.val) if e.op == "not" else exp.Neg(this=v.val), v.err)
+
+    def e_Member(self, e: ast.Member) -> V:
+        item = self.guarded(e.item)
+        constant = self.constant_set(e.collection)
+        if constant is not None:
+            node = lambda x: exp.In(this=x, expressions=[text(c) for c in constant])  # noqa: E731
+            combine = (lambda x: exp.Not(this=node(x))) if e.negated else node
+            return strict([item], combine)
+        collection = self.expr(e.collection)
+        contains = lambda x, xs: exp.ArrayContains(this=xs, expression=x)  # noqa: E731
+        return strict([item, collection], (lambda x, xs: exp.Not(this=contains(x, xs))) if e.negated else contains)
+
+    def e_Binary(self, e: ast.Binary) -> V:
+        op = e.op
+        if op in ("==", "!=") and (isinstance(e.right, ast.NotOpen) or isinstance(e.left, ast.NotOpen)):
+            v = self.expr(e.left if isinstance(e.right, ast.NotOpen) else e.right)
+            flag = v.no if v.no is not None else exp.false()
+            value = flag if op == "==" else exp.Not(this=flag)
+            present = or_(not_null(v.val), is_true(flag))
+            return V(case([(and_(is_null(v.err), present), value)]), v.err)
+        if op in ("and", "or"):
+            return self.logic(self.guarded(e.left), self.guarded(e.right), op == "or")
+        lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
+        if lt.kind == "date" and rt.kind == "duration":
+            if not isinstance(e.right, ast.DurationLit):
+                raise self.unsupported("computed_duration", text=e.right.span.text)
+            return self.shift(self.guarded(e.left), e.right.amount * (1 if op == "+" else -1), e.right.unit)
+        left, right = self.guarded(e.left), self.guarded(e.right)
+        if (lt.kind == "set" or rt.kind == "set") and op not in ("==", "!="):
+            raise self.unsupported("set_operation", text=e.span.text)
+        compare = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+        if op in compare:
+            return strict([left, right], lambda a, b: compare[op](this=a, expression=b))
+        if lt.kind == rt.kind == "date" and op == "-":
+            return strict([left, right], lambda a, b: exp.Sub(this=a, expression=b))
+        if op in ARITH and {lt.kind, rt.kind} <= set(NUMERIC) and {lt.kind, rt.kind} != {"count"}:
+            return strict([left, right], lambda a, b: exact_op(op, a, b), range_error(op, left.val, right.val))
+        if lt.kind == rt.kind == "count" and op in "+-*":
+            arith = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
+            return strict([left, right], lambda a, b: arith(this=a, expression=b))
+        raise self.unsupported("arithmetic", text=e.span.text)
+
+    def shift(self, day: V, amount: int, unit: str) -> V:
+        """`day + amount unit` as runtime/calendar.py adds it: days, months clamped to the month's end, or
+        working days on the mainland calendar (a day outside the years it covers: calendar_range)."""
+        if unit == "days":
+            return strict([day], lambda d: exp.Add(this=d, expression=exp.Literal.number(amount)))
+        if unit == "months":
+            interval = exp.Interval(this=exp.Literal.number(amount), unit=exp.Var(this="MONTH"))
+            return strict([day], lambda d: exp.cast(exp.Add(this=d, expression=interval), exp.DataType.build("DATE")))
+        if amount < 0:
+            raise self.unsupported("minus_working_days")
+        self.calendar = True
+
+        def cum(d: exp.Expr) -> exp.Expr:
+            return subquery(exp.select(col("cum")).from_(exp.to_table(CALENDAR)).where(exp.EQ(this=col("day"), expression=d)))
+
+        def target(d: exp.Expr) -> exp.Expr:
+            wanted = exp.Add(this=cum(d), expression=exp.Literal.number(amount))
+            return subquery(exp.select(col("day")).from_(exp.to_table(CALENDAR))
+                            .where(and_(col("workday"), exp.EQ(this=col("cum"), expression=wanted))))
+        if amount == 0:
+            return day
+        found = target(day.val)
+        return strict([day], lambda d: target(d), case([(is_null(found), text("calendar_range"))]))
+
+    def logic(self, left: V, right: V, absorbing: bool) -> V:
+        """`left and right` / `left or right` under Kleene's logic (runtime/program.py k_bool)."""
+        sure = exp.true() if absorbing else exp.false()
+        holds = is_true if absorbing else is_false
+        when_missing = V(case([(and_(is_null(right.err), holds(right.val)), sure)]), null())
+        return choose([(not_null(left.err), error(left.err)), (missing(left), when_missing),
+                       (holds(left.val), V(sure, null()))], right)
+
+    def e_Call(self, e: ast.Call) -> V:
+        table = self.policy.tables.get(e.func.value)
+        if table is None and e.func.value in BUILTINS:
+            return strict([self.guarded(a) for a in e.args], BUILTINS[e.func.value])
+        if table is None:
+            raise self.unsupported("builtin", name=e.func.value)
+        args = [self.guarded(a) for a in e.args]
+        decl = table.decl
+        rows: list[tuple[Callable[..., exp.Expr], ast.Cell]]
+        if table.kind == "matrix":
+            rows = [(lambda a, b, r=row.key.value, c=column.value: and_(exp.EQ(this=a, expression=text(r)),
+                                                                       exp.EQ(this=b, expression=text(c))), cell)
+                    for row in decl.matrix for column, cell in zip(decl.columns, row.cells)]
+        elif decl.hit == "collect":
+            raise self.unsupported("hit_collect", name=table.name)
+        elif table.kind == "enum":
+            rows = [(lambda a, k=r.key.value: exp.EQ(this=a, expression=text(k)), r.cell)  # type: ignore[union-attr]
+                    for r in decl.rows]
+        else:
+            ordered = list(decl.rows)
+            if decl.hit == "priority":
+                ordered.sort(key=lambda r: -(r.priority or 0))
+            rows = [(lambda a, k=r.key: self.inside(k, a), r.cell) for r in ordered]  # type: ignore[misc]
+        result = table.result
+        cells = [(match, self.cell(cell, result)) for match, cell in rows]
+        vals = [a.val for a in args]
+        found = choose([(m(*vals), v) for m, v in cells], error("no_row"))
+        may_not_open = any(isinstance(cell, ast.NotOpen) for _, cell in rows)
+        bad = choose([b for a in args for b in ((not_null(a.err), error(a.err)), (missing(a), MISSING))], found)
+        return V(bad.val, bad.err, bad.no if may_not_open else None)
+
+    def inside(self, iv: ast.Interval, x: exp.Expr) -> exp.Expr:
+        tests: list[exp.Expr] = []
+        if iv.low is not None:
+            low = literal(iv.low, "decimal")
+            tests.append(exp.GTE(this=x, expression=low) if iv.low_closed else exp.GT(this=x, expression=low))
+        if iv.high is not None:
+            high = literal(iv.high, "decimal")
+            tests.append(exp.LTE(this=x, expression=high) if iv.high_closed else exp.LT(this=x, expression=high))
+        return and_(*tests)
+
+    def cell(self, cell: ast.Cell, result: Type) -> V:
+        if isinstance(cell, ast.NotOpen):
+            return V(null(), null(), exp.true())
+        if isinstance(cell, ast.NotStated):
+            return error("not_stated")
+        if isinstance(cell, ast.EnumCell):
+            return V(text(cell.value.value), null())
+        if isinstance(cell, ast.SetCell):
+            return V(string_list([item.value for item in cell.items]), null())
+        return V(literal(cell.value, result.kind), null())
+
+    def e_Aggregate(self, e: ast.Aggregate) -> V:
+        if e.func == "sum":
+            raise self.unsupported("sum")
+        self.counter += 1
+        var, alias = f"__x{self.counter}", f"__u{self.counter}"
+        saved = self.vars
+        self.vars = {**saved, e.var.value: V(col(var), null())}
+        self.body_depth += 1
+        try:
+            full = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
+        finally:
+            self.body_depth -= 1
+            self.vars = saved
+        iterable = self.expr(e.iterable)
+        items = iterable.val
+        # the body once per item, in an inner projection the aggregates read
+        inner_cols = [exp.alias_(full.val, f"{var}_v", quoted=True), exp.alias_(full.err, f"{var}_e", quoted=True)]
+        if full.no is not None:
+            inner_cols.append(exp.alias_(full.no, f"{var}_n", quoted=True))
+        body = V(col(f"{var}_v"), col(f"{var}_e"), col(f"{var}_n") if full.no is not None else None)
+
+        absorbing = e.func == "any"
+        aggregates: dict[str, exp.Expr] = {
+            # the first item (in sorted order) that fails or lacks facts: its error, or '' when it lacks facts
+            "bad": exp.Filter(this=exp.ArgMin(this=exp.Coalesce(this=body.err, expressions=[text("")]), expression=col(var)),
+                              expression=exp.Where(this=or_(not_null(body.err), missing(body)))),
+            "n": exp.Count(this=exp.Star()),
+        }
+        if e.func in ("any", "all"):
+            aggregates["fold"] = exp.LogicalOr(this=body.val) if absorbing else exp.LogicalAnd(this=body.val)
+        else:
+            aggregates["extreme"] = exp.Max(this=body.val) if e.func == "max" else exp.Min(this=body.val)
+            if body.no is not None:
+                aggregates["any_no"] = exp.LogicalOr(this=body.no)
+        unnest = exp.Unnest(expressions=[items.copy()],
+                            alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[exp.to_identifier(var, quoted=True)]))
+        inner = exp.select(col(var), *inner_cols).from_(unnest)
+        packed = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in aggregates.items()])
+        folded = self.column(subquery(exp.select(packed).from_(inner.subquery(f"{alias}_b"))))
+
+        def get(key: str) -> exp.Expr:
+            return fn("struct_extract", folded.copy(), text(key))
+        bad = get("bad")
+        lacking: exp.Expr = exp.EQ(this=bad, expression=text(""))
+        failing = and_(not_null(bad), exp.NEQ(this=bad.copy(), expression=text("")))
+        head = [(not_null(iterable.err), error(iterable.err)), (missing(iterable), MISSING), (failing, error(bad))]
+        if e.func in ("any", "all"):
+            fold = get("fold")
+            sure = exp.true() if absorbing else exp.false()
+            decided = (is_true if absorbing else is_false)(fold)
+            return choose(head + [(lacking, V(case([(decided, sure)]), null()))],
+                          V(exp.Coalesce(this=fold, expressions=[exp.false() if absorbing else exp.true()]), null()))
+        extreme = get("extreme")
+        empty: exp.Expr = exp.EQ(this=get("n"), expression=exp.Literal.number(0))
+        tail: list[tuple[exp.Expr, V]] = [(lacking, MISSING), (empty, error("empty_aggregate"))]
+        if body.no is None:
+            return choose(head + tail, V(extreme, null()))
+        return choose(head + tail + [(is_true(get("any_no")), V(null(), null(), exp.true()))], V(extreme, null(), exp.false()))
+
+
+def effective(decl: ast.RuleDecl) -> tuple[Any, Any]:
+    return (decl.effective.start, decl.effective.end) if decl.effective else (None, None)
+
+
+def plan(model: Model, policy_id: str, at: exp.Expr | dt.date, keep: tuple[str, ...] = ()) -> Plan:
+    """The plan deciding `policy_id` on the date `at`: one date for the batch, or an expression (a
+    column of dates; rollouts then are not supported yet)."""
+    return Planner(model, model.policies[policy_id], at).plan(keep)
+
