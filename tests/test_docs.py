@@ -328,7 +328,7 @@ def test_policy_text_is_escaped_in_html_and_markdown(book: Path) -> None:
         page = parse_html(raw)
         assert squash(page.find("h1").text()) == "<script>alert(1)</script> xss.probe"
         scripts = page.find_all("script")
-        assert [s.attrs.get("src") for s in scripts] == ["../assets/search-index.js", "../assets/search.js", None]
+        assert [s.attrs.get("src") for s in scripts] == ["../assets/search-index.js", "../assets/search.js", "../assets/page.js", None]
         assert "alert" not in scripts[2].text()
         markdown = (book / lang / "md" / "policies" / "xss.probe.md").read_text(encoding="utf-8")
         prose, _, source = markdown.partition('<a id="source"></a>')  # the policy source is a literal code block
