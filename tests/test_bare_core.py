@@ -73,3 +73,11 @@ def test_verify_without_its_extra_names_the_extra(bare, lang, message):
     assert result.returncode == 2
     assert result.stderr == message
     assert result.stdout == ""
+
+
+def test_score_without_its_extra_names_the_extra(bare, tmp_path):
+    result = run(bare, "score", "cart.opening", "--input", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"),
+                 "--policies", str(POLICIES), lang="en")
+    assert result.returncode == 2
+    assert result.stderr == ("error: `policydsl score` needs duckdb, an optional dependency that is not installed: "
+                             "run pip install 'policydsl[score]'\n")

@@ -1,0 +1,243 @@
+"""`policydsl score` end to end: the real command line in a subprocess on small generated inputs in each
+format (Parquet, CSV and JSON Lines; dotted columns and nested structs), every output row compared with
+`PolicySet.evaluate` for the same record; unreadable input, unknown formats and per-record errors."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import random
+import subprocess
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("duckdb")
+pa = pytest.importorskip("pyarrow")
+pytest.importorskip("sqlglot")
+
+import pyarrow.parquet as pq  # noqa: E402
+
+import policydsl  # noqa: E402
+from policydsl.score import duckdb_backend as backend  # noqa: E402
+from policydsl.score import plan as planning  # noqa: E402
+from test_score_duckdb import by_evaluate, days, records  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ["shop.deposit", "cart.metrics", "deposit.stage", "cart.opening_flow"]  # values, warnings, consequences, calendar
+N = 300
+
+
+@pytest.fixture(scope="module")
+def book() -> Any:
+    return policydsl.load(ROOT / "policies")
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "policydsl.cli", "score", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "POLICYDSL_LANG": "en"})
+
+
+# ------------------------------------------------------------------ writing inputs
+def flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    return backend.flat(record, prefix)
+
+
+def json_number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)  # a JSON number, as an exporter writes it (every generated amount fits a double)
+    if isinstance(value, dict):
+        return {k: json_number(v) for k, v in value.items()}
+    return value
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]], nested: bool) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(json_number(row if nested else flat(row))) + "\n")
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for row in rows:
+            flat_row = flat(row)
+            w.writerow(["" if (v := flat_row.get(c)) is None else json.dumps(v) if isinstance(v, list) else
+                        str(v).lower() if isinstance(v, bool) else str(v) for c in columns])
+
+
+def write_parquet(path: Path, book: Any, pid: str, at: dt.date, rows: list[dict[str, Any]]) -> None:
+    p = planning.plan(book.model, pid, at)
+    pq.write_table(backend.to_arrow(p, rows, keep={"id": pa.int64()}), path)
+
+
+# ------------------------------------------------------------------ comparing
+def canon(value: Any) -> Any:
+    """One spelling for a value whichever format carried it: numbers normalised, dates ISO, booleans lower."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return [canon(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value)
+    if text.startswith("["):
+        return canon(json.loads(text))
+    try:
+        return str(Decimal(text).normalize())
+    except InvalidOperation:
+        return text
+
+
+def consequences(value: Any) -> Any:
+    if isinstance(value, str):
+        value = json.loads(value) if value else None  # CSV: JSON text, empty for NULL
+    if value is None:
+        return None
+    return [canon([c["rule"], c["code"], c["kind"], c["until"], c["permanent"], c["amount"]]) for c in value]
+
+
+def read_output(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def compared(row: dict[str, Any], values: list[str]) -> dict[str, Any]:
+    out = {k: canon(row[k]) for k in ("outcome", "reasons", "warnings", "error")}
+    out["consequences"] = consequences(row["consequences"])
+    for p in values:
+        out[p] = canon(row[p])
+    return out
+
+
+def expected(book: Any, pid: str, record: dict[str, Any], at: dt.date, values: list[str]) -> dict[str, Any]:
+    e = by_evaluate(book, pid, record, at, values)
+    out = {k: canon(e[k]) for k in ("outcome", "reasons", "warnings", "error")}
+    out["consequences"] = None if e["consequences"] is None else [canon(list(c)) for c in e["consequences"]]
+    for p in values:
+        out[p] = canon(e[p])
+    return out
+
+
+CASES = [("parquet", "jsonl"), ("csv", "csv"), ("jsonl", "parquet"), ("nested.jsonl", "csv")]
+
+
+@pytest.mark.parametrize(("source", "target"), CASES)
+def test_the_command_decides_every_record_as_evaluate(book: Any, tmp_path: Path, source: str, target: str) -> None:
+    model = book.model
+    out = tmp_path / f"out.{target}"
+    inputs, batches = [], {}
+    for pid in POLICIES:
+        policy = model.policies[pid]
+        at = days(policy)[len(days(policy)) // 2]
+        rng = random.Random(f"score-cli:{pid}:{source}")
+        batch = [dict(r, id=i) for i, r in enumerate(records(model, policy, rng, N, at))]
+        path = tmp_path / f"{pid}.{source}"
+        if source == "parquet":
+            write_parquet(path, book, pid, at, batch)
+        elif source == "csv":
+            write_csv(path, batch, ["id", *policy.inputs])
+        else:
+            write_jsonl(path, batch, nested=source.startswith("nested"))
+        inputs.append((pid, at, path))
+        batches[pid] = batch
+    for pid, at, path in inputs:
+        done = cli(pid, "--input", str(path), "--out", str(out), "--at", at.isoformat(), "--key", "id")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"{pid}: ")
+        rows = read_output(out)
+        assert len(rows) == N
+        values = list(planning.plan(model, pid, at).values)
+        for record, row in zip(batches[pid], sorted(rows, key=lambda r: int(r["id"]))):
+            assert int(row["id"]) == record["id"] and row["policy"] == pid
+            assert compared(row, values) == expected(book, pid, {k: v for k, v in record.items() if k != "id"}, at,
+                                                     values), f"{pid} @ {at}: {record}"
+
+
+def test_several_policies_one_row_per_record_and_policy(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"account": {"kind": "personal"}, "shop": {"categories": ["apparel_underwear"]}}) + "\n"
+                   + json.dumps({"account.kind": "personal"}) + "\n", encoding="utf-8")
+    done = cli("shop.deposit", "cart.opening", "--input", str(src), "--out", str(tmp_path / "o.jsonl"),
+               "--at", "2023-12-20")
+    assert done.returncode == 0, done.stderr
+    rows = read_output(tmp_path / "o.jsonl")
+    assert [(r["record"], r["policy"]) for r in rows] == [(0, "shop.deposit"), (1, "shop.deposit"),
+                                                         (0, "cart.opening"), (1, "cart.opening")]
+    assert rows[0]["outcome"] == "allow" and rows[0]["shop.deposit"] == "500.0000000000"
+    assert rows[1]["error"] == "missing_facts" and rows[1]["outcome"] is None  # the batch went on
+    assert done.stdout.splitlines()[0] == "shop.deposit: allow 1, missing_facts 1"
+
+
+def test_a_missing_fact_and_an_ill_typed_value_are_errors_of_their_records(book: Any, tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id,account.kind,shop.categories\n1,personal,\"[\"\"apparel_underwear\"\"]\"\n2,personal,\n"
+                   "3,not_a_kind,\"[\"\"apparel_underwear\"\"]\"\n", encoding="utf-8")
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.parquet"), "--at", "2023-12-20",
+               "--key", "id", "--lang", "zh")
+    assert done.returncode == 0, done.stderr
+    rows = {r["id"]: r for r in read_output(tmp_path / "o.parquet")}
+    assert rows["1"]["outcome"] == "allow" and rows["1"]["error"] is None
+    assert rows["2"]["error"] == "missing_facts"
+    record = {"account": {"kind": "not_a_kind"}, "shop": {"categories": ["apparel_underwear"]}}
+    assert rows["3"]["error"] == expected(book, "shop.deposit", record, dt.date(2023, 12, 20), [])["error"]
+    assert done.stdout.startswith("shop.deposit：允许 1")
+
+
+def test_a_value_that_cannot_be_cast_is_bad_facts(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("cart.return_rate,cart.orders\nabc,10\n", encoding="utf-8")
+    done = cli("cart.metrics", "--input", str(src), "--out", str(tmp_path / "o.jsonl"), "--at", "2024-06-03")
+    assert done.returncode == 0, done.stderr
+    assert read_output(tmp_path / "o.jsonl")[0]["error"] == "bad_facts"  # as evaluate calls an ill-typed fact
+    assert done.stdout == "cart.metrics: bad_facts 1\n"
+
+
+@pytest.mark.parametrize("content", [None, b"PAR1 not really parquet", b""])
+def test_unreadable_input_exits_2_naming_it(tmp_path: Path, content: bytes | None) -> None:
+    src = tmp_path / "in.parquet"
+    if content is not None:
+        src.write_bytes(content)
+    out = tmp_path / "o.csv"
+    done = cli("shop.deposit", "--input", str(src), "--out", str(out), "--at", "2023-12-20")
+    assert done.returncode == 2
+    assert f"cannot read {src}" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == ([src] if content is not None else [])
+
+
+def test_an_unknown_format_exits_2(tmp_path: Path) -> None:
+    done = cli("shop.deposit", "--input", str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "o.csv"))
+    assert done.returncode == 2 and "unsupported file type" in done.stderr
+
+
+def test_a_missing_key_column_exits_2(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"account.kind": "personal"}\n', encoding="utf-8")
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"), "--key", "shop_id")
+    assert done.returncode == 2 and "no key column `shop_id`" in done.stderr
+
+
+def test_the_output_replaces_an_existing_file_atomically(tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "o.csv"
+    src.write_text('{"account.kind": "personal"}\n', encoding="utf-8")
+    out.write_text("old", encoding="utf-8")
+    assert cli("shop.deposit", "--input", str(src), "--out", str(out), "--at", "2023-12-20").returncode == 0
+    assert out.read_text(encoding="utf-8").startswith('"record","policy"')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "o.csv"]  # no temporary file left
+
+
+def test_a_missing_score_extra_names_it() -> None:
+    from policydsl.commands.common import missing_extra
+
+    for module in ("duckdb", "sqlglot", "pyarrow"):
+        assert missing_extra(ModuleNotFoundError(name=module)) == "score"
