@@ -215,6 +215,14 @@ def test_unreadable_input_exits_2_naming_it(tmp_path: Path, content: bytes | Non
     assert not out.exists() and list(tmp_path.iterdir()) == ([src] if content is not None else [])
 
 
+def test_a_broken_line_deep_in_json_lines_exits_2(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"account.kind": "personal"}\n' * 5000 + '{"account.kind": \n', encoding="utf-8")
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"), "--at", "2023-12-20")
+    assert done.returncode == 2 and f"cannot read {src}" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_an_unknown_format_exits_2(tmp_path: Path) -> None:
     done = cli("shop.deposit", "--input", str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "o.csv"))
     assert done.returncode == 2 and "unsupported file type" in done.stderr
@@ -241,3 +249,13 @@ def test_a_missing_score_extra_names_it() -> None:
 
     for module in ("duckdb", "sqlglot", "pyarrow"):
         assert missing_extra(ModuleNotFoundError(name=module)) == "score"
+
+
+def test_a_fact_may_be_the_key(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text('account.kind,shop.categories\npersonal,"[""apparel_underwear""]"\n', encoding="utf-8")
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.jsonl"), "--at", "2023-12-20",
+               "--key", "account.kind")
+    assert done.returncode == 0, done.stderr
+    row = read_output(tmp_path / "o.jsonl")[0]
+    assert (row["account.kind"], row["outcome"]) == ("personal", "allow")

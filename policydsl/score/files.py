@@ -111,6 +111,8 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
     """The relation a plan reads, from the input: keys, one typed column per fact id and BAD."""
     outs: list[exp.Expr] = []
     for key in keys:
+        if key in p.inputs:  # a fact as the key (a shop id): its typed column below serves as both
+            continue
         if key == ROW and key not in schema.names:
             number = exp.Window(this=exp.RowNumber())
             outs.append(exp.alias_(exp.Sub(this=number, expression=exp.Literal.number(1)), key, quoted=True))
@@ -172,7 +174,11 @@ def score_file(model: Model, policies: Iterable[str], input_path: str, out_path:
             clash = set(keys) & set(p.columns[len(p.keep):]) | set(keys) & {"policy"}
             if clash:
                 raise PolicyDslError("score.file.key_clash", column=sorted(clash)[0])
-            con.register(RELATION, _arrow(con.sql(projection(p, schema, keys).sql("duckdb"))))
+            try:  # the whole input is read here: a line DuckDB cannot parse fails now, naming the file
+                records = _arrow(con.sql(projection(p, schema, keys).sql("duckdb")))
+            except duckdb.Error as exc:
+                raise PolicyDslError("E.unreadable", path=input_path, reason=str(exc).splitlines()[0]) from None
+            con.register(RELATION, records)
             if p.calendar:
                 con.register(CALENDAR, backend.calendar())
             table = _arrow(con.sql(decide(p, keys).sql("duckdb")))
