@@ -259,3 +259,14 @@ def test_a_fact_may_be_the_key(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     row = read_output(tmp_path / "o.jsonl")[0]
     assert (row["account.kind"], row["outcome"]) == ("personal", "allow")
+
+
+def test_score_table_from_python(book: Any) -> None:
+    from policydsl.score.files import score_table
+
+    table = pa.table({"id": [7, 8], "account": [{"kind": "personal"}, None],
+                      "shop.categories": [["apparel_underwear"], None]})
+    rows = score_table(book.model, ["shop.deposit"], table, dt.date(2023, 12, 20), keys=("id",)).to_pylist()
+    assert [(r["id"], r["policy"], r["outcome"], r["error"]) for r in rows] == [
+        (7, "shop.deposit", "allow", None), (8, "shop.deposit", None, "missing_facts")]
+    assert rows[0]["shop.deposit"] == Decimal("500")
