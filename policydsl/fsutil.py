@@ -26,8 +26,9 @@ from policydsl.errors import PolicyDslError
 NEW_FILE_MODE = 0o666  # the kernel takes the umask off, as for open(path, "w")
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` (UTF-8) as the new content of `path`, keeping the file's mode, owner and links.
+def write_atomic(path: str | Path, text: str | bytes) -> None:
+    """Write `text` (UTF-8, or bytes as they are) as the new content of `path`, keeping the file's mode,
+    owner and links.
 
     In-place rewrites (hard links; an owner we may not keep) cannot be atomic, so they keep a crash
     from losing content as far as a rewrite through the same inode allows: the whole new text is
@@ -39,7 +40,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     """
     shown = str(path)
     target = Path(os.path.realpath(path))  # follow symlinks: rewrite the target, keep the link
-    data = text.encode("utf-8")
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
     try:
         st = _stat(target)
         if st is not None and not stat.S_ISREG(st.st_mode):

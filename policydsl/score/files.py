@@ -1,6 +1,6 @@
 """Scoring files: records read by DuckDB itself (Parquet, CSV or JSON Lines, chosen by the extension),
 each policy's plan run over them, one output row per record and policy written as Parquet, CSV or JSON
-Lines (by the extension), atomically: a temporary file beside the target, flushed, then renamed over it.
+Lines (by the extension), atomically (fsutil.write_atomic: the mode, owner and links of a file it replaces kept).
 
 The input's columns are named by fact ids: a dotted name as one column (`"account.fans"`), or, in
 JSON Lines and Parquet, nested structs (`{"account": {"fans": 10}}`). Each column is cast to the type
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import secrets
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +25,7 @@ import sqlglot.expressions as exp
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
-from policydsl.fsutil import os_reason, sync_folder
+from policydsl.fsutil import write_atomic
 from policydsl.score import duckdb_backend as backend
 from policydsl.score.plan import CALENDAR, DECIMAL, RELATION, Plan, col, plan, text
 from policydsl.semantics.model import Model
@@ -254,21 +252,8 @@ def encode(table: pa.Table, kind: str) -> bytes:
 
 
 def write(table: pa.Table, path: str, kind: str) -> None:
-    """`table` as the file `path`, atomically: a temporary file beside it, flushed, renamed over it."""
-    target = Path(os.path.realpath(path))
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        data = encode(table, kind)
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-        sync_folder(target.parent)
-    except OSError as exc:
-        raise PolicyDslError("E.write", path=path, reason=os_reason(exc)) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    """`table` as the file `path`, atomically, as every file policydsl writes (fsutil.write_atomic)."""
+    write_atomic(path, encode(table, kind))
 
 
 def summary(counts: dict[str, Counter[str]], lang: str) -> list[str]:
@@ -277,5 +262,5 @@ def summary(counts: dict[str, Counter[str]], lang: str) -> list[str]:
     for pid, counter in counts.items():
         words = [f"{i18n.t(f'outcome.{k}', lang) if k in ('allow', 'deny') else k} {n}"
                  for k, n in sorted(counter.items(), key=lambda kv: (kv[0] not in ("allow", "deny"), kv[0]))]
-        lines.append(s("summary", lang, policy=pid, counts=", ".join(words) or "0"))
+        lines.append(s("summary", lang, policy=pid, counts=i18n.t("list.sep", lang).join(words) or "0"))
     return lines
