@@ -149,7 +149,8 @@ def decide(p: Plan, keys: tuple[str, ...]) -> exp.Select:
         else:
             value = exp.Case(ifs=[exp.If(this=bad, true=exp.Null())], default=col(name))
         outs.append(exp.alias_(value, name, quoted=True))
-    return exp.select(*outs).from_(exp.Subquery(this=p.select.copy(), alias=exp.TableAlias(this=exp.to_identifier("decided"))))
+    decided = exp.Subquery(this=p.select.copy(), alias=exp.TableAlias(this=exp.to_identifier("decided")))
+    return exp.select(*outs).from_(decided)
 
 
 def score_file(model: Model, policies: Iterable[str], input_path: str, out_path: str, at: dt.date,
