@@ -16,10 +16,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Iterator
 
 from policydsl.errors import PolicyDslError
 
@@ -42,17 +44,66 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
     target = Path(os.path.realpath(path))  # follow symlinks: rewrite the target, keep the link
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     try:
-        st = _stat(target)
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            raise PolicyDslError("E.not_regular", path=shown)
-        if st is not None and not st.st_mode & stat.S_IWUSR:
-            raise PolicyDslError("E.read_only", path=shown)
+        st = _writable(target, shown)
         if st is not None and st.st_nlink > 1:
             _overwrite(target, data, shown)
         elif not _replace(target, data, st):
             _overwrite(target, data, shown)
     except OSError as exc:
         raise PolicyDslError("E.write", path=shown, reason=os_reason(exc)) from None
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path) -> Iterator[Path]:
+    """A new private file beside `path` for a writer that streams (DuckDB's COPY) rather than hands over
+    bytes: when the block ends without an error, that file replaces `path` as `write_atomic` replaces it
+    (a read-only or irregular file refused before anything is written; mode and owner kept, links
+    followed); on an error it is removed and `path` is untouched. A file that cannot be replaced without
+    losing something (hard links; an owner we may not give) is rewritten through its inode from the new
+    file's content, as `write_atomic` does."""
+    shown = str(path)
+    target = Path(os.path.realpath(path))
+    try:
+        st = _writable(target, shown)
+        fd, tmp = _create_beside(target, ".tmp", NEW_FILE_MODE if st is None else 0o600)
+    except OSError as exc:
+        raise PolicyDslError("E.write", path=shown, reason=os_reason(exc)) from None
+    try:
+        os.close(fd)
+        yield tmp
+        try:
+            if st is not None and (st.st_nlink > 1 or not _same_owner_path(tmp, st)):
+                write_atomic(path, tmp.read_bytes())
+                return
+            if st is not None:
+                os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            with open(tmp, "rb+") as flushed:
+                os.fsync(flushed.fileno())
+            os.replace(tmp, target)
+            sync_folder(target.parent)
+        except OSError as exc:
+            raise PolicyDslError("E.write", path=shown, reason=os_reason(exc)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _writable(target: Path, shown: str) -> os.stat_result | None:
+    """The stat of the file to replace (None: a new file); a folder or device, or a file without its owner's
+    write bit, is refused before anything is written."""
+    st = _stat(target)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise PolicyDslError("E.not_regular", path=shown)
+    if st is not None and not st.st_mode & stat.S_IWUSR:
+        raise PolicyDslError("E.read_only", path=shown)
+    return st
+
+
+def _same_owner_path(path: Path, st: os.stat_result) -> bool:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        return _same_owner(fd, st)
+    finally:
+        os.close(fd)
 
 
 def os_reason(exc: OSError) -> str:

@@ -240,7 +240,7 @@ def test_the_output_replaces_an_existing_file_atomically(tmp_path: Path) -> None
     src.write_text('{"account.kind": "personal"}\n', encoding="utf-8")
     out.write_text("old", encoding="utf-8")
     assert cli("shop.deposit", "--input", str(src), "--out", str(out), "--at", "2023-12-20").returncode == 0
-    assert out.read_text(encoding="utf-8").startswith('"record","policy"')
+    assert out.read_text(encoding="utf-8").startswith('record,policy,at,outcome')
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "o.csv"]  # no temporary file left
 
 

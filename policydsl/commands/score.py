@@ -1,41 +1,73 @@
-"""`policydsl score`: decide every record of a file with one or more policies on DuckDB, and write one row
-per record and policy (policydsl.score.files). A record that cannot be decided gets its error code in the
-`error` column and the batch goes on; the counts per policy and outcome or error are printed at the end."""
+"""`policydsl score`: decide every record of a file with one or more policies (or the whole book) on DuckDB,
+and write one row per record and policy (policydsl.score.files). A record that cannot be decided gets its
+error code in the `error` column and the batch goes on; the counts per policy and outcome or error are
+printed at the end. On a terminal a progress bar follows the run; in a pipe it stays quiet."""
 from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any, Callable
 
 import click
 
+from policydsl import i18n
 from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
 
 
 @click.command("score", help=help_text("score"))
-@click.argument("policies", nargs=-1, required=True)
+@click.argument("policies", nargs=-1)
+@click.option("--book", is_flag=True, help=help_text("score.book"))
 @click.option("--input", "input_path", required=True, metavar="FILE", help=help_text("score.input"))
 @click.option("--out", "out_path", required=True, metavar="FILE", help=help_text("score.out"))
 @click.option("--at", "at_text", metavar="YYYY-MM-DD", help=help_text("score.at"))
+@click.option("--at-column", "at_column", metavar="COLUMN", help=help_text("score.at-column"))
 @click.option("--key", "keys", multiple=True, metavar="COLUMN", help=help_text("score.key"))
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True,
               help=help_text("score.policies"))
+@click.option("--progress/--no-progress", default=None, help=help_text("score.progress"))
 @LANG
 @guarded
-def score(policies: tuple[str, ...], input_path: str, out_path: str, at_text: str | None, keys: tuple[str, ...],
-          policies_dir: str, lang: str | None) -> None:
+def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str, at_text: str | None,
+          at_column: str | None, keys: tuple[str, ...], policies_dir: str, progress: bool | None, lang: str | None) -> None:
     from policydsl.commands.eval import _parse_date
     from policydsl.loader import load
     from policydsl.runtime.calendar import today_in_shanghai
     from policydsl.score import files
 
     lang = lang_of(lang)
-    at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
+    if bool(policies) == book:
+        raise click.UsageError(i18n.t("score.policies_and_book", lang))
+    if at_text is not None and at_column is not None:
+        raise click.UsageError(i18n.t("score.at_both", lang))
+    at = None if at_column else _parse_date(at_text) if at_text is not None else today_in_shanghai()
     files.file_format(input_path)  # an unknown extension is refused before the book is loaded
     files.file_format(out_path)
     existing(policies_dir)
-    book = load(policies_dir)  # the whole checked model: a cached book holds only the compiled policies
-    ids = [book.find(policy).id for policy in policies]
-    counts = files.score_file(book.model, ids, input_path, out_path, at, tuple(keys))
+    loaded = load(policies_dir)  # the whole checked model: a cached book holds only the compiled policies
+    ids = sorted(loaded.model.policies) if book else [loaded.find(policy).id for policy in policies]
+    shown = sys.stderr.isatty() if progress is None else progress
+    with _bar(input_path) if shown else contextlib.nullcontext() as bar:
+        counts = files.score_file(loaded.model, ids, input_path, out_path, at, tuple(keys), at_column=at_column,
+                                  progress=_advance(bar) if bar is not None else None, book=book)
     for line in files.summary(counts, lang):
         click.echo(line)
     click.echo(files.s("written", lang, rows=sum(sum(c.values()) for c in counts.values()), path=out_path), err=True)
+
+
+def _bar(label: str) -> Any:
+    """A tqdm progress bar on standard error, in percent of the input DuckDB has read."""
+    from tqdm import tqdm
+
+    return tqdm(total=100, desc=label, unit="%", file=sys.stderr, bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+
+
+def _advance(bar: Any) -> Callable[[float], None]:
+    """A progress callback (percent done) moving the bar to that point."""
+    def move(done: float) -> None:
+        step = int(done) - bar.n
+        if step > 0:
+            bar.update(step)
+    return move
 
 
 COMMANDS = [score]

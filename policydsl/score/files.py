@@ -1,23 +1,25 @@
 """Scoring files: records read by DuckDB itself (Parquet, CSV or JSON Lines, chosen by the extension),
 each policy's plan run over them, one output row per record and policy written as Parquet, CSV or JSON
-Lines (by the extension), atomically (fsutil.write_atomic: the mode, owner and links of a file it replaces kept).
+Lines (by the extension). The policies' plans are one query, which DuckDB's COPY streams from the input
+file to the output: memory stays flat however large the input. The output goes to a new file beside
+`--out` that replaces it only when complete (fsutil.replacing: the mode, owner and links of a file it
+replaces kept); a failed run leaves the old file as it was.
 
 The input's columns are named by fact ids: a dotted name as one column (`"account.fans"`), or, in
 JSON Lines and Parquet, nested structs (`{"account": {"fans": 10}}`). Each column is cast to the type
 the plan reads (`TRY_CAST`, so a CSV's text becomes exact decimals and dates); a value that cannot be
 cast makes that record's error `bad_facts`, and the batch goes on. A fact without a column is missing.
-The projection is built from sqlglot nodes, like the plan; the readers are DuckDB's relation API.
-
-Still to come (issue 15): streaming input larger than memory, a progress bar, Spark, messages.
+Each record is decided on the batch's date or on its own (`at_column`; an empty or invalid one makes
+its error `bad_date`). The queries are built from sqlglot nodes, like the plan.
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
+import functools
+import threading
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Callable, Iterable
 
 import duckdb
 import pyarrow as pa
@@ -25,9 +27,11 @@ import sqlglot.expressions as exp
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
-from policydsl.fsutil import write_atomic
+from policydsl.fsutil import replacing
+from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend as backend
-from policydsl.score.plan import CALENDAR, DECIMAL, RELATION, Plan, col, plan, text
+from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, RELATION, Plan, V, and_, case, col, is_false, is_null, is_true,
+                                  literal, missing, not_null, null, or_, plan, text)
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
 
@@ -35,6 +39,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "format": ("不支持的文件类型 {path}：请用 .parquet、.csv 或 .jsonl（.ndjson）",
                "unsupported file type {path}: use .parquet, .csv or .jsonl (.ndjson)"),
     "key": ("输入中没有键列 `{column}`", "the input has no key column `{column}`"),
+    "none": ("没有要评分的政策", "no policy to score"),
     "key_clash": ("键列 `{column}` 与输出列同名", "the key column `{column}` has the name of an output column"),
     "summary": ("{policy}：{counts}", "{policy}: {counts}"),
     "written": ("已写入 {rows} 行到 {path}", "wrote {rows} rows to {path}"),
@@ -42,6 +47,8 @@ STRINGS: dict[str, tuple[str, str]] = {
 s = i18n.register("score.file", STRINGS)
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "json", ".ndjson": "json"}
+DAY = "__at"  # per record: the date it is decided on (the batch's, or its own from --at-column)
+CONSEQUENCE_FIELDS = ("rule", "code", "kind", "until", "permanent", "amount")  # plan.CONSEQUENCES, amount last
 ROW = "record"  # the key when none is named: the record's position in the input, from 0
 BAD = "__bad_facts"  # per record: some stated value could not be cast to its fact's type
 CAST_TYPES = {"count": "BIGINT", "bool": "BOOLEAN", "text": "VARCHAR", "enum": "VARCHAR", "date": "DATE",
@@ -56,9 +63,10 @@ def file_format(path: str | Path) -> str:
     return found
 
 
-def read(con: duckdb.DuckDBPyConnection, path: str) -> duckdb.DuckDBPyRelation:
-    """The input file as a DuckDB relation; a file DuckDB cannot read is `E.unreadable` naming it."""
-    kind = file_format(path)
+def read(con: duckdb.DuckDBPyConnection, path: str, kind: str | None = None) -> duckdb.DuckDBPyRelation:
+    """A file as a DuckDB relation (its format by its extension unless `kind`); a file DuckDB cannot read is
+    `E.unreadable` naming it."""
+    kind = kind or file_format(path)
     if not Path(path).is_file():
         raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path"))
     try:
@@ -136,125 +144,183 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
     return exp.select(*outs).from_(exp.to_table("input"))
 
 
-def decide(p: Plan, keys: tuple[str, ...]) -> exp.Select:
-    """The plan's rows with the policy named and a record with an ill-typed fact as `bad_facts`
-    (unless the policy is not in force that day: that error comes first, as in `evaluate`)."""
-    bad = exp.and_(col(BAD), exp.or_(exp.Is(this=col("error"), expression=exp.Null()),
-                                      exp.NEQ(this=col("error"), expression=text("not_in_force"))))
+def decide(p: Plan, keys: tuple[str, ...], book: bool = False) -> exp.Select:
+    """The plan's rows with the policy and the date named, a record without a date as `bad_date` and a record
+    with an ill-typed fact as `bad_facts` (unless the policy is not in force that day: that error comes first,
+    as in `evaluate`). For the whole book (`book`), a `status` column as in `evaluate_all`'s parts: a policy
+    not in force that day, or whose `applies when` does not hold, is no error but `not_in_force` or
+    `not_applicable`; an `applies when` that fails or lacks facts is the record's error."""
+    error = col("error")
+    branches: list[tuple[exp.Expr, exp.Expr]] = [  # (when, the record's error), in order
+        (is_null(col(DAY)), text("bad_date")),
+        (and_(col(BAD), or_(is_null(error), exp.NEQ(this=error, expression=text("not_in_force")))), text("bad_facts"))]
+    skipped: list[tuple[exp.Expr, exp.Expr]] = []  # (when, the status) of a policy the book skips: no error
+    if book:
+        skipped.append((is_true(exp.EQ(this=error, expression=text("not_in_force"))), text("not_in_force")))
+        branches.append((skipped[-1][0], null()))
+        if p.applies:
+            applies = V(col(APPLIES), col(f"{APPLIES}_err"))
+            skipped.append((is_false(applies.val), text("not_applicable")))
+            branches += [(not_null(applies.err), applies.err), (missing(applies), text("missing_facts")),
+                         (skipped[-1][0], null())]
+    failed = case(branches, error)
     outs: list[exp.Expr] = [exp.alias_(col(k), k, quoted=True) for k in keys]
-    outs.append(exp.alias_(text(p.policy), "policy", quoted=True))
+    outs += [exp.alias_(text(p.policy), "policy", quoted=True), exp.alias_(col(DAY), "at", quoted=True)]
+    if book:
+        status = case([(not_null(failed), text("error"))] + skipped, text("decided"))
+        outs.append(exp.alias_(status, "status", quoted=True))
+    decided = and_(is_null(failed), *[exp.Not(this=cond) for cond, _ in skipped]) if skipped else is_null(failed)
     for name in p.columns[len(p.keep):]:
-        if name == "error":
-            value: exp.Expr = exp.Case(ifs=[exp.If(this=bad, true=text("bad_facts"))], default=col(name))
-        else:
-            value = exp.Case(ifs=[exp.If(this=bad, true=exp.Null())], default=col(name))
+        value = failed if name == "error" else case([(decided, col(name))])
         outs.append(exp.alias_(value, name, quoted=True))
-    decided = exp.Subquery(this=p.select.copy(), alias=exp.TableAlias(this=exp.to_identifier("decided")))
-    return exp.select(*outs).from_(decided)
+    plan_rows = exp.Subquery(this=p.select.copy(), alias=exp.TableAlias(this=exp.to_identifier("decided")))
+    return exp.select(*outs).from_(plan_rows)
 
 
-def score_file(model: Model, policies: Iterable[str], input_path: str, out_path: str, at: dt.date,
-               keys: tuple[str, ...] = ()) -> dict[str, Counter[str]]:
-    """Decide every record of `input_path` with each policy on `at` and write the rows to `out_path`;
-    the counts of each policy's outcomes and error codes."""
+def score_file(model: Model, policies: Iterable[str], input_path: str, out_path: str, at: dt.date | None,
+               keys: tuple[str, ...] = (), *, at_column: str | None = None,
+               progress: Callable[[float], None] | None = None, book: bool = False) -> dict[str, Counter[str]]:
+    """Decide every record of `input_path` with each policy, on `at` or on each record's date in `at_column`,
+    and write the rows to `out_path`; the counts of each policy's outcomes and error codes. DuckDB streams
+    the input through the plans into the output: neither is held in memory whole. `progress` is called
+    with the share done (0 to 100) while it runs."""
     out_kind = file_format(out_path)
     con = duckdb.connect()
     try:
-        result, counts = _score(con, model, policies, read(con, input_path), at, keys, input_path)
+        query = _query(con, model, policies, read(con, input_path), at, keys, at_column, book)
+        with replacing(out_path) as tmp:
+            copy = exp.Copy(this=exp.Subquery(this=plain(con, query, out_kind)), kind=False,
+                            files=[exp.Literal.string(str(tmp))],
+                            params=[exp.CopyParameter(this=exp.Var(this="FORMAT"), expression=exp.Var(this=out_kind))])
+            try:  # the whole input is read here: a line DuckDB cannot parse fails now, naming the file
+                execute(con, copy.sql("duckdb"), progress)
+            except duckdb.Error as exc:
+                raise PolicyDslError("E.unreadable", path=input_path, reason=str(exc).splitlines()[0]) from None
+            return counts(con, read(con, str(tmp), out_kind), policies, book)
     finally:
         con.close()
-    write(result, out_path, out_kind)
-    return counts
 
 
-def score_table(model: Model, policies: Iterable[str], table: pa.Table, at: dt.date,
-                keys: tuple[str, ...] = ()) -> pa.Table:
+def score_table(model: Model, policies: Iterable[str], table: pa.Table, at: dt.date | None,
+                keys: tuple[str, ...] = (), *, at_column: str | None = None, book: bool = False) -> pa.Table:
     """Python's way in: every record of an Arrow table (columns named by fact ids, dotted or nested
-    structs; any types DuckDB can cast) decided by each policy on `at`, the rows `score` writes.
-    A pandas or Polars frame converts: `pyarrow.Table.from_pandas(df)`, `df.to_arrow()`."""
+    structs; any types DuckDB can cast) decided by each policy on `at` (or each record's date in
+    `at_column`), the rows `score` writes. A pandas or Polars frame converts: `pyarrow.Table.from_pandas(df)`,
+    `df.to_arrow()`."""
     con = duckdb.connect()
     try:
-        return _score(con, model, policies, con.from_arrow(table), at, keys, "<table>")[0]
+        return _arrow(con.sql(_query(con, model, policies, con.from_arrow(table), at, keys, at_column, book).sql("duckdb")))
     finally:
         con.close()
 
 
-def _score(con: duckdb.DuckDBPyConnection, model: Model, policies: Iterable[str], rel: duckdb.DuckDBPyRelation,
-           at: dt.date, keys: tuple[str, ...], shown: str) -> tuple[pa.Table, dict[str, Counter[str]]]:
+def _query(con: duckdb.DuckDBPyConnection, model: Model, policies: Iterable[str], rel: duckdb.DuckDBPyRelation,
+           at: dt.date | None, keys: tuple[str, ...], at_column: str | None, book: bool = False) -> exp.Expr:
+    """One query deciding every record of `rel` by each policy: the policies' rows one after the other."""
     schema = _arrow(rel.limit(0)).schema
-    for key in keys:
+    for key in (*keys, *([at_column] if at_column else [])):
         if key not in schema.names:
             raise PolicyDslError("score.file.key", column=key)
     keys = keys or (ROW,)
-    con.register("input", rel)
-    tables, counts = [], {}
+    at = at or today_in_shanghai()
+    con.register("__source", rel)
+    day: exp.Expr = exp.TryCast(this=col(at_column), to=exp.DataType.build("DATE")) if at_column else literal(at, "date")
+    con.register("input", con.sql(exp.select(exp.Star(), exp.alias_(day, DAY, quoted=True)).from_("__source").sql("duckdb")))
+    calendar = False
+    selects: list[exp.Expr] = []
     for pid in policies:
-        p = plan(model, pid, at, keep=(*keys, BAD))
-        clash = set(keys) & set(p.columns[len(p.keep):]) | set(keys) & {"policy"}
+        p = plan(model, pid, col(DAY) if at_column else at, keep=(*keys, DAY, BAD))
+        clash = set(keys) & {*p.columns[len(p.keep):], "policy", "at", "status"}
         if clash:
             raise PolicyDslError("score.file.key_clash", column=sorted(clash)[0])
-        try:  # the whole input is read here: a line DuckDB cannot parse fails now, naming the file
-            records = _arrow(con.sql(projection(p, schema, keys).sql("duckdb")))
-        except duckdb.Error as exc:
-            raise PolicyDslError("E.unreadable", path=shown, reason=str(exc).splitlines()[0]) from None
-        con.register(RELATION, records)
-        if p.calendar:
-            con.register(CALENDAR, backend.calendar())
-        table = _arrow(con.sql(decide(p, keys).sql("duckdb")))
-        con.unregister(RELATION)
-        counts[pid] = Counter(o or e for o, e in zip(table.column("outcome").to_pylist(),
-                                                  table.column("error").to_pylist()))
-        tables.append(table)
-    result = pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
-    return result, counts
+        records = projection(p, schema, (*keys, DAY)).subquery(RELATION)
+        selects.append(decide(p, keys, book).transform(
+            lambda node: records.copy() if isinstance(node, exp.Table) and node.name == RELATION else node))
+        calendar = calendar or p.calendar
+    if calendar:
+        con.register(CALENDAR, backend.calendar())
+    if not selects:
+        raise PolicyDslError("score.file.none")
+    return functools.reduce(lambda a, b: exp.Union(this=a, expression=b, distinct=False, by_name=True), selects)
+
+
+def execute(con: duckdb.DuckDBPyConnection, sql: str, progress: Callable[[float], None] | None) -> None:
+    """Run `sql`; with `progress`, on a worker thread while this one reports DuckDB's progress (Ctrl-C
+    interrupts the query)."""
+    if progress is None:
+        con.execute(sql)
+        return
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")  # the caller draws the bar, on its terminal
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            con.execute(sql)
+        except BaseException as exc:  # noqa: BLE001 — handed to the caller's thread
+            failed.append(exc)
+    worker = threading.Thread(target=work, name="policydsl-score", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+            done = con.query_progress()
+            if done >= 0:
+                progress(done)
+    except KeyboardInterrupt:
+        con.interrupt()
+        worker.join()
+        raise
+    if failed:
+        raise failed[0]
+    progress(100.0)
+
+
+def plain(con: duckdb.DuckDBPyConnection, query: exp.Expr, kind: str) -> exp.Expr:
+    """The output as the format holds it exactly: Parquet as it is; in JSON Lines decimals as text (a JSON
+    number is a float to most readers); in CSV also lists and structs as JSON text."""
+    if kind == "parquet":
+        return query
+    described = con.sql(query.sql("duckdb"))
+    outs = [exp.alias_(as_text(col(name), str(dtype), kind == "csv", name == "consequences"), name, quoted=True)
+            for name, dtype in zip(described.columns, described.types)]
+    return exp.select(*outs).from_(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("out"))))
+
+
+def as_text(value: exp.Expr, dtype: str, json_text: bool, consequences: bool = False) -> exp.Expr:
+    """`value` of DuckDB type `dtype` with its decimals as text (and, with `json_text`, lists and structs as
+    JSON text); in the consequences, each one's amount."""
+    if dtype.startswith("DECIMAL"):
+        return exp.cast(value, exp.DataType.build("VARCHAR"))
+    if consequences:
+        item = exp.to_identifier("c")
+        fields = [exp.PropertyEQ(this=exp.to_identifier(name), expression=exp.func("struct_extract", exp.column(item.copy()), text(name)))
+                  for name in CONSEQUENCE_FIELDS]
+        fields[-1].set("expression", exp.cast(fields[-1].expression, exp.DataType.build("VARCHAR")))  # the amount
+        value = exp.func("list_transform", value, exp.Lambda(this=exp.Struct(expressions=fields), expressions=[item]))
+    if json_text and (dtype.endswith("[]") or dtype.startswith("STRUCT")):
+        return exp.func("to_json", value)
+    return value
+
+
+def counts(con: duckdb.DuckDBPyConnection, written: duckdb.DuckDBPyRelation, policies: Iterable[str],
+           book: bool = False) -> dict[str, Counter[str]]:
+    """How many rows of each policy got each outcome or error code (or, for the whole book, status), read
+    back from the written output."""
+    con.register("__written", written)
+    found = exp.func("coalesce", col("outcome"), col("error"), *([col("status")] if book else []))
+    rows = con.sql(exp.select(col("policy"), found, exp.Count(this=exp.Star())).from_("__written")
+                   .group_by(col("policy"), found.copy()).sql("duckdb")).fetchall()
+    result: dict[str, Counter[str]] = {pid: Counter() for pid in policies}
+    for pid, key, n in rows:
+        result[pid][key] = n
+    return result
 
 
 def _arrow(rel: duckdb.DuckDBPyRelation) -> pa.Table:
     fetch = getattr(rel, "to_arrow_table", None) or rel.arrow  # the name in DuckDB 2, and in 1
     table: pa.Table = fetch()
     return table
-
-
-def plain(value: Any) -> Any:
-    """A value as JSON holds it exactly: decimals and dates as text, lists and structs as they are."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
-
-
-def encode(table: pa.Table, kind: str) -> bytes:
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
-        return bytes(sink.getvalue().to_pybytes())
-    if kind == "json":
-        lines = (json.dumps({k: plain(v) for k, v in row.items()}, ensure_ascii=False) for row in table.to_pylist())
-        return "".join(line + "\n" for line in lines).encode("utf-8")
-    import pyarrow.csv as pcsv
-
-    columns = {}
-    for name, column in zip(table.column_names, table.columns):
-        t = column.type
-        if pa.types.is_list(t) or pa.types.is_struct(t) or pa.types.is_large_list(t):  # lists as JSON text
-            column = pa.array([None if v is None else json.dumps(plain(v), ensure_ascii=False)
-                               for v in column.to_pylist()], pa.string())
-        columns[name] = column
-    sink = pa.BufferOutputStream()
-    pcsv.write_csv(pa.table(columns), sink)
-    return bytes(sink.getvalue().to_pybytes())
-
-
-def write(table: pa.Table, path: str, kind: str) -> None:
-    """`table` as the file `path`, atomically, as every file policydsl writes (fsutil.write_atomic)."""
-    write_atomic(path, encode(table, kind))
 
 
 def summary(counts: dict[str, Counter[str]], lang: str) -> list[str]:

@@ -36,7 +36,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "construct.expression": ("表达式 `{text}`", "the expression `{text}`"),
     "construct.reference": ("对 {kind} 的引用", "a reference to a {kind}"),
     "construct.computed_set": ("由计算值组成的集合", "a set of computed items"),
-    "construct.rollout_per_record": ("按记录给出日期时的放量 {name}", "the rollout {name} with a date per record"),
     "construct.computed_duration": ("计算得出的时长 `{text}`", "the computed duration `{text}`"),
     "construct.set_operation": ("集合运算 `{text}`", "the set operation `{text}`"),
     "construct.arithmetic": ("算术运算 `{text}`", "the arithmetic `{text}`"),
@@ -58,6 +57,7 @@ EXACT_KINDS = ("money", "percent", "number")
 RELATION = "records"
 CALENDAR = "__calendar"  # day, workday, cum: the working days up to and including the day (duckdb_backend.calendar)
 NO_CASE = "no_case"
+APPLIES = "__applies"  # whether the policy's `applies when` holds (NULL: it lacks facts), and its error
 CONSEQUENCES = exp.DataType.build("STRUCT(rule VARCHAR, code VARCHAR, kind VARCHAR, until DATE, permanent BOOLEAN, "
                                   "amount DECIMAL(38, 10))[]", dialect="duckdb")
 
@@ -91,6 +91,7 @@ class Plan:
     not_open_values: tuple[str, ...]  # defines that may be a not-open cell: a `not_open:PATH` column each
     keep: tuple[str, ...]
     calendar: bool = False  # reads the working-day calendar relation CALENDAR
+    applies: bool = False  # the policy has an `applies when`: APPLIES and APPLIES_err follow the columns
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -304,6 +305,8 @@ class Planner:
         p = self.policy
         for path in self.define_order():  # a value's columns, in the layer after what it reads
             self.hoist(self.define(path), self.defines[path])
+        if p.decl.applies is not None:  # whether the policy applies to the record (whole-book scoring reads it)
+            self.hoist(self.guarded(p.decl.applies), APPLIES)
         self.consequences = {i: [self.consequence(c) for c in rule.decl.consequences] for i, rule in enumerate(p.rules)}
         statuses = []
         for i, rule in enumerate(p.rules):
@@ -330,7 +333,7 @@ class Planner:
         return Plan(policy=p.id, select=select, inputs={k: i.type for k, i in p.inputs.items()},
                     values={k: d.type for k, d in p.defines.items()}, keep=keep,
                     not_open_values=tuple(k for k in p.defines if self.define_may_not_open(k)),
-                    calendar=self.calendar)
+                    calendar=self.calendar, applies=p.decl.applies is not None)
 
     def output(self, decided: exp.Select, keep: tuple[str, ...]) -> exp.Select:
         p = self.policy
@@ -369,6 +372,8 @@ class Planner:
             outs.append(exp.alias_(case([(and_(ok, is_null(col(f"{local}_err")), known), col(f"{local}_no"))]),
                                    f"not_open:{path}", quoted=True))
         outs.append(exp.alias_(col("__error"), "error", quoted=True))
+        if p.decl.applies is not None:
+            outs += [exp.alias_(col(APPLIES), APPLIES, quoted=True), exp.alias_(col(f"{APPLIES}_err"), f"{APPLIES}_err", quoted=True)]
         return exp.select(*outs).from_(decided.subquery("__out"))
 
     def consequence_struct(self, rule: Any, c: ast.Consequence, until: V, amount: V) -> exp.Expr:
@@ -611,28 +616,41 @@ class Planner:
         return V(string_list(constant), null())
 
     def e_Covered(self, e: ast.Covered) -> V:
-        """The rollout's SHA-256 bucket of the key (runtime/rollout.py) below the share covered on `at`:
-        the share is fixed for the batch, so the test is the first 16 hex digits of the digest against a
-        fixed hex threshold (numeric order is the order of equal-length hex strings)."""
-        if self.at_day is None:
-            raise self.unsupported("rollout_per_record", name=e.rollout.value)
+        """The rollout's SHA-256 bucket of the key (runtime/rollout.py) below the share covered on `at`: the
+        first 16 hex digits of the digest against the share's hex threshold (numeric order is the order of
+        equal-length hex strings; '' covers none, 'g' all). The threshold is fixed for a batch on one date;
+        with a date per record it is looked up by day, exactly as the row evaluator computes each day's share."""
         decl = self.policy.rollouts[e.rollout.value]
         phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
                        for p in decl.phases)
-        value, _ = ro.share(phases, self.at_day)
         key = V(col(decl.key.value), null())  # the key is a fact (the checker says so)
-        threshold = math.ceil(value * (1 << 64))
-        if value >= 1 or threshold >= 1 << 64:
-            return strict([key], lambda k: exp.true())
-        if threshold <= 0:
-            return strict([key], lambda k: exp.false())
+        if self.at_day is not None:
+            threshold: exp.Expr = text(hex_threshold(ro.share(phases, self.at_day)[0]))
+        else:
+            threshold = self.column(self.by_day(phases))
 
         def below(k: exp.Expr) -> exp.Expr:
             digest = fn("sha256", exp.DPipe(this=exp.DPipe(this=text(decl.name.value), expression=fn("chr", exp.Literal.number(0))),
                                             expression=exp.cast(k, exp.DataType.build("VARCHAR"))))
             prefix = fn("substr", digest, exp.Literal.number(1), exp.Literal.number(16))
-            return exp.LT(this=prefix, expression=text(f"{threshold:016x}"))
+            return exp.LT(this=prefix, expression=threshold.copy())
         return strict([key], below)
+
+    def by_day(self, phases: tuple[ro.PhaseSpec, ...]) -> exp.Expr:
+        """The hex threshold of the share covered on each record's date: one branch per run of days with
+        the same share, from the first phase's start to the last one's end ('' before, the last share after)."""
+        branches: list[tuple[exp.Expr, exp.Expr]] = []
+        if phases:
+            day, last = phases[0].start, phases[-1].end
+            branches.append((exp.LT(this=self.at.copy(), expression=literal(day, "date")), text("")))
+            while day <= last:
+                value = hex_threshold(ro.share(phases, day)[0])
+                end = day
+                while end < last and hex_threshold(ro.share(phases, end + dt.timedelta(days=1))[0]) == value:
+                    end += dt.timedelta(days=1)
+                branches.append((exp.LTE(this=self.at.copy(), expression=literal(end, "date")), text(value)))
+                day = end + dt.timedelta(days=1)
+        return case(branches, text(hex_threshold(ro.share(phases, dt.date.max)[0])))
 
     def e_Unary(self, e: ast.Unary) -> V:
         v = self.guarded(e.operand)
@@ -821,6 +839,15 @@ class Planner:
         if body.no is None:
             return choose(head + tail, V(extreme, null()))
         return choose(head + tail + [(is_true(get("any_no")), V(null(), null(), exp.true()))], V(extreme, null(), exp.false()))
+
+
+def hex_threshold(value: Any) -> str:
+    """A covered share as the hex string the first 16 hex digits of a bucket's digest must be below:
+    `bucket < share` (runtime/rollout.py covered) is `int(prefix, 16) < ceil(share * 2**64)`."""
+    if value >= 1:
+        return "g"  # above every hex digit: all covered
+    threshold = math.ceil(value * (1 << 64))
+    return "" if threshold <= 0 else f"{threshold:016x}"
 
 
 def effective(decl: ast.RuleDecl) -> tuple[Any, Any]:

@@ -1,0 +1,203 @@
+"""`policydsl score` as a nightly job runs it: a date per record (`--at-column`, rollouts included), the whole
+book (`--book`, with each policy's status as in `evaluate_all`), a progress bar on a terminal and none in a
+pipe, input order kept over many row groups, and the output replacing the old file only when complete."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("duckdb")
+pa = pytest.importorskip("pyarrow")
+pytest.importorskip("sqlglot")
+
+import pyarrow.parquet as pq  # noqa: E402
+
+import policydsl  # noqa: E402
+from policydsl.errors import PolicyDslError  # noqa: E402
+from policydsl.fsutil import replacing  # noqa: E402
+from policydsl.score.files import score_table  # noqa: E402
+from test_score_cli import cli, compared, expected, read_output  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def book() -> Any:
+    return policydsl.load(ROOT / "policies")
+
+
+def rollout_records(n: int) -> list[dict[str, Any]]:
+    """Official and authorised accounts adding other shops' products on days across the rollout of
+    official_account.own_store_only (before, during the ramp, after), with its edges."""
+    rng = random.Random(7)
+    edges = [dt.date(2023, 10, 31), dt.date(2023, 11, 1), dt.date(2023, 11, 10), dt.date(2023, 11, 11),
+             dt.date(2023, 11, 12), dt.date(2023, 12, 19), dt.date(2023, 12, 20), dt.date(2023, 12, 21),
+             dt.date(2023, 12, 31), dt.date(2024, 1, 1)]
+    out = []
+    for i in range(n):
+        day = rng.choice(edges) if i % 3 == 0 else dt.date(2023, 11, 1) + dt.timedelta(days=rng.randrange(0, 70))
+        out.append({"id": i, "day": day.isoformat(), "account.id": f"acct-{rng.randrange(10 ** 6)}",
+                    "account.role": rng.choice(["official", "authorised", "creator"]),
+                    "shop.type": rng.choice(["individual_store", "enterprise_store", "mall", "flagship"]),
+                    "shop.closed": rng.random() < 0.05, "shop.cross_border": rng.random() < 0.1, "product.own_store": rng.random() < 0.2,
+                    "product.scene": rng.choice(["live", "showcase", "short_video"])})
+    return out
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_each_record_is_decided_on_its_own_date_rollouts_included(book: Any, tmp_path: Path) -> None:
+    rows = rollout_records(600)
+    rows += [{**rows[0], "id": 600, "day": ""}, {**rows[1], "id": 601, "day": "2023-13-01"}]
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.parquet"
+    write_jsonl(src, rows)
+    done = cli("official_account.own_store_only", "--input", str(src), "--out", str(out), "--at-column", "day",
+               "--key", "id")
+    assert done.returncode == 0, done.stderr
+    written = {r["id"]: r for r in read_output(out)}
+    assert len(written) == len(rows)
+    seen = set()
+    for record in rows[:600]:
+        facts = {k: v for k, v in record.items() if k not in ("id", "day")}
+        day = dt.date.fromisoformat(record["day"])
+        row = written[record["id"]]
+        assert row["at"] == day
+        want = expected(book, "official_account.own_store_only", facts, day, [])
+        assert compared(row, []) == want, record
+        seen.add(want["outcome"] or want["error"])
+    assert seen == {"allow", "deny", "not_in_force"}  # the ramp both covers and leaves out some accounts
+    assert (written[600]["error"], written[600]["outcome"], written[601]["error"]) == ("bad_date", None, "bad_date")
+
+
+def test_at_and_at_column_together_are_a_usage_error(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, rollout_records(2))
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"), "--at", "2023-12-20",
+               "--at-column", "day")
+    assert done.returncode == 2 and "give --at or --at-column, not both" in done.stderr
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"), "--at-column", "when")
+    assert done.returncode == 2 and "no key column `when`" in done.stderr
+
+
+def test_the_whole_book_gives_each_policy_its_status_as_evaluate_all(book: Any, tmp_path: Path) -> None:
+    at = dt.date(2023, 12, 20)
+    records = [
+        {"account.kind": "enterprise", "account.role": "official", "account.id": "a1", "shop.type": "mall",
+         "product.scene": "live", "product.own_store": False, "shop.cross_border": False},
+        {"account.kind": "personal", "account.role": "creator", "account.id": "a2"},
+        {"account.fans": 5000, "account.kind": "personal"},
+    ]
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(src, records)
+    done = cli("--book", "--input", str(src), "--out", str(out), "--at", at.isoformat())
+    assert done.returncode == 0, done.stderr
+    rows = read_output(out)
+    assert len(rows) == len(records) * len(book.policies)
+    for i, record in enumerate(records):
+        whole = book.evaluate_all(record, at, ignore_unknown=True)
+        for part in whole.parts:
+            row = next(r for r in rows if r["record"] == i and r["policy"] == part.policy)
+            assert row["status"] == part.status, (i, part.policy, row)
+            if part.status == "decided":
+                assert (row["outcome"], row["reasons"]) == (part.decision.outcome, [r.code for r in part.decision.reasons])
+            elif part.status == "error":
+                assert row["error"] == part.error.code and row["outcome"] is None
+            else:
+                assert row["error"] is None and row["outcome"] is None
+    statuses = {(r["record"], r["policy"]): r["status"] for r in rows}
+    assert statuses[(1, "enterprise.onboarding")] == "not_applicable"  # applies when account.kind == enterprise
+    assert statuses[(2, "official_account.own_store_only")] == "error"  # its applies when lacks account.role
+    assert statuses[(0, "shop.entry_legacy")] == "not_in_force"
+
+
+def test_policies_and_book_together_are_a_usage_error(tmp_path: Path) -> None:
+    done = cli("shop.deposit", "--book", "--input", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"))
+    assert done.returncode == 2 and "give policies or --book" in done.stderr
+    done = cli("--input", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"))
+    assert done.returncode == 2 and "give policies or --book" in done.stderr
+
+
+def test_a_progress_bar_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, rollout_records(50))
+    quiet = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "a.csv"), "--at", "2023-12-20")
+    assert quiet.returncode == 0 and "%" not in quiet.stderr  # a pipe: no bar
+    shown = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "b.csv"), "--at", "2023-12-20", "--progress")
+    assert shown.returncode == 0 and "100%" in shown.stderr and str(src) in shown.stderr
+
+
+def test_input_order_and_record_numbers_survive_many_row_groups(tmp_path: Path) -> None:
+    n = 250_000
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    fans = pa.array([(i * 7919) % 3000 for i in range(n)], pa.int64())
+    pq.write_table(pa.table({"shop": pa.array(range(n), pa.int64()), "account.fans": fans}), src, row_group_size=10_000)
+    done = cli("cart.metrics", "--input", str(src), "--out", str(out), "--at", "2023-12-20")
+    assert done.returncode == 0, done.stderr
+    written = pq.read_table(out, columns=["record"]).column("record").to_pylist()
+    assert written == list(range(n))
+
+
+def test_score_table_takes_a_date_column_and_the_book(book: Any) -> None:
+    table = pa.table({"day": ["2023-11-11", "2023-12-31", None], "account.role": ["official"] * 3,
+                      "account.id": ["x", "x", "x"], "product.scene": ["live"] * 3, "product.own_store": [False] * 3,
+                      "shop.type": ["individual_store"] * 3, "shop.cross_border": [False] * 3,
+                      "shop.closed": [False] * 3})
+    rows = score_table(book.model, ["official_account.own_store_only"], table, None, at_column="day").to_pylist()
+    assert [(r["at"], r["outcome"], r["error"]) for r in rows] == [
+        (dt.date(2023, 11, 11), "allow", None), (dt.date(2023, 12, 31), "deny", None), (None, None, "bad_date")]
+    whole = score_table(book.model, sorted(book.policies), table, dt.date(2023, 12, 31), book=True)
+    assert whole.num_rows == 3 * len(book.policies) and "status" in whole.column_names
+
+
+# ------------------------------------------------------------------ the output file
+def test_a_replaced_output_keeps_its_mode_and_a_failed_run_keeps_the_old_file(tmp_path: Path) -> None:
+    out = tmp_path / "o.csv"
+    out.write_text("old", encoding="utf-8")
+    os.chmod(out, 0o640)
+    with replacing(out) as tmp:
+        tmp.write_text("new", encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == "new" and stat.S_IMODE(out.stat().st_mode) == 0o640
+    with pytest.raises(RuntimeError), replacing(out) as tmp:
+        tmp.write_text("half", encoding="utf-8")
+        raise RuntimeError("the query failed")
+    assert out.read_text(encoding="utf-8") == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv"]  # no temporary file left behind
+
+
+def test_a_read_only_output_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "o.csv"
+    write_jsonl(src, rollout_records(3))
+    out.write_text("keep", encoding="utf-8")
+    os.chmod(out, 0o444)
+    with pytest.raises(PolicyDslError) as caught, replacing(out):
+        pass
+    assert caught.value.code == "read_only"
+    done = cli("shop.deposit", "--input", str(src), "--out", str(out), "--at", "2023-12-20")
+    assert done.returncode != 0 and "Traceback" not in done.stderr and str(out) in done.stderr
+    assert out.read_text(encoding="utf-8") == "keep"
+
+
+def test_a_hard_linked_output_is_rewritten_through_its_inode(tmp_path: Path) -> None:
+    out, link = tmp_path / "o.csv", tmp_path / "link.csv"
+    out.write_text("old", encoding="utf-8")
+    os.link(out, link)
+    with replacing(out) as tmp:
+        tmp.write_text("new", encoding="utf-8")
+    assert link.read_text(encoding="utf-8") == "new" and out.stat().st_ino == link.stat().st_ino
+
+
+def test_an_output_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "nowhere" / "o.csv"
+    write_jsonl(src, rollout_records(3))
+    done = cli("shop.deposit", "--input", str(src), "--out", str(out), "--at", "2023-12-20")
+    assert done.returncode != 0 and "Traceback" not in done.stderr and str(out) in done.stderr
+    assert not out.parent.exists()
