@@ -527,6 +527,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "column holding each record's evaluation date (YYYY-MM-DD; empty or invalid: that record's error is bad_date)"),
     "help.score.book": ("用书中的每条政策评估（每条记录每条政策一行，附 status 列）",
                         "decide with every policy of the book (one row per record and policy, with a status column)"),
+    "help.score.memory-limit": ("DuckDB 可用的内存上限（如 500MB、4GB），超出部分写入临时文件",
+                                "memory DuckDB may use (say 500MB, 4GB); beyond it, it spills to temporary files"),
     "help.score.progress": ("在终端上显示进度条（默认：标准错误是终端时显示）",
                             "show a progress bar (default: when standard error is a terminal)"),
     "help.test": ("运行 Gherkin 特性文件（底层为 pytest-bdd）", "run Gherkin features (pytest-bdd underneath)."),

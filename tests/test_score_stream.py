@@ -201,3 +201,12 @@ def test_an_output_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     done = cli("shop.deposit", "--input", str(src), "--out", str(out), "--at", "2023-12-20")
     assert done.returncode != 0 and "Traceback" not in done.stderr and str(out) in done.stderr
     assert not out.parent.exists()
+
+
+def test_a_memory_limit_duckdb_cannot_read_is_a_clear_error(tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "o.csv"
+    write_jsonl(src, rollout_records(3))
+    done = cli("shop.deposit", "--input", str(src), "--out", str(out), "--at", "2023-12-20", "--memory-limit", "lots")
+    assert done.returncode == 2 and done.stderr.startswith("error: invalid DuckDB setting:") and not out.exists()
+    done = cli("shop.deposit", "--input", str(src), "--out", str(out), "--at", "2023-12-20", "--memory-limit", "200MB")
+    assert done.returncode == 0, done.stderr

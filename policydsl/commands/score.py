@@ -24,11 +24,12 @@ from policydsl.commands.common import LANG, existing, guarded, help_text, lang_o
 @click.option("--key", "keys", multiple=True, metavar="COLUMN", help=help_text("score.key"))
 @click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True,
               help=help_text("score.policies"))
+@click.option("--memory-limit", default="1GB", show_default=True, metavar="SIZE", help=help_text("score.memory-limit"))
 @click.option("--progress/--no-progress", default=None, help=help_text("score.progress"))
 @LANG
 @guarded
 def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str, at_text: str | None,
-          at_column: str | None, keys: tuple[str, ...], policies_dir: str, progress: bool | None, lang: str | None) -> None:
+          at_column: str | None, keys: tuple[str, ...], policies_dir: str, memory_limit: str, progress: bool | None, lang: str | None) -> None:
     from policydsl.commands.eval import _parse_date
     from policydsl.loader import load
     from policydsl.runtime.calendar import today_in_shanghai
@@ -48,7 +49,8 @@ def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str,
     shown = sys.stderr.isatty() if progress is None else progress
     with _bar(input_path) if shown else contextlib.nullcontext() as bar:
         counts = files.score_file(loaded.model, ids, input_path, out_path, at, tuple(keys), at_column=at_column,
-                                  progress=_advance(bar) if bar is not None else None, book=book)
+                                  progress=_advance(bar) if bar is not None else None, book=book,
+                                  memory_limit=memory_limit)
     for line in files.summary(counts, lang):
         click.echo(line)
     click.echo(files.s("written", lang, rows=sum(sum(c.values()) for c in counts.values()), path=out_path), err=True)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import tempfile
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import duckdb
 import pyarrow as pa
@@ -39,6 +40,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "format": ("不支持的文件类型 {path}：请用 .parquet、.csv 或 .jsonl（.ndjson）",
                "unsupported file type {path}: use .parquet, .csv or .jsonl (.ndjson)"),
     "key": ("输入中没有键列 `{column}`", "the input has no key column `{column}`"),
+    "config": ("DuckDB 设置无效：{reason}", "invalid DuckDB setting: {reason}"),
     "none": ("没有要评分的政策", "no policy to score"),
     "key_clash": ("键列 `{column}` 与输出列同名", "the key column `{column}` has the name of an output column"),
     "summary": ("{policy}：{counts}", "{policy}: {counts}"),
@@ -48,7 +50,9 @@ s = i18n.register("score.file", STRINGS)
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "json", ".ndjson": "json"}
 DAY = "__at"  # per record: the date it is decided on (the batch's, or its own from --at-column)
+FAILED = "__failed"  # per record and policy: its error code, the plan's or the file's (no date, an ill-typed fact)
 CONSEQUENCE_FIELDS = ("rule", "code", "kind", "until", "permanent", "amount")  # plan.CONSEQUENCES, amount last
+MEMORY_LIMIT = "1GB"  # DuckDB's own default is 80% of the machine's memory: a nightly job shares the machine
 ROW = "record"  # the key when none is named: the record's position in the input, from 0
 BAD = "__bad_facts"  # per record: some stated value could not be cast to its fact's type
 CAST_TYPES = {"count": "BIGINT", "bool": "BOOLEAN", "text": "VARCHAR", "enum": "VARCHAR", "date": "DATE",
@@ -167,25 +171,39 @@ def decide(p: Plan, keys: tuple[str, ...], book: bool = False) -> exp.Select:
     outs: list[exp.Expr] = [exp.alias_(col(k), k, quoted=True) for k in keys]
     outs += [exp.alias_(text(p.policy), "policy", quoted=True), exp.alias_(col(DAY), "at", quoted=True)]
     if book:
-        status = case([(not_null(failed), text("error"))] + skipped, text("decided"))
+        status = case([(not_null(col(FAILED)), text("error"))] + skipped, text("decided"))
         outs.append(exp.alias_(status, "status", quoted=True))
-    decided = and_(is_null(failed), *[exp.Not(this=cond) for cond, _ in skipped]) if skipped else is_null(failed)
+    decided = and_(is_null(col(FAILED)), *[exp.Not(this=cond) for cond, _ in skipped])
     for name in p.columns[len(p.keep):]:
-        value = failed if name == "error" else case([(decided, col(name))])
+        value = col(FAILED) if name == "error" else case([(decided, col(name))])
         outs.append(exp.alias_(value, name, quoted=True))
     plan_rows = exp.Subquery(this=p.select.copy(), alias=exp.TableAlias(this=exp.to_identifier("decided")))
-    return exp.select(*outs).from_(plan_rows)
+    checked = exp.select(exp.Star(), exp.alias_(failed, FAILED, quoted=True)).from_(plan_rows)  # computed once
+    return exp.select(*outs).from_(checked.subquery("checked"))
 
 
 def score_file(model: Model, policies: Iterable[str], input_path: str, out_path: str, at: dt.date | None,
                keys: tuple[str, ...] = (), *, at_column: str | None = None,
-               progress: Callable[[float], None] | None = None, book: bool = False) -> dict[str, Counter[str]]:
+               progress: Callable[[float], None] | None = None, book: bool = False,
+               memory_limit: str = MEMORY_LIMIT) -> dict[str, Counter[str]]:
     """Decide every record of `input_path` with each policy, on `at` or on each record's date in `at_column`,
     and write the rows to `out_path`; the counts of each policy's outcomes and error codes. DuckDB streams
-    the input through the plans into the output: neither is held in memory whole. `progress` is called
-    with the share done (0 to 100) while it runs."""
+    the input through the plans into the output: neither is held in memory whole, and DuckDB keeps to
+    `memory_limit` (spilling to a private temporary folder beyond it). `progress` is called with the share
+    done (0 to 100) while it runs."""
     out_kind = file_format(out_path)
-    con = duckdb.connect()
+    with tempfile.TemporaryDirectory(prefix="policydsl-score-") as spill:
+        return _score_file(model, policies, input_path, out_path, out_kind, at, keys, at_column, progress, book,
+                           {"memory_limit": memory_limit, "temp_directory": spill})
+
+
+def _score_file(model: Model, policies: Iterable[str], input_path: str, out_path: str, out_kind: str,
+                at: dt.date | None, keys: tuple[str, ...], at_column: str | None,
+                progress: Callable[[float], None] | None, book: bool, config: dict[str, Any]) -> dict[str, Counter[str]]:
+    try:
+        con = duckdb.connect(config=config)
+    except duckdb.Error as exc:  # a memory limit DuckDB cannot read
+        raise PolicyDslError("score.file.config", reason=str(exc).splitlines()[0]) from None
     try:
         query = _query(con, model, policies, read(con, input_path), at, keys, at_column, book)
         with replacing(out_path) as tmp:
