@@ -154,7 +154,7 @@ def test_score_table_takes_a_date_column_and_the_book(book: Any) -> None:
     rows = score_table(book.model, ["official_account.own_store_only"], table, None, at_column="day").to_pylist()
     assert [(r["at"], r["outcome"], r["error"]) for r in rows] == [
         (dt.date(2023, 11, 11), "allow", None), (dt.date(2023, 12, 31), "deny", None), (None, None, "bad_date")]
-    whole = score_table(book.model, sorted(book.policies), table, dt.date(2023, 12, 31), book=True)
+    whole = score_table(book.model, sorted(book.policies), table, dt.date(2023, 12, 31), whole_book=True)
     assert whole.num_rows == 3 * len(book.policies) and "status" in whole.column_names
 
 
@@ -210,3 +210,59 @@ def test_a_memory_limit_duckdb_cannot_read_is_a_clear_error(tmp_path: Path) -> N
     assert done.returncode == 2 and done.stderr.startswith("error: invalid DuckDB setting:") and not out.exists()
     done = cli("shop.deposit", "--input", str(src), "--out", str(out), "--at", "2023-12-20", "--memory-limit", "200MB")
     assert done.returncode == 0, done.stderr
+
+
+# ------------------------------------------------------------------ messages
+MESSAGE_POLICIES = ["cart.opening", "shop.deposit", "deposit.stage", "alliance.eligibility", "cart.opening_flow",
+                    "official_account.own_store_only"]
+
+
+@pytest.mark.parametrize("pid", MESSAGE_POLICIES)
+def test_messages_are_the_ones_eval_gives(book: Any, pid: str) -> None:
+    """Generated records (boundaries, left-out facts) on each of the policy's edge days: every reason's, warning's
+    and error's message, in both languages, equals what `evaluate` says for the same record."""
+    from policydsl.score import duckdb_backend as backend
+    from policydsl.score import plan as planning
+    from test_score_duckdb import days, records
+
+    policy = book.policies[pid]
+    rng = random.Random(pid)
+    compared_rows = 0
+    chosen = days(policy)[::3]
+    for at in chosen:
+        rows = records(book.model, policy, rng, -(-1200 // len(chosen)), at)
+        table = backend.to_arrow(planning.plan(book.model, pid, at), rows)
+        out = score_table(book, [pid], table, at, langs=("zh", "en")).to_pylist()
+        for record, row in zip(rows, out):
+            try:
+                d = book.evaluate(pid, record, at)
+            except PolicyDslError as exc:
+                want = {f"error_message_{lang}": exc.message(lang) for lang in ("zh", "en")}
+            else:
+                want = {f"{what}_messages_{lang}": [r.message[lang] for r in found]
+                        for lang in ("zh", "en") for what, found in (("reason", d.reasons), ("warning", d.warnings))}
+                if not d.reasons and not d.warnings:  # nothing to say: no message is worded
+                    want = {key: None for key in want}
+            assert {k: row[k] for k in want} == want, (record, at)
+            compared_rows += 1
+    assert compared_rows >= 1200
+
+
+def test_a_bad_lang_is_a_usage_error(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, rollout_records(2))
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"), "--lang", "fr")
+    assert done.returncode == 2 and "`fr` is not a list of languages" in done.stderr
+
+
+def test_the_command_words_reasons_and_errors_in_the_languages_asked(tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "o.jsonl"
+    src.write_text(json.dumps({"id": 1, "account": {"kind": "personal", "fans": 999, "real_name": True},
+                               "product": {"special_category": False}}) + "\n"
+                   + json.dumps({"id": 2, "account": {"kind": "personal", "fans": "many"}}) + "\n", encoding="utf-8")
+    done = cli("cart.opening", "--input", str(src), "--out", str(out), "--at", "2023-12-20", "--key", "id", "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    first, second = read_output(out)
+    assert first["reason_messages_en"] == ["999 followers, below the threshold of 1,000 followers"]
+    assert second["error_message_en"] == "a value of the record cannot be read as its fact's type (say abc for a count)"
+    assert "reason_messages_zh" not in first and done.stdout.startswith("cart.opening: deny 1")

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
+from policydsl.commands.common import existing, guarded, help_text, lang_of
 
 
 @click.command("score", help=help_text("score"))
@@ -26,16 +26,19 @@ from policydsl.commands.common import LANG, existing, guarded, help_text, lang_o
               help=help_text("score.policies"))
 @click.option("--memory-limit", default="1GB", show_default=True, metavar="SIZE", help=help_text("score.memory-limit"))
 @click.option("--progress/--no-progress", default=None, help=help_text("score.progress"))
-@LANG
+@click.option("--lang", "langs", metavar="zh,en", help=help_text("score.lang"))
 @guarded
 def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str, at_text: str | None,
-          at_column: str | None, keys: tuple[str, ...], policies_dir: str, memory_limit: str, progress: bool | None, lang: str | None) -> None:
+          at_column: str | None, keys: tuple[str, ...], policies_dir: str, memory_limit: str, progress: bool | None, langs: str | None) -> None:
     from policydsl.commands.eval import _parse_date
     from policydsl.loader import load
     from policydsl.runtime.calendar import today_in_shanghai
     from policydsl.score import files
 
-    lang = lang_of(lang)
+    chosen = tuple(dict.fromkeys(x.strip() for x in (langs or "").split(",") if x.strip()))
+    lang = lang_of(chosen[0] if chosen else None)
+    if langs is not None and (not chosen or any(x not in ("zh", "en") for x in chosen)):
+        raise click.BadParameter(i18n.t("score.bad_lang", lang, value=langs), param_hint="--lang")
     if bool(policies) == book:
         raise click.UsageError(i18n.t("score.policies_and_book", lang))
     if at_text is not None and at_column is not None:
@@ -48,9 +51,9 @@ def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str,
     ids = sorted(loaded.model.policies) if book else [loaded.find(policy).id for policy in policies]
     shown = sys.stderr.isatty() if progress is None else progress
     with _bar(input_path) if shown else contextlib.nullcontext() as bar:
-        counts = files.score_file(loaded.model, ids, input_path, out_path, at, tuple(keys), at_column=at_column,
-                                  progress=_advance(bar) if bar is not None else None, book=book,
-                                  memory_limit=memory_limit)
+        counts = files.score_file(loaded, ids, input_path, out_path, at, tuple(keys), at_column=at_column,
+                                  progress=_advance(bar) if bar is not None else None, whole_book=book,
+                                  langs=chosen, memory_limit=memory_limit)
     for line in files.summary(counts, lang):
         click.echo(line)
     click.echo(files.s("written", lang, rows=sum(sum(c.values()) for c in counts.values()), path=out_path), err=True)

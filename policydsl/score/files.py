@@ -20,7 +20,7 @@ import tempfile
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import duckdb
 import pyarrow as pa
@@ -31,10 +31,14 @@ from policydsl.errors import PolicyDslError
 from policydsl.fsutil import replacing
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend as backend
+from policydsl.score import messages as msg
 from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, RELATION, Plan, V, and_, case, col, is_false, is_null, is_true,
                                   literal, missing, not_null, null, or_, plan, text)
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
+
+if TYPE_CHECKING:  # (the loader brings the parser: batch scoring needs only the checked model)
+    from policydsl.loader import PolicySet
 
 STRINGS: dict[str, tuple[str, str]] = {
     "format": ("不支持的文件类型 {path}：请用 .parquet、.csv 或 .jsonl（.ndjson）",
@@ -50,6 +54,7 @@ s = i18n.register("score.file", STRINGS)
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "json", ".ndjson": "json"}
 DAY = "__at"  # per record: the date it is decided on (the batch's, or its own from --at-column)
+EXPLAINED = "__explained"  # per record and policy: its messages (a struct), NULL when it needs none
 FAILED = "__failed"  # per record and policy: its error code, the plan's or the file's (no date, an ill-typed fact)
 CONSEQUENCE_FIELDS = ("rule", "code", "kind", "until", "permanent", "amount")  # plan.CONSEQUENCES, amount last
 MEMORY_LIMIT = "1GB"  # DuckDB's own default is 80% of the machine's memory: a nightly job shares the machine
@@ -148,12 +153,14 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
     return exp.select(*outs).from_(exp.to_table("input"))
 
 
-def decide(p: Plan, keys: tuple[str, ...], book: bool = False) -> exp.Select:
+def decide(p: Plan, keys: tuple[str, ...], book: bool = False,
+           explain: tuple[str, tuple[str, ...]] | None = None) -> exp.Select:
     """The plan's rows with the policy and the date named, a record without a date as `bad_date` and a record
     with an ill-typed fact as `bad_facts` (unless the policy is not in force that day: that error comes first,
     as in `evaluate`). For the whole book (`book`), a `status` column as in `evaluate_all`'s parts: a policy
     not in force that day, or whose `applies when` does not hold, is no error but `not_in_force` or
-    `not_applicable`; an `applies when` that fails or lacks facts is the record's error."""
+    `not_applicable`; an `applies when` that fails or lacks facts is the record's error. With `explain`,
+    the message columns from that DuckDB function (score/messages.py), which reads the facts the plan kept."""
     error = col("error")
     branches: list[tuple[exp.Expr, exp.Expr]] = [  # (when, the record's error), in order
         (is_null(col(DAY)), text("bad_date")),
@@ -179,33 +186,50 @@ def decide(p: Plan, keys: tuple[str, ...], book: bool = False) -> exp.Select:
         outs.append(exp.alias_(value, name, quoted=True))
     plan_rows = exp.Subquery(this=p.select.copy(), alias=exp.TableAlias(this=exp.to_identifier("decided")))
     checked = exp.select(exp.Star(), exp.alias_(failed, FAILED, quoted=True)).from_(plan_rows)  # computed once
-    return exp.select(*outs).from_(checked.subquery("checked"))
+    if explain is not None:  # (the function's name, the languages): the messages of the records that need them
+        function, langs = explain
+        needed = or_(not_null(col(FAILED)), *[exp.GT(this=exp.func("len", col(c)), expression=exp.Literal.number(0))
+                                              for c in ("reasons", "warnings")])
+        call = exp.Anonymous(this=function, expressions=[facts(p), col(DAY), col(FAILED), col(BAD)])
+        checked = exp.select(exp.Star(), exp.alias_(case([(needed, call)]), EXPLAINED, quoted=True)).from_(
+            checked.subquery("checked"))
+        outs += [exp.alias_(exp.func("struct_extract", col(EXPLAINED), text(name)), name, quoted=True)
+                 for name, _ in msg.columns(langs)]
+    return exp.select(*outs).from_(checked.subquery("explained"))
 
 
-def score_file(model: Model, policies: Iterable[str], input_path: str, out_path: str, at: dt.date | None,
+def facts(p: Plan) -> exp.Expr:
+    """A record's facts as one struct, a field per fact id."""
+    return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(path, quoted=True), expression=col(path))
+                                   for path in p.inputs])
+
+
+def score_file(book: PolicySet | Model, policies: Iterable[str], input_path: str, out_path: str, at: dt.date | None,
                keys: tuple[str, ...] = (), *, at_column: str | None = None,
-               progress: Callable[[float], None] | None = None, book: bool = False,
-               memory_limit: str = MEMORY_LIMIT) -> dict[str, Counter[str]]:
+               progress: Callable[[float], None] | None = None, whole_book: bool = False,
+               langs: tuple[str, ...] = (), memory_limit: str = MEMORY_LIMIT) -> dict[str, Counter[str]]:
     """Decide every record of `input_path` with each policy, on `at` or on each record's date in `at_column`,
     and write the rows to `out_path`; the counts of each policy's outcomes and error codes. DuckDB streams
     the input through the plans into the output: neither is held in memory whole, and DuckDB keeps to
     `memory_limit` (spilling to a private temporary folder beyond it). `progress` is called with the share
-    done (0 to 100) while it runs."""
+    done (0 to 100) while it runs. `whole_book` and `langs` (the zh/en messages, which need a loaded
+    PolicySet) as `score_table` takes them."""
     out_kind = file_format(out_path)
     with tempfile.TemporaryDirectory(prefix="policydsl-score-") as spill:
-        return _score_file(model, policies, input_path, out_path, out_kind, at, keys, at_column, progress, book,
-                           {"memory_limit": memory_limit, "temp_directory": spill})
+        return _score_file(book, policies, input_path, out_path, out_kind, at, keys, at_column, progress, whole_book,
+                           langs, {"memory_limit": memory_limit, "temp_directory": spill})
 
 
-def _score_file(model: Model, policies: Iterable[str], input_path: str, out_path: str, out_kind: str,
+def _score_file(book: PolicySet | Model, policies: Iterable[str], input_path: str, out_path: str, out_kind: str,
                 at: dt.date | None, keys: tuple[str, ...], at_column: str | None,
-                progress: Callable[[float], None] | None, book: bool, config: dict[str, Any]) -> dict[str, Counter[str]]:
+                progress: Callable[[float], None] | None, whole_book: bool, langs: tuple[str, ...],
+                config: dict[str, Any]) -> dict[str, Counter[str]]:
     try:
         con = duckdb.connect(config=config)
     except duckdb.Error as exc:  # a memory limit DuckDB cannot read
         raise PolicyDslError("score.file.config", reason=str(exc).splitlines()[0]) from None
     try:
-        query = _query(con, model, policies, read(con, input_path), at, keys, at_column, book)
+        query = _query(con, book, policies, read(con, input_path), at, keys, at_column, whole_book, langs)
         with replacing(out_path) as tmp:
             copy = exp.Copy(this=exp.Subquery(this=plain(con, query, out_kind)), kind=False,
                             files=[exp.Literal.string(str(tmp))],
@@ -214,27 +238,33 @@ def _score_file(model: Model, policies: Iterable[str], input_path: str, out_path
                 execute(con, copy.sql("duckdb"), progress)
             except duckdb.Error as exc:
                 raise PolicyDslError("E.unreadable", path=input_path, reason=str(exc).splitlines()[0]) from None
-            return counts(con, read(con, str(tmp), out_kind), policies, book)
+            return counts(con, read(con, str(tmp), out_kind), policies, whole_book)
     finally:
         con.close()
 
 
-def score_table(model: Model, policies: Iterable[str], table: pa.Table, at: dt.date | None,
-                keys: tuple[str, ...] = (), *, at_column: str | None = None, book: bool = False) -> pa.Table:
+def score_table(book: PolicySet | Model, policies: Iterable[str], table: pa.Table, at: dt.date | None,
+                keys: tuple[str, ...] = (), *, at_column: str | None = None, whole_book: bool = False,
+                langs: tuple[str, ...] = ()) -> pa.Table:
     """Python's way in: every record of an Arrow table (columns named by fact ids, dotted or nested
     structs; any types DuckDB can cast) decided by each policy on `at` (or each record's date in
     `at_column`), the rows `score` writes. A pandas or Polars frame converts: `pyarrow.Table.from_pandas(df)`,
-    `df.to_arrow()`."""
+    `df.to_arrow()`. `whole_book`: a `status` per policy as `evaluate_all` gives it; `langs` ("zh", "en"):
+    the messages of reasons, warnings and errors in those languages (a loaded PolicySet is needed for them)."""
     con = duckdb.connect()
     try:
-        return _arrow(con.sql(_query(con, model, policies, con.from_arrow(table), at, keys, at_column, book).sql("duckdb")))
+        return _arrow(con.sql(_query(con, book, policies, con.from_arrow(table), at, keys, at_column, whole_book, langs).sql("duckdb")))
     finally:
         con.close()
 
 
-def _query(con: duckdb.DuckDBPyConnection, model: Model, policies: Iterable[str], rel: duckdb.DuckDBPyRelation,
-           at: dt.date | None, keys: tuple[str, ...], at_column: str | None, book: bool = False) -> exp.Expr:
+def _query(con: duckdb.DuckDBPyConnection, book: PolicySet | Model, policies: Iterable[str],
+           rel: duckdb.DuckDBPyRelation, at: dt.date | None, keys: tuple[str, ...], at_column: str | None,
+           whole_book: bool = False, langs: tuple[str, ...] = ()) -> exp.Expr:
     """One query deciding every record of `rel` by each policy: the policies' rows one after the other."""
+    model = book if isinstance(book, Model) else book.model
+    if langs and isinstance(book, Model):
+        raise TypeError("messages are worded by the row evaluator: pass the loaded PolicySet, not its model")
     schema = _arrow(rel.limit(0)).schema
     for key in (*keys, *([at_column] if at_column else [])):
         if key not in schema.names:
@@ -246,13 +276,19 @@ def _query(con: duckdb.DuckDBPyConnection, model: Model, policies: Iterable[str]
     con.register("input", con.sql(exp.select(exp.Star(), exp.alias_(day, DAY, quoted=True)).from_("__source").sql("duckdb")))
     calendar = False
     selects: list[exp.Expr] = []
-    for pid in policies:
-        p = plan(model, pid, col(DAY) if at_column else at, keep=(*keys, DAY, BAD))
+    for k, pid in enumerate(policies):
+        facts_kept = tuple(path for path in model.policies[pid].inputs if path not in keys) if langs else ()
+        p = plan(model, pid, col(DAY) if at_column else at, keep=(*keys, DAY, BAD, *facts_kept))
         clash = set(keys) & {*p.columns[len(p.keep):], "policy", "at", "status"}
         if clash:
             raise PolicyDslError("score.file.key_clash", column=sorted(clash)[0])
         records = projection(p, schema, (*keys, DAY)).subquery(RELATION)
-        selects.append(decide(p, keys, book).transform(
+        explain = None
+        if langs and not isinstance(book, Model):
+            facts_type = con.sql(exp.select(facts(p)).from_(records.copy()).limit(0).sql("duckdb")).types[0]
+            msg.register(con, f"__explain{k}", book, pid, facts_type, langs, at_column)
+            explain = (f"__explain{k}", langs)
+        selects.append(decide(p, keys, whole_book, explain).transform(
             lambda node: records.copy() if isinstance(node, exp.Table) and node.name == RELATION else node))
         calendar = calendar or p.calendar
     if calendar:
