@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
-
 import attrs
 
 from policydsl.errors import InternalError
@@ -179,8 +177,8 @@ WORD_KINDS = ("fact", "input", "define", "table", "rollout", "rule", "property",
 @attrs.frozen(kw_only=True)
 class Model:
     """The checked book. The checker resolved each reference and typed each expression it accepted:
-    `resolve` and `type_of` answer for those (an InternalError for any other node); `lookup` is for tools
-    that also read a book with errors (the language server)."""
+    `resolve` and `type_of` answer for those (an InternalError for any other node). `names` is every name it
+    resolved, a book with errors included: what the language server reads."""
 
     enums: dict[str, ast.EnumDecl]
     units: dict[str, ast.UnitDecl]
@@ -219,10 +217,6 @@ class Model:
         if found is None:
             raise InternalError(f"`{ref.path}` at {ref.span} is not resolved: the checker did not accept it")
         return found
-
-    def lookup(self, ref: ast.Ref) -> Resolved | None:
-        """The reference resolved, None where the checker reported an error (or never reached it)."""
-        return self._refs.get(id(ref))
 
     def occurrence_at(self, file: str, offset: int) -> Occurrence | None:
         """The innermost name written at `offset` of `file`."""
