@@ -1128,17 +1128,22 @@ class Checker:
             for name, decl in {**self.overlaps, **self.implicit}.items() if name in self._overlap_claims)
         return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs,
                      entities=self.entities, facts=self.facts, book_properties=book, overlaps=overlaps,
-                     book_inputs=dict(self.book.inputs) if self.book is not None else {}, **self._names_table())
+                     book_inputs=dict(self.book.inputs) if self.book is not None else {}, names=self._names_once(),
+                     definitions=self._definitions())
 
-    def _names_table(self) -> dict:
-        """The names noted while checking, once each (an expression may be checked twice), by file and position;
-        and each key's first declaration."""
+    def _names_once(self) -> tuple[Occurrence, ...]:
+        """The names noted while checking, once each (an overlap's `outcome(P)` is its `between P`), by file
+        and position."""
         once = {(o.span.file, o.span.start, o.span.end, o.key): o for o in reversed(self.names)}
+        return tuple(once[k] for k in sorted(once))
+
+    def _definitions(self) -> dict[Key, Span]:
+        """Each key's first declaration (a name declared twice is an error, P0202)."""
         definitions: dict[Key, Span] = {}
         for occurrence in self.names:
             if occurrence.is_def:
                 definitions.setdefault(occurrence.key, occurrence.span)
-        return {"names": tuple(once[k] for k in sorted(once)), "definitions": definitions}
+        return definitions
 
 
 def _label_key(text: ast.Text, lang: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+
 import attrs
 
 from policydsl.errors import InternalError
