@@ -12,7 +12,6 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-import attrs
 from lsprotocol import types as lt
 from pygls import uris
 from pygls.exceptions import JsonRpcException
