@@ -12,7 +12,6 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-import attrs
 from lsprotocol import types as lt
 from pygls import uris
 from pygls.exceptions import JsonRpcException
@@ -27,7 +26,7 @@ from policydsl.loader import Analysis, analyse_sources
 from policydsl.lsp_rpc import PolicyProtocol, serve, strict_converter
 from policydsl.semantics.analyses import notes as model_notes
 from policydsl.semantics.check import CONSEQUENCE_KINDS
-from policydsl.semantics.model import BookOverlap, Define, Input, Model, Policy
+from policydsl.semantics.model import BookOverlap, Define, Input, Key, Model, Occurrence, Policy
 from policydsl.source import SourceFile, Span
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
@@ -151,216 +150,6 @@ def to_offset(text: str, position: lt.Position) -> int:
             return start + i
         units += 2 if ord(ch) > 0xFFFF else 1
     return start + len(lines[position.line])
-
-
-# ------------------------------------------------------------------ the index over one analysis
-Key = tuple[str, ...]  # ("input", policy, path), ("enum", name), ("value", enum, value), …
-
-
-@attrs.define
-class Occurrence:
-    span: Span
-    key: Key
-    is_def: bool
-
-
-@attrs.define
-class Index:
-    """Every declaration and use of a name in one folder's analysis, by key and by file."""
-
-    analysis: Analysis
-    defs: dict[Key, Span] = attrs.field(factory=dict)
-    occurrences: list[Occurrence] = attrs.field(factory=list)
-    policy_of_file: dict[str, str] = attrs.field(factory=dict)
-
-    @property
-    def model(self) -> Model | None:
-        return self.analysis.model
-
-    def module(self, path: str) -> ast.Module | None:
-        return next((m for m in self.analysis.modules if m.path == path), None)
-
-    def at(self, path: str, offset: int) -> Occurrence | None:
-        hits = [o for o in self.occurrences if o.span.file == path and o.span.start <= offset <= o.span.end]
-        return min(hits, key=lambda o: o.span.end - o.span.start) if hits else None
-
-    def uses(self, key: Key) -> list[Occurrence]:
-        return [o for o in self.occurrences if o.key == key]
-
-    def resolve_word(self, word: str, policy: str | None) -> Key | None:
-        """A bare name as written, looked up without a parse of the current text (for broken buffers)."""
-        model = self.model
-        if model is None:
-            return None
-        pol = model.policies.get(policy) if policy else None
-        if word in model.facts and (pol is None or word not in pol.inputs or pol.inputs[word] is model.facts[word]):
-            return ("fact", word)
-        if pol is not None:
-            for kind, names in (("input", pol.inputs), ("define", pol.defines), ("table", pol.tables),
-                                ("rollout", pol.rollouts), ("rule", {r.name: r for r in pol.rules}),
-                                ("property", {p.name.value: p for p in pol.properties})):
-                if word in names:
-                    return (kind, pol.id, word)
-        for kind, shared in (("policy", model.policies), ("enum", model.enums), ("unit", model.units)):
-            if word in shared:
-                return (kind, word)
-        owners = [e for e, d in model.enums.items() if any(v.name.value == word for v in d.values)]
-        return ("value", owners[0], word) if owners else None
-
-
-def build_index(analysis: Analysis) -> Index:
-    index = Index(analysis=analysis)
-    model = analysis.model
-    if model is None:
-        return index
-
-    def add(span: Span, key: Key, is_def: bool = False) -> None:
-        index.occurrences.append(Occurrence(span=span, key=key, is_def=is_def))
-        if is_def:
-            index.defs.setdefault(key, span)
-
-    for name, enum in model.enums.items():
-        add(enum.name.span, ("enum", name), True)
-        for value in enum.values:
-            add(value.name.span, ("value", name, value.name.value), True)
-    for name, unit in model.units.items():
-        add(unit.name.span, ("unit", name), True)
-    for name, entity in model.entities.items():
-        add(entity.name.span, ("entity", name), True)
-    for path, fact in model.facts.items():
-        add(fact.decl.path.span, ("fact", path), True)
-        _index_decl(fact.decl, "", {}, model, add)
-    for policy in model.policies.values():
-        index.policy_of_file[policy.file] = policy.id
-        _index_policy(policy, model, add)
-    for prop in model.book_properties:
-        _index_book_property(prop.decl, model, add)
-    for overlap in model.overlaps:
-        if not overlap.implicit:
-            _index_overlap(overlap, model, add)
-    return index
-
-
-def _index_overlap(overlap: BookOverlap, model: Model, add: Callable[..., None]) -> None:
-    """An overlap: its name (defined here, referred to by the `about` of the assumes that explain it),
-    the policies it compares and the one that prevails, and what its `when` and `agree` read."""
-    decl = overlap.overlap
-    add(decl.name.span, ("overlap", decl.name.value), True)
-    for name in (*decl.policies, *([decl.prevails] if decl.prevails else [])):
-        if name.value in model.policies:
-            add(name.span, ("policy", name.value))
-    for pid, assume in overlap.explained_by:  # `because NAME`: the assume of one of the two policies
-        if decl.because is not None:
-            add(decl.because.span, ("assume", pid, assume.name.value))
-    for expr in (decl.premise, decl.agree):
-        if expr is not None:
-            _index_book_property(expr, model, add)
-            for node in ast.walk(expr):
-                resolved = model.lookup(node) if isinstance(node, ast.Ref) else None
-                if resolved is not None and resolved.kind == "book_define":
-                    pid, path = resolved.target.split(" ", 1)
-                    add(node.span, ("define", pid, path))
-
-
-def _index_book_property(decl: ast.PropertyDecl | ast.Expr, model: Model, add: Callable[..., None]) -> None:
-    """A property outside any policy: the policies it names (`outcome(P)`, `fires(P, R)`), their rules and
-    the vocabulary facts it reads, so that hover, go-to-definition and references work on it."""
-    for node in ast.walk(decl):
-        if isinstance(node, ast.OutcomeRef) and node.policy is not None and node.policy.value in model.policies:
-            add(node.policy.span, ("policy", node.policy.value))
-        elif isinstance(node, ast.Call) and node.func.value == "fires" and len(node.args) == 2:
-            owner, rule = node.args
-            policy = model.policies.get(owner.path) if isinstance(owner, ast.Ref) else None
-            if policy is not None:
-                add(owner.span, ("policy", policy.id))
-                if isinstance(rule, ast.Ref) and any(r.name == rule.path for r in policy.rules):
-                    add(rule.span, ("rule", policy.id, rule.path))
-        elif isinstance(node, ast.Ref) and node.path in model.facts and \
-                getattr(model.lookup(node), "kind", None) == "input":
-            add(node.span, ("fact", node.path))
-
-
-def _index_policy(policy: Policy, model: Model, add: Callable[..., None]) -> None:
-    pid = policy.id
-    add(policy.decl.id.span, ("policy", pid), True)
-    local: dict[str, Key] = {}
-    for path, inp in policy.inputs.items():
-        if model.facts.get(path) is inp:  # the book's vocabulary: one key across every policy
-            local[path] = ("fact", path)
-            continue
-        local[path] = ("input", pid, path)
-        add(inp.decl.path.span, local[path], True)
-    named: tuple[tuple[str, dict[str, ast.Name]], ...] = (
-        ("define", {path: d.decl.path for path, d in policy.defines.items()}),
-        ("rule", {r.name: r.decl.name for r in policy.rules}),
-        ("table", {name: t.decl.name for name, t in policy.tables.items()}),
-        ("rollout", {name: r.name for name, r in policy.rollouts.items()}))
-    for kind, names in named:
-        for name, decl_name in names.items():
-            local[name] = (kind, pid, name)
-            add(decl_name.span, local[name], True)
-    for prop in policy.properties:  # not in `local`: nothing refers to a property by name
-        add(prop.name.span, ("property", pid, prop.name.value), True)
-    for assume in policy.assumptions:  # an overlap's `because` refers to one
-        add(assume.name.span, ("assume", pid, assume.name.value), True)
-    decls: list[Any] = [i.decl for p, i in policy.inputs.items() if local[p][0] == "input"] + [d.decl for d in policy.defines.values()] + \
-        [r.decl for r in policy.rules] + [t.decl for t in policy.tables.values()] + list(policy.rollouts.values()) + \
-        list(policy.assumptions) + list(policy.notes) + list(policy.properties) + \
-        ([policy.decl.applies] if policy.decl.applies is not None else [])
-    for decl in decls:
-        _index_decl(decl, pid, local, model, add)
-
-
-def _index_decl(decl: Any, pid: str, local: dict[str, Key], model: Model, add: Callable[..., None]) -> None:
-    if isinstance(decl, (ast.InputDecl, ast.DefineDecl)):
-        _type_use(decl.type, model, add)
-        if decl.unit is not None and decl.unit.value in model.units:
-            add(decl.unit.span, ("unit", decl.unit.value))
-    if isinstance(decl, ast.RuleDecl):
-        for name in (*decl.exception_to, *([decl.supersedes] if decl.supersedes else [])):
-            if name.value in local:
-                add(name.span, local[name.value])
-    if isinstance(decl, (ast.AssumeDecl, ast.NoteDecl)):
-        for name in decl.about:
-            if name.value in local:
-                add(name.span, local[name.value])
-    if isinstance(decl, ast.RolloutDecl) and decl.key.value in local:
-        add(decl.key.span, local[decl.key.value])
-    if isinstance(decl, ast.RuleDecl) and pid:  # the reason or warning code it gives: one key per policy
-        add(decl.body.code.span, ("code", pid, decl.body.code.value), True)
-    if isinstance(decl, ast.TableDecl):
-        for ref in (*(p.type for p in decl.params), decl.result):
-            _type_use(ref, model, add)
-        for enum, name in model.policies[pid].tables[decl.name.value].enum_names():
-            if enum is not None and any(v.name.value == name.value for v in model.enums[enum].values):
-                add(name.span, ("value", enum, name.value))
-    for node in ast.walk(decl):
-        resolved = model.lookup(node) if isinstance(node, ast.Ref) else None
-        if resolved is not None:
-            kind, target = resolved.kind, resolved.target
-            if kind in ("input", "define"):
-                add(node.span, local.get(target, (kind, pid, target)))
-            elif kind == "enum":
-                owner, _, value = target.partition(".")
-                add(node.span, ("value", owner, value))
-            elif kind == "rule" and target in local:  # the argument of `fires(rule)` in a property
-                add(node.span, local[target])
-        elif isinstance(node, ast.Call) and node.func.value in local:
-            add(node.func.span, local[node.func.value])
-        elif isinstance(node, ast.Covered) and node.rollout.value in local:
-            add(node.rollout.span, local[node.rollout.value])
-        elif isinstance(node, ast.Text) and node.strings is not None:  # `{account.fans}` in a message
-            for holder in node.placeholders():
-                key = local.get(holder.path) or (("fact", holder.path) if holder.path in model.facts else None)
-                at = holder.span.text.find(holder.path)
-                if key is not None and at >= 0:
-                    start = holder.span.start + at
-                    add(holder.span.source.span(start, start + len(holder.path)), key)
-
-
-def _type_use(ref: ast.TypeRef, model: Model, add: Callable[..., None]) -> None:
-    if ref.name in model.enums and ref.span.text.endswith(ref.name):
-        add(ref.span.source.span(ref.span.end - len(ref.name), ref.span.end), ("enum", ref.name))
 
 
 # ------------------------------------------------------------------ hover text
@@ -572,14 +361,14 @@ def replacement(span_text: str, suggestion: str) -> str:
 
 # ------------------------------------------------------------------ the server
 class PolicyServer(LanguageServer):
-    """Keeps, per folder, the latest analysis and, per document, the last index in which it parsed."""
+    """Keeps, per folder, the latest analysis and, per document, the last analysis in which it parsed."""
 
     def __init__(self, lang: str, chosen: str | None = None) -> None:
         super().__init__("policydsl", "0.1", protocol_cls=PolicyProtocol, converter_factory=strict_converter)
         self.lang = chosen or lang
         self.chosen = chosen  # a language the user chose: diagnostics in it alone (None: both, `lang` first)
-        self.latest: dict[str, Index] = {}  # folder -> newest index
-        self.good: dict[str, Index] = {}  # document path -> last index where that document parsed
+        self.latest: dict[str, Analysis] = {}  # folder -> newest analysis
+        self.good: dict[str, Analysis] = {}  # document path -> last analysis where that document parsed
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """Serve stdin/stdout until `exit` (exit code 0 after `shutdown`, else 1) or the end of the input (exit
@@ -610,16 +399,16 @@ class PolicyServer(LanguageServer):
 
     def refresh(self, uri: str) -> None:
         path = Path(self.doc_path(uri))
-        index = build_index(analyse_sources(self.folder_sources(path)))
-        self.latest[str(path.parent)] = index
-        parsed = {m.path for m in index.analysis.modules}
-        found = [*index.analysis.diagnostics, *model_notes(index.model)]  # `info` notes: DiagnosticSeverity.Information
+        analysis = analyse_sources(self.folder_sources(path))
+        self.latest[str(path.parent)] = analysis
+        parsed = {m.path for m in analysis.modules}
+        found = [*analysis.diagnostics, *model_notes(analysis.model)]  # `info` notes: DiagnosticSeverity.Information
         for doc_uri in list(self.workspace.text_documents):
             doc_path = self.doc_path(doc_uri)
             if Path(doc_path).parent != path.parent:
                 continue
-            if doc_path in parsed and index.model is not None:
-                self.good[doc_path] = index
+            if doc_path in parsed and analysis.model is not None:
+                self.good[doc_path] = analysis
             diags = [to_lsp_diagnostic(d, self.lang, self.chosen is not None) for d in found if d.file == doc_path]
             self.text_document_publish_diagnostics(lt.PublishDiagnosticsParams(uri=doc_uri, diagnostics=diags))
 
@@ -627,7 +416,7 @@ class PolicyServer(LanguageServer):
     def doc_path(uri: str) -> str:
         return uris.to_fs_path(uri) or uri
 
-    def index_for(self, uri: str) -> Index | None:
+    def analysis_for(self, uri: str) -> Analysis | None:
         path = self.doc_path(uri)
         return self.good.get(path) or self.latest.get(str(Path(path).parent))
 
@@ -638,27 +427,25 @@ class PolicyServer(LanguageServer):
         except (OSError, UnicodeDecodeError):
             return None
 
-    def current(self, uri: str, position: lt.Position) -> tuple[Index | None, str, int, str] | None:
-        """The index, path, offset and text of a position; None when the document cannot be read."""
+    def current(self, uri: str, position: lt.Position) -> tuple[Model | None, str, int, str] | None:
+        """The model, path, offset and text of a position; None when the document cannot be read."""
         text = self.text_of(uri)
         if text is None:
             return None
-        return self.index_for(uri), self.doc_path(uri), to_offset(text, position), text
+        analysis = self.analysis_for(uri)
+        return analysis.model if analysis else None, self.doc_path(uri), to_offset(text, position), text
 
-    def key_at(self, uri: str, position: lt.Position) -> tuple[Index | None, Key | None]:
-        here = self.current(uri, position)
-        if here is None:
+    def key_at(self, uri: str, position: lt.Position) -> tuple[Model | None, Key | None]:
+        """What the name at `position` names: as the checker resolved it where the buffer is what was checked,
+        else the word there looked up in the last good model."""
+        model, path, offset, text = self.current(uri, position) or (None, "", 0, "")
+        if model is None:
             return None, None
-        index, path, offset, text = here
-        if index is None:
-            return None, None
-        module = index.module(path)
-        if module is not None and _same_text(module, text):
-            occ = index.at(path, offset)
-            if occ is not None:
-                return index, occ.key
+        occ = model.occurrence_at(path, offset) if self.module_as_typed(uri) is not None else None
+        if occ is not None:
+            return model, occ.key
         word = word_at(text, offset)
-        return index, (index.resolve_word(word, index.policy_of_file.get(path)) if word else None)
+        return model, (model.resolve_word(word, model.policy_in(path)) if word else None)
 
     def choose_language(self, params: lt.InitializeParams) -> None:
         """The language of the initialize params: `initializationOptions.lang`, else the client's locale; else the one
@@ -670,14 +457,14 @@ class PolicyServer(LanguageServer):
         if chosen is not None:
             self.lang = self.chosen = chosen
 
-    def module_as_typed(self, uri: str) -> tuple[Index, ast.Module, str] | None:
-        """The index, module and text of a document whose buffer is exactly what the index parsed."""
+    def module_as_typed(self, uri: str) -> tuple[Analysis, ast.Module, str] | None:
+        """The analysis, module and text of a document whose buffer is exactly what the analysis parsed."""
         text = self.text_of(uri)
-        index = self.index_for(uri)
-        module = index.module(self.doc_path(uri)) if index is not None else None
-        if text is None or index is None or module is None or not _same_text(module, text):
+        analysis = self.analysis_for(uri)
+        module = module_of(analysis, self.doc_path(uri)) if analysis is not None else None
+        if text is None or analysis is None or module is None or module.span.source.text != text:
             return None
-        return index, module, text
+        return analysis, module, text
 
     def log(self, message: str, kind: lt.MessageType = lt.MessageType.Error) -> None:
         try:
@@ -686,8 +473,8 @@ class PolicyServer(LanguageServer):
             pass
 
 
-def _same_text(module: ast.Module, text: str) -> bool:
-    return module.span.source.text == text
+def module_of(analysis: Analysis, path: str) -> ast.Module | None:
+    return next((m for m in analysis.modules if m.path == path), None)
 
 
 def word_at(text: str, offset: int) -> str | None:
@@ -758,10 +545,10 @@ def make_server(lang: str, chosen: str | None = None) -> PolicyServer:
 
     @feature(lt.TEXT_DOCUMENT_HOVER)
     def hover(ls: PolicyServer, params: lt.HoverParams) -> lt.Hover | None:
-        index, key = ls.key_at(params.text_document.uri, params.position)
-        if index is None or key is None or index.model is None:
+        model, key = ls.key_at(params.text_document.uri, params.position)
+        if model is None or key is None:
             return None
-        text = hover_markdown(key, index.model, ls.lang)
+        text = hover_markdown(key, model, ls.lang)
         return lt.Hover(contents=lt.MarkupContent(kind=lt.MarkupKind.Markdown, value=text)) if text else None
 
     @feature(lt.TEXT_DOCUMENT_COMPLETION, list, lt.CompletionOptions(trigger_characters=[".", "{", "("]))
@@ -769,9 +556,8 @@ def make_server(lang: str, chosen: str | None = None) -> PolicyServer:
         here = ls.current(params.text_document.uri, params.position)
         if here is None:
             return []
-        index, path, offset, text = here
-        policy = index.policy_of_file.get(path) if index else None
-        items = completions(index.model if index else None, policy, ls.lang)
+        model, path, offset, text = here
+        items = completions(model, model.policy_in(path) if model else None, ls.lang)
         where = property_context(text, offset)
         if where == "fires":
             return fires_completions(items, text, ls.lang)
@@ -785,23 +571,22 @@ def make_server(lang: str, chosen: str | None = None) -> PolicyServer:
 
     @feature(lt.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: PolicyServer, params: lt.DefinitionParams) -> lt.Location | None:
-        index, key = ls.key_at(params.text_document.uri, params.position)
-        if index is None or key is None or key not in index.defs:
-            return None
-        return location(index.defs[key])
+        model, key = ls.key_at(params.text_document.uri, params.position)
+        declared = model.definitions.get(key) if model is not None and key is not None else None
+        return location(declared) if declared is not None else None
 
     @feature(lt.TEXT_DOCUMENT_REFERENCES, list)
     def references(ls: PolicyServer, params: lt.ReferenceParams) -> list[lt.Location]:
-        index, key = ls.key_at(params.text_document.uri, params.position)
-        if index is None or key is None:
+        model, key = ls.key_at(params.text_document.uri, params.position)
+        if model is None or key is None:
             return []
         include = params.context.include_declaration
-        return [location(o.span) for o in index.uses(key) if include or not o.is_def]
+        return [location(o.span) for o in model.uses(key) if include or not o.is_def]
 
     @feature(lt.TEXT_DOCUMENT_DOCUMENT_SYMBOL, list)
     def document_symbol(ls: PolicyServer, params: lt.DocumentSymbolParams) -> list[lt.DocumentSymbol]:
-        index = ls.index_for(params.text_document.uri)
-        module = index.module(ls.doc_path(params.text_document.uri)) if index else None
+        analysis = ls.analysis_for(params.text_document.uri)
+        module = module_of(analysis, ls.doc_path(params.text_document.uri)) if analysis else None
         return outline(module) if module is not None else []
 
     def formatted(ls: PolicyServer, uri: str) -> tuple[str, str] | None:
@@ -839,13 +624,10 @@ def make_server(lang: str, chosen: str | None = None) -> PolicyServer:
 
     @feature(lt.TEXT_DOCUMENT_RENAME)
     def rename(ls: PolicyServer, params: lt.RenameParams) -> lt.WorkspaceEdit:
-        index, occ = renamable_at(ls, params.text_document.uri, params.position)
-        model = index.model
-        if model is None:  # renamable_at found the name in a model: never so
-            raise InternalError("rename without a model")
+        model, occ = renamable_at(ls, params.text_document.uri, params.position)
         full = check_new_name(occ.key, params.new_name, model, ls.lang)
         changes: dict[str, list[lt.TextEdit]] = {}
-        for use in index.uses(occ.key):
+        for use in model.uses(occ.key):
             new_text = full if "." in use.span.text or "." not in full else full.rsplit(".", 1)[1]
             uri = uris.from_fs_path(use.span.file) or use.span.file
             changes.setdefault(uri, []).append(lt.TextEdit(range=to_range(use.span), new_text=new_text))
@@ -876,7 +658,8 @@ def make_server(lang: str, chosen: str | None = None) -> PolicyServer:
             return lt.SemanticTokens(data=[])
         typed = ls.module_as_typed(params.text_document.uri)
         path = ls.doc_path(params.text_document.uri)
-        occurrences = [o for o in typed[0].occurrences if o.span.file == path] if typed is not None else []
+        model = typed[0].model if typed is not None else None
+        occurrences = [o for o in model.names if o.span.file == path] if model is not None else []
         return lt.SemanticTokens(data=encode_tokens(text, semantic_tokens_of(text, occurrences)))
 
     return server
@@ -1145,18 +928,18 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
-def renamable_at(ls: PolicyServer, uri: str, position: lt.Position) -> tuple[Index, Occurrence]:
-    """The index and the occurrence of a renamable name at `position`; a Refusal saying why there is none."""
+def renamable_at(ls: PolicyServer, uri: str, position: lt.Position) -> tuple[Model, Occurrence]:
+    """The model and the occurrence of a renamable name at `position`; a Refusal saying why there is none."""
     typed = ls.module_as_typed(uri)
-    if typed is None or typed[0].model is None:
+    model = typed[0].model if typed is not None else None
+    if typed is None or model is None:
         raise Refusal(s("rename.broken", ls.lang))
-    index, _, text = typed
-    occ = index.at(ls.doc_path(uri), to_offset(text, position))
+    occ = model.occurrence_at(ls.doc_path(uri), to_offset(typed[2], position))
     if occ is None:
         raise Refusal(s("rename.not_here", ls.lang))
     if occ.key[0] not in RENAMABLE:
         raise Refusal(s("rename.not_renamable", ls.lang, what=s("kind." + occ.key[0], ls.lang), name=occ.key[-1]))
-    return index, occ
+    return model, occ
 
 
 def check_new_name(key: Key, new_name: str, model: Model, lang: str) -> str:
@@ -1224,7 +1007,7 @@ Token = tuple[int, int, str, tuple[str, ...]]  # start and end offsets, type, mo
 
 
 def semantic_tokens_of(text: str, occurrences: list[Occurrence]) -> list[Token]:
-    """The tokens of `text`: every name the index knows (declarations marked), then keywords, strings, numbers,
+    """The tokens of `text`: every name the checker resolved (declarations marked), then keywords, strings, numbers,
     dates and comments around them (a string is split around the placeholders it holds)."""
     named: list[Token] = []
     for occ in occurrences:

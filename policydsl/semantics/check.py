@@ -11,8 +11,8 @@ import attrs
 
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
-from policydsl.semantics.model import (BookOverlap, BookProperty, Define, Input, Model, Policy, Resolved, Rule, Table,
-                                       book_decl)
+from policydsl.semantics.model import (BookOverlap, BookProperty, Define, Input, Key, Model, Occurrence, Policy,
+                                       Resolved, Rule, Table, book_decl)
 from policydsl.errors import InternalError
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
@@ -31,6 +31,8 @@ SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 CONSEQUENCE_KINDS = ("demotion", "restriction", "suspension", "ban", "deduction")
 """What a fired rule may do beyond its outcome: 降权 (traffic demotion), 限制 (a right restricted), 暂停
 (suspended for a time), 封禁 (banned), 扣除 (an amount deducted)."""
+NAMED_KINDS = {ast.RuleDecl: "rule", ast.RolloutDecl: "rollout", ast.PropertyDecl: "property", ast.AssumeDecl: "assume"}
+"""The declarations of a policy that its name alone declares (nothing about them can be refused)."""
 BUILTINS: dict[str, tuple[tuple[Type, ...], Type]] = {
     "days_between": ((ty.DATE, ty.DATE), ty.COUNT),
     "next_half_month": ((ty.DATE,), ty.DATE),
@@ -83,6 +85,8 @@ class Checker:
         self._overlap_claims: dict[str, ast.PropertyDecl] = {}  # each overlap as the book property it is checked as
         self._overlap_pair: tuple[str, ...] = ()  # the two policies of the overlap being checked
         self.implicit: dict[str, ast.OverlapDecl] = {}  # two policies' values sharing a label (see _same_label_values)
+        self.names: list[Occurrence] = []  # every name resolved, declarations included: the model's `names`
+        self._made_up = False  # checking an implicit overlap, whose expressions no file holds: no names noted
 
     def err(self, code: str, span: Span, **kw) -> None:
         self.bag.add(dg.make(code, span, **kw))
@@ -91,6 +95,20 @@ class Checker:
         """`code` at `span`, its hint naming the candidate closest to `wanted` (when one is close)."""
         hint = suggest(wanted, candidates)
         self.bag.add(dg.make(code, span, hint_args={"suggestion": hint} if hint else None, **kw))
+
+    def _name(self, span: Span, key: Key | None, is_def: bool = False) -> None:
+        """Note what the name written at `span` names (nothing for None): what the language server reads."""
+        if key is not None and not self._made_up:
+            self.names.append(Occurrence(span, key, is_def))
+
+    def _local_key(self, build: _PolicyBuild, name: str) -> Key | None:
+        """What `name` names in `build`: a fact it reads, one of its own inputs, values, rules, tables or rollouts."""
+        pid = build.decl.id.value
+        found = build.inputs.get(name)
+        if found is not None:
+            return ("fact", name) if found is self.facts.get(name) else ("input", pid, name)
+        own = (("define", build.defines), ("rule", build.rules), ("table", build.tables), ("rollout", build.rollouts))
+        return next(((kind, pid, name) for kind, names in own if name in names), None)
 
     def _duplicate(self, name: ast.Name, first: Span) -> None:
         """P0202: `name` is declared again, first at `first`."""
@@ -132,6 +150,7 @@ class Checker:
                         continue
                     current = _PolicyBuild(decl=item, file=module.path)
                     self.policies[item.id.value] = current
+                    self._name(item.id.span, ("policy", item.id.value), True)
                 elif isinstance(item, ast.EnumDecl):
                     self._shared(self.enums, item)
                 elif isinstance(item, ast.UnitDecl):
@@ -183,6 +202,8 @@ class Checker:
         if because is not None:
             owners = self._assume_owners.get(because.value, [])
             pair = [pid for pid in owners if pid in (first.value, second.value)]
+            for pid in pair:  # the assume of one of the two policies
+                self._name(because.span, ("assume", pid, because.value))
             if owners and not pair:
                 self.err("P0809", because.span, name=overlap.name.value, assume=because.value, policy=owners[0],
                          first=first.value, second=second.value)
@@ -193,6 +214,9 @@ class Checker:
                                    assume=because.value, first=first.value, second=second.value)
         if not all(known) or first.value == second.value:
             return
+        self._name(overlap.name.span, ("overlap", overlap.name.value), True)
+        if overlap.prevails is not None and overlap.prevails.value in (first.value, second.value):
+            self._name(overlap.prevails.span, ("policy", overlap.prevails.value))
         claim = overlap.agree
         if claim is None:  # without `agree`: the two outcomes are equal
             claim = ast.Binary(op="==", left=ast.OutcomeRef(span=first.span, policy=first),
@@ -217,6 +241,7 @@ class Checker:
             self.bag.add(dg.make("P0202", item.name.span, name=name, related=related))
             return
         table[name] = item
+        self._name(item.name.span, ({ast.EnumDecl: "enum", ast.UnitDecl: "unit"}.get(type(item), "entity"), name), True)
         self._check_text(item.label)
         if isinstance(item, ast.EntityDecl):
             return  # its facts are declared once every enum and unit is known
@@ -226,6 +251,7 @@ class Checker:
                 if value.name.value in seen:
                     self._duplicate(value.name, seen[value.name.value])
                 seen[value.name.value] = value.name.span
+                self._name(value.name.span, ("value", name, value.name.value), True)
                 self._check_text(value.label)
 
     # ================================================================ declarations
@@ -237,13 +263,12 @@ class Checker:
         return True
 
     def _resolve_type(self, ref: ast.TypeRef) -> Type | None:
-        if ref.is_set:
-            if ref.name in self.enums:
-                return ty.set_type(ref.name)
-        elif ref.name in ty.BUILTIN_TYPES:
+        if ref.name in self.enums:  # (no enum has a built-in type's name)
+            if ref.span.text.endswith(ref.name):  # the enum's name, after any `set of`
+                self._name(ref.span.source.span(ref.span.end - len(ref.name), ref.span.end), ("enum", ref.name))
+            return ty.set_type(ref.name) if ref.is_set else ty.enum_type(ref.name)
+        if ref.name in ty.BUILTIN_TYPES and not ref.is_set:
             return ty.BUILTIN_TYPES[ref.name]
-        elif ref.name in self.enums:
-            return ty.enum_type(ref.name)
         hint = suggest(ref.name, [(n, ()) for n in [*ty.BUILTIN_TYPES, *self.enums]])
         self.bag.add(dg.make("P0203", ref.span, name=ref.name, hint_args={"choices": ty.type_names()}))
         if ref.name in ("duration", "durations"):  # written where used (`+ 30 days`, `for 7 days`), never declared
@@ -260,6 +285,7 @@ class Checker:
         if name.value not in self.units:
             self.err("P0204", name.span, name=name.value)
             return None
+        self._name(name.span, ("unit", name.value))
         return self.units[name.value]
 
     # ================================================================ the book's vocabulary
@@ -274,6 +300,7 @@ class Checker:
                 declared = self._declared(fact, Input)
                 if declared is not None:
                     self.facts[path] = declared
+                    self._name(fact.path.span, ("fact", path), True)
 
     def _declared(self, item, kind):
         """A fact (`kind` Input) or value (Define) with its type and unit resolved; None when it names no type."""
@@ -306,6 +333,7 @@ class Checker:
                                related=[(self.entities[entity].name.span, "P0212.related")])
         if declared is not None:
             build.inputs[path] = declared
+            self._name(item.path.span, ("input", build.decl.id.value, path), True)
 
     def _conflict(self, item: ast.InputDecl, declared: Input, other: Input) -> None:
         def shown(fact: Input) -> dict[str, str]:  # the type with its unit: a unit alone can make them differ
@@ -374,6 +402,7 @@ class Checker:
                 define = self._declared(item, Define)
                 if define is not None:
                     build.defines[item.path.value] = define
+                    self._name(item.path.span, ("define", build.decl.id.value, item.path.value), True)
             elif isinstance(item, ast.TableDecl):
                 self._declare_table(build, item)
             elif isinstance(item, ast.RuleDecl):
@@ -382,6 +411,8 @@ class Checker:
                 build.rollouts[item.name.value] = item
             elif isinstance(item, ast.PropertyDecl):
                 build.properties[item.name.value] = item
+            if type(item) in NAMED_KINDS:
+                self._name(key.span, (NAMED_KINDS[type(item)], build.decl.id.value, key.value), True)
 
     def _declare_table(self, build: _PolicyBuild, table: ast.TableDecl) -> None:
         self._check_text(table.label)
@@ -406,8 +437,12 @@ class Checker:
             self._check_cell(table, cell, result)
         if any(isinstance(c, ast.NotOpen) for c in cells):
             result = attrs.evolve(result, maybe_not_open=True)
-        build.tables[table.name.value] = Table(name=table.name.value, kind=kind, param_types=tuple(params),
-                                               result=result, decl=table)
+        declared = build.tables[table.name.value] = Table(name=table.name.value, kind=kind, param_types=tuple(params),
+                                                          result=result, decl=table)
+        self._name(table.name.span, ("table", build.decl.id.value, table.name.value), True)
+        for enum, name in declared.enum_names():
+            if enum is not None and name.value in self._enum_values[enum]:
+                self._name(name.span, ("value", enum, name.value))
 
     def _check_cell(self, table: ast.TableDecl, cell: ast.Cell, result: Type) -> None:
         """A cell fits the table's result type: a literal, an enum value, a set of enum values."""
@@ -470,6 +505,7 @@ class Checker:
                     self._check_text(phase.label)
                 if self._fact(build, item.key.value) is None:
                     self._undefined(build, item.key)
+                self._name(item.key.span, self._local_key(build, item.key.value))
             elif isinstance(item, (ast.AssumeDecl, ast.NoteDecl)):
                 self._check_text(item.text)
                 self._check_sources(item.sources)
@@ -480,6 +516,8 @@ class Checker:
                             self.err("P0706", about.span, id=about.value, policy=build.decl.id.value)
                     elif about.value not in build.ids and self._fact(build, about.value) is None:
                         self._undefined(build, about)
+                    else:
+                        self._name(about.span, self._local_key(build, about.value))
         for prop in build.properties.values():
             self._check_property(build, prop)
         self._check_define_cycles(build)
@@ -517,9 +555,13 @@ class Checker:
         self._check_placeholders(build, rule.body.message)
         for consequence in rule.consequences:
             self._check_consequence(build, consequence)
+        pid = build.decl.id.value
+        self._name(rule.body.code.span, ("code", pid, rule.body.code.value), True)
         for target in (*rule.exception_to, rule.supersedes):
             if target is not None and target.value not in build.rules:
                 self._undefined(build, target, [(r, ()) for r in build.rules])
+            elif target is not None:
+                self._name(target.span, ("rule", pid, target.value))
         if not rule.sources:
             self.err("P0703", rule.name.span, rule=rule.name.value)
         declared = {n.value for n in build.decl.implements}
@@ -620,6 +662,9 @@ class Checker:
             if self._fact(build, name) is None and name not in build.defines:
                 span = next(p.span for p in text.placeholders() if p.path == name)  # the first one
                 self._did_you_mean("P0403", span, name, self._value_candidates(build), name=name)
+        for holder in text.placeholders():  # the name inside the braces
+            at = holder.span.start + holder.span.text.find(holder.path)
+            self._name(holder.span.source.span(at, at + len(holder.path)), self._local_key(build, holder.path))
         self._units_written_twice(build, text)
         for expression in {p.path: p for p in reversed(text.expressions())}.values():  # the first of each
             diag = dg.make("P0404", expression.span, text="{" + expression.path + "}")
@@ -721,6 +766,7 @@ class Checker:
             if expr.rollout.value not in build.rollouts:
                 self._undefined(build, expr.rollout, [(r, ()) for r in build.rollouts])
                 return None
+            self._name(expr.rollout.span, ("rollout", build.decl.id.value, expr.rollout.value))
             return ty.BOOL
         raise InternalError(f"unknown expression {expr!r}")
 
@@ -739,20 +785,22 @@ class Checker:
             return self._resolved(expr, "var", name, None, scope[name])
         fact = self._fact(build, name)
         if fact is not None:
-            return self._resolved(expr, "input", name, fact, fact.type)
+            return self._resolved(expr, "input", name, fact, fact.type, self._local_key(build, name))
         if name in build.defines:
-            return self._resolved(expr, "define", name, build.defines[name], build.defines[name].type)
+            define = build.defines[name]
+            return self._resolved(expr, "define", name, define, define.type, self._local_key(build, name))
         owner = self._book_define(name) if self.in_book else None
         if owner is not None:  # a book property reads a value a policy computes: that policy is named
             if owner not in self._named:
                 self._named.append(owner)
             define = self.policies[owner].defines[name]
-            return self._resolved(expr, "book_define", f"{owner} {name}", define, define.type)
+            return self._resolved(expr, "book_define", f"{owner} {name}", define, define.type, ("define", owner, name))
         if "." not in name:
             owner = self._enum_owner(name, expected)
             if owner is not None:
                 value = self._enum_values[owner][name]
-                return self._resolved(expr, "enum", f"{owner}.{name}", value, ty.enum_type(owner))
+                return self._resolved(expr, "enum", f"{owner}.{name}", value, ty.enum_type(owner),
+                                      ("value", owner, name))
             if expected is not None and expected.kind == "enum" and expected.enum is not None:
                 self._unknown_enum_value(expr, expected.enum)
                 return None
@@ -765,8 +813,11 @@ class Checker:
         self._undefined(build, expr, candidates, name=name)
         return None
 
-    def _resolved(self, ref: ast.Ref, kind: str, target: str, decl, type_: Type | None) -> Type | None:
+    def _resolved(self, ref: ast.Ref, kind: str, target: str, decl, type_: Type | None,
+                  key: Key | None = None) -> Type | None:
+        """Record what `ref` names (and, as the name `key`, what the language server shows for it)."""
         self.refs[id(ref)] = Resolved(kind, target, decl, type_)
+        self._name(ref.span, key)
         return type_
 
     def _same_label_values(self) -> None:
@@ -793,7 +844,11 @@ class Checker:
                 premise=None, agree=claim, span=span)
             prop = ast.PropertyDecl(name=name, label=a.label, effective=None, premise=None, claim=claim, span=span)
             self._book_build(self.policies[first].file, prop)
-            self._check_pair_property(prop, (first, second))
+            self._made_up = True
+            try:
+                self._check_pair_property(prop, (first, second))
+            finally:
+                self._made_up = False
             self.implicit[name.value] = overlap
             self._overlap_claims[name.value] = prop
             self.book_files[name.value] = self.policies[first].file
@@ -925,6 +980,7 @@ class Checker:
         if name in build.tables:
             table = build.tables[name]
             params, result = table.param_types, table.result
+            self._name(expr.func.span, ("table", build.decl.id.value, name))
         elif name in BUILTINS:
             params, result = BUILTINS[name]
         else:
@@ -972,14 +1028,14 @@ class Checker:
             if target is None:
                 return None
             self._resolved(owner, "policy", owner.path, target.decl, None)
-            rules = target.rules
+            rules, pid = target.rules, owner.path
         else:
-            rules = build.rules
+            rules, pid = build.rules, build.decl.id.value
         arg = expr.args[-1]
         if not isinstance(arg, ast.Ref) or arg.path not in rules:
             self._undefined(build, arg, [(r, ()) for r in rules], name=getattr(arg, "path", arg.span.text))
             return None
-        self._resolved(arg, "rule", arg.path, rules[arg.path], None)
+        self._resolved(arg, "rule", arg.path, rules[arg.path], None, ("rule", pid, arg.path))
         return ty.BOOL
 
     def _has_consequence(self, build, expr: ast.Call) -> Type | None:
@@ -1015,6 +1071,7 @@ class Checker:
             return None
         if name.value not in self._named:
             self._named.append(name.value)
+        self._name(name.span, ("policy", name.value))
         return found
 
     def _aggregate(self, build, expr: ast.Aggregate, scope) -> Type | None:
@@ -1071,7 +1128,22 @@ class Checker:
             for name, decl in {**self.overlaps, **self.implicit}.items() if name in self._overlap_claims)
         return Model(enums=self.enums, units=self.units, policies=policies, types=self.types, refs=self.refs,
                      entities=self.entities, facts=self.facts, book_properties=book, overlaps=overlaps,
-                     book_inputs=dict(self.book.inputs) if self.book is not None else {})
+                     book_inputs=dict(self.book.inputs) if self.book is not None else {}, names=self._names_once(),
+                     definitions=self._definitions())
+
+    def _names_once(self) -> tuple[Occurrence, ...]:
+        """The names noted while checking, once each (an overlap's `outcome(P)` is its `between P`), by file
+        and position."""
+        once = {(o.span.file, o.span.start, o.span.end, o.key): o for o in reversed(self.names)}
+        return tuple(once[k] for k in sorted(once))
+
+    def _definitions(self) -> dict[Key, Span]:
+        """Each key's first declaration (a name declared twice is an error, P0202)."""
+        definitions: dict[Key, Span] = {}
+        for occurrence in self.names:
+            if occurrence.is_def:
+                definitions.setdefault(occurrence.key, occurrence.span)
+        return definitions
 
 
 def _label_key(text: ast.Text, lang: str) -> str:

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
 
 import attrs
 
 from policydsl.errors import InternalError
 
 from policydsl.semantics.types import Type
+from policydsl.source import Span
 from policydsl.syntax import ast
+
+Key = tuple[str, ...]
+"""What a name names: ("policy", id), ("enum", name), ("value", enum, value), ("unit", name), ("entity", name),
+("fact", path), ("input" | "define" | "rule" | "table" | "rollout" | "property" | "assume" | "code", policy, name),
+("overlap", name)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -157,11 +162,24 @@ class Resolved:
     type: Type | None
 
 
+@attrs.frozen
+class Occurrence:
+    """A name as written in the book (a declaration's own name when `is_def`) and what the checker resolved it to."""
+
+    span: Span
+    key: Key
+    is_def: bool = False
+
+
+WORD_KINDS = ("fact", "input", "define", "table", "rollout", "rule", "property", "policy", "enum", "unit", "value")
+"""What a bare word may name, first kinds first (`Model.resolve_word`)."""
+
+
 @attrs.frozen(kw_only=True)
 class Model:
     """The checked book. The checker resolved each reference and typed each expression it accepted:
-    `resolve` and `type_of` answer for those (an InternalError for any other node); `lookup` is for tools
-    that also read a book with errors (the language server)."""
+    `resolve` and `type_of` answer for those (an InternalError for any other node). `names` is every name it
+    resolved, a book with errors included: what the language server reads."""
 
     enums: dict[str, ast.EnumDecl]
     units: dict[str, ast.UnitDecl]
@@ -174,6 +192,8 @@ class Model:
     book_properties: tuple[BookProperty, ...] = ()  # properties outside any policy, in file order
     overlaps: tuple[BookOverlap, ...] = ()  # the overlaps between two policies, in file order
     book_inputs: dict[str, Input] = attrs.field(factory=dict)  # the facts the book properties read
+    names: tuple[Occurrence, ...] = ()  # every name the checker resolved, by file and position
+    definitions: dict[Key, Span] = attrs.field(factory=dict)  # each key's (first) declaration
 
     def book_policy(self) -> Policy:
         """The book properties, then the overlaps' claims, as a policy with no rules (id `book`): what
@@ -199,10 +219,21 @@ class Model:
             raise InternalError(f"`{ref.path}` at {ref.span} is not resolved: the checker did not accept it")
         return found
 
-    def lookup(self, ref: ast.Ref) -> Resolved | None:
-        """The reference resolved, None where the checker reported an error (or never reached it)."""
-        return self._refs.get(id(ref))
+    def occurrence_at(self, file: str, offset: int) -> Occurrence | None:
+        """The innermost name written at `offset` of `file`."""
+        hits = [o for o in self.names if o.span.file == file and o.span.start <= offset <= o.span.end]
+        return min(hits, key=lambda o: o.span.end - o.span.start) if hits else None
 
-    def references(self) -> Iterable[Resolved]:
-        """Every reference the checker resolved."""
-        return self._refs.values()
+    def uses(self, key: Key) -> list[Occurrence]:
+        """Every occurrence of `key`, its declaration included."""
+        return [o for o in self.names if o.key == key]
+
+    def policy_in(self, file: str) -> str | None:
+        return next((p.id for p in self.policies.values() if p.file == file), None)
+
+    def resolve_word(self, word: str, policy: str | None) -> Key | None:
+        """What a bare word names as seen from `policy` (the book's names, that policy's own), without a parse
+        of the text it is in (an editor's broken buffer): facts first, then the kinds of WORD_KINDS in order."""
+        found = [key for key in self.definitions if key[-1] == word and key[0] in WORD_KINDS
+                 and (len(key) == 2 or key[0] == "value" or key[1] == policy)]
+        return min(found, key=lambda k: WORD_KINDS.index(k[0]), default=None)
