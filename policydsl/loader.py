@@ -189,6 +189,17 @@ class PolicySet:
             return book
         return attrs.evolve(book, conflicts=tuple(self.conflicts(record, book)))
 
+    def score(self, table: Any, policies: Iterable[str] | None = None, *, at: dt.date | None = None,
+              at_column: str | None = None, keys: tuple[str, ...] = (), langs: tuple[str, ...] = ()) -> Any:
+        """Decide every record of a table at once on DuckDB (`pip install 'policydsl[score]'`): an Arrow table,
+        or a pandas or Polars frame, with columns named by fact ids; the given policies (ids or titles), or
+        every policy of the book with each one's `status` as `evaluate_all` gives it. Returns an Arrow table
+        with one row per record and policy, as `policydsl score` writes it (README, "Scoring many records")."""
+        from policydsl.score.files import score_table
+
+        ids = [self._policy_id(p) for p in policies] if policies is not None else sorted(self.index.titles)
+        return score_table(self, ids, table, at, keys, at_column=at_column, whole_book=policies is None, langs=langs)
+
     def conflicts(self, record: Mapping[str, Any], book: BookDecision, *, implicit: bool = False):
         """The overlaps whose two policies both decided this checked record and disagree on it (with
         `implicit`, also the pairs of values that share a label, which `check --deep` compares)."""

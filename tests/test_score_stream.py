@@ -266,3 +266,33 @@ def test_the_command_words_reasons_and_errors_in_the_languages_asked(tmp_path: P
     assert first["reason_messages_en"] == ["999 followers, below the threshold of 1,000 followers"]
     assert second["error_message_en"] == "a value of the record cannot be read as its fact's type (say abc for a count)"
     assert "reason_messages_zh" not in first and done.stdout.startswith("cart.opening: deny 1")
+
+
+def test_book_score_from_python(book: Any) -> None:
+    table = pa.table({"shop_id": [7, 8], "account.kind": ["personal", "enterprise"], "account.fans": [999, 5000]})
+    rows = book.score(table, ["cart.metrics"], at=dt.date(2023, 12, 20), keys=("shop_id",)).to_pylist()
+    assert [(r["shop_id"], r["policy"], r["at"]) for r in rows] == [(7, "cart.metrics", dt.date(2023, 12, 20)),
+                                                                     (8, "cart.metrics", dt.date(2023, 12, 20))]
+    assert [r["outcome"] or r["error"] for r in rows] == [
+        (d.outcome if not isinstance(d, Exception) else d.code) for d in (
+            _decide(book, "cart.metrics", {"account": {"kind": k, "fans": f}}) for k, f in (("personal", 999), ("enterprise", 5000)))]
+    whole = book.score(table, at=dt.date(2023, 12, 20), keys=("shop_id",))
+    assert whole.num_rows == 2 * len(book.policies) and set(whole.column("status").to_pylist()) <= {
+        "decided", "not_in_force", "not_applicable", "error"}
+    with pytest.raises(PolicyDslError) as caught:
+        book.score(table, ["no.such.policy"])
+    assert caught.value.code == "unknown_policy"
+
+
+def test_book_score_takes_a_pandas_frame(book: Any) -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"account.kind": ["personal"], "account.fans": [999]})
+    rows = book.score(frame, ["cart.metrics"], at=dt.date(2023, 12, 20)).to_pylist()
+    assert [(r["record"], r["policy"]) for r in rows] == [(0, "cart.metrics")]
+
+
+def _decide(book: Any, pid: str, record: dict[str, Any]) -> Any:
+    try:
+        return book.evaluate(pid, record, dt.date(2023, 12, 20))
+    except PolicyDslError as exc:
+        return exc

@@ -243,7 +243,7 @@ def _score_file(book: PolicySet | Model, policies: Iterable[str], input_path: st
         con.close()
 
 
-def score_table(book: PolicySet | Model, policies: Iterable[str], table: pa.Table, at: dt.date | None,
+def score_table(book: PolicySet | Model, policies: Iterable[str], table: Any, at: dt.date | None,
                 keys: tuple[str, ...] = (), *, at_column: str | None = None, whole_book: bool = False,
                 langs: tuple[str, ...] = ()) -> pa.Table:
     """Python's way in: every record of an Arrow table (columns named by fact ids, dotted or nested
@@ -253,6 +253,10 @@ def score_table(book: PolicySet | Model, policies: Iterable[str], table: pa.Tabl
     the messages of reasons, warnings and errors in those languages (a loaded PolicySet is needed for them)."""
     con = duckdb.connect()
     try:
+        if hasattr(table, "to_arrow") and not isinstance(table, pa.Table):  # a Polars frame
+            table = table.to_arrow()
+        elif not isinstance(table, (pa.Table, pa.RecordBatchReader)):  # a pandas frame
+            table = pa.Table.from_pandas(table, preserve_index=False)
         return _arrow(con.sql(_query(con, book, policies, con.from_arrow(table), at, keys, at_column, whole_book, langs).sql("duckdb")))
     finally:
         con.close()
