@@ -88,7 +88,7 @@ def source(schema: pa.Schema, path: str) -> tuple[exp.Expr, pa.DataType] | None:
         for part in parts[i:]:
             if not pa.types.is_struct(t) or t.get_field_index(part) < 0:
                 break
-            node = exp.func("struct_extract", node, text(part))
+            node = exp.StructExtract(this=node, expression=text(part))
             t = t.field(part).type
         else:
             found.append((node, t))
@@ -96,7 +96,7 @@ def source(schema: pa.Schema, path: str) -> tuple[exp.Expr, pa.DataType] | None:
         return None
     if len(found) == 1:
         return found[0]
-    return exp.func("coalesce", *(node for node, _ in found)), found[0][1]
+    return exp.Coalesce(this=found[0][0], expressions=[node for node, _ in found[1:]]), found[0][1]
 
 
 def target_type(t: Type) -> exp.DataType:
@@ -124,15 +124,15 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
             continue
         src, src_type = found
         if t.kind == "set" and pa.types.is_string(src_type):
-            src = exp.func("json", src)  # a CSV states a set as JSON text: ["a", "b"]
+            src = exp.ParseJSON(this=src)  # a CSV states a set as JSON text: ["a", "b"] (Spark: from_json)
         cast: exp.Expr = exp.TryCast(this=src, to=target_type(t))
         if t.kind == "set":
-            cast = exp.func("list_sort", cast)
+            cast = exp.ArraySort(this=cast)
         outs.append(exp.alias_(cast, path, quoted=True))
         bad.append(exp.and_(exp.Not(this=exp.Is(this=src.copy(), expression=exp.Null())),
                             exp.Is(this=cast.copy(), expression=exp.Null())))
     flag = exp.or_(*bad) if bad else exp.false()
-    outs.append(exp.alias_(exp.func("coalesce", exp.paren(flag), exp.false()), BAD, quoted=True))
+    outs.append(exp.alias_(exp.Coalesce(this=exp.paren(flag), expressions=[exp.false()]), BAD, quoted=True))
     return exp.select(*outs).from_(exp.to_table("input"))
 
 
