@@ -53,6 +53,10 @@ SETTINGS = {
     # sqlglot writes TRY_CAST as CAST for Spark: with ANSI off a value that cannot be cast is NULL (the record's
     # bad_facts), as DuckDB's TRY_CAST; with ANSI on it would fail the whole batch
     "spark.sql.ansi.enabled": "false",
+    # the plan computes each compound expression once, in a layer of projections (plan.Planner.hoist); Spark's
+    # CollapseProject would merge the layers back, copying each expression into every place that reads it:
+    # the optimizer then runs for minutes on a policy that merely nests (a CASE reading a CASE reading …)
+    "spark.sql.optimizer.excludedRules": "org.apache.spark.sql.catalyst.optimizer.CollapseProject",
     # Arrow in both directions: createDataFrame(pa.Table) and DataFrame.toArrow without per-row Python objects
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
@@ -179,7 +183,7 @@ def read(spark: SparkSession, path: str) -> DataFrame:
         if kind == "parquet":
             df = spark.read.parquet(path)
         elif kind == "csv":
-            df = spark.read.csv(path, header=True, inferSchema=False, mode="FAILFAST")
+            df = spark.read.csv(path, header=True, inferSchema=False, escape='"', mode="FAILFAST")  # RFC 4180 quotes
         else:
             df = spark.read.json(path, prefersDecimal=True, mode="FAILFAST")
         df.limit(1).collect()  # a broken file fails here, while its name is at hand
