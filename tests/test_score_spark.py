@@ -31,6 +31,7 @@ import pyarrow.csv as pcsv  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 import policydsl  # noqa: E402
+from policydsl.errors import PolicyDslError  # noqa: E402
 from policydsl.score import duckdb_backend, files  # noqa: E402
 from policydsl.score import spark_backend as sb  # noqa: E402
 from scoregen import REACHED, ROOT, SUPPORTED, differential, records  # noqa: E402
@@ -159,7 +160,7 @@ def test_a_cluster_output_is_a_directory_written_whole(spark: Any, tmp_path: Pat
     assert sorted(r["x"] for r in pq.read_table(out).to_pylist()) == [1, 2, 3]
     assert any(p.name.startswith("part-") for p in out.iterdir())
     failing = spark.createDataFrame(pa.table({"x": [1, 0]})).selectExpr("raise_error('boom') AS x")
-    with pytest.raises(Exception, match="boom"):
+    with pytest.raises(PolicyDslError, match="boom"):
         sb.write_directory(failing, str(out), "parquet")
     assert sorted(r["x"] for r in pq.read_table(out).to_pylist()) == [1, 2, 3]  # the previous output stands
     assert [p.name for p in tmp_path.iterdir()] == ["out.parquet"]  # no staging directory left
@@ -188,3 +189,31 @@ def test_without_pyspark_the_command_names_the_extra(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "pip install 'policydsl[spark]'" in done.stderr and "pyspark" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_line_spark_cannot_parse_deep_in_the_input_names_the_file(tmp_path: Path) -> None:
+    lines = ["account.fans,account.kind", *(f"{i},personal" for i in range(3000)), '1,personal,extra,"x', "2,personal"]
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = cli("cart.opening", "--input", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"), "--at",
+               "2024-06-03", "--engine", "spark")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (f"error: cannot read {tmp_path / 'in.csv'}: [MALFORMED_CSV_RECORD] "
+                                                    'Malformed CSV record: 1,personal,extra,"x SQLSTATE: KD000')
+    assert "Traceback" not in done.stderr and not (tmp_path / "o.csv").exists()
+
+
+def test_a_session_passed_in_is_configured_while_it_runs_and_given_back(book: Any, spark: Any) -> None:
+    spark.conf.set("spark.sql.decimalOperations.allowPrecisionLoss", "true")  # Spark's default: rounds decimals
+    spark.conf.unset("spark.sql.optimizer.excludedRules")
+    try:
+        at = dt.date(2024, 6, 3)
+        rows = records(book.model, book.model.policies["product.sharing"], random.Random(3), 200, at)
+        table = pa.Table.from_pylist([duckdb_backend.flat(r) for r in rows])
+        assert sb.score_table(book.model, ["product.sharing"], table, at, spark=spark).equals(
+            files.score_table(book.model, ["product.sharing"], table, at))
+        assert spark.conf.get("spark.sql.decimalOperations.allowPrecisionLoss") == "true"
+        assert spark.conf.get("spark.sql.optimizer.excludedRules", None) is None
+    finally:
+        for key, value in sb.SETTINGS.items():
+            if key.startswith("spark.sql."):
+                spark.conf.set(key, value)

@@ -13,6 +13,7 @@ and written as one file, as DuckDB's path does (files.write: atomic).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -20,10 +21,11 @@ import shutil
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import sqlglot.expressions as exp
+from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -82,17 +84,53 @@ def session(master: str | None = None) -> SparkSession:
         spark = builder.getOrCreate()
     except PySparkException as exc:  # the JVM did not start (no Java 17+ at JAVA_HOME or on PATH)
         raise PolicyDslError("score.spark.java", reason=str(exc).splitlines()[0]) from None
-    for key, value in SETTINGS.items():  # a session that already existed (getOrCreate) gets them too
-        if key.startswith("spark.sql."):
-            spark.conf.set(key, value)
+    spark.sparkContext.setLogLevel("FATAL")  # a command's output is its counts, not Spark's logs: errors are ours
     return spark
+
+
+@contextlib.contextmanager
+def configured(spark: SparkSession) -> Iterator[SparkSession]:
+    """`spark` with SETTINGS' SQL settings while the plan runs, and its own ones back afterwards: a session
+    passed in is used as it is, but its decimals must stay exact and its optimizer must keep the layers."""
+    sql = {k: v for k, v in SETTINGS.items() if k.startswith("spark.sql.")}
+    before: dict[str, str | None] = {k: spark.conf.get(k, None) for k in sql}
+    for key, value in sql.items():
+        spark.conf.set(key, value)
+    try:
+        yield spark
+    finally:
+        for key, old in before.items():
+            if old is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old)
+
+
+@contextlib.contextmanager
+def failing_input(path: str) -> Iterator[None]:
+    """Spark's own error while it reads and decides the input (a line it cannot parse deep in a file) as
+    `E.unreadable` naming the input, as files.py reports DuckDB's."""
+    try:
+        yield
+    except (PySparkException, Py4JError) as exc:
+        raise PolicyDslError("E.unreadable", path=path, reason=reason(exc)) from None
+
+
+def reason(exc: Exception) -> str:
+    """The first line of Spark's own error: when py4j wraps a JVM error (its own first line names a method),
+    the innermost cause's, which says what was wrong with the data."""
+    cause = getattr(exc, "java_exception", None)
+    while cause is not None and cause.getCause() is not None:
+        cause = cause.getCause()
+    return str(cause.getMessage() if cause is not None else exc).strip().splitlines()[0]
 
 
 def run(p: Plan, records: DataFrame | pa.Table, spark: SparkSession) -> pa.Table:
     """Decide every record (a Spark DataFrame, or an Arrow table) with the plan: the columns and types of
     duckdb_backend.run."""
     df = records if isinstance(records, DataFrame) else spark.createDataFrame(records)
-    return collect(p, df, spark, p.select)
+    with configured(spark):
+        return collect(p, df, spark, p.select)
 
 
 def collect(p: Plan, records: DataFrame, spark: SparkSession, query: exp.Select) -> pa.Table:
@@ -130,12 +168,13 @@ def owned(spark: SparkSession | None, master: str | None = None) -> tuple[SparkS
 
 def score_table(model: Model, policies: Iterable[str], table: pa.Table | DataFrame, at: dt.date,
                 keys: tuple[str, ...] = (), spark: SparkSession | None = None) -> pa.Table:
-    """files.score_table on Spark: the same rows, columns and types, in the same order. A SparkSession passed
-    in (or already active) is used as it is and not stopped."""
+    """files.score_table on Spark: the same rows, columns and types, each policy's rows in input order. A
+    SparkSession passed in (or already active) is used as it is (configured while it runs) and not stopped."""
     spark, stop = owned(spark)
     try:
         df = table if isinstance(table, DataFrame) else spark.createDataFrame(table)
-        parts = [to_arrow(rows, schema) for _, rows, schema in plans(spark, model, policies, df, at, keys)]
+        with configured(spark), failing_input("<table>"):
+            parts = [to_arrow(rows, schema) for _, rows, schema in plans(spark, model, policies, df, at, keys)]
         return pa.concat_tables(parts, promote_options="default") if parts else pa.table({})
     finally:
         if stop:
@@ -179,7 +218,7 @@ def read(spark: SparkSession, path: str) -> DataFrame:
     kind = files.file_format(path)
     if not Path(path).exists() and "://" not in path:
         raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path"))
-    try:
+    with failing_input(path):
         if kind == "parquet":
             df = spark.read.parquet(path)
         elif kind == "csv":
@@ -187,9 +226,7 @@ def read(spark: SparkSession, path: str) -> DataFrame:
         else:
             df = spark.read.json(path, prefersDecimal=True, mode="FAILFAST")
         df.limit(1).collect()  # a broken file fails here, while its name is at hand
-        return df
-    except PySparkException as exc:
-        raise PolicyDslError("E.unreadable", path=path, reason=str(exc).splitlines()[0]) from None
+    return df
 
 
 def score_file(model: Model, policies: Iterable[str], input_path: str, out_path: str, at: dt.date,
@@ -200,14 +237,17 @@ def score_file(model: Model, policies: Iterable[str], input_path: str, out_path:
     out_kind = files.file_format(out_path)
     spark, stop = owned(None, master)
     try:
-        decided_all = plans(spark, model, policies, read(spark, input_path), at, keys)
+        with configured(spark), failing_input(input_path):
+            decided_all = plans(spark, model, policies, read(spark, input_path), at, keys)
+            if is_local(spark):
+                tables = [to_arrow(rows, schema) for _, rows, schema in decided_all]
         if is_local(spark):
-            tables = [to_arrow(rows, schema) for _, rows, schema in decided_all]
             result = pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
             files.write(result, out_path, out_kind)
             return {p.policy: counted(t) for (p, *_), t in zip(decided_all, tables)}
         union = functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), [d for _, d, _ in decided_all])
-        write_directory(union, out_path, out_kind)
+        with configured(spark):
+            write_directory(union, out_path, out_kind)
         found = spark.read.format(READERS[out_kind]).options(**OPTIONS[out_kind]).load(out_path)
         counts: dict[str, Counter[str]] = {p.policy: Counter() for p, *_ in decided_all}
         for row in found.groupBy("policy", F.coalesce("outcome", "error").alias("k")).count().collect():
@@ -243,7 +283,10 @@ def write_directory(df: DataFrame, out_path: str, kind: str) -> None:
     fs = target.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
     staging = hadoop.Path(target.getParent(), f".{target.getName()}.{uuid.uuid4().hex}.tmp")
     try:
-        df.write.format(READERS[kind]).options(**OPTIONS[kind]).save(staging.toString())
+        try:
+            df.write.format(READERS[kind]).options(**OPTIONS[kind]).save(staging.toString())
+        except (PySparkException, Py4JError) as exc:  # (Spark's error while deciding or writing: nothing moved)
+            raise PolicyDslError("E.write", path=out_path, reason=reason(exc)) from None
         if fs.exists(target):
             fs.delete(target, True)
         if not fs.rename(staging, target):
