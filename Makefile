@@ -11,8 +11,10 @@ SOURCES_FLAG := $(if $(SOURCES),--sources $(SOURCES),)
 # The handbook's browser test needs Debian's chromium and a CJK font; installed once, as root or via sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BROWSER_STAMP := $(VENV)/.browser-stamp
+# `score --engine spark` needs pyspark (the spark extra, not in all: ~430 MB) and a Java 17+ (Debian's headless JRE)
+SPARK_STAMP := $(VENV)/.spark-stamp
 
-.PHONY: main test install browser clean
+.PHONY: main test install browser spark clean
 
 install: $(STAMP)
 
@@ -32,6 +34,18 @@ $(BROWSER_STAMP): | $(STAMP)
 	fi
 	touch $@
 
+spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): pyproject.toml | $(STAMP)
+	@if java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \
+	  echo "java 17+ is installed"; \
+	else \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[spark]'
+	touch $@
+
 ## main: check the policies (verifying quotes when ../shared/seeds exists) and their canonical layout, prove
 ## their properties with the SMT solver, run the features with the 100% rule-coverage gate, check the
 ## inventory table (every source rule encoded, tested, resolved) and render the handbook into generated_docs/
@@ -44,9 +58,9 @@ main: $(STAMP)
 	$(BIN)/policydsl docs
 
 ## test: the whole suite — unit, golden, property and end-to-end tests (real CLI, real pytest-bdd, real
-## Chromium), the committed handbook must be fresh, then the main job
-test: $(STAMP) $(BROWSER_STAMP)
-	POLICYDSL_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests -q
+## Chromium, Spark in local mode), the committed handbook must be fresh, then the main job
+test: $(STAMP) $(BROWSER_STAMP) $(SPARK_STAMP)
+	POLICYDSL_REQUIRE_BROWSER=1 POLICYDSL_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests -q
 	$(BIN)/policydsl docs --check
 	$(MAKE) --no-print-directory main
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import duckdb
 import pyarrow as pa
+import sqlglot.expressions as exp
 
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import calendar as cal
@@ -90,14 +92,16 @@ def calendar() -> pa.Table:
     return pa.table({"day": pa.array(days, pa.date32()), "workday": workdays, "cum": pa.array(cums, pa.int64())})
 
 
-def run(p: Plan, table: pa.Table, connection: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
-    """Decide every record of `table` with the plan: one row per record, the plan's columns."""
+def run(p: Plan, table: pa.Table, connection: duckdb.DuckDBPyConnection | None = None,
+        query: exp.Select | None = None) -> pa.Table:
+    """Decide every record of `table` with the plan (or `query`, a SELECT over the plan's relations, as
+    files.decide): one row per record, the plan's columns."""
     con = connection or duckdb.connect()
     try:
         con.register(RELATION, table)
         if p.calendar:
             con.register(CALENDAR, calendar())
-        relation = con.sql(p.sql("duckdb"))
+        relation = con.sql((query or p.select).sql("duckdb"))
         fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # the name in DuckDB 2, and in 1
         result: pa.Table = fetch()
         con.unregister(RELATION)

@@ -105,7 +105,7 @@ def source(schema: pa.Schema, path: str) -> tuple[exp.Expr, pa.DataType] | None:
         for part in parts[i:]:
             if not pa.types.is_struct(t) or t.get_field_index(part) < 0:
                 break
-            node = exp.func("struct_extract", node, text(part))
+            node = exp.StructExtract(this=node, expression=text(part))
             t = t.field(part).type
         else:
             found.append((node, t))
@@ -113,7 +113,7 @@ def source(schema: pa.Schema, path: str) -> tuple[exp.Expr, pa.DataType] | None:
         return None
     if len(found) == 1:
         return found[0]
-    return exp.func("coalesce", *(node for node, _ in found)), found[0][1]
+    return exp.Coalesce(this=found[0][0], expressions=[node for node, _ in found[1:]]), found[0][1]
 
 
 def target_type(t: Type) -> exp.DataType:
@@ -141,15 +141,15 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
             continue
         src, src_type = found
         if t.kind == "set" and pa.types.is_string(src_type):
-            src = exp.func("json", src)  # a CSV states a set as JSON text: ["a", "b"]
+            src = exp.ParseJSON(this=src)  # a CSV states a set as JSON text: ["a", "b"] (Spark: from_json)
         cast: exp.Expr = exp.TryCast(this=src, to=target_type(t))
         if t.kind == "set":
-            cast = exp.func("list_sort", cast)
+            cast = exp.ArraySort(this=cast)
         outs.append(exp.alias_(cast, path, quoted=True))
         bad.append(exp.and_(exp.Not(this=exp.Is(this=src.copy(), expression=exp.Null())),
                             exp.Is(this=cast.copy(), expression=exp.Null())))
     flag = exp.or_(*bad) if bad else exp.false()
-    outs.append(exp.alias_(exp.func("coalesce", exp.paren(flag), exp.false()), BAD, quoted=True))
+    outs.append(exp.alias_(exp.Coalesce(this=exp.paren(flag), expressions=[exp.false()]), BAD, quoted=True))
     return exp.select(*outs).from_(exp.to_table("input"))
 
 
@@ -231,14 +231,32 @@ def _score_file(book: PolicySet | Model, policies: Iterable[str], input_path: st
     try:
         query = _query(con, book, policies, read(con, input_path), at, keys, at_column, whole_book, langs)
         with replacing(out_path) as tmp:
-            copy = exp.Copy(this=exp.Subquery(this=plain(con, query, out_kind)), kind=False,
-                            files=[exp.Literal.string(str(tmp))],
-                            params=[exp.CopyParameter(this=exp.Var(this="FORMAT"), expression=exp.Var(this=out_kind))])
             try:  # the whole input is read here: a line DuckDB cannot parse fails now, naming the file
-                execute(con, copy.sql("duckdb"), progress)
+                copy(con, query, tmp, out_kind, progress)
             except duckdb.Error as exc:
                 raise PolicyDslError("E.unreadable", path=input_path, reason=str(exc).splitlines()[0]) from None
             return counts(con, read(con, str(tmp), out_kind), policies, whole_book)
+    finally:
+        con.close()
+
+
+def copy(con: duckdb.DuckDBPyConnection, query: exp.Expr, path: Path, kind: str,
+         progress: Callable[[float], None] | None = None) -> None:
+    """The rows of `query` streamed by DuckDB's COPY into the file `path`, as the format holds them exactly."""
+    statement = exp.Copy(this=exp.Subquery(this=plain(con, query, kind)), kind=False,
+                         files=[exp.Literal.string(str(path))],
+                         params=[exp.CopyParameter(this=exp.Var(this="FORMAT"), expression=exp.Var(this=kind))])
+    execute(con, statement.sql("duckdb"), progress)
+
+
+def write(table: pa.Table, out_path: str) -> None:
+    """An Arrow table of decided rows (Spark's, collected) as the file `out_path`, in the format of its
+    extension, exactly as DuckDB's own runs write it, replacing the file only when complete."""
+    con = duckdb.connect()
+    try:
+        con.register("__decided", table)
+        with replacing(out_path) as tmp:
+            copy(con, exp.select(exp.Star()).from_("__decided"), tmp, file_format(out_path))
     finally:
         con.close()
 

@@ -53,6 +53,7 @@ s = i18n.register("score", STRINGS)
 # with more decimal places cannot be stated exactly and is refused by `to_arrow`, never rounded.
 PRECISION, SCALE = 38, 10
 DECIMAL = exp.DataType.build(f"DECIMAL({PRECISION}, {SCALE})")
+DATE = exp.DataType.build("DATE")
 EXACT_KINDS = ("money", "percent", "number")
 RELATION = "records"
 CALENDAR = "__calendar"  # day, workday, cum: the working days up to and including the day (duckdb_backend.calendar)
@@ -192,7 +193,7 @@ def literal(value: Any, kind: str) -> exp.Expr:
     if kind in EXACT_KINDS or kind in ("decimal",) or isinstance(value, Decimal):
         return exp.cast(exp.Literal.number(str(value)), DECIMAL)
     if kind == "date":
-        return exp.cast(text(value.isoformat()), exp.DataType.build("DATE"))
+        return exp.cast(text(value.isoformat()), DATE)
     if isinstance(value, int):
         return exp.Literal.number(value)
     if isinstance(value, str):
@@ -215,14 +216,9 @@ def parenthesize(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def fn(name: str, *args: exp.Expr) -> exp.Expr:
-    """A call of the engine's function `name` (a node naming it, never pasted text)."""
-    return exp.Anonymous(this=name, expressions=list(args))
-
-
 def canonical(items: exp.Expr) -> exp.Expr:
     """A set as its sorted list of distinct items: sets compare as lists."""
-    return fn("list_sort", fn("list_distinct", items))
+    return exp.ArraySort(this=exp.ArrayDistinct(this=items))
 
 
 def string_list(items: list[str]) -> exp.Expr:
@@ -259,18 +255,28 @@ def range_error(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
     return case(branches)
 
 
+def add(d: exp.Expr, amount: int | exp.Expr, unit: str) -> exp.Expr:
+    """The date `amount` days or months after `d` (months clamped to the month's end, in DuckDB and in
+    Spark alike), as a DATE: DuckDB's date + interval is a timestamp."""
+    n = exp.Literal.number(amount) if isinstance(amount, int) else amount
+    return exp.cast(exp.DateAdd(this=d.copy(), expression=n, unit=exp.Var(this=unit)), DATE)
+
+
+def days_between(a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """Whole days from `a` to `b` (an integer in every dialect: Spark's date - date is an interval)."""
+    return exp.DateDiff(this=b.copy(), expression=a.copy())
+
+
 def next_half_month(d: exp.Expr) -> exp.Expr:
     """The 16th, or the 1st of the next month (runtime/calendar.py next_half_month)."""
-    sixteenth = fn("make_date", fn("year", d), fn("month", d), exp.Literal.number(16))
-    first = exp.cast(fn("date_trunc", text("month"), d.copy()), exp.DataType.build("DATE"))
-    next_first = exp.cast(exp.Add(this=first, expression=exp.Interval(this=exp.Literal.number(1), unit=exp.Var(this="MONTH"))),
-                          exp.DataType.build("DATE"))
-    return case([(exp.LT(this=fn("day", d.copy()), expression=exp.Literal.number(16)), sixteenth)], next_first)
+    sixteenth = exp.DateFromParts(year=exp.Year(this=d.copy()), month=exp.Month(this=d.copy()), day=exp.Literal.number(16))
+    first = exp.cast(exp.DateTrunc(this=d.copy(), unit=text("MONTH")), DATE)
+    return case([(exp.LT(this=exp.Day(this=d.copy()), expression=exp.Literal.number(16)), sixteenth)], add(first, 1, "MONTH"))
 
 
 BUILTINS: dict[str, Callable[..., exp.Expr]] = {
-    "days_between": lambda a, b: exp.Sub(this=b, expression=a),
-    "month_end": lambda d: fn("last_day", d),
+    "days_between": days_between,
+    "month_end": lambda d: exp.LastDay(this=d),
     "next_half_month": next_half_month,
 }
 
@@ -378,7 +384,7 @@ class Planner:
 
     def consequence_struct(self, rule: Any, c: ast.Consequence, until: V, amount: V) -> exp.Expr:
         fields = {"rule": text(rule.name), "code": text(rule.decl.body.code.value), "kind": text(c.kind.value),
-                  "until": exp.cast(until.val, exp.DataType.build("DATE")),
+                  "until": exp.cast(until.val, DATE),
                   "permanent": exp.true() if c.period == "permanent" else exp.false(),
                   "amount": exp.cast(amount.val, DECIMAL)}
         return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in fields.items()])
@@ -440,7 +446,8 @@ class Planner:
                 if kind == "enum":
                     tests.append(exp.Not(this=exp.In(this=c, expressions=[text(i) for i in ids])))
                 else:
-                    tests.append(exp.Not(this=fn("list_has_all", string_list(ids), c)))
+                    outside = exp.ArrayExcept(this=c, expression=string_list(ids))  # the items the enum lacks
+                    tests.append(exp.GT(this=exp.ArraySize(this=outside), expression=exp.Literal.number(0)))
         return tests
 
     def define_order(self) -> list[str]:
@@ -630,9 +637,10 @@ class Planner:
             threshold = self.column(self.by_day(phases))
 
         def below(k: exp.Expr) -> exp.Expr:
-            digest = fn("sha256", exp.DPipe(this=exp.DPipe(this=text(decl.name.value), expression=fn("chr", exp.Literal.number(0))),
-                                            expression=exp.cast(k, exp.DataType.build("VARCHAR"))))
-            prefix = fn("substr", digest, exp.Literal.number(1), exp.Literal.number(16))
+            named = exp.DPipe(this=text(decl.name.value), expression=exp.Chr(expressions=[exp.Literal.number(0)]))
+            digest = exp.SHA2(this=exp.DPipe(this=named, expression=exp.cast(k, exp.DataType.build("VARCHAR"))),
+                              length=exp.Literal.number(256))  # hex digits, lower case: sha256() / sha2(…, 256)
+            prefix = exp.Substring(this=digest, start=exp.Literal.number(1), length=exp.Literal.number(16))
             return exp.LT(this=prefix, expression=threshold.copy())
         return strict([key], below)
 
@@ -689,7 +697,7 @@ class Planner:
         if op in compare:
             return strict([left, right], lambda a, b: compare[op](this=a, expression=b))
         if lt.kind == rt.kind == "date" and op == "-":
-            return strict([left, right], lambda a, b: exp.Sub(this=a, expression=b))
+            return strict([left, right], lambda a, b: days_between(b, a))
         if op in ARITH and {lt.kind, rt.kind} <= set(NUMERIC) and {lt.kind, rt.kind} != {"count"}:
             return strict([left, right], lambda a, b: exact_op(op, a, b), range_error(op, left.val, right.val))
         if lt.kind == rt.kind == "count" and op in "+-*":
@@ -700,26 +708,24 @@ class Planner:
     def shift(self, day: V, amount: int, unit: str) -> V:
         """`day + amount unit` as runtime/calendar.py adds it: days, months clamped to the month's end, or
         working days on the mainland calendar (a day outside the years it covers: calendar_range)."""
-        if unit == "days":
-            return strict([day], lambda d: exp.Add(this=d, expression=exp.Literal.number(amount)))
-        if unit == "months":
-            interval = exp.Interval(this=exp.Literal.number(amount), unit=exp.Var(this="MONTH"))
-            return strict([day], lambda d: exp.cast(exp.Add(this=d, expression=interval), exp.DataType.build("DATE")))
+        if unit in ("days", "months"):
+            return strict([day], lambda d: add(d, amount, unit[:-1].upper()))
         if amount < 0:
             raise self.unsupported("minus_working_days")
         self.calendar = True
 
-        def cum(d: exp.Expr) -> exp.Expr:
-            return subquery(exp.select(col("cum")).from_(exp.to_table(CALENDAR)).where(exp.EQ(this=col("day"), expression=d)))
+        def lookup(wanted: str, where: exp.Expr) -> exp.Expr:
+            """One calendar column where `where` holds: a scalar subquery correlated by one equality and
+            aggregated (at most one day matches), the form Spark decorrelates into a join as DuckDB does."""
+            return subquery(exp.select(exp.Max(this=col(wanted))).from_(exp.to_table(CALENDAR)).where(where))
 
-        def target(d: exp.Expr) -> exp.Expr:
-            wanted = exp.Add(this=cum(d), expression=exp.Literal.number(amount))
-            return subquery(exp.select(col("day")).from_(exp.to_table(CALENDAR))
-                            .where(and_(col("workday"), exp.EQ(this=col("cum"), expression=wanted))))
         if amount == 0:
             return day
-        found = target(day.val)
-        return strict([day], lambda d: target(d), case([(is_null(found), text("calendar_range"))]))
+        # the day's count in a column of its own: the target's subquery then reads one outer column
+        wanted = exp.Add(this=self.column(lookup("cum", exp.EQ(this=col("day"), expression=day.val.copy()))),
+                         expression=exp.Literal.number(amount))
+        found = self.column(lookup("day", and_(col("workday"), exp.EQ(this=col("cum"), expression=wanted))))
+        return strict([day], lambda d: found, case([(is_null(found), text("calendar_range"))]))
 
     def logic(self, left: V, right: V, absorbing: bool) -> V:
         """`left and right` / `left or right` under Kleene's logic (runtime/program.py k_bool)."""
@@ -822,7 +828,7 @@ class Planner:
         folded = self.column(subquery(exp.select(packed).from_(inner.subquery(f"{alias}_b"))))
 
         def get(key: str) -> exp.Expr:
-            return fn("struct_extract", folded.copy(), text(key))
+            return exp.StructExtract(this=folded.copy(), expression=text(key))
         bad = get("bad")
         lacking: exp.Expr = exp.EQ(this=bad, expression=text(""))
         failing = and_(not_null(bad), exp.NEQ(this=bad.copy(), expression=text("")))
