@@ -347,10 +347,15 @@ class Planner:
         fired = {o: [(i, r) for i, r in enumerate(p.rules) if r.decl.body.outcome == o] for o in ("deny", "allow", "warn")}
 
         def codes(rules: list[tuple[int, Any]]) -> exp.Expr:
-            lists = [case([(is_true(col(f"__r{i}")), exp.Array(expressions=[text(r.decl.body.code.value)]))],
-                          exp.Array(expressions=[])) for i, r in rules]
+            """The codes of the rules that fired, in rule order: one list of a code or NULL per rule, the
+            NULLs filtered out (a list built once, not one list per rule concatenated)."""
             empty = exp.cast(exp.Array(expressions=[]), exp.DataType.build("VARCHAR[]"))
-            return exp.ArrayConcat(this=empty, expressions=lists) if lists else empty
+            if not rules:
+                return empty
+            item = exp.to_identifier("c")
+            found = exp.Array(expressions=[case([(is_true(col(f"__r{i}")), text(r.decl.body.code.value))]) for i, r in rules])
+            kept = exp.ArrayFilter(this=found, expression=exp.Lambda(this=not_null(exp.column(item.copy())), expressions=[item]))
+            return exp.cast(kept, exp.DataType.build("VARCHAR[]"))
         denied = or_(*[is_true(col(f"__r{i}")) for i, _ in fired["deny"]])
         outs: list[exp.Expr] = [exp.alias_(col(k), k, quoted=True) for k in keep]
         outs.append(exp.alias_(case([(ok, case([(denied, text("deny"))], text("allow")))]), "outcome", quoted=True))
