@@ -32,7 +32,7 @@ from policydsl.fsutil import replacing
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend as backend
 from policydsl.score import messages as msg
-from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, RELATION, Plan, V, and_, case, col, is_false, is_null, is_true,
+from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, PRECISION, RELATION, SCALE, Plan, V, and_, case, col, is_false, is_null, is_true,
                                   literal, missing, not_null, null, or_, plan, text)
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
@@ -122,6 +122,15 @@ def target_type(t: Type) -> exp.DataType:
     return exp.DataType.build(CAST_TYPES[t.kind], dialect="duckdb")
 
 
+def holds(column: pa.DataType, t: Type) -> bool:
+    """Whether a column of Arrow type `column` holds the fact's type exactly as the plan reads it (a Parquet
+    int64 for a count, a string for an enum): read as it is, no cast per value."""
+    if t.kind in ("money", "percent", "number"):
+        return column == pa.decimal128(PRECISION, SCALE)
+    wanted = {"count": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "enum": pa.string(), "date": pa.date32()}
+    return wanted.get(t.kind) == column
+
+
 def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
     """The relation a plan reads, from the input: keys, one typed column per fact id and BAD."""
     outs: list[exp.Expr] = []
@@ -142,6 +151,9 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
         src, src_type = found
         if t.kind == "set" and pa.types.is_string(src_type):
             src = exp.ParseJSON(this=src)  # a CSV states a set as JSON text: ["a", "b"] (Spark: from_json)
+        if holds(src_type, t):  # every value of the column is one of the fact's: nothing to cast, nothing to refuse
+            outs.append(exp.alias_(src, path, quoted=True))
+            continue
         cast: exp.Expr = exp.TryCast(this=src, to=target_type(t))
         if t.kind == "set":
             cast = exp.ArraySort(this=cast)
