@@ -246,3 +246,17 @@ def test_the_whole_book_on_each_records_date_as_duckdb_decides_it(tmp_path: Path
 def test_messages_are_refused_on_spark_for_now(tmp_path: Path) -> None:
     done = cli("cart.opening", "--input", "in.csv", "--out", str(tmp_path / "o.csv"), "--engine", "spark", "--lang", "en")
     assert done.returncode == 2 and "--lang messages are worded on --engine duckdb only" in done.stderr
+
+
+def test_an_amount_with_too_many_places_is_that_records_error_on_spark_too(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id,shop.gmv_30d\n0,12.5\n1,0.12345678901\n2,0.12345678900\n", encoding="utf-8")
+    errors = {}
+    for engine in ("duckdb", "spark"):
+        out = tmp_path / f"{engine}.csv"
+        done = cli("alliance.eligibility", "--input", str(src), "--out", str(out), "--at", "2024-06-03", "--key", "id",
+                   "--engine", engine)
+        assert done.returncode == 0, done.stderr
+        errors[engine] = [line.rsplit(",", 1)[1] for line in out.read_text(encoding="utf-8").splitlines()[1:]]
+    assert errors["spark"] == errors["duckdb"] and errors["spark"][1] == "score.scale" and "score.scale" not in (
+        errors["spark"][0], errors["spark"][2])

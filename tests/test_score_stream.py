@@ -296,3 +296,25 @@ def _decide(book: Any, pid: str, record: dict[str, Any]) -> Any:
         return book.evaluate(pid, record, dt.date(2023, 12, 20))
     except PolicyDslError as exc:
         return exc
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
+def test_an_amount_with_more_places_than_the_plan_holds_is_that_records_error(tmp_path: Path, suffix: str) -> None:
+    """Never rounded: 0.12345678901 (11 places) is the record's `score.scale`; 10 places, or trailing zeros, are fine."""
+    amounts = ["12.5", "0.12345678901", "0.1234567890", "0.12345678900000", "abc"]
+    src, out = tmp_path / f"in.{suffix}", tmp_path / "o.jsonl"
+    if suffix == "csv":
+        src.write_text("id,shop.gmv_30d\n" + "".join(f"{i},{a}\n" for i, a in enumerate(amounts)), encoding="utf-8")
+    elif suffix == "jsonl":  # numbers as JSON numbers (read as doubles) and as strings
+        src.write_text("".join(json.dumps({"id": i, "shop": {"gmv_30d": a if i % 2 else float(a) if a != "abc" else a}}) + "\n"
+                               for i, a in enumerate(amounts)), encoding="utf-8")
+    else:  # a Parquet decimal with 12 places
+        from decimal import Decimal
+        values = [Decimal(a).quantize(Decimal("1e-12")) if a != "abc" else None for a in amounts]
+        pq.write_table(pa.table({"id": list(range(len(amounts))), "shop.gmv_30d": pa.array(values, pa.decimal128(30, 12))}), src)
+    done = cli("alliance.eligibility", "--input", str(src), "--out", str(out), "--at", "2024-06-03", "--key", "id", "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    errors = [row["error"] for row in read_output(out)]
+    assert errors[1] == "score.scale" and "more than 10 decimal places" in read_output(out)[1]["error_message_en"]
+    assert errors[0] != "score.scale" and errors[2] != "score.scale" and errors[3] != "score.scale"
+    assert errors[4] == ("bad_facts" if suffix != "parquet" else "missing_facts")

@@ -59,7 +59,7 @@ FAILED = "__failed"  # per record and policy: its error code, the plan's or the 
 CONSEQUENCE_FIELDS = ("rule", "code", "kind", "until", "permanent", "amount")  # plan.CONSEQUENCES, amount last
 MEMORY_LIMIT = "1GB"  # DuckDB's own default is 80% of the machine's memory: a nightly job shares the machine
 ROW = "record"  # the key when none is named: the record's position in the input, from 0
-BAD = "__bad_facts"  # per record: some stated value could not be cast to its fact's type
+BAD = "__bad_facts"  # per record: bad_facts (a stated value cannot be cast to its fact's type), score.scale, or NULL
 CAST_TYPES = {"count": "BIGINT", "bool": "BOOLEAN", "text": "VARCHAR", "enum": "VARCHAR", "date": "DATE",
               "set": "VARCHAR[]"}
 
@@ -143,6 +143,7 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
         else:
             outs.append(exp.alias_(col(key), key, quoted=True))
     bad: list[exp.Expr] = []
+    precise: list[exp.Expr] = []  # a stated amount with more places than the plan's decimals hold
     for path, t in p.inputs.items():
         found = source(schema, path)
         if found is None:
@@ -155,14 +156,32 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
             outs.append(exp.alias_(src, path, quoted=True))
             continue
         cast: exp.Expr = exp.TryCast(this=src, to=target_type(t))
+        if t.kind in ("money", "percent", "number"):
+            precise.append(rounded(src, src_type))
         if t.kind == "set":
             cast = exp.ArraySort(this=cast)
         outs.append(exp.alias_(cast, path, quoted=True))
         bad.append(exp.and_(exp.Not(this=exp.Is(this=src.copy(), expression=exp.Null())),
                             exp.Is(this=cast.copy(), expression=exp.Null())))
-    flag = exp.or_(*bad) if bad else exp.false()
-    outs.append(exp.alias_(exp.Coalesce(this=exp.paren(flag), expressions=[exp.false()]), BAD, quoted=True))
+    flags: list[tuple[exp.Expr, exp.Expr]] = []
+    for tests, code in ((precise, "score.scale"), (bad, "bad_facts")):
+        if tests:
+            flags.append((is_true(exp.paren(exp.or_(*tests))), text(code)))
+    flag = case(flags)
+    outs.append(exp.alias_(exp.cast(flag, exp.DataType.build("VARCHAR")), BAD, quoted=True))
     return exp.select(*outs).from_(exp.to_table("input"))
+
+
+def rounded(src: exp.Expr, src_type: pa.DataType) -> exp.Expr:
+    """Whether a stated amount has a nonzero digit beyond the plan's SCALE places, which casting would round
+    away: text by its digits, a decimal or a float by a round trip through the plan's decimal."""
+    if pa.types.is_string(src_type) or pa.types.is_large_string(src_type):
+        return exp.RegexpLike(this=src.copy(), expression=text("[.][0-9]{%d}[0-9]*[1-9]" % SCALE))
+    if pa.types.is_decimal(src_type) and src_type.scale > SCALE or pa.types.is_floating(src_type):
+        back = exp.DataType.build("DOUBLE") if pa.types.is_floating(src_type) else \
+            exp.DataType.build(f"DECIMAL({src_type.precision}, {src_type.scale})")
+        return exp.NEQ(this=exp.cast(exp.cast(src.copy(), DECIMAL), back), expression=src.copy())
+    return exp.false()
 
 
 def decide(p: Plan, keys: tuple[str, ...], book: bool = False,
@@ -176,7 +195,7 @@ def decide(p: Plan, keys: tuple[str, ...], book: bool = False,
     error = col("error")
     branches: list[tuple[exp.Expr, exp.Expr]] = [  # (when, the record's error), in order
         (is_null(col(DAY)), text("bad_date")),
-        (and_(col(BAD), or_(is_null(error), exp.NEQ(this=error, expression=text("not_in_force")))), text("bad_facts"))]
+        (and_(not_null(col(BAD)), or_(is_null(error), exp.NEQ(this=error, expression=text("not_in_force")))), col(BAD))]
     skipped: list[tuple[exp.Expr, exp.Expr]] = []  # (when, the status) of a policy the book skips: no error
     if book:
         skipped.append((is_true(exp.EQ(this=error, expression=text("not_in_force"))), text("not_in_force")))

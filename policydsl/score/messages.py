@@ -19,12 +19,15 @@ import pyarrow as pa
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.values import plain
+from policydsl.score.plan import SCALE
 
 if TYPE_CHECKING:  # (the loader brings the parser: batch scoring needs only what decides)
     from policydsl.loader import PolicySet
 
 STRINGS: dict[str, tuple[str, str]] = {
     "bad_date": ("记录的日期列 `{column}` 为空或不是 YYYY-MM-DD 日期", "the record's date column `{column}` is empty or not a date (YYYY-MM-DD)"),
+    "scale": ("记录中有金额、百分比或数值的小数超过 {scale} 位，批量评分无法不经舍入地表示：请用 eval 判断这条记录",
+              "an amount, percent or number of the record has more than {scale} decimal places, which batch scoring cannot hold without rounding: decide this record with eval"),
     "bad_cast": ("记录中有值无法读作其事实的类型（如计数写成 abc）", "a value of the record cannot be read as its fact's type (say abc for a count)"),
 }
 s = i18n.register("score.message", STRINGS)
@@ -58,15 +61,18 @@ def nested(record: dict[str, Any]) -> dict[str, Any]:
 def explain(book: PolicySet, policy: str, langs: tuple[str, ...], at_column: str | None
             ) -> Callable[[pa.Array, pa.Array, pa.Array, pa.Array], pa.Array]:
     """The DuckDB function of one policy: (its facts as a struct, the record's date, its error code from
-    the plan, whether a value could not be cast) -> the message columns."""
+    the plan, the file's own error code: bad_facts for a value that could not be cast, score.scale for an
+    amount with too many places) -> the message columns."""
     result = pa.struct([pa.field(name, t) for name, t in columns(langs)])
 
-    def words(facts: dict[str, Any], day: dt.date | None, error: str | None, bad_cast: bool) -> dict[str, Any]:
+    def words(facts: dict[str, Any], day: dt.date | None, error: str | None, stated: str | None) -> dict[str, Any]:
         failure: PolicyDslError | None = None
         if day is None:
             return _error(s, "bad_date", langs, column=at_column or "")
-        if error == "bad_facts" and bad_cast:
+        if error == "bad_facts" and stated == "bad_facts":
             return _error(s, "bad_cast", langs)
+        if error == "score.scale":
+            return _error(s, "scale", langs, scale=SCALE)
         if error is not None and error.startswith("score."):  # the plan's own limits: `eval` would decide it
             failure = PolicyDslError(error, digits=28, scale=10)
         else:
@@ -86,7 +92,7 @@ def explain(book: PolicySet, policy: str, langs: tuple[str, ...], at_column: str
 
     def vector(facts: pa.Array, days: pa.Array, errors: pa.Array, bad: pa.Array) -> pa.Array:
         rows = zip(facts.to_pylist(), days.to_pylist(), errors.to_pylist(), bad.to_pylist())
-        return pa.array([words(f, d, e, bool(b)) for f, d, e, b in rows], type=result)
+        return pa.array([words(f, d, e, b) for f, d, e, b in rows], type=result)
     return vector
 
 
@@ -97,10 +103,10 @@ def _error(strings: Callable[..., str], key: str, langs: tuple[str, ...], **args
 
 def register(con: duckdb.DuckDBPyConnection, name: str, book: PolicySet, policy: str, facts_type: Any,
              langs: tuple[str, ...], at_column: str | None) -> None:
-    """`name(facts, day, error, bad_cast)` on the connection, for one policy (see `explain`)."""
+    """`name(facts, day, error, the file's own error code)` on the connection, for one policy (see `explain`)."""
     struct = duckdb.struct_type({column: _duck(t) for column, t in columns(langs)})
     con.create_function(name, explain(book, policy, langs, at_column),  # type: ignore[call-overload]
-                        [facts_type, duckdb.sqltype("DATE"), duckdb.sqltype("VARCHAR"), duckdb.sqltype("BOOLEAN")],
+                        [facts_type, duckdb.sqltype("DATE"), duckdb.sqltype("VARCHAR"), duckdb.sqltype("VARCHAR")],
                         struct, type="arrow", null_handling="special")
 
 
