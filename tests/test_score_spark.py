@@ -243,9 +243,6 @@ def test_the_whole_book_on_each_records_date_as_duckdb_decides_it(tmp_path: Path
     assert {r["error"] for r in rows if r["id"] == 150} == {"bad_date"}
 
 
-def test_messages_are_refused_on_spark_for_now(tmp_path: Path) -> None:
-    done = cli("cart.opening", "--input", "in.csv", "--out", str(tmp_path / "o.csv"), "--engine", "spark", "--lang", "en")
-    assert done.returncode == 2 and "--lang messages are worded on --engine duckdb only" in done.stderr
 
 
 def test_an_amount_with_too_many_places_is_that_records_error_on_spark_too(tmp_path: Path) -> None:
@@ -260,3 +257,22 @@ def test_an_amount_with_too_many_places_is_that_records_error_on_spark_too(tmp_p
         errors[engine] = [line.rsplit(",", 1)[1] for line in out.read_text(encoding="utf-8").splitlines()[1:]]
     assert errors["spark"] == errors["duckdb"] and errors["spark"][1] == "score.scale" and "score.scale" not in (
         errors["spark"][0], errors["spark"][2])
+
+
+def test_messages_on_spark_are_duckdbs(tmp_path: Path) -> None:
+    """`--lang zh,en` on Spark: every message (reasons, warnings, errors in both languages) as DuckDB words it."""
+    from test_score_stream import rollout_records, write_jsonl
+
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, rollout_records(120) + [{"id": 120, "day": "2023-12-01", "account.role": "official"}])
+    tables = {}
+    for engine in ("duckdb", "spark"):
+        out = tmp_path / f"{engine}.parquet"
+        done = cli("official_account.own_store_only", "cart.opening", "--input", str(src), "--out", str(out),
+                   "--at-column", "day", "--key", "id", "--lang", "zh,en", "--engine", engine)
+        assert done.returncode == 0, done.stderr
+        table = pq.read_table(out).sort_by([("policy", "ascending"), ("id", "ascending")])
+        tables[engine] = table.cast(pa.schema([field.with_nullable(True) for field in table.schema]))
+    assert tables["spark"] == tables["duckdb"]
+    rows = tables["spark"].to_pylist()
+    assert any(r["reason_messages_en"] for r in rows) and any(r["error_message_zh"] for r in rows)

@@ -26,7 +26,6 @@ STRINGS: dict[str, tuple[str, str]] = {
 i18n.register("help.score", STRINGS)
 USAGE: dict[str, tuple[str, str]] = {
     "master_without_spark": ("--spark-master 需要 --engine spark", "--spark-master needs --engine spark"),
-    "lang_on_spark": ("--lang 的消息目前只在 --engine duckdb 上生成", "--lang messages are worded on --engine duckdb only, for now"),
 }
 usage = i18n.register("score.cli", USAGE)
 
@@ -66,8 +65,6 @@ def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str,
         raise click.UsageError(i18n.t("score.at_both", lang))
     if spark_master is not None and engine != "spark":
         raise click.UsageError(usage("master_without_spark", lang))
-    if chosen and engine == "spark":
-        raise click.UsageError(usage("lang_on_spark", lang))
     at = None if at_column else _parse_date(at_text) if at_text is not None else today_in_shanghai()
     files.file_format(input_path)  # an unknown extension is refused before the book is loaded
     files.file_format(out_path)
@@ -76,7 +73,7 @@ def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str,
     ids = sorted(loaded.model.policies) if book else [loaded.find(policy).id for policy in policies]
     if engine == "spark":
         counts = spark_score_file()(loaded.model, ids, input_path, out_path, at, tuple(keys), spark_master,
-                                    at_column=at_column, whole_book=book)
+                                    at_column=at_column, whole_book=book, langs=chosen, policies_dir=policies_dir)
     else:
         shown = sys.stderr.isatty() if progress is None else progress
         with _bar(input_path) if shown else contextlib.nullcontext() as bar:

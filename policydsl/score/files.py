@@ -219,12 +219,12 @@ def decide(p: Plan, keys: tuple[str, ...], book: bool = False,
     checked = exp.select(exp.Star(), exp.alias_(failed, FAILED, quoted=True)).from_(plan_rows)  # computed once
     if explain is not None:  # (the function's name, the languages): the messages of the records that need them
         function, langs = explain
-        needed = or_(not_null(col(FAILED)), *[exp.GT(this=exp.func("len", col(c)), expression=exp.Literal.number(0))
+        needed = or_(not_null(col(FAILED)), *[exp.GT(this=exp.ArraySize(this=col(c)), expression=exp.Literal.number(0))
                                               for c in ("reasons", "warnings")])
         call = exp.Anonymous(this=function, expressions=[facts(p), col(DAY), col(FAILED), col(BAD)])
         checked = exp.select(exp.Star(), exp.alias_(case([(needed, call)]), EXPLAINED, quoted=True)).from_(
             checked.subquery("checked"))
-        outs += [exp.alias_(exp.func("struct_extract", col(EXPLAINED), text(name)), name, quoted=True)
+        outs += [exp.alias_(exp.StructExtract(this=col(EXPLAINED), expression=text(name)), name, quoted=True)
                  for name, _ in msg.columns(langs)]
     return exp.select(*outs).from_(checked.subquery("explained"))
 

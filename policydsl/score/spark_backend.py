@@ -18,10 +18,11 @@ import datetime as dt
 import functools
 import os
 import shutil
+import sys
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 import sqlglot.expressions as exp
@@ -74,6 +75,7 @@ def session(master: str | None = None) -> SparkSession:
     the master spark-submit was given, else local[2]. No Java, or one too old: `score.spark.java`."""
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise PolicyDslError("score.spark.java", reason=i18n.both("score.spark.no_java"))
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python work (the messages) runs in this Python
     builder = SparkSession.builder.appName("policydsl score")
     submitted = master is None and "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit's master stands
     if not submitted:
@@ -188,8 +190,8 @@ ORD = "__ord"  # a record's place in the input: the rows keep the input's order,
 
 
 def plans(spark: SparkSession, model: Model, policies: Iterable[str], df: DataFrame, at: dt.date | None,
-          keys: tuple[str, ...], at_column: str | None = None, whole_book: bool = False
-          ) -> list[tuple[Plan, DataFrame, pa.Schema]]:
+          keys: tuple[str, ...], at_column: str | None = None, whole_book: bool = False,
+          langs: tuple[str, ...] = (), policies_dir: str | None = None) -> list[tuple[Plan, DataFrame, pa.Schema]]:
     """Per policy: its plan, its rows (files.decide over files.projection of the input, as files._score
     builds them for DuckDB) in input order, and the Arrow schema DuckDB gives them."""
     for key in (*keys, *([at_column] if at_column else [])):
@@ -205,17 +207,53 @@ def plans(spark: SparkSession, model: Model, policies: Iterable[str], df: DataFr
     schema = df.limit(0).toArrow().schema
     df.createOrReplaceTempView("input")
     out = []
-    for pid in policies:
-        p = plan(model, pid, files.col(files.DAY) if at_column else at, keep=(*keys, ORD, files.DAY, files.BAD))
+    for k, pid in enumerate(policies):
+        facts_kept = tuple(path for path in model.policies[pid].inputs if path not in keys) if langs else ()
+        p = plan(model, pid, files.col(files.DAY) if at_column else at,
+                 keep=(*keys, ORD, files.DAY, files.BAD, *facts_kept))
         clash = set(keys) & {*p.columns[len(p.keep):], "policy", "at", "status"}
         if clash:
             raise PolicyDslError("score.file.key_clash", column=sorted(clash)[0])
         records = spark.sql(files.projection(p, schema, (*keys, ORD, files.DAY)).sql("spark"))
-        query = files.decide(p, (*keys, ORD), whole_book)
-        typed = output_schema(p, records, query)
+        explain = None
+        if langs:
+            spark.udf.register(f"__explain{k}", explainer(os.path.abspath(policies_dir or "policies"), pid, langs, at_column))
+            explain = (f"__explain{k}", langs)
+        query = files.decide(p, (*keys, ORD), whole_book, explain)
+        typed = output_schema(p, records, files.decide(p, (*keys, ORD), whole_book))  # (DuckDB lacks the messages' UDF)
+        if langs:
+            from policydsl.score import messages
+
+            typed = pa.schema([*typed, *(pa.field(name, t) for name, t in messages.columns(langs))])
         rows = decided(p, records, spark, query).orderBy(ORD).drop(ORD)
         out.append((p, rows, typed.remove(typed.get_field_index(ORD))))
     return out
+
+
+def explainer(policies_dir: str, policy: str, langs: tuple[str, ...], at_column: str | None) -> Any:
+    """The messages of one policy as a Spark Arrow UDF (score/messages.py explain): it carries only names, and
+    each Python worker loads the book from `policies_dir` once (from the book cache when it is unchanged). On a
+    cluster the executors need policydsl installed and the policies folder at that path."""
+    from pyspark.sql.functions import arrow_udf
+    from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+
+    from policydsl.score import messages
+
+    fields = [StructField(name, ArrayType(StringType()) if pa.types.is_list(t) else StringType())
+              for name, t in messages.columns(langs)]
+
+    def explain(facts: pa.Array, days: pa.Array, errors: pa.Array, stated: pa.Array) -> pa.Array:
+        from policydsl.score import messages
+
+        return messages.explain(_book(policies_dir), policy, langs, at_column)(facts, days, errors, stated)
+    return arrow_udf(StructType(fields))(explain)  # type: ignore[call-overload]
+
+
+@functools.cache
+def _book(policies_dir: str) -> Any:
+    import policydsl
+
+    return policydsl.load(policies_dir, cached=True)
 
 
 def read(spark: SparkSession, path: str) -> DataFrame:
@@ -237,7 +275,8 @@ def read(spark: SparkSession, path: str) -> DataFrame:
 
 def score_file(model: Model, policies: Iterable[str], input_path: str, out_path: str, at: dt.date | None,
                keys: tuple[str, ...] = (), master: str | None = None, *, at_column: str | None = None,
-               whole_book: bool = False) -> dict[str, Counter[str]]:
+               whole_book: bool = False, langs: tuple[str, ...] = (),
+               policies_dir: str | None = None) -> dict[str, Counter[str]]:
     """files.score_file on Spark: the same rows and counts. Locally (`master` None or local[…]) the rows are
     collected and written as one file (files.write, atomically); on a cluster Spark writes them itself, a
     directory of part files at `out_path` (module docstring)."""
@@ -245,7 +284,8 @@ def score_file(model: Model, policies: Iterable[str], input_path: str, out_path:
     spark, stop = owned(None, master)
     try:
         with configured(spark), failing_input(input_path):
-            decided_all = plans(spark, model, policies, read(spark, input_path), at, keys, at_column, whole_book)
+            decided_all = plans(spark, model, policies, read(spark, input_path), at, keys, at_column, whole_book,
+                                langs, policies_dir)
             if is_local(spark):
                 tables = [to_arrow(rows, schema) for _, rows, schema in decided_all]
         if is_local(spark):
