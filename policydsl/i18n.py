@@ -532,6 +532,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "memory DuckDB may use (say 500MB, 4GB); beyond it, it spills to temporary files"),
     "help.score.lang": ("输出中附上这些语言的原因、警告与错误消息（zh、en 或 zh,en），本命令的提示用第一种",
                         "add the messages of reasons, warnings and errors in these languages to the output (zh, en or zh,en); this command's own lines use the first"),
+    "help.score.summary": ("与 --book 同用：另写一个文件，每条记录一行，给出全书结论（拒绝、无法判定或允许）及各类政策",
+                           "with --book: also write this file, one row per record: the whole book's outcome (deny, undecided or allow) and which policies denied, allowed, warned, failed, did not apply"),
     "help.score.progress": ("在终端上显示进度条（默认：标准错误是终端时显示）",
                             "show a progress bar (default: when standard error is a terminal)"),
     "help.test": ("运行 Gherkin 特性文件（底层为 pytest-bdd）", "run Gherkin features (pytest-bdd underneath)."),

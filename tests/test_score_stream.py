@@ -52,7 +52,7 @@ def rollout_records(n: int) -> list[dict[str, Any]]:
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    path.write_text("".join(json.dumps(r, default=str) + "\n" for r in rows), encoding="utf-8")  # decimals as text
 
 
 def test_each_record_is_decided_on_its_own_date_rollouts_included(book: Any, tmp_path: Path) -> None:
@@ -318,3 +318,36 @@ def test_an_amount_with_more_places_than_the_plan_holds_is_that_records_error(tm
     assert errors[1] == "score.scale" and "more than 10 decimal places" in read_output(out)[1]["error_message_en"]
     assert errors[0] != "score.scale" and errors[2] != "score.scale" and errors[3] != "score.scale"
     assert errors[4] == ("bad_facts" if suffix != "parquet" else "missing_facts")
+
+
+@pytest.mark.parametrize("target", ["parquet", "csv"])
+def test_the_book_summary_says_what_evaluate_all_says(book: Any, tmp_path: Path, target: str) -> None:
+    """`--book --summary FILE`: one row per record, the whole book's outcome and which policies denied, allowed,
+    warned, failed, did not apply or were not in force, as `evaluate_all(...).summary` gives them."""
+    from test_score_duckdb import records
+
+    at = dt.date(2024, 6, 3)
+    rng = random.Random(11)
+    rows: list[dict[str, Any]] = []
+    for pid in ("cart.opening", "shop.deposit", "alliance.eligibility", "official_account.own_store_only"):
+        rows += records(book.model, book.policies[pid], rng, 40, at)
+    src, out, summary = tmp_path / "in.jsonl", tmp_path / f"out.{target}", tmp_path / "summary.jsonl"
+    write_jsonl(src, [{"id": i, **r} for i, r in enumerate(rows)])
+    done = cli("--book", "--input", str(src), "--out", str(out), "--summary", str(summary), "--at", at.isoformat(), "--key", "id")
+    assert done.returncode == 0, done.stderr
+    found = read_output(summary)
+    assert [r["id"] for r in found] == list(range(len(rows)))
+    outcomes = set()
+    for record, row in zip(rows, found):
+        want = book.evaluate_all(record, at).summary
+        assert {k: row[k] for k in ("outcome", "denied", "allowed", "warned", "errors", "not_applicable", "not_in_force")} \
+            == {k: sorted(want[k]) if isinstance(want[k], list) else want[k] for k in (
+                "outcome", "denied", "allowed", "warned", "errors", "not_applicable", "not_in_force")}, record
+        outcomes.add(want["outcome"])
+    assert outcomes == {"deny", "undecided"}  # (a record that every policy allows is rare among generated ones)
+
+
+def test_a_summary_needs_the_book(tmp_path: Path) -> None:
+    done = cli("shop.deposit", "--input", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"), "--summary",
+               str(tmp_path / "s.csv"))
+    assert done.returncode == 2 and "--summary needs --book" in done.stderr

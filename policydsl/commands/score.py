@@ -25,6 +25,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 i18n.register("help.score", STRINGS)
 USAGE: dict[str, tuple[str, str]] = {
+    "summary_needs_book": ("--summary 需要 --book（且目前只用 DuckDB）", "--summary needs --book (and DuckDB, for now)"),
     "master_without_spark": ("--spark-master 需要 --engine spark", "--spark-master needs --engine spark"),
 }
 usage = i18n.register("score.cli", USAGE)
@@ -33,6 +34,7 @@ usage = i18n.register("score.cli", USAGE)
 @click.command("score", help=help_text("score"))
 @click.argument("policies", nargs=-1)
 @click.option("--book", is_flag=True, help=help_text("score.book"))
+@click.option("--summary", "summary_path", metavar="FILE", help=help_text("score.summary"))
 @click.option("--input", "input_path", required=True, metavar="FILE", help=help_text("score.input"))
 @click.option("--out", "out_path", required=True, metavar="FILE", help=help_text("score.out"))
 @click.option("--at", "at_text", metavar="YYYY-MM-DD", help=help_text("score.at"))
@@ -47,7 +49,7 @@ usage = i18n.register("score.cli", USAGE)
 @click.option("--progress/--no-progress", default=None, help=help_text("score.progress"))
 @click.option("--lang", "langs", metavar="zh,en", help=help_text("score.lang"))
 @guarded
-def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str, at_text: str | None,
+def score(policies: tuple[str, ...], book: bool, summary_path: str | None, input_path: str, out_path: str, at_text: str | None,
           at_column: str | None, keys: tuple[str, ...], engine: str, spark_master: str | None, policies_dir: str,
           memory_limit: str, progress: bool | None, langs: str | None) -> None:
     from policydsl.commands.eval import _parse_date
@@ -61,6 +63,8 @@ def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str,
         raise click.BadParameter(i18n.t("score.bad_lang", lang, value=langs), param_hint="--lang")
     if bool(policies) == book:
         raise click.UsageError(i18n.t("score.policies_and_book", lang))
+    if summary_path is not None and (not book or engine == "spark"):
+        raise click.UsageError(usage("summary_needs_book", lang))
     if at_text is not None and at_column is not None:
         raise click.UsageError(i18n.t("score.at_both", lang))
     if spark_master is not None and engine != "spark":
@@ -68,6 +72,8 @@ def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str,
     at = None if at_column else _parse_date(at_text) if at_text is not None else today_in_shanghai()
     files.file_format(input_path)  # an unknown extension is refused before the book is loaded
     files.file_format(out_path)
+    if summary_path is not None:
+        files.file_format(summary_path)
     existing(policies_dir)
     loaded = load(policies_dir)  # the whole checked model: a cached book holds only the compiled policies
     ids = sorted(loaded.model.policies) if book else [loaded.find(policy).id for policy in policies]
@@ -79,7 +85,7 @@ def score(policies: tuple[str, ...], book: bool, input_path: str, out_path: str,
         with _bar(input_path) if shown else contextlib.nullcontext() as bar:
             counts = files.score_file(loaded, ids, input_path, out_path, at, tuple(keys), at_column=at_column,
                                       progress=_advance(bar) if bar is not None else None, whole_book=book,
-                                      langs=chosen, memory_limit=memory_limit)
+                                      langs=chosen, memory_limit=memory_limit, summary_path=summary_path)
     for line in files.summary(counts, lang):
         click.echo(line)
     click.echo(files.s("written", lang, rows=sum(sum(c.values()) for c in counts.values()), path=out_path), err=True)

@@ -238,23 +238,25 @@ def facts(p: Plan) -> exp.Expr:
 def score_file(book: PolicySet | Model, policies: Iterable[str], input_path: str, out_path: str, at: dt.date | None,
                keys: tuple[str, ...] = (), *, at_column: str | None = None,
                progress: Callable[[float], None] | None = None, whole_book: bool = False,
-               langs: tuple[str, ...] = (), memory_limit: str = MEMORY_LIMIT) -> dict[str, Counter[str]]:
+               langs: tuple[str, ...] = (), memory_limit: str = MEMORY_LIMIT,
+               summary_path: str | None = None) -> dict[str, Counter[str]]:
     """Decide every record of `input_path` with each policy, on `at` or on each record's date in `at_column`,
     and write the rows to `out_path`; the counts of each policy's outcomes and error codes. DuckDB streams
     the input through the plans into the output: neither is held in memory whole, and DuckDB keeps to
     `memory_limit` (spilling to a private temporary folder beyond it). `progress` is called with the share
     done (0 to 100) while it runs. `whole_book` and `langs` (the zh/en messages, which need a loaded
-    PolicySet) as `score_table` takes them."""
+    PolicySet) as `score_table` takes them; `summary_path`: with `whole_book`, a second file with one row per
+    record, the whole book's outcome (book_summary)."""
     out_kind = file_format(out_path)
     with tempfile.TemporaryDirectory(prefix="policydsl-score-") as spill:
         return _score_file(book, policies, input_path, out_path, out_kind, at, keys, at_column, progress, whole_book,
-                           langs, {"memory_limit": memory_limit, "temp_directory": spill})
+                           langs, {"memory_limit": memory_limit, "temp_directory": spill}, summary_path)
 
 
 def _score_file(book: PolicySet | Model, policies: Iterable[str], input_path: str, out_path: str, out_kind: str,
                 at: dt.date | None, keys: tuple[str, ...], at_column: str | None,
                 progress: Callable[[float], None] | None, whole_book: bool, langs: tuple[str, ...],
-                config: dict[str, Any]) -> dict[str, Counter[str]]:
+                config: dict[str, Any], summary_path: str | None = None) -> dict[str, Counter[str]]:
     try:
         con = duckdb.connect(config=config)
     except duckdb.Error as exc:  # a memory limit DuckDB cannot read
@@ -266,9 +268,39 @@ def _score_file(book: PolicySet | Model, policies: Iterable[str], input_path: st
                 copy(con, query, tmp, out_kind, progress)
             except duckdb.Error as exc:
                 raise PolicyDslError("E.unreadable", path=input_path, reason=str(exc).splitlines()[0]) from None
-            return counts(con, read(con, str(tmp), out_kind), policies, whole_book)
+            written = read(con, str(tmp), out_kind)
+            if summary_path is not None:  # (a CSV read back with its types: the keys as they were)
+                con.register("__written", con.read_csv(str(tmp), header=True) if out_kind == "csv" else written)
+                with replacing(summary_path) as summary_tmp:
+                    copy(con, book_summary(keys or (ROW,), out_kind == "csv"), summary_tmp, file_format(summary_path))
+            return counts(con, written, policies, whole_book)
     finally:
         con.close()
+
+
+def book_summary(keys: tuple[str, ...], csv: bool) -> exp.Select:
+    """One row per record of a whole-book run (read back as `__written`), what `eval --book`'s summary says of
+    it: `outcome` (deny when some policy denies, undecided when none does but some could not decide, else
+    allow) and the policies that denied, allowed, warned, could not decide, did not apply or were not in
+    force, each a sorted list. (CSV holds the warnings as JSON text.)"""
+    def policies(test: exp.Expr) -> exp.Expr:
+        found = exp.ArraySort(this=exp.Filter(this=exp.ArrayAgg(this=col("policy")), expression=exp.Where(this=test)))
+        return exp.Coalesce(this=found, expressions=[exp.cast(exp.Array(expressions=[]), exp.DataType.build("VARCHAR[]"))])
+
+    def being(column: str, value: str) -> exp.Expr:
+        return exp.EQ(this=col(column), expression=text(value))
+    warned = exp.NEQ(this=col("warnings"), expression=text("[]")) if csv else \
+        exp.GT(this=exp.ArraySize(this=col("warnings")), expression=exp.Literal.number(0))
+    outcome = case([(exp.LogicalOr(this=being("outcome", "deny")), text("deny")),
+                    (exp.LogicalOr(this=being("status", "error")), text("undecided"))], text("allow"))
+    group = [col(k) for k in (*keys, "at")]
+    return exp.select(*[exp.alias_(c, c.name, quoted=True) for c in group], exp.alias_(outcome, "outcome", quoted=True),
+                      *[exp.alias_(policies(test), name, quoted=True) for name, test in (
+                          ("denied", being("outcome", "deny")), ("allowed", being("outcome", "allow")),
+                          ("warned", and_(being("status", "decided"), warned)), ("errors", being("status", "error")),
+                          ("not_applicable", being("status", "not_applicable")),
+                          ("not_in_force", being("status", "not_in_force")))]
+                      ).from_("__written").group_by(*[c.copy() for c in group]).order_by(*[c.copy() for c in group])
 
 
 def copy(con: duckdb.DuckDBPyConnection, query: exp.Expr, path: Path, kind: str,
