@@ -224,25 +224,30 @@ def test_a_session_passed_in_is_configured_while_it_runs_and_given_back(book: An
                 spark.conf.set(key, value)
 
 
+def on_both_engines(tmp_path: Path, *args: str) -> dict[str, Any]:
+    """The real command with `args` on DuckDB and on Spark, each one's Parquet output by policy and id (nullability
+    aside: DuckDB's COPY marks the columns it fills with one literal NOT NULL)."""
+    tables = {}
+    for engine in ("duckdb", "spark"):
+        out = tmp_path / f"{engine}.parquet"
+        done = cli(*args, "--out", str(out), "--engine", engine)
+        assert done.returncode == 0, done.stderr
+        table = pq.read_table(out).sort_by([("policy", "ascending"), ("id", "ascending")])
+        tables[engine] = table.cast(pa.schema([field.with_nullable(True) for field in table.schema]))
+    return tables
+
+
 def test_the_whole_book_on_each_records_date_as_duckdb_decides_it(tmp_path: Path) -> None:
     """`--book --at-column` on Spark: the same rows (statuses, per-record dates and rollout buckets) as DuckDB's."""
     from test_score_stream import rollout_records, write_jsonl
 
     src = tmp_path / "in.jsonl"
     write_jsonl(src, rollout_records(150) + [{"id": 150, "day": "not a day", "account.role": "official"}])
-    tables = {}
-    for engine in ("duckdb", "spark"):
-        out = tmp_path / f"{engine}.parquet"
-        done = cli("--book", "--input", str(src), "--out", str(out), "--at-column", "day", "--key", "id", "--engine", engine)
-        assert done.returncode == 0, done.stderr
-        table = pq.read_table(out).sort_by([("policy", "ascending"), ("id", "ascending")])
-        tables[engine] = table.cast(pa.schema([field.with_nullable(True) for field in table.schema]))
+    tables = on_both_engines(tmp_path, "--book", "--input", str(src), "--at-column", "day", "--key", "id")
     assert tables["spark"] == tables["duckdb"]
     rows = tables["spark"].to_pylist()
     assert {r["status"] for r in rows} == {"decided", "not_in_force", "not_applicable", "error"}
     assert {r["error"] for r in rows if r["id"] == 150} == {"bad_date"}
-
-
 
 
 def test_an_amount_with_too_many_places_is_that_records_error_on_spark_too(tmp_path: Path) -> None:
@@ -265,14 +270,8 @@ def test_messages_on_spark_are_duckdbs(tmp_path: Path) -> None:
 
     src = tmp_path / "in.jsonl"
     write_jsonl(src, rollout_records(120) + [{"id": 120, "day": "2023-12-01", "account.role": "official"}])
-    tables = {}
-    for engine in ("duckdb", "spark"):
-        out = tmp_path / f"{engine}.parquet"
-        done = cli("official_account.own_store_only", "cart.opening", "--input", str(src), "--out", str(out),
-                   "--at-column", "day", "--key", "id", "--lang", "zh,en", "--engine", engine)
-        assert done.returncode == 0, done.stderr
-        table = pq.read_table(out).sort_by([("policy", "ascending"), ("id", "ascending")])
-        tables[engine] = table.cast(pa.schema([field.with_nullable(True) for field in table.schema]))
+    tables = on_both_engines(tmp_path, "official_account.own_store_only", "cart.opening", "--input", str(src),
+                             "--at-column", "day", "--key", "id", "--lang", "zh,en")
     assert tables["spark"] == tables["duckdb"]
     rows = tables["spark"].to_pylist()
     assert any(r["reason_messages_en"] for r in rows) and any(r["error_message_zh"] for r in rows)

@@ -249,7 +249,7 @@ def score_file(book: PolicySet | Model, policies: Iterable[str], input_path: str
     record, the whole book's outcome (book_summary)."""
     out_kind = file_format(out_path)
     with tempfile.TemporaryDirectory(prefix="policydsl-score-") as spill:
-        return _score_file(book, policies, input_path, out_path, out_kind, at, keys, at_column, progress, whole_book,
+        return _score_file(book, tuple(policies), input_path, out_path, out_kind, at, keys, at_column, progress, whole_book,
                            langs, {"memory_limit": memory_limit, "temp_directory": spill}, summary_path)
 
 
