@@ -282,3 +282,18 @@ def test_a_missing_serve_extra_names_it() -> None:
     from policydsl.commands.common import missing_extra
 
     assert [missing_extra(ModuleNotFoundError(name=n)) for n in ("starlette", "uvicorn.config")] == ["serve", "serve"]
+
+
+def test_without_starlette_the_command_names_the_serve_extra() -> None:
+    # the real command in a Python where starlette cannot be imported (as when the extra is not installed)
+    code = "import sys; sys.modules['starlette'] = None; from policydsl.cli import main; sys.exit(main())"
+    done = subprocess.run([sys.executable, "-c", code, "serve", "--port", str(free_port())], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "POLICYDSL_LANG": "en"})
+    assert (done.returncode, done.stderr.strip()) == (2, "error: `policydsl serve` needs starlette.applications, an optional "
+                                                         "dependency that is not installed: run pip install 'policydsl[serve]'")
+
+
+def test_help_lists_serve_in_both_languages() -> None:
+    listing = run("--help").stdout
+    assert "serve" in listing
+    assert "以 HTTP 服务提供政策决策" in run("serve", "--help").stdout
