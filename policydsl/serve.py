@@ -219,17 +219,23 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return _error(PolicyDslError("serve.E.internal"))
 
 
-def run(app: Starlette, host: str, port: int) -> None:
-    """Listen on host:port (a port that cannot be bound is a clear error, before uvicorn starts) and serve."""
-    import uvicorn
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def bind(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port (port 0: one the system picks), or a clear error before uvicorn starts.
+    It listens at once, so a client told the address connects (and waits in the backlog) even before uvicorn runs."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)
     except (OSError, OverflowError) as exc:
         sock.close()
         raise PolicyDslError("serve.E.bind", host=host, port=port, reason=getattr(exc, "strerror", None) or str(exc)) \
             from None
+    return sock
+
+
+def run(app: Starlette, sock: socket.socket) -> None:
+    """Serve `app` on the bound socket with uvicorn until stopped (SIGINT or SIGTERM)."""
+    import uvicorn
+
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

@@ -297,3 +297,19 @@ def test_help_lists_serve_in_both_languages() -> None:
     listing = run("--help").stdout
     assert "serve" in listing
     assert "以 HTTP 服务提供政策决策" in run("serve", "--help").stdout
+
+
+def test_port_zero_serves_on_the_port_the_system_picked_and_says_which() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "policydsl.cli", "serve", "--port", "0", "--lang", "en"], cwd=ROOT,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline().strip()
+        revision, port = line.split(" ")[2], int(line.rsplit(":", 1)[1])
+        assert line == f"serving book {revision} (18 policies) at http://127.0.0.1:{port}" and port > 0
+        status = httpx.get(f"http://127.0.0.1:{port}/v1/status", timeout=60).json()
+        assert status["revision"][:12] == revision
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        proc.stderr.close()  # type: ignore[union-attr]

@@ -25,14 +25,15 @@ i18n.register("help", {
 @guarded
 def serve(policies_dir: str, host: str, port: int, token_file: str | None, lang: str | None) -> None:
     from policydsl.commands.eval import _parse_date
-    from policydsl.serve import create_app, load_served, read_token, run, s
+    from policydsl.serve import bind, create_app, load_served, read_token, run, s
 
     token = read_token(token_file) if token_file is not None else None
     existing(policies_dir, folder=True)
     served = load_served(policies_dir)  # a broken book is refused here, with its diagnostics, before listening
+    sock = bind(host, port)
     click.echo(s("serving", lang_of(lang), revision=served.revision[:12], count=len(served.book.compiled), host=host,
-                 port=port), err=True)
-    run(create_app(served, _parse_date, token), host, port)
+                 port=sock.getsockname()[1]), err=True)
+    run(create_app(served, _parse_date, token), sock)
 
 
 COMMANDS = [serve]
