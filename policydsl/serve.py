@@ -106,7 +106,8 @@ def create_app(served: Served, parse_date: Callable[[str], dt.date], token: str 
         return _json(served.book.evaluate_all(facts, at).to_dict())  # errors in parts are data, as eval prints them
 
     async def policies(request: Request) -> Response:
-        return _json({"revision": served.revision, "policies": [_listing(p) for _, p in sorted(served.book.compiled.items())]})
+        listed = [_listing(policy) for _, policy in sorted(served.book.compiled.items())]
+        return _json({"revision": served.revision, "policies": listed})
 
     async def status(request: Request) -> Response:
         return _json({"revision": served.revision, "loaded_at": served.loaded_at.isoformat(),
@@ -127,12 +128,9 @@ def create_app(served: Served, parse_date: Callable[[str], dt.date], token: str 
 
 def _listing(policy: Any) -> dict[str, Any]:
     """What `/v1/policies` says of one compiled policy: id, titles, effective period and input facts."""
-    return {"id": policy.id, "title": dict(policy.title),
-            "effective": {"from": _iso(policy.start), "to": _iso(policy.end)}, "inputs": sorted(policy.inputs)}
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day is not None else None
+    start, end = (day and day.isoformat() for day in (policy.start, policy.end))  # None: open on that side
+    return {"id": policy.id, "title": dict(policy.title), "effective": {"from": start, "to": end},
+            "inputs": sorted(policy.inputs)}
 
 
 def _guard(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
