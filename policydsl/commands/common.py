@@ -31,7 +31,8 @@ def existing(*paths: str, folder: bool = False, error: type[PolicyDslError] = Po
             raise error("E.unreadable", path=path, reason=i18n.both("E.not_folder"))
 
 EXTRAS = {"z3": "verify", "pygls": "lsp", "lsprotocol": "lsp", "pytest": "bdd", "pytest_bdd": "bdd",
-          "jinja2": "docs", "pygments": "docs", "duckdb": "score", "sqlglot": "score", "pyarrow": "score", "tqdm": "score"}
+          "jinja2": "docs", "pygments": "docs", "duckdb": "score", "sqlglot": "score", "pyarrow": "score", "tqdm": "score",
+          "starlette": "serve", "uvicorn": "serve"}
 """A third-party package an optional command needs -> the extra that installs it."""
 
 

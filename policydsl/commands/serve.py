@@ -1,0 +1,39 @@
+"""`policydsl serve`: the decision service over HTTP (the [serve] extra), run by uvicorn."""
+from __future__ import annotations
+
+import click
+
+from policydsl import i18n
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
+
+i18n.register("help", {
+    "serve": ("以 HTTP 服务提供政策决策（POST /v1/policies/{id}/decide 等，见 README「决策服务」）",
+              "serve decisions over HTTP (POST /v1/policies/{id}/decide and more: README, \"Decision service\")."),
+    "serve.host": ("监听地址（默认只在本机）", "address to listen on (this machine only by default)"),
+    "serve.port": ("监听端口", "port to listen on"),
+    "serve.token-file": ("含令牌的文件：决策接口需 Authorization: Bearer <令牌>",
+                         "file holding a token the decide endpoints then require as Authorization: Bearer <token>"),
+})
+
+
+@click.command("serve", help=help_text("serve"))
+@click.option("--policies", "policies_dir", default="policies", type=click.Path(), show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help=help_text("serve.host"))
+@click.option("--port", default=8181, type=click.IntRange(0, 65535), show_default=True, help=help_text("serve.port"))
+@click.option("--token-file", "token_file", help=help_text("serve.token-file"))
+@LANG
+@guarded
+def serve(policies_dir: str, host: str, port: int, token_file: str | None, lang: str | None) -> None:
+    from policydsl.commands.eval import _parse_date
+    from policydsl.serve import bind, create_app, load_served, read_token, run, s
+
+    token = read_token(token_file) if token_file is not None else None
+    existing(policies_dir, folder=True)
+    served = load_served(policies_dir)  # a broken book is refused here, with its diagnostics, before listening
+    sock = bind(host, port)
+    click.echo(s("serving", lang_of(lang), revision=served.revision[:12], count=len(served.book.compiled), host=host,
+                 port=sock.getsockname()[1]), err=True)
+    run(create_app(served, _parse_date, token), sock)
+
+
+COMMANDS = [serve]

@@ -1,0 +1,239 @@
+"""The decision service behind `policydsl serve` (the [serve] extra): a Starlette app over one loaded book.
+
+It answers what the command line answers, as data: a policy's decision is exactly what `eval --json` prints,
+the whole book's what `eval --book --json` prints, and every failure is `PolicyDslError.to_dict()` with an
+HTTP status (never a 500 for a caller's input). Only this module imports starlette and uvicorn."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import socket
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import attrs
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from policydsl import i18n
+from policydsl.errors import PolicyDslError, clip
+from policydsl.loader import PolicySet, load, policy_files, with_shared
+
+STRINGS = {
+    "E.body_json": ("请求体不是有效的 JSON：{reason}", "the request body is not valid JSON: {reason}"),
+    "E.body_object": ("请求体必须是 JSON 对象 {\"facts\": {…}, \"at\": \"YYYY-MM-DD\"}",
+                      "the request body must be a JSON object {\"facts\": {…}, \"at\": \"YYYY-MM-DD\"}"),
+    "E.body_keys": ("请求体含未知字段：{keys}（只接受 facts 与 at）",
+                    "the request body has unknown fields: {keys} (only facts and at are accepted)"),
+    "E.no_facts": ("请求体缺少 facts 字段", "the request body has no facts field"),
+    "E.too_large": ("请求体超过 {limit} 字节", "the request body is larger than {limit} bytes"),
+    "E.unauthorized": ("需要 Authorization: Bearer <令牌> 请求头，且令牌正确",
+                       "an Authorization: Bearer <token> header with the right token is required"),
+    "E.not_found": ("没有这个地址：{path}", "no such endpoint: {path}"),
+    "E.method": ("{path} 不接受 {method} 请求", "{path} does not accept {method}"),
+    "E.internal": ("服务内部错误（这是我们的缺陷，请报告）", "internal error of the service (our bug, please report it)"),
+    "E.token_empty": ("令牌文件 {path} 是空的", "the token file {path} is empty"),
+    "E.bind": ("无法监听 {host}:{port}：{reason}", "cannot listen on {host}:{port}: {reason}"),
+    "serving": ("正在服务政策库 {revision}（{count} 条政策）：http://{host}:{port}",
+                "serving book {revision} ({count} policies) at http://{host}:{port}"),
+}
+s = i18n.register("serve", STRINGS)
+
+MAX_BODY_BYTES = 1024 * 1024
+"""A request body larger than this is refused (413): one record's facts are kilobytes."""
+
+STATUS = {"unknown_policy": 404, "serve.body_json": 400, "serve.body_object": 400, "serve.too_large": 413,
+          "serve.unauthorized": 401, "serve.not_found": 404, "serve.method": 405, "serve.internal": 500}
+"""An error code -> its HTTP status; any other error of the caller's input (facts, types, dates) is 422."""
+
+
+@attrs.frozen
+class Served:
+    """The book being served, with what `/v1/status` says of it."""
+
+    book: PolicySet
+    revision: str  # sha256 of the book's files (paths and bytes)
+    loaded_at: dt.datetime
+
+
+def load_served(policies_dir: str) -> Served:
+    """Load (from the cache when unchanged) and fingerprint the book in `policies_dir`."""
+    book = load(policies_dir, cached=True)
+    return Served(book, revision(policies_dir), dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+
+
+def revision(policies_dir: str) -> str:
+    """A hash of the book's files, each its path relative to the folder and its bytes: equal books, equal revisions."""
+    root = Path(policies_dir)
+    digest = hashlib.sha256()
+    for path in sorted(with_shared(policy_files([root]))):
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        data = path.read_bytes()
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def read_token(path: str) -> str:
+    """The bearer token in the file at `path` (surrounding whitespace dropped); an empty one is refused."""
+    from policydsl.source import read_bytes, unreadable_reason
+
+    try:
+        token = read_bytes(path, 4096).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyDslError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None
+    if not token:
+        raise PolicyDslError("serve.E.token_empty", path=path)
+    return token
+
+
+def create_app(served: Served, parse_date: Callable[[str], dt.date], token: str | None = None) -> Starlette:
+    """The service over `served`. `parse_date` is `eval`'s rule for `--at` (the commands hand it in: one rule
+    for the command line and the service); with `token`, the decide endpoints need `Bearer <token>`."""
+    from policydsl.runtime.calendar import today_in_shanghai
+
+    async def decide_policy(request: Request) -> Response:
+        facts, at = await _request(request, token, parse_date, today_in_shanghai)
+        return _json(served.book.evaluate(request.path_params["policy"], facts, at).to_dict())
+
+    async def decide_book(request: Request) -> Response:
+        facts, at = await _request(request, token, parse_date, today_in_shanghai)
+        return _json(served.book.evaluate_all(facts, at).to_dict())  # errors in parts are data, as eval prints them
+
+    async def policies(request: Request) -> Response:
+        listed = [_listing(policy) for _, policy in sorted(served.book.compiled.items())]
+        return _json({"revision": served.revision, "policies": listed})
+
+    async def status(request: Request) -> Response:
+        return _json({"revision": served.revision, "loaded_at": served.loaded_at.isoformat(),
+                      "policies": len(served.book.compiled)})
+
+    async def healthz(request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:  # the book is loaded before the server listens
+        return _json({"status": "ready", "revision": served.revision})
+
+    routes = [Route("/v1/policies/{policy:path}/decide", _guard(decide_policy), methods=["POST"]),
+              Route("/v1/book/decide", _guard(decide_book), methods=["POST"]),
+              Route("/v1/policies", policies, methods=["GET"]), Route("/v1/status", status, methods=["GET"]),
+              Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _internal})
+
+
+def _listing(policy: Any) -> dict[str, Any]:
+    """What `/v1/policies` says of one compiled policy: id, titles, effective period and input facts."""
+    start, end = (day and day.isoformat() for day in (policy.start, policy.end))  # None: open on that side
+    return {"id": policy.id, "title": dict(policy.title), "effective": {"from": start, "to": end},
+            "inputs": sorted(policy.inputs)}
+
+
+def _guard(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """A decide endpoint whose caller errors become their status and the command line's error JSON."""
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except PolicyDslError as exc:
+            return _error(exc)
+    return guarded
+
+
+async def _request(request: Request, token: str | None, parse_date: Callable[[str], dt.date],
+                   today: Callable[[], dt.date]) -> tuple[dict[str, Any], dt.date]:
+    """The facts and date of a decide request, checked: the token, the body's size, JSON and shape."""
+    from policydsl.runtime.facts import loads
+
+    if token is not None:
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            raise PolicyDslError("serve.E.unauthorized")
+    text = await _body(request)
+    try:
+        body = loads(text)  # exact numbers (Decimal) and the depth limit, as `eval` reads a facts file
+    except PolicyDslError as exc:
+        if exc.code == "facts_object":
+            raise PolicyDslError("serve.E.body_object") from None
+        if exc.code == "facts_json":
+            raise PolicyDslError("serve.E.body_json", reason=exc.args_map["reason"]) from None
+        raise
+    unknown = sorted(set(body) - {"facts", "at"})
+    if unknown:
+        raise PolicyDslError("serve.E.body_keys", keys=clip(", ".join(unknown)))
+    if "facts" not in body:
+        raise PolicyDslError("serve.E.no_facts")
+    if not isinstance(body["facts"], dict):
+        raise PolicyDslError("E.facts_object")
+    at = body.get("at")
+    if at is None:
+        return body["facts"], today()
+    if not isinstance(at, str):
+        raise PolicyDslError("E.bad_date", value=clip(json.dumps(at, default=str)))
+    return body["facts"], parse_date(clip(at))
+
+
+async def _body(request: Request) -> str:
+    """The body as text, read in chunks and refused once past MAX_BODY_BYTES (Content-Length is not trusted)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PolicyDslError("serve.E.too_large", limit=MAX_BODY_BYTES)
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyDslError("serve.E.body_json", reason=str(exc)) from None
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status, headers, media_type="application/json")
+
+
+def _error(exc: PolicyDslError) -> Response:
+    status = STATUS.get(exc.code, 422)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return _json(exc.to_dict(), status, headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 and 405, as the service's error JSON."""
+    code = getattr(exc, "status_code", 404)
+    path = clip(request.url.path)
+    error = PolicyDslError("serve.E.method", path=path, method=clip(request.method)) if code == 405 else \
+        PolicyDslError("serve.E.not_found", path=path)
+    response = _error(error)
+    if code == 405:
+        response.headers["Allow"] = (getattr(exc, "headers", None) or {}).get("Allow", "")
+    return response
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    """Our own bug: a 500 with the error JSON, never a traceback to the caller."""
+    return _error(PolicyDslError("serve.E.internal"))
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port (port 0: one the system picks), or a clear error before uvicorn starts.
+    It listens at once, so a client told the address connects (and waits in the backlog) even before uvicorn runs."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        raise PolicyDslError("serve.E.bind", host=host, port=port, reason=getattr(exc, "strerror", None) or str(exc)) \
+            from None
+    return sock
+
+
+def run(app: Starlette, sock: socket.socket) -> None:
+    """Serve `app` on the bound socket with uvicorn until stopped (SIGINT or SIGTERM)."""
+    import uvicorn
+
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
