@@ -40,6 +40,14 @@ def lang_of(value: str | None) -> str:
     return value or i18n.default_lang()
 
 
+def languages(value: str, lang: str) -> tuple[str, ...]:
+    """A `--lang zh,en` list: the languages in the order given, each once; anything else is a usage error."""
+    chosen = tuple(dict.fromkeys(x.strip() for x in value.split(",") if x.strip()))
+    if not chosen or any(x not in ("zh", "en") for x in chosen):
+        raise click.BadParameter(i18n.t("cli.bad_lang", lang, value=value), param_hint="--lang")
+    return chosen
+
+
 def render_diagnostics(diags: Any, lang: str) -> str:
     from policydsl.diagnostics import DiagnosticBag
 

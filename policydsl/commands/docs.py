@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import existing, guarded, help_text
+from policydsl.commands.common import existing, guarded, help_text, languages
 
 
 @click.command(help=help_text("docs"))
@@ -29,9 +29,7 @@ def docs(policies_dir: str, features_dir: str, out_dir: str, langs: str, check_o
     from policydsl.loader import load
 
     lang = i18n.default_lang()
-    chosen = tuple(dict.fromkeys(x.strip() for x in langs.split(",") if x.strip()))
-    if not chosen or any(x not in handbook.LANGS for x in chosen):
-        raise click.BadParameter(s("cli.bad_lang", lang, value=langs), param_hint="--lang")
+    chosen = languages(langs, lang)
     existing(policies_dir, features_dir)
     book = load(policies_dir)
     gc.freeze()  # the book lives as long as this command: rendering's full collections need not walk it again

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import existing, guarded, help_text, lang_of
+from policydsl.commands.common import existing, guarded, help_text, lang_of, languages
 from policydsl.errors import PolicyDslError
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -57,10 +57,8 @@ def score(policies: tuple[str, ...], book: bool, summary_path: str | None, input
     from policydsl.runtime.calendar import today_in_shanghai
     from policydsl.score import files
 
-    chosen = tuple(dict.fromkeys(x.strip() for x in (langs or "").split(",") if x.strip()))
+    chosen = languages(langs, lang_of(None)) if langs is not None else ()
     lang = lang_of(chosen[0] if chosen else None)
-    if langs is not None and (not chosen or any(x not in ("zh", "en") for x in chosen)):
-        raise click.BadParameter(i18n.t("score.bad_lang", lang, value=langs), param_hint="--lang")
     if bool(policies) == book:
         raise click.UsageError(i18n.t("score.policies_and_book", lang))
     if summary_path is not None and (not book or engine == "spark"):

@@ -19,8 +19,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cli.stale": ("过期", "stale"),
     "cli.missing": ("缺少", "missing"),
     "cli.extra": ("多余", "extra"),
-    "cli.bad_lang": ("`{value}` 不是有效的语言列表：可用 zh、en，用逗号分隔",
-                     "`{value}` is not a list of languages: use zh and/or en, comma-separated"),
     # ---- the book and its navigation
     "book.title": ("规则手册", "Rule handbook"),
     "book.intro": ("本手册由经过检查的规则库生成：每条规则的白话说明、表格、生效时间线、假设、原文引文与可运行的示例，均与规则代码一致。",

@@ -19,7 +19,7 @@ import pyarrow as pa
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.values import plain
-from policydsl.score.plan import SCALE
+from policydsl.score.plan import PRECISION, SCALE
 
 if TYPE_CHECKING:  # (the loader brings the parser: batch scoring needs only what decides)
     from policydsl.loader import PolicySet
@@ -68,37 +68,29 @@ def explain(book: PolicySet, policy: str, langs: tuple[str, ...], at_column: str
     def words(facts: dict[str, Any], day: dt.date | None, error: str | None, stated: str | None) -> dict[str, Any]:
         failure: PolicyDslError | None = None
         if day is None:
-            return _error(s, "bad_date", langs, column=at_column or "")
-        if error == "bad_facts" and stated == "bad_facts":
-            return _error(s, "bad_cast", langs)
-        if error == "score.scale":
-            return _error(s, "scale", langs, scale=SCALE)
-        if error is not None and error.startswith("score."):  # the plan's own limits: `eval` would decide it
-            failure = PolicyDslError(error, digits=28, scale=10)
+            failure = PolicyDslError("score.message.bad_date", column=at_column or "")
+        elif error == "bad_facts" and stated == "bad_facts":
+            failure = PolicyDslError("score.message.bad_cast")
+        elif error == "score.scale":
+            failure = PolicyDslError("score.message.scale", scale=SCALE)
+        elif error is not None and error.startswith("score."):  # the plan's own limits: `eval` would decide it
+            failure = PolicyDslError(error, digits=PRECISION - SCALE, scale=SCALE)
         else:
             try:
                 decision = book.evaluate(policy, nested(facts), day)
             except PolicyDslError as exc:
                 failure = exc
-        if failure is not None:
-            return {name: failure.message(name.rsplit("_", 1)[1]) if name.startswith("error_message") else None
-                    for name, _ in columns(langs)}
         out: dict[str, Any] = {}
         for lang in langs:
-            out[f"reason_messages_{lang}"] = [r.message[lang] for r in decision.reasons]
-            out[f"warning_messages_{lang}"] = [w.message[lang] for w in decision.warnings]
-            out[f"error_message_{lang}"] = None
+            out[f"reason_messages_{lang}"] = None if failure else [r.message[lang] for r in decision.reasons]
+            out[f"warning_messages_{lang}"] = None if failure else [w.message[lang] for w in decision.warnings]
+            out[f"error_message_{lang}"] = failure.message(lang) if failure else None
         return out
 
     def vector(facts: pa.Array, days: pa.Array, errors: pa.Array, bad: pa.Array) -> pa.Array:
         rows = zip(facts.to_pylist(), days.to_pylist(), errors.to_pylist(), bad.to_pylist())
         return pa.array([words(f, d, e, b) for f, d, e, b in rows], type=result)
     return vector
-
-
-def _error(strings: Callable[..., str], key: str, langs: tuple[str, ...], **args: object) -> dict[str, Any]:
-    return {name: strings(key, name.rsplit("_", 1)[1], **args) if name.startswith("error_message") else None
-            for name, _ in columns(langs)}
 
 
 def register(con: duckdb.DuckDBPyConnection, name: str, book: PolicySet, policy: str, facts_type: Any,
