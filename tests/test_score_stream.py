@@ -133,6 +133,40 @@ def test_a_progress_bar_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None
     assert quiet.returncode == 0 and "%" not in quiet.stderr  # a pipe: no bar
     shown = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "b.csv"), "--at", "2023-12-20", "--progress")
     assert shown.returncode == 0 and "100%" in shown.stderr and str(src) in shown.stderr
+    forced_off = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "c.csv"), "--at", "2023-12-20", "--no-progress")
+    assert forced_off.returncode == 0 and "%" not in forced_off.stderr
+
+
+def test_a_progress_bar_on_a_terminal_unasked(tmp_path: Path) -> None:
+    """Standard error a terminal (a pseudo-terminal here), no option: the bar is drawn."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, rollout_records(50))
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # a terminal of 120 columns
+    try:
+        done = subprocess.run([sys.executable, "-m", "policydsl.cli", "score", "shop.deposit", "--input", str(src), "--out",
+                               str(tmp_path / "o.csv"), "--at", "2023-12-20"], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=follower, timeout=300, env={"PATH": "/usr/bin:/bin", "POLICYDSL_LANG": "en"})
+        os.close(follower)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed once everything was read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0 and b"100%" in drawn and str(src).encode() in drawn
 
 
 def test_input_order_and_record_numbers_survive_many_row_groups(tmp_path: Path) -> None:
