@@ -13,6 +13,8 @@ i18n.register("help", {
     "serve.port": ("监听端口", "port to listen on"),
     "serve.token-file": ("含令牌的文件：决策接口需 Authorization: Bearer <令牌>",
                          "file holding a token the decide endpoints then require as Authorization: Bearer <token>"),
+    "serve.watch": ("监视政策目录，修改无错误时即换用新政策库（默认开启）",
+                    "watch the policies folder and swap in a clean edit (on by default)"),
 })
 
 
@@ -21,11 +23,14 @@ i18n.register("help", {
 @click.option("--host", default="127.0.0.1", show_default=True, help=help_text("serve.host"))
 @click.option("--port", default=8181, type=click.IntRange(0, 65535), show_default=True, help=help_text("serve.port"))
 @click.option("--token-file", "token_file", help=help_text("serve.token-file"))
+@click.option("--watch/--no-watch", default=True, show_default=True, help=help_text("serve.watch"))
 @LANG
 @guarded
-def serve(policies_dir: str, host: str, port: int, token_file: str | None, lang: str | None) -> None:
+def serve(policies_dir: str, host: str, port: int, token_file: str | None, watch: bool, lang: str | None) -> None:
     from policydsl.commands.eval import _parse_date
-    from policydsl.serve import bind, create_app, load_served, read_token, run, s
+    from policydsl.serve.app import create_app
+    from policydsl.serve.book import Library, load_served
+    from policydsl.serve.server import bind, read_token, run, s
 
     token = read_token(token_file) if token_file is not None else None
     existing(policies_dir, folder=True)
@@ -33,7 +38,7 @@ def serve(policies_dir: str, host: str, port: int, token_file: str | None, lang:
     sock = bind(host, port)
     click.echo(s("serving", lang_of(lang), revision=served.revision[:12], count=len(served.book.compiled), host=host,
                  port=sock.getsockname()[1]), err=True)
-    run(create_app(served, _parse_date, token), sock)
+    run(create_app(Library(policies_dir, served), _parse_date, token, watching=watch), sock)
 
 
 COMMANDS = [serve]

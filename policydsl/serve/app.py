@@ -2,18 +2,16 @@
 
 It answers what the command line answers, as data: a policy's decision is exactly what `eval --json` prints,
 the whole book's what `eval --book --json` prints, and every failure is `PolicyDslError.to_dict()` with an
-HTTP status (never a 500 for a caller's input). Only this module imports starlette and uvicorn."""
+HTTP status (never a 500 for a caller's input)."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-import hashlib
 import hmac
 import json
-import socket
-from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
-import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,7 +20,7 @@ from starlette.routing import Route
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
-from policydsl.loader import PolicySet, load, policy_files, with_shared
+from policydsl.serve.book import Library, watch
 
 STRINGS = {
     "E.body_json": ("请求体不是有效的 JSON：{reason}", "the request body is not valid JSON: {reason}"),
@@ -37,10 +35,6 @@ STRINGS = {
     "E.not_found": ("没有这个地址：{path}", "no such endpoint: {path}"),
     "E.method": ("{path} 不接受 {method} 请求", "{path} does not accept {method}"),
     "E.internal": ("服务内部错误（这是我们的缺陷，请报告）", "internal error of the service (our bug, please report it)"),
-    "E.token_empty": ("令牌文件 {path} 是空的", "the token file {path} is empty"),
-    "E.bind": ("无法监听 {host}:{port}：{reason}", "cannot listen on {host}:{port}: {reason}"),
-    "serving": ("正在服务政策库 {revision}（{count} 条政策）：http://{host}:{port}",
-                "serving book {revision} ({count} policies) at http://{host}:{port}"),
 }
 s = i18n.register("serve", STRINGS)
 
@@ -52,78 +46,56 @@ STATUS = {"unknown_policy": 404, "serve.body_json": 400, "serve.body_object": 40
 """An error code -> its HTTP status; any other error of the caller's input (facts, types, dates) is 422."""
 
 
-@attrs.frozen
-class Served:
-    """The book being served, with what `/v1/status` says of it."""
-
-    book: PolicySet
-    revision: str  # sha256 of the book's files (paths and bytes)
-    loaded_at: dt.datetime
-
-
-def load_served(policies_dir: str) -> Served:
-    """Load (from the cache when unchanged) and fingerprint the book in `policies_dir`."""
-    book = load(policies_dir, cached=True)
-    return Served(book, revision(policies_dir), dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
-
-
-def revision(policies_dir: str) -> str:
-    """A hash of the book's files, each its path relative to the folder and its bytes: equal books, equal revisions."""
-    root = Path(policies_dir)
-    digest = hashlib.sha256()
-    for path in sorted(with_shared(policy_files([root]))):
-        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
-        data = path.read_bytes()
-        digest.update(f"{name}\0{len(data)}\0".encode())
-        digest.update(data)
-    return digest.hexdigest()
-
-
-def read_token(path: str) -> str:
-    """The bearer token in the file at `path` (surrounding whitespace dropped); an empty one is refused."""
-    from policydsl.source import read_bytes, unreadable_reason
-
-    try:
-        token = read_bytes(path, 4096).decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyDslError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None
-    if not token:
-        raise PolicyDslError("serve.E.token_empty", path=path)
-    return token
-
-
-def create_app(served: Served, parse_date: Callable[[str], dt.date], token: str | None = None) -> Starlette:
-    """The service over `served`. `parse_date` is `eval`'s rule for `--at` (the commands hand it in: one rule
-    for the command line and the service); with `token`, the decide endpoints need `Bearer <token>`."""
+def create_app(library: Library, parse_date: Callable[[str], dt.date], token: str | None = None, *,
+               watching: bool = True) -> Starlette:
+    """The service over the book `library` serves. `parse_date` is `eval`'s rule for `--at` (the commands hand
+    it in: one rule for the command line and the service); with `token`, the decide endpoints need
+    `Bearer <token>`; with `watching`, the policies folder is watched and reloaded while the app runs."""
     from policydsl.runtime.calendar import today_in_shanghai
 
     async def decide_policy(request: Request) -> Response:
+        served = library.current  # one book for the whole request, whatever a reload swaps in meanwhile
         facts, at = await _request(request, token, parse_date, today_in_shanghai)
         return _json(served.book.evaluate(request.path_params["policy"], facts, at).to_dict())
 
     async def decide_book(request: Request) -> Response:
+        served = library.current
         facts, at = await _request(request, token, parse_date, today_in_shanghai)
         return _json(served.book.evaluate_all(facts, at).to_dict())  # errors in parts are data, as eval prints them
 
     async def policies(request: Request) -> Response:
+        served = library.current
         listed = [_listing(policy) for _, policy in sorted(served.book.compiled.items())]
         return _json({"revision": served.revision, "policies": listed})
 
     async def status(request: Request) -> Response:
-        return _json({"revision": served.revision, "loaded_at": served.loaded_at.isoformat(),
-                      "policies": len(served.book.compiled)})
+        return _json(library.status())
 
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok"})
 
     async def readyz(request: Request) -> Response:  # the book is loaded before the server listens
-        return _json({"status": "ready", "revision": served.revision})
+        return _json({"status": "ready", "revision": library.current.revision})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not watching:
+            yield
+            return
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(watch(library, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await watcher
 
     routes = [Route("/v1/policies/{policy:path}/decide", _guard(decide_policy), methods=["POST"]),
               Route("/v1/book/decide", _guard(decide_book), methods=["POST"]),
               Route("/v1/policies", policies, methods=["GET"]), Route("/v1/status", status, methods=["GET"]),
               Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
-    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _internal})
+    return Starlette(routes=routes, lifespan=lifespan,
+                     exception_handlers={HTTPException: _http_error, Exception: _internal})
 
 
 def _listing(policy: Any) -> dict[str, Any]:
@@ -215,25 +187,3 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _internal(request: Request, exc: Exception) -> Response:
     """Our own bug: a 500 with the error JSON, never a traceback to the caller."""
     return _error(PolicyDslError("serve.E.internal"))
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A socket listening on host:port (port 0: one the system picks), or a clear error before uvicorn starts.
-    It listens at once, so a client told the address connects (and waits in the backlog) even before uvicorn runs."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen(2048)
-    except (OSError, OverflowError) as exc:
-        sock.close()
-        raise PolicyDslError("serve.E.bind", host=host, port=port, reason=getattr(exc, "strerror", None) or str(exc)) \
-            from None
-    return sock
-
-
-def run(app: Starlette, sock: socket.socket) -> None:
-    """Serve `app` on the bound socket with uvicorn until stopped (SIGINT or SIGTERM)."""
-    import uvicorn
-
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

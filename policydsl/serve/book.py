@@ -1,0 +1,144 @@
+"""The book a service answers with, and its hot reload: a clean edit is swapped in whole, a broken one refused.
+
+A request reads `Library.current` once and decides with that `Served` to the end, so a swap between two
+requests is atomic (one attribute assignment) and no request ever sees half of one book and half of another.
+A reload loads the folder again off the event loop; only a book that loads clean (no error diagnostics, the
+rule `check` applies) replaces the one being served, else the last good book keeps serving and
+`/v1/status` reports why (`Library.refused`)."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import attrs
+
+from policydsl import i18n
+from policydsl.errors import PolicyDslError
+from policydsl.loader import PolicyLoadError, PolicySet, load, policy_files, with_shared
+
+STRINGS = {
+    "reloaded": ("已重新加载政策库：{old} → {new}（{count} 条政策）", "reloaded the book: {old} → {new} ({count} policies)"),
+    "refused": ("拒绝了有错误的政策库修改（{count} 个错误），继续服务 {revision}；GET /v1/status 说明原因",
+                "refused a broken edit of the book ({count} errors), still serving {revision}; GET /v1/status says why"),
+}
+s = i18n.register("serve", STRINGS)
+LOG = logging.getLogger("policydsl.serve")
+
+LOAD_ATTEMPTS = 5
+"""A folder being written while it loads is read again (its revision changed under the load), this many times."""
+
+
+@attrs.frozen
+class Served:
+    """One loaded book and what `/v1/status` says of it."""
+
+    book: PolicySet
+    revision: str  # sha256 of the book's files (paths and bytes)
+    loaded_at: dt.datetime
+
+
+@attrs.frozen
+class Refused:
+    """A reload that was refused: when, the revision of the files refused, and the error (with diagnostics)."""
+
+    at: dt.datetime
+    revision: str
+    error: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "revision": self.revision, **self.error}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def revision(policies_dir: str) -> str:
+    """A hash of the book's files, each its path relative to the folder and its bytes: equal books, equal revisions."""
+    root = Path(policies_dir)
+    digest = hashlib.sha256()
+    for path in sorted(with_shared(policy_files([root]))):
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        try:
+            data = path.read_bytes()
+        except OSError:  # removed while listed: the load that follows says so, or the next revision differs
+            data = b"\0unreadable"
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def load_served(policies_dir: str) -> Served:
+    """Load (from the cache when unchanged) and fingerprint the book in `policies_dir`. The revision is taken
+    before and after the load; a folder that changed meanwhile is loaded again, so a revision always names the
+    bytes that were loaded (after LOAD_ATTEMPTS changing reads, the last load is served with its later revision
+    and the next change event loads it again)."""
+    before = revision(policies_dir)
+    for _ in range(LOAD_ATTEMPTS):
+        book = load(policies_dir, cached=True)
+        after = revision(policies_dir)
+        if after == before:
+            break
+        before = after
+    return Served(book, after, now())
+
+
+class Library:
+    """The book being served, swapped whole by `reload`; `reloads` and `failed` count what `/metrics` reports."""
+
+    def __init__(self, policies_dir: str, served: Served,
+                 on_reload: Callable[[bool], None] = lambda ok: None) -> None:
+        self.policies_dir = policies_dir
+        self.current = served
+        self.refused: Refused | None = None
+        self.on_reload = on_reload
+        self._lock = asyncio.Lock()
+
+    def status(self) -> dict[str, Any]:
+        served = self.current
+        return {"revision": served.revision, "loaded_at": served.loaded_at.isoformat(),
+                "policies": len(served.book.compiled), "policies_dir": self.policies_dir,
+                "last_refused": self.refused.to_dict() if self.refused is not None else None}
+
+    async def reload(self) -> bool:
+        """Load the folder again (in a worker thread: requests go on being answered) and swap it in if clean.
+        True when a new revision is now served; an unchanged folder (a touched file, an editor's temp file)
+        changes nothing. One reload at a time: a change during a reload is loaded by the next one."""
+        async with self._lock:
+            try:
+                served = await asyncio.to_thread(load_served, self.policies_dir)
+            except PolicyDslError as exc:
+                return self._refuse(exc)
+            old = self.current
+            if served.revision == old.revision:
+                return False
+            self.current = served  # the swap: requests from now on decide with the new book
+            self.on_reload(True)
+            LOG.warning(s("reloaded", i18n.default_lang(), old=old.revision[:12], new=served.revision[:12],
+                          count=len(served.book.compiled)))
+            return True
+
+    def _refuse(self, exc: PolicyDslError) -> bool:
+        files = revision(self.policies_dir)
+        if self.refused is not None and self.refused.revision == files:
+            return False  # the same broken files again: counted and logged once
+        self.refused = Refused(now(), files, exc.to_dict()["error"])
+        self.on_reload(False)
+        count = sum(d.is_problem for d in exc.diagnostics) if isinstance(exc, PolicyLoadError) else 1
+        LOG.warning(s("refused", i18n.default_lang(), revision=self.current.revision[:12], count=count))
+        return False
+
+
+async def watch(library: Library, stop: asyncio.Event, *, debounce_ms: int = 200,
+                force_polling: bool | None = None) -> None:
+    """Reload `library` after every settled change under its folder until `stop` is set. watchfiles batches the
+    events of one save (an editor's rename dance, a `git checkout` of many files) into one reload."""
+    from watchfiles import awatch
+
+    async for _ in awatch(library.policies_dir, stop_event=stop, debounce=debounce_ms, recursive=True,
+                          force_polling=force_polling, ignore_permission_denied=True):
+        await library.reload()
