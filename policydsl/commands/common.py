@@ -32,7 +32,7 @@ def existing(*paths: str, folder: bool = False, error: type[PolicyDslError] = Po
 
 EXTRAS = {"z3": "verify", "pygls": "lsp", "lsprotocol": "lsp", "pytest": "bdd", "pytest_bdd": "bdd",
           "jinja2": "docs", "pygments": "docs", "duckdb": "score", "sqlglot": "score", "pyarrow": "score", "tqdm": "score",
-          "starlette": "serve", "uvicorn": "serve", "watchfiles": "serve"}
+          "starlette": "serve", "uvicorn": "serve", "watchfiles": "serve", "prometheus_client": "serve"}
 """A third-party package an optional command needs -> the extra that installs it."""
 
 

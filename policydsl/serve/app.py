@@ -10,17 +10,20 @@ import contextlib
 import datetime as dt
 import hmac
 import json
+import signal
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.middleware import Middleware
+from starlette.routing import Match, Route
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
 from policydsl.serve.book import Library, watch
+from policydsl.serve.metrics import CONTENT_TYPE, Counted, Metrics
 
 STRINGS = {
     "E.body_json": ("请求体不是有效的 JSON：{reason}", "the request body is not valid JSON: {reason}"),
@@ -38,6 +41,9 @@ STRINGS = {
 }
 s = i18n.register("serve", STRINGS)
 
+REVISION = "X-Book-Revision"
+"""The response header naming the revision of the book that made a decision (as `/v1/status` names it)."""
+
 MAX_BODY_BYTES = 1024 * 1024
 """A request body larger than this is refused (413): one record's facts are kilobytes."""
 
@@ -53,15 +59,22 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
     `Bearer <token>`; with `watching`, the policies folder is watched and reloaded while the app runs."""
     from policydsl.runtime.calendar import today_in_shanghai
 
+    metrics = Metrics(library)
+    library.on_reload = metrics.reloaded
+
     async def decide_policy(request: Request) -> Response:
         served = library.current  # one book for the whole request, whatever a reload swaps in meanwhile
         facts, at = await _request(request, token, parse_date, today_in_shanghai)
-        return _json(served.book.evaluate(request.path_params["policy"], facts, at).to_dict())
+        decision = served.book.evaluate(request.path_params["policy"], facts, at)
+        metrics.decided(decision.policy, decision.outcome)
+        return _json(decision.to_dict(), headers={REVISION: served.revision})
 
     async def decide_book(request: Request) -> Response:
         served = library.current
         facts, at = await _request(request, token, parse_date, today_in_shanghai)
-        return _json(served.book.evaluate_all(facts, at).to_dict())  # errors in parts are data, as eval prints them
+        decision = served.book.evaluate_all(facts, at)  # errors in parts are data, as eval prints them
+        metrics.decided("book", decision.outcome)
+        return _json(decision.to_dict(), headers={REVISION: served.revision})
 
     async def policies(request: Request) -> Response:
         served = library.current
@@ -77,24 +90,39 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
     async def readyz(request: Request) -> Response:  # the book is loaded before the server listens
         return _json({"status": "ready", "revision": library.current.revision})
 
+    async def scrape(request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not watching:
-            yield
-            return
+        """While the app runs: SIGHUP reloads the book (also with --no-watch), and the folder is watched."""
+        loop, pending = asyncio.get_running_loop(), set()
+
+        def hangup() -> None:
+            task = loop.create_task(library.reload())
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        loop.add_signal_handler(signal.SIGHUP, hangup)
         stop = asyncio.Event()
-        watcher = asyncio.create_task(watch(library, stop))
+        watcher = loop.create_task(watch(library, stop)) if watching else None
         try:
             yield
         finally:
+            loop.remove_signal_handler(signal.SIGHUP)
             stop.set()
-            await watcher
+            if watcher is not None:
+                await watcher
 
     routes = [Route("/v1/policies/{policy:path}/decide", _guard(decide_policy), methods=["POST"]),
               Route("/v1/book/decide", _guard(decide_book), methods=["POST"]),
               Route("/v1/policies", policies, methods=["GET"]), Route("/v1/status", status, methods=["GET"]),
-              Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
-    return Starlette(routes=routes, lifespan=lifespan,
+              Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"]),
+              Route("/metrics", scrape, methods=["GET"])]
+
+    def endpoint_of(scope: dict[str, Any]) -> str:
+        """The route template a request matched (its method aside), else `other`: a bounded label set."""
+        return next((route.path for route in routes if route.matches(scope)[0] != Match.NONE), "other")
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(Counted, metrics, endpoint_of)],
                      exception_handlers={HTTPException: _http_error, Exception: _internal})
 
 

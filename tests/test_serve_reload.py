@@ -1,0 +1,200 @@
+"""Hot reload and /metrics of `policydsl serve`, end to end: the real server watches a copy of the real book;
+the tests edit the copy on disk and drive the server over HTTP.
+
+- a clean edit is served after the reload, and /v1/status, /metrics and the decisions' revision header say so;
+- a broken edit is refused: the last good book keeps answering, /v1/status shows the diagnostics;
+- every answer is the answer of the one book its revision header names: two books are swapped many times under
+  a stream of whole-book requests (a handler reads the served book once, whatever a reload swaps in meanwhile);
+- SIGHUP reloads a server started with --no-watch."""
+from __future__ import annotations
+
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+
+from conftest import POLICIES
+from test_serve import POOR, start, stop
+
+THRESHOLD = "  = 1000 from 2023-01-01\n"  # cart_opening.policy: the followers a personal account needs, today
+LOWER = "  = 900 from 2023-01-01\n"
+WAIT = 90.0  # seconds a reload may take on a loaded 2-core machine (a load with the cache cold, ~2 s alone)
+
+
+def until(probe: Callable[[], Any], what: str) -> Any:
+    """Poll `probe` until it returns something truthy (a reload is asynchronous), or fail saying `what`."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not within {WAIT} s: {what}")
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def metric(text: str, line_start: str) -> float:
+    """The value of the one sample in Prometheus text whose line starts with `line_start`."""
+    [value] = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(line_start)]
+    return float(value)
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    copy = tmp_path / "policies"
+    shutil.copytree(POLICIES, copy)
+    return copy
+
+
+@pytest.fixture
+def served(book: Path) -> Iterator[tuple[str, Path]]:
+    proc, base = start("--policies", str(book))
+    try:
+        yield base, book
+    finally:
+        stop(proc)
+
+
+def decide(base: str, facts: dict[str, Any], policy: str = "cart.opening") -> httpx.Response:
+    return httpx.post(f"{base}/v1/policies/{policy}/decide", json={"facts": facts, "at": "2026-12-05"}, timeout=30)
+
+
+def test_a_clean_edit_is_served_after_the_reload(served: tuple[str, Path]) -> None:
+    base, book = served
+    before = httpx.get(base + "/v1/status").json()
+    first = decide(base, POOR)
+    assert (first.json()["outcome"], first.headers["x-book-revision"]) == ("deny", before["revision"])
+    replace(book / "cart_opening.policy", THRESHOLD, LOWER)
+    after = until(lambda: (s := httpx.get(base + "/v1/status").json())["revision"] != before["revision"] and s,
+                  "the edited book is served")
+    again = decide(base, POOR)
+    assert (again.json()["outcome"], again.json()["values"], again.headers["x-book-revision"]) == \
+        ("allow", {"cart.min_fans": 900}, after["revision"])
+    assert after["last_refused"] is None and after["loaded_at"] >= before["loaded_at"]
+    scraped = httpx.get(base + "/metrics")
+    assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = scraped.text
+    assert metric(text, 'policydsl_reloads_total{result="ok"}') == 1.0
+    assert metric(text, 'policydsl_reloads_total{result="refused"}') == 0.0
+    assert metric(text, f'policydsl_book_info{{revision="{after["revision"]}"}}') == 1.0
+    assert metric(text, 'policydsl_decisions_total{outcome="deny",policy="cart.opening"}') == 1.0
+    assert metric(text, 'policydsl_decisions_total{outcome="allow",policy="cart.opening"}') == 1.0
+
+
+def test_a_broken_edit_is_refused_and_the_last_good_book_keeps_answering(served: tuple[str, Path]) -> None:
+    base, book = served
+    good = httpx.get(base + "/v1/status").json()
+    policy = book / "cart_opening.policy"
+    replace(policy, THRESHOLD, "  = 1000 from 2023-01-01 until\n")  # a period without its end: a syntax error
+    status = until(lambda: (s := httpx.get(base + "/v1/status").json())["last_refused"] and s,
+                   "the broken edit is refused")
+    refused = status["last_refused"]
+    assert status["revision"] == good["revision"]  # still the good book
+    assert (refused["code"], refused["revision"] != good["revision"]) == ("has_errors", True)
+    # what `policydsl check` says of it: the syntax error, and book.policy's three references to the policy lost
+    assert [(Path(d["file"]).name, d["line"], d["column"], d["code"], d["severity"]) for d in refused["diagnostics"]] \
+        == [("book.policy", 8, 18, "P0201", "error"), ("book.policy", 8, 50, "P0201", "error"),
+            ("book.policy", 37, 33, "P0201", "error"), ("cart_opening.policy", 14, 3, "P0101", "error")]
+    answer = decide(base, POOR)
+    assert (answer.status_code, answer.json()["outcome"], answer.headers["x-book-revision"]) == \
+        (200, "deny", good["revision"])
+    text = httpx.get(base + "/metrics").text
+    assert metric(text, 'policydsl_reloads_total{result="refused"}') == 1.0
+    assert metric(text, 'policydsl_reloads_total{result="ok"}') == 0.0
+    replace(policy, "  = 1000 from 2023-01-01 until\n", LOWER)  # mended: served, and the refusal stays on record
+    fixed = until(lambda: (s := httpx.get(base + "/v1/status").json())["revision"] != good["revision"] and s,
+                  "the mended book is served")
+    assert fixed["last_refused"] == refused
+    assert decide(base, POOR).json()["outcome"] == "allow"
+
+
+def test_a_removed_policy_folder_is_refused_and_the_book_keeps_answering(served: tuple[str, Path]) -> None:
+    base, book = served
+    good = httpx.get(base + "/v1/status").json()
+    for path in book.glob("*.policy"):
+        path.unlink()
+    status = until(lambda: (s := httpx.get(base + "/v1/status").json())["last_refused"] and s,
+                   "the empty folder is refused")
+    assert (status["revision"], status["last_refused"]["code"]) == (good["revision"], "no_policies")
+    assert decide(base, POOR).json()["outcome"] == "deny"
+
+
+def test_no_request_sees_half_of_one_book_and_half_of_another(tmp_path: Path) -> None:
+    """Books A and B differ in cart.opening's threshold; each whole-book answer, made while the two are swapped
+    six times, has the outcome of the book its X-Book-Revision header names."""
+    folder = tmp_path / "policies"
+    shutil.copytree(POLICIES, folder)
+    policy = folder / "cart_opening.policy"
+    variants = {"a": policy.read_text(encoding="utf-8"), "b": policy.read_text(encoding="utf-8").replace(THRESHOLD, LOWER)}
+    proc, base = start("--policies", str(folder))
+    try:
+        facts = POOR
+        seen: dict[str, set[str]] = {}
+        stop_flag = threading.Event()
+
+        def hammer() -> None:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                while not stop_flag.is_set():
+                    answer = client.post("/v1/book/decide", json={"facts": facts, "at": "2026-12-05"})
+                    summary = answer.json()["summary"]
+                    outcome = {"cart.opening" in summary["denied"]: "deny", "cart.opening" in summary["allowed"]: "allow"}
+                    seen.setdefault(answer.headers["x-book-revision"], set()).add(outcome[True])
+        worker = threading.Thread(target=hammer)
+        worker.start()
+        revisions = []
+        try:
+            for flip in range(6):
+                text = variants["b" if flip % 2 == 0 else "a"]
+                previous = httpx.get(base + "/v1/status").json()["revision"]
+                policy.write_text(text, encoding="utf-8")
+                revisions.append(until(lambda: (r := httpx.get(base + "/v1/status").json()["revision"]) != previous
+                                       and r, f"flip {flip} is served"))
+        finally:
+            stop_flag.set()
+            worker.join(60)
+        assert len(set(revisions)) == 2  # the two books, each served three times
+        assert seen == {revisions[0]: {"allow"}, revisions[1]: {"deny"}}
+    finally:
+        stop(proc)
+
+
+def test_sighup_reloads_a_server_that_does_not_watch(book: Path) -> None:
+    proc, base = start("--policies", str(book), "--no-watch")
+    try:
+        before = httpx.get(base + "/v1/status").json()["revision"]
+        replace(book / "cart_opening.policy", THRESHOLD, LOWER)
+        time.sleep(1.0)  # not watching: nothing happens by itself
+        assert httpx.get(base + "/v1/status").json()["revision"] == before
+        proc.send_signal(signal.SIGHUP)
+        until(lambda: httpx.get(base + "/v1/status").json()["revision"] != before, "SIGHUP reloads")
+        assert decide(base, POOR).json()["outcome"] == "allow"
+    finally:
+        stop(proc)
+
+
+def test_metrics_count_requests_by_route_template_never_by_raw_path(served: tuple[str, Path]) -> None:
+    base, _ = served
+    assert decide(base, POOR, policy="no.such.policy").status_code == 404
+    assert decide(base, {"account": {"kind": "personal"}}).status_code == 422  # missing facts: not a decision
+    for n in range(3):
+        assert httpx.get(f"{base}/random/{n}").status_code == 404
+    text = httpx.get(base + "/metrics").text
+    decide_route = "/v1/policies/{policy:path}/decide"
+    assert metric(text, f'policydsl_http_requests_total{{endpoint="{decide_route}",status="404"}}') == 1.0
+    assert metric(text, f'policydsl_http_requests_total{{endpoint="{decide_route}",status="422"}}') == 1.0
+    assert metric(text, 'policydsl_http_requests_total{endpoint="other",status="404"}') == 3.0
+    assert metric(text, f'policydsl_http_request_duration_seconds_count{{endpoint="{decide_route}"}}') == 2.0
+    assert "policydsl_decisions_total{" not in text  # neither request was decided
+    assert "/random/" not in text and "no.such.policy" not in text
+    assert metric(text, "process_resident_memory_bytes") > 0
+    assert metric(text, "policydsl_book_policies") == 18.0
