@@ -14,7 +14,7 @@ BROWSER_STAMP := $(VENV)/.browser-stamp
 # `score --engine spark` needs pyspark (the spark extra, not in all: ~430 MB) and a Java 17+ (Debian's headless JRE)
 SPARK_STAMP := $(VENV)/.spark-stamp
 
-.PHONY: main test install browser spark clean
+.PHONY: main test install browser spark bench-serve clean
 
 install: $(STAMP)
 
@@ -63,6 +63,13 @@ test: $(STAMP) $(BROWSER_STAMP) $(SPARK_STAMP)
 	POLICYDSL_REQUIRE_BROWSER=1 POLICYDSL_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests -q
 	$(BIN)/policydsl docs --check
 	$(MAKE) --no-print-directory main
+
+## bench-serve: the decision service under wrk (Debian's package, installed here) at 1, 16 and 64 connections,
+## then a 5-minute soak; figures in the README ("Decision service")
+bench-serve: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(BIN)/python benchmarks/bench_serve.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,15 +1,18 @@
-"""Hot reload and /metrics of `policydsl serve`, end to end: the real server watches a copy of the real book;
+"""Hot reload, /metrics and the socket of `policydsl serve`, end to end: the real server watches a copy of the real book;
 the tests edit the copy on disk and drive the server over HTTP.
 
 - a clean edit is served after the reload, and /v1/status, /metrics and the decisions' revision header say so;
 - a broken edit is refused: the last good book keeps answering, /v1/status shows the diagnostics;
 - every answer is the answer of the one book its revision header names: two books are swapped many times under
   a stream of whole-book requests (a handler reads the served book once, whatever a reload swaps in meanwhile);
-- SIGHUP reloads a server started with --no-watch."""
+- SIGHUP reloads a server started with --no-watch;
+- the listening socket's connections send at once (TCP_NODELAY: without it a keep-alive client waited ~40 ms for
+  every answer, Nagle's algorithm holding the body until the client acknowledged the headers)."""
 from __future__ import annotations
 
 import shutil
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -198,3 +201,13 @@ def test_metrics_count_requests_by_route_template_never_by_raw_path(served: tupl
     assert "/random/" not in text and "no.such.policy" not in text
     assert metric(text, "process_resident_memory_bytes") > 0
     assert metric(text, "policydsl_book_policies") == 18.0
+
+
+def test_accepted_connections_send_at_once() -> None:
+    from policydsl.serve.server import bind
+
+    listening = bind("127.0.0.1", 0)
+    with listening, socket.create_connection(listening.getsockname()) as client:
+        accepted, _ = listening.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
