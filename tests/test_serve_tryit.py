@@ -230,6 +230,31 @@ def test_from_disk_the_panel_stays_hidden_and_fetches_nothing(browser: Browser) 
     assert problems_since(browser, mark) == []
 
 
+def test_the_form_is_built_from_the_policys_inputs_in_the_pages_language(browser: Browser) -> None:
+    """Every input of listing.approval is a field of its kind: enum values and set members by their labels, a
+    money field with ¥ beside it, a date box; nested by the dotted path the facts JSON uses."""
+    model = load(POLICIES).model
+    policy = model.policies["listing.approval"]
+    for lang in ("zh", "en"):
+        browser.open((HANDBOOK / lang / "html" / "policies" / "listing.approval.html").as_uri())
+        fields = browser.js("""Array.from(document.querySelectorAll('#tryit-form [data-path]')).map(f => [
+          f.getAttribute('data-path'), f.getAttribute('data-kind'),
+          Array.from(f.querySelectorAll('option, label.check')).map(o => o.textContent.trim()),
+          Array.from(f.querySelectorAll('input')).map(i => i.type).join(' '),
+          Array.from(f.querySelectorAll('.affix')).map(a => a.textContent).join(' ')])""")
+        expected = []
+        for path, item in policy.inputs.items():
+            kind = item.type.kind
+            labels = [v.label.get(lang) for v in model.enums[item.type.enum].values] if item.type.enum else []
+            options = {"enum": [docs_s("tryit.not_stated", lang), *labels], "set": labels,
+                       "bool": [docs_s(k, lang) for k in ("tryit.not_stated", "tryit.yes", "tryit.no")]}
+            inputs = {"enum": "", "bool": "", "set": " ".join(["checkbox"] * len(labels)), "date": "date"}
+            expected.append([path, kind, options.get(kind, []), inputs.get(kind, "text"),
+                             {"money": "¥", "percent": "%"}.get(kind, item.unit.label.get(lang) if item.unit else "")])
+        assert fields == expected
+        assert {kind for _, kind, *_ in fields} == {"date", "money", "bool", "set", "enum"}
+
+
 # ------------------------------------------------------------------ the static mount
 def test_the_handbook_is_served_under_docs_and_the_root_sends_there(base: str, handbook: Path) -> None:
     with httpx.Client(base_url=base, timeout=30) as client:
@@ -241,6 +266,7 @@ def test_the_handbook_is_served_under_docs_and_the_root_sends_there(base: str, h
         assert policy.status_code == 200 and 'id="try"' in policy.text
         assert client.get("/docs/zh/html/home.html").text == index.text  # a symlink within the handbook
         assert client.post("/docs/index.html").status_code == 405
+        assert client.get("/favicon.ico").status_code == 204  # the browser asks for one: no 404 in its console
         assert client.get("/v1/status").json()["policies"] == 18  # the service is unchanged beside it
 
 

@@ -52,7 +52,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tryit.not_stated": ("（未填写）", "(not stated)"),
     "tryit.yes": ("是", "yes"),
     "tryit.no": ("否", "no"),
-    "tryit.token_label": ("令牌（服务要求 Authorization: Bearer）", "Token (the service requires Authorization: Bearer)"),
+    "tryit.token_label": ("令牌", "Token"),
     "tryit.submit": ("求得决策", "Decide"),
     "tryit.busy": ("正在求得决策……", "Deciding…"),
     "tryit.outcome": ("决策", "Decision"),

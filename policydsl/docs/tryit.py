@@ -12,7 +12,7 @@ from typing import Any
 from policydsl import i18n
 from policydsl.docs.prose import Renderer
 from policydsl.docs.strings import s
-from policydsl.semantics.model import Input, Policy
+from policydsl.semantics.model import Define, Input, Policy
 
 AFFIX = {"money": ("¥", ""), "percent": ("", "%")}
 """The symbol a money or percent field shows beside its box (the facts take "¥86000" and "97%" as written)."""
@@ -30,10 +30,11 @@ def panel(prose: Renderer, policy: Policy, lang: str) -> dict[str, Any]:
     for item in policy.inputs.values():
         groups.setdefault(item.path.split(".")[0] if "." in item.path else "", []).append(field(prose, item))
     model = prose.model
-    fieldsets = [{"legend": model.entities[name].label.get(lang) if name in model.entities else name,
+    fieldsets = [{"name": name, "legend": model.entities[name].label.get(lang) if name in model.entities else "",
                   "fields": fields} for name, fields in groups.items()]
     kinds = sorted({c.kind.value for rule in policy.rules for c in rule.decl.consequences})
-    labels = {path: item.label.get(lang) for path, item in (*policy.inputs.items(), *policy.defines.items())}
+    named: list[Input | Define] = [*policy.inputs.values(), *policy.defines.values()]
+    labels = {item.path: item.label.get(lang) for item in named}
     script = {"policy": policy.id, "lang": lang, "labels": labels,
               "outcomes": {o: i18n.t(f"outcome.{o}", lang) for o in ("allow", "deny")},
               "consequences": {k: i18n.t(f"consequence.{k}", lang) for k in kinds},

@@ -36,9 +36,13 @@ def handbook_dir(path: str) -> str:
 
 
 def mount(app: Starlette, docs: str) -> None:
-    """Serve the handbook in `docs` under /docs/ and send `/` there."""
+    """Serve the handbook in `docs` under /docs/, send `/` there, and answer a browser's /favicon.ico."""
     async def home(request: Request) -> Response:
         return RedirectResponse("/docs/", status_code=307)
 
+    async def no_icon(request: Request) -> Response:  # a browser asks every origin for one: none, not an error
+        return Response(status_code=204)
+
     app.mount("/docs", StaticFiles(directory=docs, html=True), name="docs")
     app.add_route("/", home, methods=["GET"])
+    app.add_route("/favicon.ico", no_icon, methods=["GET"])

@@ -6,9 +6,8 @@
 (function () {
   "use strict";
   var panel = document.getElementById("try");
-  var data = document.getElementById("tryit-data");
-  if (!panel || !data || !/^https?:$/.test(location.protocol) || !window.fetch) { return; }
-  var conf = JSON.parse(data.textContent);
+  if (!panel || !/^https?:$/.test(location.protocol) || !window.fetch) { return; }
+  var conf = JSON.parse(panel.getAttribute("data-tryit"));
   var words = conf.strings;
   var form = document.getElementById("tryit-form");
   var result = document.getElementById("tryit-result");
