@@ -153,8 +153,9 @@ def test_the_panel_decides_as_eval_does(base: str, browser: Browser, tmp_path: P
         "outcome": i18n.t("outcome.deny", lang),
         "reasons": [r["message"][lang] for r in expected["reasons"]],
         "warnings": [w["message"][lang] for w in expected["warnings"]],
-        "consequences": [f"{i18n.t('consequence.deduction', lang)} ({docs_s('tryit.amount', lang, amount=c['amount'])})"
-                         f" {c['message'][lang]}" for c in expected["consequences"]],
+        "consequences": [i18n.t("consequence.deduction", lang) + docs_s("consequence.open", lang)
+                         + docs_s("tryit.amount", lang, amount=c["amount"]) + docs_s("consequence.close", lang)
+                         + " " + c["message"][lang] for c in expected["consequences"]],
         "values": {f"{labels[path]} ({path})": value if isinstance(value, str) else json.dumps(value)
                    for path, value in expected["values"].items()},
         "errors": []}
@@ -214,6 +215,9 @@ def test_the_panel_is_usable_at_desktop_and_phone_width(base: str, browser: Brow
         assert 0 <= box[0] and box[2] <= width and 0 <= box[1] and box[3] <= 800 and box[4] > 0 and box[5] > 0
         assert browser.js("document.elementFromPoint(" + f"{(box[0] + box[2]) / 2}, {(box[1] + box[3]) / 2}).id") \
             == "try-submit"  # nothing covers it
+        submit(browser)  # nothing filled in: the missing facts, a long error, still within the width
+        assert len(shown(browser)["errors"]) == 2
+        assert browser.js("document.documentElement.scrollWidth") <= width
     finally:
         browser.call("Emulation.clearDeviceMetricsOverride", session=True)
 

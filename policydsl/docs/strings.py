@@ -69,7 +69,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tryit.facts": ("涉及的事实：", "Facts concerned: "),
     "tryit.unreachable": ("无法连接决策服务：{reason}", "Cannot reach the decision service: {reason}"),
     "tryit.token_needed": ("请在上方填写令牌后再试。", "Enter the token above and try again."),
-    "tryit.none": ("无", "none"),
     "kind.policy": ("政策", "Policy"),
     "kind.rule": ("规则", "Rule"),
     "kind.input": ("输入事实", "Input fact"),

@@ -19,8 +19,9 @@ AFFIX = {"money": ("¥", ""), "percent": ("", "%")}
 
 SCRIPT_STRINGS = ("tryit.busy", "tryit.outcome", "tryit.at", "tryit.reasons", "tryit.warnings", "tryit.values",
                   "tryit.unresolved", "tryit.consequences", "tryit.until", "tryit.permanent", "tryit.amount",
-                  "tryit.error", "tryit.facts", "tryit.unreachable", "tryit.token_needed", "tryit.none")
-"""The words the script writes into the panel (the rest are in the form's HTML)."""
+                  "tryit.error", "tryit.facts", "tryit.unreachable", "tryit.token_needed",
+                  "consequence.open", "consequence.close", "x.list_sep")
+"""The words and punctuation the script writes into the panel (the rest are in the form's HTML)."""
 
 
 def panel(prose: Renderer, policy: Policy, lang: str) -> dict[str, Any]:

@@ -97,7 +97,8 @@
     if (c.permanent) { detail.push(words.permanent); }
     if (c.amount) { detail.push(format(words.amount, { amount: c.amount })); }
     var li = el("li");
-    li.appendChild(el("span", "kind", (conf.consequences[c.kind] || c.kind) + (detail.length ? " (" + detail.join(", ") + ")" : "")));
+    var aside = detail.length ? words["consequence.open"] + detail.join(words["x.list_sep"]) + words["consequence.close"] : "";
+    li.appendChild(el("span", "kind", (conf.consequences[c.kind] || c.kind) + aside));
     li.appendChild(document.createTextNode(" "));
     li.appendChild(el("span", "message", c.message[conf.lang]));
     return li;
