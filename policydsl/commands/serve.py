@@ -39,8 +39,8 @@ def serve(policies_dir: str, host: str, port: int, token_file: str | None, watch
 
     token = read_token(token_file) if token_file is not None else None
     if docs_dir is not None:
-        from policydsl.serve.handbook import handbook_dir
-        handbook_dir(docs_dir)  # no handbook there: said now, before the book loads
+        from policydsl.serve.handbook import check_handbook
+        check_handbook(docs_dir)  # no handbook there: said now, before the book loads
     existing(policies_dir, folder=True)
     served = load_served(policies_dir)  # a broken book is refused here, with its diagnostics, before listening
     sock = bind(host, port)

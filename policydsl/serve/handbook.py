@@ -26,13 +26,12 @@ STRINGS = {
 i18n.register("serve", STRINGS)
 
 
-def handbook_dir(path: str) -> str:
-    """`path` when it holds a handbook as `policydsl docs --out` writes it (its root page and at least one
-    language's HTML pages), else a clear error before the server listens."""
+def check_handbook(path: str) -> None:
+    """A clear error, before the server listens, unless `path` holds a handbook as `policydsl docs --out` writes
+    it (its root page and at least one language's HTML pages)."""
     root = Path(path)
     if not (root / "index.html").is_file() or not any(root.glob("*/html/index.html")):
         raise PolicyDslError("serve.E.no_handbook", path=path)
-    return path
 
 
 def mount(app: Starlette, docs: str) -> None:
