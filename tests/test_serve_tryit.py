@@ -272,6 +272,10 @@ def test_the_handbook_is_served_under_docs_and_the_root_sends_there(base: str, h
         assert client.post("/docs/index.html").status_code == 405
         assert client.get("/favicon.ico").status_code == 204  # the browser asks for one: no 404 in its console
         assert client.get("/v1/status").json()["policies"] == 18  # the service is unchanged beside it
+        counted = client.get("/metrics").text  # the handbook's requests under their route template, not as `/`
+        assert 'policydsl_http_requests_total{endpoint="/docs/{path:path}",status="200"}' in counted
+        assert 'policydsl_http_requests_total{endpoint="/",status="307"}' in counted
+        assert 'endpoint="/",status="200"' not in counted
 
 
 @pytest.mark.parametrize("path", [

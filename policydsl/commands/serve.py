@@ -46,11 +46,7 @@ def serve(policies_dir: str, host: str, port: int, token_file: str | None, watch
     sock = bind(host, port)
     click.echo(s("serving", lang_of(lang), revision=served.revision[:12], count=len(served.book.compiled), host=host,
                  port=sock.getsockname()[1]), err=True)
-    app = create_app(Library(policies_dir, served), _parse_date, token, watching=watch)
-    if docs_dir is not None:
-        from policydsl.serve.handbook import mount
-        mount(app, docs_dir)
-    run(app, sock)
+    run(create_app(Library(policies_dir, served), _parse_date, token, watching=watch, docs=docs_dir), sock)
 
 
 COMMANDS = [serve]
