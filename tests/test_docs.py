@@ -77,7 +77,7 @@ EXPECTED = {
     "zh": {
         "h1": "测试保证金 fixture.deposit",
         "h2": ["概要", "生效时间线", "输入事实", "计算取值", "规则", "性质（经 policydsl verify 证明）", "表格", "灰度放开",
-               "假设", "说明", "来源引文", "示例", "政策源代码 fixture.policy"],
+               "假设", "说明", "来源引文", "示例", "试一试", "政策源代码 fixture.policy"],
         "matrix": [["开店主体 \\ 类目", "服饰", "珠宝"], ["个人", "¥500", "暂不开放"], ["企业", "¥2000", "原文未说明"]],
         "range": [["开店天数", "保证金比例"], ["0 至 90 天", "50%"], ["91 至 180 天", "100%"], ["大于 180 天", "80%"]],
         "cases": [["情形", "取值"], ["2023-01-01 至 2023-06-30", "30 天"], ["2023-07-01 起", "60 天"]],
@@ -107,7 +107,7 @@ EXPECTED = {
     "en": {
         "h1": "Test deposit fixture.deposit",
         "h2": ["Overview", "Timeline", "Input facts", "Computed values", "Rules", "Properties (proved by policydsl verify)",
-               "Tables", "Rollouts", "Assumptions", "Notes", "Source quotes", "Worked examples",
+               "Tables", "Rollouts", "Assumptions", "Notes", "Source quotes", "Worked examples", "Try it",
                "Policy source fixture.policy"],
         "matrix": [["Shop subject \\ Category", "Apparel", "Jewellery"], ["Personal", "¥500", "not open"],
                    ["Company", "¥2,000", "not stated in the sources"]],
@@ -328,7 +328,8 @@ def test_policy_text_is_escaped_in_html_and_markdown(book: Path) -> None:
         page = parse_html(raw)
         assert squash(page.find("h1").text()) == "<script>alert(1)</script> xss.probe"
         scripts = page.find_all("script")
-        assert [s.attrs.get("src") for s in scripts] == ["../assets/search-index.js", "../assets/search.js", "../assets/page.js", None]
+        assert [s.attrs.get("src") for s in scripts] == ["../assets/search-index.js", "../assets/search.js",
+                                                          "../assets/page.js", "../assets/tryit.js", None]
         assert "alert" not in scripts[2].text()
         markdown = (book / lang / "md" / "policies" / "xss.probe.md").read_text(encoding="utf-8")
         prose, _, source = markdown.partition('<a id="source"></a>')  # the policy source is a literal code block

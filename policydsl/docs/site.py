@@ -153,7 +153,7 @@ class Site:
         if book_views["changes"]["timeline"] is not None:
             yield f"{lang}/md/changes.svg", self.timeline_svg(book_views["changes"]["timeline"], lang)
         yield f"{lang}/html/assets/search-index.js", search_index(lang, views, book_views)
-        for asset in ("style.css", "search.js", "page.js"):
+        for asset in ("style.css", "search.js", "page.js", "tryit.js"):
             yield f"{lang}/html/assets/{asset}", self.render(self.html, f"assets/{asset}", {})
 
     def page(self, env: jinja2.Environment, lang: str, fmt: str, page: str, template: str,

@@ -18,7 +18,7 @@ from policydsl.errors import PolicyDslError
 from policydsl import inventory as inv
 from policydsl.bdd.words import raw_fact
 from policydsl.compile.compiler import phase_specs
-from policydsl.docs import highlight, timeline
+from policydsl.docs import highlight, timeline, tryit
 from policydsl.docs.examples import Example
 from policydsl.docs.prose import BookRenderer, Renderer, Seg, anchor, literal_text, period_text, plain, policy_page
 from policydsl.docs.strings import STRINGS, s
@@ -109,6 +109,7 @@ class PolicyView:
             "examples": [self.example_view(e, i) for i, e in enumerate(self.examples, start=1)],
             "source_lines": highlight.lines(p.decl.span.source.text),
             "fence": _fence(p.decl.span.source.text),
+            "tryit": tryit.panel(self.prose, p, self.lang),
         }
 
     def file_name(self) -> str:

@@ -22,6 +22,7 @@ from starlette.routing import Match, Route
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
+from policydsl.serve import handbook
 from policydsl.serve.book import Library, watch
 from policydsl.serve.metrics import CONTENT_TYPE, Counted, Metrics
 
@@ -53,10 +54,11 @@ STATUS = {"unknown_policy": 404, "serve.body_json": 400, "serve.body_object": 40
 
 
 def create_app(library: Library, parse_date: Callable[[str], dt.date], token: str | None = None, *,
-               watching: bool = True) -> Starlette:
+               watching: bool = True, docs: str | None = None) -> Starlette:
     """The service over the book `library` serves. `parse_date` is `eval`'s rule for `--at` (the commands hand
     it in: one rule for the command line and the service); with `token`, the decide endpoints need
-    `Bearer <token>`; with `watching`, the policies folder is watched and reloaded while the app runs."""
+    `Bearer <token>`; with `watching`, the policies folder is watched and reloaded while the app runs; with
+    `docs`, the handbook rendered there is served under /docs/ (serve/handbook.py)."""
     from policydsl.runtime.calendar import today_in_shanghai
 
     metrics = Metrics(library)
@@ -118,6 +120,8 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
               Route("/v1/policies", policies, methods=["GET"]), Route("/v1/status", status, methods=["GET"]),
               Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"]),
               Route("/metrics", scrape, methods=["GET"])]
+    if docs is not None:
+        routes += handbook.routes(docs)
 
     def endpoint_of(scope: dict[str, Any]) -> str:
         """The route template a request matched (its method aside), else `other`: a bounded label set."""
