@@ -4,16 +4,21 @@ checked against what the real server accepts and refuses; then schemathesis driv
 document it serves."""
 from __future__ import annotations
 
+import shutil
+import time
+from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
 import jsonschema
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate as validate_openapi
 from schemathesis import checks
 
+from conftest import POLICIES
 from test_serve import FACTS, POOR, start, stop
 
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
@@ -67,6 +72,8 @@ ACCEPTED = [  # (schema, body): each answered 200 by the service (the bodies of 
     ("cart.opening", {"facts": {**POOR, "shop": {"gmv_30d": "plenty"}}, "at": "2023-12-20"}),  # not a fact it reads
     ("cart.opening", {"facts": {**POOR, "shop": None, "account": {**POOR["account"], "blue_v": None}},
                       "at": "2023-12-20"}),  # null states nothing
+    ("cart.opening", {"facts": {**POOR, "shop.Deposit paid": {}, "account.账号ID": "dy1"}, "at": "2023-12-20"}),
+    ("alliance.eligibility", {"facts": {**FACTS, "shop": {**FACTS["shop"], "gmv_30d": 1e-34}}, "at": "2023-12-20"}),
     ("alliance.eligibility", {"facts": {**FACTS, "shop": {**FACTS["shop"], "gmv_30d": "86000元", "score": "4.8",
                                                           "good_review_rate": 0.97}}, "at": "2023-12-20"}),
     ("book", {"facts": FACTS, "at": "2023-12-20"}), ("book", {"facts": FACTS, "at": "2022-06-01"}),
@@ -111,9 +118,23 @@ REFUSED = [  # (schema, body, the code of the service's 422, where the schema re
      "anyOf"),
     ("alliance.eligibility", {"facts": {"shop": {"evasion_penalty_date": "2023-W51-3"}}}, "bad_facts",
      ("facts", "shop", "evasion_penalty_date"), "format+pattern"),
+    ("alliance.eligibility", {"facts": {"shop": {"evasion_penalty_date": "２０２３-１２-２０"}}}, "bad_facts",
+     ("facts", "shop", "evasion_penalty_date"), "format+pattern"),
+    ("alliance.eligibility", {"facts": {"shop": {"evasion_penalty_date": "2023-12-20T00:00"}}}, "bad_facts",
+     ("facts", "shop", "evasion_penalty_date"), "format+pattern"),
+    ("alliance.eligibility", {"facts": {"shop": {"gmv_30d": "9e999999"}}}, "bad_facts", ("facts", "shop", "gmv_30d"),
+     "anyOf"),
+    ("alliance.eligibility", {"facts": {"shop": {"gmv_30d": -0.01}}}, "bad_facts", ("facts", "shop", "gmv_30d"),
+     "anyOf"),
     ("identity.verification", {"facts": {"identity": {"payment_bindings": ["own_bank_card", "gold"]}}}, "bad_facts",
      ("facts", "identity", "payment_bindings", 1), "enum"),
     ("book", {"facts": {"account": {"fanz": 5}}}, "unknown_facts", ("facts", "account"), "additionalProperties"),
+    # found by schemathesis: an amount below 10^-34 (but 0) is beyond the precision; and the service reads an object
+    # under a top-level label spelled after its entity as more names, even of a fact the policy does not read
+    ("alliance.eligibility", {"facts": {"shop": {"gmv_30d": 1e-40}}}, "bad_facts", ("facts", "shop", "gmv_30d"),
+     "anyOf"),
+    ("cart.opening", {"facts": {"shop.Deposit paid": {"x": 1}}}, "unknown_facts", ("facts", "shop.Deposit paid"),
+     "not"),
 ]
 
 
@@ -172,7 +193,29 @@ def test_the_openapi_document_is_valid_and_lists_every_endpoint(client: httpx.Cl
     assert document["info"]["version"] == client.get("/v1/status").json()["revision"]
 
 
-def test_with_a_token_the_decide_endpoints_need_the_bearer(tmp_path: Any) -> None:
+def test_the_document_and_schemas_follow_a_reload(tmp_path: Path) -> None:
+    shutil.copytree(POLICIES, tmp_path / "book")
+    proc, url = start("--policies", str(tmp_path / "book"))
+    try:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            before = c.get("/openapi.json").json()
+            assert "/v1/policies/shipping/decide" in before["paths"]
+            (tmp_path / "book" / "shipping.policy").unlink()
+            for _ in range(1200):  # until the watcher has swapped the new book in (each poll waits up to 0.1 s)
+                if c.get("/v1/status").json()["revision"] != before["info"]["version"]:
+                    break
+                time.sleep(0.1)
+            after, status = c.get("/openapi.json").json(), c.get("/v1/status").json()
+            gone = c.get("/v1/policies/shipping/schema")
+    finally:
+        stop(proc)
+    assert (status["policies"], after["info"]["version"]) == (17, status["revision"])
+    assert sorted(set(before["paths"]) - set(after["paths"])) == ["/v1/policies/shipping/decide",
+                                                                   "/v1/policies/shipping/schema"]
+    assert (gone.status_code, gone.json()["error"]["code"]) == (404, "unknown_policy")
+
+
+def test_with_a_token_the_decide_endpoints_need_the_bearer(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token\n", encoding="utf-8")
     proc, url = start("--token-file", str(token_file))
@@ -195,16 +238,26 @@ def test_decisions_match_their_documented_schemas(client: httpx.Client) -> None:
         jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
 
 
+SCHEMA_REFUSES = {"bad_facts", "unknown_facts", "ambiguous_facts", "facts_object", "bad_date", "serve.body_keys",
+                  "serve.no_facts", "serve.body_json", "serve.body_object"}
+"""What a request the schema accepts is never refused for: only `conflicting_facts` (two spellings of one fact with
+different values) is beyond JSON Schema, and `missing_facts` (which facts a decision needs depends on the rules)."""
+
+
 def test_the_real_server_conforms_to_its_openapi_document(base: str) -> None:
     """schemathesis' cases for every operation of the served document (its pytest fixture loader does not run under
-    pytest 9, so its Python API: one hypothesis run per operation, positive and negative data)."""
+    pytest 9, so its Python API: one hypothesis run per operation and mode). Every answer is documented (status,
+    content type, body), none is a 500, and a body the schema accepts is not refused for its names or types."""
     schema = schemathesis.openapi.from_url(base + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 2 * 18 + 6  # every path but /openapi.json itself, which schemathesis leaves out
-    for operation in operations:
-        @given(case=operation.as_strategy())
+    for operation, mode in [(op, GenerationMode.POSITIVE) for op in operations] + [
+            (op, GenerationMode.NEGATIVE) for op in operations if op.method == "post"]:
+        @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
         def conforms(case: schemathesis.Case) -> None:
-            case.call_and_validate(checks=CHECKS)
+            response = case.call_and_validate(checks=CHECKS)
+            if mode is GenerationMode.POSITIVE and response.status_code in (400, 422):
+                assert response.json()["error"]["code"] not in SCHEMA_REFUSES, (case.body, response.text)
         conforms()

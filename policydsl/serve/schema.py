@@ -64,13 +64,15 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 LIMIT = 10 ** MAX_SIGNIFICANT  # numbers in facts lie within 10^±34 (runtime/facts.py)
 TEXT_MAX = 4 * MAX_SIGNIFICANT  # a longer number as text is refused unread
 DIGITS = r"[0-9]+(\.[0-9]+)?"
+NOT_TINY = {"not": {"exclusiveMinimum": -float(f"1e-{MAX_SIGNIFICANT}"), "not": {"const": 0},
+                    "exclusiveMaximum": float(f"1e-{MAX_SIGNIFICANT}")}}  # nor smaller than 10^-34, but 0
 FORMS: dict[str, list[dict[str, Any]]] = {  # kind -> the JSON forms runtime/facts.py reads (null aside)
     "count": [{"type": "integer", "minimum": 0}],
-    "money": [{"type": "number", "minimum": 0, "exclusiveMaximum": LIMIT},
+    "money": [{"type": "number", "minimum": 0, "exclusiveMaximum": LIMIT, **NOT_TINY},
               {"type": "string", "maxLength": TEXT_MAX, "pattern": rf"^\s*[¥￥]?\s*(-?0+(\.0+)?|{DIGITS})\s*元?\s*$"}],
-    "number": [{"type": "number", "exclusiveMinimum": -LIMIT, "exclusiveMaximum": LIMIT},
+    "number": [{"type": "number", "exclusiveMinimum": -LIMIT, "exclusiveMaximum": LIMIT, **NOT_TINY},
                {"type": "string", "maxLength": TEXT_MAX, "pattern": rf"^\s*-?{DIGITS}\s*元?\s*$"}],
-    "percent": [{"type": "number", "minimum": -1, "maximum": 1},
+    "percent": [{"type": "number", "minimum": -1, "maximum": 1, **NOT_TINY},
                 {"type": "string", "maxLength": TEXT_MAX, "pattern": rf"^\s*-?{DIGITS}\s*%\s*$"}],
     "bool": [{"type": "boolean"}],
     "text": [{"type": "string"}],
@@ -126,17 +128,21 @@ def facts_schema(book: PolicySet, ref: Ref, typed: set[str] | None = None) -> di
         return typed is None or any(p == name or p.startswith(name + ".") for p in typed)
 
     def node(prefix: str) -> dict[str, Any]:
-        properties, patterns, ignored = {}, {}, []
+        properties: dict[str, Any] = {}
+        patterns: dict[str, Any] = {}
+        ignored: list[str] = []  # the names of facts the policy does not read
+        ignored_flat: list[str] = []  # those of them the service reads as names when given an object (see below)
         for key in sorted(set(_names(vocabulary.specs, prefix))):
             name = f"{prefix}.{key}" if prefix else key
-            if name in vocabulary.prefixes and name not in vocabulary.specs and name not in vocabulary.labels:
+            known = name in vocabulary.specs or name in vocabulary.labels
+            if name in vocabulary.prefixes and not known:
                 schema = node(name)
             else:
                 path = resolve(name)
                 if path is None:  # a label several facts share: the service refuses it as ambiguous
                     continue
-                if typed is not None and path not in typed:
-                    ignored.append(_escaped(key))
+                if typed is not None and path not in typed:  # the service walks into an object under a top-level
+                    (ignored if known or prefix else ignored_flat).append(_escaped(key))  # `account.粉丝数`
                     continue
                 schema = ref(path)
             if "." not in key and (name in vocabulary.specs or name in vocabulary.prefixes) and shown(name):
@@ -145,6 +151,8 @@ def facts_schema(book: PolicySet, ref: Ref, typed: set[str] | None = None) -> di
                 patterns[f"^{_escaped(key)}$"] = schema
         if ignored:  # one pattern for all the names of facts the policy does not read: the schema stays small
             patterns[f"^({'|'.join(ignored)})$"] = ref(IGNORED)
+        if ignored_flat:  # and reads what it finds in there as names of facts, which they are not
+            patterns[f"^({'|'.join(ignored_flat)})$"] = {**ref(IGNORED), "not": {"type": "object", "minProperties": 1}}
         return {"type": ["object", "null"], "properties": properties, "patternProperties": patterns,
                 "additionalProperties": False}
 
