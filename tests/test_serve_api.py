@@ -4,6 +4,7 @@ checked against what the real server accepts and refuses; then schemathesis driv
 document it serves."""
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate as validate_openapi
 from schemathesis import checks
 
-from conftest import POLICIES
+from conftest import POLICIES, ROOT
 from test_serve import FACTS, POOR, start, stop
 
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
@@ -168,6 +169,13 @@ def test_a_fact_schema_carries_labels_units_and_choices(client: httpx.Client) ->
     assert money["description"] == ("金额：非负数，或文本如 \"¥86000\"、\"86000元\"（至多 34 位有效数字）\nan amount of "
                                     "money: a non-negative number, or text like \"¥86000\" or \"86000元\" (at most 34 "
                                     "significant digits)")
+
+
+def test_the_readme_example_is_the_served_schema(client: httpx.Client) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("""jq '."$defs"."account.fans"'\n""", 1)[1].split("\nschemathesis", 1)[0]
+    documented = json.loads(" ".join(line.removeprefix("#").strip() for line in block.splitlines()))
+    assert documented == client.get("/v1/policies/cart.opening/schema").json()["$defs"]["account.fans"]
 
 
 def test_a_schema_by_title_and_an_unknown_policy(client: httpx.Client) -> None:

@@ -203,8 +203,8 @@ def request_schema(book: PolicySet, policy: str | None = None) -> dict[str, Any]
 
 
 def _text() -> dict[str, Any]:
-    return {"type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}},
-            "required": ["zh", "en"], "additionalProperties": False}
+    """A text in both languages, as the answers give every message and title."""
+    return _object({lang: {"type": "string"} for lang in i18n.LANGS})
 
 
 def _strings() -> dict[str, Any]:
