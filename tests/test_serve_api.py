@@ -8,37 +8,23 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import jsonschema
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate as validate_openapi
-from schemathesis import checks
+from schemathesis import GenerationMode, checks
 
 from conftest import POLICIES, ROOT
-from test_serve import FACTS, POOR, start, stop
+from test_serve import FACTS, POOR, base, client, start, stop  # noqa: F401 (base, client: the server fixtures)
 
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance]
 EXAMPLES = 4
 """Examples per operation: the whole file stays under a minute on a shared machine."""
-
-
-@pytest.fixture(scope="module")
-def base() -> Iterator[str]:
-    proc, url = start()
-    yield url
-    stop(proc)
-
-
-@pytest.fixture(scope="module")
-def client(base: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base, timeout=60) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
