@@ -135,6 +135,15 @@ def test_each_schema_refuses_what_the_service_refuses(client: httpx.Client, sche
     assert sorted(errors) == [(where, k) for k in keyword.split("+")]
 
 
+def test_the_book_schema_types_the_facts_the_book_decision_reports_in_parts(client: httpx.Client,
+                                                                           schemas: dict[str, Any]) -> None:
+    body = {"facts": {**FACTS, "shop": {**FACTS["shop"], "gmv_30d": "plenty"}}, "at": "2023-12-20"}
+    response = _decide(client, "book", body)
+    assert (response.status_code, response.json()["summary"]["errors"]) == (200, ["alliance.eligibility"])
+    assert [(tuple(e.absolute_path), e.validator) for e in schemas["book"].iter_errors(body)] == [
+        (("facts", "shop", "gmv_30d"), "anyOf")]
+
+
 def test_a_fact_schema_carries_labels_units_and_choices(client: httpx.Client) -> None:
     schema = client.get("/v1/policies/cart.opening/schema").json()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
