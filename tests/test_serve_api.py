@@ -22,8 +22,8 @@ from conftest import POLICIES, ROOT
 from test_serve import FACTS, POOR, base, client, start, stop  # noqa: F401 (base, client: the server fixtures)
 
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
-          checks.response_schema_conformance]
-EXAMPLES = 4
+          checks.response_schema_conformance, checks.response_headers_conformance]
+EXAMPLES = 3
 """Examples per operation: the whole file stays under a minute on a shared machine."""
 
 
@@ -188,11 +188,14 @@ def test_the_openapi_document_is_valid_and_lists_every_endpoint(client: httpx.Cl
     ids = [p["id"] for p in client.get("/v1/policies").json()["policies"]]
     assert sorted(document["paths"]) == sorted(
         [f"/v1/policies/{pid}/{end}" for pid in ids for end in ("decide", "schema")] +
-        ["/v1/book/decide", "/v1/book/schema", "/v1/policies", "/v1/status", "/healthz", "/readyz", "/openapi.json"])
+        ["/v1/book/decide", "/v1/book/schema", "/v1/policies", "/v1/status", "/healthz", "/readyz", "/openapi.json",
+         "/metrics"])
     decide = document["paths"]["/v1/policies/cart.opening/decide"]["post"]
     assert sorted(decide["responses"]) == ["200", "400", "405", "413", "422"] and "security" not in decide
     assert decide["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Decision"}
+    assert decide["responses"]["200"]["headers"]["X-Book-Revision"]["schema"] == {"type": "string"}
+    assert list(document["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
     assert document["info"]["version"] == client.get("/v1/status").json()["revision"]
 
 
@@ -250,10 +253,10 @@ different values) is beyond JSON Schema, and `missing_facts` (which facts a deci
 def test_the_real_server_conforms_to_its_openapi_document(base: str) -> None:
     """schemathesis' cases for every operation of the served document (its pytest fixture loader does not run under
     pytest 9, so its Python API: one hypothesis run per operation and mode). Every answer is documented (status,
-    content type, body), none is a 500, and a body the schema accepts is not refused for its names or types."""
+    content type, body, headers), none is a 500, and a body the schema accepts is not refused for its names or types."""
     schema = schemathesis.openapi.from_url(base + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 2 * 18 + 6  # every path but /openapi.json itself, which schemathesis leaves out
+    assert len(operations) == 2 * 18 + 7  # every path but /openapi.json itself, which schemathesis leaves out
     for operation, mode in [(op, GenerationMode.POSITIVE) for op in operations] + [
             (op, GenerationMode.NEGATIVE) for op in operations if op.method == "post"]:
         @given(case=operation.as_strategy(generation_mode=mode))

@@ -50,6 +50,8 @@ STRINGS = {
     "api.healthz": ("进程存活", "the process is alive"),
     "api.readyz": ("政策库已加载", "the book is loaded"),
     "api.openapi": ("本 OpenAPI 文档", "this OpenAPI document"),
+    "api.metrics": ("Prometheus 文本格式的指标", "the metrics in Prometheus text"),
+    "api.revision": ("作出决策的政策库版本（同 /v1/status）", "the revision of the book that decided (as /v1/status names it)"),
     "api.ok": ("成功", "success"),
     "api.400": ("请求体不是 JSON 对象", "the body is not a JSON object"),
     "api.401": ("缺少令牌或令牌错误", "no token or a wrong token"),
@@ -286,13 +288,17 @@ def openapi(book: PolicySet, revision: str, *, secured: bool) -> dict[str, Any]:
     def ref(path: str) -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/fact.{path}"}
 
+    revision_header = {"X-Book-Revision": {"description": _both("api.revision"), "required": True,  # app.REVISION
+                                           "schema": {"type": "string"}}}
+
     def decide(name: str, summary: str, answer: str, typed: set[str] | None) -> dict[str, Any]:
         components[f"request.{name}"] = body_schema(facts_schema(book, ref, typed), summary)
         errors = ["400", *(["401"] if secured else []), "405", "413", "422"]
         operation = {"summary": summary, "operationId": f"decide.{name}",
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"$ref": f"#/components/schemas/request.{name}"}}}},
-                     "responses": {"200": _response("api.ok", answer), **{code: _error(code) for code in errors}}}
+                     "responses": {"200": {**_response("api.ok", answer), "headers": revision_header},
+                                   **{code: _error(code) for code in errors}}}
         return {"post": {**operation, "security": [{"bearer": []}]} if secured else operation}
 
     paths: dict[str, Any] = {}
@@ -306,6 +312,9 @@ def openapi(book: PolicySet, revision: str, *, secured: bool) -> dict[str, Any]:
                               ("/healthz", "healthz", "Health"), ("/readyz", "readyz", "Ready"),
                               ("/openapi.json", "openapi", "JSONSchema")):
         paths[path] = _get(f"api.{key}", answer, key)
+    paths["/metrics"] = {"get": {"summary": _both("api.metrics"), "operationId": "metrics", "responses": {
+        "200": {"description": _both("api.ok"), "content": {"text/plain": {"schema": {"type": "string"}}}},
+        "405": _error("405")}}}
     return {"openapi": "3.1.0", "info": {"title": _both("api.title"), "version": revision},
             "jsonSchemaDialect": DRAFT, "paths": paths,
             "components": {"schemas": components,
