@@ -25,6 +25,7 @@ from policydsl.errors import PolicyDslError, clip
 from policydsl.serve import handbook
 from policydsl.serve.book import Library, watch
 from policydsl.serve.metrics import CONTENT_TYPE, Counted, Metrics
+from policydsl.serve.schema import openapi, request_schema
 
 STRINGS = {
     "E.body_json": ("请求体不是有效的 JSON：{reason}", "the request body is not valid JSON: {reason}"),
@@ -83,6 +84,15 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
         listed = [_listing(policy) for _, policy in sorted(served.book.compiled.items())]
         return _json({"revision": served.revision, "policies": listed})
 
+    async def schema(request: Request) -> Response:  # one policy's (by id or title), or the whole book's
+        served = library.current
+        name = request.path_params.get("policy")
+        return _json(request_schema(served.book, None if name is None else served.book.find(name).id))
+
+    async def openapi_json(request: Request) -> Response:
+        served = library.current
+        return _json(openapi(served.book, served.revision, secured=token is not None))
+
     async def status(request: Request) -> Response:
         return _json(library.status())
 
@@ -117,6 +127,8 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
 
     routes = [Route("/v1/policies/{policy:path}/decide", _guard(decide_policy), methods=["POST"]),
               Route("/v1/book/decide", _guard(decide_book), methods=["POST"]),
+              Route("/v1/policies/{policy:path}/schema", _guard(schema), methods=["GET"]),
+              Route("/v1/book/schema", schema, methods=["GET"]), Route("/openapi.json", openapi_json, methods=["GET"]),
               Route("/v1/policies", policies, methods=["GET"]), Route("/v1/status", status, methods=["GET"]),
               Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"]),
               Route("/metrics", scrape, methods=["GET"])]
