@@ -22,7 +22,8 @@ from starlette.routing import Match, Route
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
-from policydsl.serve.book import Library, watch
+from policydsl.serve.book import Library, Served, watch
+from policydsl.serve.log import DecisionLog, policy_id
 from policydsl.serve.metrics import CONTENT_TYPE, Counted, Metrics
 
 STRINGS = {
@@ -53,10 +54,11 @@ STATUS = {"unknown_policy": 404, "serve.body_json": 400, "serve.body_object": 40
 
 
 def create_app(library: Library, parse_date: Callable[[str], dt.date], token: str | None = None, *,
-               watching: bool = True) -> Starlette:
+               watching: bool = True, log: DecisionLog | None = None) -> Starlette:
     """The service over the book `library` serves. `parse_date` is `eval`'s rule for `--at` (the commands hand
     it in: one rule for the command line and the service); with `token`, the decide endpoints need
-    `Bearer <token>`; with `watching`, the policies folder is watched and reloaded while the app runs."""
+    `Bearer <token>`; with `watching`, the policies folder is watched and reloaded while the app runs; with `log`,
+    every decision is logged (serve.log)."""
     from policydsl.runtime.calendar import today_in_shanghai
 
     metrics = Metrics(library)
@@ -65,16 +67,14 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
     async def decide_policy(request: Request) -> Response:
         served = library.current  # one book for the whole request, whatever a reload swaps in meanwhile
         facts, at = await _request(request, token, parse_date, today_in_shanghai)
-        decision = served.book.evaluate(request.path_params["policy"], facts, at)
-        metrics.decided(decision.policy, decision.outcome)
-        return _json(decision.to_dict(), headers={REVISION: served.revision})
+        name = request.path_params["policy"]
+        return _decided(log, served, name, facts, at, lambda: served.book.evaluate(name, facts, at), metrics.decided)
 
     async def decide_book(request: Request) -> Response:
         served = library.current
         facts, at = await _request(request, token, parse_date, today_in_shanghai)
-        decision = served.book.evaluate_all(facts, at)  # errors in parts are data, as eval prints them
-        metrics.decided("book", decision.outcome)
-        return _json(decision.to_dict(), headers={REVISION: served.revision})
+        # errors in parts are data, as eval prints them
+        return _decided(log, served, None, facts, at, lambda: served.book.evaluate_all(facts, at), metrics.decided)
 
     async def policies(request: Request) -> Response:
         served = library.current
@@ -82,7 +82,7 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
         return _json({"revision": served.revision, "policies": listed})
 
     async def status(request: Request) -> Response:
-        return _json(library.status())
+        return _json({**library.status(), **({"log": log.status()} if log is not None else {})})
 
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok"})
@@ -131,6 +131,24 @@ def _listing(policy: Any) -> dict[str, Any]:
     start, end = (day and day.isoformat() for day in (policy.start, policy.end))  # None: open on that side
     return {"id": policy.id, "title": dict(policy.title), "effective": {"from": start, "to": end},
             "inputs": sorted(policy.inputs)}
+
+
+def _decided(log: DecisionLog | None, served: Served, policy: str | None, facts: dict[str, Any], at: dt.date,
+             decide: Callable[[], Any], count: Callable[[str, str], None]) -> Response:
+    """A decision (`policy` None: the whole book's), counted, or the error deciding raised, as the response; with a
+    log, logged and its id sent back (X-Decision-Id)."""
+    try:
+        decision = decide()
+        ident = None if policy is None else decision.policy
+        count(ident or "book", decision.outcome)
+        response = _json(decision.to_dict(), headers={REVISION: served.revision})
+    except PolicyDslError as exc:
+        ident = None if policy is None else policy_id(served.book, policy)
+        response = _error(exc)
+    if log is not None:
+        response.headers["X-Decision-Id"] = log.record(served.revision, ident, at, facts, response.status_code,
+                                                       bytes(response.body))
+    return response
 
 
 def _guard(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
