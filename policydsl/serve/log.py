@@ -46,16 +46,22 @@ MIN_KEY_BYTES = 16
 MASK_PREFIX = "hmac-sha256:"
 
 
+_TOKEN = secrets.token_hex(16)  # unguessable: no caller's string can hold it, so unmarking touches only numbers
+
+
+def _marked(value: Any) -> str:
+    return f"{_TOKEN}{value}{_TOKEN}" if isinstance(value, Decimal) and value.is_finite() else str(value)
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_marked).encode
+
+
 def dumps(value: Any) -> str:
-    """Facts as compact JSON with their numbers exact: a Decimal (a float in the request) is written as the
-    number it was, which `json` cannot do. Facts nest at most 64 levels (runtime.facts.loads checked it)."""
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{dumps(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
-    if isinstance(value, Decimal) and value.is_finite():
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, default=str)
+    """Facts as compact JSON with their numbers exact: a Decimal (a float in the request) is written as the number
+    it was, which `json` cannot do. The C encoder writes it as a marked string, unmarked after: a decision's facts
+    are encoded in tens of microseconds, not the hundreds a Python walk of them costs."""
+    text = _ENCODE(value)
+    return text.replace(f'"{_TOKEN}', "").replace(f'{_TOKEN}"', "") if _TOKEN in text else text
 
 
 def mask_value(key: bytes, value: Any) -> str:
