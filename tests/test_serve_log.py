@@ -91,6 +91,22 @@ def test_numbers_are_logged_exactly_as_the_request_gave_them(tmp_path: Path) -> 
     assert '"score":4.80,' in text and '"gmv_30d":86000.1,' in text  # a Decimal written as the number it was
 
 
+def test_a_fact_given_as_a_flat_key_is_masked_too_and_the_random_key_is_never_written(tmp_path: Path) -> None:
+    proc, client, log = serve_logged(tmp_path, "--mask", "account.fans", "--mask", "account.real_name")
+    flat = {"account.fans": 999, "account": {"kind": "personal", "real_name": True}, "product": {"special_category": False}}
+    try:
+        answers = [decide(client, flat), decide(client, flat)]
+    finally:
+        client.close()
+        stop(proc)
+    assert [a.json()["reasons"][0]["code"] for a in answers] == ["fans_below_threshold"] * 2  # read from the flat key
+    first, second = lines(log)
+    fans, real_name = first["facts"]["account.fans"], first["facts"]["account"]["real_name"]
+    assert fans.startswith("hmac-sha256:") and len(fans) == len("hmac-sha256:") + 64 and real_name != fans
+    assert (second["facts"], first["masked"]) == (first["facts"], ["account.fans", "account.real_name"])  # one run
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.log"]
+
+
 def test_an_unknown_masked_fact_or_a_mask_without_a_log_is_refused_at_start(tmp_path: Path) -> None:
     unknown = run("serve", "--log", str(tmp_path / "x.log"), "--mask", "account.realname")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
@@ -124,16 +140,17 @@ def test_rotation_keeps_every_line_whole_and_in_order_across_the_files(tmp_path:
     assert [stat.S_IMODE(f.stat().st_mode) for f in files] == [0o600] * 3
 
 
-def test_rotation_drops_the_oldest_beyond_the_backups(tmp_path: Path) -> None:
-    proc, client, log = serve_logged(tmp_path, "--log-max-bytes", "1024", "--log-backups", "2")
+@pytest.mark.parametrize("backups, kept", [("2", ["decisions.log.2", "decisions.log.1", "decisions.log"]),
+                                            ("0", ["decisions.log"])])
+def test_rotation_drops_the_oldest_beyond_the_backups(tmp_path: Path, backups: str, kept: list[str]) -> None:
+    proc, client, log = serve_logged(tmp_path, "--log-max-bytes", "1024", "--log-backups", backups)
     try:
         ids = [decide(client, POOR).headers["x-decision-id"] for _ in range(5)]  # each line over 1024: one a file
     finally:
         client.close()
         stop(proc)
-    files = [Path(f"{log}.2"), Path(f"{log}.1"), log]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.log", "decisions.log.1", "decisions.log.2"]
-    assert [line["id"] for f in files for line in lines(f)] == ids[2:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+    assert [line["id"] for name in kept for line in lines(tmp_path / name)] == ids[-len(kept):]
 
 
 def test_a_failing_write_never_fails_the_decision_and_is_warned_once(tmp_path: Path) -> None:
