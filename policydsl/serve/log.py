@@ -141,9 +141,6 @@ class DecisionLog:
         self._write(line + decision + b"}\n")
         return ident
 
-    def close(self) -> None:
-        os.close(self._fd)
-
     def _open(self) -> int:
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
