@@ -58,9 +58,10 @@ main: $(STAMP)
 	$(BIN)/policydsl docs
 
 ## test: the whole suite — unit, golden, property and end-to-end tests (real CLI, real pytest-bdd, real
-## Chromium, Spark in local mode), the committed handbook must be fresh, then the main job
+## Chromium, Spark in local mode), the committed handbook must be fresh, then the main job. pytest-xdist runs
+## the test files on every core, each file whole on one worker (its module fixtures, a Spark session, made once)
 test: $(STAMP) $(BROWSER_STAMP) $(SPARK_STAMP)
-	POLICYDSL_REQUIRE_BROWSER=1 POLICYDSL_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests -q
+	POLICYDSL_REQUIRE_BROWSER=1 POLICYDSL_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests -q -n auto --dist loadfile
 	$(BIN)/policydsl docs --check
 	$(MAKE) --no-print-directory main
 

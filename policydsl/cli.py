@@ -12,7 +12,7 @@ from policydsl.commands.common import help_text
 COMMANDS = {
     "check": "check", "eval": "eval", "test": "test", "inventory": "inventory", "docs": "docs", "fmt": "fmt",
     "lsp": "lsp", "explain-code": "explain_code", "init": "init", "rollout": "rollout", "diff": "diff",
-    "verify": "verify", "score": "score", "serve": "serve",
+    "verify": "verify", "score": "score", "serve": "serve", "replay": "replay",
 }
 """Command name -> its module in policydsl.commands."""
 

@@ -53,6 +53,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "outcome.allow": ("允许", "allow"),
     "outcome.deny": ("拒绝", "deny"),
     "outcome.error": ("错误", "error"),
+    "outcome.not_in_force": ("未生效", "not in force"),
+    "outcome.not_applicable": ("不适用", "not applicable"),
+    "outcome.absent": ("不在政策库中", "not in the book"),
     "E.unreadable": ("无法读取 {path}：{reason}", "cannot read {path}: {reason}"),
     "E.sample_kind": ("样本文件 {path} 应为 .jsonl 或 .csv", "the sample {path} must be a .jsonl or .csv file"),
     "E.line": ("{path} 第 {line} 行：{reason}", "{path} line {line}: {reason}"),
@@ -196,7 +199,7 @@ def read_sample(path: str, kinds: dict[str, str]) -> list[Record]:
 # ------------------------------------------------------------------ comparison
 @attrs.frozen(kw_only=True)
 class Result:
-    outcome: str  # allow | deny | error
+    outcome: str  # allow | deny | error; a whole-book decision's part may be not_in_force | not_applicable | absent
     reasons: tuple[dict, ...] = ()
     values: dict = attrs.field(factory=dict)
     error: dict | None = None
@@ -245,6 +248,20 @@ class PolicyDiff:
     changed: int = 0
     transitions: dict[str, int] = attrs.field(factory=dict)
     examples: list[dict] = attrs.field(factory=list)
+
+    def add(self, ident: str, when: dt.date, before: Result, after: Result, examples: int) -> None:
+        """Count one record decided `before` and `after` (the old and the new side), kept as an example while
+        its kind of change has fewer than `examples`."""
+        self.records += 1
+        change = f"{before.outcome}→{after.outcome}"
+        self.transitions[change] = self.transitions.get(change, 0) + 1
+        differs = before.differences(after)
+        if not differs:
+            return
+        self.changed += 1
+        if sum(e["change"] == change for e in self.examples) < examples:
+            self.examples.append({"id": ident, "at": when.isoformat(), "change": change, "differs": differs,
+                                  "old": before.to_dict(), "new": after.to_dict()})
 
     def to_dict(self) -> dict:
         return {"policy": self.policy, "records": self.records, "changed": self.changed,
@@ -308,18 +325,7 @@ def compare(old, new, records: Sequence[Record], *, policies: Iterable[str] = ()
             targets = shared
         when = record.at or at
         for ident in targets:
-            before, after = run(old, ident, record, when), run(new, ident, record, when)
-            diff = diffs[ident]
-            diff.records += 1
-            change = f"{before.outcome}→{after.outcome}"
-            diff.transitions[change] = diff.transitions.get(change, 0) + 1
-            differs = before.differences(after)
-            if not differs:
-                continue
-            diff.changed += 1
-            if sum(e["change"] == change for e in diff.examples) < examples:
-                diff.examples.append({"id": record.id, "at": when.isoformat(), "change": change, "differs": differs,
-                                      "old": before.to_dict(), "new": after.to_dict()})
+            diffs[ident].add(record.id, when, run(old, ident, record, when), run(new, ident, record, when), examples)
     # A policy no record reached is left out, unless it was named.
     shown = tuple(diffs[p] for p in shared if diffs[p].records or p in wanted)
     return Report(policies=shown, added=added, removed=removed)

@@ -267,3 +267,22 @@ def test_the_real_server_conforms_to_its_openapi_document(base: str) -> None:
             if mode is GenerationMode.POSITIVE and response.status_code in (400, 422):
                 assert response.json()["error"]["code"] not in SCHEMA_REFUSES, (case.body, response.text)
         conforms()
+
+
+def test_with_a_log_the_decide_answers_document_their_decision_id(tmp_path: Path) -> None:
+    proc, url = start("--log", str(tmp_path / "decisions.log"))
+    try:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            document = c.get("/openapi.json").json()
+            answer = c.post("/v1/policies/cart.opening/decide", json={"facts": {"account": {"kind": "personal"}}})
+    finally:
+        stop(proc)
+    validate_openapi(document)
+    responses = document["paths"]["/v1/policies/cart.opening/decide"]["post"]["responses"]
+    header = {"description": "决策日志中这一决策的编号（serve --log） / "
+                             "the id of this decision's line in the decision log (serve --log)",
+              "required": True, "schema": {"type": "string", "format": "uuid"}}
+    assert (sorted(responses["200"]["headers"]), responses["200"]["headers"]["X-Decision-Id"]) == \
+        (["X-Book-Revision", "X-Decision-Id"], header)
+    assert responses["422"]["headers"] == {"X-Decision-Id": header}
+    assert answer.status_code == 422 and len(answer.headers["x-decision-id"]) == 36  # a missing-facts answer, logged

@@ -23,9 +23,10 @@ from starlette.routing import Match, Route
 from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
 from policydsl.serve import handbook
-from policydsl.serve.book import Library, watch
+from policydsl.serve.book import Library, Served, watch
+from policydsl.serve.log import DecisionLog, policy_id
 from policydsl.serve.metrics import CONTENT_TYPE, Counted, Metrics
-from policydsl.serve.schema import openapi, request_schema
+from policydsl.serve.schema import DECISION_ID, REVISION, openapi, request_schema
 
 STRINGS = {
     "E.body_json": ("请求体不是有效的 JSON：{reason}", "the request body is not valid JSON: {reason}"),
@@ -43,9 +44,6 @@ STRINGS = {
 }
 s = i18n.register("serve", STRINGS)
 
-REVISION = "X-Book-Revision"
-"""The response header naming the revision of the book that made a decision (as `/v1/status` names it)."""
-
 MAX_BODY_BYTES = 1024 * 1024
 """A request body larger than this is refused (413): one record's facts are kilobytes."""
 
@@ -55,11 +53,12 @@ STATUS = {"unknown_policy": 404, "serve.body_json": 400, "serve.body_object": 40
 
 
 def create_app(library: Library, parse_date: Callable[[str], dt.date], token: str | None = None, *,
-               watching: bool = True, docs: str | None = None) -> Starlette:
+               watching: bool = True, docs: str | None = None, log: DecisionLog | None = None) -> Starlette:
     """The service over the book `library` serves. `parse_date` is `eval`'s rule for `--at` (the commands hand
     it in: one rule for the command line and the service); with `token`, the decide endpoints need
     `Bearer <token>`; with `watching`, the policies folder is watched and reloaded while the app runs; with
-    `docs`, the handbook rendered there is served under /docs/ (serve/handbook.py)."""
+    `docs`, the handbook rendered there is served under /docs/ (serve/handbook.py); with `log`, every decision
+    is logged (serve/log.py)."""
     from policydsl.runtime.calendar import today_in_shanghai
 
     metrics = Metrics(library)
@@ -68,16 +67,14 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
     async def decide_policy(request: Request) -> Response:
         served = library.current  # one book for the whole request, whatever a reload swaps in meanwhile
         facts, at = await _request(request, token, parse_date, today_in_shanghai)
-        decision = served.book.evaluate(request.path_params["policy"], facts, at)
-        metrics.decided(decision.policy, decision.outcome)
-        return _json(decision.to_dict(), headers={REVISION: served.revision})
+        name = request.path_params["policy"]
+        return _decided(log, served, name, facts, at, lambda: served.book.evaluate(name, facts, at), metrics.decided)
 
     async def decide_book(request: Request) -> Response:
         served = library.current
         facts, at = await _request(request, token, parse_date, today_in_shanghai)
-        decision = served.book.evaluate_all(facts, at)  # errors in parts are data, as eval prints them
-        metrics.decided("book", decision.outcome)
-        return _json(decision.to_dict(), headers={REVISION: served.revision})
+        # errors in parts are data, as eval prints them
+        return _decided(log, served, None, facts, at, lambda: served.book.evaluate_all(facts, at), metrics.decided)
 
     async def policies(request: Request) -> Response:
         served = library.current
@@ -89,12 +86,18 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
         name = request.path_params.get("policy")
         return _json(request_schema(served.book, None if name is None else served.book.find(name).id))
 
+    documents: dict[str, bytes] = {}  # the OpenAPI document of the book being served (~1 MB, built once per book)
+
     async def openapi_json(request: Request) -> Response:
         served = library.current
-        return _json(openapi(served.book, served.revision, secured=token is not None))
+        if served.revision not in documents:
+            document = openapi(served.book, served.revision, secured=token is not None, logged=log is not None)
+            documents.clear()
+            documents[served.revision] = json.dumps(document, ensure_ascii=False).encode()
+        return Response(documents[served.revision], media_type="application/json")
 
     async def status(request: Request) -> Response:
-        return _json(library.status())
+        return _json({**library.status(), **({"log": log.status()} if log is not None else {})})
 
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok"})
@@ -147,6 +150,24 @@ def _listing(policy: Any) -> dict[str, Any]:
     start, end = (day and day.isoformat() for day in (policy.start, policy.end))  # None: open on that side
     return {"id": policy.id, "title": dict(policy.title), "effective": {"from": start, "to": end},
             "inputs": sorted(policy.inputs)}
+
+
+def _decided(log: DecisionLog | None, served: Served, policy: str | None, facts: dict[str, Any], at: dt.date,
+             decide: Callable[[], Any], count: Callable[[str, str], None]) -> Response:
+    """A decision (`policy` None: the whole book's), counted, or the error deciding raised, as the response; with a
+    log, logged and its id sent back (X-Decision-Id)."""
+    try:
+        decision = decide()
+        ident = None if policy is None else decision.policy
+        count(ident or "book", decision.outcome)
+        response = _json(decision.to_dict(), headers={REVISION: served.revision})
+    except PolicyDslError as exc:
+        ident = None if policy is None else policy_id(served.book, policy)
+        response = _error(exc)
+    if log is not None:
+        response.headers[DECISION_ID] = log.record(served.revision, ident, at, facts, response.status_code,
+                                                       bytes(response.body))
+    return response
 
 
 def _guard(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:

@@ -52,6 +52,7 @@ STRINGS = {
     "api.openapi": ("本 OpenAPI 文档", "this OpenAPI document"),
     "api.metrics": ("Prometheus 文本格式的指标", "the metrics in Prometheus text"),
     "api.revision": ("作出决策的政策库版本（同 /v1/status）", "the revision of the book that decided (as /v1/status names it)"),
+    "api.decision_id": ("决策日志中这一决策的编号（serve --log）", "the id of this decision's line in the decision log (serve --log)"),
     "api.ok": ("成功", "success"),
     "api.400": ("请求体不是 JSON 对象", "the body is not a JSON object"),
     "api.401": ("缺少令牌或令牌错误", "no token or a wrong token"),
@@ -63,6 +64,10 @@ STRINGS = {
 s = i18n.register("serve", STRINGS)
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+REVISION = "X-Book-Revision"
+"""The response header naming the revision of the book that made a decision (as `/v1/status` names it)."""
+DECISION_ID = "X-Decision-Id"
+"""The response header naming a decision's line in the decision log (with `serve --log`)."""
 LIMIT = 10 ** MAX_SIGNIFICANT  # numbers in facts lie within 10^±34 (runtime/facts.py)
 TEXT_MAX = 4 * MAX_SIGNIFICANT  # a longer number as text is refused unread
 DIGITS = r"[0-9]+(\.[0-9]+)?"
@@ -277,10 +282,10 @@ def answer_schemas() -> dict[str, dict[str, Any]]:
 # ------------------------------------------------------------------ the OpenAPI document
 
 
-def openapi(book: PolicySet, revision: str, *, secured: bool) -> dict[str, Any]:
+def openapi(book: PolicySet, revision: str, *, secured: bool, logged: bool = False) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the service over `book`: one decide and one schema path per policy (each
     policy's request has its own schema), the whole book's, and the listing, status and probes; with `secured`,
-    the decide endpoints need the bearer token."""
+    the decide endpoints need the bearer token; with `logged`, their decisions and 422s carry DECISION_ID."""
     components = {f"fact.{path}": schema for path, schema in fact_schemas(book).items()}
     components[f"fact.{IGNORED}"] = {"description": _both("schema.ignored", "\n")}
     components.update(answer_schemas())
@@ -288,17 +293,22 @@ def openapi(book: PolicySet, revision: str, *, secured: bool) -> dict[str, Any]:
     def ref(path: str) -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/fact.{path}"}
 
-    revision_header = {"X-Book-Revision": {"description": _both("api.revision"), "required": True,  # app.REVISION
-                                           "schema": {"type": "string"}}}
+    logged_header = {DECISION_ID: {"description": _both("api.decision_id"), "required": True,
+                                   "schema": {"type": "string", "format": "uuid"}}} if logged else {}
+    revision_header = {REVISION: {"description": _both("api.revision"), "required": True,
+                                  "schema": {"type": "string"}}, **logged_header}
 
     def decide(name: str, summary: str, answer: str, typed: set[str] | None) -> dict[str, Any]:
         components[f"request.{name}"] = body_schema(facts_schema(book, ref, typed), summary)
         errors = ["400", *(["401"] if secured else []), "405", "413", "422"]
+        responses = {"200": {**_response("api.ok", answer), "headers": revision_header},
+                     **{code: _error(code) for code in errors}}
+        if logged:
+            responses["422"] = {**_error("422"), "headers": logged_header}
         operation = {"summary": summary, "operationId": f"decide.{name}",
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"$ref": f"#/components/schemas/request.{name}"}}}},
-                     "responses": {"200": {**_response("api.ok", answer), "headers": revision_header},
-                                   **{code: _error(code) for code in errors}}}
+                     "responses": responses}
         return {"post": {**operation, "security": [{"bearer": []}]} if secured else operation}
 
     paths: dict[str, Any] = {}

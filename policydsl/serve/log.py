@@ -1,0 +1,218 @@
+"""The decision log of `policydsl serve --log FILE`: one JSON line per decision, for an SRE to audit and for
+`policydsl replay` to decide again with another book (policydsl.serve.replay).
+
+A line is `{"id", "time", "revision", "endpoint", "policy", "at", "status", ["masked",] "facts", "decision"}`:
+`decision` is the response's own JSON text, copied in (not encoded twice), so the log says exactly what the
+caller was told. Lines are written on the event loop, so the write is kept cheap: one `os.write` of the whole
+encoded line to a file opened O_APPEND (no Python buffer: a crash loses at most the line being written), the
+size tracked by counting rather than asking the file system. A write that fails (a full disk) never fails the
+decision: it is counted (`/v1/status`), warned about once, and the next line starts on a line of its own."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import uuid
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from policydsl import i18n
+from policydsl.errors import PolicyDslError, clip
+
+STRINGS = {
+    "E.log_open": ("无法打开决策日志 {path}：{reason}", "cannot open the decision log {path}: {reason}"),
+    "E.mask_unknown": ("--mask {fact}：政策库没有这个输入事实（已有的：{known}）",
+                       "--mask {fact}: the book has no such input fact (it has: {known})"),
+    "E.mask_key_short": ("掩码密钥文件 {path} 太短：至少需要 {least} 字节", "the mask key file {path} is too short: "
+                         "at least {least} bytes are needed"),
+    "E.mask_no_log": ("--mask 与 --mask-key-file 只在有 --log 时才有意义", "--mask and --mask-key-file need --log"),
+    "E.log_size": ("--log-max-bytes 至少为 {least}：{value}", "--log-max-bytes must be at least {least}: {value}"),
+    "log_failed": ("写决策日志 {path} 失败（{reason}）：决策照常答复，失败的行只计数（GET /v1/status 的 log.failed），"
+                   "不再重复警告", "writing the decision log {path} failed ({reason}): decisions are answered as "
+                   "usual, lines that fail are only counted (log.failed in GET /v1/status), no further warning"),
+}
+s = i18n.register("serve", STRINGS)
+LOG = logging.getLogger("policydsl.serve")
+
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+DEFAULT_BACKUPS = 5
+MIN_MAX_BYTES = 1024
+"""A smaller --log-max-bytes would rotate on every line: refused at start."""
+MIN_KEY_BYTES = 16
+MASK_PREFIX = "hmac-sha256:"
+
+
+_TOKEN = secrets.token_hex(16)  # unguessable: no caller's string can hold it, so unmarking touches only numbers
+
+
+def _marked(value: Any) -> str:
+    return f"{_TOKEN}{value}{_TOKEN}" if isinstance(value, Decimal) and value.is_finite() else str(value)
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_marked).encode
+
+
+def dumps(value: Any) -> str:
+    """Facts as compact JSON with their numbers exact: a Decimal (a float in the request) is written as the number
+    it was, which `json` cannot do. The C encoder writes it as a marked string, unmarked after: a decision's facts
+    are encoded in tens of microseconds, not the hundreds a Python walk of them costs."""
+    text = _ENCODE(value)
+    return text.replace(f'"{_TOKEN}', "").replace(f'{_TOKEN}"', "") if _TOKEN in text else text
+
+
+def mask_value(key: bytes, value: Any) -> str:
+    """The keyed hash a masked fact is logged as: HMAC-SHA256 of the value's compact JSON text (UTF-8)."""
+    return MASK_PREFIX + hmac.new(key, dumps(value).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def open_log(path: str | None, book: Any, masks: Iterable[str] = (), key_file: str | None = None,
+             max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS) -> DecisionLog | None:
+    """The log `serve --log …` asked for (None without --log), every option checked before the server listens."""
+    masks = tuple(masks)
+    if path is None:
+        if masks or key_file is not None:
+            raise PolicyDslError("serve.E.mask_no_log")
+        return None
+    inputs = (fact for policy in book.compiled.values() for fact in policy.inputs)
+    key = read_key(key_file) if key_file is not None else None
+    return DecisionLog(path, masks=check_masks(masks, inputs), key=key, max_bytes=max_bytes, backups=backups)
+
+
+def check_masks(masks: Iterable[str], inputs: Iterable[str]) -> tuple[str, ...]:
+    """The --mask facts, each an input fact of the served book (a typo would silently log the real value)."""
+    known = sorted(set(inputs))
+    for fact in masks:
+        if fact not in known:
+            raise PolicyDslError("serve.E.mask_unknown", fact=clip(fact), known=clip(", ".join(known)))
+    return tuple(dict.fromkeys(masks))
+
+
+def read_key(path: str) -> bytes:
+    """The masking key: the file's bytes, surrounding whitespace dropped, at least MIN_KEY_BYTES of them."""
+    from policydsl.source import read_bytes, unreadable_reason
+
+    try:
+        key = read_bytes(path, 4096).strip()
+    except OSError as exc:
+        raise PolicyDslError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None
+    if len(key) < MIN_KEY_BYTES:
+        raise PolicyDslError("serve.E.mask_key_short", path=path, least=MIN_KEY_BYTES)
+    return key
+
+
+class DecisionLog:
+    """An append-only JSON-lines file rotated by size: FILE -> FILE.1 -> … -> FILE.<backups>, the oldest dropped."""
+
+    def __init__(self, path: str, *, masks: Iterable[str] = (), key: bytes | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS) -> None:
+        if max_bytes < MIN_MAX_BYTES:
+            raise PolicyDslError("serve.E.log_size", least=MIN_MAX_BYTES, value=max_bytes)
+        self.path, self.max_bytes, self.backups = path, max_bytes, backups
+        self.masks = tuple(masks)
+        self.key = key if key is not None else secrets.token_bytes(32)  # never written: hashes correlate in one run
+        self.written = self.failed = 0
+        self._torn = False  # the last write was cut short: the next line starts with a newline of its own
+        try:
+            self._fd = self._open()
+        except OSError as exc:
+            raise PolicyDslError("serve.E.log_open", path=path, reason=exc.strerror or str(exc)) from None
+        self._size = os.fstat(self._fd).st_size
+
+    def status(self) -> dict[str, Any]:
+        return {"path": self.path, "written": self.written, "failed": self.failed, "masked": list(self.masks)}
+
+    def record(self, revision: str, policy: str | None, at: dt.date, facts: Mapping[str, Any], status: int,
+               decision: bytes) -> str:
+        """Log one decision (`policy` None: the whole book; `decision`: the response body, JSON) and return its id."""
+        ident = str(uuid.uuid4())
+        head: dict[str, Any] = {"id": ident, "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+                                "revision": revision, "endpoint": "book" if policy is None else "policy",
+                                "policy": policy, "at": at.isoformat(), "status": status}
+        masked = [fact for fact in self.masks if _has(facts, fact)]
+        if masked:
+            head["masked"] = masked
+            for fact in masked:
+                facts = _replaced(facts, fact, lambda value: mask_value(self.key, value))
+        line = f'{json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]},"facts":{dumps(facts)},"decision":'.encode("utf-8")
+        self._write(line + decision + b"}\n")
+        return ident
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def _write(self, data: bytes) -> None:
+        if self._torn:
+            data = b"\n" + data
+        try:
+            if self._size and self._size + len(data) > self.max_bytes:
+                self._rotate()
+            done = os.write(self._fd, data)
+            self._size += done
+            self._torn = done < len(data)
+            if self._torn:
+                raise OSError(f"{done} of {len(data)} bytes written")
+            self.written += 1
+        except OSError as exc:
+            self._fail(exc)
+
+    def _rotate(self) -> None:
+        """Shift the backups up one (the oldest replaced), FILE becomes FILE.1, a new FILE is opened. The old file
+        is renamed while still open and closed only once the new one is: a failure leaves a file to write to."""
+        names = [self.path] + [f"{self.path}.{n}" for n in range(1, self.backups + 1)]
+        if self.backups:
+            for older, newer in reversed(list(zip(names, names[1:]))):
+                try:
+                    os.replace(older, newer)
+                except FileNotFoundError:
+                    pass
+        else:
+            os.unlink(self.path)
+        fd = self._open()
+        os.close(self._fd)
+        self._fd, self._size, self._torn = fd, 0, False
+
+    def _fail(self, exc: OSError) -> None:
+        self.failed += 1
+        if self.failed == 1:
+            LOG.warning(s("log_failed", i18n.default_lang(), path=self.path, reason=exc.strerror or str(exc)))
+
+
+def policy_id(book: Any, name: str) -> str:
+    """The id of the policy a request named (by id or title), or the name itself when the book has no such policy
+    (the logged decision is then the error `unknown_policy`)."""
+    try:
+        return str(book.find(name).id)
+    except PolicyDslError:
+        return name
+
+
+def _has(facts: Mapping[str, Any], fact: str) -> bool:
+    """Whether the request gave `fact`, as a flat key or nested (the two ways runtime.facts.lookup reads)."""
+    return fact in facts or _nested(facts, fact.split(".")) is not None
+
+
+def _nested(node: Any, parts: list[str]) -> Any:
+    """The object holding the last of `parts` under `node`, or None."""
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) and parts[-1] in node else None
+
+
+def _replaced(facts: Mapping[str, Any], fact: str, change: Any) -> dict[str, Any]:
+    """A copy of `facts` with the value at `fact` changed, flat key and nested path alike; only the objects on
+    the path are copied (the request's own facts are not touched)."""
+    copy = dict(facts)
+    if fact in facts:
+        copy[fact] = change(facts[fact])
+    *path, last = fact.split(".")
+    if path and _nested(facts, [*path, last]) is not None:  # a one-part fact is its flat key, done above
+        node = copy
+        for part in path:
+            node[part] = dict(node[part])
+            node = node[part]
+        node[last] = change(node[last])
+    return copy
