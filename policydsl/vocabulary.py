@@ -66,7 +66,7 @@ class Vocabulary:
         conflicts: list[tuple[str, str, str, Any, Any]] = []
         ambiguous: list[tuple[str, list[str]]] = []
         for name, spelled, value in _leaves(record, self):
-            path = self._resolve(name)
+            path = self.resolve(name)
             if path is None:
                 paths = sorted(self.labels.get(name, ()))
                 (ambiguous.append((name, paths)) if len(paths) > 1 else unknown.append(name))
@@ -82,7 +82,14 @@ class Vocabulary:
             raise self._unknown_error(unknown)
         return {path: value for path, (_, value) in found.items()}
 
-    def _resolve(self, name: str) -> str | None:
+    def walks_into(self, name: str, value: Any, *, top: bool) -> bool:
+        """Whether the object `value` under the key path `name` holds more facts (`account` of `{"account": {…}}`)
+        rather than being a fact's value: not when `name` names an input or a label; yes when it leads to inputs,
+        or at the top level (`top`) when not empty (its keys are then read as names, and refused if unknown)."""
+        return isinstance(value, Mapping) and name not in self.specs and name not in self.labels \
+            and (name in self.prefixes or top and bool(value))
+
+    def resolve(self, name: str) -> str | None:
         """The id `name` stands for: itself, a label (`粉丝数`), or a label under its entity (`account.粉丝数`)."""
         if name in self.specs:
             return name
@@ -129,8 +136,7 @@ def _leaves(record: Mapping[str, Any], vocabulary: Vocabulary) -> Iterator[tuple
         for key, value in node.items():
             name = f"{base}.{key}" if base else str(key)
             spelled = f"{written} → {key}" if written else str(key)
-            if isinstance(value, Mapping) and name not in vocabulary.specs and name not in vocabulary.labels \
-                    and (name in vocabulary.prefixes or not base and value):
+            if vocabulary.walks_into(name, value, top=not base):
                 queue.append((name, spelled, value))
             elif value is not None:  # null, like an absent key, states nothing
                 yield name, spelled, value

@@ -107,6 +107,25 @@ def test_a_fact_given_as_a_flat_key_is_masked_too_and_the_random_key_is_never_wr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.log"]
 
 
+def test_a_fact_given_by_its_label_is_masked_as_the_book_reads_it(tmp_path: Path) -> None:
+    """A fact the service reads by a label, alone or under its entity, is masked too: a name the vocabulary
+    resolves to a masked fact never reaches the log in clear, however it was spelled."""
+    proc, client, log = serve_logged(tmp_path, "--mask", "account.fans", "--mask", "account.real_name")
+    by_label = {"粉丝数": 999, "account": {"kind": "personal", "Real-name verified": True},
+                "product": {"special_category": False}}
+    try:
+        answer = decide(client, by_label)
+    finally:
+        client.close()
+        stop(proc)
+    assert answer.json()["reasons"][0]["code"] == "fans_below_threshold"  # the service read both labels
+    [line] = lines(log)
+    fans, real_name = line["facts"]["粉丝数"], line["facts"]["account"]["Real-name verified"]
+    assert fans.startswith("hmac-sha256:") and real_name.startswith("hmac-sha256:") and fans != real_name
+    assert (line["masked"], line["facts"]["account"]["kind"], line["facts"]["product"]) == \
+        (["account.fans", "account.real_name"], "personal", {"special_category": False})
+
+
 def test_an_unknown_masked_fact_or_a_mask_without_a_log_is_refused_at_start(tmp_path: Path) -> None:
     unknown = run("serve", "--log", str(tmp_path / "x.log"), "--mask", "account.realname")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr

@@ -166,7 +166,7 @@ def _decided(log: DecisionLog | None, served: Served, policy: str | None, facts:
         response = _error(exc)
     if log is not None:
         response.headers[DECISION_ID] = log.record(served.revision, ident, at, facts, response.status_code,
-                                                       bytes(response.body))
+                                                   bytes(response.body), served.book.vocabulary)
     return response
 
 

@@ -18,10 +18,13 @@ import os
 import secrets
 import uuid
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
+
+if TYPE_CHECKING:
+    from policydsl.vocabulary import Vocabulary
 
 STRINGS = {
     "E.log_open": ("无法打开决策日志 {path}：{reason}", "cannot open the decision log {path}: {reason}"),
@@ -126,17 +129,19 @@ class DecisionLog:
         return {"path": self.path, "written": self.written, "failed": self.failed, "masked": list(self.masks)}
 
     def record(self, revision: str, policy: str | None, at: dt.date, facts: Mapping[str, Any], status: int,
-               decision: bytes) -> str:
-        """Log one decision (`policy` None: the whole book; `decision`: the response body, JSON) and return its id."""
+               decision: bytes, vocabulary: Vocabulary) -> str:
+        """Log one decision (`policy` None: the whole book; `decision`: the response body, JSON) and return its id.
+        The masked facts are found by the `vocabulary` of the book that decided, as it reads the facts: by id,
+        dotted or nested, or by a label, alone or under its entity (`{"account": {"已完成实名认证": true}}`)."""
         ident = str(uuid.uuid4())
         head: dict[str, Any] = {"id": ident, "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
                                 "revision": revision, "endpoint": "book" if policy is None else "policy",
                                 "policy": policy, "at": at.isoformat(), "status": status}
-        masked = [fact for fact in self.masks if _has(facts, fact)]
-        if masked:
-            head["masked"] = masked
-            for fact in masked:
-                facts = _replaced(facts, fact, lambda value: mask_value(self.key, value))
+        if self.masks:
+            found: list[str] = []
+            facts = _masked(facts, "", set(self.masks), vocabulary, lambda value: mask_value(self.key, value), found)
+            if found:
+                head["masked"] = sorted(set(found))
         line = f'{json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]},"facts":{dumps(facts)},"decision":'.encode("utf-8")
         self._write(line + decision + b"}\n")
         return ident
@@ -190,29 +195,23 @@ def policy_id(book: Any, name: str) -> str:
         return name
 
 
-def _has(facts: Mapping[str, Any], fact: str) -> bool:
-    """Whether the request gave `fact`, as a flat key or nested (the two ways runtime.facts.lookup reads)."""
-    return fact in facts or _nested(facts, fact.split(".")) is not None
-
-
-def _nested(node: Any, parts: list[str]) -> Any:
-    """The object holding the last of `parts` under `node`, or None."""
-    for part in parts[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-    return node if isinstance(node, dict) and parts[-1] in node else None
-
-
-def _replaced(facts: Mapping[str, Any], fact: str, change: Any) -> dict[str, Any]:
-    """A copy of `facts` with the value at `fact` changed, flat key and nested path alike; only the objects on
-    the path are copied (the request's own facts are not touched)."""
-    copy = dict(facts)
-    if fact in facts:
-        copy[fact] = change(facts[fact])
-    *path, last = fact.split(".")
-    if path and _nested(facts, [*path, last]) is not None:  # a one-part fact is its flat key, done above
-        node = copy
-        for part in path:
-            node[part] = dict(node[part])
-            node = node[part]
-        node[last] = change(node[last])
-    return copy
+def _masked(node: Mapping[str, Any], base: str, masks: set[str], vocabulary: Vocabulary, change: Any,
+            found: list[str]) -> Mapping[str, Any]:
+    """`node` with the value of every fact in `masks` changed, walked as the vocabulary walks a record
+    (Vocabulary.walks_into); only the objects on the way to a masked value are copied (the request's own facts
+    are not touched), and `found` collects the masked ids. Depth is bounded by facts.MAX_DEPTH, as read."""
+    out: dict[str, Any] | None = None
+    for key, value in node.items():
+        name = f"{base}.{key}" if base else str(key)
+        path = vocabulary.resolve(name)
+        if path in masks and value is not None:
+            new = change(value)
+            found.append(path)
+        elif vocabulary.walks_into(name, value, top=not base):
+            new = _masked(value, name, masks, vocabulary, change, found)
+        else:
+            continue
+        if new is not value:
+            out = dict(node) if out is None else out
+            out[key] = new
+    return node if out is None else out

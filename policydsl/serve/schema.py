@@ -129,7 +129,7 @@ def facts_schema(book: PolicySet, ref: Ref, typed: set[str] | None = None) -> di
     """The object of facts; `ref(path)` is the schema of a fact's value. With `typed`, only those facts are
     typed and shown as `properties`: the others are accepted as they come."""
     vocabulary = book.vocabulary
-    resolve = vocabulary._resolve  # the service's own rule for a name: an id, or a label (alone or under its entity)
+    resolve = vocabulary.resolve  # the service's own rule for a name: an id, or a label (alone or under its entity)
 
     def shown(name: str) -> bool:
         return typed is None or any(p == name or p.startswith(name + ".") for p in typed)
