@@ -180,6 +180,7 @@ def test_a_failing_write_never_fails_the_decision_and_is_warned_once(tmp_path: P
     with httpx.Client(base_url=base, timeout=60) as client:
         answers = [decide(client, POOR) for _ in range(3)]
         status = client.get("/v1/status").json()["log"]
+        scraped = client.get("/metrics").text
     proc.terminate()
     proc.wait(60)
     assert proc.stderr is not None and proc.stdout is not None
@@ -189,6 +190,9 @@ def test_a_failing_write_never_fails_the_decision_and_is_warned_once(tmp_path: P
     assert [a.status_code for a in answers] == [200] * 3
     assert [a.json()["outcome"] for a in answers] == ["deny"] * 3
     assert (status["written"], status["failed"]) == (0, 3)
+    assert [line for line in scraped.splitlines() if line.startswith("policydsl_decision_log_lines_total")] == \
+        ['policydsl_decision_log_lines_total{result="written"} 0.0',
+         'policydsl_decision_log_lines_total{result="failed"} 3.0']  # what an alert on a full disk reads
     warning = s("log_failed", i18n.default_lang(), path="/dev/full", reason=os.strerror(28))
     assert err.count(warning) == 1 and "Traceback" not in err
 

@@ -61,7 +61,7 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
     is logged (serve/log.py)."""
     from policydsl.runtime.calendar import today_in_shanghai
 
-    metrics = Metrics(library)
+    metrics = Metrics(library, log)
     library.on_reload = metrics.reloaded
 
     async def decide_policy(request: Request) -> Response:

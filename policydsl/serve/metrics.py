@@ -7,18 +7,42 @@
 - `policydsl_reloads_total{result}`: hot reloads swapped in (`ok`) and refused (`refused`);
 - `policydsl_book_info{revision}` (1), `policydsl_book_loaded_timestamp_seconds`, `policydsl_book_policies`: the
   book being served;
+- with `--log`, `policydsl_decision_log_lines_total{result}`: lines written, and failed (alert on it: a full disk);
 - the process' own (resident memory, CPU seconds, open files) and Python's (garbage collections)."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from prometheus_client import (CollectorRegistry, Counter, GCCollector, Histogram, PlatformCollector,
                                ProcessCollector, generate_latest)
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from policydsl import i18n
 from policydsl.serve.book import Library
+
+if TYPE_CHECKING:
+    from policydsl.serve.log import DecisionLog
+
+STRINGS = {
+    "metric.decisions": ("按政策（book：整个政策库）与结果计的决策数", "Decisions made, by policy (book: the whole book) and outcome"),
+    "metric.requests": ("按接口（路由模板）与状态码计的 HTTP 请求数", "HTTP requests, by endpoint (route template) and status"),
+    "metric.latency": ("按接口计的 HTTP 请求耗时", "HTTP request latency, by endpoint"),
+    "metric.reloads": ("政策库热加载次数：ok（已换用）或 refused（有错误，被拒绝）",
+                       "Hot reloads of the book: ok (swapped in) or refused (broken)"),
+    "metric.book": ("正在服务的政策库（值为 1），按版本", "The book being served (1), by revision"),
+    "metric.loaded": ("正在服务的政策库加载的时间", "When the book being served was loaded"),
+    "metric.policies": ("正在服务的政策库中的政策数", "Policies in the book being served"),
+    "metric.log_lines": ("决策日志的行数：written（已写入）或 failed（写入失败）",
+                         "Lines of the decision log: written or failed (a failed write, the decision answered all the same)"),
+}
+i18n.register("serve", STRINGS)
+
+
+def _help(key: str) -> str:
+    """A metric's HELP text, Chinese and English (a scrape is read in either)."""
+    return " / ".join(i18n.both(f"serve.{key}").values())
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -30,19 +54,18 @@ ASGIApp = Callable[..., Any]
 class Metrics:
     """The service's counters, in a registry of its own (two apps in one process do not share counts)."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, log: DecisionLog | None = None) -> None:
         self.registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=self.registry)
-        self.registry.register(_BookCollector(library))
-        self.decisions = Counter("policydsl_decisions", "Decisions made, by policy (book: the whole book) and outcome",
-                                 ["policy", "outcome"], registry=self.registry)
-        self.requests = Counter("policydsl_http_requests", "HTTP requests, by endpoint (route template) and status",
-                                ["endpoint", "status"], registry=self.registry)
-        self.latency = Histogram("policydsl_http_request_duration_seconds", "HTTP request latency, by endpoint",
-                                 ["endpoint"], buckets=BUCKETS, registry=self.registry)
-        self.reloads = Counter("policydsl_reloads", "Hot reloads of the book: ok (swapped in) or refused (broken)",
-                               ["result"], registry=self.registry)
+        self.registry.register(_BookCollector(library, log))
+        self.decisions = Counter("policydsl_decisions", _help("metric.decisions"), ["policy", "outcome"],
+                                 registry=self.registry)
+        self.requests = Counter("policydsl_http_requests", _help("metric.requests"), ["endpoint", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("policydsl_http_request_duration_seconds", _help("metric.latency"), ["endpoint"],
+                                 buckets=BUCKETS, registry=self.registry)
+        self.reloads = Counter("policydsl_reloads", _help("metric.reloads"), ["result"], registry=self.registry)
         for result in ("ok", "refused"):
             self.reloads.labels(result=result)  # both series exist from the start, at 0
 
@@ -82,17 +105,22 @@ class Counted:
 
 
 class _BookCollector(Collector):
-    """The book being served, read at scrape time (so a reload shows at the next scrape)."""
+    """The book being served and the decision log's counts, read at scrape time (a reload shows at the next
+    scrape; the log counts its lines itself, for /v1/status too)."""
 
-    def __init__(self, library: Library) -> None:
-        self.library = library
+    def __init__(self, library: Library, log: DecisionLog | None) -> None:
+        self.library, self.log = library, log
 
     def collect(self) -> Iterator[Metric]:
         served = self.library.current
-        info = GaugeMetricFamily("policydsl_book_info", "The book being served (1), by revision", labels=["revision"])
+        info = GaugeMetricFamily("policydsl_book_info", _help("metric.book"), labels=["revision"])
         info.add_metric([served.revision], 1)
         yield info
-        yield GaugeMetricFamily("policydsl_book_loaded_timestamp_seconds", "When the book being served was loaded",
+        yield GaugeMetricFamily("policydsl_book_loaded_timestamp_seconds", _help("metric.loaded"),
                                 value=served.loaded_at.timestamp())
-        yield GaugeMetricFamily("policydsl_book_policies", "Policies in the book being served",
-                                value=len(served.book.compiled))
+        yield GaugeMetricFamily("policydsl_book_policies", _help("metric.policies"), value=len(served.book.compiled))
+        if self.log is not None:
+            lines = CounterMetricFamily("policydsl_decision_log_lines", _help("metric.log_lines"), labels=["result"])
+            lines.add_metric(["written"], self.log.written)
+            lines.add_metric(["failed"], self.log.failed)
+            yield lines
