@@ -192,3 +192,24 @@ def test_an_overlap_asking_which_rules_fired_is_decided_with_the_trace(tmp_path:
     at = __import__("datetime").date(2024, 3, 1)
     assert [c.overlap for c in book.evaluate_all({"account": {"fans": 700}}, at).conflicts] == ["fans_question"]
     assert book.evaluate_all({"account": {"fans": 1200}}, at).conflicts == ()
+
+
+def test_an_ill_typed_fact_an_overlap_reads_is_an_error_in_the_parts_that_read_it_not_of_the_whole_book(
+        tmp_path: Path) -> None:
+    """`account.fans` is read by cart.opening and by the overlaps of the legacy entry conditions: a record giving
+    it as text is still decided whole: cart.opening's part is the error (as `eval cart.opening` says it), the
+    other policies are decided, and the overlaps that cannot be checked report no conflict. Before, the overlaps'
+    reading of the record raised the error for the whole book."""
+    facts = json.loads(OTC.read_text(encoding="utf-8"))
+    facts.setdefault("account", {})["fans"] = "many"
+    whole = policydsl.load(POLICIES).evaluate_all(facts, at=__import__("datetime").date(2024, 3, 10))
+    part = whole.part("cart.opening")
+    assert (part.status, part.error.code, part.error.to_dict()["error"]["facts"]) == ("error", "bad_facts", ["account.fans"])
+    assert (whole.outcome, [c.overlap for c in whole.conflicts]) == ("deny", ["otc_drug_listing"])
+    (tmp_path / "facts.json").write_text(json.dumps(facts, ensure_ascii=False), encoding="utf-8")
+    printed = json.loads(run("eval", "--book", "--facts", str(tmp_path / "facts.json"), "--at", "2024-03-10",
+                             "--json").stdout)
+    [cart] = [p for p in printed["policies"] if p["policy"] == "cart.opening"]
+    alone = json.loads(run("eval", "cart.opening", "--facts", str(tmp_path / "facts.json"), "--at", "2024-03-10",
+                           "--json").stdout)
+    assert (cart["status"], cart["error"]) == ("error", alone["error"])

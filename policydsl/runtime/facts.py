@@ -6,7 +6,7 @@ import json
 import re
 import reprlib
 from decimal import Decimal, InvalidOperation
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -221,8 +221,20 @@ def within_precision(value: Decimal) -> bool:
 
 def prepare(specs: Mapping[str, InputSpec], facts: Mapping[str, Any]) -> dict[str, Any]:
     """Convert every provided fact; raise one error listing every ill-typed fact."""
+    values, problems = convert_all(specs, facts)
+    if problems:
+        raise bad_facts(problems)
+    return values
+
+
+Problem = tuple[InputSpec, Any, Any]  # the fact's spec, the value given, what was expected
+
+
+def convert_all(specs: Mapping[str, InputSpec], facts: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """Every provided fact converted, and the ill-typed ones left out and listed (a reader that needs only some
+    facts, a book's overlap, then fails only if it reads one of them: `bad_facts` of those)."""
     values: dict[str, Any] = {}
-    problems = []
+    problems: list[Problem] = []
     for path, spec in specs.items():
         raw = lookup(facts, path, spec.parts)
         if raw is MISSING or raw is None:
@@ -232,11 +244,15 @@ def prepare(specs: Mapping[str, InputSpec], facts: Mapping[str, Any]) -> dict[st
             problems.append((spec, raw, expected))
         else:
             values[path] = value
-    if problems:
-        raise PolicyDslError("E.bad_facts", facts=[spec.path for spec, _, _ in problems], items={
-            lang: "\n".join(_bad_line(spec, raw, expected, lang) for spec, raw, expected in problems)
-            for lang in ("zh", "en")})
-    return values
+    return values, problems
+
+
+def bad_facts(problems: Iterable[Problem]) -> PolicyDslError:
+    """The error naming each ill-typed fact with its labels, the value given and what was expected."""
+    problems = list(problems)
+    return PolicyDslError("E.bad_facts", facts=[spec.path for spec, _, _ in problems], items={
+        lang: "\n".join(_bad_line(spec, raw, expected, lang) for spec, raw, expected in problems)
+        for lang in ("zh", "en")})
 
 
 def _bad_line(spec: InputSpec, raw: Any, expected: str | Mapping[str, str], lang: str) -> str:

@@ -13,7 +13,7 @@ import attrs
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.decision import Decision
 from policydsl.runtime.evaluate import evaluate, missing_error
-from policydsl.runtime.facts import prepare
+from policydsl.runtime.facts import bad_facts, convert_all, prepare
 from policydsl.runtime.program import CompiledPolicy, CompiledProperty, MissingFact
 
 
@@ -88,7 +88,10 @@ def check_book_property(compiled_book: CompiledPolicy, prop: CompiledProperty, p
     if any(p.status in ("not_in_force", "not_applicable") for p in parts.values()):
         return BookPropertyCheck(holds=True, vacuous=True, book=book)
     failed = next((p for p in parts.values() if p.status == "error"), None)
-    env = (prepare(compiled_book.inputs, record), at, book)
+    # an ill-typed fact is left out, as if not stated: only a claim that reads it fails (with bad_facts), and the
+    # book decision itself stands (each policy that reads it an error in its own part)
+    values, problems = convert_all(compiled_book.inputs, record)
+    env = (values, at, book)
     if prop.premise is not None:
         if failed is not None and prop.premise_reads_decision:
             return BookPropertyCheck(holds=True, vacuous=True, book=book)
@@ -103,6 +106,8 @@ def check_book_property(compiled_book: CompiledPolicy, prop: CompiledProperty, p
         ok = bool(prop.claim(*env))
     except PolicyDslError as exc:
         return BookPropertyCheck(holds=False, book=book, claim_error=exc)
-    except MissingFact as exc:  # a policy's value the decision left out for want of facts
-        return BookPropertyCheck(holds=False, book=book, claim_error=missing_error(compiled_book.inputs, dict.fromkeys(exc.paths)))
+    except MissingFact as exc:  # a fact ill-typed or not stated, or a policy's value left out for want of facts
+        ill_typed = [problem for problem in problems if problem[0].path in exc.paths]
+        error = bad_facts(ill_typed) if ill_typed else missing_error(compiled_book.inputs, dict.fromkeys(exc.paths))
+        return BookPropertyCheck(holds=False, book=book, claim_error=error)
     return BookPropertyCheck(holds=ok, book=book)
