@@ -1,12 +1,15 @@
 """The handbook served beside the decision service (`policydsl serve --docs DIR`) and the "try it" panel of its
 policy pages, end to end: the real server on a free port of 127.0.0.1, the real handbook (a copy of the committed
 generated_docs, with symlinks planted in it), headless Chromium over the DevTools protocol filling the panel's
-form, and the decision it shows compared with what the real `policydsl eval --json` prints for the same facts."""
+form, and the decision it shows compared with what the real `policydsl eval --json` prints for the same facts, and
+line for line with the words of `policydsl eval --lang zh|en`."""
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import shutil
+import string
 import types
 from pathlib import Path
 from typing import Any, Iterator
@@ -15,20 +18,72 @@ import httpx
 import pytest
 
 from policydsl import i18n
+from policydsl.docs import tryit
+from policydsl.docs.prose import Renderer
 from policydsl.docs.strings import s as docs_s
 from policydsl.loader import load
+from policydsl.semantics.model import Model
 from policydsl.serve.app import s as serve_s
 
 from conftest import POLICIES
 from test_cli import assert_user_error, run
 from test_docs_browser import CHROMIUM, HANDBOOK, Browser
-from test_serve import POOR, eval_json, start, stop
+from test_serve import FACTS, POOR, eval_json, start, stop
 
-DEPOSIT = {"deposit": {"base": "10000", "request": "refund_deposit", "late_fine_per_order": "20"},
-           "shop": {"age_days": 30}, "violation": {"false_advertising": True, "counterfeit": False, "late_orders": 3}}
-"""What test_the_panel_decides_as_eval_does fills in (the enum by its label, money as typed), as eval reads it."""
 AT = "2023-12-20"
+STAGE = {"shop": {"age_days": 30, "other_violation_record": False},
+         "deposit": {"base": "¥10000", "request": "refund_deposit", "late_fine_per_order": "¥20"},
+         "violation": {"false_advertising": True, "counterfeit": False, "late_orders": 3}}
+"""deposit.stage denied with two deductions: money (¥5,000 in English), a percent, an enum, yes/no, a count."""
+ASSESSED = {"creator": {"interaction_rate_30d": "4.5%", "main_category_share": "60%", "serious_violations_90d": 2}}
+"""content.assessment missing all three standards: a demotion until a date, a restriction, a ban for good."""
+FLOW = {**FACTS, "application": {k: v for k, v in FACTS["application"].items() if k != "date"}}
+"""cart.opening_flow without the application's date: allowed, its review's due date not computed."""
 TOKEN = "tryit-s3cret"
+SHOWN = """
+enum region "地区" / "Region"
+  value north "华北" / "North"
+  value south "华南" / "South"
+
+unit follower "人" / "followers"
+unit kilo "千克" / "kg"
+
+policy t.shown
+  title "取值展示" / "Values shown"
+
+input regions: set of region "地区" / "Regions"
+input fans: count "粉丝数" / "Followers" unit follower
+input price: money "价格" / "Price"
+input weight: number "重量" / "Weight" unit kilo
+
+define picked: set of region "所选地区" / "Picked regions"
+  = regions
+  source "doc.txt" quote "原文"
+
+define audience: count "双倍粉丝" / "Double followers" unit follower
+  = fans * 2
+  source "doc.txt" quote "原文"
+
+define total: money "总价" / "Total"
+  = price * fans
+  source "doc.txt" quote "原文"
+
+define loss: money "亏损" / "Loss"
+  = ¥0 - price
+  source "doc.txt" quote "原文"
+
+define heavier: number "加重" / "Heavier" unit kilo
+  = weight * 2
+  source "doc.txt" quote "原文"
+
+rule fined "罚款" / "Fined"
+  require fans < 0 else deny fined "罚款 {total}" / "Fined {total}"
+  consequence deduction amount total "按总价扣除" / "Deducted by the total"
+  source "doc.txt" quote "原文"
+"""
+"""A book whose values are of the kinds the committed book's decisions do not show: a set, a count above a
+thousand with a unit, money with cents and below zero, a number with a unit."""
+SHOWN_FACTS = {"regions": ["south", "north"], "fans": 1234567, "price": "¥1.5", "weight": "2.25"}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +113,21 @@ def guarded(handbook: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     token_file.write_text(TOKEN + "\n", encoding="utf-8")
     proc, url = start("--no-watch", "--docs", str(handbook), "--token-file", str(token_file))
     yield url
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def shown_book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """The SHOWN book, its handbook rendered by the real `policydsl docs`, both served."""
+    root = tmp_path_factory.mktemp("shown")
+    (root / "policies").mkdir()
+    (root / "features").mkdir()
+    (root / "policies" / "t.policy").write_text(SHOWN, encoding="utf-8")
+    rendered = run("docs", "--policies", str(root / "policies"), "--features", str(root / "features"),
+                   "--out", str(root / "docs"))
+    assert rendered.returncode == 0, rendered.stderr
+    proc, url = start("--no-watch", "--policies", str(root / "policies"), "--docs", str(root / "docs"))
+    yield root / "policies", url
     stop(proc)
 
 
@@ -107,11 +177,63 @@ def shown(browser: Browser) -> dict[str, Any]:
       const r = document.getElementById('tryit-result');
       const texts = sel => Array.from(r.querySelectorAll(sel)).map(e => e.textContent);
       const badge = r.querySelector('.outcome .badge');
-      return {outcome: badge && badge.textContent, reasons: texts('.reasons .message'),
-              warnings: texts('.warnings .message'), consequences: texts('.consequences li'),
-              values: Object.fromEntries(Array.from(r.querySelectorAll('.values li'))
-                        .map(li => [li.querySelector('.name').textContent, li.querySelector('.value').textContent])),
-              errors: texts('.error, .error-facts, .error-hint')}; })()""")
+      const coded = sel => Array.from(r.querySelectorAll(sel + ' li'))
+                             .map(li => [li.querySelector('code').textContent, li.firstChild.textContent]);
+      return {outcome: badge && badge.textContent, reasons: coded('.reasons'), warnings: coded('.warnings'),
+              consequences: coded('.consequences'), values: coded('.values'), unresolved: coded('.unresolved'),
+              errors: texts('.error, .error-facts, .error-hint'), error_message: texts('.error .message')}; })()""")
+
+
+def eval_text(tmp_path: Path, policy: str, facts: Any, lang: str, *args: str) -> dict[str, Any]:
+    """What the real `policydsl eval POLICY --lang LANG` prints, its lines sorted by what they show, each
+    without the two spaces it is indented by: the outcome word of `title @ date: word`, `- [code] message`
+    (reasons then warnings), `后果 [code] …` / `consequence [code] …` as (code, the rest), `label = value`,
+    and the unresolved lines (the rest)."""
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(facts, ensure_ascii=False), encoding="utf-8")
+    result = run("eval", policy, "--facts", str(path), "--at", AT, "--lang", lang, *args)
+    assert result.returncode == 0, result.stderr
+    head, *lines = result.stdout.splitlines()
+    shown: dict[str, Any] = {"outcome": head.rsplit(": ", 1)[1], "reasons": [], "consequences": [], "values": [],
+                             "unresolved": []}
+    title = i18n.t("consequence.title", lang)
+    for line in lines:
+        assert line.startswith("  ") and not line.startswith("   "), line
+        line = line[2:]
+        if match := re.fullmatch(r"- \[(\w+)\] (.*)", line):
+            shown["reasons"].append(list(match.groups()))
+        elif match := re.fullmatch(re.escape(title) + r" \[(\w+)\] (.*)", line):
+            shown["consequences"].append(list(match.groups()))
+        elif " = " in line:
+            shown["values"].append(line)
+        else:
+            shown["unresolved"].append(line)
+    return shown
+
+
+def fill(browser: Browser, model: Model, policy: str, facts: dict[str, Any], lang: str) -> None:
+    """Fill the panel's form with `facts` as a reader does: an enum's or a yes/no's choice by its label, a set's
+    members ticked, a date picked, the digits typed (money's ¥ is printed beside the box). Facts are nested by
+    entity, or flat (a book without entities)."""
+    inputs = model.policies[policy].inputs
+    flat = {f"{entity}.{name}": value for entity, record in facts.items() if isinstance(record, dict)
+            for name, value in record.items()}
+    for path, value in {**facts, **flat}.items():
+        if path in inputs:
+            kind, enum = inputs[path].type.kind, inputs[path].type.enum
+            labels = {v.name.value: v.label.get(lang) for v in model.enums[enum].values} if enum else {}
+            if kind == "enum":
+                choose(browser, path, labels[value])
+            elif kind == "bool":
+                choose(browser, path, docs_s("tryit.yes" if value else "tryit.no", lang))
+            elif kind == "set":
+                for member in value:
+                    browser.js(f"document.querySelector('[data-path=\"{path}\"] input[value=\"{member}\"]').click()")
+            elif kind == "date":
+                browser.js(f"document.getElementById('try-{path.replace('.', '-')}').value = '{value}'")
+            else:
+                type_into(browser, f"#try-{path.replace('.', '-')}", str(value).removeprefix("¥"))
+    browser.js(f"document.getElementById('try-at').value = '{AT}'")
 
 
 def problems_since(browser: Browser, mark: int) -> list[str]:
@@ -128,44 +250,102 @@ def page(base: str, lang: str, policy: str) -> str:
 
 
 # ------------------------------------------------------------------ the panel decides as eval does
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_panel_decides_as_eval_does(base: str, browser: Browser, tmp_path: Path, lang: str) -> None:
-    model = load(POLICIES).model
-    policy = model.policies["deposit.stage"]
-    refund = next(v for v in model.enums[policy.inputs["deposit.request"].type.enum or ""].values
-                  if v.name.value == "refund_deposit")
+def assert_worded_as_eval(browser: Browser, base: str, tmp_path: Path, model: Model, policy: str, facts: Any,
+                          lang: str, *args: str) -> dict[str, Any]:
+    """Every line of `eval --lang` is in the panel, text for text: the outcome word; each reason and warning
+    (code, message); each consequence, its code shown after the line that `后果 [code] ` / `consequence [code] `
+    starts on the command line; each `label = value` (the value's path shown after it); each value not computed.
+    The panel's codes and paths are the decision JSON's, in its order. Returns what the panel shows."""
     mark = len(browser.events)
-    open_panel(browser, page(base, lang, "deposit.stage"))
-    choose(browser, "deposit.request", refund.label.get(lang))  # 申请退还保证金 / Refund of the deposit
-    type_into(browser, "#try-deposit-base", "10000")  # money: ¥ is shown beside the box, the digits are typed
-    type_into(browser, "#try-deposit-late_fine_per_order", "20")
-    type_into(browser, "#try-shop-age_days", "30")
-    type_into(browser, "#try-violation-late_orders", "3")
-    choose(browser, "violation.false_advertising", docs_s("tryit.yes", lang))
-    choose(browser, "violation.counterfeit", docs_s("tryit.no", lang))
-    browser.js(f"document.getElementById('try-at').value = '{AT}'")
+    open_panel(browser, page(base, lang, policy))
+    fill(browser, model, policy, facts, lang)
     submit(browser)
-
-    code, expected = eval_json(tmp_path, "deposit.stage", "--at", AT, facts=DEPOSIT)
-    labels = {path: d.label.get(lang) for path, d in policy.defines.items()}
-    assert (code, expected["outcome"]) == (0, "deny")
-    assert shown(browser) == {
-        "outcome": i18n.t("outcome.deny", lang),
-        "reasons": [r["message"][lang] for r in expected["reasons"]],
-        "warnings": [w["message"][lang] for w in expected["warnings"]],
-        "consequences": [i18n.t("consequence.deduction", lang) + docs_s("consequence.open", lang)
-                         + docs_s("tryit.amount", lang, amount=c["amount"]) + docs_s("consequence.close", lang)
-                         + " " + c["message"][lang] for c in expected["consequences"]],
-        "values": {f"{labels[path]} ({path})": value if isinstance(value, str) else json.dumps(value)
-                   for path, value in expected["values"].items()},
-        "errors": []}
-    assert len(expected["reasons"]) == 1 and len(expected["consequences"]) == 2
+    panel = shown(browser)
+    cli = eval_text(tmp_path, policy, facts, lang, *args)
+    _, decision = eval_json(tmp_path, policy, "--at", AT, *args, facts=facts)
+    assert panel["errors"] == []
+    assert panel["outcome"] == cli["outcome"] == i18n.t(f"outcome.{decision['outcome']}", lang)
+    assert panel["reasons"] + panel["warnings"] == cli["reasons"]
+    assert panel["consequences"] == cli["consequences"]
+    assert [line for _, line in panel["values"]] == cli["values"]
+    assert [line for _, line in panel["unresolved"]] == cli["unresolved"]
+    assert [path for path, _ in panel["values"]] == list(decision["values"])
+    assert [path for path, _ in panel["unresolved"]] == list(decision.get("unresolved", {}))
+    assert [code for code, _ in panel["consequences"]] == [c["code"] for c in decision.get("consequences", [])]
     assert problems_since(browser, mark) == []
     # nothing leaves the origin (data: is the date box's own calendar icon)
     assert [u for u in requests_since(browser, mark) if not u.startswith((base + "/", "data:"))] == []
+    return panel
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("policy, facts", [("deposit.stage", STAGE), ("cart.opening", POOR),
+                                           ("cart.opening_flow", FLOW), ("settlement", FACTS),
+                                           ("content.assessment", ASSESSED)])
+def test_the_panel_words_the_decision_as_eval_does(base: str, browser: Browser, tmp_path: Path, lang: str,
+                                                   policy: str, facts: dict[str, Any]) -> None:
+    """The committed book: money, a percent, an enum, yes/no, a count with its unit, dates, a value not computed,
+    consequences with an amount, an end date, for good and with no period."""
+    assert_worded_as_eval(browser, base, tmp_path, load(POLICIES).model, policy, facts, lang)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_sets_big_counts_cents_and_numbers_with_units_are_worded_as_eval_does(shown_book: tuple[Path, str],
+                                                                              browser: Browser, tmp_path: Path,
+                                                                              lang: str) -> None:
+    """A book of its own, rendered and served: a set's members by label in the CLI's order and separator, money
+    with cents and below zero, counts and money grouped by thousands in English only, a number with its unit."""
+    folder, url = shown_book
+    panel = assert_worded_as_eval(browser, url, tmp_path, load(folder).model, "t.shown", SHOWN_FACTS, lang,
+                                  "--policies", str(folder))
+    assert [line for _, line in panel["values"]] == {
+        "zh": ["所选地区 = 华北、华南", "双倍粉丝 = 2469134 人", "总价 = ¥1851850.50", "亏损 = ¥-1.50", "加重 = 4.5 千克"],
+        "en": ["Picked regions = North, South", "Double followers = 2,469,134 followers", "Total = ¥1,851,850.50",
+               "Loss = ¥-1.50", "Heavier = 4.5 kg"]}[lang]
+
+
+SHOWN_AS_EVAL = {
+    ("deposit.stage", "zh"): (["扣除，金额 ¥2500：虚假宣传(扣50%)", "扣除，金额 ¥60：延迟发货(按单扣罚)"],
+                              ["经营阶段 = 新手期", "保证金比例 = 50%", "应缴保证金 = ¥5000", "可申请保险替代 = 否"]),
+    ("deposit.stage", "en"): (["deduction, amount ¥2,500: False advertising (50% deducted)",
+                               "deduction, amount ¥60: Late shipment (deducted per order)"],
+                              ["Business stage = Novice period", "Deposit ratio = 50%", "Deposit required = ¥5,000",
+                               "Insurance may replace the deposit = no"]),
+    ("cart.opening", "zh"): ([], ["粉丝门槛 = 1000 人"]),
+    ("cart.opening", "en"): ([], ["Follower threshold = 1,000 followers"]),
+}
+"""What the comparison above covers, spelled out once: the words the brief's example shows."""
+
+
+@pytest.mark.parametrize("policy, lang", list(SHOWN_AS_EVAL))
+def test_the_panel_shows_labels_units_and_money_as_the_command_line(base: str, browser: Browser, policy: str,
+                                                                    lang: str) -> None:
+    open_panel(browser, page(base, lang, policy))
+    fill(browser, load(POLICIES).model, policy, STAGE if policy == "deposit.stage" else POOR, lang)
+    submit(browser)
+    panel = shown(browser)
+    consequences, values = SHOWN_AS_EVAL[policy, lang]
+    assert [line for _, line in panel["consequences"]] == consequences
+    assert set(values) <= {line for _, line in panel["values"]}
+
+
+def test_the_script_reads_every_template_of_the_command_line_it_is_handed() -> None:
+    """The panel's formatter knows `{name}` and `{name:,}` (Python's thousands by commas) and nothing else: a
+    catalogue template the CLI fills with another format spec, a conversion or an escaped brace fails here
+    before the panel words a value differently from `eval`."""
+    for key in tryit.CLI_FORMATS:
+        for template in i18n.MESSAGES[key]:
+            for literal, name, spec, conversion in string.Formatter().parse(template):
+                assert "{" not in literal and "}" not in literal, (key, template)
+                assert name is None or (name.isidentifier() and spec in ("", ",") and conversion is None), (key, template)
+    data = tryit.panel(Renderer(load(POLICIES).model, None, "en"), load(POLICIES).model.policies["cart.opening"], "en")
+    assert data["script"]["formats"]["value.money"] == "¥{whole:,}{frac}"
+    assert data["script"]["values"]["cart.min_fans"] == {"label": "Follower threshold", "kind": "count", "enum": None,
+                                                         "unit": "followers"}
 
 
 def test_a_facts_error_is_shown_in_the_pages_language(base: str, browser: Browser, tmp_path: Path) -> None:
+    """The error's message is the one `eval --lang` prints after its `error: ` / `错误：`."""
     _, expected = eval_json(tmp_path, "cart.opening", "--at", AT, facts={"account": {"fans": "many"}})
     for lang in ("zh", "en"):
         open_panel(browser, page(base, lang, "cart.opening"))
@@ -174,6 +354,9 @@ def test_a_facts_error_is_shown_in_the_pages_language(base: str, browser: Browse
         label = load(POLICIES).model.policies["cart.opening"].inputs["account.fans"].label.get(lang)
         assert shown(browser)["errors"] == [docs_s("tryit.error", lang, status=422) + expected["error"]["message"][lang],
                                             docs_s("tryit.facts", lang) + f"{label} (account.fans)"]
+        cli = run("eval", "cart.opening", "--facts", "-", "--at", AT, "--lang", lang, stdin='{"account": {"fans": "many"}}')
+        assert cli.returncode == 2
+        assert shown(browser)["error_message"] == [cli.stderr.removeprefix(i18n.t("E.prefix", lang)).removesuffix("\n")]
 
 
 def test_with_a_token_the_panel_asks_for_it_then_decides(guarded: str, browser: Browser, tmp_path: Path) -> None:
@@ -195,7 +378,7 @@ def test_with_a_token_the_panel_asks_for_it_then_decides(guarded: str, browser: 
     submit(browser)
     assert shown(browser)["errors"] == []
     assert shown(browser)["outcome"] == "deny"
-    assert shown(browser)["reasons"] == [r["message"]["en"] for r in expected["reasons"]]
+    assert shown(browser)["reasons"] == [[r["code"], r["message"]["en"]] for r in expected["reasons"]]
     assert expected["reasons"][0]["message"]["en"] == "999 followers, below the threshold of 1,000 followers"
 
 

@@ -2,21 +2,31 @@
    origin's /v1/status answers (`policydsl serve --docs`): opened from disk it stays hidden and fetches nothing.
    It reads the form the handbook rendered (every label and choice is already in the page's language), nests the
    facts by their dotted paths, POSTs {"facts", "at"} to /v1/policies/{id}/decide, and lays out the decision
-   JSON or the error JSON. What the service answers is inserted as text (textContent), never as HTML. */
+   JSON or the error JSON, worded as `policydsl eval --lang` words it: with the labels, kinds and units, and the
+   command line's own catalogue templates, that the handbook put in data-tryit (docs/tryit.py). What the service
+   answers is inserted as text (textContent), never as HTML. */
 (function () {
   "use strict";
   var panel = document.getElementById("try");
   if (!panel || !/^https?:$/.test(location.protocol) || !window.fetch) { return; }
   var conf = JSON.parse(panel.getAttribute("data-tryit"));
-  var words = conf.strings;
+  var words = conf.strings, cli = conf.formats;
   var form = document.getElementById("tryit-form");
   var result = document.getElementById("tryit-result");
   var submit = document.getElementById("try-submit");
   var tokenField = document.getElementById("try-token-field");
   var tokenBox = document.getElementById("try-token");
 
+  /* Python's str.format for the fields the catalogue uses: `{name}`, and `{name:,}` (an integer grouped by
+     thousands with commas, as Python writes it). */
   function format(template, args) {
-    return template.replace(/\{(\w+)\}/g, function (whole, key) { return key in args ? String(args[key]) : whole; });
+    return template.replace(/\{(\w+)(:,)?\}/g, function (whole, key, grouped) {
+      if (!(key in args)) { return whole; }
+      var text = String(args[key]);
+      return grouped ? text.replace(/^(-?)(\d+)$/, function (all, sign, digits) {
+        return sign + digits.replace(/\B(?=(\d{3})+$)/g, ",");
+      }) : text;
+    });
   }
 
   function el(tag, cls, text) {
@@ -26,12 +36,35 @@
     return e;
   }
 
-  function label(path) {  /* a fact's or value's label in the page's language, then its id */
-    return conf.labels[path] ? conf.labels[path] + " (" + path + ")" : path;
+  function named(path) {  /* a fact's or value's label in the page's language (its id if the page has none) */
+    return conf.values[path] ? conf.values[path].label : path;
   }
 
-  function text(value) {  /* a value as the decision JSON carries it: money "¥12.50", a percent "97%", a date */
-    return typeof value === "string" ? value : JSON.stringify(value);
+  function label(path) {  /* its label, then its id */
+    return conf.values[path] ? named(path) + " (" + path + ")" : path;
+  }
+
+  function money(value) {  /* the decision JSON's "2500" or "12.50" as eval shows it: "¥2500" / "¥2,500" */
+    var dot = value.indexOf(".");
+    return format(cli["value.money"], dot < 0 ? { whole: value, frac: "" } : { whole: value.slice(0, dot), frac: value.slice(dot) });
+  }
+
+  /* A value of the decision JSON as eval shows it (runtime/values.py display): an enum by its label, yes/no, money,
+     a count or number with its unit; a percent, a date or a text as the JSON carries it. */
+  function show(path, value) {
+    var about = conf.values[path] || { kind: "" }, labels = conf.enums[about.enum] || {};
+    var unit = function (text) { return about.unit ? text + " " + about.unit : text; };
+    if (value === "not_open" && !(value in labels)) { return cli.not_open; }
+    switch (about.kind) {
+      case "count": return unit(format(cli["value.count"], { n: value }));
+      case "number": return unit(value);
+      case "money": return money(value);
+      case "bool": return value ? cli["true"] : cli["false"];
+      case "enum": return labels[value];
+      case "set": return value.length ? value.map(function (id) { return labels[id]; }).join(cli["list.sep"]) : cli["value.none"];
+      case "duration": return format(cli["duration." + value.split(" ")[1]], { n: value.split(" ")[0] });
+      default: return typeof value === "string" ? value : JSON.stringify(value);
+    }
   }
 
   function put(facts, path, value) {
@@ -83,36 +116,37 @@
     result.appendChild(list);
   }
 
+  function coded(line, code) {  /* a line as eval words it, then the rule's code or the value's path */
+    var li = el("li");
+    li.appendChild(line);
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("code", "", code));
+    return li;
+  }
+
   function reason(r) {
-    var li = el("li");
-    li.appendChild(el("span", "message", r.message[conf.lang]));
-    li.appendChild(document.createTextNode(" "));
-    li.appendChild(el("code", "", r.code));
-    return li;
+    return coded(el("span", "message", r.message[conf.lang]), r.code);
   }
 
-  function consequence(c) {
-    var detail = [];
-    if (c.until) { detail.push(format(words.until, { date: c.until })); }
-    if (c.permanent) { detail.push(words.permanent); }
-    if (c.amount) { detail.push(format(words.amount, { amount: c.amount })); }
-    var li = el("li");
-    var aside = detail.length ? words["consequence.open"] + detail.join(words["x.list_sep"]) + words["consequence.close"] : "";
-    li.appendChild(el("span", "kind", (conf.consequences[c.kind] || c.kind) + aside));
-    li.appendChild(document.createTextNode(" "));
-    li.appendChild(el("span", "message", c.message[conf.lang]));
-    return li;
+  function consequence(c) {  /* runtime/explain.py consequence_line, its code shown after the line */
+    var parts = [conf.consequences[c.kind] || c.kind];
+    if (c.until) { parts.push(format(cli["consequence.until"], { date: c.until })); }
+    if (c.permanent) { parts.push(cli["consequence.permanent"]); }
+    if (c.amount != null) { parts.push(format(cli["consequence.amount"], { amount: money(c.amount) })); }
+    return coded(el("span", "line", parts.join(cli["explain.list_sep"]) + cli["explain.colon"] + c.message[conf.lang]), c.code);
   }
 
-  function pairs(title, cls, map, show) {
-    var keys = Object.keys(map || {});
-    section(title, cls, keys, function (key) {
-      var li = el("li");
-      li.appendChild(el("span", "name", label(key)));
-      li.appendChild(document.createTextNode(" = "));
-      li.appendChild(el("span", "value", show(map[key])));
-      return li;
-    });
+  function value(path, shown) {  /* `label = value`, as eval prints it */
+    var line = el("span", "line");
+    line.appendChild(el("span", "name", named(path)));
+    line.appendChild(document.createTextNode(" = "));
+    line.appendChild(el("span", "value", shown));
+    return coded(line, path);
+  }
+
+  function unresolved(path, facts) {  /* runtime/explain.py unresolved_lines */
+    var needs = facts.map(function (p) { return format(cli["unresolved.fact"], { label: named(p), path: p }); });
+    return coded(el("span", "line", format(cli["unresolved.line"], { label: named(path), facts: needs.join(cli["unresolved.sep"]) })), path);
   }
 
   function decision(d) {
@@ -124,13 +158,15 @@
     section(words.reasons, "reasons", d.reasons, reason);
     section(words.warnings, "warnings", d.warnings, reason);
     section(words.consequences, "consequences", d.consequences, consequence);
-    pairs(words.values, "values", d.values, text);
-    pairs(words.unresolved, "unresolved", d.unresolved, function (facts) { return facts.map(label).join(", "); });
+    var values = d.values || {}, missing = d.unresolved || {};
+    section(words.values, "values", Object.keys(values), function (path) { return value(path, show(path, values[path])); });
+    section(words.unresolved, "unresolved", Object.keys(missing), function (path) { return unresolved(path, missing[path]); });
   }
 
   function failure(status, answer) {
     var error = answer && answer.error;
-    var p = el("p", "error", format(words.error, { status: status }) + (error && error.message ? error.message[conf.lang] : ""));
+    var p = el("p", "error", format(words.error, { status: status }));
+    p.appendChild(el("span", "message", error && error.message ? error.message[conf.lang] : ""));
     result.appendChild(p);
     if (error && error.facts && error.facts.length) {
       result.appendChild(el("p", "error-facts", words.facts + error.facts.map(label).join(", ")));
