@@ -22,6 +22,8 @@ from policydsl.loader import PolicyLoadError, PolicySet, load, policy_files, wit
 
 STRINGS = {
     "reloaded": ("已重新加载政策库：{old} → {new}（{count} 条政策）", "reloaded the book: {old} → {new} ({count} policies)"),
+    "unwatched": ("无法再监视政策目录（{reason}）：改为每隔几秒比较一次版本",
+                  "cannot watch the policies folder any longer ({reason}): comparing its revision every few seconds"),
     "refused": ("拒绝了有错误的政策库修改（{count} 个错误），继续服务 {revision}；GET /v1/status 说明原因",
                 "refused a broken edit of the book ({count} errors), still serving {revision}; GET /v1/status says why"),
 }
@@ -133,12 +135,41 @@ class Library:
         return False
 
 
+POLL_SECONDS = 2.0
+"""How often the folder's revision is also compared with the served one (see `watch`)."""
+
+
 async def watch(library: Library, stop: asyncio.Event, *, debounce_ms: int = 200,
-                force_polling: bool | None = None) -> None:
-    """Reload `library` after every settled change under its folder until `stop` is set. watchfiles batches the
-    events of one save (an editor's rename dance, a `git checkout` of many files) into one reload."""
+                poll_seconds: float = POLL_SECONDS) -> None:
+    """Reload `library` after every settled change under its folder until `stop` is set, two ways at once:
+    - watchfiles (inotify) reacts within `debounce_ms`, the events of one save (an editor's rename dance, a
+      `git checkout` of many files) batched into one reload;
+    - every `poll_seconds` the folder's revision is compared with the served one and the last refused one,
+      which catches what inotify cannot see: a folder deleted and made again or renamed over (a deploy), a
+      symlink switched to another release, a network file system. Reading the book's files costs about a
+      millisecond here."""
+    await asyncio.gather(_notified(library, stop, debounce_ms), _polled(library, stop, poll_seconds))
+
+
+async def _notified(library: Library, stop: asyncio.Event, debounce_ms: int) -> None:
     from watchfiles import awatch
 
-    async for _ in awatch(library.policies_dir, stop_event=stop, debounce=debounce_ms, recursive=True,
-                          force_polling=force_polling, ignore_permission_denied=True):
-        await library.reload()
+    try:
+        async for _ in awatch(library.policies_dir, stop_event=stop, debounce=debounce_ms, recursive=True,
+                              ignore_permission_denied=True):
+            await library.reload()
+    except (OSError, RuntimeError) as exc:  # the watcher itself failed (inotify's limits): the polling goes on
+        LOG.warning(s("unwatched", i18n.default_lang(), reason=str(exc) or type(exc).__name__))
+
+
+async def _polled(library: Library, stop: asyncio.Event, seconds: float) -> None:
+    while True:
+        try:
+            await asyncio.wait_for(stop.wait(), seconds)
+            return
+        except TimeoutError:
+            pass
+        files = await asyncio.to_thread(revision, library.policies_dir)
+        refused = library.refused
+        if files != library.current.revision and (refused is None or files != refused.revision):
+            await library.reload()
