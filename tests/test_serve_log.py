@@ -9,8 +9,10 @@ import hmac
 import json
 import os
 import shutil
+import signal
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +172,25 @@ def test_rotation_drops_the_oldest_beyond_the_backups(tmp_path: Path, backups: s
         stop(proc)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
     assert [line["id"] for name in kept for line in lines(tmp_path / name)] == ids[-len(kept):]
+
+
+def test_sighup_opens_the_log_again_after_logrotate_moved_it(tmp_path: Path) -> None:
+    proc, client, log = serve_logged(tmp_path)
+    moved = tmp_path / "decisions.log.2026-12-05"
+    try:
+        first = decide(client, POOR).headers["x-decision-id"]
+        log.rename(moved)  # what logrotate does (without copytruncate), before it signals the server
+        second = decide(client, POOR).headers["x-decision-id"]  # still written to the moved file
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while not log.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        third = decide(client, POOR).headers["x-decision-id"]
+    finally:
+        client.close()
+        stop(proc)
+    assert ([line["id"] for line in lines(moved)], [line["id"] for line in lines(log)]) == ([first, second], [third])
+    assert log.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_failing_write_never_fails_the_decision_and_is_warned_once(tmp_path: Path) -> None:

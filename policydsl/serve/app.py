@@ -110,10 +110,13 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        """While the app runs: SIGHUP reloads the book (also with --no-watch), and the folder is watched."""
+        """While the app runs: SIGHUP reloads the book (also with --no-watch) and opens the decision log again (after
+        logrotate moved it), and the folder is watched."""
         loop, pending = asyncio.get_running_loop(), set()
 
         def hangup() -> None:
+            if log is not None:
+                log.reopen()
             task = loop.create_task(library.reload())
             pending.add(task)
             task.add_done_callback(pending.discard)

@@ -146,6 +146,17 @@ class DecisionLog:
         self._write(line + decision + b"}\n")
         return ident
 
+    def reopen(self) -> None:
+        """Open FILE again (SIGHUP): after an outside tool (logrotate) has moved it away, lines go to a new FILE.
+        A failure keeps the old file to write to, counted and warned as a failing write is."""
+        try:
+            fd = self._open()
+        except OSError as exc:
+            self._fail(exc)
+            return
+        os.close(self._fd)
+        self._fd, self._size, self._torn = fd, os.fstat(fd).st_size, False
+
     def _open(self) -> int:
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
