@@ -21,8 +21,9 @@ i18n.register("help", {
                             "file holding the HMAC key for --mask (default: a random key made at start, never written)"),
     "serve.log-max-bytes": ("日志超过这个大小就轮转", "rotate the log before it grows past this size"),
     "serve.log-backups": ("保留的旧日志个数（FILE.1 … FILE.K）", "how many rotated logs to keep (FILE.1 … FILE.K)"),
-    "serve.watch": ("监视政策目录，修改无错误时即换用新政策库（默认开启）",
-                    "watch the policies folder and swap in a clean edit (on by default)"),
+    "serve.watch": ("监视政策目录（并每 2 秒比较一次版本），修改无错误时即换用新政策库；SIGHUP 随时重新加载",
+                    "watch the policies folder (and compare its revision every 2 s) and swap in a clean edit; "
+                    "SIGHUP reloads at any time"),
     "serve.docs": ("同时在 /docs/ 提供该目录中渲染好的手册（policydsl docs --out 所写），其政策页可当场试算",
                    "also serve the rendered handbook in this folder (as policydsl docs --out writes it) under /docs/, "
                    "its policy pages with a \"try it\" panel"),
