@@ -6,10 +6,12 @@ line for line with the words of `policydsl eval --lang zh|en`."""
 from __future__ import annotations
 
 import http.client
+import http.server
 import json
 import re
 import shutil
 import string
+import threading
 import types
 from pathlib import Path
 from typing import Any, Iterator
@@ -443,10 +445,68 @@ def test_the_form_is_built_from_the_policys_inputs_in_the_pages_language(browser
 
 
 # ------------------------------------------------------------------ the static mount
+class Prefixed(http.server.BaseHTTPRequestHandler):
+    """A reverse proxy serving the service under /rules/, the prefix stripped, as an ingress mounts it."""
+
+    upstream = ""  # host:port of the real server
+
+    def forward(self) -> None:
+        if not self.path.startswith("/rules/"):
+            self.send_error(404)
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        connection = http.client.HTTPConnection(self.upstream, timeout=30)
+        connection.request(self.command, self.path[len("/rules"):], self.rfile.read(length) if length else None,
+                           {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")})
+        answer = connection.getresponse()
+        data = answer.read()
+        connection.close()
+        self.send_response(answer.status)
+        for key, value in answer.getheaders():
+            if key.lower() not in ("connection", "content-length", "transfer-encoding", "date", "server"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = forward
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_behind_a_proxys_path_prefix_the_panel_finds_the_service_under_it(base: str, browser: Browser,
+                                                                         tmp_path: Path) -> None:
+    """The page came from /rules/docs/…: the panel asks /rules/v1/… (found relative to its script), and `/rules/`
+    sends to `/rules/docs/` (a relative redirect)."""
+    handler = type("Handler", (Prefixed,), {"upstream": base.removeprefix("http://")})
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    worker = threading.Thread(target=proxy.serve_forever, daemon=True)
+    worker.start()
+    front = f"http://127.0.0.1:{proxy.server_address[1]}"
+    try:
+        mark = len(browser.events)
+        open_panel(browser, f"{front}/rules/docs/en/html/policies/cart.opening.html")
+        fill(browser, load(POLICIES).model, "cart.opening", POOR, "en")
+        submit(browser)
+        panel = shown(browser)
+        root = httpx.get(f"{front}/rules/", timeout=30, follow_redirects=True)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    _, decision = eval_json(tmp_path, "cart.opening", "--at", AT, facts=POOR)
+    assert (panel["outcome"], panel["errors"]) == (i18n.t(f"outcome.{decision['outcome']}", "en"), [])
+    assert [code for code, _ in panel["reasons"]] == [r["code"] for r in decision["reasons"]]
+    asked = [u for u in requests_since(browser, mark) if not u.startswith("data:")]
+    assert f"{front}/rules/v1/status" in asked and f"{front}/rules/v1/policies/cart.opening/decide" in asked
+    assert [u for u in asked if not u.startswith(f"{front}/rules/")] == [f"{front}/favicon.ico"]  # the browser's
+    assert (root.status_code, str(root.url)) == (200, f"{front}/rules/docs/")
+
+
 def test_the_handbook_is_served_under_docs_and_the_root_sends_there(base: str, handbook: Path) -> None:
     with httpx.Client(base_url=base, timeout=30) as client:
         root = client.get("/")
-        assert (root.status_code, root.headers["location"]) == (307, "/docs/")
+        assert (root.status_code, root.headers["location"]) == (307, "docs/")  # relative: see the prefix test
         index = client.get("/docs/")
         assert (index.status_code, index.text) == (200, (handbook / "index.html").read_text(encoding="utf-8"))
         policy = client.get("/docs/en/html/policies/cart.opening.html")

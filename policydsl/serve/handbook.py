@@ -47,7 +47,7 @@ def routes(docs: str) -> list[Route]:
         return await static.get_response(path, request.scope)
 
     async def home(request: Request) -> Response:
-        return RedirectResponse("/docs/", status_code=307)
+        return RedirectResponse("docs/", status_code=307)  # relative: right behind a proxy's path prefix too
 
     async def no_icon(request: Request) -> Response:  # a browser asks every origin for one: none, not an error
         return Response(status_code=204)

@@ -4,11 +4,14 @@
    facts by their dotted paths, POSTs {"facts", "at"} to /v1/policies/{id}/decide, and lays out the decision
    JSON or the error JSON, worded as `policydsl eval --lang` words it: with the labels, kinds and units, and the
    command line's own catalogue templates, that the handbook put in data-tryit (docs/tryit.py). What the service
-   answers is inserted as text (textContent), never as HTML. */
+   answers is inserted as text (textContent), never as HTML. The service is found relative to this script, which
+   `serve --docs` serves at <service>/docs/<lang>/html/assets/tryit.js: behind a proxy that mounts the service
+   under a path prefix (/rules/), the panel asks /rules/v1/… as the page itself came from /rules/docs/…. */
 (function () {
   "use strict";
   var panel = document.getElementById("try");
   if (!panel || !/^https?:$/.test(location.protocol) || !window.fetch) { return; }
+  var service = new URL("../../../../", document.currentScript.src).pathname;
   var conf = JSON.parse(panel.getAttribute("data-tryit"));
   var words = conf.strings, cli = conf.formats;
   var form = document.getElementById("tryit-form");
@@ -104,7 +107,7 @@
     if (at) { body.at = at; }
     var headers = { "Content-Type": "application/json" };
     if (tokenBox.value.trim()) { headers.Authorization = "Bearer " + tokenBox.value.trim(); }
-    return fetch("/v1/policies/" + encodeURIComponent(conf.policy) + "/decide",
+    return fetch(service + "v1/policies/" + encodeURIComponent(conf.policy) + "/decide",
                  { method: "POST", headers: headers, body: JSON.stringify(body), cache: "no-store" });
   }
 
@@ -195,7 +198,7 @@
     }).then(function () { submit.disabled = false; });
   });
 
-  fetch("/v1/status", { cache: "no-store" }).then(function (response) {
+  fetch(service + "v1/status", { cache: "no-store" }).then(function (response) {
     return response.ok ? response.json() : null;
   }).then(function (status) {
     if (!status || !status.revision) { return; }
