@@ -182,7 +182,7 @@ def test_a_symlink_switched_to_another_release_is_served(tmp_path: Path) -> None
         stop(proc)
 
 
-def test_no_request_sees_half_of_one_book_and_half_of_another(tmp_path: Path) -> None:
+def test_while_books_are_swapped_each_answer_is_the_book_its_revision_header_names(tmp_path: Path) -> None:
     """Books A and B differ in cart.opening's threshold; each whole-book answer, made while the two are swapped
     six times, has the outcome of the book its X-Book-Revision header names."""
     folder = tmp_path / "policies"
