@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.middleware import Middleware
-from starlette.routing import Match, Route
+from starlette.routing import Route
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
@@ -141,10 +141,7 @@ def create_app(library: Library, parse_date: Callable[[str], dt.date], token: st
     if docs is not None:
         routes += handbook.routes(docs)
 
-    def endpoint_of(scope: dict[str, Any]) -> str:
-        """The route template a request matched (its method aside), else `other`: a bounded label set."""
-        return next((route.path for route in routes if route.matches(scope)[0] != Match.NONE), "other")
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(Counted, metrics, endpoint_of)],
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(Counted, metrics)],
                      exception_handlers={HTTPException: _http_error, Exception: _internal})
 
 
