@@ -50,6 +50,17 @@ def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
     return read_bytes(path, limit).decode("utf-8")
 
 
+def read_secret(path: str | Path, limit: int = 4096) -> bytes:
+    """A token or key kept in a file: its bytes (at most `limit`), surrounding whitespace dropped; a file that
+    cannot be read is `E.unreadable` naming it."""
+    from policydsl.errors import PolicyDslError
+
+    try:
+        return read_bytes(path, limit).strip()
+    except OSError as exc:
+        raise PolicyDslError("E.unreadable", path=str(path), reason=unreadable_reason(exc)) from None
+
+
 def unreadable_reason(exc: Exception) -> str | dict[str, str]:
     """Why a file could not be read, for a message: the OS's words, or zh/en text of our own."""
     if isinstance(exc, FileTooLarge):

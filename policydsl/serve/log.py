@@ -96,12 +96,9 @@ def check_masks(masks: Iterable[str], inputs: Iterable[str]) -> tuple[str, ...]:
 
 def read_key(path: str) -> bytes:
     """The masking key: the file's bytes, surrounding whitespace dropped, at least MIN_KEY_BYTES of them."""
-    from policydsl.source import read_bytes, unreadable_reason
+    from policydsl.source import read_secret
 
-    try:
-        key = read_bytes(path, 4096).strip()
-    except OSError as exc:
-        raise PolicyDslError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None
+    key = read_secret(path)
     if len(key) < MIN_KEY_BYTES:
         raise PolicyDslError("serve.E.mask_key_short", path=path, least=MIN_KEY_BYTES)
     return key

@@ -20,11 +20,11 @@ s = i18n.register("serve", STRINGS)
 
 def read_token(path: str) -> str:
     """The bearer token in the file at `path` (surrounding whitespace dropped); an empty one is refused."""
-    from policydsl.source import read_bytes, unreadable_reason
+    from policydsl.source import read_secret, unreadable_reason
 
     try:
-        token = read_bytes(path, 4096).decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
+        token = read_secret(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise PolicyDslError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None
     if not token:
         raise PolicyDslError("serve.E.token_empty", path=path)
