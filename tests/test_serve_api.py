@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from schemathesis import GenerationMode, checks
 
 from conftest import POLICIES, ROOT
 from test_serve import FACTS, POOR, base, client, start, stop  # noqa: F401 (base, client: the server fixtures)
+from test_serve_ops import until
 
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance, checks.response_headers_conformance]
@@ -207,10 +207,8 @@ def test_the_document_and_schemas_follow_a_reload(tmp_path: Path) -> None:
             before = c.get("/openapi.json").json()
             assert "/v1/policies/shipping/decide" in before["paths"]
             (tmp_path / "book" / "shipping.policy").unlink()
-            for _ in range(1200):  # until the watcher has swapped the new book in (each poll waits up to 0.1 s)
-                if c.get("/v1/status").json()["revision"] != before["info"]["version"]:
-                    break
-                time.sleep(0.1)
+            until(lambda: c.get("/v1/status").json()["revision"] != before["info"]["version"],
+                  "the watcher swaps the new book in")
             after, status = c.get("/openapi.json").json(), c.get("/v1/status").json()
             gone = c.get("/v1/policies/shipping/schema")
     finally:
