@@ -21,10 +21,6 @@ def _register(phrase: Phrase, fn) -> None:
         DECORATORS[phrase.kind](parsers.re(pattern), stacklevel=2)(fn)
 
 
-def _phrase(key: str) -> Phrase:
-    return next(p for p in PHRASES if p.key == key)
-
-
 def step_fact(policydsl_world: World, name: str, value: str) -> None:
     policydsl_world.given(name.strip(), unquote(value))
 
