@@ -18,8 +18,9 @@ from policydsl.loader import PolicyLoadError, PolicySet
 from policydsl.runtime import values as rv
 from policydsl.runtime.book import BookDecision
 from policydsl.runtime.decision import Decision
+from policydsl.runtime.explain import facts_text, unresolved_lines
 from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
-from policydsl.runtime.facts import InputSpec
+from policydsl.runtime.facts import InputSpec, convert_value
 from policydsl.semantics.names import suggest
 
 BOOK_OUTCOMES = {**OUTCOMES, "undecided": "undecided", "无法完全决定": "undecided"}
@@ -166,8 +167,6 @@ class World:
             if d.value_json:
                 lines.append(s("summary.values", lang) + json.dumps(dict(d.value_json), ensure_ascii=False))
             if d.unresolved:
-                from policydsl.runtime.explain import unresolved_lines
-
                 policy = self.policy_set.compiled[d.policy]
                 lines.extend(unresolved_lines(d, policy, self.lang))
         return "\n".join(lines)
@@ -345,8 +344,6 @@ class World:
     # ------------------------------------------------------------ consequences
     def find_consequence(self, name: str):
         """The first consequence whose kind (id or Chinese name), rule or code is `name`."""
-        from policydsl import i18n
-
         decision = self.need_decision()
         for c in decision.consequences:
             if name in (c.kind, i18n.t(f"consequence.{c.kind}", "zh"), c.rule, c.code):
@@ -367,8 +364,6 @@ class World:
             self.fail("until", name=name, day=day.isoformat(), got=got)
 
     def expect_consequence_amount(self, name: str, expected: str) -> None:
-        from policydsl.runtime.facts import convert_value
-
         c = self.find_consequence(name)
         spec = InputSpec(path=name, kind="money", label=dict.fromkeys(i18n.LANGS, name))  # its id in every language
         want, problem = convert_value(spec, raw_fact(spec, expected))
@@ -392,8 +387,6 @@ class World:
             hint = suggest(name, [(p, (d.label["zh"], d.label["en"])) for p, d in policy.defines.items()])
             self.fail("no_value", name=name, hint=_did_you_mean(hint, policy.defines[hint].label if hint else None, name))
         if path in decision.unresolved:
-            from policydsl.runtime.explain import facts_text
-
             lacking = decision.unresolved[path]
             self.fail_with(i18n.t("unresolved.step", self.lang, name=name, facts=facts_text(policy, lacking, self.lang)))
         if path not in decision.values:
@@ -405,7 +398,6 @@ class World:
         if expected.strip().lower() in NOT_OPEN_WORDS:
             ok = actual is rv.NOT_OPEN
         else:
-            from policydsl.runtime.facts import convert_value
             want, problem = convert_value(spec, raw_fact(spec, expected))
             if problem is not None:
                 self.fail("not_kind", expected=expected, kind=kind)
