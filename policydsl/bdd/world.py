@@ -21,6 +21,7 @@ from policydsl.runtime.decision import Decision
 from policydsl.runtime.explain import facts_text, unresolved_lines
 from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
 from policydsl.runtime.facts import InputSpec, convert_value
+from policydsl.semantics.model import Policy
 from policydsl.semantics.names import suggest
 
 BOOK_OUTCOMES = {**OUTCOMES, "undecided": "undecided", "无法完全决定": "undecided"}
@@ -180,17 +181,17 @@ class World:
     def given(self, name: str, value: str) -> None:
         self.givens.append((name, value))
 
-    def evaluate(self, policy_name: str, at: dt.date) -> None:
-        policy_set = self.policy_set
-        problem: PolicyDslError | None
+    def _find(self, name: str) -> Policy:
+        """The policy `name` (id or title) names; else the step fails with why."""
         try:
-            policy = policy_set.find(policy_name)
+            return self.policy_set.find(name)
         except PolicyDslError as exc:
             problem = exc
-        else:
-            problem = None
-        if problem is not None:  # failing outside the except block keeps the report free of chained errors
-            self.fail_with(problem.message(self.lang))
+        self.fail_with(problem.message(self.lang))  # outside the except block: the report has no chained errors
+
+    def evaluate(self, policy_name: str, at: dt.date) -> None:
+        policy_set = self.policy_set
+        policy = self._find(policy_name)
         compiled = policy_set.compiled[policy.id]
         for name, text in self.givens:
             spec = self._input(compiled.inputs, name)
@@ -227,14 +228,7 @@ class World:
         return self.book
 
     def _part(self, name: str):
-        book = self.need_book()
-        try:
-            policy = self.policy_set.find(name)
-        except PolicyDslError as exc:
-            problem = exc
-        else:
-            return book.part(policy.id)
-        self.fail_with(problem.message(self.lang))
+        return self.need_book().part(self._find(name).id)
 
     def expect_book_outcome(self, outcome: str) -> None:
         book = self.need_book()
@@ -274,10 +268,7 @@ class World:
             if conflict.resolution != "known":
                 self.fail("not_known_conflict", name=conflict.overlap, prevails=conflict.prevails or both("prevails_unknown"))
             return
-        try:
-            wanted = self.policy_set.find(policy).id
-        except PolicyDslError as exc:
-            self.fail_with(exc.message(self.lang))
+        wanted = self._find(policy).id
         if conflict.prevails != wanted:
             got = conflict.prevails or both("known_conflict" if conflict.resolution == "known" else "undecided")
             self.fail("prevails", name=conflict.overlap, wanted=wanted, got=got)
