@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
+import itertools
 import re
 import sys
 import traceback
@@ -148,7 +149,7 @@ def to_offset(text: str, position: lt.Position) -> int:
     for i, ch in enumerate(lines[position.line]):
         if units >= position.character:
             return start + i
-        units += 2 if ord(ch) > 0xFFFF else 1
+        units += utf16_len(ch)
     return start + len(lines[position.line])
 
 
@@ -252,19 +253,29 @@ def _hover_rollout(policy: Policy, kind: str, name: str, lang: str) -> str:
                       f"- {s('field.phases', lang)}:", *phases])
 
 
-def _hover_policy_property(policy: Policy, kind: str, name: str, lang: str) -> str | None:
-    prop = next((p for p in policy.properties if p.name.value == name), None)
-    return _hover_property(prop, policy, lang) if prop is not None else None
-
-
 def _hover_assume(policy: Policy, kind: str, name: str, lang: str) -> str | None:
     assume = next((a for a in policy.assumptions if a.name.value == name), None)
     return "\n".join([*_header("assume", name, assume.text, lang), *_quotes(assume.sources, lang)]) if assume else None
 
 
+def _hover_property(policy: Policy, kind: str, name: str, lang: str) -> str | None:
+    """Labels, the days it speaks of (its own period, else the policy's), premise, claim and how to prove it."""
+    prop = next((p for p in policy.properties if p.name.value == name), None)
+    if prop is None:
+        return None
+    eff = prop.effective
+    period = _period(eff.start, eff.end, lang) if eff is not None else s(
+        "period.policy", lang, period=_period(policy.effective[0], policy.effective[1], lang))
+    premise = [f"- {s('field.premise', lang)}: `when {_expr_text(prop.premise)}`"] if prop.premise is not None else []
+    return "\n".join([*_header("property", prop.name.value, prop.label, lang),
+                      f"- {s('field.effective', lang)}: {period}", *premise,
+                      f"- {s('field.claim', lang)}: `expect {_expr_text(prop.claim)}`",
+                      f"- {s('field.verify', lang)}: `policydsl verify {policy.id} --property {prop.name.value}`"])
+
+
 _HOVERS: dict[str, Callable[[Policy, str, str, str], str | None]] = {
     "input": _hover_value, "define": _hover_value, "rule": _hover_rule, "table": _hover_table,
-    "rollout": _hover_rollout, "property": _hover_policy_property, "assume": _hover_assume}
+    "rollout": _hover_rollout, "property": _hover_property, "assume": _hover_assume}
 
 
 def _hover_overlap(overlap: BookOverlap, lang: str) -> str:
@@ -298,18 +309,6 @@ def _hover_vocabulary(key: Key, model: Model, lang: str) -> str | None:
     readers = ", ".join(f"`{p.id}`" for p in model.readers(fact.path)) or s("field.nobody", lang)
     lines.append(f"- {s('field.readers', lang)}: {readers}")
     return "\n".join(lines)
-
-
-def _hover_property(prop: ast.PropertyDecl, policy: Policy, lang: str) -> str:
-    """Labels, the days it speaks of (its own period, else the policy's), premise, claim and how to prove it."""
-    eff = prop.effective
-    period = _period(eff.start, eff.end, lang) if eff is not None else s(
-        "period.policy", lang, period=_period(policy.effective[0], policy.effective[1], lang))
-    premise = [f"- {s('field.premise', lang)}: `when {_expr_text(prop.premise)}`"] if prop.premise is not None else []
-    return "\n".join([*_header("property", prop.name.value, prop.label, lang),
-                      f"- {s('field.effective', lang)}: {period}", *premise,
-                      f"- {s('field.claim', lang)}: `expect {_expr_text(prop.claim)}`",
-                      f"- {s('field.verify', lang)}: `policydsl verify {policy.id} --property {prop.name.value}`"])
 
 
 def _expr_text(expr: Any) -> str:
@@ -851,9 +850,7 @@ def line_edits(text: str, formatted: str, lines: tuple[int, int]) -> list[lt.Tex
     """The edits, line by line, that turn `text` into `formatted`, kept to those on `lines` (0-based, inclusive):
     the whole file is formatted, only the selected declarations change."""
     old, new = text.splitlines(keepends=True), formatted.splitlines(keepends=True)
-    starts = [0]
-    for line in old:
-        starts.append(starts[-1] + len(line))
+    starts = [0, *itertools.accumulate(map(len, old))]
     source = SourceFile(path="<range>", text=text)
     first, last = lines
     edits = []
@@ -922,10 +919,8 @@ def narrow(items: list[lt.CompletionItem], line_prefix: str, in_property: bool) 
 
 
 # ------------------------------------------------------------------ rename
-RENAMABLE = {"rule": "rule", "input": "input", "fact": "fact", "define": "define", "table": "table",
-             "enum": "enum", "value": "value", "rollout": "rollout", "code": "code"}
+RENAMABLE = frozenset({"rule", "input", "fact", "define", "table", "enum", "value", "rollout", "code"})
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def renamable_at(ls: PolicyServer, uri: str, position: lt.Position) -> tuple[Model, Occurrence]:
@@ -946,7 +941,7 @@ def check_new_name(key: Key, new_name: str, model: Model, lang: str) -> str:
     """The new name in full (a fact's with its entity), or a Refusal: not a valid name, a keyword, or taken."""
     kind, name = key[0], key[-1]
     dotted = kind in ("input", "fact", "define")
-    if not (_DOTTED_NAME if dotted else _PLAIN_NAME).fullmatch(new_name):
+    if not (WORD if dotted else _PLAIN_NAME).fullmatch(new_name):
         expected = s("rename.dotted" if dotted else "rename.plain", lang)
         raise Refusal(s("rename.invalid", lang, name=new_name, expected=expected))
     if any(part in KEYWORDS for part in new_name.split(".")):

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from policydsl.bdd.coverage import COVERAGE
-from policydsl.bdd.world import CURRENT_STEP
+from policydsl.bdd.coverage import BOOK, COVERAGE, PolicyCoverage, report, s as coverage_s
+from policydsl.bdd.phrases import closest
+from policydsl.bdd.world import CURRENT_STEP, s
 from policydsl.errors import PolicyDslError
+from policydsl.i18n import default_lang
 from policydsl.loader import load
 
 if TYPE_CHECKING:  # pytest-bdd is imported only when a feature is collected
@@ -108,8 +110,6 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 
 def _feature_error(path: Path, exc: Exception, gherkin_error: type[GherkinParseError], lang: str) -> str:
     """The message for a .feature file that cannot be parsed."""
-    from policydsl.bdd.world import s
-
     if isinstance(exc, UnicodeDecodeError):
         return s("feature.not_utf8", lang, path=path)
     if not isinstance(exc, gherkin_error):
@@ -131,8 +131,6 @@ def policydsl_policy_set(request: pytest.FixtureRequest):
 
 
 def _lang(config: pytest.Config) -> str:
-    from policydsl.i18n import default_lang
-
     return config.getoption("policydsl_lang") or default_lang()
 
 
@@ -158,8 +156,6 @@ def _threshold(config: pytest.Config):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    from policydsl.bdd.coverage import BOOK, PolicyCoverage, report, s
-
     config = session.config
     threshold = _threshold(config)
     if threshold is None:
@@ -179,7 +175,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             coverages.setdefault(pid, PolicyCoverage(policy=compiled))
     text, ok = report(list(coverages.values()), lang, threshold)
     if selected:
-        text += "\n" + s("selected", lang)
+        text += "\n" + coverage_s("selected", lang)
     config.stash[VERDICT] = (text, ok)
     if not ok and session.exitstatus == 0:
         session.exitstatus = 1
@@ -208,9 +204,6 @@ def pytest_bdd_before_step(request: pytest.FixtureRequest, feature, step) -> Non
 def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature, step) -> None:
     """A step no phrase matches: where it is written and the closest phrases, instead of pytest-bdd's
     StepDefinitionNotFoundError (the failure raised here replaces it)."""
-    from policydsl.bdd.phrases import closest
-    from policydsl.bdd.world import s
-
     lang = _lang(request.config)
     lines = [_where(request.config, feature, step), s("step.unknown", lang)]
     script = "zh" if not step.keyword.isascii() else "en"  # examples in the feature's own language

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -21,110 +22,47 @@ def _register(phrase: Phrase, fn) -> None:
         DECORATORS[phrase.kind](parsers.re(pattern), stacklevel=2)(fn)
 
 
-def _phrase(key: str) -> Phrase:
-    return next(p for p in PHRASES if p.key == key)
-
-
-def step_fact(policydsl_world: World, name: str, value: str) -> None:
-    policydsl_world.given(name.strip(), unquote(value))
-
-
-def step_facts_table(policydsl_world: World, datatable: list[list[str]]) -> None:
+def _facts_table(policydsl_world: World, datatable: list[list[str]]) -> None:
     rows = datatable[1:] if datatable and datatable[0][0].strip() in ("事实", "fact", "Fact") else datatable
     for row in rows:
         policydsl_world.given(row[0].strip(), unquote(row[1]))
 
 
-def step_evaluate_on(policydsl_world: World, policy: str, date: str) -> None:
-    policydsl_world.evaluate(policy, dt.date.fromisoformat(date))
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
 
 
-def step_evaluate_book(policydsl_world: World, date: str) -> None:
-    policydsl_world.evaluate_book(dt.date.fromisoformat(date))
-
-
-def step_book_outcome(policydsl_world: World, outcome: str) -> None:
-    policydsl_world.expect_book_outcome(outcome)
-
-
-def step_book_part(policydsl_world: World, policy: str) -> None:
-    policydsl_world.select_part(policy)
-
-
-def step_not_applicable(policydsl_world: World, policy: str) -> None:
-    policydsl_world.expect_status(policy, "not_applicable")
-
-
-def step_not_in_force(policydsl_world: World, policy: str) -> None:
-    policydsl_world.expect_status(policy, "not_in_force")
-
-
-def step_conflict(policydsl_world: World, overlap: str, policy: str) -> None:
-    policydsl_world.expect_conflict(overlap, policy)
-
-
-def step_known_conflict(policydsl_world: World, overlap: str) -> None:
-    policydsl_world.expect_conflict(overlap, None)
-
-
-def step_no_conflicts(policydsl_world: World) -> None:
-    policydsl_world.expect_no_conflicts()
-
-
-def step_outcome(policydsl_world: World, outcome: str) -> None:
-    policydsl_world.expect_outcome(outcome)
-
-
-def step_reason(policydsl_world: World, name: str) -> None:
-    policydsl_world.expect_reason(name, present=True)
-
-
-def step_no_reason(policydsl_world: World, name: str) -> None:
-    policydsl_world.expect_reason(name, present=False)
-
-
-def step_message(policydsl_world: World, text: str) -> None:
-    policydsl_world.expect_message(text)
-
-
-def step_warning(policydsl_world: World, name: str) -> None:
-    policydsl_world.expect_warning(name)
-
-
-def step_no_warning(policydsl_world: World, name: str) -> None:
-    policydsl_world.expect_warning(name, present=False)
-
-
-def step_no_warnings(policydsl_world: World) -> None:
-    policydsl_world.expect_no_warnings()
-
-
-def step_consequence(policydsl_world: World, name: str) -> None:
-    policydsl_world.find_consequence(name)
-
-
-def step_no_consequences(policydsl_world: World) -> None:
-    policydsl_world.expect_no_consequences()
-
-
-def step_consequence_until(policydsl_world: World, name: str, date: str) -> None:
-    policydsl_world.expect_consequence_until(name, dt.date.fromisoformat(date))
-
-
-def step_consequence_amount(policydsl_world: World, name: str, amount: str) -> None:
-    policydsl_world.expect_consequence_amount(name, unquote(amount))
-
-
-def step_value(policydsl_world: World, name: str, value: str) -> None:
-    policydsl_world.expect_value(name.strip(), unquote(value))
-
-
-def step_fails(policydsl_world: World, text: str) -> None:
-    policydsl_world.expect_failure(text)
-
-
+# phrase key -> its step: pytest-bdd passes the fixture `policydsl_world` and the phrase's named groups by name.
+STEPS: dict[str, Callable[..., None]] = {
+    "fact": lambda policydsl_world, name, value: policydsl_world.given(name.strip(), unquote(value)),
+    "facts_table": _facts_table,
+    "evaluate_on": lambda policydsl_world, policy, date: policydsl_world.evaluate(policy, _date(date)),
+    "evaluate_book": lambda policydsl_world, date: policydsl_world.evaluate_book(_date(date)),
+    "book_outcome": lambda policydsl_world, outcome: policydsl_world.expect_book_outcome(outcome),
+    "book_part": lambda policydsl_world, policy: policydsl_world.select_part(policy),
+    "not_applicable": lambda policydsl_world, policy: policydsl_world.expect_status(policy, "not_applicable"),
+    "not_in_force": lambda policydsl_world, policy: policydsl_world.expect_status(policy, "not_in_force"),
+    "conflict": lambda policydsl_world, overlap, policy: policydsl_world.expect_conflict(overlap, policy),
+    "known_conflict": lambda policydsl_world, overlap: policydsl_world.expect_conflict(overlap, None),
+    "no_conflicts": lambda policydsl_world: policydsl_world.expect_no_conflicts(),
+    "outcome": lambda policydsl_world, outcome: policydsl_world.expect_outcome(outcome),
+    "reason": lambda policydsl_world, name: policydsl_world.expect_reason(name, present=True),
+    "no_reason": lambda policydsl_world, name: policydsl_world.expect_reason(name, present=False),
+    "message": lambda policydsl_world, text: policydsl_world.expect_message(text),
+    "warning": lambda policydsl_world, name: policydsl_world.expect_warning(name),
+    "no_warning": lambda policydsl_world, name: policydsl_world.expect_warning(name, present=False),
+    "no_warnings": lambda policydsl_world: policydsl_world.expect_no_warnings(),
+    "consequence": lambda policydsl_world, name: policydsl_world.find_consequence(name),
+    "no_consequences": lambda policydsl_world: policydsl_world.expect_no_consequences(),
+    "consequence_until":
+        lambda policydsl_world, name, date: policydsl_world.expect_consequence_until(name, _date(date)),
+    "consequence_amount":
+        lambda policydsl_world, name, amount: policydsl_world.expect_consequence_amount(name, unquote(amount)),
+    "value": lambda policydsl_world, name, value: policydsl_world.expect_value(name.strip(), unquote(value)),
+    "fails": lambda policydsl_world, text: policydsl_world.expect_failure(text),
+}
 for _p in PHRASES:
-    _register(_p, globals()[f"step_{_p.key}"])
+    _register(_p, STEPS[_p.key])
 
 
 @pytest.fixture

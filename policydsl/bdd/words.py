@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Mapping
 
-from policydsl.runtime.facts import InputSpec, PERCENT_TEXT, MONEY_TEXT
+from policydsl.runtime.facts import InputSpec
 
 OUTCOMES = {"allow": "allow", "允许": "allow", "deny": "deny", "拒绝": "deny"}
 TRUE_WORDS = {"true", "yes", "是", "真"}
@@ -41,10 +41,6 @@ def raw_fact(spec: InputSpec, text: str) -> Any:
             return Decimal(text)
         except ArithmeticError:
             return text
-    if spec.kind == "money":
-        return text if MONEY_TEXT.match(text) else text
-    if spec.kind == "percent":
-        return text if PERCENT_TEXT.match(text) else text
     if spec.kind == "set":
         parts = [p.strip() for p in text.replace("、", ",").replace("，", ",").split(",")]
         return [p for p in parts if p] if text not in ("无", "none", "{}") else []

@@ -18,8 +18,10 @@ from policydsl.loader import PolicyLoadError, PolicySet
 from policydsl.runtime import values as rv
 from policydsl.runtime.book import BookDecision
 from policydsl.runtime.decision import Decision
+from policydsl.runtime.explain import facts_text, unresolved_lines
 from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
-from policydsl.runtime.facts import InputSpec
+from policydsl.runtime.facts import InputSpec, convert_value
+from policydsl.semantics.model import Policy
 from policydsl.semantics.names import suggest
 
 BOOK_OUTCOMES = {**OUTCOMES, "undecided": "undecided", "无法完全决定": "undecided"}
@@ -166,8 +168,6 @@ class World:
             if d.value_json:
                 lines.append(s("summary.values", lang) + json.dumps(dict(d.value_json), ensure_ascii=False))
             if d.unresolved:
-                from policydsl.runtime.explain import unresolved_lines
-
                 policy = self.policy_set.compiled[d.policy]
                 lines.extend(unresolved_lines(d, policy, self.lang))
         return "\n".join(lines)
@@ -181,17 +181,17 @@ class World:
     def given(self, name: str, value: str) -> None:
         self.givens.append((name, value))
 
-    def evaluate(self, policy_name: str, at: dt.date) -> None:
-        policy_set = self.policy_set
-        problem: PolicyDslError | None
+    def _find(self, name: str) -> Policy:
+        """The policy `name` (id or title) names; else the step fails with why."""
         try:
-            policy = policy_set.find(policy_name)
+            return self.policy_set.find(name)
         except PolicyDslError as exc:
             problem = exc
-        else:
-            problem = None
-        if problem is not None:  # failing outside the except block keeps the report free of chained errors
-            self.fail_with(problem.message(self.lang))
+        self.fail_with(problem.message(self.lang))  # outside the except block: the report has no chained errors
+
+    def evaluate(self, policy_name: str, at: dt.date) -> None:
+        policy_set = self.policy_set
+        policy = self._find(policy_name)
         compiled = policy_set.compiled[policy.id]
         for name, text in self.givens:
             spec = self._input(compiled.inputs, name)
@@ -228,14 +228,7 @@ class World:
         return self.book
 
     def _part(self, name: str):
-        book = self.need_book()
-        try:
-            policy = self.policy_set.find(name)
-        except PolicyDslError as exc:
-            problem = exc
-        else:
-            return book.part(policy.id)
-        self.fail_with(problem.message(self.lang))
+        return self.need_book().part(self._find(name).id)
 
     def expect_book_outcome(self, outcome: str) -> None:
         book = self.need_book()
@@ -275,10 +268,7 @@ class World:
             if conflict.resolution != "known":
                 self.fail("not_known_conflict", name=conflict.overlap, prevails=conflict.prevails or both("prevails_unknown"))
             return
-        try:
-            wanted = self.policy_set.find(policy).id
-        except PolicyDslError as exc:
-            self.fail_with(exc.message(self.lang))
+        wanted = self._find(policy).id
         if conflict.prevails != wanted:
             got = conflict.prevails or both("known_conflict" if conflict.resolution == "known" else "undecided")
             self.fail("prevails", name=conflict.overlap, wanted=wanted, got=got)
@@ -345,8 +335,6 @@ class World:
     # ------------------------------------------------------------ consequences
     def find_consequence(self, name: str):
         """The first consequence whose kind (id or Chinese name), rule or code is `name`."""
-        from policydsl import i18n
-
         decision = self.need_decision()
         for c in decision.consequences:
             if name in (c.kind, i18n.t(f"consequence.{c.kind}", "zh"), c.rule, c.code):
@@ -367,8 +355,6 @@ class World:
             self.fail("until", name=name, day=day.isoformat(), got=got)
 
     def expect_consequence_amount(self, name: str, expected: str) -> None:
-        from policydsl.runtime.facts import convert_value
-
         c = self.find_consequence(name)
         spec = InputSpec(path=name, kind="money", label=dict.fromkeys(i18n.LANGS, name))  # its id in every language
         want, problem = convert_value(spec, raw_fact(spec, expected))
@@ -392,8 +378,6 @@ class World:
             hint = suggest(name, [(p, (d.label["zh"], d.label["en"])) for p, d in policy.defines.items()])
             self.fail("no_value", name=name, hint=_did_you_mean(hint, policy.defines[hint].label if hint else None, name))
         if path in decision.unresolved:
-            from policydsl.runtime.explain import facts_text
-
             lacking = decision.unresolved[path]
             self.fail_with(i18n.t("unresolved.step", self.lang, name=name, facts=facts_text(policy, lacking, self.lang)))
         if path not in decision.values:
@@ -405,7 +389,6 @@ class World:
         if expected.strip().lower() in NOT_OPEN_WORDS:
             ok = actual is rv.NOT_OPEN
         else:
-            from policydsl.runtime.facts import convert_value
             want, problem = convert_value(spec, raw_fact(spec, expected))
             if problem is not None:
                 self.fail("not_kind", expected=expected, kind=kind)

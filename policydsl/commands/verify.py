@@ -135,13 +135,15 @@ def _write_counterexamples(results, out_dir: str) -> dict[tuple[str, str], str]:
     return files
 
 
-def _reproduce(pid: str, result, policies_dir: str, files: dict) -> str:
+def _reproduce(pid: str, result, policies_dir: str, files: dict, lang: str) -> list[str]:
+    """The facts file written for a counterexample (if any) and the `policydsl eval` command that reproduces it."""
     target = "--book" if pid == "book" else shlex.quote(pid)  # a book property: the whole-book decision
     rest = f"--at {result.witness.at.isoformat()} --policies {shlex.quote(policies_dir)}"
     if (pid, result.name) in files:
-        return f"policydsl eval {target} --facts {shlex.quote(files[(pid, result.name)])} {rest}"
+        command = f"policydsl eval {target} --facts {shlex.quote(files[(pid, result.name)])} {rest}"
+        return [s("written", lang, path=files[(pid, result.name)]), s("reproduce", lang, command=command)]
     facts = json.dumps(result.witness.facts, ensure_ascii=False, separators=(",", ":"))
-    return f"echo {shlex.quote(facts)} | policydsl eval {target} --facts - {rest}"
+    return [s("reproduce", lang, command=f"echo {shlex.quote(facts)} | policydsl eval {target} --facts - {rest}")]
 
 
 def _render(book, results, files, policies_dir: str, seconds: float, lang: str, show_empty: bool) -> str:
@@ -180,9 +182,7 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
             else:
                 prop = next(p for p in policy.properties if p.name.value == r.name)
                 lines.append(s("claim_false", lang, claim=prop.claim.span.text))
-            if (pid, r.name) in files:
-                lines.append(s("written", lang, path=files[(pid, r.name)]))
-            lines.append(s("reproduce", lang, command=_reproduce(pid, r, policies_dir, files)))
+            lines += _reproduce(pid, r, policies_dir, files, lang)
         lines.append("")
     if empty and show_empty:
         lines.append(s("no_properties", lang, policies=", ".join(empty)))
@@ -230,9 +230,7 @@ def _render_book(book, rs, files, policies_dir: str, lang: str, counts: dict) ->
                 lines.append(s("claim_error", lang, message=check.claim_error.message(lang)))
             else:
                 lines.append(s("claim_false", lang, claim=bprop.decl.claim.span.text))
-        if ("book", r.name) in files:
-            lines.append(s("written", lang, path=files[("book", r.name)]))
-        lines.append(s("reproduce", lang, command=_reproduce("book", r, policies_dir, files)))
+        lines += _reproduce("book", r, policies_dir, files, lang)
     return lines + [""] if rs else lines
 
 

@@ -17,8 +17,7 @@ from gherkin.pickles.compiler import Compiler, GherkinDocumentWithURI
 
 from policydsl import inventory as inv
 from policydsl.bdd.phrases import ORDER, PHRASES
-from policydsl.bdd.words import unquote
-from policydsl.bdd.words import OUTCOMES, find_input, raw_fact
+from policydsl.bdd.words import OUTCOMES, find_input, raw_fact, unquote
 from policydsl.errors import PolicyDslError
 from policydsl.loader import PolicySet
 from policydsl.runtime.decision import Decision

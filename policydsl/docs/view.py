@@ -485,7 +485,7 @@ class PolicyView:
         if decision is not None:
             view["reasons"] = [r.message[self.lang] for r in decision.reasons]
             view["warnings"] = [w.message[self.lang] for w in decision.warnings]
-            view["computed"] = [{"label": compiled.defines[p].label[self.lang], "value": self.value_text(p, v)}
+            view["computed"] = [{"label": compiled.defines[p].label[self.lang], "value": compiled.show(p, v, self.lang)}
                                 for p, v in decision.values.items()]
             sep = self.t("x.list_sep")
             view["unresolved"] = [self.t("example.needs", label=compiled.defines[p].label[self.lang],
@@ -511,9 +511,6 @@ class PolicyView:
                   for kind, key in zip(table.param_types, keys)]
         return self.t("example.not_stated", table=table.decl.label.get(self.lang),
                       cell=self.t("x.list_sep").join(labels))
-
-    def value_text(self, path: str, value: Any) -> str:
-        return self.book.compiled[self.policy.id].show(path, value, self.lang)
 
     def expected(self, example: Example) -> str | None:
         if example.expects_failure:
