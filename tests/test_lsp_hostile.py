@@ -16,7 +16,8 @@ from conftest import POLICIES, ROOT
 from policydsl.lsp_rpc import MAX_CONTENT_LENGTH, MAX_HEADER_LINE, FrameReader, FramingError
 from test_lsp import Client, open_doc
 
-SHORT = 5  # seconds: a server that went deaf fails the test instead of hanging it
+SHORT = 30  # seconds: a server that went deaf fails the test instead of hanging it (not 5: a loaded CI machine
+#            may take that long to start one, and no test here passes by waiting for a timeout)
 MIB = 1024 * 1024
 ERROR_TYPE = 1  # MessageType.Error in window/logMessage and window/showMessage
 
