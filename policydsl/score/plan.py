@@ -21,6 +21,8 @@ import attrs
 import sqlglot.expressions as exp
 
 from policydsl import i18n
+from policydsl.compile.codegen import effective
+from policydsl.compile.compiler import phase_specs
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import rollout as ro
 from policydsl.semantics.model import Model, Policy
@@ -104,9 +106,6 @@ class Plan:
 
 
 # ------------------------------------------------------------------ node helpers
-NULL = exp.Null()
-
-
 def col(name: str) -> exp.Column:
     return exp.Column(this=exp.Identifier(this=name, quoted=True))
 
@@ -555,11 +554,7 @@ class Planner:
             return x
         self.counter += 1
         name = f"__c{self.counter}"
-        level = 1 + max((self.levels.get(c.name, -1) for c in x.find_all(exp.Column)), default=-1)
-        while len(self.layers) <= level:
-            self.layers.append([])
-        self.layers[level].append(exp.alias_(x, name, quoted=True))
-        self.levels[name] = level
+        self.add_columns([(name, x)])
         return col(name)
 
     def hoist(self, v: V, name: str | None = None) -> V:
@@ -569,14 +564,17 @@ class Planner:
         if name is None:
             self.counter += 1
             name = f"__e{self.counter}"
-        parts = [(name, v.val), (f"{name}_err", v.err)] + ([(f"{name}_no", v.no)] if v.no is not None else [])
-        level = 1 + max((self.levels.get(c.name, -1) for _, x in parts for c in x.find_all(exp.Column)), default=-1)
+        self.add_columns([(name, v.val), (f"{name}_err", v.err)] + ([(f"{name}_no", v.no)] if v.no is not None else []))
+        return V(col(name), col(f"{name}_err"), col(f"{name}_no") if v.no is not None else None)
+
+    def add_columns(self, columns: list[tuple[str, exp.Expr]]) -> None:
+        """The named expressions as columns of the layer after every computed column they read."""
+        level = 1 + max((self.levels.get(c.name, -1) for _, x in columns for c in x.find_all(exp.Column)), default=-1)
         while len(self.layers) <= level:
             self.layers.append([])
-        for column, x in parts:
-            self.layers[level].append(exp.alias_(x, column, quoted=True))
-            self.levels[column] = level
-        return V(col(name), col(f"{name}_err"), col(f"{name}_no") if v.no is not None else None)
+        for name, x in columns:
+            self.layers[level].append(exp.alias_(x, name, quoted=True))
+            self.levels[name] = level
 
     def guarded(self, e: ast.Expr) -> V:
         """`e`, failing with not_open_arith when it yields a not-open cell."""
@@ -633,8 +631,7 @@ class Planner:
         equal-length hex strings; '' covers none, 'g' all). The threshold is fixed for a batch on one date;
         with a date per record it is looked up by day, exactly as the row evaluator computes each day's share."""
         decl = self.policy.rollouts[e.rollout.value]
-        phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
-                       for p in decl.phases)
+        phases = phase_specs(decl)
         key = V(col(decl.key.value), null())  # the key is a fact (the checker says so)
         if self.at_day is not None:
             threshold: exp.Expr = text(hex_threshold(ro.share(phases, self.at_day)[0]))
@@ -705,9 +702,8 @@ class Planner:
             return strict([left, right], lambda a, b: days_between(b, a))
         if op in ARITH and {lt.kind, rt.kind} <= set(NUMERIC) and {lt.kind, rt.kind} != {"count"}:
             return strict([left, right], lambda a, b: exact_op(op, a, b), range_error(op, left.val, right.val))
-        if lt.kind == rt.kind == "count" and op in "+-*":
-            arith = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
-            return strict([left, right], lambda a, b: arith(this=a, expression=b))
+        if lt.kind == rt.kind == "count" and op in ARITH:
+            return strict([left, right], lambda a, b: ARITH[op](this=a, expression=b))
         raise self.unsupported("arithmetic", text=e.span.text)
 
     def shift(self, day: V, amount: int, unit: str) -> V:
@@ -859,10 +855,6 @@ def hex_threshold(value: Any) -> str:
         return "g"  # above every hex digit: all covered
     threshold = math.ceil(value * (1 << 64))
     return "" if threshold <= 0 else f"{threshold:016x}"
-
-
-def effective(decl: ast.RuleDecl) -> tuple[Any, Any]:
-    return (decl.effective.start, decl.effective.end) if decl.effective else (None, None)
 
 
 def plan(model: Model, policy_id: str, at: exp.Expr | dt.date, keep: tuple[str, ...] = ()) -> Plan:
