@@ -343,9 +343,6 @@ class PolicyEncoder:
             return v
         return V(kind=v.kind, val=v.val, ok=z3.And(v.ok, z3.Not(v.no)))
 
-    def type_of(self, e: ast.Expr):
-        return self.model.type_of(e)
-
     # ------------------------------------------------------------ values
     def define(self, path: str) -> V:
         """The first case in force whose `when` holds; `present` False when none does."""
@@ -466,7 +463,7 @@ class PolicyEncoder:
         return V(kind="enum", val=self.enum_of(enum)[1][value])
 
     def _e_SetLit(self, e: ast.SetLit, scope) -> V:
-        t = self.type_of(e)
+        t = self.model.type_of(e)
         items = [self.expr(i, scope) for i in e.items]
         consts = self.enum_of(t.enum)[1]
         val = {name: z3.Or(FALSE, *[i.val == c for i in items]) for name, c in consts.items()}
@@ -481,7 +478,7 @@ class PolicyEncoder:
     def _e_Member(self, e: ast.Member, scope) -> V:
         item = self.guard(self.expr(e.item, scope))
         coll = self.expr(e.collection, scope)
-        consts = self.enum_of(self.type_of(e.collection).enum)[1]
+        consts = self.enum_of(self.model.type_of(e.collection).enum)[1]
         inside = z3.Or(FALSE, *[z3.And(item.val == c, coll.val[name]) for name, c in consts.items()])
         return V(kind="bool", val=z3.Not(inside) if e.negated else inside, ok=z3.And(item.ok, coll.ok))
 
@@ -523,8 +520,8 @@ class PolicyEncoder:
             a, b = left.val, right.val
             val = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
             return V(kind="bool", val=val, ok=ok)
-        lt, rt = self.type_of(e.left), self.type_of(e.right)
-        result = self.type_of(e)
+        lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
+        result = self.model.type_of(e)
         if lt.kind == "date" and rt.kind == "duration":
             amount, unit = right.val
             amount = amount if op == "+" else -amount
@@ -573,7 +570,7 @@ class PolicyEncoder:
 
     def _e_Aggregate(self, e: ast.Aggregate, scope) -> V:
         coll = self.expr(e.iterable, scope)
-        enum = self.type_of(e.iterable).enum
+        enum = self.model.type_of(e.iterable).enum
         consts = self.enum_of(enum)[1]
         members = []
         for name, const in consts.items():
@@ -587,7 +584,7 @@ class PolicyEncoder:
             return V(kind="bool", val=z3.Or(FALSE, *[z3.And(m, b.val) for m, b in members]), ok=ok)
         if e.func == "all":
             return V(kind="bool", val=z3.And(TRUE, *[z3.Implies(m, b.val) for m, b in members]), ok=ok)
-        kind = self.type_of(e).kind
+        kind = self.model.type_of(e).kind
         no = None
         if any(b.no is not None for _, b in members):
             no = z3.Or(FALSE, *[z3.And(m, b.no) for m, b in members if b.no is not None])
