@@ -15,8 +15,7 @@ import sqlglot.expressions as exp
 
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import calendar as cal
-from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan, plan
-from policydsl.semantics.model import Model
+from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan
 from policydsl.semantics.types import Type
 
 ARROW = {"count": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "enum": pa.string(), "date": pa.date32(),
@@ -109,8 +108,3 @@ def run(p: Plan, table: pa.Table, connection: duckdb.DuckDBPyConnection | None =
     finally:
         if connection is None:
             con.close()
-
-
-def score(model: Model, policy_id: str, table: pa.Table, at: dt.date, keep: tuple[str, ...] = ()) -> pa.Table:
-    """One policy over a table of records on the date `at`."""
-    return run(plan(model, policy_id, at, keep), table)
