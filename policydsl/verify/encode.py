@@ -16,6 +16,7 @@ the SHA-256 bucket of an id is a free number in [0, 1), made concrete by searchi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from decimal import Decimal
 from fractions import Fraction
@@ -77,16 +78,12 @@ class CalendarFunction:
 
     def value(self, day: int) -> int | None:
         """The real result as a day number, or None where the evaluator raises an error."""
-        if day in self._values:
-            return self._values[day]
-        self._values[day] = result = self._value(day)
-        return result
-
-    def _value(self, day: int) -> int | None:
-        try:
-            return self.real(dt.date.fromordinal(day)).toordinal()
-        except (PolicyDslError, OverflowError, ValueError):
-            return None
+        if day not in self._values:
+            try:
+                self._values[day] = self.real(dt.date.fromordinal(day)).toordinal()
+            except (PolicyDslError, OverflowError, ValueError):
+                self._values[day] = None
+        return self._values[day]
 
     def _domain(self) -> tuple[int, int]:
         """The interval of day numbers the function accepts: errors only happen at the extremes
@@ -146,21 +143,12 @@ class CalendarFunction:
         return out
 
 
-_CALENDAR_CACHE: dict[tuple, CalendarFunction] = {}
-
-
+@functools.cache  # one per process: its domain and offsets take a scan of the calendar to find
 def calendar_function(kind: str, amount: int = 0) -> CalendarFunction:
-    key = (kind, amount)
-    if key not in _CALENDAR_CACHE:
-        if kind == "month_end":
-            func = CalendarFunction("month_end", cal.month_end)
-        elif kind == "next_half_month":
-            func = CalendarFunction("next_half_month", cal.next_half_month)
-        else:
-            unit = {"months": "months", "working_days": "working_days"}[kind]
-            func = CalendarFunction(f"plus_{amount}_{kind}", lambda d: cal.add_duration(d, amount, unit))
-        _CALENDAR_CACHE[key] = func
-    return _CALENDAR_CACHE[key]
+    """month_end, next_half_month, or `+ amount` months or working days."""
+    if kind in ("month_end", "next_half_month"):
+        return CalendarFunction(kind, getattr(cal, kind))
+    return CalendarFunction(f"plus_{amount}_{kind}", lambda d: cal.add_duration(d, amount, kind))
 
 
 def exact(value: Decimal | int | Fraction) -> Any:
