@@ -16,23 +16,16 @@ import sqlglot.expressions as exp
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import calendar as cal
 from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan
-from policydsl.semantics.types import Type
 
 ARROW = {"count": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "enum": pa.string(), "date": pa.date32(),
          "money": pa.decimal128(PRECISION, SCALE), "percent": pa.decimal128(PRECISION, SCALE),
-         "number": pa.decimal128(PRECISION, SCALE)}
-
-
-def arrow_type(t: Type) -> pa.DataType:
-    if t.kind == "set":
-        return pa.list_(pa.string())
-    return ARROW[t.kind]
+         "number": pa.decimal128(PRECISION, SCALE), "set": pa.list_(pa.string())}
 
 
 def input_schema(p: Plan, keep: Mapping[str, pa.DataType] | None = None) -> pa.Schema:
     """The columns a plan reads: one per fact id (dotted names as they are), typed."""
     fields = [pa.field(k, t) for k, t in (keep or {}).items()]
-    return pa.schema(fields + [pa.field(path, arrow_type(t)) for path, t in p.inputs.items()])
+    return pa.schema(fields + [pa.field(path, ARROW[t.kind]) for path, t in p.inputs.items()])
 
 
 def flat(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -337,7 +337,7 @@ class Planner:
         assert isinstance(select, exp.Select)
         return Plan(policy=p.id, select=select, inputs={k: i.type for k, i in p.inputs.items()},
                     values={k: d.type for k, d in p.defines.items()}, keep=keep,
-                    not_open_values=tuple(k for k in p.defines if self.define_may_not_open(k)),
+                    not_open_values=tuple(filter(self.define_may_not_open, p.defines)),
                     calendar=self.calendar, applies=p.decl.applies is not None)
 
     def output(self, decided: exp.Select, keep: tuple[str, ...]) -> exp.Select:
@@ -376,7 +376,7 @@ class Planner:
             if p.defines[path].type.kind in EXACT_KINDS:
                 value = exp.cast(value, DECIMAL)
             outs.append(exp.alias_(case([(and_(ok, is_null(col(f"{local}_err"))), value)]), path, quoted=True))
-        for path in self.define_not_open():
+        for path in filter(self.define_may_not_open, p.defines):
             local = self.defines[path]
             known = or_(not_null(col(local)), is_true(col(f"{local}_no")))
             outs.append(exp.alias_(case([(and_(ok, is_null(col(f"{local}_err")), known), col(f"{local}_no"))]),
@@ -392,9 +392,6 @@ class Planner:
                   "permanent": exp.true() if c.period == "permanent" else exp.false(),
                   "amount": exp.cast(amount.val, DECIMAL)}
         return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in fields.items()])
-
-    def define_not_open(self) -> list[str]:
-        return [k for k in self.policy.defines if self.define_may_not_open(k)]
 
     def define_may_not_open(self, path: str) -> bool:
         return any(self.may_not_open(c.expr) for c in self.policy.defines[path].decl.cases)
