@@ -247,35 +247,28 @@ def score_file(book: PolicySet | Model, policies: Iterable[str], input_path: str
     done (0 to 100) while it runs. `whole_book` and `langs` (the zh/en messages, which need a loaded
     PolicySet) as `score_table` takes them; `summary_path`: with `whole_book`, a second file with one row per
     record, the whole book's outcome (book_summary)."""
-    out_kind = file_format(out_path)
+    out_kind, policies = file_format(out_path), tuple(policies)
     with tempfile.TemporaryDirectory(prefix="policydsl-score-") as spill:
-        return _score_file(book, tuple(policies), input_path, out_path, out_kind, at, keys, at_column, progress, whole_book,
-                           langs, {"memory_limit": memory_limit, "temp_directory": spill}, summary_path)
-
-
-def _score_file(book: PolicySet | Model, policies: Iterable[str], input_path: str, out_path: str, out_kind: str,
-                at: dt.date | None, keys: tuple[str, ...], at_column: str | None,
-                progress: Callable[[float], None] | None, whole_book: bool, langs: tuple[str, ...],
-                config: dict[str, Any], summary_path: str | None = None) -> dict[str, Counter[str]]:
-    try:
-        con = duckdb.connect(config=config)
-    except duckdb.Error as exc:  # a memory limit DuckDB cannot read
-        raise PolicyDslError("score.file.config", reason=str(exc).splitlines()[0]) from None
-    try:
-        query = _query(con, book, policies, read(con, input_path), at, keys, at_column, whole_book, langs)
-        with replacing(out_path) as tmp:
-            try:  # the whole input is read here: a line DuckDB cannot parse fails now, naming the file
-                copy(con, query, tmp, out_kind, progress)
-            except duckdb.Error as exc:
-                raise PolicyDslError("E.unreadable", path=input_path, reason=str(exc).splitlines()[0]) from None
-            written = read(con, str(tmp), out_kind)
-            if summary_path is not None:  # (a CSV read back with its types: the keys as they were)
-                con.register("__written", con.read_csv(str(tmp), header=True) if out_kind == "csv" else written)
-                with replacing(summary_path) as summary_tmp:
-                    copy(con, book_summary(keys or (ROW,), out_kind == "csv"), summary_tmp, file_format(summary_path))
-            return counts(con, written, policies, whole_book)
-    finally:
-        con.close()
+        try:
+            con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill})
+        except duckdb.Error as exc:  # a memory limit DuckDB cannot read
+            raise PolicyDslError("score.file.config", reason=str(exc).splitlines()[0]) from None
+        try:
+            query = _query(con, book, policies, read(con, input_path), at, keys, at_column, whole_book, langs)
+            with replacing(out_path) as tmp:
+                try:  # the whole input is read here: a line DuckDB cannot parse fails now, naming the file
+                    copy(con, query, tmp, out_kind, progress)
+                except duckdb.Error as exc:
+                    raise PolicyDslError("E.unreadable", path=input_path, reason=str(exc).splitlines()[0]) from None
+                written = read(con, str(tmp), out_kind)
+                if summary_path is not None:  # (a CSV read back with its types: the keys as they were)
+                    con.register("__written", con.read_csv(str(tmp), header=True) if out_kind == "csv" else written)
+                    with replacing(summary_path) as summary_tmp:
+                        rows = book_summary(keys or (ROW,), out_kind == "csv")
+                        copy(con, rows, summary_tmp, file_format(summary_path))
+                return counts(con, written, policies, whole_book)
+        finally:
+            con.close()
 
 
 def book_summary(keys: tuple[str, ...], csv: bool) -> exp.Select:
