@@ -34,7 +34,7 @@ class BookPart:
         if self.error is not None:
             out["error"] = self.error.to_dict()["error"]
         if self.status == "not_in_force":
-            out["period"] = {"from": _iso(self.period[0]), "until": _iso(self.period[1])}
+            out["period"] = dict(zip(("from", "until"), (day and day.isoformat() for day in self.period)))
         return out
 
 
@@ -158,7 +158,3 @@ def applies(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date) -> b
         return bool(policy.applies(prepare(policy.inputs, record), at, None))
     except MissingFact as exc:
         raise ev.missing_error(policy.inputs, dict.fromkeys(exc.paths)) from None
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None

@@ -32,7 +32,7 @@ from policydsl.fsutil import replacing
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend as backend
 from policydsl.score import messages as msg
-from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, PRECISION, RELATION, SCALE, Plan, V, and_, case, col, is_false, is_null, is_true,
+from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, RELATION, SCALE, Plan, V, and_, case, col, is_false, is_null, is_true,
                                   literal, missing, not_null, null, or_, plan, text)
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
@@ -125,10 +125,7 @@ def target_type(t: Type) -> exp.DataType:
 def holds(column: pa.DataType, t: Type) -> bool:
     """Whether a column of Arrow type `column` holds the fact's type exactly as the plan reads it (a Parquet
     int64 for a count, a string for an enum): read as it is, no cast per value."""
-    if t.kind in ("money", "percent", "number"):
-        return column == pa.decimal128(PRECISION, SCALE)
-    wanted = {"count": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "enum": pa.string(), "date": pa.date32()}
-    return wanted.get(t.kind) == column
+    return t.kind != "set" and backend.ARROW[t.kind] == column  # (a set is sorted, and CSV states it as JSON text)
 
 
 def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
