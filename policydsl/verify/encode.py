@@ -19,7 +19,6 @@ import datetime as dt
 import functools
 import itertools
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any, Callable
 
 import attrs
@@ -151,10 +150,8 @@ def calendar_function(kind: str, amount: int = 0) -> CalendarFunction:
     return CalendarFunction(f"plus_{amount}_{kind}", lambda d: cal.add_duration(d, amount, kind))
 
 
-def exact(value: Decimal | int | Fraction) -> Any:
-    """A z3 rational equal to a Decimal/int/Fraction, with no float anywhere."""
-    if isinstance(value, Fraction):
-        return z3.Q(value.numerator, value.denominator)
+def exact(value: Decimal | int) -> Any:
+    """A z3 rational equal to a Decimal or int, with no float anywhere."""
     num, den = Decimal(value).as_integer_ratio()
     return z3.Q(num, den)
 
