@@ -142,7 +142,7 @@ def _part(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date, trace:
     if (policy.start and at < policy.start) or (policy.end and at > policy.end):
         return BookPart(policy=policy.id, status="not_in_force", period=(policy.start, policy.end))
     try:
-        if policy.applies is not None and not applies(policy, record, at):
+        if not applies(policy, record, at):
             return BookPart(policy=policy.id, status="not_applicable")
         decision = ev.evaluate(policy, record, at, trace=trace, coverage=coverage)
     except PolicyDslError as exc:
@@ -151,10 +151,8 @@ def _part(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date, trace:
 
 
 def applies(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date) -> bool:
-    """Whether the policy's `applies when` holds for the record; an error naming the facts it lacks."""
-    if policy.applies is None:
-        return True
+    """Whether the policy's `applies when` (if any) holds for the record; an error naming the facts it lacks."""
     try:
-        return bool(policy.applies(prepare(policy.inputs, record), at, None))
+        return policy.applies is None or bool(policy.applies(prepare(policy.inputs, record), at, None))
     except MissingFact as exc:
         raise ev.missing_error(policy.inputs, dict.fromkeys(exc.paths)) from None
