@@ -280,10 +280,6 @@ BUILTINS: dict[str, Callable[..., exp.Expr]] = {
 }
 
 
-def subquery(select: exp.Select) -> exp.Expr:
-    return exp.Subquery(this=select)
-
-
 # ------------------------------------------------------------------ the planner
 class Planner:
     """One policy of a checked model to its plan; `at` is the evaluation date as an expression."""
@@ -715,7 +711,7 @@ class Planner:
         def lookup(wanted: str, where: exp.Expr) -> exp.Expr:
             """One calendar column where `where` holds: a scalar subquery correlated by one equality and
             aggregated (at most one day matches), the form Spark decorrelates into a join as DuckDB does."""
-            return subquery(exp.select(exp.Max(this=col(wanted))).from_(exp.to_table(CALENDAR)).where(where))
+            return exp.Subquery(this=exp.select(exp.Max(this=col(wanted))).from_(exp.to_table(CALENDAR)).where(where))
 
         if amount == 0:
             return day
@@ -823,7 +819,7 @@ class Planner:
                             alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[exp.to_identifier(var, quoted=True)]))
         inner = exp.select(col(var), *inner_cols).from_(unnest)
         packed = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in aggregates.items()])
-        folded = self.column(subquery(exp.select(packed).from_(inner.subquery(f"{alias}_b"))))
+        folded = self.column(exp.Subquery(this=exp.select(packed).from_(inner.subquery(f"{alias}_b"))))
 
         def get(key: str) -> exp.Expr:
             return exp.StructExtract(this=folded.copy(), expression=text(key))
