@@ -380,7 +380,7 @@ class PolicyEncoder:
             for e in rule.exceptions:
                 by[e] = z3.And(applies[rule.name], applies[e], z3.Not(earlier))
                 earlier = z3.Or(earlier, applies[e])
-            r.update(fired=fired, ok=ok, by=by, applies=applies[rule.name])
+            r.update(fired=fired, ok=ok, by=by)
         for rule in self.policy.rules:
             r = raw[rule.name]
             fired = r["fired"]
@@ -393,8 +393,7 @@ class PolicyEncoder:
                 parts = [self.guard(self.expr(x, {})).ok for c in rule.decl.consequences
                          for x in (c.end, c.amount) if x is not None]
                 ok = z3.And(ok, z3.Implies(fired, z3.And(TRUE, *parts)))
-            self.rules[rule.name] = {"fired": fired, "ok": ok, "applies": r["applies"],
-                                     "in_force": r["in_force"]}
+            self.rules[rule.name] = {"fired": fired, "ok": ok}
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr, scope: dict[str, V]) -> V:
