@@ -31,7 +31,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bad_cast": ("记录中有值无法读作其事实的类型（如计数写成 abc）", "a value of the record cannot be read as its fact's type (say abc for a count)"),
 }
 s = i18n.register("score.message", STRINGS)
-LANGS = ("zh", "en")
 
 
 def columns(langs: Iterable[str]) -> list[tuple[str, pa.DataType]]:
