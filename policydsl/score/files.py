@@ -158,8 +158,7 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
         if t.kind == "set":
             cast = exp.ArraySort(this=cast)
         outs.append(exp.alias_(cast, path, quoted=True))
-        bad.append(exp.and_(exp.Not(this=exp.Is(this=src.copy(), expression=exp.Null())),
-                            exp.Is(this=cast.copy(), expression=exp.Null())))
+        bad.append(exp.and_(not_null(src), is_null(cast)))
     flags: list[tuple[exp.Expr, exp.Expr]] = []
     for tests, code in ((precise, "score.scale"), (bad, "bad_facts")):
         if tests:
