@@ -29,7 +29,6 @@ def key(sources: Iterable[Any]) -> tuple[str, str] | None:
     """Where the book's entry lives and what it must hold. The place: the hash of its files' absolute paths
     (one entry per book, which an edited book replaces rather than adds to). The content: the hash of its
     files (path and text, in load order), the Python and policydsl's source."""
-    sources = list(sources)
     try:
         version = package_digest()
     except OSError:  # a package whose files cannot be listed (say, in a zip): no version, no cache

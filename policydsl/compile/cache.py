@@ -86,14 +86,13 @@ def read(filename: str) -> Any:
         return None
 
 
-def prune(base: Path, limit: int | None = None) -> None:
-    """Remove the least recently used entries when there are more than `limit` (MAX_ENTRIES)."""
-    limit = MAX_ENTRIES if limit is None else limit
+def prune(base: Path) -> None:
+    """Remove the least recently used entries when there are more than MAX_ENTRIES."""
     entries = [e for e in os.scandir(base) if e.name.endswith(".bin") and e.is_file(follow_symlinks=False)]
-    if len(entries) <= limit:
+    if len(entries) <= MAX_ENTRIES:
         return
     entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime)
-    for entry in entries[:len(entries) - limit * 3 // 4]:
+    for entry in entries[:len(entries) - MAX_ENTRIES * 3 // 4]:
         try:
             os.unlink(entry.path)
         except OSError:  # removed meanwhile by another process: fine

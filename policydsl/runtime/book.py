@@ -34,7 +34,7 @@ class BookPart:
         if self.error is not None:
             out["error"] = self.error.to_dict()["error"]
         if self.status == "not_in_force":
-            out["period"] = {"from": _iso(self.period[0]), "until": _iso(self.period[1])}
+            out["period"] = dict(zip(("from", "until"), (day and day.isoformat() for day in self.period)))
         return out
 
 
@@ -142,7 +142,7 @@ def _part(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date, trace:
     if (policy.start and at < policy.start) or (policy.end and at > policy.end):
         return BookPart(policy=policy.id, status="not_in_force", period=(policy.start, policy.end))
     try:
-        if policy.applies is not None and not applies(policy, record, at):
+        if not applies(policy, record, at):
             return BookPart(policy=policy.id, status="not_applicable")
         decision = ev.evaluate(policy, record, at, trace=trace, coverage=coverage)
     except PolicyDslError as exc:
@@ -151,14 +151,8 @@ def _part(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date, trace:
 
 
 def applies(policy: CompiledPolicy, record: Mapping[str, Any], at: dt.date) -> bool:
-    """Whether the policy's `applies when` holds for the record; an error naming the facts it lacks."""
-    if policy.applies is None:
-        return True
+    """Whether the policy's `applies when` (if any) holds for the record; an error naming the facts it lacks."""
     try:
-        return bool(policy.applies(prepare(policy.inputs, record), at, None))
+        return policy.applies is None or bool(policy.applies(prepare(policy.inputs, record), at, None))
     except MissingFact as exc:
         raise ev.missing_error(policy.inputs, dict.fromkeys(exc.paths)) from None
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None

@@ -45,12 +45,11 @@ def check_property(policy: CompiledPolicy, prop: CompiledProperty, facts: Mappin
         decision_error = exc
     env = (prepare(policy.inputs, facts), at, decision)
     if prop.premise is not None:
-        if decision is None and prop.premise_reads_decision:
-            return PropertyCheck(holds=True, vacuous=True, decision_error=decision_error)
         try:
-            if not prop.premise(*env):
-                return PropertyCheck(holds=True, vacuous=True, decision=decision, decision_error=decision_error)
+            outside = (decision is None and prop.premise_reads_decision) or not prop.premise(*env)
         except PolicyDslError:
+            outside = True
+        if outside:
             return PropertyCheck(holds=True, vacuous=True, decision=decision, decision_error=decision_error)
     if decision is None:
         return PropertyCheck(holds=False, decision_error=decision_error)
@@ -81,24 +80,20 @@ def check_book_property(compiled_book: CompiledPolicy, prop: CompiledProperty, p
     It speaks of the records and days where every policy it names is in force and applies; outside
     them (and outside its own period) it holds vacuously. Inside, as for a policy's property: the
     premise filters, then every named policy's decision must succeed and the claim be true."""
-    at = book.at
-    if not prop.in_period(at):
+    parts = [book.part(pid) for pid in policies]
+    if not prop.in_period(book.at) or any(p.status in ("not_in_force", "not_applicable") for p in parts):
         return BookPropertyCheck(holds=True, vacuous=True, book=book)
-    parts = {pid: book.part(pid) for pid in policies}
-    if any(p.status in ("not_in_force", "not_applicable") for p in parts.values()):
-        return BookPropertyCheck(holds=True, vacuous=True, book=book)
-    failed = next((p for p in parts.values() if p.status == "error"), None)
+    failed = next((p for p in parts if p.status == "error"), None)
     # an ill-typed fact is left out, as if not stated: only a claim that reads it fails (with bad_facts), and the
     # book decision itself stands (each policy that reads it an error in its own part)
     values, problems = convert_all(compiled_book.inputs, record)
-    env = (values, at, book)
+    env = (values, book.at, book)
     if prop.premise is not None:
-        if failed is not None and prop.premise_reads_decision:
-            return BookPropertyCheck(holds=True, vacuous=True, book=book)
         try:
-            if not prop.premise(*env):
-                return BookPropertyCheck(holds=True, vacuous=True, book=book)
+            outside = (failed is not None and prop.premise_reads_decision) or not prop.premise(*env)
         except (PolicyDslError, MissingFact):
+            outside = True
+        if outside:
             return BookPropertyCheck(holds=True, vacuous=True, book=book)
     if failed is not None:
         return BookPropertyCheck(holds=False, book=book, failed_policy=failed.policy, decision_error=failed.error)

@@ -15,25 +15,17 @@ import sqlglot.expressions as exp
 
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import calendar as cal
-from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan, plan
-from policydsl.semantics.model import Model
-from policydsl.semantics.types import Type
+from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan
 
 ARROW = {"count": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "enum": pa.string(), "date": pa.date32(),
          "money": pa.decimal128(PRECISION, SCALE), "percent": pa.decimal128(PRECISION, SCALE),
-         "number": pa.decimal128(PRECISION, SCALE)}
-
-
-def arrow_type(t: Type) -> pa.DataType:
-    if t.kind == "set":
-        return pa.list_(pa.string())
-    return ARROW[t.kind]
+         "number": pa.decimal128(PRECISION, SCALE), "set": pa.list_(pa.string())}
 
 
 def input_schema(p: Plan, keep: Mapping[str, pa.DataType] | None = None) -> pa.Schema:
     """The columns a plan reads: one per fact id (dotted names as they are), typed."""
     fields = [pa.field(k, t) for k, t in (keep or {}).items()]
-    return pa.schema(fields + [pa.field(path, arrow_type(t)) for path, t in p.inputs.items()])
+    return pa.schema(fields + [pa.field(path, ARROW[t.kind]) for path, t in p.inputs.items()])
 
 
 def flat(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -109,8 +101,3 @@ def run(p: Plan, table: pa.Table, connection: duckdb.DuckDBPyConnection | None =
     finally:
         if connection is None:
             con.close()
-
-
-def score(model: Model, policy_id: str, table: pa.Table, at: dt.date, keep: tuple[str, ...] = ()) -> pa.Table:
-    """One policy over a table of records on the date `at`."""
-    return run(plan(model, policy_id, at, keep), table)

@@ -32,7 +32,7 @@ from policydsl.fsutil import replacing
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend as backend
 from policydsl.score import messages as msg
-from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, PRECISION, RELATION, SCALE, Plan, V, and_, case, col, is_false, is_null, is_true,
+from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, RELATION, SCALE, Plan, V, and_, case, col, is_false, is_null, is_true,
                                   literal, missing, not_null, null, or_, plan, text)
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
@@ -125,10 +125,7 @@ def target_type(t: Type) -> exp.DataType:
 def holds(column: pa.DataType, t: Type) -> bool:
     """Whether a column of Arrow type `column` holds the fact's type exactly as the plan reads it (a Parquet
     int64 for a count, a string for an enum): read as it is, no cast per value."""
-    if t.kind in ("money", "percent", "number"):
-        return column == pa.decimal128(PRECISION, SCALE)
-    wanted = {"count": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "enum": pa.string(), "date": pa.date32()}
-    return wanted.get(t.kind) == column
+    return t.kind != "set" and backend.ARROW[t.kind] == column  # (a set is sorted, and CSV states it as JSON text)
 
 
 def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
@@ -161,8 +158,7 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
         if t.kind == "set":
             cast = exp.ArraySort(this=cast)
         outs.append(exp.alias_(cast, path, quoted=True))
-        bad.append(exp.and_(exp.Not(this=exp.Is(this=src.copy(), expression=exp.Null())),
-                            exp.Is(this=cast.copy(), expression=exp.Null())))
+        bad.append(exp.and_(not_null(src), is_null(cast)))
     flags: list[tuple[exp.Expr, exp.Expr]] = []
     for tests, code in ((precise, "score.scale"), (bad, "bad_facts")):
         if tests:
@@ -247,35 +243,28 @@ def score_file(book: PolicySet | Model, policies: Iterable[str], input_path: str
     done (0 to 100) while it runs. `whole_book` and `langs` (the zh/en messages, which need a loaded
     PolicySet) as `score_table` takes them; `summary_path`: with `whole_book`, a second file with one row per
     record, the whole book's outcome (book_summary)."""
-    out_kind = file_format(out_path)
+    out_kind, policies = file_format(out_path), tuple(policies)
     with tempfile.TemporaryDirectory(prefix="policydsl-score-") as spill:
-        return _score_file(book, tuple(policies), input_path, out_path, out_kind, at, keys, at_column, progress, whole_book,
-                           langs, {"memory_limit": memory_limit, "temp_directory": spill}, summary_path)
-
-
-def _score_file(book: PolicySet | Model, policies: Iterable[str], input_path: str, out_path: str, out_kind: str,
-                at: dt.date | None, keys: tuple[str, ...], at_column: str | None,
-                progress: Callable[[float], None] | None, whole_book: bool, langs: tuple[str, ...],
-                config: dict[str, Any], summary_path: str | None = None) -> dict[str, Counter[str]]:
-    try:
-        con = duckdb.connect(config=config)
-    except duckdb.Error as exc:  # a memory limit DuckDB cannot read
-        raise PolicyDslError("score.file.config", reason=str(exc).splitlines()[0]) from None
-    try:
-        query = _query(con, book, policies, read(con, input_path), at, keys, at_column, whole_book, langs)
-        with replacing(out_path) as tmp:
-            try:  # the whole input is read here: a line DuckDB cannot parse fails now, naming the file
-                copy(con, query, tmp, out_kind, progress)
-            except duckdb.Error as exc:
-                raise PolicyDslError("E.unreadable", path=input_path, reason=str(exc).splitlines()[0]) from None
-            written = read(con, str(tmp), out_kind)
-            if summary_path is not None:  # (a CSV read back with its types: the keys as they were)
-                con.register("__written", con.read_csv(str(tmp), header=True) if out_kind == "csv" else written)
-                with replacing(summary_path) as summary_tmp:
-                    copy(con, book_summary(keys or (ROW,), out_kind == "csv"), summary_tmp, file_format(summary_path))
-            return counts(con, written, policies, whole_book)
-    finally:
-        con.close()
+        try:
+            con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill})
+        except duckdb.Error as exc:  # a memory limit DuckDB cannot read
+            raise PolicyDslError("score.file.config", reason=str(exc).splitlines()[0]) from None
+        try:
+            query = _query(con, book, policies, read(con, input_path), at, keys, at_column, whole_book, langs)
+            with replacing(out_path) as tmp:
+                try:  # the whole input is read here: a line DuckDB cannot parse fails now, naming the file
+                    copy(con, query, tmp, out_kind, progress)
+                except duckdb.Error as exc:
+                    raise PolicyDslError("E.unreadable", path=input_path, reason=str(exc).splitlines()[0]) from None
+                written = read(con, str(tmp), out_kind)
+                if summary_path is not None:  # (a CSV read back with its types: the keys as they were)
+                    con.register("__written", con.read_csv(str(tmp), header=True) if out_kind == "csv" else written)
+                    with replacing(summary_path) as summary_tmp:
+                        rows = book_summary(keys or (ROW,), out_kind == "csv")
+                        copy(con, rows, summary_tmp, file_format(summary_path))
+                return counts(con, written, policies, whole_book)
+        finally:
+            con.close()
 
 
 def book_summary(keys: tuple[str, ...], csv: bool) -> exp.Select:

@@ -31,7 +31,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bad_cast": ("记录中有值无法读作其事实的类型（如计数写成 abc）", "a value of the record cannot be read as its fact's type (say abc for a count)"),
 }
 s = i18n.register("score.message", STRINGS)
-LANGS = ("zh", "en")
 
 
 def columns(langs: Iterable[str]) -> list[tuple[str, pa.DataType]]:
@@ -96,12 +95,9 @@ def explain(book: PolicySet, policy: str, langs: tuple[str, ...], at_column: str
 def register(con: duckdb.DuckDBPyConnection, name: str, book: PolicySet, policy: str, facts_type: Any,
              langs: tuple[str, ...], at_column: str | None) -> None:
     """`name(facts, day, error, the file's own error code)` on the connection, for one policy (see `explain`)."""
-    struct = duckdb.struct_type({column: _duck(t) for column, t in columns(langs)})
+    text = duckdb.sqltype("VARCHAR")
+    struct = duckdb.struct_type({column: duckdb.list_type(text) if pa.types.is_list(t) else text
+                                 for column, t in columns(langs)})
     con.create_function(name, explain(book, policy, langs, at_column),  # type: ignore[call-overload]
                         [facts_type, duckdb.sqltype("DATE"), duckdb.sqltype("VARCHAR"), duckdb.sqltype("VARCHAR")],
                         struct, type="arrow", null_handling="special")
-
-
-def _duck(t: pa.DataType) -> Any:
-    return duckdb.list_type(duckdb.sqltype("VARCHAR")) if pa.types.is_list(t) else duckdb.sqltype("VARCHAR")
-

@@ -21,6 +21,8 @@ import attrs
 import sqlglot.expressions as exp
 
 from policydsl import i18n
+from policydsl.compile.codegen import effective
+from policydsl.compile.compiler import phase_specs
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import rollout as ro
 from policydsl.semantics.model import Model, Policy
@@ -104,9 +106,6 @@ class Plan:
 
 
 # ------------------------------------------------------------------ node helpers
-NULL = exp.Null()
-
-
 def col(name: str) -> exp.Column:
     return exp.Column(this=exp.Identifier(this=name, quoted=True))
 
@@ -281,10 +280,6 @@ BUILTINS: dict[str, Callable[..., exp.Expr]] = {
 }
 
 
-def subquery(select: exp.Select) -> exp.Expr:
-    return exp.Subquery(this=select)
-
-
 # ------------------------------------------------------------------ the planner
 class Planner:
     """One policy of a checked model to its plan; `at` is the evaluation date as an expression."""
@@ -338,7 +333,7 @@ class Planner:
         assert isinstance(select, exp.Select)
         return Plan(policy=p.id, select=select, inputs={k: i.type for k, i in p.inputs.items()},
                     values={k: d.type for k, d in p.defines.items()}, keep=keep,
-                    not_open_values=tuple(k for k in p.defines if self.define_may_not_open(k)),
+                    not_open_values=tuple(filter(self.define_may_not_open, p.defines)),
                     calendar=self.calendar, applies=p.decl.applies is not None)
 
     def output(self, decided: exp.Select, keep: tuple[str, ...]) -> exp.Select:
@@ -377,7 +372,7 @@ class Planner:
             if p.defines[path].type.kind in EXACT_KINDS:
                 value = exp.cast(value, DECIMAL)
             outs.append(exp.alias_(case([(and_(ok, is_null(col(f"{local}_err"))), value)]), path, quoted=True))
-        for path in self.define_not_open():
+        for path in filter(self.define_may_not_open, p.defines):
             local = self.defines[path]
             known = or_(not_null(col(local)), is_true(col(f"{local}_no")))
             outs.append(exp.alias_(case([(and_(ok, is_null(col(f"{local}_err")), known), col(f"{local}_no"))]),
@@ -393,9 +388,6 @@ class Planner:
                   "permanent": exp.true() if c.period == "permanent" else exp.false(),
                   "amount": exp.cast(amount.val, DECIMAL)}
         return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in fields.items()])
-
-    def define_not_open(self) -> list[str]:
-        return [k for k in self.policy.defines if self.define_may_not_open(k)]
 
     def define_may_not_open(self, path: str) -> bool:
         return any(self.may_not_open(c.expr) for c in self.policy.defines[path].decl.cases)
@@ -555,11 +547,7 @@ class Planner:
             return x
         self.counter += 1
         name = f"__c{self.counter}"
-        level = 1 + max((self.levels.get(c.name, -1) for c in x.find_all(exp.Column)), default=-1)
-        while len(self.layers) <= level:
-            self.layers.append([])
-        self.layers[level].append(exp.alias_(x, name, quoted=True))
-        self.levels[name] = level
+        self.add_columns([(name, x)])
         return col(name)
 
     def hoist(self, v: V, name: str | None = None) -> V:
@@ -569,14 +557,17 @@ class Planner:
         if name is None:
             self.counter += 1
             name = f"__e{self.counter}"
-        parts = [(name, v.val), (f"{name}_err", v.err)] + ([(f"{name}_no", v.no)] if v.no is not None else [])
-        level = 1 + max((self.levels.get(c.name, -1) for _, x in parts for c in x.find_all(exp.Column)), default=-1)
+        self.add_columns([(name, v.val), (f"{name}_err", v.err)] + ([(f"{name}_no", v.no)] if v.no is not None else []))
+        return V(col(name), col(f"{name}_err"), col(f"{name}_no") if v.no is not None else None)
+
+    def add_columns(self, columns: list[tuple[str, exp.Expr]]) -> None:
+        """The named expressions as columns of the layer after every computed column they read."""
+        level = 1 + max((self.levels.get(c.name, -1) for _, x in columns for c in x.find_all(exp.Column)), default=-1)
         while len(self.layers) <= level:
             self.layers.append([])
-        for column, x in parts:
-            self.layers[level].append(exp.alias_(x, column, quoted=True))
-            self.levels[column] = level
-        return V(col(name), col(f"{name}_err"), col(f"{name}_no") if v.no is not None else None)
+        for name, x in columns:
+            self.layers[level].append(exp.alias_(x, name, quoted=True))
+            self.levels[name] = level
 
     def guarded(self, e: ast.Expr) -> V:
         """`e`, failing with not_open_arith when it yields a not-open cell."""
@@ -633,8 +624,7 @@ class Planner:
         equal-length hex strings; '' covers none, 'g' all). The threshold is fixed for a batch on one date;
         with a date per record it is looked up by day, exactly as the row evaluator computes each day's share."""
         decl = self.policy.rollouts[e.rollout.value]
-        phases = tuple(ro.PhaseSpec(name=p.name.value, start=p.start, end=p.end, ramp_from=p.ramp_from, ramp_to=p.ramp_to)
-                       for p in decl.phases)
+        phases = phase_specs(decl)
         key = V(col(decl.key.value), null())  # the key is a fact (the checker says so)
         if self.at_day is not None:
             threshold: exp.Expr = text(hex_threshold(ro.share(phases, self.at_day)[0]))
@@ -705,9 +695,8 @@ class Planner:
             return strict([left, right], lambda a, b: days_between(b, a))
         if op in ARITH and {lt.kind, rt.kind} <= set(NUMERIC) and {lt.kind, rt.kind} != {"count"}:
             return strict([left, right], lambda a, b: exact_op(op, a, b), range_error(op, left.val, right.val))
-        if lt.kind == rt.kind == "count" and op in "+-*":
-            arith = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
-            return strict([left, right], lambda a, b: arith(this=a, expression=b))
+        if lt.kind == rt.kind == "count" and op in ARITH:
+            return strict([left, right], lambda a, b: ARITH[op](this=a, expression=b))
         raise self.unsupported("arithmetic", text=e.span.text)
 
     def shift(self, day: V, amount: int, unit: str) -> V:
@@ -722,7 +711,7 @@ class Planner:
         def lookup(wanted: str, where: exp.Expr) -> exp.Expr:
             """One calendar column where `where` holds: a scalar subquery correlated by one equality and
             aggregated (at most one day matches), the form Spark decorrelates into a join as DuckDB does."""
-            return subquery(exp.select(exp.Max(this=col(wanted))).from_(exp.to_table(CALENDAR)).where(where))
+            return exp.Subquery(this=exp.select(exp.Max(this=col(wanted))).from_(exp.to_table(CALENDAR)).where(where))
 
         if amount == 0:
             return day
@@ -830,7 +819,7 @@ class Planner:
                             alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[exp.to_identifier(var, quoted=True)]))
         inner = exp.select(col(var), *inner_cols).from_(unnest)
         packed = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in aggregates.items()])
-        folded = self.column(subquery(exp.select(packed).from_(inner.subquery(f"{alias}_b"))))
+        folded = self.column(exp.Subquery(this=exp.select(packed).from_(inner.subquery(f"{alias}_b"))))
 
         def get(key: str) -> exp.Expr:
             return exp.StructExtract(this=folded.copy(), expression=text(key))
@@ -859,10 +848,6 @@ def hex_threshold(value: Any) -> str:
         return "g"  # above every hex digit: all covered
     threshold = math.ceil(value * (1 << 64))
     return "" if threshold <= 0 else f"{threshold:016x}"
-
-
-def effective(decl: ast.RuleDecl) -> tuple[Any, Any]:
-    return (decl.effective.start, decl.effective.end) if decl.effective else (None, None)
 
 
 def plan(model: Model, policy_id: str, at: exp.Expr | dt.date, keep: tuple[str, ...] = ()) -> Plan:

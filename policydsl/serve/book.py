@@ -92,12 +92,11 @@ def load_served(policies_dir: str) -> Served:
 class Library:
     """The book being served, swapped whole by `reload`; `reloads` and `failed` count what `/metrics` reports."""
 
-    def __init__(self, policies_dir: str, served: Served,
-                 on_reload: Callable[[bool], None] = lambda ok: None) -> None:
+    def __init__(self, policies_dir: str, served: Served) -> None:
         self.policies_dir = policies_dir
         self.current = served
         self.refused: Refused | None = None
-        self.on_reload = on_reload
+        self.on_reload: Callable[[bool], None] = lambda ok: None  # told of each reload, swapped in or refused
         self._lock = asyncio.Lock()
 
     def status(self) -> dict[str, Any]:
@@ -135,37 +134,37 @@ class Library:
         return False
 
 
+DEBOUNCE_MS = 200
 POLL_SECONDS = 2.0
 """How often the folder's revision is also compared with the served one (see `watch`)."""
 
 
-async def watch(library: Library, stop: asyncio.Event, *, debounce_ms: int = 200,
-                poll_seconds: float = POLL_SECONDS) -> None:
+async def watch(library: Library, stop: asyncio.Event) -> None:
     """Reload `library` after every settled change under its folder until `stop` is set, two ways at once:
-    - watchfiles (inotify) reacts within `debounce_ms`, the events of one save (an editor's rename dance, a
+    - watchfiles (inotify) reacts within DEBOUNCE_MS, the events of one save (an editor's rename dance, a
       `git checkout` of many files) batched into one reload;
-    - every `poll_seconds` the folder's revision is compared with the served one and the last refused one,
+    - every POLL_SECONDS the folder's revision is compared with the served one and the last refused one,
       which catches what inotify cannot see: a folder deleted and made again or renamed over (a deploy), a
       symlink switched to another release, a network file system. Reading the book's files costs about a
       millisecond here."""
-    await asyncio.gather(_notified(library, stop, debounce_ms), _polled(library, stop, poll_seconds))
+    await asyncio.gather(_notified(library, stop), _polled(library, stop))
 
 
-async def _notified(library: Library, stop: asyncio.Event, debounce_ms: int) -> None:
+async def _notified(library: Library, stop: asyncio.Event) -> None:
     from watchfiles import awatch
 
     try:
-        async for _ in awatch(library.policies_dir, stop_event=stop, debounce=debounce_ms, recursive=True,
+        async for _ in awatch(library.policies_dir, stop_event=stop, debounce=DEBOUNCE_MS, recursive=True,
                               ignore_permission_denied=True):
             await library.reload()
     except (OSError, RuntimeError) as exc:  # the watcher itself failed (inotify's limits): the polling goes on
         LOG.warning(s("unwatched", i18n.default_lang(), reason=str(exc) or type(exc).__name__))
 
 
-async def _polled(library: Library, stop: asyncio.Event, seconds: float) -> None:
+async def _polled(library: Library, stop: asyncio.Event) -> None:
     while True:
         try:
-            await asyncio.wait_for(stop.wait(), seconds)
+            await asyncio.wait_for(stop.wait(), POLL_SECONDS)
             return
         except TimeoutError:
             pass

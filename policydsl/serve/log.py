@@ -80,18 +80,12 @@ def open_log(path: str | None, book: Any, masks: Iterable[str] = (), key_file: s
         if masks or key_file is not None:
             raise PolicyDslError("serve.E.mask_no_log")
         return None
-    inputs = (fact for policy in book.compiled.values() for fact in policy.inputs)
     key = read_key(key_file) if key_file is not None else None
-    return DecisionLog(path, masks=check_masks(masks, inputs), key=key, max_bytes=max_bytes, backups=backups)
-
-
-def check_masks(masks: Iterable[str], inputs: Iterable[str]) -> tuple[str, ...]:
-    """The --mask facts, each an input fact of the served book (a typo would silently log the real value)."""
-    known = sorted(set(inputs))
-    for fact in masks:
+    known = sorted({fact for policy in book.compiled.values() for fact in policy.inputs})
+    for fact in masks:  # each an input fact of the served book: a typo would silently log the real value
         if fact not in known:
             raise PolicyDslError("serve.E.mask_unknown", fact=clip(fact), known=clip(", ".join(known)))
-    return tuple(dict.fromkeys(masks))
+    return DecisionLog(path, masks=dict.fromkeys(masks), key=key, max_bytes=max_bytes, backups=backups)
 
 
 def read_key(path: str) -> bytes:

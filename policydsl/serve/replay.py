@@ -133,18 +133,13 @@ def parse(path: str, number: int, raw: bytes) -> Logged:
 
 def _fits(value: Any, kind: Any) -> bool:
     if kind is dt.date:
-        return isinstance(value, str) and DATE_TEXT.fullmatch(value) is not None and _is_date(value)
+        try:  # fromisoformat alone would also take 2023-W51-3 and 20231220
+            return DATE_TEXT.fullmatch(value) is not None and bool(dt.date.fromisoformat(value))
+        except (TypeError, ValueError):  # not a string, not a day of the calendar
+            return False
     if isinstance(kind, tuple):
         return value in kind
     return isinstance(value, kind) and not isinstance(value, bool)
-
-
-def _is_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def results(decision: dict[str, Any], policy: str | None) -> dict[str, Result]:

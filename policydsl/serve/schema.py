@@ -209,72 +209,64 @@ def request_schema(book: PolicySet, policy: str | None = None) -> dict[str, Any]
 # ------------------------------------------------------------------ the answers
 
 
-def _text() -> dict[str, Any]:
-    """A text in both languages, as the answers give every message and title."""
-    return _object({lang: {"type": "string"} for lang in i18n.LANGS})
-
-
-def _strings() -> dict[str, Any]:
-    return {"type": "array", "items": {"type": "string"}}
-
-
 def _object(required: dict[str, Any], optional: dict[str, Any] | None = None, *, closed: bool = True) -> dict[str, Any]:
     return {"type": "object", "properties": {**required, **(optional or {})}, "required": list(required),
             "additionalProperties": not closed}
 
 
+STRING = {"type": "string"}
+STRINGS_LIST = {"type": "array", "items": STRING}
+TEXT = _object({lang: STRING for lang in i18n.LANGS})  # a text in both languages: every message and title
 DATE = {"type": "string", "format": "date"}
-VALUE = {"type": ["string", "integer", "boolean", "array"], "items": {"type": "string"}}  # decision JSON's forms
+DATE_OR_NULL = {**DATE, "type": ["string", "null"]}
+VALUE = {"type": ["string", "integer", "boolean", "array"], "items": STRING}  # decision JSON's forms
 
 
 def answer_schemas() -> dict[str, dict[str, Any]]:
     """The service's answers, as OpenAPI components: the error JSON, a decision (what `eval --json` prints), the
     whole book's (`eval --book --json`), the listing, status and probes."""
-    error = _object({"code": {"type": "string"}, "message": _text(), "facts": _strings()}, closed=False)
-    reason = _object({"rule": {"type": "string"}, "code": {"type": "string"}, "message": _text(),
-                      "source": {"type": ["object", "null"], "additionalProperties": {"type": "string"}}})
-    consequence = _object({"rule": {"type": "string"}, "code": {"type": "string"},
+    error = _object({"code": STRING, "message": TEXT, "facts": STRINGS_LIST}, closed=False)
+    reason = _object({"rule": STRING, "code": STRING, "message": TEXT,
+                      "source": {"type": ["object", "null"], "additionalProperties": STRING}})
+    consequence = _object({"rule": STRING, "code": STRING,
                            "kind": {"enum": ["demotion", "restriction", "suspension", "ban", "deduction"]},
-                           "until": {**DATE, "type": ["string", "null"]}, "permanent": {"type": "boolean"},
-                           "amount": {"type": ["string", "null"]}, "message": _text()})
-    decision = _object({"policy": {"type": "string"}, "at": DATE, "outcome": {"enum": ["allow", "deny"]},
+                           "until": DATE_OR_NULL, "permanent": {"type": "boolean"},
+                           "amount": {"type": ["string", "null"]}, "message": TEXT})
+    decision = _object({"policy": STRING, "at": DATE, "outcome": {"enum": ["allow", "deny"]},
                         "values": {"type": "object", "additionalProperties": VALUE},
                         "reasons": {"type": "array", "items": reason}, "warnings": {"type": "array", "items": reason}},
-                       {"unresolved": {"type": "object", "additionalProperties": _strings()},
+                       {"unresolved": {"type": "object", "additionalProperties": STRINGS_LIST},
                         "consequences": {"type": "array", "items": consequence}})
-    part = _object({"policy": {"type": "string"},
-                    "status": {"enum": ["decided", "not_applicable", "not_in_force", "error"]}},
+    part = _object({"policy": STRING, "status": {"enum": ["decided", "not_applicable", "not_in_force", "error"]}},
                    {"decision": {"$ref": "#/components/schemas/Decision"}, "error": error,
-                    "period": _object({"from": {**DATE, "type": ["string", "null"]},
-                                       "until": {**DATE, "type": ["string", "null"]}})})
-    summary = _object({"outcome": {"enum": ["allow", "deny", "undecided"]}, "denied": _strings(),
-                       "allowed": _strings(), "warned": _strings(), "not_applicable": _strings(),
-                       "not_in_force": _strings(), "errors": _strings(),
+                    "period": _object({"from": DATE_OR_NULL, "until": DATE_OR_NULL})})
+    summary = _object({"outcome": {"enum": ["allow", "deny", "undecided"]}, "denied": STRINGS_LIST,
+                       "allowed": STRINGS_LIST, "warned": STRINGS_LIST, "not_applicable": STRINGS_LIST,
+                       "not_in_force": STRINGS_LIST, "errors": STRINGS_LIST,
                        "consequences": {"type": "array", "items": {**consequence, "required": [
                            "policy", *consequence["required"]], "properties": {
-                           "policy": {"type": "string"}, **consequence["properties"]}}},
+                           "policy": STRING, **consequence["properties"]}}},
                        "values": {"type": "object", "additionalProperties": {
                            "type": "object", "additionalProperties": VALUE}}})
-    conflict = _object({"overlap": {"type": "string"}, "label": _text(), "policies": _strings(),
+    conflict = _object({"overlap": STRING, "label": TEXT, "policies": STRINGS_LIST,
                         "outcomes": {"type": "object", "additionalProperties": {"enum": ["allow", "deny"]}},
                         "resolution": {"enum": ["prevails", "known", "none"]}},
-                       {"prevails": {"type": "string"}, "assumptions": _strings()})
+                       {"prevails": STRING, "assumptions": STRINGS_LIST})
     book = _object({"at": DATE, "outcome": {"enum": ["allow", "deny", "undecided"]}, "summary": summary,
                     "policies": {"type": "array", "items": part}},
                    {"conflicts": {"type": "array", "items": conflict}})
-    listing = _object({"id": {"type": "string"}, "title": _text(), "inputs": _strings(),
-                       "effective": _object({"from": {**DATE, "type": ["string", "null"]},
-                                             "to": {**DATE, "type": ["string", "null"]}})})
+    listing = _object({"id": STRING, "title": TEXT, "inputs": STRINGS_LIST,
+                       "effective": _object({"from": DATE_OR_NULL, "to": DATE_OR_NULL})})
     refused = {**error, "properties": {**error["properties"], "at": {"type": "string", "format": "date-time"},
-                                       "revision": {"type": "string"}}}
+                                       "revision": STRING}}
     return {
         "Error": _object({"error": error}), "Decision": decision, "BookDecision": book,
-        "Policies": _object({"revision": {"type": "string"}, "policies": {"type": "array", "items": listing}}),
-        "Status": _object({"revision": {"type": "string"}, "loaded_at": {"type": "string", "format": "date-time"},
-                           "policies": {"type": "integer", "minimum": 0}, "policies_dir": {"type": "string"},
+        "Policies": _object({"revision": STRING, "policies": {"type": "array", "items": listing}}),
+        "Status": _object({"revision": STRING, "loaded_at": {"type": "string", "format": "date-time"},
+                           "policies": {"type": "integer", "minimum": 0}, "policies_dir": STRING,
                            "last_refused": {"anyOf": [refused, {"type": "null"}]}}),
         "Health": _object({"status": {"const": "ok"}}),
-        "Ready": _object({"status": {"const": "ready"}, "revision": {"type": "string"}}),
+        "Ready": _object({"status": {"const": "ready"}, "revision": STRING}),
         "JSONSchema": {"type": "object"},
     }
 

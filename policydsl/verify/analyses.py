@@ -11,7 +11,7 @@ time, every solver call and refinement round included, and then counts as undeci
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterator
+from typing import Iterator
 
 import attrs
 import z3
@@ -46,17 +46,13 @@ def solver_analyses(model: Model, compiled: dict) -> list[dg.Diagnostic]:
             for d in policy_analyses(model, policy, compiled[pid])]
 
 
-def _fired(compiled, w: Witness) -> set[str] | None:
+def _fired(compiled, w: Witness) -> set[str]:
+    """The rules the real evaluator fires on a witness's facts and day (none when deciding fails)."""
     try:
         decision = evaluate(compiled, w.facts, w.at, trace=True)
     except PolicyDslError:
-        return None
+        return set()
     return {ev.rule for ev in decision.trace if ev.status == "fired"}
-
-
-def _fires(compiled, name: str) -> Callable[[Witness], bool]:
-    """Whether the real evaluator fires rule `name` on a witness's facts and day."""
-    return lambda w: name in (_fired(compiled, w) or ())
 
 
 def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagnostic]:
@@ -66,7 +62,7 @@ def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagn
     for rule in policy.rules:
         terms = encoder.rules[rule.name]
         goal = z3.And(encoder.in_force, terms["fired"], encoder.decision_ok)
-        outcome = search(enc, goal, _fires(compiled, rule.name),
+        outcome = search(enc, goal, lambda w: rule.name in _fired(compiled, w),  # (search calls it within this iteration)
                          encoders=(encoder,), timeout_ms=None, budget=Budget.start(ANALYSIS_SECONDS))
         can_fire[rule.name] = outcome.status != "unsat"
         if outcome.status == "unsat":
@@ -84,8 +80,7 @@ def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagn
                           encoder.decision_ok)
 
             def both(w: Witness, a=allow.name, d=deny.name) -> bool:
-                fired = _fired(compiled, w) or set()
-                return a in fired and d in fired
+                return {a, d} <= _fired(compiled, w)
             outcome = search(enc, goal, both, encoders=(encoder,), timeout_ms=None,
                              budget=Budget.start(ANALYSIS_SECONDS))
             if outcome.status == "found":

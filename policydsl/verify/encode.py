@@ -16,9 +16,9 @@ the SHA-256 bucket of an id is a free number in [0, 1), made concrete by searchi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any, Callable
 
 import attrs
@@ -77,16 +77,12 @@ class CalendarFunction:
 
     def value(self, day: int) -> int | None:
         """The real result as a day number, or None where the evaluator raises an error."""
-        if day in self._values:
-            return self._values[day]
-        self._values[day] = result = self._value(day)
-        return result
-
-    def _value(self, day: int) -> int | None:
-        try:
-            return self.real(dt.date.fromordinal(day)).toordinal()
-        except (PolicyDslError, OverflowError, ValueError):
-            return None
+        if day not in self._values:
+            try:
+                self._values[day] = self.real(dt.date.fromordinal(day)).toordinal()
+            except (PolicyDslError, OverflowError, ValueError):
+                self._values[day] = None
+        return self._values[day]
 
     def _domain(self) -> tuple[int, int]:
         """The interval of day numbers the function accepts: errors only happen at the extremes
@@ -146,27 +142,16 @@ class CalendarFunction:
         return out
 
 
-_CALENDAR_CACHE: dict[tuple, CalendarFunction] = {}
-
-
+@functools.cache  # one per process: its domain and offsets take a scan of the calendar to find
 def calendar_function(kind: str, amount: int = 0) -> CalendarFunction:
-    key = (kind, amount)
-    if key not in _CALENDAR_CACHE:
-        if kind == "month_end":
-            func = CalendarFunction("month_end", cal.month_end)
-        elif kind == "next_half_month":
-            func = CalendarFunction("next_half_month", cal.next_half_month)
-        else:
-            unit = {"months": "months", "working_days": "working_days"}[kind]
-            func = CalendarFunction(f"plus_{amount}_{kind}", lambda d: cal.add_duration(d, amount, unit))
-        _CALENDAR_CACHE[key] = func
-    return _CALENDAR_CACHE[key]
+    """month_end, next_half_month, or `+ amount` months or working days."""
+    if kind in ("month_end", "next_half_month"):
+        return CalendarFunction(kind, getattr(cal, kind))
+    return CalendarFunction(f"plus_{amount}_{kind}", lambda d: cal.add_duration(d, amount, kind))
 
 
-def exact(value: Decimal | int | Fraction) -> Any:
-    """A z3 rational equal to a Decimal/int/Fraction, with no float anywhere."""
-    if isinstance(value, Fraction):
-        return z3.Q(value.numerator, value.denominator)
+def exact(value: Decimal | int) -> Any:
+    """A z3 rational equal to a Decimal or int, with no float anywhere."""
     num, den = Decimal(value).as_integer_ratio()
     return z3.Q(num, den)
 
@@ -343,9 +328,6 @@ class PolicyEncoder:
             return v
         return V(kind=v.kind, val=v.val, ok=z3.And(v.ok, z3.Not(v.no)))
 
-    def type_of(self, e: ast.Expr):
-        return self.model.type_of(e)
-
     # ------------------------------------------------------------ values
     def define(self, path: str) -> V:
         """The first case in force whose `when` holds; `present` False when none does."""
@@ -398,7 +380,7 @@ class PolicyEncoder:
             for e in rule.exceptions:
                 by[e] = z3.And(applies[rule.name], applies[e], z3.Not(earlier))
                 earlier = z3.Or(earlier, applies[e])
-            r.update(fired=fired, ok=ok, by=by, applies=applies[rule.name])
+            r.update(fired=fired, ok=ok, by=by)
         for rule in self.policy.rules:
             r = raw[rule.name]
             fired = r["fired"]
@@ -411,8 +393,7 @@ class PolicyEncoder:
                 parts = [self.guard(self.expr(x, {})).ok for c in rule.decl.consequences
                          for x in (c.end, c.amount) if x is not None]
                 ok = z3.And(ok, z3.Implies(fired, z3.And(TRUE, *parts)))
-            self.rules[rule.name] = {"fired": fired, "ok": ok, "applies": r["applies"],
-                                     "in_force": r["in_force"]}
+            self.rules[rule.name] = {"fired": fired, "ok": ok}
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr, scope: dict[str, V]) -> V:
@@ -466,7 +447,7 @@ class PolicyEncoder:
         return V(kind="enum", val=self.enum_of(enum)[1][value])
 
     def _e_SetLit(self, e: ast.SetLit, scope) -> V:
-        t = self.type_of(e)
+        t = self.model.type_of(e)
         items = [self.expr(i, scope) for i in e.items]
         consts = self.enum_of(t.enum)[1]
         val = {name: z3.Or(FALSE, *[i.val == c for i in items]) for name, c in consts.items()}
@@ -481,7 +462,7 @@ class PolicyEncoder:
     def _e_Member(self, e: ast.Member, scope) -> V:
         item = self.guard(self.expr(e.item, scope))
         coll = self.expr(e.collection, scope)
-        consts = self.enum_of(self.type_of(e.collection).enum)[1]
+        consts = self.enum_of(self.model.type_of(e.collection).enum)[1]
         inside = z3.Or(FALSE, *[z3.And(item.val == c, coll.val[name]) for name, c in consts.items()])
         return V(kind="bool", val=z3.Not(inside) if e.negated else inside, ok=z3.And(item.ok, coll.ok))
 
@@ -523,8 +504,8 @@ class PolicyEncoder:
             a, b = left.val, right.val
             val = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
             return V(kind="bool", val=val, ok=ok)
-        lt, rt = self.type_of(e.left), self.type_of(e.right)
-        result = self.type_of(e)
+        lt, rt = self.model.type_of(e.left), self.model.type_of(e.right)
+        result = self.model.type_of(e)
         if lt.kind == "date" and rt.kind == "duration":
             amount, unit = right.val
             amount = amount if op == "+" else -amount
@@ -573,7 +554,7 @@ class PolicyEncoder:
 
     def _e_Aggregate(self, e: ast.Aggregate, scope) -> V:
         coll = self.expr(e.iterable, scope)
-        enum = self.type_of(e.iterable).enum
+        enum = self.model.type_of(e.iterable).enum
         consts = self.enum_of(enum)[1]
         members = []
         for name, const in consts.items():
@@ -587,7 +568,7 @@ class PolicyEncoder:
             return V(kind="bool", val=z3.Or(FALSE, *[z3.And(m, b.val) for m, b in members]), ok=ok)
         if e.func == "all":
             return V(kind="bool", val=z3.And(TRUE, *[z3.Implies(m, b.val) for m, b in members]), ok=ok)
-        kind = self.type_of(e).kind
+        kind = self.model.type_of(e).kind
         no = None
         if any(b.no is not None for _, b in members):
             no = z3.Or(FALSE, *[z3.And(m, b.no) for m, b in members if b.no is not None])

@@ -64,7 +64,6 @@ class Outcome:
     reason: dict[str, str] | None = None  # why unknown, zh/en
     timed_out: bool = False  # unknown because the budget was spent (not because the solver gave up)
     rounds: int = 0
-    seconds: float = 0.0
 
 
 def search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], *,
@@ -78,12 +77,11 @@ def search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], *,
 
     `timeout_ms` bounds each solver call; `budget` bounds the whole search (the first pass may
     use half of it, the second pass what is left) and ends it as unknown, `timed_out`, when spent."""
-    started = time.monotonic()
     first = _search(enc, goal, confirm, encoders, timeout_ms, budget and budget.half(), enc.everyday())
     if first.status == "found":
         return first
     second = _search(enc, goal, confirm, encoders, timeout_ms, budget, [])
-    return attrs.evolve(second, rounds=first.rounds + second.rounds, seconds=time.monotonic() - started)
+    return attrs.evolve(second, rounds=first.rounds + second.rounds)
 
 
 def _call_ms(timeout_ms: int | None, budget: Budget | None) -> tuple[int | None, bool]:
@@ -99,10 +97,8 @@ def _call_ms(timeout_ms: int | None, budget: Budget | None) -> tuple[int | None,
 
 def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encoders: tuple[PolicyEncoder, ...],
             timeout_ms: int | None, budget: Budget | None, hints: list[Any]) -> Outcome:
-    started = time.monotonic()
-
     def done(status: str, rounds: int, **found: Any) -> Outcome:
-        return Outcome(status=status, rounds=rounds, seconds=time.monotonic() - started, **found)
+        return Outcome(status=status, rounds=rounds, **found)
     solver = z3.Solver()
     solver.add(*enc.domain)
     solver.add(goal, *hints)
