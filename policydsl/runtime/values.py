@@ -82,11 +82,11 @@ def display(kind: str, value: object, lang: str, enum_label: Callable[[str], Map
     if value is NOT_OPEN:
         return i18n.t("not_open", lang)
     if kind == "count":
-        text = i18n.t("value.count", lang, n=value)
+        text = i18n.t("value.count", lang).format(n=value)  # the template filled directly: a count shown is hot
         return text if unit is None else f"{text} {unit[lang]}"
     if kind == "money":
         whole, _, frac = money_text(value).partition(".")  # type: ignore[arg-type]
-        return i18n.t("value.money", lang, whole=Decimal(whole), frac=f".{frac}" if frac else "")  # keeps "-0"
+        return i18n.t("value.money", lang).format(whole=Decimal(whole), frac=f".{frac}" if frac else "")  # keeps "-0"
     if kind == "percent":
         return percent_text(value)  # type: ignore[arg-type]
     if kind == "number":
