@@ -289,6 +289,29 @@ def test_a_case_only_reads_the_facts_it_reaches(tmp_path):
     assert "fee" not in other.values and other.unresolved == {"fee": ("base_fee",)}
 
 
+def test_a_value_may_read_a_value_declared_after_it(tmp_path):
+    # the generated code computes `total` first (its reader comes first in the file), in both paths
+    body = f'''
+input n: count "数量" / "Quantity"
+
+define gap: count "差距" / "Gap"
+  = 100 - total
+
+define total: count "总数" / "Total"
+  = n + 1
+
+rule enough "数量足够" / "Enough"
+  require gap <= 0 else deny short "还差 {{gap}}（共 {{total}}）" / "{{gap}} short (total {{total}})"
+  {SRC}
+'''
+    rule_book = book(tmp_path, body)
+    for trace in (False, True):
+        decision = rule_book.evaluate("t.demo", {"n": 89}, trace=trace, at=D(2024, 3, 1))
+        assert decision.values == {"gap": 10, "total": 90}
+        assert [dict(r.message) for r in decision.reasons] == [{"zh": "还差 10（共 90）", "en": "10 short (total 90)"}]
+    assert rule_book.evaluate("t.demo", {"n": 99}, at=D(2024, 3, 1)).outcome == "allow"
+
+
 # ------------------------------------------------------------------ exceptions
 EXCEPTIONS = f'''
 input n: count "数量" / "Quantity"
