@@ -310,7 +310,7 @@ class Checker:
         if t is None:
             return None
         return kind(path=item.path.value, label=item.label, unit=unit, decl=item,
-                    type=t.with_unit(unit.name.value if unit else None))
+                    type=attrs.evolve(t, unit=unit.name.value if unit else None))
 
     def _local_input(self, build: _PolicyBuild, item: ast.InputDecl) -> None:
         """A policy's own `input`: it may not contradict the vocabulary, nor invent a fact of one of

@@ -23,13 +23,9 @@ class Type:
         # a kind the catalogue does not name is shown as its id, the same in every language
         return i18n.both(key) if key in i18n.MESSAGES else {lang: self.kind for lang in i18n.LANGS}
 
-    def with_unit(self, unit: str | None) -> "Type":
-        return attrs.evolve(self, unit=unit)
-
     @property
     def is_numeric(self) -> bool:
         return self.kind in NUMERIC
-
 
 
 COUNT = Type("count")
@@ -100,9 +96,7 @@ def comparable(op: str, left: Type, right: Type) -> bool:
 
 
 def assignable(target: Type, value: Type) -> bool:
-    if target == value:
-        return True
-    return target.kind == "number" and value.kind == "count"
+    return target == value or (target.kind == "number" and value.kind == "count")
 
 
 def type_names() -> str:
