@@ -490,10 +490,7 @@ class Checker:
                     if found is not None and not ty.assignable(define.type, found):
                         diag = dg.make("P0305", case.expr.span, found=found.display(), name=define.path,
                                        expected=define.type.display())
-                        quoted = _quoted_date(case.expr) if define.type.kind == "date" else None
-                        if quoted is not None:
-                            diag = attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=quoted))
-                        self.bag.add(diag)
+                        self.bag.add(_date_hint(diag, case.expr) if define.type.kind == "date" else diag)
                     if case.when is not None:
                         self._condition(build, case.when)
                 self._check_sources(item.sources)
@@ -940,9 +937,8 @@ class Checker:
         """P0301 for `left op right`; when one side is a date in quotes, the hint says to drop them."""
         diag = dg.make("P0301", expr.op_span, op=expr.op, left=left.display(), right=right.display())
         for side, other in ((expr.left, right), (expr.right, left)):
-            quoted = _quoted_date(side)
-            if quoted is not None and other.kind in ("date", "duration"):
-                diag = attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=quoted))
+            if other.kind in ("date", "duration"):
+                diag = _date_hint(diag, side)
         self.bag.add(diag)
 
     @staticmethod
@@ -999,10 +995,7 @@ class Checker:
             elif not ty.assignable(param, found):
                 diag = dg.make("P0306", arg.span, name=name, index=index, expected=param.display(),
                                found=found.display())
-                quoted = _quoted_date(arg) if param.kind == "date" else None
-                if quoted is not None:
-                    diag = attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=quoted))
-                self.bag.add(diag)
+                self.bag.add(_date_hint(diag, arg) if param.kind == "date" else diag)
                 ok = False
         return result if ok else None
 
@@ -1170,11 +1163,11 @@ def _fmt_set(names: list[str]) -> str:
     return "{" + ", ".join(sorted(set(names))) + "}" if names else "∅"
 
 
-def _quoted_date(expr: ast.Expr) -> str | None:
-    """`"2024-03-01"`: a text literal that is a date in quotes (its text), else None."""
+def _date_hint(diag: dg.Diagnostic, expr: ast.Expr) -> dg.Diagnostic:
+    """`diag` with a hint to drop the quotes when `expr` is a date in quotes (`"2024-03-01"`)."""
     if isinstance(expr, ast.Literal) and expr.kind == "text" and QUOTED_DATE.fullmatch(str(expr.value)):
-        return str(expr.value)
-    return None
+        return attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=expr.value))
+    return diag
 
 
 MAX_VALUE_DEPTH = 100
