@@ -78,16 +78,16 @@ def make(code: str, span: Span, *, severity: Severity = "error", hint_args: dict
     The hint is formatted with the message arguments plus `hint_args`; a hint whose
     placeholders are not all given (e.g. no did-you-mean candidate) is left out.
     """
+    fill = {**args, **(hint_args or {})}
     hint, suggestion = None, None
     for key in (f"{code}.hint", f"{code}.hint0"):  # .hint0: the advice when `.hint`'s arguments are missing
-        if hint is None and key in i18n.MESSAGES:
+        if key in i18n.MESSAGES:
             try:
-                hint = i18n.both(key, **{**args, **(hint_args or {})})
+                hint = i18n.both(key, **fill)
             except KeyError:
-                hint = None
-            else:
-                named = "{suggestion}" in i18n.MESSAGES[key][1]
-                suggestion = str({**args, **(hint_args or {})}["suggestion"]) if named else None
+                continue
+            suggestion = str(fill["suggestion"]) if "{suggestion}" in i18n.MESSAGES[key][1] else None
+            break
     rel = tuple(Related(span=s, message=i18n.both(key)) for s, key in related)
     return Diagnostic(code=code, severity=severity, span=span, message=i18n.both(code, **args),
                       hint=hint, related=rel, suggestion=suggestion)
