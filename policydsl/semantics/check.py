@@ -45,10 +45,6 @@ class CheckResult:
     model: Model
     diagnostics: list[dg.Diagnostic]
 
-    @property
-    def ok(self) -> bool:
-        return not any(d.severity == "error" for d in self.diagnostics)
-
 
 @attrs.define
 class _PolicyBuild:
