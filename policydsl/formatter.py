@@ -91,8 +91,7 @@ def _prec(e: object) -> int:
 
 
 class _Printer:
-    def __init__(self, source: SourceFile, toks: list[_Tok]) -> None:
-        self.source = source
+    def __init__(self, toks: list[_Tok]) -> None:
         self.toks = [t for t in toks if t.kind != "comment"]
 
     def within(self, start: int, end: int) -> list[_Tok]:
@@ -272,8 +271,7 @@ def _blank_between(text: str, start: int, end: int) -> bool:
 
 def format_expr(expr: object) -> str:
     """One expression as the formatter prints it (comments left out), on one line."""
-    source = expr.span.source  # type: ignore[attr-defined]
-    return _Printer(source, _tokens(source.text)).expr(expr)
+    return _Printer(_tokens(expr.span.source.text)).expr(expr)  # type: ignore[attr-defined]
 
 
 def format_text(text: str, path: str = "<text>") -> str:
@@ -285,7 +283,7 @@ def format_text(text: str, path: str = "<text>") -> str:
     if module is None or lossy:
         raise FormatError(lossy or errors or diags)
     toks = _tokens(text)
-    printer = _Printer(source, toks)
+    printer = _Printer(toks)
     lines: list[_Line] = []
     for item in module.items:
         lines.extend(_decl_lines(item, printer))
