@@ -61,15 +61,13 @@ def read_secret(path: str | Path, limit: int = 4096) -> bytes:
         raise PolicyDslError("E.unreadable", path=str(path), reason=unreadable_reason(exc)) from None
 
 
-def unreadable_reason(exc: Exception) -> str | dict[str, str]:
+def unreadable_reason(exc: OSError | UnicodeDecodeError) -> str | dict[str, str]:
     """Why a file could not be read, for a message: the OS's words, or zh/en text of our own."""
     if isinstance(exc, FileTooLarge):
         return exc.reason
     if isinstance(exc, UnicodeDecodeError):
         return NOT_UTF8
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc) or type(exc).__name__
-    return type(exc).__name__
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 @attrs.frozen

@@ -176,9 +176,7 @@ def _unshift(value: Decimal, kind: str) -> tuple[Decimal, bool]:
     return exact, exact != value
 
 
-def _fmt(value: Decimal | int | None, kind: str | None = None) -> str:
-    if value is None:
-        return "inf"
+def _fmt(value: Decimal | int, kind: str) -> str:
     if kind == "percent":
         return format((Decimal(value) * 100).normalize(), "f") + "%"
     text = format(Decimal(value).normalize(), "f")
