@@ -1,8 +1,10 @@
 """Parsed modules in, typed model and diagnostics out: names, types, text, tables, time and provenance."""
 from __future__ import annotations
 
+import contextlib
 import decimal
 import functools
+import graphlib
 import os
 import re
 from typing import Iterable
@@ -621,22 +623,16 @@ class Checker:
         """Evaluating a value nests its own expression inside those of the values it reads; the sum
         along the deepest chain is bounded like one expression (P0116), in dependency order."""
         depth: dict[str, int] = {}
-        waiting = {path: len(ds) for path, ds in deps.items()}
-        readers: dict[str, list[str]] = {}
-        for path, ds in deps.items():
-            for d in ds:
-                readers.setdefault(d, []).append(path)
-        ready = [path for path, n in waiting.items() if n == 0]
-        while ready:  # values in a cycle never become ready: P0604 reports them
-            path = ready.pop()
-            own = max((level - 1 for _, level in ast.walk(build.defines[path].decl.cases, depth=True)), default=0)
-            depth[path] = own + max((depth[d] for d in deps[path]), default=0)
-            if depth[path] > MAX_VALUE_DEPTH and all(depth[d] <= MAX_VALUE_DEPTH for d in deps[path]):
-                self.err("P0116", build.defines[path].decl.path.span, name=path, limit=MAX_VALUE_DEPTH)
-            for reader in readers.get(path, ()):
-                waiting[reader] -= 1
-                if waiting[reader] == 0:
-                    ready.append(reader)
+        order = graphlib.TopologicalSorter(deps)
+        with contextlib.suppress(graphlib.CycleError):  # values in a cycle never become ready: P0604 reports them
+            order.prepare()
+        while order.is_active():
+            for path in order.get_ready():
+                own = max((level - 1 for _, level in ast.walk(build.defines[path].decl.cases, depth=True)), default=0)
+                depth[path] = own + max((depth[d] for d in deps[path]), default=0)
+                if depth[path] > MAX_VALUE_DEPTH and all(depth[d] <= MAX_VALUE_DEPTH for d in deps[path]):
+                    self.err("P0116", build.defines[path].decl.path.span, name=path, limit=MAX_VALUE_DEPTH)
+                order.done(path)
 
     # ================================================================ text
     def _check_text(self, text: ast.Text | None) -> None:
