@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
 from pathlib import Path
 
@@ -82,11 +83,7 @@ class SourceFile:
         """The offset of every line's start, found when a position is first asked for (a book loaded from
         the cache reads its files only to hash them)."""
         if self._line_starts is None:
-            starts, text, at = [0], self.text, self.text.find("\n")
-            while at >= 0:
-                starts.append(at + 1)
-                at = text.find("\n", at + 1)
-            object.__setattr__(self, "_line_starts", tuple(starts))
+            object.__setattr__(self, "_line_starts", (0, *(m.end() for m in re.finditer("\n", self.text))))
         return self._line_starts  # type: ignore[return-value]
 
     @classmethod
