@@ -118,14 +118,11 @@ class DiagnosticBag:
         return [d for d in self.items if d.severity == "info"]
 
     def sorted(self) -> list[Diagnostic]:
-        seen: set[tuple] = set()
-        unique = []
+        """The diagnostics in file order, each reported once (the first of equal ones kept)."""
+        unique: dict[tuple, Diagnostic] = {}
         for d in sorted(self.items, key=Diagnostic.sort_key):
-            key = (d.code, d.file, d.span.start, d.span.end, d.message["en"])
-            if key not in seen:
-                seen.add(key)
-                unique.append(d)
-        return unique
+            unique.setdefault((d.code, d.file, d.span.start, d.span.end, d.message["en"]), d)
+        return list(unique.values())
 
     def render(self, lang: str, cap: int = MAX_SHOWN) -> str:
         items = self.sorted()
