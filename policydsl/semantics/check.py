@@ -110,7 +110,7 @@ class Checker:
 
     def _duplicate(self, name: ast.Name, first: Span) -> None:
         """P0202: `name` is declared again, first at `first`."""
-        self.bag.add(dg.make("P0202", name.span, name=name.value, related=[(first, "P0202.related")]))
+        self.err("P0202", name.span, name=name.value, related=[(first, "P0202.related")])
 
     # ================================================================ driver
     def run(self) -> CheckResult:
@@ -320,8 +320,8 @@ class Checker:
             if declared is not None and declared.type != shared.type:
                 self._conflict(item, declared, shared)
             elif declared is not None:
-                self.bag.add(dg.make("P0211", item.path.span, severity="warning", name=path,
-                                     related=[(shared.decl.path.span, "P0211.related")]))
+                self.err("P0211", item.path.span, severity="warning", name=path,
+                         related=[(shared.decl.path.span, "P0211.related")])
             build.inputs[path] = shared
             return
         entity = path.split(".", 1)[0]
@@ -337,8 +337,8 @@ class Checker:
         def shown(fact: Input) -> dict[str, str]:  # the type with its unit: a unit alone can make them differ
             unit = f" ({fact.unit.name.value})" if fact.unit is not None else ""
             return {lang: text + unit for lang, text in fact.type.display().items()}
-        self.bag.add(dg.make("P0210", item.type.span, name=declared.path, found=shown(declared),
-                             expected=shown(other), related=[(other.decl.type.span, "P0210.related")]))
+        self.err("P0210", item.type.span, name=declared.path, found=shown(declared), expected=shown(other),
+                 related=[(other.decl.type.span, "P0210.related")])
 
     def _fact(self, build: _PolicyBuild, name: str) -> Input | None:
         """The fact `name` as `build` sees it: its own input, or the vocabulary's (then it becomes
@@ -362,9 +362,8 @@ class Checker:
                 key = (lang, _label_key(declared.label, lang))
                 other = by_label.setdefault(key, declared)
                 if other.path != path:
-                    self.bag.add(dg.make("P0213", declared.decl.path.span, severity="warning", name=path,
-                                         other=other.path, label=declared.label.get(lang),
-                                         related=[(other.decl.path.span, "P0213.related")]))
+                    self.err("P0213", declared.decl.path.span, severity="warning", name=path, other=other.path,
+                             label=declared.label.get(lang), related=[(other.decl.path.span, "P0213.related")])
                     break
 
     def _check_enum_ids(self) -> None:
@@ -373,16 +372,16 @@ class Checker:
         for enum in self.enums.values():
             for name in (enum.name, *(v.name for v in enum.values)):
                 if not SNAKE.match(name.value):
-                    self.bag.add(dg.make("P0214", name.span, severity="warning", name=name.value,
-                                         hint_args={"suggestion": _snake(name.value)}))
+                    self.err("P0214", name.span, severity="warning", name=name.value,
+                             hint_args={"suggestion": _snake(name.value)})
             values = [v.name.value for v in enum.values]
             common = os.path.commonprefix(values) if len(values) > 1 else ""
             prefix = common[:common.rfind("_") + 1]
             words = enum.name.value.split("_")
             repeats = any(len(p) >= 2 and any(w.startswith(p) for w in words) for p in prefix.split("_"))
             if prefix and repeats and all(len(v) > len(prefix) for v in values):
-                self.bag.add(dg.make("P0215", enum.name.span, severity="warning", enum=enum.name.value,
-                                     prefix=prefix, example=values[0], short=values[0][len(prefix):]))
+                self.err("P0215", enum.name.span, severity="warning", enum=enum.name.value, prefix=prefix,
+                         example=values[0], short=values[0][len(prefix):])
 
     def _declare(self, build: _PolicyBuild) -> None:
         self._check_text(build.decl.title)
@@ -676,8 +675,8 @@ class Checker:
                 label = item.unit.label.get(lang)
                 written = unit_written(after, label)
                 if written is not None:
-                    self.bag.add(dg.make("P0405", placeholder.span, severity="warning",
-                                         name="{" + placeholder.path + "}", unit=label, written=written))
+                    self.err("P0405", placeholder.span, severity="warning", name="{" + placeholder.path + "}",
+                             unit=label, written=written)
 
     # ================================================================ expressions
     def _condition(self, build: _PolicyBuild, expr: ast.Expr, scope: dict | None = None) -> None:
