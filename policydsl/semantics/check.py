@@ -241,9 +241,7 @@ class Checker:
         table[name] = item
         self._name(item.name.span, ({ast.EnumDecl: "enum", ast.UnitDecl: "unit"}.get(type(item), "entity"), name), True)
         self._check_text(item.label)
-        if isinstance(item, ast.EntityDecl):
-            return  # its facts are declared once every enum and unit is known
-        if isinstance(item, ast.EnumDecl):
+        if isinstance(item, ast.EnumDecl):  # (an entity's facts are declared once every enum and unit is known)
             seen: dict[str, Span] = {}
             for value in item.values:
                 if value.name.value in seen:
