@@ -324,16 +324,12 @@ def format_text(text: str, path: str = "<text>") -> str:
                     out.append("")
                 out.append(c.text)
                 prev_end, first = c.end, False
-            blank = not first and (_blank_between(text, prev_end, ln.start) or (multi and attached == len(outer)))
-            prev_size = ln.decl_size
-            if blank:
+            if not first and (_blank_between(text, prev_end, ln.start) or (multi and attached == len(outer))):
                 out.append("")
-            for c in inner:
-                out.append(" " * ln.indent + c.text)
-            first = False
+            out.extend(" " * ln.indent + c.text for c in inner)
+            prev_size, first = ln.decl_size, False
         else:
-            for c in ln.before:
-                out.append(" " * ln.indent + c.text)
+            out.extend(" " * ln.indent + c.text for c in ln.before)
         body = " " * ln.indent + ln.text
         if ln.trailing:
             body += "  " + " ".join(c.text for c in ln.trailing)
