@@ -284,9 +284,7 @@ def format_text(text: str, path: str = "<text>") -> str:
         raise FormatError(lossy or errors or diags)
     toks = _tokens(text)
     printer = _Printer(toks)
-    lines: list[_Line] = []
-    for item in module.items:
-        lines.extend(_decl_lines(item, printer))
+    lines = [line for item in module.items for line in _decl_lines(item, printer)]
     comments = [t for t in toks if t.kind == "comment"]
     tail: list[_Tok] = []  # comments after the last line
     for c in comments:
