@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import attrs
 
-from policydsl import i18n
+from policydsl import diagnostics as dg, i18n
 from policydsl.errors import PolicyDslError
+from policydsl.gcpause import paused
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.runtime.book import BookDecision, BookIndex, Conflict, evaluate_book
 from policydsl.runtime.decision import Decision
@@ -20,7 +21,6 @@ from policydsl.vocabulary import Vocabulary
 
 if TYPE_CHECKING:  # the parser, checker and compiler are imported where they run: a book loaded from the
     # cache (`load(..., cached=True)`) needs none of them
-    from policydsl import diagnostics as dg
     from policydsl.semantics.model import Model, Policy
     from policydsl.syntax import ast
 
@@ -81,8 +81,6 @@ def read_sources(files: Iterable[Path]) -> tuple[list[SourceFile], list[dg.Diagn
         try:
             sources.append(SourceFile.read(f))
         except (OSError, UnicodeDecodeError) as exc:
-            from policydsl import diagnostics as dg
-
             empty = SourceFile(path=str(f), text="")
             diags.append(dg.make("P0104", empty.span(0, 0), reason=unreadable_reason(exc)))
     return sources, diags
@@ -98,12 +96,9 @@ def analyse(files: Iterable[Path], *, sources_dir: Path | None = None) -> Analys
 def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = None,
                     diagnostics: Iterable[dg.Diagnostic] = ()) -> Analysis:
     """The front end over texts already in memory (an editor buffer, a test snippet)."""
-    from policydsl import diagnostics as dg
     from policydsl.semantics.check import check_modules
     from policydsl.semantics.sources import check_document_names, verify_quotes
     from policydsl.syntax.parser import parse
-
-    from policydsl.gcpause import paused
 
     diags = list(diagnostics)
     modules = []
@@ -243,7 +238,6 @@ def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = 
     if not analysis.ok or analysis.model is None:
         raise PolicyLoadError(analysis.diagnostics)
     from policydsl.compile.compiler import build, compile_parts
-    from policydsl.gcpause import paused
 
     with paused():  # compiling builds the rest of the long-lived book: see gcpause
         parts = compile_parts(analysis.model)
