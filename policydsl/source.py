@@ -9,6 +9,7 @@ from pathlib import Path
 import attrs
 
 from policydsl import i18n
+from policydsl.errors import PolicyDslError
 
 BOM = "\ufeff"
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -54,8 +55,6 @@ def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
 def read_secret(path: str | Path, limit: int = 4096) -> bytes:
     """A token or key kept in a file: its bytes (at most `limit`), surrounding whitespace dropped; a file that
     cannot be read is `E.unreadable` naming it."""
-    from policydsl.errors import PolicyDslError
-
     try:
         return read_bytes(path, limit).strip()
     except OSError as exc:
