@@ -224,8 +224,7 @@ class Checker:
                                 premise=overlap.premise, claim=claim, span=overlap.span)
         self._overlap_claims[overlap.name.value] = prop
         self._check_pair_property(prop, (first.value, second.value))
-        others = [p for p in self.book_policies.get(overlap.name.value, []) if p not in self._overlap_pair
-                  and p not in (first.value, second.value)]
+        others = [p for p in self.book_policies.get(overlap.name.value, []) if p not in (first.value, second.value)]
         if others:
             self.err("P0810", overlap.name.span, name=overlap.name.value, policies=", ".join(others),
                      first=first.value, second=second.value)
