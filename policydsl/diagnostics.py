@@ -63,7 +63,7 @@ class Diagnostic:
         return "\n".join(out)
 
     def to_dict(self) -> dict:
-        end_line, end_col = self.span.end_position
+        end_line, end_col = self.span.source.position(self.span.end)
         return {
             "code": self.code, "severity": self.severity, "file": self.file,
             "line": self.line, "column": self.column, "end_line": end_line, "end_column": end_col,

@@ -128,10 +128,6 @@ class Span:
         return self.source.position(self.start)[1]
 
     @property
-    def end_position(self) -> tuple[int, int]:
-        return self.source.position(self.end)
-
-    @property
     def text(self) -> str:
         return self.source.text[self.start : self.end]
 
@@ -140,8 +136,7 @@ class Span:
         line, col = self.source.position(self.start)
         text = self.source.line_text(line)
         end_line, end_col = self.source.position(self.end)
-        stop = end_col - 1 if end_line == line else len(text)
-        stop = max(stop, col)
+        stop = max(end_col - 1 if end_line == line else len(text), col)
         pad = "".join("\t" if ch == "\t" else " " * display_width(ch) for ch in text[: col - 1])
         marks = "^" * max(1, display_width(text[col - 1 : stop]))
         return f"{line:>4} | {text}\n     | {pad}{marks}"
