@@ -155,8 +155,10 @@ class Checker:
                     self._shared(self.units, item)
                 elif isinstance(item, ast.EntityDecl):
                     self._shared(self.entities, item)
-                elif current is None and isinstance(item, ast.PropertyDecl):
-                    self._book_property(module.path, item)
+                elif current is None and isinstance(item, ast.PropertyDecl):  # about the whole book: several policies
+                    if self._claim(book := self._book_build(module.path, item), item.name):
+                        book.properties[item.name.value] = item
+                        self.book_files[item.name.value] = module.path
                 elif isinstance(item, ast.OverlapDecl):
                     if current is not None:  # two policies' question belongs to the book, not to one of them
                         self.err("P0805", item.name.span, name=item.name.value)
@@ -174,13 +176,6 @@ class Checker:
         if self.book is None:
             self.book = _PolicyBuild(decl=book_decl(item), file=path)
         return self.book
-
-    def _book_property(self, path: str, item: ast.PropertyDecl) -> None:
-        """A property outside any policy speaks of the whole book: several policies' decisions."""
-        book = self._book_build(path, item)
-        if self._claim(book, item.name):
-            book.properties[item.name.value] = item
-            self.book_files[item.name.value] = path
 
     def _check_overlap(self, overlap: ast.OverlapDecl) -> None:
         """Two known, different policies; `when` and `agree` speak of those two only (their outcomes,
