@@ -56,8 +56,7 @@ class Diagnostic:
         out = [f"{self.file}:{self.line}:{self.column}: {sev}[{self.code}]: {self.message[lang]}",
                self.span.snippet()]
         for rel in self.related:
-            out.append(f"  {rel.span.file}:{rel.span.line}:{rel.span.column}: {rel.message[lang]}")
-            out.append(rel.span.snippet())
+            out += [f"  {rel.span.file}:{rel.span.line}:{rel.span.column}: {rel.message[lang]}", rel.span.snippet()]
         if self.hint:
             out.append(f"     = {i18n.t('diagnostic.hint', lang)}: {self.hint[lang]}")
         return "\n".join(out)

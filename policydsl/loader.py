@@ -27,14 +27,8 @@ if TYPE_CHECKING:  # the parser, checker and compiler are imported where they ru
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
     """Every .policy file named, or found under a named folder, in a stable order."""
-    files: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            files.extend(sorted(path.rglob("*.policy")))
-        else:
-            files.append(path)
-    return list(dict.fromkeys(files))
+    found = (f for path in map(Path, paths) for f in (sorted(path.rglob("*.policy")) if path.is_dir() else [path]))
+    return list(dict.fromkeys(found))
 
 
 def with_shared(files: list[Path]) -> list[Path]:
