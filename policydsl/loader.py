@@ -61,7 +61,7 @@ class Analysis:
 
     sources: list[SourceFile]
     modules: list[ast.Module]
-    model: Model | None
+    model: Model
     diagnostics: list[dg.Diagnostic]
 
     @property
@@ -229,7 +229,7 @@ def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = 
         if fields is not None:
             return PolicySet(**fields)
     analysis = analyse_sources(sources, sources_dir=sources_dir, diagnostics=diags)
-    if not analysis.ok or analysis.model is None:
+    if not analysis.ok:
         raise PolicyLoadError(analysis.diagnostics)
     from policydsl.compile.compiler import build, compile_parts
 
