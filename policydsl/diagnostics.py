@@ -56,14 +56,13 @@ class Diagnostic:
         out = [f"{self.file}:{self.line}:{self.column}: {sev}[{self.code}]: {self.message[lang]}",
                self.span.snippet()]
         for rel in self.related:
-            out.append(f"  {rel.span.file}:{rel.span.line}:{rel.span.column}: {rel.message[lang]}")
-            out.append(rel.span.snippet())
+            out += [f"  {rel.span.file}:{rel.span.line}:{rel.span.column}: {rel.message[lang]}", rel.span.snippet()]
         if self.hint:
             out.append(f"     = {i18n.t('diagnostic.hint', lang)}: {self.hint[lang]}")
         return "\n".join(out)
 
     def to_dict(self) -> dict:
-        end_line, end_col = self.span.end_position
+        end_line, end_col = self.span.source.position(self.span.end)
         return {
             "code": self.code, "severity": self.severity, "file": self.file,
             "line": self.line, "column": self.column, "end_line": end_line, "end_column": end_col,
@@ -78,16 +77,16 @@ def make(code: str, span: Span, *, severity: Severity = "error", hint_args: dict
     The hint is formatted with the message arguments plus `hint_args`; a hint whose
     placeholders are not all given (e.g. no did-you-mean candidate) is left out.
     """
+    fill = {**args, **(hint_args or {})}
     hint, suggestion = None, None
     for key in (f"{code}.hint", f"{code}.hint0"):  # .hint0: the advice when `.hint`'s arguments are missing
-        if hint is None and key in i18n.MESSAGES:
+        if key in i18n.MESSAGES:
             try:
-                hint = i18n.both(key, **{**args, **(hint_args or {})})
+                hint = i18n.both(key, **fill)
             except KeyError:
-                hint = None
-            else:
-                named = "{suggestion}" in i18n.MESSAGES[key][1]
-                suggestion = str({**args, **(hint_args or {})}["suggestion"]) if named else None
+                continue
+            suggestion = str(fill["suggestion"]) if "{suggestion}" in i18n.MESSAGES[key][1] else None
+            break
     rel = tuple(Related(span=s, message=i18n.both(key)) for s, key in related)
     return Diagnostic(code=code, severity=severity, span=span, message=i18n.both(code, **args),
                       hint=hint, related=rel, suggestion=suggestion)
@@ -118,14 +117,11 @@ class DiagnosticBag:
         return [d for d in self.items if d.severity == "info"]
 
     def sorted(self) -> list[Diagnostic]:
-        seen: set[tuple] = set()
-        unique = []
+        """The diagnostics in file order, each reported once (the first of equal ones kept)."""
+        unique: dict[tuple, Diagnostic] = {}
         for d in sorted(self.items, key=Diagnostic.sort_key):
-            key = (d.code, d.file, d.span.start, d.span.end, d.message["en"])
-            if key not in seen:
-                seen.add(key)
-                unique.append(d)
-        return unique
+            unique.setdefault((d.code, d.file, d.span.start, d.span.end, d.message["en"]), d)
+        return list(unique.values())
 
     def render(self, lang: str, cap: int = MAX_SHOWN) -> str:
         items = self.sorted()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from policydsl import i18n
+
 
 def clip(text: str, limit: int = 80) -> str:
     """User text quoted in a message, at most `limit` characters (a hostile input is not echoed whole)."""
@@ -20,16 +22,12 @@ class PolicyDslError(Exception):
     it is about (missing, ill-typed, unknown), and `to_dict()` is what `--json` prints."""
 
     def __init__(self, key: str, /, *, facts: Iterable[str] = (), **args: object) -> None:
-        from policydsl import i18n
-
         self.key = key
         self.args_map = args
         self.facts = tuple(facts)
         super().__init__(i18n.t(key, "en", **args))
 
     def message(self, lang: str) -> str:
-        from policydsl import i18n
-
         return i18n.t(self.key, lang, **self.args_map)
 
     @property

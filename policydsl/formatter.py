@@ -91,8 +91,7 @@ def _prec(e: object) -> int:
 
 
 class _Printer:
-    def __init__(self, source: SourceFile, toks: list[_Tok]) -> None:
-        self.source = source
+    def __init__(self, toks: list[_Tok]) -> None:
         self.toks = [t for t in toks if t.kind != "comment"]
 
     def within(self, start: int, end: int) -> list[_Tok]:
@@ -272,8 +271,7 @@ def _blank_between(text: str, start: int, end: int) -> bool:
 
 def format_expr(expr: object) -> str:
     """One expression as the formatter prints it (comments left out), on one line."""
-    source = expr.span.source  # type: ignore[attr-defined]
-    return _Printer(source, _tokens(source.text)).expr(expr)
+    return _Printer(_tokens(expr.span.source.text)).expr(expr)  # type: ignore[attr-defined]
 
 
 def format_text(text: str, path: str = "<text>") -> str:
@@ -285,10 +283,8 @@ def format_text(text: str, path: str = "<text>") -> str:
     if module is None or lossy:
         raise FormatError(lossy or errors or diags)
     toks = _tokens(text)
-    printer = _Printer(source, toks)
-    lines: list[_Line] = []
-    for item in module.items:
-        lines.extend(_decl_lines(item, printer))
+    printer = _Printer(toks)
+    lines = [line for item in module.items for line in _decl_lines(item, printer)]
     comments = [t for t in toks if t.kind == "comment"]
     tail: list[_Tok] = []  # comments after the last line
     for c in comments:
@@ -326,16 +322,12 @@ def format_text(text: str, path: str = "<text>") -> str:
                     out.append("")
                 out.append(c.text)
                 prev_end, first = c.end, False
-            blank = not first and (_blank_between(text, prev_end, ln.start) or (multi and attached == len(outer)))
-            prev_size = ln.decl_size
-            if blank:
+            if not first and (_blank_between(text, prev_end, ln.start) or (multi and attached == len(outer))):
                 out.append("")
-            for c in inner:
-                out.append(" " * ln.indent + c.text)
-            first = False
+            out.extend(" " * ln.indent + c.text for c in inner)
+            prev_size, first = ln.decl_size, False
         else:
-            for c in ln.before:
-                out.append(" " * ln.indent + c.text)
+            out.extend(" " * ln.indent + c.text for c in ln.before)
         body = " " * ln.indent + ln.text
         if ln.trailing:
             body += "  " + " ".join(c.text for c in ln.trailing)

@@ -90,10 +90,13 @@ def replacing(path: str | Path) -> Iterator[Path]:
 def _writable(target: Path, shown: str) -> os.stat_result | None:
     """The stat of the file to replace (None: a new file); a folder or device, or a file without its owner's
     write bit, is refused before anything is written."""
-    st = _stat(target)
-    if st is not None and not stat.S_ISREG(st.st_mode):
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
         raise PolicyDslError("E.not_regular", path=shown)
-    if st is not None and not st.st_mode & stat.S_IWUSR:
+    if not st.st_mode & stat.S_IWUSR:
         raise PolicyDslError("E.read_only", path=shown)
     return st
 
@@ -109,13 +112,6 @@ def _same_owner_path(path: Path, st: os.stat_result) -> bool:
 def os_reason(exc: OSError) -> str:
     """The operating system's words for `exc` ("No space left on device"), for a user message."""
     return exc.strerror or str(exc) or type(exc).__name__
-
-
-def _stat(target: Path) -> os.stat_result | None:
-    try:
-        return os.stat(target)
-    except FileNotFoundError:
-        return None
 
 
 def _replace(target: Path, data: bytes, st: os.stat_result | None) -> bool:

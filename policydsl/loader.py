@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import attrs
 
-from policydsl import i18n
+from policydsl import diagnostics as dg, i18n
 from policydsl.errors import PolicyDslError
+from policydsl.gcpause import paused
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.runtime.book import BookDecision, BookIndex, Conflict, evaluate_book
 from policydsl.runtime.decision import Decision
@@ -20,21 +21,14 @@ from policydsl.vocabulary import Vocabulary
 
 if TYPE_CHECKING:  # the parser, checker and compiler are imported where they run: a book loaded from the
     # cache (`load(..., cached=True)`) needs none of them
-    from policydsl import diagnostics as dg
     from policydsl.semantics.model import Model, Policy
     from policydsl.syntax import ast
 
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
     """Every .policy file named, or found under a named folder, in a stable order."""
-    files: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            files.extend(sorted(path.rglob("*.policy")))
-        else:
-            files.append(path)
-    return list(dict.fromkeys(files))
+    found = (f for path in map(Path, paths) for f in (sorted(path.rglob("*.policy")) if path.is_dir() else [path]))
+    return list(dict.fromkeys(found))
 
 
 def with_shared(files: list[Path]) -> list[Path]:
@@ -67,7 +61,7 @@ class Analysis:
 
     sources: list[SourceFile]
     modules: list[ast.Module]
-    model: Model | None
+    model: Model
     diagnostics: list[dg.Diagnostic]
 
     @property
@@ -81,8 +75,6 @@ def read_sources(files: Iterable[Path]) -> tuple[list[SourceFile], list[dg.Diagn
         try:
             sources.append(SourceFile.read(f))
         except (OSError, UnicodeDecodeError) as exc:
-            from policydsl import diagnostics as dg
-
             empty = SourceFile(path=str(f), text="")
             diags.append(dg.make("P0104", empty.span(0, 0), reason=unreadable_reason(exc)))
     return sources, diags
@@ -98,12 +90,9 @@ def analyse(files: Iterable[Path], *, sources_dir: Path | None = None) -> Analys
 def analyse_sources(sources: list[SourceFile], *, sources_dir: Path | None = None,
                     diagnostics: Iterable[dg.Diagnostic] = ()) -> Analysis:
     """The front end over texts already in memory (an editor buffer, a test snippet)."""
-    from policydsl import diagnostics as dg
     from policydsl.semantics.check import check_modules
     from policydsl.semantics.sources import check_document_names, verify_quotes
     from policydsl.syntax.parser import parse
-
-    from policydsl.gcpause import paused
 
     diags = list(diagnostics)
     modules = []
@@ -240,10 +229,9 @@ def load(path: str | Path | Iterable[str | Path], *, sources_dir: Path | None = 
         if fields is not None:
             return PolicySet(**fields)
     analysis = analyse_sources(sources, sources_dir=sources_dir, diagnostics=diags)
-    if not analysis.ok or analysis.model is None:
+    if not analysis.ok:
         raise PolicyLoadError(analysis.diagnostics)
     from policydsl.compile.compiler import build, compile_parts
-    from policydsl.gcpause import paused
 
     with paused():  # compiling builds the rest of the long-lived book: see gcpause
         parts = compile_parts(analysis.model)

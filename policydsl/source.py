@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
 from pathlib import Path
 
 import attrs
 
 from policydsl import i18n
+from policydsl.errors import PolicyDslError
 
 BOM = "\ufeff"
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -53,23 +55,19 @@ def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
 def read_secret(path: str | Path, limit: int = 4096) -> bytes:
     """A token or key kept in a file: its bytes (at most `limit`), surrounding whitespace dropped; a file that
     cannot be read is `E.unreadable` naming it."""
-    from policydsl.errors import PolicyDslError
-
     try:
         return read_bytes(path, limit).strip()
     except OSError as exc:
         raise PolicyDslError("E.unreadable", path=str(path), reason=unreadable_reason(exc)) from None
 
 
-def unreadable_reason(exc: Exception) -> str | dict[str, str]:
+def unreadable_reason(exc: OSError | UnicodeDecodeError) -> str | dict[str, str]:
     """Why a file could not be read, for a message: the OS's words, or zh/en text of our own."""
     if isinstance(exc, FileTooLarge):
         return exc.reason
     if isinstance(exc, UnicodeDecodeError):
         return NOT_UTF8
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc) or type(exc).__name__
-    return type(exc).__name__
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 @attrs.frozen
@@ -84,11 +82,7 @@ class SourceFile:
         """The offset of every line's start, found when a position is first asked for (a book loaded from
         the cache reads its files only to hash them)."""
         if self._line_starts is None:
-            starts, text, at = [0], self.text, self.text.find("\n")
-            while at >= 0:
-                starts.append(at + 1)
-                at = text.find("\n", at + 1)
-            object.__setattr__(self, "_line_starts", tuple(starts))
+            object.__setattr__(self, "_line_starts", (0, *(m.end() for m in re.finditer("\n", self.text))))
         return self._line_starts  # type: ignore[return-value]
 
     @classmethod
@@ -134,10 +128,6 @@ class Span:
         return self.source.position(self.start)[1]
 
     @property
-    def end_position(self) -> tuple[int, int]:
-        return self.source.position(self.end)
-
-    @property
     def text(self) -> str:
         return self.source.text[self.start : self.end]
 
@@ -146,8 +136,7 @@ class Span:
         line, col = self.source.position(self.start)
         text = self.source.line_text(line)
         end_line, end_col = self.source.position(self.end)
-        stop = end_col - 1 if end_line == line else len(text)
-        stop = max(stop, col)
+        stop = max(end_col - 1 if end_line == line else len(text), col)
         pad = "".join("\t" if ch == "\t" else " " * display_width(ch) for ch in text[: col - 1])
         marks = "^" * max(1, display_width(text[col - 1 : stop]))
         return f"{line:>4} | {text}\n     | {pad}{marks}"

@@ -22,14 +22,12 @@ def run_all(policy: Policy, model: Model) -> list[dg.Diagnostic]:
     return [d for analysis in ANALYSES for d in analysis(policy, model)]
 
 
-def notes(model: Model | None) -> list[dg.Diagnostic]:
+def notes(model: Model) -> list[dg.Diagnostic]:
     """The `info` notes over the whole model (not problems), sorted.
 
     Kept out of the checker's diagnostics on purpose: an analysis's diagnostics are the problems every tool
     reports (a clean book has none), while notes are asked for — `check --info` and the language server.
     """
-    if model is None:
-        return []
     return dg.DiagnosticBag([d for analysis in NOTES for d in analysis(model)]).sorted()
 
 
@@ -176,9 +174,7 @@ def _unshift(value: Decimal, kind: str) -> tuple[Decimal, bool]:
     return exact, exact != value
 
 
-def _fmt(value: Decimal | int | None, kind: str | None = None) -> str:
-    if value is None:
-        return "inf"
+def _fmt(value: Decimal | int, kind: str) -> str:
     if kind == "percent":
         return format((Decimal(value) * 100).normalize(), "f") + "%"
     text = format(Decimal(value).normalize(), "f")

@@ -1,8 +1,10 @@
 """Parsed modules in, typed model and diagnostics out: names, types, text, tables, time and provenance."""
 from __future__ import annotations
 
+import contextlib
 import decimal
 import functools
+import graphlib
 import os
 import re
 from typing import Iterable
@@ -44,10 +46,6 @@ BUILTINS: dict[str, tuple[tuple[Type, ...], Type]] = {
 class CheckResult:
     model: Model
     diagnostics: list[dg.Diagnostic]
-
-    @property
-    def ok(self) -> bool:
-        return not any(d.severity == "error" for d in self.diagnostics)
 
 
 @attrs.define
@@ -112,7 +110,7 @@ class Checker:
 
     def _duplicate(self, name: ast.Name, first: Span) -> None:
         """P0202: `name` is declared again, first at `first`."""
-        self.bag.add(dg.make("P0202", name.span, name=name.value, related=[(first, "P0202.related")]))
+        self.err("P0202", name.span, name=name.value, related=[(first, "P0202.related")])
 
     # ================================================================ driver
     def run(self) -> CheckResult:
@@ -157,8 +155,10 @@ class Checker:
                     self._shared(self.units, item)
                 elif isinstance(item, ast.EntityDecl):
                     self._shared(self.entities, item)
-                elif current is None and isinstance(item, ast.PropertyDecl):
-                    self._book_property(module.path, item)
+                elif current is None and isinstance(item, ast.PropertyDecl):  # about the whole book: several policies
+                    if self._claim(book := self._book_build(module.path, item), item.name):
+                        book.properties[item.name.value] = item
+                        self.book_files[item.name.value] = module.path
                 elif isinstance(item, ast.OverlapDecl):
                     if current is not None:  # two policies' question belongs to the book, not to one of them
                         self.err("P0805", item.name.span, name=item.name.value)
@@ -176,13 +176,6 @@ class Checker:
         if self.book is None:
             self.book = _PolicyBuild(decl=book_decl(item), file=path)
         return self.book
-
-    def _book_property(self, path: str, item: ast.PropertyDecl) -> None:
-        """A property outside any policy speaks of the whole book: several policies' decisions."""
-        book = self._book_build(path, item)
-        if self._claim(book, item.name):
-            book.properties[item.name.value] = item
-            self.book_files[item.name.value] = path
 
     def _check_overlap(self, overlap: ast.OverlapDecl) -> None:
         """Two known, different policies; `when` and `agree` speak of those two only (their outcomes,
@@ -226,8 +219,7 @@ class Checker:
                                 premise=overlap.premise, claim=claim, span=overlap.span)
         self._overlap_claims[overlap.name.value] = prop
         self._check_pair_property(prop, (first.value, second.value))
-        others = [p for p in self.book_policies.get(overlap.name.value, []) if p not in self._overlap_pair
-                  and p not in (first.value, second.value)]
+        others = [p for p in self.book_policies.get(overlap.name.value, []) if p not in (first.value, second.value)]
         if others:
             self.err("P0810", overlap.name.span, name=overlap.name.value, policies=", ".join(others),
                      first=first.value, second=second.value)
@@ -243,9 +235,7 @@ class Checker:
         table[name] = item
         self._name(item.name.span, ({ast.EnumDecl: "enum", ast.UnitDecl: "unit"}.get(type(item), "entity"), name), True)
         self._check_text(item.label)
-        if isinstance(item, ast.EntityDecl):
-            return  # its facts are declared once every enum and unit is known
-        if isinstance(item, ast.EnumDecl):
+        if isinstance(item, ast.EnumDecl):  # (an entity's facts are declared once every enum and unit is known)
             seen: dict[str, Span] = {}
             for value in item.values:
                 if value.name.value in seen:
@@ -310,7 +300,7 @@ class Checker:
         if t is None:
             return None
         return kind(path=item.path.value, label=item.label, unit=unit, decl=item,
-                    type=t.with_unit(unit.name.value if unit else None))
+                    type=attrs.evolve(t, unit=unit.name.value if unit else None))
 
     def _local_input(self, build: _PolicyBuild, item: ast.InputDecl) -> None:
         """A policy's own `input`: it may not contradict the vocabulary, nor invent a fact of one of
@@ -322,8 +312,8 @@ class Checker:
             if declared is not None and declared.type != shared.type:
                 self._conflict(item, declared, shared)
             elif declared is not None:
-                self.bag.add(dg.make("P0211", item.path.span, severity="warning", name=path,
-                                     related=[(shared.decl.path.span, "P0211.related")]))
+                self.err("P0211", item.path.span, severity="warning", name=path,
+                         related=[(shared.decl.path.span, "P0211.related")])
             build.inputs[path] = shared
             return
         entity = path.split(".", 1)[0]
@@ -339,8 +329,8 @@ class Checker:
         def shown(fact: Input) -> dict[str, str]:  # the type with its unit: a unit alone can make them differ
             unit = f" ({fact.unit.name.value})" if fact.unit is not None else ""
             return {lang: text + unit for lang, text in fact.type.display().items()}
-        self.bag.add(dg.make("P0210", item.type.span, name=declared.path, found=shown(declared),
-                             expected=shown(other), related=[(other.decl.type.span, "P0210.related")]))
+        self.err("P0210", item.type.span, name=declared.path, found=shown(declared), expected=shown(other),
+                 related=[(other.decl.type.span, "P0210.related")])
 
     def _fact(self, build: _PolicyBuild, name: str) -> Input | None:
         """The fact `name` as `build` sees it: its own input, or the vocabulary's (then it becomes
@@ -364,9 +354,8 @@ class Checker:
                 key = (lang, _label_key(declared.label, lang))
                 other = by_label.setdefault(key, declared)
                 if other.path != path:
-                    self.bag.add(dg.make("P0213", declared.decl.path.span, severity="warning", name=path,
-                                         other=other.path, label=declared.label.get(lang),
-                                         related=[(other.decl.path.span, "P0213.related")]))
+                    self.err("P0213", declared.decl.path.span, severity="warning", name=path, other=other.path,
+                             label=declared.label.get(lang), related=[(other.decl.path.span, "P0213.related")])
                     break
 
     def _check_enum_ids(self) -> None:
@@ -375,16 +364,16 @@ class Checker:
         for enum in self.enums.values():
             for name in (enum.name, *(v.name for v in enum.values)):
                 if not SNAKE.match(name.value):
-                    self.bag.add(dg.make("P0214", name.span, severity="warning", name=name.value,
-                                         hint_args={"suggestion": _snake(name.value)}))
+                    self.err("P0214", name.span, severity="warning", name=name.value,
+                             hint_args={"suggestion": _snake(name.value)})
             values = [v.name.value for v in enum.values]
             common = os.path.commonprefix(values) if len(values) > 1 else ""
             prefix = common[:common.rfind("_") + 1]
             words = enum.name.value.split("_")
             repeats = any(len(p) >= 2 and any(w.startswith(p) for w in words) for p in prefix.split("_"))
             if prefix and repeats and all(len(v) > len(prefix) for v in values):
-                self.bag.add(dg.make("P0215", enum.name.span, severity="warning", enum=enum.name.value,
-                                     prefix=prefix, example=values[0], short=values[0][len(prefix):]))
+                self.err("P0215", enum.name.span, severity="warning", enum=enum.name.value, prefix=prefix,
+                         example=values[0], short=values[0][len(prefix):])
 
     def _declare(self, build: _PolicyBuild) -> None:
         self._check_text(build.decl.title)
@@ -490,10 +479,7 @@ class Checker:
                     if found is not None and not ty.assignable(define.type, found):
                         diag = dg.make("P0305", case.expr.span, found=found.display(), name=define.path,
                                        expected=define.type.display())
-                        quoted = _quoted_date(case.expr) if define.type.kind == "date" else None
-                        if quoted is not None:
-                            diag = attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=quoted))
-                        self.bag.add(diag)
+                        self.bag.add(_date_hint(diag, case.expr) if define.type.kind == "date" else diag)
                     if case.when is not None:
                         self._condition(build, case.when)
                 self._check_sources(item.sources)
@@ -628,22 +614,16 @@ class Checker:
         """Evaluating a value nests its own expression inside those of the values it reads; the sum
         along the deepest chain is bounded like one expression (P0116), in dependency order."""
         depth: dict[str, int] = {}
-        waiting = {path: len(ds) for path, ds in deps.items()}
-        readers: dict[str, list[str]] = {}
-        for path, ds in deps.items():
-            for d in ds:
-                readers.setdefault(d, []).append(path)
-        ready = [path for path, n in waiting.items() if n == 0]
-        while ready:  # values in a cycle never become ready: P0604 reports them
-            path = ready.pop()
-            own = max((level - 1 for _, level in ast.walk(build.defines[path].decl.cases, depth=True)), default=0)
-            depth[path] = own + max((depth[d] for d in deps[path]), default=0)
-            if depth[path] > MAX_VALUE_DEPTH and all(depth[d] <= MAX_VALUE_DEPTH for d in deps[path]):
-                self.err("P0116", build.defines[path].decl.path.span, name=path, limit=MAX_VALUE_DEPTH)
-            for reader in readers.get(path, ()):
-                waiting[reader] -= 1
-                if waiting[reader] == 0:
-                    ready.append(reader)
+        order = graphlib.TopologicalSorter(deps)
+        with contextlib.suppress(graphlib.CycleError):  # values in a cycle never become ready: P0604 reports them
+            order.prepare()
+        while order.is_active():
+            for path in order.get_ready():
+                own = max((level - 1 for _, level in ast.walk(build.defines[path].decl.cases, depth=True)), default=0)
+                depth[path] = own + max((depth[d] for d in deps[path]), default=0)
+                if depth[path] > MAX_VALUE_DEPTH and all(depth[d] <= MAX_VALUE_DEPTH for d in deps[path]):
+                    self.err("P0116", build.defines[path].decl.path.span, name=path, limit=MAX_VALUE_DEPTH)
+                order.done(path)
 
     # ================================================================ text
     def _check_text(self, text: ast.Text | None) -> None:
@@ -687,8 +667,8 @@ class Checker:
                 label = item.unit.label.get(lang)
                 written = unit_written(after, label)
                 if written is not None:
-                    self.bag.add(dg.make("P0405", placeholder.span, severity="warning",
-                                         name="{" + placeholder.path + "}", unit=label, written=written))
+                    self.err("P0405", placeholder.span, severity="warning", name="{" + placeholder.path + "}",
+                             unit=label, written=written)
 
     # ================================================================ expressions
     def _condition(self, build: _PolicyBuild, expr: ast.Expr, scope: dict | None = None) -> None:
@@ -940,9 +920,8 @@ class Checker:
         """P0301 for `left op right`; when one side is a date in quotes, the hint says to drop them."""
         diag = dg.make("P0301", expr.op_span, op=expr.op, left=left.display(), right=right.display())
         for side, other in ((expr.left, right), (expr.right, left)):
-            quoted = _quoted_date(side)
-            if quoted is not None and other.kind in ("date", "duration"):
-                diag = attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=quoted))
+            if other.kind in ("date", "duration"):
+                diag = _date_hint(diag, side)
         self.bag.add(diag)
 
     @staticmethod
@@ -999,10 +978,7 @@ class Checker:
             elif not ty.assignable(param, found):
                 diag = dg.make("P0306", arg.span, name=name, index=index, expected=param.display(),
                                found=found.display())
-                quoted = _quoted_date(arg) if param.kind == "date" else None
-                if quoted is not None:
-                    diag = attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=quoted))
-                self.bag.add(diag)
+                self.bag.add(_date_hint(diag, arg) if param.kind == "date" else diag)
                 ok = False
         return result if ok else None
 
@@ -1170,11 +1146,11 @@ def _fmt_set(names: list[str]) -> str:
     return "{" + ", ".join(sorted(set(names))) + "}" if names else "∅"
 
 
-def _quoted_date(expr: ast.Expr) -> str | None:
-    """`"2024-03-01"`: a text literal that is a date in quotes (its text), else None."""
+def _date_hint(diag: dg.Diagnostic, expr: ast.Expr) -> dg.Diagnostic:
+    """`diag` with a hint to drop the quotes when `expr` is a date in quotes (`"2024-03-01"`)."""
     if isinstance(expr, ast.Literal) and expr.kind == "text" and QUOTED_DATE.fullmatch(str(expr.value)):
-        return str(expr.value)
-    return None
+        return attrs.evolve(diag, hint=dg.i18n.both("P0301.date", date=expr.value))
+    return diag
 
 
 MAX_VALUE_DEPTH = 100

@@ -51,18 +51,14 @@ def plain_name(document: str) -> bool:
     return bool(parts) and all(part not in (".", "..") for part in parts) and not document.endswith("/")
 
 
-def check_document_names(model: Model | None) -> list[dg.Diagnostic]:
+def check_document_names(model: Model) -> list[dg.Diagnostic]:
     """P0707 for every cited document name that could leave a sources folder (no folder needed)."""
-    if model is None:
-        return []
     return [dg.make("P0707", ref.span, document=_shown(ref.document))
             for ref in all_sources(model) if not plain_name(ref.document)]
 
 
-def verify_quotes(model: Model | None, folder: Path) -> list[dg.Diagnostic]:
+def verify_quotes(model: Model, folder: Path) -> list[dg.Diagnostic]:
     """Each cited document must be a file inside `folder` and contain its quote verbatim."""
-    if model is None:
-        return []
     root = Path(os.path.realpath(folder))
     texts: dict[str, str | Unreadable] = {}
     out = []

@@ -23,13 +23,9 @@ class Type:
         # a kind the catalogue does not name is shown as its id, the same in every language
         return i18n.both(key) if key in i18n.MESSAGES else {lang: self.kind for lang in i18n.LANGS}
 
-    def with_unit(self, unit: str | None) -> "Type":
-        return attrs.evolve(self, unit=unit)
-
     @property
     def is_numeric(self) -> bool:
         return self.kind in NUMERIC
-
 
 
 COUNT = Type("count")
@@ -86,23 +82,18 @@ def arithmetic(op: str, left: Type, right: Type) -> Type | None:
             result = NUMBER if a == b or b in ("count", "number") else None
             if a == "percent" and b in ("count", "number"):
                 result = PERCENT
-    if result is None:
-        return None
-    return attrs.evolve(result, maybe_not_open=not_open)
+    return None if result is None else attrs.evolve(result, maybe_not_open=not_open)
 
 
 def comparable(op: str, left: Type, right: Type) -> bool:
     if "notopen" in (left.kind, right.kind):  # only (in)equality with a table value
         return op in ("==", "!=") and {left.kind, right.kind} - {"notopen"} <= {"count", "number", "money", "percent", "enum", "set", "text", "notopen"}
-    if left.kind in ("count", "number") and right.kind in ("count", "number"):
-        return True
-    return left == right and (op in ("==", "!=") or left.kind in ("money", "percent", "date"))
+    return ({left.kind, right.kind} <= {"count", "number"}
+            or left == right and (op in ("==", "!=") or left.kind in ("money", "percent", "date")))
 
 
 def assignable(target: Type, value: Type) -> bool:
-    if target == value:
-        return True
-    return target.kind == "number" and value.kind == "count"
+    return target == value or (target.kind == "number" and value.kind == "count")
 
 
 def type_names() -> str:

@@ -6,7 +6,6 @@ import re
 from decimal import Decimal
 
 import attrs
-import lark
 from lark import Token, Transformer, v_args
 
 from policydsl import diagnostics as dg
@@ -39,9 +38,6 @@ class Builder(Transformer):
         self.diagnostics: list[dg.Diagnostic] = []
 
     # ------------------------------------------------------------- helpers
-    def build(self, tree: lark.Tree) -> ast.Module:
-        return self.transform(tree)
-
     def sp(self, meta) -> Span:
         if getattr(meta, "empty", True):
             return self.file.span(0, 0)
@@ -243,9 +239,6 @@ class Builder(Transformer):
 
     def cons_permanent(self, meta, children):
         return ("permanent", None)
-
-    def cons_amount(self, meta, children):
-        return children[0]
 
     def exception(self, meta, children):
         targets = tuple(self.name(c) for c in children if isinstance(c, Token) and c.type == "NAME")

@@ -96,7 +96,7 @@ def parse(source: SourceFile) -> tuple[ast.Module | None, list[dg.Diagnostic]]:
         return None, [dg.make("P0115", span, limit=MAX_NESTING)]
     builder = Builder(source)
     try:
-        module = builder.build(tree)
+        module = builder.transform(tree)
     except lark.exceptions.VisitError as exc:
         raise InternalError(f"building the AST of {source.path} failed: {exc.orig_exc!r}") from exc.orig_exc
     return module, builder.diagnostics
