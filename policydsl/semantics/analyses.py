@@ -370,20 +370,28 @@ def rollouts(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
 def exceptions(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
     rules = {r.name: r.decl for r in policy.rules}
     graph = {name: [t.value for t in rule.exception_to if t.value in rules] for name, rule in rules.items()}
-    reported: set[frozenset[str]] = set()
-    for start in rules:
-        stack = [(start, [start])]
-        while stack:
-            node, path = stack.pop()
-            for nxt in graph[node]:
-                if nxt == start:
-                    cycle = frozenset(path)
-                    if cycle not in reported:
-                        reported.add(cycle)
-                        span = next(t.span for t in rules[node].exception_to if t.value == nxt)
-                        yield dg.make("P0604", span, cycle=" → ".join(path + [nxt]))
-                elif nxt not in path:
-                    stack.append((nxt, path + [nxt]))
+    # one depth-first walk, each `exception to` followed once: a circle is reported where the walk closes it (at
+    # most one P0604 per `exception to` written, however many circles they make: listing every simple circle
+    # took exponential time, a hang on a file of 12 rules each an exception to all the others)
+    state: dict[str, int] = {}  # 1: on the walk's trail, 2: done
+    for root in rules:
+        if root in state:
+            continue
+        state[root], trail, pending = 1, [root], [iter(graph[root])]
+        while pending:
+            nxt = next(pending[-1], None)
+            if nxt is None:
+                state[trail.pop()] = 2
+                pending.pop()
+            elif state.get(nxt) == 1:
+                cycle = trail[trail.index(nxt):] + [nxt]
+                shown = cycle if len(cycle) <= 12 else [*cycle[:6], f"…({len(cycle) - 11})…", *cycle[-5:]]
+                span = next(t.span for t in rules[trail[-1]].exception_to if t.value == nxt)
+                yield dg.make("P0604", span, cycle=" → ".join(shown))
+            elif nxt not in state:
+                state[nxt] = 1
+                trail.append(nxt)
+                pending.append(iter(graph[nxt]))
     for rule in policy.rules:
         by_priority: dict[int, list[str]] = {}
         for exc in rule.exceptions:
