@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping
 
 from policydsl import diagnostics as dg
 from policydsl.errors import InternalError
@@ -367,14 +367,11 @@ def rollouts(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
 
 
 # ------------------------------------------------------------------ exceptions
-def exceptions(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
-    rules = {r.name: r.decl for r in policy.rules}
-    graph = {name: [t.value for t in rule.exception_to if t.value in rules] for name, rule in rules.items()}
-    # one depth-first walk, each `exception to` followed once: a circle is reported where the walk closes it (at
-    # most one P0604 per `exception to` written, however many circles they make: listing every simple circle
-    # took exponential time, a hang on a file of 12 rules each an exception to all the others)
+def circles(graph: Mapping[str, Iterable[str]]) -> Iterator[tuple[str, str, str]]:
+    """The circles of `graph` where one depth-first walk closes them, in time linear in the graph: each as (the node
+    it closes at, the node it goes back to, the circle as text, a long one shown briefly). At most one per edge."""
     state: dict[str, int] = {}  # 1: on the walk's trail, 2: done
-    for root in rules:
+    for root in graph:
         if root in state:
             continue
         state[root], trail, pending = 1, [root], [iter(graph[root])]
@@ -386,12 +383,20 @@ def exceptions(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
             elif state.get(nxt) == 1:
                 cycle = trail[trail.index(nxt):] + [nxt]
                 shown = cycle if len(cycle) <= 12 else [*cycle[:6], f"…({len(cycle) - 11})…", *cycle[-5:]]
-                span = next(t.span for t in rules[trail[-1]].exception_to if t.value == nxt)
-                yield dg.make("P0604", span, cycle=" → ".join(shown))
+                yield trail[-1], nxt, " → ".join(shown)
             elif nxt not in state:
                 state[nxt] = 1
                 trail.append(nxt)
                 pending.append(iter(graph[nxt]))
+
+
+def exceptions(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
+    rules = {r.name: r.decl for r in policy.rules}
+    graph = {name: [t.value for t in rule.exception_to if t.value in rules] for name, rule in rules.items()}
+    # at most one P0604 per `exception to` written, however many circles they make: listing every simple circle
+    # took exponential time (a hang on a file of 12 rules each an exception to all the others)
+    for node, nxt, text in circles(graph):
+        yield dg.make("P0604", next(t.span for t in rules[node].exception_to if t.value == nxt), cycle=text)
     for rule in policy.rules:
         by_priority: dict[int, list[str]] = {}
         for exc in rule.exceptions:

@@ -586,28 +586,9 @@ class Checker:
         for path, define in build.defines.items():
             deps[path] = sorted({n.path for n in ast.walk(define.decl.cases) if isinstance(n, ast.Ref)
                                  and n.path in build.defines})
-        state: dict[str, int] = {}
-        for root in deps:
-            if root in state:
-                continue
-            state[root] = 1
-            trail, pending = [root], [iter(deps[root])]
-            while pending:
-                nxt = next(pending[-1], None)
-                if nxt is None:
-                    state[trail.pop()] = 2
-                    pending.pop()
-                elif state.get(nxt) == 1:
-                    node = trail[-1]
-                    cycle = trail[trail.index(nxt):] + [nxt]
-                    shown = cycle if len(cycle) <= 12 else [*cycle[:6], f"…({len(cycle) - 11})…", *cycle[-5:]]
-                    text = " → ".join(shown)  # P0604 speaks of exceptions; this cycle is between values
-                    diag = dg.make("P0604", build.defines[node].decl.path.span, cycle=text)
-                    self.bag.add(attrs.evolve(diag, message=dg.i18n.both("P0604.values", cycle=text)))
-                elif nxt not in state:
-                    state[nxt] = 1
-                    trail.append(nxt)
-                    pending.append(iter(deps[nxt]))
+        for node, _, text in analyses.circles(deps):  # P0604 speaks of exceptions; this cycle is between values
+            diag = dg.make("P0604", build.defines[node].decl.path.span, cycle=text)
+            self.bag.add(attrs.evolve(diag, message=dg.i18n.both("P0604.values", cycle=text)))
         self._check_define_depth(build, deps)
 
     def _check_define_depth(self, build: _PolicyBuild, deps: dict[str, list[str]]) -> None:
