@@ -308,7 +308,8 @@ rule enough "数量足够" / "Enough"
     for trace in (False, True):
         decision = rule_book.evaluate("t.demo", {"n": 89}, trace=trace, at=D(2024, 3, 1))
         assert decision.values == {"gap": 10, "total": 90}
-        assert [dict(r.message) for r in decision.reasons] == [{"zh": "还差 10（共 90）", "en": "10 short (total 90)"}]
+        messages = [dict(r.message) for r in decision.reasons]
+        assert messages == [{"zh": "还差 10（共 90）", "en": "10 short (total 90)"}]
     assert rule_book.evaluate("t.demo", {"n": 99}, at=D(2024, 3, 1)).outcome == "allow"
 
 

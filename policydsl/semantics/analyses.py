@@ -368,8 +368,9 @@ def rollouts(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
 
 # ------------------------------------------------------------------ exceptions
 def circles(graph: Mapping[str, Iterable[str]]) -> Iterator[tuple[str, str, str]]:
-    """The circles of `graph` where one depth-first walk closes them, in time linear in the graph: each as (the node
-    it closes at, the node it goes back to, the circle as text, a long one shown briefly). At most one per edge."""
+    """The circles of `graph` where one depth-first walk closes them, each as (the node it closes at, the node it
+    goes back to, the circle as text, a long one shown briefly): every edge is followed once, so at most one
+    circle per edge, and a circle reported costs its length (never one walk per circle)."""
     state: dict[str, int] = {}  # 1: on the walk's trail, 2: done
     for root in graph:
         if root in state:
