@@ -444,6 +444,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "duration.months": ("{n}个月", "{n} months"),
     "duration.working_days": ("{n}个工作日", "{n} working days"),
     "value.not_given": ("（未提供）", "(not given)"),
+    "value.masked": ("［已掩码］", "[masked]"),
     "facts.money_expected": ("money（≥ 0，最多 {digits} 位有效数字）", "money ≥ 0, at most {digits} significant digits"),
     "facts.number_expected": ("number（最多 {digits} 位有效数字）", "number, at most {digits} significant digits"),
     "facts.bad": ("  - {path}（{zh} / {en}）：{shown}，应为 {expected}", "  - {path} ({zh} / {en}): {shown}, expected {expected}"),

@@ -128,6 +128,95 @@ def test_a_fact_given_by_its_label_is_masked_as_the_book_reads_it(tmp_path: Path
         (["account.fans", "account.real_name"], "personal", {"special_category": False})
 
 
+LATE = {**FACTS, "violation": {**FACTS["violation"], "late_orders": 3},
+        "deposit": {**FACTS["deposit"], "late_fine_per_order": "¥50"}}
+
+
+def hashed(value: Any) -> str:
+    return "hmac-sha256:" + hmac.new(KEY, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(),
+                                     hashlib.sha256).hexdigest()
+
+
+def test_what_a_decision_shows_of_a_masked_fact_is_masked_in_the_log(tmp_path: Path) -> None:
+    """A masked fact is not logged through the decision either: a message placeholder showing it (or a value
+    computed from it) reads [masked], a value computed from it is its hash, a consequence's amount computed from
+    it too, and an ill-typed masked fact's line of the error says only that it is masked. The caller's own
+    response is untouched; what the decision shows of no masked fact is logged as it was answered."""
+    key_file = tmp_path / "mask.key"
+    key_file.write_bytes(KEY)
+    proc, client, log = serve_logged(tmp_path, "--mask", "account.fans", "--mask", "violation.late_orders",
+                                     "--mask", "shop.age_days", "--mask-key-file", str(key_file))
+    bad = {**BAD_FANS, "account": {**BAD_FANS["account"], "kind": "somebody"}}
+    try:
+        answers = [decide(client, POOR), decide(client, LATE, "deposit.stage"), decide(client, LATE, None),
+                   decide(client, bad), decide(client, FACTS, "settlement")]
+    finally:
+        client.close()
+        stop(proc)
+    poor, late, book, error, plain = [a.json() for a in answers]
+    logged = [line["decision"] for line in lines(log)]
+    assert poor["reasons"][0]["message"]["en"] == "999 followers, below the threshold of 1,000 followers"
+    masked = {"zh": "粉丝数 ［已掩码］，未达到 1000 人的门槛", "en": "[masked], below the threshold of 1,000 followers"}
+    assert logged[0] == {**poor, "reasons": [{**poor["reasons"][0], "message": masked}]}
+
+    # deposit.stage: day_number is computed from shop.age_days, the late-shipment deduction from late_orders
+    values = late["values"]
+    tainted = ["deposit.stage", "deposit.day_number", "deposit.ratio", "deposit.required", "deposit.insurance_allowed",
+               "deposit.violation_recorded", "deposit.false_advertising_deduction", "deposit.counterfeit_deduction",
+               "deposit.late_shipment_deduction", "deposit.total_deduction", "deposit.refundable"]
+    assert (values["deposit.day_number"], values["deposit.late_shipment_deduction"]) == (401, "150")
+    assert logged[1]["values"] == {path: hashed(values[path]) if path in tainted else values[path] for path in values}
+    [warning] = late["warnings"]
+    assert warning["message"]["en"] == "Deposit deduction: late shipment (deducted per order), 3 orders, ¥150"
+    assert logged[1]["warnings"] == [{**warning, "message": {
+        "zh": "违规扣罚保证金：延迟发货(按单扣罚)，［已掩码］，扣罚 ［已掩码］",
+        "en": "Deposit deduction: late shipment (deducted per order), [masked], [masked]"}}]
+    [consequence] = late["consequences"]
+    assert logged[1]["consequences"] == [{**consequence, "amount": hashed("150")}]  # its text shows no value
+
+    # the whole book: each policy's part as its own endpoint logs it, the summary from the masked parts
+    parts = {part["policy"]: part for part in lines(log)[2]["decision"]["policies"]}
+    assert parts["deposit.stage"]["decision"] == logged[1]
+    assert parts["cart.opening"] == {"policy": "cart.opening", "status": "decided", "decision": {
+        **next(p for p in book["policies"] if p["policy"] == "cart.opening")["decision"]}}  # shows no masked fact
+    summary = logged[2]["summary"]
+    assert summary["values"]["deposit.stage"] == logged[1]["values"]
+    assert summary["consequences"] == [{"policy": "deposit.stage", **logged[1]["consequences"][0]}]
+    assert {k: v for k, v in summary.items() if k not in ("values", "consequences")} == \
+        {k: v for k, v in book["summary"].items() if k not in ("values", "consequences")}
+    text = json.dumps(logged[2], ensure_ascii=False)
+    assert ('"deposit.day_number": 401' in json.dumps(book, ensure_ascii=False), "401" in text) == (True, False)
+
+    # an ill-typed masked fact: its line says it is masked, the other fact's line is as answered
+    assert error["error"]["message"]["en"].splitlines() == [
+        "invalid facts:", '  - account.kind (账号类型 / Account type): "somebody", expected personal (个人账号/Personal '
+        'account) | enterprise (企业号/Enterprise account) | individual_business (个体工商户/Individual business)',
+        '  - account.fans (粉丝数 / Followers): "many", expected count']
+    assert logged[3] == {"error": {**error["error"], "message": {
+        "zh": error["error"]["message"]["zh"].splitlines()[0] + "\n" + error["error"]["message"]["zh"].splitlines()[1]
+        + "\n  - account.fans：（值已掩码）",
+        "en": "invalid facts:\n" + error["error"]["message"]["en"].splitlines()[1] + "\n  - account.fans: (value masked)"}}}
+    assert logged[4] == plain  # settlement reads none of them
+
+
+def test_an_error_that_may_quote_a_masked_value_is_logged_without_its_message() -> None:
+    """An evaluation error quoting a value (a table with no row for it) from a policy that reads a masked fact has
+    its message masked whole; from a policy that reads none, or one that quotes only names, it is kept."""
+    from policydsl.errors import PolicyDslError
+    from policydsl.loader import load
+    from policydsl.serve.log import masked_result
+
+    book = load(POLICIES)
+    no_row = PolicyDslError("E.no_row", table="deposit.by_stage", value="400")
+    found = frozenset({"shop.age_days"})
+    shown = masked_result(no_row, "deposit.stage", book, found, str)
+    assert shown == {"error": {"code": "no_row", "facts": [], "message": {
+        "zh": "（消息已掩码：它可能引用被掩码的事实的值）", "en": "(message masked: it may quote the value of a masked fact)"}}}
+    assert masked_result(no_row, "cart.opening", book, found, str) is None  # cart.opening reads no shop.age_days
+    missing = PolicyDslError("E.missing_facts", facts=["shop.age_days"], items={"zh": "x", "en": "x"})
+    assert masked_result(missing, "deposit.stage", book, found, str) is None
+
+
 def test_an_unknown_masked_fact_or_a_mask_without_a_log_is_refused_at_start(tmp_path: Path) -> None:
     unknown = run("serve", "--log", str(tmp_path / "x.log"), "--mask", "account.realname")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr

@@ -88,7 +88,9 @@ def policy_spec(model: Model, p: Policy) -> dict[str, Any]:
                            input_reads(model, p, *[e for c in d.decl.cases for e in (c.expr, c.when)]))
                     for path, d in p.defines.items()},
         "rules": tuple({**rule_spec(p, r.decl), "exceptions": r.exceptions,
-                        "reads": input_reads(model, p, r.decl.scope, r.decl.body.condition)} for r in p.rules),
+                        "reads": input_reads(model, p, r.decl.scope, r.decl.body.condition),
+                        "consequence_reads": tuple(input_reads(model, p, c.end, c.amount) for c in r.decl.consequences)}
+                       for r in p.rules),
         "enum_labels": {n: {v.name.value: v.label.as_dict() for v in model.enums[n].values} for n in sorted(used)},
         "value_enums": {**{k: i.type.enum for k, i in p.inputs.items() if i.type.enum},
                         **{k: d.type.enum for k, d in p.defines.items() if d.type.enum}},

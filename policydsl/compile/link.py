@@ -50,4 +50,4 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
                           defines=defines, rules=rules, value_kinds=kinds, enum_labels=labels, value_enums=enums,
                           value_units=spec["units"],
                           coverage_items=spec["coverage"], fast=namespace["fast"], traced=namespace["traced"],
-                          properties=properties, applies=namespace.get("applies"))
+                          properties=properties, applies=namespace.get("applies"), decide=namespace["D"])

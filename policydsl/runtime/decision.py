@@ -99,6 +99,7 @@ class Reason(Record):
     _fields = ("rule", "code", "outcome", "message", "source", "consequences")
     _shown = _fields
     consequences: tuple[Consequence, ...]  # stored: its property comes from Record.__init_subclass__
+    shown_values: tuple[Any, ...]  # stored: the values its message shows, in the order of the rule's placeholders
 
     def __new__(cls, *, rule: str, code: str, outcome: str, message: Mapping[str, str],
                 source: Mapping[str, str] | None, consequences: tuple["Consequence", ...] = ()) -> "Reason":

@@ -63,6 +63,7 @@ class RuleInfo:
     placeholder_defines: tuple[str, ...]  # those that are values: a firing needs them
     reads: frozenset[str]  # every input its scope and condition may read, through values and rollouts
     consequences: tuple[tuple[str, str | None, Mapping[str, Template]], ...] = ()  # (kind, period, text)
+    consequence_reads: tuple[frozenset[str], ...] = ()  # per consequence, the inputs its end and amount may read
 
 
 @attrs.frozen(kw_only=True)
@@ -107,6 +108,7 @@ class CompiledPolicy:
     traced: Callable[..., Any] = attrs.field(repr=False, eq=False)  # (facts, at, hits) -> Decision with trace
     properties: tuple[CompiledProperty, ...] = ()
     applies: Callable[..., Any] | None = None  # (facts, at, None): `applies when …`
+    decide: Decide | None = attrs.field(default=None, repr=False, eq=False)  # what fills its messages
     rule_index: Mapping[str, RuleInfo] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -394,8 +396,8 @@ class Decide:
             out.append(text)
             if path is not None:
                 value = shown.get(path)
-                if value is None or value is MISSING or type(value) is Fail:
-                    out.append(i18n.t("value.not_given", lang))
+                if value is None or value is MISSING or type(value) is Fail or value is MASKED:
+                    out.append(i18n.t("value.masked" if value is MASKED else "value.not_given", lang))
                 else:
                     out.append(rv.display(self.kinds[path], value, lang, self.labeler(path), self.units.get(path)))
         return "".join(out)
@@ -436,6 +438,7 @@ class Decide:
 
 
 MISSING = object()  # a fact not given, in generated code's locals
+MASKED = object()  # a value a decision log must not show (serve --mask): a message reads “［已掩码］” / “[masked]”
 
 
 def _nothing() -> None:

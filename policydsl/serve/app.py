@@ -156,17 +156,18 @@ def _decided(log: DecisionLog | None, served: Served, policy: str | None, facts:
              decide: Callable[[], Any], count: Callable[[str, str], None]) -> Response:
     """A decision (`policy` None: the whole book's), counted, or the error deciding raised, as the response; with a
     log, logged and its id sent back (X-Decision-Id)."""
+    result: Any
     try:
-        decision = decide()
-        ident = None if policy is None else decision.policy
-        count(ident or "book", decision.outcome)
-        response = _json(decision.to_dict(), headers={REVISION: served.revision})
+        result = decide()
+        ident = None if policy is None else result.policy
+        count(ident or "book", result.outcome)
+        response = _json(result.to_dict(), headers={REVISION: served.revision})
     except PolicyDslError as exc:
-        ident = None if policy is None else policy_id(served.book, policy)
+        result, ident = exc, None if policy is None else policy_id(served.book, policy)
         response = _error(exc)
     if log is not None:
         response.headers[DECISION_ID] = log.record(served.revision, ident, at, facts, response.status_code,
-                                                   bytes(response.body), served.book.vocabulary)
+                                                   bytes(response.body), served.book, result)
     return response
 
 

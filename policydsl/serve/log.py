@@ -18,13 +18,15 @@ import os
 import secrets
 import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
 
 if TYPE_CHECKING:
-    from policydsl.vocabulary import Vocabulary
+    from policydsl.loader import PolicySet
+    from policydsl.runtime.decision import Decision
+    from policydsl.runtime.program import CompiledPolicy
 
 STRINGS = {
     "E.log_open": ("无法打开决策日志 {path}：{reason}", "cannot open the decision log {path}: {reason}"),
@@ -33,6 +35,9 @@ STRINGS = {
     "E.mask_key_short": ("掩码密钥文件 {path} 太短：至少需要 {least} 字节", "the mask key file {path} is too short: "
                          "at least {least} bytes are needed"),
     "E.mask_no_log": ("--mask 与 --mask-key-file 只在有 --log 时才有意义", "--mask and --mask-key-file need --log"),
+    "log.fact_masked": ("  - {path}：（值已掩码）", "  - {path}: (value masked)"),
+    "log.error_masked": ("（消息已掩码：它可能引用被掩码的事实的值）",
+                         "(message masked: it may quote the value of a masked fact)"),
     "E.log_size": ("--log-max-bytes 至少为 {least}：{value}", "--log-max-bytes must be at least {least}: {value}"),
     "log_failed": ("写决策日志 {path} 失败（{reason}）：决策照常答复，失败的行只计数（GET /v1/status 的 log.failed），"
                    "不再重复警告", "writing the decision log {path} failed ({reason}): decisions are answered as "
@@ -47,6 +52,11 @@ MIN_MAX_BYTES = 1024
 """A smaller --log-max-bytes would rotate on every line: refused at start."""
 MIN_KEY_BYTES = 16
 MASK_PREFIX = "hmac-sha256:"
+SAFE_ERRORS = frozenset({"missing_facts", "unknown_facts", "ambiguous_facts", "unknown_policy", "not_in_force",
+                         "no_case", "division_by_zero", "empty_aggregate", "not_open_arith"})
+"""Error codes whose message quotes no fact's value (only names, labels, dates decided on): logged as they are."""
+LINE_ERRORS = frozenset({"bad_facts", "conflicting_facts"})
+"""Error codes whose `items` hold one line per fact of `facts`, quoting its value: a masked fact's line is replaced."""
 
 
 _TOKEN = secrets.token_hex(16)  # unguessable: no caller's string can hold it, so unmarking touches only numbers
@@ -120,19 +130,25 @@ class DecisionLog:
         return {"path": self.path, "written": self.written, "failed": self.failed, "masked": list(self.masks)}
 
     def record(self, revision: str, policy: str | None, at: dt.date, facts: Mapping[str, Any], status: int,
-               decision: bytes, vocabulary: Vocabulary) -> str:
-        """Log one decision (`policy` None: the whole book; `decision`: the response body, JSON) and return its id.
-        The masked facts are found by the `vocabulary` of the book that decided, as it reads the facts: by id,
-        dotted or nested, or by a label, alone or under its entity (`{"account": {"已完成实名认证": true}}`)."""
+               decision: bytes, book: PolicySet, result: Any) -> str:
+        """Log one decision (`policy` None: the whole book; `decision`: the response body, JSON, of `result`: the
+        Decision, BookDecision or PolicyDslError it was made from) and return its id. The masked facts are found
+        by the vocabulary of the `book` that decided, as it reads the facts: by id, dotted or nested, or by a
+        label, alone or under its entity (`{"account": {"已完成实名认证": true}}`). When the record gave some,
+        the decision is logged with what it shows of them masked too (`masked_result`)."""
         ident = str(uuid.uuid4())
         head: dict[str, Any] = {"id": ident, "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
                                 "revision": revision, "endpoint": "book" if policy is None else "policy",
                                 "policy": policy, "at": at.isoformat(), "status": status}
         if self.masks:
             found: list[str] = []
-            facts = _masked(facts, "", set(self.masks), vocabulary, lambda value: mask_value(self.key, value), found)
+            change = lambda value: mask_value(self.key, value)  # noqa: E731
+            facts = _masked(facts, "", set(self.masks), book.vocabulary, change, found)
             if found:
                 head["masked"] = sorted(set(found))
+                shown = masked_result(result, policy, book, frozenset(found), change)
+                if shown is not None:
+                    decision = json.dumps(shown, ensure_ascii=False).encode("utf-8")
         line = f'{json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]},"facts":{dumps(facts)},"decision":'.encode("utf-8")
         self._write(line + decision + b"}\n")
         return ident
@@ -197,7 +213,7 @@ def policy_id(book: Any, name: str) -> str:
         return name
 
 
-def _masked(node: Mapping[str, Any], base: str, masks: set[str], vocabulary: Vocabulary, change: Any,
+def _masked(node: Mapping[str, Any], base: str, masks: set[str], vocabulary: Any, change: Any,
             found: list[str]) -> Mapping[str, Any]:
     """`node` with the value of every fact in `masks` changed, walked as the vocabulary walks a record
     (Vocabulary.walks_into); only the objects on the way to a masked value are copied (the request's own facts
@@ -217,3 +233,82 @@ def _masked(node: Mapping[str, Any], base: str, masks: set[str], vocabulary: Voc
             out = dict(node) if out is None else out
             out[key] = new
     return node if out is None else out
+
+
+def masked_result(result: Any, policy: str | None, book: PolicySet, found: frozenset[str],
+                  change: Callable[[Any], str]) -> dict[str, Any] | None:
+    """The response's JSON as the log keeps it when the record gave the masked facts `found`, or None when it shows
+    nothing of them. What a masked fact taints: the values computed from it (`DefineInfo.reads`, through other
+    values and rollouts), logged as `change` of their JSON; the placeholders showing it or those values in reason,
+    warning and consequence messages, filled again with “［已掩码］” / “[masked]”; a consequence's date and amount
+    when they read it; an ill-typed or conflicting fact's line of an error; and the whole message of an error that
+    may quote a value (a table's missing row) from a policy that reads a masked fact."""
+    from policydsl.runtime.book import BookDecision
+
+    if isinstance(result, BookDecision):
+        shown = _book(result, book, found, change)
+    elif isinstance(result, PolicyDslError):
+        compiled = book.compiled.get(str(policy)) if policy is not None else None
+        shown = {"error": _error(result, None if compiled is None else compiled.inputs, found)}
+    else:
+        shown = _decision(book.compiled[result.policy], result, found, change)
+    return None if shown == result.to_dict() else shown
+
+
+def _decision(policy: CompiledPolicy, decision: Decision, found: frozenset[str],
+              change: Callable[[Any], str]) -> dict[str, Any]:
+    from policydsl.runtime.program import MASKED
+
+    out = decision.to_dict()
+    tainted = found.intersection(policy.inputs) | {path for path, d in policy.defines.items() if d.reads & found}
+    if not tainted or policy.decide is None:
+        return out
+    out["values"] = {path: change(value) if path in tainted else value for path, value in out["values"].items()}
+    fill, items = policy.decide.fill, iter(out.get("consequences", ()))
+    for reason, shown in zip((*decision.reasons, *decision.warnings), (*out["reasons"], *out["warnings"])):
+        rule = policy.rule_index[reason.rule]
+        values = {path: MASKED if path in tainted else value for path, value in zip(rule.placeholders, reason.shown_values)}
+        refill = not tainted.isdisjoint(rule.placeholders)
+        if refill:
+            shown["message"] = {lang: fill(rule.message[lang], values, lang) for lang in ("zh", "en")}
+        for (_, _, text), reads, item in zip(rule.consequences, rule.consequence_reads, items):
+            if refill:
+                item["message"] = {lang: fill(text[lang], values, lang) for lang in ("zh", "en")}
+            if reads & found:
+                item.update({key: change(item[key]) for key in ("until", "amount") if item[key] is not None})
+    return out
+
+
+def _error(exc: PolicyDslError, reads: Iterable[str] | None, found: frozenset[str]) -> dict[str, Any]:
+    """An error's JSON (its `error` object) with what it quotes of the masked facts masked (`reads`: the inputs of
+    the policy that raised it, None when unknown)."""
+    if exc.code in SAFE_ERRORS:
+        return exc.to_dict()["error"]
+    if exc.code in LINE_ERRORS:
+        items = exc.args_map.get("items")
+        lines = {lang: str(items[lang]).split("\n") for lang in ("zh", "en")} if isinstance(items, Mapping) else {}
+        if all(len(lines.get(lang, ())) == len(exc.facts) for lang in ("zh", "en")):
+            items = {lang: "\n".join(s("log.fact_masked", lang, path=path) if path in found else line
+                                     for path, line in zip(exc.facts, lines[lang])) for lang in ("zh", "en")}
+            return PolicyDslError(exc.key, facts=exc.facts, **{**exc.args_map, "items": items}).to_dict()["error"]
+    out = exc.to_dict()["error"]
+    if reads is None or not found.isdisjoint(reads):
+        out["message"] = {lang: s("log.error_masked", lang) for lang in ("zh", "en")}
+    return out
+
+
+def _book(decision: Any, book: PolicySet, found: frozenset[str], change: Callable[[Any], str]) -> dict[str, Any]:
+    """A whole-book decision's JSON with each policy's part masked, and the summary's values and consequences
+    taken from the masked parts."""
+    out = decision.to_dict()
+    decided: list[tuple[str, dict[str, Any]]] = []
+    for part, item in zip(decision.parts, out["policies"]):
+        compiled = book.compiled[part.policy]
+        if part.decision is not None:
+            item["decision"] = _decision(compiled, part.decision, found, change)
+            decided.append((part.policy, item["decision"]))
+        if part.error is not None:
+            item["error"] = _error(part.error, compiled.inputs, found)
+    out["summary"]["consequences"] = [{"policy": pid, **c} for pid, d in decided for c in d.get("consequences", ())]
+    out["summary"]["values"] = {pid: d["values"] for pid, d in decided if d["values"]}
+    return out
