@@ -34,6 +34,7 @@ import policydsl  # noqa: E402
 from policydsl.errors import PolicyDslError  # noqa: E402
 from policydsl.score import duckdb_backend, files  # noqa: E402
 from policydsl.score import spark_backend as sb  # noqa: E402
+from policydsl.score.plan import plan as plan_of  # noqa: E402
 from scoregen import REACHED, ROOT, SUPPORTED, differential, records  # noqa: E402
 
 RECORDS = 10_000  # per policy (issue 15: at least 10,000 with Spark in local mode)
@@ -69,7 +70,7 @@ def test_spark_decides_as_evaluate(book: Any, spark: Any, pid: str) -> None:
 
 def test_run_gives_duckdbs_columns_and_types(book: Any, spark: Any) -> None:
     at = dt.date(2024, 6, 3)
-    plan = sb.plan(book.model, "deposit.stage", at, keep=("id",))
+    plan = plan_of(book.model, "deposit.stage", at, keep=("id",))
     rows = records(book.model, book.model.policies["deposit.stage"], random.Random(7), 200, at)
     table = duckdb_backend.to_arrow(plan, [dict(r, id=i) for i, r in enumerate(rows)], keep={"id": pa.int64()})
     on_spark, on_duckdb = sb.run(plan, table, spark), duckdb_backend.run(plan, table)
@@ -104,7 +105,7 @@ def inputs(book: Any, tmp_path: Path) -> dict[str, Path]:
     at = dt.date(2024, 6, 3)
     rows = [duckdb_backend.flat(r) for pid in ("cart.opening_flow", "deposit.stage")
             for r in records(book.model, book.model.policies[pid], random.Random(pid), 60, at)]
-    plans = [sb.plan(book.model, pid, at) for pid in ("cart.opening_flow", "deposit.stage")]
+    plans = [plan_of(book.model, pid, at) for pid in ("cart.opening_flow", "deposit.stage")]
     other = {f.name: f.type for f in duckdb_backend.input_schema(plans[1]) if f.name not in plans[0].inputs}
     typed = duckdb_backend.to_arrow(plans[0], rows, keep=other)
     schema = typed.schema

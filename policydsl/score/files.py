@@ -332,6 +332,26 @@ def score_table(book: PolicySet | Model, policies: Iterable[str], table: Any, at
         con.close()
 
 
+def checked_keys(columns: Iterable[str], keys: tuple[str, ...], at_column: str | None) -> tuple[str, ...]:
+    """The record's key columns (the record number when none is named), each named column checked to be there."""
+    for key in (*keys, *([at_column] if at_column else [])):
+        if key not in columns:
+            raise PolicyDslError("score.file.key", column=key)
+    return keys or (ROW,)
+
+
+def policy_plan(model: Model, pid: str, keys: tuple[str, ...], carried: tuple[str, ...], at: dt.date,
+                at_column: str | None, langs: tuple[str, ...]) -> Plan:
+    """The plan of one policy keeping the keys, `carried` columns, the day, the record's errors and (for messages)
+    the facts, refused when a key would clash with an output column."""
+    facts_kept = tuple(path for path in model.policies[pid].inputs if path not in keys) if langs else ()
+    p = plan(model, pid, col(DAY) if at_column else at, keep=(*keys, *carried, DAY, BAD, *facts_kept))
+    clash = set(keys) & {*p.columns[len(p.keep):], "policy", "at", "status"}
+    if clash:
+        raise PolicyDslError("score.file.key_clash", column=sorted(clash)[0])
+    return p
+
+
 def _query(con: duckdb.DuckDBPyConnection, book: PolicySet | Model, policies: Iterable[str],
            rel: duckdb.DuckDBPyRelation, at: dt.date | None, keys: tuple[str, ...], at_column: str | None,
            whole_book: bool = False, langs: tuple[str, ...] = ()) -> exp.Expr:
@@ -340,10 +360,7 @@ def _query(con: duckdb.DuckDBPyConnection, book: PolicySet | Model, policies: It
     if langs and isinstance(book, Model):
         raise TypeError("messages are worded by the row evaluator: pass the loaded PolicySet, not its model")
     schema = _arrow(rel.limit(0)).schema
-    for key in (*keys, *([at_column] if at_column else [])):
-        if key not in schema.names:
-            raise PolicyDslError("score.file.key", column=key)
-    keys = keys or (ROW,)
+    keys = checked_keys(schema.names, keys, at_column)
     at = at or today_in_shanghai()
     con.register("__source", rel)
     day: exp.Expr = exp.TryCast(this=col(at_column), to=exp.DataType.build("DATE")) if at_column else literal(at, "date")
@@ -351,11 +368,7 @@ def _query(con: duckdb.DuckDBPyConnection, book: PolicySet | Model, policies: It
     calendar = False
     selects: list[exp.Expr] = []
     for k, pid in enumerate(policies):
-        facts_kept = tuple(path for path in model.policies[pid].inputs if path not in keys) if langs else ()
-        p = plan(model, pid, col(DAY) if at_column else at, keep=(*keys, DAY, BAD, *facts_kept))
-        clash = set(keys) & {*p.columns[len(p.keep):], "policy", "at", "status"}
-        if clash:
-            raise PolicyDslError("score.file.key_clash", column=sorted(clash)[0])
+        p = policy_plan(model, pid, keys, (), at, at_column, langs)
         records = projection(p, schema, (*keys, DAY)).subquery(RELATION)
         explain = None
         if langs and not isinstance(book, Model):

@@ -35,7 +35,7 @@ from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend, files
-from policydsl.score.plan import CALENDAR, RELATION, Plan, plan
+from policydsl.score.plan import CALENDAR, RELATION, Plan
 from policydsl.semantics.model import Model
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -194,10 +194,7 @@ def plans(spark: SparkSession, model: Model, policies: Iterable[str], df: DataFr
           langs: tuple[str, ...] = (), policies_dir: str | None = None) -> list[tuple[Plan, DataFrame, pa.Schema]]:
     """Per policy: its plan, its rows (files.decide over files.projection of the input, as files._score
     builds them for DuckDB) in input order, and the Arrow schema DuckDB gives them."""
-    for key in (*keys, *([at_column] if at_column else [])):
-        if key not in df.columns:
-            raise PolicyDslError("score.file.key", column=key)
-    keys = keys or (files.ROW,)
+    keys = files.checked_keys(df.columns, keys, at_column)
     at = at or today_in_shanghai()  # each record's date: the batch's, or its own (NULL: not a date, bad_date)
     df = df.withColumn(files.DAY, F.col(f"`{at_column}`").cast("date") if at_column else F.lit(at))
     df = df.withColumn(ORD, F.monotonically_increasing_id())
@@ -208,12 +205,7 @@ def plans(spark: SparkSession, model: Model, policies: Iterable[str], df: DataFr
     df.createOrReplaceTempView("input")
     out = []
     for k, pid in enumerate(policies):
-        facts_kept = tuple(path for path in model.policies[pid].inputs if path not in keys) if langs else ()
-        p = plan(model, pid, files.col(files.DAY) if at_column else at,
-                 keep=(*keys, ORD, files.DAY, files.BAD, *facts_kept))
-        clash = set(keys) & {*p.columns[len(p.keep):], "policy", "at", "status"}
-        if clash:
-            raise PolicyDslError("score.file.key_clash", column=sorted(clash)[0])
+        p = files.policy_plan(model, pid, keys, (ORD,), at, at_column, langs)
         records = spark.sql(files.projection(p, schema, (*keys, ORD, files.DAY)).sql("spark"))
         explain = None
         if langs:
