@@ -111,6 +111,26 @@ def test_a_policy_path_without_end_is_refused(command: list[str]) -> None:
     assert "internal error" not in result.stderr
 
 
+@pytest.mark.parametrize("facts, shown", [
+    ('{"d": {"base": "100", "kind": "\\ud800", "opened": "2023-12-20", "n": 2}}', '"\\ud800"'),  # a value
+    ('{"d": {"base": "100", "kind": "personal", "opened": "2023-12-20", "n": 2, "x\\uDFFF": 1}}', '"x\\udfff"'),  # a key
+])
+def test_a_lone_surrogate_in_facts_is_refused_as_not_unicode(book: Path, facts: str, shown: str) -> None:
+    # JSON's \\ud800 escape gives a string no UTF-8 can hold: `eval --json` died printing the error that quoted it
+    # (exit 3, UnicodeEncodeError), and the server answered 500 and dropped the connection.
+    text = decide(book, facts)
+    refused(text, f"error: the facts file is not valid JSON: {shown} holds a lone surrogate, which is not Unicode text")
+    as_json = decide(book, facts, "--json")
+    assert (as_json.returncode, as_json.stderr) == (2, "")
+    assert json.loads(as_json.stdout)["error"] == {
+        "code": "facts_json", "facts": [],
+        "message": {"zh": f"事实文件不是有效的 JSON：{shown} 含孤立的代理码位，不是 Unicode 文本",
+                    "en": f"the facts file is not valid JSON: {shown} holds a lone surrogate, which is not Unicode text"}}
+    # a pair of surrogate escapes is one character (an emoji), and an escaped backslash before `ud800` is text
+    assert decide(book, facts.replace("\\ud800", "\\ud83d\\ude00").replace("\\uDFFF", "\\\\uDFFF"),
+                  "--ignore-unknown").returncode != 3
+
+
 def test_facts_with_a_byte_order_mark_are_read(book: Path) -> None:
     assert decide(book, b"\xef\xbb\xbf" + json.dumps(GOOD).encode("utf-8")).returncode == 0
 

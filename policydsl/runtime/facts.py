@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from policydsl import i18n
-from policydsl.errors import PolicyDslError
+from policydsl.errors import PolicyDslError, clip
 from policydsl.runtime.exact import WIDE
 
 MISSING = object()
@@ -61,7 +61,33 @@ def loads(text: str) -> dict:
         raise PolicyDslError("E.facts_object")
     if too_deep(data):
         raise PolicyDslError("E.facts_deep", limit=MAX_DEPTH)
+    if _SURROGATE_ESCAPE.search(text):  # only a \uD800–\uDFFF escape can put one in: the walk is rarely needed
+        lone = lone_surrogate(data)
+        if lone is not None:
+            raise PolicyDslError("E.facts_json", reason=i18n.both(
+                "facts.surrogate", shown=clip(json.dumps(lone))))
     return data
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(data: Any) -> str | None:
+    """The first key or string in `data` holding a lone surrogate (a `\\ud800` escape JSON lets through,
+    which is no Unicode text: it could be neither printed, logged nor sent back as UTF-8), or None."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return node
+        elif isinstance(node, Mapping):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
 
 
 def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
