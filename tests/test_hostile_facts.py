@@ -131,6 +131,21 @@ def test_a_lone_surrogate_in_facts_is_refused_as_not_unicode(book: Path, facts: 
                   "--ignore-unknown").returncode != 3
 
 
+def test_a_key_given_twice_with_different_values_is_refused(book: Path) -> None:
+    # JSON keeps the last of two equal keys: the second `d` below was read alone, silently (the first's facts lost:
+    # base, kind and opened were reported missing), and two values of one fact (`"n": 2, "n": true`) went unnoticed.
+    twice = '{"d": {"base": "100", "kind": "personal", "opened": "2023-12-20", "n": 2}, "d": {"n": 5}}'
+    refused(decide(book, twice), 'error: the facts file is not valid JSON: the key "d" is given twice with different '
+            "values")
+    as_json = decide(book, twice.replace('"n": 2}', '"n": 2, "n": true}').replace(', "d": {"n": 5}', ""), "--json")
+    assert json.loads(as_json.stdout)["error"] == {
+        "code": "facts_json", "facts": [],
+        "message": {"zh": "事实文件不是有效的 JSON：键 \"n\" 出现两次，取值不同",
+                    "en": "the facts file is not valid JSON: the key \"n\" is given twice with different values"}}
+    same = '{"d": {"base": "100", "kind": "personal", "opened": "2023-12-20", "n": 2, "n": 2}}'
+    assert decide(book, same).returncode == 0  # the same value twice says nothing new
+
+
 def test_facts_with_a_byte_order_mark_are_read(book: Path) -> None:
     assert decide(book, b"\xef\xbb\xbf" + json.dumps(GOOD).encode("utf-8")).returncode == 0
 

@@ -50,7 +50,9 @@ class InputSpec:
 def loads(text: str) -> dict:
     """Parse facts JSON with exact numbers (floats become Decimal)."""
     try:
-        data = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal)
+        data = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise PolicyDslError("E.facts_json", reason=i18n.both("facts.duplicate_key", key=exc.key)) from None
     except json.JSONDecodeError as exc:
         raise PolicyDslError("E.facts_json", reason=f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except ValueError as exc:  # an integer beyond Python's int digit limit
@@ -88,6 +90,23 @@ def lone_surrogate(data: Any) -> str | None:
         elif isinstance(node, list):
             stack.extend(node)
     return None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = clip(json.dumps(key, ensure_ascii=False))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of facts JSON; a key given twice with different values is refused (JSON keeps the last one
+    silently: `{"account": {"fans": 1}, "account": {"fans": 5000}}` was read as 5000 followers)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        for key, value in pairs:
+            if type(data[key]) is not type(value) or data[key] != value:  # 1 and true are equal in Python
+                raise _DuplicateKey(key)
+    return data
 
 
 def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
