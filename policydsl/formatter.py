@@ -10,6 +10,7 @@ one, and blank lines inside a declaration are dropped.
 """
 from __future__ import annotations
 
+import bisect
 import re
 
 import attrs
@@ -93,9 +94,15 @@ def _prec(e: object) -> int:
 class _Printer:
     def __init__(self, toks: list[_Tok]) -> None:
         self.toks = [t for t in toks if t.kind != "comment"]
+        # tokens do not overlap, so both their starts and their ends ascend: `within` is two bisections, not a
+        # scan of the whole file per declaration (quadratic: 5,000 rules took 39 s to format)
+        self._starts = [t.start for t in self.toks]
+        self._ends = [t.end for t in self.toks]
 
     def within(self, start: int, end: int) -> list[_Tok]:
-        return [t for t in self.toks if t.start >= start and t.end <= end]
+        lo = bisect.bisect_left(self._starts, start)
+        hi = bisect.bisect_right(self._ends, end)
+        return self.toks[lo:hi] if hi > lo else []
 
     def expr(self, e: object, need: int = 0) -> str:
         text = self._expr(e)
@@ -287,15 +294,19 @@ def format_text(text: str, path: str = "<text>") -> str:
     lines = [line for item in module.items for line in _decl_lines(item, printer)]
     comments = [t for t in toks if t.kind == "comment"]
     tail: list[_Tok] = []  # comments after the last line
+    # lines are in source order (their starts and ends ascend): a comment finds its line by bisection
+    line_starts = [ln.start for ln in lines]
+    line_ends = [ln.end for ln in lines]
     for c in comments:
         line_start = text.rfind("\n", 0, c.start) + 1
         full_line = not text[line_start:c.start].strip()
         if not full_line:  # after the last line that starts before it
-            target = next((ln for ln in reversed(lines) if ln.start < c.start), None)
-            if target is not None:
-                target.trailing.append(c)
+            at = bisect.bisect_left(line_starts, c.start)
+            if at > 0:
+                lines[at - 1].trailing.append(c)
                 continue
-        target = next((ln for ln in lines if ln.end > c.start), None)
+        at = bisect.bisect_right(line_ends, c.start)
+        target = lines[at] if at < len(lines) else None
         if target is None:
             tail.append(c)
         else:

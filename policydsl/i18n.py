@@ -452,6 +452,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "facts.unknown": ("  - {shown}（是不是 `{hint}`，{label}？）", "  - {shown} (did you mean `{hint}`, {label}?)"),
     "facts.conflicting": ("  - {path}：`{first}` 为 {a}，`{second}` 为 {b}", "  - {path}: `{first}` is {a}, `{second}` is {b}"),
     "facts.ambiguous": ("  - {name}：{paths}", "  - {name}: {paths}"),
+    "facts.duplicate_key": ("键 {key} 出现两次，取值不同", "the key {key} is given twice with different values"),
+    "facts.surrogate": ("{shown} 含孤立的代理码位，不是 Unicode 文本",
+                        "{shown} holds a lone surrogate, which is not Unicode text"),
     "expected.date": ("有效日期", "a valid date"),
     "expected.number": ("数字", "a number"),
     # ---- help: the commands' --help texts, shown as "中文 / English" (commands.common.help_text)

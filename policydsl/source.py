@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import bisect
+import errno
+import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -29,13 +32,37 @@ class FileTooLarge(OSError):
         return i18n.both("file.too_large", mib=self.limit_mib)
 
 
+class NotRegularFile(OSError):
+    """A FIFO, a device or a socket where a file of the book was expected: opening a FIFO would block."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(i18n.t("file.not_regular", "en"))
+        self.strerror = str(self)
+
+    @property
+    def reason(self) -> dict[str, str]:
+        return i18n.both("file.not_regular")
+
+
 NOT_UTF8 = i18n.both("file.not_utf8")
 
 
-def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, *, regular: bool = False) -> bytes:
     """At most `limit` bytes of `path`; FileTooLarge past that, so a device like /dev/zero is never
-    read to exhaustion."""
-    with open(path, "rb") as handle:
+    read to exhaustion. With `regular`, only a regular file is read: it is opened without blocking
+    and anything else (a FIFO no one writes to would block forever, a device) is NotRegularFile, a
+    folder IsADirectoryError. The files of a book are found in a folder, so they are read so; a facts
+    file or a token named on the command line may be a pipe (`--facts <(…)`)."""
+    if not regular:
+        with open(path, "rb") as handle:
+            return read_limited(handle, limit, path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path)
         return read_limited(handle, limit, path)
 
 
@@ -48,8 +75,9 @@ def read_limited(handle, limit: int, name: str | Path) -> bytes:
 
 
 def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
-    """A UTF-8 file's text as written (a byte-order mark, if any, is kept as its first character)."""
-    return read_bytes(path, limit).decode("utf-8")
+    """A UTF-8 file of the book's text as written (a byte-order mark, if any, is kept as its first
+    character); a regular file only (see read_bytes)."""
+    return read_bytes(path, limit, regular=True).decode("utf-8")
 
 
 def read_secret(path: str | Path, limit: int = 4096) -> bytes:
@@ -63,7 +91,7 @@ def read_secret(path: str | Path, limit: int = 4096) -> bytes:
 
 def unreadable_reason(exc: OSError | UnicodeDecodeError) -> str | dict[str, str]:
     """Why a file could not be read, for a message: the OS's words, or zh/en text of our own."""
-    if isinstance(exc, FileTooLarge):
+    if isinstance(exc, (FileTooLarge, NotRegularFile)):
         return exc.reason
     if isinstance(exc, UnicodeDecodeError):
         return NOT_UTF8

@@ -163,6 +163,26 @@ def test_check_unreadable_file_is_a_diagnostic_not_a_traceback(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_a_fifo_or_a_device_among_the_policy_files_is_a_diagnostic_not_a_hang(tmp_path):
+    # A FIFO named *.policy blocked check, fmt and eval forever (opening it waits for a writer); /dev/zero was read
+    # to 8 MiB before being refused. Both are now refused unread, and the other files are still checked.
+    folder = copy_rule_book(tmp_path)
+    os.mkfifo(folder / "a_fifo.policy")
+    (folder / "b_zero.policy").symlink_to("/dev/zero")
+    checked = run("check", str(folder), "--lang", "en", timeout=60)
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    for name in ("a_fifo", "b_zero"):
+        assert f"{name}.policy:1:1: error[P0104]: cannot read the file: not a regular file" in checked.stdout
+    assert checked.stdout.rstrip().endswith("2 error(s), 0 warning(s)")
+    assert "无法读取文件：不是普通文件" in run("check", str(folder), "--lang", "zh", timeout=60).stdout
+    formatted = run("fmt", "--check", str(folder / "a_fifo.policy"), "--lang", "en", timeout=60)
+    assert (formatted.returncode, formatted.stderr) == (2, f"error: cannot read {folder / 'a_fifo.policy'}: not a regular file\n")
+    decided = run("eval", "cart.opening", "--policies", str(folder), "--facts", "-", "--at", "2023-12-20",
+                  stdin=json.dumps(DENY_FACTS), timeout=60)
+    assert decided.returncode == 2 and "a_fifo.policy:1:1: error[P0104]" in decided.stderr
+    assert "Traceback" not in checked.stdout + checked.stderr + formatted.stderr + decided.stderr
+
+
 def test_check_missing_path_exits_2(tmp_path):
     result = run("check", "no_such_folder", "--lang", "en", cwd=tmp_path)
     assert_user_error(result)

@@ -427,3 +427,16 @@ def test_respaced_rule_book_formats_back_to_the_house_style(path):
     respaced = "\n".join(out_lines) + "\n"
     assert respaced != text
     assert format_text(respaced, path.name) == text
+
+
+def test_ten_thousand_declarations_with_comments_format_in_linear_time() -> None:
+    # Each declaration's tokens were picked out of the whole file's, and each comment's line found by scanning
+    # every line: quadratic (10,000 one-line units with a trailing comment: 26.7 s; 5,000 rules: 39 s for
+    # `fmt --check`). Both are bisections now (2.8 s here, most of it parsing).
+    import time
+
+    text = "".join(f'# 单位 {i}\nunit u{i} "单位" / "unit"  # 注 {i}\n' for i in range(10000))
+    started = time.perf_counter()
+    formatted = format_text(text)
+    assert time.perf_counter() - started < 15
+    assert formatted == text

@@ -107,8 +107,43 @@ def test_facts_from_a_device_without_end_are_refused(book: Path) -> None:
 def test_a_policy_path_without_end_is_refused(command: list[str]) -> None:
     result = run(*command, "/dev/zero", "--lang", "en")
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "larger than 8 MiB" in result.stdout + result.stderr
+    assert "not a regular file" in result.stdout + result.stderr  # a device is refused unread (it was read to 8 MiB)
     assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("facts, shown", [
+    ('{"d": {"base": "100", "kind": "\\ud800", "opened": "2023-12-20", "n": 2}}', '"\\ud800"'),  # a value
+    ('{"d": {"base": "100", "kind": "personal", "opened": "2023-12-20", "n": 2, "x\\uDFFF": 1}}', '"x\\udfff"'),  # a key
+])
+def test_a_lone_surrogate_in_facts_is_refused_as_not_unicode(book: Path, facts: str, shown: str) -> None:
+    # JSON's \\ud800 escape gives a string no UTF-8 can hold: `eval --json` died printing the error that quoted it
+    # (exit 3, UnicodeEncodeError), and the server answered 500 and dropped the connection.
+    text = decide(book, facts)
+    refused(text, f"error: the facts file is not valid JSON: {shown} holds a lone surrogate, which is not Unicode text")
+    as_json = decide(book, facts, "--json")
+    assert (as_json.returncode, as_json.stderr) == (2, "")
+    assert json.loads(as_json.stdout)["error"] == {
+        "code": "facts_json", "facts": [],
+        "message": {"zh": f"事实文件不是有效的 JSON：{shown} 含孤立的代理码位，不是 Unicode 文本",
+                    "en": f"the facts file is not valid JSON: {shown} holds a lone surrogate, which is not Unicode text"}}
+    # a pair of surrogate escapes is one character (an emoji), and an escaped backslash before `ud800` is text
+    assert decide(book, facts.replace("\\ud800", "\\ud83d\\ude00").replace("\\uDFFF", "\\\\uDFFF"),
+                  "--ignore-unknown").returncode != 3
+
+
+def test_a_key_given_twice_with_different_values_is_refused(book: Path) -> None:
+    # JSON keeps the last of two equal keys: the second `d` below was read alone, silently (the first's facts lost:
+    # base, kind and opened were reported missing), and two values of one fact (`"n": 2, "n": true`) went unnoticed.
+    twice = '{"d": {"base": "100", "kind": "personal", "opened": "2023-12-20", "n": 2}, "d": {"n": 5}}'
+    refused(decide(book, twice), 'error: the facts file is not valid JSON: the key "d" is given twice with different '
+            "values")
+    as_json = decide(book, twice.replace('"n": 2}', '"n": 2, "n": true}').replace(', "d": {"n": 5}', ""), "--json")
+    assert json.loads(as_json.stdout)["error"] == {
+        "code": "facts_json", "facts": [],
+        "message": {"zh": "事实文件不是有效的 JSON：键 \"n\" 出现两次，取值不同",
+                    "en": "the facts file is not valid JSON: the key \"n\" is given twice with different values"}}
+    same = '{"d": {"base": "100", "kind": "personal", "opened": "2023-12-20", "n": 2, "n": 2}}'
+    assert decide(book, same).returncode == 0  # the same value twice says nothing new
 
 
 def test_facts_with_a_byte_order_mark_are_read(book: Path) -> None:

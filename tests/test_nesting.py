@@ -140,3 +140,27 @@ def test_a_value_one_level_within_the_bound_evaluates(tmp_path: Path) -> None:
                   stdin='{"account": {"fans": 3}}')
     assert decided.returncode == 0, decided.stderr
     assert json.loads(decided.stdout)["values"]["demo.v49"] == 52
+
+
+def test_a_policy_of_four_thousand_rules_is_checked_in_linear_time() -> None:
+    # Each rule's exceptions were found by scanning every rule of the policy (4,000 rules: 6.7 s in the checker
+    # after a 4 s parse, 5,000: 26 s; a 533 KB file took 19 s to check). One pass now (0.16 s here).
+    import time
+
+    from policydsl.semantics.check import check_modules
+    from policydsl.source import SourceFile
+    from policydsl.syntax.parser import parse
+
+    rules = "".join(f'rule r{i} "规则" / "Rule"\n  when account.fans > {i}\n  deny c{i} "拒绝" / "Denied"\n'
+                    '  source "doc.txt" quote "q"\n' for i in range(4000))
+    rules += ('rule late "例外" / "Exception"\n  exception to r7, r3999 priority 2\n  allow late "例外" / "Exception"\n'
+              '  source "doc.txt" quote "q"\nrule early "例外" / "Exception"\n  exception to r7\n'
+              '  allow early "例外" / "Exception"\n  source "doc.txt" quote "q"\n')
+    module, diagnostics = parse(SourceFile(path="wide.policy", text=HEAD + rules))
+    assert module is not None and not diagnostics
+    started = time.perf_counter()
+    result = check_modules([module])
+    assert time.perf_counter() - started < 3
+    assert not [d for d in result.diagnostics if d.severity == "error"]
+    by_name = {rule.name: rule.exceptions for rule in result.model.policies["demo.deep"].rules}
+    assert by_name["r7"] == ("late", "early") and by_name["r3999"] == ("late",) and by_name["r0"] == ()

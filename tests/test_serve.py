@@ -161,6 +161,14 @@ BODY_OBJECT = _error("serve.body_object", "请求体必须是 JSON 对象 {\"fac
                               "请求体不是有效的 JSON：'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
                               "the request body is not valid JSON: 'utf-8' codec can't decode byte 0xff in position 0: "
                               "invalid start byte")),
+    # a lone surrogate (no UTF-8 holds it): the error quoting it could not be sent, a 500 and a dropped connection
+    (b'{"facts": {"account": {"kind": "\\ud800"}}}', 400, _error(
+        "serve.body_json", "请求体不是有效的 JSON：\"\\ud800\" 含孤立的代理码位，不是 Unicode 文本",
+        "the request body is not valid JSON: \"\\ud800\" holds a lone surrogate, which is not Unicode text")),
+    # a key twice: JSON kept the last one silently (the first facts were never decided)
+    (b'{"facts": {"account": {"fans": 5000}}, "facts": {}}', 400, _error(
+        "serve.body_json", "请求体不是有效的 JSON：键 \"facts\" 出现两次，取值不同",
+        "the request body is not valid JSON: the key \"facts\" is given twice with different values")),
     (b"[1, 2]", 400, BODY_OBJECT), (b'"facts"', 400, BODY_OBJECT),
     (b'{"at": "2023-12-20"}', 422, _error("serve.no_facts", "请求体缺少 facts 字段", "the request body has no facts field")),
     (b'{"facts": {}, "when": 1, "x": 2}', 422, _error("serve.body_keys", "请求体含未知字段：when, x（只接受 facts 与 at）",

@@ -123,6 +123,32 @@ def test_a_broken_edit_is_refused_and_the_last_good_book_keeps_answering(served:
     assert decide(base, POOR).json()["outcome"] == "allow"
 
 
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero"])
+def test_a_fifo_or_a_device_in_the_folder_is_refused_and_the_book_keeps_answering(served: tuple[str, Path],
+                                                                                    kind: str) -> None:
+    # The revision read every file whole: a FIFO named *.policy blocked the poll forever (no reload ever again),
+    # a symlink to /dev/zero was read until memory ran out (2.6 GB and a MemoryError under a 3 GB limit; a
+    # server started on such a folder died with an internal error). Now each is P0104 "not a regular file".
+    import os
+
+    base, book = served
+    good = httpx.get(base + "/v1/status").json()
+    hostile = book / "hostile.policy"
+    if kind == "fifo":
+        os.mkfifo(hostile)
+    else:
+        hostile.symlink_to("/dev/zero")
+    status = until(lambda: (s := httpx.get(base + "/v1/status").json())["last_refused"] and s,
+                   "the folder with a FIFO or a device is refused")
+    refused = status["last_refused"]
+    assert (status["revision"], refused["code"]) == (good["revision"], "has_errors")
+    assert [(Path(d["file"]).name, d["code"], d["message"]) for d in refused["diagnostics"]] == \
+        [("hostile.policy", "P0104", {"zh": "无法读取文件：不是普通文件", "en": "cannot read the file: not a regular file"})]
+    assert decide(base, POOR).json()["outcome"] == "deny"
+    hostile.unlink()
+    assert revision(str(book)) == good["revision"]
+
+
 def test_a_removed_policy_folder_is_refused_and_the_book_keeps_answering(served: tuple[str, Path]) -> None:
     base, book = served
     good = httpx.get(base + "/v1/status").json()

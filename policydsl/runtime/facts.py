@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from policydsl import i18n
-from policydsl.errors import PolicyDslError
+from policydsl.errors import PolicyDslError, clip
 from policydsl.runtime.exact import WIDE
 
 MISSING = object()
@@ -50,7 +50,9 @@ class InputSpec:
 def loads(text: str) -> dict:
     """Parse facts JSON with exact numbers (floats become Decimal)."""
     try:
-        data = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal)
+        data = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise PolicyDslError("E.facts_json", reason=i18n.both("facts.duplicate_key", key=exc.key)) from None
     except json.JSONDecodeError as exc:
         raise PolicyDslError("E.facts_json", reason=f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except ValueError as exc:  # an integer beyond Python's int digit limit
@@ -61,6 +63,49 @@ def loads(text: str) -> dict:
         raise PolicyDslError("E.facts_object")
     if too_deep(data):
         raise PolicyDslError("E.facts_deep", limit=MAX_DEPTH)
+    if _SURROGATE_ESCAPE.search(text):  # only a \uD800–\uDFFF escape can put one in: the walk is rarely needed
+        lone = lone_surrogate(data)
+        if lone is not None:
+            raise PolicyDslError("E.facts_json", reason=i18n.both(
+                "facts.surrogate", shown=clip(json.dumps(lone))))
+    return data
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(data: Any) -> str | None:
+    """The first key or string in `data` holding a lone surrogate (a `\\ud800` escape JSON lets through,
+    which is no Unicode text: it could be neither printed, logged nor sent back as UTF-8), or None."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return node
+        elif isinstance(node, Mapping):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = clip(json.dumps(key, ensure_ascii=False))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of facts JSON; a key given twice with different values is refused (JSON keeps the last one
+    silently: `{"account": {"fans": 1}, "account": {"fans": 5000}}` was read as 5000 followers)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        for key, value in pairs:
+            if type(data[key]) is not type(value) or data[key] != value:  # 1 and true are equal in Python
+                raise _DuplicateKey(key)
     return data
 
 

@@ -1057,10 +1057,14 @@ class Checker:
         for pid, build in self.policies.items():
             if build.decl.title is None:
                 continue
+            # each rule's exceptions, in rule order (a stable sort by priority keeps it): one pass over the
+            # rules, not one per rule (a book of 5,000 rules spent 26 s here)
+            excepting: dict[str, list[ast.RuleDecl]] = {}
+            for x in build.rules.values():
+                for target in dict.fromkeys(t.value for t in x.exception_to):
+                    excepting.setdefault(target, []).append(x)
             rules = tuple(Rule(name=n, decl=r, exceptions=tuple(
-                e.name.value for e in sorted((x for x in build.rules.values()
-                                               if any(t.value == n for t in x.exception_to)),
-                                              key=lambda x: -x.priority)))
+                e.name.value for e in sorted(excepting.get(n, ()), key=lambda x: -x.priority)))
                 for n, r in build.rules.items())
             inputs = dict(sorted(build.inputs.items(),
                                  key=lambda kv: (kv[1].decl.entity is not None, order.get(kv[0], 0))))

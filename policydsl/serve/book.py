@@ -19,6 +19,7 @@ import attrs
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.loader import PolicyLoadError, PolicySet, load, policy_files, with_shared
+from policydsl.source import MAX_FILE_BYTES, read_bytes
 
 STRINGS = {
     "reloaded": ("已重新加载政策库：{old} → {new}（{count} 条政策）", "reloaded the book: {old} → {new} ({count} policies)"),
@@ -65,9 +66,9 @@ def revision(policies_dir: str) -> str:
     digest = hashlib.sha256()
     for path in sorted(with_shared(policy_files([root]))):
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
-        try:
-            data = path.read_bytes()
-        except OSError:  # removed while listed: the load that follows says so, or the next revision differs
+        try:  # bounded, and never a FIFO or a device (/dev/zero was read until memory ran out)
+            data = read_bytes(path, MAX_FILE_BYTES, regular=True)
+        except OSError:  # removed while listed, or not a file the book can hold: the load that follows says so
             data = b"\0unreadable"
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
