@@ -156,11 +156,13 @@ def test_a_policy_of_four_thousand_rules_is_checked_in_linear_time() -> None:
     rules += ('rule late "例外" / "Exception"\n  exception to r7, r3999 priority 2\n  allow late "例外" / "Exception"\n'
               '  source "doc.txt" quote "q"\nrule early "例外" / "Exception"\n  exception to r7\n'
               '  allow early "例外" / "Exception"\n  source "doc.txt" quote "q"\n')
+    started = time.perf_counter()
     module, diagnostics = parse(SourceFile(path="wide.policy", text=HEAD + rules))
+    parsing = time.perf_counter() - started  # linear: the yardstick, in the same process (a loaded machine slows both)
     assert module is not None and not diagnostics
     started = time.perf_counter()
     result = check_modules([module])
-    assert time.perf_counter() - started < 3
+    assert time.perf_counter() - started < parsing  # 1.7 times the parse when quadratic, 1/25 of it now
     assert not [d for d in result.diagnostics if d.severity == "error"]
     by_name = {rule.name: rule.exceptions for rule in result.model.policies["demo.deep"].rules}
     assert by_name["r7"] == ("late", "early") and by_name["r3999"] == ("late",) and by_name["r0"] == ()
