@@ -4,6 +4,7 @@ read; a bad value is never echoed back in full."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -174,6 +175,23 @@ def test_an_unreadable_policy_is_exit_2_in_check_as_in_fmt_and_the_rest_is_still
     assert "undefined name `d.bse`" in checked.stdout  # one bad file does not hide the others' diagnostics
     formatted = run("fmt", "--check", str(book / "gbk.policy"), "--lang", "en")
     assert formatted.returncode == 2 and "not UTF-8 text" in formatted.stderr
+
+
+def test_fmt_says_every_file_it_cannot_read_and_still_formats_the_others(book: Path) -> None:
+    # fmt stopped at the first file it could not read: the files after it were neither checked nor formatted,
+    # and the other unreadable ones were not named
+    (book / "a_gbk.policy").write_bytes(BASE.replace("demo.money", "demo.gbk").encode("gb18030"))
+    os.mkfifo(book / "b_fifo.policy")
+    (book / "c_loose.policy").write_text(BASE.replace("demo.money", "demo.loose").replace("\n  ", "\n      "),
+                                         encoding="utf-8")
+    checked = run("fmt", "--check", str(book), "--lang", "en")
+    assert checked.returncode == 2
+    assert checked.stderr.splitlines() == [f"error: cannot read {book / 'a_gbk.policy'}: not UTF-8 text",
+                                           f"error: cannot read {book / 'b_fifo.policy'}: not a regular file"]
+    assert checked.stdout.splitlines() == [f"would reformat: {book / 'c_loose.policy'}"]
+    written = run("fmt", str(book), "--lang", "zh")
+    assert written.returncode == 2 and "无法读取" in written.stderr and "不是普通文件" in written.stderr
+    assert run("fmt", "--check", str(book / "c_loose.policy")).returncode == 0  # formatted beside the unreadable
 
 
 def test_facts_on_standard_input_past_the_bound_are_refused(book: Path) -> None:

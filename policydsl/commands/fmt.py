@@ -25,16 +25,22 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | N
     from policydsl.formatter import FormatError
 
     lang = lang_of(lang)
-    changed, same, failures = 0, 0, []
+    changed, same, failures, refused = 0, 0, [], 0
     for path in _files(paths):
         try:
             did_change = _format_one(path, check_only, show_diff, lang)
         except FormatError as exc:
             failures.extend(exc.diagnostics)
             continue
+        except PolicyDslError as exc:  # a file that cannot be read or written: said, and the others still formatted
+            click.echo(i18n.t("E.prefix", lang) + exc.message(lang), err=True)
+            refused += 1
+            continue
         changed, same = changed + did_change, same + (not did_change)
     if failures:
         raise FormatError(failures)
+    if refused:
+        sys.exit(2)
     summary = "fmt.summary_check" if (check_only or show_diff) else "fmt.summary_write"
     click.echo(i18n.t(summary, lang, changed=changed, same=same))
     sys.exit(1 if check_only and changed else 0)
