@@ -6,7 +6,7 @@ from typing import Iterable, Literal
 import attrs
 
 from policydsl import i18n
-from policydsl.source import Span
+from policydsl.source import Span, visible
 
 Severity = Literal["error", "warning", "info"]
 """`info` is a note, not a problem: `check` neither counts nor shows it unless asked (`--info`)."""
@@ -59,7 +59,7 @@ class Diagnostic:
             out += [f"  {rel.span.file}:{rel.span.line}:{rel.span.column}: {rel.message[lang]}", rel.span.snippet()]
         if self.hint:
             out.append(f"     = {i18n.t('diagnostic.hint', lang)}: {self.hint[lang]}")
-        return "\n".join(out)
+        return visible("\n".join(out))  # a name or text quoted in a message may hold control characters too
 
     def to_dict(self) -> dict:
         end_line, end_col = self.span.source.position(self.span.end)

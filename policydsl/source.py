@@ -160,14 +160,35 @@ class Span:
         return self.source.text[self.start : self.end]
 
     def snippet(self) -> str:
-        """The first line of the span with a caret line under it (wide CJK chars count as two)."""
+        """The first line of the span with a caret line under it (wide CJK chars count as two). A line longer
+        than SHOWN_LINE is shown as a window around the span's start, cut with “…” (a 100,000-digit literal is
+        not echoed whole), and control characters as visible symbols (`visible`)."""
         line, col = self.source.position(self.start)
         text = self.source.line_text(line)
         end_line, end_col = self.source.position(self.end)
-        stop = max(end_col - 1 if end_line == line else len(text), col)
-        pad = "".join("\t" if ch == "\t" else " " * display_width(ch) for ch in text[: col - 1])
-        marks = "^" * max(1, display_width(text[col - 1 : stop]))
-        return f"{line:>4} | {text}\n     | {pad}{marks}"
+        start, stop = col - 1, max(end_col - 1 if end_line == line else len(text), col)
+        low, high = 0, len(text)
+        if high > SHOWN_LINE:  # at most a quarter before the span, half marked, a quarter after
+            stop = min(stop, start + SHOWN_LINE // 2)
+            low, high = max(0, start - SHOWN_LINE // 4), min(high, stop + SHOWN_LINE // 4)
+        left = "…" if low else ""
+        shown = left + text[low:high] + ("…" if high < len(text) else "")
+        pad = " " * len(left) + "".join("\t" if ch == "\t" else " " * display_width(ch) for ch in text[low:start])
+        marks = "^" * max(1, display_width(text[start:stop]))
+        return f"{line:>4} | {visible(shown)}\n     | {pad}{marks}"
+
+
+SHOWN_LINE = 160
+"""The longest source line a diagnostic shows whole."""
+_VISIBLE = {**{c: 0x2400 + c for c in range(32) if c not in (9, 10)}, 0x7F: 0x2421,
+            **dict.fromkeys((0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)), 0xFFFD)}
+
+
+def visible(text: str) -> str:
+    """`text` for a terminal: a control character (NUL, ESC, …) as its Control Pictures symbol (␀, ␛) and a
+    bidirectional control (which could reorder what the reader sees) as U+FFFD, each one column wide as before;
+    tabs and newlines kept."""
+    return text.translate(_VISIBLE)
 
 
 def display_width(text: str) -> int:

@@ -163,6 +163,28 @@ def test_check_unreadable_file_is_a_diagnostic_not_a_traceback(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_a_long_line_is_shown_as_a_window_and_control_characters_visibly(tmp_path):
+    # A diagnostic echoed its source line whole: a 100,000-digit literal printed 100,000 digits and as many carets,
+    # and a NUL or an escape character in a name went raw to the terminal.
+    head = 'policy demo.long\n  title "长" / "Long"\n\ninput a.n: count "数" / "N"\n\n'
+    rule = 'rule r "规则" / "Rule"\n  require a.n > 1\n    else deny c "拒绝" / "Denied"\n  source "d.txt" quote "q"\n'
+    (tmp_path / "long.policy").write_text(head + 'define a.big: count "大" / "Big"\n  = ' + "9" * 100_000 + "\n\n"
+                                          + 'define a.far: count "远" / "Far"\n  = ' + "1 + " * 100 + "a.nn\n\n" + rule,
+                                          encoding="utf-8")
+    result = run("check", "long.policy", "--lang", "en", cwd=tmp_path)
+    assert result.returncode == 1 and len(result.stdout) < 2_000, result.stdout[:2_000]
+    lines = result.stdout.splitlines()
+    at = lines.index("long.policy:7:5: error[P0117]: a number has at most 34 digits")
+    assert lines[at + 1:at + 3] == ["   7 |   = " + "9" * 120 + "…", "     |     " + "^" * 80]
+    at = next(i for i, line in enumerate(lines) if line.startswith("long.policy:10:405: error[P0201]"))
+    assert lines[at + 1:at + 3] == ["  10 | …" + "1 + " * 10 + "a.nn", "     | " + " " * 41 + "^^^^"]
+
+    (tmp_path / "long.policy").write_text(head + rule.replace("rule r ", "rule r\x00\x1b[31m "), encoding="utf-8")
+    result = run("check", "long.policy", "--lang", "en", cwd=tmp_path)
+    assert "\x00" not in result.stdout and "\x1b" not in result.stdout
+    assert "   6 | rule r␀␛[31m \"规则\" / \"Rule\"\n     |       ^" in result.stdout
+
+
 def test_a_fifo_or_a_device_among_the_policy_files_is_a_diagnostic_not_a_hang(tmp_path):
     # A FIFO named *.policy blocked check, fmt and eval forever (opening it waits for a writer); /dev/zero was read
     # to 8 MiB before being refused. Both are now refused unread, and the other files are still checked.
