@@ -7,6 +7,7 @@ import re
 from typing import NotRequired, TypedDict
 
 from policydsl import i18n
+from policydsl.source import visible
 
 # ------------------------------------------------------------------ the tool's own strings (zh, en)
 STRINGS: dict[str, tuple[str, str]] = {
@@ -379,6 +380,20 @@ EXPLANATIONS: dict[str, Explanation] = {
          "A half-typed condition would otherwise be reported on the next line as something else; pointing at the "
          "operator says what to finish."),
         _head() + FANS + _fans_rule(condition="account.fans >="),
+        _head() + FANS + _fans_rule()),
+    "P0123": _entry(
+        ("双向控制字符", "A bidirectional control character"),
+        ("文件里（文本、标签、注释中）有 Unicode 双向嵌入、覆盖或隔离字符（U+202A–U+202E、U+2066–U+2069）。"
+         "编辑器、终端和手册显示文本时会按它们重新排序，看到的与写下的不同。",
+         "The file holds a Unicode bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069) "
+         "in a text, a label or a comment. Editors, terminals and the handbook reorder the text around it, so "
+         "what is shown differs from what is written."),
+        ("这类字符能让审阅者读到的规则与实际执行的不同（“Trojan Source”，CVE-2021-42574）；rustc 同样拒绝它们。"
+         "中文和英文文本都不需要它们。诊断把它显示为 �。",
+         "Such characters let a reviewer read a rule other than the one that runs (“Trojan Source”, "
+         "CVE-2021-42574); rustc refuses them too. Neither Chinese nor English text needs them. The diagnostic "
+         "shows the character as �."),
+        _head() + FANS + _fans_rule(message='"粉丝不足" / "Too few \u202efollowers"'),
         _head() + FANS + _fans_rule()),
     # ---- names
     "P0201": _entry(
@@ -1161,7 +1176,7 @@ def render_explanation(code: str, lang: str) -> str:
             shown = name if encoding == "utf-8" else name + s("saved_in", lang, encoding=encoding.upper())
             out += [f"  {shown}", _indent(text), ""]
     out.append(s("wrong", lang) + colon.rstrip() + (s("encoding", lang) if entry.get("check") == "encoding" else ""))
-    out += [_indent(entry["wrong"]), ""]
+    out += [_indent(visible(entry["wrong"])), ""]  # (P0123's holds a direction control: shown as �)
     if "reported_as" in entry and entry["reported_as"] != code.split(".")[0]:
         out += [s("reserved", lang, code=entry["reported_as"]), ""]
     out += [s("right", lang) + colon.rstrip(), _indent(entry["right"])]

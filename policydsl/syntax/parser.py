@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 import re
 from pathlib import Path
 
@@ -76,7 +77,30 @@ def _lark() -> lark.Lark:
 
 
 def parse(source: SourceFile) -> tuple[ast.Module | None, list[dg.Diagnostic]]:
-    """Parse one file; on a syntax error return no module and one explained diagnostic."""
+    """Parse one file; on a syntax error return no module and one explained diagnostic. A direction control
+    anywhere in the file is an error too (P0123), with or without one."""
+    module, diagnostics = _parse(source)
+    return module, [*_direction_controls(source), *diagnostics]
+
+
+_DIRECTION = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""The bidirectional embeddings, overrides and isolates (“Trojan Source”, CVE-2021-42574), as rustc denies them."""
+
+
+def _direction_controls(source: SourceFile) -> list[dg.Diagnostic]:
+    """P0123 at the first direction control of each line that holds one: shown, a message, a label or a
+    comment could read otherwise than the rule book says (the handbook and the language server show them too)."""
+    out, last = [], 0
+    for match in _DIRECTION.finditer(source.text):
+        line = source.position(match.start())[0]
+        if line != last:
+            last, char = line, match.group()
+            out.append(dg.make("P0123", source.span(match.start(), match.end()), char=f"U+{ord(char):04X}",
+                               name=unicodedata.name(char)))
+    return out
+
+
+def _parse(source: SourceFile) -> tuple[ast.Module | None, list[dg.Diagnostic]]:
     text = source.text
     while True:
         try:
