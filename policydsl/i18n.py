@@ -437,6 +437,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file.too_large": ("超过 {mib} MiB", "larger than {mib} MiB"),
     "file.not_utf8": ("不是 UTF-8 文本", "not UTF-8 text"),
     "file.not_regular": ("不是普通文件", "not a regular file"),
+    "file.link_not_policy": ("链接指向的不是 .policy 文件", "a link to a file not named *.policy"),
     "not_open": ("暂不开放", "not open"),
     "true": ("是", "yes"),
     "false": ("否", "no"),

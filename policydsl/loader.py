@@ -16,7 +16,7 @@ from policydsl.runtime.decision import Decision
 from policydsl.runtime.evaluate import evaluate
 from policydsl.runtime.program import CompiledPolicy
 from policydsl.semantics.names import suggest
-from policydsl.source import SourceFile, read_text, unreadable_reason
+from policydsl.source import SourceFile, read_policy, unreadable_reason
 from policydsl.vocabulary import Vocabulary
 
 if TYPE_CHECKING:  # the parser, checker and compiler are imported where they run: a book loaded from the
@@ -48,7 +48,7 @@ def _is_shared(path: Path) -> bool:
     """A file of declarations a policy may need (enums, units, the vocabulary's entities) and no policy.
     A file of book properties only (they name other policies) is not one: checking one policy leaves it out."""
     try:
-        text = read_text(path)
+        text = read_policy(path)
     except (OSError, UnicodeDecodeError):
         return False
     heads = {line.split(None, 1)[0] for line in text.splitlines() if line[:1].isalpha()}

@@ -32,16 +32,17 @@ class FileTooLarge(OSError):
         return i18n.both("file.too_large", mib=self.limit_mib)
 
 
-class NotRegularFile(OSError):
-    """A FIFO, a device or a socket where a file of the book was expected: opening a FIFO would block."""
+class RefusedFile(OSError):
+    """A file of the book refused unread: a FIFO, a device or a socket (`file.not_regular`: opening a FIFO would
+    block), or a link leading to a file not named *.policy (`file.link_not_policy`)."""
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(i18n.t("file.not_regular", "en"))
-        self.strerror = str(self)
+    def __init__(self, key: str = "file.not_regular") -> None:
+        super().__init__(i18n.t(key, "en"))
+        self.key, self.strerror = key, str(self)
 
     @property
     def reason(self) -> dict[str, str]:
-        return i18n.both("file.not_regular")
+        return i18n.both(self.key)
 
 
 NOT_UTF8 = i18n.both("file.not_utf8")
@@ -50,7 +51,7 @@ NOT_UTF8 = i18n.both("file.not_utf8")
 def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, *, regular: bool = False) -> bytes:
     """At most `limit` bytes of `path`; FileTooLarge past that, so a device like /dev/zero is never
     read to exhaustion. With `regular`, only a regular file is read: it is opened without blocking
-    and anything else (a FIFO no one writes to would block forever, a device) is NotRegularFile, a
+    and anything else (a FIFO no one writes to would block forever, a device) is RefusedFile, a
     folder IsADirectoryError. The files of a book are found in a folder, so they are read so; a facts
     file or a token named on the command line may be a pipe (`--facts <(…)`)."""
     if not regular:
@@ -62,7 +63,7 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, *, regular: bool =
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if not stat.S_ISREG(mode):
-            raise NotRegularFile(path)
+            raise RefusedFile()
         return read_limited(handle, limit, path)
 
 
@@ -80,6 +81,17 @@ def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
     return read_bytes(path, limit, regular=True).decode("utf-8")
 
 
+def read_policy(path: str | Path) -> str:
+    """A policy file's text (read_text). Through a link, only a file named *.policy is read: a link to any
+    other file (`x.policy -> ~/.aws/credentials`, put in a folder by someone who cannot read that file but
+    can read the diagnostics CI prints of it) is refused unread. A file named on the command line is read
+    as named."""
+    if os.path.islink(path) or os.path.realpath(path) != os.path.abspath(path):
+        if not os.path.realpath(path).endswith(".policy"):
+            raise RefusedFile("file.link_not_policy")
+    return read_text(path)
+
+
 def read_secret(path: str | Path, limit: int = 4096) -> bytes:
     """A token or key kept in a file: its bytes (at most `limit`), surrounding whitespace dropped; a file that
     cannot be read is `E.unreadable` naming it."""
@@ -91,7 +103,7 @@ def read_secret(path: str | Path, limit: int = 4096) -> bytes:
 
 def unreadable_reason(exc: OSError | UnicodeDecodeError) -> str | dict[str, str]:
     """Why a file could not be read, for a message: the OS's words, or zh/en text of our own."""
-    if isinstance(exc, (FileTooLarge, NotRegularFile)):
+    if isinstance(exc, (FileTooLarge, RefusedFile)):
         return exc.reason
     if isinstance(exc, UnicodeDecodeError):
         return NOT_UTF8
@@ -117,7 +129,7 @@ class SourceFile:
     def read(cls, path: str | Path) -> "SourceFile":
         """The file's text, without a leading byte-order mark; raises OSError (FileTooLarge included)
         or UnicodeDecodeError."""
-        return cls(path=str(path), text=read_text(path).removeprefix(BOM))
+        return cls(path=str(path), text=read_policy(path).removeprefix(BOM))
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of an offset; columns count characters, not bytes."""

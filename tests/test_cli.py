@@ -163,6 +163,29 @@ def test_check_unreadable_file_is_a_diagnostic_not_a_traceback(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_a_link_to_a_file_not_named_policy_is_refused_unread(tmp_path):
+    # check and fmt followed a link found in the folder to any file and showed its first line in a diagnostic: a
+    # link to a token file in a pull request would print the token in the CI log. A link to a .policy file (a
+    # shared declarations file kept elsewhere) is still read.
+    folder = copy_rule_book(tmp_path)
+    (tmp_path / "token.txt").write_text("ghp_secretvalue0123456789\n", encoding="utf-8")
+    (folder / "leak.policy").symlink_to(tmp_path / "token.txt")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (folder / "common.policy").rename(elsewhere / "common.policy")
+    (folder / "common.policy").symlink_to(elsewhere / "common.policy")
+    for command in (["check", str(folder)], ["fmt", "--check", str(folder)], ["fmt", "--diff", str(folder)]):
+        result = run(*command, "--lang", "en")
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "ghp_secret" not in result.stdout + result.stderr
+        assert "a link to a file not named *.policy" in result.stdout + result.stderr
+    checked = run("check", str(folder), "--lang", "zh")
+    assert checked.stdout.splitlines()[0] == f"{folder / 'leak.policy'}:1:1: 错误[P0104]: 无法读取文件：链接指向的不是 .policy 文件"
+    assert checked.stdout.rstrip().endswith("1 个错误，0 个警告")  # the linked common.policy was read
+    (folder / "leak.policy").unlink()
+    assert run("check", str(folder)).returncode == 0
+
+
 def test_a_long_line_is_shown_as_a_window_and_control_characters_visibly(tmp_path):
     # A diagnostic echoed its source line whole: a 100,000-digit literal printed 100,000 digits and as many carets,
     # and a NUL or an escape character in a name went raw to the terminal.
@@ -193,8 +216,8 @@ def test_a_fifo_or_a_device_among_the_policy_files_is_a_diagnostic_not_a_hang(tm
     (folder / "b_zero.policy").symlink_to("/dev/zero")
     checked = run("check", str(folder), "--lang", "en", timeout=60)
     assert checked.returncode == 2, checked.stdout + checked.stderr
-    for name in ("a_fifo", "b_zero"):
-        assert f"{name}.policy:1:1: error[P0104]: cannot read the file: not a regular file" in checked.stdout
+    assert "a_fifo.policy:1:1: error[P0104]: cannot read the file: not a regular file" in checked.stdout
+    assert "b_zero.policy:1:1: error[P0104]: cannot read the file: a link to a file not named *.policy" in checked.stdout
     assert checked.stdout.rstrip().endswith("2 error(s), 0 warning(s)")
     assert "无法读取文件：不是普通文件" in run("check", str(folder), "--lang", "zh", timeout=60).stdout
     formatted = run("fmt", "--check", str(folder / "a_fifo.policy"), "--lang", "en", timeout=60)

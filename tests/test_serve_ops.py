@@ -128,7 +128,8 @@ def test_a_fifo_or_a_device_in_the_folder_is_refused_and_the_book_keeps_answerin
                                                                                     kind: str) -> None:
     # The revision read every file whole: a FIFO named *.policy blocked the poll forever (no reload ever again),
     # a symlink to /dev/zero was read until memory ran out (2.6 GB and a MemoryError under a 3 GB limit; a
-    # server started on such a folder died with an internal error). Now each is P0104 "not a regular file".
+    # server started on such a folder died with an internal error). Now each is P0104, refused unread ("not a
+    # regular file"; the link: "a link to a file not named *.policy").
     import os
 
     base, book = served
@@ -143,7 +144,9 @@ def test_a_fifo_or_a_device_in_the_folder_is_refused_and_the_book_keeps_answerin
     refused = status["last_refused"]
     assert (status["revision"], refused["code"]) == (good["revision"], "has_errors")
     assert [(Path(d["file"]).name, d["code"], d["message"]) for d in refused["diagnostics"]] == \
-        [("hostile.policy", "P0104", {"zh": "无法读取文件：不是普通文件", "en": "cannot read the file: not a regular file"})]
+        [("hostile.policy", "P0104", {"zh": "无法读取文件：不是普通文件", "en": "cannot read the file: not a regular file"}
+          if kind == "fifo" else {"zh": "无法读取文件：链接指向的不是 .policy 文件",
+                                  "en": "cannot read the file: a link to a file not named *.policy"})]
     assert decide(base, POOR).json()["outcome"] == "deny"
     hostile.unlink()
     assert revision(str(book)) == good["revision"]

@@ -61,10 +61,10 @@ def _format_one(path: Path, check_only: bool, show_diff: bool, lang: str) -> boo
     """Format one file as asked; whether its layout changes."""
     from policydsl.formatter import format_text
     from policydsl.fsutil import write_atomic
-    from policydsl.source import BOM, read_text, unreadable_reason
+    from policydsl.source import BOM, read_policy, unreadable_reason
 
     try:
-        original = read_text(path)
+        original = read_policy(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyDslError("E.unreadable", path=str(path), reason=unreadable_reason(exc)) from None
     bom = BOM if original.startswith(BOM) else ""  # kept as the author saved it
