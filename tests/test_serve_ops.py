@@ -43,9 +43,13 @@ def until(probe: Callable[[], Any], what: str) -> Any:
 
 
 def replace(path: Path, old: str, new: str) -> None:
+    """Edit a policy file in one step (written beside it, renamed over it): a reload that came between a
+    truncating write and its end would read half a file and be refused for that (seen under load)."""
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    fresh = path.with_name(path.name + ".tmp")
+    fresh.write_text(text.replace(old, new), encoding="utf-8")
+    fresh.replace(path)
 
 
 def metric(text: str, line_start: str) -> float:
