@@ -217,9 +217,11 @@ def differential(book: Any, pid: str, total: int, decide: Decide) -> tuple[int, 
         if all(f"not_open:{p}" not in plan.columns for p in values):  # no not_open column: never a not-open cell
             assert all(set(want[f"not_open:{p}"]) <= {False, None} for p in values), f"{pid} @ {at}"
         differing = [next(i for i, (g, w) in enumerate(zip(got[k], want[k])) if g != w) for k in want if got[k] != want[k]]
-        if differing:
+        if differing:  # the first record where an output differs: the record, and what each decider gave
             i = min(differing)
-            assert {k: got[k][i] for k in want} == expected[i], f"{pid} @ {at}: {batch[i]}"
+            row = {k: got[k][i] for k in want}
+            assert row == expected[i], (f"{pid} @ {at}: {batch[i]}\n  plan:     {({k: row[k] for k in want if row[k] != want[k][i]})}"
+                                        f"\n  evaluate: {({k: want[k][i] for k in want if row[k] != want[k][i]})}")
         compared += len(batch)
         seen |= {o or e for o, e in zip(want["outcome"], want["error"])}
         seen |= {*(["warn"] if any(want["warnings"]) else []), *(["consequence"] if any(want["consequences"]) else [])}
