@@ -96,50 +96,64 @@ def days(policy: Policy) -> list[dt.date]:
     return sorted(edges)
 
 
-def value(model: Model, path: str, kind: str, enum: str | None, rng: random.Random, counts: list[int],
-          exact: list[Decimal], at: dt.date) -> Any:
+def generator(model: Model, path: str, kind: str, enum: str | None, counts: list[int], exact: list[Decimal],
+              at: dt.date) -> Callable[[random.Random], Any]:
+    """A value of one fact from `rng`: whole days and years before the evaluation date and their neighbours
+    (and the ends of the working-day calendar), the policy's boundaries most often for numbers, any enum
+    value, a rollout key, sets of every size. (Everything that does not depend on the draw is worked out
+    once per fact: the values drawn are what one draw after another from `rng` gives.)"""
     if kind == "bool":
-        return rng.random() < 0.5
-    if kind == "date":  # whole days and years before the evaluation date, their neighbours, and any day
-        if rng.random() < 0.1:  # the ends of the working-day calendar
-            first, last = cal.calendar_years()
-            edge = rng.choice([dt.date(first, 1, 1), dt.date(last, 12, 31)])
-            return (edge + dt.timedelta(days=rng.randrange(-12, 12))).isoformat()
-        back = rng.choice([0, 1, 2, 3, 4, 5, 7, 9, 180, 181, 182, 364, 365, 366, 367, rng.randrange(0, 2000), -1])
-        return (at - dt.timedelta(days=back)).isoformat()  # as a record states it (JSON)
-    if kind == "bool":
-        return rng.random() < 0.5
+        return lambda rng: rng.random() < 0.5
+    if kind == "date":
+        first, last = cal.calendar_years()
+        ends = [dt.date(first, 1, 1), dt.date(last, 12, 31)]
+        fixed_back = [0, 1, 2, 3, 4, 5, 7, 9, 180, 181, 182, 364, 365, 366, 367]
+
+        def date(rng: random.Random) -> str:
+            if rng.random() < 0.1:  # the ends of the working-day calendar
+                edge = rng.choice(ends)
+                return (edge + dt.timedelta(days=rng.randrange(-12, 12))).isoformat()
+            back = rng.choice([*fixed_back, rng.randrange(0, 2000), -1])
+            return (at - dt.timedelta(days=back)).isoformat()  # as a record states it (JSON)
+        return date
     if kind == "count":
-        return rng.choice(counts) if rng.random() < 0.7 else rng.randrange(0, 5000)
+        return lambda rng: rng.choice(counts) if rng.random() < 0.7 else rng.randrange(0, 5000)
     if kind in ("money", "percent", "number"):
-        if rng.random() < 0.7 and exact:
-            return rng.choice(exact)
-        return Decimal(rng.randrange(0, 10 ** 6)) / 100 if kind == "money" else Decimal(rng.randrange(0, 10 ** 4)) / 10 ** 4
+        def number(rng: random.Random) -> Decimal:
+            if rng.random() < 0.7 and exact:
+                return rng.choice(exact)
+            return Decimal(rng.randrange(0, 10 ** 6)) / 100 if kind == "money" else \
+                Decimal(rng.randrange(0, 10 ** 4)) / 10 ** 4
+        return number
     ids = [v.name.value for v in model.enums[enum].values] if enum else []
     if kind == "enum":
-        return rng.choice(ids)
+        return lambda rng: rng.choice(ids)
     if kind == "text":  # ids: a rollout's key among them
-        return f"{path.split('.')[0]}-{rng.randrange(0, 10 ** 6)}"
+        head = path.split(".")[0]
+        return lambda rng: f"{head}-{rng.randrange(0, 10 ** 6)}"
     if kind == "set":
-        return sorted(rng.sample(ids, min(len(ids), rng.choice([0, 1, 1, 2, 2, 3, len(ids)]))))
+        sizes = [0, 1, 1, 2, 2, 3, len(ids)]
+        return lambda rng: sorted(rng.sample(ids, min(len(ids), rng.choice(sizes))))
     raise AssertionError(f"no generator for {kind} ({path})")
 
 
 def records(model: Model, policy: Policy, rng: random.Random, n: int, at: dt.date) -> list[dict[str, Any]]:
     counts, exact = (sorted(x) for x in boundaries(policy))
+    facts = [(path.split("."), generator(model, path, spec.type.kind, spec.type.enum, counts, exact, at))  # type: ignore[arg-type]
+             for path, spec in policy.inputs.items()]
+    draw = rng.random
     out = []
     for _ in range(n):
-        left_out = 0.0 if rng.random() < 0.6 else 0.15  # most records whole, some lacking a few facts
+        left_out = 0.0 if draw() < 0.6 else 0.15  # most records whole, some lacking a few facts
         record: dict[str, Any] = {}
-        for path, spec in policy.inputs.items():
-            if rng.random() < left_out:
+        for parts, make in facts:
+            if draw() < left_out:
                 continue
-            v = value(model, path, spec.type.kind, spec.type.enum, rng, counts, exact, at)  # type: ignore[arg-type]
+            v = make(rng)
             node = record
-            *parents, last = path.split(".")
-            for part in parents:
+            for part in parts[:-1]:
                 node = node.setdefault(part, {})
-            node[last] = v
+            node[parts[-1]] = v
         out.append(record)
     return out
 
@@ -161,13 +175,18 @@ def by_evaluate(book: Any, pid: str, record: dict[str, Any], at: dt.date, values
     return out
 
 
-def by_plan(row: dict[str, Any], plan: planning.Plan) -> dict[str, Any]:
-    out = {k: row[k] for k in ("outcome", "reasons", "warnings", "error")}
-    out["consequences"] = None if row["consequences"] is None else [
-        (c["rule"], c["code"], c["kind"], c["until"], c["permanent"], c["amount"]) for c in row["consequences"]]
+def by_plan(table: pa.Table, plan: planning.Plan) -> dict[str, list[Any]]:
+    """The plan's rows as `by_evaluate` states a decision, a column at a time: each column's values in row
+    order (the consequences as tuples; a value's not-open flag False where the plan has no such column
+    and the value is there)."""
+    out = {k: table.column(k).to_pylist() for k in ("outcome", "reasons", "warnings", "error")}
+    out["consequences"] = [None if cs is None else [(c["rule"], c["code"], c["kind"], c["until"], c["permanent"], c["amount"])
+                                                     for c in cs] for cs in table.column("consequences").to_pylist()]
     for path in plan.values:
-        out[path] = row[path]
-        out[f"not_open:{path}"] = row.get(f"not_open:{path}", False if row[path] is not None else None)
+        out[path] = table.column(path).to_pylist()
+        flag = f"not_open:{path}"
+        out[flag] = table.column(flag).to_pylist() if flag in table.column_names else [
+            False if v is not None else None for v in out[path]]
     return out
 
 
@@ -176,8 +195,9 @@ Decide = Callable[[planning.Plan, pa.Table], pa.Table]  # an engine: the plan's 
 
 def differential(book: Any, pid: str, total: int, decide: Decide) -> tuple[int, set[str]]:
     """At least `total` generated records of `pid`, spread over its dates, decided by `decide` and by
-    `evaluate`; asserts every output equal. The records compared and the outcomes, errors and extras
-    (`warn`, `consequence`) they reached."""
+    `evaluate`; asserts every output of every record equal (a column at a time: a column that differs
+    fails on the first record where any does, naming it, with both rows). The records compared and the
+    outcomes, errors and extras (`warn`, `consequence`) they reached."""
     model = book.model
     policy = model.policies[pid]
     rng = random.Random(f"score:{pid}")
@@ -187,16 +207,22 @@ def differential(book: Any, pid: str, total: int, decide: Decide) -> tuple[int, 
         plan = planning.plan(model, pid, at, keep=("id",))
         batch = records(model, policy, rng, -(-total // len(dates)), at)
         table = backend.to_arrow(plan, [dict(r, id=i) for i, r in enumerate(batch)], keep={"id": pa.int64()})
-        rows = sorted(decide(plan, table).to_pylist(), key=lambda r: r["id"])
-        assert len(rows) == len(batch)
+        decided = decide(plan, table).sort_by("id")
+        assert decided.column("id").to_pylist() == list(range(len(batch))), f"{pid} @ {at}: not one row per record"
         values = list(plan.values)
-        never_not_open = all(f"not_open:{p}" not in plan.columns for p in values)
-        for record, row in zip(batch, rows):
-            expected = by_evaluate(book, pid, record, at, values)
-            if never_not_open:  # no not_open column: the value is never a not-open cell
-                assert all(expected[f"not_open:{p}"] in (False, None) for p in values)
-            assert by_plan(row, plan) == expected, f"{pid} @ {at}: {record}"
-            compared += 1
-            seen |= {expected["outcome"] or expected["error"], *(["warn"] if expected["warnings"] else []),
-                     *(["consequence"] if expected["consequences"] else [])}
+        expected = [by_evaluate(book, pid, record, at, values) for record in batch]
+        want = {k: [e[k] for e in expected] for k in expected[0]} if expected else {}
+        got = by_plan(decided, plan)
+        assert set(got) == set(want) or not batch
+        if all(f"not_open:{p}" not in plan.columns for p in values):  # no not_open column: never a not-open cell
+            assert all(set(want[f"not_open:{p}"]) <= {False, None} for p in values), f"{pid} @ {at}"
+        differing = [next(i for i, (g, w) in enumerate(zip(got[k], want[k])) if g != w) for k in want if got[k] != want[k]]
+        if differing:  # the first record where an output differs: the record, and what each decider gave
+            i = min(differing)
+            row = {k: got[k][i] for k in want}
+            assert row == expected[i], (f"{pid} @ {at}: {batch[i]}\n  plan:     {({k: row[k] for k in want if row[k] != want[k][i]})}"
+                                        f"\n  evaluate: {({k: want[k][i] for k in want if row[k] != want[k][i]})}")
+        compared += len(batch)
+        seen |= {o or e for o, e in zip(want["outcome"], want["error"])}
+        seen |= {*(["warn"] if any(want["warnings"]) else []), *(["consequence"] if any(want["consequences"]) else [])}
     return compared, seen

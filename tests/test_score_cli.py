@@ -24,7 +24,7 @@ import pyarrow.parquet as pq  # noqa: E402
 import policydsl  # noqa: E402
 from policydsl.score import duckdb_backend as backend  # noqa: E402
 from policydsl.score import plan as planning  # noqa: E402
-from test_score_duckdb import by_evaluate, days, records  # noqa: E402
+from scoregen import by_evaluate, days, records  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ["shop.deposit", "cart.metrics", "deposit.stage", "cart.opening_flow"]  # values, warnings, consequences, calendar

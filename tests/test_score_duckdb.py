@@ -20,7 +20,6 @@ from policydsl.errors import PolicyDslError  # noqa: E402
 from policydsl.score import duckdb_backend as backend  # noqa: E402
 from policydsl.score import plan as planning  # noqa: E402
 from scoregen import REACHED, ROOT, SUPPORTED, differential  # noqa: E402
-from scoregen import by_evaluate, days, records  # noqa: E402,F401  (test_score_cli.py imports them from here)
 
 RECORDS = 100_000  # per policy (issue 15: at least 100,000 with DuckDB)
 

@@ -257,7 +257,7 @@ def test_messages_are_the_ones_eval_gives(book: Any, pid: str) -> None:
     and error's message, in both languages, equals what `evaluate` says for the same record."""
     from policydsl.score import duckdb_backend as backend
     from policydsl.score import plan as planning
-    from test_score_duckdb import days, records
+    from scoregen import days, records
 
     policy = book.policies[pid]
     rng = random.Random(pid)
@@ -358,7 +358,7 @@ def test_an_amount_with_more_places_than_the_plan_holds_is_that_records_error(tm
 def test_the_book_summary_says_what_evaluate_all_says(book: Any, tmp_path: Path, target: str) -> None:
     """`--book --summary FILE`: one row per record, the whole book's outcome and which policies denied, allowed,
     warned, failed, did not apply or were not in force, as `evaluate_all(...).summary` gives them."""
-    from test_score_duckdb import records
+    from scoregen import records
 
     at = dt.date(2024, 6, 3)
     rng = random.Random(11)

@@ -28,10 +28,13 @@ def input_schema(p: Plan, keep: Mapping[str, pa.DataType] | None = None) -> pa.S
     return pa.schema(fields + [pa.field(path, ARROW[t.kind]) for path, t in p.inputs.items()])
 
 
+LEAVES = frozenset({str, int, float, bool, Decimal, list, tuple, type(None), dt.date})  # never a Mapping
+
+
 def flat(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, value in record.items():
-        if isinstance(value, Mapping):
+    for key, value in record.items():  # (a plain dict or value by its type: the ABC check is the slow part)
+        if type(value) is dict or (type(value) not in LEAVES and isinstance(value, Mapping)):
             out.update(flat(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value

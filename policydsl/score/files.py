@@ -33,7 +33,7 @@ from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend as backend
 from policydsl.score import messages as msg
 from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, RELATION, SCALE, Plan, V, and_, case, col, is_false, is_null, is_true,
-                                  literal, missing, not_null, null, or_, plan, text)
+                                  literal, missing, not_null, null, or_, over, plan, text)
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
 
@@ -218,11 +218,10 @@ def decide(p: Plan, keys: tuple[str, ...], book: bool = False,
         needed = or_(not_null(col(FAILED)), *[exp.GT(this=exp.ArraySize(this=col(c)), expression=exp.Literal.number(0))
                                               for c in ("reasons", "warnings")])
         call = exp.Anonymous(this=function, expressions=[facts(p), col(DAY), col(FAILED), col(BAD)])
-        checked = exp.select(exp.Star(), exp.alias_(case([(needed, call)]), EXPLAINED, quoted=True)).from_(
-            checked.subquery("checked"))
+        checked = over([exp.Star(), exp.alias_(case([(needed, call)]), EXPLAINED, quoted=True)], checked, "checked")
         outs += [exp.alias_(exp.StructExtract(this=col(EXPLAINED), expression=text(name)), name, quoted=True)
                  for name, _ in msg.columns(langs)]
-    return exp.select(*outs).from_(checked.subquery("explained"))
+    return over(outs, checked, "explained")
 
 
 def facts(p: Plan) -> exp.Expr:
@@ -375,8 +374,8 @@ def _query(con: duckdb.DuckDBPyConnection, book: PolicySet | Model, policies: It
             facts_type = con.sql(exp.select(facts(p)).from_(records.copy()).limit(0).sql("duckdb")).types[0]
             msg.register(con, f"__explain{k}", book, pid, facts_type, langs, at_column)
             explain = (f"__explain{k}", langs)
-        selects.append(decide(p, keys, whole_book, explain).transform(
-            lambda node: records.copy() if isinstance(node, exp.Table) and node.name == RELATION else node))
+        selects.append(decide(p, keys, whole_book, explain).transform(  # (in place: the tree is decide's new one)
+            lambda node: records.copy() if isinstance(node, exp.Table) and node.name == RELATION else node, copy=False))
         calendar = calendar or p.calendar
     if calendar:
         con.register(CALENDAR, backend.calendar())

@@ -134,12 +134,16 @@ def is_false(e: exp.Expr) -> exp.Expr:
     return exp.Is(this=e.copy(), expression=exp.false())
 
 
+# The helpers copy what they are given once (an expression may be read in several places of a plan, and a
+# sqlglot node has one parent) and build the new node in place: sqlglot's builders copy by default, and
+# copying again what is already a fresh copy (the whole CASE so far, at each WHEN) made building a plan
+# spend most of its time copying trees.
 def and_(*xs: exp.Expr) -> exp.Expr:
-    return exp.and_(*[x.copy() for x in xs]) if xs else exp.true()
+    return exp.and_(*[x.copy() for x in xs], copy=False) if xs else exp.true()
 
 
 def or_(*xs: exp.Expr) -> exp.Expr:
-    return exp.or_(*[x.copy() for x in xs]) if xs else exp.false()
+    return exp.or_(*[x.copy() for x in xs], copy=False) if xs else exp.false()
 
 
 def case(branches: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None) -> exp.Expr:
@@ -147,8 +151,13 @@ def case(branches: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = N
         return (default or exp.Null()).copy()
     node = exp.Case()
     for cond, then in branches:
-        node = node.when(cond.copy(), then.copy())
-    return node.else_(default.copy()) if default is not None else node
+        node.when(cond.copy(), then.copy(), copy=False)
+    return node.else_(default.copy(), copy=False) if default is not None else node
+
+
+def over(columns: list[exp.Expr], rel: exp.Select, alias: str) -> exp.Select:
+    """SELECT columns FROM (rel) AS alias, both moved into it, not copied: each is a tree of its own."""
+    return exp.select(*columns, copy=False).from_(rel.subquery(alias, copy=False), copy=False)
 
 
 def missing(v: V) -> exp.Expr:
@@ -315,8 +324,8 @@ class Planner:
             statuses += [exp.alias_(status, f"__s{i}", quoted=True), exp.alias_(err, f"__r{i}_err", quoted=True)]
         rel: exp.Select = exp.select(exp.Star()).from_(exp.to_table(RELATION))
         for k, layer in enumerate(self.layers):
-            rel = exp.select(exp.Star(), *layer).from_(rel.subquery(f"__l{k}"))
-        rel = exp.select(exp.Star(), *statuses).from_(rel.subquery("__statuses"))
+            rel = over([exp.Star(), *layer], rel, f"__l{k}")
+        rel = over([exp.Star(), *statuses], rel, "__statuses")
         rule_cols = []
         for i, rule in enumerate(p.rules):
             fired: exp.Expr = exp.EQ(this=col(f"__s{i}"), expression=text("fired"))
@@ -327,8 +336,8 @@ class Planner:
             rule_cols += [exp.alias_(exp.Coalesce(this=fired, expressions=[exp.false()]), f"__r{i}", quoted=True),
                           exp.alias_(exp.EQ(this=exp.Coalesce(this=col(f"__s{i}"), expressions=[text("")]),
                                             expression=text("missing")), f"__r{i}_miss", quoted=True)]
-        rel = exp.select(exp.Star(), *rule_cols).from_(rel.subquery("__rules"))
-        decided = exp.select(exp.Star(), exp.alias_(self.error(), "__error", quoted=True)).from_(rel.subquery("__decided"))
+        rel = over([exp.Star(), *rule_cols], rel, "__rules")
+        decided = over([exp.Star(), exp.alias_(self.error(), "__error", quoted=True, copy=False)], rel, "__decided")
         select = parenthesize(self.output(decided, keep))
         assert isinstance(select, exp.Select)
         return Plan(policy=p.id, select=select, inputs={k: i.type for k, i in p.inputs.items()},
@@ -380,7 +389,7 @@ class Planner:
         outs.append(exp.alias_(col("__error"), "error", quoted=True))
         if p.decl.applies is not None:
             outs += [exp.alias_(col(APPLIES), APPLIES, quoted=True), exp.alias_(col(f"{APPLIES}_err"), f"{APPLIES}_err", quoted=True)]
-        return exp.select(*outs).from_(decided.subquery("__out"))
+        return over(outs, decided, "__out")
 
     def consequence_struct(self, rule: Any, c: ast.Consequence, until: V, amount: V) -> exp.Expr:
         fields = {"rule": text(rule.name), "code": text(rule.decl.body.code.value), "kind": text(c.kind.value),
