@@ -86,9 +86,9 @@ def read_policy(path: str | Path) -> str:
     other file (`x.policy -> ~/.aws/credentials`, put in a folder by someone who cannot read that file but
     can read the diagnostics CI prints of it) is refused unread. A file named on the command line is read
     as named."""
-    if os.path.islink(path) or os.path.realpath(path) != os.path.abspath(path):
-        if not os.path.realpath(path).endswith(".policy"):
-            raise RefusedFile("file.link_not_policy")
+    real = os.path.realpath(path)
+    if real != os.path.abspath(path) and not real.endswith(".policy"):  # reached through a link
+        raise RefusedFile("file.link_not_policy")
     return read_text(path)
 
 
