@@ -174,7 +174,7 @@ class Span:
     def snippet(self) -> str:
         """The first line of the span with a caret line under it (wide CJK chars count as two). A line longer
         than SHOWN_LINE is shown as a window around the span's start, cut with “…” (a 100,000-digit literal is
-        not echoed whole), and control characters as visible symbols (`visible`)."""
+        not echoed whole). (Diagnostic.render, its one reader, shows control characters visibly: `visible`.)"""
         line, col = self.source.position(self.start)
         text = self.source.line_text(line)
         end_line, end_col = self.source.position(self.end)
@@ -187,7 +187,7 @@ class Span:
         shown = left + text[low:high] + ("…" if high < len(text) else "")
         pad = " " * len(left) + "".join("\t" if ch == "\t" else " " * display_width(ch) for ch in text[low:start])
         marks = "^" * max(1, display_width(text[start:stop]))
-        return f"{line:>4} | {visible(shown)}\n     | {pad}{marks}"
+        return f"{line:>4} | {shown}\n     | {pad}{marks}"
 
 
 SHOWN_LINE = 160

@@ -204,17 +204,20 @@ def test_an_error_that_may_quote_a_masked_value_is_logged_without_its_message() 
     its message masked whole; from a policy that reads none, or one that quotes only names, it is kept."""
     from policydsl.errors import PolicyDslError
     from policydsl.loader import load
-    from policydsl.serve.log import masked_result
+    from policydsl.serve.log import masked_body
+
+    def body(error: PolicyDslError) -> bytes:  # as the service answers it
+        return json.dumps(error.to_dict(), ensure_ascii=False).encode("utf-8")
 
     book = load(POLICIES)
     no_row = PolicyDslError("E.no_row", table="deposit.by_stage", value="400")
     found = frozenset({"shop.age_days"})
-    shown = masked_result(no_row, "deposit.stage", book, found, str)
-    assert shown == {"error": {"code": "no_row", "facts": [], "message": {
+    shown = masked_body(no_row, "deposit.stage", book, found, str, body(no_row))
+    assert json.loads(shown) == {"error": {"code": "no_row", "facts": [], "message": {
         "zh": "（消息已掩码：它可能引用被掩码的事实的值）", "en": "(message masked: it may quote the value of a masked fact)"}}}
-    assert masked_result(no_row, "cart.opening", book, found, str) is None  # cart.opening reads no shop.age_days
+    assert masked_body(no_row, "cart.opening", book, found, str, body(no_row)) == body(no_row)  # reads no age_days
     missing = PolicyDslError("E.missing_facts", facts=["shop.age_days"], items={"zh": "x", "en": "x"})
-    assert masked_result(missing, "deposit.stage", book, found, str) is None
+    assert masked_body(missing, "deposit.stage", book, found, str, body(missing)) == body(missing)
 
 
 def test_an_unknown_masked_fact_or_a_mask_without_a_log_is_refused_at_start(tmp_path: Path) -> None:

@@ -135,7 +135,7 @@ class DecisionLog:
         Decision, BookDecision or PolicyDslError it was made from) and return its id. The masked facts are found
         by the vocabulary of the `book` that decided, as it reads the facts: by id, dotted or nested, or by a
         label, alone or under its entity (`{"account": {"已完成实名认证": true}}`). When the record gave some,
-        the decision is logged with what it shows of them masked too (`masked_result`)."""
+        the decision is logged with what it shows of them masked too (`masked_body`)."""
         ident = str(uuid.uuid4())
         head: dict[str, Any] = {"id": ident, "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
                                 "revision": revision, "endpoint": "book" if policy is None else "policy",
@@ -146,9 +146,7 @@ class DecisionLog:
             facts = _masked(facts, "", set(self.masks), book.vocabulary, change, found)
             if found:
                 head["masked"] = sorted(set(found))
-                shown = masked_result(result, policy, book, frozenset(found), change)
-                if shown is not None:
-                    decision = json.dumps(shown, ensure_ascii=False).encode("utf-8")
+                decision = masked_body(result, policy, book, frozenset(found), change, decision)
         line = f'{json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]},"facts":{dumps(facts)},"decision":'.encode("utf-8")
         self._write(line + decision + b"}\n")
         return ident
@@ -235,10 +233,10 @@ def _masked(node: Mapping[str, Any], base: str, masks: set[str], vocabulary: Any
     return node if out is None else out
 
 
-def masked_result(result: Any, policy: str | None, book: PolicySet, found: frozenset[str],
-                  change: Callable[[Any], str]) -> dict[str, Any] | None:
-    """The response's JSON as the log keeps it when the record gave the masked facts `found`, or None when it shows
-    nothing of them. What a masked fact taints: the values computed from it (`DefineInfo.reads`, through other
+def masked_body(result: Any, policy: str | None, book: PolicySet, found: frozenset[str],
+                change: Callable[[Any], str], body: bytes) -> bytes:
+    """The response `body` (the JSON of `result`) as the log keeps it when the record gave the masked facts `found`:
+    `body` itself when it shows nothing of them. What a masked fact taints: the values computed from it (`DefineInfo.reads`, through other
     values and rollouts), logged as `change` of their JSON; the placeholders showing it or those values in reason,
     warning and consequence messages, filled again with “［已掩码］” / “[masked]”; a consequence's date and amount
     when they read it; an ill-typed or conflicting fact's line of an error; and the whole message of an error that
@@ -252,7 +250,8 @@ def masked_result(result: Any, policy: str | None, book: PolicySet, found: froze
         shown = {"error": _error(result, None if compiled is None else compiled.inputs, found)}
     else:
         shown = _decision(book.compiled[result.policy], result, found, change)
-    return None if shown == result.to_dict() else shown
+    masked = json.dumps(shown, ensure_ascii=False).encode("utf-8")  # as the response was encoded (app._json)
+    return body if masked == body else masked
 
 
 def _decision(policy: CompiledPolicy, decision: Decision, found: frozenset[str],
