@@ -385,21 +385,23 @@ def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
     return "\n".join(lines)
 
 
-def prove(old, new, policy_ids: Sequence[str], seconds: float = 60.0) -> dict:
+def prove(old, new, policy_ids: Sequence[str], limits: Any = None) -> dict:
     """policy id -> verify.equivalence.Equivalence, for each policy in both versions (each proof
-    within `seconds`)."""
+    within `limits`, a verify.engine.Limits: its defaults when None)."""
     from policydsl.verify.equivalence import prove_equivalent
 
     def decide(book, pid: str, facts: dict, at: dt.date) -> Result:
         return run(book, pid, Record(line=0, id="counterexample", at=at, policy=pid, facts=facts), at)
-    return {pid: prove_equivalent(old, new, pid, seconds, decide=decide) for pid in policy_ids}
+    from policydsl.verify.engine import Limits
+
+    return {pid: prove_equivalent(old, new, pid, limits or Limits(), decide=decide) for pid in policy_ids}
 
 
 def proofs_to_dict(proofs: dict) -> list[dict]:
     out = []
     for pid, eq in proofs.items():
         item: dict[str, Any] = {"policy": pid, "status": eq.status, "reason": eq.reason, "counterexample": None,
-                                "seconds": round(eq.seconds, 3)}
+                                "seconds": round(eq.seconds, 3), "steps": eq.steps}
         if eq.witness is not None:
             item["counterexample"] = {"facts": eq.witness.facts, "at": eq.witness.at.isoformat(),
                                       "old": eq.before.to_dict(), "new": eq.after.to_dict(),

@@ -428,8 +428,30 @@ def test_a_bad_timeout_is_a_usage_error(books, value):
     assert f"the time limit must be a positive number of seconds, not `{value}`" in result.stderr
 
 
+@pytest.mark.parametrize("flag, value", [("--steps", "0"), ("--steps", "2.5"), ("--timeout", "0")])
+def test_a_bad_limit_is_a_usage_error_even_without_proofs(books, flag, value):
+    result = cli(books["old"], books["old"], "--policy", "cart.opening", "--no-prove", flag, value)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"Invalid value for '{flag}'" in result.stderr
+
+
+def test_a_proof_stops_at_its_step_limit_undecided(books):
+    """`--steps` bounds a policy's proof by z3's resource steps, whatever the machine's load: finding the
+    changed threshold takes a few hundred steps, so a limit of 100 leaves it undecided."""
+    result = invoke(books["old"], books["new"], "--policy", "cart.opening", "--steps", "100", "--json")
+    assert result.exit_code == 1, result.output
+    (proof,) = json.loads(result.output)["proofs"]
+    assert (proof["status"], proof["counterexample"]) == ("unknown", None)
+    assert proof["reason"] == {"zh": "达到求解步数上限 100", "en": "solver step limit of 100 reached"}
+    assert 100 <= proof["steps"] < 1000
+    text = invoke(books["old"], books["new"], "--policy", "cart.opening", "--steps", "100")
+    assert "  ? cart.opening: undecided (solver step limit of 100 reached)" in text.output
+    found = json.loads(invoke(books["old"], books["new"], "--policy", "cart.opening", "--json").output)["proofs"]
+    assert found[0]["status"] == "different" and 100 < found[0]["steps"] < 1000
+
+
 def test_a_proof_within_its_time_limit_still_proves(books):
     result = invoke(books["old"], books["old"], "--policy", "cart.opening", "--timeout", "30", "--json")
     assert result.exit_code == 0, result.output
     (proof,) = json.loads(result.output)["proofs"]
-    assert proof["status"] == "equivalent" and 0 < proof["seconds"] < 30
+    assert proof["status"] == "equivalent" and 0 < proof["seconds"] < 30 and 0 < proof["steps"] < 60_000_000

@@ -242,16 +242,47 @@ def test_a_hard_property_stops_at_its_time_limit_undecided(tmp_path):
     data = json.loads(result.stdout)
     props = {p["name"]: p for p in data["policies"][0]["properties"]}
     hard = props["no_cube_sum"]
-    assert hard["status"] == "unknown" and hard["timed_out"] is True
+    assert hard["status"] == "unknown" and hard["timed_out"] is True and hard["limit"] == "seconds"
     assert hard["reason"] == {"zh": "达到 2 秒时间上限", "en": "time limit of 2 s reached"}
     assert hard["seconds"] >= 1.8
-    assert all(p["status"] == "proved" and p["timed_out"] is False for n, p in props.items() if n != "no_cube_sum")
+    assert all(p["status"] == "proved" and p["timed_out"] is False and p["limit"] is None
+               for n, p in props.items() if n != "no_cube_sum")
     summary = data["summary"]
-    assert (summary["unknown"], summary["proved"], summary["timeout"]) == (1, 3, 2)
+    assert (summary["unknown"], summary["proved"], summary["timeout"], summary["steps"]) == (1, 3, 2, 60_000_000)
     assert summary["seconds"] >= hard["seconds"]
     text = cli("verify", "--policies", folder, "--timeout", "2", "--property", "no_cube_sum", lang="zh")
     assert text.returncode == 1
     assert "  ? 未判定  no_cube_sum：立方和不是立方（" in text.stdout and "      原因：达到 2 秒时间上限\n" in text.stdout
+
+
+def test_a_hard_property_stops_at_its_step_limit_the_same_on_every_run(tmp_path):
+    """`--steps` bounds a property by z3's resource steps, which do not depend on the machine's speed
+    or load: the hard property stops undecided at the limit, having spent the limit and a little more
+    (a solver call stops at its first count past it), and two runs spend exactly the same steps."""
+    folder = write_book(tmp_path, TRUE_PROPS + HARD)
+    runs = [json.loads(cli("verify", "--policies", folder, "--steps", "3_000_000", "--json").stdout) for _ in range(2)]
+    for data in runs:
+        props = {p["name"]: p for p in data["policies"][0]["properties"]}
+        hard = props["no_cube_sum"]
+        assert (hard["status"], hard["limit"], hard["timed_out"]) == ("unknown", "steps", False)
+        assert hard["reason"] == {"zh": "达到求解步数上限 3,000,000", "en": "solver step limit of 3,000,000 reached"}
+        assert 3_000_000 <= hard["steps"] < 3_100_000
+        assert all(p["status"] == "proved" and 0 < p["steps"] < 3_000_000 for n, p in props.items() if n != "no_cube_sum")
+        assert (data["summary"]["steps"], data["summary"]["timeout"]) == (3_000_000, 600)
+    assert [p["steps"] for p in runs[0]["policies"][0]["properties"]] == \
+        [p["steps"] for p in runs[1]["policies"][0]["properties"]]
+    text = cli("verify", "--policies", folder, "--steps", "3000000", "--property", "no_cube_sum", lang="zh")
+    assert text.returncode == 1 and "      原因：达到求解步数上限 3,000,000\n" in text.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", "1e6", "٣", ""])
+def test_a_bad_step_limit_is_a_usage_error(tmp_path, value):
+    folder = write_book(tmp_path, TRUE_PROPS)
+    result = cli("verify", "--policies", folder, f"--steps={value}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"the step limit must be a positive whole number, not `{value}`" in result.stderr
+    zh = cli("verify", "--policies", folder, f"--steps={value}", lang="zh")
+    assert zh.returncode == 2 and f"求解步数上限应为正整数，而不是 `{value}`" in zh.stderr
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf"])
@@ -274,7 +305,7 @@ def test_easy_properties_prove_within_a_time_limit_and_report_their_time(tmp_pat
     assert all(isinstance(p["seconds"], float) and 0 <= p["seconds"] <= 30 and p["timed_out"] is False for p in props)
     assert data["summary"]["timeout"] == 30 and data["summary"]["seconds"] >= sum(p["seconds"] for p in props)
     default = json.loads(cli("verify", "--policies", folder, "--property", "low_fans_denied", "--json").stdout)
-    assert default["summary"]["timeout"] == 60
+    assert (default["summary"]["timeout"], default["summary"]["steps"]) == (600, 60_000_000)
     text = cli("verify", "--policies", folder, "--timeout", "0.5e2")
     assert text.returncode == 0
     assert re.search(r"^  ✓ proved  low_fans_denied: .* \(\d+\.\d\d s\)$", text.stdout, re.M)

@@ -107,9 +107,16 @@ def test_the_rule_book_allows_that_meet_denies_are_listed(book_findings):
     assert notes == {("deposit_refund.policy", "refund_due"), ("listing_approval.policy", "listed_for_sale")}
 
 
-def test_an_analysis_the_solver_cannot_decide_stops_at_its_time_limit_and_reports_nothing(tmp_path, monkeypatch):
-    """`check --deep` bounds each analysis (ANALYSIS_SECONDS of wall-clock time for all its solver
-    calls and rounds): a rule whose scope is Fermat for cubes is neither proved dead nor reported."""
+@pytest.mark.parametrize("limits, reason", [
+    ({"steps": 2_000_000}, {"zh": "达到求解步数上限 2,000,000", "en": "solver step limit of 2,000,000 reached"}),
+    ({"seconds": 1.0}, {"zh": "达到 1 秒时间上限", "en": "time limit of 1 s reached"})])
+def test_an_analysis_the_solver_cannot_decide_stops_at_its_limit_and_reports_nothing(tmp_path, monkeypatch, limits,
+                                                                                    reason):
+    """`check --deep` bounds each analysis (ANALYSIS_LIMITS: z3 resource steps and a wall-clock backstop, for
+    all its solver calls and rounds): a rule whose scope is Fermat for cubes is neither proved dead nor
+    reported, whichever limit is reached first."""
+    import attrs
+
     from policydsl.verify import analyses
 
     outcomes = []
@@ -118,12 +125,11 @@ def test_an_analysis_the_solver_cannot_decide_stops_at_its_time_limit_and_report
         outcomes.append(analyses_search(*args, **kwargs))
         return outcomes[-1]
     analyses_search = analyses.search
-    monkeypatch.setattr(analyses, "ANALYSIS_SECONDS", 1.0)
+    monkeypatch.setattr(analyses, "ANALYSIS_LIMITS", attrs.evolve(analyses.ANALYSIS_LIMITS, **limits))
     monkeypatch.setattr(analyses, "search", recorded)
     text = ('input n.x: count "x" / "x"\ninput n.y: count "y" / "y"\ninput n.z: count "z" / "z"\n'
             + rule("cubes", "  deny cubes \"立方\" / \"cubes\"\n",
                    "  when n.x >= 1 and n.y >= 1 and n.z >= 1 and n.x * n.x * n.x + n.y * n.y * n.y == n.z * n.z * n.z\n"))
     assert findings(tmp_path, text)[0] == []
     (outcome,) = outcomes
-    assert outcome.status == "unknown" and outcome.timed_out
-    assert outcome.reason == {"zh": "达到 1 秒时间上限", "en": "time limit of 1 s reached"}
+    assert (outcome.status, outcome.limit, outcome.reason) == ("unknown", next(iter(limits)), reason)

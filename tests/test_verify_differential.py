@@ -22,7 +22,7 @@ import z3
 from policydsl.loader import load
 from policydsl.runtime.properties import check_property
 from policydsl.verify.encode import Encoding, PolicyEncoder
-from policydsl.verify.engine import search
+from policydsl.verify.engine import Budget, Limits, search
 
 DAYS = [dt.date(2023, 12, 29) + dt.timedelta(days=i) for i in range(5)]  # Fri 29 Dec … Tue 2 Jan (1 Jan a holiday)
 FACT_DATES = [dt.date(2023, 12, 29), dt.date(2023, 12, 31), dt.date(2024, 1, 31)]
@@ -177,7 +177,7 @@ def test_solver_agrees_with_brute_force(seed: int, tmp_path) -> None:
         enc.domain += domain_constraints(enc)
         goal = z3.And(terms["domain"], terms["premise"], z3.Not(terms["holds"]))
         outcome = search(enc, goal, lambda w: not check_property(compiled, cprop, w.facts, w.at).holds,
-                         encoders=(encoder,))
+                         encoders=(encoder,), budget=Budget.start(Limits()))
         context = f"seed {seed}, property {prop.name.value}\n{text}"
         assert outcome.status != "unknown", context
         if violations:

@@ -30,13 +30,16 @@ def _load(folder: str):
               help=help_text("diff.at"))
 @click.option("--examples", "examples", type=int, default=3, show_default=True,
               help=help_text("diff.examples"))
+@click.option("--steps", "steps_text", default=None, metavar="N",
+              help=help_text("diff.steps"))
 @click.option("--timeout", "timeout_text", default=None, metavar="SECONDS",
               help=help_text("diff.timeout"))
 @click.option("--json", "as_json", is_flag=True, help=help_text("diff.json"))
 @LANG
 @guarded
 def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_names: tuple[str, ...],
-         at_text: str | None, examples: int, timeout_text: str | None, as_json: bool, lang: str | None) -> None:
+         at_text: str | None, examples: int, steps_text: str | None, timeout_text: str | None, as_json: bool,
+         lang: str | None) -> None:
     from policydsl.diff import (DiffError, Report, compare, input_kinds, parse_date, prove, proofs_to_dict,
                                 read_sample, render_proofs, render_text, scope)
     from policydsl.runtime.calendar import today_in_shanghai
@@ -44,11 +47,9 @@ def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_nam
     lang = lang_of(lang)
     if examples < 0:
         raise DiffError("E.examples", value=examples)
-    seconds = 60.0
-    if timeout_text is not None:
-        from policydsl.commands.verify import parse_seconds  # the same rule and message as verify --timeout
+    from policydsl.commands.verify import parse_limits  # the same rules and messages as verify's
 
-        seconds = parse_seconds(timeout_text, lang)
+    limits = parse_limits(steps_text, timeout_text, lang)
     if at_text is not None:
         try:
             at = parse_date(at_text)
@@ -64,7 +65,7 @@ def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_nam
                          path=sample_path)
     else:
         report = Report(policies=(), added=added, removed=removed)
-    proofs = prove(old_book, new_book, shared, seconds) if prove_it else {}
+    proofs = prove(old_book, new_book, shared, limits) if prove_it else {}
     if as_json:
         out = report.to_dict()
         if sample_path is None:

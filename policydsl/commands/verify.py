@@ -1,7 +1,7 @@
 """`policydsl verify [POLICY…]`: prove the properties of a rule book or print counterexamples (the [verify] extra).
 
-Exit 0 when every property is proved, 1 when one fails or stays undecided (its time limit,
-`--timeout`, reached included), 2 for bad usage.
+Exit 0 when every property is proved, 1 when one fails or stays undecided (its step limit, `--steps`,
+or its time limit, `--timeout`, reached included), 2 for bad usage.
 A counterexample is a facts JSON object and a date; `policydsl eval` reproduces it (the command
 line to do so is printed, and `--out DIR` writes the facts files).
 """
@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import attrs
 import click
 
 from policydsl import i18n
@@ -47,6 +48,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "E.no_such_property": ("没有名为 `{name}` 的 property", "no property named `{name}`"),
     "E.timeout": ("时间上限应为正的秒数，而不是 `{value}`",
                   "the time limit must be a positive number of seconds, not `{value}`"),
+    "E.steps": ("求解步数上限应为正整数，而不是 `{value}`", "the step limit must be a positive whole number, not `{value}`"),
 }
 s = i18n.register("verify", STRINGS)
 MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
@@ -61,6 +63,8 @@ MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
               help=help_text("verify.property"))
 @click.option("--out", "out_dir", type=click.Path(), default=None,
               help=help_text("verify.out"))
+@click.option("--steps", "steps_text", default=None, metavar="N",
+              help=help_text("verify.steps"))
 @click.option("--timeout", "timeout_text", default=None, metavar="SECONDS",
               help=help_text("verify.timeout"))
 @click.option("--json", "as_json", is_flag=True, help=help_text("verify.json"))
@@ -69,12 +73,13 @@ MARKS = {"proved": "✓", "failed": "✗", "unknown": "?", "vacuous": "!"}
 @LANG
 @guarded
 def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...], out_dir: str | None,
-           timeout_text: str | None, as_json: bool, report_file: str | None, lang: str | None) -> None:
+           steps_text: str | None, timeout_text: str | None, as_json: bool, report_file: str | None,
+           lang: str | None) -> None:
     from policydsl.loader import load
-    from policydsl.verify import BOOK_POLICY, DEFAULT_SECONDS, verify_book, verify_policy
+    from policydsl.verify import BOOK_POLICY, verify_book, verify_policy
 
     lang = lang_of(lang)
-    limit = DEFAULT_SECONDS if timeout_text is None else parse_seconds(timeout_text, lang)
+    limits = parse_limits(steps_text, timeout_text, lang)
     existing(policies_dir)
     started = time.monotonic()
     book = load(policies_dir)
@@ -87,12 +92,12 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
     for name in names:
         if name not in known:
             raise PolicyDslError("verify.E.no_such_property", name=name)
-    results = {pid: verify_policy(book, pid, names or None, seconds=limit) for pid in ids}
+    results = {pid: verify_policy(book, pid, names or None, limits) for pid in ids}
     if with_book and book.model.book_properties:
-        results[BOOK_POLICY] = verify_book(book, names or None, seconds=limit)
+        results[BOOK_POLICY] = verify_book(book, names or None, limits)
     seconds = time.monotonic() - started
     files = _write_counterexamples(results, out_dir) if out_dir else {}
-    report = json.dumps(_to_json(book, results, files, seconds, limit), ensure_ascii=False, indent=2)
+    report = json.dumps(_to_json(book, results, files, seconds, limits), ensure_ascii=False, indent=2)
     if report_file is not None:  # the JSON report beside the text one, from the same proofs (a CI artefact)
         from policydsl.fsutil import write_atomic
 
@@ -105,16 +110,27 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
     sys.exit(0 if all(r.status == "proved" for r in every) else 1)
 
 
-def parse_seconds(text: str, lang: str) -> float:
-    """`--timeout`: a positive, finite number of seconds (read here, not by click, so the message
-    is in the user's language)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise click.BadParameter(s("E.timeout", lang, value=text), param_hint="'--timeout'")
-    return value
+def parse_limits(steps_text: str | None, timeout_text: str | None, lang: str):
+    """`--steps` (a positive whole number of z3 resource steps) and `--timeout` (a positive, finite
+    number of seconds), each defaulting to `verify.engine`'s; read here, not by click, so the message
+    is in the user's language."""
+    from policydsl.verify.engine import Limits
+
+    limits = Limits()
+    if steps_text is not None:
+        text = steps_text.strip().replace("_", "")
+        if not (text.isascii() and text.isdigit() and int(text) > 0):
+            raise click.BadParameter(s("E.steps", lang, value=steps_text), param_hint="'--steps'")
+        limits = attrs.evolve(limits, steps=int(text))
+    if timeout_text is not None:
+        try:
+            value = float(timeout_text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise click.BadParameter(s("E.timeout", lang, value=timeout_text), param_hint="'--timeout'")
+        limits = attrs.evolve(limits, seconds=value)
+    return limits
 
 
 def _write_counterexamples(results, out_dir: str) -> dict[tuple[str, str], str]:
@@ -256,7 +272,7 @@ def _both(error: PolicyDslError) -> dict[str, str]:
     return {lang: error.message(lang) for lang in i18n.LANGS}
 
 
-def _to_json(book, results, files, seconds: float, limit: float) -> dict:
+def _to_json(book, results, files, seconds: float, limits) -> dict:
     out = []
     counts = {"proved": 0, "failed": 0, "unknown": 0, "vacuous": 0}
     book_items = None
@@ -265,7 +281,8 @@ def _to_json(book, results, files, seconds: float, limit: float) -> dict:
         for r in rs:
             counts[r.status] += 1
             item = {"name": r.name, "label": r.label, "status": r.status, "seconds": round(r.seconds, 3),
-                    "reason": r.reason, "timed_out": r.timed_out, "counterexample": None}
+                    "steps": r.steps, "reason": r.reason, "limit": r.limit, "timed_out": r.limit == "seconds",
+                    "counterexample": None}
             if r.witness is not None:
                 found = _book_counterexample(book, r) if pid == "book" else _policy_counterexample(r.check)
                 item["counterexample"] = {"facts": r.witness.facts, "at": r.witness.at.isoformat(),
@@ -275,7 +292,8 @@ def _to_json(book, results, files, seconds: float, limit: float) -> dict:
             book_items = items
             continue
         out.append({"policy": pid, "properties": items})
-    summary = {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3), "timeout": limit}
+    summary = {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3), "timeout": limits.seconds,
+               "steps": limits.steps}
     return {"policies": out, **({"book": book_items} if book_items is not None else {}), "summary": summary}
 
 

@@ -8,10 +8,9 @@ from typing import Any, Callable, Iterable
 import attrs
 
 from policydsl.runtime.properties import PropertyCheck, check_property
-from policydsl.verify.engine import Budget, Outcome, Witness, search
+from policydsl.verify.engine import Budget, Limits, Outcome, Witness, search
 
 BOOK_POLICY = "book"  # the `policy` of a book property's result (semantics.model.BOOK_ID)
-DEFAULT_SECONDS = 60.0  # the wall-clock limit of one property (`verify --timeout`)
 
 
 @attrs.frozen(kw_only=True)
@@ -23,16 +22,16 @@ class PropertyResult:
     witness: Witness | None = None
     check: Any = None  # the evaluator's verdict on the witness (a BookPropertyCheck for a book property)
     reason: dict[str, str] | None = None
-    timed_out: bool = False  # undecided because the time limit was reached
+    limit: str | None = None  # undecided because this limit of the property was reached: "steps" or "seconds"
     seconds: float = 0.0  # wall-clock time spent on the property, all searches included
+    steps: int = 0  # z3 resource steps spent on the property, all searches included
     rounds: int = 0
 
 
 def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None,
-                  seconds: float = DEFAULT_SECONDS) -> list[PropertyResult]:
-    """Every property of one policy (or the named ones), in file order; each within `seconds` of
-    wall-clock time (every solver call and refinement round of its searches included), after which
-    it is undecided."""
+                  limits: Limits = Limits()) -> list[PropertyResult]:
+    """Every property of one policy (or the named ones), in file order; each within `limits` (every
+    solver call and refinement round of its searches included), after which it is undecided."""
     from policydsl.verify.encode import Encoding, PolicyEncoder  # the solver is loaded only when needed
 
     policy = policy_set.model.policies[policy_id]
@@ -44,7 +43,7 @@ def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None
     for prop, cprop in zip(policy.properties, compiled.properties):
         if wanted is not None and prop.name.value not in wanted:
             continue
-        started, budget = time.monotonic(), Budget.start(seconds)
+        started, budget = time.monotonic(), Budget.start(limits)
 
         def run(w: Witness, cprop=cprop) -> PropertyCheck:
             return check_property(compiled, cprop, w.facts, w.at)
@@ -53,7 +52,7 @@ def verify_policy(policy_set, policy_id: str, names: Iterable[str] | None = None
 
 
 def verify_book(policy_set, names: Iterable[str] | None = None,
-                seconds: float = DEFAULT_SECONDS) -> list[PropertyResult]:
+                limits: Limits = Limits()) -> list[PropertyResult]:
     """Every book property (a property outside any policy, naming policies' decisions), in file order:
     each policy it names is encoded over one shared set of fact variables, and the claim is proved
     over every record and day where all of them are in force and apply. A counterexample is re-run
@@ -69,7 +68,7 @@ def verify_book(policy_set, names: Iterable[str] | None = None,
     for bprop, cprop in zip(model.book_properties, policy_set.book.properties):
         if wanted is not None and bprop.name not in wanted:
             continue
-        started, budget = time.monotonic(), Budget.start(seconds)
+        started, budget = time.monotonic(), Budget.start(limits)
         enc = Encoding(model)
         encoder = BookEncoder(enc, model, bprop.policies, bprop.decl)
 
@@ -94,16 +93,16 @@ def _prove(policy: str, prop: Any, enc: Any, terms: dict[str, Any], encoders: tu
         verdict = found["check"] = run(w)
         return not verdict.holds
     goal = z3.And(terms["domain"], terms["premise"], z3.Not(terms["holds"]))
-    outcome: Outcome = search(enc, goal, confirm, encoders=encoders, timeout_ms=None, budget=budget)
+    outcome: Outcome = search(enc, goal, confirm, encoders=encoders, budget=budget)
     status = {"unsat": "proved", "found": "failed"}.get(outcome.status, "unknown")
     if status == "proved":
         # A claim over no facts at all proves nothing: the premise must hold somewhere (searched with what is
         # left of the budget; when that runs out first, the proof stands unlabelled).
         reachable = search(enc, z3.And(terms["domain"], terms["premise"]), lambda w: not run(w).vacuous,
-                           encoders=encoders, timeout_ms=None, budget=budget)
+                           encoders=encoders, budget=budget)
         if reachable.status == "unsat":
             status = "vacuous"
     return PropertyResult(policy=policy, name=prop.name.value, label=prop.label.as_dict(), status=status,
                           witness=outcome.witness, check=found.get("check") if status == "failed" else None,
-                          reason=outcome.reason, timed_out=outcome.timed_out,
-                          seconds=time.monotonic() - started, rounds=outcome.rounds)
+                          reason=outcome.reason, limit=outcome.limit, seconds=time.monotonic() - started,
+                          steps=budget.spent_steps, rounds=outcome.rounds)

@@ -5,8 +5,9 @@ Each finding is a diagnostic with a code, at the rule it concerns; a conflict ca
 example (facts and date) that the real evaluator confirmed. "Never fires" is a proof (the solver
 found no facts and no day, within the rule's and the policy's periods, where the rule gives its
 reason in a decision that succeeds); a search the solver cannot decide reports nothing. Each
-search (one per rule, one per allow and deny pair) stops after ANALYSIS_SECONDS of wall-clock
-time, every solver call and refinement round included, and then counts as undecided.
+search (one per rule, one per allow and deny pair) stops after ANALYSIS_LIMITS (z3 resource steps,
+so the findings do not depend on the machine's load, and a wall-clock backstop), every solver call and
+refinement round included, and then counts as undecided.
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ from policydsl.loader import Analysis
 from policydsl.runtime.evaluate import evaluate
 from policydsl.semantics.model import Model, Policy
 from policydsl.verify.encode import Encoding, PolicyEncoder
-from policydsl.verify.engine import Budget, Witness, search
+from policydsl.verify.engine import Budget, Limits, Witness, search
 
-ANALYSIS_SECONDS = 10.0
+ANALYSIS_LIMITS = Limits(steps=10_000_000, seconds=60.0)  # the book's analyses spend at most 0.2 million steps
 
 
 def deepen(analysis: Analysis) -> Analysis:
@@ -63,7 +64,7 @@ def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagn
         terms = encoder.rules[rule.name]
         goal = z3.And(encoder.in_force, terms["fired"], encoder.decision_ok)
         outcome = search(enc, goal, lambda w: rule.name in _fired(compiled, w),  # (search calls it within this iteration)
-                         encoders=(encoder,), timeout_ms=None, budget=Budget.start(ANALYSIS_SECONDS))
+                         encoders=(encoder,), budget=Budget.start(ANALYSIS_LIMITS))
         can_fire[rule.name] = outcome.status != "unsat"
         if outcome.status == "unsat":
             decl = rule.decl
@@ -81,8 +82,7 @@ def policy_analyses(model: Model, policy: Policy, compiled) -> Iterator[dg.Diagn
 
             def both(w: Witness, a=allow.name, d=deny.name) -> bool:
                 return {a, d} <= _fired(compiled, w)
-            outcome = search(enc, goal, both, encoders=(encoder,), timeout_ms=None,
-                             budget=Budget.start(ANALYSIS_SECONDS))
+            outcome = search(enc, goal, both, encoders=(encoder,), budget=Budget.start(ANALYSIS_LIMITS))
             if outcome.status == "found":
                 together.append(deny)
                 example = example or outcome.witness

@@ -17,7 +17,7 @@ What is reported depends on how the book resolves the overlap:
 - a resolution where the solver proved the two agree: P0623 (warning: nothing left to resolve);
 - no resolution, and the solver proved the two agree: P0626 (a note, shown with `--info`).
 
-Each search stops after CONFLICT_SECONDS and then counts as undecided (nothing is reported).
+Each search stops after CONFLICT_LIMITS and then counts as undecided (nothing is reported).
 """
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ from policydsl.runtime.values import display
 from policydsl.semantics.model import BookOverlap, Model
 from policydsl.syntax import ast
 from policydsl.verify.encode import BookEncoder, Encoding
-from policydsl.verify.engine import Budget, Witness, search
+from policydsl.verify.engine import Budget, Limits, Witness, search
 
-CONFLICT_SECONDS = 20.0
+CONFLICT_LIMITS = Limits(steps=20_000_000, seconds=60.0)
 NOTES = ("P0621", "P0622")  # conflicts the book documents: listed by `check --deep` as notes
 
 
@@ -68,8 +68,7 @@ def _overlap(model: Model, book, overlap: BookOverlap) -> Iterator[dg.Diagnostic
         found = conflict(w)
         return found is not None and found[0] is not None
 
-    outcome = search(enc, terms["conflict"], confirm, encoders=encoders, timeout_ms=None,
-                     budget=Budget.start(CONFLICT_SECONDS))
+    outcome = search(enc, terms["conflict"], confirm, encoders=encoders, budget=Budget.start(CONFLICT_LIMITS))
     span = overlap.overlap.name.span
     if outcome.status == "unsat":
         if overlap.resolution != "none":
@@ -128,7 +127,7 @@ def _against(enc, encoder, encoders, terms, overlap: BookOverlap, other: str, co
         return (found is not None and found[0] is not None
                 and found[1].part(overlap.prevails).decision.outcome == "allow"
                 and found[1].part(other).decision.outcome == "deny")
-    lost = search(enc, against, contradicts, encoders=encoders, timeout_ms=None, budget=Budget.start(CONFLICT_SECONDS))
+    lost = search(enc, against, contradicts, encoders=encoders, budget=Budget.start(CONFLICT_LIMITS))
     return lost.witness if lost.status == "found" else None
 
 

@@ -26,7 +26,10 @@ from policydsl.verify.encode import REAL_KINDS, Encoding, PolicyEncoder
 MAX_ROUNDS = 60
 ID_SEARCH = 200_000
 SCALES = (1, 100, 10_000, 1_000_000)  # denominators tried when a rational has no finite decimal form
-Z3_MAX_MS = 2 ** 32 - 1  # z3's `timeout` is an unsigned 32-bit count of milliseconds
+Z3_MAX = 2 ** 32 - 1  # z3's `timeout` (milliseconds) and `rlimit` (steps) are unsigned 32-bit counts
+DEFAULT_STEPS = 60_000_000  # z3 resource steps per question (`--steps`): about a minute on one core here; the
+# book's heaviest property (settlement.window_holds_confirmation) spends 17.1 million in `verify`
+DEFAULT_SECONDS = 600.0  # the wall-clock backstop per question (`--timeout`)
 
 
 @attrs.frozen(kw_only=True)
@@ -36,25 +39,69 @@ class Witness:
 
 
 @attrs.frozen(kw_only=True)
+class Limits:
+    """What one question (a property, an analysis, one policy's equivalence) may spend. `steps` counts
+    z3's resource steps, which for one z3 version come out the same on any machine and under any load,
+    so whether a question is decided does not depend on how busy the machine is (as `rlimit` in F* and
+    Verus, `--resource-limit` in Dafny); `seconds` is a wall-clock backstop for solver work the steps do
+    not count."""
+    steps: int = DEFAULT_STEPS
+    seconds: float = DEFAULT_SECONDS
+
+
+@attrs.frozen(kw_only=True)
 class Budget:
-    """A wall-clock limit shared by every solver call and refinement round of one question (a
-    property, an analysis): each call gets at most what is left, and nothing starts once it is spent."""
-    seconds: float  # the whole limit, as the user gave it (for the message)
+    """The limits of one question, shared by every solver call and refinement round: each call gets at
+    most what is left of both, and nothing starts once either is spent."""
+    limits: Limits
     deadline: float  # on the time.monotonic() clock
+    step_cap: int  # the count of steps spent at which this budget (or this half of it) ends
+    meter: list[int]  # steps spent so far, shared with the halves of this budget
 
     @classmethod
-    def start(cls, seconds: float) -> Budget:
-        return cls(seconds=seconds, deadline=time.monotonic() + seconds)
+    def start(cls, limits: Limits) -> Budget:
+        return cls(limits=limits, deadline=time.monotonic() + limits.seconds, step_cap=limits.steps, meter=[0])
 
     def left_ms(self) -> int:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
-    def half(self) -> Budget:
-        """Half of what is left (the same limit in messages)."""
-        return attrs.evolve(self, deadline=self.deadline - (self.deadline - time.monotonic()) / 2)
+    def left_steps(self) -> int:
+        return max(0, self.step_cap - self.meter[0])
 
-    def reason(self) -> dict[str, str]:
-        return i18n.both("solver.time_limit", seconds=f"{self.seconds:g}")
+    @property
+    def spent_steps(self) -> int:
+        return self.meter[0]
+
+    def half(self) -> Budget:
+        """Half of what is left of both limits (the same limits in messages)."""
+        return attrs.evolve(self, deadline=self.deadline - (self.deadline - time.monotonic()) / 2,
+                            step_cap=self.meter[0] + self.left_steps() // 2)
+
+    def check(self, solver: z3.Solver) -> Any:
+        """`solver.check()` within what is left, counting the steps it spends."""
+        solver.set("timeout", min(self.left_ms(), Z3_MAX))
+        solver.set("rlimit", min(self.left_steps(), Z3_MAX))
+        before = _steps(solver)
+        try:
+            return solver.check()
+        finally:
+            self.meter[0] += _steps(solver) - before
+
+    def reached(self) -> str | None:
+        """The limit that is spent: "steps", "seconds" or None."""
+        return "steps" if not self.left_steps() else "seconds" if not self.left_ms() else None
+
+    def reason(self, limit: str) -> dict[str, str]:
+        if limit == "steps":
+            return i18n.both("solver.step_limit", steps=f"{self.limits.steps:,}")
+        return i18n.both("solver.time_limit", seconds=f"{self.limits.seconds:g}")
+
+
+def _steps(solver: z3.Solver) -> int:
+    """z3's count of resource steps: one counter for the whole context, so what a call spends is the
+    difference across it."""
+    stats = solver.statistics()
+    return next((int(stats.get_key_value(k)) for k in stats.keys() if k == "rlimit count"), 0)
 
 
 @attrs.frozen(kw_only=True)
@@ -62,60 +109,47 @@ class Outcome:
     status: str  # "unsat" (no such facts: proved), "found" (a real witness), "unknown"
     witness: Witness | None = None
     reason: dict[str, str] | None = None  # why unknown, zh/en
-    timed_out: bool = False  # unknown because the budget was spent (not because the solver gave up)
+    limit: str | None = None  # unknown because this limit was spent ("steps", "seconds"), not because the solver gave up
     rounds: int = 0
 
 
 def search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], *,
-           encoders: tuple[PolicyEncoder, ...] = (), timeout_ms: int | None = 20_000,
-           budget: Budget | None = None) -> Outcome:
+           encoders: tuple[PolicyEncoder, ...] = (), budget: Budget) -> Outcome:
     """Facts and a day where `goal` holds and `confirm` agrees when the real evaluator runs them.
 
     A first pass looks among everyday facts (dates within the working-day calendar's years,
     modest counts and amounts) so counterexamples read naturally; only when there is none there
     does the second pass search every fact set, and only that pass can prove anything.
 
-    `timeout_ms` bounds each solver call; `budget` bounds the whole search (the first pass may
-    use half of it, the second pass what is left) and ends it as unknown, `timed_out`, when spent."""
-    first = _search(enc, goal, confirm, encoders, timeout_ms, budget and budget.half(), enc.everyday())
+    `budget` bounds the whole search (the first pass may use half of it, the second pass what is
+    left) and ends it as unknown, with the `limit` that was spent."""
+    first = _search(enc, goal, confirm, encoders, budget.half(), enc.everyday())
     if first.status == "found":
         return first
-    second = _search(enc, goal, confirm, encoders, timeout_ms, budget, [])
+    second = _search(enc, goal, confirm, encoders, budget, [])
     return attrs.evolve(second, rounds=first.rounds + second.rounds)
 
 
-def _call_ms(timeout_ms: int | None, budget: Budget | None) -> tuple[int | None, bool]:
-    """The time limit of the next solver call and whether the budget (rather than the per-call
-    limit) sets it."""
-    if budget is None:
-        return timeout_ms, False
-    left = budget.left_ms()
-    if timeout_ms is not None and timeout_ms < left:
-        return timeout_ms, False
-    return left, True
-
-
 def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encoders: tuple[PolicyEncoder, ...],
-            timeout_ms: int | None, budget: Budget | None, hints: list[Any]) -> Outcome:
+            budget: Budget, hints: list[Any]) -> Outcome:
     def done(status: str, rounds: int, **found: Any) -> Outcome:
         return Outcome(status=status, rounds=rounds, **found)
+
+    def spent(rounds: int, limit: str) -> Outcome:
+        return done("unknown", rounds, reason=budget.reason(limit), limit=limit)
     solver = z3.Solver()
     solver.add(*enc.domain)
     solver.add(goal, *hints)
     excluded: list[Any] = []  # candidates the evaluator did not confirm (this search only)
     scale = 0  # index into SCALES: real facts restricted to multiples of 1/SCALES[scale] (0: none)
     for rounds in range(1, MAX_ROUNDS + 1):
+        if limit := budget.reached():  # spent: start no other call
+            return spent(rounds - 1, limit)
         solver.push()
         solver.add(*enc.lemmas, *excluded)
         if scale:
             solver.add(*[z3.IsInt(v.val * SCALES[scale]) for v in enc.facts.values() if v.kind in REAL_KINDS])
-        call_ms, by_budget = _call_ms(timeout_ms, budget)
-        if budget is not None and by_budget and call_ms == 0:  # spent: start no other call
-            solver.pop()
-            return done("unknown", rounds - 1, reason=budget.reason(), timed_out=True)
-        if call_ms is not None:
-            solver.set("timeout", min(call_ms, Z3_MAX_MS))
-        result = solver.check()
+        result = budget.check(solver)
         if result == z3.unsat:
             solver.pop()
             if scale:  # no witness on this decimal grid: try a finer one
@@ -129,8 +163,8 @@ def _search(enc: Encoding, goal: Any, confirm: Callable[[Witness], bool], encode
         if result != z3.sat:
             why = solver.reason_unknown()
             solver.pop()
-            if budget is not None and by_budget and why in ("timeout", "canceled"):
-                return done("unknown", rounds, reason=budget.reason(), timed_out=True)
+            if limit := budget.reached():
+                return spent(rounds, limit)
             return done("unknown", rounds, reason=i18n.both("solver.gave_up", why=why))
         model = solver.model()
         solver.pop()

@@ -16,9 +16,8 @@ import attrs
 import z3
 
 from policydsl.errors import PolicyDslError
-from policydsl.verify import DEFAULT_SECONDS
 from policydsl.verify.encode import FALSE, Encoding, PolicyEncoder, V
-from policydsl.verify.engine import Budget, Witness, search
+from policydsl.verify.engine import Budget, Limits, Witness, search
 
 
 @attrs.frozen(kw_only=True)
@@ -29,6 +28,7 @@ class Equivalence:
     after: Any = None
     reason: dict[str, str] | None = None
     seconds: float = 0.0
+    steps: int = 0  # z3 resource steps spent
 
 
 def _codes(encoder: PolicyEncoder) -> dict[str, Any]:
@@ -78,10 +78,10 @@ def outcome_differs(old: PolicyEncoder, new: PolicyEncoder) -> Any:
     return z3.Or(ok_old != ok_new, z3.And(ok_old, old.deny != new.deny))
 
 
-def prove_equivalent(old_book, new_book, policy_id: str, seconds: float = DEFAULT_SECONDS, *,
+def prove_equivalent(old_book, new_book, policy_id: str, limits: Limits = Limits(), *,
                      decide: Callable[[Any, str, dict, Any], Any]) -> Equivalence:
     """Search for facts and a day on which the two versions of `policy_id` decide differently, within
-    `seconds` of wall-clock time for both searches together (then the answer is unknown). A witness is
+    `limits` for both searches together (then the answer is unknown). A witness is
     confirmed by evaluating both versions: `decide(book, policy_id, facts, at)` returns a result whose
     `differences(other)` lists what differs (policydsl.diff.run)."""
 
@@ -99,11 +99,11 @@ def prove_equivalent(old_book, new_book, policy_id: str, seconds: float = DEFAUL
         return bool(before.differences(after))
     in_force = z3.Or(old.in_force, new.in_force)
     # first a change of outcome (what a policy team asks first), then any change at all
-    budget, began = Budget.start(seconds), time.monotonic()
+    budget, began = Budget.start(limits), time.monotonic()
     outcome = search(enc, z3.And(in_force, outcome_differs(old, new)), confirm, encoders=(old, new), budget=budget)
-    if outcome.status != "found" and not outcome.timed_out:
+    if outcome.status != "found" and outcome.limit is None:
         outcome = search(enc, z3.And(in_force, differs(old, new)), confirm, encoders=(old, new), budget=budget)
     status = {"unsat": "equivalent", "found": "different"}.get(outcome.status, "unknown")
     return Equivalence(status=status, witness=outcome.witness, before=results.get("before") if outcome.witness else None,
                        after=results.get("after") if outcome.witness else None, reason=outcome.reason,
-                       seconds=time.monotonic() - began)
+                       seconds=time.monotonic() - began, steps=budget.spent_steps)
