@@ -25,6 +25,7 @@ import attrs
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.runtime.facts import iso_date
 
 # key -> (zh, en): every user-facing string of this command.
 STRINGS: dict[str, tuple[str, str]] = {
@@ -96,12 +97,6 @@ class Record:
     facts: dict
 
 
-def parse_date(text: str) -> dt.date:
-    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValueError(text)
-    return dt.date.fromisoformat(text)
-
-
 def _line_error(path: str, line: int, key: str, **args: object) -> DiffError:
     return DiffError("E.line", path=path, line=line, reason=both(key, **args))
 
@@ -110,7 +105,7 @@ def _date_field(path: str, line: int, value: Any) -> dt.date | None:
     if value is None or value == "":
         return None
     try:
-        return parse_date(value)
+        return iso_date(value)
     except ValueError:
         raise _line_error(path, line, "E.bad_date", value=value) from None
 

@@ -12,6 +12,7 @@ from policydsl.bdd.phrases import PHRASES, Phrase
 from policydsl.bdd.words import unquote
 from policydsl.i18n import default_lang
 from policydsl.bdd.world import CURRENT_STEP, World
+from policydsl.runtime.facts import iso_date
 
 DECORATORS = {"given": given, "when": when, "then": then}
 
@@ -29,7 +30,7 @@ def _facts_table(policydsl_world: World, datatable: list[list[str]]) -> None:
 
 
 def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+    return iso_date(text)
 
 
 # phrase key -> its step: pytest-bdd passes the fixture `policydsl_world` and the phrase's named groups by name.

@@ -40,9 +40,10 @@ def _load(folder: str):
 def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_names: tuple[str, ...],
          at_text: str | None, examples: int, steps_text: str | None, timeout_text: str | None, as_json: bool,
          lang: str | None) -> None:
-    from policydsl.diff import (DiffError, Report, compare, input_kinds, parse_date, prove, proofs_to_dict,
+    from policydsl.diff import (DiffError, Report, compare, input_kinds, prove, proofs_to_dict,
                                 read_sample, render_proofs, render_text, scope)
     from policydsl.runtime.calendar import today_in_shanghai
+    from policydsl.runtime.facts import iso_date
 
     lang = lang_of(lang)
     if examples < 0:
@@ -52,7 +53,7 @@ def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_nam
     limits = parse_limits(steps_text, timeout_text, lang)
     if at_text is not None:
         try:
-            at = parse_date(at_text)
+            at = iso_date(at_text)
         except ValueError:
             raise DiffError("E.bad_date", value=at_text) from None
     else:

@@ -123,12 +123,10 @@ def _decision_lines(decision: Any, compiled: Any, lang: str) -> list[str]:
 
 
 def _parse_date(text: str) -> dt.date:
-    try:
-        from policydsl.runtime.facts import DATE_TEXT  # one rule for --at and date facts
+    from policydsl.runtime.facts import iso_date  # one rule for --at and date facts
 
-        if not DATE_TEXT.fullmatch(text):  # fromisoformat also takes 20231220 and 2023-W51-3
-            raise ValueError(text)
-        return dt.date.fromisoformat(text)
+    try:
+        return iso_date(text)
     except ValueError:
         raise PolicyDslError("E.bad_date", value=text) from None
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 import click
 
@@ -13,10 +12,10 @@ from policydsl.simulate import (DEFAULT_POPULATION, DEFAULT_PREFIX, SimulationEr
 
 
 def _parse_date(text: str) -> dt.date:
+    from policydsl.runtime.facts import iso_date
+
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError(text)
-        return dt.date.fromisoformat(text)
+        return iso_date(text)
     except ValueError:
         raise SimulationError("E.bad_date", value=text) from None
 

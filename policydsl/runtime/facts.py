@@ -26,7 +26,7 @@ MAX_DEPTH = 64
 """Facts nested deeper than this are refused: no input path is more than a few levels deep."""
 MAX_SHOWN = 80
 """An error message shows at most this many characters of a bad value."""
-DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MONEY_EXPECTED = i18n.both("facts.money_expected", digits=MAX_SIGNIFICANT)
 NUMBER_EXPECTED = i18n.both("facts.number_expected", digits=MAX_SIGNIFICANT)
 
@@ -179,13 +179,19 @@ def _text(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
     return (raw, None) if isinstance(raw, str) else (None, "text")
 
 
+def iso_date(text: Any) -> dt.date:
+    """A day written YYYY-MM-DD (ASCII digits), the one form every command, fact and file accepts; a
+    ValueError otherwise (fromisoformat alone also takes 2023-W51-3 and 20231220)."""
+    if not isinstance(text, str) or not DATE_TEXT.fullmatch(text):
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
+
+
 def _date(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:
-    if isinstance(raw, str) and DATE_TEXT.fullmatch(raw):  # fromisoformat also takes 2023-W51-3 and 20231220
-        try:
-            return dt.date.fromisoformat(raw), None
-        except ValueError:
-            pass
-    return None, "date YYYY-MM-DD"
+    try:
+        return iso_date(raw), None
+    except ValueError:
+        return None, "date YYYY-MM-DD"
 
 
 def _enum(spec: InputSpec, raw: Any) -> tuple[Any, str | None]:

@@ -17,7 +17,7 @@ import attrs
 from policydsl import i18n
 from policydsl.diff import PolicyDiff, Report, Result
 from policydsl.errors import PolicyDslError
-from policydsl.runtime.facts import DATE_TEXT, MAX_DEPTH, too_deep
+from policydsl.runtime.facts import MAX_DEPTH, iso_date, too_deep
 
 STRINGS = {
     "line": ("{path}:{line}：{reason}", "{path}:{line}: {reason}"),
@@ -133,9 +133,9 @@ def parse(path: str, number: int, raw: bytes) -> Logged:
 
 def _fits(value: Any, kind: Any) -> bool:
     if kind is dt.date:
-        try:  # fromisoformat alone would also take 2023-W51-3 and 20231220
-            return DATE_TEXT.fullmatch(value) is not None and bool(dt.date.fromisoformat(value))
-        except (TypeError, ValueError):  # not a string, not a day of the calendar
+        try:
+            return bool(iso_date(value))
+        except ValueError:  # not a string, not a day of the calendar
             return False
     if isinstance(kind, tuple):
         return value in kind
