@@ -43,6 +43,17 @@ def test_plan_uses_one_quoted_identifier_per_fact(book: Any) -> None:
     assert plan.columns[:3] == ("outcome", "reasons", "warnings") and plan.columns[-1] == "error"
 
 
+def test_generating_a_plans_sql_leaves_its_tree_as_it_was(book: Any) -> None:
+    """`plan.sql` skips sqlglot's copy of the tree before generating: safe only while generating changes
+    nothing, so every plan of the book gives, in both dialects, the text the copying generator gives, however
+    many times it is generated."""
+    for pid in book.model.policies:
+        tree = planning.plan(book.model, pid, planning.col("day")).select
+        for dialect in ("duckdb", "spark"):
+            first = planning.sql(tree, dialect)
+            assert planning.sql(tree, dialect) == first == tree.sql(dialect), (pid, dialect)
+
+
 def test_operands_of_operators_are_parenthesized() -> None:
     import sqlglot.expressions as exp
 

@@ -15,7 +15,7 @@ import sqlglot.expressions as exp
 
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import calendar as cal
-from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan
+from policydsl.score.plan import CALENDAR, PRECISION, RELATION, SCALE, Plan, sql
 
 ARROW = {"count": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "enum": pa.string(), "date": pa.date32(),
          "money": pa.decimal128(PRECISION, SCALE), "percent": pa.decimal128(PRECISION, SCALE),
@@ -96,7 +96,7 @@ def run(p: Plan, table: pa.Table, connection: duckdb.DuckDBPyConnection | None =
         con.register(RELATION, table)
         if p.calendar:
             con.register(CALENDAR, calendar())
-        relation = con.sql((query or p.select).sql("duckdb"))
+        relation = con.sql(sql(query or p.select, "duckdb"))
         fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # the name in DuckDB 2, and in 1
         result: pa.Table = fetch()
         con.unregister(RELATION)

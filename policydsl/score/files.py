@@ -33,7 +33,7 @@ from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend as backend
 from policydsl.score import messages as msg
 from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, RELATION, SCALE, Plan, V, and_, case, col, is_false, is_null, is_true,
-                                  literal, missing, not_null, null, or_, over, plan, text)
+                                  literal, missing, not_null, null, or_, over, plan, sql, text)
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
 
@@ -297,7 +297,7 @@ def copy(con: duckdb.DuckDBPyConnection, query: exp.Expr, path: Path, kind: str,
     statement = exp.Copy(this=exp.Subquery(this=plain(con, query, kind)), kind=False,
                          files=[exp.Literal.string(str(path))],
                          params=[exp.CopyParameter(this=exp.Var(this="FORMAT"), expression=exp.Var(this=kind))])
-    execute(con, statement.sql("duckdb"), progress)
+    execute(con, sql(statement, "duckdb"), progress)
 
 
 def write(table: pa.Table, out_path: str) -> None:
@@ -326,7 +326,8 @@ def score_table(book: PolicySet | Model, policies: Iterable[str], table: Any, at
             table = table.to_arrow()
         elif not isinstance(table, (pa.Table, pa.RecordBatchReader)):  # a pandas frame
             table = pa.Table.from_pandas(table, preserve_index=False)
-        return _arrow(con.sql(_query(con, book, policies, con.from_arrow(table), at, keys, at_column, whole_book, langs).sql("duckdb")))
+        return _arrow(con.sql(sql(_query(con, book, policies, con.from_arrow(table), at, keys, at_column, whole_book, langs),
+                                   "duckdb")))
     finally:
         con.close()
 
@@ -421,7 +422,7 @@ def plain(con: duckdb.DuckDBPyConnection, query: exp.Expr, kind: str) -> exp.Exp
     number is a float to most readers); in CSV also lists and structs as JSON text."""
     if kind == "parquet":
         return query
-    described = con.sql(query.sql("duckdb"))
+    described = con.sql(sql(query, "duckdb"))
     outs = [exp.alias_(as_text(col(name), str(dtype), kind == "csv", name == "consequences"), name, quoted=True)
             for name, dtype in zip(described.columns, described.types)]
     return exp.select(*outs).from_(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("out"))))

@@ -35,7 +35,7 @@ from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend, files
-from policydsl.score.plan import CALENDAR, RELATION, Plan
+from policydsl.score.plan import CALENDAR, RELATION, Plan, sql
 from policydsl.semantics.model import Model
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -147,7 +147,7 @@ def decided(p: Plan, records: DataFrame, spark: SparkSession, query: exp.Select)
     records.createOrReplaceTempView(RELATION)
     if p.calendar:
         spark.createDataFrame(duckdb_backend.calendar()).createOrReplaceTempView(CALENDAR)
-    return spark.sql(query.sql("spark"))
+    return spark.sql(sql(query, "spark"))
 
 
 def output_schema(p: Plan, records: DataFrame, query: exp.Select) -> pa.Schema:
