@@ -48,14 +48,6 @@ def book() -> Any:
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     session = sb.session()
-    # The tests hand Spark small Arrow tables, which it would keep as a local relation on the driver; its
-    # optimizer then evaluates the plan's layers of projections itself, row by row, each time it plans the
-    # query (2-3 s of the optimizer for a plan as wide as product.sharing's). Handed over as partitions
-    # instead, the records are decided by the physical plan that a file's or a cluster's records go
-    # through: the path users run, with about half the JVM's CPU time (cart.opening, product.sharing,
-    # shop.deposit and deposit.stage, 10,000 records each: 47 s instead of 97 s). (Not a setting of
-    # sb.SETTINGS: it is not one the plan's meaning depends on.)
-    session.conf.set("spark.sql.execution.arrow.localRelationThreshold", "0")
     yield session
     session.stop()
 
@@ -219,6 +211,7 @@ def test_a_line_spark_cannot_parse_deep_in_the_input_names_the_file(tmp_path: Pa
 def test_a_session_passed_in_is_configured_while_it_runs_and_given_back(book: Any, spark: Any) -> None:
     spark.conf.set("spark.sql.decimalOperations.allowPrecisionLoss", "true")  # Spark's default: rounds decimals
     spark.conf.unset("spark.sql.optimizer.excludedRules")
+    spark.conf.set("spark.sql.execution.arrow.localRelationThreshold", "1000")  # set only to hand the table over
     try:
         at = dt.date(2024, 6, 3)
         rows = records(book.model, book.model.policies["product.sharing"], random.Random(3), 200, at)
@@ -227,7 +220,9 @@ def test_a_session_passed_in_is_configured_while_it_runs_and_given_back(book: An
             files.score_table(book.model, ["product.sharing"], table, at))
         assert spark.conf.get("spark.sql.decimalOperations.allowPrecisionLoss") == "true"
         assert spark.conf.get("spark.sql.optimizer.excludedRules", None) is None
+        assert spark.conf.get("spark.sql.execution.arrow.localRelationThreshold") == "1000"
     finally:
+        spark.conf.unset("spark.sql.execution.arrow.localRelationThreshold")
         for key, value in sb.SETTINGS.items():
             if key.startswith("spark.sql."):
                 spark.conf.set(key, value)

@@ -106,10 +106,11 @@ class Plan:
 
 
 def sql(tree: exp.Expr, dialect: str) -> str:
-    """The SQL text of a plan's tree, without the copy of the whole tree sqlglot makes by default before
-    generating (40% of the time): generating leaves these trees as they were, so the text is the same
-    however many times it is generated (tests/test_score_duckdb.py)."""
-    return tree.sql(dialect=dialect, copy=False)
+    """The SQL text of a plan's tree. For DuckDB without the copy of the whole tree sqlglot makes by default
+    before generating (40% of the time): DuckDB's generator leaves these trees as they were, so the text in
+    either dialect is the same however often it was generated before (tests/test_score_duckdb.py). Spark's
+    generator rewrites the tree as it goes (a struct literal, for one), so it works on a copy."""
+    return tree.sql(dialect=dialect, copy=dialect != "duckdb")
 
 
 # ------------------------------------------------------------------ node helpers

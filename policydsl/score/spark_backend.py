@@ -128,10 +128,28 @@ def reason(exc: Exception) -> str:
     return str(cause.getMessage() if cause is not None else exc).strip().splitlines()[0]
 
 
+def frame(spark: SparkSession, table: pa.Table) -> DataFrame:
+    """An Arrow table as a DataFrame of partitions, not a local relation kept on the driver (Spark's choice
+    for a table under 48 MB): over a local relation its optimizer evaluates the plan's layers of projections
+    itself, row by row, each time it plans a query (2-3 s per plan as wide as product.sharing's; about twice
+    the JVM's CPU time on 10,000 records), while partitions go through the physical plan that a file's or a
+    cluster's records take. The session's own setting is given back."""
+    key = "spark.sql.execution.arrow.localRelationThreshold"
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, "0")
+    try:
+        return spark.createDataFrame(table)
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
 def run(p: Plan, records: DataFrame | pa.Table, spark: SparkSession) -> pa.Table:
     """Decide every record (a Spark DataFrame, or an Arrow table) with the plan: the columns and types of
     duckdb_backend.run."""
-    df = records if isinstance(records, DataFrame) else spark.createDataFrame(records)
+    df = records if isinstance(records, DataFrame) else frame(spark, records)
     with configured(spark):
         return collect(p, df, spark, p.select)
 
@@ -146,7 +164,7 @@ def decided(p: Plan, records: DataFrame, spark: SparkSession, query: exp.Select)
     Spark resolves the views now, so the next policy may replace them."""
     records.createOrReplaceTempView(RELATION)
     if p.calendar:
-        spark.createDataFrame(duckdb_backend.calendar()).createOrReplaceTempView(CALENDAR)
+        frame(spark, duckdb_backend.calendar()).createOrReplaceTempView(CALENDAR)
     return spark.sql(sql(query, "spark"))
 
 
@@ -176,7 +194,7 @@ def score_table(model: Model, policies: Iterable[str], table: pa.Table | DataFra
     SparkSession passed in (or already active) is used as it is (configured while it runs) and not stopped."""
     spark, stop = owned(spark)
     try:
-        df = table if isinstance(table, DataFrame) else spark.createDataFrame(table)
+        df = table if isinstance(table, DataFrame) else frame(spark, table)
         with configured(spark), failing_input("<table>"):
             parts = [to_arrow(rows, schema) for _, rows, schema in plans(spark, model, policies, df, at, keys, at_column,
                                                                          whole_book)]
