@@ -428,23 +428,38 @@ class Generator:
         rules = self.policy.rules
         index_of = {r.name: i for i, r in enumerate(rules)}
         out: list[py.stmt] = [assign("TR", py.List(elts=[], ctx=py.Load()))] if self.traced else []
+        if self.kleene:  # the lists `slot` reads
+            nones = py.BinOp(left=py.List(elts=[py.Constant(value=None)], ctx=py.Load()), op=py.Mult(),
+                             right=py.Constant(value=len(rules)))
+            out += [assign("ST", nones), assign("BY", nones)]
         for i, rule in enumerate(rules):
             out += self.status(i, rule.decl, [(n, rules[index_of[n]].decl) for n in rule.exceptions])
         for i, rule in enumerate(rules):
-            if rule.decl.exception_to:  # an exception speaks only when it overrides a rule that applied
-                bys = tup([name(f"b{j}") for j in range(len(rules))])
-                test = and_(py.Compare(left=name(f"s{i}"), ops=[py.Eq()], comparators=[py.Constant(value="fired")]),
+            if rule.decl.exception_to:  # an exception speaks only when it overrides a rule that applied (one it names)
+                bys = tup([self.slot("b", index_of[t.value]) for t in rule.decl.exception_to])
+                test = and_(py.Compare(left=self.slot("s", i), ops=[py.Eq()], comparators=[py.Constant(value="fired")]),
                             py.Compare(left=py.Constant(value=rule.name), ops=[py.NotIn()], comparators=[bys]))
-                out.append(py.If(test=test, body=[assign(f"s{i}", py.Constant(value="not_needed"))], orelse=[]))
+                out.append(py.If(test=test, body=[py.Assign(targets=[self.slot("s", i, store=True)],
+                                                            value=py.Constant(value="not_needed"))], orelse=[]))
         for i, rule in enumerate(rules):
             out += self.record(i, rule.decl)
         return out
 
+    def slot(self, kind: str, i: int, store: bool = False) -> py.expr:
+        """Rule i's status (`kind` "s") or the exception that overrode it ("b"): a local per rule, or under
+        Kleene an item of the lists ST and BY. (A function with thousands of locals and thousands of Kleene
+        thunks, each a nested scope, takes CPython's compiler quadratic time: 5,000 rules took 27 s.)"""
+        ctx = py.Store() if store else py.Load()
+        if self.kleene:
+            return py.Subscript(value=name({"s": "ST", "b": "BY"}[kind]), slice=py.Constant(value=i), ctx=ctx)
+        return py.Name(id=f"{kind}{i}", ctx=ctx)
+
     def status(self, i: int, decl: ast.RuleDecl, exceptions: list[tuple[str, ast.RuleDecl]]) -> list[py.stmt]:
-        s, b = f"s{i}", f"b{i}"
+        def put(kind: str, value: str | None) -> py.stmt:
+            return py.Assign(targets=[self.slot(kind, i, store=True)], value=py.Constant(value=value))
 
         def set_(status: str, by: str | None = None) -> list[py.stmt]:
-            return [assign(s, py.Constant(value=status)), *([assign(b, py.Constant(value=by))] if by else [])]
+            return [put("s", status), *([put("b", by)] if by else [])]
         chain = set_("fired")
         if decl.body.kind == "require" and decl.body.condition is not None:  # (a require always has one)
             chain = [py.If(test=self.guarded(decl.body.condition), body=set_("satisfied"), orelse=chain)]
@@ -460,23 +475,23 @@ class Generator:
                            orelse=chain)]
         chain = [try_(chain, "MissingFact", [py.Expr(value=call("note", name("MS"), name("e")))] + set_("missing"))]
         force = self.in_force(*effective(decl))
-        head = [assign(b, py.Constant(value=None))] + set_("not_in_force")
+        head = [put("b", None)] + set_("not_in_force")
         if force is NEVER:
             return head
         return head + ([py.If(test=force, body=chain, orelse=[])] if force is not None else chain)
 
     def record(self, i: int, decl: ast.RuleDecl) -> list[py.stmt]:
-        s, rule = name(f"s{i}"), decl.name.value
+        s, rule = self.slot("s", i), decl.name.value
         out: list[py.stmt] = []
         if self.traced:
             paths = sorted(self.rule_reads(decl))
             if self.kleene:  # a fact not given is left out of the reads
                 reads = tup([tup([py.Constant(value=p), name(self.inputs[p])]) for p in paths])
                 out.append(py.Expr(value=call(attr("TR", "append"), call(attr("D", "event"), py.Constant(value=i), s,
-                                                                        reads, name(f"b{i}")))))
+                                                                        reads, self.slot("b", i)))))
             else:  # every fact given: the event built inline
                 reads_dict = py.Dict(keys=[py.Constant(value=p) for p in paths], values=[name(self.inputs[p]) for p in paths])
-                event = call("TN", name("TraceEvent"), tup([py.Constant(value=rule), s, reads_dict, name(f"b{i}")]))
+                event = call("TN", name("TraceEvent"), tup([py.Constant(value=rule), s, reads_dict, self.slot("b", i)]))
                 out.append(py.Expr(value=call(attr("TR", "append"), event)))
         fired = ([self.hit(f"rule:{rule}:fired")] if self.traced else []) + self.fire(i, decl)
         passed = [self.hit(f"rule:{rule}:passed")] if self.traced else []
