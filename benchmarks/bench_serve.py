@@ -14,7 +14,11 @@ runs it). In one run on this machine it:
    handler does (without HTTP), and reports each load's per-request cost (1 / requests per second) as a ratio
    to it;
 4. soaks: wrk at concurrency 16 for `--soak` seconds while the server's resident memory (`/proc/PID/status`)
-   is sampled every 10 s, and reports the samples: after warm-up they must stay flat, not grow.
+   is sampled every 10 s, and reports the samples: after warm-up they must stay flat, not grow;
+5. prices the decision log (`--log-seconds`, 0 to skip): three more servers, without a log, with `--log`, and
+   with `--log --mask account.fans` (the fact the deny reason's message shows, so every logged decision is
+   the masked copy: hashed values, the message filled again), each under wrk at 16 connections, and reports
+   each one's requests/s as a ratio to the server without a log, interleaved: no log, log, masked, and again.
 
 wrk and the server share this machine's cores (2 here), so throughput at 16 and 64 connections is the
 server's share of them. A script, not a test: timings are never asserted; compare ratios within a run.
@@ -61,10 +65,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
+def start_server(*extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "policydsl.cli", "serve", "--port", str(port),
-                             "--policies", str(ROOT / "policies")], cwd=ROOT, stderr=subprocess.DEVNULL)
+                             "--policies", str(ROOT / "policies"), *extra], cwd=ROOT, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -116,6 +120,7 @@ def main() -> None:
     parser.add_argument("--soak", type=int, default=300)
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--calls", type=int, default=20000)
+    parser.add_argument("--log-seconds", type=int, default=15)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (or make bench-serve)")
@@ -132,7 +137,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "post.lua"
             script.write_text(LUA % body, encoding="utf-8")
-            print(f"\n| connections | requests/s | p50 | p99 | max | failed | per request / in-process |")
+            print("\n| connections | requests/s | p50 | p99 | max | failed | per request / in-process |")
             print("|---:|---:|---:|---:|---:|---:|---:|")
             for connections in (int(c) for c in args.concurrency.split(",")):
                 r = wrk(base, script, connections, args.seconds)
@@ -164,6 +169,38 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+    if args.log_seconds:
+        log_cost(body, args.log_seconds)
+
+
+def log_cost(body: str, seconds: int) -> None:
+    """Requests/s at 16 connections without a decision log, with one, and with one masking the fact the
+    decision's message shows; two rounds, interleaved, so a slow spell of the machine falls on all three."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "post.lua"
+        script.write_text(LUA % body, encoding="utf-8")
+        variants = {"no log": (), "--log": ("--log", str(Path(tmp) / "plain.jsonl")),
+                    "--log --mask account.fans": ("--log", str(Path(tmp) / "masked.jsonl"), "--mask", "account.fans")}
+        rps: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(2):
+            for name, extra in variants.items():
+                proc, base = start_server(*extra)
+                try:
+                    r = wrk(base, script, 16, seconds)
+                    assert r["failed"] + r["non2xx"] == 0, r
+                    rps[name].append(r["rps"])
+                finally:
+                    proc.terminate()
+                    proc.wait(30)
+        masked = Path(tmp) / "masked.jsonl"
+        line = json.loads(masked.read_text(encoding="utf-8").splitlines()[-1])
+        assert "999" not in json.dumps(line["decision"], ensure_ascii=False), line  # the masked copy was logged
+        base_rps = sum(rps["no log"]) / 2
+        print(f"\ndecision log, 16 connections, {seconds} s each, two interleaved rounds:")
+        print("| server | requests/s (each round) | ratio to no log |")
+        print("|---|---:|---:|")
+        for name, values in rps.items():
+            print(f"| {name} | {' / '.join(f'{v:,.0f}' for v in values)} | {sum(values) / 2 / base_rps:.2f} |")
 
 
 if __name__ == "__main__":
