@@ -248,10 +248,20 @@ def masked_body(result: Any, policy: str | None, book: PolicySet, found: frozens
     elif isinstance(result, PolicyDslError):
         compiled = book.compiled.get(str(policy)) if policy is not None else None
         shown = {"error": _error(result, None if compiled is None else compiled.inputs, found)}
+    elif not _tainted(book.compiled[result.policy], found):  # nothing of it shown: the body as answered
+        return body
     else:
         shown = _decision(book.compiled[result.policy], result, found, change)
     masked = json.dumps(shown, ensure_ascii=False).encode("utf-8")  # as the response was encoded (app._json)
     return body if masked == body else masked
+
+
+def _tainted(policy: CompiledPolicy, found: frozenset[str]) -> frozenset[str]:
+    """The policy's facts and values that show something of the masked facts `found` (none: its decision shows
+    nothing of them; nor when it has no filler, a book's properties)."""
+    if policy.decide is None:
+        return frozenset()
+    return found.intersection(policy.inputs) | {path for path, d in policy.defines.items() if d.reads & found}
 
 
 def _decision(policy: CompiledPolicy, decision: Decision, found: frozenset[str],
@@ -259,8 +269,8 @@ def _decision(policy: CompiledPolicy, decision: Decision, found: frozenset[str],
     from policydsl.runtime.program import MASKED
 
     out = decision.to_dict()
-    tainted = found.intersection(policy.inputs) | {path for path, d in policy.defines.items() if d.reads & found}
-    if not tainted or policy.decide is None:
+    tainted = _tainted(policy, found)
+    if not tainted or policy.decide is None:  # (the second: for mypy, implied by the first)
         return out
     out["values"] = {path: change(value) if path in tainted else value for path, value in out["values"].items()}
     fill, items = policy.decide.fill, iter(out.get("consequences", ()))
