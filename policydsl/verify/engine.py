@@ -78,9 +78,10 @@ class Budget:
                             step_cap=self.meter[0] + self.left_steps() // 2)
 
     def check(self, solver: z3.Solver) -> Any:
-        """`solver.check()` within what is left, counting the steps it spends."""
-        solver.set("timeout", min(self.left_ms(), Z3_MAX))
-        solver.set("rlimit", min(self.left_steps(), Z3_MAX))
+        """`solver.check()` within what is left, counting the steps it spends (called only while neither limit is
+        spent: to z3 a limit of 0 is none)."""
+        solver.set("timeout", min(max(self.left_ms(), 1), Z3_MAX))
+        solver.set("rlimit", min(max(self.left_steps(), 1), Z3_MAX))
         before = _steps(solver)
         try:
             return solver.check()
