@@ -248,7 +248,8 @@ def test_a_hard_property_stops_at_its_time_limit_undecided(tmp_path):
     assert all(p["status"] == "proved" and p["timed_out"] is False and p["limit"] is None
                for n, p in props.items() if n != "no_cube_sum")
     summary = data["summary"]
-    assert (summary["unknown"], summary["proved"], summary["timeout"], summary["steps"]) == (1, 3, 2, 60_000_000)
+    assert (summary["unknown"], summary["proved"], summary["timeout"], summary["step_limit"]) == (1, 3, 2, 60_000_000)
+    assert summary["steps"] == sum(p["steps"] for p in props.values())
     assert summary["seconds"] >= hard["seconds"]
     text = cli("verify", "--policies", folder, "--timeout", "2", "--property", "no_cube_sum", lang="zh")
     assert text.returncode == 1
@@ -268,7 +269,8 @@ def test_a_hard_property_stops_at_its_step_limit_the_same_on_every_run(tmp_path)
         assert hard["reason"] == {"zh": "达到求解步数上限 3,000,000", "en": "solver step limit of 3,000,000 reached"}
         assert 3_000_000 <= hard["steps"] < 3_100_000
         assert all(p["status"] == "proved" and 0 < p["steps"] < 3_000_000 for n, p in props.items() if n != "no_cube_sum")
-        assert (data["summary"]["steps"], data["summary"]["timeout"]) == (3_000_000, 600)
+        assert (data["summary"]["step_limit"], data["summary"]["timeout"]) == (3_000_000, 600)
+        assert data["summary"]["steps"] == sum(p["steps"] for p in props.values())
     assert [p["steps"] for p in runs[0]["policies"][0]["properties"]] == \
         [p["steps"] for p in runs[1]["policies"][0]["properties"]]
     text = cli("verify", "--policies", folder, "--steps", "3000000", "--property", "no_cube_sum", lang="zh")
@@ -305,7 +307,7 @@ def test_easy_properties_prove_within_a_time_limit_and_report_their_time(tmp_pat
     assert all(isinstance(p["seconds"], float) and 0 <= p["seconds"] <= 30 and p["timed_out"] is False for p in props)
     assert data["summary"]["timeout"] == 30 and data["summary"]["seconds"] >= sum(p["seconds"] for p in props)
     default = json.loads(cli("verify", "--policies", folder, "--property", "low_fans_denied", "--json").stdout)
-    assert (default["summary"]["timeout"], default["summary"]["steps"]) == (600, 60_000_000)
+    assert (default["summary"]["timeout"], default["summary"]["step_limit"]) == (600, 60_000_000)
     text = cli("verify", "--policies", folder, "--timeout", "0.5e2")
     assert text.returncode == 0
     assert re.search(r"^  ✓ proved  low_fans_denied: .* \(\d+\.\d\d s\)$", text.stdout, re.M)

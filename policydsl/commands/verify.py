@@ -293,7 +293,7 @@ def _to_json(book, results, files, seconds: float, limits) -> dict:
             continue
         out.append({"policy": pid, "properties": items})
     summary = {**counts, "total": sum(counts.values()), "seconds": round(seconds, 3), "timeout": limits.seconds,
-               "steps": limits.steps}
+               "steps": sum(r.steps for rs in results.values() for r in rs), "step_limit": limits.steps}
     return {"policies": out, **({"book": book_items} if book_items is not None else {}), "summary": summary}
 
 
