@@ -18,7 +18,10 @@ clean and its copies are distinct rules, not one concept declared 16 times. For 
 then prints the ratios of the largest size to the one before it (target: at most 4.4 for 4× the book).
 With `--shell N` it also times, interleaved N times, `python -c pass`, `policydsl --help` and one
 `policydsl eval` on the real book with the book cache warm (compile/book_cache.py: one untimed `eval` first),
-and prints each as a multiple of `python -c pass` (target: at most 5×). The package's bytecode is compiled
+and prints each as a multiple of `python -c pass` (target: at most 5×). With `--rules N1,N2,…` it also builds
+one policy of N rules (each with an exception, as a hostile or generated file might) and times a cold `load`
+of it in a fresh process (POLICYDSL_NO_CACHE=1: parse, check, generate and compile), with the process's peak
+resident memory, and prints the ratios between sizes (linear: the ratio of the sizes). The package's bytecode is compiled
 first (`compileall`), as `pip install` does: an editable checkout run with PYTHONDONTWRITEBYTECODE would
 otherwise compile every module it imports on every start (`--no-bytecode` skips this, to see that cost).
 This is a script, not a test: timings are never asserted.
@@ -148,6 +151,31 @@ def shell(times: int, bytecode: bool = True) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in seen.items()}
 
 
+def many_rules(folder: Path, n: int) -> Path:
+    """A folder holding one policy of `n` rules, each with an exception."""
+    lines = ['policy many', '  title "多" / "Many"', '  effective from 2024-01-01', '',
+             'input shop.hours: count "时长" / "Hours"', 'input shop.exempt: bool "豁免" / "Exempt"', '']
+    for i in range(n):
+        lines += [f'rule r{i} "规则{i}" / "Rule {i}"', f'  require shop.hours <= {i}',
+                  f'    else deny c{i} "超过 {i}：{{shop.hours}}" / "over {i}: {{shop.hours}}"', '  source "x.txt" quote "x"',
+                  '', f'rule e{i} "例外{i}" / "Exception {i}"', f'  exception to r{i} priority 1', '  when shop.exempt',
+                  f'  allow x{i} "豁免 {i}" / "exempt {i}"', '  source "x.txt" quote "x"', '']
+    book = folder / f"rules_{n}"
+    book.mkdir()
+    (book / "many.policy").write_text("\n".join(lines), encoding="utf-8")
+    return book
+
+
+def cold_load(book: Path) -> tuple[float, float]:
+    """Wall seconds and peak MiB of a fresh process loading `book` with no cache of generated code."""
+    script = ("import resource, sys, time; import policydsl; t = time.perf_counter(); policydsl.load(sys.argv[1]); "
+              "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    env = {**__import__("os").environ, "POLICYDSL_NO_CACHE": "1"}
+    done = subprocess.run([PYTHON, "-c", script, str(book)], capture_output=True, text=True, env=env, check=True)
+    seconds, kib = done.stdout.split()
+    return float(seconds), int(kib) / 1024
+
+
 # ------------------------------------------------------------------ reporting
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -155,6 +183,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="best of N for each measurement")
     parser.add_argument("--shell", type=int, default=5, help="interleaved shell runs (0: skip)")
     parser.add_argument("--no-bytecode", action="store_true", help="do not compile the package's bytecode first")
+    parser.add_argument("--rules", default="", help="sizes of a one-policy book to load cold, e.g. 500,1000,2000")
     opts = parser.parse_args()
     sizes = [int(c) for c in opts.copies.split(",")]
     with tempfile.TemporaryDirectory(prefix="policydsl-scaling-") as tmp_name:
@@ -167,6 +196,15 @@ def main() -> None:
         big, small = sizes[-1], sizes[-2]
         ratios = "  ".join(f"{k} {results[big][k] / results[small][k]:.2f}" for k in ("load", "check", "docs", "memory"))
         print(f"{big}×/{small}× (target ≤ {1.1 * big / small:.1f}): {ratios}")
+    if opts.rules:
+        counts = [int(c) for c in opts.rules.split(",")]
+        with tempfile.TemporaryDirectory(prefix="policydsl-rules-") as tmp_name:
+            cold = {n: cold_load(many_rules(Path(tmp_name), n)) for n in counts}
+        print(f"\n{'rules':>6} {'cold load s':>12} {'peak MiB':>9}   ratios to the size before")
+        for before, n in zip([None, *counts], counts):
+            ratio = "" if before is None else (f"size {n / before:.1f}: time {cold[n][0] / cold[before][0]:.2f}, "
+                                               f"memory {cold[n][1] / cold[before][1]:.2f}")
+            print(f"{n:>6} {cold[n][0]:>12.2f} {cold[n][1]:>9.0f}   {ratio}")
     if opts.shell:
         times = shell(opts.shell, bytecode=not opts.no_bytecode)
         base = times["python -c pass"]
