@@ -28,13 +28,13 @@ def folder() -> Path | None:
 @functools.cache
 def version() -> str:
     """The policydsl version, the Python bytecode's (marshalled code is only read by the Python that wrote
-    it) and the source of the generator and of the runtime its code calls, as imported (an edited generator
-    or runtime is a new version; a process that imported the old one keeps its own key, so it never stores
+    it) and the source of the generator, of the linker that reads what it stored and of the runtime its code
+    calls, as imported (an edited generator, linker or runtime is a new version; a process that imported the old one keeps its own key, so it never stores
     old code under the new key). Computed when first asked: a book loaded whole from the cache
     (book_cache.py) imports neither the generator nor importlib.metadata."""
     from importlib import metadata
 
-    from policydsl.compile import codegen
+    from policydsl.compile import codegen, link
     from policydsl.runtime import program
 
     try:
@@ -42,7 +42,7 @@ def version() -> str:
     except metadata.PackageNotFoundError:
         package = "unknown"
     digest = hashlib.sha256()
-    for module in (codegen, program):
+    for module in (codegen, link, program):
         digest.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
     return f"{package} {sys.implementation.cache_tag} {digest.hexdigest()}"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast as py
 import datetime as dt
-from typing import Any
+from typing import Any, Iterator
 
 from policydsl.errors import InternalError
 from policydsl.semantics.model import Model, Policy
@@ -111,15 +111,18 @@ class Generator:
         return py.If(test=is_(name("H"), py.Constant(value=None), negated=True),
                      body=[py.Expr(value=call(attr("H", "add"), py.Constant(value=item)))], orelse=[])
 
-    # ------------------------------------------------------------ the module
-    def module(self) -> py.Module:
+    # ------------------------------------------------------------ the modules
+    def modules(self) -> Iterator[py.Module]:
+        """One module per function, generated as it is asked for: compiled one at a time, only one function's
+        syntax tree is held at once (a policy of thousands of rules: hundreds of MB each)."""
+        def module(fn: py.FunctionDef) -> py.Module:
+            return py.fix_missing_locations(py.Module(body=[fn], type_ignores=[]))
         p = self.policy
-        body: list[py.stmt] = []
         for traced in (False, True):
             self.traced = traced
             fn = "traced" if traced else "fast"
-            body.append(define_fn(fn, ["facts", "at", "H", "VOCAB"], self.convert() + self.decide(False)))
-            body.append(define_fn(fn + "_k", ["V", "at", "H"], self.bind() + self.decide(True)))
+            yield module(define_fn(fn, ["facts", "at", "H", "VOCAB"], self.convert() + self.decide(False)))
+            yield module(define_fn(fn + "_k", ["V", "at", "H"], self.bind() + self.decide(True)))
         self.traced, self.kleene = False, True
         exprs = [("applies", p.decl.applies)] + [
             (f"p{i}_{part}", e) for i, prop in enumerate(p.properties)
@@ -128,9 +131,8 @@ class Generator:
         for fn, e in exprs:
             if e is not None:  # binds only the facts it and the values read (a book property reads few of many)
                 reads = input_reads(self.model, p, e, *[x for c in values for x in (c.expr, c.when)])
-                body.append(define_fn(fn, ["V", "at", "decision"], [assign("H", py.Constant(value=None))]
-                                      + self.bind(reads) + self.values() + [py.Return(value=self.guarded(e))]))
-        return py.fix_missing_locations(py.Module(body=body, type_ignores=[]))
+                yield module(define_fn(fn, ["V", "at", "decision"], [assign("H", py.Constant(value=None))]
+                                       + self.bind(reads) + self.values() + [py.Return(value=self.guarded(e))]))
 
     def convert(self) -> list[py.stmt]:
         """Fetch every fact of a plain nested dict into a local and check its type inline; if any is

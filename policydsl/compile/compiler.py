@@ -69,7 +69,7 @@ def policy_parts(model: Model, policy: Policy) -> Parts:
     stored = cache.load(key)
     if stored is None:
         generator = Generator(model, policy)
-        code = compile(generator.module(), f"<policy {policy.id}>", "exec")
+        code = tuple(compile(module, f"<policy {policy.id}>", "exec") for module in generator.modules())
         stored = (marshal.dumps(code), tuple(generator.consts), tuple(generator.ops), tuple(generator.phases))
         cache.write(f"{key}.bin", stored)
     return spec, stored

@@ -41,7 +41,8 @@ def build(spec: dict[str, Any], code: bytes, consts: tuple[Any, ...], ops: tuple
     namespace["S"], namespace["R"], namespace["KINDS"] = namespace["D"].static, namespace["D"].said, kinds
     namespace.update({f"TS{i}": table.stated for i, table in enumerate(namespace["T"])})
     namespace["PERIOD"] = in_force(spec["id"], spec["start"], spec["end"])
-    exec(marshal.loads(code), namespace)  # generated from the checked model's AST nodes, never from text
+    for part in marshal.loads(code):  # one module per function, generated from the checked model's AST nodes, never text
+        exec(part, namespace)
     properties = tuple(CompiledProperty(name=n, label=label, start=s, end=e,
                                         premise=namespace[f"p{i}_premise"] if has_premise else None,
                                         claim=namespace[f"p{i}_claim"], premise_reads_decision=reads)
