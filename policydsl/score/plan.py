@@ -311,7 +311,8 @@ class Planner:
         self.calendar = False
         self.layers: list[list[exp.Expr]] = []  # the columns each projection over the records adds
         self.levels: dict[str, int] = {}  # a computed column -> the layer that adds it
-        self.body_depth = 0  # inside an aggregate's body (nothing of it can leave the subquery)
+        self.body_depth = 0  # inside an aggregate's body (nothing of it that reads the item can leave it)
+        self.sets: dict[str, str] = {}  # a set-valued fact -> the column of its sorted distinct items
         self.consequences: dict[int, list[tuple[V, V, V]]] = {}  # rule index -> (whole, until, amount) each
 
     def unsupported(self, construct: str, **args: object) -> ScoreUnsupported:
@@ -603,6 +604,17 @@ class Planner:
             return self.define_may_not_open(e.path)
         return False
 
+    def canonical_input(self, path: str) -> exp.Expr:
+        """A set-valued fact as its sorted list of distinct items, computed once per record in a column of
+        the first layer, however often it is read: also inside an aggregate's body, where an item's body
+        would otherwise sort the set again for every item."""
+        name = self.sets.get(path)
+        if name is None:
+            self.counter += 1
+            name = self.sets[path] = f"__set{self.counter}"
+            self.add_columns([(name, canonical(col(path)))])
+        return col(name)
+
     def e_Literal(self, e: ast.Literal) -> V:
         return V(literal(e.value, e.kind), null())
 
@@ -613,7 +625,7 @@ class Planner:
         resolved = self.model.resolve(e)
         if resolved.kind == "input":
             if resolved.type is not None and resolved.type.kind == "set":
-                return V(canonical(col(resolved.target)), null())
+                return V(self.canonical_input(resolved.target), null())
             return V(col(resolved.target), null())
         if resolved.kind == "define":
             local = self.defines[resolved.target]
