@@ -311,7 +311,8 @@ class Planner:
         self.calendar = False
         self.layers: list[list[exp.Expr]] = []  # the columns each projection over the records adds
         self.levels: dict[str, int] = {}  # a computed column -> the layer that adds it
-        self.body_depth = 0  # inside an aggregate's body (nothing of it can leave the subquery)
+        self.body_depth = 0  # inside an aggregate's body (nothing of it that reads the item can leave it)
+        self.sets: dict[str, str] = {}  # a set-valued fact -> the column of its sorted distinct items
         self.consequences: dict[int, list[tuple[V, V, V]]] = {}  # rule index -> (whole, until, amount) each
 
     def unsupported(self, construct: str, **args: object) -> ScoreUnsupported:
@@ -603,6 +604,17 @@ class Planner:
             return self.define_may_not_open(e.path)
         return False
 
+    def canonical_input(self, path: str) -> exp.Expr:
+        """A set-valued fact as its sorted list of distinct items, computed once per record in a column of
+        the first layer, however often it is read: also inside an aggregate's body, where an item's body
+        would otherwise sort the set again for every item."""
+        name = self.sets.get(path)
+        if name is None:
+            self.counter += 1
+            name = self.sets[path] = f"__set{self.counter}"
+            self.add_columns([(name, canonical(col(path)))])
+        return col(name)
+
     def e_Literal(self, e: ast.Literal) -> V:
         return V(literal(e.value, e.kind), null())
 
@@ -613,7 +625,7 @@ class Planner:
         resolved = self.model.resolve(e)
         if resolved.kind == "input":
             if resolved.type is not None and resolved.type.kind == "set":
-                return V(canonical(col(resolved.target)), null())
+                return V(self.canonical_input(resolved.target), null())
             return V(col(resolved.target), null())
         if resolved.kind == "define":
             local = self.defines[resolved.target]
@@ -799,10 +811,15 @@ class Planner:
         return V(literal(cell.value, result.kind), null())
 
     def e_Aggregate(self, e: ast.Aggregate) -> V:
+        """`any`/`all`/`max`/`min` over a set: the body once per item, as the row evaluator folds it (the items
+        in sorted order; the first that fails or lacks facts decides, else the fold). Computed with list
+        functions over the list of items, no subquery (`listed`); a body holding a subquery (a working-day
+        lookup) keeps the correlated subquery over UNNEST (`unnested`): neither engine takes a subquery
+        inside a lambda."""
         if e.func == "sum":
             raise self.unsupported("sum")
         self.counter += 1
-        var, alias = f"__x{self.counter}", f"__u{self.counter}"
+        var = f"__x{self.counter}"
         saved = self.vars
         self.vars = {**saved, e.var.value: V(col(var), null())}
         self.body_depth += 1
@@ -812,14 +829,77 @@ class Planner:
             self.body_depth -= 1
             self.vars = saved
         iterable = self.expr(e.iterable)
-        items = iterable.val
-        # the body once per item, in an inner projection the aggregates read
+        parts = [x for x in (full.val, full.err, full.no) if x is not None]
+        if any(x.find(exp.Subquery) is not None for x in parts):
+            found = self.unnested(e, var, full, iterable.val)
+        else:
+            found = self.listed(e, var, full, iterable.val)
+        bad = found["bad"]
+        lacking: exp.Expr = exp.EQ(this=bad, expression=text(""))
+        failing = and_(not_null(bad), exp.NEQ(this=bad.copy(), expression=text("")))
+        head = [(not_null(iterable.err), error(iterable.err)), (missing(iterable), MISSING), (failing, error(bad))]
+        if e.func in ("any", "all"):
+            # `hit`: some item's body is the absorbing value (true for any, false for all); never NULL
+            absorbing = e.func == "any"
+            sure = exp.true() if absorbing else exp.false()
+            hit = found["hit"]
+            return choose(head + [(lacking, V(case([(hit, sure)]), null()))],
+                          V(hit if absorbing else exp.Not(this=hit.copy()), null()))
+        extreme = found["extreme"]
+        empty: exp.Expr = exp.EQ(this=found["n"], expression=exp.Literal.number(0))
+        tail: list[tuple[exp.Expr, V]] = [(lacking, MISSING), (empty, error("empty_aggregate"))]
+        if full.no is None:
+            return choose(head + tail, V(extreme, null()))
+        return choose(head + tail + [(found["any_no"], V(null(), null(), exp.true()))], V(extreme, null(), exp.false()))
+
+    def listed(self, e: ast.Aggregate, var: str, full: V, items: exp.Expr) -> dict[str, exp.Expr]:
+        """The aggregate's parts with higher-order list functions, one tree for DuckDB and Spark alike
+        (list_transform/transform, list_filter/filter, list_min/array_min, list_max/array_max, len/size):
+        the items once through the body, as a list of structs {i: item, v: value, e: error[, n: not open]};
+        then `bad`, the error of the least item (NULL items aside, as arg_min leaves them out) whose body
+        fails, or '' when it lacks facts (NULL: none), the smallest of the structs {i, e} of those items;
+        `n`, the number of items; `hit` (any, all), whether some item's value is the absorbing one;
+        `extreme` (max, min), the greatest or least value; `any_no`, whether some value is a not-open cell."""
+        row = exp.to_identifier(f"{var}_s", quoted=True)
+
+        def each(body: exp.Expr) -> exp.Lambda:
+            return exp.Lambda(this=body, expressions=[row.copy()])
+
+        def field(key: str) -> exp.Expr:
+            return exp.StructExtract(this=col(row.name), expression=text(key))
+
+        def struct(fields: dict[str, exp.Expr]) -> exp.Expr:
+            return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v.copy()) for k, v in fields.items()])
+
+        def some(holds: exp.Expr) -> exp.Expr:
+            return exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(this=rows.copy(), expression=each(holds))),
+                          expression=exp.Literal.number(0))
+        fields = {"i": col(var), "v": full.val, "e": full.err, **({"n": full.no} if full.no is not None else {})}
+        rows = self.column(exp.Transform(this=items.copy(), expression=exp.Lambda(
+            this=struct(fields), expressions=[exp.to_identifier(var, quoted=True)])))
+        body = V(field("v"), field("e"), field("n") if full.no is not None else None)
+        failing = exp.ArrayFilter(this=rows.copy(), expression=each(and_(not_null(field("i")), or_(not_null(body.err), missing(body)))))
+        least = exp.ArrayMin(this=exp.Transform(this=failing, expression=each(
+            struct({"i": field("i"), "e": exp.Coalesce(this=field("e"), expressions=[text("")])}))))
+        found = {"bad": self.column(exp.StructExtract(this=least, expression=text("e")))}
+        if e.func in ("any", "all"):
+            found["hit"] = self.column(some(is_true(body.val) if e.func == "any" else is_false(body.val)))
+        else:
+            found["n"] = self.column(exp.ArraySize(this=items.copy()))
+            values = exp.Transform(this=rows.copy(), expression=each(body.val))
+            found["extreme"] = self.column(exp.ArrayMax(this=values) if e.func == "max" else exp.ArrayMin(this=values))
+            if body.no is not None:
+                found["any_no"] = self.column(some(is_true(body.no)))
+        return found
+
+    def unnested(self, e: ast.Aggregate, var: str, full: V, items: exp.Expr) -> dict[str, exp.Expr]:
+        """The aggregate's parts (as `listed` gives them) as a correlated scalar subquery over UNNEST(items):
+        the body once per item in an inner projection, the aggregates over it packed in one struct."""
+        alias = f"__u{var[3:]}"
         inner_cols = [exp.alias_(full.val, f"{var}_v", quoted=True), exp.alias_(full.err, f"{var}_e", quoted=True)]
         if full.no is not None:
             inner_cols.append(exp.alias_(full.no, f"{var}_n", quoted=True))
         body = V(col(f"{var}_v"), col(f"{var}_e"), col(f"{var}_n") if full.no is not None else None)
-
-        absorbing = e.func == "any"
         aggregates: dict[str, exp.Expr] = {
             # the first item (in sorted order) that fails or lacks facts: its error, or '' when it lacks facts
             "bad": exp.Filter(this=exp.ArgMin(this=exp.Coalesce(this=body.err, expressions=[text("")]), expression=col(var)),
@@ -827,7 +907,7 @@ class Planner:
             "n": exp.Count(this=exp.Star()),
         }
         if e.func in ("any", "all"):
-            aggregates["fold"] = exp.LogicalOr(this=body.val) if absorbing else exp.LogicalAnd(this=body.val)
+            aggregates["fold"] = exp.LogicalOr(this=body.val) if e.func == "any" else exp.LogicalAnd(this=body.val)
         else:
             aggregates["extreme"] = exp.Max(this=body.val) if e.func == "max" else exp.Min(this=body.val)
             if body.no is not None:
@@ -840,22 +920,14 @@ class Planner:
 
         def get(key: str) -> exp.Expr:
             return exp.StructExtract(this=folded.copy(), expression=text(key))
-        bad = get("bad")
-        lacking: exp.Expr = exp.EQ(this=bad, expression=text(""))
-        failing = and_(not_null(bad), exp.NEQ(this=bad.copy(), expression=text("")))
-        head = [(not_null(iterable.err), error(iterable.err)), (missing(iterable), MISSING), (failing, error(bad))]
+        found = {"bad": get("bad"), "n": get("n")}
         if e.func in ("any", "all"):
-            fold = get("fold")
-            sure = exp.true() if absorbing else exp.false()
-            decided = (is_true if absorbing else is_false)(fold)
-            return choose(head + [(lacking, V(case([(decided, sure)]), null()))],
-                          V(exp.Coalesce(this=fold, expressions=[exp.false() if absorbing else exp.true()]), null()))
-        extreme = get("extreme")
-        empty: exp.Expr = exp.EQ(this=get("n"), expression=exp.Literal.number(0))
-        tail: list[tuple[exp.Expr, V]] = [(lacking, MISSING), (empty, error("empty_aggregate"))]
-        if body.no is None:
-            return choose(head + tail, V(extreme, null()))
-        return choose(head + tail + [(is_true(get("any_no")), V(null(), null(), exp.true()))], V(extreme, null(), exp.false()))
+            found["hit"] = (is_true if e.func == "any" else is_false)(get("fold"))
+        else:
+            found["extreme"] = get("extreme")
+            if body.no is not None:
+                found["any_no"] = is_true(get("any_no"))
+        return found
 
 
 def hex_threshold(value: Any) -> str:
