@@ -3,8 +3,9 @@ policy written for them: `any`, `all`, `max` and `min`; bodies reading table loo
 `not_stated` cells, other facts, arithmetic and another value; an aggregate in another's body; a set from a
 table's set cell (empty for one key: `empty_aggregate`); and a body with a working-day shift, which keeps the
 correlated subquery over UNNEST (no subquery inside a lambda). 20,000 generated records (scoregen) decided by
-DuckDB and by `evaluate`; with pyspark and Java, 5,000 by Spark (without the working-day rule: Spark cannot
-resolve the fact a working-day lookup reads from inside the aggregate's subquery, before the list form as now)."""
+DuckDB and by `evaluate`; with pyspark and Java, 1,000 by Spark on one day (without the working-day rule: Spark
+cannot resolve the fact a working-day lookup reads from inside the aggregate's subquery, before the list form as
+now)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -128,18 +129,24 @@ def test_only_a_body_with_a_subquery_keeps_the_unnest_form(tmp_path: Path) -> No
         assert not any(isinstance(n, exp.Unnest) for n in tree.walk()), pid
 
 
-def test_aggregates_decide_as_evaluate_on_spark(tmp_path: Path) -> None:
+def test_aggregates_decide_as_evaluate_on_spark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On one day in force: Spark plans each day's query afresh, 12-20 s for this policy's nested lambdas
+    whatever the number of records, and the days' differences (not in force, from the first day) are the
+    DuckDB test's; here what matters is the aggregates' SQL on Spark."""
     if not os.environ.get("POLICYDSL_REQUIRE_SPARK"):
         pytest.importorskip("pyspark")
         if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
             pytest.skip("Spark needs Java")
     from policydsl.score import spark_backend as sb
 
+    import scoregen
+
     book = demo(tmp_path, working_days=False)
+    monkeypatch.setattr(scoregen, "days", lambda policy: [dt.date(2024, 6, 3)])
     spark = sb.session()
     try:
-        compared, seen = differential(book, "demo.agg", 5_000, lambda plan, table: sb.run(plan, table, spark))
+        compared, seen = differential(book, "demo.agg", 1_000, lambda plan, table: sb.run(plan, table, spark))
     finally:
         spark.stop()
-    assert compared >= 5_000
-    assert REACHED <= seen, REACHED - seen
+    assert compared >= 1_000
+    assert REACHED - {"not_in_force"} <= seen, REACHED - {"not_in_force"} - seen
