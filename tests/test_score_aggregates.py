@@ -150,3 +150,14 @@ def test_aggregates_decide_as_evaluate_on_spark(tmp_path: Path, monkeypatch: pyt
         spark.stop()
     assert compared >= 1_000
     assert REACHED - {"not_in_force"} <= seen, REACHED - {"not_in_force"} - seen
+    # the working-day rule keeps the subquery form, which Spark cannot resolve: refused by name, as any construct
+    # the plan does not express (before: Spark's unresolved-column error, reported as the input being unreadable)
+    (tmp_path / "shift").mkdir()
+    with_shift = planning.plan(demo(tmp_path / "shift", working_days=True).model, "demo.agg", dt.date(2024, 6, 3))
+    with pytest.raises(planning.ScoreUnsupported) as refused:
+        sb.run(with_shift, pa.table({"shop.tier": ["low"]}), spark)
+    assert refused.value.message("en") == ("batch scoring does not support a working-day shift inside an aggregate over "
+                                           "a set (on Spark; DuckDB decides it) in policy demo.agg yet: decide it record "
+                                           "by record with eval")
+    assert refused.value.message("zh") == ("批量评分尚不支持政策 demo.agg 中的集合聚合体内的工作日推算（Spark 上；DuckDB 可以判断）："
+                                           "请逐条用 eval 判断该政策")

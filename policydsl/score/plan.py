@@ -45,6 +45,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "construct.builtin": ("内置函数 {name}()", "the built-in {name}()"),
     "construct.hit_collect": ("`hit collect` 表 {name}", "the `hit collect` table {name}"),
     "construct.sum": ("sum(…) 求和", "sum(…)"),
+    "construct.spark_aggregate_subquery": ("集合聚合体内的工作日推算（Spark 上；DuckDB 可以判断）",
+                                           "a working-day shift inside an aggregate over a set (on Spark; DuckDB decides it)"),
     "scale": ("`{path}` 的值 {value} 超过 {scale} 位小数，批量评分无法不经舍入地表示",
               "`{path}` = {value} has more than {scale} decimal places: batch scoring cannot hold it without rounding"),
 }

@@ -35,7 +35,7 @@ from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend, files
-from policydsl.score.plan import CALENDAR, RELATION, Plan, sql
+from policydsl.score.plan import CALENDAR, RELATION, Plan, ScoreUnsupported, sql
 from policydsl.semantics.model import Model
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -146,9 +146,18 @@ def frame(spark: SparkSession, table: pa.Table) -> DataFrame:
             spark.conf.set(key, before)
 
 
+def for_spark(p: Plan) -> Plan:
+    """The plan, refused (ScoreUnsupported) when it holds a correlated subquery over UNNEST: the form an aggregate
+    whose body shifts by working days keeps (a subquery cannot sit in a lambda), which Spark cannot resolve."""
+    if p.select.find(exp.Unnest) is not None:
+        raise ScoreUnsupported(i18n.both("score.construct.spark_aggregate_subquery"), p.policy)
+    return p
+
+
 def run(p: Plan, records: DataFrame | pa.Table, spark: SparkSession) -> pa.Table:
     """Decide every record (a Spark DataFrame, or an Arrow table) with the plan: the columns and types of
     duckdb_backend.run."""
+    for_spark(p)
     df = records if isinstance(records, DataFrame) else frame(spark, records)
     with configured(spark):
         return collect(p, df, spark, p.select)
@@ -223,7 +232,7 @@ def plans(spark: SparkSession, model: Model, policies: Iterable[str], df: DataFr
     df.createOrReplaceTempView("input")
     out = []
     for k, pid in enumerate(policies):
-        p = files.policy_plan(model, pid, keys, (ORD,), at, at_column, langs)
+        p = for_spark(files.policy_plan(model, pid, keys, (ORD,), at, at_column, langs))
         records = spark.sql(files.projection(p, schema, (*keys, ORD, files.DAY)).sql("spark"))
         explain = None
         if langs:
