@@ -277,24 +277,18 @@ def test_a_hard_property_stops_at_its_step_limit_the_same_on_every_run(tmp_path)
     assert text.returncode == 1 and "      原因：达到求解步数上限 3,000,000\n" in text.stdout
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", "1e6", "٣", ""])
-def test_a_bad_step_limit_is_a_usage_error(tmp_path, value):
-    folder = write_book(tmp_path, TRUE_PROPS)
-    result = cli("verify", "--policies", folder, f"--steps={value}")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"the step limit must be a positive whole number, not `{value}`" in result.stderr
-    zh = cli("verify", "--policies", folder, f"--steps={value}", lang="zh")
-    assert zh.returncode == 2 and f"求解步数上限应为正整数，而不是 `{value}`" in zh.stderr
+LIMIT_ERRORS = {"--steps": ("the step limit must be a positive whole number, not `{}`", "求解步数上限应为正整数，而不是 `{}`"),
+                "--timeout": ("the time limit must be a positive number of seconds, not `{}`", "时间上限应为正的秒数，而不是 `{}`")}
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf"])
-def test_a_bad_timeout_is_a_usage_error(tmp_path, value):
+@pytest.mark.parametrize("flag, value", [("--steps", v) for v in ("0", "-1", "abc", "1.5", "1e6", "٣", "")]
+                         + [("--timeout", v) for v in ("0", "-1", "abc", "nan", "inf")])
+def test_a_bad_limit_is_a_usage_error(tmp_path, flag, value):
     folder = write_book(tmp_path, TRUE_PROPS)
-    result = cli("verify", "--policies", folder, f"--timeout={value}")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"the time limit must be a positive number of seconds, not `{value}`" in result.stderr
-    zh = cli("verify", "--policies", folder, f"--timeout={value}", lang="zh")
-    assert zh.returncode == 2 and f"时间上限应为正的秒数，而不是 `{value}`" in zh.stderr
+    for lang, message in zip(("en", "zh"), LIMIT_ERRORS[flag]):
+        result = cli("verify", "--policies", folder, f"{flag}={value}", lang=lang)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert message.format(value) in result.stderr
 
 
 def test_easy_properties_prove_within_a_time_limit_and_report_their_time(tmp_path):
