@@ -380,16 +380,16 @@ def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
     return "\n".join(lines)
 
 
-def prove(old, new, policy_ids: Sequence[str], limits: Any = None) -> dict:
+def prove(old, new, policy_ids: Sequence[str], limits: dict[str, Any] | None = None) -> dict:
     """policy id -> verify.equivalence.Equivalence, for each policy in both versions (each proof
-    within `limits`, a verify.engine.Limits: its defaults when None)."""
+    within verify.engine.Limits, `limits` overriding its defaults)."""
     from policydsl.verify.equivalence import prove_equivalent
 
     def decide(book, pid: str, facts: dict, at: dt.date) -> Result:
         return run(book, pid, Record(line=0, id="counterexample", at=at, policy=pid, facts=facts), at)
     from policydsl.verify.engine import Limits
 
-    return {pid: prove_equivalent(old, new, pid, limits or Limits(), decide=decide) for pid in policy_ids}
+    return {pid: prove_equivalent(old, new, pid, Limits(**(limits or {})), decide=decide) for pid in policy_ids}
 
 
 def proofs_to_dict(proofs: dict) -> list[dict]:

@@ -63,6 +63,14 @@ def test_the_bare_core_checks_the_book(bare):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_bare_core_compares_two_books_without_proofs(bare):
+    """`diff --no-prove` needs no solver, its limits (`--steps`, `--timeout`) checked all the same."""
+    result = run(bare, "diff", str(POLICIES), str(POLICIES), "--no-prove", "--steps", "1000", "--timeout", "5")
+    assert (result.returncode, result.stderr) == (0, ""), result.stdout + result.stderr
+    bad = run(bare, "diff", str(POLICIES), str(POLICIES), "--no-prove", "--steps", "0")
+    assert bad.returncode == 2 and "the step limit must be a positive whole number, not `0`" in bad.stderr
+
+
 @pytest.mark.parametrize("lang, message", [
     ("en", "error: `policydsl verify` needs z3, an optional dependency that is not installed: "
            "run pip install 'policydsl[verify]'\n"),

@@ -13,8 +13,8 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-import attrs
 import click
 
 from policydsl import i18n
@@ -77,9 +77,10 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
            lang: str | None) -> None:
     from policydsl.loader import load
     from policydsl.verify import BOOK_POLICY, verify_book, verify_policy
+    from policydsl.verify.engine import Limits
 
     lang = lang_of(lang)
-    limits = parse_limits(steps_text, timeout_text, lang)
+    limits = Limits(**parse_limits(steps_text, timeout_text, lang))
     existing(policies_dir)
     started = time.monotonic()
     book = load(policies_dir)
@@ -110,18 +111,16 @@ def verify(policies: tuple[str, ...], policies_dir: str, names: tuple[str, ...],
     sys.exit(0 if all(r.status == "proved" for r in every) else 1)
 
 
-def parse_limits(steps_text: str | None, timeout_text: str | None, lang: str):
+def parse_limits(steps_text: str | None, timeout_text: str | None, lang: str) -> dict[str, Any]:
     """`--steps` (a positive whole number of z3 resource steps) and `--timeout` (a positive, finite
-    number of seconds), each defaulting to `verify.engine`'s; read here, not by click, so the message
-    is in the user's language."""
-    from policydsl.verify.engine import Limits
-
-    limits = Limits()
+    number of seconds) as the fields of `verify.engine.Limits` they override; read here, not by click,
+    so the message is in the user's language, and without the solver (`diff --no-prove` needs none)."""
+    limits: dict[str, Any] = {}
     if steps_text is not None:
         text = steps_text.strip().replace("_", "")
         if not (text.isascii() and text.isdigit() and int(text) > 0):
             raise click.BadParameter(s("E.steps", lang, value=steps_text), param_hint="'--steps'")
-        limits = attrs.evolve(limits, steps=int(text))
+        limits["steps"] = int(text)
     if timeout_text is not None:
         try:
             value = float(timeout_text)
@@ -129,7 +128,7 @@ def parse_limits(steps_text: str | None, timeout_text: str | None, lang: str):
             value = math.nan
         if not (math.isfinite(value) and value > 0):
             raise click.BadParameter(s("E.timeout", lang, value=timeout_text), param_hint="'--timeout'")
-        limits = attrs.evolve(limits, seconds=value)
+        limits["seconds"] = value
     return limits
 
 
