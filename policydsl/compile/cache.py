@@ -29,9 +29,9 @@ def folder() -> Path | None:
 def version() -> str:
     """The policydsl version, the Python bytecode's (marshalled code is only read by the Python that wrote
     it) and the source of the generator, of the linker that reads what it stored and of the runtime its code
-    calls, as imported (an edited generator, linker or runtime is a new version; a process that imported the old one keeps its own key, so it never stores
-    old code under the new key). Computed when first asked: a book loaded whole from the cache
-    (book_cache.py) imports neither the generator nor importlib.metadata."""
+    calls, as imported (an edited generator, linker or runtime is a new version; a process that imported the
+    old one keeps its own key, so it never stores old code under the new key). Computed when first asked: a
+    book loaded whole from the cache (book_cache.py) imports neither the generator nor importlib.metadata."""
     from importlib import metadata
 
     from policydsl.compile import codegen, link
