@@ -92,10 +92,11 @@ def session(master: str | None = None) -> SparkSession:
 
 
 @contextlib.contextmanager
-def configured(spark: SparkSession) -> Iterator[SparkSession]:
-    """`spark` with SETTINGS' SQL settings while the plan runs, and its own ones back afterwards: a session
-    passed in is used as it is, but its decimals must stay exact and its optimizer must keep the layers."""
-    sql = {k: v for k, v in SETTINGS.items() if k.startswith("spark.sql.")}
+def configured(spark: SparkSession, settings: dict[str, str] | None = None) -> Iterator[SparkSession]:
+    """`spark` with `settings` (by default SETTINGS' SQL settings) while the plan runs, and its own ones back
+    afterwards: a session passed in is used as it is, but its decimals must stay exact and its optimizer must
+    keep the layers."""
+    sql = settings if settings is not None else {k: v for k, v in SETTINGS.items() if k.startswith("spark.sql.")}
     before: dict[str, str | None] = {k: spark.conf.get(k, None) for k in sql}
     for key, value in sql.items():
         spark.conf.set(key, value)
@@ -134,16 +135,8 @@ def frame(spark: SparkSession, table: pa.Table) -> DataFrame:
     itself, row by row, each time it plans a query (2-3 s per plan as wide as product.sharing's; about twice
     the JVM's CPU time on 10,000 records), while partitions go through the physical plan that a file's or a
     cluster's records take. The session's own setting is given back."""
-    key = "spark.sql.execution.arrow.localRelationThreshold"
-    before = spark.conf.get(key, None)
-    spark.conf.set(key, "0")
-    try:
+    with configured(spark, {"spark.sql.execution.arrow.localRelationThreshold": "0"}):
         return spark.createDataFrame(table)
-    finally:
-        if before is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, before)
 
 
 def for_spark(p: Plan) -> Plan:
