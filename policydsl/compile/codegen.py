@@ -127,12 +127,11 @@ class Generator:
         exprs = [("applies", p.decl.applies)] + [
             (f"p{i}_{part}", e) for i, prop in enumerate(p.properties)
             for part, e in (("premise", prop.premise), ("claim", prop.claim))]
-        values = [c for d in p.defines.values() for c in d.decl.cases]
         for fn, e in exprs:
-            if e is not None:  # binds only the facts it and the values read (a book property reads few of many)
-                reads = input_reads(self.model, p, e, *[x for c in values for x in (c.expr, c.when)])
+            if e is not None:  # only the values it reads and their facts (linear: a book property reads few of many)
+                facts, values = reads(self.model, p, e)
                 yield module(define_fn(fn, ["V", "at", "decision"], [assign("H", py.Constant(value=None))]
-                                       + self.bind(reads) + self.values() + [py.Return(value=self.guarded(e))]))
+                                       + self.bind(facts) + self.values(values) + [py.Return(value=self.guarded(e))]))
 
     def convert(self) -> list[py.stmt]:
         """Fetch every fact of a plain nested dict into a local and check its type inline; if any is
@@ -319,11 +318,14 @@ class Generator:
                 ([py.Compare(left=name("at"), ops=[py.LtE()], comparators=[self.const(end)])] if end else [])
         return and_(*tests) if tests else None
 
-    def values(self) -> list[py.stmt]:
-        """Every define, in dependency order, to a local: its value, or a Fail that raises when read."""
+    def values(self, only: frozenset[str] | None = None) -> list[py.stmt]:
+        """Every define (or those in `only`), in dependency order, to a local: its value, or a Fail that raises
+        when read."""
         out: list[py.stmt] = []
         self.sure = set()
         for path in self.define_order():
+            if only is not None and path not in only:
+                continue
             local, cases = self.defines[path], self.policy.defines[path].decl.cases
             if self.day is not None:  # in a run, a literal in force on every day of it cannot fail
                 first = next((c for c in cases if self.in_force(c.start, c.end) is not NEVER), None)
@@ -704,6 +706,11 @@ class Generator:
 
 def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozenset[str]:
     """Every input the expressions may read, through values and rollouts."""
+    return reads(model, policy, *exprs)[0]
+
+
+def reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> tuple[frozenset[str], frozenset[str]]:
+    """Every input and every value the expressions may read, through values and rollouts."""
     out: set[str] = set()
     seen: set[str] = set()
     todo = [e for e in exprs if e is not None]
@@ -717,7 +724,7 @@ def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozen
             elif kind == "define" and target not in seen:
                 seen.add(target)
                 todo += [e for c in policy.defines[target].decl.cases for e in (c.expr, c.when) if e]
-    return frozenset(out)
+    return frozenset(out), frozenset(seen)
 
 
 def effective(decl: Any) -> tuple[Any, Any]:
