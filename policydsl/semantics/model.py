@@ -61,6 +61,17 @@ class Table:
         return out + [(column, name) for name in self.decl.columns]
 
 
+MAX_CODE_NODES = 20_000
+"""The syntax nodes a policy's rules, values, properties and `applies` may hold (P0124): its generated code, and the
+memory and time compiling it takes, grow with them (about 60 Python syntax nodes each, in functions compiled one at
+a time; the book's largest policy holds 352). A table's rows are data, not code, and do not count."""
+
+
+def code_size(*roots: object) -> int:
+    """The syntax nodes under `roots` (a node, a tuple of nodes, or None)."""
+    return sum(1 for root in roots for _ in ast.walk(root))
+
+
 @attrs.frozen(kw_only=True)
 class Rule:
     name: str
@@ -92,6 +103,12 @@ class Policy:
     def effective(self) -> tuple[dt.date | None, dt.date | None]:
         eff = self.decl.effective
         return (eff.start, eff.end) if eff else (None, None)
+
+    @property
+    def code_size(self) -> int:
+        """The syntax nodes of what the policy compiles to code (see MAX_CODE_NODES)."""
+        return code_size(self.decl.applies, tuple(r.decl for r in self.rules),
+                         tuple(d.decl for d in self.defines.values()), self.properties)
 
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
