@@ -48,7 +48,8 @@ CLI = [PYTHON, "-m", "policydsl.cli"] if not (Path(PYTHON).parent / "policydsl")
 _DECLARED = re.compile(r"^\s*(?:entity|enum|unit|table|rollout|assume|note|property|overlap|policy)\s+([A-Za-z_]\w*)", re.M)
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|(?<![.\w])(?<!fact )[A-Za-z_]\w*')
 # Facts and values share no label across copies: two facts with one label are P0213, and two policies' values
-# with one label and type are read as one concept, an implicit overlap per pair (a quadratic count by design).
+# with one label and type are read as one concept, an implicit overlap per pair: a quadratic count of questions
+# for `check --deep` (deciding compiles none of them), not what this script measures.
 _FACT_LINE = re.compile(r"^\s*(?:fact|define) .*$", re.M)
 _LABEL = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)")

@@ -212,13 +212,19 @@ class Model:
     names: tuple[Occurrence, ...] = ()  # every name the checker resolved, by file and position
     definitions: dict[Key, Span] = attrs.field(factory=dict)  # each key's (first) declaration
 
-    def book_policy(self) -> Policy:
-        """The book properties, then the overlaps' claims, as a policy with no rules (id `book`): what
-        compiles and encodes them."""
+    def book_overlaps(self, implicit: bool = False) -> tuple[BookOverlap, ...]:
+        """The declared overlaps; with `implicit`, also each pair of values that share a label (N such values
+        are N(N-1)/2 pairs: questions for `check --deep` only, never compiled for deciding)."""
+        return self.overlaps if implicit else tuple(o for o in self.overlaps if not o.implicit)
+
+    def book_policy(self, implicit: bool = False) -> Policy:
+        """The book properties, then the overlaps' claims (book_overlaps), as a policy with no rules (id `book`):
+        what compiles and encodes them."""
         first: BookProperty | BookOverlap = self.book_properties[0] if self.book_properties else self.overlaps[0]
         return Policy(id=BOOK_ID, file=first.file, decl=book_decl(first.decl),
                       inputs=dict(self.book_inputs), defines={}, rules=(), tables={}, rollouts={}, assumptions=(),
-                      notes=(), properties=(*(p.decl for p in self.book_properties), *(o.decl for o in self.overlaps)))
+                      notes=(), properties=(*(p.decl for p in self.book_properties),
+                                            *(o.decl for o in self.book_overlaps(implicit))))
 
     def readers(self, path: str) -> list[Policy]:
         """The policies that read the fact `path`."""

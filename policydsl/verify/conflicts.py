@@ -24,12 +24,13 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
+import attrs
 import z3
 
 from policydsl import diagnostics as dg
 from policydsl import i18n
 from policydsl.errors import InternalError, PolicyDslError
-from policydsl.compile.compiler import reads_decision
+from policydsl.compile.compiler import book_index, compile_book, reads_decision
 from policydsl.runtime.book import evaluate_book
 from policydsl.runtime.values import display
 from policydsl.semantics.model import BookOverlap, Model
@@ -46,7 +47,8 @@ def conflict_analyses(model: Model, compiled: dict) -> list[dg.Diagnostic]:
         return []
     from policydsl.loader import PolicySet  # the whole-book decision confirms every candidate
 
-    book = PolicySet(model=model, compiled=compiled, diagnostics=[])
+    book = PolicySet(model=model, compiled=compiled, diagnostics=[])  # (deciding compiles only declared overlaps)
+    book = attrs.evolve(book, book=compile_book(model, implicit=True), index=book_index(model, implicit=True))
     return [d for position, overlap in enumerate(model.overlaps) for d in _overlap(model, book, overlap, position)]
 
 
