@@ -163,6 +163,7 @@ def test_a_policy_of_four_thousand_rules_is_checked_in_linear_time() -> None:
     started = time.perf_counter()
     result = check_modules([module])
     assert time.perf_counter() - started < parsing  # 1.7 times the parse when quadratic, 1/25 of it now
-    assert not [d for d in result.diagnostics if d.severity == "error"]
+    # (so many rules are more than a policy may hold, P0124: the checker still reads them all, and says so once)
+    assert [d.code for d in result.diagnostics if d.severity == "error"] == ["P0124"]
     by_name = {rule.name: rule.exceptions for rule in result.model.policies["demo.deep"].rules}
     assert by_name["r7"] == ("late", "early") and by_name["r3999"] == ("late",) and by_name["r0"] == ()
