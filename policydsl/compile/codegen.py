@@ -99,6 +99,7 @@ class Generator:
         self.day: dt.date | None = None  # the first day of the run of days being generated for
         self.sure: set[str] = set()  # the define locals that hold a value (never a Fail) in this run
         self.no_ms = False
+        self.not_open: dict[str, bool] = {}  # a value -> whether it may be a not-open cell (may_not_open)
 
     # ------------------------------------------------------------ constants
     def const(self, value: Any) -> py.expr:
@@ -515,19 +516,8 @@ class Generator:
     def guarded(self, e: ast.Expr) -> py.expr:
         """`e`, failing with E.not_open_arith when it yields a not-open cell (only when it can)."""
         code = self.expr(e)
-        return call("open_", code, py.Constant(value=e.span.text)) if self.may_not_open(e) else code
-
-    def may_not_open(self, e: ast.Expr, seen: frozenset[str] = frozenset()) -> bool:
-        if isinstance(e, ast.Call):
-            table = self.policy.tables.get(e.func.value)
-            return table is not None and table.result.maybe_not_open
-        if isinstance(e, ast.Aggregate):
-            return e.func in ("max", "min", "sum") and self.may_not_open(e.body, seen)
-        if isinstance(e, ast.Ref):
-            target = e.path
-            return self.model.resolve(e).kind == "define" and target not in seen and any(
-                self.may_not_open(c.expr, seen | {target}) for c in self.policy.defines[target].decl.cases)
-        return False
+        return call("open_", code, py.Constant(value=e.span.text)) \
+            if may_not_open(self.model, self.policy, e, self.not_open) else code
 
     def strict(self, combine: Any, *operands: py.expr) -> py.expr:
         """`combine(*operands)`; under Kleene, every operand's missing facts are named."""
@@ -718,6 +708,23 @@ def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozen
                 seen.add(target)
                 todo += [e for c in policy.defines[target].decl.cases for e in (c.expr, c.when) if e]
     return frozenset(out)
+
+
+def may_not_open(model: Model, policy: Policy, e: ast.Expr, known: dict[str, bool]) -> bool:
+    """Whether `e` may yield a not-open cell: a table's, max/min/sum of one, or a value one of whose cases
+    may. Each value's answer is kept in `known`: a value that several cases read is walked once, not once per
+    path to it (values of two cases each reading the one before: 2^N walks)."""
+    if isinstance(e, ast.Call):
+        table = policy.tables.get(e.func.value)
+        return table is not None and table.result.maybe_not_open
+    if isinstance(e, ast.Aggregate):
+        return e.func in ("max", "min", "sum") and may_not_open(model, policy, e.body, known)
+    if isinstance(e, ast.Ref) and model.resolve(e).kind == "define":
+        if e.path not in known:
+            known[e.path] = False  # (values in a circle are refused by the checker: this only ends the walk)
+            known[e.path] = any(may_not_open(model, policy, c.expr, known) for c in policy.defines[e.path].decl.cases)
+        return known[e.path]
+    return False
 
 
 def effective(decl: Any) -> tuple[Any, Any]:

@@ -21,7 +21,7 @@ import attrs
 import sqlglot.expressions as exp
 
 from policydsl import i18n
-from policydsl.compile.codegen import effective
+from policydsl.compile.codegen import effective, may_not_open
 from policydsl.compile.compiler import phase_specs
 from policydsl.errors import PolicyDslError
 from policydsl.runtime import rollout as ro
@@ -316,6 +316,7 @@ class Planner:
         self.body_depth = 0  # inside an aggregate's body (nothing of it that reads the item can leave it)
         self.sets: dict[str, str] = {}  # a set-valued fact -> the column of its sorted distinct items
         self.consequences: dict[int, list[tuple[V, V, V]]] = {}  # rule index -> (whole, until, amount) each
+        self.not_open: dict[str, bool] = {}  # a value -> whether it may be a not-open cell (codegen.may_not_open)
 
     def unsupported(self, construct: str, **args: object) -> ScoreUnsupported:
         """ScoreUnsupported naming the construct (`construct.NAME` in the catalogue) and the policy."""
@@ -411,6 +412,9 @@ class Planner:
 
     def define_may_not_open(self, path: str) -> bool:
         return any(self.may_not_open(c.expr) for c in self.policy.defines[path].decl.cases)
+
+    def may_not_open(self, e: ast.Expr) -> bool:
+        return may_not_open(self.model, self.policy, e, self.not_open)
 
     def error(self) -> exp.Expr:
         """The decision's error code: the period, the first failing rule, the failed values, missing facts."""
@@ -595,16 +599,6 @@ class Planner:
         if v.no is None:
             return v
         return V(v.val, case([(not_null(v.err), v.err), (is_true(v.no), text("not_open_arith"))]))
-
-    def may_not_open(self, e: ast.Expr) -> bool:
-        if isinstance(e, ast.Call):
-            table = self.policy.tables.get(e.func.value)
-            return table is not None and table.result.maybe_not_open
-        if isinstance(e, ast.Aggregate):
-            return e.func in ("max", "min", "sum") and self.may_not_open(e.body)
-        if isinstance(e, ast.Ref) and self.model.resolve(e).kind == "define":
-            return self.define_may_not_open(e.path)
-        return False
 
     def canonical_input(self, path: str) -> exp.Expr:
         """A set-valued fact as its sorted list of distinct items, computed once per record in a column of

@@ -1,0 +1,57 @@
+"""Generated or hostile policies of a shape whose cost could grow faster than the file: each test counts the
+work (calls, collections) at a few sizes and checks it grows as the file does. Never timed."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import policydsl
+
+HEAD = ['policy shape', '  title "形" / "Shape"', '', 'input f.x: count "x" / "x"', '']
+RULE = ['rule r "r" / "r"', '  require {cond}', '    else deny c "不" / "no"', '  source "x.txt" quote "x"', '']
+
+
+def load(tmp_path: Path, name: str, lines: list[str]) -> policydsl.PolicySet:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "shape.policy").write_text("\n".join(lines), encoding="utf-8")
+    return policydsl.load(folder)
+
+
+def value_fan(tmp_path: Path, n: int) -> policydsl.PolicySet:
+    """`n` values, each with two cases that both read the value before it."""
+    lines = HEAD + ['define f.d0: count "d0" / "d0"', '  = f.x', '']
+    for i in range(1, n):
+        lines += [f'define f.d{i}: count "d{i}" / "d{i}"', f'  = f.d{i - 1} when f.x > {i}', f'  = f.d{i - 1}', '']
+    return load(tmp_path, f"fan{n}", lines + [line.format(cond=f"f.d{n - 1} < 5") for line in RULE])
+
+
+def test_whether_a_value_may_be_not_open_is_asked_once_per_value(tmp_path: Path, monkeypatch) -> None:
+    """A value that two cases read was walked once per path to it: values of two cases each reading the one
+    before took 2^N walks (30 such values, a 2 KB file, never finished generating code or a scoring plan)."""
+    pytest.importorskip("sqlglot")
+    from policydsl.compile import codegen
+    from policydsl.score import plan
+    from policydsl.semantics.model import Model
+
+    calls = {"n": 0}
+    counted = Model.resolve
+
+    def counting(*args):
+        calls["n"] += 1
+        return counted(*args)
+    monkeypatch.setattr(Model, "resolve", counting)
+    generated, planned = {}, {}
+    for n in (8, 9, 10):
+        book = value_fan(tmp_path, n)
+        calls["n"] = 0
+        list(codegen.Generator(book.model, book.model.policies["shape"]).modules())
+        generated[n] = calls["n"]
+        calls["n"] = 0
+        plan.plan(book.model, "shape", dt.date(2024, 1, 1))
+        planned[n] = calls["n"]
+        assert book.evaluate("shape", {"f": {"x": 3}}, dt.date(2024, 1, 1)).outcome == "allow"
+    assert generated[10] - generated[9] == generated[9] - generated[8]
+    assert planned[10] - planned[9] == planned[9] - planned[8]
