@@ -24,6 +24,7 @@ from policydsl import i18n
 from policydsl.compile.codegen import effective, may_not_open
 from policydsl.compile.compiler import phase_specs
 from policydsl.errors import PolicyDslError
+from policydsl.gcpause import paused
 from policydsl.runtime import rollout as ro
 from policydsl.semantics.model import Model, Policy
 from policydsl.semantics.types import Type
@@ -937,6 +938,8 @@ def hex_threshold(value: Any) -> str:
 
 def plan(model: Model, policy_id: str, at: exp.Expr | dt.date, keep: tuple[str, ...] = ()) -> Plan:
     """The plan deciding `policy_id` on the date `at`: one date for the batch, or an expression (a
-    column of dates; rollouts then are not supported yet)."""
-    return Planner(model, model.policies[policy_id], at).plan(keep)
+    column of dates; rollouts then are not supported yet). Built with the cyclic collector paused (see gcpause:
+    a plan's tree is a web of parent links, and each full collection walked all of it again)."""
+    with paused():
+        return Planner(model, model.policies[policy_id], at).plan(keep)
 
