@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast as py
 import datetime as dt
+import functools
 from typing import Any, Iterator
 
 from policydsl.errors import InternalError
@@ -128,12 +129,11 @@ class Generator:
         exprs = [("applies", p.decl.applies)] + [
             (f"p{i}_{part}", e) for i, prop in enumerate(p.properties)
             for part, e in (("premise", prop.premise), ("claim", prop.claim))]
-        values = [c for d in p.defines.values() for c in d.decl.cases]
         for fn, e in exprs:
-            if e is not None:  # binds only the facts it and the values read (a book property reads few of many)
-                reads = input_reads(self.model, p, e, *[x for c in values for x in (c.expr, c.when)])
+            if e is not None:  # only the facts and values it reads (a property reads few of many: with every value,
+                facts, values = reads(self.model, p, e)  # N properties and N values made code quadratic in N)
                 yield module(define_fn(fn, ["V", "at", "decision"], [assign("H", py.Constant(value=None))]
-                                       + self.bind(reads) + self.values() + [py.Return(value=self.guarded(e))]))
+                                       + self.bind(facts) + self.values(values) + [py.Return(value=self.guarded(e))]))
 
     def convert(self) -> list[py.stmt]:
         """Fetch every fact of a plain nested dict into a local and check its type inline; if any is
@@ -337,11 +337,13 @@ class Generator:
                 ([py.Compare(left=name("at"), ops=[py.LtE()], comparators=[self.const(end)])] if end else [])
         return and_(*tests) if tests else None
 
-    def values(self) -> list[py.stmt]:
-        """Every define, in dependency order, to a local: its value, or a Fail that raises when read."""
+    def values(self, only: frozenset[str] | None = None) -> list[py.stmt]:
+        """Every define (those in `only`), in dependency order, to a local: its value, or a Fail that raises when read."""
         out: list[py.stmt] = []
         self.sure = set()
-        for path in self.define_order():
+        for path in self.define_order:
+            if only is not None and path not in only:
+                continue
             local, cases = self.defines[path], self.policy.defines[path].decl.cases
             if self.day is not None:  # in a run, a literal in force on every day of it cannot fail
                 first = next((c for c in cases if self.in_force(c.start, c.end) is not NEVER), None)
@@ -368,8 +370,11 @@ class Generator:
                 body=[self.put(local, call("Fail", name("e"), py.Constant(value=path)))])], orelse=[], finalbody=[]))
         return out
 
+    @functools.cached_property
     def define_order(self) -> list[str]:
-        order: list[str] = []
+        """The values in dependency order, found once (every function computes values: a policy of N values and
+        N properties ordered them 2N + 4 times, each in time quadratic in N)."""
+        order: dict[str, None] = {}
 
         def visit(path: str) -> None:
             if path in order:
@@ -380,10 +385,10 @@ class Generator:
                         if isinstance(node, ast.Ref) and self.model.resolve(node).kind == "define" \
                                 and node.path not in order:
                             visit(node.path)
-            order.append(path)
+            order[path] = None
         for path in self.policy.defines:
             visit(path)
-        return order
+        return list(order)
 
     def fire(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
         """Append the rule's reason to FIRED; a consequence lacking facts notes them instead."""
@@ -521,7 +526,7 @@ class Generator:
         return out + [py.If(test=test, body=fired, orelse=other)]
 
     def rule_reads(self, decl: ast.RuleDecl) -> set[str]:
-        return set(input_reads(self.model, self.policy, decl.scope, decl.body.condition))
+        return set(reads(self.model, self.policy, decl.scope, decl.body.condition)[0])
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr) -> py.expr:
@@ -709,8 +714,8 @@ class Generator:
         return call("covered", name("H"), py.Constant(value=decl.name.value), phases, key_code, name("at"))
 
 
-def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozenset[str]:
-    """Every input the expressions may read, through values and rollouts."""
+def reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> tuple[frozenset[str], frozenset[str]]:
+    """Every input the expressions may read, through values and rollouts, and every value they may read."""
     out: set[str] = set()
     seen: set[str] = set()
     todo = [e for e in exprs if e is not None]
@@ -724,7 +729,7 @@ def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozen
             elif kind == "define" and target not in seen:
                 seen.add(target)
                 todo += [e for c in policy.defines[target].decl.cases for e in (c.expr, c.when) if e]
-    return frozenset(out)
+    return frozenset(out), frozenset(seen)
 
 
 def may_not_open(model: Model, policy: Policy, e: ast.Expr, known: dict[str, bool]) -> bool:
