@@ -135,3 +135,15 @@ def test_a_property_computes_only_the_values_it_reads(tmp_path: Path) -> None:
         env = ({"f.x": 4}, dt.date(2024, 1, 1), None)
         assert prop.premise(*env) and not prop.premise({"f.x": 3}, *env[1:])
     assert sizes[30] - sizes[20] == sizes[20] - sizes[10]
+
+
+def test_a_plan_as_deep_as_the_language_allows_becomes_sql(tmp_path: Path) -> None:
+    """Each layer of a plan is a subquery of the next, generated recursively by sqlglot: a condition of 100
+    `and`s (the most P0115 allows) was an internal error (RecursionError) in `score`."""
+    pytest.importorskip("duckdb")
+    from policydsl.score import plan
+
+    book = load(tmp_path, "deep", HEAD + [line.format(cond=" and ".join(["f.x > 1"] * 100)) for line in RULE])
+    assert plan.plan(book.model, "shape", dt.date(2024, 1, 1)).sql().count("SELECT") > 100
+    decided = book.score(pytest.importorskip("pyarrow").table({"f.x": [3, 1]}), ["shape"], at=dt.date(2024, 1, 1))
+    assert decided.column("outcome").to_pylist() == ["allow", "deny"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -112,8 +113,16 @@ def sql(tree: exp.Expr, dialect: str) -> str:
     """The SQL text of a plan's tree. For DuckDB without the copy of the whole tree sqlglot makes by default
     before generating (40% of the time): DuckDB's generator leaves these trees as they were, so the text in
     either dialect is the same however often it was generated before (tests/test_score_duckdb.py). Spark's
-    generator rewrites the tree as it goes (a struct literal, for one), so it works on a copy."""
-    return tree.sql(dialect=dialect, copy=dialect != "duckdb")
+    generator rewrites the tree as it goes (a struct literal, for one), so it works on a copy. Each layer of a
+    plan is a subquery of the next, and sqlglot generates them recursively, about ten frames a layer: a plan as
+    deep as the language allows (a value 100 levels deep read by a condition 100 levels deep) needs more than
+    Python's default 1,000 (a condition of 100 `and`s was an internal error)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        return tree.sql(dialect=dialect, copy=dialect != "duckdb")
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 # ------------------------------------------------------------------ node helpers
