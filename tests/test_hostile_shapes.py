@@ -147,3 +147,22 @@ def test_a_plan_as_deep_as_the_language_allows_becomes_sql(tmp_path: Path) -> No
     assert plan.plan(book.model, "shape", dt.date(2024, 1, 1)).sql().count("SELECT") > 100
     decided = book.score(pytest.importorskip("pyarrow").table({"f.x": [3, 1]}), ["shape"], at=dt.date(2024, 1, 1))
     assert decided.column("outcome").to_pylist() == ["allow", "deny"]
+
+
+def test_and_and_or_of_many_operands_nest_as_a_balanced_tree() -> None:
+    """sqlglot's and_/or_ nest to the left, a level per operand: the plan's test of 1,000 facts for ill-typed
+    or missing values was deeper than DuckDB parses (1,000 levels: the input was reported unreadable), 4,000
+    an internal error (RecursionError)."""
+    pytest.importorskip("sqlglot")
+    from policydsl.score import plan
+
+    def depth(tree) -> int:
+        stack, deepest = [(tree, 1)], 0
+        while stack:
+            node, level = stack.pop()
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in node.iter_expressions())
+        return deepest
+    for n in (1000, 1024):
+        assert depth(plan.or_(*[plan.col(f"c{i}") for i in range(n)])) == 12  # 10 connectors, a column, its name
+    assert plan.and_(plan.col("a"), plan.or_(plan.col("b"), plan.col("c")), plan.col("d")).sql() == '"a" AND ("b" OR "c") AND "d"'

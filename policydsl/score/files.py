@@ -162,7 +162,7 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
     flags: list[tuple[exp.Expr, exp.Expr]] = []
     for tests, code in ((precise, "score.scale"), (bad, "bad_facts")):
         if tests:
-            flags.append((is_true(exp.paren(exp.or_(*tests))), text(code)))
+            flags.append((is_true(exp.paren(or_(*tests))), text(code)))
     flag = case(flags)
     outs.append(exp.alias_(exp.cast(flag, exp.DataType.build("VARCHAR")), BAD, quoted=True))
     return exp.select(*outs).from_(exp.to_table("input"))

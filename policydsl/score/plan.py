@@ -159,11 +159,21 @@ def is_false(e: exp.Expr) -> exp.Expr:
 # copying again what is already a fresh copy (the whole CASE so far, at each WHEN) made building a plan
 # spend most of its time copying trees.
 def and_(*xs: exp.Expr) -> exp.Expr:
-    return exp.and_(*[x.copy() for x in xs], copy=False) if xs else exp.true()
+    return joined(exp.And, xs) if xs else exp.true()
 
 
 def or_(*xs: exp.Expr) -> exp.Expr:
-    return exp.or_(*[x.copy() for x in xs], copy=False) if xs else exp.false()
+    return joined(exp.Or, xs) if xs else exp.false()
+
+
+def joined(op: type[exp.Connector], xs: tuple[exp.Expr, ...]) -> exp.Expr:
+    """Copies of `xs` joined by AND or OR as a balanced tree, a connector among them in parentheses (as sqlglot's
+    and_/or_ put it). sqlglot nests them to the left, a level per operand: a policy of 1,000 facts (each may be
+    ill-typed or missing) or rules nested deeper than DuckDB parses (1,000 levels) or sqlglot generates."""
+    items = [exp.Paren(this=x.copy()) if isinstance(x, exp.Connector) and len(xs) > 1 else x.copy() for x in xs]
+    while len(items) > 1:
+        items = [op(this=a, expression=b) for a, b in zip(items[::2], items[1::2])] + items[len(items) & ~1:]
+    return items[0]
 
 
 def case(branches: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None) -> exp.Expr:
