@@ -149,6 +149,25 @@ def test_a_plan_as_deep_as_the_language_allows_becomes_sql(tmp_path: Path) -> No
     assert decided.column("outcome").to_pylist() == ["allow", "deny"]
 
 
+def test_a_group_of_many_facts_in_json_lines_is_read_as_its_facts(tmp_path: Path) -> None:
+    """DuckDB guesses an object of more than 200 keys in JSON Lines to be a MAP, not a struct: a record stating
+    all 250 facts of `f` was scored `missing_facts` (eval decided it)."""
+    pytest.importorskip("duckdb")
+    import json
+
+    from policydsl.score import files
+
+    n = 250
+    lines = HEAD[:-2] + [f'input f.x{i}: count "x{i}" / "x{i}"' for i in range(n)] + ['']
+    book = load(tmp_path, "facts", lines + [line.format(cond=" and ".join(f"f.x{i} > 0" for i in range(8)))
+                                            for line in RULE])
+    record = {"f": {f"x{i}": 1 for i in range(n)}}
+    assert book.evaluate("shape", record, dt.date(2024, 1, 1)).outcome == "allow"
+    (tmp_path / "in.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    counts = files.score_file(book, ["shape"], str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"), dt.date(2024, 1, 1))
+    assert dict(counts["shape"]) == {"allow": 1}
+
+
 def test_and_and_or_of_many_operands_nest_as_a_balanced_tree() -> None:
     """sqlglot's and_/or_ nest to the left, a level per operand: the plan's test of 1,000 facts for ill-typed
     or missing values was deeper than DuckDB parses (1,000 levels: the input was reported unreadable), 4,000
