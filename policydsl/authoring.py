@@ -16,6 +16,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "why": ("为什么重要", "Why it matters"),
     "wrong": ("错误写法", "Wrong"),
     "right": ("正确写法", "Right"),
+    "more_lines": ("……（还有 {lines} 行，都是这样的规则）", "… ({lines} more lines of such rules)"),
     "documents": ("示例用到的来源文件", "Source documents the example uses"),
     "reserved": ("目前检查器不会报告此代码：上面的错误写法实际报告为 {code}。",
                  "The checker does not report this code today: the wrong example above is reported as {code}."),
@@ -394,6 +395,20 @@ EXPLANATIONS: dict[str, Explanation] = {
          "CVE-2021-42574); rustc refuses them too. Neither Chinese nor English text needs them. The diagnostic "
          "shows the character as �."),
         _head() + FANS + _fans_rule(message='"粉丝不足" / "Too few \u202efollowers"'),
+        _head() + FANS + _fans_rule()),
+    "P0124": _entry(
+        ("政策太大", "Policy too large"),
+        ("一条政策的规则、取值、property 和 `applies when` 合计超过 20,000 个语法节点（每个名称、数字、运算符、文本各算一个；"
+         "表的行是数据，不计在内）。规则书中最大的政策有 352 个。",
+         "A policy's rules, values, properties and `applies when` hold more than 20,000 syntax nodes in all (each "
+         "name, number, operator and text counts one; a table's rows are data and do not count). The largest policy "
+         "of the rule book holds 352."),
+        ("每条政策编译成几个 Python 函数，函数的大小、编译它所需的内存和时间都随这些节点增长；这个上限使一个文件（也许是生成的，"
+         "也许是恶意的）无法让 check、eval、决策服务或语言服务器耗尽内存。",
+         "Each policy compiles to a few Python functions whose size, and the memory and time compiling them takes, "
+         "grow with these nodes; this bound keeps one file (generated, or hostile) from exhausting the memory of "
+         "`check`, `eval`, the decision service or the language server."),
+        _head() + FANS + "".join(_fans_rule(f"account.fans >= {i}", name=f"fans{i}") for i in range(2001)),
         _head() + FANS + _fans_rule()),
     # ---- names
     "P0201": _entry(
@@ -1154,6 +1169,12 @@ def explanation_codes() -> list[str]:
     return list(EXPLANATIONS)
 
 
+def _shortened(text: str, lang: str, shown: int = 24) -> str:
+    """An example of more than `shown` lines (P0124's thousands of rules) as its first lines and how many follow."""
+    lines = text.split("\n")
+    return text if len(lines) <= shown + 1 else "\n".join(lines[:shown] + [s("more_lines", lang, lines=f"{len(lines) - shown:,}")])
+
+
 def _indent(text: str) -> str:
     return "\n".join(("    " + line) if line else "" for line in text.rstrip("\n").split("\n"))
 
@@ -1176,7 +1197,7 @@ def render_explanation(code: str, lang: str) -> str:
             shown = name if encoding == "utf-8" else name + s("saved_in", lang, encoding=encoding.upper())
             out += [f"  {shown}", _indent(text), ""]
     out.append(s("wrong", lang) + colon.rstrip() + (s("encoding", lang) if entry.get("check") == "encoding" else ""))
-    out += [_indent(visible(entry["wrong"])), ""]  # (P0123's holds a direction control: shown as �)
+    out += [_indent(visible(_shortened(entry["wrong"], lang))), ""]  # (P0123's holds a direction control: shown as �)
     if "reported_as" in entry and entry["reported_as"] != code.split(".")[0]:
         out += [s("reserved", lang, code=entry["reported_as"]), ""]
     out += [s("right", lang) + colon.rstrip(), _indent(entry["right"])]

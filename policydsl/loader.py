@@ -189,15 +189,18 @@ class PolicySet:
         ids = [self._policy_id(p) for p in policies] if policies is not None else sorted(self.index.titles)
         return score_table(self, ids, table, at, keys, at_column=at_column, whole_book=policies is None, langs=langs)
 
-    def conflicts(self, record: Mapping[str, Any], book: BookDecision, *, implicit: bool = False):
+    def conflicts(self, record: Mapping[str, Any], book: BookDecision, *, implicit: bool = False,
+                  only: int | None = None):
         """The overlaps whose two policies both decided this checked record and disagree on it (with
-        `implicit`, also the pairs of values that share a label, which `check --deep` compares)."""
+        `implicit`, also the pairs of values that share a label, which `check --deep` compares; with `only`, the
+        overlap at that position of `index.overlaps`, whose two policies alone `book` need hold)."""
         from policydsl.runtime.properties import check_book_property
 
         if self.book is None:  # no book properties and no overlaps: nothing can conflict
             return
         compiled = self.book.properties[self.index.properties:]  # the overlaps' claims follow
-        for (declared_implicit, fields), prop in zip(self.index.overlaps, compiled):
+        asked = range(len(compiled)) if only is None else (only,)
+        for (declared_implicit, fields), prop in ((self.index.overlaps[i], compiled[i]) for i in asked):
             if declared_implicit and not implicit:  # a question for `check --deep`, not a declared conflict
                 continue
             check = check_book_property(self.book, prop, fields["policies"], record, book)

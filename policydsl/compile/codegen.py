@@ -16,7 +16,7 @@ import functools
 from typing import Any, Iterator
 
 from policydsl.errors import InternalError
-from policydsl.semantics.model import Model, Policy
+from policydsl.semantics.model import MAX_CODE_NODES, Model, Policy
 from policydsl.syntax import ast
 
 MAX_RUNS = 8
@@ -241,11 +241,12 @@ class Generator:
     # ------------------------------------------------------------ the decision
     def decide(self, kleene: bool) -> list[py.stmt]:
         """The decision's statements. The untraced fast variant is specialised per run of days on which
-        the same rules and value cases are in force (at most MAX_RUNS runs): within a run no rule's or
-        case's dates are tested, and a rule not in force leaves no code."""
+        the same rules and value cases are in force (at most MAX_RUNS runs, whose copies together hold no more
+        than a policy's largest size): within a run no rule's or case's dates are tested, and a rule not in
+        force leaves no code."""
         self.kleene = kleene
         days = self.run_starts()
-        if kleene or len(days) > MAX_RUNS:
+        if kleene or len(days) > MAX_RUNS or len(days) * self.policy.code_size > MAX_CODE_NODES:
             return self.decide_body()
         chain = self.decide_run(days[-1])
         for k in range(len(days) - 1, 0, -1):

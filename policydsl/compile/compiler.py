@@ -41,21 +41,22 @@ def compile_parts(model: Model) -> dict[str, Parts]:
         return {pid: policy_parts(model, policy) for pid, policy in model.policies.items()}
 
 
-def compile_book(model: Model) -> CompiledPolicy | None:
-    """The book properties (outside any policy) as a policy with no rules; their `outcome(POLICY)`
-    and `fires(POLICY, RULE)` read the whole-book decision (a BookDecision). None when the book has none."""
-    if not model.book_properties and not model.overlaps:
+def compile_book(model: Model, implicit: bool = False) -> CompiledPolicy | None:
+    """The book properties (outside any policy) and the overlaps' claims (with `implicit`, also those of the
+    values that share a label: Model.book_overlaps) as a policy with no rules; their `outcome(POLICY)` and
+    `fires(POLICY, RULE)` read the whole-book decision (a BookDecision). None when the book has none."""
+    if not model.book_properties and not model.book_overlaps(implicit):
         return None
-    spec, stored = policy_parts(model, model.book_policy())
+    spec, stored = policy_parts(model, model.book_policy(implicit))
     return build(spec, *stored)
 
 
-def book_index(model: Model) -> BookIndex:
-    """What deciding reads of the checked book (runtime/book.py)."""
+def book_index(model: Model, implicit: bool = False) -> BookIndex:
+    """What deciding reads of the checked book (runtime/book.py); `implicit` as for compile_book."""
     overlaps = tuple((o.implicit, {"overlap": o.name, "label": o.overlap.label.as_dict(), "policies": o.policies,
                                    "resolution": o.resolution, "prevails": o.prevails,
                                    "assumptions": tuple(a.name.value for _, a in o.explained_by)})
-                     for o in model.overlaps)
+                     for o in model.book_overlaps(implicit))
     return BookIndex(titles={pid: p.title.as_dict() for pid, p in model.policies.items()},
                      properties=len(model.book_properties), overlaps=overlaps,
                      reads_rules=any(reads_rules(o.decl) for o in model.overlaps if not o.implicit))

@@ -67,6 +67,10 @@ SETTINGS = {
 LOCAL_SETTINGS = {
     # a few partitions for a machine's worth of data: 200 shuffle partitions of a few rows each cost seconds
     "spark.sql.shuffle.partitions": "4",
+    # the command's output is its counts and its own errors, not the JVM's start-up notices (log4j2.properties) nor
+    # a progress bar of Spark's stages drawn over them (a cluster's driver keeps Spark's logging as configured)
+    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={(Path(__file__).parent / 'log4j2.properties').as_uri()}",
+    "spark.ui.showConsoleProgress": "false",
 }
 
 

@@ -13,8 +13,8 @@ import attrs
 
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
-from policydsl.semantics.model import (BookOverlap, BookProperty, Define, Input, Key, Model, Occurrence, Policy,
-                                       Resolved, Rule, Table, book_decl)
+from policydsl.semantics.model import (MAX_CODE_NODES, BookOverlap, BookProperty, Define, Input, Key, Model, Occurrence,
+                                       Policy, Resolved, Rule, Table, book_decl, code_size)
 from policydsl.errors import InternalError
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
@@ -507,6 +507,10 @@ class Checker:
         for prop in build.properties.values():
             self._check_property(build, prop)
         self._check_define_cycles(build)
+        size = code_size(build.decl.applies, tuple(build.rules.values()), tuple(d.decl for d in build.defines.values()),
+                         tuple(build.properties.values()))
+        if size > MAX_CODE_NODES:
+            self.err("P0124", build.decl.id.span, policy=build.decl.id.value, found=f"{size:,}", limit=f"{MAX_CODE_NODES:,}")
 
     def _check_property(self, build: _PolicyBuild, prop: ast.PropertyDecl) -> None:
         self._check_text(prop.label)

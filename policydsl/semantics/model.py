@@ -61,6 +61,17 @@ class Table:
         return out + [(column, name) for name in self.decl.columns]
 
 
+MAX_CODE_NODES = 20_000
+"""The syntax nodes a policy's rules, values, properties and `applies` may hold (P0124): its generated code, and the
+memory and time compiling it takes, grow with them (about 60 Python syntax nodes each, in functions compiled one at
+a time; the book's largest policy holds 352). A table's rows are data, not code, and do not count."""
+
+
+def code_size(*roots: object) -> int:
+    """The syntax nodes under `roots` (a node, a tuple of nodes, or None)."""
+    return sum(1 for root in roots for _ in ast.walk(root))
+
+
 @attrs.frozen(kw_only=True)
 class Rule:
     name: str
@@ -92,6 +103,12 @@ class Policy:
     def effective(self) -> tuple[dt.date | None, dt.date | None]:
         eff = self.decl.effective
         return (eff.start, eff.end) if eff else (None, None)
+
+    @property
+    def code_size(self) -> int:
+        """The syntax nodes of what the policy compiles to code (see MAX_CODE_NODES)."""
+        return code_size(self.decl.applies, tuple(r.decl for r in self.rules),
+                         tuple(d.decl for d in self.defines.values()), self.properties)
 
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
@@ -195,13 +212,19 @@ class Model:
     names: tuple[Occurrence, ...] = ()  # every name the checker resolved, by file and position
     definitions: dict[Key, Span] = attrs.field(factory=dict)  # each key's (first) declaration
 
-    def book_policy(self) -> Policy:
-        """The book properties, then the overlaps' claims, as a policy with no rules (id `book`): what
-        compiles and encodes them."""
+    def book_overlaps(self, implicit: bool = False) -> tuple[BookOverlap, ...]:
+        """The declared overlaps; with `implicit`, also each pair of values that share a label (N such values
+        are N(N-1)/2 pairs: questions for `check --deep` only, never compiled for deciding)."""
+        return self.overlaps if implicit else tuple(o for o in self.overlaps if not o.implicit)
+
+    def book_policy(self, implicit: bool = False) -> Policy:
+        """The book properties, then the overlaps' claims (book_overlaps), as a policy with no rules (id `book`):
+        what compiles and encodes them."""
         first: BookProperty | BookOverlap = self.book_properties[0] if self.book_properties else self.overlaps[0]
         return Policy(id=BOOK_ID, file=first.file, decl=book_decl(first.decl),
                       inputs=dict(self.book_inputs), defines={}, rules=(), tables={}, rollouts={}, assumptions=(),
-                      notes=(), properties=(*(p.decl for p in self.book_properties), *(o.decl for o in self.overlaps)))
+                      notes=(), properties=(*(p.decl for p in self.book_properties),
+                                            *(o.decl for o in self.book_overlaps(implicit))))
 
     def readers(self, path: str) -> list[Policy]:
         """The policies that read the fact `path`."""
