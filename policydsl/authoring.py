@@ -16,7 +16,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "why": ("为什么重要", "Why it matters"),
     "wrong": ("错误写法", "Wrong"),
     "right": ("正确写法", "Right"),
-    "more_lines": ("……（还有 {lines} 行，都是这样的规则）", "… ({lines} more lines of such rules)"),
+    "more_lines": ("……（还有 {lines} 行，与上面相似）", "… ({lines} more lines like these)"),
     "documents": ("示例用到的来源文件", "Source documents the example uses"),
     "reserved": ("目前检查器不会报告此代码：上面的错误写法实际报告为 {code}。",
                  "The checker does not report this code today: the wrong example above is reported as {code}."),
@@ -410,6 +410,31 @@ EXPLANATIONS: dict[str, Explanation] = {
          "`check`, `eval`, the decision service or the language server."),
         _head() + FANS + "".join(_fans_rule(f"account.fans >= {i}", name=f"fans{i}") for i in range(2001)),
         _head() + FANS + _fans_rule()),
+    "P0125": _entry(
+        ("取值的情形太多", "Too many cases of a value"),
+        ("一个取值（define）写了超过 100 种情形（`= … when …`）。",
+         "A value (`define`) has more than 100 cases (`= … when …`)."),
+        ("每种情形在生成的代码、批量评分的 SQL 和求解器中都嵌套一层，各工具递归地处理它们（1,000 种情形曾让 eval "
+         "崩溃）；上限与表达式嵌套（P0115）相同。按事实分档的情形写成表，表的行是数据，不受此限。",
+         "Each case nests one level in the generated code, the SQL of batch scoring and the solver, which every tool "
+         "walks recursively (1,000 cases used to crash `eval`); the bound is that of an expression's nesting "
+         "(P0115). Cases that differ by a fact belong in a table, whose rows are data and not bound by this."),
+        _head() + FANS + 'define demo.level: count "档位" / "Level"\n'
+        + "".join(f"  = {i} when account.fans == {i}\n" for i in range(101)) + "  = 0\n",
+        _head() + FANS + 'define demo.level: count "档位" / "Level"\n  = 1 when account.fans >= 1000\n  = 0\n'),
+    "P0126": _entry(
+        ("规则的例外太多", "Too many exceptions to a rule"),
+        ("超过 100 条规则写了 `exception to` 同一条规则。", "More than 100 rules are each an `exception to` one rule."),
+        ("每条例外在生成的代码中为这条规则多嵌套一层检查，Python 的工具递归地处理它们（1,000 条例外曾让 eval、docs 和 "
+         "score 崩溃）；上限与表达式嵌套（P0115）相同。这么多例外通常可以合并成几条规则或一张表。",
+         "Each exception nests one more test of the rule in the generated code, which Python's tools walk "
+         "recursively (1,000 exceptions used to crash `eval`, `docs` and `score`); the bound is that of an "
+         "expression's nesting (P0115). So many exceptions can usually be merged into a few rules or a table."),
+        _head() + FANS + _fans_rule() + "".join(
+            f'\nrule exempt{i} "豁免{i}" / "Exemption {i}"\n  exception to fans priority {i}\n  when account.fans == {i}\n'
+            f'  allow exempt{i} "豁免" / "Exempt"\n  source "doc.txt" quote "1000粉丝"\n' for i in range(1, 102)),
+        _head() + FANS + _fans_rule() + '\nrule exempt "豁免" / "Exemption"\n  exception to fans priority 1\n'
+        '  when account.fans < 10\n  allow exempt "豁免" / "Exempt"\n  source "doc.txt" quote "1000粉丝"\n'),
     # ---- names
     "P0201": _entry(
         ("未定义的名称", "Undefined name"),

@@ -237,34 +237,3 @@ def test_the_generated_code_grows_linearly_with_the_rules(tmp_path):
     assert nlocals[10] == nlocals[20] == nlocals[30]
     assert sizes[30] - sizes[20] == sizes[20] - sizes[10]
 
-
-def test_a_property_computes_only_the_values_it_reads(tmp_path):
-    """Each property's premise and claim is its own function; it computes the values it reads (and those they
-    read), not every value of the policy: N properties over N values were N² value computations in the code.
-    Exact counts: each (value, property) pair adds the same code; and the verdicts stand."""
-    import ast as py
-
-    import policydsl
-    from policydsl.compile.codegen import Generator
-
-    sizes = {}
-    for n in (10, 20, 30):
-        lines = ['policy many', '  title "多" / "Many"', '  effective from 2024-01-01', '',
-                 'input shop.hours: count "时长" / "Hours"', '', 'rule r "规则" / "Rule"', '  require shop.hours <= 9',
-                 '    else deny c "超时" / "over"', '  source "x.txt" quote "x"', '']
-        for i in range(n):
-            lines += [f'define shop.v{i}: count "值{i}" / "Value {i}"', f'  = shop.hours + {i}', '',
-                      f'property p{i} "性质{i}" / "Property {i}"', f'  when shop.v{i} > {i + 9}', f'  expect shop.v{i} >= {i + 10}', '']
-        folder = tmp_path / str(n)
-        folder.mkdir()
-        (folder / "many.policy").write_text("\n".join(lines), encoding="utf-8")
-        book = policydsl.load(folder)
-        modules = [m for m in Generator(book.model, book.model.policies["many"]).modules()
-                   if m.body[0].name.startswith("p")]
-        sizes[n] = sum(1 for module in modules for _ in py.walk(module))
-        compiled = book.compiled["many"]
-        assert len(compiled.properties) == n
-        for prop in compiled.properties:
-            assert (prop.premise({"shop.hours": 10}, None, None), prop.premise({"shop.hours": 9}, None, None)) == (True, False)
-            assert prop.claim({"shop.hours": 10}, None, None) is True
-    assert sizes[30] - sizes[20] == sizes[20] - sizes[10]

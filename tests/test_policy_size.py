@@ -71,3 +71,41 @@ def test_the_fast_function_is_specialised_per_run_of_days_only_while_its_copies_
     (24,120 in all, over the bound) one copy that tests each rule's dates: less code for more rules."""
     small, large = fast_size(tmp_path, 300), fast_size(tmp_path, 600)
     assert large < small
+
+
+def cases_and_exceptions(tmp_path: Path, cases: int, exceptions: int) -> Path:
+    """A policy whose value has `cases` cases (the last without `when`) and whose rule has `exceptions` exceptions."""
+    book = tmp_path / f"c{cases}e{exceptions}"
+    book.mkdir()
+    text = HEAD + 'define demo.level: count "档位" / "Level"\n' + "".join(
+        f"  = {i} when account.fans == {i}\n" for i in range(cases - 1)) + "  = 999\n" + rule(0).replace(
+        "account.fans >= 0", "demo.level < 999") + "".join(
+        f'\nrule exempt{i} "豁免{i}" / "Exemption {i}"\n  exception to fans0 priority {i}\n  when account.fans == {i + 1000}\n'
+        f'  allow exempt{i} "豁免" / "Exempt"\n  source "doc.txt" quote "1000粉丝"\n' for i in range(exceptions))
+    (book / "demo.policy").write_text(text, encoding="utf-8")
+    return book
+
+
+def test_a_value_has_at_most_100_cases_and_a_rule_at_most_100_exceptions(tmp_path: Path) -> None:
+    """Each case and each exception nests one level in the generated code, which Python's tools walk recursively:
+    a value of 1,000 cases, or a rule of 1,000 exceptions, checked clean and then stopped `eval` (and `docs`,
+    `score`) with a RecursionError. At the bounds every decision stands; one more is a diagnostic."""
+    book = cases_and_exceptions(tmp_path, 100, 100)
+    done = subprocess.run([sys.executable, "-m", "policydsl.cli", "check", str(book), "--lang", "en"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    loaded = policydsl.load(book)
+    for fans, outcome, codes in ((98, "allow", []), (99, "deny", ["fans_low"]), (1_050, "allow", ["exempt50"]),
+                                 (1_099, "allow", ["exempt99"]), (1_100, "deny", ["fans_low"])):
+        for trace in (False, True):
+            decision = loaded.evaluate("demo.cart", {"account": {"fans": fans}}, dt.date(2024, 6, 1), trace=trace)
+            assert (decision.outcome, [r.code for r in decision.reasons]) == (outcome, codes), fans
+    for cases, exceptions, expected in ((101, 100, "demo.policy:6:8: error[P0125]: value `demo.level` has 101 cases, "
+                                                   "at most 100"),
+                                        (100, 101, "demo.policy:108:6: error[P0126]: rule `fans0` has 101 exceptions, "
+                                                   "at most 100")):
+        done = subprocess.run([sys.executable, "-m", "policydsl.cli", "check",
+                               str(cases_and_exceptions(tmp_path, cases, exceptions)), "--lang", "en"],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert [line.split("/")[-1] for line in done.stdout.splitlines() if "error[" in line] == [expected]

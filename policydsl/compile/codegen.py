@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast as py
 import datetime as dt
+import functools
 from typing import Any, Iterator
 
 from policydsl.errors import InternalError
@@ -99,6 +100,7 @@ class Generator:
         self.day: dt.date | None = None  # the first day of the run of days being generated for
         self.sure: set[str] = set()  # the define locals that hold a value (never a Fail) in this run
         self.no_ms = False
+        self.not_open: dict[str, bool] = {}  # a value -> whether it may be a not-open cell (may_not_open)
 
     # ------------------------------------------------------------ constants
     def const(self, value: Any) -> py.expr:
@@ -128,8 +130,8 @@ class Generator:
             (f"p{i}_{part}", e) for i, prop in enumerate(p.properties)
             for part, e in (("premise", prop.premise), ("claim", prop.claim))]
         for fn, e in exprs:
-            if e is not None:  # only the values it reads and their facts (linear: a book property reads few of many)
-                facts, values = reads(self.model, p, e)
+            if e is not None:  # only the facts and values it reads (a property reads few of many: with every value,
+                facts, values = reads(self.model, p, e)  # N properties and N values made code quadratic in N)
                 yield module(define_fn(fn, ["V", "at", "decision"], [assign("H", py.Constant(value=None))]
                                        + self.bind(facts) + self.values(values) + [py.Return(value=self.guarded(e))]))
 
@@ -216,8 +218,25 @@ class Generator:
             + in_force + after
 
     def bind(self, only: frozenset[str] | None = None) -> list[py.stmt]:
-        return [assign(local, call(attr("V", "get"), py.Constant(value=path), name("M")))
-                for path, local in self.inputs.items() if only is None or path in only]
+        """The facts (those in `only`) into IN, the values' list DV made (see `local`)."""
+        facts: list[py.expr] = [call(attr("V", "get"), py.Constant(value=path), name("M")) if only is None or path in only
+                 else py.Constant(value=None) for path in self.inputs]
+        nones = py.BinOp(left=py.List(elts=[py.Constant(value=None)], ctx=py.Load()), op=py.Mult(),
+                         right=py.Constant(value=len(self.defines)))
+        return [assign("IN", py.List(elts=facts, ctx=py.Load())), assign("DV", nones)]
+
+    def local(self, local: str, store: bool = False) -> py.expr:
+        """A fact's local `iN` or a value's `dN`; under Kleene item N of the list IN or DV (as `slot` keeps the
+        rules'): CPython compiles a function's nested scopes, the Kleene thunks, each in time growing with the
+        function's locals, so a local per value made it quadratic (8,000 values: 35 s for fast_k, 3 s as lists)."""
+        ctx = py.Store() if store else py.Load()
+        if self.kleene:
+            return py.Subscript(value=name("IN" if local[0] == "i" else "DV"), slice=py.Constant(value=int(local[1:])),
+                                ctx=ctx)
+        return py.Name(id=local, ctx=ctx)
+
+    def put(self, local: str, value: py.expr) -> py.Assign:
+        return py.Assign(targets=[self.local(local, store=True)], value=value)
 
     # ------------------------------------------------------------ the decision
     def decide(self, kleene: bool) -> list[py.stmt]:
@@ -277,7 +296,7 @@ class Generator:
                 body += self.direct(index, rule.decl)
         trace = call("tuple", name("TR")) if self.traced else tup([])
         finish = py.Return(value=call(attr("D", "finish"), name("at"), name("FIRED"),
-                                      tup([name(d) for d in self.defines.values()]),
+                                      tup([self.local(d) for d in self.defines.values()]),
                                       py.Constant(value=None) if self.no_ms else name("MS"), trace, name("H")))
         if kleene or self.traced:
             return body + [finish]
@@ -320,23 +339,22 @@ class Generator:
         return and_(*tests) if tests else None
 
     def values(self, only: frozenset[str] | None = None) -> list[py.stmt]:
-        """Every define (or those in `only`), in dependency order, to a local: its value, or a Fail that raises
-        when read."""
+        """Every define (those in `only`), in dependency order, to a local: its value, or a Fail that raises when read."""
         out: list[py.stmt] = []
         self.sure = set()
-        for path in self.define_order():
+        for path in self.define_order:
             if only is not None and path not in only:
                 continue
             local, cases = self.defines[path], self.policy.defines[path].decl.cases
             if self.day is not None:  # in a run, a literal in force on every day of it cannot fail
                 first = next((c for c in cases if self.in_force(c.start, c.end) is not NEVER), None)
                 if first is not None and first.when is None and isinstance(first.expr, ast.Literal):
-                    out.append(assign(local, self.expr(first.expr)))
+                    out.append(self.put(local, self.expr(first.expr)))
                     if self.traced and len(cases) > 1:
                         out.append(self.hit(f"case:{path}:{cases.index(first) + 1}"))
                     self.sure.add(local)
                     continue
-            chain: list[py.stmt] = [assign(local, call("Fail", py.Constant(value=None), py.Constant(value=path)))]
+            chain: list[py.stmt] = [self.put(local, call("Fail", py.Constant(value=None), py.Constant(value=path)))]
             for index in range(len(cases), 0, -1):
                 case = cases[index - 1]
                 if self.in_force(case.start, case.end) is NEVER:
@@ -344,17 +362,20 @@ class Generator:
                 tests = [t for t in (self.in_force(case.start, case.end),
                                      self.guarded(case.when) if case.when is not None else None) if t is not None]
                 before, value = self.lowered(case.expr, value=True)
-                then = before + [assign(local, value)]
+                then = before + [self.put(local, value)]
                 if self.traced and len(cases) > 1:
                     then.append(self.hit(f"case:{path}:{index}"))
                 chain = [py.If(test=and_(*tests), body=then, orelse=chain)] if tests else then
             out.append(py.Try(body=chain, handlers=[py.ExceptHandler(
                 type=tup([name("MissingFact"), name("PolicyDslError")]), name="e",
-                body=[assign(local, call("Fail", name("e"), py.Constant(value=path)))])], orelse=[], finalbody=[]))
+                body=[self.put(local, call("Fail", name("e"), py.Constant(value=path)))])], orelse=[], finalbody=[]))
         return out
 
+    @functools.cached_property
     def define_order(self) -> list[str]:
-        order: list[str] = []
+        """The values in dependency order, found once (every function computes values: a policy of N values and
+        N properties ordered them 2N + 4 times, each in time quadratic in N)."""
+        order: dict[str, None] = {}
 
         def visit(path: str) -> None:
             if path in order:
@@ -365,10 +386,10 @@ class Generator:
                         if isinstance(node, ast.Ref) and self.model.resolve(node).kind == "define" \
                                 and node.path not in order:
                             visit(node.path)
-            order.append(path)
+            order[path] = None
         for path in self.policy.defines:
             visit(path)
-        return order
+        return list(order)
 
     def fire(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
         """Append the rule's reason to FIRED; a consequence lacking facts notes them instead."""
@@ -384,7 +405,7 @@ class Generator:
         info = rule_placeholders(self.policy, decl)
         if not info and not decl.consequences:
             return py.Subscript(value=name("S"), slice=py.Constant(value=index), ctx=py.Load())
-        shown: list[py.expr] = [name(self.inputs[p]) if p in self.inputs else name(self.defines[p]) if p in self.defines
+        shown: list[py.expr] = [self.local(self.inputs[p]) if p in self.inputs else self.local(self.defines[p]) if p in self.defines
                                 else py.Constant(value=None) for p in info]
         if not decl.consequences:  # the message is filled when read
             said = py.Subscript(value=name("R"), slice=py.Constant(value=index), ctx=py.Load())
@@ -491,7 +512,7 @@ class Generator:
         if self.traced:
             paths = sorted(self.rule_reads(decl))
             if self.kleene:  # a fact not given is left out of the reads
-                reads = tup([tup([py.Constant(value=p), name(self.inputs[p])]) for p in paths])
+                reads = tup([tup([py.Constant(value=p), self.local(self.inputs[p])]) for p in paths])
                 out.append(py.Expr(value=call(attr("TR", "append"), call(attr("D", "event"), py.Constant(value=i), s,
                                                                         reads, self.slot("b", i)))))
             else:  # every fact given: the event built inline
@@ -506,7 +527,7 @@ class Generator:
         return out + [py.If(test=test, body=fired, orelse=other)]
 
     def rule_reads(self, decl: ast.RuleDecl) -> set[str]:
-        return set(input_reads(self.model, self.policy, decl.scope, decl.body.condition))
+        return set(reads(self.model, self.policy, decl.scope, decl.body.condition)[0])
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr) -> py.expr:
@@ -518,19 +539,8 @@ class Generator:
     def guarded(self, e: ast.Expr) -> py.expr:
         """`e`, failing with E.not_open_arith when it yields a not-open cell (only when it can)."""
         code = self.expr(e)
-        return call("open_", code, py.Constant(value=e.span.text)) if self.may_not_open(e) else code
-
-    def may_not_open(self, e: ast.Expr, seen: frozenset[str] = frozenset()) -> bool:
-        if isinstance(e, ast.Call):
-            table = self.policy.tables.get(e.func.value)
-            return table is not None and table.result.maybe_not_open
-        if isinstance(e, ast.Aggregate):
-            return e.func in ("max", "min", "sum") and self.may_not_open(e.body, seen)
-        if isinstance(e, ast.Ref):
-            target = e.path
-            return self.model.resolve(e).kind == "define" and target not in seen and any(
-                self.may_not_open(c.expr, seen | {target}) for c in self.policy.defines[target].decl.cases)
-        return False
+        return call("open_", code, py.Constant(value=e.span.text)) \
+            if may_not_open(self.model, self.policy, e, self.not_open) else code
 
     def strict(self, combine: Any, *operands: py.expr) -> py.expr:
         """`combine(*operands)`; under Kleene, every operand's missing facts are named."""
@@ -541,10 +551,10 @@ class Generator:
                        args=[py.Starred(value=call("k_all", *[thunk(o) for o in operands]), ctx=py.Load())])
 
     def input_read(self, path: str) -> py.expr:
-        local = name(self.inputs[path])
+        local = self.local(self.inputs[path])
         if not self.kleene:
             return local
-        return py.IfExp(test=is_(local, name("M"), negated=True), body=name(self.inputs[path]),
+        return py.IfExp(test=is_(local, name("M"), negated=True), body=self.local(self.inputs[path]),
                         orelse=call("miss", py.Constant(value=path)))
 
     def e_Literal(self, e: ast.Literal) -> py.expr:
@@ -570,9 +580,9 @@ class Generator:
         if kind == "define":
             local = self.defines[target]
             if local in self.sure:
-                return name(local)
-            return py.IfExp(test=py.Compare(left=call("type", name(local)), ops=[py.IsNot()], comparators=[name("Fail")]),
-                            body=name(local), orelse=call(attr(local, "read"), name("at")))
+                return self.local(local)
+            return py.IfExp(test=py.Compare(left=call("type", self.local(local)), ops=[py.IsNot()], comparators=[name("Fail")]),
+                            body=self.local(local), orelse=call(attr(self.local(local), "read"), name("at")))
         if kind == "var":
             return name(self.vars[target])
         if kind == "book_define":
@@ -705,13 +715,8 @@ class Generator:
         return call("covered", name("H"), py.Constant(value=decl.name.value), phases, key_code, name("at"))
 
 
-def input_reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> frozenset[str]:
-    """Every input the expressions may read, through values and rollouts."""
-    return reads(model, policy, *exprs)[0]
-
-
 def reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> tuple[frozenset[str], frozenset[str]]:
-    """Every input and every value the expressions may read, through values and rollouts."""
+    """Every input the expressions may read, through values and rollouts, and every value they may read."""
     out: set[str] = set()
     seen: set[str] = set()
     todo = [e for e in exprs if e is not None]
@@ -726,6 +731,23 @@ def reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> tuple[frozen
                 seen.add(target)
                 todo += [e for c in policy.defines[target].decl.cases for e in (c.expr, c.when) if e]
     return frozenset(out), frozenset(seen)
+
+
+def may_not_open(model: Model, policy: Policy, e: ast.Expr, known: dict[str, bool]) -> bool:
+    """Whether `e` may yield a not-open cell: a table's, max/min/sum of one, or a value one of whose cases
+    may. Each value's answer is kept in `known`: a value that several cases read is walked once, not once per
+    path to it (values of two cases each reading the one before: 2^N walks)."""
+    if isinstance(e, ast.Call):
+        table = policy.tables.get(e.func.value)
+        return table is not None and table.result.maybe_not_open
+    if isinstance(e, ast.Aggregate):
+        return e.func in ("max", "min", "sum") and may_not_open(model, policy, e.body, known)
+    if isinstance(e, ast.Ref) and model.resolve(e).kind == "define":
+        if e.path not in known:
+            known[e.path] = False  # (values in a circle are refused by the checker: this only ends the walk)
+            known[e.path] = any(may_not_open(model, policy, c.expr, known) for c in policy.defines[e.path].decl.cases)
+        return known[e.path]
+    return False
 
 
 def effective(decl: Any) -> tuple[Any, Any]:

@@ -6,7 +6,7 @@ import marshal
 from typing import Any, cast
 
 from policydsl.compile import cache
-from policydsl.compile.codegen import Generator, effective, input_reads, rule_placeholders
+from policydsl.compile.codegen import Generator, effective, reads, rule_placeholders
 from policydsl.compile.link import _table, build  # noqa: F401 (re-exported: the last step lives in link.py)
 from policydsl.gcpause import paused as _no_cycle_collection  # (see gcpause: the book stays alive)
 from policydsl.runtime import rollout as ro
@@ -86,11 +86,11 @@ def policy_spec(model: Model, p: Policy) -> dict[str, Any]:
                                                           for v in model.enums[i.type.enum].values}
                           if i.type.enum is not None else None) for path, i in p.inputs.items()},
         "defines": {path: (d.type.kind, d.label.as_dict(),
-                           input_reads(model, p, *[e for c in d.decl.cases for e in (c.expr, c.when)]))
+                           reads(model, p, *[e for c in d.decl.cases for e in (c.expr, c.when)])[0])
                     for path, d in p.defines.items()},
         "rules": tuple({**rule_spec(p, r.decl), "exceptions": r.exceptions,
-                        "reads": input_reads(model, p, r.decl.scope, r.decl.body.condition),
-                        "consequence_reads": tuple(input_reads(model, p, c.end, c.amount) for c in r.decl.consequences)}
+                        "reads": reads(model, p, r.decl.scope, r.decl.body.condition)[0],
+                        "consequence_reads": tuple(reads(model, p, c.end, c.amount)[0] for c in r.decl.consequences)}
                        for r in p.rules),
         "enum_labels": {n: {v.name.value: v.label.as_dict() for v in model.enums[n].values} for n in sorted(used)},
         "value_enums": {**{k: i.type.enum for k, i in p.inputs.items() if i.type.enum},

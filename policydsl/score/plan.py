@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -21,9 +22,10 @@ import attrs
 import sqlglot.expressions as exp
 
 from policydsl import i18n
-from policydsl.compile.codegen import effective
+from policydsl.compile.codegen import effective, may_not_open
 from policydsl.compile.compiler import phase_specs
 from policydsl.errors import PolicyDslError
+from policydsl.gcpause import paused
 from policydsl.runtime import rollout as ro
 from policydsl.semantics.model import Model, Policy
 from policydsl.semantics.types import Type
@@ -111,8 +113,16 @@ def sql(tree: exp.Expr, dialect: str) -> str:
     """The SQL text of a plan's tree. For DuckDB without the copy of the whole tree sqlglot makes by default
     before generating (40% of the time): DuckDB's generator leaves these trees as they were, so the text in
     either dialect is the same however often it was generated before (tests/test_score_duckdb.py). Spark's
-    generator rewrites the tree as it goes (a struct literal, for one), so it works on a copy."""
-    return tree.sql(dialect=dialect, copy=dialect != "duckdb")
+    generator rewrites the tree as it goes (a struct literal, for one), so it works on a copy. Each layer of a
+    plan is a subquery of the next, and sqlglot generates them recursively, about ten frames a layer: a plan as
+    deep as the language allows (a value 100 levels deep read by a condition 100 levels deep) needs more than
+    Python's default 1,000 (a condition of 100 `and`s was an internal error)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        return tree.sql(dialect=dialect, copy=dialect != "duckdb")
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 # ------------------------------------------------------------------ node helpers
@@ -149,11 +159,21 @@ def is_false(e: exp.Expr) -> exp.Expr:
 # copying again what is already a fresh copy (the whole CASE so far, at each WHEN) made building a plan
 # spend most of its time copying trees.
 def and_(*xs: exp.Expr) -> exp.Expr:
-    return exp.and_(*[x.copy() for x in xs], copy=False) if xs else exp.true()
+    return joined(exp.And, xs) if xs else exp.true()
 
 
 def or_(*xs: exp.Expr) -> exp.Expr:
-    return exp.or_(*[x.copy() for x in xs], copy=False) if xs else exp.false()
+    return joined(exp.Or, xs) if xs else exp.false()
+
+
+def joined(op: type[exp.Connector], xs: tuple[exp.Expr, ...]) -> exp.Expr:
+    """Copies of `xs` joined by AND or OR as a balanced tree, a connector among them in parentheses (as sqlglot's
+    and_/or_ put it). sqlglot nests them to the left, a level per operand: a policy of 1,000 facts (each may be
+    ill-typed or missing) or rules nested deeper than DuckDB parses (1,000 levels) or sqlglot generates."""
+    items = [exp.Paren(this=x.copy()) if isinstance(x, exp.Connector) and len(xs) > 1 else x.copy() for x in xs]
+    while len(items) > 1:
+        items = [op(this=a, expression=b) for a, b in zip(items[::2], items[1::2])] + items[len(items) & ~1:]
+    return items[0]
 
 
 def case(branches: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None) -> exp.Expr:
@@ -316,6 +336,7 @@ class Planner:
         self.body_depth = 0  # inside an aggregate's body (nothing of it that reads the item can leave it)
         self.sets: dict[str, str] = {}  # a set-valued fact -> the column of its sorted distinct items
         self.consequences: dict[int, list[tuple[V, V, V]]] = {}  # rule index -> (whole, until, amount) each
+        self.not_open: dict[str, bool] = {}  # a value -> whether it may be a not-open cell (codegen.may_not_open)
 
     def unsupported(self, construct: str, **args: object) -> ScoreUnsupported:
         """ScoreUnsupported naming the construct (`construct.NAME` in the catalogue) and the policy."""
@@ -412,6 +433,9 @@ class Planner:
     def define_may_not_open(self, path: str) -> bool:
         return any(self.may_not_open(c.expr) for c in self.policy.defines[path].decl.cases)
 
+    def may_not_open(self, e: ast.Expr) -> bool:
+        return may_not_open(self.model, self.policy, e, self.not_open)
+
     def error(self) -> exp.Expr:
         """The decision's error code: the period, the first failing rule, the failed values, missing facts."""
         p = self.policy
@@ -468,7 +492,7 @@ class Planner:
         return tests
 
     def define_order(self) -> list[str]:
-        order: list[str] = []
+        order: dict[str, None] = {}  # (a dict: a list's `in` made this quadratic in the values)
 
         def visit(path: str) -> None:
             if path in order:
@@ -478,10 +502,10 @@ class Planner:
                     for node in ast.walk(e):
                         if isinstance(node, ast.Ref) and self.model.resolve(node).kind == "define":
                             visit(node.path)
-            order.append(path)
+            order[path] = None
         for path in self.policy.defines:
             visit(path)
-        return order
+        return list(order)
 
     def in_force(self, start: Any, end: Any) -> exp.Expr | None:
         tests = ([exp.LTE(this=literal(start, "date"), expression=self.at.copy())] if start else []) + \
@@ -595,16 +619,6 @@ class Planner:
         if v.no is None:
             return v
         return V(v.val, case([(not_null(v.err), v.err), (is_true(v.no), text("not_open_arith"))]))
-
-    def may_not_open(self, e: ast.Expr) -> bool:
-        if isinstance(e, ast.Call):
-            table = self.policy.tables.get(e.func.value)
-            return table is not None and table.result.maybe_not_open
-        if isinstance(e, ast.Aggregate):
-            return e.func in ("max", "min", "sum") and self.may_not_open(e.body)
-        if isinstance(e, ast.Ref) and self.model.resolve(e).kind == "define":
-            return self.define_may_not_open(e.path)
-        return False
 
     def canonical_input(self, path: str) -> exp.Expr:
         """A set-valued fact as its sorted list of distinct items, computed once per record in a column of
@@ -943,6 +957,8 @@ def hex_threshold(value: Any) -> str:
 
 def plan(model: Model, policy_id: str, at: exp.Expr | dt.date, keep: tuple[str, ...] = ()) -> Plan:
     """The plan deciding `policy_id` on the date `at`: one date for the batch, or an expression (a
-    column of dates; rollouts then are not supported yet)."""
-    return Planner(model, model.policies[policy_id], at).plan(keep)
+    column of dates; rollouts then are not supported yet). Built with the cyclic collector paused (see gcpause:
+    a plan's tree is a web of parent links, and each full collection walked all of it again)."""
+    with paused():
+        return Planner(model, model.policies[policy_id], at).plan(keep)
 

@@ -10,7 +10,7 @@ from typing import Iterable, Iterator, Mapping
 from policydsl import diagnostics as dg
 from policydsl.errors import InternalError
 from policydsl import i18n
-from policydsl.semantics.model import Model, Policy
+from policydsl.semantics.model import MAX_CASES, Model, Policy
 from policydsl.semantics.types import Type
 from policydsl.syntax import ast
 
@@ -399,6 +399,8 @@ def exceptions(policy: Policy, model: Model) -> Iterator[dg.Diagnostic]:
     for node, nxt, text in circles(graph):
         yield dg.make("P0604", next(t.span for t in rules[node].exception_to if t.value == nxt), cycle=text)
     for rule in policy.rules:
+        if len(rule.exceptions) > MAX_CASES:
+            yield dg.make("P0126", rules[rule.name].name.span, rule=rule.name, found=len(rule.exceptions), limit=MAX_CASES)
         by_priority: dict[int, list[str]] = {}
         for exc in rule.exceptions:
             by_priority.setdefault(rules[exc].priority, []).append(exc)

@@ -13,7 +13,7 @@ import attrs
 
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
-from policydsl.semantics.model import (MAX_CODE_NODES, BookOverlap, BookProperty, Define, Input, Key, Model, Occurrence,
+from policydsl.semantics.model import (MAX_CASES, MAX_CODE_NODES, BookOverlap, BookProperty, Define, Input, Key, Model, Occurrence,
                                        Policy, Resolved, Rule, Table, book_decl, code_size)
 from policydsl.errors import InternalError
 from policydsl.semantics.names import suggest
@@ -474,6 +474,8 @@ class Checker:
         for item in build.items:
             if isinstance(item, ast.DefineDecl) and item.path.value in build.defines:
                 define = build.defines[item.path.value]
+                if len(item.cases) > MAX_CASES:
+                    self.err("P0125", item.path.span, name=define.path, found=len(item.cases), limit=MAX_CASES)
                 for case in item.cases:
                     found = self._expr(build, case.expr, define.type)
                     if found is not None and not ty.assignable(define.type, found):

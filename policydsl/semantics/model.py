@@ -67,6 +67,13 @@ memory and time compiling it takes, grow with them (about 60 Python syntax nodes
 a time; the book's largest policy holds 352). A table's rows are data, not code, and do not count."""
 
 
+MAX_CASES = 100
+"""The cases a value may have (P0125), and the exceptions a rule may have (P0126): each nests one level in the
+generated code (an if/else per case, a test per exception), which Python's own tools walk recursively (a value
+of 1,000 cases checked clean, then stopped `eval` with a RecursionError). The same bound as an expression's
+nesting (P0115); a table holds more cases as data."""
+
+
 def code_size(*roots: object) -> int:
     """The syntax nodes under `roots` (a node, a tuple of nodes, or None)."""
     return sum(1 for root in roots for _ in ast.walk(root))
