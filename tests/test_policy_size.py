@@ -8,6 +8,9 @@ import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import policydsl
 from policydsl.compile.codegen import Generator
@@ -109,3 +112,38 @@ def test_a_value_has_at_most_100_cases_and_a_rule_at_most_100_exceptions(tmp_pat
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 1 and "Traceback" not in done.stderr
         assert [line.split("/")[-1] for line in done.stdout.splitlines() if "error[" in line] == [expected]
+
+
+def wide(tmp_path: Path, ands: int, items: int) -> Any:
+    """A value of `items` cases and a rule of `items` exceptions, each testing a chain of `ands` comparisons."""
+    book = tmp_path / f"wide{ands}_{items}"
+    book.mkdir()
+    chain = " and ".join(["account.fans > 1"] * ands)
+    text = HEAD + 'define demo.level: count "档位" / "Level"\n' + "".join(
+        f"  = {i} when account.fans == {i} or ({chain})\n" for i in range(items - 1)) + "  = 999\n" + \
+        rule(0).replace("account.fans >= 0", f"demo.level < 999 or ({chain})") + "".join(
+        f'\nrule exempt{i} "豁免{i}" / "Exemption {i}"\n  exception to fans0 priority {i}\n  when account.fans == '
+        f'{i + 1000} or ({chain})\n  allow exempt{i} "豁免" / "Exempt"\n  source "doc.txt" quote "1000粉丝"\n' for i in range(items))
+    (book / "demo.policy").write_text(text, encoding="utf-8")
+    return policydsl.load(book)
+
+
+def test_a_plan_too_large_for_sql_is_refused_by_name(tmp_path: Path) -> None:
+    """P0124 bounds a policy, not the SQL of its plan (12 to 60 sqlglot nodes per syntax node, more with nested
+    aggregates): a 40 KB policy made a plan of a million nodes DuckDB had not decided after 9 minutes and 2.3 GB.
+    Beyond 150,000 nodes `score` refuses the policy by name; below, it decides as `evaluate`."""
+    pytest.importorskip("duckdb")
+    pa = pytest.importorskip("pyarrow")
+    from policydsl.score import plan
+
+    assert plan.MAX_PLAN_NODES == 150_000
+    at = dt.date(2024, 6, 1)
+    small = wide(tmp_path, 10, 2)
+    decided = small.score(pa.table({"account.fans": [0, 1, 1000]}), ["demo.cart"], at=at)
+    assert decided.column("outcome").to_pylist() == [small.evaluate("demo.cart", {"account": {"fans": f}}, at).outcome
+                                                     for f in (0, 1, 1000)] == ["allow", "deny", "allow"]
+    with pytest.raises(plan.ScoreUnsupported) as refused:
+        plan.plan(wide(tmp_path, 95, 4).model, "demo.cart", at)
+    assert refused.value.message("en") == ("batch scoring does not support an SQL query of more than 150,000 nodes "
+                                           "(this policy needs 188,553) in policy demo.cart yet: decide it record by "
+                                           "record with eval")

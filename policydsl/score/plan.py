@@ -47,6 +47,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "construct.builtin": ("内置函数 {name}()", "the built-in {name}()"),
     "construct.hit_collect": ("`hit collect` 表 {name}", "the `hit collect` table {name}"),
     "construct.sum": ("sum(…) 求和", "sum(…)"),
+    "construct.too_large": ("超过 {limit} 个节点的 SQL 查询（此政策需要 {found} 个）",
+                            "an SQL query of more than {limit} nodes (this policy needs {found})"),
     "construct.spark_aggregate_subquery": ("集合聚合体内的工作日推算（Spark 上；DuckDB 可以判断）",
                                            "a working-day shift inside an aggregate over a set (on Spark; DuckDB decides it)"),
     "scale": ("`{path}` 的值 {value} 超过 {scale} 位小数，批量评分无法不经舍入地表示",
@@ -960,5 +962,18 @@ def plan(model: Model, policy_id: str, at: exp.Expr | dt.date, keep: tuple[str, 
     column of dates; rollouts then are not supported yet). Built with the cyclic collector paused (see gcpause:
     a plan's tree is a web of parent links, and each full collection walked all of it again)."""
     with paused():
-        return Planner(model, model.policies[policy_id], at).plan(keep)
+        made = Planner(model, model.policies[policy_id], at).plan(keep)
+        size = sum(1 for _ in made.select.walk())
+    if size > MAX_PLAN_NODES:
+        raise ScoreUnsupported(i18n.both("score.construct.too_large", limit=f"{MAX_PLAN_NODES:,}", found=f"{size:,}"),
+                               policy_id)
+    return made
+
+
+MAX_PLAN_NODES = 150_000
+"""The sqlglot nodes a plan may hold: about 12 to 60 per syntax node of a policy, up to 480 with nested aggregates
+(the book's largest plan holds 6,270, the aggregate test's policy 69,281). P0124 bounds a policy, not its SQL:
+40 rules and cases each testing a chain of 95 `and`s (40 KB) made a plan of 939,433 nodes that DuckDB had not
+decided after 9 minutes and 2.3 GB; one of 239,143 nodes took 34 s and 828 MB for two records. Refused beyond it,
+by name, after planning (10 s for the million); `eval` decides such a policy record by record."""
 
