@@ -219,8 +219,8 @@ class Generator:
 
     def bind(self, only: frozenset[str] | None = None) -> list[py.stmt]:
         """The facts (those in `only`) into IN, the values' list DV made (see `local`)."""
-        facts: list[py.expr] = [call(attr("V", "get"), py.Constant(value=path), name("M")) if only is None or path in only
-                 else py.Constant(value=None) for path in self.inputs]
+        facts: list[py.expr] = [call(attr("V", "get"), py.Constant(value=path), name("M"))
+                                if only is None or path in only else py.Constant(value=None) for path in self.inputs]
         nones = py.BinOp(left=py.List(elts=[py.Constant(value=None)], ctx=py.Load()), op=py.Mult(),
                          right=py.Constant(value=len(self.defines)))
         return [assign("IN", py.List(elts=facts, ctx=py.Load())), assign("DV", nones)]

@@ -13,8 +13,8 @@ import attrs
 
 from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
-from policydsl.semantics.model import (MAX_CASES, MAX_CODE_NODES, BookOverlap, BookProperty, Define, Input, Key, Model, Occurrence,
-                                       Policy, Resolved, Rule, Table, book_decl, code_size)
+from policydsl.semantics.model import (MAX_CASES, MAX_CODE_NODES, BookOverlap, BookProperty, Define, Input, Key,
+                                       Model, Occurrence, Policy, Resolved, Rule, Table, book_decl, code_size)
 from policydsl.errors import InternalError
 from policydsl.semantics.names import suggest
 from policydsl.runtime.exact import WIDE
