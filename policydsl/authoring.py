@@ -1196,7 +1196,7 @@ def explanation_codes() -> list[str]:
 
 def _shortened(text: str, lang: str, shown: int = 24) -> str:
     """An example of more than `shown` lines (P0124's thousands of rules) as its first lines and how many follow."""
-    lines = text.split("\n")
+    lines = text.rstrip("\n").split("\n")
     if len(lines) <= shown + 1:
         return text
     return "\n".join(lines[:shown] + [s("more_lines", lang, lines=f"{len(lines) - shown:,}")])

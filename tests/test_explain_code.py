@@ -173,3 +173,13 @@ def test_commands_are_registered_whichever_module_is_imported_first() -> None:
               "print(sorted(main.list_commands(ctx)), [main.get_command(ctx, n).name for n in ('explain-code', 'init')])")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout
     assert "'explain-code'" in out and "['explain-code', 'init']" in out
+
+
+def test_a_long_wrong_example_shows_its_first_lines_and_how_many_follow() -> None:
+    """P0125's wrong example is a value of 102 cases: explain shows its first 24 lines, then the count of the rest."""
+    wrong = EXPLANATIONS["P0125"]["wrong"].rstrip("\n").split("\n")
+    shown = render_explanation("P0125", "en").split("\n")
+    at = shown.index("    " + wrong[23])
+    assert shown[at - 23:at + 1] == ["    " + line if line else "" for line in wrong[:24]]
+    assert shown[at + 1] == f"    … ({len(wrong) - 24} more lines like these)" and len(wrong) - 24 == 83
+    assert "……（还有 83 行，与上面相似）" in render_explanation("P0125", "zh")
