@@ -1,7 +1,8 @@
 """Batch scoring on Apache Spark (local mode) against the row evaluator and against DuckDB: for each policy
 of the book, 10,000 generated records (scoregen) decided by the same plan, written for Spark, must give
 every output `PolicySet.evaluate` gives; `score_table` and the real `policydsl score --engine spark` give
-what DuckDB gives, row for row and type for type. One SparkSession for the module.
+what DuckDB gives, row for row and type for type. One SparkSession for the module: the command runs in a
+process (and JVM) of its own once, and otherwise in this process on that session (`command`).
 
 Skipped when pyspark or Java is missing, except under POLICYDSL_REQUIRE_SPARK=1 (`make test`), where that fails."""
 from __future__ import annotations
@@ -94,10 +95,35 @@ def test_score_table_is_files_score_table_and_leaves_the_session_running(book: A
 
 # ------------------------------------------------------------------ the command line
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real command in a process of its own (on Spark: its own JVM and session, ~15 s to start)."""
     return subprocess.run([sys.executable, "-m", "policydsl.cli", "score", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "POLICYDSL_LANG": "en",
                                                        **({"JAVA_HOME": os.environ["JAVA_HOME"]}
                                                           if "JAVA_HOME" in os.environ else {})})
+
+
+def command(*args: str) -> tuple[int, str, str]:
+    """The real command run in this process by click, as its console script runs it: on Spark it scores on the
+    module's session (the active one, which `score` uses and leaves running, as under spark-submit), so the
+    tests of what the command writes need not start a JVM each (one test runs it in a process of its own).
+    Its exit code, standard output and standard error."""
+    from click.testing import CliRunner
+
+    from policydsl.cli import main
+
+    old = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        done = CliRunner().invoke(main, ["score", *args], env={"POLICYDSL_LANG": "en"})
+    finally:
+        os.chdir(old)
+    return done.exit_code, done.stdout, done.stderr
+
+
+def process(*args: str) -> tuple[int, str, str]:
+    """`cli` as `command` gives it: exit code, standard output and standard error."""
+    done = cli(*args)
+    return done.returncode, done.stdout, done.stderr
 
 
 def inputs(book: Any, tmp_path: Path) -> dict[str, Path]:
@@ -131,16 +157,24 @@ def in_order(path: Path) -> Any:
     return table.cast(pa.schema([field.with_nullable(True) for field in table.schema]))
 
 
-@pytest.mark.parametrize(("source", "target"), [("parquet", "parquet"), ("csv", "csv")])
-def test_the_command_on_spark_writes_what_duckdb_writes(book: Any, tmp_path: Path, source: str, target: str) -> None:
+QUIET = "WARNING: Using incubator modules: jdk.incubator.vector"
+"""The one line of start-up a JVM prints that no setting silences (for the module Spark's launcher always adds)."""
+
+
+@pytest.mark.parametrize(("source", "target", "run"), [("parquet", "parquet", process), ("csv", "csv", command)],
+                         ids=["parquet-own-process", "csv-in-process"])
+def test_the_command_on_spark_writes_what_duckdb_writes(book: Any, spark: Any, tmp_path: Path, source: str, target: str,
+                                                        run: Any) -> None:
     given = inputs(book, tmp_path)[source]
     runs = {}
     for engine in ("duckdb", "spark"):
         out = tmp_path / f"{engine}.{target}"
-        done = cli("cart.opening_flow", "deposit.stage", "--input", str(given), "--out", str(out), "--at", "2024-06-03",
-                   "--engine", engine)
-        assert done.returncode == 0, done.stderr
-        runs[engine] = (done.stdout, in_order(out))
+        code, stdout, stderr = run("cart.opening_flow", "deposit.stage", "--input", str(given), "--out", str(out),
+                                   "--at", "2024-06-03", "--engine", engine)
+        assert code == 0, stderr
+        # on either engine the command says what it wrote, and nothing of the JVM's start-up or Spark's stages
+        assert [line for line in stderr.splitlines() if line != QUIET] == [f"wrote 240 rows to {out}"]
+        runs[engine] = (stdout, in_order(out))
     assert runs["spark"][0] == runs["duckdb"][0]  # the counts per policy
     assert runs["spark"][0] == ("cart.opening_flow: deny 40, calendar_range 3, missing_facts 77\n"
                                 "deposit.stage: allow 8, deny 33, missing_facts 79\n")
@@ -197,15 +231,16 @@ def test_without_pyspark_the_command_names_the_extra(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_a_line_spark_cannot_parse_deep_in_the_input_names_the_file(tmp_path: Path) -> None:
+def test_a_line_spark_cannot_parse_deep_in_the_input_names_the_file(spark: Any, tmp_path: Path) -> None:
     lines = ["account.fans,account.kind", *(f"{i},personal" for i in range(3000)), '1,personal,extra,"x', "2,personal"]
     (tmp_path / "in.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    done = cli("cart.opening", "--input", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"), "--at",
-               "2024-06-03", "--engine", "spark")
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1] == (f"error: cannot read {tmp_path / 'in.csv'}: [MALFORMED_CSV_RECORD] "
-                                                    'Malformed CSV record: 1,personal,extra,"x SQLSTATE: KD000')
-    assert "Traceback" not in done.stderr and not (tmp_path / "o.csv").exists()
+    code, _, stderr = command("cart.opening", "--input", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"),
+                              "--at", "2024-06-03", "--engine", "spark")
+    assert code == 2
+    assert stderr.strip().splitlines()[-1] == (f"error: cannot read {tmp_path / 'in.csv'}: [MALFORMED_CSV_RECORD] "
+                                               'Malformed CSV record: 1,personal,extra,"x SQLSTATE: KD000')
+    assert "Traceback" not in stderr and not (tmp_path / "o.csv").exists()
+    assert spark.range(3).count() == 3  # the session the command used is running still
 
 
 def test_a_session_passed_in_is_configured_while_it_runs_and_given_back(book: Any, spark: Any) -> None:
@@ -229,19 +264,19 @@ def test_a_session_passed_in_is_configured_while_it_runs_and_given_back(book: An
 
 
 def on_both_engines(tmp_path: Path, *args: str) -> dict[str, Any]:
-    """The real command with `args` on DuckDB and on Spark, each one's Parquet output by policy and id (nullability
-    aside: DuckDB's COPY marks the columns it fills with one literal NOT NULL)."""
+    """The real command with `args` on DuckDB and on Spark (in this process: `command`), each one's Parquet output
+    by policy and id (nullability aside: DuckDB's COPY marks the columns it fills with one literal NOT NULL)."""
     tables = {}
     for engine in ("duckdb", "spark"):
         out = tmp_path / f"{engine}.parquet"
-        done = cli(*args, "--out", str(out), "--engine", engine)
-        assert done.returncode == 0, done.stderr
+        code, _, stderr = command(*args, "--out", str(out), "--engine", engine)
+        assert code == 0, stderr
         table = pq.read_table(out).sort_by([("policy", "ascending"), ("id", "ascending")])
         tables[engine] = table.cast(pa.schema([field.with_nullable(True) for field in table.schema]))
     return tables
 
 
-def test_the_whole_book_on_each_records_date_as_duckdb_decides_it(tmp_path: Path) -> None:
+def test_the_whole_book_on_each_records_date_as_duckdb_decides_it(spark: Any, tmp_path: Path) -> None:
     """`--book --at-column` on Spark: the same rows (statuses, per-record dates and rollout buckets) as DuckDB's."""
     from test_score_stream import rollout_records, write_jsonl
 
@@ -254,25 +289,21 @@ def test_the_whole_book_on_each_records_date_as_duckdb_decides_it(tmp_path: Path
     assert {r["error"] for r in rows if r["id"] == 150} == {"bad_date"}
 
 
-def test_an_amount_with_too_many_places_is_that_records_error_on_spark_too(tmp_path: Path) -> None:
+def test_an_amount_with_too_many_places_is_that_records_error_on_spark_too(spark: Any, tmp_path: Path) -> None:
     src = tmp_path / "in.csv"
     src.write_text("id,shop.gmv_30d\n0,12.5\n1,0.12345678901\n2,0.12345678900\n", encoding="utf-8")
     errors = {}
     for engine in ("duckdb", "spark"):
         out = tmp_path / f"{engine}.csv"
-        done = cli("alliance.eligibility", "--input", str(src), "--out", str(out), "--at", "2024-06-03", "--key", "id",
-                   "--engine", engine)
-        assert done.returncode == 0, done.stderr
-        # on either engine the command says what it wrote, and nothing of the JVM's start-up or Spark's stages
-        # (only the JVM's own notice of the incubator module Spark's launcher always adds, which no setting silences)
-        assert [line for line in done.stderr.splitlines()
-                if line != "WARNING: Using incubator modules: jdk.incubator.vector"] == [f"wrote 3 rows to {out}"]
+        code, _, stderr = command("alliance.eligibility", "--input", str(src), "--out", str(out), "--at", "2024-06-03",
+                                  "--key", "id", "--engine", engine)
+        assert code == 0, stderr
         errors[engine] = [line.rsplit(",", 1)[1] for line in out.read_text(encoding="utf-8").splitlines()[1:]]
     assert errors["spark"] == errors["duckdb"] and errors["spark"][1] == "score.scale" and "score.scale" not in (
         errors["spark"][0], errors["spark"][2])
 
 
-def test_messages_on_spark_are_duckdbs(tmp_path: Path) -> None:
+def test_messages_on_spark_are_duckdbs(spark: Any, tmp_path: Path) -> None:
     """`--lang zh,en` on Spark: every message (reasons, warnings, errors in both languages) as DuckDB words it."""
     from test_score_stream import rollout_records, write_jsonl
 
