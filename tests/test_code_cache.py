@@ -85,3 +85,22 @@ def test_the_cache_keeps_the_recently_used_entries_within_its_limit(cache_dir: P
     kept = sorted(p.name for p in cache_dir.glob("*.bin"))
     assert len(kept) == (4 * len(book_entries) // 3 + 4) * 3 // 4 > len(book_entries) + 1
     assert set(book_entries) | {"new.bin"} <= set(kept) and "0000.bin" not in kept
+
+
+def test_the_generated_code_is_the_same_from_one_load_to_the_next() -> None:
+    """The functions generated for a policy depend on its text only, not on where its syntax tree sits in memory:
+    two loads of the book, held at once (so no object of one shares an address with the other's), generate the
+    same source for every function of every policy, aggregates' loop variables included (they were once named
+    after id(node) % 997)."""
+    import ast as py
+
+    from policydsl.compile.codegen import Generator
+
+    first, second = policydsl.load(POLICIES), policydsl.load(POLICIES)
+    assert first.model is not second.model
+    for pid in first.model.policies:
+        sources = [[py.unparse(m) for m in Generator(book.model, book.model.policies[pid]).modules()]
+                   for book in (first, second)]
+        assert sources[0] == sources[1], pid
+    aggregates = [py.unparse(m) for m in Generator(first.model, first.model.policies["shop.deposit"]).modules()]
+    assert any("a0_0" in text for text in aggregates)

@@ -88,6 +88,7 @@ class Generator:
         self.inputs = {path: f"i{i}" for i, path in enumerate(policy.inputs)}
         self.defines = {path: f"d{i}" for i, path in enumerate(policy.defines)}
         self.vars: dict[str, str] = {}
+        self.aggregates = 0  # aggregates generated so far: each one's variable is named by its number
         self.cells: list[str] = []  # the locals inline table reads assign
         self.iterable = False  # generating a comprehension's iterable (no assignment expression there)
         # Statements an expression being generated needs first: an aggregate evaluated unconditionally
@@ -675,7 +676,8 @@ class Generator:
         return self.strict(lambda *xs: call(fn, *xs), *args)
 
     def e_Aggregate(self, e: ast.Aggregate) -> py.expr:
-        var = f"a{len(self.vars)}_{id(e) % 997}"
+        var = f"a{len(self.vars)}_{self.aggregates}"
+        self.aggregates += 1
         saved, self.vars = self.vars, {**self.vars, e.var.value: var}
         outer = self.prelude
         inner: list[py.stmt] | None = [] if outer is not None else None
