@@ -509,8 +509,8 @@ class Checker:
         for prop in build.properties.values():
             self._check_property(build, prop)
         self._check_define_cycles(build)
-        size = code_size(build.decl.applies, tuple(build.rules.values()), tuple(d.decl for d in build.defines.values()),
-                         tuple(build.properties.values()))
+        size = code_size(build.decl.applies, build.rules.values(), (d.decl for d in build.defines.values()),
+                         build.properties.values())
         if size > MAX_CODE_NODES:
             self.err("P0124", build.decl.id.span, policy=build.decl.id.value, found=f"{size:,}", limit=f"{MAX_CODE_NODES:,}")
 
