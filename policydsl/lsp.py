@@ -11,7 +11,7 @@ import re
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from lsprotocol import types as lt
 from pygls import uris
@@ -967,22 +967,15 @@ def _taken(key: Key, name: str, model: Model) -> str | None:
     if kind == "value":
         return "value" if any(v.name.value == name for v in model.enums[key[1]].values) else None
     policies = model.policies.values() if kind == "fact" else [model.policies[key[1]]]
+    kinds = ("fact", "input", "define") if kind in ("input", "define", "fact") else (kind,)  # one namespace
     for policy in policies:
-        if kind in ("input", "define", "fact"):
-            if name in model.facts:
-                return "fact"
-            if name in policy.inputs:
-                return "input"
-            if name in policy.defines:
-                return "define"
-        elif kind == "rule" and any(r.name == name for r in policy.rules):
-            return "rule"
-        elif kind == "table" and name in policy.tables:
-            return "table"
-        elif kind == "rollout" and name in policy.rollouts:
-            return "rollout"
-        elif kind == "code" and any(r.decl.body.code.value == name for r in policy.rules):
-            return "code"
+        names: dict[str, Collection[str]] = {
+            "fact": model.facts, "input": policy.inputs, "define": policy.defines, "table": policy.tables,
+            "rollout": policy.rollouts, "rule": [r.name for r in policy.rules],
+            "code": [r.decl.body.code.value for r in policy.rules]}
+        taken = next((k for k in kinds if name in names[k]), None)
+        if taken is not None:
+            return taken
     return None
 
 
