@@ -826,21 +826,14 @@ class Checker:
     @functools.cached_property
     def _assume_owners(self) -> dict[str, list[str]]:
         """Assumption name → the policies that declare it, in book order."""
-        owners: dict[str, list[str]] = {}
-        for pid, build in self.policies.items():
-            for name in dict.fromkeys(a.name.value for a in build.items if isinstance(a, ast.AssumeDecl)):
-                owners.setdefault(name, []).append(pid)
-        return owners
+        return _owners((pid, a.name.value) for pid, build in self.policies.items()
+                       for a in build.items if isinstance(a, ast.AssumeDecl))
 
     @functools.cached_property
     def _define_owners(self) -> dict[str, list[str]]:
         """Value path → the policies (with a title) that compute it, in book order."""
-        owners: dict[str, list[str]] = {}
-        for pid, build in self.policies.items():
-            if build.decl.title is not None:
-                for name in build.defines:
-                    owners.setdefault(name, []).append(pid)
-        return owners
+        return _owners((pid, name) for pid, build in self.policies.items() if build.decl.title is not None
+                       for name in build.defines)
 
     @functools.cached_property
     def _enum_values(self) -> dict[str, dict[str, ast.EnumValue]]:
@@ -850,11 +843,7 @@ class Checker:
     @functools.cached_property
     def _value_owners(self) -> dict[str, list[str]]:
         """Enum value id → the enums that declare it, in book order."""
-        owners: dict[str, list[str]] = {}
-        for enum, decl in self.enums.items():
-            for name in dict.fromkeys(v.name.value for v in decl.values):
-                owners.setdefault(name, []).append(enum)
-        return owners
+        return _owners((enum, v.name.value) for enum, decl in self.enums.items() for v in decl.values)
 
     def _book_define(self, name: str) -> str | None:
         """The policy whose value `name` a book property reads: the overlap's two policies first, then
@@ -1111,6 +1100,14 @@ class Checker:
             if occurrence.is_def:
                 definitions.setdefault(occurrence.key, occurrence.span)
         return definitions
+
+
+def _owners(declared: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Each name of the (owner, name) pairs → the owners that declare it, each once, in order."""
+    owners: dict[str, list[str]] = {}
+    for owner, name in dict.fromkeys(declared):
+        owners.setdefault(name, []).append(owner)
+    return owners
 
 
 def _label_key(text: ast.Text, lang: str) -> str:
