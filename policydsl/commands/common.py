@@ -2,6 +2,7 @@
 traceback for a user's error) and the missing-extra message."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import sys
@@ -29,6 +30,16 @@ def existing(*paths: str, folder: bool = False, error: type[PolicyDslError] = Po
             raise error("E.unreadable", path=path, reason=i18n.both("E.no_path"))
         if folder and not Path(path).is_dir():
             raise error("E.unreadable", path=path, reason=i18n.both("E.not_folder"))
+
+
+def parse_date(text: str, error: type[PolicyDslError] = PolicyDslError) -> dt.date:
+    """A YYYY-MM-DD option (`--at`, `--from`, `--to`), else `E.bad_date` naming it (exit 2)."""
+    from policydsl.runtime.facts import iso_date  # one rule for dates in options and in facts
+
+    try:
+        return iso_date(text)
+    except ValueError:
+        raise error("E.bad_date", value=text) from None
 
 EXTRAS = {"z3": "verify", "pygls": "lsp", "lsprotocol": "lsp", "pytest": "bdd", "pytest_bdd": "bdd",
           "jinja2": "docs", "pygments": "docs", "duckdb": "score", "sqlglot": "score", "pyarrow": "score", "tqdm": "score",
