@@ -466,10 +466,8 @@ class PolicyServer(LanguageServer):
         return analysis, module, text
 
     def log(self, message: str, kind: lt.MessageType = lt.MessageType.Error) -> None:
-        try:
+        with contextlib.suppress(Exception):  # logging must never raise
             self.window_log_message(lt.LogMessageParams(type=kind, message=message))
-        except Exception:  # noqa: BLE001 - logging must never raise
-            pass
 
 
 def module_of(analysis: Analysis, path: str) -> ast.Module | None:
