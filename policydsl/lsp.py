@@ -479,10 +479,7 @@ def word_at(text: str, offset: int) -> str | None:
     line_end = text.find("\n", offset)
     line = text[line_start: len(text) if line_end < 0 else line_end]
     col = offset - line_start
-    for match in WORD.finditer(line):
-        if match.start() <= col <= match.end():
-            return match.group()
-    return None
+    return next((match.group() for match in WORD.finditer(line) if match.start() <= col <= match.end()), None)
 
 
 def _safe(default: Any = None) -> Callable:
