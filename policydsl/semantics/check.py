@@ -588,10 +588,8 @@ class Checker:
     def _check_define_cycles(self, build: _PolicyBuild) -> None:
         """P0604 for values defined in terms of each other in a circle; P0116 for a value whose
         evaluation nests too deeply through the values it reads. Both walks use explicit stacks."""
-        deps: dict[str, list[str]] = {}
-        for path, define in build.defines.items():
-            deps[path] = sorted({n.path for n in ast.walk(define.decl.cases) if isinstance(n, ast.Ref)
-                                 and n.path in build.defines})
+        deps = {path: sorted({n.path for n in ast.walk(define.decl.cases) if isinstance(n, ast.Ref)
+                              and n.path in build.defines}) for path, define in build.defines.items()}
         for node, _, text in analyses.circles(deps):  # P0604 speaks of exceptions; this cycle is between values
             diag = dg.make("P0604", build.defines[node].decl.path.span, cycle=text)
             self.bag.add(attrs.evolve(diag, message=dg.i18n.both("P0604.values", cycle=text)))
