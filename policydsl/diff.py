@@ -359,22 +359,18 @@ def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
     for diff in report.policies:
         lines.append(s("heading", lang, title=titles.get(diff.policy, diff.policy), policy=diff.policy,
                        records=diff.records, changed=diff.changed))
-        for change, count in sorted(diff.transitions.items()):
-            lines.append(s("transition", lang, change=change, count=count))
+        lines += [s("transition", lang, change=c, count=n) for c, n in sorted(diff.transitions.items())]
         kinds = list(dict.fromkeys(e["change"] for e in diff.examples))
         for kind in kinds:
             lines.append(s("examples", lang, change=kind))
             for example in (e for e in diff.examples if e["change"] == kind):
                 lines.append(s("example", lang, id=example["id"], at=example["at"],
                                old=_side(example["old"], lang), new=_side(example["new"], lang)))
-                for side in ("old", "new"):
-                    for reason in example[side]["reasons"]:
-                        lines.append(f"        {s('side.' + side, lang)}: [{reason['code']}] {reason['message'][lang]}")
+                lines += [f"        {s('side.' + side, lang)}: [{reason['code']}] {reason['message'][lang]}"
+                          for side in ("old", "new") for reason in example[side]["reasons"]]
                 lines.extend(_value_lines(example["old"], example["new"], lang))
-    for ident in report.added:
-        lines.append(s("added", lang, policy=ident))
-    for ident in report.removed:
-        lines.append(s("removed", lang, policy=ident))
+    lines += [s("added", lang, policy=ident) for ident in report.added]
+    lines += [s("removed", lang, policy=ident) for ident in report.removed]
     changed = report.changed
     lines.append(s("summary.changed", lang, changed=changed) if changed else s("summary.same", lang))
     return "\n".join(lines)

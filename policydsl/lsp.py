@@ -229,11 +229,9 @@ def _hover_code(policy: Policy, code: str, lang: str) -> str | None:
     rules = [r for r in policy.rules if r.decl.body.code.value == code]
     if not rules:
         return None
-    lines = [f"**{both('kind.code', lang)}** `{code}`", "", f"- {s('field.given_by', lang)}:"]
-    for rule in rules:
-        body = rule.decl.body
-        lines.append(f"  - `{rule.name}` {rule.decl.label.get(lang)}: `{body.outcome} {code}` — {body.message.get(lang)}")
-    return "\n".join(lines)
+    given = [f"  - `{r.name}` {r.decl.label.get(lang)}: `{r.decl.body.outcome} {code}` — "
+             f"{r.decl.body.message.get(lang)}" for r in rules]
+    return "\n".join([f"**{both('kind.code', lang)}** `{code}`", "", f"- {s('field.given_by', lang)}:", *given])
 
 
 def _hover_table(policy: Policy, kind: str, name: str, lang: str) -> str:
