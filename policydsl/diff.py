@@ -11,6 +11,7 @@ was added or removed, or the solver found a difference or could not decide; 2 fo
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -281,10 +282,8 @@ class Report:
 def _resolve(old, new, name: str) -> str:
     """A policy id by id or title in either version."""
     for book in (old, new):
-        try:
+        with contextlib.suppress(PolicyDslError):
             return book.find(name).id
-        except PolicyDslError:
-            continue
     return ""
 
 
