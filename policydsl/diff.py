@@ -11,6 +11,7 @@ was added or removed, or the solver found a difference or could not decide; 2 fo
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -281,10 +282,8 @@ class Report:
 def _resolve(old, new, name: str) -> str:
     """A policy id by id or title in either version."""
     for book in (old, new):
-        try:
+        with contextlib.suppress(PolicyDslError):
             return book.find(name).id
-        except PolicyDslError:
-            continue
     return ""
 
 
@@ -359,22 +358,18 @@ def render_text(report: Report, titles: dict[str, str], lang: str) -> str:
     for diff in report.policies:
         lines.append(s("heading", lang, title=titles.get(diff.policy, diff.policy), policy=diff.policy,
                        records=diff.records, changed=diff.changed))
-        for change, count in sorted(diff.transitions.items()):
-            lines.append(s("transition", lang, change=change, count=count))
+        lines += [s("transition", lang, change=c, count=n) for c, n in sorted(diff.transitions.items())]
         kinds = list(dict.fromkeys(e["change"] for e in diff.examples))
         for kind in kinds:
             lines.append(s("examples", lang, change=kind))
             for example in (e for e in diff.examples if e["change"] == kind):
                 lines.append(s("example", lang, id=example["id"], at=example["at"],
                                old=_side(example["old"], lang), new=_side(example["new"], lang)))
-                for side in ("old", "new"):
-                    for reason in example[side]["reasons"]:
-                        lines.append(f"        {s('side.' + side, lang)}: [{reason['code']}] {reason['message'][lang]}")
+                lines += [f"        {s('side.' + side, lang)}: [{reason['code']}] {reason['message'][lang]}"
+                          for side in ("old", "new") for reason in example[side]["reasons"]]
                 lines.extend(_value_lines(example["old"], example["new"], lang))
-    for ident in report.added:
-        lines.append(s("added", lang, policy=ident))
-    for ident in report.removed:
-        lines.append(s("removed", lang, policy=ident))
+    lines += [s("added", lang, policy=ident) for ident in report.added]
+    lines += [s("removed", lang, policy=ident) for ident in report.removed]
     changed = report.changed
     lines.append(s("summary.changed", lang, changed=changed) if changed else s("summary.same", lang))
     return "\n".join(lines)

@@ -197,10 +197,8 @@ def _create_beside(target: Path, suffix: str, mode: int) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     while True:
         path = target.with_name(f".{target.name}.{secrets.token_hex(4)}{suffix}")
-        try:
+        with contextlib.suppress(FileExistsError):  # a name taken: draw another
             return os.open(path, flags, mode), path
-        except FileExistsError:
-            continue
 
 
 def _write_all(fd: int, data: bytes) -> None:

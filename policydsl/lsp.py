@@ -11,7 +11,7 @@ import re
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from lsprotocol import types as lt
 from pygls import uris
@@ -229,11 +229,9 @@ def _hover_code(policy: Policy, code: str, lang: str) -> str | None:
     rules = [r for r in policy.rules if r.decl.body.code.value == code]
     if not rules:
         return None
-    lines = [f"**{both('kind.code', lang)}** `{code}`", "", f"- {s('field.given_by', lang)}:"]
-    for rule in rules:
-        body = rule.decl.body
-        lines.append(f"  - `{rule.name}` {rule.decl.label.get(lang)}: `{body.outcome} {code}` — {body.message.get(lang)}")
-    return "\n".join(lines)
+    given = [f"  - `{r.name}` {r.decl.label.get(lang)}: `{r.decl.body.outcome} {code}` — "
+             f"{r.decl.body.message.get(lang)}" for r in rules]
+    return "\n".join([f"**{both('kind.code', lang)}** `{code}`", "", f"- {s('field.given_by', lang)}:", *given])
 
 
 def _hover_table(policy: Policy, kind: str, name: str, lang: str) -> str:
@@ -466,10 +464,8 @@ class PolicyServer(LanguageServer):
         return analysis, module, text
 
     def log(self, message: str, kind: lt.MessageType = lt.MessageType.Error) -> None:
-        try:
+        with contextlib.suppress(Exception):  # logging must never raise
             self.window_log_message(lt.LogMessageParams(type=kind, message=message))
-        except Exception:  # noqa: BLE001 - logging must never raise
-            pass
 
 
 def module_of(analysis: Analysis, path: str) -> ast.Module | None:
@@ -481,10 +477,7 @@ def word_at(text: str, offset: int) -> str | None:
     line_end = text.find("\n", offset)
     line = text[line_start: len(text) if line_end < 0 else line_end]
     col = offset - line_start
-    for match in WORD.finditer(line):
-        if match.start() <= col <= match.end():
-            return match.group()
-    return None
+    return next((match.group() for match in WORD.finditer(line) if match.start() <= col <= match.end()), None)
 
 
 def _safe(default: Any = None) -> Callable:
@@ -967,22 +960,15 @@ def _taken(key: Key, name: str, model: Model) -> str | None:
     if kind == "value":
         return "value" if any(v.name.value == name for v in model.enums[key[1]].values) else None
     policies = model.policies.values() if kind == "fact" else [model.policies[key[1]]]
+    kinds = ("fact", "input", "define") if kind in ("input", "define", "fact") else (kind,)  # one namespace
     for policy in policies:
-        if kind in ("input", "define", "fact"):
-            if name in model.facts:
-                return "fact"
-            if name in policy.inputs:
-                return "input"
-            if name in policy.defines:
-                return "define"
-        elif kind == "rule" and any(r.name == name for r in policy.rules):
-            return "rule"
-        elif kind == "table" and name in policy.tables:
-            return "table"
-        elif kind == "rollout" and name in policy.rollouts:
-            return "rollout"
-        elif kind == "code" and any(r.decl.body.code.value == name for r in policy.rules):
-            return "code"
+        names: dict[str, Collection[str]] = {
+            "fact": model.facts, "input": policy.inputs, "define": policy.defines, "table": policy.tables,
+            "rollout": policy.rollouts, "rule": [r.name for r in policy.rules],
+            "code": [r.decl.body.code.value for r in policy.rules]}
+        taken = next((k for k in kinds if name in names[k]), None)
+        if taken is not None:
+            return taken
     return None
 
 

@@ -209,11 +209,9 @@ def render_table(policy, sims: Sequence[Simulation], lang: str) -> str:
         rows = [[d.date.isoformat(), sim.phase_label(d, lang), percent(d.target), percent(d.covered), str(d.count)]
                 for d in sim.days]
         widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        lines = [heading]
-        for row in [header, *rows]:
-            cells = [_pad(cell, widths[i], right=i >= 2) for i, cell in enumerate(row)]
-            lines.append("  ".join(cells).rstrip())
-        blocks.append("\n".join(lines))
+        lines = ["  ".join(_pad(cell, widths[i], right=i >= 2) for i, cell in enumerate(row)).rstrip()
+                 for row in [header, *rows]]
+        blocks.append("\n".join([heading, *lines]))
     return "\n\n".join(blocks)
 
 

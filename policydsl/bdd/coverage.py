@@ -75,8 +75,7 @@ def report(coverages: list[PolicyCoverage], lang: str, threshold: Decimal | None
         mark = "✗" if below else "✓"
         lines.append(f"  {mark} {cov.policy.id} ({cov.policy.title[lang]}): {covered}/{len(cov.items)} = {cov.percent}%")
         if below or threshold is None:
-            for item in cov.missed:
-                lines.append(f"      {s('not_exercised', lang)}: {describe(item, cov.policy, lang)}")
+            lines += [f"      {s('not_exercised', lang)}: {describe(item, cov.policy, lang)}" for item in cov.missed]
     if threshold is not None:
         lines.append(s("meets" if ok else "below", lang, threshold=threshold))
     return "\n".join(lines), ok

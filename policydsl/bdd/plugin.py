@@ -5,6 +5,7 @@ steps.py are registered as a plugin so every feature sees them.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import types
@@ -213,8 +214,6 @@ def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature, s
 
 def _where(config: pytest.Config, feature, step) -> str:
     path = Path(feature.filename)
-    try:
+    with contextlib.suppress(ValueError):
         path = path.relative_to(config.invocation_params.dir)
-    except ValueError:
-        pass
     return f"{path}:{step.line_number}: {step.keyword} {step.name}"

@@ -22,10 +22,7 @@ def unquote(text: str) -> str:
 
 def find_input(inputs: Mapping[str, InputSpec], name: str) -> InputSpec | None:
     """The input a feature names by its id or either label (shared with the handbook's worked examples)."""
-    for spec in inputs.values():
-        if name in (spec.path, spec.label["zh"], spec.label["en"]):
-            return spec
-    return None
+    return next((spec for spec in inputs.values() if name in (spec.path, spec.label["zh"], spec.label["en"])), None)
 
 
 def raw_fact(spec: InputSpec, text: str) -> Any:

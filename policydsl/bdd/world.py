@@ -161,10 +161,9 @@ class World:
             d = self.decision
             word = s(f"outcome.{d.outcome}", lang)
             lines.append(s("summary.decision", lang) + f"{d.policy} @ {d.at.isoformat()} → {word}")
-            for r in (*d.reasons, *d.warnings):
-                lines.append(f"  - {r.outcome} {r.rule} [{r.code}] {r.message[self.lang]}")
-            for c in d.consequences:
-                lines.append(s("summary.consequence", lang) + json.dumps(c.to_dict(), ensure_ascii=False))
+            lines += [f"  - {r.outcome} {r.rule} [{r.code}] {r.message[self.lang]}" for r in (*d.reasons, *d.warnings)]
+            lines += [s("summary.consequence", lang) + json.dumps(c.to_dict(), ensure_ascii=False)
+                      for c in d.consequences]
             if d.value_json:
                 lines.append(s("summary.values", lang) + json.dumps(dict(d.value_json), ensure_ascii=False))
             if d.unresolved:

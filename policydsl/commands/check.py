@@ -9,8 +9,7 @@ from typing import Any
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of, render_diagnostics
-from policydsl.errors import PolicyDslError
+from policydsl.commands.common import LANG, guarded, help_text, lang_of, policy_paths, render_diagnostics
 
 
 @click.command(help=help_text("check"))
@@ -29,7 +28,7 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: 
     from policydsl.loader import analyse
 
     lang = lang_of(lang)
-    files = _files(paths, sources_dir)
+    files = policy_paths(paths, folders=[sources_dir] if sources_dir is not None else [], shared=True)
     analysis = analyse(files, sources_dir=Path(sources_dir) if sources_dir else None)
     if deep:
         from policydsl.verify.analyses import deepen
@@ -47,18 +46,6 @@ def check(paths: tuple[str, ...], sources_dir: str | None, fmt: str, show_info: 
         _print_text(analysis, files, problems, notes, errors, lang)
     unreadable = any(d.code == "P0104" for d in problems)  # unreadable input: exit 2, as every command
     sys.exit(2 if unreadable else 1 if errors else 0)
-
-
-def _files(paths: tuple[str, ...], sources_dir: str | None) -> list[Path]:
-    from policydsl.loader import policy_files, with_shared
-
-    targets = list(paths) or ["policies"]
-    existing(*targets)
-    existing(*([sources_dir] if sources_dir is not None else []), folder=True)
-    files = with_shared(policy_files(targets))
-    if not files:
-        raise PolicyDslError("E.no_policies", path=", ".join(targets))
-    return files
 
 
 def _notes(analysis: Any, show_info: bool, deep: bool) -> list:

@@ -2,11 +2,12 @@
 traceback for a user's error) and the missing-extra message."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import click
 
@@ -29,6 +30,30 @@ def existing(*paths: str, folder: bool = False, error: type[PolicyDslError] = Po
             raise error("E.unreadable", path=path, reason=i18n.both("E.no_path"))
         if folder and not Path(path).is_dir():
             raise error("E.unreadable", path=path, reason=i18n.both("E.not_folder"))
+
+
+def policy_paths(paths: Iterable[str], *, folders: Iterable[str] = (), shared: bool = False) -> list[Path]:
+    """The .policy files `paths` name (by default the folder `policies`), with `shared` also the shared declarations
+    beside them: each path exists and each of `folders` is a folder (else exit 2), and some file is found."""
+    from policydsl.loader import policy_files, with_shared
+
+    targets = list(paths) or ["policies"]
+    existing(*targets)
+    existing(*folders, folder=True)
+    files = with_shared(policy_files(targets)) if shared else policy_files(targets)
+    if not files:
+        raise PolicyDslError("E.no_policies", path=", ".join(targets))
+    return files
+
+
+def parse_date(text: str, error: type[PolicyDslError] = PolicyDslError) -> dt.date:
+    """A YYYY-MM-DD option (`--at`, `--from`, `--to`), else `E.bad_date` naming it (exit 2)."""
+    from policydsl.runtime.facts import iso_date  # one rule for dates in options and in facts
+
+    try:
+        return iso_date(text)
+    except ValueError:
+        raise error("E.bad_date", value=text) from None
 
 EXTRAS = {"z3": "verify", "pygls": "lsp", "lsprotocol": "lsp", "pytest": "bdd", "pytest_bdd": "bdd",
           "jinja2": "docs", "pygments": "docs", "duckdb": "score", "sqlglot": "score", "pyarrow": "score", "tqdm": "score",

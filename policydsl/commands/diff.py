@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of, parse_date
 
 
 def _load(folder: str):
@@ -43,7 +43,6 @@ def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_nam
     from policydsl.diff import (DiffError, Report, compare, input_kinds, prove, proofs_to_dict,
                                 read_sample, render_proofs, render_text, scope)
     from policydsl.runtime.calendar import today_in_shanghai
-    from policydsl.runtime.facts import iso_date
 
     lang = lang_of(lang)
     if examples < 0:
@@ -51,13 +50,7 @@ def diff(old: str, new: str, sample_path: str | None, prove_it: bool, policy_nam
     from policydsl.commands.verify import parse_limits  # the same rules and messages as verify's
 
     limits = parse_limits(steps_text, timeout_text, lang)
-    if at_text is not None:
-        try:
-            at = iso_date(at_text)
-        except ValueError:
-            raise DiffError("E.bad_date", value=at_text) from None
-    else:
-        at = today_in_shanghai()
+    at = parse_date(at_text, DiffError) if at_text is not None else today_in_shanghai()
     old_book, new_book = _load(old), _load(new)
     shared, added, removed, _ = scope(old_book, new_book, policy_names)
     if sample_path is not None:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of, parse_date
 from policydsl.errors import PolicyDslError
 
 
@@ -49,7 +49,7 @@ def _decide(policy: str | None, book: bool, facts_path: str, at_text: str | None
 
     if book == (policy is not None):
         raise PolicyDslError("E.eval_target")
-    at = _parse_date(at_text) if at_text is not None else today_in_shanghai()
+    at = parse_date(at_text) if at_text is not None else today_in_shanghai()
     facts = loads(_read_facts(facts_path))
     existing(policies_dir)
     policy_set = load(policies_dir, cached=True)  # an unchanged book: from the cache, neither parsed nor checked
@@ -120,15 +120,6 @@ def _decision_lines(decision: Any, compiled: Any, lang: str) -> list[str]:
         label = compiled.defines[path].label[lang]
         lines.append(f"{label} = {compiled.show(path, value, lang)}")  # with its unit, as messages show it
     return lines + list(unresolved_lines(decision, compiled, lang))
-
-
-def _parse_date(text: str) -> dt.date:
-    from policydsl.runtime.facts import iso_date  # one rule for --at and date facts
-
-    try:
-        return iso_date(text)
-    except ValueError:
-        raise PolicyDslError("E.bad_date", value=text) from None
 
 
 MAX_FACTS_BYTES = 64 * 1024 * 1024

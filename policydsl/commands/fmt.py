@@ -4,12 +4,11 @@ from __future__ import annotations
 import difflib
 import sys
 from pathlib import Path
-from typing import Iterable
 
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
+from policydsl.commands.common import LANG, guarded, help_text, lang_of, policy_paths
 from policydsl.errors import PolicyDslError
 
 
@@ -26,7 +25,7 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | N
 
     lang = lang_of(lang)
     changed, same, failures, refused = 0, 0, [], 0
-    for path in _files(paths):
+    for path in policy_paths(paths):
         try:
             did_change = _format_one(path, check_only, show_diff, lang)
         except FormatError as exc:
@@ -44,17 +43,6 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | N
     summary = "fmt.summary_check" if (check_only or show_diff) else "fmt.summary_write"
     click.echo(i18n.t(summary, lang, changed=changed, same=same))
     sys.exit(1 if check_only and changed else 0)
-
-
-def _files(paths: Iterable[str]) -> list[Path]:
-    from policydsl.loader import policy_files
-
-    targets = list(paths) or ["policies"]
-    existing(*targets)
-    files = policy_files(targets)
-    if not files:
-        raise PolicyDslError("E.no_policies", path=", ".join(targets))
-    return files
 
 
 def _format_one(path: Path, check_only: bool, show_diff: bool, lang: str) -> bool:

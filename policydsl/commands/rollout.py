@@ -1,23 +1,13 @@
 """`policydsl rollout`: simulate a policy's rollouts day by day over a synthetic population of stable ids."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import click
 
-from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of, parse_date
 from policydsl.simulate import (DEFAULT_POPULATION, DEFAULT_PREFIX, SimulationError, render_svg, render_table, s,
                                 select_rollouts, simulate, to_records)
-
-
-def _parse_date(text: str) -> dt.date:
-    from policydsl.runtime.facts import iso_date
-
-    try:
-        return iso_date(text)
-    except ValueError:
-        raise SimulationError("E.bad_date", value=text) from None
 
 
 @click.command("rollout", help=help_text("rollout"))
@@ -44,7 +34,7 @@ def rollout(policy: str, rollout_name: str | None, start_text: str, end_text: st
     lang = lang_of(lang)
     if population < 1:
         raise click.BadParameter(s("E.population", lang, value=population), param_hint="'--population'")
-    start, end = _parse_date(start_text), _parse_date(end_text)
+    start, end = parse_date(start_text, SimulationError), parse_date(end_text, SimulationError)
     # simulate() raises the same error, but only after the policy is loaded and found: checking here keeps a bad
     # range reported first (before an unknown policy, a missing folder or a policy without rollouts).
     if start > end:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import existing, guarded, help_text, lang_of, languages
+from policydsl.commands.common import existing, guarded, help_text, lang_of, languages, parse_date
 from policydsl.errors import PolicyDslError
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -52,7 +52,6 @@ usage = i18n.register("score.cli", USAGE)
 def score(policies: tuple[str, ...], book: bool, summary_path: str | None, input_path: str, out_path: str, at_text: str | None,
           at_column: str | None, keys: tuple[str, ...], engine: str, spark_master: str | None, policies_dir: str,
           memory_limit: str, progress: bool | None, langs: str | None) -> None:
-    from policydsl.commands.eval import _parse_date
     from policydsl.loader import load
     from policydsl.runtime.calendar import today_in_shanghai
     from policydsl.score import files
@@ -67,7 +66,7 @@ def score(policies: tuple[str, ...], book: bool, summary_path: str | None, input
         raise click.UsageError(i18n.t("score.at_both", lang))
     if spark_master is not None and engine != "spark":
         raise click.UsageError(usage("master_without_spark", lang))
-    at = None if at_column else _parse_date(at_text) if at_text is not None else today_in_shanghai()
+    at = None if at_column else parse_date(at_text) if at_text is not None else today_in_shanghai()
     files.file_format(input_path)  # an unknown extension is refused before the book is loaded
     files.file_format(out_path)
     if summary_path is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from policydsl import i18n
-from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of
+from policydsl.commands.common import LANG, existing, guarded, help_text, lang_of, parse_date
 
 i18n.register("help", {
     "serve": ("以 HTTP 服务提供政策决策（POST /v1/policies/{id}/decide 等，见 README「决策服务」）",
@@ -49,7 +49,6 @@ i18n.register("help", {
 def serve(policies_dir: str, host: str, port: int, token_file: str | None, watch: bool, docs_dir: str | None,
           log_path: str | None, masks: tuple[str, ...], mask_key_file: str | None, log_max_bytes: int,
           log_backups: int, lang: str | None) -> None:
-    from policydsl.commands.eval import _parse_date
     from policydsl.serve.app import create_app
     from policydsl.serve.book import Library, load_served
     from policydsl.serve.log import open_log
@@ -65,7 +64,7 @@ def serve(policies_dir: str, host: str, port: int, token_file: str | None, watch
     sock = bind(host, port)
     click.echo(s("serving", lang_of(lang), revision=served.revision[:12], count=len(served.book.compiled), host=host,
                  port=sock.getsockname()[1]), err=True)
-    run(create_app(Library(policies_dir, served), _parse_date, token, watching=watch, docs=docs_dir, log=log), sock)
+    run(create_app(Library(policies_dir, served), parse_date, token, watching=watch, docs=docs_dir, log=log), sock)
 
 
 COMMANDS = [serve]

@@ -185,11 +185,9 @@ def _render(book, results, files, policies_dir: str, seconds: float, lang: str, 
             if check is not None and check.decision is not None:
                 d = check.decision
                 lines.append(s("decision", lang, outcome=i18n.t(f"outcome.{d.outcome}", lang)))
-                for reason in (*d.reasons, *d.warnings):
-                    lines.append(s("reason", lang, code=reason.code, message=reason.message[lang]))
-                for path, value in d.values.items():
-                    lines.append(s("value", lang, label=compiled.defines[path].label[lang],
-                                   value=compiled.show(path, value, lang)))
+                lines += [s("reason", lang, code=r.code, message=r.message[lang]) for r in (*d.reasons, *d.warnings)]
+                lines += [s("value", lang, label=compiled.defines[path].label[lang],
+                            value=compiled.show(path, value, lang)) for path, value in d.values.items()]
             if check is not None and check.decision_error is not None and check.decision is None:
                 lines.append(s("decision_error", lang, message=check.decision_error.message(lang)))
             elif check is not None and check.claim_error is not None:
@@ -237,8 +235,8 @@ def _render_book(book, rs, files, policies_dir: str, lang: str, counts: dict) ->
                 part = check.book.part(pid)
                 if part.decision is not None:
                     lines.append(s("book_part", lang, policy=pid, outcome=i18n.t(f"outcome.{part.decision.outcome}", lang)))
-                    for reason in (*part.decision.reasons, *part.decision.warnings):
-                        lines.append(s("reason", lang, code=reason.code, message=reason.message[lang]))
+                    lines += [s("reason", lang, code=r.code, message=r.message[lang])
+                              for r in (*part.decision.reasons, *part.decision.warnings)]
             if check.decision_error is not None:
                 lines.append(s("book_error", lang, policy=check.failed_policy, message=check.decision_error.message(lang)))
             elif check.claim_error is not None:

@@ -3,6 +3,7 @@ version: loading an unchanged book skips generating it. A cache that is missing,
 writable is never an error: the code is generated again."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -93,10 +94,8 @@ def prune(base: Path) -> None:
         return
     entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime)
     for entry in entries[:len(entries) - MAX_ENTRIES * 3 // 4]:
-        try:
+        with contextlib.suppress(OSError):  # removed meanwhile by another process: fine
             os.unlink(entry.path)
-        except OSError:  # removed meanwhile by another process: fine
-            pass
 
 
 def _ours(path: Path) -> bool:
@@ -117,7 +116,8 @@ def write(filename: str, stored: Any) -> None:
         return
     import tempfile  # (only a miss writes: a hit does not import it)
 
-    try:
+    # not writable (or not picklable): the next load generates again
+    with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
         data = pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
         fd, tmp = tempfile.mkstemp(dir=base, prefix=f".{filename}.")
@@ -129,5 +129,3 @@ def write(filename: str, stored: Any) -> None:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         prune(base)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
-        pass  # not writable (or not picklable): the next load generates again

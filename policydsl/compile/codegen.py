@@ -511,11 +511,11 @@ class Generator:
         s, rule = self.slot("s", i), decl.name.value
         out: list[py.stmt] = []
         if self.traced:
-            paths = sorted(self.rule_reads(decl))
+            paths = sorted(reads(self.model, self.policy, decl.scope, decl.body.condition)[0])
             if self.kleene:  # a fact not given is left out of the reads
-                reads = tup([tup([py.Constant(value=p), self.local(self.inputs[p])]) for p in paths])
+                given = tup([tup([py.Constant(value=p), self.local(self.inputs[p])]) for p in paths])
                 out.append(py.Expr(value=call(attr("TR", "append"), call(attr("D", "event"), py.Constant(value=i), s,
-                                                                        reads, self.slot("b", i)))))
+                                                                        given, self.slot("b", i)))))
             else:  # every fact given: the event built inline
                 reads_dict = py.Dict(keys=[py.Constant(value=p) for p in paths], values=[name(self.inputs[p]) for p in paths])
                 event = call("TN", name("TraceEvent"), tup([py.Constant(value=rule), s, reads_dict, self.slot("b", i)]))
@@ -526,9 +526,6 @@ class Generator:
         other: list[py.stmt] = [py.If(test=py.Compare(left=s, ops=[py.Eq()], comparators=[py.Constant(value="satisfied")]),
                                       body=passed, orelse=[])] if passed else []
         return out + [py.If(test=test, body=fired, orelse=other)]
-
-    def rule_reads(self, decl: ast.RuleDecl) -> set[str]:
-        return set(reads(self.model, self.policy, decl.scope, decl.body.condition)[0])
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr) -> py.expr:

@@ -16,6 +16,7 @@ and nothing else: a set whose lock is held belongs to a render still running. Wh
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import itertools
@@ -238,10 +239,8 @@ def _keep_mode(staging: Path, out: Path) -> None:
     except FileNotFoundError:
         return
     if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
-        try:
+        with contextlib.suppress(PermissionError):  # where the system does not let us give it away, it stays ours
             os.chown(staging, st.st_uid, st.st_gid)
-        except PermissionError:
-            pass  # where the system does not let us give it away, the folder stays ours
     os.chmod(staging, stat.S_IMODE(st.st_mode))
 
 

@@ -104,11 +104,8 @@ class Renderer:
     def enum_value_label(self, enum: str | None, value: str) -> str:
         own = self.model.enums.get(enum or "")
         # its own enum first, then (an untyped enum literal) the only enum that has it
-        for decl in (*([own] if own else []), *self.model.enums.values()):
-            for item in decl.values:
-                if item.name.value == value:
-                    return item.label.get(self.lang)
-        return value
+        return next((item.label.get(self.lang) for decl in (*([own] if own else []), *self.model.enums.values())
+                     for item in decl.values if item.name.value == value), value)
 
     def unit_label(self, unit: str | None) -> str:
         decl = self.model.units.get(unit or "")

@@ -47,21 +47,17 @@ def explain(decision: Decision, policy: CompiledPolicy, lang: str) -> str:
         mark = FIRED_MARK[rule.outcome] if event.status == "fired" else MARK[event.status]
         lines.append(f"  {mark} {rule.name} ({rule.label[lang]}): {status}")
         if event.status != "not_in_force":
-            for path, value in event.reads.items():
-                label = policy.inputs[path].label[lang]
-                shown = policy.show(path, value, lang)
-                lines.append(f"      {s('read', lang)} {path} ({label}) = {shown}")
+            lines += [f"      {s('read', lang)} {path} ({policy.inputs[path].label[lang]}) = "
+                      f"{policy.show(path, value, lang)}" for path, value in event.reads.items()]
     if decision.values:
         lines.append("  " + s("values", lang))
-        for path, value in decision.values.items():
-            label = policy.defines[path].label[lang]
-            shown = policy.show(path, value, lang)
-            lines.append(f"      {path} ({label}) = {shown}")
+        lines += [f"      {path} ({policy.defines[path].label[lang]}) = {policy.show(path, value, lang)}"
+                  for path, value in decision.values.items()]
     if decision.unresolved:
         lines.append("  " + i18n.t("unresolved.heading", lang))
-        for path, facts in decision.unresolved.items():
-            lines.append("      " + i18n.t("unresolved.explain", lang, path=path, label=policy.defines[path].label[lang],
-                                           facts=facts_text(policy, facts, lang)))
+        lines += ["      " + i18n.t("unresolved.explain", lang, path=path, label=policy.defines[path].label[lang],
+                                    facts=facts_text(policy, facts, lang))
+                  for path, facts in decision.unresolved.items()]
     lines.append(s(f"outcome.{decision.outcome}", lang))
     if decision.consequences:
         lines += ["  " + consequence_line(c, lang) for c in decision.consequences]

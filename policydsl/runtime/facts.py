@@ -229,10 +229,7 @@ def enum_id(spec: InputSpec, raw: Any) -> str | None:
         return None
     if raw in spec.enum_values:
         return raw
-    for ident, labels in spec.enum_values.items():
-        if raw in labels.values():
-            return ident
-    return None
+    return next((ident for ident, labels in spec.enum_values.items() if raw in labels.values()), None)
 
 
 def _choices(spec: InputSpec) -> str:

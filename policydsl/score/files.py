@@ -160,11 +160,8 @@ def projection(p: Plan, schema: pa.Schema, keys: tuple[str, ...]) -> exp.Select:
             cast = exp.ArraySort(this=cast)
         outs.append(exp.alias_(cast, path, quoted=True))
         bad.append(exp.and_(not_null(src), is_null(cast)))
-    flags: list[tuple[exp.Expr, exp.Expr]] = []
-    for tests, code in ((precise, "score.scale"), (bad, "bad_facts")):
-        if tests:
-            flags.append((is_true(exp.paren(or_(*tests))), text(code)))
-    flag = case(flags)
+    flag = case([(is_true(exp.paren(or_(*tests))), text(code))
+                 for tests, code in ((precise, "score.scale"), (bad, "bad_facts")) if tests])
     outs.append(exp.alias_(exp.cast(flag, exp.DataType.build("VARCHAR")), BAD, quoted=True))
     return exp.select(*outs).from_(exp.to_table("input"))
 

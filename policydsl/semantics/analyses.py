@@ -423,14 +423,12 @@ def unmentioned_enum_values(model: Model) -> Iterator[dg.Diagnostic]:
     """
     policy_files = {p.file for p in model.policies.values()}
     whole_book = len(model.policies) >= 2
-    used: set[str] = set()
     # every name the checker resolved to a value: expressions, set literals, table rows, cells and columns
     mentioned = {o.key for o in model.names if o.key[0] == "value" and not o.is_def}
-    for policy in model.policies.values():
-        for typ in [*(i.type for i in policy.inputs.values()), *(d.type for d in policy.defines.values()),
-                    *(t for table in policy.tables.values() for t in (*table.param_types, table.result))]:
-            if typ.enum is not None:
-                used.add(typ.enum)
+    used = {typ.enum for policy in model.policies.values()
+            for typ in [*(i.type for i in policy.inputs.values()), *(d.type for d in policy.defines.values()),
+                        *(t for table in policy.tables.values() for t in (*table.param_types, table.result))]
+            if typ.enum is not None}
     for name, enum in model.enums.items():
         if name not in used or (enum.span.file not in policy_files and not whole_book):
             continue

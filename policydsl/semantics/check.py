@@ -588,10 +588,8 @@ class Checker:
     def _check_define_cycles(self, build: _PolicyBuild) -> None:
         """P0604 for values defined in terms of each other in a circle; P0116 for a value whose
         evaluation nests too deeply through the values it reads. Both walks use explicit stacks."""
-        deps: dict[str, list[str]] = {}
-        for path, define in build.defines.items():
-            deps[path] = sorted({n.path for n in ast.walk(define.decl.cases) if isinstance(n, ast.Ref)
-                                 and n.path in build.defines})
+        deps = {path: sorted({n.path for n in ast.walk(define.decl.cases) if isinstance(n, ast.Ref)
+                              and n.path in build.defines}) for path, define in build.defines.items()}
         for node, _, text in analyses.circles(deps):  # P0604 speaks of exceptions; this cycle is between values
             diag = dg.make("P0604", build.defines[node].decl.path.span, cycle=text)
             self.bag.add(attrs.evolve(diag, message=dg.i18n.both("P0604.values", cycle=text)))
@@ -826,21 +824,14 @@ class Checker:
     @functools.cached_property
     def _assume_owners(self) -> dict[str, list[str]]:
         """Assumption name → the policies that declare it, in book order."""
-        owners: dict[str, list[str]] = {}
-        for pid, build in self.policies.items():
-            for name in dict.fromkeys(a.name.value for a in build.items if isinstance(a, ast.AssumeDecl)):
-                owners.setdefault(name, []).append(pid)
-        return owners
+        return _owners((pid, a.name.value) for pid, build in self.policies.items()
+                       for a in build.items if isinstance(a, ast.AssumeDecl))
 
     @functools.cached_property
     def _define_owners(self) -> dict[str, list[str]]:
         """Value path → the policies (with a title) that compute it, in book order."""
-        owners: dict[str, list[str]] = {}
-        for pid, build in self.policies.items():
-            if build.decl.title is not None:
-                for name in build.defines:
-                    owners.setdefault(name, []).append(pid)
-        return owners
+        return _owners((pid, name) for pid, build in self.policies.items() if build.decl.title is not None
+                       for name in build.defines)
 
     @functools.cached_property
     def _enum_values(self) -> dict[str, dict[str, ast.EnumValue]]:
@@ -850,11 +841,7 @@ class Checker:
     @functools.cached_property
     def _value_owners(self) -> dict[str, list[str]]:
         """Enum value id → the enums that declare it, in book order."""
-        owners: dict[str, list[str]] = {}
-        for enum, decl in self.enums.items():
-            for name in dict.fromkeys(v.name.value for v in decl.values):
-                owners.setdefault(name, []).append(enum)
-        return owners
+        return _owners((enum, v.name.value) for enum, decl in self.enums.items() for v in decl.values)
 
     def _book_define(self, name: str) -> str | None:
         """The policy whose value `name` a book property reads: the overlap's two policies first, then
@@ -1111,6 +1098,14 @@ class Checker:
             if occurrence.is_def:
                 definitions.setdefault(occurrence.key, occurrence.span)
         return definitions
+
+
+def _owners(declared: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Each name of the (owner, name) pairs → the owners that declare it, each once, in order."""
+    owners: dict[str, list[str]] = {}
+    for owner, name in dict.fromkeys(declared):
+        owners.setdefault(name, []).append(owner)
+    return owners
 
 
 def _label_key(text: ast.Text, lang: str) -> str:

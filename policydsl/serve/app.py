@@ -54,7 +54,7 @@ STATUS = {"unknown_policy": 404, "serve.body_json": 400, "serve.body_object": 40
 
 def create_app(library: Library, parse_date: Callable[[str], dt.date], token: str | None = None, *,
                watching: bool = True, docs: str | None = None, log: DecisionLog | None = None) -> Starlette:
-    """The service over the book `library` serves. `parse_date` is `eval`'s rule for `--at` (the commands hand
+    """The service over the book `library` serves. `parse_date` is the commands' rule for `--at` (they hand
     it in: one rule for the command line and the service); with `token`, the decide endpoints need
     `Bearer <token>`; with `watching`, the policies folder is watched and reloaded while the app runs; with
     `docs`, the handbook rendered there is served under /docs/ (serve/handbook.py); with `log`, every decision

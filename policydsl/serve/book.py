@@ -8,6 +8,7 @@ rule `check` applies) replaces the one being served, else the last good book kee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -164,11 +165,9 @@ async def _notified(library: Library, stop: asyncio.Event) -> None:
 
 async def _polled(library: Library, stop: asyncio.Event) -> None:
     while True:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), POLL_SECONDS)
             return
-        except TimeoutError:
-            pass
         files = await asyncio.to_thread(revision, library.policies_dir)
         refused = library.refused
         if files != library.current.revision and (refused is None or files != refused.revision):

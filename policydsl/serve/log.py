@@ -9,6 +9,7 @@ size tracked by counting rather than asking the file system. A write that fails 
 decision: it is counted (`/v1/status`), warned about once, and the next line starts on a line of its own."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -186,10 +187,8 @@ class DecisionLog:
         names = [self.path] + [f"{self.path}.{n}" for n in range(1, self.backups + 1)]
         if self.backups:
             for older, newer in reversed(list(zip(names, names[1:]))):
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.replace(older, newer)
-                except FileNotFoundError:
-                    pass
         else:
             os.unlink(self.path)
         fd = self._open()

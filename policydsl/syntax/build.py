@@ -30,6 +30,13 @@ def _clause(kind: str, word: str = "", read: str = ""):
     return method
 
 
+def _node(cls, *fields: str, **fixed):
+    """A transformer method: the node `cls` with the rule's children as `fields`, in order, and the `fixed` fields."""
+    def method(self, meta, children):
+        return cls(**dict(zip(fields, children)), **fixed, span=self.sp(meta))
+    return method
+
+
 @v_args(meta=True)
 class Builder(Transformer):
     def __init__(self, source: SourceFile) -> None:
@@ -175,11 +182,7 @@ class Builder(Transformer):
         return ast.EntityDecl(name=entity, label=label, facts=facts, span=self.sp(meta))
 
     # ------------------------------------------------------------- inputs and values
-    def input_decl(self, meta, children):
-        path, type_ref, label, unit = children
-        return ast.InputDecl(path=path, type=type_ref, label=label, unit=unit, span=self.sp(meta))
-
-    fact_decl = input_decl
+    input_decl = fact_decl = _node(ast.InputDecl, "path", "type", "label", "unit")
 
     def input_unit(self, meta, children):
         """A rule whose one child is a name token: `unit NAME`, a code, an enum row key, an inventory id."""
@@ -315,11 +318,8 @@ class Builder(Transformer):
         key, *cells = children
         return ast.MatrixRow(key=self.name(key), cells=tuple(cells), span=self.sp(meta))
 
-    def not_open(self, meta, children):
-        return ast.NotOpen(span=self.sp(meta))
-
-    def not_stated(self, meta, children):
-        return ast.NotStated(span=self.sp(meta))
+    not_open = _node(ast.NotOpen)
+    not_stated = _node(ast.NotStated)
 
     def enum_cell(self, meta, children):
         return ast.EnumCell(value=self.name(children[0]), span=self.sp(meta))
@@ -374,11 +374,8 @@ class Builder(Transformer):
     def known_conflict(self, meta, children):
         return _Clause("resolution", ("known", None, self.name(children[0])), self.sp(meta), "known conflict")
 
-    def outcome_ref(self, meta, children):
-        return ast.OutcomeRef(span=self.sp(meta))
-
-    def outcome_of(self, meta, children):
-        return ast.OutcomeRef(span=self.sp(meta), policy=children[0])
+    outcome_ref = _node(ast.OutcomeRef)
+    outcome_of = _node(ast.OutcomeRef, "policy")
 
     def outcome_lit(self, meta, children):
         return ast.OutcomeLit(value=str(children[0]), span=self.sp(meta))
@@ -390,11 +387,8 @@ class Builder(Transformer):
     def and_(self, meta, children):
         return ast.Binary(op="and", left=children[0], right=children[1], span=self.sp(meta), op_span=self.sp(meta))
 
-    def not_(self, meta, children):
-        return ast.Unary(op="not", operand=children[0], span=self.sp(meta))
-
-    def neg(self, meta, children):
-        return ast.Unary(op="neg", operand=children[0], span=self.sp(meta))
+    not_ = _node(ast.Unary, "operand", op="not")
+    neg = _node(ast.Unary, "operand", op="neg")
 
     def compare(self, meta, children):
         left, op, right = children
@@ -402,11 +396,8 @@ class Builder(Transformer):
 
     arith = compare
 
-    def member(self, meta, children):
-        return ast.Member(item=children[0], collection=children[1], negated=False, span=self.sp(meta))
-
-    def not_member(self, meta, children):
-        return ast.Member(item=children[0], collection=children[1], negated=True, span=self.sp(meta))
+    member = _node(ast.Member, "item", "collection", negated=False)
+    not_member = _node(ast.Member, "item", "collection", negated=True)
 
     def ref(self, meta, children):
         return ast.Ref(path=children[0].value, span=self.sp(meta))
@@ -461,14 +452,9 @@ class Builder(Transformer):
     def text_lit(self, meta, children):
         return ast.Literal(kind="text", value=self.string(children[0]), span=self.sp(meta))
 
-    def true_lit(self, meta, children):
-        return ast.Literal(kind="bool", value=True, span=self.sp(meta))
-
-    def false_lit(self, meta, children):
-        return ast.Literal(kind="bool", value=False, span=self.sp(meta))
-
-    def today(self, meta, children):
-        return ast.Today(span=self.sp(meta))
+    true_lit = _node(ast.Literal, kind="bool", value=True)
+    false_lit = _node(ast.Literal, kind="bool", value=False)
+    today = _node(ast.Today)
 
 
 @attrs.define

@@ -165,10 +165,8 @@ _STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
 def _lone_string(source: SourceFile, start: int) -> tuple[int, int] | None:
     """The string literal right before `start` (only blanks and comments between), if any."""
-    last = None
-    for m in _STRING_OR_COMMENT.finditer(source.text, 0, start):
-        if m.group().startswith('"'):
-            last = m
+    strings = [m for m in _STRING_OR_COMMENT.finditer(source.text, 0, start) if m.group().startswith('"')]
+    last = strings[-1] if strings else None
     if last is None or _STRING_OR_COMMENT.sub("", source.text[last.end():start]).strip():
         return None
     return last.start(), last.end()
