@@ -26,14 +26,14 @@ def diagnostics_of(text: str, path: str = "snippet.policy", *, with_common: bool
     return analyse_sources(sources).diagnostics
 
 
-# The files that take longest (summed test time of a `--durations=0` run, 2026-12-05: 40 s to 210 s each), longest
+# The files that take longest (summed test time of a `--durations=0` run, 2026-12-05: 35 s to 210 s each), longest
 # first. `make test` runs files whole on each worker (`--dist loadfile`) in this order (`--no-loadscope-reorder`),
 # so that no worker is left running a long file alone at the end while the others are idle: the longest files
 # start first, and the many short ones fill the gaps after.
 LONGEST_FIRST = ("test_score_spark.py", "test_score_duckdb.py", "test_score_stream.py", "test_verify_differential.py",
                  "test_diff.py", "test_nesting.py", "test_book_cache.py", "test_cli.py", "test_serve_api.py",
-                 "test_lsp.py", "test_score_aggregates.py", "test_score_cli.py", "test_verify_book.py", "test_verify.py",
-                 "test_properties.py", "test_docs_browser.py")
+                 "test_lsp.py", "test_score_aggregates.py", "test_score_cli.py", "test_verify_book.py",
+                 "test_verify.py", "test_properties.py", "test_docs_browser.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

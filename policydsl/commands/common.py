@@ -55,6 +55,7 @@ def parse_date(text: str, error: type[PolicyDslError] = PolicyDslError) -> dt.da
     except ValueError:
         raise error("E.bad_date", value=text) from None
 
+
 EXTRAS = {"z3": "verify", "pygls": "lsp", "lsprotocol": "lsp", "pytest": "bdd", "pytest_bdd": "bdd",
           "jinja2": "docs", "pygments": "docs", "duckdb": "score", "sqlglot": "score", "pyarrow": "score", "tqdm": "score",
           "starlette": "serve", "uvicorn": "serve", "watchfiles": "serve", "prometheus_client": "serve"}
