@@ -236,4 +236,3 @@ def test_the_generated_code_grows_linearly_with_the_rules(tmp_path):
                 assert (decision.outcome, [r.code for r in decision.reasons]) == ("allow", [f"x{i}" for i in range(n)])
     assert nlocals[10] == nlocals[20] == nlocals[30]
     assert sizes[30] - sizes[20] == sizes[20] - sizes[10]
-
