@@ -172,7 +172,8 @@ def test_the_command_on_spark_writes_what_duckdb_writes(book: Any, spark: Any, t
         code, stdout, stderr = run("cart.opening_flow", "deposit.stage", "--input", str(given), "--out", str(out),
                                    "--at", "2024-06-03", "--engine", engine)
         assert code == 0, stderr
-        # on either engine the command says what it wrote, and nothing of the JVM's start-up or Spark's stages
+        # on either engine the command says what it wrote and nothing else; in a process of its own, nothing of
+        # the JVM's start-up or Spark's stages either (in this process those would bypass click's capture)
         assert [line for line in stderr.splitlines() if line != QUIET] == [f"wrote 240 rows to {out}"]
         runs[engine] = (stdout, in_order(out))
     assert runs["spark"][0] == runs["duckdb"][0]  # the counts per policy
