@@ -468,6 +468,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "facts.duplicate_key": ("键 {key} 出现两次，取值不同", "the key {key} is given twice with different values"),
     "facts.surrogate": ("{shown} 含孤立的代理码位，不是 Unicode 文本",
                         "{shown} holds a lone surrogate, which is not Unicode text"),
+    "facts.exponent": ("数 {shown} 的指数超出任何小数能表示的范围", "the number {shown} has an exponent beyond any decimal's"),
     "expected.date": ("有效日期", "a valid date"),
     "expected.number": ("数字", "a number"),
     # ---- help: the commands' --help texts, shown as "中文 / English" (commands.common.help_text)

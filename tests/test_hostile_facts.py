@@ -214,3 +214,13 @@ def test_count_arithmetic_past_the_exact_digits_is_an_error_not_an_internal_one(
         assert "internal error" not in result.stderr
     assert run("eval", "demo.count", "--facts", "-", "--policies", str(book), "--at", "2024-01-01", "--json",
                stdin='{"d": {"n": %s}}' % ("9" * 50)).returncode == 0  # 100 digits: exact
+
+
+@pytest.mark.parametrize("number", ["1e99999999999999999999", "-1.5E-99999999999999999999"])
+def test_a_number_with_an_exponent_beyond_any_decimal_is_not_valid_json(book: Path, number: str) -> None:
+    # decimal's InvalidOperation (no ValueError) escaped the JSON reader: exit 3, "InvalidOperation: [<class …>]"
+    refused(decide(book, '{"d": {"base": %s}}' % number),
+            f"error: the facts file is not valid JSON: the number {number} has an exponent beyond any decimal's")
+    as_json = decide(book, '{"d": {"base": %s}}' % number, "--json")
+    assert json.loads(as_json.stdout)["error"]["message"]["zh"] == (
+        f"事实文件不是有效的 JSON：数 {number} 的指数超出任何小数能表示的范围")
