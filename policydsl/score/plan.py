@@ -267,6 +267,7 @@ def string_list(items: list[str]) -> exp.Expr:
 
 NUMERIC = ("count", "money", "percent", "number")
 RANGE = 10 ** 16  # operands and results of exact arithmetic stay below this (a product has 20 places: 18 digits left)
+SPAN = {"days": (dt.date.max - dt.date.min).days, "months": 9999 * 12}  # a shift past these leaves every date
 WHOLE_RANGE = 2 ** 62  # of arithmetic on two counts, 64-bit integers (with room for the DOUBLE estimate's error)
 ARITH: dict[str, type[exp.Expr]] = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}
 
@@ -752,8 +753,13 @@ class Planner:
     def shift(self, day: V, amount: int, unit: str) -> V:
         """`day + amount unit` as runtime/calendar.py adds it: days, months clamped to the month's end, or
         working days on the mainland calendar (a day outside the years it covers: calendar_range)."""
-        if unit in ("days", "months"):
-            return strict([day], lambda d: add(d, amount, unit[:-1].upper()))
+        if unit in ("days", "months"):  # past 0001-01-01 – 9999-12-31: date_range, as the row evaluator says
+            if abs(amount) > SPAN[unit]:  # (DuckDB would fail the whole query on an amount past 32 bits)
+                return strict([day], lambda d: null(), text("date_range"))
+            shifted = add(day.val, amount, unit[:-1].upper())
+            outside = or_(exp.LT(this=shifted, expression=literal(dt.date.min, "date")),
+                          exp.GT(this=shifted.copy(), expression=literal(dt.date.max, "date")))
+            return strict([day], lambda d: add(d, amount, unit[:-1].upper()), case([(outside, text("date_range"))]))
         if amount < 0:
             raise self.unsupported("minus_working_days")
         self.calendar = True
