@@ -716,7 +716,7 @@ CONTEXTS: tuple[tuple[re.Pattern, frozenset[lt.CompletionItemKind]], ...] = (
 
 
 _DECL_LINE = re.compile(r"^[^\s#]")
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
+_STRING_OR_COMMENT = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"?|#[^\n]*')
 _FIRES_OPEN = re.compile(r"\bfires\s*\(\s*[A-Za-z0-9_]*$")
 _RULE_DECL = re.compile(r"^rule[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
@@ -985,7 +985,7 @@ _TOKEN_OF_KIND = {"policy": "namespace", "unit": "type", "entity": "class", "enu
                   "fact": "property", "input": "property", "define": "variable", "rule": "function",
                   "table": "function", "rollout": "event", "code": "macro", "property": "macro", "assume": "macro",
                   "overlap": "macro"}
-_LEXEME = re.compile(r'''(?P<string>"(?:[^"\\\n]|\\.)*"?)|(?P<comment>\#[^\n]*)
+_LEXEME = re.compile(r'''(?P<string>"[^"\\\n]*(?:\\.[^"\\\n]*)*"?)|(?P<comment>\#[^\n]*)
     |(?P<date>\b\d{4}-\d{2}-\d{2}\b)|(?P<number>\b\d+(?:\.\d+)?%?)|(?P<word>[A-Za-z_][A-Za-z0-9_]*)''', re.X)
 _KEYWORD_SET = frozenset(KEYWORDS)
 
