@@ -29,6 +29,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "not_empty": ("{path} 不是空文件夹：init 只在新的或空的文件夹中创建规则库",
                   "{path} is not empty: init only creates a rule book in a new or empty folder"),
     "not_folder": ("{path} 不是文件夹", "{path} is not a folder"),
+    "cannot_create": ("无法在 {path} 创建规则库：{reason}", "cannot create a rule book in {path}: {reason}"),
     "created": ("已在 {path} 创建规则库（{count} 个文件）。下一步：", "created a rule book in {path} ({count} files). Next:"),
 }
 

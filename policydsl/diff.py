@@ -26,7 +26,7 @@ import attrs
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
-from policydsl.runtime.facts import iso_date
+from policydsl.runtime.facts import exact_number, iso_date
 
 # key -> (zh, en): every user-facing string of this command.
 STRINGS: dict[str, tuple[str, str]] = {
@@ -117,7 +117,7 @@ def read_jsonl(path: str, text: str) -> list[Record]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line, parse_float=Decimal)
+            data = json.loads(line, parse_float=exact_number)
         except json.JSONDecodeError as exc:
             raise _line_error(path, number, "E.json", detail=f"{exc.msg}, column {exc.colno}") from None
         except (ValueError, RecursionError) as exc:  # an integer beyond Python's digit limit, absurd nesting

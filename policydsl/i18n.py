@@ -363,8 +363,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.unknown_policy": ("未知政策 `{name}`{hint}", "unknown policy `{name}`{hint}"),
     "E.unknown_policy.suggest": ("（是不是 `{hint}`？）", " (did you mean `{hint}`?)"),
     "E.not_in_force": ("政策 `{policy}` 在 {at} 不生效（生效期 {period}）", "policy `{policy}` is not in force on {at} (in force {period})"),
-    "E.date_range": ("{date} 加 {amount} {unit} 超出了可表示的日期范围（0001-01-01 至 9999-12-31）",
-                     "{date} plus {amount} {unit} falls outside the representable dates (0001-01-01 to 9999-12-31)"),
+    "E.date_range": ("{date} 加 {duration} 超出了可表示的日期范围（0001-01-01 至 9999-12-31）",
+                     "{date} plus {duration} falls outside the representable dates (0001-01-01 to 9999-12-31)"),
     "E.calendar_range": ("工作日日历只覆盖 {first}–{last} 年，无法计算 {date}", "the working-day calendar covers {first}–{last} only; cannot compute {date}"),
     "E.facts_json": ("事实文件不是有效的 JSON：{reason}", "the facts file is not valid JSON: {reason}"),
     "E.facts_object": ("事实必须是 JSON 对象", "facts must be a JSON object"),
@@ -468,6 +468,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "facts.duplicate_key": ("键 {key} 出现两次，取值不同", "the key {key} is given twice with different values"),
     "facts.surrogate": ("{shown} 含孤立的代理码位，不是 Unicode 文本",
                         "{shown} holds a lone surrogate, which is not Unicode text"),
+    "facts.exponent": ("数 {shown} 的指数超出任何小数能表示的范围", "the number {shown} has an exponent beyond any decimal's"),
     "expected.date": ("有效日期", "a valid date"),
     "expected.number": ("数字", "a number"),
     # ---- help: the commands' --help texts, shown as "中文 / English" (commands.common.help_text)

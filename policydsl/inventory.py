@@ -9,8 +9,9 @@ from typing import Any, Mapping
 import attrs
 from gherkin.parser import Parser as GherkinParser
 
-from policydsl.errors import InternalError
+from policydsl.errors import InternalError, PolicyDslError
 from policydsl.semantics.model import Model
+from policydsl.source import read_bytes, read_text, unreadable_reason
 
 ID = re.compile(r"^R(\d{3})\.\d+$")
 INVENTORY_ROW = re.compile(r"^\|\s*(R\d{3}\.\d+)\s*\|\s*(rule|info)\s*\|(.*)\|\s*$")
@@ -44,7 +45,11 @@ class Row:
 
 def read_inventory(path: Path) -> dict[str, Row]:
     rows = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = read_bytes(path).decode("utf-8")  # (bounded: /dev/zero is refused, not read to exhaustion)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyDslError("E.unreadable", path=str(path), reason=unreadable_reason(exc)) from None
+    for line in text.splitlines():
         match = INVENTORY_ROW.match(line)
         if match:
             rows[match.group(1)] = Row(id=match.group(1), kind=match.group(2), flagged="⚠" in match.group(3))
@@ -56,7 +61,7 @@ def feature_scenarios(features: Path) -> list[tuple[str, str, set[str]]]:
     out = []
     for path in sorted(features.rglob("*.feature")) if features.is_dir() else []:
         try:
-            doc = GherkinParser().parse(path.read_text(encoding="utf-8"))
+            doc = GherkinParser().parse(read_text(path))  # a regular file only: a FIFO would block forever
         except Exception:  # noqa: BLE001 - a broken feature is reported by `policydsl test`, not here
             continue
         # the parser's TypedDicts do not model a child's scenario/rule envelope: read it as the JSON it is

@@ -12,6 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Collection
+from urllib.parse import unquote
 
 from lsprotocol import types as lt
 from pygls import uris
@@ -28,7 +29,7 @@ from policydsl.lsp_rpc import PolicyProtocol, serve, strict_converter
 from policydsl.semantics.analyses import notes as model_notes
 from policydsl.semantics.check import CONSEQUENCE_KINDS
 from policydsl.semantics.model import BookOverlap, Define, Input, Key, Model, Occurrence, Policy
-from policydsl.source import SourceFile, Span
+from policydsl.source import SourceFile, Span, read_policy
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
 
@@ -418,9 +419,13 @@ class PolicyServer(LanguageServer):
         return self.good.get(path) or self.latest.get(str(Path(path).parent))
 
     def text_of(self, uri: str) -> str | None:
-        """The open buffer's text, else the file's on disk; None for a document that is neither."""
+        """The open buffer's text, else the file's on disk, read as `check` reads a policy file (pygls would read a
+        FIFO or /dev/zero without end, and the server with it); None for a document that is neither."""
+        opened = self.workspace.text_documents.get(unquote(uri))
+        if opened is not None:
+            return opened.source
         try:
-            return self.workspace.get_text_document(uri).source
+            return read_policy(self.doc_path(uri))
         except (OSError, UnicodeDecodeError):
             return None
 
@@ -711,7 +716,7 @@ CONTEXTS: tuple[tuple[re.Pattern, frozenset[lt.CompletionItemKind]], ...] = (
 
 
 _DECL_LINE = re.compile(r"^[^\s#]")
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
+_STRING_OR_COMMENT = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"?|#[^\n]*')
 _FIRES_OPEN = re.compile(r"\bfires\s*\(\s*[A-Za-z0-9_]*$")
 _RULE_DECL = re.compile(r"^rule[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
@@ -980,7 +985,7 @@ _TOKEN_OF_KIND = {"policy": "namespace", "unit": "type", "entity": "class", "enu
                   "fact": "property", "input": "property", "define": "variable", "rule": "function",
                   "table": "function", "rollout": "event", "code": "macro", "property": "macro", "assume": "macro",
                   "overlap": "macro"}
-_LEXEME = re.compile(r'''(?P<string>"(?:[^"\\\n]|\\.)*"?)|(?P<comment>\#[^\n]*)
+_LEXEME = re.compile(r'''(?P<string>"[^"\\\n]*(?:\\.[^"\\\n]*)*"?)|(?P<comment>\#[^\n]*)
     |(?P<date>\b\d{4}-\d{2}-\d{2}\b)|(?P<number>\b\d+(?:\.\d+)?%?)|(?P<word>[A-Za-z_][A-Za-z0-9_]*)''', re.X)
 _KEYWORD_SET = frozenset(KEYWORDS)
 

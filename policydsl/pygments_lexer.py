@@ -28,7 +28,7 @@ class PolicyLexer(RegexLexer):
         "root": [
             (r"[ \t\r\n]+", Whitespace),
             (r"#[^\n]*", Comment.Single),
-            (r'"(?:[^"\\\n]|\\.)*"', String.Double),
+            (r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"', String.Double),
             (r"R\d{3}\.\d+\b", Name.Label),
             (r"\d{4}-\d{2}-\d{2}", Literal.Date),
             (r"¥\d+(?:\.\d+)?", Number),

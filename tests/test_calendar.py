@@ -238,3 +238,14 @@ def test_today_in_shanghai_is_a_date_within_a_day_of_utc():
     utc = dt.datetime.now(dt.timezone.utc).date()
     assert type(today) is dt.date
     assert 0 <= (today - utc).days <= 1
+
+
+@pytest.mark.parametrize(("amount", "unit", "zh", "en"), [(6, "months", "6个月", "6 months"), (1, "days", "1天", "1 days"),
+                                                          (-3, "working_days", "-3个工作日", "-3 working days")])
+def test_a_shift_out_of_range_is_said_in_each_language(amount, unit, zh, en):
+    # the Chinese message named the unit by its id: "9999-12-31 加 6 months", "加 3 working_days"
+    day = D(9999, 12, 31) if amount > 0 else D(1, 1, 1)
+    with pytest.raises(PolicyDslError) as caught:
+        cal.add_duration(day, amount, unit)
+    assert caught.value.message("zh") == f"{day} 加 {zh} 超出了可表示的日期范围（0001-01-01 至 9999-12-31）"
+    assert caught.value.message("en").startswith(f"{day} plus {en} falls outside the representable dates")

@@ -234,6 +234,19 @@ def test_check_missing_path_exits_2(tmp_path):
     assert "cannot read no_such_folder" in result.stderr
 
 
+@pytest.mark.parametrize("command", [
+    ["check", "{long}"], ["fmt", "{long}"], ["check", "--sources", "{long}", "policies"], ["eval", "--book", "--facts",
+    "-", "--policies", "{long}"], ["replay", "{long}"], ["diff", "{long}", "policies"], ["docs", "--policies", "{long}"],
+    ["score", "cart.opening", "--input", "{long}.csv", "--out", "o.csv"], ["serve", "--docs", "{long}"]])
+def test_a_path_too_long_is_unreadable_input_not_an_internal_error(tmp_path, command):
+    # Path.exists() raises every OSError but "no such file" (3.11): a name longer than the system allows
+    # (ENAMETOOLONG) was an internal error, exit 3, in every command that checks its paths
+    long = str(tmp_path / ("x" * 300))
+    result = run(*[arg.replace("{long}", long) for arg in command], "--lang", "en", cwd=ROOT, stdin="{}")
+    assert_user_error(result)
+    assert result.stderr == f"error: cannot read {long}{'.csv' if command[0] == 'score' else ''}: File name too long\n"
+
+
 def test_check_missing_path_exits_2_in_chinese(tmp_path):
     result = run("check", "no_such_folder", "--lang", "zh", cwd=tmp_path)
     assert_user_error(result)

@@ -310,7 +310,9 @@ def test_cli_bad_jsonl_line_exits_2_naming_the_line(books, tmp_path):
     assert "第 5 行" in zh.stderr
     for body, needle in (('{"id": 1}\n', "line 1: expected a JSON object"),
                          ('{"facts": {}, "at": "2023-13-01"}\n', "line 1: invalid date `2023-13-01`"),
-                         ('{"facts": {}, "policy": "no.such"}\n', "line 1: neither version has the policy")):
+                         ('{"facts": {}, "policy": "no.such"}\n', "line 1: neither version has the policy"),
+                         ('{"facts": {"a": 1e99999999999999999999}}\n',  # decimal's InvalidOperation: exit 3
+                          "line 1: not valid JSON (the number 1e99999999999999999999 has an exponent beyond")):
         sample.write_text(body, encoding="utf-8")
         result = invoke(books["old"], books["new"], "--sample", sample)
         assert result.exit_code == 2 and needle in result.stderr

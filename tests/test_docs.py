@@ -341,6 +341,20 @@ def test_policy_text_is_escaped_in_html_and_markdown(book: Path) -> None:
 
 
 # ---------------------------------------------------------------- determinism, --check, atomicity
+def test_a_fifo_among_the_features_is_left_out_not_waited_on(tmp_path: Path) -> None:
+    # the features were read with Path.read_text: a FIFO named *.feature blocked `docs` for good
+    import subprocess
+    import sys
+
+    root = write_fixture(tmp_path / "book")
+    os.mkfifo(root / "features" / "pipe.feature")
+    result = subprocess.run([sys.executable, "-m", "policydsl.cli", "docs", "--policies", str(root / "policies"),
+                             "--features", str(root / "features"), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "POLICYDSL_LANG": "en"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
 def test_output_is_deterministic_and_machine_independent(tmp_path: Path) -> None:
     root = write_fixture(tmp_path / "a")
     assert docs(root, tmp_path / "one").exit_code == 0

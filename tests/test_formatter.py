@@ -448,3 +448,24 @@ def test_ten_thousand_declarations_with_comments_format_in_linear_time() -> None
     formatted = format_text(text)
     assert time.perf_counter() - started < 4 * parsing
     assert formatted == text
+
+
+def test_a_long_string_is_formatted_and_highlighted_in_memory_proportional_to_it():
+    # the formatter's, the language server's and the highlighter's string patterns were "(?:[^"\\\n]|\\.)*": about
+    # 120 bytes of the regex engine's stack per character (fmt of one 2,000,000-character text: 300 MB)
+    import tracemalloc
+
+    from policydsl.formatter import format_text
+    from policydsl.lsp import semantic_tokens_of
+    from policydsl.pygments_lexer import PolicyLexer
+
+    text = 'policy p\n  title "' + "x" * 1_000_000 + '" / "a \\" b"\n'
+    tracemalloc.start()
+    try:
+        assert format_text(text) == text
+        semantic_tokens_of(text, [])
+        assert sum(len(value) for _, value in PolicyLexer().get_tokens(text)) == len(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * len(text)

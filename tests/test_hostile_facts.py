@@ -196,3 +196,31 @@ def test_fmt_says_every_file_it_cannot_read_and_still_formats_the_others(book: P
 
 def test_facts_on_standard_input_past_the_bound_are_refused(book: Path) -> None:
     refused(decide(book, b" " * (64 * 1024 * 1024 + 1)), "cannot read -: larger than 64 MiB")
+
+
+def test_count_arithmetic_past_the_exact_digits_is_an_error_not_an_internal_one(book: Path) -> None:
+    # counts were multiplied as Python ints at any size: a count of 2,200 digits squared (a valid fact) could not
+    # be printed (exit 3, "Exceeds the limit (4300 digits) for integer string conversion")
+    (book / "count.policy").write_text(
+        'policy demo.count\n  title "件数" / "Counts"\n\ninput d.n: count "件数" / "Items"\n\n'
+        'define d.square: count "平方" / "Square"\n  = d.n * d.n\n\n'
+        'rule r "r" / "r"\n  require d.square >= 0\n    else deny no "否" / "No"\n  source "doc.txt" quote "q"\n',
+        encoding="utf-8")
+    for more in ((), ("--json",), ("--explain",)):
+        result = run("eval", "demo.count", "--facts", "-", "--policies", str(book), "--at", "2024-01-01", "--lang", "en",
+                     *more, stdin='{"d": {"n": %s}}' % ("9" * 2200))
+        assert result.returncode == 2, result.stderr[-500:]
+        assert "`d.n * d.n` needs more than 100 significant digits" in result.stdout + result.stderr
+        assert "internal error" not in result.stderr
+    assert run("eval", "demo.count", "--facts", "-", "--policies", str(book), "--at", "2024-01-01", "--json",
+               stdin='{"d": {"n": %s}}' % ("9" * 50)).returncode == 0  # 100 digits: exact
+
+
+@pytest.mark.parametrize("number", ["1e99999999999999999999", "-1.5E-99999999999999999999"])
+def test_a_number_with_an_exponent_beyond_any_decimal_is_not_valid_json(book: Path, number: str) -> None:
+    # decimal's InvalidOperation (no ValueError) escaped the JSON reader: exit 3, "InvalidOperation: [<class …>]"
+    refused(decide(book, '{"d": {"base": %s}}' % number),
+            f"error: the facts file is not valid JSON: the number {number} has an exponent beyond any decimal's")
+    as_json = decide(book, '{"d": {"base": %s}}' % number, "--json")
+    assert json.loads(as_json.stdout)["error"]["message"]["zh"] == (
+        f"事实文件不是有效的 JSON：数 {number} 的指数超出任何小数能表示的范围")

@@ -78,3 +78,13 @@ def test_init_into_an_existing_empty_folder_and_onto_a_file(tmp_path: Path) -> N
     a_file.write_text("", encoding="utf-8")
     result = run("init", str(a_file), cwd=tmp_path)
     assert (result.returncode, result.stderr) == (2, f"error: {a_file} is not a folder\n")
+
+
+def test_a_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    # mkdir's OSError reached the user as an internal error (exit 3): a name too long, a path under a file
+    (tmp_path / "file.txt").write_text("", encoding="utf-8")
+    for folder, reason in ((tmp_path / ("x" * 300), "File name too long"), (tmp_path / "file.txt" / "book", "Not a directory")):
+        result = run("init", str(folder), cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (2, f"error: cannot create a rule book in {folder}: {reason}\n")
+    zh = run("init", str(tmp_path / "file.txt" / "book"), "--lang", "zh", cwd=tmp_path)
+    assert zh.stderr == f"错误：无法在 {tmp_path / 'file.txt' / 'book'} 创建规则库：Not a directory\n"

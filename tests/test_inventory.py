@@ -1,6 +1,7 @@
 """The traceability table: inventory id → document → policy → rules → scenarios → assumptions."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,21 @@ def test_readme_table_is_fresh_and_every_inventory_id_is_encoded_tested_and_reso
            if line.startswith("| R")}
     table = Path(ROOT / "README.md").read_text(encoding="utf-8").split(inv.START, 1)[1].split(inv.END, 1)[0]
     assert ids == {line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| R")}
+
+
+def test_a_fifo_a_device_or_a_file_not_in_utf8_is_unreadable_input_not_a_hang(tmp_path):
+    # the inventory and the files --update/--check rewrite were read whole with no check (/dev/zero: until memory ran
+    # out; not UTF-8: an internal error, exit 3), and a FIFO named *.feature in the features folder blocked for good
+    features = tmp_path / "features"
+    features.mkdir()
+    os.mkfifo(features / "pipe.feature")
+    (tmp_path / "gbk.md").write_bytes("| R004.2 | rule | 时间 |\n".encode("gb18030"))
+    cli = [sys.executable, "-m", "policydsl.cli", "inventory", "--policies", str(POLICIES), "--features", str(features),
+           "--lang", "en"]
+    listed = subprocess.run(cli, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "| R004.2 |" in listed.stdout  # the FIFO is left out, as a broken feature is
+    for option, path, reason in (("--inventory", "/dev/zero", "larger than 8 MiB"), ("--check", "/dev/zero",
+                                 "larger than 8 MiB"), ("--inventory", tmp_path / "gbk.md", "not UTF-8 text"),
+                                 ("--update", tmp_path / "gbk.md", "not UTF-8 text")):
+        result = subprocess.run([*cli, option, str(path)], capture_output=True, text=True, timeout=60)
+        assert (result.returncode, result.stderr) == (2, f"error: cannot read {path}: {reason}\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import queue
 import shutil
 from pathlib import Path
@@ -306,6 +307,24 @@ def test_a_document_never_opened_and_not_on_disk_gets_an_empty_answer(server, me
                                                                       answer: object) -> None:
     client, _ = server
     assert client.request(method, params) == answer
+
+
+def test_a_document_never_opened_that_names_a_fifo_is_not_read(tmp_path: Path) -> None:
+    # pygls read a document nobody opened from disk, whole: a hover on a FIFO blocked the server for good (and on
+    # /dev/zero it grew without bound). It is read now as `check` reads a policy file: a regular file, bounded.
+    fifo = tmp_path / "pipe.policy"
+    os.mkfifo(fifo)
+    client = started()
+    try:
+        for method, params, answer in [
+                ("textDocument/hover", {"position": GOOD_POSITION}, None),
+                ("textDocument/formatting", {"options": {"tabSize": 2, "insertSpaces": True}}, []),
+                ("textDocument/hover", {"position": GOOD_POSITION}, None)]:
+            for uri in (fifo.as_uri(), "file:///dev/zero"):
+                assert client.request(method, {"textDocument": {"uri": uri}, **params}) == answer
+    finally:
+        stop(client)
+    assert_no_traceback(client)
 
 
 # ------------------------------------------------------------------ the life cycle

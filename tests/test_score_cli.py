@@ -203,6 +203,50 @@ def test_a_value_that_cannot_be_cast_is_bad_facts(tmp_path: Path) -> None:
     assert done.stdout == "cart.metrics: bad_facts 1\n"
 
 
+def test_count_arithmetic_that_would_overflow_is_an_error_of_its_record(tmp_path: Path) -> None:
+    # two counts were added or multiplied as DuckDB BIGINTs: one record whose product overflowed 64 bits failed
+    # the whole query ("cannot read in.csv: Out of Range Error: Overflow in multiplication of INT64"), no output
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "count.policy").write_text(
+        'policy demo.count\n  title "件数" / "Counts"\n\ninput d.n: count "件数" / "Items"\n\n'
+        'define d.square: count "平方" / "Square"\n  = d.n * d.n\n\ndefine d.twice: count "两倍" / "Twice"\n'
+        '  = d.n + d.n\n\nrule r "r" / "r"\n  require d.square >= d.twice\n    else deny no "否" / "No"\n'
+        '  source "doc.txt" quote "q"\n', encoding="utf-8")
+    src = tmp_path / "in.csv"
+    src.write_text("d.n\n3\n4611686018427387904\n3037000499\n1\n", encoding="utf-8")
+    done = cli("demo.count", "--input", str(src), "--out", str(tmp_path / "o.jsonl"), "--at", "2024-01-01",
+               "--policies", str(tmp_path / "book"))
+    assert done.returncode == 0, done.stderr
+    rows = read_output(tmp_path / "o.jsonl")
+    assert [(r["outcome"], r["error"]) for r in rows] == [("allow", None), (None, "score.range"), (None, "score.range"),
+                                                         ("deny", None)]
+    assert rows[0]["d.square"] == 9 and rows[0]["d.twice"] == 6
+
+
+@pytest.mark.parametrize(("shift", "errors"), [("d.day + 1 months", [None, "date_range"]),
+                                             ("d.day - 800000 days", ["date_range", None]),
+                                             ("d.day + 99999999999 days", ["date_range", "date_range"])])
+def test_a_date_shifted_past_the_representable_ones_is_date_range_as_in_eval(tmp_path: Path, shift: str,
+                                                                             errors: list[str | None]) -> None:
+    # DuckDB's dates reach past 9999-12-31: the plan wrote 10000-01-01 (or "11667-06-20 (BC)") and decided on it,
+    # where eval says date_range; a shift past 32 bits failed the whole batch ("cannot read in.csv: Conversion Error")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "day.policy").write_text(
+        'policy demo.day\n  title "日" / "Day"\n\ninput d.day: date "日" / "Day"\n\n'
+        f'define d.later: date "后" / "Later"\n  = {shift}\n\nrule r "r" / "r"\n  require d.later != d.day\n'
+        '    else deny no "否" / "No"\n  source "doc.txt" quote "q"\n', encoding="utf-8")
+    src = tmp_path / "in.csv"
+    src.write_text("d.day\n2024-01-01\n9999-12-01\n", encoding="utf-8")
+    done = cli("demo.day", "--input", str(src), "--out", str(tmp_path / "o.jsonl"), "--at", "2024-01-01",
+               "--policies", str(tmp_path / "book"), "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    rows = read_output(tmp_path / "o.jsonl")
+    assert [r["error"] for r in rows] == errors
+    book = policydsl.load(tmp_path / "book")
+    for row, day in zip(rows, ("2024-01-01", "9999-12-01")):
+        assert row == {**row, **expected(book, "demo.day", {"d": {"day": day}}, dt.date(2024, 1, 1), [])}
+
+
 @pytest.mark.parametrize("content", [None, b"PAR1 not really parquet", b""])
 def test_unreadable_input_exits_2_naming_it(tmp_path: Path, content: bytes | None) -> None:
     src = tmp_path / "in.parquet"

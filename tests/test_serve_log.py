@@ -462,6 +462,7 @@ def test_a_hostile_log_is_reported_line_by_line_and_the_rest_replayed(logged: Pa
         json.dumps({**record, "policy": None}).encode(),
         b"[1, 2]",
         b"\xff\xfe",
+        b'{"id": 1e99999999999999999999}',  # decimal's InvalidOperation ended the replay: an internal error
     ]
     hostile = tmp_path / "hostile.log"
     hostile.write_bytes(b"\n".join([good[0], *bad_lines, b"", good[1]]) + b"\n")
@@ -478,9 +479,10 @@ def test_a_hostile_log_is_reported_line_by_line_and_the_rest_replayed(logged: Pa
         f'{hostile}:9: the field "decision" is not a decision the service answers',
         f'{hostile}:10: the field "policy" is missing or not "…" | null',
         f"{hostile}:11: expected a record of a decision log (a JSON object)",
-        f"{hostile}:12: the line is not UTF-8"]
+        f"{hostile}:12: the line is not UTF-8",
+        f"{hostile}:13: not valid JSON (the number 1e99999999999999999999 has an exponent beyond any decimal's)"]
     assert result.stdout.splitlines()[-3:] == ["no decision changed", "replayed 2 records (1 files)",
-                                               "11 bad lines were skipped (see standard error)"]
+                                               "12 bad lines were skipped (see standard error)"]
 
 
 def test_replay_of_a_missing_log_is_a_clear_error(tmp_path: Path) -> None:

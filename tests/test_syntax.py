@@ -115,3 +115,19 @@ def test_equality_ignores_spans():
     one = module('policy p title "a" / "b"')
     two = module('\n\n   policy   p   title "a"/"b"')
     assert one.items == two.items
+
+
+def test_a_long_string_is_read_in_memory_proportional_to_it():
+    # STRING was /"([^"\\\n]|\\.)*"/: Python's re kept ~500 bytes of backtracking stack per character of a string, so
+    # one 2,000,000-character text in a 6 MB file took 1 GB to check (an 8 MiB file of it, about 4 GB)
+    import tracemalloc
+
+    text = "x" * 1_000_000
+    tracemalloc.start()
+    try:
+        m = module('policy p\n  title "' + text + '" / "a \\" b \\\\ c"\n')
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (m.items[0].title.zh, m.items[0].title.en) == (text, 'a " b \\ c')
+    assert peak < 50 * len(text)

@@ -25,8 +25,14 @@ LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
 
 def existing(*paths: str, folder: bool = False, error: type[PolicyDslError] = PolicyDslError) -> None:
     """Each path exists (and is a folder, with `folder`), else `E.unreadable` naming it (exit 2)."""
+    from policydsl.fsutil import os_reason
+
     for path in paths:
-        if not Path(path).exists():
+        try:
+            found = Path(path).exists()
+        except OSError as exc:  # what is not "no such file" (a name too long) is raised, not False
+            raise error("E.unreadable", path=path, reason=os_reason(exc)) from None
+        if not found:
             raise error("E.unreadable", path=path, reason=i18n.both("E.no_path"))
         if folder and not Path(path).is_dir():
             raise error("E.unreadable", path=path, reason=i18n.both("E.not_folder"))

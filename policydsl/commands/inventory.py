@@ -26,7 +26,8 @@ from policydsl.errors import PolicyDslError
 def inventory(policies_dir: str, features_dir: str, inventory_file: str | None, update_file: str | None,
               check_file: str | None, strict: bool, lang: str | None) -> None:
     from policydsl import inventory as inv
-    from policydsl.fsutil import os_reason, write_atomic
+    from policydsl.fsutil import write_atomic
+    from policydsl.source import read_bytes, unreadable_reason
 
     from policydsl.loader import load
 
@@ -39,10 +40,10 @@ def inventory(policies_dir: str, features_dir: str, inventory_file: str | None, 
         if target is None:
             continue
         try:
-            current = Path(target).read_text(encoding="utf-8")
+            current = read_bytes(target).decode("utf-8")  # bounded: /dev/zero is refused, not read to exhaustion
             fresh = inv.replace_block(current, table)
         except (OSError, ValueError) as exc:
-            text = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            text = unreadable_reason(exc) if isinstance(exc, (OSError, UnicodeDecodeError)) else str(exc)
             raise PolicyDslError("E.unreadable", path=target, reason=text) from None
         if writing and fresh != current:  # keeps mode, owner and links; refuses a read-only file
             write_atomic(target, fresh)

@@ -23,7 +23,6 @@ MAX_RUNS = 8
 NEVER = py.Constant(value=False)  # a date test false on every day of the run being generated
 FAST_KINDS = {"bool": "bool", "count": "int", "text": "str", "enum": "str"}
 COMPARE = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
-ARITH = {"+": py.Add, "-": py.Sub, "*": py.Mult}
 
 
 def name(n: str) -> py.Name:
@@ -635,9 +634,7 @@ class Generator:
             return self.strict(lambda a, b: call("days", a, b), left, right)
         if op == "/":
             return self.strict(lambda a, b: call("divide", a, b, py.Constant(value=e.span.text)), left, right)
-        if lt.kind == rt.kind == "count":  # Python ints are exact at any size
-            return self.strict(lambda a, b: py.BinOp(left=a, op=ARITH[op](), right=b), left, right)
-        self.ops.append((op, e.span.text))
+        self.ops.append(("count" + op if lt.kind == rt.kind == "count" else op, e.span.text))
         fn = py.Subscript(value=name("X"), slice=py.Constant(value=len(self.ops) - 1), ctx=py.Load())
         return self.strict(lambda a, b: call(fn, a, b), left, right)
 

@@ -5,6 +5,7 @@ import calendar as _cal
 import functools
 import datetime as dt
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError
 
 # (the time zone and the holiday library are loaded when first used: `eval --at` on a book without
@@ -68,7 +69,8 @@ def add_duration(day: dt.date, amount: int, unit: str) -> dt.date:
             return day + dt.timedelta(days=amount)
         return add_months(day, amount) if unit == "months" else add_working_days(day, amount)
     except (OverflowError, ValueError):  # beyond 9999-12-31 or before 0001-01-01
-        raise PolicyDslError("E.date_range", date=day.isoformat(), amount=amount, unit=unit) from None
+        raise PolicyDslError("E.date_range", date=day.isoformat(),  # (`6 months` in English only, 6个月 in Chinese)
+                             duration=i18n.both(f"duration.{unit}", n=amount)) from None
 
 
 def month_end(day: dt.date) -> dt.date:

@@ -9,6 +9,7 @@ half to even, whatever the caller's thread context is.
 from __future__ import annotations
 
 import decimal
+import operator
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
@@ -26,10 +27,15 @@ WIDE = decimal.Context(prec=10_000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN
 """For exact conversions (normalize, quantize) of any value policydsl can hold: never rounds them."""
 
 OPERATIONS: dict[str, Callable[[Any, Any], Decimal]] = {"+": EXACT.add, "-": EXACT.subtract, "*": EXACT.multiply}
+WHOLE: dict[str, Callable[[int, int], int]] = {"count+": operator.add, "count-": operator.sub, "count*": operator.mul}
+"""Arithmetic of two counts: ints, held to PRECISION digits as decimals are (a count squared again and again
+grows past what Python will print)."""
 
 
-def operation(op: str, text: str) -> Callable[[Any, Any], Decimal]:
+def operation(op: str, text: str) -> Callable[[Any, Any], Any]:
     """The exact `op` on two numbers (int or Decimal); `text` names the expression in the error."""
+    if op in WHOLE:
+        return _whole(WHOLE[op], text)
     fn = OPERATIONS[op]
 
     def exact(a: Any, b: Any) -> Decimal:
@@ -38,6 +44,18 @@ def operation(op: str, text: str) -> Callable[[Any, Any], Decimal]:
         except decimal.DecimalException:
             raise precision_error(text) from None
     return exact
+
+
+def _whole(fn: Callable[[int, int], int], text: str) -> Callable[[int, int], int]:
+    def exact(a: int, b: int) -> int:
+        result = fn(a, b)
+        if -_WHOLE_LIMIT < result < _WHOLE_LIMIT:
+            return result
+        raise precision_error(text)
+    return exact
+
+
+_WHOLE_LIMIT = 10 ** PRECISION
 
 
 def divide(a: Any, b: Any, text: str) -> Decimal:

@@ -50,9 +50,11 @@ class InputSpec:
 def loads(text: str) -> dict:
     """Parse facts JSON with exact numbers (floats become Decimal)."""
     try:
-        data = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal, object_pairs_hook=_unique_keys)
+        data = json.loads(text.removeprefix("\ufeff"), parse_float=exact_number, object_pairs_hook=_unique_keys)
     except _DuplicateKey as exc:
         raise PolicyDslError("E.facts_json", reason=i18n.both("facts.duplicate_key", key=exc.key)) from None
+    except HugeExponent as exc:
+        raise PolicyDslError("E.facts_json", reason=i18n.both("facts.exponent", shown=exc.shown)) from None
     except json.JSONDecodeError as exc:
         raise PolicyDslError("E.facts_json", reason=f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except ValueError as exc:  # an integer beyond Python's int digit limit
@@ -69,6 +71,21 @@ def loads(text: str) -> dict:
             raise PolicyDslError("E.facts_json", reason=i18n.both(
                 "facts.surrogate", shown=clip(json.dumps(lone))))
     return data
+
+
+class HugeExponent(ValueError):
+    def __init__(self, text: str) -> None:
+        self.shown = clip(text)
+        super().__init__(i18n.t("facts.exponent", "en", shown=self.shown))
+
+
+def exact_number(text: str) -> Decimal:
+    """`parse_float` of JSON with exact numbers: the Decimal, or a ValueError (HugeExponent) for a number no
+    Decimal holds (1e99999999999999999999), where Decimal itself raises its InvalidOperation."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise HugeExponent(text) from None
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

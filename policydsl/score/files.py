@@ -28,7 +28,7 @@ import sqlglot.expressions as exp
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
-from policydsl.fsutil import replacing
+from policydsl.fsutil import os_reason, replacing
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend as backend
 from policydsl.score import messages as msg
@@ -76,9 +76,9 @@ def read(con: duckdb.DuckDBPyConnection, path: str, kind: str | None = None) -> 
     """A file as a DuckDB relation (its format by its extension unless `kind`); a file DuckDB cannot read is
     `E.unreadable` naming it."""
     kind = kind or file_format(path)
-    if not Path(path).is_file():
-        raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path"))
     try:
+        if not Path(path).is_file():
+            raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path"))
         if kind == "parquet":
             rel = con.read_parquet(path)
         elif kind == "csv":  # every column as text: decimals are cast exactly, never through a float
@@ -88,7 +88,9 @@ def read(con: duckdb.DuckDBPyConnection, path: str, kind: str | None = None) -> 
             rel = con.read_json(path, format="newline_delimited", map_inference_threshold=-1)
         rel.limit(0).fetchall()  # a broken file fails here, while its name is at hand
         return rel
-    except (duckdb.Error, OSError) as exc:
+    except OSError as exc:  # a name too long
+        raise PolicyDslError("E.unreadable", path=path, reason=os_reason(exc)) from None
+    except duckdb.Error as exc:
         raise PolicyDslError("E.unreadable", path=path, reason=str(exc).splitlines()[0]) from None
 
 

@@ -267,6 +267,8 @@ def string_list(items: list[str]) -> exp.Expr:
 
 NUMERIC = ("count", "money", "percent", "number")
 RANGE = 10 ** 16  # operands and results of exact arithmetic stay below this (a product has 20 places: 18 digits left)
+SPAN = {"days": (dt.date.max - dt.date.min).days, "months": 9999 * 12}  # a shift past these leaves every date
+WHOLE_RANGE = 2 ** 62  # of arithmetic on two counts, 64-bit integers (with room for the DOUBLE estimate's error)
 ARITH: dict[str, type[exp.Expr]] = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}
 
 
@@ -280,16 +282,17 @@ def exact_op(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
     return exp.cast(ARITH[op](this=both[0], expression=both[1]), DECIMAL)
 
 
-def range_error(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+def range_error(op: str, a: exp.Expr, b: exp.Expr, whole: bool = False) -> exp.Expr:
     """`score.range` where `a op b` leaves the exact range of the plan's decimals (the row evaluator, exact
     to 100 digits, would still compute it: the record must be decided by `eval`), else NULL. Tested
-    before anything is computed: a DuckDB decimal that overflows fails the whole query."""
-    limit = exp.Literal.number(RANGE)
+    before anything is computed: a DuckDB decimal that overflows fails the whole query. `whole`: two counts,
+    added or multiplied as 64-bit integers, which overflow just as a decimal does."""
+    limit = exp.Literal.number(WHOLE_RANGE if whole else RANGE)
     approx = ARITH[op](this=exp.cast(a.copy(), exp.DataType.build("DOUBLE")), expression=exp.cast(b.copy(), exp.DataType.build("DOUBLE")))
     inside = and_(exp.LT(this=as_double(a), expression=limit), exp.LT(this=as_double(b), expression=limit),
                   exp.LT(this=exp.Abs(this=approx), expression=limit))
     branches: list[tuple[exp.Expr, exp.Expr]] = [(exp.Not(this=inside), text("score.range"))]
-    if op == "*":  # a product has up to twice the places: refused unless it fits the plan's scale exactly
+    if op == "*" and not whole:  # a product has up to twice the places: refused unless it fits the plan's scale exactly
         product = exp.Mul(this=exp.cast(a.copy(), DECIMAL), expression=exp.cast(b.copy(), DECIMAL))
         branches.append((exp.NEQ(this=product, expression=exp.cast(product.copy(), DECIMAL)), text("score.range")))
     return case(branches)
@@ -742,15 +745,21 @@ class Planner:
             return strict([left, right], lambda a, b: days_between(b, a))
         if op in ARITH and {lt.kind, rt.kind} <= set(NUMERIC) and {lt.kind, rt.kind} != {"count"}:
             return strict([left, right], lambda a, b: exact_op(op, a, b), range_error(op, left.val, right.val))
-        if lt.kind == rt.kind == "count" and op in ARITH:
-            return strict([left, right], lambda a, b: ARITH[op](this=a, expression=b))
+        if lt.kind == rt.kind == "count" and op in ARITH:  # (an integer overflow would fail the whole query)
+            return strict([left, right], lambda a, b: ARITH[op](this=a, expression=b),
+                          range_error(op, left.val, right.val, whole=True))
         raise self.unsupported("arithmetic", text=e.span.text)
 
     def shift(self, day: V, amount: int, unit: str) -> V:
         """`day + amount unit` as runtime/calendar.py adds it: days, months clamped to the month's end, or
         working days on the mainland calendar (a day outside the years it covers: calendar_range)."""
-        if unit in ("days", "months"):
-            return strict([day], lambda d: add(d, amount, unit[:-1].upper()))
+        if unit in ("days", "months"):  # past 0001-01-01 – 9999-12-31: date_range, as the row evaluator says
+            if abs(amount) > SPAN[unit]:  # (DuckDB would fail the whole query on an amount past 32 bits)
+                return strict([day], lambda d: null(), text("date_range"))
+            shifted = add(day.val, amount, unit[:-1].upper())
+            outside = or_(exp.LT(this=shifted, expression=literal(dt.date.min, "date")),
+                          exp.GT(this=shifted.copy(), expression=literal(dt.date.max, "date")))
+            return strict([day], lambda d: add(d, amount, unit[:-1].upper()), case([(outside, text("date_range"))]))
         if amount < 0:
             raise self.unsupported("minus_working_days")
         self.calendar = True

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.fsutil import os_reason
 
 STRINGS = {
     "E.no_handbook": ("{path} 中没有渲染好的手册（缺少 index.html 与 <语言>/html/index.html）；"
@@ -33,7 +34,11 @@ def check_handbook(path: str) -> None:
     """A clear error, before the server listens, unless `path` holds a handbook as `policydsl docs --out` writes
     it (its root page and at least one language's HTML pages)."""
     root = Path(path)
-    if not (root / "index.html").is_file() or not any(root.glob("*/html/index.html")):
+    try:
+        found = (root / "index.html").is_file() and any(root.glob("*/html/index.html"))
+    except OSError as exc:  # a name too long: raised, not False
+        raise PolicyDslError("E.unreadable", path=path, reason=os_reason(exc)) from None
+    if not found:
         raise PolicyDslError("serve.E.no_handbook", path=path)
 
 

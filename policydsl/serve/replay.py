@@ -17,7 +17,7 @@ import attrs
 from policydsl import i18n
 from policydsl.diff import PolicyDiff, Report, Result
 from policydsl.errors import PolicyDslError
-from policydsl.runtime.facts import MAX_DEPTH, iso_date, too_deep
+from policydsl.runtime.facts import MAX_DEPTH, HugeExponent, exact_number, iso_date, too_deep
 
 STRINGS = {
     "line": ("{path}:{line}：{reason}", "{path}:{line}: {reason}"),
@@ -103,11 +103,13 @@ def read_log(path: str) -> Iterator[Logged | BadLine]:
 def parse(path: str, number: int, raw: bytes) -> Logged:
     """One line of a log, every field checked (raises _Bad)."""
     try:
-        data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+        data = json.loads(raw.decode("utf-8"), parse_float=exact_number)
     except UnicodeDecodeError:
         raise _Bad("not_utf8") from None
     except json.JSONDecodeError as exc:
         raise _Bad("json", detail=f"{exc.msg}, column {exc.colno}") from None
+    except HugeExponent as exc:
+        raise _Bad("json", detail=str(exc)) from None
     except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit, absurd nesting
         raise _Bad("json", detail=type(exc).__name__) from None
     if not isinstance(data, dict):

@@ -160,7 +160,7 @@ def _foreign_name(text: str, exc: UnexpectedInput) -> tuple[int, int] | None:
     return (start, end) if end > start and not text[start].isascii() else None
 
 
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+_STRING_OR_COMMENT = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|#[^\n]*')
 
 
 def _lone_string(source: SourceFile, start: int) -> tuple[int, int] | None:
@@ -188,7 +188,7 @@ def _thousands_separator(source: SourceFile, exc: UnexpectedInput) -> dg.Diagnos
     return dg.make("P0120", source.span(pos, pos + 1), number=written, plain=written.replace(",", ""))
 
 
-_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[<>=!]=|[<>+\-*/]|\w+|\S')
+_TOKEN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|#[^\n]*|[<>=!]=|[<>+\-*/]|\w+|\S')
 _OPERATORS = {**dict.fromkeys((">=", "<=", "==", "!=", ">", "<", "+", "-", "*", "/"), "value"),
               **dict.fromkeys(("and", "or", "not"), "condition"), "in": "set"}
 """An operator that needs an operand after it, and what that operand is (P0122)."""
