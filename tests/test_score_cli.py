@@ -259,6 +259,17 @@ def test_unreadable_input_exits_2_naming_it(tmp_path: Path, content: bytes | Non
     assert not out.exists() and list(tmp_path.iterdir()) == ([src] if content is not None else [])
 
 
+def test_errors_are_in_the_first_language_given(tmp_path: Path) -> None:
+    """`--lang zh,en`: the command's own lines use the first language, its errors included (before, an error was
+    in the default language: the guard read only an option named `lang`)."""
+    src = tmp_path / "missing.csv"
+    for given, said in (("zh", f"错误：无法读取 {src}：文件或文件夹不存在"), ("en,zh", f"error: cannot read {src}: No such file or directory")):
+        done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"), "--lang", given)
+        assert (done.returncode, done.stderr.strip()) == (2, said)
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"))  # none given: POLICYDSL_LANG's
+    assert done.stderr.strip() == f"error: cannot read {src}: No such file or directory"
+
+
 def test_a_broken_line_deep_in_json_lines_exits_2(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text('{"account.kind": "personal"}\n' * 5000 + '{"account.kind": \n', encoding="utf-8")

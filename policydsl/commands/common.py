@@ -72,6 +72,18 @@ def lang_of(value: str | None) -> str:
     return value or i18n.default_lang()
 
 
+def error_lang(kwargs: dict[str, Any]) -> str:
+    """The language of a command's errors: its `--lang`; where `--lang` lists languages (`score`, `docs`), the
+    first one given on the command line; else the default."""
+    given = kwargs.get("langs")
+    context = click.get_current_context(silent=True)
+    if kwargs.get("lang") is None and given and context is not None and \
+            context.get_parameter_source("langs") is not click.core.ParameterSource.DEFAULT:
+        first = given.split(",")[0].strip()
+        return first if first in i18n.LANGS else lang_of(None)
+    return lang_of(kwargs.get("lang"))
+
+
 def languages(value: str, lang: str) -> tuple[str, ...]:
     """A `--lang zh,en` list: the languages in the order given, each once; anything else is a usage error."""
     chosen = tuple(dict.fromkeys(x.strip() for x in value.split(",") if x.strip()))
@@ -96,7 +108,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        lang = lang_of(kwargs.get("lang"))
+        lang = error_lang(kwargs)
         try:
             return fn(*args, **kwargs)
         except BrokenPipeError:  # `policydsl … | head`: the reader went away; not an error of ours
