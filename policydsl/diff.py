@@ -27,6 +27,7 @@ import attrs
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
 from policydsl.runtime.facts import exact_number, iso_date
+from policydsl.source import read_bytes, unreadable_reason
 
 # key -> (zh, en): every user-facing string of this command.
 STRINGS: dict[str, tuple[str, str]] = {
@@ -180,15 +181,18 @@ def read_csv(path: str, text: str, kinds: dict[str, str]) -> list[Record]:
     return records
 
 
+SAMPLE_LIMIT = 64 * 1024 * 1024
+"""Bytes of a --sample file: records to compare both books on, held in memory (millions are `score`'s work)."""
+
+
 def read_sample(path: str, kinds: dict[str, str]) -> list[Record]:
     suffix = Path(path).suffix.lower()
     if suffix not in (".jsonl", ".csv"):
         raise DiffError("E.sample_kind", path=path)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+    try:  # bounded: a sample is held in memory whole (a link to /dev/zero is refused, not read to exhaustion)
+        text = read_bytes(path, SAMPLE_LIMIT).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise DiffError("E.unreadable", path=path, reason=reason) from None
+        raise DiffError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None
     return read_jsonl(path, text) if suffix == ".jsonl" else read_csv(path, text, kinds)
 
 

@@ -325,6 +325,9 @@ def test_cli_unreadable_input_exits_2(books, tmp_path):
     with (broken / "cart_opening.policy").open("a", encoding="utf-8") as f:
         f.write('\nrule phone_2023 "绑定手机号" / "Phone bound"\n  require account.phone_bound\n'
                 '    else deny phone_not_bound "需绑定" / "Bind a phone"\n')
+    endless, gbk = tmp_path / "zero.jsonl", tmp_path / "gbk.csv"
+    endless.symlink_to("/dev/zero")
+    gbk.write_bytes("account.kind\n企业\n".encode("gbk"))
     cases = [
         ((tmp_path / "missing", books["new"], "--sample", sample), "missing"),
         ((books["old"], books["new"], "--sample", tmp_path / "nope.jsonl"), "nope.jsonl"),
@@ -333,6 +336,8 @@ def test_cli_unreadable_input_exits_2(books, tmp_path):
         ((books["old"], books["new"], "--sample", sample, "--at", "2023-6-1"), "2023-6-1"),
         ((books["old"], books["new"], "--sample", sample, "--policy", "no.such"), "no.such"),
         ((books["old"], books["new"], "--sample", sample, "--examples", "-1"), "-1"),
+        ((books["old"], books["new"], "--sample", endless), "larger than 64 MiB"),  # read to the limit, no further
+        ((books["old"], books["new"], "--sample", gbk), "not UTF-8 text"),  # (before: "UnicodeDecodeError")
     ]
     for k, (args, needle) in enumerate(cases):
         if k < 2 or k == 3:  # a real process for the missing folder and the broken rule book
