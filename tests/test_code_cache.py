@@ -70,7 +70,7 @@ def test_an_entry_others_may_write_is_never_run(cache_dir: Path, monkeypatch) ->
 
 
 def test_the_cache_keeps_the_recently_used_entries_within_its_limit(cache_dir: Path, monkeypatch) -> None:
-    from policydsl.compile import cache
+    from policydsl import usercache
 
     _decide()  # the book's entries, just used
     book_entries = sorted(p.name for p in cache_dir.glob("*.bin"))
@@ -78,10 +78,10 @@ def test_the_cache_keeps_the_recently_used_entries_within_its_limit(cache_dir: P
     for age, path in enumerate(old):  # entries of books edited long ago, oldest first
         path.write_bytes(b"x")
         os.utime(path, (1_000_000 + age, 1_000_000 + age))
-    monkeypatch.setattr(cache, "MAX_ENTRIES", 4 * len(book_entries) // 3 + 4)  # keeps 3/4: the book's and 3 more
+    monkeypatch.setattr(usercache, "MAX_ENTRIES", 4 * len(book_entries) // 3 + 4)  # keeps 3/4: the book's and 3 more
     _decide()  # every entry is a hit: touched, nothing written, nothing pruned
     assert len(list(cache_dir.glob("*.bin"))) == 2 * len(book_entries) + 10
-    cache.write("new.bin", ("code",))  # a miss writes, and prunes the least recently used
+    usercache.write("new.bin", ("code",))  # a miss writes, and prunes the least recently used
     kept = sorted(p.name for p in cache_dir.glob("*.bin"))
     assert len(kept) == (4 * len(book_entries) // 3 + 4) * 3 // 4 > len(book_entries) + 1
     assert set(book_entries) | {"new.bin"} <= set(kept) and "0000.bin" not in kept
@@ -104,3 +104,37 @@ def test_the_generated_code_is_the_same_from_one_load_to_the_next() -> None:
         assert sources[0] == sources[1], pid
     aggregates = [py.unparse(m) for m in Generator(first.model, first.model.policies["shop.deposit"]).modules()]
     assert any("a0_0" in text for text in aggregates)
+
+
+def test_the_parsers_tables_are_built_once_and_read_back(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """syntax/parser.py keeps Lark's tables in the cache: a process that parses reads them instead of building
+    them (0.14 s a start); a spoilt entry, or one others may write, is built again and parses as well."""
+    import lark
+
+    from policydsl.source import SourceFile
+    from policydsl.syntax import parser
+
+    text = (POLICIES / "shop_deposit.policy").read_text(encoding="utf-8")
+    built: list[int] = []
+    real = lark.Lark.__init__
+
+    def building(self: lark.Lark, *args: object, **kwargs: object) -> None:
+        built.append(1)
+        real(self, *args, **kwargs)
+    monkeypatch.setattr(lark.Lark, "__init__", building)
+
+    def fresh_parse() -> object:
+        parser._lark.cache_clear()  # as a new process starts
+        module, diagnostics = parser.parse(SourceFile(path="shop_deposit.policy", text=text))
+        assert module is not None and diagnostics == []
+        return module
+    try:
+        first = fresh_parse()
+        (entry,) = cache_dir.glob("grammar-*.bin")
+        assert fresh_parse() == first and len(built) == 1  # read back, not built
+        entry.write_bytes(b"spoilt")
+        assert fresh_parse() == first and len(built) == 2 and entry.read_bytes() != b"spoilt"  # built and stored again
+        entry.chmod(0o666)  # writable by others: never read, built again
+        assert fresh_parse() == first and len(built) == 3
+    finally:
+        parser._lark.cache_clear()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 
+from policydsl import usercache
 from policydsl.compile import cache
 
 FORMAT = "book 3"
@@ -72,7 +73,7 @@ def restore(book_key: tuple[str, str] | None) -> dict[str, Any] | None:
     policy is compiled again from its stored code when first asked for (`eval` of one policy builds one)."""
     if book_key is None:
         return None
-    entry = cache.read(_filename(book_key))
+    entry = usercache.read(_filename(book_key))
     try:
         if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != book_key[1]:
             return None
@@ -98,7 +99,7 @@ def save(book_key: tuple[str, str], policy_set: Any, parts: dict[str, Any]) -> N
         "index": policy_set.index, "vocabulary": policy_set.vocabulary, "diagnostics": list(policy_set.diagnostics),
     }
     entry["check"] = _check(entry)
-    cache.write(_filename(book_key), entry)
+    usercache.write(_filename(book_key), entry)
 
 
 def build(spec: dict[str, Any], stored: tuple[Any, ...]) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshal
 from typing import Any, cast
 
+from policydsl import usercache
 from policydsl.compile import cache
 from policydsl.compile.codegen import Generator, effective, reads, rule_placeholders
 from policydsl.compile.link import _table, build  # noqa: F401 (re-exported: the last step lives in link.py)
@@ -72,7 +73,7 @@ def policy_parts(model: Model, policy: Policy) -> Parts:
         generator = Generator(model, policy)
         code = tuple(compile(module, f"<policy {policy.id}>", "exec") for module in generator.modules())
         stored = (marshal.dumps(code), tuple(generator.consts), tuple(generator.ops), tuple(generator.phases))
-        cache.write(f"{key}.bin", stored)
+        usercache.write(f"{key}.bin", stored)
     return spec, stored
 
 
