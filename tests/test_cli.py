@@ -247,6 +247,16 @@ def test_a_path_too_long_is_unreadable_input_not_an_internal_error(tmp_path, com
     assert result.stderr == f"error: cannot read {long}{'.csv' if command[0] == 'score' else ''}: File name too long\n"
 
 
+def test_a_loop_of_links_is_named_as_one(tmp_path):
+    # Path.exists() says False for a loop of links, so a loop was reported as "No such file or directory"
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for args in (["check", str(tmp_path / "a")], ["check", "policies", "--sources", str(tmp_path / "a")]):
+        result = run(*args, "--lang", "en", cwd=ROOT)
+        assert_user_error(result)
+        assert result.stderr == f"error: cannot read {tmp_path / 'a'}: Too many levels of symbolic links\n"
+
+
 def test_check_missing_path_exits_2_in_chinese(tmp_path):
     result = run("check", "no_such_folder", "--lang", "zh", cwd=tmp_path)
     assert_user_error(result)

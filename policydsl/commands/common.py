@@ -29,11 +29,11 @@ def existing(*paths: str, folder: bool = False, error: type[PolicyDslError] = Po
 
     for path in paths:
         try:
-            found = Path(path).exists()
-        except OSError as exc:  # what is not "no such file" (a name too long) is raised, not False
+            os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise error("E.unreadable", path=path, reason=i18n.both("E.no_path")) from None
+        except OSError as exc:  # the OS's own words: a name too long, a loop of links (Path.exists says False)
             raise error("E.unreadable", path=path, reason=os_reason(exc)) from None
-        if not found:
-            raise error("E.unreadable", path=path, reason=i18n.both("E.no_path"))
         if folder and not Path(path).is_dir():
             raise error("E.unreadable", path=path, reason=i18n.both("E.not_folder"))
 
