@@ -63,6 +63,24 @@ def test_operands_of_operators_are_parenthesized() -> None:
     assert planning.parenthesize(planning.is_null(exp.Not(this=planning.col("a")))).sql("duckdb") == '(NOT "a") IS NULL'
 
 
+def test_known_truth_values_fold_as_three_valued_logic_allows(book: Any) -> None:
+    import sqlglot.expressions as exp
+
+    a, b, null = planning.col("a"), planning.col("b"), exp.Null()
+    shown = {name: tree.sql("duckdb") for name, tree in {
+        "is_null": planning.is_null(null), "not_null": planning.not_null(null),
+        "and_true": planning.and_(exp.true(), a, planning.is_null(null)), "and_false": planning.and_(a, exp.false()),
+        "or_false": planning.or_(planning.not_null(null), a, b), "or_true": planning.or_(a, exp.true()),
+        "case": planning.case([(planning.not_null(null), null), (a, planning.text("x"))]),
+        "case_typed": planning.case([(exp.false(), planning.text("x"))]),  # a typed value stays: the CASE keeps its type
+        "case_none": planning.case([(exp.false(), null)])}.items()}
+    assert shown == {"is_null": "TRUE", "not_null": "FALSE", "and_true": '"a"', "and_false": "FALSE",
+                     "or_false": '"a" OR "b"', "or_true": "TRUE", "case": "CASE WHEN \"a\" THEN 'x' END",
+                     "case_typed": "CASE WHEN FALSE THEN 'x' END", "case_none": "NULL"}
+    for pid in SUPPORTED:  # no test of an error that cannot be raised is left in the book's plans
+        assert "NULL IS NULL" not in planning.plan(book.model, pid, dt.date(2024, 6, 3)).sql(), pid
+
+
 def test_unsupported_construct_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     (tmp_path / "demo.policy").write_text("""policy demo.ratio
   title "比例" / "Ratio"
