@@ -2,7 +2,7 @@
 Python that runs it and the policydsl package's own source. A hit gives back the book's parts (each
 policy's spec and generated code, the vocabulary, the warnings, and what deciding reads of the checked
 model: runtime.book.BookIndex) without parsing, checking or generating anything; `loader.load(..., cached=True)` is the
-one caller. Entries live beside the generated code (cache.py), with its rules: a file this user owns and
+one caller. Entries live beside the generated code, with the cache folder's rules (usercache.py): a file this user owns and
 no one else may write, in a folder created 0700, written atomically; a missing, corrupt or foreign entry
 is never an error, only a miss. A book with errors is never stored (the loader raises first).
 
@@ -20,7 +20,6 @@ from typing import Any, Iterable, Iterator
 
 
 from policydsl import usercache
-from policydsl.compile import cache
 
 FORMAT = "book 3"
 _PACKAGE = Path(__file__).resolve().parent.parent
