@@ -143,7 +143,7 @@ def test_a_plan_too_large_for_sql_is_refused_by_name(tmp_path: Path) -> None:
     assert decided.column("outcome").to_pylist() == [small.evaluate("demo.cart", {"account": {"fans": f}}, at).outcome
                                                      for f in (0, 1, 1000)] == ["allow", "deny", "allow"]
     with pytest.raises(plan.ScoreUnsupported) as refused:
-        plan.plan(wide(tmp_path, 95, 4).model, "demo.cart", at)
+        plan.plan(wide(tmp_path, 95, 5).model, "demo.cart", at)
     assert refused.value.message("en") == ("batch scoring does not support an SQL query of more than 150,000 nodes "
-                                           "(this policy needs 188,553) in policy demo.cart yet: decide it record by "
+                                           "(this policy needs 160,629) in policy demo.cart yet: decide it record by "
                                            "record with eval")
