@@ -620,6 +620,19 @@ EXPLANATIONS: dict[str, Explanation] = {
          "A deduction is a sum of money; without it a caller cannot tell how much was taken, nor what is left to refund."),
         _head() + FANS + CONS_RULE + '  consequence deduction "扣罚保证金" / "Deposit deducted"\n' + SRC,
         _head() + FANS + CONS_RULE + '  consequence deduction amount ¥500 "扣罚保证金" / "Deposit deducted"\n' + SRC),
+    "P0310": _entry(
+        ("必然失败的运算", "An operation that always fails"),
+        ("一个只由常量组成的运算（例如 `10000 / 0`、`9999-12-31 + 1 days`、超出日历覆盖年份的工作日、超过 100 "
+         "位有效数字的乘积）在检查时就按运行时的规则算出，除以常量零的运算也一样；它失败，就意味着每次求值都以同样的错误结束。",
+         "An operation on constants only (such as `10000 / 0`, `9999-12-31 + 1 days`, working days past the years "
+         "the calendar covers, or a product of more than 100 significant digits) is computed when checking, by the "
+         "runtime's own rules, and so is a division by a constant zero; that it fails means that every evaluation "
+         "reaching it ends in the same error."),
+        ("这样的政策能通过检查，却对每条用到它的记录都给出错误而不是决定；在检查时报告，作者在发布之前就能改正。",
+         "Such a policy would check clean and then answer every record that reaches it with an error instead of a "
+         "decision; reported when checking, it is corrected before the policy is published."),
+        _head() + FANS + _fans_rule("account.fans >= 10000 / 0"),
+        _head() + FANS + _fans_rule("account.fans >= 10000 / 10")),
     "P0301": _entry(
         ("类型不匹配", "Type mismatch"),
         ("运算符两边的类型不能组合，例如计数与文本比较、金额加日期。",

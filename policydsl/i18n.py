@@ -136,6 +136,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "P0309": ("扣除类后果必须写明 `amount`", "a deduction needs an `amount`"),
     "P0309.hint": ("例如 consequence deduction amount deposit.base \"全额扣除\" / \"The whole deposit is deducted\"",
                    "for example: consequence deduction amount deposit.base \"全额扣除\" / \"The whole deposit is deducted\""),
+    "P0310": ("这个运算每次求值都会失败：{reason}", "this operation fails whenever it is evaluated: {reason}"),
+    "P0310.hint": ("它失败与否不随事实或日期变化；改正其中的常量，或直接写出想要的结果",
+                   "whether it fails does not depend on the facts or the day; correct its constants, or write the result meant"),
     # ---- text (P04xx)
     "P0401": ("缺少{lang}文本", "missing {lang} text"),
     "P0401.hint": ("每段给用户看的文字都要有中文和英文", "every text a user reads needs Chinese and English"),

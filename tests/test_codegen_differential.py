@@ -136,7 +136,9 @@ class Reference:
 
     def x_Unary(self, e: ast.Unary) -> Any:
         value = self.open(e.operand)
-        return (not value) if e.op == "not" else -value
+        if e.op == "not":
+            return not value
+        return value.copy_negate() if isinstance(value, Decimal) else -value  # exact: `-` rounds to 28 digits
 
     def x_Member(self, e: ast.Member) -> Any:
         item, collection = self.each(lambda: self.open(e.item), lambda: self.ev(e.collection))

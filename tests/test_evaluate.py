@@ -455,6 +455,32 @@ def test_collect_sum_is_exact_decimal(tmp_path):
     assert decision.values["top"] == Decimal("0.125")
 
 
+NEGATED = f'''
+input amount: money "金额" / "Amount"
+input n: count "件数" / "Count"
+
+define refund: money "退款" / "Refund"
+  = -amount
+
+define back: count "退回件数" / "Returned"
+  = -n
+
+rule any_refund "有退款" / "Some refund"
+  require refund < ¥0 else deny no_refund "没有退款" / "No refund"
+  {SRC}
+'''
+
+
+@pytest.mark.parametrize("trace", [True, False])
+def test_a_negated_number_keeps_every_digit(tmp_path, trace):
+    # a fact may carry 34 significant digits; Decimal's own unary minus rounded it to the context's 28
+    amount = "1234567890123456789012345678.901234"
+    decision = book(tmp_path, NEGATED).evaluate("t.demo", {"amount": amount, "n": 10 ** 40}, trace=trace, at=D(2024, 3, 1))
+    assert decision.values["refund"] == Decimal("-" + amount)
+    assert str(decision.values["refund"]) == "-" + amount
+    assert decision.values["back"] == -10 ** 40 and type(decision.values["back"]) is int
+
+
 @pytest.mark.parametrize("kind, cap", [("gold", 100), ("silver", 20), ("银牌", 20)])
 def test_enum_table(tmp_path, kind, cap):
     decision = book(tmp_path, TABLES).evaluate("t.demo", {"x": 0, "amount": "1", "kind": kind}, trace=True, at=D(2024, 3, 1))

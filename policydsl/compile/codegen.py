@@ -603,7 +603,8 @@ class Generator:
         return call("frozenset", tup(items))
 
     def e_Unary(self, e: ast.Unary) -> py.expr:
-        return py.UnaryOp(op=py.Not() if e.op == "not" else py.USub(), operand=self.guarded(e.operand))
+        operand = self.guarded(e.operand)
+        return py.UnaryOp(op=py.Not(), operand=operand) if e.op == "not" else call("negate", operand)
 
     def e_Member(self, e: ast.Member) -> py.expr:
         op = py.NotIn() if e.negated else py.In()

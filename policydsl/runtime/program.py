@@ -250,6 +250,12 @@ def divide(a: Any, b: Any, text: str) -> Any:
     return exact.divide(a, b, text)
 
 
+def negate(value: Any) -> Any:
+    """`-x`, exact: Decimal's unary minus rounds to the thread's context (28 digits), and a number fact may
+    carry 34 significant digits."""
+    return value.copy_negate() if type(value) is Decimal else -value
+
+
 def shift(day: Any, duration: tuple[int, str], sign: int) -> Any:
     return cal.add_duration(day, sign * duration[0], duration[1])
 
@@ -467,7 +473,7 @@ def missing_error(inputs: Mapping[str, InputSpec], missing: dict[str, None],
 
 RUNTIME = {"MissingFact": MissingFact, "PolicyDslError": PolicyDslError, "Fail": Fail, "miss": miss,
            "open_": open_, "k_bool": k_bool, "k_all": k_all, "k_aggregate": k_aggregate,
-           "aggregate": aggregate, "largest": largest, "smallest": smallest, "total": total, "divide": divide, "shift": shift, "days": days, "covered": covered,
+           "aggregate": aggregate, "largest": largest, "smallest": smallest, "total": total, "divide": divide, "negate": negate, "shift": shift, "days": days, "covered": covered,
            "book_value": book_value, "fires": fires, "convert": prepare, "note": note, "M": MISSING,
            "NOT_OPEN": NOT_OPEN, "CONVERTERS": CONVERTERS, "days_between": cal.days_between,
            "next_half_month": cal.next_half_month, "month_end": cal.month_end, "NO_COVERAGE": NO_COVERAGE,

@@ -7,7 +7,7 @@ import functools
 import graphlib
 import os
 import re
-from typing import Iterable
+from typing import Any, Iterable
 
 import attrs
 
@@ -15,8 +15,9 @@ from policydsl import diagnostics as dg
 from policydsl.semantics import analyses, types as ty
 from policydsl.semantics.model import (MAX_CASES, MAX_CODE_NODES, BookOverlap, BookProperty, Define, Input, Key,
                                        Model, Occurrence, Policy, Resolved, Rule, Table, book_decl, code_size)
-from policydsl.errors import InternalError
+from policydsl.errors import InternalError, PolicyDslError
 from policydsl.semantics.names import suggest
+from policydsl.runtime import exact, program as rp
 from policydsl.runtime.exact import WIDE
 from policydsl.runtime.values import UNIT_KINDS
 from policydsl.semantics.types import Type
@@ -70,6 +71,7 @@ class Checker:
         self.units: dict[str, ast.UnitDecl] = {}
         self.types: dict[int, Type] = {}
         self.refs: dict[int, Resolved] = {}
+        self._folded: dict[int, object] = {}  # the value of each operation on constants (see _fold)
         self.policies: dict[str, _PolicyBuild] = {}
         self.entities: dict[str, ast.EntityDecl] = {}
         self.facts: dict[str, Input] = {}  # the book's vocabulary: one declaration per fact, for every policy
@@ -689,6 +691,8 @@ class Checker:
             if inner is not None and not inner.is_numeric:
                 self.err("P0301", expr.span, op="-", left=inner.display(), right=inner.display())
                 return None
+            if (value := self._constant(expr.operand)) is not _VARIES:
+                self._folded[id(expr)] = rp.negate(value)
             return inner
         if isinstance(expr, ast.Binary):
             return self._binary(build, expr, scope)
@@ -888,7 +892,41 @@ class Checker:
             return None
         if expr.op in "+-" and left.kind == right.kind:
             self._units(expr, left, right)
+        self._fold(expr, left, right)
         return result
+
+    def _fold(self, expr: ast.Binary, left: Type, right: Type) -> None:
+        """An operation on constants is done now, by the runtime's own functions: one that fails on every
+        evaluation (`1 / 0`, `9999-12-31 + 1 days`, a product past 100 digits, working days past the
+        calendar), as does a division by a constant zero, is P0310 here rather than a decision error on
+        every record that reaches it."""
+        a, b = self._constant(expr.left), self._constant(expr.right)
+        if b is _VARIES or a is _VARIES and not (expr.op == "/" and b == 0):  # `x / 0` fails whatever x is
+            return
+        text = expr.span.text
+        try:
+            if a is _VARIES:
+                raise PolicyDslError("E.division_by_zero")
+            if right.kind == "duration":
+                value = rp.shift(a, b, 1 if expr.op == "+" else -1)
+            elif left.kind == "date":
+                value = rp.days(a, b)
+            elif expr.op == "/":
+                value = rp.divide(a, b, text)
+            else:
+                value = exact.operation("count" + expr.op if left.kind == right.kind == "count" else expr.op, text)(a, b)
+        except PolicyDslError as exc:
+            self.err("P0310", expr.span, reason={lang: exc.message(lang) for lang in dg.i18n.LANGS})
+            return
+        self._folded[id(expr)] = value
+
+    def _constant(self, expr: ast.Expr) -> Any:
+        """The value of a literal, or of an operation on constants folded before; else _VARIES."""
+        if isinstance(expr, ast.Literal):
+            return expr.value
+        if isinstance(expr, ast.DurationLit):
+            return (expr.amount, expr.unit)
+        return self._folded.get(id(expr), _VARIES)
 
     def _mismatch(self, expr: ast.Binary, left: Type, right: Type) -> None:
         """P0301 for `left op right`; when one side is a date in quotes, the hint says to drop them."""
@@ -1140,6 +1178,7 @@ def _date_hint(diag: dg.Diagnostic, expr: ast.Expr) -> dg.Diagnostic:
 
 
 MAX_VALUE_DEPTH = 100
+_VARIES = object()  # an expression whose value depends on the facts or the day
 """How deeply the evaluation of a value may nest, counting the expressions of the values it reads
 (see MAX_NESTING in syntax/parser.py): every backend evaluates values recursively."""
 
