@@ -17,12 +17,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
 from pathlib import Path
 from typing import Iterator
 
+from policydsl import i18n
 from policydsl.errors import PolicyDslError
 
 NEW_FILE_MODE = 0o666  # the kernel takes the umask off, as for open(path, "w")
@@ -109,9 +111,11 @@ def _same_owner_path(path: Path, st: os.stat_result) -> bool:
         os.close(fd)
 
 
-def os_reason(exc: OSError) -> str:
-    """The operating system's words for `exc` ("No space left on device"), for a user message."""
-    return exc.strerror or str(exc) or type(exc).__name__
+def os_reason(exc: OSError) -> str | dict[str, str]:
+    """Why the operating system refused, for a user message: zh/en words for the errors the catalogue lists
+    ("No space left on device" / "设备上没有空间", as glibc words them), else the OS's own words."""
+    key = f"os.{errno.errorcode.get(exc.errno or 0, '')}"
+    return i18n.both(key) if key in i18n.MESSAGES else exc.strerror or str(exc) or type(exc).__name__
 
 
 def _replace(target: Path, data: bytes, st: os.stat_result | None) -> bool:

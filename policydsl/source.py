@@ -13,6 +13,7 @@ import attrs
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.fsutil import os_reason
 
 BOM = "\ufeff"
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -107,7 +108,7 @@ def unreadable_reason(exc: OSError | UnicodeDecodeError) -> str | dict[str, str]
         return exc.reason
     if isinstance(exc, UnicodeDecodeError):
         return NOT_UTF8
-    return exc.strerror or str(exc) or type(exc).__name__
+    return os_reason(exc)
 
 
 @attrs.frozen

@@ -84,3 +84,24 @@ def test_the_exemptions_are_current():
     """A catalogue that moved, or a NOT_TEXT occurrence that is gone, comes off its list."""
     assert all((ROOT / rel).is_file() for rel in CATALOGUES)
     assert exempt(scan()) == NOT_TEXT, "NOT_TEXT lists occurrences that are gone: update it"
+
+
+def test_the_operating_systems_reasons_are_in_both_languages(tmp_path):
+    """fsutil.os_reason: an error the catalogue lists is worded in Chinese and in English, the English being what
+    glibc says (os.strerror here); any other is the OS's words in both."""
+    import errno
+    import os
+
+    from policydsl import i18n
+    from policydsl.fsutil import os_reason
+
+    listed = sorted(k.removeprefix("os.") for k in i18n.MESSAGES if k.startswith("os."))
+    assert len(listed) == 26 and {"ENOENT", "EACCES", "ENOSPC", "ELOOP", "ENAMETOOLONG", "EADDRINUSE"} <= set(listed)
+    for name in listed:
+        number = getattr(errno, name)
+        assert os_reason(OSError(number, os.strerror(number))) == {"zh": i18n.t(f"os.{name}", "zh"), "en": os.strerror(number)}
+    try:
+        open(tmp_path / "missing")
+    except OSError as exc:
+        assert os_reason(exc) == {"zh": "没有那个文件或目录", "en": "No such file or directory"}
+    assert os_reason(OSError(errno.ECHILD, os.strerror(errno.ECHILD))) == "No child processes"

@@ -87,4 +87,4 @@ def test_a_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
         result = run("init", str(folder), cwd=tmp_path)
         assert (result.returncode, result.stderr) == (2, f"error: cannot create a rule book in {folder}: {reason}\n")
     zh = run("init", str(tmp_path / "file.txt" / "book"), "--lang", "zh", cwd=tmp_path)
-    assert zh.stderr == f"错误：无法在 {tmp_path / 'file.txt' / 'book'} 创建规则库：Not a directory\n"
+    assert zh.stderr == f"错误：无法在 {tmp_path / 'file.txt' / 'book'} 创建规则库：不是目录\n"  # the OS's reason in Chinese too

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError, clip
+from policydsl.fsutil import os_reason
 
 if TYPE_CHECKING:
     from policydsl.loader import PolicySet
@@ -124,7 +125,7 @@ class DecisionLog:
         try:
             self._fd = self._open()
         except OSError as exc:
-            raise PolicyDslError("serve.E.log_open", path=path, reason=exc.strerror or str(exc)) from None
+            raise PolicyDslError("serve.E.log_open", path=path, reason=os_reason(exc)) from None
         self._size = os.fstat(self._fd).st_size
 
     def status(self) -> dict[str, Any]:
@@ -198,7 +199,7 @@ class DecisionLog:
     def _fail(self, exc: OSError) -> None:
         self.failed += 1
         if self.failed == 1:
-            LOG.warning(s("log_failed", i18n.default_lang(), path=self.path, reason=exc.strerror or str(exc)))
+            LOG.warning(s("log_failed", i18n.default_lang(), path=self.path, reason=os_reason(exc)))
 
 
 def policy_id(book: Any, name: str) -> str:

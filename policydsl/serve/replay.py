@@ -17,6 +17,7 @@ import attrs
 from policydsl import i18n
 from policydsl.diff import PolicyDiff, Report, Result
 from policydsl.errors import PolicyDslError
+from policydsl.fsutil import os_reason
 from policydsl.runtime.facts import MAX_DEPTH, HugeExponent, exact_number, iso_date, too_deep
 
 STRINGS = {
@@ -84,7 +85,7 @@ def read_log(path: str) -> Iterator[Logged | BadLine]:
     try:
         handle = open(path, "rb")
     except OSError as exc:
-        raise PolicyDslError("E.unreadable", path=path, reason=exc.strerror or str(exc)) from None
+        raise PolicyDslError("E.unreadable", path=path, reason=os_reason(exc)) from None
     with handle:
         number = 0
         while raw := handle.readline(MAX_LINE_BYTES + 1):

@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
+from policydsl.fsutil import os_reason
 
 STRINGS = {
     "E.token_empty": ("令牌文件 {path} 是空的", "the token file {path} is empty"),
@@ -44,8 +45,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except (OSError, OverflowError) as exc:
         sock.close()
-        raise PolicyDslError("serve.E.bind", host=host, port=port, reason=getattr(exc, "strerror", None) or str(exc)) \
-            from None
+        raise PolicyDslError("serve.E.bind", host=host, port=port, reason=os_reason(exc) if isinstance(exc, OSError) else str(exc)) from None
     return sock
 
 
