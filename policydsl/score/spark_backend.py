@@ -30,6 +30,7 @@ from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from policydsl import i18n
 from policydsl.errors import PolicyDslError
@@ -177,8 +178,15 @@ def decided(p: Plan, records: DataFrame, spark: SparkSession, query: exp.Select)
 def output_schema(p: Plan, records: DataFrame, query: exp.Select) -> pa.Schema:
     """The Arrow schema DuckDB gives `query`, found by running it there on no rows: Spark types some columns
     otherwise (an integer literal, a string), and both engines must give the same table."""
-    empty = records.limit(0).toArrow()
-    return duckdb_backend.run(p, empty, query=query).schema
+    return duckdb_backend.run(p, arrow_schema(records).empty_table(), query=query).schema
+
+
+def arrow_schema(df: DataFrame) -> pa.Schema:
+    """The schema `df.toArrow()` gives, as toArrow works it out, without running a Spark job
+    (`df.limit(0).toArrow()` ran one)."""
+    large = df.sparkSession.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false") == "true"
+    return to_arrow_schema(df.schema, error_on_duplicated_field_names_in_struct=True, timezone="UTC",
+                           prefers_large_types=large)
 
 
 def to_arrow(df: DataFrame, schema: pa.Schema) -> pa.Table:
@@ -225,7 +233,7 @@ def plans(spark: SparkSession, model: Model, policies: Iterable[str], df: DataFr
     if files.ROW in keys and files.ROW not in df.columns:  # the record's position in the input, from 0
         number = F.row_number().over(Window.orderBy(ORD)) - 1  # (on one partition: name a --key on a cluster)
         df = df.withColumn(files.ROW, number.cast("bigint"))
-    schema = df.limit(0).toArrow().schema
+    schema = arrow_schema(df)
     df.createOrReplaceTempView("input")
     out = []
     for k, pid in enumerate(policies):
