@@ -89,6 +89,25 @@ class V:
     no: exp.Expr | None = None
 
 
+@attrs.define
+class Body:
+    """An aggregate's body being planned with list functions: what it computes, as fields of a struct per item in
+    layers of list transforms, the way the plan's own columns are layers of projections (Planner.add_columns).
+    The layers read the item's struct of the layer before as `param`, the item itself as its field `i`."""
+
+    param: str
+    layers: list[list[tuple[str, exp.Expr]]] = attrs.field(factory=list)
+    levels: dict[str, int] = attrs.field(factory=dict)
+
+    def field(self, name: str) -> exp.Expr:
+        return exp.StructExtract(this=col(self.param), expression=text(name))
+
+    def reads(self, x: exp.Expr) -> set[str]:
+        """The fields of this body `x` reads (an inner body's lambdas may read them too)."""
+        return {f.expression.name for f in x.find_all(exp.StructExtract)
+                if isinstance(f.this, exp.Column) and f.this.name == self.param}
+
+
 @attrs.frozen(kw_only=True)
 class Plan:
     """One policy's plan: `select` reads the relation `records` and yields `columns`."""
@@ -128,6 +147,10 @@ def sql(tree: exp.Expr, dialect: str) -> str:
 
 
 # ------------------------------------------------------------------ node helpers
+def struct(fields: dict[str, exp.Expr]) -> exp.Expr:
+    return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v.copy()) for k, v in fields.items()])
+
+
 def col(name: str) -> exp.Column:
     return exp.Column(this=exp.Identifier(this=name, quoted=True))
 
@@ -348,7 +371,8 @@ class Planner:
         self.calendar = False
         self.layers: list[list[exp.Expr]] = []  # the columns each projection over the records adds
         self.levels: dict[str, int] = {}  # a computed column -> the layer that adds it
-        self.body_depth = 0  # inside an aggregate's body (nothing of it that reads the item can leave it)
+        self.body: Body | None = None  # the aggregate body being planned, whose layers take what it computes
+        self.inline = 0  # inside an aggregate's body planned as one expression (for a subquery over UNNEST)
         self.sets: dict[str, str] = {}  # a set-valued fact -> the column of its sorted distinct items
         self.consequences: dict[int, list[tuple[V, V, V]]] = {}  # rule index -> (whole, until, amount) each
         self.not_open: dict[str, bool] = {}  # a value -> whether it may be a not-open cell (codegen.may_not_open)
@@ -595,19 +619,19 @@ class Planner:
         if method is None:
             raise self.unsupported("expression", text=e.span.text)
         result: V = method(e)
-        if self.body_depth or isinstance(e, (ast.Literal, ast.Ref, ast.SetLit, ast.Today)):
+        if self.inline or isinstance(e, (ast.Literal, ast.Ref, ast.SetLit, ast.Today)):
             return result
         return self.hoist(result)
 
     # ------------------------------------------------------------ layers
     def column(self, x: exp.Expr) -> exp.Expr:
-        """`x` as a column of its own layer (as it is, inside an aggregate's body)."""
-        if self.body_depth:
+        """`x` as a column of its own layer (in an aggregate's body, a field of its own layer; as it is, in a body
+        planned as one expression)."""
+        if self.inline:
             return x
         self.counter += 1
         name = f"__c{self.counter}"
-        self.add_columns([(name, x)])
-        return col(name)
+        return self.place([(name, x)])[0]
 
     def hoist(self, v: V, name: str | None = None) -> V:
         """`v` computed once, as columns of the layer after the columns it reads, and read from there: an
@@ -616,8 +640,23 @@ class Planner:
         if name is None:
             self.counter += 1
             name = f"__e{self.counter}"
-        self.add_columns([(name, v.val), (f"{name}_err", v.err)] + ([(f"{name}_no", v.no)] if v.no is not None else []))
-        return V(col(name), col(f"{name}_err"), col(f"{name}_no") if v.no is not None else None)
+        refs = self.place([(name, v.val), (f"{name}_err", v.err)] + ([(f"{name}_no", v.no)] if v.no is not None else []))
+        return V(refs[0], refs[1], refs[2] if v.no is not None else None)
+
+    def place(self, columns: list[tuple[str, exp.Expr]]) -> list[exp.Expr]:
+        """The named expressions computed once where they are planned, and what reads them: columns of the plan's
+        layers, or, in an aggregate's body, fields of the body's layers (nothing that reads the item can leave it)."""
+        body = self.body
+        if body is None:
+            self.add_columns(columns)
+            return [col(name) for name, _ in columns]
+        level = 1 + max((body.levels.get(f, -1) for _, x in columns for f in body.reads(x)), default=-1)
+        while len(body.layers) <= level:
+            body.layers.append([])
+        for name, x in columns:
+            body.layers[level].append((name, x))
+            body.levels[name] = level
+        return [body.field(name) for name, _ in columns]
 
     def add_columns(self, columns: list[tuple[str, exp.Expr]]) -> None:
         """The named expressions as columns of the layer after every computed column they read."""
@@ -850,27 +889,25 @@ class Planner:
     def e_Aggregate(self, e: ast.Aggregate) -> V:
         """`any`/`all`/`max`/`min` over a set: the body once per item, as the row evaluator folds it (the items
         in sorted order; the first that fails or lacks facts decides, else the fold). Computed with list
-        functions over the list of items, no subquery (`listed`); a body holding a subquery (a working-day
-        lookup) keeps the correlated subquery over UNNEST (`unnested`): neither engine takes a subquery
-        inside a lambda."""
+        functions over the list of items, no subquery (`listed`), each part of the body once, in layers of
+        list transforms (`rows`: planned as one expression, every operand was copied into each test that
+        reads it, and the aggregate test's policy was 299 KB of SQL rather than 58); a body holding a subquery
+        (a working-day lookup) is planned again as one expression and keeps the correlated subquery over
+        UNNEST (`unnested`): neither engine takes a subquery inside a lambda."""
         if e.func == "sum":
             raise self.unsupported("sum")
         self.counter += 1
         var = f"__x{self.counter}"
-        saved = self.vars
-        self.vars = {**saved, e.var.value: V(col(var), null())}
-        self.body_depth += 1
-        try:
-            full = self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
-        finally:
-            self.body_depth -= 1
-            self.vars = saved
         iterable = self.expr(e.iterable)
+        body = None if self.inline else Body(param=f"{var}_b")
+        full = self.body_of(e, var, body)
+        if body is not None and any(x.find(exp.Subquery) is not None for layer in body.layers for _, x in layer):
+            body, full = None, self.body_of(e, var, None)  # a subquery cannot sit in a lambda: planned again as one
         parts = [x for x in (full.val, full.err, full.no) if x is not None]
-        if any(x.find(exp.Subquery) is not None for x in parts):
+        if body is None and any(x.find(exp.Subquery) is not None for x in parts):
             found = self.unnested(e, var, full, iterable.val)
         else:
-            found = self.listed(e, var, full, iterable.val)
+            found = self.listed(e, self.rows(var, body, full, iterable.val), full.no is not None)
         bad = found["bad"]
         lacking: exp.Expr = exp.EQ(this=bad, expression=text(""))
         failing = and_(not_null(bad), exp.NEQ(this=bad.copy(), expression=text("")))
@@ -889,7 +926,44 @@ class Planner:
             return choose(head + tail, V(extreme, null()))
         return choose(head + tail + [(found["any_no"], V(null(), null(), exp.true()))], V(extreme, null(), exp.false()))
 
-    def listed(self, e: ast.Aggregate, var: str, full: V, items: exp.Expr) -> dict[str, exp.Expr]:
+    def body_of(self, e: ast.Aggregate, var: str, body: Body | None) -> V:
+        """The aggregate's body planned for one item: in `body`'s layers of fields, or (None) as one expression
+        reading the item as the column `var`."""
+        saved, saved_body = self.vars, self.body
+        item = body.field("i") if body is not None else col(var)
+        self.vars = {**saved, e.var.value: V(item, null())}
+        self.body = body
+        self.inline += body is None
+        try:
+            return self.guarded(e.body) if e.func in ("any", "all") else self.expr(e.body)
+        finally:
+            self.inline -= body is None
+            self.vars, self.body = saved, saved_body
+
+    def rows(self, var: str, body: Body | None, full: V, items: exp.Expr) -> exp.Expr:
+        """The items through the body: a list of structs {i: item, v: value, e: error[, n: not open]}. With layers,
+        one list transform per layer, each struct carrying on only the fields a later layer reads."""
+        final = [("i", body.field("i") if body is not None else col(var)), ("v", full.val), ("e", full.err),
+                 *([("n", full.no)] if full.no is not None else [])]
+        stages = [*(body.layers if body is not None else []), final]
+        reads = [set().union(*(body.reads(x) for _, x in stage)) if body is not None else set() for stage in stages]
+        item = body.field("i") if body is not None else None
+        rows, made = items.copy(), ["i"]
+        carried: list[tuple[str, exp.Expr]]
+        for k, stage in enumerate(stages):
+            later = set().union(*reads[k + 1:])
+            if k == 0:  # the first layer reads the list's items themselves, as `var`
+                param, carried = var, [("i", col(var))] if len(stages) > 1 else []
+                stage = [(name, x.transform(lambda n: col(var) if n == item else n)) for name, x in stage]
+            else:  # a later one, the struct of the layer before
+                param = body.param if body is not None else var
+                carried = [(f, body.field(f)) for f in made if f in later] if body is not None else []
+            rows = exp.Transform(this=rows, expression=exp.Lambda(this=struct({**dict(carried), **dict(stage)}),
+                                                                  expressions=[exp.to_identifier(param, quoted=True)]))
+            made = [f for f, _ in carried] + [name for name, _ in stage]
+        return rows
+
+    def listed(self, e: ast.Aggregate, rows_of: exp.Expr, has_no: bool) -> dict[str, exp.Expr]:
         """The aggregate's parts with higher-order list functions, one tree for DuckDB and Spark alike
         (list_transform/transform, list_filter/filter, list_min/array_min, list_max/array_max, len/size):
         the items once through the body, as a list of structs {i: item, v: value, e: error[, n: not open]};
@@ -897,7 +971,8 @@ class Planner:
         fails, or '' when it lacks facts (NULL: none), the smallest of the structs {i, e} of those items;
         `n`, the number of items; `hit` (any, all), whether some item's value is the absorbing one;
         `extreme` (max, min), the greatest or least value; `any_no`, whether some value is a not-open cell."""
-        row = exp.to_identifier(f"{var}_s", quoted=True)
+        self.counter += 1
+        row = exp.to_identifier(f"__y{self.counter}", quoted=True)
 
         def each(body: exp.Expr) -> exp.Lambda:
             return exp.Lambda(this=body, expressions=[row.copy()])
@@ -905,16 +980,11 @@ class Planner:
         def field(key: str) -> exp.Expr:
             return exp.StructExtract(this=col(row.name), expression=text(key))
 
-        def struct(fields: dict[str, exp.Expr]) -> exp.Expr:
-            return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v.copy()) for k, v in fields.items()])
-
         def some(holds: exp.Expr) -> exp.Expr:
             return exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(this=rows.copy(), expression=each(holds))),
                           expression=exp.Literal.number(0))
-        fields = {"i": col(var), "v": full.val, "e": full.err, **({"n": full.no} if full.no is not None else {})}
-        rows = self.column(exp.Transform(this=items.copy(), expression=exp.Lambda(
-            this=struct(fields), expressions=[exp.to_identifier(var, quoted=True)])))
-        body = V(field("v"), field("e"), field("n") if full.no is not None else None)
+        rows = self.column(rows_of)
+        body = V(field("v"), field("e"), field("n") if has_no else None)
         failing = exp.ArrayFilter(this=rows.copy(), expression=each(and_(not_null(field("i")), or_(not_null(body.err), missing(body)))))
         least = exp.ArrayMin(this=exp.Transform(this=failing, expression=each(
             struct({"i": field("i"), "e": exp.Coalesce(this=field("e"), expressions=[text("")])}))))
@@ -922,7 +992,7 @@ class Planner:
         if e.func in ("any", "all"):
             found["hit"] = self.column(some(is_true(body.val) if e.func == "any" else is_false(body.val)))
         else:
-            found["n"] = self.column(exp.ArraySize(this=items.copy()))
+            found["n"] = self.column(exp.ArraySize(this=rows.copy()))
             values = exp.Transform(this=rows.copy(), expression=each(body.val))
             found["extreme"] = self.column(exp.ArrayMax(this=values) if e.func == "max" else exp.ArrayMin(this=values))
             if body.no is not None:
@@ -990,8 +1060,8 @@ def plan(model: Model, policy_id: str, at: exp.Expr | dt.date, keep: tuple[str, 
 
 
 MAX_PLAN_NODES = 150_000
-"""The sqlglot nodes a plan may hold: about 12 to 60 per syntax node of a policy, up to 480 with nested aggregates
-(the book's largest plan holds 6,270, the aggregate test's policy 69,281). P0124 bounds a policy, not its SQL:
+"""The sqlglot nodes a plan may hold: about 9 to 26 per syntax node of the book's policies, 66 with the nested
+aggregates of the aggregate test's policy (the book's largest plan holds 5,395, that policy's 10,469). P0124 bounds a policy, not its SQL:
 40 rules and cases each testing a chain of 95 `and`s (40 KB) made a plan of 939,433 nodes that DuckDB had not
 decided after 9 minutes and 2.3 GB; one of 239,143 nodes took 34 s and 828 MB for two records. Refused beyond it,
 by name, after planning (10 s for the million); `eval` decides such a policy record by record."""
