@@ -373,23 +373,9 @@ class Generator:
 
     @functools.cached_property
     def define_order(self) -> list[str]:
-        """The values in dependency order, found once (every function computes values: a policy of N values and
-        N properties ordered them 2N + 4 times, each in time quadratic in N)."""
-        order: dict[str, None] = {}
-
-        def visit(path: str) -> None:
-            if path in order:
-                return
-            for case in self.policy.defines[path].decl.cases:
-                for e in (case.expr, case.when):  # right to left, as it always has: the generated order
-                    for node in reversed([*ast.walk(e)]):
-                        if isinstance(node, ast.Ref) and self.model.resolve(node).kind == "define" \
-                                and node.path not in order:
-                            visit(node.path)
-            order[path] = None
-        for path in self.policy.defines:
-            visit(path)
-        return list(order)
+        """Found once (every function computes values: a policy of N values and N properties ordered them
+        2N + 4 times, each in time quadratic in N)."""
+        return define_order(self.model, self.policy)
 
     def fire(self, index: int, decl: ast.RuleDecl) -> list[py.stmt]:
         """Append the rule's reason to FIRED; a consequence lacking facts notes them instead."""
@@ -728,6 +714,25 @@ def reads(model: Model, policy: Policy, *exprs: ast.Expr | None) -> tuple[frozen
                 seen.add(target)
                 todo += [e for c in policy.defines[target].decl.cases for e in (c.expr, c.when) if e]
     return frozenset(out), frozenset(seen)
+
+
+def define_order(model: Model, policy: Policy) -> list[str]:
+    """The policy's values in dependency order: each after the values it reads (found right to left in each
+    case, as the generated code has always ordered them; the scoring plan layers its columns so too)."""
+    order: dict[str, None] = {}  # (a dict: a list's `in` made this quadratic in the values)
+
+    def visit(path: str) -> None:
+        if path in order:
+            return
+        for case in policy.defines[path].decl.cases:
+            for e in (case.expr, case.when):
+                for node in reversed([*ast.walk(e)]):
+                    if isinstance(node, ast.Ref) and node.path not in order and model.resolve(node).kind == "define":
+                        visit(node.path)
+        order[path] = None
+    for path in policy.defines:
+        visit(path)
+    return list(order)
 
 
 def may_not_open(model: Model, policy: Policy, e: ast.Expr, known: dict[str, bool]) -> bool:

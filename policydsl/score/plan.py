@@ -22,7 +22,7 @@ import attrs
 import sqlglot.expressions as exp
 
 from policydsl import i18n
-from policydsl.compile.codegen import effective, may_not_open
+from policydsl.compile.codegen import define_order, effective, may_not_open
 from policydsl.compile.compiler import phase_specs
 from policydsl.errors import PolicyDslError
 from policydsl.gcpause import paused
@@ -384,7 +384,7 @@ class Planner:
     # ------------------------------------------------------------ the plan
     def plan(self, keep: tuple[str, ...] = ()) -> Plan:
         p = self.policy
-        for path in self.define_order():  # a value's columns, in the layer after what it reads
+        for path in define_order(self.model, p):  # a value's columns, in the layer after what it reads
             self.hoist(self.define(path), self.defines[path])
         if p.decl.applies is not None:  # whether the policy applies to the record (whole-book scoring reads it)
             self.hoist(self.guarded(p.decl.applies), APPLIES)
@@ -529,22 +529,6 @@ class Planner:
                     outside = exp.ArrayExcept(this=c, expression=string_list(ids))  # the items the enum lacks
                     tests.append(exp.GT(this=exp.ArraySize(this=outside), expression=exp.Literal.number(0)))
         return tests
-
-    def define_order(self) -> list[str]:
-        order: dict[str, None] = {}  # (a dict: a list's `in` made this quadratic in the values)
-
-        def visit(path: str) -> None:
-            if path in order:
-                return
-            for c in self.policy.defines[path].decl.cases:
-                for e in (c.expr, c.when):
-                    for node in ast.walk(e):
-                        if isinstance(node, ast.Ref) and self.model.resolve(node).kind == "define":
-                            visit(node.path)
-            order[path] = None
-        for path in self.policy.defines:
-            visit(path)
-        return list(order)
 
     def in_force(self, start: Any, end: Any) -> exp.Expr | None:
         tests = ([exp.LTE(this=literal(start, "date"), expression=self.at.copy())] if start else []) + \
