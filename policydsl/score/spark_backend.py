@@ -319,7 +319,7 @@ def score_file(model: Model, policies: Iterable[str], input_path: str, out_path:
         union = functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), [d for _, d, _ in decided_all])
         with configured(spark):
             write_directory(union, out_path, out_kind)
-        found = spark.read.format(READERS[out_kind]).options(**OPTIONS[out_kind]).load(out_path)
+        found = spark.read.format(out_kind).options(**OPTIONS[out_kind]).load(out_path)
         counts: dict[str, Counter[str]] = {p.policy: Counter() for p, *_ in decided_all}
         found_key = F.coalesce("outcome", "error", *(["status"] if whole_book else []))
         for row in found.groupBy("policy", found_key.alias("k")).count().collect():
@@ -339,8 +339,7 @@ def counted(table: pa.Table, whole_book: bool = False) -> Counter[str]:
     return Counter(str(next((v for v in row if v is not None), "")) for row in zip(*columns))
 
 
-READERS = {"parquet": "parquet", "csv": "csv", "json": "json"}
-OPTIONS: dict[str, dict[str, str]] = {"parquet": {}, "csv": {"header": "true"}, "json": {}}
+OPTIONS: dict[str, dict[str, str]] = {"parquet": {}, "csv": {"header": "true"}, "json": {}}  # by kind, Spark's format name
 
 
 def write_directory(df: DataFrame, out_path: str, kind: str) -> None:
@@ -357,7 +356,7 @@ def write_directory(df: DataFrame, out_path: str, kind: str) -> None:
     staging = hadoop.Path(target.getParent(), f".{target.getName()}.{uuid.uuid4().hex}.tmp")
     try:
         try:
-            df.write.format(READERS[kind]).options(**OPTIONS[kind]).save(staging.toString())
+            df.write.format(kind).options(**OPTIONS[kind]).save(staging.toString())
         except (PySparkException, Py4JError) as exc:  # (Spark's error while deciding or writing: nothing moved)
             raise PolicyDslError("E.write", path=out_path, reason=reason(exc)) from None
         if fs.exists(target):
