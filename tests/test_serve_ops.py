@@ -6,6 +6,7 @@ the tests edit the copy on disk and drive the server over HTTP.
 - every answer is the answer of the one book its revision header names: two books are swapped many times under
   a stream of whole-book requests (a handler reads the served book once, whatever a reload swaps in meanwhile);
 - SIGHUP reloads a server started with --no-watch;
+- a client gone before its body ends is counted as a 400, never as an internal error;
 - the listening socket's connections send at once (TCP_NODELAY: without it a keep-alive client waited ~40 ms for
   every answer, Nagle's algorithm holding the body until the client acknowledged the headers)."""
 from __future__ import annotations
@@ -294,3 +295,18 @@ def test_accepted_connections_send_at_once() -> None:
         accepted, _ = listening.accept()
         with accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_a_client_gone_before_its_body_ends_is_a_400_never_an_internal_error(served: tuple[str, Path]) -> None:
+    # the body's read raised Starlette's ClientDisconnect: a traceback on standard error (stop() checks there is
+    # none) and a 500 counted, which an alert on errors of the service would have paged for
+    base, _ = served
+    host, port = base.removeprefix("http://").split(":")
+    for rest in (b"Content-Length: 100\r\n\r\n{\"facts\"",  # closed after 8 bytes of 100
+                 b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"fac\r\nZZ\r\n"):  # a chunk size that is no number
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"POST /v1/book/decide HTTP/1.1\r\nHost: x\r\n" + rest)
+    route = 'policydsl_http_requests_total{endpoint="/v1/book/decide",'
+    counted = until(lambda: [line for line in httpx.get(base + "/metrics").text.splitlines() if line.startswith(route)
+                             and metric(line, route) > 0], "both requests counted")
+    assert counted == [route + 'status="400"} 2.0']
