@@ -248,6 +248,33 @@ def test_a_body_over_the_limit_is_refused_without_trusting_content_length(client
     assert client.get("/healthz").status_code == 200  # and the server still answers
 
 
+def _raw(base: str, request: bytes) -> bytes:
+    """What the server answers `request` sent as is, read until it closes the connection."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_request_head_over_the_limit_is_refused_before_it_is_kept(base: str) -> None:
+    # httptools kept a head whole however long: one header of 300 MB grew the server by 300 MB
+    expected = _error("serve.head_too_large", "请求行与请求头超过 65536 字节",
+                      "the request line and headers are larger than 65536 bytes")
+    for head in (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+                 b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: a\r\n" % i for i in range(10_000)) + b"\r\n",
+                 b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"):
+        status, _, rest = _raw(base, head).partition(b"\r\n")
+        assert (status, json.loads(rest.split(b"\r\n\r\n", 1)[1])) == (b"HTTP/1.1 431 Request Header Fields Too Large",
+                                                                      expected)
+    # a large head within the limit, and what follows a refused one, are answered
+    fits = _raw(base, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: " + b"a" * 60_000 + b"\r\n\r\n")
+    assert fits.startswith(b"HTTP/1.1 200 OK") and fits.endswith(b'{"status": "ok"}')
+    assert httpx.get(base + "/healthz").status_code == 200
+
+
 def test_unknown_endpoints_and_methods_answer_with_error_json(client: httpx.Client) -> None:
     missing = client.get("/v2/nothing")
     assert (missing.status_code, missing.json()) == (404, _error("serve.not_found", "没有这个地址：/v2/nothing",

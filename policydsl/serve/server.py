@@ -50,8 +50,8 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run(app: Starlette, sock: socket.socket) -> None:
-    """Serve `app` on the bound socket with uvicorn until stopped (SIGINT or SIGTERM). The service's own lines
-    (reloads, refused edits) go to standard error beside uvicorn's."""
+    """Serve `app` on the bound socket with uvicorn until stopped (SIGINT or SIGTERM), its requests' heads bounded
+    (serve/http.py). The service's own lines (reloads, refused edits) go to standard error beside uvicorn's."""
     import uvicorn
 
     own = logging.getLogger("policydsl.serve")
@@ -61,4 +61,6 @@ def run(app: Starlette, sock: socket.socket) -> None:
         own.addHandler(handler)
         own.setLevel(logging.INFO)
         own.propagate = False
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    from policydsl.serve.http import BoundedHttp
+
+    uvicorn.Server(uvicorn.Config(app, http=BoundedHttp, log_level="warning")).run(sockets=[sock])
