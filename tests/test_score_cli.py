@@ -278,6 +278,24 @@ def test_a_broken_line_deep_in_json_lines_exits_2(tmp_path: Path) -> None:
     assert not (tmp_path / "o.csv").exists()
 
 
+@pytest.mark.parametrize("name, content, shown", [
+    ("in.csv", b"account.fans\0x,account.fans,account.kind\n1,5000,personal\n", "account.fans␀x"),
+    ("in.jsonl", b'{"account.fans\\u0000x": 1, "account.fans": 5000, "account.kind": "personal"}\n', "account.fans␀x"),
+    ("in.csv", b"account.kind\0,account.fans\npersonal,5000\n", "account.kind␀")])
+def test_a_column_name_holding_a_nul_exits_2_naming_it(tmp_path: Path, name: str, content: bytes, shown: str) -> None:
+    # a NUL ends a name in Arrow's schema and in DuckDB's SQL: two columns of one name, an internal error (exit 3)
+    src, out = tmp_path / name, tmp_path / "o.csv"
+    src.write_bytes(content)
+    for lang, said in (("en", f"error: the input's column name `{shown}` holds a NUL character"),
+                       ("zh", f"错误：输入的列名 `{shown}` 含 NUL 字符")):
+        for more in ((), ("--lang", lang)):  # (with --lang, the messages' function was typed before the query ran)
+            done = subprocess.run([sys.executable, "-m", "policydsl.cli", "score", "cart.opening", "--input", str(src),
+                                   "--out", str(out), "--at", "2023-12-20", *more], cwd=ROOT, capture_output=True,
+                                  text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "POLICYDSL_LANG": lang})
+            assert (done.returncode, done.stdout, done.stderr.strip()) == (2, "", said)
+            assert not out.exists()
+
+
 def test_an_unknown_format_exits_2(tmp_path: Path) -> None:
     done = cli("shop.deposit", "--input", str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "o.csv"))
     assert done.returncode == 2 and "unsupported file type" in done.stderr
