@@ -296,6 +296,22 @@ def test_a_column_name_holding_a_nul_exits_2_naming_it(tmp_path: Path, name: str
             assert not out.exists()
 
 
+@pytest.mark.parametrize("at", [("--at", "2023-12-20"), ("--at-column", "d")])
+def test_an_input_column_named_as_the_days_own_is_not_read(tmp_path: Path, at: tuple[str, str]) -> None:
+    # `__at` is the column the query holds each record's day in: an input column of that name was taken for it
+    record = {"d": [dt.date(2023, 12, 20)], "account.kind": ["personal"], "account.fans": [999],
+              "account.real_name": [True], "product.special_category": [False]}
+    outputs = []
+    for name, extra in (("plain", {}), ("hostile", {"__at": [dt.date(2021, 6, 1)]})):
+        pq.write_table(pa.table({**record, **extra}), tmp_path / f"{name}.parquet")
+        done = cli("cart.opening", "--input", str(tmp_path / f"{name}.parquet"), "--out", str(tmp_path / f"{name}.jsonl"),
+                   *at)
+        assert done.returncode == 0, done.stderr
+        outputs.append(read_output(tmp_path / f"{name}.jsonl"))
+    assert outputs[1] == outputs[0]
+    assert (outputs[0][0]["at"], outputs[0][0]["outcome"]) == ("2023-12-20", "deny")
+
+
 def test_an_unknown_format_exits_2(tmp_path: Path) -> None:
     done = cli("shop.deposit", "--input", str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "o.csv"))
     assert done.returncode == 2 and "unsupported file type" in done.stderr

@@ -371,7 +371,9 @@ def _query(con: duckdb.DuckDBPyConnection, book: PolicySet | Model, policies: It
     at = at or today_in_shanghai()
     con.register("__source", rel)
     day: exp.Expr = exp.TryCast(this=col(at_column), to=exp.DataType.build("DATE")) if at_column else literal(at, "date")
-    con.register("input", con.sql(exp.select(exp.Star(), exp.alias_(day, DAY, quoted=True)).from_("__source").sql("duckdb")))
+    # an input column of DAY's own name is not read (DuckDB took it for the day: the date written, or decided on)
+    every = exp.Star(except_=[col(DAY)]) if DAY in schema.names else exp.Star()
+    con.register("input", con.sql(exp.select(every, exp.alias_(day, DAY, quoted=True)).from_("__source").sql("duckdb")))
     calendar = False
     selects: list[exp.Expr] = []
     for k, pid in enumerate(policies):
