@@ -275,6 +275,14 @@ def test_a_request_head_over_the_limit_is_refused_before_it_is_kept(base: str) -
     assert httpx.get(base + "/healthz").status_code == 200
 
 
+def test_an_unknown_policy_is_named_clipped(client: httpx.Client) -> None:
+    # the name came back whole, twice: a 60,000-character path answered 120 KB
+    response = client.get("/v1/policies/" + "a" * 60_000 + "/schema")
+    clipped = "a" * 79 + "…"
+    assert (response.status_code, response.json()) == (404, _error("unknown_policy", f"未知政策 `{clipped}`",
+                                                                   f"unknown policy `{clipped}`"))
+
+
 def test_unknown_endpoints_and_methods_answer_with_error_json(client: httpx.Client) -> None:
     missing = client.get("/v2/nothing")
     assert (missing.status_code, missing.json()) == (404, _error("serve.not_found", "没有这个地址：/v2/nothing",
