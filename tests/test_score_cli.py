@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import random
 import subprocess
 import sys
@@ -257,6 +258,19 @@ def test_unreadable_input_exits_2_naming_it(tmp_path: Path, content: bytes | Non
     assert done.returncode == 2
     assert f"cannot read {src}" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == ([src] if content is not None else [])
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: os.mkfifo(p), "not a regular file"), (lambda p: p.mkdir(), "not a regular file"),
+    (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
+    (lambda p: (p.symlink_to(p.with_name("loop.csv")), p.with_name("loop.csv").symlink_to(p)),
+     "Too many levels of symbolic links")])
+def test_an_input_that_is_no_regular_file_says_what_it_is(tmp_path: Path, make: Any, reason: str) -> None:
+    # Path.is_file said no to each, and the error said "No such file or directory" of a file that is there
+    src = tmp_path / "in.csv"
+    make(src)
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"), "--at", "2023-12-20")
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: cannot read {src}: {reason}")
 
 
 def test_errors_are_in_the_first_language_given(tmp_path: Path) -> None:

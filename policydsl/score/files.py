@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
+import stat
 import tempfile
 import threading
 from collections import Counter
@@ -36,7 +38,7 @@ from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, RELATION, SCALE, P
                                   literal, missing, not_null, null, or_, over, plan, sql, text)
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
-from policydsl.source import visible
+from policydsl.source import RefusedFile, visible
 
 if TYPE_CHECKING:  # (the loader brings the parser: batch scoring needs only the checked model)
     from policydsl.loader import PolicySet
@@ -79,8 +81,12 @@ def read(con: duckdb.DuckDBPyConnection, path: str, kind: str | None = None) -> 
     `E.unreadable` naming it."""
     kind = kind or file_format(path)
     try:
-        if not Path(path).is_file():
-            raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path"))
+        try:  # (Path.is_file said no for a FIFO, a folder, a device or a loop of links: "no such file", wrongly)
+            mode = os.stat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path")) from None
+        if not stat.S_ISREG(mode):
+            raise PolicyDslError("E.unreadable", path=path, reason=RefusedFile().reason)
         if kind == "parquet":
             rel = con.read_parquet(path)
         elif kind == "csv":  # every column as text: decimals are cast exactly, never through a float
