@@ -494,6 +494,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "facts.bad": ("  - {path}（{zh} / {en}）：{shown}，应为 {expected}", "  - {path} ({zh} / {en}): {shown}, expected {expected}"),
     "facts.missing": ("  - {path}（{zh} / {en}）", "  - {path} ({zh} / {en})"),
     "facts.unknown": ("  - {shown}（是不是 `{hint}`，{label}？）", "  - {shown} (did you mean `{hint}`, {label}?)"),
+    "facts.more": ("  ……另有 {count} 个", "  … and {count} more"),
     "facts.conflicting": ("  - {path}：`{first}` 为 {a}，`{second}` 为 {b}", "  - {path}: `{first}` is {a}, `{second}` is {b}"),
     "facts.ambiguous": ("  - {name}：{paths}", "  - {name}: {paths}"),
     "facts.duplicate_key": ("键 {key} 出现两次，取值不同", "the key {key} is given twice with different values"),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 import attrs
 
 from policydsl import diagnostics as dg, i18n
-from policydsl.errors import PolicyDslError
+from policydsl.errors import PolicyDslError, clip
 from policydsl.gcpause import paused
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.runtime.book import BookDecision, BookIndex, Conflict, evaluate_book
@@ -152,7 +152,7 @@ class PolicySet:
             if name in (title["zh"], title["en"]):
                 return pid
         hint = suggest(name, [(pid, (title["zh"], title["en"])) for pid, title in titles.items()])
-        raise PolicyDslError("E.unknown_policy", name=name,
+        raise PolicyDslError("E.unknown_policy", name=clip(name),  # (a URL's path: 64 KiB, echoed twice)
                              hint=i18n.both("E.unknown_policy.suggest", hint=hint) if hint else "")
 
     def evaluate(self, policy_id: str, facts: Mapping[str, Any], at: dt.date | None = None, *,

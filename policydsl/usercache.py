@@ -1,5 +1,5 @@
-"""Files in the per-user cache folder (XDG_CACHE_HOME/policydsl, else ~/.cache/policydsl; none with
-POLICYDSL_NO_CACHE): what is stored there runs as code or builds a parser, so an entry is read only when this user
+"""Files in the per-user cache folder (XDG_CACHE_HOME/policydsl, else ~/.cache/policydsl, absolute paths only;
+none with POLICYDSL_NO_CACHE): what is stored there runs as code or builds a parser, so an entry is read only when this user
 wrote it and nobody else may write it or its folder, and it is written atomically into a folder created 0700.
 A cache that is missing, corrupt or not writable is never an error, only a miss. Its users: the generated code
 of each policy (compile/cache.py), whole books (compile/book_cache.py) and the parser's tables (syntax/parser.py)."""
@@ -18,10 +18,15 @@ to three quarters of this, so the folder never grows without bound as books are 
 
 
 def folder() -> Path | None:
+    """The cache folder: an absolute path only. A relative one (XDG_CACHE_HOME=cache, which the XDG spec says to
+    ignore, or no home directory: HOME relative, or unset for a user the system does not list, and `~` stays `~`)
+    was the current folder's: a checkout holding cache/policydsl/grammar-….bin, files this user owns, ran them."""
     if os.environ.get("POLICYDSL_NO_CACHE"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "policydsl"
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "policydsl" if os.path.isabs(base) else None
 
 
 def read(filename: str) -> Any:

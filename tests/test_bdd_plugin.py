@@ -352,6 +352,25 @@ def test_empty_policies_folder_is_reported_without_traceback(book):
     result.stdout.no_fnmatch_line("*loader.py*")
 
 
+@pytest.mark.parametrize("followers, date, lines", [
+    # a day the phrase's digits allow and no calendar has: ValueError from the step's code, with its traceback
+    ("10", "2024-02-30", ["hostile.feature:6: When I evaluate \"demo.live\" on 2024-02-30",
+                          "invalid date `2024-02-30`, expected YYYY-MM-DD"]),
+    # digits str.isdigit takes and int() does not, or more than int() reads: ValueError too
+    ("²", "2024-08-01", ['  - account.fans (粉丝数 / Followers): "²", expected count']),
+    ("9" * 5000, "2024-08-01", ['  - account.fans (粉丝数 / Followers): "' + "9" * 79 + '…, expected count']),
+])
+def test_a_hostile_date_or_count_in_a_step_fails_it_saying_why(book, followers, date, lines):
+    write_feature(book, "hostile.feature", "Feature: hostile\n  Scenario: s\n    Given Account tier is Silver\n"
+                  f"    And Verified is yes\n    And Followers is {followers}\n"
+                  f"    When I evaluate \"demo.live\" on {date}\n    Then the outcome is \"allow\"\n")
+    result = book.runpytest(*ARGS, "--policydsl-lang=en")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(lines)
+    assert "Traceback" not in result.stdout.str() and "ValueError" not in result.stdout.str()
+    result.stdout.no_fnmatch_line("*policydsl/bdd/*.py*")
+
+
 @pytest.mark.parametrize("text, line", [
     ("Feature: x\n  Scenario: y\n    Given a\n  garbage here\n", "*Gherkin syntax error*broken.feature:4*"),
     ("", "*broken.feature*no `Feature:` line*"),

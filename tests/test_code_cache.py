@@ -138,3 +138,34 @@ def test_the_parsers_tables_are_built_once_and_read_back(cache_dir: Path, monkey
         assert fresh_parse() == first and len(built) == 3
     finally:
         parser._lark.cache_clear()
+
+
+@pytest.mark.parametrize("env", [{"XDG_CACHE_HOME": "cache"}, {"XDG_CACHE_HOME": "", "HOME": "."}])
+def test_a_relative_cache_folder_is_never_read(tmp_path: Path, env: dict[str, str]) -> None:
+    """A relative cache folder was the current one's: a checkout holding cache/policydsl/grammar-….bin (or, with
+    no home directory, ~/.cache/policydsl/…: `~` stays `~`), files this user owns, had them run as code by `check`.
+    XDG_CACHE_HOME relative is ignored (as the XDG spec says), and without an absolute home there is no cache."""
+    import pickle
+    import subprocess
+    import sys
+
+    def check(cwd: Path, **more: str) -> subprocess.CompletedProcess[str]:
+        base = {k: v for k, v in os.environ.items() if k not in ("POLICYDSL_NO_CACHE", "XDG_CACHE_HOME")}
+        return subprocess.run([sys.executable, "-m", "policydsl.cli", "check", str(POLICIES)], cwd=cwd,
+                              capture_output=True, text=True, timeout=120, env={**base, "POLICYDSL_LANG": "en", **more})
+    warm = tmp_path / "warm"
+    assert check(tmp_path, XDG_CACHE_HOME=str(warm)).returncode == 0
+    names = [entry.name for entry in (warm / "policydsl").glob("*.bin")]
+    assert any(name.startswith("grammar-") for name in names)
+    marker = tmp_path / "ran"
+
+    class Planted:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (open, (str(marker), "w"))
+    repo = tmp_path / "repo"
+    for folder in (repo / "cache" / "policydsl", repo / "." / ".cache" / "policydsl"):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (folder / name).write_bytes(pickle.dumps(Planted()))
+    done = check(repo, **env)
+    assert (done.returncode, marker.exists()) == (0, False), done.stdout + done.stderr

@@ -355,6 +355,23 @@ def test_a_fifo_among_the_features_is_left_out_not_waited_on(tmp_path: Path) -> 
     assert (tmp_path / "out" / "index.html").is_file()
 
 
+@pytest.mark.parametrize("age", ["²", "9" * 5000])
+def test_a_worked_example_with_a_count_int_cannot_read_is_rendered(tmp_path: Path, age: str) -> None:
+    # the example's count was int(text) when text.isdigit(): ValueError, an internal error (exit 3)
+    import subprocess
+    import sys
+
+    root = write_fixture(tmp_path / "book")
+    feature = root / "features" / "fixture.en.feature"
+    feature.write_text(feature.read_text(encoding="utf-8").replace("| Shop age              | 10       |",
+                                                                   f"| Shop age              | {age} |"), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "policydsl.cli", "docs", "--policies", str(root / "policies"),
+                             "--features", str(root / "features"), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "POLICYDSL_LANG": "en"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
 def test_output_is_deterministic_and_machine_independent(tmp_path: Path) -> None:
     root = write_fixture(tmp_path / "a")
     assert docs(root, tmp_path / "one").exit_code == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import random
 import subprocess
 import sys
@@ -259,6 +260,19 @@ def test_unreadable_input_exits_2_naming_it(tmp_path: Path, content: bytes | Non
     assert not out.exists() and list(tmp_path.iterdir()) == ([src] if content is not None else [])
 
 
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: os.mkfifo(p), "not a regular file"), (lambda p: p.mkdir(), "not a regular file"),
+    (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
+    (lambda p: (p.symlink_to(p.with_name("loop.csv")), p.with_name("loop.csv").symlink_to(p)),
+     "Too many levels of symbolic links")])
+def test_an_input_that_is_no_regular_file_says_what_it_is(tmp_path: Path, make: Any, reason: str) -> None:
+    # Path.is_file said no to each, and the error said "No such file or directory" of a file that is there
+    src = tmp_path / "in.csv"
+    make(src)
+    done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"), "--at", "2023-12-20")
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: cannot read {src}: {reason}")
+
+
 def test_errors_are_in_the_first_language_given(tmp_path: Path) -> None:
     """`--lang zh,en`: the command's own lines use the first language, its errors included (before, an error was
     in the default language: the guard read only an option named `lang`)."""
@@ -276,6 +290,40 @@ def test_a_broken_line_deep_in_json_lines_exits_2(tmp_path: Path) -> None:
     done = cli("shop.deposit", "--input", str(src), "--out", str(tmp_path / "o.csv"), "--at", "2023-12-20")
     assert done.returncode == 2 and f"cannot read {src}" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("name, content, shown", [
+    ("in.csv", b"account.fans\0x,account.fans,account.kind\n1,5000,personal\n", "account.fans␀x"),
+    ("in.jsonl", b'{"account.fans\\u0000x": 1, "account.fans": 5000, "account.kind": "personal"}\n', "account.fans␀x"),
+    ("in.csv", b"account.kind\0,account.fans\npersonal,5000\n", "account.kind␀")])
+def test_a_column_name_holding_a_nul_exits_2_naming_it(tmp_path: Path, name: str, content: bytes, shown: str) -> None:
+    # a NUL ends a name in Arrow's schema and in DuckDB's SQL: two columns of one name, an internal error (exit 3)
+    src, out = tmp_path / name, tmp_path / "o.csv"
+    src.write_bytes(content)
+    for lang, said in (("en", f"error: the input's column name `{shown}` holds a NUL character"),
+                       ("zh", f"错误：输入的列名 `{shown}` 含 NUL 字符")):
+        for more in ((), ("--lang", lang)):  # (with --lang, the messages' function was typed before the query ran)
+            done = subprocess.run([sys.executable, "-m", "policydsl.cli", "score", "cart.opening", "--input", str(src),
+                                   "--out", str(out), "--at", "2023-12-20", *more], cwd=ROOT, capture_output=True,
+                                  text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "POLICYDSL_LANG": lang})
+            assert (done.returncode, done.stdout, done.stderr.strip()) == (2, "", said)
+            assert not out.exists()
+
+
+@pytest.mark.parametrize("at", [("--at", "2023-12-20"), ("--at-column", "d")])
+def test_an_input_column_named_as_the_days_own_is_not_read(tmp_path: Path, at: tuple[str, str]) -> None:
+    # `__at` is the column the query holds each record's day in: an input column of that name was taken for it
+    record = {"d": [dt.date(2023, 12, 20)], "account.kind": ["personal"], "account.fans": [999],
+              "account.real_name": [True], "product.special_category": [False]}
+    outputs = []
+    for name, extra in (("plain", {}), ("hostile", {"__at": [dt.date(2021, 6, 1)]})):
+        pq.write_table(pa.table({**record, **extra}), tmp_path / f"{name}.parquet")
+        done = cli("cart.opening", "--input", str(tmp_path / f"{name}.parquet"), "--out", str(tmp_path / f"{name}.jsonl"),
+                   *at)
+        assert done.returncode == 0, done.stderr
+        outputs.append(read_output(tmp_path / f"{name}.jsonl"))
+    assert outputs[1] == outputs[0]
+    assert (outputs[0][0]["at"], outputs[0][0]["outcome"]) == ("2023-12-20", "deny")
 
 
 def test_an_unknown_format_exits_2(tmp_path: Path) -> None:

@@ -385,3 +385,16 @@ def test_a_summary_needs_the_book(tmp_path: Path) -> None:
     done = cli("shop.deposit", "--input", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"), "--summary",
                str(tmp_path / "s.csv"))
     assert done.returncode == 2 and "--summary needs --book" in done.stderr
+
+
+def test_a_summary_over_the_output_or_the_input_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    # both were written, one renamed over the other: --out's rows replaced the summary (or the summary the input),
+    # and the command said it wrote them all
+    src, out = tmp_path / "in.csv", tmp_path / "o.csv"
+    src.write_text("account.kind,account.fans\npersonal,999\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    for summary in (out, src, tmp_path / "sub" / ".." / "o.csv"):
+        done = cli("--book", "--input", str(src), "--out", str(out), "--summary", str(summary), "--at", "2024-06-03")
+        assert done.returncode == 2 and "--summary must name a file other than --out's and --input's" in done.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "sub"]
+        assert src.read_text(encoding="utf-8") == "account.kind,account.fans\npersonal,999\n"

@@ -491,6 +491,15 @@ def test_replay_of_a_missing_log_is_a_clear_error(tmp_path: Path) -> None:
     assert str(tmp_path / "nope.log") in result.stderr
 
 
+def test_replay_of_a_device_is_refused_unread(tmp_path: Path) -> None:
+    # one endless line: read in pieces and dropped, forever
+    (tmp_path / "decisions.log").symlink_to("/dev/zero")
+    for lang, reason in (("en", "not a regular file"), ("zh", "不是普通文件")):
+        result = run("replay", str(tmp_path / "decisions.log"), "--lang", lang, timeout=60)
+        assert (result.returncode, result.stdout) == (2, "") and "Traceback" not in result.stderr
+        assert str(tmp_path / "decisions.log") in result.stderr and reason in result.stderr
+
+
 def test_help_lists_replay_in_both_languages() -> None:
     result = run("--help")
     assert "replay" in result.stdout

@@ -6,10 +6,13 @@ the tests edit the copy on disk and drive the server over HTTP.
 - every answer is the answer of the one book its revision header names: two books are swapped many times under
   a stream of whole-book requests (a handler reads the served book once, whatever a reload swaps in meanwhile);
 - SIGHUP reloads a server started with --no-watch;
+- a client gone before its body ends is counted as a 400, never as an internal error;
+- a request not sent whole within --request-timeout is answered 408, or its connection closed;
 - the listening socket's connections send at once (TCP_NODELAY: without it a keep-alive client waited ~40 ms for
   every answer, Nagle's algorithm holding the body until the client acknowledged the headers)."""
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
@@ -294,3 +297,56 @@ def test_accepted_connections_send_at_once() -> None:
         accepted, _ = listening.accept()
         with accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_a_client_gone_before_its_body_ends_is_a_400_never_an_internal_error(served: tuple[str, Path]) -> None:
+    # the body's read raised Starlette's ClientDisconnect: a traceback on standard error (stop() checks there is
+    # none) and a 500 counted, which an alert on errors of the service would have paged for
+    base, _ = served
+    host, port = base.removeprefix("http://").split(":")
+    for rest in (b"Content-Length: 100\r\n\r\n{\"facts\"",  # closed after 8 bytes of 100
+                 b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"fac\r\nZZ\r\n"):  # a chunk size that is no number
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"POST /v1/book/decide HTTP/1.1\r\nHost: x\r\n" + rest)
+    route = 'policydsl_http_requests_total{endpoint="/v1/book/decide",'
+    counted = until(lambda: [line for line in httpx.get(base + "/metrics").text.splitlines() if line.startswith(route)
+                             and metric(line, route) > 0], "both requests counted")
+    assert counted == [route + 'status="400"} 2.0']
+
+
+def test_a_request_not_sent_whole_in_time_is_answered_408_or_its_connection_closed(book: Path) -> None:
+    # connections sending nothing, half a head or half a body stayed open for good: as many as the process may
+    # open files and the server could accept no one
+    proc, base = start("--policies", str(book), "--request-timeout", "2")
+    try:
+        host, port = base.removeprefix("http://").split(":")
+        expected = {"error": {"code": "serve.too_slow", "message": {"zh": "请求未在 2 秒内发完",
+                                                                    "en": "the request did not arrive whole within 2 s"},
+                              "facts": []}}
+        slow = [b"", b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+                b"POST /v1/book/decide HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"facts\""]
+        socks = [socket.create_connection((host, int(port)), timeout=30) for _ in slow]
+        for sock, sent in zip(socks, slow):
+            sock.sendall(sent)
+        # a request sent in pieces within the time is answered
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            for piece in (b"GET /healthz HTTP/1.1\r\n", b"Host: x\r\n", b"Connection: close\r\n\r\n"):
+                sock.sendall(piece)
+                time.sleep(0.3)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        answers = []
+        for sock in socks:
+            with sock:
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+                answers.append(answer)
+        status, _, rest = answers[1].partition(b"\r\n")  # half a head
+        assert (status, json.loads(rest.split(b"\r\n\r\n", 1)[1])) == (b"HTTP/1.1 408 Request Timeout", expected)
+        # closed unanswered: nothing sent (an answer could be taken for a request's sent just then), half a body
+        # (the app, reading it, counts the client gone)
+        assert (answers[0], answers[2]) == (b"", b"")
+        route = 'policydsl_http_requests_total{endpoint="/v1/book/decide",status="400"}'
+        assert until(lambda: route in httpx.get(base + "/metrics").text, "the closed body counted")
+    finally:
+        stop(proc)

@@ -12,6 +12,7 @@ from policydsl.bdd.phrases import PHRASES, Phrase
 from policydsl.bdd.words import unquote
 from policydsl.i18n import default_lang
 from policydsl.bdd.world import CURRENT_STEP, World
+from policydsl.errors import PolicyDslError
 from policydsl.runtime.facts import iso_date
 
 DECORATORS = {"given": given, "when": when, "then": then}
@@ -29,16 +30,21 @@ def _facts_table(policydsl_world: World, datatable: list[list[str]]) -> None:
         policydsl_world.given(row[0].strip(), unquote(row[1]))
 
 
-def _date(text: str) -> dt.date:
-    return iso_date(text)
+def _date(policydsl_world: World, text: str) -> dt.date:
+    """The step's day; a day no calendar has (2023-02-30: the phrase takes any digits) fails the step, saying so."""
+    try:
+        return iso_date(text)
+    except ValueError:
+        pass
+    policydsl_world.fail_with(PolicyDslError("E.bad_date", value=text).message(policydsl_world.lang))  # (unchained)
 
 
 # phrase key -> its step: pytest-bdd passes the fixture `policydsl_world` and the phrase's named groups by name.
 STEPS: dict[str, Callable[..., None]] = {
     "fact": lambda policydsl_world, name, value: policydsl_world.given(name.strip(), unquote(value)),
     "facts_table": _facts_table,
-    "evaluate_on": lambda policydsl_world, policy, date: policydsl_world.evaluate(policy, _date(date)),
-    "evaluate_book": lambda policydsl_world, date: policydsl_world.evaluate_book(_date(date)),
+    "evaluate_on": lambda policydsl_world, policy, date: policydsl_world.evaluate(policy, _date(policydsl_world, date)),
+    "evaluate_book": lambda policydsl_world, date: policydsl_world.evaluate_book(_date(policydsl_world, date)),
     "book_outcome": lambda policydsl_world, outcome: policydsl_world.expect_book_outcome(outcome),
     "book_part": lambda policydsl_world, policy: policydsl_world.select_part(policy),
     "not_applicable": lambda policydsl_world, policy: policydsl_world.expect_status(policy, "not_applicable"),
@@ -56,7 +62,7 @@ STEPS: dict[str, Callable[..., None]] = {
     "consequence": lambda policydsl_world, name: policydsl_world.find_consequence(name),
     "no_consequences": lambda policydsl_world: policydsl_world.expect_no_consequences(),
     "consequence_until":
-        lambda policydsl_world, name, date: policydsl_world.expect_consequence_until(name, _date(date)),
+        lambda policydsl_world, name, date: policydsl_world.expect_consequence_until(name, _date(policydsl_world, date)),
     "consequence_amount":
         lambda policydsl_world, name, amount: policydsl_world.expect_consequence_amount(name, unquote(amount)),
     "value": lambda policydsl_world, name, value: policydsl_world.expect_value(name.strip(), unquote(value)),

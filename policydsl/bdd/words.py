@@ -31,8 +31,8 @@ def raw_fact(spec: InputSpec, text: str) -> Any:
     low = text.lower()
     if spec.kind == "bool":
         return True if low in TRUE_WORDS else False if low in FALSE_WORDS else text
-    if spec.kind == "count":
-        return int(text) if text.isdigit() else text
+    if spec.kind == "count":  # ASCII digits within Python's limit for int(); else the text, refused as a count
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 4300 else text
     if spec.kind == "number":
         try:
             return Decimal(text)

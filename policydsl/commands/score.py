@@ -6,6 +6,7 @@ bar follows a DuckDB run; in a pipe it stays quiet."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from typing import Any, Callable
 
@@ -27,6 +28,7 @@ i18n.register("help.score", STRINGS)
 USAGE: dict[str, tuple[str, str]] = {
     "summary_needs_book": ("--summary 需要 --book（且目前只用 DuckDB）", "--summary needs --book (and DuckDB, for now)"),
     "master_without_spark": ("--spark-master 需要 --engine spark", "--spark-master needs --engine spark"),
+    "summary_same": ("--summary 须是与 --out、--input 不同的文件", "--summary must name a file other than --out's and --input's"),
 }
 usage = i18n.register("score.cli", USAGE)
 
@@ -62,6 +64,8 @@ def score(policies: tuple[str, ...], book: bool, summary_path: str | None, input
         raise click.UsageError(i18n.t("score.policies_and_book", lang))
     if summary_path is not None and (not book or engine == "spark"):
         raise click.UsageError(usage("summary_needs_book", lang))
+    if summary_path is not None and os.path.realpath(summary_path) in {os.path.realpath(p) for p in (out_path, input_path)}:
+        raise click.UsageError(usage("summary_same", lang))  # one of the two files written would replace the other
     if at_text is not None and at_column is not None:
         raise click.UsageError(i18n.t("score.at_both", lang))
     if spark_master is not None and engine != "spark":

@@ -24,6 +24,9 @@ i18n.register("help", {
     "serve.watch": ("监视政策目录（并每 2 秒比较一次版本），修改无错误时即换用新政策库；SIGHUP 随时重新加载",
                     "watch the policies folder (and compare its revision every 2 s) and swap in a clean edit; "
                     "SIGHUP reloads at any time"),
+    "serve.request-timeout": ("每个请求须在连接或其首字节之后这么多秒内发完，否则关闭连接（请求头未完时答 408）",
+                              "seconds a request has to arrive whole from the connection or its first byte; a late one "
+                              "has its connection closed (answered 408 if its headers are not complete)"),
     "serve.docs": ("同时在 /docs/ 提供该目录中渲染好的手册（policydsl docs --out 所写），其政策页可当场试算",
                    "also serve the rendered handbook in this folder (as policydsl docs --out writes it) under /docs/, "
                    "its policy pages with a \"try it\" panel"),
@@ -44,11 +47,13 @@ i18n.register("help", {
               help=help_text("serve.log-max-bytes"))
 @click.option("--log-backups", "log_backups", type=click.IntRange(0, 1000), default=5, show_default=True,
               help=help_text("serve.log-backups"))
+@click.option("--request-timeout", "request_timeout", type=click.FloatRange(0, 86400, min_open=True), default=30.0,
+              show_default=True, metavar="SECONDS", help=help_text("serve.request-timeout"))
 @LANG
 @guarded
 def serve(policies_dir: str, host: str, port: int, token_file: str | None, watch: bool, docs_dir: str | None,
           log_path: str | None, masks: tuple[str, ...], mask_key_file: str | None, log_max_bytes: int,
-          log_backups: int, lang: str | None) -> None:
+          log_backups: int, request_timeout: float, lang: str | None) -> None:
     from policydsl.serve.app import create_app
     from policydsl.serve.book import Library, load_served
     from policydsl.serve.log import open_log
@@ -64,7 +69,8 @@ def serve(policies_dir: str, host: str, port: int, token_file: str | None, watch
     sock = bind(host, port)
     click.echo(s("serving", lang_of(lang), revision=served.revision[:12], count=len(served.book.compiled), host=host,
                  port=sock.getsockname()[1]), err=True)
-    run(create_app(Library(policies_dir, served), parse_date, token, watching=watch, docs=docs_dir, log=log), sock)
+    run(create_app(Library(policies_dir, served), parse_date, token, watching=watch, docs=docs_dir, log=log), sock,
+        request_timeout)
 
 
 COMMANDS = [serve]

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
+import stat
 import tempfile
 import threading
 from collections import Counter
@@ -27,7 +29,7 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from policydsl import i18n
-from policydsl.errors import PolicyDslError
+from policydsl.errors import PolicyDslError, clip
 from policydsl.fsutil import os_reason, replacing
 from policydsl.runtime.calendar import today_in_shanghai
 from policydsl.score import duckdb_backend as backend
@@ -36,6 +38,7 @@ from policydsl.score.plan import (APPLIES, CALENDAR, DECIMAL, RELATION, SCALE, P
                                   literal, missing, not_null, null, or_, over, plan, sql, text)
 from policydsl.semantics.model import Model
 from policydsl.semantics.types import Type
+from policydsl.source import RefusedFile, visible
 
 if TYPE_CHECKING:  # (the loader brings the parser: batch scoring needs only the checked model)
     from policydsl.loader import PolicySet
@@ -47,6 +50,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "config": ("DuckDB 设置无效：{reason}", "invalid DuckDB setting: {reason}"),
     "none": ("没有要评分的政策", "no policy to score"),
     "key_clash": ("键列 `{column}` 与输出列同名", "the key column `{column}` has the name of an output column"),
+    "nul_column": ("输入的列名 `{column}` 含 NUL 字符", "the input's column name `{column}` holds a NUL character"),
     "summary": ("{policy}：{counts}", "{policy}: {counts}"),
     "written": ("已写入 {rows} 行到 {path}", "wrote {rows} rows to {path}"),
 }
@@ -77,8 +81,12 @@ def read(con: duckdb.DuckDBPyConnection, path: str, kind: str | None = None) -> 
     `E.unreadable` naming it."""
     kind = kind or file_format(path)
     try:
-        if not Path(path).is_file():
-            raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path"))
+        try:  # (Path.is_file said no for a FIFO, a folder, a device or a loop of links: "no such file", wrongly)
+            mode = os.stat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path")) from None
+        if not stat.S_ISREG(mode):
+            raise PolicyDslError("E.unreadable", path=path, reason=RefusedFile().reason)
         if kind == "parquet":
             rel = con.read_parquet(path)
         elif kind == "csv":  # every column as text: decimals are cast exactly, never through a float
@@ -359,12 +367,19 @@ def _query(con: duckdb.DuckDBPyConnection, book: PolicySet | Model, policies: It
     model = book if isinstance(book, Model) else book.model
     if langs and isinstance(book, Model):
         raise TypeError("messages are worded by the row evaluator: pass the loaded PolicySet, not its model")
+    # a NUL ends a column's name in Arrow's schema and in the SQL sent to DuckDB: `account.fans\0x` beside
+    # `account.fans` became two columns of one name (an internal error), or one read for the other
+    nul = next((name for name in rel.columns if "\0" in name), None)
+    if nul is not None:
+        raise PolicyDslError("score.file.nul_column", column=visible(clip(nul)))
     schema = _arrow(rel.limit(0)).schema
     keys = checked_keys(schema.names, keys, at_column)
     at = at or today_in_shanghai()
     con.register("__source", rel)
     day: exp.Expr = exp.TryCast(this=col(at_column), to=exp.DataType.build("DATE")) if at_column else literal(at, "date")
-    con.register("input", con.sql(exp.select(exp.Star(), exp.alias_(day, DAY, quoted=True)).from_("__source").sql("duckdb")))
+    # an input column of DAY's own name is not read (DuckDB took it for the day: the date written, or decided on)
+    every = exp.Star(except_=[col(DAY)]) if DAY in schema.names else exp.Star()
+    con.register("input", con.sql(exp.select(every, exp.alias_(day, DAY, quoted=True)).from_("__source").sql("duckdb")))
     calendar = False
     selects: list[exp.Expr] = []
     for k, pid in enumerate(policies):

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -36,6 +36,7 @@ STRINGS = {
                     "the request body has unknown fields: {keys} (only facts and at are accepted)"),
     "E.no_facts": ("请求体缺少 facts 字段", "the request body has no facts field"),
     "E.too_large": ("请求体超过 {limit} 字节", "the request body is larger than {limit} bytes"),
+    "E.incomplete": ("请求体未发完连接就关闭了", "the connection closed before the whole request body arrived"),
     "E.unauthorized": ("需要 Authorization: Bearer <令牌> 请求头，且令牌正确",
                        "an Authorization: Bearer <token> header with the right token is required"),
     "E.not_found": ("没有这个地址：{path}", "no such endpoint: {path}"),
@@ -48,6 +49,7 @@ MAX_BODY_BYTES = 1024 * 1024
 """A request body larger than this is refused (413): one record's facts are kilobytes."""
 
 STATUS = {"unknown_policy": 404, "serve.body_json": 400, "serve.body_object": 400, "serve.too_large": 413,
+          "serve.incomplete": 400,
           "serve.unauthorized": 401, "serve.not_found": 404, "serve.method": 405, "serve.internal": 500}
 """An error code -> its HTTP status; any other error of the caller's input (facts, types, dates) is 422."""
 
@@ -215,13 +217,17 @@ async def _request(request: Request, token: str | None, parse_date: Callable[[st
 
 
 async def _body(request: Request) -> str:
-    """The body as text, read in chunks and refused once past MAX_BODY_BYTES (Content-Length is not trusted)."""
+    """The body as text, read in chunks and refused once past MAX_BODY_BYTES (Content-Length is not trusted), or
+    when the client goes before sending it all (an answer no one reads, counted as a 400, not our error)."""
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PolicyDslError("serve.E.too_large", limit=MAX_BODY_BYTES)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise PolicyDslError("serve.E.too_large", limit=MAX_BODY_BYTES)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise PolicyDslError("serve.E.incomplete") from None
     try:
         return b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError as exc:

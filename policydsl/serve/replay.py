@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import stat
 from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
@@ -17,8 +19,8 @@ import attrs
 from policydsl import i18n
 from policydsl.diff import PolicyDiff, Report, Result
 from policydsl.errors import PolicyDslError
-from policydsl.fsutil import os_reason
 from policydsl.runtime.facts import MAX_DEPTH, HugeExponent, exact_number, iso_date, too_deep
+from policydsl.source import RefusedFile, unreadable_reason
 
 STRINGS = {
     "line": ("{path}:{line}：{reason}", "{path}:{line}: {reason}"),
@@ -81,11 +83,16 @@ class _Bad(Exception):
 
 
 def read_log(path: str) -> Iterator[Logged | BadLine]:
-    """The records of one log file in order, a bad line as a BadLine. An unreadable file is a PolicyDslError."""
+    """The records of one log file in order, a bad line as a BadLine. An unreadable file is a PolicyDslError, and
+    so is a device (a link to /dev/zero was read in pieces forever, one endless line); a pipe is read."""
     try:
         handle = open(path, "rb")
+        mode = os.fstat(handle.fileno()).st_mode
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            handle.close()
+            raise RefusedFile()
     except OSError as exc:
-        raise PolicyDslError("E.unreadable", path=path, reason=os_reason(exc)) from None
+        raise PolicyDslError("E.unreadable", path=path, reason=unreadable_reason(exc)) from None
     with handle:
         number = 0
         while raw := handle.readline(MAX_LINE_BYTES + 1):

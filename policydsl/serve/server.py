@@ -49,9 +49,10 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(app: Starlette, sock: socket.socket) -> None:
-    """Serve `app` on the bound socket with uvicorn until stopped (SIGINT or SIGTERM). The service's own lines
-    (reloads, refused edits) go to standard error beside uvicorn's."""
+def run(app: Starlette, sock: socket.socket, request_seconds: float) -> None:
+    """Serve `app` on the bound socket with uvicorn until stopped (SIGINT or SIGTERM), its requests' heads bounded
+    and each to arrive whole within `request_seconds` (serve/http.py). The service's own lines (reloads, refused
+    edits) go to standard error beside uvicorn's."""
     import uvicorn
 
     own = logging.getLogger("policydsl.serve")
@@ -61,4 +62,7 @@ def run(app: Starlette, sock: socket.socket) -> None:
         own.addHandler(handler)
         own.setLevel(logging.INFO)
         own.propagate = False
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    from policydsl.serve.http import BoundedHttp
+
+    http = type("Http", (BoundedHttp,), {"request_seconds": request_seconds})
+    uvicorn.Server(uvicorn.Config(app, http=http, log_level="warning")).run(sockets=[sock])
