@@ -3,6 +3,7 @@ diagnostics, hover, completion, definitions, references, outline and formatting 
 from the checked model."""
 from __future__ import annotations
 
+import bisect
 import contextlib
 import difflib
 import functools
@@ -11,7 +12,7 @@ import re
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Collection
+from typing import Any, Callable, Collection, Iterator
 from urllib.parse import unquote
 
 from lsprotocol import types as lt
@@ -137,7 +138,8 @@ def to_range(span: Span) -> lt.Range:
 
 
 def utf16_len(text: str) -> int:
-    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    """The text's length in UTF-16 code units (a lone surrogate, which JSON can carry, counts one)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def to_offset(text: str, position: lt.Position) -> int:
@@ -1000,22 +1002,24 @@ def semantic_tokens_of(text: str, occurrences: list[Occurrence]) -> list[Token]:
         kind = occ.key[0]
         mods = (("declaration",) if occ.is_def else ()) + (("readonly",) if kind == "define" else ())
         named.append((occ.span.start, occ.span.end, _TOKEN_OF_KIND.get(kind, "variable"), mods))
-    named.sort()
-    named = [tok for i, tok in enumerate(named) if i == 0 or tok[0] >= named[i - 1][1]]  # no overlaps, no repeats
+    kept: list[Token] = []
+    for tok in sorted(named):  # no overlaps, no repeats
+        if not kept or tok[0] >= kept[-1][1]:
+            kept.append(tok)
+    named = kept
+    ends = [end for _, end, _, _ in named]  # ascending, as the starts are: the named tokens do not overlap
     tokens: list[Token] = []
-    taken = [(start, end) for start, end, _, _ in named]
     for match in _LEXEME.finditer(text):
         kind = match.lastgroup or ""
+        first = bisect.bisect_right(ends, match.start())  # the first named token ending after the lexeme starts
         if kind == "word":
-            if match.group() not in _KEYWORD_SET or any(a <= match.start() < b for a, b in taken):
+            if match.group() not in _KEYWORD_SET or (first < len(named) and named[first][0] <= match.start()):
                 continue
             kind = "keyword"
         mods = ("date",) if kind == "date" else ()
         kind = "number" if kind == "date" else kind
         start = match.start()
-        for a, b in taken:  # the pieces of the lexeme outside every named token
-            if b <= start or a >= match.end():
-                continue
+        for a, b, _, _ in _overlapping(named, first, match.end()):  # the pieces of the lexeme outside them
             if a > start:
                 tokens.append((start, a, kind, mods))
             start = max(start, b)
@@ -1024,22 +1028,40 @@ def semantic_tokens_of(text: str, occurrences: list[Occurrence]) -> list[Token]:
     return sorted(named + tokens)
 
 
+def _overlapping(named: list[Token], first: int, end: int) -> Iterator[Token]:
+    """The named tokens from index `first` on that start before `end`."""
+    while first < len(named) and named[first][0] < end:
+        yield named[first]
+        first += 1
+
+
 def encode_tokens(text: str, tokens: list[Token]) -> list[int]:
     """LSP's relative encoding (line delta, start delta, length, type, modifier bits), in UTF-16 units, each token
-    cut at line ends."""
-    source = SourceFile(path="<tokens>", text=text)
+    cut at line ends. The tokens come in order, so each position is found from the one before, not from the line's
+    start (many tokens on one long line cost as much as one)."""
     data: list[int] = []
     last_line, last_char = 0, 0
+    here = (0, 0, 0)  # a line, an offset on it and that offset's UTF-16 column
     for start, end, kind, mods in tokens:
         while start < end:
             stop = text.find("\n", start, end)
             stop = end if stop < 0 else stop
             if stop > start:
-                at = to_position(source, start)
-                length = utf16_len(text[start:stop])
-                delta = at.line - last_line
-                data += [delta, at.character - (last_char if delta == 0 else 0), length, TOKEN_TYPES.index(kind),
-                         sum(1 << TOKEN_MODIFIERS.index(m) for m in mods)]
-                last_line, last_char = at.line, at.character
+                here = _walk(text, here, start)
+                line, _, character = here
+                delta = line - last_line
+                data += [delta, character - (last_char if delta == 0 else 0), utf16_len(text[start:stop]),
+                         TOKEN_TYPES.index(kind), sum(1 << TOKEN_MODIFIERS.index(m) for m in mods)]
+                last_line, last_char = line, character
             start = stop + 1
     return data
+
+
+def _walk(text: str, here: tuple[int, int, int], offset: int) -> tuple[int, int, int]:
+    """The line, offset and UTF-16 column of `offset`, from those of an offset before it (else from the start)."""
+    line, at, column = here if here[1] <= offset else (0, 0, 0)
+    newlines = text.count("\n", at, offset)
+    if newlines:
+        at = text.rfind("\n", at, offset) + 1
+        return line + newlines, offset, utf16_len(text[at:offset])
+    return line, offset, column + utf16_len(text[at:offset])

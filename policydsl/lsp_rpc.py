@@ -13,12 +13,14 @@ import os
 import re
 import threading
 from typing import Any, BinaryIO, Callable, Iterator
+from urllib.parse import unquote
 
 import attrs
 import cattrs
 from cattrs.v import format_exception
 from lsprotocol import types as lt
-from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, LanguageServerProtocol, default_converter
+from pygls.protocol import (JsonRPCNotification, JsonRPCRequestMessage, LanguageServerProtocol, default_converter,
+                            lsp_method)
 
 MAX_CONTENT_LENGTH = 64 * 1024 * 1024  # bytes; a frame announcing more is refused before its body is read
 MAX_HEADER_LINE = 8 * 1024  # bytes; a longer header line is malformed
@@ -290,6 +292,15 @@ class PolicyProtocol(LanguageServerProtocol):
             logger.warning("ignored the notification %s: invalid params: %s", method, params_problem(exc))
             return
         self.handle_message(message)
+
+    @lsp_method(lt.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lt.DidChangeTextDocumentParams) -> Iterator[Any]:
+        """pygls' handler, but a change to a document that is not open is logged and dropped (pygls failed on it
+        with a KeyError, shown to the user as an untranslated "Error in server")."""
+        if unquote(params.text_document.uri) not in self.workspace.text_documents:
+            logger.warning("ignored a change to %s, which is not open", params.text_document.uri)
+            return
+        yield from super().lsp_text_document__did_change(params)
 
     def receive_response(self, data: dict[str, Any]) -> None:
         """A response to a request of ours; one that cannot be read is logged and dropped (never answered)."""

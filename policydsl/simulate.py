@@ -229,12 +229,16 @@ TARGET_COLOUR, COVERED_COLOUR = "#2563eb", "#dc2626"
 FONT_FAMILY = ("'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', "
                "'WenQuanYi Micro Hei', sans-serif")
 CHART_MARGIN_DAYS = 7  # the handbook's chart starts this many days before the first phase and ends as many after
+CHART_MAX_DAYS = 5 * 366  # and shows at most this many days (a day is a step of its line: 760 pixels wide)
 
 
 def chart_window(decl: ast.RolloutDecl, margin_days: int = CHART_MARGIN_DAYS) -> tuple[dt.date, dt.date]:
-    """The date range a chart of `decl` shows: `margin_days` before its first phase to as many after its last."""
-    margin = dt.timedelta(days=margin_days)
-    return (min(p.start for p in decl.phases) - margin, max(p.end for p in decl.phases) + margin)
+    """The date range a chart of `decl` shows: `margin_days` before its first phase to as many after its last,
+    within the calendar, and its first CHART_MAX_DAYS days only (a phase may last until 9999-12-31)."""
+    first = max(min(p.start for p in decl.phases).toordinal() - margin_days, 1)
+    last = min(max(p.end for p in decl.phases).toordinal() + margin_days, dt.date.max.toordinal(),
+               first + CHART_MAX_DAYS - 1)
+    return dt.date.fromordinal(first), dt.date.fromordinal(last)
 
 
 def describe(sim: Simulation, lang: str) -> str:

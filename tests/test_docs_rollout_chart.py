@@ -257,3 +257,47 @@ def test_in_a_browser_the_chart_is_drawn_as_written(fixture_book: Path, tmp_path
         assert all(u.startswith("file://") for u in browser.requests())
     finally:
         browser.close()
+
+
+# ---------------------------------------------------------------- the calendar's ends
+FOREVER = '''policy far.ends
+  title "时间尽头" / "The ends of time"
+  source "a.txt" quote "q"
+  effective from 0001-01-01
+
+rollout forever "永久放开" / "Forever"
+  key account.id
+  phase pilot "内测" / "Pilot" from 2020-01-01 until 2020-12-31 ramp 0% to 50%
+  phase full "全面" / "Full" from 2021-01-01 until 9999-12-31 ramp 50% to 100%
+
+define far.on: bool "放开" / "On"
+  = covered(forever)
+  source "a.txt" quote "q"
+
+rule r "规则" / "Rule"
+  effective from 0001-01-01 until 9999-12-31
+  require far.on
+    else deny off "未放开" / "Not on"
+  source "a.txt" quote "q"
+'''
+
+
+def test_periods_to_the_ends_of_the_calendar_are_drawn(tmp_path: Path) -> None:
+    # A period from 0001-01-01 or to 9999-12-31 checks clean, but the handbook's timeline widened its axis past
+    # the calendar and the rollout chart its window by a week: `docs` stopped with an internal error (exit 3,
+    # OverflowError). Had it not, the chart would have drawn one step per day of 8,000 years, and the timeline a
+    # label per year. Now the axis stays in the calendar with at most about 20 labels, and the chart shows its
+    # first five years.
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "features").mkdir()
+    for name in ("common.policy", "vocabulary.policy"):
+        (tmp_path / "policies" / name).write_text((POLICIES / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "policies" / "far.policy").write_text(FOREVER, encoding="utf-8")
+    out = render(tmp_path / "policies", tmp_path / "features", tmp_path / "out")
+    timeline = ET.parse(out / "en" / "md" / "policies" / "far.ends.timeline.svg").getroot()
+    ticks = [t.text for t in timeline.iter(f"{SVG}text") if t.attrib.get("text-anchor") == "middle"]
+    assert ticks[0] == "1" and 10 <= len(ticks) <= 21 and all(1 <= int(year) <= 9999 for year in ticks)
+    chart = ET.parse(out / "en" / "md" / "policies" / "far.ends.forever.rollout.svg").getroot()
+    covered, target = plotted(chart)
+    assert len(covered) == len(target) == simulate.CHART_MAX_DAYS
+    assert "from 2019-12-25 to 2024-12-27" in chart.find(f"{SVG}desc").text

@@ -309,6 +309,18 @@ def test_a_document_never_opened_and_not_on_disk_gets_an_empty_answer(server, me
     assert client.request(method, params) == answer
 
 
+@pytest.mark.parametrize("change", [
+    {"text": "policy ghost.doc\n"},
+    {"range": {"start": GOOD_POSITION, "end": GOOD_POSITION}, "text": "x"},
+])
+def test_a_change_to_a_document_never_opened_is_dropped_quietly(server, change: dict) -> None:
+    # pygls applied it to a document it did not have: a KeyError, shown to the user as the untranslated error
+    # message "Error in server: KeyError: 'file:///…'" (window/showMessage). The fixture checks no error is shown.
+    client, _ = server
+    client.notify("textDocument/didChange", {"textDocument": {"uri": GHOST, "version": 2}, "contentChanges": [change]})
+    assert client.request("textDocument/documentSymbol", {"textDocument": {"uri": GHOST}}) == []
+
+
 def test_a_document_never_opened_that_names_a_fifo_is_not_read(tmp_path: Path) -> None:
     # pygls read a document nobody opened from disk, whole: a hover on a FIFO blocked the server for good (and on
     # /dev/zero it grew without bound). It is read now as `check` reads a policy file: a regular file, bounded.

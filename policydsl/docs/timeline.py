@@ -60,8 +60,8 @@ def layout(lanes: list[Lane], lang: str) -> dict | None:
     open_start = undated or any(bar.start is None for bar in bars)
     lo, hi = dates[0], dates[-1]
     span = (hi - lo).days
-    lo -= dt.timedelta(days=max(span // 20, 15) + (max(span // 6, 60) if open_start else 0))
-    hi += dt.timedelta(days=max(span // 4, 180) if open_ended else max(span // 20, 15))
+    lo = moved(lo, -(max(span // 20, 15) + (max(span // 6, 60) if open_start else 0)))
+    hi = moved(hi, max(span // 4, 180) if open_ended else max(span // 20, 15))
     axis = _Axis(lo, hi)
     height = AXIS_HEIGHT + LANE_HEIGHT * len(lanes) + 8
     return {
@@ -70,6 +70,11 @@ def layout(lanes: list[Lane], lang: str) -> dict | None:
         "ticks": axis.ticks(),
         "lanes": [_lane(lane, index, axis, lang) for index, lane in enumerate(lanes)],
     }
+
+
+def moved(day: dt.date, days: int) -> dt.date:
+    """`day` moved by `days`, kept within the calendar (a period may start on 0001-01-01 or end on 9999-12-31)."""
+    return dt.date.fromordinal(min(max(day.toordinal() + days, 1), dt.date.max.toordinal()))
 
 
 class _Axis:
@@ -84,7 +89,7 @@ class _Axis:
 
     def ticks(self) -> list[dict]:
         years = self.days / 365
-        step = 12 if years > 4 else 6 if years > 2 else 3 if years > 1 else 1
+        step = 12 * -(-int(years) // 20) if years > 4 else 6 if years > 2 else 3 if years > 1 else 1  # <= ~20 ticks
         day = dt.date(self.lo.year, 1, 1)
         out = []
         while day <= self.hi:
@@ -92,6 +97,8 @@ class _Axis:
                 label = str(day.year) if step == 12 or day.month == 1 else f"{day.year}-{day.month:02d}"
                 out.append({"x": self.x(day, default=0), "label": label})
             month = day.month - 1 + step
+            if day.year + month // 12 > dt.MAXYEAR:
+                break
             day = dt.date(day.year + month // 12, month % 12 + 1, 1)
         return out
 
@@ -112,7 +119,7 @@ def _lane(lane: Lane, index: int, axis: _Axis, lang: str) -> dict:
 
 def _bar(bar: Bar, y: float, axis: _Axis, lang: str) -> dict:
     x0 = axis.x(bar.start, default=PLOT_LEFT)
-    x1 = axis.x(bar.end + dt.timedelta(days=1) if bar.end else None, default=PLOT_RIGHT)
+    x1 = axis.x(moved(bar.end, 1) if bar.end else None, default=PLOT_RIGHT)
     width = max(x1 - x0, 2.0)
     top, bottom = y + 4, y + 4 + BAR_HEIGHT
     points = ""
