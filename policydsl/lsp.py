@@ -23,14 +23,14 @@ from pygls.lsp.server import LanguageServer
 
 from policydsl import i18n
 from policydsl.errors import InternalError
-from policydsl.diagnostics import Diagnostic
+from policydsl.diagnostics import Diagnostic, make
 from policydsl.formatter import FormatError, format_expr, format_text
 from policydsl.loader import Analysis, analyse_sources
 from policydsl.lsp_rpc import PolicyProtocol, serve, strict_converter
 from policydsl.semantics.analyses import notes as model_notes
 from policydsl.semantics.check import CONSEQUENCE_KINDS
 from policydsl.semantics.model import BookOverlap, Define, Input, Key, Model, Occurrence, Policy
-from policydsl.source import SourceFile, Span, read_policy
+from policydsl.source import MAX_FILE_BYTES, FileTooLarge, SourceFile, Span, read_policy
 from policydsl.syntax import ast
 from policydsl.syntax.parser import parse
 
@@ -384,22 +384,31 @@ class PolicyServer(LanguageServer):
         sys.exit(1)
 
     # -- analysis
-    def folder_sources(self, path: Path) -> list[SourceFile]:
+    def folder_sources(self, path: Path) -> tuple[list[SourceFile], list[Diagnostic]]:
+        """The folder's policy files, an open one as its buffer holds it; a buffer larger than `check` reads a file
+        (MAX_FILE_BYTES) is not analysed: P0104 "larger than 8 MiB", as `check` says of such a file (opened or
+        edited to that size, it was parsed and checked whole, up to the 64 MiB of a message)."""
         open_docs = {self.doc_path(uri): doc.source for uri, doc in self.workspace.text_documents.items()}
         files = sorted(path.parent.glob("*.policy")) if path.parent.is_dir() else []
         names = dict.fromkeys([*map(str, files), str(path), *(p for p in open_docs if Path(p).parent == path.parent)])
-        sources = []
+        sources, refused = [], []
         for name in names:
             if name in open_docs:
-                sources.append(SourceFile(path=name, text=open_docs[name]))
+                text = open_docs[name]
+                if len(text) > MAX_FILE_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+                    empty = SourceFile(path=name, text="")
+                    refused.append(make("P0104", empty.span(0, 0), reason=FileTooLarge(name, MAX_FILE_BYTES).reason))
+                else:
+                    sources.append(SourceFile(path=name, text=text))
                 continue
             with contextlib.suppress(OSError, UnicodeDecodeError):  # a file gone or unreadable is left out
                 sources.append(SourceFile.read(name))
-        return sources
+        return sources, refused
 
     def refresh(self, uri: str) -> None:
         path = Path(self.doc_path(uri))
-        analysis = analyse_sources(self.folder_sources(path))
+        sources, refused = self.folder_sources(path)
+        analysis = analyse_sources(sources, diagnostics=refused)
         self.latest[str(path.parent)] = analysis
         parsed = {m.path for m in analysis.modules}
         found = [*analysis.diagnostics, *model_notes(analysis.model)]  # `info` notes: DiagnosticSeverity.Information

@@ -415,3 +415,25 @@ def test_the_reader_finds_the_next_frame_after_any_garbage(garbage: bytes, paddi
     items = frames_of(b"a" * padding + garbage + framed(MESSAGE), chunk)
     assert items[-1] == MESSAGE
     assert all(isinstance(item, FramingError) for item in items[:-1])
+
+
+def test_a_buffer_larger_than_check_reads_a_file_is_not_analysed(tmp_path: Path) -> None:
+    # `check` refuses a policy file over 8 MiB unread; an editor's buffer of that size (opened, or edited to it) was
+    # parsed and checked whole, up to the 64 MiB of a message. It gets check's P0104 now, and a buffer back under
+    # the bound is analysed again.
+    client = started(tmp_path)
+    try:
+        path = tmp_path / "big.policy"
+        line = "# " + "注" * 40 + "\n"
+        big = line * (8 * 1024 * 1024 // len(line.encode()) + 1)
+        uri = open_doc(client, path, big)
+        diags = client.diagnostics(uri)
+        assert [(d["code"], d["message"].splitlines()[0]) for d in diags] == [("P0104", "无法读取文件：超过 8 MiB")]
+        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                                 "contentChanges": [{"text": "policy demo.small\n"}]})
+        codes = [d["code"] for d in client.wait_for("textDocument/publishDiagnostics",
+                                                     lambda p: p["uri"] == uri and p["diagnostics"] != diags)["diagnostics"]]
+        assert "P0104" not in codes
+        assert_no_traceback(client)
+    finally:
+        stop(client)
