@@ -140,11 +140,14 @@ def test_the_parsers_tables_are_built_once_and_read_back(cache_dir: Path, monkey
         parser._lark.cache_clear()
 
 
-@pytest.mark.parametrize("env", [{"XDG_CACHE_HOME": "cache"}, {"XDG_CACHE_HOME": "", "HOME": "."}])
-def test_a_relative_cache_folder_is_never_read(tmp_path: Path, env: dict[str, str]) -> None:
+@pytest.mark.parametrize("env", [{"XDG_CACHE_HOME": "cache"}, {"XDG_CACHE_HOME": "", "HOME": "."},
+                                 {"XDG_CACHE_HOME": "{repo}/.cache"}])
+def test_entries_planted_in_a_checkout_are_never_read(tmp_path: Path, env: dict[str, str]) -> None:
     """A relative cache folder was the current one's: a checkout holding cache/policydsl/grammar-….bin (or, with
     no home directory, ~/.cache/policydsl/…: `~` stays `~`), files this user owns, had them run as code by `check`.
-    XDG_CACHE_HOME relative is ignored (as the XDG spec says), and without an absolute home there is no cache."""
+    XDG_CACHE_HOME relative is ignored (as the XDG spec says), and without an absolute home there is no cache. An
+    absolute XDG_CACHE_HOME inside the checkout (CI's XDG_CACHE_HOME=$PROJECT/.cache) passed the owner check too:
+    entries are now signed with a secret kept in the home's ~/.cache, which a checkout cannot hold."""
     import pickle
     import subprocess
     import sys
@@ -167,5 +170,35 @@ def test_a_relative_cache_folder_is_never_read(tmp_path: Path, env: dict[str, st
         folder.mkdir(parents=True, exist_ok=True)
         for name in names:
             (folder / name).write_bytes(pickle.dumps(Planted()))
-    done = check(repo, **env)
+    done = check(repo, **{k: v.format(repo=repo) for k, v in env.items()})
     assert (done.returncode, marker.exists()) == (0, False), done.stdout + done.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="no file owners on this platform")
+def test_entries_are_signed_with_a_secret_of_the_users_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from policydsl import usercache
+
+    def home(name: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        monkeypatch.setenv("HOME", str(folder))
+        return folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "shared-cache"))
+    monkeypatch.delenv("POLICYDSL_NO_CACHE", raising=False)
+    first = home("first")
+    usercache.write("entry.bin", {"code": 1})
+    assert usercache.read("entry.bin") == {"code": 1}
+    key = first / ".cache" / "policydsl.key"
+    assert (len(key.read_bytes()), oct(key.stat().st_mode & 0o777)) == (32, "0o600")
+    entry = tmp_path / "shared-cache" / "policydsl" / "entry.bin"
+    signed = entry.read_bytes()
+    entry.write_bytes(signed[:-1] + bytes([signed[-1] ^ 1]))  # the payload changed, the signature kept
+    assert usercache.read("entry.bin") is None
+    entry.write_bytes(signed)
+    home("second")  # another home's secret: the entry is not its
+    assert usercache.read("entry.bin") is None
+    third = home("third")
+    (third / ".cache").mkdir()
+    (third / ".cache" / "policydsl.key").write_bytes(bytes(32))
+    (third / ".cache" / "policydsl.key").chmod(0o644)  # readable by others: anyone could sign with it
+    assert usercache.key() is None and usercache.read("entry.bin") is None
