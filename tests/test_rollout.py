@@ -162,3 +162,18 @@ def test_covered_through_the_rule_book_matches_the_runtime():
                 for d in (D(2023, 11, 20), D(2023, 12, 11), D(2023, 12, 19), D(2023, 12, 20), D(2024, 2, 1))}
     assert outcomes == {D(2023, 11, 20): "allow", D(2023, 12, 11): "allow", D(2023, 12, 19): "allow",
                         D(2023, 12, 20): "deny", D(2024, 2, 1): "deny"}
+
+
+def test_a_buckets_bits_below_the_shares_bound_are_exactly_the_buckets_below_the_share() -> None:
+    """simulate sorts buckets as integers over 2^64 and counts those below `below(share)`: the same ids as
+    `bucket < share`, at shares that are a bucket exactly, one 2^-64 off it either way, and ordinary ramps."""
+    from policydsl.runtime.rollout import below, bucket_bits
+
+    keys = [f"dy{i:04d}" for i in range(2000)]
+    exact = [bucket(ROLLOUT, k) for k in keys[:20]]
+    shares = [Fraction(0), Fraction(1, 3), Fraction(1, 2), Fraction(999, 1000), *exact,
+              *(b + Fraction(1, 1 << 64) for b in exact), *(b - Fraction(1, 1 << 64) for b in exact if b > 0),
+              *(b + Fraction(1, 1 << 66) for b in exact)]
+    for s in shares:
+        assert [bucket_bits(ROLLOUT, k) < below(s) for k in keys] == [bucket(ROLLOUT, k) < s for k in keys], s
+    assert bucket(ROLLOUT, "dy0007") == Fraction(bucket_bits(ROLLOUT, "dy0007"), 1 << 64)

@@ -21,8 +21,17 @@ class PhaseSpec:
 
 def bucket(rollout: str, key: str) -> Fraction:
     """A number in [0, 1) fixed for (rollout, key): the first 8 bytes of SHA-256, as a fraction."""
-    digest = hashlib.sha256(f"{rollout}\x00{key}".encode("utf-8")).digest()
-    return Fraction(int.from_bytes(digest[:8], "big"), 1 << 64)
+    return Fraction(bucket_bits(rollout, key), 1 << 64)
+
+
+def bucket_bits(rollout: str, key: str) -> int:
+    """The bucket's numerator over 2^64: `bucket < share` is `bucket_bits < below(share)`."""
+    return int.from_bytes(hashlib.sha256(f"{rollout}\x00{key}".encode("utf-8")).digest()[:8], "big")
+
+
+def below(share: Fraction) -> int:
+    """The least numerator over 2^64 not below `share`: a bucket is below `share` when its bits are below this."""
+    return -(-share.numerator * (1 << 64) // share.denominator)
 
 
 def share(phases: Sequence[PhaseSpec], at: dt.date) -> tuple[Fraction, str | None]:
