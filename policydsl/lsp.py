@@ -8,6 +8,7 @@ import contextlib
 import difflib
 import functools
 import itertools
+import logging
 import re
 import sys
 import traceback
@@ -516,6 +517,15 @@ class Refusal(JsonRpcException):
     """A request the server declines, with the reason in the server's language (LSP RequestFailed)."""
 
     CODE = -32803
+
+
+def _not_a_refusal(record: logging.LogRecord) -> bool:
+    """pygls logs every exception a handler raises with its traceback: a Refusal is an answer, not a failure (a
+    refused rename wrote some 20 lines of traceback to the server's standard error)."""
+    return not (record.exc_info and isinstance(record.exc_info[1], Refusal))
+
+
+logging.getLogger("pygls.protocol.json_rpc").addFilter(_not_a_refusal)
 
 
 def make_server(lang: str, chosen: str | None = None) -> PolicyServer:

@@ -196,8 +196,11 @@ def test_rename_a_rule_a_value_and_a_reason_code(server: Client, folder: Path) -
 def test_rename_refuses_with_a_reason(server: Client, folder: Path, needle: str, delta: int, new_name: str,
                                       error: str) -> None:
     uri, text = opened(server, folder)
+    before = len(server.stderr)
     reply = server.call("textDocument/rename", {**doc(uri, position_of(text, needle, delta)), "newName": new_name})
     assert reply["error"]["message"] == error and reply["error"]["code"] == -32803
+    assert server.call("textDocument/documentSymbol", {"textDocument": {"uri": uri}}).get("result")  # (stderr caught up)
+    assert "Traceback" not in server.stderr[before:].decode()  # an answer, not a failure: no traceback logged
 
 
 # ------------------------------------------------------------------ 5. quick fixes
