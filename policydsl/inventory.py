@@ -11,7 +11,7 @@ from gherkin.parser import Parser as GherkinParser
 
 from policydsl.errors import InternalError, PolicyDslError
 from policydsl.semantics.model import Model
-from policydsl.source import read_bytes, read_text, unreadable_reason
+from policydsl.source import BOM, read_bytes, read_text, unreadable_reason
 
 ID = re.compile(r"^R(\d{3})\.\d+$")
 INVENTORY_ROW = re.compile(r"^\|\s*(R\d{3}\.\d+)\s*\|\s*(rule|info)\s*\|(.*)\|\s*$")
@@ -61,7 +61,7 @@ def feature_scenarios(features: Path) -> list[tuple[str, str, set[str]]]:
     out = []
     for path in sorted(features.rglob("*.feature")) if features.is_dir() else []:
         try:
-            doc = GherkinParser().parse(read_text(path))  # a regular file only: a FIFO would block forever
+            doc = GherkinParser().parse(read_text(path).removeprefix(BOM))  # a regular file only (a FIFO would block)
         except Exception:  # noqa: BLE001 - a broken feature is reported by `policydsl test`, not here
             continue
         # the parser's TypedDicts do not model a child's scenario/rule envelope: read it as the JSON it is

@@ -574,6 +574,27 @@ def test_test_runs_the_real_features_of_the_default_folder():
     assert "failed" not in result.stdout
 
 
+def test_a_feature_file_with_a_byte_order_mark_is_read_as_without_it(tmp_path):
+    """An editor's BOM made `policydsl test` report a Gherkin syntax error at line 1 ("Unexpected token"), and the
+    handbook's worked examples and the inventory left the file's scenarios out; policy files already read one."""
+    from policydsl.docs.examples import collect
+    from policydsl.inventory import feature_scenarios
+
+    text = (FEATURES / "cart_opening.zh.feature").read_text(encoding="utf-8")
+    (tmp_path / "bom.zh.feature").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    (tmp_path / "plain.zh.feature").write_text(text, encoding="utf-8")
+    result = run("test", str(tmp_path / "bom.zh.feature"), "-q", cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    plain = run("test", str(tmp_path / "plain.zh.feature"), "-q", cwd=ROOT)
+    assert re.findall(r"^\d+ passed", result.stdout, re.M) == re.findall(r"^\d+ passed", plain.stdout, re.M) != []
+    found = {name: [s for f, s, _ in feature_scenarios(tmp_path) if f == name] for name in ("bom.zh.feature", "plain.zh.feature")}
+    assert found["bom.zh.feature"] == found["plain.zh.feature"] != []
+    import policydsl
+    examples = collect(policydsl.load(POLICIES), tmp_path)
+    by_file = {name: [e.name for e in examples if e.file == name] for name in ("bom.zh.feature", "plain.zh.feature")}
+    assert by_file["bom.zh.feature"] == by_file["plain.zh.feature"] != []
+
+
 def test_test_selects_scenarios_by_inventory_tag_and_gates_coverage_of_what_it_ran():
     """`-m` was read as a path; a chosen feature's coverage counted every other policy at 0%."""
     result = run("test", "features/cart_opening.zh.feature", "--coverage", "100", "-q", "--lang", "en", cwd=ROOT)

@@ -57,6 +57,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     return None
 
 
+FEATURE_ENCODING = "utf-8-sig"
+"""UTF-8 with a byte-order mark read and dropped, as policy files are (an editor's BOM was a Gherkin syntax error
+at line 1, "Unexpected token", and the file's scenarios were missing from the handbook and the inventory)."""
+
+
 class FeatureModule(pytest.Module):
     """A .feature file standing in for a test module: one test function per scenario."""
 
@@ -68,13 +73,13 @@ class FeatureModule(pytest.Module):
         module = types.ModuleType(self.path.stem)
         module.__file__ = str(self.path)
         try:
-            feature = get_features([str(self.path)])[0]
+            feature = get_features([str(self.path)], encoding=FEATURE_ENCODING)[0]
         except (GherkinParseError, UnicodeDecodeError, KeyError) as exc:  # a broken feature: a message, no traceback
             raise self.CollectError(_feature_error(self.path, exc, GherkinParseError, _lang(self.config))) from None
         for tag in sorted(_tags(feature)):  # a tag is a mark (`-m R004.2`, `-k slow`), declared by the feature
             self.config.addinivalue_line("markers", f"{tag}: a Gherkin tag")
         for index, name in enumerate(feature.scenarios, start=1):
-            @scenario(self.path.name, name, features_base_dir=str(self.path.parent))
+            @scenario(self.path.name, name, encoding=FEATURE_ENCODING, features_base_dir=str(self.path.parent))
             def _run() -> None:
                 pass
             _run.pytestmark = [_readable_ids(mark) for mark in getattr(_run, "pytestmark", [])]

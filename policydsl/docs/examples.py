@@ -21,7 +21,7 @@ from policydsl.bdd.words import OUTCOMES, find_input, raw_fact, unquote
 from policydsl.errors import PolicyDslError
 from policydsl.loader import PolicySet
 from policydsl.runtime.decision import Decision
-from policydsl.source import read_text
+from policydsl.source import BOM, read_text
 
 STEP_KINDS = {"Context": "given", "Action": "when", "Outcome": "then"}
 TABLE_HEADERS = ("事实", "fact", "Fact")
@@ -70,7 +70,7 @@ def collect(book: PolicySet, features: Path) -> list[Example]:
     base = features if features.is_dir() else features.parent
     for path in files:
         try:
-            document = Parser().parse(read_text(path))  # a regular file only: a FIFO would block forever
+            document = Parser().parse(read_text(path).removeprefix(BOM))  # a regular file only (a FIFO would block)
         except Exception:  # noqa: BLE001 - a broken feature is reported by `policydsl test`, not here
             continue
         feature = document.get("feature") or {}
