@@ -184,9 +184,8 @@ def is_false(e: exp.Expr) -> exp.Expr:
 # copying again what is already a fresh copy (the whole CASE so far, at each WHEN) made building a plan
 # spend most of its time copying trees.
 # Known truth values fold where they are built: an operand that cannot fail (an error that is the literal NULL)
-# would otherwise add `NOT (NULL IS NULL)` to every test of it, and a body of an aggregate, which no projection can
-# hoist out of its lambda, copies its operands' tests into each of its own (the aggregates' test policy: 331 KB
-# of SQL). Each rule holds in SQL's three-valued logic: x AND TRUE is x, x AND FALSE is FALSE (NULL too), and so
+# would otherwise add `NOT (NULL IS NULL)` to every test of it (and, inside a body of an aggregate planned as one
+# expression, to each test that copies it). Each rule holds in SQL's three-valued logic: x AND TRUE is x, x AND FALSE is FALSE (NULL too), and so
 # for OR; a WHEN that is FALSE is never taken (dropped when it gives NULL, so the CASE keeps its type).
 def and_(*xs: exp.Expr) -> exp.Expr:
     if any(isinstance(x, exp.Boolean) and not x.this for x in xs):
