@@ -377,7 +377,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E.eval_target": ("请给出一条政策，或用 --book 评估整本规则书（二者取一）",
                       "name one policy, or --book for the whole book (one of the two)"),
     "E.bad_date": ("日期 `{value}` 无效，应为 YYYY-MM-DD", "invalid date `{value}`, expected YYYY-MM-DD"),
-    "E.no_path": ("文件或文件夹不存在", "No such file or directory"),
     "E.not_folder": ("不是文件夹", "not a directory"),
     "E.prefix": ("错误：", "error: "),
     "E.internal": ("policydsl 内部错误（这是我们的缺陷，请报告）：", "policydsl internal error (our bug, please report it): "),
@@ -451,8 +450,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file.not_regular": ("不是普通文件", "not a regular file"),
     "file.link_not_policy": ("链接指向的不是 .policy 文件", "a link to a file not named *.policy"),
     # the operating system's reasons (fsutil.os_reason): English as the OS words them (glibc), Chinese as its zh_CN
-    # translation does; an error not listed here is shown in the OS's words in both languages
-    "os.ENOENT": ("没有那个文件或目录", "No such file or directory"),
+    # translation does (ENOENT as `existing` has always said it); an error not listed here is shown in the OS's
+    # words in both languages
+    "os.ENOENT": ("文件或文件夹不存在", "No such file or directory"),
     "os.EACCES": ("权限不够", "Permission denied"),
     "os.EPERM": ("不允许的操作", "Operation not permitted"),
     "os.EISDIR": ("是一个目录", "Is a directory"),

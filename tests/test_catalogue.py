@@ -103,5 +103,5 @@ def test_the_operating_systems_reasons_are_in_both_languages(tmp_path):
     try:
         open(tmp_path / "missing")
     except OSError as exc:
-        assert os_reason(exc) == {"zh": "没有那个文件或目录", "en": "No such file or directory"}
+        assert os_reason(exc) == {"zh": "文件或文件夹不存在", "en": "No such file or directory"}
     assert os_reason(OSError(errno.ECHILD, os.strerror(errno.ECHILD))) == "No child processes"

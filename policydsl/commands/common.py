@@ -31,7 +31,7 @@ def existing(*paths: str, folder: bool = False, error: type[PolicyDslError] = Po
         try:
             os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
-            raise error("E.unreadable", path=path, reason=i18n.both("E.no_path")) from None
+            raise error("E.unreadable", path=path, reason=i18n.both("os.ENOENT")) from None
         except OSError as exc:  # the OS's own words: a name too long, a loop of links (Path.exists says False)
             raise error("E.unreadable", path=path, reason=os_reason(exc)) from None
         if folder and not Path(path).is_dir():

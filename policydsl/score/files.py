@@ -84,7 +84,7 @@ def read(con: duckdb.DuckDBPyConnection, path: str, kind: str | None = None) -> 
         try:  # (Path.is_file said no for a FIFO, a folder, a device or a loop of links: "no such file", wrongly)
             mode = os.stat(path).st_mode
         except (FileNotFoundError, NotADirectoryError):
-            raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path")) from None
+            raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("os.ENOENT")) from None
         if not stat.S_ISREG(mode):
             raise PolicyDslError("E.unreadable", path=path, reason=RefusedFile().reason)
         if kind == "parquet":

@@ -285,7 +285,7 @@ def read(spark: SparkSession, path: str) -> DataFrame:
     projection), JSON Lines with decimals as decimals, never floats. Unreadable: `E.unreadable` naming it."""
     kind = files.file_format(path)
     if not Path(path).exists() and "://" not in path:
-        raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("E.no_path"))
+        raise PolicyDslError("E.unreadable", path=path, reason=i18n.both("os.ENOENT"))
     with failing_input(path):
         if kind == "parquet":
             df = spark.read.parquet(path)
